@@ -1,0 +1,81 @@
+"""Standing people for every test: an owner, a teammate, their manager, an outsider, marketing and admin.
+
+owner and teammate are reps in team A under `manager`; outsider is a rep in team B under another
+manager. Visibility tests use all four of them on every page and endpoint.
+"""
+
+import os
+
+import pytest
+
+os.environ.setdefault("CLOSELOOP_DEV", "1")
+
+
+@pytest.fixture
+def org(db):
+    from closeloop.core.models import Role, User
+    from closeloop.core.services import department_save
+    from closeloop.leads.models import LeadSource
+
+    admin = User.objects.create_superuser("admin", "admin@example.com", "pw", role=Role.ADMIN)
+    company = department_save(actor=admin, name="公司", parent=None)
+    sales = department_save(actor=admin, name="销售部", parent=company)
+    team_a = department_save(actor=admin, name="一组", parent=sales)
+    team_b = department_save(actor=admin, name="二组", parent=sales)
+    marketing_dept = department_save(actor=admin, name="市场部", parent=company)
+
+    def person(username, role, department, manager=None):
+        user = User.objects.create_user(username, f"{username}@example.com", "pw", role=role,
+                                        department=department, manager=manager, display_name=username)
+        return user
+
+    manager = person("manager", Role.SALES_MANAGER, team_a)
+    other_manager = person("other_manager", Role.SALES_MANAGER, team_b)
+    sources = {name: LeadSource.objects.create(name=name, position=i) for i, name in
+               enumerate(["展会", "官网", "朋友介绍", "广告", "电话", "微信"])}
+    marketer = person("marketer", Role.MARKETING, marketing_dept)
+    marketer.source_channels.set([sources["展会"]])
+
+    class Org:
+        pass
+
+    o = Org()
+    o.admin = admin
+    o.manager = manager
+    o.other_manager = other_manager
+    o.owner = person("owner", Role.SALES_REP, team_a, manager)
+    o.teammate = person("teammate", Role.SALES_REP, team_a, manager)
+    o.outsider = person("outsider", Role.SALES_REP, team_b, other_manager)
+    o.marketer = marketer
+    o.sources = sources
+    o.team_a, o.team_b = team_a, team_b
+    return o
+
+
+@pytest.fixture
+def make_lead(org):
+    """A lead through the real intake service, owned by `owner` unless told otherwise."""
+    from closeloop.core.models import Channel
+    from closeloop.leads.services import lead_assign, lead_submit
+
+    counter = iter(range(10_000))
+
+    def make(owner=None, channel=Channel.API, actor=None, **fields):
+        n = next(counter)
+        data = {
+            "company_name": f"上海测试{n}科技有限公司", "contact_name": f"联系人{n}",
+            "mobile": f"1391234{n:04d}", "source": "官网", **fields,
+        }
+        lead = lead_submit(data=data, channel=channel, actor=actor or org.admin).lead
+        owner = org.owner if owner is None else owner
+        if owner:
+            lead = lead_assign(lead=lead, owner=owner, actor=org.admin)
+        return lead
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # PBKDF2's deliberate slowness costs seconds per test; tests need hashing to work, not to be slow.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,59 @@
+"""The JSON API: one NinjaAPI, one router per app, bearer-token auth, domain errors mapped once."""
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja import errors as ninja_errors
+from ninja.security import HttpBearer
+
+from closeloop.core.errors import DomainError
+from closeloop.core.services import user_for_token
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Closeloop API",
+    version="1",
+    description="Leads and the rest of the loop. Authenticate with `Authorization: Bearer <token>` "
+    "(create one with `closeloop token USERNAME` or on your profile page).",
+    auth=TokenAuth(),
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request, exc: DomainError):
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(ninja_errors.ValidationError)
+def request_invalid(request, exc: ninja_errors.ValidationError):
+    # The same error shape as the services' ValidationFailed, so clients handle one format.
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        location = [str(part) for part in error.get("loc", []) if part not in ("body", "payload", "query", "params")]
+        fields.setdefault(".".join(location) or "request", []).append(str(error.get("msg", "invalid")))
+    body = {"code": "validation_failed", "message": str(_("Please correct the marked fields.")), "fields": fields}
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(ninja_errors.AuthenticationError)
+def unauthenticated(request, exc):
+    body = {"code": "unauthenticated", "message": str(_("Send a valid API token: Authorization: Bearer <token>."))}
+    return api.create_response(request, body, status=401)
+
+
+def _register_routers():
+    from closeloop.leads.api import router as leads_router
+
+    api.add_router("/leads", leads_router, tags=["leads"])
+
+
+_register_routers()

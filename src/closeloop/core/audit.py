@@ -1,0 +1,62 @@
+"""The audit trail (过程留痕): every service write calls `audit_record` inside its transaction."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from .models import AuditEntry, Channel
+
+
+def _plain(value):
+    """A JSON-safe, human-readable form of a field value for the trail."""
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict:
+    """The current values of a record's concrete fields, by attribute name (foreign keys as their id)."""
+    result = {}
+    for field in obj._meta.concrete_fields:
+        if fields is not None and field.name not in fields:
+            continue
+        if field.name in {"id", "updated_at"}:
+            continue
+        result[field.name] = getattr(obj, field.attname)
+    return result
+
+
+def diff(before: dict, after: dict) -> dict:
+    """`{field: [old, new]}` for every field whose value changed."""
+    return {
+        name: [_plain(before.get(name)), _plain(value)]
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+
+
+def audit_record(
+    *, actor, channel: str, action: str, target: models.Model, changes: dict | None = None, note: str = ""
+) -> AuditEntry:
+    if channel not in Channel.values:
+        raise ValueError(f"unknown channel {channel!r}")
+    return AuditEntry.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        channel=channel,
+        action=action,
+        target_type=ContentType.objects.get_for_model(target),
+        target_id=str(target.pk),
+        target_repr=str(target)[:200],
+        changes={k: [_plain(v[0]), _plain(v[1])] for k, v in (changes or {}).items()},
+        note=note,
+    )
+
+
+def audit_trail(obj: models.Model):
+    return AuditEntry.objects.for_object(obj).select_related("actor")

@@ -1,0 +1,61 @@
+"""Start the web server (granian, WSGI) and the job worker together; Ctrl-C stops both."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the web app with granian and run the job worker beside it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
+        parser.add_argument("--no-worker", action="store_true", help="Do not start the job worker.")
+
+    def handle(self, *args, host, port, workers, no_worker, **options):
+        granian = [
+            sys.executable, "-m", "granian", "--interface", "wsgi", "--host", host, "--port", str(port),
+            "--workers", str(workers), "--blocking-threads", "2", "--no-ws", "--log-level", "warning",
+            "closeloop.wsgi:application",
+        ]
+        processes = [subprocess.Popen(granian)]
+        if not no_worker:
+            processes.append(subprocess.Popen([sys.executable, "-m", "closeloop.cli", "worker"]))
+
+        shown_host = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host
+        self.stdout.write(self.style.SUCCESS(f"Closeloop is running at http://{shown_host}:{port}/"))
+        if getattr(settings, "DEV", False):
+            self.stdout.write("Demo login: admin / closeloop (also manager1, rep1 ... with the same password)")
+        self.stdout.write("Press Ctrl-C to stop the web server and the job worker.")
+
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                if any(p.poll() is not None for p in processes):
+                    self.stderr.write("A child process exited; stopping.")
+                    break
+                time.sleep(0.5)
+        finally:
+            for p in processes:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            for p in processes:
+                try:
+                    p.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    p.kill()

@@ -1,0 +1,44 @@
+"""Periodic sweeps, enqueued by the worker side.
+
+Each sweep is idempotent: it is safe to run twice or late, so several workers (each with its own
+scheduler) can enqueue the same sweep without harm. Apps register sweeps with `register_sweep`.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    every_seconds: int
+    enqueue: Callable[[], object]
+
+
+SWEEPS: dict[str, Sweep] = {}
+
+
+def register_sweep(name: str, every_seconds: int, enqueue: Callable[[], object]) -> None:
+    SWEEPS[name] = Sweep(name, every_seconds, enqueue)
+
+
+def run_scheduler(stop, tick_seconds: float = 5.0) -> None:
+    import time
+
+    last_run: dict[str, float] = {}
+    while not stop.is_set():
+        now = time.monotonic()
+        for sweep in list(SWEEPS.values()):
+            if now - last_run.get(sweep.name, -1e9) >= sweep.every_seconds:
+                last_run[sweep.name] = now
+                try:
+                    close_old_connections()
+                    sweep.enqueue()
+                except Exception:  # a failing sweep must not stop the others
+                    logger.exception("could not enqueue sweep %s", sweep.name)
+        stop.wait(tick_seconds)

@@ -1,0 +1,21 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", auth_views.PasswordChangeView.as_view(success_url="/password/done/"), name="password_change"),
+    path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("profile/", views.profile, name="profile"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("team/users/", views.user_list, name="user_list"),
+    path("team/users/new/", views.user_edit, name="user_create"),
+    path("team/users/<int:pk>/", views.user_edit, name="user_edit"),
+    path("team/departments/", views.department_list, name="department_list"),
+    path("team/departments/new/", views.department_edit, name="department_create"),
+    path("team/departments/<int:pk>/", views.department_edit, name="department_edit"),
+    path("settings/intake/", views.intake_settings, name="intake_settings"),
+]

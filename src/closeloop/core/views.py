@@ -1,0 +1,153 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from closeloop.leads.models import ChannelPolicy
+from closeloop.leads.services import channel_policy
+
+from .audit import audit_record, diff
+from .errors import DomainError
+from .forms import ChannelPolicyForm, DepartmentForm, UserForm
+from .models import Channel, Department, User
+from .services import api_token_create, api_token_revoke, department_save, user_save
+
+
+def admin_required(view):
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_admin:
+            # Pages an outsider may not use look like pages that do not exist.
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    return wrapped
+
+
+@login_required
+def home(request):
+    return redirect("leads:list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    new_token = None
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            token = get_object_or_404(request.user.api_tokens, pk=request.POST["revoke"], revoked_at__isnull=True)
+            api_token_revoke(token=token, actor=request.user)
+            messages.success(request, _("Token revoked."))
+            return redirect("profile")
+        new_token, _token = api_token_create(user=request.user, name=request.POST.get("name", "")[:100], actor=request.user)
+    tokens = request.user.api_tokens.filter(revoked_at__isnull=True)
+    return render(request, "core/profile.html", {"tokens": tokens, "new_token": new_token})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request):
+    inbox = request.user.notifications.all()
+    if request.method == "POST":
+        inbox.filter(read_at__isnull=True).update(read_at=timezone.now())
+        return redirect("notifications")
+    page = Paginator(inbox, 30).get_page(request.GET.get("page"))
+    return render(request, "core/notifications.html", {"page": page})
+
+
+@admin_required
+def user_list(request):
+    users = User.objects.select_related("department", "manager").order_by("department__path", "username")
+    query = request.GET.get("q", "").strip()
+    if query:
+        users = users.filter(username__icontains=query) | users.filter(display_name__icontains=query)
+    page = Paginator(users, 50).get_page(request.GET.get("page"))
+    return render(request, "core/user_list.html", {"page": page, "q": query})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def user_edit(request, pk=None):
+    user = get_object_or_404(User, pk=pk) if pk else None
+    form = UserForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        password = data.pop("password")
+        try:
+            user = user_save(actor=request.user, data=data, user=user, password=password)
+        except DomainError as exc:
+            for field, errors in exc.field_errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+            if not exc.field_errors:
+                form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Saved %(user)s.") % {"user": user})
+            return redirect("user_list")
+    return render(request, "core/user_form.html", {"form": form, "edited": user})
+
+
+@admin_required
+def department_list(request):
+    departments = Department.objects.all()
+    counts = {d.pk: 0 for d in departments}
+    for user in User.objects.filter(is_active=True).only("department_id"):
+        if user.department_id in counts:
+            counts[user.department_id] += 1
+    rows = [(d, counts[d.pk]) for d in departments]
+    return render(request, "core/department_list.html", {"rows": rows})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def department_edit(request, pk=None):
+    department = get_object_or_404(Department, pk=pk) if pk else None
+    initial = {"name": department.name, "parent": department.parent} if department else None
+    form = DepartmentForm(request.POST or None, initial=initial)
+    if department:
+        form.fields["parent"].queryset = Department.objects.exclude(path__startswith=department.path)
+    if request.method == "POST" and form.is_valid():
+        try:
+            department_save(actor=request.user, department=department, **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Department saved."))
+            return redirect("department_list")
+    return render(request, "core/department_form.html", {"form": form, "edited": department})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def intake_settings(request):
+    forms = []
+    for channel in Channel.values:
+        if channel == Channel.SYSTEM:
+            continue
+        policy = channel_policy(channel)
+        forms.append(ChannelPolicyForm(
+            request.POST or None, channel=channel,
+            initial={"required_fields": policy.required_fields, "require_contact_method": policy.require_contact_method},
+        ))
+    if request.method == "POST" and all(f.is_valid() for f in forms):
+        with transaction.atomic():
+            for form in forms:
+                policy, _created = ChannelPolicy.objects.get_or_create(channel=form.channel)
+                before = {"required_fields": policy.required_fields, "require_contact_method": policy.require_contact_method}
+                policy.required_fields = form.cleaned_data["required_fields"]
+                policy.require_contact_method = form.cleaned_data["require_contact_method"]
+                policy.save()
+                changes = diff(before, {"required_fields": policy.required_fields,
+                                        "require_contact_method": policy.require_contact_method})
+                if changes:
+                    audit_record(actor=request.user, channel=Channel.WEB, action="settings.intake", target=policy,
+                                 changes=changes)
+        messages.success(request, _("Intake rules saved."))
+        return redirect("intake_settings")
+    return render(request, "core/intake_settings.html", {"forms": forms})

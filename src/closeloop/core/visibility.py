@@ -1,0 +1,36 @@
+"""Row-level visibility: the one place that says who may see which records.
+
+Every model with records people own gets a queryset built on `VisibleQuerySet` and implements
+`_visibility_filter(user)`. Pages, API routes, exports, searches and counts call `.visible_to(user)`;
+nothing reads records around it. A record outside a user's visibility is answered with 404.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from .models import Role, User
+
+
+def subtree_users(user: User):
+    """Users in the departments under (and including) the manager's own department."""
+    if user.department_id is None:
+        return User.objects.filter(pk=user.pk)
+    return User.objects.filter(department__path__startswith=user.department.path)
+
+
+class VisibleQuerySet(models.QuerySet):
+    owner_field = "owner"
+
+    def visible_to(self, user):
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_admin:
+            return self.all()
+        # Subclasses express to-many rules as `pk__in` subqueries so no DISTINCT is needed.
+        return self.filter(self._visibility_filter(user))
+
+    def _visibility_filter(self, user) -> Q:
+        owner = self.owner_field
+        if user.role == Role.SALES_MANAGER:
+            return Q(**{f"{owner}__in": subtree_users(user).values("pk")}) | Q(**{owner: user})
+        return Q(**{owner: user})

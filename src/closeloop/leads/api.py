@@ -1,0 +1,209 @@
+"""Leads over JSON: create (with Idempotency-Key), list, read and update under the same visibility."""
+
+import hashlib
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from closeloop.core.errors import Conflict
+from closeloop.core.models import Channel
+
+from .models import IdempotencyRecord, Lead, LeadStatus
+from .selectors import LeadFilters, get_lead_for_user, lead_list
+from .services import lead_submit, lead_update
+
+router = Router()
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]] | None = None
+    details: dict | None = None
+
+
+class LeadIn(Schema):
+    company_name: str = Field("", max_length=200)
+    contact_name: str = Field("", max_length=100)
+    title: str = Field("", max_length=100)
+    mobile: str = Field("", max_length=40)
+    landline: str = Field("", max_length=40)
+    email: str = Field("", max_length=200)
+    wechat: str = Field("", max_length=100)
+    region: str = Field("", max_length=50)
+    city: str = Field("", max_length=50)
+    industry: str = Field("", max_length=50)
+    company_size: str = Field("", max_length=30)
+    need: str = Field("", max_length=5000)
+    budget: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
+    timeline: str = Field("", max_length=50)
+    credit_code: str = Field("", max_length=40)
+    source: str = Field(..., min_length=1, max_length=50, description="Name of a configured source channel.")
+
+
+class LeadPatch(Schema):
+    company_name: str | None = Field(None, max_length=200)
+    contact_name: str | None = Field(None, max_length=100)
+    title: str | None = Field(None, max_length=100)
+    mobile: str | None = Field(None, max_length=40)
+    landline: str | None = Field(None, max_length=40)
+    email: str | None = Field(None, max_length=200)
+    wechat: str | None = Field(None, max_length=100)
+    region: str | None = Field(None, max_length=50)
+    city: str | None = Field(None, max_length=50)
+    industry: str | None = Field(None, max_length=50)
+    company_size: str | None = Field(None, max_length=30)
+    need: str | None = Field(None, max_length=5000)
+    budget: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
+    timeline: str | None = Field(None, max_length=50)
+    status: LeadStatus | None = None
+
+
+class LeadOut(Schema):
+    id: int
+    company_name: str
+    contact_name: str
+    title: str
+    mobile: str
+    landline: str
+    email: str
+    wechat: str
+    region: str
+    city: str
+    industry: str
+    company_size: str
+    need: str
+    budget: Decimal | None
+    timeline: str
+    credit_code: str
+    source: str
+    campaign: str | None
+    status: str
+    owner: str | None
+    owner_id: int | None
+    created_via: str
+    created_at: datetime
+    updated_at: datetime
+    score: int | None
+    grade: str
+
+    @staticmethod
+    def resolve_source(obj):
+        return obj.source.name
+
+    @staticmethod
+    def resolve_campaign(obj):
+        return obj.campaign.name if obj.campaign_id else None
+
+    @staticmethod
+    def resolve_owner(obj):
+        return obj.owner.username if obj.owner_id else None
+
+
+class LeadPage(Schema):
+    items: list[LeadOut]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class LeadCreated(Schema):
+    lead: LeadOut
+    created: bool
+    messages: list[str]
+
+
+class ListParams(Schema):
+    q: str = Field("", max_length=100)
+    status: LeadStatus | None = None
+    owner: str = Field("", max_length=20, description="A user id, `me` or `none`.")
+    source: int | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(25, ge=1, le=200)
+
+
+def _request_hash(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _serialize(lead: Lead) -> dict:
+    return LeadOut.from_orm(lead).model_dump(mode="json")
+
+
+@router.post(
+    "/",
+    response={201: LeadCreated, 200: LeadCreated, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Submit a lead",
+    description="Runs the same intake as every other channel. Send an `Idempotency-Key` header to make "
+    "retries safe: a repeated key returns the first answer instead of creating a second lead.",
+)
+def create_lead(request, payload: LeadIn):
+    key = request.headers.get("Idempotency-Key", "").strip()[:200]
+    body = payload.model_dump()
+    if key:
+        previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+        if previous is not None:
+            if previous.request_hash != _request_hash(body):
+                raise Conflict(_("This Idempotency-Key was already used for a different request."),
+                               code="idempotency_key_reused")
+            return JsonResponse(previous.response_body, status=previous.status_code)
+    try:
+        with transaction.atomic():
+            result = lead_submit(data=body, channel=Channel.API, actor=request.user)
+            response = {"lead": _serialize(result.lead), "created": result.created, "messages": result.messages}
+            status = 201 if result.created else 200
+            if key:
+                # Stored in the lead's transaction: a lead exists exactly when its key is recorded.
+                IdempotencyRecord.objects.create(
+                    user=request.user, key=key, request_hash=_request_hash(body), status_code=status,
+                    response_body=response,
+                )
+    except IntegrityError:
+        # A concurrent retry with the same key won the race; answer with its result.
+        previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first() if key else None
+        if previous is None:
+            raise
+        return JsonResponse(previous.response_body, status=previous.status_code)
+    # Already serialized (and stored for replays), so answer it as is.
+    return JsonResponse(response, status=status)
+
+
+@router.get("/", response={200: LeadPage, 401: ErrorOut, 422: ErrorOut}, summary="List the leads you can see")
+def list_leads(request, params: Query[ListParams]):
+    filters = LeadFilters(
+        q=params.q, status=params.status or "", owner=params.owner, source=str(params.source or ""),
+        created_from=params.created_from.isoformat() if params.created_from else "",
+        created_to=params.created_to.isoformat() if params.created_to else "",
+    )
+    start = (params.page - 1) * params.page_size
+    rows = list(lead_list(user=request.user, filters=filters).select_related("campaign")[start: start + params.page_size + 1])
+    return {"items": rows[: params.page_size], "page": params.page, "page_size": params.page_size,
+            "has_next": len(rows) > params.page_size}
+
+
+@router.get("/{lead_id}", response={200: LeadOut, 401: ErrorOut, 404: ErrorOut}, summary="Read a lead")
+def get_lead(request, lead_id: int):
+    return _visible(request, lead_id)
+
+
+@router.patch("/{lead_id}", response={200: LeadOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}, summary="Update a lead")
+def update_lead(request, lead_id: int, payload: LeadPatch):
+    lead = _visible(request, lead_id)
+    data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
+    return lead_update(lead=lead, data=data, actor=request.user, channel=Channel.API)
+
+
+def _visible(request, lead_id: int) -> Lead:
+    try:
+        return get_lead_for_user(request.user, lead_id)
+    except Http404:
+        from closeloop.core.errors import NotFound
+
+        raise NotFound(_("No lead with this id, or you cannot see it.")) from None

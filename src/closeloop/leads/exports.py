@@ -1,0 +1,78 @@
+"""Excel/CSV export of what the user can see, safe against formula injection."""
+
+import csv
+import io
+
+import xlsxwriter
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+
+from .models import Lead
+
+COLUMNS = [
+    ("id", "ID"), ("company_name", "公司名称"), ("contact_name", "联系人"), ("title", "职务"), ("mobile", "手机"),
+    ("landline", "座机"), ("email", "邮箱"), ("wechat", "微信"), ("region", "省份"), ("city", "城市"),
+    ("industry", "行业"), ("company_size", "公司规模"), ("need", "需求"), ("budget", "预算"), ("timeline", "预计时间"),
+    ("credit_code", "统一社会信用代码"), ("source", "来源"), ("status", "状态"), ("owner", "负责人"), ("created_at", "创建时间"),
+]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value) -> str:
+    """A spreadsheet must show a cell as text, never run it: prefix formula starters with a quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _row(lead: Lead) -> list[str]:
+    values = []
+    for name, _label in COLUMNS:
+        if name == "source":
+            value = lead.source.name
+        elif name == "owner":
+            value = str(lead.owner) if lead.owner else ""
+        elif name == "status":
+            value = lead.get_status_display()
+        elif name == "created_at":
+            value = timezone.localtime(lead.created_at).strftime("%Y-%m-%d %H:%M")
+        else:
+            value = getattr(lead, name)
+        values.append(neutralize(value))
+    return values
+
+
+def export_response(leads, *, fmt: str):
+    leads = leads.select_related("source", "owner")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        def rows():
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            buffer.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
+            writer.writerow([label for _name, label in COLUMNS])
+            for lead in leads.iterator(chunk_size=2000):
+                writer.writerow(_row(lead))
+                if buffer.tell() > 64_000:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.csv"'
+        return response
+
+    output = io.BytesIO()
+    book = xlsxwriter.Workbook(output, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    sheet = book.add_worksheet("Leads")
+    for col, (_name, label) in enumerate(COLUMNS):
+        sheet.write_string(0, col, label)
+    for row_number, lead in enumerate(leads.iterator(chunk_size=2000), start=1):
+        for col, value in enumerate(_row(lead)):
+            sheet.write_string(row_number, col, value)
+    book.close()
+    response = HttpResponse(
+        output.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.xlsx"'
+    return response

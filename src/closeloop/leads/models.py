@@ -1,0 +1,208 @@
+"""Leads (线索) and the configuration of the doors they come in through."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from closeloop.core.models import Channel, Role
+from closeloop.core.visibility import VisibleQuerySet
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", _("New")
+    ASSIGNED = "assigned", _("Assigned")
+    CONTACTING = "contacting", _("Contacting")
+    QUALIFIED = "qualified", _("Qualified")
+    CONVERTED = "converted", _("Converted")
+    NURTURE = "nurture", _("Nurture")
+    DISQUALIFIED = "disqualified", _("Disqualified")
+    MERGED = "merged", _("Merged")
+
+
+class LeadSource(models.Model):
+    """A source channel (展会, 官网, 朋友介绍 ...): a table, so an admin can add their own."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("lead source")
+        verbose_name_plural = _("lead sources")
+
+    def __str__(self):
+        return self.name
+
+
+def new_form_key() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class Campaign(models.Model):
+    """A marketing campaign; each has its own public web form key."""
+
+    name = models.CharField(_("name"), max_length=100)
+    source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="campaigns")
+    form_key = models.CharField(_("form key"), max_length=32, unique=True, default=new_form_key)
+    active = models.BooleanField(_("active"), default=True)
+    thank_you_message = models.CharField(_("thank-you message"), max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+
+    def __str__(self):
+        return self.name
+
+
+# Fields an admin may make required per channel; the form and API validate against this list.
+CONFIGURABLE_FIELDS = [
+    "company_name", "contact_name", "title", "mobile", "landline", "email", "wechat", "city", "region",
+    "industry", "company_size", "need", "budget", "timeline",
+]
+
+
+class ChannelPolicy(models.Model):
+    """Per-channel intake rules an admin edits in the app."""
+
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, unique=True)
+    required_fields = models.JSONField(_("required fields"), default=list, blank=True)
+    require_contact_method = models.BooleanField(
+        _("require a mobile, landline, email or WeChat"), default=True
+    )
+
+    class Meta:
+        verbose_name = _("channel policy")
+        verbose_name_plural = _("channel policies")
+
+    def __str__(self):
+        return self.get_channel_display()
+
+
+class LeadQuerySet(VisibleQuerySet):
+    def _visibility_filter(self, user) -> Q:
+        collaborating = Q(pk__in=LeadCollaborator.objects.filter(user=user).values("lead_id"))
+        mine = Q(owner=user) | collaborating
+        if user.role == Role.SALES_MANAGER:
+            from closeloop.core.visibility import subtree_users
+
+            return mine | Q(owner__in=subtree_users(user).values("pk"))
+        if user.role == Role.MARKETING:
+            return mine | Q(created_by=user) | Q(source__in=user.source_channels.values("pk"))
+        return mine
+
+
+class Lead(models.Model):
+    company_name = models.CharField(_("company"), max_length=200, blank=True)
+    contact_name = models.CharField(_("contact"), max_length=100, blank=True)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=40, blank=True)
+    landline = models.CharField(_("landline"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), max_length=200, blank=True)
+    wechat = models.CharField(_("WeChat"), max_length=100, blank=True)
+    region = models.CharField(_("province/region"), max_length=50, blank=True)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    industry = models.CharField(_("industry"), max_length=50, blank=True)
+    company_size = models.CharField(_("company size"), max_length=30, blank=True)
+    need = models.TextField(_("need"), blank=True)
+    budget = models.DecimalField(_("budget (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    timeline = models.CharField(_("expected timeline"), max_length=50, blank=True)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+
+    source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="leads")
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    status = models.CharField(_("status"), max_length=15, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    # No owner means unassigned or in the public pool; owners are never silently nulled (PROTECT).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="owned_leads",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_via = models.CharField(_("created via"), max_length=10, choices=Channel.choices)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
+    next_follow_up_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    # Normalized keys written by the intake service; duplicate checks and search read these.
+    mobile_key = models.CharField(max_length=20, blank=True, editable=False)
+    landline_key = models.CharField(max_length=24, blank=True, editable=False)
+    email_key = models.CharField(max_length=200, blank=True, editable=False)
+    company_key = models.CharField(max_length=200, blank=True, editable=False)
+
+    score = models.SmallIntegerField(_("score"), null=True, blank=True)
+    grade = models.CharField(_("grade"), max_length=1, blank=True)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        indexes = [
+            # The default list: newest first, optionally by status.
+            models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
+            models.Index(fields=["status", "-created_at"], name="lead_status_created_idx"),
+            # A rep's or a team's list, and open-load counts for assignment.
+            models.Index(fields=["owner", "status", "-created_at"], name="lead_owner_status_idx"),
+            models.Index(fields=["source", "-created_at"], name="lead_source_created_idx"),
+            # Duplicate lookups by exact normalized key.
+            models.Index(fields=["mobile_key"], name="lead_mobile_key_idx", condition=~Q(mobile_key="")),
+            models.Index(fields=["landline_key"], name="lead_landline_key_idx", condition=~Q(landline_key="")),
+            models.Index(fields=["email_key"], name="lead_email_key_idx", condition=~Q(email_key="")),
+            models.Index(fields=["company_key"], name="lead_company_key_idx", condition=~Q(company_key="")),
+            models.Index(fields=["credit_code"], name="lead_credit_code_idx", condition=~Q(credit_code="")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(budget__isnull=True) | Q(budget__gte=0), name="lead_budget_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        parts = [p for p in (self.company_name, self.contact_name) if p]
+        return " · ".join(parts) or f"#{self.pk}"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("leads:detail", args=[self.pk])
+
+
+class LeadCollaborator(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="collaborator_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(_("role"), max_length=50, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "lead"], name="lead_collaborator_unique")]
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an API request with an Idempotency-Key, replayed on every retry."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique")]

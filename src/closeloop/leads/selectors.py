@@ -1,0 +1,90 @@
+"""Lead reads. Every one starts from `Lead.objects.visible_to(user)`."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.http import Http404
+
+from closeloop.core.audit import audit_trail
+
+from . import normalize
+from .models import Lead
+
+SORTS = {
+    "-created_at": ("-created_at", "-id"),
+    "created_at": ("created_at", "id"),
+    "company_name": ("company_name", "id"),
+    "-updated_at": ("-updated_at", "-id"),
+    "next_follow_up_at": ("next_follow_up_at", "id"),
+}
+
+
+@dataclass
+class LeadFilters:
+    q: str = ""
+    status: str = ""
+    owner: str = ""  # a user id, "me" or "none"
+    source: str = ""
+    created_from: str = ""
+    created_to: str = ""
+    sort: str = "-created_at"
+
+
+def lead_list(*, user, filters: LeadFilters):
+    leads = Lead.objects.visible_to(user).select_related("owner", "source")
+    if filters.q:
+        leads = leads.filter(_search(filters.q))
+    if filters.status:
+        leads = leads.filter(status=filters.status)
+    if filters.owner == "me":
+        leads = leads.filter(owner=user)
+    elif filters.owner == "none":
+        leads = leads.filter(owner__isnull=True)
+    elif filters.owner.isdigit():
+        leads = leads.filter(owner_id=int(filters.owner))
+    if filters.source.isdigit():
+        leads = leads.filter(source_id=int(filters.source))
+    if filters.created_from:
+        leads = leads.filter(created_at__date__gte=filters.created_from)
+    if filters.created_to:
+        leads = leads.filter(created_at__date__lte=filters.created_to)
+    return leads.order_by(*SORTS.get(filters.sort, SORTS["-created_at"]))
+
+
+def _search(text: str) -> Q:
+    """Search by what a person types: a phone in any format, an email, or part of a name."""
+    text = text.strip()
+    condition = Q(company_name__icontains=text) | Q(contact_name__icontains=text)
+    if phone := normalize.phone_key(text):
+        condition |= Q(mobile_key=phone) | Q(landline_key=phone)
+    if email := normalize.email_key(text):
+        condition |= Q(email_key=email)
+    if len(text) == 18:
+        condition |= Q(credit_code=normalize.credit_code_key(text))
+    return condition
+
+
+def get_lead_for_user(user, pk) -> Lead:
+    """The lead if this user may see it; 404 for missing and not-visible alike."""
+    lead = Lead.objects.visible_to(user).select_related("owner", "source", "campaign", "created_by").filter(pk=pk).first()
+    if lead is None:
+        raise Http404
+    return lead
+
+
+def lead_timeline(lead: Lead):
+    return audit_trail(lead)[:200]
+
+
+def page_of(queryset, *, page: int, per_page: int = 25):
+    """One page without COUNT(*): counting a million visible rows costs more than the page itself."""
+    page = max(1, page)
+    rows = list(queryset[(page - 1) * per_page: page * per_page + 1])
+    return {
+        "rows": rows[:per_page],
+        "number": page,
+        "has_previous": page > 1,
+        "has_next": len(rows) > per_page,
+        "previous": page - 1,
+        "next": page + 1,
+    }

@@ -1,0 +1,139 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from closeloop.core.errors import DomainError
+from closeloop.core.models import Channel, User
+
+from .exports import export_response
+from .forms import BulkAssignForm, LeadEditForm, LeadForm
+from .models import LeadSource, LeadStatus
+from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_timeline, page_of
+from .services import lead_assign, lead_submit, lead_update
+
+
+def _filters(request) -> LeadFilters:
+    get = request.GET
+    return LeadFilters(
+        q=get.get("q", "").strip()[:100], status=get.get("status", ""), owner=get.get("owner", ""),
+        source=get.get("source", ""), created_from=get.get("from", ""), created_to=get.get("to", ""),
+        sort=get.get("sort", "-created_at"),
+    )
+
+
+def _page_number(request) -> int:
+    try:
+        return int(request.GET.get("page", "1"))
+    except ValueError:
+        return 1
+
+
+@login_required
+def lead_list_view(request):
+    filters = _filters(request)
+    page = page_of(lead_list(user=request.user, filters=filters), page=_page_number(request))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page, "filters": filters, "query": query.urlencode(),
+        "statuses": LeadStatus.choices, "sources": LeadSource.objects.all(),
+        "owners": User.objects.filter(is_active=True, role__in=["sales_rep", "sales_manager"]).order_by("username")
+        if request.user.can_assign else [],
+        "assign_form": BulkAssignForm(user=request.user) if request.user.can_assign else None,
+    }
+    template = "leads/_list_rows.html" if request.htmx and request.htmx.target == "lead-rows" else "leads/list.html"
+    return render(request, template, context)
+
+
+@login_required
+def lead_detail_view(request, pk):
+    lead = get_lead_for_user(request.user, pk)
+    return render(request, "leads/detail.html", {"lead": lead, "timeline": lead_timeline(lead)})
+
+
+def _apply_errors(form, exc: DomainError):
+    for field, errors in exc.field_errors.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+    if not exc.field_errors:
+        form.add_error(None, exc.message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lead_create_view(request):
+    form = LeadForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = {name: request.POST.get(name, "") for name in form.Meta.fields}
+        data["source"] = form.cleaned_data["source"]
+        try:
+            result = lead_submit(data=data, channel=Channel.WEB, actor=request.user)
+        except DomainError as exc:
+            _apply_errors(form, exc)
+        else:
+            for message in result.messages:
+                messages.info(request, message)
+            messages.success(request, _("Lead saved: %(lead)s") % {"lead": result.lead})
+            if "save_and_new" in request.POST:
+                return redirect("leads:create")
+            if result.lead.pk and get_lead_visible(request.user, result.lead.pk):
+                return redirect(result.lead)
+            return redirect("leads:list")
+    return render(request, "leads/form.html", {"form": form})
+
+
+def get_lead_visible(user, pk) -> bool:
+    try:
+        get_lead_for_user(user, pk)
+    except Http404:
+        return False
+    return True
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lead_edit_view(request, pk):
+    lead = get_lead_for_user(request.user, pk)
+    form = LeadEditForm(request.POST or None, instance=lead)
+    if request.method == "POST" and form.is_valid():
+        data = {name: request.POST.get(name, "") for name in form.Meta.fields}
+        data["source"] = form.cleaned_data["source"]
+        try:
+            lead_update(lead=lead, data=data, actor=request.user, channel=Channel.WEB)
+        except DomainError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect(lead)
+    return render(request, "leads/form.html", {"form": form, "lead": lead})
+
+
+@login_required
+@require_POST
+def lead_bulk_assign_view(request):
+    if not request.user.can_assign:
+        raise Http404
+    form = BulkAssignForm(request.POST, user=request.user)
+    if not form.is_valid():
+        messages.error(request, _("Choose the leads and the person to assign them to."))
+        return redirect(request.POST.get("next") or "leads:list")
+    done = 0
+    for lead in form.cleaned_data["leads"]:
+        try:
+            lead_assign(lead=lead, owner=form.cleaned_data["owner"], actor=request.user, reason=form.cleaned_data["reason"])
+            done += 1
+        except DomainError as exc:
+            messages.error(request, f"{lead}: {exc.message}")
+    messages.success(request, _("%(n)d leads assigned to %(user)s.") % {"n": done, "user": form.cleaned_data["owner"]})
+    next_url = request.POST.get("next", "")
+    return redirect(next_url if next_url.startswith("/") and not next_url.startswith("//") else "leads:list")
+
+
+@login_required
+def lead_export_view(request):
+    fmt = request.GET.get("format", "xlsx")
+    leads = lead_list(user=request.user, filters=_filters(request))
+    return export_response(leads, fmt=fmt)
