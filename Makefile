@@ -47,7 +47,7 @@ run: install
 	CLOSELOOP_DEV=1 PORT=$(PORT) $(BIN)/closeloop serve
 
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench conftest.py
 	CLOSELOOP_DEV=1 $(BIN)/closeloop makemigrations --check --dry-run
 
 test: lint

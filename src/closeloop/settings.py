@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "closeloop.core",
     "closeloop.leads",
+    "closeloop.deals",
 ]
 
 MIDDLEWARE = [

@@ -193,6 +193,9 @@ class LeadCollaborator(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "lead"], name="lead_collaborator_unique")]
 
+    def __str__(self):
+        return f"{self.user} on {self.lead_id}"
+
 
 class IdempotencyRecord(models.Model):
     """The first answer to an API request with an Idempotency-Key, replayed on every retry."""
@@ -206,3 +209,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique")]
+
+    def __str__(self):
+        return self.key

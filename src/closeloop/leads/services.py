@@ -12,7 +12,7 @@ from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 
-from . import normalize
+from . import assignment, dedup, normalize, scoring
 from .models import CONFIGURABLE_FIELDS, Campaign, ChannelPolicy, Lead, LeadSource, LeadStatus
 
 TEXT_LIMITS = {f.name: f.max_length for f in Lead._meta.concrete_fields if getattr(f, "max_length", None)}
@@ -23,6 +23,7 @@ class IntakeResult:
     lead: Lead
     created: bool = True
     messages: list[str] = field(default_factory=list)
+    decision: "dedup.DuplicateDecision | None" = None
 
 
 def channel_policy(channel: str) -> ChannelPolicy:
@@ -132,20 +133,14 @@ def lead_submit(*, data: dict, channel: str, actor: User | None, campaign: Campa
             created_by=actor if actor is not None and actor.pk else None,
             created_via=channel,
         )
-        # Seam: duplicates, scoring and assignment plug in here (lead quality issue).
-        if actor is not None and actor.pk and data.get("assign_to_me", channel == Channel.WEB) and _can_own(actor):
-            lead.owner = actor
-            lead.status = LeadStatus.ASSIGNED
-            lead.assigned_at = timezone.now()
+        decision = dedup.check_intake(lead=lead, channel=channel, actor=actor)
+        scoring.score_lead(lead)
+        assignment.assign_new_lead(lead=lead, channel=channel, actor=actor, data=data)
         lead.save()
         audit_record(actor=actor, channel=channel, action="lead.create", target=lead, changes=diff({}, snapshot(lead)))
         if lead.owner and lead.owner != actor:
             notify(recipient=lead.owner, kind="lead.assigned", message=_("New lead: %s") % lead, url=lead.get_absolute_url())
-    return IntakeResult(lead=lead)
-
-
-def _can_own(user: User) -> bool:
-    return user.is_active and user.role in {"sales_rep", "sales_manager", "admin"}
+    return IntakeResult(lead=lead, decision=decision)
 
 
 EDITABLE_FIELDS = CONFIGURABLE_FIELDS + ["credit_code", "source", "status"]
@@ -178,7 +173,7 @@ def lead_assign(*, lead: Lead, owner: User, actor: User, channel: str = Channel.
     """Give a lead to an owner. Only managers and admins assign; the reason is kept in the trail."""
     if not actor.can_assign:
         raise Forbidden(_("Only managers and administrators can assign leads."))
-    if not owner.is_active or not _can_own(owner):
+    if not owner.is_active or not assignment.can_own(owner):
         raise ValidationFailed(_("%(user)s cannot own leads.") % {"user": owner})
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from closeloop.core.models import Channel, Department, Role, User
+from closeloop.core.models import Channel, Role, User
 from closeloop.core.services import department_save, user_save
 from closeloop.leads.models import Campaign, Lead, LeadSource, LeadStatus
 from closeloop.leads.services import lead_assign, lead_submit
