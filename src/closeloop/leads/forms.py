@@ -16,6 +16,9 @@ class LeadForm(forms.ModelForm):
 
     source = forms.ModelChoiceField(label=_("source"), queryset=LeadSource.objects.filter(active=True))
     budget = forms.CharField(label=_("budget (CNY)"), required=False)
+    # Plain text here so the intake service reports every bad field at once, in its own words.
+    email = forms.CharField(label=_("email"), required=False, max_length=200,
+                            widget=forms.TextInput(attrs={"inputmode": "email", "autocomplete": "email"}))
 
     class Meta:
         model = Lead
@@ -24,7 +27,6 @@ class LeadForm(forms.ModelForm):
             "need": forms.Textarea(attrs={"rows": 3}),
             "mobile": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
             "landline": forms.TextInput(attrs={"inputmode": "tel"}),
-            "email": forms.TextInput(attrs={"inputmode": "email", "autocomplete": "email"}),
         }
 
     def _post_clean(self):

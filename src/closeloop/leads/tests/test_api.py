@@ -1,0 +1,119 @@
+"""The leads API: intake with idempotency, the error shape, and the OpenAPI document."""
+
+import pytest
+
+from closeloop.core.models import AuditEntry, Channel
+from closeloop.core.services import api_token_create
+from closeloop.leads.models import Lead
+
+PAYLOAD = {"company_name": "杭州远景科技有限公司", "contact_name": "李娜", "mobile": "+86 139-1234-0001", "source": "官网"}
+
+
+@pytest.fixture
+def auth(org):
+    raw, _token = api_token_create(user=org.owner, name="t", actor=None)
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+def post(client, auth, payload=PAYLOAD, key=None):
+    headers = dict(auth)
+    if key:
+        headers["HTTP_IDEMPOTENCY_KEY"] = key
+    return client.post("/api/leads/", payload, content_type="application/json", **headers)
+
+
+def test_it_creates_a_lead_through_the_intake_service(client, org, auth):
+    response = post(client, auth)
+    assert response.status_code == 201
+    body = response.json()
+    lead = Lead.objects.get(pk=body["lead"]["id"])
+    assert lead.mobile_key == "+8613912340001" and lead.created_via == Channel.API
+    assert AuditEntry.objects.for_object(lead).get().channel == Channel.API
+
+
+def test_a_retried_request_with_the_same_key_returns_the_first_answer(client, org, auth):
+    first = post(client, auth, key="retry-1")
+    second = post(client, auth, key="retry-1")
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert Lead.objects.count() == 1
+
+
+def test_a_reused_key_with_another_body_is_a_conflict(client, org, auth):
+    post(client, auth, key="retry-2")
+    response = post(client, auth, {**PAYLOAD, "contact_name": "王强"}, key="retry-2")
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert Lead.objects.count() == 1
+
+
+def test_keys_belong_to_their_user(client, org, auth):
+    post(client, auth, key="shared-key")
+    raw, _token = api_token_create(user=org.teammate, name="t", actor=None)
+    response = post(client, {"HTTP_AUTHORIZATION": f"Bearer {raw}"}, {**PAYLOAD, "mobile": "13912340002"}, key="shared-key")
+    assert response.status_code == 201
+    assert Lead.objects.count() == 2
+
+
+def test_invalid_values_come_back_field_by_field(client, org, auth):
+    response = post(client, auth, {**PAYLOAD, "mobile": "12", "email": "nope"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_failed"
+    assert set(body["fields"]) == {"mobile", "email"}
+    assert not Lead.objects.exists()
+
+
+def test_schema_errors_use_the_same_shape(client, org, auth):
+    response = post(client, auth, {"company_name": "x" * 500})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_failed" and "company_name" in body["fields"] and "source" in body["fields"]
+
+
+@pytest.mark.parametrize("header", ["", "Bearer nope", "Token abc"])
+def test_it_requires_a_valid_token(client, org, header):
+    extra = {"HTTP_AUTHORIZATION": header} if header else {}
+    response = client.post("/api/leads/", PAYLOAD, content_type="application/json", **extra)
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+
+
+def test_a_revoked_token_stops_working(client, org):
+    from closeloop.core.services import api_token_revoke
+
+    raw, token = api_token_create(user=org.owner, name="t", actor=None)
+    api_token_revoke(token=token, actor=org.owner)
+    assert client.get("/api/leads/", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+
+
+def test_list_filters_and_pages(client, org, auth, make_lead):
+    for _ in range(3):
+        make_lead(city="苏州")
+    make_lead(city="杭州", status="qualified")
+    response = client.get("/api/leads/?page_size=2&page=1", **auth)
+    body = response.json()
+    assert len(body["items"]) == 2 and body["has_next"] is True
+    body = client.get("/api/leads/?page_size=2&page=2", **auth).json()
+    assert len(body["items"]) == 2 and body["has_next"] is False
+    found = client.get("/api/leads/?q=13912340001", **auth).json()["items"]
+    assert [item["mobile"] for item in found] == ["13912340001"]
+
+
+def test_patch_is_audited_with_the_api_channel(client, org, auth, make_lead):
+    lead = make_lead()
+    response = client.patch(f"/api/leads/{lead.pk}", {"city": "南京", "status": "contacting"},
+                            content_type="application/json", **auth)
+    assert response.status_code == 200
+    assert response.json()["city"] == "南京"
+    entry = AuditEntry.objects.for_object(lead).filter(action="lead.update").get()
+    assert entry.channel == Channel.API and entry.changes["status"] == ["assigned", "contacting"]
+
+
+def test_the_openapi_document_declares_every_answer(client, db):
+    spec = client.get("/api/openapi.json").json()
+    create = spec["paths"]["/api/leads/"]["post"]
+    assert {"201", "401", "409", "422"} <= set(create["responses"])
+    detail = spec["paths"]["/api/leads/{lead_id}"]
+    assert {"200", "401", "404"} <= set(detail["get"]["responses"])
+    assert {"200", "401", "404", "422"} <= set(detail["patch"]["responses"])
