@@ -15,7 +15,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Find Python $(PYTHON_VERSION) without asking: pyenv's shim, a python3.12 on PATH, or pyenv's folder.
 PYTHON ?= $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || ls -d $$HOME/.pyenv/versions/$(PYTHON_VERSION)*/bin/python3 2>/dev/null | tail -1)
 
-.PHONY: help install run test lint bench bench-quick clean demo
+.PHONY: help install run test lint messages bench bench-quick clean
 
 help:
 	@echo "make run          install, migrate, load demo data on first start, serve on http://localhost:$(PORT)/"
@@ -42,7 +42,7 @@ run: install
 	@mkdir -p var
 	CLOSELOOP_DEV=1 $(BIN)/closeloop migrate --no-input -v 0
 	CLOSELOOP_DEV=1 $(BIN)/closeloop createcachetable
-	CLOSELOOP_DEV=1 $(BIN)/closeloop compilemessages -v 0 --ignore=.venv --ignore=node_modules
+	@$(MAKE) --no-print-directory messages
 	CLOSELOOP_DEV=1 $(BIN)/closeloop demo --if-empty
 	CLOSELOOP_DEV=1 PORT=$(PORT) $(BIN)/closeloop serve
 
@@ -50,9 +50,14 @@ lint: install
 	$(BIN)/ruff check src tests bench conftest.py
 	CLOSELOOP_DEV=1 $(BIN)/closeloop makemigrations --check --dry-run
 
-test: lint
-	CLOSELOOP_DEV=1 $(BIN)/closeloop compilemessages -v 0 --ignore=.venv --ignore=node_modules
+test: lint messages
 	CLOSELOOP_DEV=1 $(BIN)/pytest $(PYTEST_ARGS)
+
+# Compiled translations are build output, made from the committed .po files (needs GNU gettext).
+messages: install
+	@if command -v msgfmt >/dev/null; then \
+		cd src/closeloop && CLOSELOOP_DEV=1 ../../$(BIN)/closeloop compilemessages -v 0; \
+	else echo "GNU gettext (msgfmt) is not installed: the interface will be in English only."; fi
 
 bench: install
 	CLOSELOOP_DEV=1 $(BIN)/python -m bench $(BENCH_ARGS)
