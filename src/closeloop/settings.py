@@ -151,17 +151,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {"default": {"BACKEND": os.environ.get("CLOSELOOP_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if os.environ.get("EMAIL_HOST")
-    else "django.core.mail.backends.console.EmailBackend",
-)
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# Email goes through Django's MAILERS (the EMAIL_* settings are deprecated since Django 6.1); the
+# environment keeps the familiar EMAIL_* names. Development without EMAIL_HOST prints mail to the
+# console; production always uses SMTP (a local MTA on localhost:25 unless EMAIL_HOST says otherwise).
+if DEV and not os.environ.get("EMAIL_HOST"):
+    _mailer = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+else:
+    _email_port = os.environ.get("EMAIL_PORT")
+    _mailer = {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": os.environ.get("EMAIL_HOST", "localhost"),
+            # None lets the backend pick 25, 465 (SSL) or 587 (STARTTLS).
+            "port": int(_email_port) if _email_port else None,
+            "username": os.environ.get("EMAIL_HOST_USER", ""),
+            "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            "use_ssl": env_bool("EMAIL_USE_SSL", False),
+            # A dead mail server must not hold a job worker for minutes.
+            "timeout": int(os.environ.get("EMAIL_TIMEOUT", "10")),
+        },
+    }
+MAILERS = {"default": _mailer}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "closeloop@localhost")
 
 # Uploads: imports are streamed to disk, never held whole in memory.
@@ -184,7 +195,9 @@ if not DEV:
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # The preload directive only makes the site eligible for browsers' preload lists; nothing is
+    # submitted unless the operator does so. SECURE_HSTS_PRELOAD=0 drops it.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
