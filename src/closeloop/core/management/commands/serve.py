@@ -29,6 +29,7 @@ class Command(BaseCommand):
         if not no_worker:
             processes.append(subprocess.Popen([sys.executable, "-m", "closeloop.cli", "worker"]))
 
+        _wait_for_port(host, port, processes[0])
         shown_host = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host
         self.stdout.write(self.style.SUCCESS(f"Closeloop is running at http://{shown_host}:{port}/"))
         if getattr(settings, "DEV", False):
@@ -59,3 +60,17 @@ class Command(BaseCommand):
                     p.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+def _wait_for_port(host: str, port: int, server: subprocess.Popen, timeout: float = 60) -> None:
+    """Print the URL only once it answers, so a newcomer's first click never meets a refused connection."""
+    import socket
+
+    probe_host = "127.0.0.1" if host in {"0.0.0.0", ""} else host
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with socket.create_connection((probe_host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
