@@ -1,7 +1,14 @@
-"""One normalizer for phones, emails, company names and credit codes, used by every channel and by search."""
+"""One normalizer for phones, emails, company names and credit codes, used by every channel and by search.
+
+Company names are reduced to a comparable core: full-width forms folded, traditional characters
+simplified, punctuation and spacing dropped, region prefixes and bracketed regions removed, legal
+forms removed. `brand_key` goes one step further and also strips trailing industry words, so
+"杭州普腾康汇食品有限公司" and "普腾康汇" land in the same block for fuzzy comparison.
+"""
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 
@@ -13,16 +20,63 @@ def fold_width(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", text or "")).strip()
 
 
+@lru_cache(maxsize=1)
+def _simplified_table() -> tuple[dict[int, str], frozenset[str]]:
+    from zhconv import zhconv as tables
+
+    tables.getdict("zh-hans")
+    table = {k: v for k, v in tables.zhcdicts["zh2Hans"].items() if len(k) == 1 and len(v) == 1 and k != v}
+    return {ord(k): v for k, v in table.items()}, frozenset(table)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese characters to simplified ones (廣州華為 → 广州华为).
+
+    Character by character from zhconv's table: phrase-level conversion costs ~20 µs a name and
+    matters little for comparing names, where both sides go through the same table.
+    """
+    if not text or text.isascii():
+        return text or ""
+    table, traditional = _simplified_table()
+    # Most names hold no traditional character; checking costs a tenth of translating.
+    return text if traditional.isdisjoint(text) else text.translate(table)
+
+
+_PHONE_JOINERS = re.compile(r"(?<=\d)[\s\-–—.()（）/]+(?=\d)")
+_MOBILE_DIGITS = re.compile(r"(?:\+?86|0086)?-?(1[3-9]\d{9})")
+
+
+@lru_cache(maxsize=1024)
+def _mobile_prefix_valid(prefix: str) -> bool:
+    """Whether every number under this 4-digit mobile prefix is valid (then the fast path may skip parsing)."""
+    low, high = (phonenumbers.parse(f"+86{prefix}{tail}") for tail in ("0000000", "9999999"))
+    return phonenumbers.is_valid_number(low) and phonenumbers.is_valid_number(high)
+
+
 def phone_key(raw: str, *, region: str = "CN") -> str:
-    """E.164 form of a phone number (China by default), or "" when it is not a valid number."""
+    """E.164 form of a phone number (China by default), or "" when it is not a valid number.
+
+    Accepts +86 / 86- / 0086 prefixes, dashes, dots, spaces, full-width digits and area codes
+    written as 021-62345678 or (0755) 8888 6666.
+    """
     text = fold_width(raw)
     if not text:
         return ""
-    text = re.sub(r"(?<=\d)[\s\-–—.()（）]+(?=\d)", "", text)
+    text = _PHONE_JOINERS.sub("", text)
+    # Chinese mobiles are most of what arrives; parsing each one with phonenumbers costs ~100 µs.
+    if region == "CN" and (mobile := _MOBILE_DIGITS.fullmatch(text)) and _mobile_prefix_valid(mobile.group(1)[:4]):
+        return "+86" + mobile.group(1)
+    return _parse_phone(text, region)
+
+
+@lru_cache(maxsize=65536)
+def _parse_phone(text: str, region: str) -> str:
+    text = re.sub(r"^\((\d)", r"\1", text)
     if text.startswith("00"):
         text = "+" + text[2:]
-    if re.fullmatch(r"86\d{11}", text):
-        text = "+" + text
+    # "86" glued to a Chinese mobile or to a landline without its trunk 0 means the country code.
+    if re.fullmatch(r"86-?1\d{10}", text) or re.fullmatch(r"86-?[2-9]\d{8,10}", text):
+        text = "+" + text.replace("-", "")
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -49,9 +103,236 @@ def email_key(raw: str) -> str:
     return text if _EMAIL.match(text) else ""
 
 
+# Free mail providers: a shared domain here says nothing about the company behind the address.
+PUBLIC_MAIL_DOMAINS = frozenset({
+    "qq.com", "vip.qq.com", "foxmail.com", "163.com", "vip.163.com", "126.com", "vip.126.com", "yeah.net",
+    "188.com", "netease.com", "sina.com", "sina.cn", "vip.sina.com", "sohu.com", "vip.sohu.com", "139.com",
+    "189.cn", "wo.cn", "21cn.com", "aliyun.com", "tom.com", "263.net", "gmail.com", "googlemail.com",
+    "outlook.com", "hotmail.com", "live.com", "live.cn", "msn.com", "yahoo.com", "yahoo.com.cn", "icloud.com",
+    "me.com", "mail.com", "protonmail.com", "proton.me", "yandex.com", "aol.com", "gmx.com",
+})
+
+
+def email_domain(key: str) -> str:
+    """The domain of a normalized email when it can identify a company; "" for free mail providers."""
+    domain = key.rpartition("@")[2]
+    return "" if not domain or domain in PUBLIC_MAIL_DOMAINS else domain
+
+
+# Provinces, autonomous regions and municipalities, with their formal suffixes.
+_PROVINCES = (
+    "北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 "
+    "云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门"
+).split()
+_PROVINCE_SUFFIXES = ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区", "省", "市")
+# Prefecture-level and other cities that commonly prefix company names.
+_CITIES = (
+    "石家庄 唐山 秦皇岛 邯郸 邢台 保定 张家口 承德 沧州 廊坊 衡水 太原 大同 阳泉 长治 晋城 朔州 晋中 运城 忻州 临汾 吕梁 "
+    "呼和浩特 包头 乌海 赤峰 通辽 鄂尔多斯 呼伦贝尔 巴彦淖尔 乌兰察布 沈阳 大连 鞍山 抚顺 本溪 丹东 锦州 营口 阜新 辽阳 "
+    "盘锦 铁岭 朝阳 葫芦岛 长春 吉林 四平 辽源 通化 白山 松原 白城 延边 哈尔滨 齐齐哈尔 鸡西 鹤岗 双鸭山 大庆 伊春 佳木斯 "
+    "七台河 牡丹江 黑河 绥化 南京 无锡 徐州 常州 苏州 南通 连云港 淮安 盐城 扬州 镇江 泰州 宿迁 昆山 江阴 常熟 张家港 "
+    "杭州 宁波 温州 嘉兴 湖州 绍兴 金华 衢州 舟山 台州 丽水 义乌 合肥 芜湖 蚌埠 淮南 马鞍山 淮北 铜陵 安庆 黄山 滁州 阜阳 "
+    "宿州 六安 亳州 池州 宣城 福州 厦门 莆田 三明 泉州 漳州 南平 龙岩 宁德 南昌 景德镇 萍乡 九江 新余 鹰潭 赣州 吉安 宜春 "
+    "抚州 上饶 济南 青岛 淄博 枣庄 东营 烟台 潍坊 济宁 泰安 威海 日照 临沂 德州 聊城 滨州 菏泽 郑州 开封 洛阳 平顶山 安阳 "
+    "鹤壁 新乡 焦作 濮阳 许昌 漯河 三门峡 南阳 商丘 信阳 周口 驻马店 武汉 黄石 十堰 宜昌 襄阳 鄂州 荆门 孝感 荆州 黄冈 "
+    "咸宁 随州 长沙 株洲 湘潭 衡阳 邵阳 岳阳 常德 张家界 益阳 郴州 永州 怀化 娄底 广州 韶关 深圳 珠海 汕头 佛山 江门 湛江 "
+    "茂名 肇庆 惠州 梅州 汕尾 河源 阳江 清远 东莞 中山 潮州 揭阳 云浮 南宁 柳州 桂林 梧州 北海 防城港 钦州 贵港 玉林 百色 "
+    "贺州 河池 来宾 崇左 海口 三亚 儋州 成都 自贡 攀枝花 泸州 德阳 绵阳 广元 遂宁 内江 乐山 南充 眉山 宜宾 广安 达州 雅安 "
+    "巴中 资阳 贵阳 六盘水 遵义 安顺 毕节 铜仁 昆明 曲靖 玉溪 保山 昭通 丽江 普洱 临沧 大理 拉萨 西安 铜川 宝鸡 咸阳 渭南 "
+    "延安 汉中 榆林 安康 商洛 兰州 嘉峪关 金昌 白银 天水 武威 张掖 平凉 酒泉 庆阳 定西 陇南 西宁 银川 石嘴山 吴忠 固原 中卫 "
+    "乌鲁木齐 克拉玛依 吐鲁番 哈密 喀什 伊犁 浦东 滨海 雄安"
+).split()
+_CITY_SUFFIXES = ("新区", "地区", "市", "区", "县")
+_REGION_NAMES = frozenset(_PROVINCES) | frozenset(_CITIES)
+_REGION_LENGTHS = sorted({len(n) for n in _REGION_NAMES}, reverse=True)
+_REGION_SUFFIXES = frozenset(_PROVINCE_SUFFIXES + _CITY_SUFFIXES)
+_REGION_SUFFIX_LENGTHS = sorted({len(s) for s in _REGION_SUFFIXES}, reverse=True)
+
+
+def _scan_regions(text: str, start: int = 0) -> tuple[int, str]:
+    """Where a run of region tokens ("广东省深圳市", "中国深圳") starting at `start` ends, and the last region named.
+
+    A scan over a set of names: a regular expression with hundreds of alternatives costs ten times more.
+    """
+    pos, last = start, ""
+    if text.startswith("中国", pos):
+        pos += 2
+    while True:
+        for length in _REGION_LENGTHS:
+            name = text[pos: pos + length]
+            if len(name) == length and name in _REGION_NAMES:
+                pos += length
+                last = name
+                for suffix_length in _REGION_SUFFIX_LENGTHS:
+                    if text[pos: pos + suffix_length] in _REGION_SUFFIXES:
+                        pos += suffix_length
+                        break
+                break
+        else:
+            return (pos, last) if last else (start, "")
+
+
+def _region_only(text: str) -> bool:
+    end, last = _scan_regions(text)
+    return bool(last) and end == len(text)
+
+
+_BRACKETED = re.compile(r"[(\[【〔]([^()\[\]【】〔〕]*)[)\]】〕]")
+
+# Legal forms, longest first, removed from the end of a name (repeatedly: "集团有限公司").
+_LEGAL_FORMS = sorted(
+    [
+        "股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "集团", "总公司", "分公司", "公司",
+        "合伙企业有限合伙", "有限合伙", "合伙企业", "个人独资企业", "独资企业", "企业", "工作室", "商行",
+    ],
+    key=len, reverse=True,
+)
+# Industry words that follow the brand in a Chinese company name; stripped for the brand key only.
+INDUSTRY_WORDS = sorted(
+    [
+        "科技", "技术", "信息技术", "信息科技", "网络科技", "网络技术", "网络", "信息", "软件", "电子", "电子商务", "通信", "数据",
+        "智能", "智能科技", "数字科技", "贸易", "商贸", "国际贸易", "进出口", "实业", "投资", "控股", "发展", "资产管理",
+        "管理", "咨询", "管理咨询", "企业管理", "服务", "文化", "传媒", "文化传媒", "广告", "教育", "教育科技", "培训",
+        "食品", "餐饮", "农业", "生物", "生物科技", "生物技术", "医药", "医疗", "医疗器械", "健康", "制药", "化工", "新材料",
+        "材料", "能源", "新能源", "环保", "环保科技", "环境", "建设", "建设工程", "建筑", "工程", "装饰", "建材", "房地产",
+        "置业", "物业", "物业管理", "物流", "供应链", "供应链管理", "运输", "机械", "机械设备", "设备", "自动化", "电气",
+        "仪器", "仪表", "制造", "工业", "汽车", "汽车服务", "电器", "家居", "服饰", "纺织", "印刷", "包装", "金融", "保险",
+        "人力资源", "旅游", "酒店", "安防", "光电", "半导体", "精密", "模具", "五金", "塑胶", "塑料", "钢铁", "金属",
+        "有色金属", "电力", "水务", "设计", "规划", "检测", "认证", "物联网", "云计算", "大数据", "人工智能", "系统",
+        "系统集成", "集成", "工贸", "科贸", "商务", "电商", "国际", "计算机", "计算机系统", "软件开发", "航空", "啤酒",
+    ],
+    key=len, reverse=True,
+)
+_INDUSTRY_SET = frozenset(INDUSTRY_WORDS)
+_INDUSTRY_LENGTHS = sorted({len(w) for w in INDUSTRY_WORDS}, reverse=True)
+
+
+def _strip_tail(text: str, words: frozenset, lengths: list[int]) -> str:
+    """`text` without any run of `words` at its end, longest word first."""
+    end = len(text)
+    while end:
+        for length in lengths:
+            if length <= end and text[end - length: end] in words:
+                end -= length
+                break
+        else:
+            break
+    return text[:end]
+# Anything that is not a letter or digit: punctuation (ASCII after NFKC) and CJK symbols.
+_NOISE = re.compile(r"[^\w]|_", re.UNICODE)
+
+
+_LEGAL_SET = frozenset(_LEGAL_FORMS)
+_LEGAL_LENGTHS = sorted({len(w) for w in _LEGAL_FORMS}, reverse=True)
+# English legal forms need their word boundaries, so they go before spaces are dropped ("Tesco" keeps its "co").
+_ENGLISH_LEGAL_TAIL = re.compile(
+    r"(?:[\s,.]*\b(?:co\.?,?\s*ltd|company\s+limited|limited|ltd|inc|incorporated|corp|corporation|group|company|co|llc|plc|gmbh)\b\.?)+\s*$"
+)
+
+
+def _strip_legal_forms(text: str) -> str:
+    stripped = _strip_tail(text, _LEGAL_SET, _LEGAL_LENGTHS)
+    # A name that is nothing but a legal form ("公司") stays as it is rather than vanishing.
+    return stripped or text
+
+
+def _drop_bracketed(match: re.Match) -> str:
+    inner = "".join(match.group(1).split())
+    # A region or a legal form in brackets ("(武汉)", "（中国）", "(集团)") is dropped; anything else keeps its text.
+    return "" if not inner or _region_only(inner) or inner in _LEGAL_SET else inner
+
+
+_ASCII_LETTER = re.compile(r"[a-z]")
+
+
+@lru_cache(maxsize=131072)
+def company_parts(raw: str) -> tuple[str, str]:
+    """(region named in it, comparable core) of a company name; see `company_key`."""
+    text = to_simplified(unicodedata.normalize("NFKC", raw).lower())
+    if _ASCII_LETTER.search(text):
+        text = _ENGLISH_LEGAL_TAIL.sub("", text.strip())
+    region_found = ""
+    if "(" in text or "[" in text or "【" in text or "〔" in text:
+        for match in _BRACKETED.finditer(text):
+            inner = "".join(match.group(1).split())
+            if inner and _region_only(inner):
+                region_found = _scan_regions(inner)[1]
+        text = _BRACKETED.sub(_drop_bracketed, text)
+    text = _strip_legal_forms(_NOISE.sub("", text))
+    end, leading = _scan_regions(text)
+    # The region goes only when a real name remains: "上海" alone or "青岛啤酒"-like names made of a
+    # region and industry words keep it, so they do not collapse into a bare "啤酒".
+    if leading:
+        rest = _strip_legal_forms(text[end:])
+        if len(rest) >= 2 and _strip_tail(rest, _INDUSTRY_SET, _INDUSTRY_LENGTHS):
+            region_found = region_found or leading
+            text = rest
+    return region_found, text
+
+
+def _region_name(token: str) -> str:
+    """The most specific region named in a token ("广东省深圳市" → "深圳"), or ""."""
+    return _scan_regions(token)[1]
+
+
 def company_key(raw: str) -> str:
-    """A comparable form of a company name. Extended by the duplicate engine."""
-    return fold_width(raw).replace(" ", "").lower()
+    """A comparable form of a company name: no region, no legal form, no punctuation, simplified.
+
+    "(广州)华为技术有限公司", "广州市華為技術股份有限公司" and "华为技术公司" all give "华为技术".
+    """
+    return company_parts(raw)[1]
+
+
+def company_region(raw: str) -> str:
+    """The region written in a company name ("深圳", "广东"), or ""; sister companies differ here."""
+    return company_parts(raw)[0]
+
+
+@lru_cache(maxsize=131072)
+def brand_key(raw_or_key: str, *, is_key: bool = False) -> str:
+    """The brand inside a company name: `company_key` without trailing industry words ("华为技术" → "华为")."""
+    key = raw_or_key if is_key else company_key(raw_or_key)
+    stripped = _strip_tail(key, _INDUSTRY_SET, _INDUSTRY_LENGTHS)
+    return stripped if len(stripped) >= 2 else key
+
+
+def industry_part(key: str) -> str:
+    """The trailing industry words of a company key ("华为技术" → "技术"), or ""."""
+    brand = brand_key(key, is_key=True)
+    return key[len(brand):] if key.startswith(brand) else ""
+
+
+# Titles people are called by instead of their given name: 王总, 李经理, 张老师, 陈工.
+_TITLES = sorted(
+    ["总经理", "副总经理", "董事长", "总监", "经理", "主任", "老师", "老板", "女士", "先生", "小姐", "总工", "部长", "主管", "助理",
+     "秘书", "会计", "总", "工", "姐", "哥", "董", "师傅"],
+    key=len, reverse=True,
+)
+_COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯", "令狐")
+
+
+@lru_cache(maxsize=65536)
+def person_name(raw: str) -> tuple[str, bool]:
+    """(name, is_title) of a contact: "王总" → ("王", True); "王小明" → ("王小明", False); spaces dropped."""
+    text = to_simplified(fold_width(raw)).replace(" ", "").lower()
+    if not text:
+        return "", False
+    for title in _TITLES:
+        if text.endswith(title) and len(text) > len(title):
+            stem = text[: -len(title)]
+            if len(stem) == 1 or stem in _COMPOUND_SURNAMES:
+                return stem, True
+    return text, False
+
+
+def surname(name: str) -> str:
+    if name[:2] in _COMPOUND_SURNAMES:
+        return name[:2]
+    return name[:1]
+
+
+def credit_code_key(raw: str) -> str:
+    return fold_width(raw).replace(" ", "").upper()
 
 
 # GB 32100-2015: 18 characters from this alphabet (no I, O, Z, S, V); the 18th checks the first 17.
@@ -59,10 +340,6 @@ _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 # GB 11714: positions 9–17 are the organization code, whose 9th character checks its first 8.
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def credit_code_key(raw: str) -> str:
-    return fold_width(raw).replace(" ", "").upper()
 
 
 def credit_code_error(code: str) -> str | None:
@@ -74,14 +351,24 @@ def credit_code_error(code: str) -> str | None:
     bad = [c for c in code if c not in _USCC_CHARS]
     if bad:
         return _("A unified social credit code cannot contain “%(chars)s”.") % {"chars": "".join(dict.fromkeys(bad))}
+    if not credit_code_valid(code):
+        if not _uscc_check_ok(code):
+            return _("The check character of this unified social credit code does not match; please check for a typo.")
+        return _("The organization code inside this unified social credit code (characters 9–17) does not check out.")
+    return None
+
+
+def _uscc_check_ok(code: str) -> bool:
     total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
-    expected = _USCC_CHARS[(31 - total % 31) % 31]
-    if code[17] != expected:
-        return _("The check character of this unified social credit code does not match; please check for a typo.")
+    return code[17] == _USCC_CHARS[(31 - total % 31) % 31]
+
+
+@lru_cache(maxsize=65536)
+def credit_code_valid(code: str) -> bool:
+    """True for an 18-character code whose two check characters are right (no translation machinery)."""
+    if len(code) != 18 or any(c not in _USCC_CHARS for c in code) or not _uscc_check_ok(code):
+        return False
     org = code[8:17]
     org_total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(org[:8], _ORG_WEIGHTS, strict=True))
     org_check = 11 - org_total % 11
-    org_expected = {10: "X", 11: "0"}.get(org_check, str(org_check))
-    if org[8] != org_expected:
-        return _("The organization code inside this unified social credit code (characters 9–17) does not check out.")
-    return None
+    return org[8] == {10: "X", 11: "0"}.get(org_check, str(org_check))
