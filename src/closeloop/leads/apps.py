@@ -6,3 +6,8 @@ class LeadsConfig(AppConfig):
     name = "closeloop.leads"
     label = "leads"
     verbose_name = _("Leads")
+
+    def ready(self):
+        from . import tasks
+
+        tasks.register()

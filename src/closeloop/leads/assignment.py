@@ -1,22 +1,187 @@
-"""Who owns a new lead. The lead-quality work (issue #3) adds assignment rules and the pool."""
+"""Who owns a new lead: the person who typed it in, an assignment rule, or the public pool.
 
+Rules are tried in the order an admin set; the first that matches and has someone available
+(active, not on leave) assigns the lead. No match: the lead goes to the pool (公海).
+"""
+
+from datetime import timedelta
+
+from django.db.models import Count, F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from closeloop.core.models import Channel
+from closeloop.core.models import Channel, Role, User
+from closeloop.core.notify import notify
 
 from .models import LeadStatus
+from .quality import (
+    AssignmentMember,
+    AssignmentRule,
+    AssignmentStrategy,
+    LeadTask,
+    TaskKind,
+    TaskStatus,
+    split_keywords,
+)
+from .scoring import quality_settings
 
 OWNER_ROLES = {"sales_rep", "sales_manager", "admin"}
+# Leads that still take a rep's time; "least open load" and the pool's cap (库容) count these.
+OPEN_STATUSES = [LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.CONTACTING, LeadStatus.QUALIFIED]
 
 
 def can_own(user) -> bool:
     return bool(user and user.pk and user.is_active and user.role in OWNER_ROLES)
 
 
+def available(user) -> bool:
+    return can_own(user) and not user.on_leave
+
+
 def assign_new_lead(*, lead, channel: str, actor, data: dict) -> None:
-    """A rep entering a lead by hand keeps it; other channels leave it unassigned for now."""
+    """Set owner and status on an unsaved lead. Called by `lead_submit` inside its transaction."""
     wants_it = data.get("assign_to_me", channel == Channel.WEB)
     if wants_it and can_own(actor):
-        lead.owner = actor
-        lead.status = LeadStatus.ASSIGNED
-        lead.assigned_at = timezone.now()
+        # A rep entering a lead by hand keeps it, whatever its score: they have already met the customer.
+        _give(lead, actor)
+        return
+    if lead.status == LeadStatus.NURTURE:
+        return
+    for rule in _active_rules():
+        if not rule_matches(rule, lead):
+            continue
+        owner = pick_owner(rule)
+        if owner is not None:
+            _give(lead, owner)
+            return
+    lead.owner = None
+    lead.status = LeadStatus.NEW
+    lead.in_pool = True
+    lead.pooled_at = timezone.now()
+
+
+def _give(lead, owner) -> None:
+    lead.owner = owner
+    lead.status = LeadStatus.ASSIGNED
+    lead.assigned_at = timezone.now()
+    lead.in_pool = False
+    lead.pooled_at = None
+
+
+def _active_rules() -> list[AssignmentRule]:
+    return list(AssignmentRule.objects.filter(active=True).prefetch_related("sources", "campaigns"))
+
+
+def _contains_any(value: str, keywords: list[str]) -> bool:
+    lowered = value.lower()
+    return any(word.lower() in lowered for word in keywords)
+
+
+def rule_matches(rule: AssignmentRule, lead) -> bool:
+    if rule.regions and not _contains_any(f"{lead.region} {lead.city}", split_keywords(rule.regions)):
+        return False
+    if rule.industries and not _contains_any(lead.industry, split_keywords(rule.industries)):
+        return False
+    if rule.products and not _contains_any(lead.product_interest, split_keywords(rule.products)):
+        return False
+    if rule.grades and lead.grade not in rule.grades.upper():
+        return False
+    sources = {s.pk for s in rule.sources.all()}
+    if sources and lead.source_id not in sources:
+        return False
+    campaigns = {c.pk for c in rule.campaigns.all()}
+    return not (campaigns and lead.campaign_id not in campaigns)
+
+
+def candidates(rule: AssignmentRule) -> list[User]:
+    """The rule's people in their fixed order, available or not (round-robin needs the full circle)."""
+    if rule.department_id is not None:
+        from closeloop.core.models import Department
+
+        path = Department.objects.values_list("path", flat=True).get(pk=rule.department_id)
+        return list(User.objects.filter(department__path__startswith=path, role=Role.SALES_REP).order_by("pk"))
+    return [m.user for m in rule.members.select_related("user")]
+
+
+def pick_owner(rule: AssignmentRule) -> User | None:
+    """The next owner under the rule's strategy, or None when nobody is available.
+
+    The rule row is locked first: two leads arriving together must not both read the same
+    round-robin cursor or weighted counts (on SQLite the IMMEDIATE transaction serializes writers).
+    """
+    rule = AssignmentRule.objects.select_for_update().get(pk=rule.pk)
+    people = candidates(rule)
+    eligible = [u for u in people if available(u)]
+    if not eligible:
+        return None
+    if rule.strategy == AssignmentStrategy.LEAST_LOAD:
+        owner = _least_loaded(eligible)
+    elif rule.strategy == AssignmentStrategy.WEIGHTED and rule.department_id is None:
+        owner = _weighted(rule, eligible)
+    else:
+        owner = _next_in_circle(rule, people, eligible)
+    AssignmentRule.objects.filter(pk=rule.pk).update(last_assigned=owner)
+    return owner
+
+
+def _next_in_circle(rule, people, eligible) -> User:
+    eligible_ids = {u.pk for u in eligible}
+    ids = [u.pk for u in people]
+    start = ids.index(rule.last_assigned_id) + 1 if rule.last_assigned_id in ids else 0
+    for offset in range(len(people)):
+        person = people[(start + offset) % len(people)]
+        if person.pk in eligible_ids:
+            return person
+    return eligible[0]
+
+
+def open_load(users) -> dict[int, int]:
+    from .models import Lead
+
+    rows = (Lead.objects.filter(owner__in=users, status__in=OPEN_STATUSES).order_by()
+            .values("owner").annotate(n=Count("id")).values_list("owner", "n"))
+    return dict(rows)
+
+
+def _least_loaded(eligible) -> User:
+    load = open_load(eligible)
+    return min(eligible, key=lambda u: load.get(u.pk, 0))  # min() keeps the first of equals: fixed order
+
+
+def _weighted(rule, eligible) -> User:
+    """Keep each person's share of this rule's leads proportional to their weight."""
+    members = {m.user_id: m for m in rule.members.all()}
+    chosen = min(
+        eligible,
+        key=lambda u: (members[u.pk].assigned_count / members[u.pk].weight, -members[u.pk].weight),
+    )
+    AssignmentMember.objects.filter(pk=members[chosen.pk].pk).update(assigned_count=F("assigned_count") + 1)
+    return chosen
+
+
+def first_contact_task(*, lead, owner) -> LeadTask:
+    """The owner's first-contact task with its SLA; a new owner takes over the open one."""
+    due_at = timezone.now() + timedelta(hours=quality_settings().first_contact_hours)
+    task = LeadTask.objects.filter(lead=lead, kind=TaskKind.FIRST_CONTACT, status=TaskStatus.OPEN).first()
+    if task is None:
+        task = LeadTask.objects.create(lead=lead, owner=owner, kind=TaskKind.FIRST_CONTACT, due_at=due_at)
+    else:
+        task.owner, task.due_at = owner, due_at
+        task.save(update_fields=["owner", "due_at"])
+    if lead.next_follow_up_at is None or lead.next_follow_up_at > due_at:
+        type(lead).objects.filter(pk=lead.pk).update(next_follow_up_at=due_at)
+        lead.next_follow_up_at = due_at
+    return task
+
+
+def after_intake(*, lead, actor) -> None:
+    """Once the new lead is saved: its owner gets a first-contact task and, unless they entered it, a notice."""
+    if lead.owner_id is None:
+        return
+    task = first_contact_task(lead=lead, owner=lead.owner)
+    if lead.owner != actor:
+        notify(
+            recipient=lead.owner, kind="lead.assigned", url=lead.get_absolute_url(),
+            message=_("New lead: %(lead)s. First contact due %(due)s.") % {
+                "lead": lead, "due": timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M")},
+        )

@@ -65,7 +65,7 @@ class Campaign(models.Model):
 # Fields an admin may make required per channel; the form and API validate against this list.
 CONFIGURABLE_FIELDS = [
     "company_name", "contact_name", "title", "mobile", "landline", "email", "wechat", "city", "region",
-    "industry", "company_size", "need", "budget", "timeline",
+    "industry", "company_size", "need", "budget", "timeline", "product_interest",
 ]
 
 
@@ -114,6 +114,7 @@ class Lead(models.Model):
     need = models.TextField(_("need"), blank=True)
     budget = models.DecimalField(_("budget (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True)
     timeline = models.CharField(_("expected timeline"), max_length=50, blank=True)
+    product_interest = models.CharField(_("product interest"), max_length=100, blank=True)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
 
     source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="leads")
@@ -148,6 +149,11 @@ class Lead(models.Model):
 
     score = models.SmallIntegerField(_("score"), null=True, blank=True)
     grade = models.CharField(_("grade"), max_length=1, blank=True)
+    # Why the lead has its score: [{"rule": label, "points": n, "reason": text}], written by scoring.
+    score_details = models.JSONField(_("score details"), default=list, blank=True, editable=False)
+    # In the public pool (公海): no owner, claimable by reps; contact details masked until claimed.
+    in_pool = models.BooleanField(_("in the pool"), default=False)
+    pooled_at = models.DateTimeField(_("in the pool since"), null=True, blank=True)
 
     objects = LeadQuerySet.as_manager()
 
@@ -168,6 +174,8 @@ class Lead(models.Model):
             models.Index(fields=["email_key"], name="lead_email_key_idx", condition=~Q(email_key="")),
             models.Index(fields=["company_key"], name="lead_company_key_idx", condition=~Q(company_key="")),
             models.Index(fields=["credit_code"], name="lead_credit_code_idx", condition=~Q(credit_code="")),
+            # The pool page: pool leads, most recently returned first.
+            models.Index(fields=["-pooled_at", "-id"], name="lead_pool_idx", condition=Q(in_pool=True)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -212,3 +220,14 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return self.key
+
+
+# Scoring, assignment and pool models live in their own module; importing it registers them.
+from .quality import (  # noqa: E402, F401
+    AssignmentMember,
+    AssignmentRule,
+    LeadTask,
+    PoolEvent,
+    QualitySettings,
+    ScoringRule,
+)

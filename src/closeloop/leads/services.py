@@ -138,8 +138,7 @@ def lead_submit(*, data: dict, channel: str, actor: User | None, campaign: Campa
         assignment.assign_new_lead(lead=lead, channel=channel, actor=actor, data=data)
         lead.save()
         audit_record(actor=actor, channel=channel, action="lead.create", target=lead, changes=diff({}, snapshot(lead)))
-        if lead.owner and lead.owner != actor:
-            notify(recipient=lead.owner, kind="lead.assigned", message=_("New lead: %s") % lead, url=lead.get_absolute_url())
+        assignment.after_intake(lead=lead, actor=actor)
     return IntakeResult(lead=lead, decision=decision)
 
 
@@ -179,15 +178,19 @@ def lead_assign(*, lead: Lead, owner: User, actor: User, channel: str = Channel.
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         if lead.owner_id == owner.pk:
             return lead
-        before = snapshot(lead, ["owner", "status", "assigned_at"])
+        tracked = ["owner", "status", "assigned_at", "in_pool"]
+        before = snapshot(lead, tracked)
         lead.owner = owner
         lead.assigned_at = timezone.now()
-        if lead.status == LeadStatus.NEW:
+        # A manager handing over a pool or nurture lead has decided it is for sales now.
+        if lead.status in (LeadStatus.NEW, LeadStatus.NURTURE):
             lead.status = LeadStatus.ASSIGNED
-        lead.save(update_fields=["owner", "assigned_at", "status", "updated_at"])
+        lead.in_pool, lead.pooled_at = False, None
+        lead.save(update_fields=["owner", "assigned_at", "status", "in_pool", "pooled_at", "updated_at"])
         audit_record(
             actor=actor, channel=channel, action="lead.assign", target=lead,
-            changes=diff(before, snapshot(lead, ["owner", "status", "assigned_at"])), note=reason,
+            changes=diff(before, snapshot(lead, tracked)), note=reason,
         )
+        assignment.first_contact_task(lead=lead, owner=owner)
         notify(recipient=owner, kind="lead.assigned", message=_("Lead assigned to you: %s") % lead, url=lead.get_absolute_url())
     return lead

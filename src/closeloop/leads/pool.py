@@ -1,0 +1,221 @@
+"""The public pool (公海): stale leads return to it, reps claim from it under caps.
+
+The sweep is idempotent: returning a lead is a conditional update on its current owner, and a
+warning is a row unique per (lead, owner, deadline), so running twice or late sends nothing twice.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from closeloop.core.audit import audit_record
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.models import Channel, User
+from closeloop.core.notify import notify
+
+from .assignment import OPEN_STATUSES, can_own, first_contact_task
+from .models import Lead, LeadStatus
+from .quality import LeadTask, PoolEvent, PoolEventKind, QualitySettings, TaskStatus
+from .scoring import quality_settings
+
+# Statuses the pool takes leads back from: owned and not yet qualified, or qualified but idle.
+RETURNABLE_STATUSES = [LeadStatus.ASSIGNED, LeadStatus.CONTACTING, LeadStatus.NEW, LeadStatus.QUALIFIED]
+NOT_QUALIFIED_STATUSES = [LeadStatus.ASSIGNED, LeadStatus.CONTACTING, LeadStatus.NEW]
+WARNING_AHEAD = timedelta(days=1)
+
+
+def mask_phone(value: str) -> str:
+    """138****8000: enough to recognise a number, not enough to call it."""
+    digits = value.strip()
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return digits[:3] + "****" + digits[-4:]
+
+
+def mask_email(value: str) -> str:
+    if "@" not in value:
+        return "*" * len(value)
+    local, domain = value.split("@", 1)
+    return (local[:1] + "***@" + domain) if local else "***@" + domain
+
+
+def can_use_pool(user) -> bool:
+    return can_own(user)
+
+
+def pool_leads():
+    """Leads in the pool, most recently returned first; the page masks their contact details."""
+    return (Lead.objects.filter(in_pool=True, owner__isnull=True).select_related("source")
+            .order_by("-pooled_at", "-id"))
+
+
+def _start_of_today(now):
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def claim_limits(user, settings: QualitySettings | None = None) -> dict:
+    settings = settings or quality_settings()
+    now = timezone.now()
+    return {
+        "open": Lead.objects.filter(owner=user, status__in=OPEN_STATUSES).count(),
+        "max_open": settings.max_open_leads_per_rep,
+        "today": PoolEvent.objects.filter(user=user, kind=PoolEventKind.CLAIM,
+                                          created_at__gte=_start_of_today(now)).count(),
+        "max_today": settings.max_claims_per_day,
+    }
+
+
+def lead_claim(*, lead: Lead, actor: User) -> Lead:
+    """Take a lead from the pool. Exactly one of two simultaneous claims wins."""
+    if not can_own(actor):
+        raise Forbidden(_("Only sales staff can claim leads from the pool."))
+    settings = quality_settings()
+    now = timezone.now()
+    with transaction.atomic():
+        # One claim at a time per person, so two quick clicks cannot both pass the caps.
+        User.objects.select_for_update().filter(pk=actor.pk).first()
+        limits = claim_limits(actor, settings)
+        if limits["open"] >= limits["max_open"]:
+            raise ValidationFailed(
+                _("You already hold %(n)d open leads, the most allowed (%(max)d). Close or hand over some first.")
+                % {"n": limits["open"], "max": limits["max_open"]}, code="claim_cap")
+        if limits["today"] >= limits["max_today"]:
+            raise ValidationFailed(
+                _("You have claimed %(max)d leads today, the daily limit. Try again tomorrow.")
+                % {"max": limits["max_today"]}, code="daily_claim_cap")
+        cooldown_start = now - timedelta(days=settings.reclaim_cooldown_days)
+        returned = (PoolEvent.objects.filter(lead_id=lead.pk, user=actor, kind=PoolEventKind.RETURN,
+                                             created_at__gte=cooldown_start).order_by("-created_at").first())
+        if returned is not None:
+            until = timezone.localtime(returned.created_at + timedelta(days=settings.reclaim_cooldown_days))
+            raise ValidationFailed(
+                _("This lead returned to the pool from you; you may claim it again after %(date)s.")
+                % {"date": until.strftime("%Y-%m-%d %H:%M")}, code="reclaim_cooldown")
+        # The race between two claimers is decided here: only one UPDATE finds the lead still ownerless.
+        won = Lead.objects.filter(pk=lead.pk, in_pool=True, owner__isnull=True).update(
+            owner=actor, in_pool=False, pooled_at=None, status=LeadStatus.ASSIGNED, assigned_at=now, updated_at=now,
+        )
+        if not won:
+            raise Conflict(_("Someone else claimed this lead a moment ago; it is no longer in the pool."),
+                           code="already_claimed")
+        lead = Lead.objects.get(pk=lead.pk)
+        PoolEvent.objects.create(lead=lead, user=actor, kind=PoolEventKind.CLAIM, created_at=now)
+        audit_record(actor=actor, channel=Channel.WEB, action="lead.claim", target=lead,
+                     changes={"owner": [None, str(actor)], "in_pool": [True, False]})
+        first_contact_task(lead=lead, owner=actor)
+    return lead
+
+
+@dataclass
+class SweepResult:
+    returned: int = 0
+    warned: int = 0
+
+
+def _deadlines(settings: QualitySettings, now):
+    """Owned open leads whose return deadline is within the warning window, with that deadline.
+
+    The reference for "no follow-up" is the owner's last activity on the lead (touches are the
+    customer's, not follow-ups), or the assignment time when there is none.
+    """
+    from closeloop.deals.models import Activity, ActivityKind
+
+    last_follow_up = Subquery(
+        Activity.objects.filter(lead=OuterRef("pk"), actor=OuterRef("owner")).exclude(kind=ActivityKind.TOUCH)
+        .order_by().values("lead").annotate(at=Max("created_at")).values("at"),
+        output_field=DateTimeField(),
+    )
+    follow_up_days = timedelta(days=settings.return_after_days_without_follow_up)
+    qualify_days = timedelta(days=settings.return_after_days_unqualified)
+    horizon = now + WARNING_AHEAD
+    candidates = (
+        Lead.objects.filter(owner__isnull=False, status__in=RETURNABLE_STATUSES, assigned_at__isnull=False)
+        .annotate(followed_up_at=Coalesce(last_follow_up, "assigned_at"))
+        .order_by("pk")
+    )
+    stale = candidates.filter(
+        Q(followed_up_at__lte=horizon - follow_up_days)
+        | Q(status__in=NOT_QUALIFIED_STATUSES, assigned_at__lte=horizon - qualify_days)
+    )
+    for lead in stale.only("id", "owner_id", "status", "assigned_at", "company_name", "contact_name").iterator():
+        options = [(lead.followed_up_at + follow_up_days, "no_follow_up")]
+        if lead.status in NOT_QUALIFIED_STATUSES:
+            options.append((lead.assigned_at + qualify_days, "not_qualified"))
+        deadline, reason = min(options)
+        if deadline <= horizon:
+            yield lead, deadline, reason
+
+
+def pool_sweep_run(*, now=None) -> SweepResult:
+    """Return overdue leads to the pool and warn owners a day ahead. Safe to run twice or late."""
+    now = now or timezone.now()
+    settings = quality_settings()
+    result = SweepResult()
+    if not settings.pool_enabled:
+        return result
+    warnings: dict[int, list] = defaultdict(list)
+    returns: dict[int, list] = defaultdict(list)
+    for lead, deadline, reason in list(_deadlines(settings, now)):
+        if deadline <= now:
+            if _return_one(lead, reason=reason, now=now):
+                returns[lead.owner_id].append(lead)
+        elif _warn_once(lead, deadline=deadline, reason=reason, now=now):
+            warnings[lead.owner_id].append((lead, deadline))
+    owners = User.objects.in_bulk(set(warnings) | set(returns))
+    for owner_id, items in warnings.items():
+        result.warned += len(items)
+        soonest = timezone.localtime(min(d for _lead, d in items)).strftime("%Y-%m-%d %H:%M")
+        notify(recipient=owners[owner_id], kind="pool.warning", url=reverse("leads:list") + "?owner=me",
+               message=ngettext(
+                   "%(n)d lead returns to the pool from %(when)s unless you follow up: %(leads)s",
+                   "%(n)d leads return to the pool from %(when)s unless you follow up: %(leads)s",
+                   len(items)) % {"n": len(items), "when": soonest, "leads": "、".join(str(lead) for lead, _d in items[:5])})
+    for owner_id, items in returns.items():
+        result.returned += len(items)
+        notify(recipient=owners[owner_id], kind="pool.returned", url=reverse("leads:pool"),
+               message=ngettext("%(n)d lead returned to the pool: %(leads)s",
+                                "%(n)d leads returned to the pool: %(leads)s", len(items))
+               % {"n": len(items), "leads": "、".join(str(lead) for lead in items[:5])})
+    return result
+
+
+def _warn_once(lead, *, deadline, reason, now) -> bool:
+    """Record the warning; False when this deadline was already warned (the unique row exists)."""
+    if PoolEvent.objects.filter(lead_id=lead.pk, user_id=lead.owner_id, kind=PoolEventKind.WARNING,
+                                deadline=deadline).exists():
+        return False
+    try:
+        with transaction.atomic():
+            PoolEvent.objects.create(lead_id=lead.pk, user_id=lead.owner_id, kind=PoolEventKind.WARNING,
+                                     reason=reason, deadline=deadline, created_at=now)
+    except IntegrityError:  # a concurrent sweep warned first
+        return False
+    return True
+
+
+def _return_one(lead, *, reason, now) -> bool:
+    with transaction.atomic():
+        # Conditional on the owner we read: a reassignment or a claim in between wins over the sweep.
+        moved = Lead.objects.filter(pk=lead.pk, owner_id=lead.owner_id, status__in=RETURNABLE_STATUSES).update(
+            owner=None, in_pool=True, pooled_at=now, status=LeadStatus.NEW, updated_at=now,
+        )
+        if not moved:
+            return False
+        previous = User.objects.get(pk=lead.owner_id)
+        PoolEvent.objects.create(lead_id=lead.pk, user=previous, kind=PoolEventKind.RETURN, reason=reason, created_at=now)
+        LeadTask.objects.filter(lead_id=lead.pk, status=TaskStatus.OPEN).update(status=TaskStatus.CANCELLED, closed_at=now)
+        Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=None)
+        note = {"no_follow_up": _("No follow-up in time."), "not_qualified": _("Not qualified in time.")}[reason]
+        audit_record(actor=None, channel=Channel.SYSTEM, action="lead.return_to_pool", target=lead,
+                     changes={"owner": [str(previous), None], "in_pool": [False, True], "status": [lead.status, "new"]},
+                     note=note)
+    return True

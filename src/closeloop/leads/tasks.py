@@ -1,0 +1,33 @@
+"""Background jobs of the leads app, run by `closeloop worker` (django.tasks, database backend)."""
+
+from django.db import transaction
+from django.tasks import task
+
+from closeloop.core.schedule import register_sweep
+
+
+@task
+def rescore_leads() -> int:
+    """Apply changed scoring rules to every lead."""
+    from .scoring import rescore_all
+
+    return rescore_all()
+
+
+@task
+def pool_sweep() -> dict:
+    """Return stale leads to the pool and warn their owners a day ahead."""
+    from .pool import pool_sweep_run
+
+    result = pool_sweep_run()
+    return {"returned": result.returned, "warned": result.warned}
+
+
+def enqueue_rescore() -> None:
+    """Queue a rescore once the rule change is committed, so the job reads the new rules."""
+    transaction.on_commit(rescore_leads.enqueue)
+
+
+def register() -> None:
+    # Every 15 minutes: warnings go out about a day ahead, returns land close to their deadline.
+    register_sweep("leads.pool_sweep", 15 * 60, pool_sweep.enqueue)
