@@ -55,5 +55,9 @@ def _register_routers():
 
     api.add_router("/leads", leads_router, tags=["leads"])
 
+    from closeloop.deals.api import router as deals_router
+
+    api.add_router("/deals", deals_router, tags=["deals"])
+
 
 _register_routers()

@@ -7,6 +7,7 @@ from closeloop.api import api
 urlpatterns = [
     path("", include("closeloop.core.urls")),
     path("leads/", include("closeloop.leads.urls")),
+    path("deals/", include("closeloop.deals.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),

@@ -14,7 +14,7 @@ from closeloop.leads.services import channel_policy
 from .audit import audit_record, diff
 from .errors import DomainError
 from .forms import ChannelPolicyForm, DepartmentForm, UserForm
-from .models import Channel, Department, User
+from .models import Channel, Department, Role, User
 from .services import api_token_create, api_token_revoke, department_save, user_save
 
 
@@ -32,6 +32,11 @@ def admin_required(view):
 
 @login_required
 def home(request):
+    # Sales people start their day on the Today page: what is due, overdue, new and escalated.
+    if request.user.role in (Role.SALES_REP, Role.SALES_MANAGER):
+        from closeloop.deals.views import today_view
+
+        return today_view(request)
     return redirect("leads:list")
 
 

@@ -1,11 +1,389 @@
-"""Follow-up activities (跟进记录). Customers, contacts and opportunities arrive with issue #4."""
+"""Customers, contacts, pipelines, opportunities, follow-up activities, reminders and hand-offs."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.core.models import Channel
+from closeloop.core.models import Channel, Role
+from closeloop.core.visibility import VisibleQuerySet, subtree_users
+
+
+class CollaboratorRole(models.TextChoices):
+    SALES = "sales", _("Sales")
+    PRESALES = "presales", _("Pre-sales")
+    PRODUCT = "product", _("Product")
+    FINANCE = "finance", _("Finance")
+    SERVICE = "service", _("After-sales service")
+    OTHER = "other", _("Other")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Customers and contacts
+
+
+class CustomerQuerySet(VisibleQuerySet):
+    def _visibility_filter(self, user) -> Q:
+        mine = (
+            Q(owner=user)
+            | Q(pk__in=CustomerCollaborator.objects.filter(user=user).values("customer_id"))
+            # Whoever works on one of the customer's deals needs to see whom the deal is for.
+            | Q(pk__in=OpportunityCollaborator.objects.filter(user=user).values("opportunity__customer_id"))
+            | Q(pk__in=Opportunity.objects.filter(owner=user).values("customer_id"))
+        )
+        if user.role == Role.SALES_MANAGER:
+            return mine | Q(owner__in=subtree_users(user).values("pk"))
+        return mine
+
+    def pooled(self):
+        return self.filter(owner__isnull=True)
+
+
+class Customer(models.Model):
+    """A company we sell to (客户). No owner means it sits in the public pool (公海)."""
+
+    name = models.CharField(_("company name"), max_length=200)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    industry = models.CharField(_("industry"), max_length=50, blank=True)
+    region = models.CharField(_("province/region"), max_length=50, blank=True)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    company_size = models.CharField(_("company size"), max_length=30, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="owned_customers",
+    )
+    pooled_at = models.DateTimeField(_("returned to pool"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    next_follow_up_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    # Written by the services from `leads.normalize`; duplicate checks read it.
+    company_key = models.CharField(max_length=200, blank=True, editable=False)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="customer_created_idx"),
+            models.Index(fields=["owner", "-created_at"], name="customer_owner_idx"),
+            # Duplicate lookups on create and on lead conversion.
+            models.Index(fields=["company_key"], name="customer_company_key_idx", condition=~Q(company_key="")),
+            # The reminder sweep: records whose next follow-up is due.
+            models.Index(fields=["next_follow_up_at"], name="customer_follow_up_idx",
+                         condition=Q(next_follow_up_at__isnull=False)),
+        ]
+        constraints = [
+            # One customer per credit code: a second one is a duplicate, not a new company.
+            models.UniqueConstraint(fields=["credit_code"], condition=~Q(credit_code=""), name="customer_credit_code_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("deals:customer_detail", args=[self.pk])
+
+    @property
+    def pooled(self) -> bool:
+        return self.owner_id is None
+
+
+class CustomerCollaborator(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="collaborator_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(_("role"), max_length=20, choices=CollaboratorRole.choices, default=CollaboratorRole.SALES)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "customer"], name="customer_collaborator_unique")]
+
+    def __str__(self):
+        return f"{self.user} on {self.customer_id}"
+
+
+class ContactQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(customer__in=Customer.objects.visible_to(user).values("pk"))
+
+
+class Contact(models.Model):
+    """A person at a customer (联系人)."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=40, blank=True)
+    landline = models.CharField(_("landline"), max_length=40, blank=True)
+    email = models.CharField(_("email"), max_length=200, blank=True)
+    wechat = models.CharField(_("WeChat"), max_length=100, blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    mobile_key = models.CharField(max_length=20, blank=True, editable=False)
+    landline_key = models.CharField(max_length=24, blank=True, editable=False)
+    email_key = models.CharField(max_length=200, blank=True, editable=False)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-is_primary", "name", "id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        indexes = [
+            models.Index(fields=["mobile_key"], name="contact_mobile_key_idx", condition=~Q(mobile_key="")),
+            models.Index(fields=["email_key"], name="contact_email_key_idx", condition=~Q(email_key="")),
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.title}".strip()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Pipelines
+
+
+class Pipeline(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_default = models.BooleanField(_("default pipeline"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def default(cls):
+        return cls.objects.filter(active=True).order_by("-is_default", "position", "id").first()
+
+
+# Fields an admin may require before a deal enters a stage (stage gates).
+GATE_FIELDS = {
+    "amount": _("amount"),
+    "expected_close_date": _("expected close date"),
+    "budget": _("budget"),
+    "authority": _("decision maker"),
+    "need": _("need"),
+    "timeline": _("timeline"),
+    "next_step": _("next step"),
+    "next_follow_up_at": _("next follow-up"),
+    "contacts": _("contacts"),
+}
+
+
+class Stage(models.Model):
+    pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(_("name"), max_length=50)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    probability = models.PositiveSmallIntegerField(_("win probability (%)"), default=0)
+    required_fields = models.JSONField(_("required before entering"), default=list, blank=True)
+    stale_after_days = models.PositiveSmallIntegerField(_("stale after (days)"), null=True, blank=True)
+    is_won = models.BooleanField(_("won stage"), default=False)
+    is_lost = models.BooleanField(_("lost stage"), default=False)
+
+    class Meta:
+        ordering = ["pipeline", "position", "id"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [
+            models.CheckConstraint(condition=~(Q(is_won=True) & Q(is_lost=True)), name="stage_not_won_and_lost"),
+            models.CheckConstraint(condition=Q(probability__lte=100), name="stage_probability_percent"),
+            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_name_unique_in_pipeline"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.is_won or self.is_lost
+
+    def required_field_labels(self):
+        return [str(GATE_FIELDS.get(name, name)) for name in self.required_fields]
+
+
+class LostReason(models.Model):
+    """A category of why deals are lost; a table so the review can count them and admins can add their own."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("lost reason")
+        verbose_name_plural = _("lost reasons")
+
+    def __str__(self):
+        return self.name
+
+
+# ---------------------------------------------------------------------------------------------------
+# Opportunities
+
+
+class OpportunityStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class OpportunityQuerySet(VisibleQuerySet):
+    def _visibility_filter(self, user) -> Q:
+        mine = (
+            Q(owner=user)
+            | Q(pk__in=OpportunityCollaborator.objects.filter(user=user).values("opportunity_id"))
+            # The receiver of a hand-off must see the deal to accept or decline it.
+            | Q(pk__in=Handoff.objects.filter(assignee=user).exclude(status=HandoffStatus.DECLINED).values("opportunity_id"))
+        )
+        if user.role == Role.SALES_MANAGER:
+            return mine | Q(owner__in=subtree_users(user).values("pk"))
+        return mine
+
+
+class Opportunity(models.Model):
+    """A deal (商机) moving through the stages of a pipeline."""
+
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="opportunities")
+    contacts = models.ManyToManyField(Contact, verbose_name=_("contacts"), blank=True, related_name="opportunities")
+    lead = models.ForeignKey(
+        "leads.Lead", verbose_name=_("converted from lead"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="opportunities",
+    )
+    name = models.CharField(_("name"), max_length=200)
+    amount = models.DecimalField(_("amount (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="opportunities")
+    stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities")
+    status = models.CharField(_("status"), max_length=4, choices=OpportunityStatus.choices, default=OpportunityStatus.OPEN)
+    probability = models.PositiveSmallIntegerField(_("win probability (%)"), default=0)
+    # BANT
+    budget = models.DecimalField(_("budget (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    authority = models.CharField(_("decision maker"), max_length=200, blank=True)
+    need = models.TextField(_("need"), blank=True)
+    timeline = models.CharField(_("timeline"), max_length=100, blank=True)
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="owned_opportunities"
+    )
+    next_step = models.CharField(_("next step"), max_length=200, blank=True)
+    next_follow_up_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
+    lost_reason = models.ForeignKey(
+        LostReason, verbose_name=_("lost reason"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lost_note = models.TextField(_("lost note"), blank=True)
+    won_at = models.DateTimeField(_("won"), null=True, blank=True)
+    lost_at = models.DateTimeField(_("lost"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        indexes = [
+            # The list: newest activity first, optionally by status or owner.
+            models.Index(fields=["-updated_at", "-id"], name="opp_updated_idx"),
+            models.Index(fields=["status", "-updated_at"], name="opp_status_updated_idx"),
+            models.Index(fields=["owner", "status", "-updated_at"], name="opp_owner_status_idx"),
+            # The kanban: the top cards of one stage, and its per-stage totals.
+            models.Index(fields=["stage", "-updated_at", "-id"], name="opp_stage_updated_idx"),
+            models.Index(fields=["customer", "-updated_at"], name="opp_customer_idx"),
+            # Reminder sweeps over open deals.
+            models.Index(fields=["next_follow_up_at"], name="opp_follow_up_idx",
+                         condition=Q(status="open", next_follow_up_at__isnull=False)),
+            models.Index(fields=["stage", "stage_entered_at"], name="opp_stage_entered_idx", condition=Q(status="open")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0), name="opp_amount_not_negative"),
+            models.CheckConstraint(condition=Q(probability__lte=100), name="opp_probability_percent"),
+            models.CheckConstraint(
+                condition=~Q(status="lost") | Q(lost_reason__isnull=False), name="opp_lost_has_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("deals:detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OpportunityStatus.OPEN
+
+
+class OpportunityCollaborator(models.Model):
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="collaborator_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(_("role"), max_length=20, choices=CollaboratorRole.choices, default=CollaboratorRole.PRESALES)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "opportunity"], name="opp_collaborator_unique")]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class StageHistory(models.Model):
+    """Every entry into and exit from a stage, for cycle time per stage and hand-off time."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_history")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField(default=timezone.now)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    exited_at = models.DateTimeField(null=True, blank=True)
+    exited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["entered_at", "id"]
+        indexes = [
+            models.Index(fields=["opportunity", "entered_at"], name="stagehistory_opp_idx"),
+            # Cycle time per stage over a period.
+            models.Index(fields=["stage", "entered_at"], name="stagehistory_stage_idx"),
+        ]
+        constraints = [
+            # At most one open interval per deal: the stage it is in now.
+            models.UniqueConstraint(fields=["opportunity"], condition=Q(exited_at__isnull=True),
+                                    name="stagehistory_one_open_interval"),
+        ]
+
+    def __str__(self):
+        return f"{self.opportunity_id} {self.stage}"
+
+    @property
+    def duration(self):
+        return (self.exited_at or timezone.now()) - self.entered_at
+
+
+# ---------------------------------------------------------------------------------------------------
+# Follow-up
 
 
 class ActivityKind(models.TextChoices):
@@ -18,11 +396,23 @@ class ActivityKind(models.TextChoices):
     NOTE = "note", _("Note")
 
 
+# The kinds a person logs by hand (a touch is written by intake).
+FOLLOW_UP_KINDS = [ActivityKind.CALL, ActivityKind.VISIT, ActivityKind.WECHAT, ActivityKind.EMAIL, ActivityKind.MEETING,
+                   ActivityKind.NOTE]
+
+
 class Activity(models.Model):
     """One follow-up on a record: what happened, what the customer said, what comes next."""
 
     lead = models.ForeignKey(
         "leads.Lead", verbose_name=_("lead"), null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+    )
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("opportunity"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="activities",
     )
     kind = models.CharField(_("type"), max_length=10, choices=ActivityKind.choices)
     content = models.TextField(_("content"), blank=True)
@@ -43,9 +433,95 @@ class Activity(models.Model):
         verbose_name = _("activity")
         verbose_name_plural = _("activities")
         indexes = [
-            # A lead's timeline, newest first.
+            # Each record's timeline, newest first.
             models.Index(fields=["lead", "-created_at"], name="activity_lead_idx"),
+            models.Index(fields=["customer", "-created_at"], name="activity_customer_idx"),
+            models.Index(fields=["opportunity", "-created_at"], name="activity_opportunity_idx"),
         ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d}"
+
+
+class ReminderKind(models.TextChoices):
+    FIRST_CONTACT = "first_contact", _("First contact due")
+    FOLLOW_UP = "follow_up", _("Follow-up due")
+    STALE = "stale", _("Deal stale in stage")
+    NO_ACTIVITY = "no_activity", _("No activity")
+
+
+class Reminder(models.Model):
+    """A reminder that was sent. The unique key makes every sweep idempotent: run twice or late, one notice."""
+
+    record_key = models.CharField(max_length=40)  # "lead:12", "customer:3", "opportunity:7"
+    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
+    due_at = models.DateTimeField(_("due"))
+    # 0: to the owner; 1: escalated to the owner's manager after the grace period.
+    level = models.PositiveSmallIntegerField(default=0)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    message = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["record_key", "kind", "due_at", "level"], name="reminder_once"),
+        ]
+        indexes = [
+            # Escalations on a manager's Today page.
+            models.Index(fields=["recipient", "level", "-sent_at"], name="reminder_recipient_idx"),
+        ]
+
+    def __str__(self):
+        return self.message
+
+
+# ---------------------------------------------------------------------------------------------------
+# Collaboration
+
+
+class HandoffStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for confirmation")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    DONE = "done", _("Done")
+
+
+class Handoff(models.Model):
+    """A task handed to someone in another department (e.g. a technical assessment) that they must confirm."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="handoffs")
+    title = models.CharField(_("task"), max_length=200)
+    details = models.TextField(_("details"), blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=CollaboratorRole.choices, default=CollaboratorRole.PRESALES)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), on_delete=models.PROTECT, related_name="handoffs"
+    )
+    due_at = models.DateTimeField(_("due"))
+    status = models.CharField(_("status"), max_length=10, choices=HandoffStatus.choices, default=HandoffStatus.PENDING)
+    response_note = models.CharField(_("response"), max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["assignee", "status", "due_at"], name="handoff_assignee_idx")]
+
+    def __str__(self):
+        return self.title
+
+
+class Comment(models.Model):
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("comment"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["opportunity", "created_at"], name="comment_opp_idx")]
+
+    def __str__(self):
+        return self.body[:50]

@@ -1,0 +1,347 @@
+"""Deals over JSON: customers, conversion, opportunities, stage moves (gates enforced), follow-ups."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from closeloop.core.errors import NotFound, ValidationFailed
+from closeloop.core.models import Channel
+from closeloop.leads.api import ErrorOut
+from closeloop.leads.selectors import get_lead_for_user
+
+from . import services
+from .models import ActivityKind, OpportunityStatus, Pipeline, Stage
+from .selectors import (
+    OpportunityFilters,
+    customer_list,
+    get_customer_for_user,
+    get_opportunity_for_user,
+    opportunity_list,
+)
+
+router = Router()
+
+
+class CustomerIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    credit_code: str = Field("", max_length=40)
+    industry: str = Field("", max_length=50)
+    region: str = Field("", max_length=50)
+    city: str = Field("", max_length=50)
+    address: str = Field("", max_length=200)
+    company_size: str = Field("", max_length=30)
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    credit_code: str
+    industry: str
+    region: str
+    city: str
+    owner: str | None
+    next_follow_up_at: datetime | None
+    last_activity_at: datetime | None
+
+    @staticmethod
+    def resolve_owner(obj):
+        return obj.owner.username if obj.owner_id else None
+
+
+class StageOut(Schema):
+    id: int
+    name: str
+    position: int
+    probability: int
+    required_fields: list[str]
+    stale_after_days: int | None
+    is_won: bool
+    is_lost: bool
+
+
+class PipelineOut(Schema):
+    id: int
+    name: str
+    is_default: bool
+    stages: list[StageOut]
+
+    @staticmethod
+    def resolve_stages(obj):
+        return list(obj.stages.all())
+
+
+class OpportunityOut(Schema):
+    id: int
+    name: str
+    customer_id: int
+    customer: str
+    lead_id: int | None
+    amount: Decimal | None
+    expected_close_date: date | None
+    pipeline_id: int
+    stage_id: int
+    stage: str
+    status: str
+    probability: int
+    budget: Decimal | None
+    authority: str
+    need: str
+    timeline: str
+    owner: str
+    next_step: str
+    next_follow_up_at: datetime | None
+    last_activity_at: datetime | None
+    stage_entered_at: datetime
+    lost_reason: str | None
+    lost_note: str
+    won_at: datetime | None
+    lost_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_customer(obj):
+        return obj.customer.name
+
+    @staticmethod
+    def resolve_stage(obj):
+        return obj.stage.name
+
+    @staticmethod
+    def resolve_owner(obj):
+        return obj.owner.username
+
+    @staticmethod
+    def resolve_lost_reason(obj):
+        return obj.lost_reason.name if obj.lost_reason_id else None
+
+
+class OpportunityIn(Schema):
+    customer_id: int
+    name: str = Field(..., min_length=1, max_length=200)
+    amount: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
+    expected_close_date: date | None = None
+    budget: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
+    authority: str = Field("", max_length=200)
+    need: str = Field("", max_length=5000)
+    timeline: str = Field("", max_length=100)
+    next_step: str = Field("", max_length=200)
+    next_follow_up_at: datetime | None = None
+    contact_ids: list[int] = Field(default_factory=list, max_length=50)
+
+
+class OpportunityPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    amount: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
+    expected_close_date: date | None = None
+    probability: int | None = Field(None, ge=0, le=100)
+    budget: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
+    authority: str | None = Field(None, max_length=200)
+    need: str | None = Field(None, max_length=5000)
+    timeline: str | None = Field(None, max_length=100)
+    next_step: str | None = Field(None, max_length=200)
+    next_follow_up_at: datetime | None = None
+    contact_ids: list[int] | None = Field(None, max_length=50)
+
+
+class StageMoveIn(OpportunityPatch):
+    stage_id: int
+    lost_reason: str | None = Field(None, max_length=100, description="Name or id of a lost-reason category.")
+    lost_note: str | None = Field(None, max_length=5000)
+
+
+class ConvertIn(Schema):
+    opportunity_name: str = Field("", max_length=200)
+    amount: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
+    pipeline_id: int | None = None
+
+
+class ConvertOut(Schema):
+    customer: CustomerOut
+    opportunity: OpportunityOut
+    contact_id: int
+    customer_created: bool
+
+
+class ActivityIn(Schema):
+    kind: ActivityKind
+    content: str = Field(..., min_length=1, max_length=5000)
+    feedback: str = Field("", max_length=5000)
+    next_plan: str = Field("", max_length=1000)
+    next_follow_up_at: datetime | None = None
+
+
+class ActivityOut(Schema):
+    id: int
+    kind: str
+    content: str
+    feedback: str
+    next_plan: str
+    next_follow_up_at: datetime | None
+    created_at: datetime
+
+
+class OpportunityPage(Schema):
+    items: list[OpportunityOut]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class CustomerPage(Schema):
+    items: list[CustomerOut]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class ListParams(Schema):
+    q: str = Field("", max_length=100)
+    status: OpportunityStatus | None = None
+    stage_id: int | None = None
+    pipeline_id: int | None = None
+    owner: str = Field("", max_length=20, description="A user id or `me`.")
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(25, ge=1, le=200)
+
+
+class CustomerParams(Schema):
+    q: str = Field("", max_length=100)
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(25, ge=1, le=200)
+
+
+def _deal(request, deal_id: int):
+    try:
+        return get_opportunity_for_user(request.user, deal_id)
+    except Http404:
+        raise NotFound(_("No deal with this id, or you cannot see it.")) from None
+
+
+def _customer(request, customer_id: int):
+    try:
+        return get_customer_for_user(request.user, customer_id)
+    except Http404:
+        raise NotFound(_("No customer with this id, or you cannot see it.")) from None
+
+
+def _fields(payload: Schema) -> dict:
+    data = payload.model_dump(exclude_unset=True)
+    if "contact_ids" in data:
+        ids = data.pop("contact_ids")
+        if ids is not None:
+            data["contacts"] = ids
+    return data
+
+
+def _page(rows, params):
+    return {"items": rows[: params.page_size], "page": params.page, "page_size": params.page_size,
+            "has_next": len(rows) > params.page_size}
+
+
+@router.get("/pipelines", response={200: list[PipelineOut], 401: ErrorOut}, summary="Pipelines and their stages")
+def list_pipelines(request):
+    return list(Pipeline.objects.filter(active=True).prefetch_related("stages"))
+
+
+@router.get("/customers", response={200: CustomerPage, 401: ErrorOut, 422: ErrorOut}, summary="List the customers you can see")
+def list_customers(request, params: Query[CustomerParams]):
+    start = (params.page - 1) * params.page_size
+    return _page(list(customer_list(user=request.user, q=params.q)[start: start + params.page_size + 1]), params)
+
+
+@router.post("/customers", response={201: CustomerOut, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             summary="Create a customer", description="Refused with 409 when a customer with the same credit code "
+             "or company name exists; the message names its owner.")
+def create_customer(request, payload: CustomerIn):
+    return 201, services.customer_create(data=payload.model_dump(), actor=request.user, channel=Channel.API)
+
+
+@router.get("/customers/{customer_id}", response={200: CustomerOut, 401: ErrorOut, 404: ErrorOut}, summary="Read a customer")
+def get_customer(request, customer_id: int):
+    return _customer(request, customer_id)
+
+
+@router.post("/convert/{lead_id}", response={201: ConvertOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             summary="Convert a qualified lead into customer, contact and deal")
+def convert_lead(request, lead_id: int, payload: ConvertIn):
+    try:
+        lead = get_lead_for_user(request.user, lead_id)
+    except Http404:
+        raise NotFound(_("No lead with this id, or you cannot see it.")) from None
+    pipeline = None
+    if payload.pipeline_id is not None:
+        pipeline = Pipeline.objects.filter(pk=payload.pipeline_id, active=True).first()
+        if pipeline is None:
+            raise ValidationFailed(_("Please correct the marked fields."), field_errors={"pipeline_id": [_("No such pipeline.")]})
+    result = services.lead_convert(lead=lead, actor=request.user, channel=Channel.API,
+                                   opportunity_name=payload.opportunity_name, amount=payload.amount, pipeline=pipeline)
+    return 201, {"customer": result.customer, "opportunity": result.opportunity, "contact_id": result.contact.pk,
+                 "customer_created": result.customer_created}
+
+
+@router.get("/", response={200: OpportunityPage, 401: ErrorOut, 422: ErrorOut}, summary="List the deals you can see")
+def list_opportunities(request, params: Query[ListParams]):
+    filters = OpportunityFilters(q=params.q, status=params.status or "", stage=str(params.stage_id or ""),
+                                 pipeline=str(params.pipeline_id or ""), owner=params.owner)
+    start = (params.page - 1) * params.page_size
+    deals = opportunity_list(user=request.user, filters=filters).select_related("customer", "stage", "owner", "lost_reason")
+    return _page(list(deals[start: start + params.page_size + 1]), params)
+
+
+@router.post("/", response={201: OpportunityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}, summary="Create a deal")
+def create_opportunity(request, payload: OpportunityIn):
+    customer = _customer(request, payload.customer_id)
+    data = _fields(payload)
+    data.pop("customer_id", None)
+    deal = services.opportunity_create(customer=customer, data=data, actor=request.user, channel=Channel.API)
+    return 201, _deal(request, deal.pk)
+
+
+@router.get("/{deal_id}", response={200: OpportunityOut, 401: ErrorOut, 404: ErrorOut}, summary="Read a deal")
+def get_opportunity(request, deal_id: int):
+    return _deal(request, deal_id)
+
+
+@router.patch("/{deal_id}", response={200: OpportunityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+              summary="Update a deal's fields", description="A deal keeps its stage gate: a required field cannot be emptied.")
+def update_opportunity(request, deal_id: int, payload: OpportunityPatch):
+    deal = _deal(request, deal_id)
+    services.opportunity_update(opportunity=deal, data=_fields(payload), actor=request.user, channel=Channel.API)
+    return _deal(request, deal_id)
+
+
+@router.post("/{deal_id}/stage", response={200: OpportunityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+             summary="Move a deal to a stage",
+             description="Stage gates apply: a 422 with code `stage_gate` lists the missing fields in `details.missing`. "
+             "Fields sent along are saved only when the move succeeds. Losing needs a `lost_reason`.")
+def move_opportunity(request, deal_id: int, payload: StageMoveIn):
+    deal = _deal(request, deal_id)
+    stage = Stage.objects.filter(pk=payload.stage_id, pipeline_id=deal.pipeline_id).first()
+    if stage is None:
+        raise ValidationFailed(_("Please correct the marked fields."),
+                               field_errors={"stage_id": [_("Not a stage of this deal's pipeline.")]})
+    fields = _fields(payload)
+    fields.pop("stage_id", None)
+    services.opportunity_move_stage(opportunity=deal, stage=stage, actor=request.user, channel=Channel.API, fields=fields)
+    return _deal(request, deal_id)
+
+
+@router.post("/{deal_id}/activities", response={201: ActivityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+             summary="Log a follow-up on a deal")
+def log_opportunity_activity(request, deal_id: int, payload: ActivityIn):
+    deal = _deal(request, deal_id)
+    return 201, services.activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API, opportunity=deal)
+
+
+@router.post("/leads/{lead_id}/activities", response={201: ActivityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+             summary="Log a follow-up on a lead")
+def log_lead_activity(request, lead_id: int, payload: ActivityIn):
+    try:
+        lead = get_lead_for_user(request.user, lead_id)
+    except Http404:
+        raise NotFound(_("No lead with this id, or you cannot see it.")) from None
+    return 201, services.activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API, lead=lead)

@@ -1,0 +1,934 @@
+"""Deal writes: customers, contacts, conversion, stage moves with gates, follow-ups, collaboration.
+
+Every function here runs in one transaction, writes its audit entry in it, and sends notifications
+after commit (`notify` defers to on_commit). Views, the API, the demo and jobs all call these.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.models import Channel, Role, User
+from closeloop.core.notify import notify
+from closeloop.core.visibility import subtree_users
+from closeloop.leads import normalize
+from closeloop.leads.models import Lead, LeadStatus
+
+from .models import (
+    FOLLOW_UP_KINDS,
+    GATE_FIELDS,
+    Activity,
+    CollaboratorRole,
+    Comment,
+    Contact,
+    Customer,
+    CustomerCollaborator,
+    Handoff,
+    HandoffStatus,
+    LostReason,
+    Opportunity,
+    OpportunityCollaborator,
+    OpportunityStatus,
+    Pipeline,
+    Stage,
+    StageHistory,
+)
+
+CENT = Decimal("0.01")
+MAX_MONEY = Decimal("1e12")
+# How many customers a rep may hold before claiming from the pool is refused.
+CUSTOMER_PRIVATE_CAP = 500
+SELLING_ROLES = {Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN}
+
+
+def money(value) -> Decimal | None:
+    """Parse an amount in yuan as people type it (“¥50,000”, “５万” is not accepted) to a 2-place Decimal."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, Decimal):
+        amount = value
+    else:
+        text = normalize.fold_width(str(value)).replace(",", "").replace("¥", "").replace("元", "").strip()
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(value) from None
+    if not amount.is_finite() or amount < 0 or amount >= MAX_MONEY:
+        raise ValueError(value)
+    return amount.quantize(CENT)
+
+
+def _invalid(field: str, message: str):
+    return ValidationFailed(_("Please correct the marked fields."), field_errors={field: [message]})
+
+
+def _aware(value, field: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        parsed = parse_datetime(value.strip())
+        if parsed is None:
+            raise _invalid(field, _("Enter a date and time, for example 2026-12-01 10:00."))
+        value = parsed
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def _date(value, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    parsed = parse_date(str(value).strip())
+    if parsed is None:
+        raise _invalid(field, _("Enter a date, for example 2026-12-31."))
+    return parsed
+
+
+def can_manage(actor: User, owner: User | None) -> bool:
+    """Admins, and managers over the current owner's department, may transfer a record."""
+    if actor.is_admin:
+        return True
+    if actor.role != Role.SALES_MANAGER:
+        return False
+    return owner is None or subtree_users(actor).filter(pk=owner.pk).exists()
+
+
+def _check_new_owner(owner: User):
+    if not owner.is_active or owner.role not in SELLING_ROLES:
+        raise _invalid("owner", _("%(user)s cannot own customers or deals.") % {"user": owner})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Customers and contacts
+
+
+CUSTOMER_FIELDS = ["name", "credit_code", "industry", "region", "city", "address", "company_size"]
+CONTACT_FIELDS = ["name", "title", "mobile", "landline", "email", "wechat"]
+
+
+def _clean_customer(data: dict) -> dict:
+    cleaned = {name: normalize.fold_width(str(data.get(name) or "")) for name in CUSTOMER_FIELDS}
+    errors = {}
+    if not cleaned["name"]:
+        errors["name"] = [_("This field is required.")]
+    for name in CUSTOMER_FIELDS:
+        limit = Customer._meta.get_field(name).max_length
+        if len(cleaned[name]) > limit and name != "credit_code":
+            errors.setdefault(name, []).append(_("At most %(limit)d characters.") % {"limit": limit})
+    cleaned["credit_code"] = normalize.credit_code_key(cleaned["credit_code"])
+    if cleaned["credit_code"] and (problem := normalize.credit_code_error(cleaned["credit_code"])):
+        errors["credit_code"] = [problem]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    cleaned["company_key"] = normalize.company_key(cleaned["name"])
+    return cleaned
+
+
+def find_customer_duplicate(*, credit_code: str = "", company_key: str = "", exclude_pk=None) -> Customer | None:
+    """An existing customer with the same credit code, or else the same normalized company name."""
+    candidates = Customer.objects.select_related("owner")
+    if exclude_pk:
+        candidates = candidates.exclude(pk=exclude_pk)
+    if credit_code and (found := candidates.filter(credit_code=credit_code).first()):
+        return found
+    if company_key:
+        return candidates.filter(company_key=company_key).order_by("id").first()
+    return None
+
+
+def _duplicate_error(existing: Customer) -> Conflict:
+    if existing.owner_id is None:
+        message = _("“%(name)s” is already a customer, in the public pool: claim it instead of creating it again.")
+    else:
+        message = _("“%(name)s” is already a customer, owned by %(owner)s. Ask them or your manager to add you.")
+    return Conflict(message % {"name": existing.name, "owner": existing.owner}, code="duplicate_customer",
+                    customer_id=existing.pk)
+
+
+def customer_create(*, data: dict, actor: User, channel: str = Channel.WEB, owner: User | None = None) -> Customer:
+    cleaned = _clean_customer(data)
+    owner = owner or actor
+    _check_new_owner(owner)
+    with transaction.atomic():
+        if existing := find_customer_duplicate(credit_code=cleaned["credit_code"], company_key=cleaned["company_key"]):
+            raise _duplicate_error(existing)
+        customer = Customer(**cleaned, owner=owner, created_by=actor)
+        try:
+            with transaction.atomic():
+                customer.save()
+        except IntegrityError:
+            # Two people saved the same credit code at once; the unique constraint decided.
+            raise _duplicate_error(find_customer_duplicate(credit_code=cleaned["credit_code"])) from None
+        audit_record(actor=actor, channel=channel, action="customer.create", target=customer,
+                     changes=diff({}, snapshot(customer)))
+    return customer
+
+
+def customer_update(*, customer: Customer, data: dict, actor: User, channel: str = Channel.WEB) -> Customer:
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        merged = {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
+        merged.update({k: v for k, v in data.items() if k in CUSTOMER_FIELDS})
+        cleaned = _clean_customer(merged)
+        existing = find_customer_duplicate(credit_code=cleaned["credit_code"], company_key=cleaned["company_key"],
+                                           exclude_pk=customer.pk)
+        if existing:
+            raise _duplicate_error(existing)
+        before = snapshot(customer)
+        for name, value in cleaned.items():
+            setattr(customer, name, value)
+        changes = diff(before, snapshot(customer))
+        if changes:
+            customer.save()
+            audit_record(actor=actor, channel=channel, action="customer.update", target=customer, changes=changes)
+    return customer
+
+
+def _clean_contact(data: dict) -> dict:
+    cleaned = {name: normalize.fold_width(str(data.get(name) or "")) for name in CONTACT_FIELDS}
+    errors = {}
+    if not cleaned["name"]:
+        errors["name"] = [_("This field is required.")]
+    for name in ("mobile", "landline"):
+        cleaned[f"{name}_key"] = normalize.phone_key(cleaned[name]) if cleaned[name] else ""
+        if cleaned[name] and not cleaned[f"{name}_key"]:
+            errors[name] = [_("“%(value)s” is not a valid phone number.") % {"value": cleaned[name]}]
+    cleaned["email_key"] = normalize.email_key(cleaned["email"]) if cleaned["email"] else ""
+    if cleaned["email"] and not cleaned["email_key"]:
+        errors["email"] = [_("“%(value)s” is not a valid email address.") % {"value": cleaned["email"]}]
+    elif cleaned["email_key"]:
+        cleaned["email"] = cleaned["email_key"]
+    for name in CONTACT_FIELDS:
+        if len(cleaned[name]) > Contact._meta.get_field(name).max_length:
+            errors.setdefault(name, []).append(_("Too long."))
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    return cleaned
+
+
+def _matching_contact(customer: Customer, cleaned: dict) -> Contact | None:
+    contacts = Contact.objects.filter(customer=customer)
+    if cleaned["mobile_key"] and (found := contacts.filter(mobile_key=cleaned["mobile_key"]).first()):
+        return found
+    if cleaned["email_key"] and (found := contacts.filter(email_key=cleaned["email_key"]).first()):
+        return found
+    return None
+
+
+def contact_create(*, customer: Customer, data: dict, actor: User, channel: str = Channel.WEB) -> Contact:
+    cleaned = _clean_contact(data)
+    with transaction.atomic():
+        if existing := _matching_contact(customer, cleaned):
+            raise Conflict(_("%(name)s is already a contact of this customer with the same phone or email.")
+                           % {"name": existing.name}, code="duplicate_contact", contact_id=existing.pk)
+        contact = Contact.objects.create(
+            customer=customer, is_primary=not Contact.objects.filter(customer=customer).exists(), **cleaned
+        )
+        audit_record(actor=actor, channel=channel, action="contact.create", target=customer,
+                     note=str(contact), changes=diff({}, snapshot(contact, CONTACT_FIELDS)))
+    return contact
+
+
+def customer_claim(*, customer: Customer, actor: User, channel: str = Channel.WEB) -> Customer:
+    """Take a customer from the public pool, under the cap of private customers."""
+    _check_new_owner(actor)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.owner_id is not None:
+            raise Conflict(_("Someone claimed this customer first: %(owner)s.") % {"owner": customer.owner})
+        if Customer.objects.filter(owner=actor).count() >= CUSTOMER_PRIVATE_CAP:
+            raise Conflict(_("You already hold %(n)d customers, the most allowed; release some to the pool first.")
+                           % {"n": CUSTOMER_PRIVATE_CAP}, code="cap_reached")
+        customer.owner = actor
+        customer.pooled_at = None
+        customer.save(update_fields=["owner", "pooled_at", "updated_at"])
+        audit_record(actor=actor, channel=channel, action="customer.claim", target=customer,
+                     changes={"owner": [None, str(actor)]})
+    return customer
+
+
+def customer_release(*, customer: Customer, actor: User, reason: str, channel: str = Channel.WEB) -> Customer:
+    """Return a customer to the public pool (the owner gives up, or a manager or a job recycles it)."""
+    if not reason.strip():
+        raise _invalid("reason", _("Say why the customer goes back to the pool."))
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update(of=("self",)).select_related("owner").get(pk=customer.pk)
+        if customer.owner_id is None:
+            return customer
+        if customer.owner_id != actor.pk and not can_manage(actor, customer.owner):
+            raise Forbidden(_("Only the owner or their manager can return a customer to the pool."))
+        if Opportunity.objects.filter(customer=customer, status=OpportunityStatus.OPEN).exists():
+            raise Conflict(_("This customer has open deals; transfer it to another rep instead."))
+        old = customer.owner
+        customer.owner = None
+        customer.pooled_at = timezone.now()
+        customer.save(update_fields=["owner", "pooled_at", "updated_at"])
+        audit_record(actor=actor, channel=channel, action="customer.release", target=customer,
+                     changes={"owner": [str(old), None]}, note=reason)
+    return customer
+
+
+def customer_transfer(*, customer: Customer, new_owner: User, actor: User, reason: str, keep_as_collaborator=False,
+                      channel: str = Channel.WEB) -> Customer:
+    if not reason.strip():
+        raise _invalid("reason", _("Give the reason for the transfer; it is kept in the trail."))
+    _check_new_owner(new_owner)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update(of=("self",)).select_related("owner").get(pk=customer.pk)
+        if not can_manage(actor, customer.owner):
+            raise Forbidden(_("Only a manager of the current owner, or an administrator, can transfer a customer."))
+        old = customer.owner
+        if old == new_owner:
+            return customer
+        customer.owner = new_owner
+        customer.pooled_at = None
+        customer.save(update_fields=["owner", "pooled_at", "updated_at"])
+        CustomerCollaborator.objects.filter(customer=customer, user=new_owner).delete()
+        if keep_as_collaborator and old is not None:
+            CustomerCollaborator.objects.get_or_create(customer=customer, user=old)
+        audit_record(actor=actor, channel=channel, action="customer.transfer", target=customer,
+                     changes={"owner": [str(old) if old else None, str(new_owner)]}, note=reason)
+        notify(recipient=new_owner, kind="customer.transferred",
+               message=_("Customer transferred to you: %s") % customer, url=customer.get_absolute_url())
+    return customer
+
+
+# ---------------------------------------------------------------------------------------------------
+# Opportunities
+
+
+OPPORTUNITY_FIELDS = ["name", "amount", "expected_close_date", "probability", "budget", "authority", "need", "timeline",
+                      "next_step", "next_follow_up_at", "lost_reason", "lost_note", "contacts"]
+
+
+def _clean_opportunity_fields(opportunity: Opportunity, data: dict) -> tuple[dict, list | None]:
+    """Parse the given fields (only those present); returns plain values and the contact list, if given."""
+    errors: dict[str, list[str]] = {}
+    values: dict = {}
+    contacts = None
+    for name, raw in data.items():
+        if name not in OPPORTUNITY_FIELDS:
+            continue
+        try:
+            if name in ("amount", "budget"):
+                try:
+                    values[name] = money(raw)
+                except ValueError:
+                    raise _invalid(name, _("Enter an amount in yuan, for example 50000.")) from None
+            elif name == "expected_close_date":
+                values[name] = _date(raw, name)
+            elif name == "next_follow_up_at":
+                values[name] = _aware(raw, name)
+            elif name == "probability":
+                try:
+                    number = int(raw) if raw not in (None, "") else None
+                except (TypeError, ValueError):
+                    number = -1
+                if number is None:
+                    continue
+                if not 0 <= number <= 100:
+                    raise _invalid(name, _("Enter a percentage from 0 to 100."))
+                values[name] = number
+            elif name == "lost_reason":
+                if raw in (None, ""):
+                    values[name] = None
+                elif isinstance(raw, LostReason):
+                    values[name] = raw
+                else:
+                    found = LostReason.objects.filter(pk=raw).first() if str(raw).isdigit() else \
+                        LostReason.objects.filter(name=str(raw).strip()).first()
+                    if found is None:
+                        raise _invalid(name, _("Choose one of the configured lost reasons."))
+                    values[name] = found
+            elif name == "contacts":
+                ids = [c.pk if isinstance(c, Contact) else c for c in (raw or [])]
+                try:
+                    ids = [int(i) for i in ids]
+                except (TypeError, ValueError):
+                    raise _invalid(name, _("Choose contacts of this customer.")) from None
+                contacts = list(Contact.objects.filter(customer_id=opportunity.customer_id, pk__in=ids))
+                if len(contacts) != len(set(ids)):
+                    raise _invalid(name, _("Choose contacts of this customer."))
+            else:
+                text = str(raw or "").strip()
+                limit = Opportunity._meta.get_field(name).max_length
+                if limit and len(text) > limit:
+                    raise _invalid(name, _("At most %(limit)d characters.") % {"limit": limit})
+                values[name] = text
+        except ValidationFailed as exc:
+            for field, messages in exc.field_errors.items():
+                errors.setdefault(field, []).extend(messages)
+    if "name" in values and not values["name"]:
+        errors.setdefault("name", []).append(_("This field is required."))
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    return values, contacts
+
+
+def _apply(opportunity: Opportunity, values: dict, contacts: list | None):
+    for name, value in values.items():
+        setattr(opportunity, name, value)
+    if contacts is not None:
+        opportunity.contacts.set(contacts)
+
+
+def gate_fields(stage: Stage) -> list[str]:
+    """The fields a deal needs to enter `stage`: its own gate and every earlier stage's (no skipping past a gate)."""
+    if stage.is_lost:
+        return list(dict.fromkeys([*stage.required_fields, "lost_reason"]))
+    required: list[str] = []
+    for earlier in Stage.objects.filter(pipeline_id=stage.pipeline_id, position__lte=stage.position, is_lost=False):
+        required.extend(earlier.required_fields)
+    return list(dict.fromkeys(required))
+
+
+def missing_gate_fields(opportunity: Opportunity, stage: Stage) -> list[str]:
+    missing = []
+    for name in gate_fields(stage):
+        if name == "contacts":
+            if not opportunity.pk or not opportunity.contacts.exists():
+                missing.append(name)
+        elif getattr(opportunity, name, None) in (None, ""):
+            missing.append(name)
+    return missing
+
+
+def field_label(name: str) -> str:
+    if name == "lost_reason":
+        return str(_("lost reason"))
+    return str(GATE_FIELDS.get(name, name))
+
+
+def _gate_error(stage: Stage, missing: list[str]) -> ValidationFailed:
+    labels = ", ".join(field_label(name) for name in missing)
+    return ValidationFailed(
+        _("To move to “%(stage)s”, fill in: %(fields)s.") % {"stage": stage.name, "fields": labels},
+        code="stage_gate",
+        field_errors={name: [_("Required for “%(stage)s”.") % {"stage": stage.name}] for name in missing},
+        stage=stage.pk, missing=missing,
+    )
+
+
+def _enter_stage(opportunity: Opportunity, stage: Stage, *, actor, now):
+    StageHistory.objects.filter(opportunity=opportunity, exited_at__isnull=True).update(
+        exited_at=now, exited_by=actor if getattr(actor, "pk", None) else None
+    )
+    StageHistory.objects.create(opportunity=opportunity, stage=stage, entered_at=now,
+                                entered_by=actor if getattr(actor, "pk", None) else None)
+    opportunity.stage = stage
+    opportunity.stage_entered_at = now
+    opportunity.probability = stage.probability
+    if stage.is_won:
+        opportunity.status = OpportunityStatus.WON
+        opportunity.won_at, opportunity.lost_at = now, None
+    elif stage.is_lost:
+        opportunity.status = OpportunityStatus.LOST
+        opportunity.lost_at, opportunity.won_at = now, None
+    else:
+        opportunity.status = OpportunityStatus.OPEN
+        opportunity.won_at = opportunity.lost_at = None
+        opportunity.lost_reason, opportunity.lost_note = None, ""
+
+
+def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: str = Channel.WEB,
+                       owner: User | None = None, pipeline: Pipeline | None = None, lead: Lead | None = None) -> Opportunity:
+    pipeline = pipeline or Pipeline.default()
+    owner = owner or actor
+    _check_new_owner(owner)
+    first = pipeline.stages.filter(is_won=False, is_lost=False).order_by("position", "id").first()
+    if first is None:
+        raise _invalid("stage", _("The pipeline “%(name)s” has no open stage.") % {"name": pipeline})
+    with transaction.atomic():
+        now = timezone.now()
+        opportunity = Opportunity(customer=customer, pipeline=pipeline, stage=first, owner=owner, created_by=actor,
+                                  lead=lead, probability=first.probability, stage_entered_at=now)
+        values, contacts = _clean_opportunity_fields(opportunity, {"name": "", **data})
+        values.pop("lost_reason", None)
+        _apply(opportunity, values, None)
+        if missing := missing_gate_fields(opportunity, first):
+            # Contacts are set after the save, so they cannot block here.
+            if missing != ["contacts"] or not contacts:
+                raise _gate_error(first, missing)
+        opportunity.save()
+        if contacts is not None:
+            opportunity.contacts.set(contacts)
+        StageHistory.objects.create(opportunity=opportunity, stage=first, entered_at=now, entered_by=actor)
+        audit_record(actor=actor, channel=channel, action="opportunity.create", target=opportunity,
+                     changes=diff({}, snapshot(opportunity)))
+        if owner != actor:
+            notify(recipient=owner, kind="opportunity.assigned", message=_("New deal for you: %s") % opportunity,
+                   url=opportunity.get_absolute_url())
+    return opportunity
+
+
+def opportunity_update(*, opportunity: Opportunity, data: dict, actor: User, channel: str = Channel.WEB) -> Opportunity:
+    """Edit fields. A deal in a gated stage keeps its gate: emptying a required field is refused."""
+    with transaction.atomic():
+        opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("stage").get(pk=opportunity.pk)
+        before = snapshot(opportunity)
+        values, contacts = _clean_opportunity_fields(opportunity, data)
+        if not opportunity.stage.is_lost:
+            values.pop("lost_reason", None)
+        _apply(opportunity, values, contacts)
+        if missing := missing_gate_fields(opportunity, opportunity.stage):
+            raise _gate_error(opportunity.stage, missing)
+        changes = diff(before, snapshot(opportunity))
+        if contacts is not None:
+            changes["contacts"] = [None, ", ".join(str(c) for c in contacts)]
+        if changes:
+            opportunity.save()
+            audit_record(actor=actor, channel=channel, action="opportunity.update", target=opportunity, changes=changes)
+    return opportunity
+
+
+def opportunity_move_stage(*, opportunity: Opportunity, stage: Stage, actor: User, channel: str = Channel.WEB,
+                           fields: dict | None = None) -> Opportunity:
+    """Move a deal to a stage. The stage gate is checked here, so pages, the API and imports all obey it.
+
+    `fields` fills in values on the way (the gate form on the board); they are saved only if the move succeeds.
+    """
+    with transaction.atomic():
+        opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("stage", "owner").get(pk=opportunity.pk)
+        if stage.pipeline_id != opportunity.pipeline_id:
+            raise _invalid("stage", _("“%(stage)s” is not a stage of this deal's pipeline.") % {"stage": stage.name})
+        before = snapshot(opportunity)
+        values, contacts = _clean_opportunity_fields(opportunity, fields or {})
+        _apply(opportunity, values, contacts)
+        if missing := missing_gate_fields(opportunity, stage):
+            raise _gate_error(stage, missing)
+        old_stage = opportunity.stage
+        if stage.pk != old_stage.pk:
+            _enter_stage(opportunity, stage, actor=actor, now=timezone.now())
+        changes = diff(before, snapshot(opportunity))
+        if not changes and contacts is None:
+            return opportunity
+        opportunity.save()
+        action = "opportunity.stage" if stage.pk != old_stage.pk else "opportunity.update"
+        audit_record(actor=actor, channel=channel, action=action, target=opportunity, changes=changes,
+                     note=f"{old_stage.name} → {stage.name}" if stage.pk != old_stage.pk else "")
+        if stage.pk != old_stage.pk and opportunity.owner_id != getattr(actor, "pk", None):
+            notify(recipient=opportunity.owner, kind="opportunity.stage",
+                   message=_("%(deal)s moved to %(stage)s by %(actor)s")
+                   % {"deal": opportunity, "stage": stage.name, "actor": actor},
+                   url=opportunity.get_absolute_url())
+    return opportunity
+
+
+def opportunity_transfer(*, opportunity: Opportunity, new_owner: User, actor: User, reason: str,
+                         keep_as_collaborator: bool = False, channel: str = Channel.WEB) -> Opportunity:
+    """A manager gives a deal to another rep; the old owner loses access unless kept as a collaborator."""
+    if not reason.strip():
+        raise _invalid("reason", _("Give the reason for the transfer; it is kept in the trail."))
+    _check_new_owner(new_owner)
+    with transaction.atomic():
+        opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("owner").get(pk=opportunity.pk)
+        if not can_manage(actor, opportunity.owner):
+            raise Forbidden(_("Only a manager of the current owner, or an administrator, can transfer a deal."))
+        old = opportunity.owner
+        if old == new_owner:
+            return opportunity
+        opportunity.owner = new_owner
+        opportunity.save(update_fields=["owner", "updated_at"])
+        OpportunityCollaborator.objects.filter(opportunity=opportunity, user=new_owner).delete()
+        if keep_as_collaborator:
+            OpportunityCollaborator.objects.get_or_create(opportunity=opportunity, user=old,
+                                                          defaults={"role": CollaboratorRole.SALES})
+        audit_record(actor=actor, channel=channel, action="opportunity.transfer", target=opportunity,
+                     changes={"owner": [str(old), str(new_owner)]}, note=reason)
+        notify(recipient=new_owner, kind="opportunity.transferred",
+               message=_("Deal transferred to you: %s") % opportunity, url=opportunity.get_absolute_url())
+        notify(recipient=old, kind="opportunity.transferred",
+               message=_("Deal %(deal)s was transferred to %(user)s") % {"deal": opportunity, "user": new_owner})
+    return opportunity
+
+
+# ---------------------------------------------------------------------------------------------------
+# Lead conversion
+
+
+@dataclass
+class Conversion:
+    customer: Customer
+    contact: Contact
+    opportunity: Opportunity
+    customer_created: bool
+
+
+CONVERTIBLE = {LeadStatus.QUALIFIED}
+
+
+def lead_convert(*, lead: Lead, actor: User, channel: str = Channel.WEB, opportunity_name: str = "",
+                 amount=None, pipeline: Pipeline | None = None) -> Conversion:
+    """A qualified lead becomes customer + contact + deal in one transaction.
+
+    An existing customer (same credit code or company name) is reused, never duplicated; if another rep
+    owns it, the conversion is refused naming that owner, so two reps don't chase one company (撞单).
+    """
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
+        if lead.status == LeadStatus.CONVERTED:
+            raise Conflict(_("This lead was already converted."), code="already_converted")
+        if lead.status not in CONVERTIBLE:
+            raise ValidationFailed(
+                _("Only a qualified lead can be converted. Mark it as qualified once budget, decision maker, "
+                  "need and timeline are confirmed."), code="not_qualified")
+        owner = lead.owner or actor
+        _check_new_owner(owner)
+        if not lead.company_name:
+            raise _invalid("company_name", _("The lead needs a company name to become a customer."))
+        company_key = lead.company_key or normalize.company_key(lead.company_name)
+        customer = find_customer_duplicate(credit_code=lead.credit_code, company_key=company_key)
+        customer_created = customer is None
+        if customer is None:
+            customer = Customer.objects.create(
+                name=lead.company_name, credit_code=lead.credit_code, industry=lead.industry, region=lead.region,
+                city=lead.city, company_size=lead.company_size, owner=owner, created_by=actor,
+                company_key=company_key,
+            )
+            audit_record(actor=actor, channel=channel, action="customer.create", target=customer,
+                         changes=diff({}, snapshot(customer)), note=_("Converted from lead #%s") % lead.pk)
+        elif customer.owner_id is None:
+            customer.owner, customer.pooled_at = owner, None
+            customer.save(update_fields=["owner", "pooled_at", "updated_at"])
+            audit_record(actor=actor, channel=channel, action="customer.claim", target=customer,
+                         changes={"owner": [None, str(owner)]}, note=_("Claimed by converting lead #%s") % lead.pk)
+        elif customer.owner_id != owner.pk and not CustomerCollaborator.objects.filter(
+                customer=customer, user=owner).exists():
+            raise _duplicate_error(customer)
+
+        contact_data = {"name": lead.contact_name or lead.company_name, "title": lead.title, "mobile": lead.mobile,
+                        "landline": lead.landline, "email": lead.email, "wechat": lead.wechat}
+        cleaned_contact = _clean_contact(contact_data)
+        contact = _matching_contact(customer, cleaned_contact)
+        if contact is None:
+            contact = Contact.objects.create(
+                customer=customer, is_primary=not Contact.objects.filter(customer=customer).exists(), **cleaned_contact
+            )
+        data = {
+            "name": opportunity_name or f"{lead.company_name}{(' · ' + lead.need[:40]) if lead.need else ''}"[:200],
+            "need": lead.need, "timeline": lead.timeline, "budget": lead.budget, "amount": amount,
+            "next_follow_up_at": lead.next_follow_up_at, "contacts": [contact.pk],
+        }
+        if lead.contact_name:
+            data["authority"] = f"{lead.contact_name} {lead.title}".strip()
+        opportunity = opportunity_create(customer=customer, data=data, actor=actor, channel=channel, owner=owner,
+                                         pipeline=pipeline, lead=lead)
+        if lead.last_activity_at:
+            Opportunity.objects.filter(pk=opportunity.pk).update(last_activity_at=lead.last_activity_at)
+            opportunity.last_activity_at = lead.last_activity_at
+        before = snapshot(lead, ["status"])
+        lead.status = LeadStatus.CONVERTED
+        lead.save(update_fields=["status", "updated_at"])
+        audit_record(actor=actor, channel=channel, action="lead.convert", target=lead,
+                     changes=diff(before, snapshot(lead, ["status"])),
+                     note=_("Customer %(customer)s, deal #%(deal)s") % {"customer": customer, "deal": opportunity.pk})
+    return Conversion(customer=customer, contact=contact, opportunity=opportunity, customer_created=customer_created)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Follow-up activities
+
+
+def activity_log(*, actor: User, data: dict, channel: str = Channel.WEB, lead: Lead | None = None,
+                 customer: Customer | None = None, opportunity: Opportunity | None = None) -> Activity:
+    """Log a follow-up on one record; it sets that record's next follow-up and last activity."""
+    targets = [t for t in (lead, customer, opportunity) if t is not None]
+    if len(targets) != 1:
+        raise ValueError("log an activity on exactly one record")
+    target = targets[0]
+    errors: dict[str, list[str]] = {}
+    kind = data.get("kind") or ""
+    if kind not in FOLLOW_UP_KINDS:
+        errors["kind"] = [_("Choose call, visit, WeChat, email, meeting or note.")]
+    content = str(data.get("content") or "").strip()
+    feedback = str(data.get("feedback") or "").strip()
+    next_plan = str(data.get("next_plan") or "").strip()
+    if not content:
+        errors["content"] = [_("Say what happened in this follow-up.")]
+    try:
+        next_follow_up_at = _aware(data.get("next_follow_up_at"), "next_follow_up_at")
+    except ValidationFailed as exc:
+        errors.update(exc.field_errors)
+        next_follow_up_at = None
+    now = timezone.now()
+    if next_follow_up_at and next_follow_up_at <= now:
+        errors["next_follow_up_at"] = [_("The next follow-up must be in the future.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+
+    with transaction.atomic():
+        model = type(target)
+        target = model.objects.select_for_update().get(pk=target.pk)
+        fields = ["next_follow_up_at", "last_activity_at"]
+        before = snapshot(target, fields + ["status"])
+        activity = Activity.objects.create(
+            lead=target if model is Lead else None,
+            customer=target if model is Customer else getattr(target, "customer", None),
+            opportunity=target if model is Opportunity else None,
+            kind=kind, content=content, feedback=feedback, next_plan=next_plan, next_follow_up_at=next_follow_up_at,
+            actor=actor, channel=channel, created_at=now,
+        )
+        target.next_follow_up_at = next_follow_up_at
+        target.last_activity_at = now
+        if model is Lead and target.status in (LeadStatus.NEW, LeadStatus.ASSIGNED):
+            # The first logged follow-up is the first contact: the first-contact SLA is met.
+            target.status = LeadStatus.CONTACTING
+            fields.append("status")
+        target.save(update_fields=[*fields, "updated_at"])
+        audit_record(actor=actor, channel=channel, action="activity.log", target=target,
+                     changes=diff(before, snapshot(target, fields + ["status"])),
+                     note=f"{activity.get_kind_display()}: {content[:200]}")
+    return activity
+
+
+# ---------------------------------------------------------------------------------------------------
+# Collaboration
+
+
+def collaborator_add(*, opportunity: Opportunity, user: User, role: str, actor: User,
+                     channel: str = Channel.WEB) -> OpportunityCollaborator:
+    if role not in CollaboratorRole.values:
+        raise _invalid("role", _("Choose a role."))
+    if not user.is_active:
+        raise _invalid("user", _("%(user)s is not an active user.") % {"user": user})
+    if user.pk == opportunity.owner_id:
+        raise _invalid("user", _("%(user)s already owns this deal.") % {"user": user})
+    with transaction.atomic():
+        link, created = OpportunityCollaborator.objects.get_or_create(opportunity=opportunity, user=user,
+                                                                      defaults={"role": role})
+        if not created and link.role != role:
+            link.role = role
+            link.save(update_fields=["role"])
+        audit_record(actor=actor, channel=channel, action="opportunity.collaborator_add", target=opportunity,
+                     changes={"collaborators": [None, f"{user} ({link.get_role_display()})"]})
+        if created:
+            notify(recipient=user, kind="opportunity.collaborator",
+                   message=_("%(actor)s added you to the deal %(deal)s") % {"actor": actor, "deal": opportunity},
+                   url=opportunity.get_absolute_url())
+    return link
+
+
+def collaborator_remove(*, opportunity: Opportunity, user: User, actor: User, channel: str = Channel.WEB) -> None:
+    with transaction.atomic():
+        deleted, _rows = OpportunityCollaborator.objects.filter(opportunity=opportunity, user=user).delete()
+        if deleted:
+            audit_record(actor=actor, channel=channel, action="opportunity.collaborator_remove", target=opportunity,
+                         changes={"collaborators": [str(user), None]})
+
+
+def handoff_request(*, opportunity: Opportunity, assignee: User, title: str, due_at, actor: User, details: str = "",
+                    role: str = CollaboratorRole.PRESALES, channel: str = Channel.WEB) -> Handoff:
+    """Hand a task to someone (e.g. a technical assessment); it stays pending until they confirm it."""
+    errors = {}
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = [_("Say what you need, for example “Technical assessment”.")]
+    if len(title) > 200:
+        errors["title"] = [_("At most %(limit)d characters.") % {"limit": 200}]
+    try:
+        due = _aware(due_at, "due_at")
+    except ValidationFailed as exc:
+        errors.update(exc.field_errors)
+        due = None
+    if due is None and "due_at" not in errors:
+        errors["due_at"] = [_("Give a due date.")]
+    if role not in CollaboratorRole.values:
+        errors["role"] = [_("Choose a role.")]
+    if not assignee.is_active:
+        errors["assignee"] = [_("%(user)s is not an active user.") % {"user": assignee}]
+    if assignee.pk == actor.pk:
+        errors["assignee"] = [_("Hand the task to someone else.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    with transaction.atomic():
+        handoff = Handoff.objects.create(opportunity=opportunity, title=title, details=(details or "").strip(),
+                                         role=role, requested_by=actor, assignee=assignee, due_at=due)
+        audit_record(actor=actor, channel=channel, action="handoff.request", target=opportunity,
+                     changes={"handoff": [None, f"{title} → {assignee}"]}, note=details or "")
+        notify(recipient=assignee, kind="handoff.request",
+               message=_("%(actor)s asks you: %(title)s (%(deal)s). Please accept or decline.")
+               % {"actor": actor, "title": title, "deal": opportunity},
+               url=opportunity.get_absolute_url())
+    return handoff
+
+
+def handoff_respond(*, handoff: Handoff, actor: User, accept: bool, note: str = "",
+                    channel: str = Channel.WEB) -> Handoff:
+    """The receiver confirms (责任人确认) or declines a hand-off; accepting makes them a collaborator."""
+    with transaction.atomic():
+        handoff = Handoff.objects.select_for_update(of=("self",)).select_related("opportunity").get(pk=handoff.pk)
+        if handoff.assignee_id != actor.pk:
+            raise Forbidden(_("Only %(user)s can answer this hand-off.") % {"user": handoff.assignee})
+        if handoff.status != HandoffStatus.PENDING:
+            raise Conflict(_("This hand-off was already answered: %(status)s.") % {"status": handoff.get_status_display()})
+        if not accept and not note.strip():
+            raise _invalid("note", _("Say why you decline, so the requester can find someone else."))
+        handoff.status = HandoffStatus.ACCEPTED if accept else HandoffStatus.DECLINED
+        handoff.response_note = note.strip()[:300]
+        handoff.responded_at = timezone.now()
+        handoff.save(update_fields=["status", "response_note", "responded_at"])
+        if accept:
+            OpportunityCollaborator.objects.get_or_create(opportunity=handoff.opportunity, user=actor,
+                                                          defaults={"role": handoff.role})
+        audit_record(actor=actor, channel=channel, action=f"handoff.{handoff.status}", target=handoff.opportunity,
+                     changes={"handoff": [str(HandoffStatus.PENDING.label), str(handoff.get_status_display())]},
+                     note=f"{handoff.title}: {handoff.response_note}".strip(": "))
+        notify(recipient=handoff.requested_by, kind=f"handoff.{handoff.status}",
+               message=_("%(user)s %(status)s: %(title)s")
+               % {"user": actor, "status": handoff.get_status_display().lower(), "title": handoff.title},
+               url=handoff.opportunity.get_absolute_url())
+    return handoff
+
+
+def handoff_complete(*, handoff: Handoff, actor: User, note: str = "", channel: str = Channel.WEB) -> Handoff:
+    with transaction.atomic():
+        handoff = Handoff.objects.select_for_update(of=("self",)).select_related("opportunity").get(pk=handoff.pk)
+        if handoff.assignee_id != actor.pk:
+            raise Forbidden(_("Only %(user)s can complete this hand-off.") % {"user": handoff.assignee})
+        if handoff.status != HandoffStatus.ACCEPTED:
+            raise Conflict(_("Accept the hand-off before marking it done."))
+        handoff.status = HandoffStatus.DONE
+        handoff.response_note = (note.strip() or handoff.response_note)[:300]
+        handoff.save(update_fields=["status", "response_note"])
+        audit_record(actor=actor, channel=channel, action="handoff.done", target=handoff.opportunity,
+                     changes={"handoff": [str(HandoffStatus.ACCEPTED.label), str(HandoffStatus.DONE.label)]}, note=handoff.title)
+        notify(recipient=handoff.requested_by, kind="handoff.done",
+               message=_("%(user)s finished: %(title)s") % {"user": actor, "title": handoff.title},
+               url=handoff.opportunity.get_absolute_url())
+    return handoff
+
+
+MENTION = re.compile(r"@([\w.+-]+)")
+
+
+def comment_add(*, opportunity: Opportunity, actor: User, body: str, channel: str = Channel.WEB) -> tuple[Comment, list]:
+    """Comment on a deal; every @username who can see the deal is notified. Returns who could not be told."""
+    body = (body or "").strip()
+    if not body:
+        raise _invalid("body", _("Write a comment."))
+    if len(body) > 5000:
+        raise _invalid("body", _("At most %(limit)d characters.") % {"limit": 5000})
+    names = set(MENTION.findall(body))
+    with transaction.atomic():
+        comment = Comment.objects.create(opportunity=opportunity, author=actor, body=body)
+        audit_record(actor=actor, channel=channel, action="comment.add", target=opportunity, note=body[:500])
+        unreachable = []
+        for user in User.objects.filter(username__in=names, is_active=True).exclude(pk=actor.pk):
+            if Opportunity.objects.visible_to(user).filter(pk=opportunity.pk).exists():
+                notify(recipient=user, kind="comment.mention",
+                       message=_("%(actor)s mentioned you on %(deal)s: %(text)s")
+                       % {"actor": actor, "deal": opportunity, "text": body[:200]},
+                       url=opportunity.get_absolute_url() + f"#comment-{comment.pk}")
+            else:
+                unreachable.append(user)
+    return comment, unreachable
+
+
+# ---------------------------------------------------------------------------------------------------
+# Pipeline configuration (admin)
+
+
+def _require_admin(actor: User):
+    if not actor.is_admin:
+        raise Forbidden(_("Only administrators configure pipelines."))
+
+
+def pipeline_save(*, actor: User, data: dict, pipeline: Pipeline | None = None, channel: str = Channel.WEB) -> Pipeline:
+    _require_admin(actor)
+    name = str(data.get("name") or "").strip()
+    if not name:
+        raise _invalid("name", _("This field is required."))
+    with transaction.atomic():
+        if Pipeline.objects.filter(name=name).exclude(pk=getattr(pipeline, "pk", None)).exists():
+            raise _invalid("name", _("A pipeline with this name exists."))
+        created = pipeline is None
+        pipeline = pipeline or Pipeline()
+        before = {} if created else snapshot(pipeline)
+        pipeline.name = name
+        pipeline.position = int(data.get("position") or 0)
+        pipeline.active = bool(data.get("active", True))
+        pipeline.is_default = bool(data.get("is_default", pipeline.is_default))
+        if pipeline.is_default:
+            Pipeline.objects.exclude(pk=pipeline.pk).filter(is_default=True).update(is_default=False)
+        pipeline.save()
+        audit_record(actor=actor, channel=channel, action="pipeline.create" if created else "pipeline.update",
+                     target=pipeline, changes=diff(before, snapshot(pipeline)))
+    return pipeline
+
+
+def stage_save(*, actor: User, pipeline: Pipeline, data: dict, stage: Stage | None = None,
+               channel: str = Channel.WEB) -> Stage:
+    _require_admin(actor)
+    errors = {}
+    name = str(data.get("name") or "").strip()
+    if not name:
+        errors["name"] = [_("This field is required.")]
+    try:
+        probability = int(data.get("probability") or 0)
+        if not 0 <= probability <= 100:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["probability"] = [_("Enter a percentage from 0 to 100.")]
+        probability = 0
+    required = [f for f in (data.get("required_fields") or []) if f]
+    if unknown := [f for f in required if f not in GATE_FIELDS]:
+        errors["required_fields"] = [_("Unknown fields: %(names)s") % {"names": ", ".join(unknown)}]
+    stale = data.get("stale_after_days")
+    try:
+        stale = int(stale) if stale not in (None, "") else None
+        if stale is not None and not 1 <= stale <= 3650:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["stale_after_days"] = [_("Enter a number of days from 1 to 3650, or leave empty.")]
+        stale = None
+    is_won, is_lost = bool(data.get("is_won")), bool(data.get("is_lost"))
+    if is_won and is_lost:
+        errors["is_lost"] = [_("A stage cannot be both won and lost.")]
+    if name and Stage.objects.filter(pipeline=pipeline, name=name).exclude(pk=getattr(stage, "pk", None)).exists():
+        errors["name"] = [_("This pipeline already has a stage with this name.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    with transaction.atomic():
+        created = stage is None
+        stage = stage or Stage(pipeline=pipeline)
+        before = {} if created else snapshot(stage)
+        stage.name, stage.probability, stage.required_fields = name, probability, required
+        stage.position = int(data.get("position") or 0)
+        stage.stale_after_days, stage.is_won, stage.is_lost = stale, is_won, is_lost
+        stage.save()
+        audit_record(actor=actor, channel=channel, action="stage.create" if created else "stage.update",
+                     target=stage, changes=diff(before, snapshot(stage)))
+    return stage
+
+
+def lost_reason_save(*, actor: User, data: dict, reason: LostReason | None = None,
+                     channel: str = Channel.WEB) -> LostReason:
+    _require_admin(actor)
+    name = str(data.get("name") or "").strip()
+    if not name or len(name) > 100:
+        raise _invalid("name", _("Give a name of at most 100 characters."))
+    if LostReason.objects.filter(name=name).exclude(pk=getattr(reason, "pk", None)).exists():
+        raise _invalid("name", _("This lost reason exists."))
+    with transaction.atomic():
+        created = reason is None
+        reason = reason or LostReason()
+        before = {} if created else snapshot(reason)
+        reason.name = name
+        reason.position = int(data.get("position") or 0)
+        reason.active = bool(data.get("active", True))
+        reason.save()
+        audit_record(actor=actor, channel=channel, action="lost_reason.create" if created else "lost_reason.update",
+                     target=reason, changes=diff(before, snapshot(reason)))
+    return reason

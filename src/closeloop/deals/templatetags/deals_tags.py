@@ -1,0 +1,21 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def get_item(mapping, key):
+    """`mapping|get_item:key` for dicts and QueryDicts, whose keys are not valid template names."""
+    if mapping is None:
+        return ""
+    return mapping.get(key, "")
+
+
+@register.simple_tag
+def lead_follow_ups(lead):
+    """The follow-ups logged on a lead and the deals it became, for the lead page's partial."""
+    from closeloop.deals.models import FOLLOW_UP_KINDS
+    from closeloop.deals.selectors import lead_activities
+
+    return {"activities": lead_activities(lead), "deals": list(lead.opportunities.all()[:5]),
+            "kinds": [(k.value, k.label) for k in FOLLOW_UP_KINDS]}

@@ -1,0 +1,171 @@
+"""Pages: conversion, board moves with gates (HTMX and plain form), follow-ups, Today, and pinned query counts."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from closeloop.deals import services
+from closeloop.deals.models import Activity, Opportunity
+from closeloop.leads.models import LeadStatus
+
+
+def test_it_converts_a_lead_from_its_page(client, org, qualified_lead):
+    lead = qualified_lead()
+    client.force_login(org.owner)
+    assert "Convert to deal" in client.get(lead.get_absolute_url()).content.decode()
+    response = client.post(reverse("deals:convert", args=[lead.pk]), {"opportunity_name": "华东CRM", "amount": "¥120,000"})
+    deal = Opportunity.objects.get()
+    assert response.status_code == 302 and response["Location"] == deal.get_absolute_url()
+    assert deal.name == "华东CRM" and str(deal.amount) == "120000.00"
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.CONVERTED
+    body = client.get(deal.get_absolute_url()).content.decode()
+    assert "lead.create" in body and "华东CRM" in body
+
+
+def test_conversion_of_an_unqualified_lead_explains_why(client, org, make_lead):
+    lead = make_lead()
+    client.force_login(org.owner)
+    response = client.post(reverse("deals:convert", args=[lead.pk]), {})
+    assert response.status_code == 200 and "Only a qualified lead can be converted" in response.content.decode()
+
+
+def test_gate_blocks_a_card_move_and_offers_the_missing_fields(client, org, make_deal, stages):
+    deal = make_deal()
+    client.force_login(org.owner)
+    board = reverse("deals:board")
+    response = client.post(reverse("deals:move", args=[deal.pk]), {"stage": stages["方案报价"].pk, "next": board})
+    body = response.content.decode()
+    assert response.status_code == 200 and 'name="budget"' in body and 'name="amount"' in body and 'name="need"' in body
+    response = client.post(reverse("deals:move", args=[deal.pk]), {
+        "stage": stages["方案报价"].pk, "next": board, "need": "CRM", "budget": "300000", "amount": "250000"})
+    assert response.status_code == 302 and response["Location"] == board
+    deal.refresh_from_db()
+    assert deal.stage == stages["方案报价"]
+
+
+def test_gate_over_htmx_answers_with_the_small_form(client, org, make_deal, stages):
+    deal = make_deal(need="x")
+    client.force_login(org.owner)
+    response = client.post(reverse("deals:move", args=[deal.pk]), {"stage": stages["输单"].pk}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200 and 'id="gate-form"' in body and 'name="lost_reason"' in body
+    assert "<html" not in body
+    response = client.post(reverse("deals:move", args=[deal.pk]), {"stage": stages["需求确认"].pk, "next": "/deals/board/"},
+                           HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == "/deals/board/"
+
+
+def test_api_obeys_the_gate(client, org, make_deal, stages, api_auth):
+    deal = make_deal()
+    auth = api_auth(org.owner)
+    response = client.post(f"/api/deals/{deal.pk}/stage", {"stage_id": stages["方案报价"].pk},
+                           content_type="application/json", **auth)
+    assert response.status_code == 422
+    assert response.json()["code"] == "stage_gate"
+    assert set(response.json()["details"]["missing"]) == {"need", "budget", "amount"}
+    response = client.post(f"/api/deals/{deal.pk}/stage", {"stage_id": stages["方案报价"].pk, "need": "CRM",
+                                                          "budget": "300000", "amount": "250000.5"},
+                           content_type="application/json", **auth)
+    assert response.status_code == 200 and response.json()["stage"] == "方案报价"
+    assert response.json()["amount"] == "250000.50"
+
+
+def test_api_converts_and_refuses_twice(client, org, qualified_lead, api_auth):
+    lead = qualified_lead()
+    auth = api_auth(org.owner)
+    response = client.post(f"/api/deals/convert/{lead.pk}", {"amount": "5000"}, content_type="application/json", **auth)
+    assert response.status_code == 201 and response.json()["customer_created"] is True
+    response = client.post(f"/api/deals/convert/{lead.pk}", {}, content_type="application/json", **auth)
+    assert response.status_code == 409
+
+
+def test_api_customer_duplicate_is_a_409_naming_the_owner(client, org, make_customer, api_auth):
+    make_customer(name="深圳重复客户有限公司")
+    response = client.post("/api/deals/customers", {"name": "深圳重复客户有限公司"}, content_type="application/json",
+                           **api_auth(org.teammate))
+    assert response.status_code == 409 and "owner" in response.json()["message"]
+
+
+def test_log_follow_up_on_the_lead_page(client, org, make_lead):
+    lead = make_lead()
+    client.force_login(org.owner)
+    assert 'id="log-follow-up"' in client.get(lead.get_absolute_url()).content.decode()
+    due = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(reverse("deals:activity_create", args=["lead", lead.pk]), {
+        "kind": "call", "content": "第一次电话", "next_follow_up_at": due})
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.next_follow_up_at is not None and lead.status == LeadStatus.CONTACTING
+    assert "第一次电话" in client.get(lead.get_absolute_url()).content.decode()
+
+
+def test_today_lists_due_items_and_logs_inline(client, org, make_deal, make_lead):
+    deal = make_deal()
+    services.activity_log(actor=org.owner, opportunity=deal, data={
+        "kind": "call", "content": "x", "next_follow_up_at": timezone.now() + timedelta(minutes=5)})
+    Opportunity.objects.filter(pk=deal.pk).update(next_follow_up_at=timezone.now() - timedelta(hours=1))
+    new_lead = make_lead()
+    client.force_login(org.owner)
+    body = client.get("/").content.decode()
+    assert deal.name in body and "Overdue follow-up" in body and str(new_lead) in body
+    url = reverse("deals:activity_create", args=["opportunity", deal.pk])
+    form = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<form" in form and "<html" not in form
+    response = client.post(url, {"kind": "visit", "content": "上门拜访"}, HTTP_HX_REQUEST="true")
+    assert "Follow-up logged" in response.content.decode()
+    assert Activity.objects.filter(opportunity=deal, kind="visit").exists()
+    assert deal.name not in client.get("/").content.decode()
+
+
+def test_home_stays_the_lead_list_for_other_roles(client, org):
+    client.force_login(org.marketer)
+    assert client.get("/")["Location"] == reverse("leads:list")
+
+
+def test_customer_create_duplicate_links_only_when_visible(client, org, make_customer):
+    make_customer(owner=org.outsider, name="南京重复有限公司")
+    client.force_login(org.owner)
+    response = client.post(reverse("deals:customer_create"), {"name": "南京重复有限公司"})
+    body = response.content.decode()
+    assert "already a customer, owned by outsider" in body and "Open the existing customer" not in body
+
+
+def test_admin_edits_a_stage_gate_in_the_app(client, org, stages):
+    stage = stages["需求确认"]
+    client.force_login(org.admin)
+    response = client.post(reverse("deals:stage_edit", args=[stage.pipeline_id, stage.pk]), {
+        "name": stage.name, "position": stage.position, "probability": 35, "required_fields": ["need", "budget"],
+        "stale_after_days": 10})
+    assert response.status_code == 302
+    stage.refresh_from_db()
+    assert stage.required_fields == ["need", "budget"] and stage.probability == 35
+    response = client.post(reverse("deals:lost_reason_create"), {"name": "招标失败", "position": 9, "active": "on"})
+    assert response.status_code == 302
+
+
+@pytest.fixture
+def many_deals(org, make_deal, make_customer):
+    customer = make_customer()
+    for n in range(30):
+        owner = org.owner if n % 2 else org.teammate
+        make_deal(owner=owner, customer=customer if owner == org.owner else None, amount=str(1000 + n))
+
+
+@pytest.mark.parametrize("who", ["owner", "manager", "admin"])
+def test_list_query_count_is_pinned(client, org, many_deals, who, django_assert_max_num_queries):
+    client.force_login(getattr(org, who))
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("deals:list"))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("who", ["owner", "manager", "admin"])
+def test_board_query_count_is_pinned(client, org, many_deals, who, django_assert_max_num_queries):
+    client.force_login(getattr(org, who))
+    # session + user + pipelines + default pipeline + stages + totals + one per non-empty stage
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("deals:board"))
+    assert response.status_code == 200

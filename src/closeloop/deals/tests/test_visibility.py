@@ -1,0 +1,129 @@
+"""Every deal page and endpoint as owner, collaborator, teammate, manager, outsider and admin."""
+
+import pytest
+from django.urls import reverse
+
+from closeloop.deals import services
+from closeloop.deals.models import Customer, Opportunity
+
+# Who sees a deal owned by `owner` (a rep in team A under `manager`); `collaborator` is outsider added as one.
+EXPECTED = {"owner": True, "collaborator": True, "teammate": False, "manager": True, "outsider": False,
+            "other_manager": False, "admin": True}
+
+
+@pytest.fixture
+def deal(org, make_deal):
+    return make_deal(name="可见性测试商机")
+
+
+@pytest.fixture
+def person(org, deal):
+    def get(who):
+        if who == "collaborator":
+            services.collaborator_add(opportunity=deal, user=org.outsider, role="presales", actor=org.owner)
+            return org.outsider
+        return getattr(org, who)
+
+    return get
+
+
+@pytest.mark.parametrize(("who", "sees"), EXPECTED.items())
+def test_visible_to(deal, person, who, sees):
+    user = person(who)
+    assert Opportunity.objects.visible_to(user).filter(pk=deal.pk).exists() is sees
+    assert Customer.objects.visible_to(user).filter(pk=deal.customer_id).exists() is sees
+
+
+@pytest.mark.parametrize(("who", "sees"), EXPECTED.items())
+def test_deal_pages(client, deal, person, stages, who, sees):
+    client.force_login(person(who))
+    status = 200 if sees else 404
+    for name in ("deals:detail", "deals:edit", "deals:transfer"):
+        if name == "deals:transfer" and who in ("owner", "collaborator", "teammate"):
+            continue
+        assert client.get(reverse(name, args=[deal.pk])).status_code == status, name
+    assert client.get(reverse("deals:activity_create", args=["opportunity", deal.pk])).status_code == status
+    response = client.post(reverse("deals:move", args=[deal.pk]), {"stage": stages["需求确认"].pk})
+    assert response.status_code in ((200, 302) if sees else (404,))
+    for name in ("deals:collaborator_add", "deals:handoff_create", "deals:comment_create"):
+        response = client.post(reverse(name, args=[deal.pk]), {})
+        assert response.status_code == (302 if sees else 404), name
+
+
+@pytest.mark.parametrize(("who", "sees"), EXPECTED.items())
+def test_customer_pages(client, deal, person, who, sees):
+    client.force_login(person(who))
+    status = 200 if sees else 404
+    assert client.get(reverse("deals:customer_detail", args=[deal.customer_id])).status_code == status
+    assert client.get(reverse("deals:customer_edit", args=[deal.customer_id])).status_code == status
+    assert client.get(reverse("deals:activity_create", args=["customer", deal.customer_id])).status_code == status
+    assert client.get(reverse("deals:create", args=[deal.customer_id])).status_code == status
+
+
+@pytest.mark.parametrize(("who", "sees"), EXPECTED.items())
+def test_lists_and_board(client, deal, person, who, sees):
+    client.force_login(person(who))
+    for url in (reverse("deals:list"), reverse("deals:board"), reverse("deals:customer_list")):
+        body = client.get(url).content.decode()
+        assert (deal.customer.name in body) is sees, url
+
+
+@pytest.mark.parametrize(("who", "sees"), EXPECTED.items())
+def test_api(client, deal, person, api_auth, stages, who, sees):
+    auth = api_auth(person(who))
+    status = 200 if sees else 404
+    assert client.get(f"/api/deals/{deal.pk}", **auth).status_code == status
+    assert client.get(f"/api/deals/customers/{deal.customer_id}", **auth).status_code == status
+    ids = [item["id"] for item in client.get("/api/deals/", **auth).json()["items"]]
+    assert (deal.pk in ids) is sees
+    ids = [item["id"] for item in client.get("/api/deals/customers", **auth).json()["items"]]
+    assert (deal.customer_id in ids) is sees
+    response = client.patch(f"/api/deals/{deal.pk}", {"next_step": "约演示"}, content_type="application/json", **auth)
+    assert response.status_code == status
+    response = client.post(f"/api/deals/{deal.pk}/stage", {"stage_id": stages["需求确认"].pk, "need": "CRM"},
+                           content_type="application/json", **auth)
+    assert response.status_code == status
+    response = client.post(f"/api/deals/{deal.pk}/activities", {"kind": "call", "content": "电话"},
+                           content_type="application/json", **auth)
+    assert response.status_code == (201 if sees else 404)
+
+
+@pytest.mark.parametrize("who", ["owner", "teammate", "manager", "outsider"])
+def test_lead_conversion_and_lead_follow_up_follow_lead_visibility(client, org, qualified_lead, who):
+    lead = qualified_lead()
+    sees = who in ("owner", "manager")
+    client.force_login(getattr(org, who))
+    assert client.get(reverse("deals:convert", args=[lead.pk])).status_code == (200 if sees else 404)
+    response = client.post(reverse("deals:activity_create", args=["lead", lead.pk]), {"kind": "call", "content": "x"})
+    assert response.status_code == (302 if sees else 404)
+
+
+def test_transfer_page_is_for_managers_only(client, org, deal):
+    client.force_login(org.owner)
+    assert client.get(reverse("deals:transfer", args=[deal.pk])).status_code == 404
+    client.force_login(org.manager)
+    assert client.get(reverse("deals:transfer", args=[deal.pk])).status_code == 200
+
+
+def test_settings_are_for_admins_only(client, org):
+    for who in ("owner", "manager", "outsider"):
+        client.force_login(getattr(org, who))
+        assert client.get(reverse("deals:settings")).status_code == 404
+    client.force_login(org.admin)
+    assert client.get(reverse("deals:settings")).status_code == 200
+
+
+def test_pool_shows_unowned_customers_to_reps_and_hides_them_elsewhere(client, org, make_customer):
+    customer = make_customer(name="公海里的公司")
+    services.customer_release(customer=customer, actor=org.owner, reason="quiet")
+    client.force_login(org.outsider)
+    assert "公海里的公司" in client.get(reverse("deals:customer_pool")).content.decode()
+    assert client.get(reverse("deals:customer_detail", args=[customer.pk])).status_code == 404
+    client.force_login(org.marketer)
+    assert "公海里的公司" not in client.get(reverse("deals:customer_pool")).content.decode()
+
+
+def test_anonymous_is_sent_to_login(client, deal):
+    response = client.get(reverse("deals:detail", args=[deal.pk]))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert client.get("/api/deals/").status_code == 401

@@ -1,0 +1,41 @@
+from django.urls import path
+
+from . import views, views_customers, views_settings
+
+app_name = "deals"
+
+urlpatterns = [
+    path("", views.opportunity_list_view, name="list"),
+    path("board/", views.board_view, name="board"),
+    path("board/<int:pipeline_pk>/", views.board_view, name="board_pipeline"),
+    path("today/", views.today_view, name="today"),
+    path("<int:pk>/", views.opportunity_detail_view, name="detail"),
+    path("<int:pk>/edit/", views.opportunity_edit_view, name="edit"),
+    path("<int:pk>/move/", views.opportunity_move_view, name="move"),
+    path("<int:pk>/transfer/", views.opportunity_transfer_view, name="transfer"),
+    path("<int:pk>/collaborators/", views.collaborator_add_view, name="collaborator_add"),
+    path("<int:pk>/collaborators/<int:user_pk>/remove/", views.collaborator_remove_view, name="collaborator_remove"),
+    path("<int:pk>/handoffs/", views.handoff_create_view, name="handoff_create"),
+    path("handoffs/<int:handoff_pk>/answer/", views.handoff_respond_view, name="handoff_respond"),
+    path("<int:pk>/comments/", views.comment_create_view, name="comment_create"),
+    path("convert/<int:lead_pk>/", views.lead_convert_view, name="convert"),
+    path("log/<str:target>/<int:pk>/", views.activity_create_view, name="activity_create"),
+    path("customers/", views_customers.customer_list_view, name="customer_list"),
+    path("customers/pool/", views_customers.customer_pool_view, name="customer_pool"),
+    path("customers/new/", views_customers.customer_create_view, name="customer_create"),
+    path("customers/<int:pk>/", views_customers.customer_detail_view, name="customer_detail"),
+    path("customers/<int:pk>/edit/", views_customers.customer_edit_view, name="customer_edit"),
+    path("customers/<int:pk>/contacts/", views_customers.contact_create_view, name="contact_create"),
+    path("customers/<int:pk>/claim/", views_customers.customer_claim_view, name="customer_claim"),
+    path("customers/<int:pk>/release/", views_customers.customer_release_view, name="customer_release"),
+    path("customers/<int:pk>/transfer/", views_customers.customer_transfer_view, name="customer_transfer"),
+    path("customers/<int:customer_pk>/new-deal/", views.opportunity_create_view, name="create"),
+    path("settings/", views_settings.pipeline_settings_view, name="settings"),
+    path("settings/pipelines/new/", views_settings.pipeline_edit_view, name="pipeline_create"),
+    path("settings/pipelines/<int:pk>/", views_settings.pipeline_edit_view, name="pipeline_edit"),
+    path("settings/pipelines/<int:pipeline_pk>/stages/new/", views_settings.stage_edit_view, name="stage_create"),
+    path("settings/pipelines/<int:pipeline_pk>/stages/<int:pk>/", views_settings.stage_edit_view, name="stage_edit"),
+    path("settings/lost-reasons/new/", views_settings.lost_reason_edit_view,
+         name="lost_reason_create"),
+    path("settings/lost-reasons/<int:pk>/", views_settings.lost_reason_edit_view, name="lost_reason_edit"),
+]

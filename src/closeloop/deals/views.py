@@ -1,0 +1,385 @@
+"""Deal pages: list, board, detail, stage moves with gates, follow-ups, collaboration, the Today page."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from closeloop.core.errors import DomainError
+from closeloop.core.models import Channel, User
+from closeloop.leads.selectors import get_lead_for_user
+
+from . import services
+from .forms import (
+    ActivityForm,
+    CollaboratorForm,
+    ConvertForm,
+    HandoffForm,
+    OpportunityForm,
+    TransferForm,
+    lost_reasons,
+)
+from .models import Handoff, HandoffStatus, OpportunityStatus, Pipeline, Stage
+from .selectors import (
+    OpportunityFilters,
+    get_customer_for_user,
+    get_opportunity_for_user,
+    kanban,
+    money_totals,
+    opportunity_list,
+    opportunity_timeline,
+    page_of,
+    today_items,
+)
+
+
+def apply_errors(form, exc: DomainError):
+    for field, errors in exc.field_errors.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+    if not exc.field_errors or exc.code == "stage_gate":
+        form.add_error(None, exc.message)
+
+
+def _page_number(request) -> int:
+    try:
+        return int(request.GET.get("page", "1"))
+    except ValueError:
+        return 1
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+def _form_data(form) -> dict:
+    """The raw typed values of the fields the person filled; the services parse them."""
+    data = {}
+    for name in form.fields:
+        if name == "contacts":
+            data[name] = form.data.getlist(name)
+        elif name in form.data:
+            data[name] = form.data.get(name, "")
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------
+# List and board
+
+
+def _filters(request) -> OpportunityFilters:
+    get = request.GET
+    return OpportunityFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), stage=get.get("stage", ""),
+                              pipeline=get.get("pipeline", ""), owner=get.get("owner", ""),
+                              sort=get.get("sort", "-updated_at"))
+
+
+@login_required
+def opportunity_list_view(request):
+    filters = _filters(request)
+    deals = opportunity_list(user=request.user, filters=filters)
+    page = page_of(deals.select_related("customer", "owner", "stage"), page=_page_number(request))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page, "filters": filters, "query": query.urlencode(), "totals": money_totals(deals),
+        "statuses": OpportunityStatus.choices, "stages": Stage.objects.select_related("pipeline"),
+    }
+    template = "deals/_list_rows.html" if request.htmx and request.htmx.target == "deal-rows" else "deals/list.html"
+    return render(request, template, context)
+
+
+@login_required
+def board_view(request, pipeline_pk=None):
+    pipelines = list(Pipeline.objects.filter(active=True))
+    pipeline = get_object_or_404(Pipeline, pk=pipeline_pk, active=True) if pipeline_pk else Pipeline.default()
+    if pipeline is None:
+        return render(request, "deals/board.html", {"pipelines": [], "columns": []})
+    owner = request.GET.get("owner", "")
+    columns = kanban(user=request.user, pipeline=pipeline, owner=owner)
+    return render(request, "deals/board.html", {
+        "pipeline": pipeline, "pipelines": pipelines, "columns": columns, "owner": owner,
+        "stages": [c["stage"] for c in columns],
+    })
+
+
+# ---------------------------------------------------------------------------------------------------
+# Detail, create, edit
+
+
+@login_required
+def opportunity_detail_view(request, pk):
+    deal = get_opportunity_for_user(request.user, pk)
+    stages = list(deal.pipeline.stages.order_by("position", "id"))
+    return render(request, "deals/detail.html", {
+        "deal": deal, "stages": stages, "timeline": opportunity_timeline(deal),
+        "contacts": deal.contacts.all(), "collaborators": deal.collaborator_links.select_related("user"),
+        "handoffs": deal.handoffs.select_related("assignee", "requested_by"),
+        "activity_form": ActivityForm(), "collaborator_form": CollaboratorForm(), "handoff_form": HandoffForm(),
+        "can_transfer": services.can_manage(request.user, deal.owner),
+        "missing": {s.pk: services.missing_gate_fields(deal, s) for s in stages},
+        "lost_reasons": lost_reasons(),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def opportunity_create_view(request, customer_pk):
+    customer = get_customer_for_user(request.user, customer_pk)
+    form = OpportunityForm(request.POST or None, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deal = services.opportunity_create(customer=customer, data=_form_data(form), actor=request.user)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Deal created: %(deal)s") % {"deal": deal})
+            return redirect(deal)
+    return render(request, "deals/opportunity_form.html", {"form": form, "customer": customer})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def opportunity_edit_view(request, pk):
+    deal = get_opportunity_for_user(request.user, pk)
+    initial = {name: getattr(deal, name) for name in OpportunityForm.base_fields if name != "contacts"}
+    initial["contacts"] = list(deal.contacts.values_list("pk", flat=True))
+    form = OpportunityForm(request.POST or None, customer=deal.customer, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.opportunity_update(opportunity=deal, data=_form_data(form), actor=request.user)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect(deal)
+    return render(request, "deals/opportunity_form.html", {"form": form, "deal": deal, "customer": deal.customer})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stage moves
+
+
+GATE_INPUTS = ["amount", "expected_close_date", "budget", "authority", "need", "timeline", "next_step",
+               "next_follow_up_at", "lost_reason", "lost_note", "contacts"]
+
+
+@login_required
+@require_POST
+def opportunity_move_view(request, pk):
+    """Move to a stage. Board drag (HTMX), the card's select, and the gate form all post here."""
+    deal = get_opportunity_for_user(request.user, pk)
+    stage = Stage.objects.filter(pk=request.POST.get("stage") or 0, pipeline_id=deal.pipeline_id).first()
+    back = _safe_next(request, deal.get_absolute_url())
+    if stage is None:
+        messages.error(request, _("Choose a stage of this deal's pipeline."))
+        return redirect(back)
+    fields = {name: request.POST.get(name) for name in GATE_INPUTS if name in request.POST and name != "contacts"}
+    if "contacts" in request.POST:
+        fields["contacts"] = request.POST.getlist("contacts")
+    try:
+        services.opportunity_move_stage(opportunity=deal, stage=stage, actor=request.user, channel=Channel.WEB,
+                                        fields=fields)
+    except DomainError as exc:
+        missing = exc.details.get("missing") or list(exc.field_errors)
+        context = {
+            "deal": deal, "stage": stage, "error": exc, "missing": missing, "values": request.POST, "next": back,
+            "labels": {name: services.field_label(name) for name in missing},
+            "contacts": deal.customer.contacts.all(), "lost_reasons": lost_reasons(),
+        }
+        template = "deals/_gate_form.html" if request.htmx else "deals/gate.html"
+        return render(request, template, context)
+    messages.success(request, _("%(deal)s moved to %(stage)s.") % {"deal": deal, "stage": stage.name})
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = back
+        return response
+    return redirect(back)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Lead conversion
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lead_convert_view(request, lead_pk):
+    lead = get_lead_for_user(request.user, lead_pk)
+    form = ConvertForm(request.POST or None, initial={"amount": lead.budget or ""})
+    if request.method == "POST" and form.is_valid():
+        try:
+            amount = services.money(form.cleaned_data["amount"])
+        except ValueError:
+            form.add_error("amount", _("Enter an amount in yuan, for example 50000."))
+        else:
+            try:
+                result = services.lead_convert(
+                    lead=lead, actor=request.user, opportunity_name=form.cleaned_data["opportunity_name"],
+                    amount=amount, pipeline=form.cleaned_data["pipeline"],
+                )
+            except DomainError as exc:
+                apply_errors(form, exc)
+            else:
+                if result.customer_created:
+                    messages.success(request, _("Converted: new customer %(c)s and deal created.") % {"c": result.customer})
+                else:
+                    messages.success(request, _("Converted: the deal was added to the existing customer %(c)s.")
+                                     % {"c": result.customer})
+                return redirect(result.opportunity)
+    return render(request, "deals/convert.html", {"form": form, "lead": lead})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Follow-up activities
+
+
+def _activity_target(request, target: str, pk):
+    if target == "lead":
+        return {"lead": get_lead_for_user(request.user, pk)}
+    if target == "customer":
+        return {"customer": get_customer_for_user(request.user, pk)}
+    if target == "opportunity":
+        return {"opportunity": get_opportunity_for_user(request.user, pk)}
+    raise Http404
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def activity_create_view(request, target, pk):
+    """Log a follow-up on a lead, customer or deal: a full page, or an inline form on the Today page."""
+    record = _activity_target(request, target, pk)
+    obj = next(iter(record.values()))
+    form = ActivityForm(request.POST or None)
+    inline = bool(request.htmx)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.activity_log(actor=request.user, data=_form_data(form), **record)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            if inline:
+                return render(request, "deals/_activity_logged.html", {"record": obj})
+            messages.success(request, _("Follow-up logged."))
+            return redirect(_safe_next(request, obj.get_absolute_url()))
+    template = "deals/_activity_form.html" if inline else "deals/activity_form.html"
+    return render(request, template, {"form": form, "record": obj, "target": target,
+                                      "action": reverse("deals:activity_create", args=[target, obj.pk])})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Collaboration
+
+
+@login_required
+@require_POST
+def collaborator_add_view(request, pk):
+    deal = get_opportunity_for_user(request.user, pk)
+    form = CollaboratorForm(request.POST)
+    if form.is_valid():
+        try:
+            services.collaborator_add(opportunity=deal, user=form.cleaned_data["user"], role=form.cleaned_data["role"],
+                                      actor=request.user)
+            messages.success(request, _("Collaborator added."))
+        except DomainError as exc:
+            messages.error(request, exc.field_errors and next(iter(exc.field_errors.values()))[0] or exc.message)
+    else:
+        messages.error(request, _("Choose a person and a role."))
+    return redirect(deal)
+
+
+@login_required
+@require_POST
+def collaborator_remove_view(request, pk, user_pk):
+    deal = get_opportunity_for_user(request.user, pk)
+    user = get_object_or_404(User, pk=user_pk)
+    services.collaborator_remove(opportunity=deal, user=user, actor=request.user)
+    messages.success(request, _("%(user)s removed from the deal.") % {"user": user})
+    return redirect(deal)
+
+
+@login_required
+@require_POST
+def handoff_create_view(request, pk):
+    deal = get_opportunity_for_user(request.user, pk)
+    form = HandoffForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.handoff_request(opportunity=deal, assignee=data["assignee"], title=data["title"],
+                                     due_at=data["due_at"], details=data["details"], role=data["role"], actor=request.user)
+            messages.success(request, _("Hand-off sent to %(user)s; it waits for their confirmation.")
+                             % {"user": data["assignee"]})
+        except DomainError as exc:
+            messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message)
+    else:
+        messages.error(request, _("Give the person, the task and a due date."))
+    return redirect(deal)
+
+
+@login_required
+@require_POST
+def handoff_respond_view(request, handoff_pk):
+    handoff = get_object_or_404(Handoff.objects.select_related("opportunity"), pk=handoff_pk)
+    deal = get_opportunity_for_user(request.user, handoff.opportunity_id)
+    answer = request.POST.get("answer")
+    try:
+        if answer == "done":
+            services.handoff_complete(handoff=handoff, actor=request.user, note=request.POST.get("note", ""))
+        else:
+            services.handoff_respond(handoff=handoff, actor=request.user, accept=answer == "accept",
+                                     note=request.POST.get("note", ""))
+    except DomainError as exc:
+        messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message)
+    else:
+        messages.success(request, _("Answer recorded."))
+    return redirect(_safe_next(request, deal.get_absolute_url()))
+
+
+@login_required
+@require_POST
+def comment_create_view(request, pk):
+    deal = get_opportunity_for_user(request.user, pk)
+    try:
+        _comment, unreachable = services.comment_add(opportunity=deal, actor=request.user, body=request.POST.get("body", ""))
+    except DomainError as exc:
+        messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message)
+    else:
+        if unreachable:
+            messages.warning(request, _("Not notified (they cannot see this deal; add them as collaborators): %(names)s")
+                             % {"names": ", ".join(str(u) for u in unreachable)})
+    return redirect(deal.get_absolute_url() + "#comments")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def opportunity_transfer_view(request, pk):
+    deal = get_opportunity_for_user(request.user, pk)
+    if not services.can_manage(request.user, deal.owner):
+        raise Http404
+    form = TransferForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.opportunity_transfer(opportunity=deal, new_owner=form.cleaned_data["new_owner"],
+                                          reason=form.cleaned_data["reason"], actor=request.user,
+                                          keep_as_collaborator=form.cleaned_data["keep_as_collaborator"])
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Deal transferred to %(user)s.") % {"user": form.cleaned_data["new_owner"]})
+            return redirect(deal)
+    return render(request, "deals/transfer.html", {"form": form, "record": deal})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Today
+
+
+@login_required
+def today_view(request):
+    items = today_items(user=request.user)
+    return render(request, "deals/today.html", {"items": items, "activity_form": ActivityForm(),
+                                                "pending_handoffs": HandoffStatus.PENDING})

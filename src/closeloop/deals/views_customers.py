@@ -1,0 +1,139 @@
+"""Customer pages: list, pool, detail, create, edit, contacts, claim, release and transfer."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from closeloop.core.errors import DomainError
+
+from . import services
+from .forms import ActivityForm, ContactForm, CustomerForm, TransferForm
+from .models import Customer
+from .selectors import customer_list, customer_pool, customer_timeline, get_customer_for_user, page_of
+from .views import _form_data, _page_number, apply_errors
+
+
+@login_required
+def customer_list_view(request):
+    q = request.GET.get("q", "").strip()[:100]
+    page = page_of(customer_list(user=request.user, q=q), page=_page_number(request))
+    return render(request, "deals/customer_list.html", {"page": page, "q": q, "query": f"q={q}" if q else ""})
+
+
+@login_required
+def customer_pool_view(request):
+    q = request.GET.get("q", "").strip()[:100]
+    page = page_of(customer_pool(user=request.user, q=q), page=_page_number(request))
+    return render(request, "deals/customer_pool.html", {"page": page, "q": q, "query": f"q={q}" if q else ""})
+
+
+@login_required
+def customer_detail_view(request, pk):
+    customer = get_customer_for_user(request.user, pk)
+    return render(request, "deals/customer_detail.html", {
+        "customer": customer, "contacts": customer.contacts.all(),
+        "deals": customer.opportunities.select_related("stage", "owner").order_by("-updated_at")[:50],
+        "timeline": customer_timeline(customer), "contact_form": ContactForm(), "activity_form": ActivityForm(),
+        "can_transfer": services.can_manage(request.user, customer.owner),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_create_view(request):
+    form = CustomerForm(request.POST or None)
+    duplicate = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_create(data=_form_data(form), actor=request.user)
+        except DomainError as exc:
+            apply_errors(form, exc)
+            if exc.code == "duplicate_customer":
+                # Link to the existing customer only if this person may see it.
+                duplicate = Customer.objects.visible_to(request.user).filter(pk=exc.details.get("customer_id")).first()
+        else:
+            messages.success(request, _("Customer created: %(c)s") % {"c": customer})
+            return redirect(customer)
+    return render(request, "deals/customer_form.html", {"form": form, "duplicate": duplicate})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_edit_view(request, pk):
+    customer = get_customer_for_user(request.user, pk)
+    initial = {name: getattr(customer, name) for name in CustomerForm.base_fields}
+    form = CustomerForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_update(customer=customer, data=_form_data(form), actor=request.user)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect(customer)
+    return render(request, "deals/customer_form.html", {"form": form, "customer": customer})
+
+
+@login_required
+@require_POST
+def contact_create_view(request, pk):
+    customer = get_customer_for_user(request.user, pk)
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            services.contact_create(customer=customer, data=_form_data(form), actor=request.user)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Contact added."))
+            return redirect(customer)
+    return render(request, "deals/contact_form.html", {"form": form, "customer": customer})
+
+
+@login_required
+@require_POST
+def customer_claim_view(request, pk):
+    customer = get_object_or_404(customer_pool(user=request.user), pk=pk)
+    try:
+        services.customer_claim(customer=customer, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("deals:customer_pool")
+    messages.success(request, _("%(c)s is now yours.") % {"c": customer})
+    return redirect(customer)
+
+
+@login_required
+@require_POST
+def customer_release_view(request, pk):
+    customer = get_customer_for_user(request.user, pk)
+    try:
+        services.customer_release(customer=customer, actor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message)
+        return redirect(customer)
+    messages.success(request, _("%(c)s returned to the public pool.") % {"c": customer})
+    return redirect("deals:customer_list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def customer_transfer_view(request, pk):
+    customer = get_customer_for_user(request.user, pk)
+    if not services.can_manage(request.user, customer.owner):
+        raise Http404
+    form = TransferForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_transfer(customer=customer, new_owner=form.cleaned_data["new_owner"],
+                                       reason=form.cleaned_data["reason"], actor=request.user,
+                                       keep_as_collaborator=form.cleaned_data["keep_as_collaborator"])
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Customer transferred to %(user)s.") % {"user": form.cleaned_data["new_owner"]})
+            return redirect(customer)
+    return render(request, "deals/transfer.html", {"form": form, "record": customer})

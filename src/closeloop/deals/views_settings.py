@@ -1,0 +1,76 @@
+"""Admin pages for pipelines, stages (with gates) and lost-reason categories."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from closeloop.core.errors import DomainError
+from closeloop.core.views import admin_required
+
+from . import services
+from .forms import LostReasonForm, PipelineForm, StageForm
+from .models import LostReason, Pipeline, Stage
+from .views import apply_errors
+
+
+@admin_required
+def pipeline_settings_view(request):
+    return render(request, "deals/settings.html", {
+        "pipelines": Pipeline.objects.prefetch_related("stages"), "lost_reasons": LostReason.objects.all(),
+    })
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def pipeline_edit_view(request, pk=None):
+    pipeline = get_object_or_404(Pipeline, pk=pk) if pk else None
+    initial = {"name": pipeline.name, "position": pipeline.position, "is_default": pipeline.is_default,
+               "active": pipeline.active} if pipeline else None
+    form = PipelineForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.pipeline_save(actor=request.user, data=form.cleaned_data, pipeline=pipeline)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Pipeline saved."))
+            return redirect("deals:settings")
+    return render(request, "deals/settings_form.html", {"form": form, "title": pipeline or _("New pipeline")})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def stage_edit_view(request, pipeline_pk, pk=None):
+    pipeline = get_object_or_404(Pipeline, pk=pipeline_pk)
+    stage = get_object_or_404(Stage, pk=pk, pipeline=pipeline) if pk else None
+    initial = {name: getattr(stage, name) for name in StageForm.base_fields} if stage else {
+        "position": pipeline.stages.count()}
+    form = StageForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.stage_save(actor=request.user, pipeline=pipeline, data=form.cleaned_data, stage=stage)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Stage saved."))
+            return redirect("deals:settings")
+    return render(request, "deals/settings_form.html", {"form": form, "title": stage or _("New stage"),
+                                                        "subtitle": pipeline})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def lost_reason_edit_view(request, pk=None):
+    reason = get_object_or_404(LostReason, pk=pk) if pk else None
+    initial = {"name": reason.name, "position": reason.position, "active": reason.active} if reason else None
+    form = LostReasonForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.lost_reason_save(actor=request.user, data=form.cleaned_data, reason=reason)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Lost reason saved."))
+            return redirect("deals:settings")
+    return render(request, "deals/settings_form.html", {"form": form, "title": reason or _("New lost reason")})
