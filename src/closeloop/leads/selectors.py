@@ -1,9 +1,11 @@
 """Lead reads. Every one starts from `Lead.objects.visible_to(user)`."""
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from closeloop.core.audit import audit_trail
 
@@ -44,11 +46,22 @@ def lead_list(*, user, filters: LeadFilters):
         leads = leads.filter(owner_id=int(filters.owner))
     if filters.source.isdigit():
         leads = leads.filter(source_id=int(filters.source))
-    if filters.created_from:
-        leads = leads.filter(created_at__date__gte=filters.created_from)
-    if filters.created_to:
-        leads = leads.filter(created_at__date__lte=filters.created_to)
+    # Day bounds as datetimes in the current time zone: `created_at__date` wraps the column in a
+    # function, which no index serves (a full scan, ~1 s per query on a million leads).
+    if start := _day_start(filters.created_from):
+        leads = leads.filter(created_at__gte=start)
+    if end := _day_start(filters.created_to, days_after=1):
+        leads = leads.filter(created_at__lt=end)
     return leads.order_by(*SORTS.get(filters.sort, SORTS["-created_at"]))
+
+
+def _day_start(text: str, *, days_after: int = 0) -> datetime | None:
+    """Midnight (local time) of an ISO date, `days_after` days later; None when blank or not a date."""
+    try:
+        day = date.fromisoformat(text) + timedelta(days=days_after) if text else None
+    except ValueError:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min)) if day else None
 
 
 def _search(text: str) -> Q:
