@@ -142,8 +142,11 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# In development the files are served straight from the finders, so no collectstatic is needed.
+# In development the files are served straight from the finders, so no collectstatic is needed;
+# the empty STATIC_ROOT only stops WhiteNoise warning "No directory at" on every start.
 WHITENOISE_USE_FINDERS = DEV
+if DEV:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
 
@@ -181,6 +184,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CLOSELOOP_IMPORT_MAX_BYTES = int(os.environ.get("CLOSELOOP_IMPORT_MAX_BYTES", str(100 * 1024 * 1024)))
 CLOSELOOP_IMPORT_MAX_ROWS = int(os.environ.get("CLOSELOOP_IMPORT_MAX_ROWS", "1000000"))
 CLOSELOOP_PUBLIC_FORM_RATE = os.environ.get("CLOSELOOP_PUBLIC_FORM_RATE", "20/h")
+# How many reverse proxies in front of the app append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
+# The public form's per-IP rate limit needs this behind a proxy, or every visitor shares one address.
+CLOSELOOP_TRUSTED_PROXIES = int(os.environ.get("CLOSELOOP_TRUSTED_PROXIES", "0"))
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "closeloop_cache"}}
 

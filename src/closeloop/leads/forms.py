@@ -1,33 +1,61 @@
+import copy
+
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.core.models import User
 
-from .models import Lead, LeadSource, LeadStatus
+from .models import Campaign, Lead, LeadSource, LeadStatus
 
 LEAD_FORM_FIELDS = [
     "company_name", "contact_name", "title", "mobile", "landline", "email", "wechat", "region", "city",
     "industry", "company_size", "need", "budget", "timeline", "credit_code",
 ]
 
+# Input types, keyboards and autofill hints for a phone: a tel keypad for numbers, an email keyboard,
+# the browser's saved contact details. Types only choose the keyboard: forms are `novalidate`, the
+# intake service decides what is valid.
+NO_AUTOCORRECT = {"autocapitalize": "off", "autocorrect": "off", "spellcheck": "false"}
+LEAD_WIDGETS = {
+    "company_name": forms.TextInput(attrs={"autocomplete": "organization"}),
+    "contact_name": forms.TextInput(attrs={"autocomplete": "name"}),
+    "title": forms.TextInput(attrs={"autocomplete": "organization-title"}),
+    "mobile": forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
+    "landline": forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
+    "email": forms.TextInput(attrs={"type": "email", "inputmode": "email", "autocomplete": "email", **NO_AUTOCORRECT}),
+    "wechat": forms.TextInput(attrs={"autocomplete": "off", **NO_AUTOCORRECT}),
+    "region": forms.TextInput(attrs={"autocomplete": "address-level1"}),
+    "city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
+    "need": forms.Textarea(attrs={"rows": 3}),
+    "budget": forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    "credit_code": forms.TextInput(attrs={"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false",
+                                          "maxlength": 18}),
+}
+
 
 class LeadForm(forms.ModelForm):
     """Parses what a person typed; the intake service validates and normalizes it."""
 
     source = forms.ModelChoiceField(label=_("source"), queryset=LeadSource.objects.filter(active=True))
-    budget = forms.CharField(label=_("budget (CNY)"), required=False)
+    budget = forms.CharField(label=_("budget (CNY)"), required=False, widget=LEAD_WIDGETS["budget"])
     # Plain text here so the intake service reports every bad field at once, in its own words.
-    email = forms.CharField(label=_("email"), required=False, max_length=200,
-                            widget=forms.TextInput(attrs={"inputmode": "email", "autocomplete": "email"}))
+    email = forms.CharField(label=_("email"), required=False, max_length=200, widget=LEAD_WIDGETS["email"])
 
     class Meta:
         model = Lead
         fields = LEAD_FORM_FIELDS + ["source"]
-        widgets = {
-            "need": forms.Textarea(attrs={"rows": 3}),
-            "mobile": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
-            "landline": forms.TextInput(attrs={"inputmode": "tel"}),
-        }
+        widgets = LEAD_WIDGETS
+
+    def __init__(self, *args, required_fields=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # Mark what the channel policy requires, so a person sees it before submitting. Marked only:
+        # the intake service checks it, together with every other field, and says what to fix.
+        for name in required_fields:
+            if name in self.fields:
+                self.fields[name].marked_required = True
+                self.fields[name].widget.attrs["required"] = True
+        self.fields[next(iter(self.fields))].widget.attrs["autofocus"] = True
 
     def _post_clean(self):
         # Validation belongs to the service, not to the model form: skip model validation here.
@@ -57,3 +85,51 @@ class BulkAssignForm(forms.Form):
             owners = owners.filter(pk__in=subtree_users(user).values("pk"))
         self.fields["owner"].queryset = owners
         self.fields["leads"].queryset = Lead.objects.visible_to(user)
+
+
+class PublicLeadForm(forms.Form):
+    """The public web form: the fields a campaign shows, all parsed as text for the intake service."""
+
+    def __init__(self, *args, field_names: list[str], required: set[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in field_names:
+            model_field = Lead._meta.get_field(name)
+            widget = copy.deepcopy(LEAD_WIDGETS.get(name, forms.TextInput()))
+            if model_field.max_length:
+                widget.attrs["maxlength"] = model_field.max_length
+            if name in required:
+                widget.attrs["required"] = True
+            field = forms.CharField(label=capfirst(model_field.verbose_name), required=False, widget=widget)
+            field.marked_required = name in required
+            self.fields[name] = field
+        if self.fields:
+            self.fields[field_names[0]].widget.attrs["autofocus"] = True
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label=_("name"), max_length=100)
+    source = forms.ModelChoiceField(label=_("source"), queryset=LeadSource.objects.none())
+    active = forms.BooleanField(label=_("active: its form accepts leads"), required=False, initial=True)
+    thank_you_message = forms.CharField(
+        label=_("thank-you message"), max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown after a visitor submits the form. Leave empty for a standard thank-you."),
+    )
+
+    def __init__(self, *args, user, campaign: Campaign | None = None, **kwargs):
+        if campaign is not None and "initial" not in kwargs:
+            kwargs["initial"] = {"name": campaign.name, "source": campaign.source, "active": campaign.active,
+                                 "thank_you_message": campaign.thank_you_message}
+        super().__init__(*args, **kwargs)
+        sources = LeadSource.objects.filter(active=True)
+        if not user.is_admin:
+            sources = sources.filter(pk__in=user.source_channels.values("pk"))
+        if campaign is not None:
+            # Keep the current source selectable even if it was deactivated since.
+            sources = sources | LeadSource.objects.filter(pk=campaign.source_id)
+        self.fields["source"].queryset = sources.distinct()
+        self.fields["name"].widget.attrs["autofocus"] = True
+
+
+class LeadSourceForm(forms.Form):
+    name = forms.CharField(label=_("name"), max_length=50)
+    active = forms.BooleanField(label=_("active: offered in pick lists"), required=False, initial=True)

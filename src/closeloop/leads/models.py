@@ -43,6 +43,14 @@ def new_form_key() -> str:
     return secrets.token_urlsafe(12)
 
 
+class CampaignQuerySet(VisibleQuerySet):
+    def _visibility_filter(self, user) -> Q:
+        # Marketing runs the campaigns of its own source channels; sales roles manage none.
+        if user.role == Role.MARKETING:
+            return Q(source__in=user.source_channels.values("pk"))
+        return Q(pk__in=[])
+
+
 class Campaign(models.Model):
     """A marketing campaign; each has its own public web form key."""
 
@@ -52,6 +60,8 @@ class Campaign(models.Model):
     active = models.BooleanField(_("active"), default=True)
     thank_you_message = models.CharField(_("thank-you message"), max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CampaignQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_campaigns
 
 app_name = "leads"
 
@@ -11,4 +11,11 @@ urlpatterns = [
     path("assign/", views.lead_bulk_assign_view, name="bulk_assign"),
     path("<int:pk>/", views.lead_detail_view, name="detail"),
     path("<int:pk>/edit/", views.lead_edit_view, name="edit"),
+    path("campaigns/", views_campaigns.campaign_list_view, name="campaign_list"),
+    path("campaigns/new/", views_campaigns.campaign_edit_view, name="campaign_create"),
+    path("campaigns/<int:pk>/", views_campaigns.campaign_edit_view, name="campaign_edit"),
+    path("campaigns/<int:pk>/regenerate/", views_campaigns.campaign_regenerate_view, name="campaign_regenerate"),
+    path("sources/", views_campaigns.source_list_view, name="source_list"),
+    path("sources/<int:pk>/", views_campaigns.source_edit_view, name="source_edit"),
+    path("sources/<int:pk>/move/", views_campaigns.source_move_view, name="source_move"),
 ]

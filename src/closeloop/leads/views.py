@@ -12,7 +12,7 @@ from .exports import export_response
 from .forms import BulkAssignForm, LeadEditForm, LeadForm
 from .models import LeadSource, LeadStatus
 from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_timeline, page_of
-from .services import lead_assign, lead_submit, lead_update
+from .services import channel_policy, lead_assign, lead_submit, lead_update
 
 
 def _filters(request) -> LeadFilters:
@@ -65,7 +65,8 @@ def _apply_errors(form, exc: DomainError):
 @login_required
 @require_http_methods(["GET", "POST"])
 def lead_create_view(request):
-    form = LeadForm(request.POST or None)
+    policy = channel_policy(Channel.WEB)
+    form = LeadForm(request.POST or None, required_fields=policy.required_fields)
     if request.method == "POST" and form.is_valid():
         data = {name: request.POST.get(name, "") for name in form.Meta.fields}
         data["source"] = form.cleaned_data["source"]
@@ -82,7 +83,7 @@ def lead_create_view(request):
             if result.lead.pk and get_lead_visible(request.user, result.lead.pk):
                 return redirect(result.lead)
             return redirect("leads:list")
-    return render(request, "leads/form.html", {"form": form})
+    return render(request, "leads/form.html", {"form": form, "contact_required": policy.require_contact_method})
 
 
 def get_lead_visible(user, pk) -> bool:

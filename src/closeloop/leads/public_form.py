@@ -1,0 +1,68 @@
+"""The public web form's rules: which fields it shows, its honeypot, and its per-IP rate limit."""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from .models import CONFIGURABLE_FIELDS, ChannelPolicy
+
+# Always shown, so a visitor can say who they are, how to reach them and what they need; fields an
+# admin makes required for the form channel are added to these.
+BASE_FIELDS = ["company_name", "contact_name", "title", "mobile", "email", "city", "need"]
+CONTACT_FIELDS = ["mobile", "landline", "email", "wechat"]
+
+# A text input hidden from people by CSS. Bots fill every input they find, so a value here means a
+# bot: it gets the thank-you page and no lead. It is deliberately not type=hidden, which bots skip.
+HONEYPOT_FIELD = "website"
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def shown_fields(policy: ChannelPolicy) -> list[str]:
+    wanted = set(BASE_FIELDS) | set(policy.required_fields)
+    return [name for name in CONFIGURABLE_FIELDS if name in wanted]
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """"20/h" → (20 requests, 3600 seconds). Units: s, m, h, d."""
+    count, _sep, unit = rate.strip().partition("/")
+    period = _PERIODS.get(unit.strip()[:1].lower())
+    if not count.strip().isdigit() or period is None:
+        raise ValueError(f"CLOSELOOP_PUBLIC_FORM_RATE must look like '20/h', not {rate!r}")
+    return int(count), period
+
+
+def client_ip(request) -> str:
+    """The visitor's address. Behind N trusted reverse proxies, the Nth address from the right of
+    X-Forwarded-For (the left part of that header is whatever the client chose to send)."""
+    proxies = getattr(settings, "CLOSELOOP_TRUSTED_PROXIES", 0)
+    if proxies:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def rate_limit_hit(request) -> int:
+    """Count this submission; return 0 if allowed, else the seconds until the window ends.
+
+    A fixed-window counter in the shared cache (the database cache by default), so every app process
+    counts against the same limit. With the database cache `incr` is a read and a write, so a burst
+    of simultaneous posts may be undercounted by a few; Redis makes it exact. That is good enough for
+    a spam brake.
+    """
+    limit, period = parse_rate(settings.CLOSELOOP_PUBLIC_FORM_RATE)
+    now = time.time()
+    window = int(now // period)
+    key = f"public-form:{client_ip(request)}:{period}:{window}"
+    cache.add(key, 0, timeout=period + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        # The entry expired between add and incr: this is the first hit of a fresh window.
+        cache.set(key, 1, timeout=period + 5)
+        count = 1
+    if count > limit:
+        return max(1, int((window + 1) * period - now))
+    return 0

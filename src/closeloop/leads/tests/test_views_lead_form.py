@@ -1,0 +1,58 @@
+"""The manual entry form: required fields follow the web channel policy, phone-friendly inputs."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from closeloop.core.models import Channel
+from closeloop.leads.models import ChannelPolicy, Lead
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+
+
+def input_tag(body: str, name: str) -> str:
+    match = re.search(rf'<(?:input|textarea|select)[^>]*name="{name}"[^>]*>', body)
+    assert match, f"no input named {name}"
+    return match.group(0)
+
+
+def test_inputs_bring_up_the_right_phone_keyboard(client, org):
+    client.force_login(org.owner)
+    body = client.get(reverse("leads:create")).content.decode()
+    assert "autofocus" in input_tag(body, "company_name")
+    assert 'type="tel"' in input_tag(body, "mobile") and 'type="tel"' in input_tag(body, "landline")
+    assert 'type="email"' in input_tag(body, "email")
+    assert 'inputmode="decimal"' in input_tag(body, "budget")
+    assert 'name="viewport"' in body
+
+
+def test_required_marks_follow_the_web_policy(client, org):
+    ChannelPolicy.objects.create(channel=Channel.WEB, required_fields=["contact_name", "city"], require_contact_method=False)
+    client.force_login(org.owner)
+    body = client.get(reverse("leads:create")).content.decode()
+    assert " required" in input_tag(body, "city") and " required" in input_tag(body, "contact_name")
+    assert " required" not in input_tag(body, "company_name")
+    assert "Give at least one way to reach the contact" not in body
+
+    response = client.post(reverse("leads:create"), {"company_name": "苏州某某", "source": org.sources["电话"].pk})
+    assert response.status_code == 200
+    assert not Lead.objects.exists()
+    client.post(reverse("leads:create"), {"company_name": "苏州某某", "contact_name": "李", "city": "苏州",
+                                          "source": org.sources["电话"].pk})
+    assert Lead.objects.get().owner == org.owner
+
+
+def test_edit_form_still_works(client, org, make_lead):
+    lead = make_lead()
+    client.force_login(org.owner)
+    response = client.post(reverse("leads:edit", args=[lead.pk]), {
+        "company_name": lead.company_name, "contact_name": "新联系人", "mobile": lead.mobile,
+        "source": lead.source_id, "status": lead.status,
+    })
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.contact_name == "新联系人"

@@ -1,0 +1,78 @@
+"""The public web form (channel "form"): no login, embeddable in a company's own website.
+
+Security model, since these views drop two of Django's default protections on purpose:
+- Framing: the form is made to live in an `<iframe>` on the customer's site, so only these views
+  are exempt from X-Frame-Options; every other page keeps DENY. They hold no session and show
+  nothing but a blank form and a thank-you, so there is nothing to clickjack.
+- CSRF: the form is posted cross-site, from the iframe or from a plain `<form action=...>` on the
+  customer's own pages, which can never carry our CSRF token. CSRF protects a logged-in user's
+  session from being used by another site; this view uses no session and acts as nobody
+  (actor=None), so there is no session to ride. What it needs instead is protection from bots and
+  floods: a honeypot field and a per-IP rate limit.
+"""
+
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from closeloop.core.errors import DomainError
+from closeloop.core.models import Channel
+
+from .forms import PublicLeadForm
+from .models import CONFIGURABLE_FIELDS, Campaign
+from .public_form import HONEYPOT_FIELD, rate_limit_hit, shown_fields
+from .services import channel_policy, lead_submit
+
+
+def _active_campaign(form_key: str) -> Campaign:
+    campaign = Campaign.objects.select_related("source").filter(form_key=form_key, active=True).first()
+    if campaign is None:
+        raise Http404
+    return campaign
+
+
+@csrf_exempt
+@xframe_options_exempt
+@require_http_methods(["GET", "POST"])
+def public_form_view(request, form_key):
+    campaign = _active_campaign(form_key)
+    policy = channel_policy(Channel.FORM)
+    field_names = shown_fields(policy)
+    required = set(policy.required_fields)
+    form = PublicLeadForm(request.POST or None, field_names=field_names, required=required)
+    if request.method == "POST":
+        retry_after = rate_limit_hit(request)
+        if retry_after:
+            response = render(request, "leads/public/limited.html", {"campaign": campaign}, status=429)
+            response["Retry-After"] = str(retry_after)
+            return response
+        if request.POST.get(HONEYPOT_FIELD):
+            return redirect("public_form_thanks", form_key=campaign.form_key)
+        # Every configurable field is accepted, not only the shown ones: a plain HTML form on the
+        # customer's site may ask for more. The campaign, not the visitor, decides the source.
+        data = {name: request.POST.get(name, "") for name in CONFIGURABLE_FIELDS}
+        try:
+            lead_submit(data=data, channel=Channel.FORM, actor=None, campaign=campaign)
+        except DomainError as exc:
+            form.is_valid()
+            for field, errors in exc.field_errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+            if not exc.field_errors:
+                form.add_error(None, exc.message)
+        else:
+            return redirect("public_form_thanks", form_key=campaign.form_key)
+    context = {
+        "campaign": campaign, "form": form, "honeypot": HONEYPOT_FIELD,
+        "contact_required": policy.require_contact_method,
+    }
+    return render(request, "leads/public/form.html", context)
+
+
+@xframe_options_exempt
+@require_GET
+def public_form_thanks_view(request, form_key):
+    campaign = _active_campaign(form_key)
+    return render(request, "leads/public/thanks.html", {"campaign": campaign})
