@@ -38,8 +38,13 @@ def test_required_marks_follow_the_web_policy(client, org):
     assert " required" not in input_tag(body, "company_name")
     assert "Give at least one way to reach the contact" not in body
 
-    response = client.post(reverse("leads:create"), {"company_name": "苏州某某", "source": org.sources["电话"].pk})
+    response = client.post(reverse("leads:create"), {"company_name": "苏州某某", "mobile": "123",
+                                                     "source": org.sources["电话"].pk})
     assert response.status_code == 200
+    # Every problem is reported at once: the missing required fields and the bad phone number.
+    body = response.content.decode()
+    for name in ["contact_name", "city", "mobile"]:
+        assert f'id="id_{name}_error"' in body
     assert not Lead.objects.exists()
     client.post(reverse("leads:create"), {"company_name": "苏州某某", "contact_name": "李", "city": "苏州",
                                           "source": org.sources["电话"].pk})
