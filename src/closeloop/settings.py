@@ -176,6 +176,8 @@ else:
         },
     }
 MAILERS = {"default": _mailer}
+# Links in emails and robot messages point here (the address people open Closeloop at).
+CLOSELOOP_BASE_URL = os.environ.get("CLOSELOOP_BASE_URL", "http://localhost:8000")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "closeloop@localhost")
 
 # Uploads: imports are streamed to disk, never held whole in memory.

@@ -1,9 +1,10 @@
 from django import forms
+from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.leads.models import CONFIGURABLE_FIELDS, Lead, LeadSource
 
-from .models import Channel, Department, Role, User
+from .models import Channel, Department, RobotPlatform, Role, User
 
 
 class UserForm(forms.Form):
@@ -72,3 +73,68 @@ class ChannelPolicyForm(forms.Form):
         kwargs.setdefault("prefix", channel)
         super().__init__(*args, **kwargs)
         self.label = Channel(channel).label
+
+
+class GroupRobotForm(forms.Form):
+    name = forms.CharField(label=_("name"), max_length=100)
+    department = forms.ModelChoiceField(
+        label=_("team"), queryset=Department.objects.all(),
+        help_text=_("Notifications for members of this team and of its sub-teams are posted."),
+    )
+    platform = forms.ChoiceField(label=_("platform"), choices=RobotPlatform.choices)
+    webhook_url = forms.URLField(
+        label=_("webhook URL"), max_length=500, required=False, assume_scheme="https",
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("Copy it from the group's robot settings (群机器人 → 自定义机器人)."),
+    )
+    secret = forms.CharField(
+        label=_("signing secret"), max_length=200, required=False, widget=forms.PasswordInput(render_value=False),
+        help_text=_("DingTalk: the SEC… value of the 加签 setting; Feishu: the 签名校验 key. WeCom has none."),
+    )
+    clear_secret = forms.BooleanField(label=_("remove the stored secret"), required=False)
+    kinds = forms.MultipleChoiceField(
+        label=_("events"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("Nothing ticked means every event."),
+    )
+    is_active = forms.BooleanField(label=_("active"), required=False, initial=True)
+
+    def __init__(self, *args, instance=None, **kwargs):
+        from .notify import KINDS
+
+        self.instance = instance
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = {"name": instance.name, "department": instance.department, "kinds": instance.kinds,
+                                 "platform": instance.platform, "is_active": instance.is_active}
+        super().__init__(*args, **kwargs)
+        self.fields["kinds"].choices = [(k.kind, k.label) for k in KINDS.values()]
+        if instance is None:
+            self.fields["webhook_url"].required = True
+            del self.fields["clear_secret"]
+        else:
+            # The stored URL and secret are credentials: never sent back to the browser in full.
+            self.fields["webhook_url"].help_text = _("Now %(url)s. Leave empty to keep it.") % {"url": instance.masked_url}
+            if instance.secret:
+                self.fields["secret"].help_text = _("A secret is stored (%(mask)s). Leave empty to keep it.") % {
+                    "mask": instance.masked_secret}
+            else:
+                del self.fields["clear_secret"]
+
+
+class NotificationPreferencesForm(forms.Form):
+    """Two checkboxes per event kind: in the app, by email."""
+
+    def __init__(self, *args, current: dict[str, tuple[bool, bool]], **kwargs):
+        from .notify import KINDS
+
+        super().__init__(*args, **kwargs)
+        self.rows = []
+        for kind in KINDS.values():
+            in_app, email = current[kind.kind]
+            self.fields[f"{kind.kind}:in_app"] = forms.BooleanField(label=_("in the app"), required=False, initial=in_app)
+            self.fields[f"{kind.kind}:email"] = forms.BooleanField(label=_("by email"), required=False, initial=email)
+            self.rows.append((kind, self[f"{kind.kind}:in_app"], self[f"{kind.kind}:email"]))
+
+    def choices(self) -> dict[str, tuple[bool, bool]]:
+        from .notify import KINDS
+
+        return {kind: (self.cleaned_data[f"{kind}:in_app"], self.cleaned_data[f"{kind}:email"]) for kind in KINDS}

@@ -148,6 +148,9 @@ class Notification(models.Model):
     kind = models.CharField(max_length=40)
     message = models.CharField(max_length=500)
     url = models.CharField(max_length=300, blank=True)
+    # Set by callers that may notify about the same thing twice (sweeps run twice or late); the
+    # constraint below turns the second notification into a no-op.
+    key = models.CharField(max_length=150, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -157,9 +160,148 @@ class Notification(models.Model):
             # The unread badge and the notification list.
             models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx"),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "key"], condition=~models.Q(key=""),
+                                    name="notification_unique_key"),
+        ]
 
     def __str__(self):
         return self.message
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one event kind; without a row the kind's defaults apply."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(max_length=40)
+    in_app = models.BooleanField(_("in the app"), default=True)
+    email = models.BooleanField(_("by email"), default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_unique")]
+
+    def __str__(self):
+        return f"{self.user}: {self.kind}"
+
+
+class RobotPlatform(models.TextChoices):
+    WECOM = "wecom", _("WeCom (企业微信)")
+    DINGTALK = "dingtalk", _("DingTalk (钉钉)")
+    FEISHU = "feishu", _("Feishu / Lark (飞书)")
+
+
+class GroupRobot(models.Model):
+    """A team's group-chat robot: notifications about the team's members are posted to its webhook."""
+
+    name = models.CharField(_("name"), max_length=100)
+    department = models.ForeignKey(
+        Department, verbose_name=_("team"), on_delete=models.CASCADE, related_name="robots",
+        help_text=_("Notifications for members of this team and of its sub-teams are posted."),
+    )
+    platform = models.CharField(_("platform"), max_length=10, choices=RobotPlatform.choices)
+    # The webhook URL carries the robot's access token, so it is as secret as `secret`: never shown
+    # back in full.
+    webhook_url = models.URLField(_("webhook URL"), max_length=500)
+    secret = models.CharField(_("signing secret"), max_length=200, blank=True)
+    kinds = models.JSONField(_("events"), default=list, blank=True, help_text=_("Empty means every event."))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["department__path", "name"]
+        verbose_name = _("group robot")
+        verbose_name_plural = _("group robots")
+
+    def __str__(self):
+        return self.name
+
+    def wants(self, kind: str) -> bool:
+        return not self.kinds or kind in self.kinds
+
+    @property
+    def masked_url(self) -> str:
+        return mask_secret_url(self.webhook_url)
+
+    @property
+    def masked_secret(self) -> str:
+        return mask_secret(self.secret)
+
+
+def mask_secret(value: str) -> str:
+    if not value:
+        return ""
+    return value[:3] + "…" + value[-2:] if len(value) > 8 else "…"
+
+
+def mask_secret_url(url: str) -> str:
+    """Scheme, host and path stay readable; the token in the query or the last path segment does not."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    path = parts.path
+    if not parts.query and "/" in path.rstrip("/"):
+        head, _sep, last = path.rstrip("/").rpartition("/")
+        path = f"{head}/{mask_secret(last)}"
+    query = "?…" if parts.query else ""
+    return f"{parts.scheme}://{parts.netloc}{path}{query}"
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    WECOM = "wecom", _("WeCom (企业微信)")
+    DINGTALK = "dingtalk", _("DingTalk (钉钉)")
+    FEISHU = "feishu", _("Feishu / Lark (飞书)")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class NotificationDelivery(models.Model):
+    """One message to one outside destination (a mailbox or a group robot), and what became of it.
+
+    `key` is unique, so a delivery exists once however often it is requested, and the worker claims
+    a row before sending, so it is sent at most once however often its job runs.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=DeliveryChannel.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+",
+    )
+    robot = models.ForeignKey(
+        GroupRobot, verbose_name=_("robot"), null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=40)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    url = models.CharField(max_length=500, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification delivery")
+        verbose_name_plural = _("notification deliveries")
+        indexes = [
+            # The recovery sweep: unsent rows that are due or stuck.
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx"),
+            # A robot's recent deliveries on its settings page.
+            models.Index(fields=["robot", "-created_at"], name="delivery_robot_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} {self.key}"
 
 
 def hash_token(raw: str) -> str:

@@ -1,12 +1,24 @@
 """Writes on users, departments and API tokens; each records its audit entry in the same transaction."""
 
+import uuid
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .audit import audit_record, diff, snapshot
 from .errors import Forbidden, ValidationFailed
-from .models import ApiToken, Channel, Department, User, hash_token
+from .models import (
+    ApiToken,
+    Channel,
+    Department,
+    GroupRobot,
+    NotificationDelivery,
+    NotificationPreference,
+    User,
+    hash_token,
+)
+from .notify import channels_for
 
 
 def _require_admin(actor):
@@ -105,3 +117,95 @@ def user_for_token(raw: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+ROBOT_FIELDS = ["name", "department", "platform", "kinds", "is_active"]
+
+
+def _robot_audit_view(robot) -> dict:
+    # The webhook URL carries the access token and the secret signs messages: the trail keeps masks.
+    return {**snapshot(robot, ROBOT_FIELDS), "webhook_url": robot.masked_url, "secret": robot.masked_secret}
+
+
+def robot_save(*, actor, data: dict, robot: GroupRobot | None = None, channel: str = Channel.WEB) -> GroupRobot:
+    """Create or change a group robot. A blank webhook URL or secret keeps the stored one."""
+    _require_admin(actor)
+    with transaction.atomic():
+        creating = robot is None
+        robot = robot or GroupRobot()
+        before = {} if creating else _robot_audit_view(robot)
+        for name in ROBOT_FIELDS:
+            if name in data:
+                setattr(robot, name, data[name])
+        if data.get("webhook_url"):
+            robot.webhook_url = data["webhook_url"]
+        if data.get("clear_secret"):
+            robot.secret = ""
+        elif data.get("secret"):
+            robot.secret = data["secret"].strip()
+        if not robot.webhook_url:
+            raise ValidationFailed(_("Please correct the marked fields."),
+                                   field_errors={"webhook_url": [_("Paste the robot's webhook URL.")]})
+        robot.save()
+        audit_record(actor=actor, channel=channel, action="robot.create" if creating else "robot.update",
+                     target=robot, changes=diff(before, _robot_audit_view(robot)))
+    return robot
+
+
+def robot_delete(*, actor, robot: GroupRobot, channel: str = Channel.WEB) -> None:
+    _require_admin(actor)
+    with transaction.atomic():
+        audit_record(actor=actor, channel=channel, action="robot.delete", target=robot,
+                     changes=diff(_robot_audit_view(robot), {}))
+        robot.delete()
+
+
+def robot_send_test(*, actor, robot: GroupRobot, channel: str = Channel.WEB) -> NotificationDelivery:
+    """Post a test message now (not through the queue) so the admin sees at once whether it arrived."""
+    from .delivery import delivery_send
+
+    _require_admin(actor)
+    with transaction.atomic():
+        delivery = NotificationDelivery.objects.create(
+            key=f"test:{robot.pk}:{uuid.uuid4().hex}", channel=robot.platform, robot=robot, recipient=actor,
+            kind="robot.test", subject=_("Test message from Closeloop"),
+            body=_("If you can read this in the group, %(robot)s is set up correctly.") % {"robot": robot},
+        )
+        audit_record(actor=actor, channel=channel, action="robot.test", target=robot)
+    delivery_send(key=delivery.key, retry=False)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def notification_preferences_save(*, user: User, choices: dict[str, tuple[bool, bool]], actor,
+                                  channel: str = Channel.WEB) -> None:
+    """Store which kinds reach `user` in the app and by email: `{kind: (in_app, email)}`."""
+    if actor is not None and actor.pk != user.pk and not actor.is_admin:
+        raise Forbidden(_("You can only change your own notification settings."))
+    with transaction.atomic():
+        stored = {p.kind: p for p in NotificationPreference.objects.filter(user=user)}
+        changes = {}
+        for kind, (in_app, email) in choices.items():
+            before = stored.get(kind)
+            before_value = (before.in_app, before.email) if before else channels_for(user, kind)
+            if before_value == (in_app, email):
+                continue
+            NotificationPreference.objects.update_or_create(user=user, kind=kind,
+                                                            defaults={"in_app": in_app, "email": email})
+            changes[kind] = [
+                {"in_app": before_value[0], "email": before_value[1]}, {"in_app": in_app, "email": email}
+            ]
+        if changes:
+            audit_record(actor=actor or user, channel=channel, action="notification_preferences.update",
+                         target=user, changes=changes)
+
+
+def notification_mark_read(*, user: User, notification_id: int | None = None) -> int:
+    """Mark one of the user's notifications read, or all of them; returns how many changed.
+
+    Not audited: reading a notification changes no business record, and the trail would drown in it.
+    """
+    unread = user.notifications.filter(read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=timezone.now())

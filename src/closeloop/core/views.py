@@ -4,7 +4,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -13,9 +13,20 @@ from closeloop.leads.services import channel_policy
 
 from .audit import audit_record, diff
 from .errors import DomainError
-from .forms import ChannelPolicyForm, DepartmentForm, UserForm
-from .models import Channel, Department, Role, User
-from .services import api_token_create, api_token_revoke, department_save, user_save
+from .forms import ChannelPolicyForm, DepartmentForm, GroupRobotForm, NotificationPreferencesForm, UserForm
+from .models import Channel, DeliveryStatus, Department, GroupRobot, NotificationDelivery, Role, User
+from .notify import KINDS, channels_for
+from .services import (
+    api_token_create,
+    api_token_revoke,
+    department_save,
+    notification_mark_read,
+    notification_preferences_save,
+    robot_delete,
+    robot_save,
+    robot_send_test,
+    user_save,
+)
 
 
 def admin_required(view):
@@ -60,7 +71,7 @@ def profile(request):
 def notifications(request):
     inbox = request.user.notifications.all()
     if request.method == "POST":
-        inbox.filter(read_at__isnull=True).update(read_at=timezone.now())
+        notification_mark_read(user=request.user)
         return redirect("notifications")
     page = Paginator(inbox, 30).get_page(request.GET.get("page"))
     return render(request, "core/notifications.html", {"page": page})
@@ -156,3 +167,100 @@ def intake_settings(request):
         messages.success(request, _("Intake rules saved."))
         return redirect("intake_settings")
     return render(request, "core/intake_settings.html", {"forms": forms})
+
+
+@login_required
+@require_http_methods(["POST"])
+def notification_read(request, pk):
+    notification_mark_read(user=request.user, notification_id=pk)
+    if request.htmx:
+        notification = get_object_or_404(request.user.notifications, pk=pk)
+        response = render(request, "core/_notification.html", {"n": notification})
+        response["HX-Trigger"] = "notificationsChanged"
+        return response
+    return redirect("notifications")
+
+
+@login_required
+def notification_open(request, pk):
+    """Follow a notification's link and count it as read."""
+    notification = get_object_or_404(request.user.notifications, pk=pk)
+    notification_mark_read(user=request.user, notification_id=pk)
+    if notification.url and url_has_allowed_host_and_scheme(notification.url, allowed_hosts={request.get_host()}):
+        return redirect(notification.url)
+    return redirect("notifications")
+
+
+@login_required
+def notification_badge(request):
+    return render(request, "core/_notification_badge.html")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_preferences(request):
+    current = {kind: channels_for(request.user, kind) for kind in KINDS}
+    form = NotificationPreferencesForm(request.POST or None, current=current)
+    if request.method == "POST" and form.is_valid():
+        notification_preferences_save(user=request.user, choices=form.choices(), actor=request.user)
+        messages.success(request, _("Notification settings saved."))
+        return redirect("notification_preferences")
+    return render(request, "core/notification_preferences.html", {"form": form})
+
+
+@admin_required
+def robot_list(request):
+    robots = GroupRobot.objects.select_related("department")
+    return render(request, "core/robot_list.html", {"robots": robots})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def robot_edit(request, pk=None):
+    robot = get_object_or_404(GroupRobot, pk=pk) if pk else None
+    form = GroupRobotForm(request.POST or None, instance=robot)
+    if request.method == "POST" and form.is_valid():
+        try:
+            robot = robot_save(actor=request.user, data=form.cleaned_data, robot=robot)
+        except DomainError as exc:
+            for field, errors in exc.field_errors.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, _("Robot %(robot)s saved.") % {"robot": robot})
+            return redirect("robot_edit", pk=robot.pk)
+    deliveries = robot.deliveries.all()[:20] if robot else []
+    return render(request, "core/robot_form.html", {"form": form, "edited": robot, "deliveries": deliveries})
+
+
+@admin_required
+@require_http_methods(["POST"])
+def robot_test(request, pk):
+    robot = get_object_or_404(GroupRobot, pk=pk)
+    delivery = robot_send_test(actor=request.user, robot=robot)
+    if delivery.status == DeliveryStatus.SENT:
+        messages.success(request, _("Test message delivered to %(robot)s.") % {"robot": robot})
+    else:
+        messages.error(request, _("The test message was not accepted: %(error)s") % {"error": delivery.last_error})
+    return redirect("robot_edit", pk=robot.pk)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def robot_delete_view(request, pk):
+    robot = get_object_or_404(GroupRobot, pk=pk)
+    if request.method == "POST":
+        robot_delete(actor=request.user, robot=robot)
+        messages.success(request, _("Robot %(robot)s deleted.") % {"robot": robot})
+        return redirect("robot_list")
+    return render(request, "core/robot_confirm_delete.html", {"robot": robot})
+
+
+@admin_required
+def delivery_list(request):
+    deliveries = NotificationDelivery.objects.select_related("robot", "recipient")
+    status = request.GET.get("status", "")
+    if status in DeliveryStatus.values:
+        deliveries = deliveries.filter(status=status)
+    page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
+    return render(request, "core/delivery_list.html", {"page": page, "status": status, "statuses": DeliveryStatus.choices})
