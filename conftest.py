@@ -79,3 +79,13 @@ def make_lead(org):
 def _fast_passwords(settings):
     # PBKDF2's deliberate slowness costs seconds per test; tests need hashing to work, not to be slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default(settings):
+    # Tests assert English source strings; test_i18n checks the zh-hans interface explicitly.
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
