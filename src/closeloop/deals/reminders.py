@@ -1,4 +1,4 @@
-"""Reminders and SLAs: first contact due, next follow-up due, deal stale in stage, no activity for N days.
+"""Reminders and SLAs: first contact due (the leads app's first-contact task), next follow-up due, deal stale in stage, no activity for N days.
 
 One sweep finds everything due right now and records each reminder under a unique key
 (record, kind, due time, level) before notifying. A second run, a late run, or two workers running at
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.notify import notify
 from closeloop.leads.models import Lead, LeadStatus
+from closeloop.leads.quality import LeadTask, TaskKind, TaskStatus
 
 from .models import Customer, Opportunity, OpportunityStatus, Reminder, ReminderKind, Stage
 
@@ -27,7 +28,6 @@ def _setting(name: str, default: int) -> int:
 
 
 # Defaults an installation can override in settings.
-FIRST_CONTACT_HOURS = _setting("CLOSELOOP_FIRST_CONTACT_HOURS", 24)
 NO_ACTIVITY_DAYS = _setting("CLOSELOOP_NO_ACTIVITY_DAYS", 14)
 ESCALATION_GRACE_HOURS = _setting("CLOSELOOP_ESCALATION_GRACE_HOURS", 24)
 # Items overdue for longer than this were reminded about long ago; the sweep stops scanning them.
@@ -48,21 +48,25 @@ class Due:
 
 
 def _first_contact(now):
-    window = timedelta(hours=FIRST_CONTACT_HOURS)
-    leads = Lead.objects.filter(
-        status=LeadStatus.ASSIGNED, owner__isnull=False, last_activity_at__isnull=True,
-        assigned_at__lte=now - window, assigned_at__gte=now - timedelta(days=LOOKBACK_DAYS),
-    ).select_related("owner__manager")
-    for lead in leads.iterator(chunk_size=500):
-        yield Due(lead, ReminderKind.FIRST_CONTACT, lead.assigned_at + window, lead.owner,
-                  _("First contact is due for the lead %(record)s.") % {"record": lead})
+    """Open first-contact tasks (created by lead assignment with their SLA) past their due time."""
+    tasks = LeadTask.objects.filter(
+        kind=TaskKind.FIRST_CONTACT, status=TaskStatus.OPEN, due_at__lte=now,
+        due_at__gte=now - timedelta(days=LOOKBACK_DAYS),
+    ).select_related("lead", "owner__manager")
+    for task in tasks.iterator(chunk_size=500):
+        yield Due(task.lead, ReminderKind.FIRST_CONTACT, task.due_at, task.owner,
+                  _("First contact is due for the lead %(record)s.") % {"record": task.lead})
 
 
 def _follow_ups(now):
     since = now - timedelta(days=LOOKBACK_DAYS)
     querysets = [
         Lead.objects.filter(owner__isnull=False).exclude(
-            status__in=[LeadStatus.CONVERTED, LeadStatus.MERGED, LeadStatus.DISQUALIFIED]),
+            status__in=[LeadStatus.CONVERTED, LeadStatus.MERGED, LeadStatus.DISQUALIFIED],
+        ).exclude(
+            # Its first contact is still open: the first-contact reminder covers it, not a second notice.
+            pk__in=LeadTask.objects.filter(kind=TaskKind.FIRST_CONTACT, status=TaskStatus.OPEN).values("lead_id"),
+        ),
         Customer.objects.filter(owner__isnull=False),
         Opportunity.objects.filter(status=OpportunityStatus.OPEN),
     ]

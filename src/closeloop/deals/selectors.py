@@ -228,6 +228,13 @@ def today_items(*, user, now=None) -> list[TodayItem]:
     now = now or timezone.now()
     end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59)
     items: list[TodayItem] = []
+    # New leads first: assigned to me, not contacted yet; due when their first contact is due.
+    new_leads = Lead.objects.filter(owner=user, status=LeadStatus.ASSIGNED, last_activity_at__isnull=True)
+    new_ids = set()
+    for lead in new_leads.order_by("-assigned_at")[:TODAY_LIMIT]:
+        new_ids.add(lead.pk)
+        due = lead.next_follow_up_at or lead.assigned_at
+        items.append(TodayItem("new_lead", lead, due, bool(due and due < now)))
     for model in (Lead, Customer, Opportunity):
         rows = model.objects.filter(owner=user, next_follow_up_at__lte=end_of_day)
         if model is Opportunity:
@@ -235,11 +242,9 @@ def today_items(*, user, now=None) -> list[TodayItem]:
         elif model is Lead:
             rows = rows.exclude(status__in=[LeadStatus.CONVERTED, LeadStatus.MERGED, LeadStatus.DISQUALIFIED])
         for record in rows.order_by("next_follow_up_at")[:TODAY_LIMIT]:
+            if model is Lead and record.pk in new_ids:
+                continue
             items.append(TodayItem("follow_up", record, record.next_follow_up_at, record.next_follow_up_at < now))
-    new_leads = Lead.objects.filter(owner=user, status=LeadStatus.ASSIGNED, last_activity_at__isnull=True)
-    for lead in new_leads.order_by("-assigned_at")[:TODAY_LIMIT]:
-        if not lead.next_follow_up_at:
-            items.append(TodayItem("new_lead", lead, lead.assigned_at, False))
     for handoff in (Handoff.objects.filter(assignee=user, status=HandoffStatus.PENDING)
                     .select_related("opportunity", "requested_by").order_by("due_at")[:TODAY_LIMIT]):
         items.append(TodayItem("handoff", handoff.opportunity, handoff.due_at, handoff.due_at < now, note=handoff.title))

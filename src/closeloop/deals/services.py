@@ -21,6 +21,7 @@ from closeloop.core.notify import notify
 from closeloop.core.visibility import subtree_users
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead, LeadStatus
+from closeloop.leads.quality import LeadTask, TaskKind, TaskStatus
 
 from .models import (
     FOLLOW_UP_KINDS,
@@ -682,10 +683,13 @@ def activity_log(*, actor: User, data: dict, channel: str = Channel.WEB, lead: L
         )
         target.next_follow_up_at = next_follow_up_at
         target.last_activity_at = now
-        if model is Lead and target.status in (LeadStatus.NEW, LeadStatus.ASSIGNED):
+        if model is Lead:
             # The first logged follow-up is the first contact: the first-contact SLA is met.
-            target.status = LeadStatus.CONTACTING
-            fields.append("status")
+            LeadTask.objects.filter(lead=target, kind=TaskKind.FIRST_CONTACT, status=TaskStatus.OPEN).update(
+                status=TaskStatus.DONE, closed_at=now)
+            if target.status in (LeadStatus.NEW, LeadStatus.ASSIGNED):
+                target.status = LeadStatus.CONTACTING
+                fields.append("status")
         target.save(update_fields=[*fields, "updated_at"])
         audit_record(actor=actor, channel=channel, action="activity.log", target=target,
                      changes=diff(before, snapshot(target, fields + ["status"])),

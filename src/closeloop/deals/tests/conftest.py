@@ -60,3 +60,13 @@ def api_auth(org):
         return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
     return auth
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    # Assertions read English messages; the zh-hans catalogue would otherwise translate them.
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

@@ -8,14 +8,10 @@ from django.utils import timezone
 from closeloop.core.models import Notification
 from closeloop.deals import services
 from closeloop.deals.models import Opportunity, Reminder, ReminderKind
-from closeloop.deals.reminders import (
-    ESCALATION_GRACE_HOURS,
-    FIRST_CONTACT_HOURS,
-    NO_ACTIVITY_DAYS,
-    run_reminder_sweep,
-)
+from closeloop.deals.reminders import ESCALATION_GRACE_HOURS, NO_ACTIVITY_DAYS, run_reminder_sweep
 from closeloop.deals.tasks import reminder_sweep
 from closeloop.leads.models import Lead
+from closeloop.leads.quality import LeadTask, TaskStatus
 
 
 @pytest.fixture
@@ -68,11 +64,14 @@ def test_logging_a_follow_up_stops_reminders(org, make_deal, sweep):
 
 def test_first_contact_due_and_escalation(org, make_lead, sweep):
     lead = make_lead()
-    assigned = timezone.now() - timedelta(hours=FIRST_CONTACT_HOURS + 1)
-    Lead.objects.filter(pk=lead.pk).update(assigned_at=assigned)
+    # Assignment opened a first-contact task with its SLA; let it lapse.
+    LeadTask.objects.filter(lead=lead).update(due_at=timezone.now() - timedelta(minutes=1))
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(minutes=1))
     sweep()
     sweep()
     assert _notes(org.owner, "reminder.first_contact").count() == 1
+    # The lead's next follow-up is the same moment: no second notice for it.
+    assert not _notes(org.owner, "reminder.follow_up").exists()
     assert not _notes(org.manager, "reminder.escalation").exists()
     sweep(timezone.now() + timedelta(hours=ESCALATION_GRACE_HOURS))
     assert _notes(org.manager, "reminder.escalation").count() == 1
@@ -81,8 +80,9 @@ def test_first_contact_due_and_escalation(org, make_lead, sweep):
 
 def test_first_contact_met_by_a_logged_call(org, make_lead, sweep):
     lead = make_lead()
-    Lead.objects.filter(pk=lead.pk).update(assigned_at=timezone.now() - timedelta(days=2))
+    LeadTask.objects.filter(lead=lead).update(due_at=timezone.now() - timedelta(minutes=1))
     services.activity_log(actor=org.owner, lead=lead, data={"kind": "call", "content": "打通了"})
+    assert LeadTask.objects.get(lead=lead).status == TaskStatus.DONE
     sweep()
     assert not _notes(org.owner, "reminder.first_contact").exists()
 
