@@ -76,3 +76,16 @@ def export_response(leads, *, fmt: str):
     )
     response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.xlsx"'
     return response
+
+
+def refusal_report(job, handle) -> None:
+    """The rows an import refused, with their original columns and the reason, as .xlsx into `handle`."""
+    from .imports import report_rows
+
+    book = xlsxwriter.Workbook(handle, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    sheet = book.add_worksheet("Refused")
+    refusals = job.refusals.order_by("row_number").iterator(chunk_size=2000)
+    for row_number, values in enumerate(report_rows(job.headers, refusals)):
+        for col, value in enumerate(values):
+            sheet.write_string(row_number, col, neutralize(value))
+    book.close()

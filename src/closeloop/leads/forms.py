@@ -133,3 +133,42 @@ class CampaignForm(forms.Form):
 class LeadSourceForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=50)
     active = forms.BooleanField(label=_("active: offered in pick lists"), required=False, initial=True)
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Excel or CSV file"),
+        help_text=_("An .xlsx workbook (first sheet) or a CSV file in UTF-8 or GBK; the first row names the columns."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,text/csv"}),
+    )
+
+
+class ImportMappingForm(forms.Form):
+    """One select per column of the file (a lead field or "ignore"), a default source, the merge option."""
+
+    default_source = forms.ModelChoiceField(
+        label=_("source for rows without one"), queryset=LeadSource.objects.filter(active=True), required=False,
+    )
+    merge_duplicates = forms.BooleanField(
+        label=_("merge rows of this file that are the same contact (same mobile, email or credit code)"),
+        required=False,
+    )
+
+    def __init__(self, *args, job, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .imports import FIELD_LABELS, IMPORT_FIELDS
+
+        choices = [("", _("— ignore this column —"))] + [(name, FIELD_LABELS[name]) for name in IMPORT_FIELDS]
+        self.columns = []
+        for index, header in enumerate(job.headers):
+            name = f"column_{index}"
+            self.fields[name] = forms.ChoiceField(label=header or _("(no header)"), choices=choices, required=False,
+                                                  initial=job.mapping[index] if index < len(job.mapping) else "")
+            self.columns.append(name)
+        self.fields["default_source"].initial = job.default_source_id
+
+    def mapping(self) -> list[str]:
+        return [self.cleaned_data.get(name) or "" for name in self.columns]
+
+    def column_fields(self):
+        return [self[name] for name in self.columns]

@@ -232,6 +232,104 @@ class IdempotencyRecord(models.Model):
         return self.key
 
 
+class ImportStatus(models.TextChoices):
+    MAPPING = "mapping", _("Waiting for the column mapping")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJobQuerySet(VisibleQuerySet):
+    def _visibility_filter(self, user) -> Q:
+        # An import holds a whole spreadsheet of contacts: only the person who uploaded it (and admins).
+        return Q(created_by=user)
+
+
+class ImportJob(models.Model):
+    """One uploaded spreadsheet on its way in: mapping, progress (saved per committed chunk) and result."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    file = models.FileField(_("file"), upload_to="imports/", max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    file_kind = models.CharField(max_length=4)  # "xlsx" or "csv"
+    encoding = models.CharField(max_length=20, blank=True)  # CSV only
+    header_row = models.PositiveIntegerField(default=1)  # spreadsheet row number of the header
+    headers = models.JSONField(default=list)
+    sample_rows = models.JSONField(default=list)  # the first rows as text, for the preview
+    mapping = models.JSONField(default=list)  # one lead field name (or "") per column
+    default_source = models.ForeignKey(
+        LeadSource, verbose_name=_("default source"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    merge_duplicates = models.BooleanField(_("merge duplicates inside the file"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.MAPPING)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    # The last spreadsheet row whose chunk is committed: a restarted job resumes after it.
+    last_row = models.PositiveIntegerField(default=0)
+    imported_rows = models.PositiveIntegerField(_("imported"), default=0)
+    routed_rows = models.PositiveIntegerField(_("sent to existing records"), default=0)
+    merged_rows = models.PositiveIntegerField(_("merged inside the file"), default=0)
+    refused_rows = models.PositiveIntegerField(_("refused"), default=0)
+    error = models.CharField(_("error"), max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [
+            # "Your recent imports" on the upload page.
+            models.Index(fields=["created_by", "-created_at"], name="importjob_creator_idx"),
+        ]
+
+    def __str__(self):
+        return self.original_name
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("leads:import_detail", args=[self.pk])
+
+    @property
+    def processed_rows(self) -> int:
+        return max(0, self.last_row - self.header_row) if self.last_row else 0
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        return min(99, self.processed_rows * 100 // self.total_rows) if self.total_rows else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {ImportStatus.DONE, ImportStatus.FAILED}
+
+
+class ImportRefusal(models.Model):
+    """A row the import refused: its original cells and the field errors, for the result page and report."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="refusals")
+    row_number = models.PositiveIntegerField(_("row"))
+    cells = models.JSONField(default=list)
+    errors = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["job", "row_number"]
+        indexes = [
+            # The result page and the report list a job's refusals in row order.
+            models.Index(fields=["job", "row_number"], name="importrefusal_job_row_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.job_id}:{self.row_number}"
+
+
 # Scoring, assignment and pool models live in their own module; importing it registers them.
 from .quality import (  # noqa: E402, F401
     AssignmentMember,

@@ -101,3 +101,13 @@ def page_of(queryset, *, page: int, per_page: int = 25):
         "previous": page - 1,
         "next": page + 1,
     }
+
+
+def get_import_for_user(user, pk):
+    """An import job for its uploader or an admin; 404 for everyone else, as for missing ones."""
+    from .models import ImportJob
+
+    job = ImportJob.objects.visible_to(user).select_related("default_source", "created_by").filter(pk=pk).first()
+    if job is None:
+        raise Http404
+    return job

@@ -31,3 +31,11 @@ def enqueue_rescore() -> None:
 def register() -> None:
     # Every 15 minutes: warnings go out about a day ahead, returns land close to their deadline.
     register_sweep("leads.pool_sweep", 15 * 60, pool_sweep.enqueue)
+
+
+@task
+def run_import(job_id: int) -> None:
+    """Import an uploaded spreadsheet; safe to run twice (a finished job is left alone)."""
+    from .services import import_job_run
+
+    import_job_run(job_id=job_id)

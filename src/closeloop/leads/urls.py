@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_campaigns
+from . import views, views_campaigns, views_import
 
 app_name = "leads"
 
@@ -9,6 +9,10 @@ urlpatterns = [
     path("new/", views.lead_create_view, name="create"),
     path("export/", views.lead_export_view, name="export"),
     path("assign/", views.lead_bulk_assign_view, name="bulk_assign"),
+    path("import/", views_import.import_upload_view, name="import"),
+    path("import/<int:pk>/", views_import.import_detail_view, name="import_detail"),
+    path("import/<int:pk>/progress/", views_import.import_progress_view, name="import_progress"),
+    path("import/<int:pk>/refused.xlsx", views_import.import_report_view, name="import_report"),
     path("<int:pk>/", views.lead_detail_view, name="detail"),
     path("<int:pk>/edit/", views.lead_edit_view, name="edit"),
     path("campaigns/", views_campaigns.campaign_list_view, name="campaign_list"),

@@ -1,0 +1,164 @@
+"""Import pages as owner, teammate, manager, outsider and admin: upload, map, run, result, report."""
+
+import io
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from closeloop.leads.models import ImportJob, ImportStatus, Lead
+
+from .test_imports import xlsx_bytes
+
+# Who may see an import uploaded by `owner`: its uploader and admins only.
+EXPECTED = {"owner": True, "teammate": False, "manager": False, "outsider": False, "admin": True}
+ROWS = [
+    ["上海甲科技有限公司", "张三", "13912345678", "zhang@example.com", "50000", "官网"],
+    ["坏手机公司", "王五", "12345", "", "", ""],
+]
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+def upload(client, data=None, name="leads.xlsx"):
+    file = SimpleUploadedFile(name, xlsx_bytes(ROWS) if data is None else data)
+    return client.post(reverse("leads:import"), {"file": file})
+
+
+def mapping_post(job, org, **extra):
+    data = {f"column_{i}": name for i, name in enumerate(job.mapping)}
+    data.update(default_source=org.sources["展会"].pk, **extra)
+    return data
+
+
+@pytest.fixture
+def finished_job(client, org, django_capture_on_commit_callbacks):
+    client.force_login(org.owner)
+    upload(client)
+    job = ImportJob.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(job.get_absolute_url(), mapping_post(job, org, start="1"))
+    assert response.status_code == 302
+    client.logout()
+    job.refresh_from_db()
+    return job
+
+
+def test_the_leads_list_links_to_import(client, org):
+    client.force_login(org.owner)
+    assert reverse("leads:import") in client.get(reverse("leads:list")).content.decode()
+
+
+def test_it_goes_from_upload_to_mapping_to_result(client, org, django_capture_on_commit_callbacks):
+    client.force_login(org.owner)
+    response = upload(client)
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
+
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "上海甲科技有限公司" in page and 'value="mobile" selected' in page
+    # The preview shows the broken row's problem before anything is imported.
+    assert "is not a valid phone number" in page
+    assert Lead.objects.count() == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(job.get_absolute_url(), mapping_post(job, org, start="1"))
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE and (job.imported_rows, job.refused_rows) == (1, 1)
+
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "坏手机公司" in page and reverse("leads:import_report", args=[job.pk]) in page
+    # The recent imports list on the upload page.
+    assert job.original_name in client.get(reverse("leads:import")).content.decode()
+
+
+def test_a_corrected_mapping_is_previewed_and_kept(client, org):
+    client.force_login(org.owner)
+    upload(client, xlsx_bytes([["甲公司", "张三", "13912345678"]], headers=["A", "B", "C"]))
+    job = ImportJob.objects.get()
+    assert job.mapping == ["", "", ""]
+    data = {"column_0": "company_name", "column_1": "contact_name", "column_2": "mobile",
+            "default_source": org.sources["展会"].pk, "preview": "1"}
+    page = client.post(job.get_absolute_url(), data).content.decode()
+    assert "✓" in page and 'value="mobile" selected' in page
+    data.pop("preview")
+    data["column_2"] = "contact_name"
+    page = client.post(job.get_absolute_url(), {**data, "start": "1"}).content.decode()
+    assert "two columns" in page
+    assert ImportJob.objects.get().status == ImportStatus.MAPPING
+
+
+def test_a_bad_file_is_refused_on_the_upload_page(client, org):
+    client.force_login(org.owner)
+    response = upload(client, b"\x00junk" * 100, "junk.xlsx")
+    assert response.status_code == 200
+    assert "not one" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_an_oversized_request_is_refused_before_it_is_read(client, org, settings):
+    settings.CLOSELOOP_IMPORT_MAX_BYTES = 10
+    client.force_login(org.owner)
+    response = upload(client, b"a" * 200_000, "big.csv")
+    assert response.status_code == 200 and "too large" in response.content.decode()
+
+
+def test_progress_partial_redirects_htmx_when_done(client, org, finished_job):
+    client.force_login(org.owner)
+    response = client.get(reverse("leads:import_progress", args=[finished_job.pk]), HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == finished_job.get_absolute_url()
+
+
+def test_progress_page_while_running(client, org):
+    client.force_login(org.owner)
+    upload(client)
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, last_row=2)
+    page = client.get(job.get_absolute_url()).content.decode()
+    progress_url = reverse("leads:import_progress", args=[job.pk])
+    assert f'hx-get="{progress_url}"' in page and "<progress" in page
+    partial = client.get(progress_url)
+    assert "HX-Redirect" not in partial and "1 of about 2 rows" in partial.content.decode()
+
+
+@pytest.mark.parametrize(("who", "sees"), EXPECTED.items())
+def test_import_pages_are_for_the_uploader_and_admins(client, org, finished_job, who, sees):
+    client.force_login(getattr(org, who))
+    expected = 200 if sees else 404
+    assert client.get(finished_job.get_absolute_url()).status_code == expected
+    assert client.get(reverse("leads:import_progress", args=[finished_job.pk])).status_code == expected
+    response = client.get(reverse("leads:import_report", args=[finished_job.pk]))
+    assert response.status_code == expected
+    assert client.post(finished_job.get_absolute_url(), {}).status_code == (302 if sees else 404)
+    listed = finished_job.original_name in client.get(reverse("leads:import")).content.decode()
+    assert listed is (who == "owner")
+
+
+@pytest.mark.parametrize(("who", "sees"), {"owner": False, "teammate": False, "manager": False,
+                                           "outsider": False, "admin": True}.items())
+def test_imported_leads_follow_the_usual_visibility(client, org, finished_job, who, sees):
+    lead = Lead.objects.get()
+    assert lead.owner is None  # imports are not assigned to the uploader by default
+    client.force_login(getattr(org, who))
+    assert client.get(lead.get_absolute_url()).status_code == (200 if sees else 404)
+
+
+def test_the_report_lists_refused_rows(client, org, finished_job):
+    client.force_login(org.owner)
+    response = client.get(reverse("leads:import_report", args=[finished_job.pk]))
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    rows = [[c.value for c in row] for row in book.active.iter_rows()]
+    assert rows[0][:3] == ["Row", "公司名称", "联系人"] and rows[0][-1] == "Reason"
+    assert rows[1][0] == "3" and rows[1][1] == "坏手机公司" and "12345" in rows[1][-1]
+    assert len(rows) == 2
+
+
+def test_anonymous_is_sent_to_login(client, org):
+    response = client.get(reverse("leads:import"))
+    assert response.status_code == 302 and "/login/" in response["Location"]

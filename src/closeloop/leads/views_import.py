@@ -1,0 +1,127 @@
+"""Excel/CSV import pages: upload → map columns and preview → progress → result and refused-rows report."""
+
+import tempfile
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from closeloop.core.errors import DomainError
+from closeloop.core.models import Channel
+
+from .exports import refusal_report
+from .forms import ImportMappingForm, ImportUploadForm
+from .imports import row_data
+from .models import ImportJob, ImportStatus
+from .selectors import get_import_for_user, page_of
+from .services import import_job_create, import_job_start, lead_check
+
+
+def _too_big(request) -> bool:
+    from django.conf import settings
+
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    # The multipart envelope adds a little; anything well over the limit is refused before it is read.
+    return length > settings.CLOSELOOP_IMPORT_MAX_BYTES + 64 * 1024
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload_view(request):
+    form, too_big = ImportUploadForm(), False
+    if request.method == "POST":
+        too_big = _too_big(request)
+        if not too_big:
+            try:
+                form = ImportUploadForm(request.POST, request.FILES)
+            except RequestDataTooBig:
+                too_big = True
+        if not too_big and form.is_valid():
+            try:
+                job = import_job_create(upload=form.cleaned_data["file"], actor=request.user)
+            except DomainError as exc:
+                form.add_error("file", exc.message)
+            else:
+                return redirect(job)
+    recent = ImportJob.objects.visible_to(request.user).filter(created_by=request.user)[:10]
+    return render(request, "leads/import_upload.html", {"form": form, "recent": recent, "too_big": too_big})
+
+
+def _preview(job: ImportJob, mapping: list[str], default_source) -> list[dict]:
+    rows = []
+    for number, cells in job.sample_rows:
+        cells = cells[: len(job.headers)] + [""] * (len(job.headers) - len(cells))
+        data = row_data(cells, mapping)
+        if not data.get("source") and default_source is not None:
+            data["source"] = default_source
+        errors = lead_check(data=data, channel=Channel.IMPORT)
+        rows.append({"number": number, "cells": cells, "errors": errors})
+    return rows
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_detail_view(request, pk):
+    job = get_import_for_user(request.user, pk)
+    if job.status != ImportStatus.MAPPING:
+        if request.method == "POST":
+            return redirect(job)
+        if job.finished:
+            page = page_of(job.refusals.all(), page=_page_number(request), per_page=50)
+            return render(request, "leads/import_result.html", {"job": job, "page": page})
+        return render(request, "leads/import_progress.html", {"job": job})
+    form = ImportMappingForm(request.POST or None, job=job)
+    mapping, default_source = job.mapping, job.default_source
+    if request.method == "POST" and form.is_valid():
+        mapping, default_source = form.mapping(), form.cleaned_data["default_source"]
+        if "start" in request.POST:
+            try:
+                import_job_start(job=job, mapping=mapping, default_source=default_source,
+                                 merge_duplicates=form.cleaned_data["merge_duplicates"], actor=request.user)
+            except DomainError as exc:
+                for message in exc.field_errors.get("mapping", [exc.message]):
+                    form.add_error(None, message)
+            else:
+                messages.success(request, _("The import has started. You can leave this page; it keeps running."))
+                return redirect(job)
+    context = {"job": job, "form": form, "preview": _preview(job, mapping, default_source)}
+    return render(request, "leads/import_mapping.html", context)
+
+
+def _page_number(request) -> int:
+    try:
+        return int(request.GET.get("page", "1"))
+    except ValueError:
+        return 1
+
+
+@login_required
+@require_GET
+def import_progress_view(request, pk):
+    job = get_import_for_user(request.user, pk)
+    response = render(request, "leads/_import_progress.html", {"job": job})
+    if job.finished and request.htmx:
+        # The result page replaces the progress page once the job is over.
+        response["HX-Redirect"] = job.get_absolute_url()
+    return response
+
+
+@login_required
+@require_GET
+def import_report_view(request, pk):
+    job = get_import_for_user(request.user, pk)
+    if not job.finished:
+        raise Http404
+    # An anonymous temporary file: FileResponse closes it after sending, which deletes it.
+    handle = tempfile.TemporaryFile()
+    refusal_report(job, handle)
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=f"refused-rows-{job.pk}.xlsx",
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
