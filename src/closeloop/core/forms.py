@@ -123,18 +123,15 @@ class GroupRobotForm(forms.Form):
 class NotificationPreferencesForm(forms.Form):
     """Two checkboxes per event kind: in the app, by email."""
 
-    def __init__(self, *args, current: dict[str, tuple[bool, bool]], **kwargs):
-        from .notify import KINDS
-
+    def __init__(self, *args, kinds, current: dict[str, tuple[bool, bool]], **kwargs):
         super().__init__(*args, **kwargs)
         self.rows = []
-        for kind in KINDS.values():
+        self.kinds = [kind.kind for kind in kinds]
+        for kind in kinds:
             in_app, email = current[kind.kind]
             self.fields[f"{kind.kind}:in_app"] = forms.BooleanField(label=_("in the app"), required=False, initial=in_app)
             self.fields[f"{kind.kind}:email"] = forms.BooleanField(label=_("by email"), required=False, initial=email)
             self.rows.append((kind, self[f"{kind.kind}:in_app"], self[f"{kind.kind}:email"]))
 
     def choices(self) -> dict[str, tuple[bool, bool]]:
-        from .notify import KINDS
-
-        return {kind: (self.cleaned_data[f"{kind}:in_app"], self.cleaned_data[f"{kind}:email"]) for kind in KINDS}
+        return {kind: (self.cleaned_data[f"{kind}:in_app"], self.cleaned_data[f"{kind}:email"]) for kind in self.kinds}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from .models import (
@@ -44,7 +45,36 @@ def register_kind(kind: str, label, *, email: bool = False) -> None:
     KINDS[kind] = Kind(kind, label, email)
 
 
-register_kind("lead.assigned", _("A lead is assigned to me"), email=True)
+# The events the apps send today. One list here rather than one per app, so the settings page and
+# the robot form show every kind with its label and default; an app adding a kind registers it here
+# or with register_kind() in its AppConfig.ready().
+for _kind, _label, _email in [
+    ("lead.assigned", _("A lead is assigned to me"), True),
+    ("pool.warning", _("My leads are about to return to the public pool"), True),
+    ("pool.returned", _("My leads returned to the public pool"), False),
+    ("reminder.first_contact", _("First contact is due"), True),
+    ("reminder.follow_up", _("A follow-up is due"), False),
+    ("reminder.stale", _("A deal is stale in its stage"), False),
+    ("reminder.no_activity", _("A record has had no activity for a while"), False),
+    ("reminder.escalation", _("An overdue item of my team is escalated to me"), True),
+    ("opportunity.assigned", _("A deal is assigned to me"), True),
+    ("opportunity.stage", _("My deal moved to another stage"), False),
+    ("opportunity.transferred", _("A deal is transferred to or from me"), True),
+    ("opportunity.collaborator", _("I am added to a deal as collaborator"), False),
+    ("customer.transferred", _("A customer is transferred to me"), True),
+    ("handoff.request", _("Someone hands work over to me to accept"), True),
+    ("handoff.accepted", _("My hand-off was accepted"), False),
+    ("handoff.declined", _("My hand-off was declined"), True),
+    ("handoff.done", _("My hand-off was completed"), False),
+    ("comment.mention", _("Someone mentions me in a comment"), True),
+]:
+    register_kind(_kind, _label, email=_email)
+
+
+def kinds_for(user) -> list[Kind]:
+    """The registered kinds, plus any unregistered kind the user has received, so each can be tuned."""
+    received = user.notifications.exclude(kind__in=list(KINDS)).values_list("kind", flat=True).distinct()
+    return list(KINDS.values()) + [Kind(kind, kind, False) for kind in sorted(set(received))]
 
 
 def kind_label(kind: str) -> str:
@@ -59,13 +89,24 @@ def channels_for(user, kind: str) -> tuple[bool, bool]:
     return True, KINDS[kind].email if kind in KINDS else False
 
 
+def preferences_for(user, kinds: list[Kind]) -> dict[str, tuple[bool, bool]]:
+    """(in_app, email) for each kind, in one query."""
+    stored = {kind: (in_app, email) for kind, in_app, email in
+              NotificationPreference.objects.filter(user=user).values_list("kind", "in_app", "email")}
+    return {kind.kind: stored.get(kind.kind, (True, kind.email)) for kind in kinds}
+
+
 def robots_for(user, kind: str) -> list[GroupRobot]:
     """Active robots of the user's team and of the teams above it that take this kind of event."""
     if user.department_id is None:
         return []
-    path = Department.objects.filter(pk=user.department_id).values_list("path", flat=True).first() or ""
-    team_ids = [int(part) for part in path.strip("/").split("/") if part]
-    robots = GroupRobot.objects.filter(is_active=True, department_id__in=team_ids)
+    # A robot's team is the user's team or above it when its path is a prefix of the user's team path.
+    team_path = Department.objects.filter(pk=user.department_id).values("path")[:1]
+    robots = (
+        GroupRobot.objects.filter(is_active=True)
+        .annotate(team_path=Subquery(team_path))
+        .filter(team_path__startswith=F("department__path"))
+    )
     return [robot for robot in robots if robot.wants(kind)]
 
 
@@ -86,7 +127,8 @@ def notify(*, recipient, kind: str, message: str, url: str = "", key: str = "") 
     message = str(message)[:500]
     in_app, email = channels_for(recipient, kind)
     event = key or uuid.uuid4().hex
-    with transaction.atomic():
+    # No savepoint: on the intake path every statement counts, and an error here fails the caller anyway.
+    with transaction.atomic(savepoint=False):
         if in_app:
             notification = Notification(recipient=recipient, kind=kind, message=message, url=url, key=key)
             if key:
@@ -99,6 +141,8 @@ def notify(*, recipient, kind: str, message: str, url: str = "", key: str = "") 
                 notification.save()
         link = absolute_url(url)
         deliveries = []
+        if not recipient.is_active:
+            return  # someone who left keeps their inbox, but their mailbox and team chat hear nothing
         if email and recipient.email:
             deliveries.append(NotificationDelivery(
                 key=f"{recipient.pk}:{event}:email", channel=DeliveryChannel.EMAIL, recipient=recipient,

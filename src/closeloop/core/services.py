@@ -18,7 +18,7 @@ from .models import (
     User,
     hash_token,
 )
-from .notify import channels_for
+from .notify import KINDS, Kind, preferences_for
 
 
 def _require_admin(actor):
@@ -183,11 +183,10 @@ def notification_preferences_save(*, user: User, choices: dict[str, tuple[bool, 
     if actor is not None and actor.pk != user.pk and not actor.is_admin:
         raise Forbidden(_("You can only change your own notification settings."))
     with transaction.atomic():
-        stored = {p.kind: p for p in NotificationPreference.objects.filter(user=user)}
+        before_values = preferences_for(user, [KINDS.get(kind) or Kind(kind, kind, False) for kind in choices])
         changes = {}
         for kind, (in_app, email) in choices.items():
-            before = stored.get(kind)
-            before_value = (before.in_app, before.email) if before else channels_for(user, kind)
+            before_value = before_values[kind]
             if before_value == (in_app, email):
                 continue
             NotificationPreference.objects.update_or_create(user=user, kind=kind,

@@ -15,7 +15,7 @@ from .audit import audit_record, diff
 from .errors import DomainError
 from .forms import ChannelPolicyForm, DepartmentForm, GroupRobotForm, NotificationPreferencesForm, UserForm
 from .models import Channel, DeliveryStatus, Department, GroupRobot, NotificationDelivery, Role, User
-from .notify import KINDS, channels_for
+from .notify import kinds_for, preferences_for
 from .services import (
     api_token_create,
     api_token_revoke,
@@ -199,8 +199,9 @@ def notification_badge(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def notification_preferences(request):
-    current = {kind: channels_for(request.user, kind) for kind in KINDS}
-    form = NotificationPreferencesForm(request.POST or None, current=current)
+    kinds = kinds_for(request.user)
+    current = preferences_for(request.user, kinds)
+    form = NotificationPreferencesForm(request.POST or None, kinds=kinds, current=current)
     if request.method == "POST" and form.is_valid():
         notification_preferences_save(user=request.user, choices=form.choices(), actor=request.user)
         messages.success(request, _("Notification settings saved."))

@@ -103,13 +103,25 @@ def test_deleting_a_robot_asks_first(client, org, robot):
     assert AuditEntry.objects.filter(action="robot.delete").exists()
 
 
+def defaults(**changes):
+    """The settings form as it comes, with some boxes changed: {"lead.assigned:email": False}."""
+    from closeloop.core.notify import KINDS
+
+    data = {}
+    for kind in KINDS.values():
+        data[f"{kind.kind}:in_app"] = True
+        data[f"{kind.kind}:email"] = kind.email
+    data.update({name.replace("__", ":"): value for name, value in changes.items()})
+    return {name: "on" for name, value in data.items() if value}
+
+
 @pytest.mark.parametrize("who", PEOPLE)
 def test_everyone_sets_their_own_preferences(client, org, who):
     person = getattr(org, who)
     client.force_login(person)
     page = client.get(reverse("notification_preferences"))
     assert page.status_code == 200 and 'name="lead.assigned:email" checked' in page.content.decode()
-    response = client.post(reverse("notification_preferences"), {"lead.assigned:in_app": "on"})
+    response = client.post(reverse("notification_preferences"), defaults(**{"lead.assigned__email": False}))
     assert response.status_code == 302
     choice = NotificationPreference.objects.get(user=person, kind="lead.assigned")
     assert (choice.in_app, choice.email) == (True, False)
@@ -120,7 +132,7 @@ def test_everyone_sets_their_own_preferences(client, org, who):
 
 def test_saving_unchanged_preferences_writes_nothing(client, org):
     client.force_login(org.owner)
-    client.post(reverse("notification_preferences"), {"lead.assigned:in_app": "on", "lead.assigned:email": "on"})
+    client.post(reverse("notification_preferences"), defaults())
     assert not NotificationPreference.objects.exists()
     assert not AuditEntry.objects.filter(action="notification_preferences.update").exists()
 
@@ -169,3 +181,14 @@ def test_the_inbox_lists_only_ones_own(client, org, inbox):
     client.force_login(org.teammate)
     html = client.get(reverse("notifications")).content.decode()
     assert "给teammate的通知" in html and "给owner的通知" not in html
+
+
+def test_every_kind_sent_shows_up_in_the_settings(client, org):
+    Notification.objects.create(recipient=org.owner, kind="quote.approved", message="报价已批准")
+    client.force_login(org.owner)
+    html = client.get(reverse("notification_preferences")).content.decode()
+    assert 'name="quote.approved:in_app" checked' in html and 'name="reminder.escalation:email" checked' in html
+    client.post(reverse("notification_preferences"), defaults(**{"quote.approved__email": True}))
+    choice = NotificationPreference.objects.get(user=org.owner, kind="quote.approved")
+    assert (choice.in_app, choice.email) == (False, True)  # the in-app box was not in the post
+    assert NotificationPreference.objects.count() == 1

@@ -270,3 +270,21 @@ def test_assigning_a_lead_notifies_through_every_channel(org, make_lead, receive
     assert Notification.objects.filter(recipient=org.owner, url=lead.get_absolute_url()).exists()
     assert any("杭州回路软件" in m.subject for m in mail.outbox)
     assert any("杭州回路软件" in r["json"]["markdown"]["text"] for r in receiver.requests)
+
+
+def test_someone_who_left_gets_no_email_or_robot_message(org, receiver, tell):
+    make_robot(org.team_a, RobotPlatform.WECOM, f"{receiver.url}/send?key=k")
+    org.owner.is_active = False
+    org.owner.save()
+    tell(org.owner)
+    assert Notification.objects.filter(recipient=org.owner).exists()
+    assert not NotificationDelivery.objects.exists()
+
+
+def test_notify_costs_a_fixed_number_of_queries(org, receiver, django_assert_num_queries):
+    make_robot(org.team_a, RobotPlatform.WECOM, f"{receiver.url}/send?key=k")
+    make_robot(org.team_a.parent, RobotPlatform.FEISHU, f"{receiver.url}/hook/x")
+    # preference, in-app row, robots, delivery rows (one insert for all three)
+    with transaction.atomic(), django_assert_num_queries(4):
+        notify(recipient=org.owner, kind="lead.assigned", message=MESSAGE)
+    assert NotificationDelivery.objects.count() == 3
