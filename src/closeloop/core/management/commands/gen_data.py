@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, connections, models
+from django.db import connection, connections
 
 from closeloop.core import gendata
 from closeloop.core.models import Role, User
@@ -54,9 +54,9 @@ class Command(BaseCommand):
         try:
             if leads:
                 self._leads(leads, seed, duplicates, owners, chunk, processes)
+            customer_rows = self._customers(customers, seed, owners)
+            self._opportunities(opportunities, seed, owners, customer_rows)
             self._activities(activities, seed, owners)
-            for label, count in (("Customer", customers), ("Opportunity", opportunities)):
-                self._generic("deals", label, count, seed)
         finally:
             if sqlite:
                 with connection.cursor() as cursor:
@@ -121,16 +121,122 @@ class Command(BaseCommand):
                 pool.close()
                 pool.join()
 
+    def _customers(self, total, seed, owners):
+        """Customers (one or two contacts each), keyed by the same normalizer as leads."""
+        if not total:
+            return []
+        model = _model("deals", "Customer")
+        contact_model = _model("deals", "Contact")
+        if model is None:
+            self.stdout.write("customers: not generated — deals.Customer is not built yet.")
+            return []
+        from closeloop.leads import normalize
+
+        rng = random.Random(seed + 2)
+        end = datetime.now(UTC)
+        writer = gendata.BulkWriter(model)
+        contacts = gendata.BulkWriter(contact_model) if contact_model else None
+        written = 0
+        while written < total:
+            batch, people = [], []
+            for _ in range(min(50_000, total - written)):
+                data = gendata._original(rng)
+                created = end - timedelta(seconds=rng.randrange(730 * 86400))
+                code = gendata.credit_code(rng) if rng.random() < 0.4 else ""
+                batch.append({
+                    "name": data["company_name"], "credit_code": code, "industry": data["industry"],
+                    "region": data["region"], "city": data["city"], "company_size": data["company_size"],
+                    "owner_id": rng.choice(owners) if rng.random() < 0.9 else None, "created_at": created,
+                    "updated_at": created, "company_key": normalize.company_key(data["company_name"]),
+                })
+                for n in range(rng.choice([1, 1, 2])):
+                    mobile = f"{rng.choice(gendata.MOBILES)}{rng.randrange(10**8):08d}"
+                    email = data.get("email", "") if n == 0 else ""
+                    people.append({
+                        "name": data["contact_name"] if n == 0 else rng.choice(gendata.SURNAMES) + rng.choice(gendata.GIVEN),
+                        "title": data["title"], "mobile": mobile, "email": email, "is_primary": n == 0,
+                        "created_at": created, "mobile_key": normalize.phone_key(mobile),
+                        "email_key": normalize.email_key(email), "_row": len(batch) - 1,
+                    })
+            ids = self._write_returning_ids(writer, model, batch)
+            written += len(batch)
+            if contacts:
+                for person in people:
+                    person["customer_id"] = ids[person.pop("_row")]
+                contacts.write(people)
+            self.stdout.write(f"customers: {written:,} / {total:,} (with contacts)")
+        return list(model._base_manager.order_by("pk").values_list("pk", "owner_id", "name"))
+
+    def _write_returning_ids(self, writer, model, batch):
+        # Bulk paths do not return ids; the new rows are the highest ones, in insertion order.
+        writer.write(batch)
+        ids = list(model._base_manager.order_by("-pk").values_list("pk", flat=True)[: len(batch)])
+        ids.reverse()
+        return ids
+
+    def _opportunities(self, total, seed, owners, customers):
+        if not total:
+            return
+        model = _model("deals", "Opportunity")
+        if model is None:
+            self.stdout.write("opportunities: not generated — deals.Opportunity is not built yet.")
+            return
+        if not customers:
+            self.stdout.write("opportunities: not generated — no customers (use --customers).")
+            return
+        stage_model, reason_model = _model("deals", "Stage"), _model("deals", "LostReason")
+        stages = list(stage_model.objects.filter(pipeline__is_default=True).values_list(
+            "pk", "pipeline_id", "probability", "is_won", "is_lost"))
+        reasons = list(reason_model.objects.values_list("pk", flat=True))
+        if not stages or not reasons:
+            self.stdout.write("opportunities: not generated — no default pipeline or lost reasons.")
+            return
+        rng = random.Random(seed + 3)
+        end = datetime.now(UTC)
+        open_stages = [s for s in stages if not s[3] and not s[4]]
+        writer = gendata.BulkWriter(model)
+        products = ["CRM系统", "ERP实施", "数据中台", "企业微信集成", "年度维保", "定制开发"]
+        written = 0
+        while written < total:
+            batch = []
+            for _ in range(min(50_000, total - written)):
+                customer_id, owner_id, name = rng.choice(customers)
+                created = end - timedelta(seconds=rng.randrange(730 * 86400))
+                roll = rng.random()
+                stage = rng.choice([s for s in stages if s[3]]) if roll < 0.2 else (
+                    rng.choice([s for s in stages if s[4]]) if roll < 0.45 else rng.choice(open_stages))
+                status = "won" if stage[3] else "lost" if stage[4] else "open"
+                closed = created + timedelta(days=rng.randrange(5, 120))
+                batch.append({
+                    "customer_id": customer_id, "name": f"{name} {rng.choice(products)}",
+                    "amount": Decimal(rng.randrange(10, 3000)) * 1000, "pipeline_id": stage[1], "stage_id": stage[0],
+                    "expected_close_date": (created + timedelta(days=rng.randrange(10, 180))).date(),
+                    "status": status, "probability": stage[2], "owner_id": owner_id or rng.choice(owners),
+                    "stage_entered_at": created + timedelta(days=rng.randrange(0, 5)), "created_at": created,
+                    "updated_at": closed if status != "open" else created, "next_step": rng.choice(ACTIVITY_TEXTS)[2],
+                    "won_at": closed if status == "won" else None, "lost_at": closed if status == "lost" else None,
+                    "lost_reason_id": rng.choice(reasons) if status == "lost" else None,
+                })
+            written += writer.write(batch)
+            self.stdout.write(f"opportunities: {written:,} / {total:,}")
+
     def _activities(self, total, seed, owners):
         if not total:
             return
         from closeloop.deals.models import Activity
         from closeloop.leads.models import Lead
 
-        lead_ids = array("q", Lead.objects.filter(owner__isnull=False).values_list("pk", flat=True).iterator(10_000))
-        if not lead_ids:
-            self.stdout.write("activities: skipped (no assigned leads to follow up).")
+        targets = {"lead_id": array("q", Lead.objects.filter(owner__isnull=False).values_list("pk", flat=True))}
+        for name, field in (("Customer", "customer_id"), ("Opportunity", "opportunity_id")):
+            model = _model("deals", name)
+            if model is not None and hasattr(Activity, field.removesuffix("_id")):
+                targets[field] = array("q", model._base_manager.values_list("pk", flat=True))
+        targets = {k: v for k, v in targets.items() if v}
+        if not targets:
+            self.stdout.write("activities: skipped (nothing to follow up).")
             return
+        # Half on leads, the rest on customers and deals when they exist.
+        weights = [2 if k == "lead_id" else 1 for k in targets]
         rng = random.Random(seed + 1)
         writer = gendata.BulkWriter(Activity)
         kinds = ["call", "call", "call", "wechat", "wechat", "visit", "email", "meeting", "note"]
@@ -140,8 +246,9 @@ class Command(BaseCommand):
         for _ in range(total):
             content, feedback, plan = rng.choice(ACTIVITY_TEXTS)
             at = end - timedelta(seconds=rng.randrange(730 * 86400))
+            field = rng.choices(list(targets), weights)[0]
             batch.append({
-                "lead_id": rng.choice(lead_ids), "kind": rng.choice(kinds), "content": content, "feedback": feedback,
+                field: rng.choice(targets[field]), "kind": rng.choice(kinds), "content": content, "feedback": feedback,
                 "next_plan": plan, "next_follow_up_at": at + timedelta(days=rng.randrange(1, 14)),
                 "actor_id": rng.choice(owners), "channel": "web", "payload": {}, "created_at": at,
             })
@@ -152,82 +259,15 @@ class Command(BaseCommand):
         written += writer.write(batch)
         self.stdout.write(f"activities: {written:,} written.")
 
-    def _generic(self, app_label, model_name, total, seed):
-        """Models another part of the app owns (customers, opportunities): filled from their fields, if they exist."""
-        if not total:
-            return
-        try:
-            model = apps.get_model(app_label, model_name)
-        except LookupError:
-            self.stdout.write(f"{model_name.lower()}: not generated — {app_label}.{model_name} is not built yet.")
-            return
-        rng = random.Random(seed + len(model_name))
-        makers = {}
-        for field in model._meta.concrete_fields:
-            if field.primary_key:
-                continue
-            maker = _maker(field, rng)
-            if maker is _MISSING:
-                self.stdout.write(f"{model_name.lower()}: not generated — no rows to point "
-                                  f"{field.name} at ({field.related_model.__name__}).")
-                return
-            if maker is not None:
-                makers[field.attname] = maker
-        writer = gendata.BulkWriter(model)
-        written = 0
-        while written < total:
-            size = min(50_000, total - written)
-            written += writer.write([{name: make() for name, make in makers.items()} for _ in range(size)])
-        self.stdout.write(f"{model_name.lower()}: {written:,} written.")
-
     def _analyze(self):
         # Fresh statistics, so the planner picks the indexes a live system would use.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
 
-_MISSING = object()
-
-
-def _maker(field, rng):
-    """A value generator for one field, from its type and name; None when its default will do."""
-    end = datetime.now(UTC)
-    name = field.name
-    if field.choices:
-        values = [value for value, _label in field.flatchoices]
-        return lambda: rng.choice(values)
-    if isinstance(field, models.ForeignKey):
-        ids = list(field.related_model._base_manager.values_list("pk", flat=True)[:200_000])
-        if not ids:
-            return None if field.null else _MISSING
-        return lambda: rng.choice(ids)
-    if isinstance(field, models.DateTimeField):
-        return lambda: end - timedelta(seconds=rng.randrange(730 * 86400))
-    if isinstance(field, models.DateField):
-        return lambda: (end - timedelta(days=rng.randrange(730))).date()
-    if isinstance(field, models.DecimalField):
-        return lambda: Decimal(rng.randrange(5_000, 2_000_000))
-    if isinstance(field, models.BooleanField):
-        return lambda: rng.random() < 0.5
-    if isinstance(field, (models.IntegerField, models.FloatField)):
-        return lambda: rng.randrange(0, 100)
-    if isinstance(field, models.CharField | models.TextField):
-        limit = field.max_length or 1000
-        if field.unique:
-            return lambda: f"{name}-{rng.getrandbits(48):x}"[:limit]
-        if "company" in name or name == "name":
-            return lambda: gendata._original(rng)["company_name"][:limit]
-        if "mobile" in name or "phone" in name:
-            return lambda: f"+86{rng.choice(gendata.MOBILES)}{rng.randrange(10**8):08d}"[:limit]
-        if "email" in name:
-            return lambda: f"{rng.choice(gendata.PINYIN)}{rng.randrange(10**5)}@{rng.choice(gendata.MAIL_DOMAINS)}"[:limit]
-        if "city" in name:
-            return lambda: rng.choice(gendata.ALL_CITIES)[1]
-        if "region" in name or "province" in name:
-            return lambda: rng.choice(gendata.ALL_CITIES)[0]
-        if "industry" in name:
-            return lambda: rng.choice(gendata.INDUSTRIES)
-        if "contact" in name:
-            return lambda: rng.choice(gendata.SURNAMES) + rng.choice(gendata.GIVEN)
-        return None if field.blank else (lambda: rng.choice(gendata.NEEDS)[:limit])
-    return None
+def _model(app_label: str, name: str):
+    """The model if that part of the app is built, else None (gen-data then says so and goes on)."""
+    try:
+        return apps.get_model(app_label, name)
+    except LookupError:
+        return None
