@@ -6,7 +6,7 @@ from io import StringIO
 from django.core.management import call_command
 
 from closeloop.core.models import Role, User
-from closeloop.deals.models import Activity
+from closeloop.deals.models import Activity, Contact, Customer, Opportunity
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead
 
@@ -55,12 +55,23 @@ def test_it_spreads_leads_over_the_org_and_two_years(db):
     assert len(set(Lead.objects.values_list("status", flat=True))) >= 6
 
 
-def test_it_adds_activities_and_skips_models_that_do_not_exist(db):
-    output = _generate(leads=200, activities=150, customers=5)
+def test_it_adds_customers_deals_and_follow_ups(db):
+    _generate(leads=200, customers=60, opportunities=120, activities=300)
 
-    assert Activity.objects.count() == 150
-    assert not Activity.objects.filter(lead__owner=None).exists()
-    assert "customer: 5 written." in output or "not built yet" in output
+    customers = list(Customer.objects.all())
+    assert len(customers) == 60
+    assert all(c.company_key == normalize.company_key(c.name) for c in customers)
+    assert Contact.objects.filter(customer__in=customers, is_primary=True).count() == 60
+    assert all(c.mobile_key == normalize.phone_key(c.mobile) for c in Contact.objects.all())
+    deals = Opportunity.objects.select_related("stage")
+    assert deals.count() == 120
+    for deal in deals:
+        assert deal.status == ("won" if deal.stage.is_won else "lost" if deal.stage.is_lost else "open")
+        assert (deal.lost_reason_id is not None) == (deal.status == "lost")
+    assert Activity.objects.count() == 300
+    assert not Activity.objects.filter(lead__isnull=False, lead__owner=None).exists()
+    assert Activity.objects.filter(opportunity__isnull=False).exists()
+    assert Activity.objects.filter(customer__isnull=False).exists()
 
 
 def test_it_adds_to_what_is_there(db):
