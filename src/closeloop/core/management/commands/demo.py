@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.services import department_save, user_save
+from closeloop.deals.demo import load_demo_deals
 from closeloop.leads.models import Campaign, Lead, LeadSource, LeadStatus
 from closeloop.leads.services import lead_assign, lead_submit
 
@@ -67,7 +68,7 @@ class Command(BaseCommand):
             reps = [person(f"rep{i}", name, Role.SALES_REP, team_a if i <= 3 else team_b, manager1 if i <= 3 else manager2)
                     for i, name in enumerate(["张伟", "李娜", "王强", "刘洋", "黄敏", "吴杰"], start=1)]
             person("marketing1", "赵市场", Role.MARKETING, marketing, None, channels=("展会", "官网", "广告"))
-            person("presales1", "孙工", Role.PRESALES, presales)
+            presales_user = person("presales1", "孙工", Role.PRESALES, presales)
             campaigns = [
                 Campaign.objects.create(name="2026上海工博会", source=sources["展会"], thank_you_message="感谢关注，我们会在24小时内联系您。"),
                 Campaign.objects.create(name="官网免费试用", source=sources["官网"]),
@@ -104,7 +105,8 @@ class Command(BaseCommand):
                 if status != LeadStatus.NEW:
                     lead_assign(lead=lead, owner=rep, actor=rep.manager or admin, channel=Channel.SYSTEM, reason="demo")
                     Lead.objects.filter(pk=lead.pk).update(status=status)
+            deals = load_demo_deals(rng=rng, reps=reps, presales=presales_user, admin=admin)
         self.stdout.write(self.style.SUCCESS(
-            f"Demo loaded: {User.objects.count()} users, {Lead.objects.count()} leads. "
+            f"Demo loaded: {User.objects.count()} users, {Lead.objects.count()} leads, {deals} deals. "
             f"Log in as admin / {DEMO_PASSWORD} (or manager1, rep1 … rep6, marketing1)."
         ))
