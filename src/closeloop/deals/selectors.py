@@ -219,6 +219,10 @@ class TodayItem:
     def record_type(self) -> str:
         return type(self.record)._meta.model_name
 
+    @property
+    def record_label(self) -> str:
+        return str(type(self.record)._meta.verbose_name)
+
 
 TODAY_LIMIT = 50
 
