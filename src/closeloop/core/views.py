@@ -43,8 +43,8 @@ def admin_required(view):
 
 @login_required
 def home(request):
-    # Sales people start their day on the Today page: what is due, overdue, new and escalated.
-    if request.user.role in (Role.SALES_REP, Role.SALES_MANAGER):
+    # Sales and pre-sales start their day on the Today page: what is due, overdue, new, handed over, escalated.
+    if request.user.role in (Role.SALES_REP, Role.SALES_MANAGER, Role.PRESALES):
         from closeloop.deals.views import today_view
 
         return today_view(request)

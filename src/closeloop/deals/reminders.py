@@ -110,7 +110,8 @@ def _send_once(due: Due, *, level: int, recipient, message: str) -> bool:
                 message=message[:300], url=due.record.get_absolute_url(),
             )
             notify(recipient=recipient, kind="reminder.escalation" if level else f"reminder.{due.kind}",
-                   message=message, url=due.record.get_absolute_url())
+                   message=message, url=due.record.get_absolute_url(),
+                   key=f"{due.record_key}:{due.kind}:{due.due_at.isoformat()}:{level}")
     except IntegrityError:
         return False
     return True
