@@ -42,25 +42,24 @@ class Entry:
 
 
 def make_entry(ref, *, company_name="", contact_name="", mobile="", landline="", email="", city="", credit_code="") -> Entry:
-    code = normalize.credit_code_key(credit_code or "")
-    region, ckey = normalize.company_parts(company_name or "")
+    code = normalize.credit_code_key(credit_code) if credit_code else ""
+    region, ckey = normalize.company_parts(company_name) if company_name else ("", "")
     bkey = normalize.brand_key(ckey, is_key=True) if ckey else ""
-    email_k = normalize.email_key(email or "")
-    name, is_title = normalize.person_name(contact_name or "")
+    email_k = normalize.email_key(email) if email else ""
+    name, is_title = normalize.person_name(contact_name) if contact_name else ("", False)
     mobile_k = normalize.phone_key(mobile or "") if mobile else ""
     landline_k = normalize.phone_key(landline or "") if landline else ""
     # A mobile typed into the landline column (or the reverse) still identifies the person.
     if landline_k and not mobile_k and normalize.is_mobile(landline_k):
         mobile_k, landline_k = landline_k, ""
-    city_name = normalize.to_simplified(normalize.fold_width(city or "")).replace(" ", "")
     return Entry(
         ref=ref,
-        code=code if normalize.credit_code_valid(code) else "",
+        code=code if code and normalize.credit_code_valid(code) else "",
         ckey=ckey,
         bkey=bkey,
         industry=ckey[len(bkey):] if ckey.startswith(bkey) else "",
         region=region,
-        city=normalize._region_name(city_name) or city_name,
+        city=normalize.city_name(city) if city else "",
         mobile=mobile_k,
         landline=landline_k,
         email=email_k,
@@ -200,58 +199,82 @@ class _UnionFind:
 
 
 class _CompanyClusters(_UnionFind):
-    """Union-find whose clusters remember what would make a union wrong (codes, regions, sister brands)."""
+    """Union-find whose clusters remember what would make a union wrong (codes, regions, sister brands).
+
+    A cluster's facts are kept only once it has grown past one row; a single row's facts are read
+    from its entry, so 100k rows cost no 100k sets.
+    """
 
     def __init__(self, entries: list[Entry]):
         super().__init__(len(entries))
-        self.codes = [{e.code} if e.code else set() for e in entries]
-        self.regions = [{e.region} if e.region else set() for e in entries]
-        self.cities = [{e.city} if e.city and not e.region else set() for e in entries]
-        self.industries = [{e.bkey: {e.industry}} if e.bkey and e.industry else {} for e in entries]
+        self.entries = entries
+        self.facts: dict[int, tuple[set, set, set, dict]] = {}
 
-    def conflict(self, ra: int, rb: int) -> bool:
-        if self.codes[ra] and self.codes[rb] and self.codes[ra] != self.codes[rb]:
+    def _facts(self, root: int) -> tuple[set, set, set, dict]:
+        found = self.facts.get(root)
+        if found is not None:
+            return found
+        e = self.entries[root]
+        return (
+            {e.code} if e.code else set(),
+            {e.region} if e.region else set(),
+            {e.city} if e.city and not e.region else set(),
+            {e.bkey: {e.industry}} if e.bkey and e.industry else {},
+        )
+
+    @staticmethod
+    def _conflict(a: tuple, b: tuple) -> bool:
+        codes_a, regions_a, cities_a, industries_a = a
+        codes_b, regions_b, cities_b, industries_b = b
+        if codes_a and codes_b and codes_a != codes_b:
             return True
-        regions_a, regions_b = self.regions[ra], self.regions[rb]
         if regions_a and regions_b and regions_a != regions_b:
             return True
-        if regions_a and not regions_b and self.cities[rb] and not (regions_a & self.cities[rb]):
+        if regions_a and not regions_b and cities_b and not (regions_a & cities_b):
             return True
-        if regions_b and not regions_a and self.cities[ra] and not (regions_b & self.cities[ra]):
+        if regions_b and not regions_a and cities_a and not (regions_b & cities_a):
             return True
-        small, big = sorted((self.industries[ra], self.industries[rb]), key=len)
+        small, big = sorted((industries_a, industries_b), key=len)
         return any(brand in big and big[brand] != kinds for brand, kinds in small.items())
 
     def union(self, a: int, b: int) -> bool:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        if self.conflict(ra, rb):
+        facts_a, facts_b = self._facts(ra), self._facts(rb)
+        if self._conflict(facts_a, facts_b):
             return False
-        if len(self.industries[ra]) + len(self.regions[ra]) < len(self.industries[rb]) + len(self.regions[rb]):
-            ra, rb = rb, ra
         self.parent[rb] = ra
-        self.codes[ra] |= self.codes[rb]
-        self.regions[ra] |= self.regions[rb]
-        self.cities[ra] |= self.cities[rb]
-        for brand, kinds in self.industries[rb].items():
-            self.industries[ra].setdefault(brand, set()).update(kinds)
-        self.codes[rb] = self.regions[rb] = self.cities[rb] = set()
-        self.industries[rb] = {}
+        codes, regions, cities, industries = facts_a
+        codes |= facts_b[0]
+        regions |= facts_b[1]
+        cities |= facts_b[2]
+        for brand, kinds in facts_b[3].items():
+            industries.setdefault(brand, set()).update(kinds)
+        self.facts[ra] = facts_a
+        self.facts.pop(rb, None)
         return True
 
 
-def _groups(entries: list[Entry], key) -> list[list[int]]:
+def _groups(keys: list) -> list[list[int]]:
+    """Positions sharing a non-empty key, for every key held by two or more."""
     found: dict = {}
-    for i, entry in enumerate(entries):
-        k = key(i, entry)
+    for i, k in enumerate(keys):
         if k:
-            found.setdefault(k, []).append(i)
+            if k in found:
+                found[k].append(i)
+            else:
+                found[k] = [i]
     return [group for group in found.values() if len(group) > 1]
 
 
-# Fuzzy comparison only inside blocks; a block larger than this is a common prefix, not a signal.
-MAX_BLOCK = 400
+def deletion_keys(brand: str) -> set[str]:
+    """The brand and every form of it with one character deleted.
+
+    Two brands one edit apart (a wrong, missing or extra character) always share one of these, so
+    grouping by them finds every typo candidate without comparing all pairs.
+    """
+    return {brand, *(brand[:i] + brand[i + 1:] for i in range(len(brand)))}
 
 
 def cluster_entries(entries: list[Entry]) -> list[tuple[int, int]]:
@@ -259,97 +282,105 @@ def cluster_entries(entries: list[Entry]) -> list[tuple[int, int]]:
     companies = _CompanyClusters(entries)
     union = companies.union
 
-    for group in _groups(entries, lambda i, e: e.code):
+    for group in _groups([e.code for e in entries]):
         for i in group[1:]:
             union(group[0], i)
     # The same name in the same region (written in the name, or the city column when the name has none).
-    for group in _groups(entries, lambda i, e: (e.ckey, e.region or e.city) if e.ckey and (e.region or e.city) else None):
+    for group in _groups([(e.ckey, e.region or e.city) if e.ckey and (e.region or e.city) else None for e in entries]):
         for i in group[1:]:
             union(group[0], i)
     # A shared mobile, email or landline links two rows when their names do not contradict it.
     for attr in ("mobile", "email", "landline"):
-        for group in _groups(entries, lambda i, e, attr=attr: getattr(e, attr)):
+        for group in _groups([getattr(e, attr) for e in entries]):
             first = entries[group[0]]
             for i in group[1:]:
                 if names_compatible(first, entries[i]) and regions_agree(first, entries[i]):
                     union(group[0], i)
     # The same name without region information: join the name's clusters when they do not conflict.
-    for group in _groups(entries, lambda i, e: e.ckey):
+    for group in _groups([e.ckey for e in entries]):
         for i in group[1:]:
             union(group[0], i)
-    # Same brand, compatible industries ("普腾康汇" and "普腾康汇食品"), then one-character typos.
-    for group in _groups(entries, lambda i, e: e.bkey):
-        _pairwise(entries, group, union, same_brand=True)
-    seen_pairs: set = set()
-    for block_key in (lambda i, e: e.ckey[:2], lambda i, e: e.bkey[-2:]):
-        for group in _groups(entries, block_key):
-            keys: dict[str, int] = {}
-            for i in group:
-                keys.setdefault(entries[i].ckey, i)
-            if 1 < len(keys) <= MAX_BLOCK:
-                _pairwise(entries, list(keys.values()), union, same_brand=False, seen=seen_pairs)
+
+    # From here on one row stands for all rows with the same name, region and city.
+    representatives: dict[tuple, int] = {}
+    for i, e in enumerate(entries):
+        if e.bkey:
+            representatives.setdefault((e.ckey, e.region, e.city), i)
+    by_brand: dict[str, list[int]] = {}
+    for i in representatives.values():
+        by_brand.setdefault(entries[i].bkey, []).append(i)
+    # Same brand, compatible industries: "普腾康汇" and "普腾康汇食品".
+    for group in by_brand.values():
+        for x, i in enumerate(group):
+            for j in group[x + 1:]:
+                a, b = entries[i], entries[j]
+                if industries_agree(a.industry, b.industry) and regions_agree(a, b):
+                    union(i, j)
+    # One-character typos in brands of three or more characters, found through deletion keys.
+    by_deletion: dict[str, list[str]] = {}
+    for brand in by_brand:
+        if len(brand) >= 3:
+            for key in deletion_keys(brand):
+                by_deletion.setdefault(key, []).append(brand)
+    checked: set[tuple[str, str]] = set()
+    for brands in by_deletion.values():
+        for x, brand_a in enumerate(brands):
+            for brand_b in brands[x + 1:]:
+                pair = (brand_a, brand_b) if brand_a < brand_b else (brand_b, brand_a)
+                if pair in checked:
+                    continue
+                checked.add(pair)
+                for i in by_brand[brand_a]:
+                    for j in by_brand[brand_b]:
+                        if typo_match(entries[i], entries[j]) and regions_agree(entries[i], entries[j]):
+                            union(i, j)
 
     company_root = [companies.find(i) for i in range(len(entries))]
     return list(zip(_cluster_people(entries, company_root), company_root, strict=True))
 
 
-def _pairwise(entries, group, union, *, same_brand: bool, seen: set | None = None):
-    for x, i in enumerate(group):
-        a = entries[i]
-        for j in group[x + 1:]:
-            b = entries[j]
-            if seen is not None:
-                pair = (a.ckey, b.ckey) if a.ckey < b.ckey else (b.ckey, a.ckey)
-                if pair in seen:
-                    continue
-                seen.add(pair)
-            if not regions_agree(a, b):
-                continue
-            if same_brand:
-                if industries_agree(a.industry, b.industry):
-                    union(i, j)
-            elif typo_match(a, b):
-                union(i, j)
-
-
 def _cluster_people(entries: list[Entry], company_root: list[int]) -> list[int]:
     people = _UnionFind(len(entries))
-    mobiles: dict[int, set] = {i: {e.mobile} if e.mobile else set() for i, e in enumerate(entries)}
-    emails: dict[int, set] = {i: {e.email} if e.email else set() for i, e in enumerate(entries)}
+    merged: dict[int, tuple[set, set]] = {}  # contact keys of clusters grown past one row
+
+    def keys_of(root: int) -> tuple[set, set]:
+        found = merged.get(root)
+        if found is not None:
+            return found
+        e = entries[root]
+        return ({e.mobile} if e.mobile else set()), ({e.email} if e.email else set())
 
     def union(a: int, b: int, *, check: bool) -> None:
         ra, rb = people.find(a), people.find(b)
         if ra == rb:
             return
-        if check and (
-            (mobiles[ra] and mobiles[rb] and not mobiles[ra] & mobiles[rb])
-            or (emails[ra] and emails[rb] and not emails[ra] & emails[rb])
-        ):
+        (mobiles_a, emails_a), (mobiles_b, emails_b) = keys_of(ra), keys_of(rb)
+        # Two different mobiles (or emails) on both sides: two people who share a name or a surname.
+        if check and ((mobiles_a and mobiles_b and not mobiles_a & mobiles_b) or (emails_a and emails_b and not emails_a & emails_b)):
             return
         people.parent[rb] = ra
-        mobiles[ra] |= mobiles.pop(rb)
-        emails[ra] |= emails.pop(rb)
+        merged[ra] = (mobiles_a | mobiles_b, emails_a | emails_b)
+        merged.pop(rb, None)
 
     # A person belongs to one company: every rule below stays inside a company cluster.
     for attr in ("mobile", "email"):
-        for group in _groups(entries, lambda i, e, attr=attr: getattr(e, attr)):
+        for group in _groups([(getattr(e, attr), company_root[i]) if getattr(e, attr) else None for i, e in enumerate(entries)]):
             for i in group[1:]:
-                if company_root[i] == company_root[group[0]]:
-                    union(group[0], i, check=False)
-    for group in _groups(
-        entries, lambda i, e: (e.name, company_root[i]) if e.name and not e.is_title and len(e.name) >= 2 else None
-    ):
+                union(group[0], i, check=False)
+    full_names = [(e.name, company_root[i]) if e.name and not e.is_title and len(e.name) >= 2 else None for i, e in enumerate(entries)]
+    for group in _groups(full_names):
         for i in group[1:]:
             union(group[0], i, check=True)
     # A title ("王总") joins the one person of that surname at the company; with two candidates it stays alone.
     by_surname: dict[tuple, set] = {}
-    for i, e in enumerate(entries):
-        if e.name and not e.is_title:
-            by_surname.setdefault((company_root[i], normalize.surname(e.name)), set()).add(people.find(i))
     titled: dict[tuple, list[int]] = {}
     for i, e in enumerate(entries):
-        if e.name and e.is_title:
+        if not e.name:
+            continue
+        if e.is_title:
             titled.setdefault((company_root[i], e.name), []).append(i)
+        else:
+            by_surname.setdefault((company_root[i], normalize.surname(e.name)), set()).add(i)
     for key, rows in titled.items():
         candidates = {people.find(r) for r in by_surname.get(key, ())}
         if len(candidates) == 1:

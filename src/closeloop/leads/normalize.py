@@ -53,6 +53,7 @@ def _mobile_prefix_valid(prefix: str) -> bool:
     return phonenumbers.is_valid_number(low) and phonenumbers.is_valid_number(high)
 
 
+@lru_cache(maxsize=131072)
 def phone_key(raw: str, *, region: str = "CN") -> str:
     """E.164 form of a phone number (China by default), or "" when it is not a valid number.
 
@@ -98,6 +99,7 @@ def is_mobile(e164: str) -> bool:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+@lru_cache(maxsize=131072)
 def email_key(raw: str) -> str:
     text = fold_width(raw).replace(" ", "").lower()
     return text if _EMAIL.match(text) else ""
@@ -325,6 +327,13 @@ def person_name(raw: str) -> tuple[str, bool]:
     return text, False
 
 
+@lru_cache(maxsize=4096)
+def city_name(raw: str) -> str:
+    """A city column's value as a region name ("杭州市" → "杭州"), or the folded text itself."""
+    text = to_simplified("".join(fold_width(raw).split()))
+    return _region_name(text) or text
+
+
 def surname(name: str) -> str:
     if name[:2] in _COMPOUND_SURNAMES:
         return name[:2]
@@ -332,6 +341,8 @@ def surname(name: str) -> str:
 
 
 def credit_code_key(raw: str) -> str:
+    if not raw:
+        return ""
     return fold_width(raw).replace(" ", "").upper()
 
 
