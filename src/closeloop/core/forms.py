@@ -2,7 +2,7 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.leads.models import CONFIGURABLE_FIELDS, Lead, LeadSource
+from closeloop.leads.models import CONFIGURABLE_FIELDS, DuplicateAction, Lead, LeadSource
 
 from .models import Channel, Department, RobotPlatform, Role, User
 
@@ -67,6 +67,14 @@ class ChannelPolicyForm(forms.Form):
         choices=[(name, Lead._meta.get_field(name).verbose_name) for name in CONFIGURABLE_FIELDS],
     )
     require_contact_method = forms.BooleanField(label=_("require a mobile, landline, email or WeChat"), required=False)
+    duplicate_action = forms.ChoiceField(
+        label=_("when a submission names a contact already on record"), choices=DuplicateAction.choices,
+        initial=DuplicateAction.ATTACH, required=False,
+    )
+
+    def clean_duplicate_action(self):
+        # Left out of a submission (an older form), the safe default: route the duplicate to its owner.
+        return self.cleaned_data["duplicate_action"] or DuplicateAction.ATTACH
 
     def __init__(self, *args, channel: str, **kwargs):
         self.channel = channel

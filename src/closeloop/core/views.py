@@ -149,18 +149,22 @@ def intake_settings(request):
         policy = channel_policy(channel)
         forms.append(ChannelPolicyForm(
             request.POST or None, channel=channel,
-            initial={"required_fields": policy.required_fields, "require_contact_method": policy.require_contact_method},
+            initial={"required_fields": policy.required_fields, "require_contact_method": policy.require_contact_method,
+                     "duplicate_action": policy.duplicate_action},
         ))
     if request.method == "POST" and all(f.is_valid() for f in forms):
         with transaction.atomic():
             for form in forms:
                 policy, _created = ChannelPolicy.objects.get_or_create(channel=form.channel)
-                before = {"required_fields": policy.required_fields, "require_contact_method": policy.require_contact_method}
+                before = {"required_fields": policy.required_fields, "require_contact_method": policy.require_contact_method,
+                          "duplicate_action": policy.duplicate_action}
                 policy.required_fields = form.cleaned_data["required_fields"]
                 policy.require_contact_method = form.cleaned_data["require_contact_method"]
+                policy.duplicate_action = form.cleaned_data["duplicate_action"]
                 policy.save()
                 changes = diff(before, {"required_fields": policy.required_fields,
-                                        "require_contact_method": policy.require_contact_method})
+                                        "require_contact_method": policy.require_contact_method,
+                                        "duplicate_action": policy.duplicate_action})
                 if changes:
                     audit_record(actor=request.user, channel=Channel.WEB, action="settings.intake", target=policy,
                                  changes=changes)

@@ -137,6 +137,18 @@ def _serialize(lead: Lead) -> dict:
     return LeadOut.from_orm(lead).model_dump(mode="json")
 
 
+# What a submitter learns of a lead on record they cannot see: that it exists, and who owns it.
+_HIDDEN_FIELDS = {"contact_name": "", "title": "", "mobile": "", "landline": "", "email": "", "wechat": "", "need": "",
+                  "budget": None, "credit_code": "", "timeline": "", "score": None, "grade": ""}
+
+
+def _serialize_for(user, lead: Lead) -> dict:
+    body = _serialize(lead)
+    if not Lead.objects.visible_to(user).filter(pk=lead.pk).exists():
+        body.update(_HIDDEN_FIELDS)
+    return body
+
+
 @router.post(
     "/",
     response={201: LeadCreated, 200: LeadCreated, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut},
@@ -157,7 +169,9 @@ def create_lead(request, payload: LeadIn):
     try:
         with transaction.atomic():
             result = lead_submit(data=body, channel=Channel.API, actor=request.user)
-            response = {"lead": _serialize(result.lead), "created": result.created, "messages": result.messages}
+            # A duplicate answers with the lead on record (200), masked when it is not the submitter's to see.
+            lead_body = _serialize(result.lead) if result.created else _serialize_for(request.user, result.lead)
+            response = {"lead": lead_body, "created": result.created, "messages": result.messages}
             status = 201 if result.created else 200
             if key:
                 # Stored in the lead's transaction: a lead exists exactly when its key is recorded.

@@ -6,7 +6,10 @@ transaction, before the lead is saved.
 
 from dataclasses import dataclass, field
 
-from .matching import Entry, Match, cluster_entries, make_entry
+from django.utils.translation import gettext_lazy as _
+
+from . import normalize
+from .matching import Entry, Match, cluster_entries, compare, make_entry
 
 # Column names people give these fields in spreadsheets, Chinese and English, compared lower-case.
 HEADER_ALIASES = {
@@ -53,17 +56,169 @@ def cluster_rows(rows: list[dict], columns: dict[str, str] | None = None) -> lis
     ]
 
 
+# Reasons as people read them next to a match.
+REASON_LABELS = {
+    "credit_code": _("same unified social credit code"),
+    "mobile": _("same mobile"),
+    "email": _("same email"),
+    "landline": _("same landline"),
+    "company_name": _("same company name"),
+    "brand": _("same brand, compatible name"),
+    "similar_name": _("company name differs by one character"),
+    "email_domain": _("same company email domain"),
+    "contact_name": _("same contact name"),
+    "contact_surname": _("title matches the contact's surname"),
+}
+
+
+@dataclass
+class LeadMatch:
+    """An existing lead that looks like a submission, with the reasons."""
+
+    lead: object
+    match: Match
+
+    @property
+    def same_person(self) -> bool:
+        return self.match.same_person
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.match.reasons
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [str(REASON_LABELS.get(r, r)) for r in self.match.reasons]
+
+    @property
+    def similarity(self) -> int:
+        return round(self.match.similarity)
+
+    def as_dict(self) -> dict:
+        return {"lead_id": self.lead.pk, "same_person": self.same_person, "reasons": self.reasons,
+                "similarity": self.similarity, "owner": self.lead.owner.username if self.lead.owner_id else None}
+
+
 @dataclass
 class DuplicateDecision:
     """What intake should do with a submission that matches existing records."""
 
-    matches: list = field(default_factory=list)  # existing leads/customers, best first, each with its reasons
+    matches: list = field(default_factory=list)  # LeadMatch, best first, each with its reasons
     action: str = "create"  # "create", "create_flagged", "attach" (touch on existing) or "refuse"
-    existing: object = None  # the record a touch attaches to
+    existing: object = None  # the record a touch attaches to (or a flagged lead points at)
+
+
+# Candidates fetched per key; a key shared by more leads than this is not what tells duplicates apart.
+PER_KEY = 50
+_CANDIDATE_FIELDS = [
+    "pk", "company_name", "contact_name", "mobile_key", "landline_key", "email_key", "city", "credit_code",
+    "company_key", "brand_key", "owner", "status", "merged_into", "created_at",
+]
+
+
+def entry_for_lead(lead) -> Entry:
+    """An engine entry from a lead's stored keys (what intake wrote), without re-normalizing phones."""
+    region, ckey = normalize.company_parts(lead.company_name) if lead.company_name else ("", "")
+    bkey = normalize.brand_key(ckey, is_key=True) if ckey else ""
+    name, is_title = normalize.person_name(lead.contact_name) if lead.contact_name else ("", False)
+    code = lead.credit_code or ""
+    return Entry(
+        ref=lead.pk, code=code if code and normalize.credit_code_valid(code) else "", ckey=ckey, bkey=bkey,
+        industry=ckey[len(bkey):] if ckey.startswith(bkey) else "", region=region,
+        city=normalize.city_name(lead.city) if lead.city else "", mobile=lead.mobile_key or "",
+        landline=lead.landline_key or "", email=lead.email_key or "",
+        domain=normalize.email_domain(lead.email_key) if lead.email_key else "", name=name, is_title=is_title,
+    )
+
+
+def _candidate_ids(entry: Entry, *, exclude_pk=None) -> set[int]:
+    """Ids of leads sharing an exact key or a name block with the entry: one indexed lookup per key."""
+    from .models import Lead
+
+    lookups = []
+    if entry.code:
+        lookups.append({"credit_code": entry.code})
+    if entry.mobile:
+        lookups.append({"mobile_key": entry.mobile})
+    if entry.email:
+        lookups.append({"email_key": entry.email})
+    if entry.landline:
+        lookups.append({"landline_key": entry.landline})
+    if entry.ckey:
+        lookups.append({"company_key": entry.ckey})
+    if entry.bkey and entry.bkey != entry.ckey:
+        lookups.append({"brand_key": entry.bkey})
+    if len(entry.bkey) >= 3:
+        lookups.append({"brand_head": entry.bkey[:2]})
+        lookups.append({"brand_tail": entry.bkey[-2:]})
+    found: set[int] = set()
+    for lookup in lookups:
+        query = Lead.objects.filter(**lookup)
+        if exclude_pk:
+            query = query.exclude(pk=exclude_pk)
+        found.update(query.order_by().values_list("pk", flat=True)[:PER_KEY])
+    return found
+
+
+def find_matches(entry: Entry, *, exclude_pk=None, limit: int = 10) -> list[LeadMatch]:
+    """Existing leads that name the same person or the same company as `entry`, best first.
+
+    Merged leads answer with the lead they were merged into. No visibility filter: a duplicate is a
+    duplicate whoever owns it; callers decide what the user may see of it.
+    """
+    from .models import Lead
+
+    ids = _candidate_ids(entry, exclude_pk=exclude_pk)
+    if not ids:
+        return []
+    candidates = list(Lead.objects.filter(pk__in=ids).select_related("owner").only(
+        *[f for f in _CANDIDATE_FIELDS if f != "owner"], "owner"
+    ))
+    survivors = {c.merged_into_id for c in candidates if c.merged_into_id} - {c.pk for c in candidates}
+    if survivors:
+        candidates += list(Lead.objects.filter(pk__in=survivors).select_related("owner"))
+    by_pk = {c.pk: c for c in candidates}
+    best: dict[int, LeadMatch] = {}
+    for candidate in candidates:
+        verdict = compare(entry, entry_for_lead(candidate))
+        if verdict is None:
+            continue
+        target = candidate
+        while target.merged_into_id and target.merged_into_id in by_pk:
+            target = by_pk[target.merged_into_id]
+        if exclude_pk and target.pk == exclude_pk:
+            continue
+        current = best.get(target.pk)
+        if current is None or _rank(verdict) > _rank(current.match):
+            best[target.pk] = LeadMatch(lead=target, match=verdict)
+    ordered = sorted(best.values(), key=lambda m: (_rank(m.match), -m.lead.pk), reverse=True)
+    return ordered[:limit]
+
+
+def _rank(match: Match) -> tuple:
+    return (match.same_person, len(match.reasons), match.similarity)
 
 
 def check_intake(*, lead, channel: str, actor) -> DuplicateDecision:
-    return DuplicateDecision()
+    """Whether a submission repeats a lead on record, and what the channel's policy says to do.
+
+    Same person at the same company: the channel's `duplicate_action` (attach as a touch by default).
+    Same company, another person: create the lead, flagged, so the company's owner hears of it.
+    """
+    from .models import ChannelPolicy, DuplicateAction
+
+    matches = find_matches(entry_for_lead(lead), exclude_pk=lead.pk)
+    if not matches:
+        return DuplicateDecision()
+    person = next((m for m in matches if m.same_person), None)
+    if person is not None:
+        policy = ChannelPolicy.objects.filter(channel=channel).only("duplicate_action").first()
+        action = policy.duplicate_action if policy else DuplicateAction.ATTACH
+        return DuplicateDecision(matches=matches, action=str(action), existing=person.lead)
+    return DuplicateDecision(matches=matches, action="create_flagged", existing=matches[0].lead)
 
 
-__all__ = ["DuplicateDecision", "Match", "check_intake", "cluster_rows", "map_headers"]
+__all__ = [
+    "DuplicateDecision", "LeadMatch", "Match", "check_intake", "cluster_rows", "entry_for_lead", "find_matches",
+    "map_headers",
+]

@@ -79,6 +79,14 @@ CONFIGURABLE_FIELDS = [
 ]
 
 
+class DuplicateAction(models.TextChoices):
+    """What intake does with a submission that names a person already on record."""
+
+    ATTACH = "attach", _("Attach as a new touch on the existing lead")
+    CREATE_FLAGGED = "create_flagged", _("Create the lead, flagged as a possible duplicate")
+    REFUSE = "refuse", _("Refuse it, naming the owner")
+
+
 class ChannelPolicy(models.Model):
     """Per-channel intake rules an admin edits in the app."""
 
@@ -86,6 +94,10 @@ class ChannelPolicy(models.Model):
     required_fields = models.JSONField(_("required fields"), default=list, blank=True)
     require_contact_method = models.BooleanField(
         _("require a mobile, landline, email or WeChat"), default=True
+    )
+    duplicate_action = models.CharField(
+        _("when a submission duplicates an existing lead"), max_length=15, choices=DuplicateAction.choices,
+        default=DuplicateAction.ATTACH,
     )
 
     class Meta:
@@ -150,12 +162,23 @@ class Lead(models.Model):
     merged_into = models.ForeignKey(
         "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Set when intake created this lead although it looks like an existing one (policy "create flagged",
+    # or the same company under another contact); the duplicates page lists these for review.
+    duplicate_of = models.ForeignKey(
+        "self", verbose_name=_("possible duplicate of"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     # Normalized keys written by the intake service; duplicate checks and search read these.
     mobile_key = models.CharField(max_length=20, blank=True, editable=False)
     landline_key = models.CharField(max_length=24, blank=True, editable=False)
     email_key = models.CharField(max_length=200, blank=True, editable=False)
     company_key = models.CharField(max_length=200, blank=True, editable=False)
+    # Blocking keys for fuzzy company matching (see leads/matching.py): the brand, and its first and
+    # last two characters so a one-character typo in a brand still finds its block.
+    brand_key = models.CharField(max_length=200, blank=True, editable=False)
+    brand_head = models.CharField(max_length=2, blank=True, editable=False)
+    brand_tail = models.CharField(max_length=2, blank=True, editable=False)
 
     score = models.SmallIntegerField(_("score"), null=True, blank=True)
     grade = models.CharField(_("grade"), max_length=1, blank=True)
@@ -184,6 +207,13 @@ class Lead(models.Model):
             models.Index(fields=["email_key"], name="lead_email_key_idx", condition=~Q(email_key="")),
             models.Index(fields=["company_key"], name="lead_company_key_idx", condition=~Q(company_key="")),
             models.Index(fields=["credit_code"], name="lead_credit_code_idx", condition=~Q(credit_code="")),
+            # Duplicate candidates by brand block, and the duplicates page's flagged leads.
+            models.Index(fields=["brand_key"], name="lead_brand_key_idx", condition=~Q(brand_key="")),
+            models.Index(fields=["brand_head"], name="lead_brand_head_idx", condition=~Q(brand_head="")),
+            models.Index(fields=["brand_tail"], name="lead_brand_tail_idx", condition=~Q(brand_tail="")),
+            models.Index(fields=["duplicate_of"], name="lead_duplicate_of_idx", condition=Q(duplicate_of__isnull=False)),
+            # A survivor's timeline gathers the leads merged into it.
+            models.Index(fields=["merged_into"], name="lead_merged_into_idx", condition=Q(merged_into__isnull=False)),
             # The pool page: pool leads, most recently returned first.
             models.Index(fields=["-pooled_at", "-id"], name="lead_pool_idx", condition=Q(in_pool=True)),
         ]

@@ -383,3 +383,17 @@ def credit_code_valid(code: str) -> bool:
     org_total = sum((int(c) if c.isdigit() else ord(c) - 55) * w for c, w in zip(org[:8], _ORG_WEIGHTS, strict=True))
     org_check = 11 - org_total % 11
     return org[8] == {10: "X", 11: "0"}.get(org_check, str(org_check))
+
+
+def company_keys(raw: str) -> dict[str, str]:
+    """The stored company keys of a lead: the comparable name and the blocks fuzzy matching searches."""
+    key = company_key(raw) if raw else ""
+    brand = brand_key(key, is_key=True) if key else ""
+    # Typo tolerance starts at three-character brands (see matching.typo_match), so shorter ones need no block.
+    long_enough = len(brand) >= 3
+    return {
+        "company_key": key[:200],
+        "brand_key": brand[:200],
+        "brand_head": brand[:2] if long_enough else "",
+        "brand_tail": brand[-2:] if long_enough else "",
+    }

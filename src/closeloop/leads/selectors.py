@@ -74,6 +74,9 @@ def _search(text: str) -> Q:
         condition |= Q(email_key=email)
     if len(text) == 18:
         condition |= Q(credit_code=normalize.credit_code_key(text))
+    # "華為技術(深圳)有限公司" finds "深圳市华为技术有限公司": the same comparable company key.
+    if (key := normalize.company_key(text)) and len(key) >= 2:
+        condition |= Q(company_key=key)
     return condition
 
 
@@ -86,7 +89,71 @@ def get_lead_for_user(user, pk) -> Lead:
 
 
 def lead_timeline(lead: Lead):
-    return audit_trail(lead)[:200]
+    """The lead's audit trail, with the trails of every lead merged into it."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from closeloop.core.models import AuditEntry
+
+    merged = [str(pk) for pk in Lead.objects.filter(merged_into=lead).values_list("pk", flat=True)]
+    if not merged:
+        return audit_trail(lead)[:200]
+    return (
+        AuditEntry.objects.filter(target_type=ContentType.objects.get_for_model(Lead), target_id__in=[str(lead.pk), *merged])
+        .select_related("actor")[:200]
+    )
+
+
+@dataclass
+class DuplicateGroup:
+    """Leads that look like one another: those this user may see, and how many others exist beyond them."""
+
+    reason: str
+    leads: list  # visible leads, oldest first
+    hidden_owners: list  # owners of matching leads this user cannot see (names only, no details)
+
+
+def duplicate_groups(*, user, page: int = 1, per_page: int = 20) -> dict:
+    """Suspected duplicate groups for review: leads intake flagged, and visible leads sharing a mobile or email.
+
+    Only groups with at least one visible lead appear; leads outside the user's visibility show as
+    their owner's name, never their details.
+    """
+    from django.db.models import Count
+    from django.utils.translation import gettext as _
+
+    visible = Lead.objects.visible_to(user).exclude(status="merged")
+    groups: dict[frozenset, DuplicateGroup] = {}
+    flagged = list(visible.filter(duplicate_of__isnull=False).order_by("-id").values_list("pk", "duplicate_of_id")[:500])
+    for pk, target in flagged:
+        groups.setdefault(frozenset({pk, target}), DuplicateGroup(_("flagged on intake"), [], []))
+    for field, label in (("mobile_key", _("same mobile")), ("email_key", _("same email"))):
+        shared = (
+            visible.exclude(**{field: ""}).values(field).annotate(n=Count("id")).filter(n__gt=1).order_by()[:200]
+        )
+        keys = [row[field] for row in shared]
+        if not keys:
+            continue
+        members: dict[str, set] = {}
+        for pk, key in Lead.objects.filter(**{f"{field}__in": keys}).exclude(status="merged").values_list("pk", field):
+            members.setdefault(key, set()).add(pk)
+        for pks in members.values():
+            if len(pks) > 1 and not any(pks <= existing for existing in groups):
+                groups.setdefault(frozenset(pks), DuplicateGroup(label, [], []))
+    ordered = sorted(groups.items(), key=lambda item: -max(item[0]))
+    start = (max(1, page) - 1) * per_page
+    window = ordered[start: start + per_page + 1]
+    all_ids = {pk for ids, _group in window for pk in ids}
+    seen = {lead.pk: lead for lead in visible.filter(pk__in=all_ids).select_related("owner", "source")}
+    hidden = {pk: owner for pk, owner in Lead.objects.filter(pk__in=all_ids - set(seen)).exclude(status="merged")
+              .values_list("pk", "owner__username")}
+    rows = []
+    for ids, group in window[:per_page]:
+        group.leads = sorted((seen[pk] for pk in ids if pk in seen), key=lambda lead: lead.pk)
+        group.hidden_owners = [hidden[pk] or _("unassigned") for pk in sorted(ids) if pk in hidden]
+        if group.leads and len(group.leads) + len(group.hidden_owners) > 1:
+            rows.append(group)
+    return {"rows": rows, "number": max(1, page), "has_previous": page > 1, "has_next": len(window) > per_page,
+            "previous": page - 1, "next": page + 1}
 
 
 def page_of(queryset, *, page: int, per_page: int = 25):

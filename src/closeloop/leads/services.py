@@ -25,6 +25,7 @@ from .models import (
     CONFIGURABLE_FIELDS,
     Campaign,
     ChannelPolicy,
+    DuplicateAction,
     ImportJob,
     ImportRefusal,
     ImportStatus,
@@ -100,7 +101,7 @@ def _clean(data: dict, *, channel: str, policy: ChannelPolicy | None = None) -> 
             )
         else:
             cleaned["email"] = cleaned["email_key"]
-    cleaned["company_key"] = normalize.company_key(cleaned["company_name"])
+    cleaned.update(normalize.company_keys(cleaned["company_name"]))
 
     credit_code = normalize.credit_code_key(str(data.get("credit_code") or ""))
     if credit_code and (problem := normalize.credit_code_error(credit_code)):
@@ -154,12 +155,99 @@ def lead_submit(*, data: dict, channel: str, actor: User | None, campaign: Campa
             created_via=channel,
         )
         decision = dedup.check_intake(lead=lead, channel=channel, actor=actor)
+        messages: list[str] = []
+        if decision.action == DuplicateAction.REFUSE:
+            raise Conflict(
+                _duplicate_message(decision, actor, refused=True), code="duplicate",
+                lead_id=decision.existing.pk, owner=decision.existing.owner.username if decision.existing.owner_id else None,
+                reasons=decision.matches[0].reasons,
+            )
+        if decision.action == DuplicateAction.ATTACH:
+            # Not a new competing lead (撞单): the submission becomes a touch on the lead on record.
+            existing = lead_touch(lead=decision.existing, data=cleaned, source=source, campaign=campaign,
+                                  channel=channel, actor=actor, reasons=decision.matches[0].reasons)
+            return IntakeResult(lead=existing, created=False, messages=[_duplicate_message(decision, actor)],
+                                decision=decision)
+        if decision.action == DuplicateAction.CREATE_FLAGGED:
+            lead.duplicate_of = decision.existing
+            messages.append(_duplicate_message(decision, actor))
         scoring.score_lead(lead)
         assignment.assign_new_lead(lead=lead, channel=channel, actor=actor, data=data)
         lead.save()
-        audit_record(actor=actor, channel=channel, action="lead.create", target=lead, changes=diff({}, snapshot(lead)))
+        audit_record(actor=actor, channel=channel, action="lead.create", target=lead, changes=diff({}, snapshot(lead)),
+                     note=_reasons_note(decision) if lead.duplicate_of_id else "")
         assignment.after_intake(lead=lead, actor=actor)
-    return IntakeResult(lead=lead, decision=decision)
+        existing = decision.existing
+        if lead.duplicate_of_id and existing.owner_id and existing.owner != actor and existing.owner != lead.owner:
+            notify(recipient=existing.owner, kind="lead.duplicate",
+                   message=_("A lead that looks like yours (%(lead)s) was entered: %(new)s") % {"lead": existing, "new": lead},
+                   url=lead.get_absolute_url())
+    return IntakeResult(lead=lead, decision=decision, messages=messages)
+
+
+def _reasons_note(decision) -> str:
+    match = decision.matches[0]
+    return _("Matches lead #%(id)d: %(reasons)s") % {"id": match.lead.pk, "reasons": ", ".join(match.reason_labels)}
+
+
+def _duplicate_message(decision, actor, *, refused: bool = False) -> str:
+    """What the submitter is told. Owners are named to people of the company, never to the public form."""
+    existing = decision.existing
+    internal = actor is not None and getattr(actor, "pk", None)
+    owner = existing.owner if existing.owner_id else None
+    if decision.action == DuplicateAction.CREATE_FLAGGED and not decision.matches[0].same_person:
+        if internal and owner:
+            return _("This company is already followed by %(owner)s (lead #%(id)d); the new lead is flagged for review.") % {
+                "owner": owner, "id": existing.pk}
+        return _("This company is already on record; the new lead is flagged for review.")
+    if refused:
+        if internal and owner:
+            return _("This contact is already a lead owned by %(owner)s (lead #%(id)d). Ask them, or their manager, "
+                     "instead of entering it again.") % {"owner": owner, "id": existing.pk}
+        return _("This contact is already on record (lead #%(id)d).") % {"id": existing.pk}
+    if not internal:
+        return _("Thank you, your details were added to our existing record.")
+    if decision.action == DuplicateAction.CREATE_FLAGGED:
+        return _("This contact looks like lead #%(id)d (owner: %(owner)s); the new lead is flagged as a possible duplicate.") % {
+            "id": existing.pk, "owner": owner or _("unassigned")}
+    if owner:
+        return _("This contact is already a lead owned by %(owner)s (lead #%(id)d); your entry was added to it as a new touch "
+                 "and %(owner)s was notified.") % {"owner": owner, "id": existing.pk}
+    return _("This contact is already an unassigned lead (#%(id)d); your entry was added to it as a new touch.") % {
+        "id": existing.pk}
+
+
+def _plain_payload(data: dict) -> dict:
+    """The submitted values in a form JSON keeps: no empties, decimals as text."""
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in data.items() if v not in (None, "")}
+
+
+def lead_touch(*, lead: Lead, data: dict, source: LeadSource | None, campaign: Campaign | None, channel: str,
+               actor: User | None, reasons: list[str]) -> Lead:
+    """Record a repeated submission as a touch (Activity kind=touch) on the lead on record; tell its owner."""
+    from closeloop.deals.models import Activity, ActivityKind
+
+    payload = _plain_payload({k: v for k, v in data.items() if k in CONFIGURABLE_FIELDS + ["credit_code"]})
+    if source is not None:
+        payload["source"] = source.name
+    if campaign is not None:
+        payload["campaign"] = campaign.name
+    summary = " · ".join(str(payload[k]) for k in ("company_name", "contact_name", "mobile", "email", "source") if k in payload)
+    with transaction.atomic():
+        activity = Activity.objects.create(
+            lead=lead, kind=ActivityKind.TOUCH, content=_("Submitted again via %(channel)s: %(summary)s") % {
+                "channel": Channel(channel).label, "summary": summary},
+            feedback=payload.get("need", ""), actor=actor if getattr(actor, "pk", None) else None, channel=channel,
+            payload={**payload, "match_reasons": reasons},
+        )
+        audit_record(actor=actor, channel=channel, action="lead.touch", target=lead,
+                     note=_("Duplicate submission recorded as touch #%(id)d (%(reasons)s)") % {
+                         "id": activity.pk, "reasons": ", ".join(str(dedup.REASON_LABELS.get(r, r)) for r in reasons)})
+        if lead.owner_id and lead.owner != actor:
+            notify(recipient=lead.owner, kind="lead.touch",
+                   message=_("%(lead)s came in again via %(channel)s") % {"lead": lead, "channel": Channel(channel).label},
+                   url=lead.get_absolute_url())
+    return lead
 
 
 EDITABLE_FIELDS = CONFIGURABLE_FIELDS + ["credit_code", "source", "status"]
@@ -612,3 +700,113 @@ def _merge_plan(job: ImportJob) -> dict:
             entry[2].setdefault(name, value)
         plan[numbers[index]] = ("member", rep)
     return plan
+# Fields a merge lets a person choose, one lead's value each.
+MERGE_FIELDS = CONFIGURABLE_FIELDS + ["credit_code", "source", "owner"]
+
+
+def merge_field_values(leads: list[Lead]) -> dict[str, list[tuple[Lead, object]]]:
+    """For each mergeable field, the value every lead holds (for the merge form's choices)."""
+    return {name: [(lead, getattr(lead, name)) for lead in leads] for name in MERGE_FIELDS}
+
+
+def lead_merge(*, survivor: Lead, others: list[Lead], field_choices: dict[str, int], actor: User,
+               channel: str = Channel.WEB) -> Lead:
+    """Merge `others` into `survivor`, field by field as chosen; everything attached to them moves over.
+
+    `field_choices` maps a field of MERGE_FIELDS to the id of the lead whose value survives; a field
+    not named keeps the survivor's value, or the first non-empty one among the others when it has none.
+    Activities, tasks and every other record pointing at the merged leads move to the survivor; their
+    audit entries stay where they are and the survivor's timeline reads them through `merged_into`.
+    """
+    others = [lead for lead in others if lead.pk != survivor.pk]
+    if not others:
+        raise ValidationFailed(_("Choose at least two leads to merge."))
+    ids = sorted({survivor.pk, *(lead.pk for lead in others)})
+    visible = Lead.objects.visible_to(actor).filter(pk__in=ids).count()
+    if visible != len(ids):
+        raise Forbidden(_("You can only merge leads you can see."))
+    with transaction.atomic():
+        # Locks in primary-key order, so two merges touching the same leads cannot deadlock.
+        locked = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        survivor = locked[survivor.pk]
+        others = [locked[lead.pk] for lead in others]
+        if not actor.can_assign and any(lead.owner_id != actor.pk for lead in locked.values()):
+            raise Forbidden(_("Only managers, administrators or the owner of every one of these leads can merge them."))
+        if any(lead.status == LeadStatus.MERGED for lead in locked.values()):
+            raise ValidationFailed(_("One of these leads was already merged; open the lead it was merged into instead."))
+        everyone = [survivor, *others]
+        values = {}
+        for name in MERGE_FIELDS:
+            chosen = field_choices.get(name)
+            if chosen not in (None, ""):
+                if int(chosen) not in locked:
+                    raise ValidationFailed(_("Choose each value from one of the leads being merged."),
+                                           field_errors={name: [_("Not one of the merged leads.")]})
+                values[name] = getattr(locked[int(chosen)], name)
+            elif getattr(survivor, name) in (None, ""):
+                values[name] = next((getattr(lead, name) for lead in others if getattr(lead, name) not in (None, "")),
+                                    getattr(survivor, name))
+        before = snapshot(survivor)
+        text_values = {k: v for k, v in values.items() if k not in ("source", "owner")}
+        if text_values:
+            current = {name: getattr(survivor, name) for name in CONFIGURABLE_FIELDS + ["credit_code"]}
+            cleaned = _clean({**current, **text_values}, channel=channel,
+                             policy=ChannelPolicy(channel=channel, required_fields=[], require_contact_method=False))
+            for name, value in cleaned.items():
+                setattr(survivor, name, value)
+        if values.get("source") is not None:
+            survivor.source = values["source"]
+        if "owner" in values and values["owner"] != survivor.owner:
+            survivor.owner = values["owner"]
+            survivor.assigned_at = timezone.now() if survivor.owner else None
+            survivor.in_pool = survivor.owner is None and survivor.in_pool
+        if survivor.duplicate_of_id in ids:
+            survivor.duplicate_of = None
+        survivor.save()
+        merged_ids = [lead.pk for lead in others]
+        moved = _move_related(survivor=survivor, merged_ids=merged_ids)
+        # Leads merged earlier into one of these now point at the survivor, so one hop reaches every history.
+        Lead.objects.filter(merged_into_id__in=merged_ids).update(merged_into=survivor)
+        Lead.objects.filter(duplicate_of_id__in=merged_ids).exclude(pk__in=ids).update(duplicate_of=survivor)
+        audit_record(
+            actor=actor, channel=channel, action="lead.merge", target=survivor, changes=diff(before, snapshot(survivor)),
+            note=_("Merged leads %(ids)s into this one; moved %(moved)s.") % {
+                "ids": ", ".join(f"#{pk}" for pk in merged_ids),
+                "moved": ", ".join(f"{n} {label}" for label, n in moved.items() if n) or _("nothing else")},
+        )
+        for lead in others:
+            lead_before = snapshot(lead, ["status", "merged_into", "duplicate_of"])
+            lead.status = LeadStatus.MERGED
+            lead.merged_into = survivor
+            lead.duplicate_of = None
+            lead.save(update_fields=["status", "merged_into", "duplicate_of", "updated_at"])
+            audit_record(actor=actor, channel=channel, action="lead.merged", target=lead,
+                         changes=diff(lead_before, snapshot(lead, ["status", "merged_into", "duplicate_of"])),
+                         note=_("Merged into lead #%(id)d.") % {"id": survivor.pk})
+        for lead in everyone:
+            if lead.owner_id and lead.owner != actor and lead.owner_id != survivor.owner_id:
+                notify(recipient=lead.owner, kind="lead.merged",
+                       message=_("Your lead %(lead)s was merged into %(survivor)s") % {"lead": lead, "survivor": survivor},
+                       url=survivor.get_absolute_url())
+    return survivor
+
+
+def _move_related(*, survivor: Lead, merged_ids: list[int]) -> dict[str, int]:
+    """Point every record that belongs to a merged lead (activities, tasks, deals, ...) at the survivor.
+
+    Found from the model graph, so records other apps attach to leads later move too.
+    """
+    from .models import LeadCollaborator
+
+    # A collaborator already on the survivor would break the one-link-per-person rule.
+    LeadCollaborator.objects.filter(lead_id__in=merged_ids, user__in=LeadCollaborator.objects.filter(
+        lead=survivor).values("user")).delete()
+    LeadCollaborator.objects.filter(lead_id__in=merged_ids, user_id=survivor.owner_id).delete()
+    moved: dict[str, int] = {}
+    for relation in Lead._meta.related_objects:
+        if not relation.one_to_many or relation.related_model is Lead:
+            continue
+        model, field_name = relation.related_model, relation.field.name
+        count = model._default_manager.filter(**{f"{field_name}__in": merged_ids}).update(**{field_name: survivor})
+        moved[str(model._meta.verbose_name_plural)] = count
+    return moved

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_campaigns, views_import
+from . import views, views_campaigns, views_duplicates, views_import
 
 app_name = "leads"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("import/<int:pk>/", views_import.import_detail_view, name="import_detail"),
     path("import/<int:pk>/progress/", views_import.import_progress_view, name="import_progress"),
     path("import/<int:pk>/refused.xlsx", views_import.import_report_view, name="import_report"),
+    path("duplicates/", views_duplicates.duplicate_list_view, name="duplicates"),
+    path("duplicates/hints/", views_duplicates.duplicate_hints_view, name="duplicate_hints"),
+    path("merge/", views_duplicates.lead_merge_view, name="merge"),
     path("<int:pk>/", views.lead_detail_view, name="detail"),
     path("<int:pk>/edit/", views.lead_edit_view, name="edit"),
     path("campaigns/", views_campaigns.campaign_list_view, name="campaign_list"),

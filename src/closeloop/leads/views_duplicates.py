@@ -1,0 +1,96 @@
+"""Duplicate pages: hints beside the lead form, the review list of suspected groups, and the merge form."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from closeloop.core.errors import DomainError
+
+from .dedup import find_matches
+from .matching import make_entry
+from .models import Lead, LeadStatus
+from .selectors import duplicate_groups
+from .services import MERGE_FIELDS, lead_merge
+
+HINT_FIELDS = ["company_name", "contact_name", "mobile", "landline", "email", "city", "credit_code"]
+
+
+@login_required
+@require_GET
+def duplicate_hints_view(request):
+    """Possible duplicates of what is being typed. Leads the user cannot see show only who owns them."""
+    values = {name: request.GET.get(name, "")[:200] for name in HINT_FIELDS}
+    editing = request.GET.get("lead", "")
+    hints = []
+    if any(values[name].strip() for name in HINT_FIELDS if name != "city"):
+        matches = find_matches(make_entry(None, **values), exclude_pk=int(editing) if editing.isdigit() else None, limit=5)
+        visible = set(Lead.objects.visible_to(request.user).filter(pk__in=[m.lead.pk for m in matches])
+                      .values_list("pk", flat=True))
+        hints = [{"match": m, "visible": m.lead.pk in visible} for m in matches]
+    template = "leads/_duplicate_hints.html" if request.htmx else "leads/duplicate_hints.html"
+    return render(request, template, {"hints": hints, "checked": any(values.values())})
+
+
+def _page_number(request) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@login_required
+@require_GET
+def duplicate_list_view(request):
+    page = duplicate_groups(user=request.user, page=_page_number(request))
+    return render(request, "leads/duplicates.html", {"page": page})
+
+
+def _ids(raw_values) -> list[int]:
+    ids = []
+    for raw in raw_values:
+        for part in str(raw).split(","):
+            if part.strip().isdigit():
+                ids.append(int(part))
+    return list(dict.fromkeys(ids))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lead_merge_view(request):
+    source = request.POST if request.method == "POST" else request.GET
+    ids = _ids(source.getlist("ids"))
+    leads = list(Lead.objects.visible_to(request.user).filter(pk__in=ids).exclude(status=LeadStatus.MERGED)
+                 .select_related("owner", "source").order_by("pk"))
+    if len(leads) != len(ids) and request.method == "POST":
+        raise Http404
+    if len(leads) < 2:
+        messages.error(request, _("Choose at least two leads you can see to merge."))
+        return redirect("leads:duplicates")
+    by_pk = {lead.pk: lead for lead in leads}
+    survivor_id = source.get("survivor", "")
+    survivor = by_pk.get(int(survivor_id)) if survivor_id.isdigit() else leads[0]
+    survivor = survivor or leads[0]
+    if request.method == "POST":
+        if "confirm" not in request.POST:
+            messages.error(request, _("Tick the confirmation box: merged leads cannot be separated again."))
+        else:
+            choices = {name: request.POST.get(f"field_{name}", "") for name in MERGE_FIELDS}
+            try:
+                lead_merge(survivor=survivor, others=[lead for lead in leads if lead.pk != survivor.pk],
+                           field_choices=choices, actor=request.user)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("%(n)d leads merged into %(lead)s.") % {"n": len(leads) - 1, "lead": survivor})
+                return redirect(survivor)
+    rows = []
+    for name in MERGE_FIELDS:
+        options = [(lead, getattr(lead, name)) for lead in leads]
+        distinct = {str(value) for _lead, value in options if value not in (None, "")}
+        rows.append({"name": name, "label": Lead._meta.get_field(name).verbose_name, "options": options,
+                     "differs": len(distinct) > 1})
+    return render(request, "leads/merge.html", {"leads": leads, "survivor": survivor, "rows": rows,
+                                                "ids": ",".join(str(lead.pk) for lead in leads)})
