@@ -1,0 +1,260 @@
+"""Duplicates on intake through every channel, the hints beside the form, the review page and merging."""
+
+import pytest
+from django.urls import reverse
+
+from closeloop.core.errors import Conflict, Forbidden
+from closeloop.core.models import AuditEntry, Channel, Notification
+from closeloop.core.services import api_token_create
+from closeloop.deals.models import Activity, ActivityKind
+from closeloop.leads.models import ChannelPolicy, DuplicateAction, Lead, LeadStatus
+from closeloop.leads.selectors import LeadFilters, lead_list, lead_timeline
+from closeloop.leads.services import lead_merge, lead_submit
+
+ORIGINAL = {"company_name": "杭州普腾康汇食品有限公司", "contact_name": "王伟", "mobile": "13912345678", "source": "官网"}
+# The same person written as another channel would: region in brackets, other legal form, title, +86 and dashes.
+REPEAT = {"company_name": "普腾康汇食品（杭州）股份有限公司", "contact_name": "王总", "mobile": "+86 139-1234-5678",
+          "need": "想了解报价", "source": "展会"}
+
+
+@pytest.fixture
+def existing(make_lead, org):
+    return make_lead(owner=org.owner, **ORIGINAL)
+
+
+def set_policy(channel, action):
+    ChannelPolicy.objects.update_or_create(channel=channel, defaults={
+        "duplicate_action": action, "required_fields": [], "require_contact_method": False})
+
+
+@pytest.mark.parametrize("channel", [Channel.WEB, Channel.API, Channel.IMPORT, Channel.FORM])
+def test_a_repeat_becomes_a_touch_on_the_owned_lead_whatever_the_channel(org, existing, channel,
+                                                                         django_capture_on_commit_callbacks):
+    actor = None if channel == Channel.FORM else org.outsider
+    with django_capture_on_commit_callbacks(execute=True):
+        result = lead_submit(data=REPEAT, channel=channel, actor=actor)
+    assert result.created is False and result.lead.pk == existing.pk
+    assert Lead.objects.count() == 1
+    touch = Activity.objects.get(lead=existing)
+    assert touch.kind == ActivityKind.TOUCH and touch.channel == channel
+    assert touch.payload["need"] == "想了解报价" and touch.payload["source"] == "展会"
+    assert "mobile" in touch.payload["match_reasons"]
+    assert AuditEntry.objects.for_object(existing).filter(action="lead.touch").exists()
+    assert Notification.objects.filter(recipient=org.owner, kind="lead.touch").exists()
+    if actor is not None:
+        assert "owner" in result.messages[0]
+    else:
+        # The public form never names the company's staff.
+        assert "owner" not in result.messages[0]
+
+
+def test_refuse_policy_names_the_owner_and_creates_nothing(org, existing):
+    set_policy(Channel.API, DuplicateAction.REFUSE)
+    with pytest.raises(Conflict) as excinfo:
+        lead_submit(data=REPEAT, channel=Channel.API, actor=org.outsider)
+    assert "owner" in excinfo.value.message and excinfo.value.details["lead_id"] == existing.pk
+    assert Lead.objects.count() == 1 and not Activity.objects.exists()
+
+
+def test_create_flagged_policy_creates_a_lead_pointing_at_the_original(org, existing):
+    set_policy(Channel.WEB, DuplicateAction.CREATE_FLAGGED)
+    result = lead_submit(data=REPEAT, channel=Channel.WEB, actor=org.teammate)
+    assert result.created and result.lead.duplicate_of_id == existing.pk
+    assert result.decision.matches[0].same_person
+
+
+def test_another_person_at_the_same_company_is_created_flagged_and_the_owner_told(
+    org, existing, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        result = lead_submit(data={**REPEAT, "contact_name": "李强", "mobile": "13812345678"}, channel=Channel.API,
+                             actor=org.admin)
+    assert result.created and result.lead.duplicate_of_id == existing.pk
+    assert not result.decision.matches[0].same_person
+    assert Notification.objects.filter(recipient=org.owner, kind="lead.duplicate").exists()
+
+
+def test_sister_companies_and_other_credit_codes_are_new_leads(org, existing):
+    sister = lead_submit(data={**ORIGINAL, "company_name": "杭州普腾康汇贸易有限公司", "contact_name": "赵六",
+                               "mobile": "13712345678"}, channel=Channel.API, actor=org.admin)
+    assert sister.created and sister.lead.duplicate_of_id is None
+
+
+def test_the_api_answers_200_with_the_lead_on_record_masked_for_an_outsider(client, org, existing):
+    raw, _token = api_token_create(user=org.outsider, name="t", actor=None)
+    response = client.post("/api/leads/", REPEAT, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["created"] is False and body["lead"]["id"] == existing.pk and body["lead"]["owner"] == "owner"
+    assert body["lead"]["mobile"] == "" and body["lead"]["contact_name"] == ""
+    assert "owner" in body["messages"][0]
+
+
+def test_the_api_answers_409_under_the_refuse_policy(client, org, existing):
+    set_policy(Channel.API, DuplicateAction.REFUSE)
+    raw, _token = api_token_create(user=org.teammate, name="t", actor=None)
+    response = client.post("/api/leads/", REPEAT, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 409 and response.json()["code"] == "duplicate"
+
+
+def test_the_web_form_tells_the_submitter_who_owns_it(client, org, existing):
+    client.force_login(org.outsider)
+    data = {**REPEAT, "source": org.sources["展会"].pk}
+    response = client.post(reverse("leads:create"), data, follow=True)
+    assert Lead.objects.count() == 1
+    assert "owner" in response.content.decode()
+    assert Activity.objects.filter(lead=existing, kind=ActivityKind.TOUCH, channel=Channel.WEB).exists()
+
+
+# --- hints beside the form --------------------------------------------------------------------------
+
+HINT_QUERY = {"company_name": "普腾康汇食品有限公司", "mobile": "139 1234 5678"}
+
+
+@pytest.mark.parametrize(("who", "sees_details"), [("owner", True), ("teammate", False), ("manager", True),
+                                                    ("outsider", False), ("admin", True)])
+def test_hints_show_a_duplicate_and_its_owner_but_details_only_to_those_who_may_see_them(client, org, existing, who,
+                                                                                         sees_details):
+    client.force_login(getattr(org, who))
+    response = client.get(reverse("leads:duplicate_hints"), HINT_QUERY, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "owner" in body  # the owner's name is shown to everyone typing a duplicate
+    assert (existing.get_absolute_url() in body) is sees_details
+    assert (ORIGINAL["contact_name"] in body) is sees_details
+
+
+def test_hints_work_as_a_full_page_without_htmx(client, org, existing):
+    client.force_login(org.outsider)
+    response = client.get(reverse("leads:duplicate_hints"), HINT_QUERY)
+    assert response.status_code == 200 and "<html" in response.content.decode()
+
+
+def test_hints_stay_quiet_for_new_details(client, org, existing):
+    client.force_login(org.owner)
+    body = client.get(reverse("leads:duplicate_hints"), {"company_name": "全新未见过公司", "mobile": "13700001111"},
+                      HTTP_HX_REQUEST="true").content.decode()
+    assert "Possible duplicates" not in body
+
+
+def test_the_form_asks_for_hints_as_you_type(client, org):
+    client.force_login(org.owner)
+    body = client.get(reverse("leads:create")).content.decode()
+    assert reverse("leads:duplicate_hints") in body and 'hx-include="#lead-form"' in body
+
+
+# --- the review page ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def flagged(org, existing):
+    set_policy(Channel.API, DuplicateAction.CREATE_FLAGGED)
+    return lead_submit(data=REPEAT, channel=Channel.API, actor=org.admin).lead
+
+
+@pytest.mark.parametrize(("who", "sees_group"), [("owner", True), ("teammate", False), ("manager", True),
+                                                   ("outsider", False), ("admin", True)])
+def test_duplicates_page_lists_groups_the_user_can_see(client, org, existing, flagged, who, sees_group):
+    # The flagged lead went to the pool or a rule; give it to the owner so the group is the owner's.
+    Lead.objects.filter(pk=flagged.pk).update(owner=org.owner)
+    client.force_login(getattr(org, who))
+    response = client.get(reverse("leads:duplicates"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert (f'value="{flagged.pk}"' in body) is sees_group
+    assert (ORIGINAL["contact_name"] in body) is sees_group
+
+
+def test_a_group_half_outside_visibility_names_only_the_other_owner(client, org, existing, flagged):
+    Lead.objects.filter(pk=flagged.pk).update(owner=org.outsider)
+    client.force_login(org.outsider)
+    body = client.get(reverse("leads:duplicates")).content.decode()
+    assert f'value="{flagged.pk}"' in body and f'value="{existing.pk}"' not in body
+    assert "owned by owner" in body and ORIGINAL["contact_name"] not in body
+
+
+# --- merging ------------------------------------------------------------------------------------------
+
+def test_merge_keeps_chosen_values_moves_activities_and_keeps_every_trail(org, make_lead):
+    a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="张三", mobile="13900000001", need="")
+    b = make_lead(owner=org.owner, company_name="甲乙科技（上海）有限公司", contact_name="张三丰", mobile="13900000002",
+                  need="需要CRM", email="zs@jiayi.cn")
+    Activity.objects.create(lead=b, kind=ActivityKind.CALL, content="打过电话", actor=org.owner)
+    survivor = lead_merge(survivor=a, others=[b], field_choices={"contact_name": b.pk, "mobile": a.pk}, actor=org.owner)
+    survivor.refresh_from_db()
+    b.refresh_from_db()
+    assert survivor.contact_name == "张三丰" and survivor.mobile_key == "+8613900000001"
+    assert survivor.need == "需要CRM" and survivor.email == "zs@jiayi.cn"  # empty fields take the others' values
+    assert b.status == LeadStatus.MERGED and b.merged_into_id == a.pk
+    assert Activity.objects.get(content="打过电话").lead_id == a.pk
+    assert AuditEntry.objects.for_object(a).filter(action="lead.merge").exists()
+    assert AuditEntry.objects.for_object(b).filter(action="lead.merged").exists()
+    assert AuditEntry.objects.for_object(b).filter(action="lead.create").exists()  # b's own trail stays
+    actions = {(entry.target_id, entry.action) for entry in lead_timeline(survivor)}
+    assert (str(b.pk), "lead.create") in actions and (str(a.pk), "lead.merge") in actions
+
+
+def test_a_merged_lead_stays_findable_and_points_to_its_survivor(client, org, make_lead):
+    a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", mobile="13900000001")
+    b = make_lead(owner=org.owner, company_name="丙丁贸易有限公司", mobile="13900000002")
+    lead_merge(survivor=a, others=[b], field_choices={}, actor=org.manager)
+    found = list(lead_list(user=org.owner, filters=LeadFilters(q="丙丁贸易")))
+    assert [lead.pk for lead in found] == [b.pk]
+    client.force_login(org.owner)
+    assert reverse("leads:detail", args=[a.pk]) in client.get(reverse("leads:detail", args=[b.pk])).content.decode()
+    assert reverse("leads:detail", args=[a.pk]) in client.get(reverse("leads:list"), {"q": "丙丁贸易"}).content.decode()
+
+
+def test_a_later_submission_reaches_the_survivor(org, make_lead):
+    a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", mobile="13900000001")
+    b = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="李四", mobile="13900000002")
+    lead_merge(survivor=a, others=[b], field_choices={}, actor=org.owner)
+    result = lead_submit(data={"company_name": "甲乙科技", "contact_name": "李四", "mobile": "13900000002", "source": "官网"},
+                         channel=Channel.API, actor=org.admin)
+    assert result.created is False and result.lead.pk == a.pk
+
+
+@pytest.mark.parametrize(("who", "allowed"), [("owner", True), ("teammate", False), ("manager", True),
+                                              ("outsider", False), ("admin", True)])
+def test_only_managers_admins_or_the_owner_of_all_may_merge(org, make_lead, who, allowed):
+    a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", mobile="13900000001")
+    b = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="李四", mobile="13900000002")
+    actor = getattr(org, who)
+    if allowed:
+        lead_merge(survivor=a, others=[b], field_choices={}, actor=actor)
+        assert Lead.objects.get(pk=b.pk).status == LeadStatus.MERGED
+    else:
+        with pytest.raises(Forbidden):
+            lead_merge(survivor=a, others=[b], field_choices={}, actor=actor)
+        assert Lead.objects.get(pk=b.pk).status != LeadStatus.MERGED
+
+
+def test_a_rep_cannot_merge_a_lead_someone_else_owns(org, make_lead):
+    a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", mobile="13900000001")
+    b = make_lead(owner=org.teammate, company_name="甲乙科技有限公司", contact_name="李四", mobile="13900000002")
+    Lead.objects.filter(pk=b.pk).update()
+    from closeloop.leads.models import LeadCollaborator
+
+    LeadCollaborator.objects.create(lead=b, user=org.owner)
+    with pytest.raises(Forbidden):
+        lead_merge(survivor=a, others=[b], field_choices={}, actor=org.owner)
+
+
+@pytest.mark.parametrize(("who", "status"), [("owner", 302), ("teammate", 404), ("manager", 302), ("outsider", 404)])
+def test_the_merge_page_merges_after_confirmation(client, org, make_lead, who, status):
+    a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", mobile="13900000001")
+    b = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="李四", mobile="13900000002")
+    client.force_login(getattr(org, who))
+    ids = f"{a.pk},{b.pk}"
+    page = client.get(reverse("leads:merge"), {"ids": ids})
+    if status == 404:
+        assert page.status_code == 302 and Lead.objects.get(pk=b.pk).status != LeadStatus.MERGED
+        assert client.post(reverse("leads:merge"), {"ids": ids, "survivor": a.pk, "confirm": "1"}).status_code == 404
+        return
+    assert page.status_code == 200 and "李四" in page.content.decode()
+    unconfirmed = client.post(reverse("leads:merge"), {"ids": ids, "survivor": a.pk})
+    assert unconfirmed.status_code == 200 and Lead.objects.get(pk=b.pk).status != LeadStatus.MERGED
+    response = client.post(reverse("leads:merge"), {"ids": ids, "survivor": a.pk, "confirm": "1",
+                                                    "field_contact_name": b.pk})
+    assert response.status_code == status and response.url == a.get_absolute_url()
+    assert Lead.objects.get(pk=a.pk).contact_name == "李四"
+    assert Lead.objects.get(pk=b.pk).merged_into_id == a.pk
