@@ -135,16 +135,20 @@ def test_inactive_and_unknown_campaigns_are_not_found(client, campaign):
 
 def test_the_rate_limit_stops_a_flood_per_ip(client, campaign, settings):
     settings.CLOSELOOP_PUBLIC_FORM_RATE = "3/h"
+    # Different people, so duplicate routing does not fold them into one lead.
+    def visitor(n):
+        return {**GOOD, "contact_name": f"访客{n}", "email": f"v{n}@example.com", "mobile": f"1391234000{n}"}
+
     for n in range(3):
-        response = client.post(url(campaign), {**GOOD, "mobile": f"1391234000{n}"}, REMOTE_ADDR="203.0.113.7")
+        response = client.post(url(campaign), visitor(n), REMOTE_ADDR="203.0.113.7")
         assert response.status_code == 302
-    response = client.post(url(campaign), {**GOOD, "mobile": "13912340009"}, REMOTE_ADDR="203.0.113.7")
+    response = client.post(url(campaign), visitor(9), REMOTE_ADDR="203.0.113.7")
     assert response.status_code == 429
     assert 0 < int(response["Retry-After"]) <= 3600
     assert "Too many submissions" in response.content.decode()
     assert Lead.objects.count() == 3
     # Another visitor is not held back by the first one's flood.
-    other = client.post(url(campaign), {**GOOD, "mobile": "13912340010"}, REMOTE_ADDR="198.51.100.4")
+    other = client.post(url(campaign), {**visitor(5), "mobile": "13912340010"}, REMOTE_ADDR="198.51.100.4")
     assert other.status_code == 302
     assert Lead.objects.count() == 4
 
