@@ -15,6 +15,22 @@ def campaign(org):
                                    thank_you_message="感谢关注，我们会在24小时内联系您。")
 
 
+def test_the_public_form_says_what_to_fix_on_a_phone(org, campaign, new_page, tmp_path):
+    page = new_page(phone=True)
+    page.goto(f"/f/{campaign.form_key}/")
+    page.get_by_label("Company").fill("成都天府茶业有限公司")
+    page.get_by_label("Mobile").fill("12345")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct the marked fields.")
+    expect(page.locator("#id_mobile_error")).to_contain_text("not a valid phone number")
+    expect(page.locator("#id_contact_name_error")).to_be_visible()
+    # What the visitor typed is still there to correct.
+    expect(page.get_by_label("Company")).to_have_value("成都天府茶业有限公司")
+    page.screenshot(path=tmp_path / "public-form-errors-phone.png", full_page=True)
+    assert horizontal_overflow(page) <= 0
+    assert not Lead.objects.exists()
+
+
 def horizontal_overflow(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
@@ -89,7 +105,7 @@ def test_the_embed_codes_work_on_another_site(org, campaign, new_page, other_ori
     expect(rows).to_contain_text("福州闽江机械有限公司")
 
 
-@pytest.mark.parametrize("path", ["/leads/new/", "/leads/", "/leads/campaigns/", "campaign", "public"])
+@pytest.mark.parametrize("path", ["/leads/new/", "/leads/", "/leads/campaigns/", "campaign", "/leads/sources/", "public"])
 def test_pages_fit_a_phone_screen(org, campaign, new_page, make_lead, tmp_path, path):
     make_lead(company_name="上海某某信息技术股份有限公司", contact_name="王", need="需要一套很长很长的解决方案")
     page = new_page(user=org.admin, phone=True, locale="zh-CN")
