@@ -120,7 +120,7 @@ class GroupRobotForm(forms.Form):
             del self.fields["clear_secret"]
         else:
             # The stored URL and secret are credentials: never sent back to the browser in full.
-            self.fields["webhook_url"].help_text = _("Now %(url)s. Leave empty to keep it.") % {"url": instance.masked_url}
+            self.fields["webhook_url"].help_text = _("Now %(url)s — leave empty to keep it.") % {"url": instance.masked_url}
             if instance.secret:
                 self.fields["secret"].help_text = _("A secret is stored (%(mask)s). Leave empty to keep it.") % {
                     "mask": instance.masked_secret}

@@ -6,7 +6,9 @@ job (core/tasks.py) sends each delivery at most once and retries failures with b
 """
 
 import logging
+import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -110,6 +112,23 @@ def robots_for(user, kind: str) -> list[GroupRobot]:
     return [robot for robot in robots if robot.wants(kind)]
 
 
+_local = threading.local()
+
+
+@contextmanager
+def in_app_only():
+    """Within this block notifications stay in the app: no email, no robot message.
+
+    For loading demo or historical data, where hundreds of "assigned to you" emails would be noise.
+    """
+    previous = getattr(_local, "in_app_only", False)
+    _local.in_app_only = True
+    try:
+        yield
+    finally:
+        _local.in_app_only = previous
+
+
 def absolute_url(url: str) -> str:
     if not url or "://" in url:
         return url
@@ -141,7 +160,7 @@ def notify(*, recipient, kind: str, message: str, url: str = "", key: str = "") 
                 notification.save()
         link = absolute_url(url)
         deliveries = []
-        if not recipient.is_active:
+        if not recipient.is_active or getattr(_local, "in_app_only", False):
             return  # someone who left keeps their inbox, but their mailbox and team chat hear nothing
         if email and recipient.email:
             deliveries.append(NotificationDelivery(

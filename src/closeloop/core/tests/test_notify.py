@@ -288,3 +288,25 @@ def test_notify_costs_a_fixed_number_of_queries(org, receiver, django_assert_num
     with transaction.atomic(), django_assert_num_queries(4):
         notify(recipient=org.owner, kind="lead.assigned", message=MESSAGE)
     assert NotificationDelivery.objects.count() == 3
+
+
+def test_in_app_only_keeps_loading_data_quiet(org, receiver, tell):
+    from closeloop.core.notify import in_app_only
+
+    make_robot(org.team_a, RobotPlatform.WECOM, f"{receiver.url}/send?key=k")
+    with in_app_only():
+        tell(org.owner)
+    assert Notification.objects.filter(recipient=org.owner).count() == 1
+    assert not NotificationDelivery.objects.exists()
+    tell(org.owner)  # outside the block, delivery is back
+    assert NotificationDelivery.objects.count() == 2
+
+
+def test_loading_the_demo_sends_nothing_outside_the_app(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("demo", leads=20, stdout=StringIO())
+    assert Notification.objects.exists()
+    assert not NotificationDelivery.objects.exists()
