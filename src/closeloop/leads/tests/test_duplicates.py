@@ -258,3 +258,16 @@ def test_the_merge_page_merges_after_confirmation(client, org, make_lead, who, s
     assert response.status_code == status and response.url == a.get_absolute_url()
     assert Lead.objects.get(pk=a.pk).contact_name == "李四"
     assert Lead.objects.get(pk=b.pk).merged_into_id == a.pk
+
+
+def test_an_admin_sets_the_duplicate_action_per_channel(client, org):
+    client.force_login(org.admin)
+    response = client.post(reverse("intake_settings"), {
+        "api-duplicate_action": "refuse", "web-duplicate_action": "create_flagged", "form-duplicate_action": "attach",
+        "import-duplicate_action": "attach",
+    })
+    assert response.status_code == 302
+    assert ChannelPolicy.objects.get(channel=Channel.API).duplicate_action == DuplicateAction.REFUSE
+    assert ChannelPolicy.objects.get(channel=Channel.WEB).duplicate_action == DuplicateAction.CREATE_FLAGGED
+    entry = AuditEntry.objects.filter(action="settings.intake", changes__has_key="duplicate_action").first()
+    assert entry is not None

@@ -141,3 +141,38 @@ def test_on_generated_lists_it_stays_precise_and_finds_most_duplicates(seed):
     company = pairwise_scores([c for _, c in labels], [c for _, c in found])
     assert person["precision"] >= 0.97 and person["recall"] >= 0.9
     assert company["precision"] >= 0.95 and company["recall"] >= 0.9
+
+
+SURNAMES = "王李张刘陈杨黄赵吴周"
+TITLES = ["总", "经理", "老师", "工", "总监"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(brand=st.text(alphabet="华盛达通恒鑫源泰瑞宏鼎昌隆兴丰博创联汇启明辰宇航凯越卓润诚", min_size=3, max_size=5),
+       position=st.integers(min_value=0, max_value=4), typo=st.sampled_from("甲乙丙丁戊己庚辛"),
+       industry=st.sampled_from(["科技", "食品", "物流", "咨询"]))
+def test_a_one_character_typo_in_a_brand_of_three_or_more_is_the_same_company(brand, position, typo, industry):
+    position %= len(brand)
+    misspelt = brand[:position] + typo + brand[position + 1:]
+    verdict = compare(entry(company_name=f"{brand}{industry}有限公司"), entry(1, company_name=f"{misspelt}{industry}公司"))
+    assert verdict is not None and verdict.same_company
+
+
+@settings(max_examples=60, deadline=None)
+@given(brand=st.text(alphabet="华盛达通恒鑫源泰瑞宏鼎昌隆兴丰博创联汇启明辰宇航凯越卓润诚", min_size=2, max_size=4),
+       industries=st.lists(st.sampled_from(["科技", "食品", "物流", "咨询", "贸易", "医药"]), min_size=2, max_size=2,
+                           unique=True))
+def test_sister_companies_sharing_a_brand_stay_apart(brand, industries):
+    a, b = (entry(i, company_name=f"{brand}{industry}有限公司", mobile=f"1391234567{i}") for i, industry in enumerate(industries))
+    assert compare(a, b) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(surname=st.sampled_from(SURNAMES), given_name=st.text(alphabet="伟芳娜敏静丽强磊军洋", min_size=1, max_size=2),
+       title=st.sampled_from(TITLES), mobile=st.from_regex(r"13[0-9]{9}", fullmatch=True))
+def test_a_title_instead_of_a_name_is_the_same_person(surname, given_name, title, mobile):
+    rows = clusters(
+        {"company_name": "普腾康汇食品有限公司", "contact_name": surname + given_name, "mobile": mobile},
+        {"company_name": "杭州普腾康汇食品股份公司", "contact_name": surname + title, "email": "boss@ptkh.cn"},
+    )
+    assert rows[0] == rows[1]

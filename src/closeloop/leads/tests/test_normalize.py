@@ -108,3 +108,24 @@ def test_region_legal_form_width_and_spacing_never_change_the_key(
         varied = varied.replace("(", "（")
     varied = spaces + varied + spaces
     assert normalize.company_key(f"{region_a}{plain}") == normalize.company_key(varied)
+
+
+mobiles = st.from_regex(r"1[3589][0-9]{9}", fullmatch=True)
+
+
+@given(mobile=mobiles, style=st.integers(min_value=0, max_value=6), fullwidth=st.booleans())
+def test_every_way_of_writing_a_mobile_gives_one_key(mobile, style, fullwidth):
+    written = [mobile, f"+86 {mobile}", f"86-{mobile}", f"0086{mobile}", f"{mobile[:3]}-{mobile[3:7]}-{mobile[7:]}",
+               f"{mobile[:3]} {mobile[3:7]} {mobile[7:]}", f"+86-{mobile[:3]}-{mobile[3:7]}-{mobile[7:]}"][style]
+    if fullwidth:
+        written = written.translate(FULLWIDTH)
+    assert normalize.phone_key(written) == normalize.phone_key(mobile)
+
+
+@given(local=st.from_regex(r"[a-z][a-z0-9._]{0,15}", fullmatch=True), domain=st.sampled_from(["qq.com", "ptkh.cn", "163.com"]),
+       upper=st.booleans(), pad=st.sampled_from(["", " ", "\t"]))
+def test_case_and_padding_never_change_an_email_key(local, domain, upper, pad):
+    written = f"{local}@{domain}"
+    if upper:
+        written = written.upper()
+    assert normalize.email_key(pad + written + pad) == f"{local}@{domain}"
