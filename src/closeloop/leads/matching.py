@@ -41,7 +41,7 @@ class Entry:
         return bool(self.mobile or self.email or self.name)
 
 
-def make_entry(ref, *, company_name="", contact_name="", mobile="", landline="", email="", city="", credit_code="") -> Entry:
+def make_entry(ref, company_name="", contact_name="", mobile="", landline="", email="", city="", credit_code="") -> Entry:
     code = normalize.credit_code_key(credit_code) if credit_code else ""
     region, ckey = normalize.company_parts(company_name) if company_name else ("", "")
     bkey = normalize.brand_key(ckey, is_key=True) if ckey else ""

@@ -161,9 +161,10 @@ def _scan_regions(text: str, start: int = 0) -> tuple[int, str]:
         pos += 2
     while True:
         for length in _REGION_LENGTHS:
+            # A slice cut short by the end of the text is still a whole name when it is in the set.
             name = text[pos: pos + length]
-            if len(name) == length and name in _REGION_NAMES:
-                pos += length
+            if name in _REGION_NAMES:
+                pos += len(name)
                 last = name
                 for suffix_length in _REGION_SUFFIX_LENGTHS:
                     if text[pos: pos + suffix_length] in _REGION_SUFFIXES:
