@@ -89,3 +89,19 @@ def _english_by_default(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    # SQLite's shared-cache in-memory test database answers a second writer with "table is locked"
+    # at once instead of waiting, so concurrency tests (two claims at the same moment) could not run.
+    # A file database in WAL mode waits on the busy timeout like production does.
+    import tempfile
+
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        name = f"closeloop-test-{os.getpid()}-{worker}.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = os.path.join(tempfile.gettempdir(), name)

@@ -203,6 +203,10 @@ class LeadTask(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} · {self.lead_id}"
 
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == TaskStatus.OPEN and self.due_at < timezone.now()
+
 
 class PoolEventKind(models.TextChoices):
     RETURN = "return", _("Returned to the pool")

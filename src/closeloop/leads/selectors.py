@@ -88,6 +88,12 @@ def get_lead_for_user(user, pk) -> Lead:
     return lead
 
 
+def lead_open_tasks(lead: Lead):
+    from .quality import TaskStatus
+
+    return lead.tasks.filter(status=TaskStatus.OPEN).select_related("owner")
+
+
 def lead_timeline(lead: Lead):
     """The lead's audit trail, with the trails of every lead merged into it."""
     from django.contrib.contenttypes.models import ContentType

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_campaigns, views_duplicates, views_import
+from . import quality_views, views, views_campaigns, views_duplicates, views_import
 
 app_name = "leads"
 
@@ -25,4 +25,17 @@ urlpatterns = [
     path("sources/", views_campaigns.source_list_view, name="source_list"),
     path("sources/<int:pk>/", views_campaigns.source_edit_view, name="source_edit"),
     path("sources/<int:pk>/move/", views_campaigns.source_move_view, name="source_move"),
+    path("pool/", quality_views.pool_view, name="pool"),
+    path("pool/<int:pk>/claim/", quality_views.pool_claim_view, name="pool_claim"),
+    path("settings/scoring/", quality_views.scoring_settings_view, name="scoring_settings"),
+    path("settings/scoring/new/", quality_views.scoring_rule_edit_view, name="scoring_rule_create"),
+    path("settings/scoring/<int:pk>/", quality_views.scoring_rule_edit_view, name="scoring_rule_edit"),
+    path("settings/scoring/<int:pk>/delete/", quality_views.scoring_rule_delete_view, name="scoring_rule_delete"),
+    path("settings/assignment/", quality_views.assignment_settings_view, name="assignment_settings"),
+    path("settings/assignment/new/", quality_views.assignment_rule_edit_view, name="assignment_rule_create"),
+    path("settings/assignment/<int:pk>/", quality_views.assignment_rule_edit_view, name="assignment_rule_edit"),
+    path("settings/assignment/<int:pk>/delete/", quality_views.assignment_rule_delete_view,
+         name="assignment_rule_delete"),
+    path("settings/assignment/<int:pk>/move/", quality_views.assignment_rule_move_view, name="assignment_rule_move"),
+    path("settings/pool/", quality_views.pool_settings_view, name="pool_settings"),
 ]

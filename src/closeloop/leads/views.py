@@ -11,7 +11,7 @@ from closeloop.core.models import Channel, User
 from .exports import export_response
 from .forms import BulkAssignForm, LeadEditForm, LeadForm
 from .models import LeadSource, LeadStatus
-from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_timeline, page_of
+from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_open_tasks, lead_timeline, page_of
 from .services import channel_policy, lead_assign, lead_submit, lead_update
 
 
@@ -51,7 +51,9 @@ def lead_list_view(request):
 @login_required
 def lead_detail_view(request, pk):
     lead = get_lead_for_user(request.user, pk)
-    return render(request, "leads/detail.html", {"lead": lead, "timeline": lead_timeline(lead)})
+    return render(request, "leads/detail.html", {
+        "lead": lead, "timeline": lead_timeline(lead), "open_tasks": lead_open_tasks(lead),
+    })
 
 
 def _apply_errors(form, exc: DomainError):

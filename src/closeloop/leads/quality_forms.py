@@ -1,0 +1,63 @@
+"""Forms of the lead-quality settings pages. They parse; the rule services decide."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from closeloop.core.models import User
+
+from .assignment import OWNER_ROLES
+from .models import Campaign, LeadSource
+from .quality import AssignmentRule, QualitySettings, ScoringRule
+from .rule_services import POOL_FIELDS, SLA_FIELDS, THRESHOLD_FIELDS
+
+
+class NoModelValidation:
+    def _post_clean(self):
+        # The rule services validate; model validation here would say it twice, differently.
+        pass
+
+
+class ThresholdsForm(NoModelValidation, forms.ModelForm):
+    class Meta:
+        model = QualitySettings
+        fields = THRESHOLD_FIELDS
+
+
+class SlaForm(NoModelValidation, forms.ModelForm):
+    class Meta:
+        model = QualitySettings
+        fields = SLA_FIELDS
+
+
+class PoolSettingsForm(NoModelValidation, forms.ModelForm):
+    class Meta:
+        model = QualitySettings
+        fields = POOL_FIELDS
+
+
+class ScoringRuleForm(NoModelValidation, forms.ModelForm):
+    class Meta:
+        model = ScoringRule
+        fields = ["kind", "label", "keywords", "min_amount", "max_amount", "min_count", "points", "position", "active"]
+
+
+class AssignmentRuleForm(NoModelValidation, forms.ModelForm):
+    sources = forms.ModelMultipleChoiceField(label=_("sources"), queryset=LeadSource.objects.all(), required=False,
+                                             widget=forms.CheckboxSelectMultiple)
+    campaigns = forms.ModelMultipleChoiceField(label=_("campaigns"), queryset=Campaign.objects.all(), required=False)
+
+    class Meta:
+        model = AssignmentRule
+        fields = ["name", "position", "active", "regions", "industries", "products", "grades", "sources", "campaigns",
+                  "department", "strategy"]
+
+
+class MemberForm(forms.Form):
+    user = forms.ModelChoiceField(
+        label=_("person"), required=False,
+        queryset=User.objects.filter(is_active=True, role__in=OWNER_ROLES).order_by("username"),
+    )
+    weight = forms.IntegerField(label=_("weight"), min_value=1, max_value=100, initial=1, required=False)
+
+
+MemberFormSet = forms.formset_factory(MemberForm, extra=3, max_num=50)

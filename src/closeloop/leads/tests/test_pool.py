@@ -1,0 +1,194 @@
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from closeloop.core.errors import Conflict, ValidationFailed
+from closeloop.core.models import AuditEntry, Channel, Notification
+from closeloop.deals.models import Activity, ActivityKind
+from closeloop.leads.models import Lead, LeadStatus, LeadTask, PoolEvent
+from closeloop.leads.pool import lead_claim, mask_email, mask_phone, pool_sweep_run
+from closeloop.leads.quality import PoolEventKind, TaskStatus
+from closeloop.leads.rule_services import quality_settings_update
+from closeloop.leads.services import lead_submit
+from closeloop.leads.tasks import pool_sweep
+
+DAY = timedelta(days=1)
+
+
+def pool_lead(org, n=0):
+    """A good lead that no rule assigns: it lands in the pool."""
+    return lead_submit(data={"company_name": f"成都天成{n}电子有限公司", "contact_name": "周杰", "mobile": f"1380013{n:04d}",
+                             "email": f"zhou{n}@tiancheng.cn", "need": "需要CRM", "budget": "200000",
+                             "source": "展会"}, channel=Channel.API, actor=org.admin).lead
+
+
+def owned(make_lead, owner, *, days_ago):
+    lead = make_lead(owner=owner, need="x")
+    Lead.objects.filter(pk=lead.pk).update(assigned_at=timezone.now() - timedelta(days=days_ago))
+    return Lead.objects.get(pk=lead.pk)
+
+
+def test_masks_keep_the_ends_only():
+    assert mask_phone("13812348000") == "138****8000"
+    assert mask_phone("+8613812348000") == "+86****8000"
+    assert mask_email("wang.wei@example.com") == "w***@example.com"
+
+
+def test_a_claim_takes_the_lead_audits_it_and_starts_the_sla(org):
+    lead = pool_lead(org)
+    assert lead.in_pool and lead.owner is None
+    lead = lead_claim(lead=lead, actor=org.owner)
+    assert lead.owner == org.owner and not lead.in_pool and lead.status == LeadStatus.ASSIGNED
+    assert AuditEntry.objects.for_object(lead).filter(action="lead.claim", actor=org.owner).exists()
+    assert LeadTask.objects.get(lead=lead).owner == org.owner
+    with pytest.raises(Conflict):
+        lead_claim(lead=lead, actor=org.teammate)
+
+
+def test_the_claim_cap_counts_open_leads(org, make_lead):
+    quality_settings_update(data={"max_open_leads_per_rep": 2}, actor=org.admin)
+    make_lead(owner=org.owner, need="x")
+    closed = make_lead(owner=org.owner, need="x")
+    Lead.objects.filter(pk=closed.pk).update(status=LeadStatus.CONVERTED)
+    lead_claim(lead=pool_lead(org, 1), actor=org.owner)
+    with pytest.raises(ValidationFailed) as excinfo:
+        lead_claim(lead=pool_lead(org, 2), actor=org.owner)
+    assert excinfo.value.code == "claim_cap" and "2" in excinfo.value.message
+
+
+def test_the_daily_claim_cap(org):
+    quality_settings_update(data={"max_claims_per_day": 1}, actor=org.admin)
+    lead_claim(lead=pool_lead(org, 1), actor=org.owner)
+    with pytest.raises(ValidationFailed) as excinfo:
+        lead_claim(lead=pool_lead(org, 2), actor=org.owner)
+    assert excinfo.value.code == "daily_claim_cap"
+    PoolEvent.objects.filter(kind=PoolEventKind.CLAIM).update(created_at=timezone.now() - 2 * DAY)
+    lead_claim(lead=pool_lead(org, 2), actor=org.owner)
+
+
+def test_the_previous_owner_waits_for_the_cool_down(org, make_lead):
+    quality_settings_update(data={"reclaim_cooldown_days": 3}, actor=org.admin)
+    lead = owned(make_lead, org.owner, days_ago=20)
+    assert pool_sweep_run().returned == 1
+    with pytest.raises(ValidationFailed) as excinfo:
+        lead_claim(lead=lead, actor=org.owner)
+    assert excinfo.value.code == "reclaim_cooldown"
+    lead_claim(lead=lead, actor=org.teammate)  # anyone else may take it at once
+
+
+def test_the_previous_owner_may_reclaim_after_the_cool_down(org, make_lead):
+    lead = owned(make_lead, org.owner, days_ago=20)
+    pool_sweep_run()
+    PoolEvent.objects.filter(kind=PoolEventKind.RETURN).update(created_at=timezone.now() - 8 * DAY)
+    assert lead_claim(lead=lead, actor=org.owner).owner == org.owner
+
+
+def test_only_sales_staff_claim(org):
+    from closeloop.core.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        lead_claim(lead=pool_lead(org), actor=org.marketer)
+
+
+def test_the_sweep_warns_once_then_returns_once(org, make_lead, django_capture_on_commit_callbacks):
+    stale = owned(make_lead, org.owner, days_ago=14.5)  # default: back after 15 days without follow-up
+    fresh = owned(make_lead, org.owner, days_ago=3)
+    Activity.objects.create(lead=fresh, kind=ActivityKind.CALL, actor=org.owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = pool_sweep_run()
+        second = pool_sweep_run()
+    assert (first.warned, first.returned, second.warned, second.returned) == (1, 0, 0, 0)
+    assert Notification.objects.filter(recipient=org.owner, kind="pool.warning").count() == 1
+    later = timezone.now() + DAY
+    with django_capture_on_commit_callbacks(execute=True):
+        third = pool_sweep_run(now=later)
+        fourth = pool_sweep_run(now=later + timedelta(hours=1))
+    assert (third.returned, fourth.returned, third.warned, fourth.warned) == (1, 0, 0, 0)
+    stale = Lead.objects.get(pk=stale.pk)
+    assert stale.in_pool and stale.owner is None and stale.status == LeadStatus.NEW
+    assert Lead.objects.get(pk=fresh.pk).owner == org.owner
+    assert PoolEvent.objects.filter(lead=stale, kind=PoolEventKind.RETURN).count() == 1
+    assert PoolEvent.objects.filter(lead=stale, kind=PoolEventKind.WARNING).count() == 1
+    entry = AuditEntry.objects.for_object(stale).get(action="lead.return_to_pool")
+    assert entry.channel == Channel.SYSTEM and entry.actor is None
+    assert LeadTask.objects.get(lead=stale).status == TaskStatus.CANCELLED
+    assert Notification.objects.filter(recipient=org.owner, kind="pool.returned").count() == 1
+    assert Notification.objects.filter(kind="pool.warning").count() == 1
+
+
+def test_a_late_sweep_returns_without_a_pointless_warning(org, make_lead):
+    lead = owned(make_lead, org.owner, days_ago=30)
+    result = pool_sweep_run()
+    assert (result.returned, result.warned) == (1, 0)
+    assert Lead.objects.get(pk=lead.pk).in_pool
+    assert pool_sweep_run().returned == 0
+
+
+def test_a_follow_up_by_the_owner_resets_the_clock_and_a_touch_does_not(org, make_lead):
+    followed = owned(make_lead, org.owner, days_ago=20)
+    touched = owned(make_lead, org.owner, days_ago=20)
+    Activity.objects.create(lead=followed, kind=ActivityKind.VISIT, actor=org.owner)
+    Activity.objects.create(lead=touched, kind=ActivityKind.TOUCH, channel=Channel.FORM)
+    pool_sweep_run()
+    assert Lead.objects.get(pk=followed.pk).owner == org.owner
+    assert Lead.objects.get(pk=touched.pk).in_pool
+
+
+def test_unqualified_leads_return_after_m_days_even_with_follow_ups(org, make_lead):
+    quality_settings_update(data={"return_after_days_unqualified": 30}, actor=org.admin)
+    lead = owned(make_lead, org.owner, days_ago=31)
+    qualified = owned(make_lead, org.owner, days_ago=31)
+    Lead.objects.filter(pk=qualified.pk).update(status=LeadStatus.QUALIFIED)
+    for item in (lead, qualified):
+        Activity.objects.create(lead=item, kind=ActivityKind.CALL, actor=org.owner)
+    assert pool_sweep_run().returned == 1
+    assert PoolEvent.objects.get(kind=PoolEventKind.RETURN).reason == "not_qualified"
+    assert Lead.objects.get(pk=qualified.pk).owner == org.owner
+
+
+def test_the_sweep_is_a_registered_background_task(org, make_lead):
+    from closeloop.core.schedule import SWEEPS
+
+    assert "leads.pool_sweep" in SWEEPS
+    owned(make_lead, org.owner, days_ago=20)
+    assert pool_sweep.call() == {"returned": 1, "warned": 0}
+
+
+def test_a_disabled_pool_returns_nothing(org, make_lead):
+    quality_settings_update(data={"pool_enabled": False}, actor=org.admin)
+    owned(make_lead, org.owner, days_ago=40)
+    assert pool_sweep_run().returned == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reps_claiming_at_once_exactly_one_wins(org):
+    lead = pool_lead(org)
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def claim(user):
+        try:
+            barrier.wait(timeout=10)
+            lead_claim(lead=lead, actor=user)
+            outcomes[user.username] = "won"
+        except Conflict as exc:
+            outcomes[user.username] = exc.message
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(user,)) for user in (org.owner, org.teammate)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values())[-1] == "won"
+    assert list(outcomes.values()).count("won") == 1
+    loser = next(v for v in outcomes.values() if v != "won")
+    assert "Someone else claimed this lead" in loser
+    winner = Lead.objects.get(pk=lead.pk).owner.username
+    assert outcomes[winner] == "won"
+    assert PoolEvent.objects.filter(kind=PoolEventKind.CLAIM).count() == 1
+    assert AuditEntry.objects.filter(action="lead.claim").count() == 1
