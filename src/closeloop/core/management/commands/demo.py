@@ -11,6 +11,7 @@ from closeloop.core.models import Channel, Role, User
 from closeloop.core.notify import in_app_only
 from closeloop.core.services import department_save, user_save
 from closeloop.deals.demo import load_demo_deals
+from closeloop.leads.demo import load_demo_pool, load_demo_rules
 from closeloop.leads.models import Campaign, Lead, LeadSource, LeadStatus
 from closeloop.leads.services import lead_assign, lead_submit
 
@@ -77,6 +78,9 @@ class Command(BaseCommand):
                 Campaign.objects.create(name="百度推广-CRM", source=sources["广告"]),
             ]
 
+            load_demo_rules(admin=admin, team_a=team_a, team_b=team_b, sources=sources,
+                            referral_reps=[(reps[0], 2), (reps[3], 1)])
+
             now = timezone.now()
             channels = [Channel.WEB, Channel.WEB, Channel.FORM, Channel.API, Channel.IMPORT]
             statuses = [LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.CONTACTING, LeadStatus.CONTACTING,
@@ -108,6 +112,7 @@ class Command(BaseCommand):
                     lead_assign(lead=lead, owner=rep, actor=rep.manager or admin, channel=Channel.SYSTEM, reason="demo")
                     Lead.objects.filter(pk=lead.pk).update(status=status)
             deals = load_demo_deals(rng=rng, reps=reps, presales=presales_user, admin=admin)
+            load_demo_pool(rng=rng)
         self.stdout.write(self.style.SUCCESS(
             f"Demo loaded: {User.objects.count()} users, {Lead.objects.count()} leads, {deals} deals. "
             f"Log in as admin / {DEMO_PASSWORD} (or manager1, rep1 … rep6, marketing1)."
