@@ -309,9 +309,14 @@ class Opportunity(models.Model):
             # The kanban: the top cards of one stage, and its per-stage totals.
             models.Index(fields=["stage", "-updated_at", "-id"], name="opp_stage_updated_idx"),
             models.Index(fields=["customer", "-updated_at"], name="opp_customer_idx"),
-            # Reminder sweeps over open deals.
-            models.Index(fields=["next_follow_up_at"], name="opp_follow_up_idx",
-                         condition=Q(status="open", next_follow_up_at__isnull=False)),
+            # Sorting the list by size, closing date or next follow-up; the follow-up one also serves the
+            # reminder sweep (next_follow_up_at <= now).
+            models.Index(fields=["-amount", "-id"], name="opp_amount_idx"),
+            models.Index(fields=["expected_close_date", "id"], name="opp_close_date_idx"),
+            models.Index(fields=["next_follow_up_at", "id"], name="opp_follow_up_idx"),
+            # Covers the money totals (list footer, kanban column sums): summing from this index reads a
+            # fraction of the table's pages, and grouping by stage walks it in order.
+            models.Index(fields=["pipeline", "stage", "status", "owner", "amount", "probability"], name="opp_money_idx"),
             models.Index(fields=["stage", "stage_entered_at"], name="opp_stage_entered_idx", condition=Q(status="open")),
         ]
         constraints = [

@@ -34,7 +34,6 @@ SORTS = {
     "-amount": ("-amount", "-id"),
     "expected_close_date": ("expected_close_date", "id"),
     "next_follow_up_at": ("next_follow_up_at", "id"),
-    "-created_at": ("-created_at", "-id"),
 }
 
 
