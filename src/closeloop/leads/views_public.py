@@ -13,6 +13,7 @@ Security model, since these views drop two of Django's default protections on pu
 
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.text import capfirst
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,7 +22,7 @@ from closeloop.core.errors import DomainError
 from closeloop.core.models import Channel
 
 from .forms import PublicLeadForm
-from .models import CONFIGURABLE_FIELDS, Campaign
+from .models import CONFIGURABLE_FIELDS, Campaign, Lead
 from .public_form import HONEYPOT_FIELD, rate_limit_hit, shown_fields
 from .services import channel_policy, lead_submit
 
@@ -41,7 +42,8 @@ def public_form_view(request, form_key):
     policy = channel_policy(Channel.FORM)
     field_names = shown_fields(policy)
     required = set(policy.required_fields)
-    form = PublicLeadForm(request.POST or None, field_names=field_names, required=required)
+    form = PublicLeadForm(request.POST if request.method == "POST" else None, field_names=field_names,
+                          required=required)
     if request.method == "POST":
         retry_after = rate_limit_hit(request)
         if retry_after:
@@ -56,12 +58,7 @@ def public_form_view(request, form_key):
         try:
             lead_submit(data=data, channel=Channel.FORM, actor=None, campaign=campaign)
         except DomainError as exc:
-            form.is_valid()
-            for field, errors in exc.field_errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
-            if not exc.field_errors:
-                form.add_error(None, exc.message)
+            _show_errors(form, exc)
         else:
             return redirect("public_form_thanks", form_key=campaign.form_key)
     context = {
@@ -69,6 +66,20 @@ def public_form_view(request, form_key):
         "contact_required": policy.require_contact_method,
     }
     return render(request, "leads/public/form.html", context)
+
+
+def _show_errors(form: PublicLeadForm, exc: DomainError) -> None:
+    form.is_valid()  # every field is optional text, so this only parses; add_error needs it done
+    for field, errors in exc.field_errors.items():
+        for error in errors:
+            if field in form.fields:
+                form.add_error(field, error)
+            else:
+                # A field the customer's own HTML form sent but this page does not show: name it.
+                label = capfirst(Lead._meta.get_field(field).verbose_name) if field in CONFIGURABLE_FIELDS else field
+                form.add_error(None, f"{label}: {error}")
+    if not exc.field_errors:
+        form.add_error(None, exc.message)
 
 
 @xframe_options_exempt

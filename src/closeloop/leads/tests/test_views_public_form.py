@@ -106,6 +106,19 @@ def test_validation_errors_render_the_form_again_with_messages(client, campaign)
     assert not Lead.objects.exists()
 
 
+def test_an_empty_post_asks_for_the_details(client, campaign):
+    response = client.post(url(campaign), {})
+    assert response.status_code == 200
+    assert 'id="id_company_name_error"' in response.content.decode()
+    assert not Lead.objects.exists()
+
+
+def test_an_error_in_a_field_the_page_does_not_show_names_the_field(client, campaign):
+    response = client.post(url(campaign), {**GOOD, "budget": "lots"})
+    assert "Budget (CNY): Enter an amount in yuan" in response.content.decode()
+    assert not Lead.objects.exists()
+
+
 def test_required_fields_follow_the_form_channel_policy(client, campaign):
     ChannelPolicy.objects.create(channel=Channel.FORM, required_fields=["contact_name", "industry"],
                                  require_contact_method=True)
