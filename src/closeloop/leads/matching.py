@@ -95,8 +95,11 @@ def name_similarity(a: Entry, b: Entry) -> float:
 
 
 def typo_match(a: Entry, b: Entry) -> bool:
-    """One wrong character in a brand of three or more characters, same industry."""
-    if a.bkey == b.bkey or not industries_agree(a.industry, b.industry):
+    """One wrong character in a brand of three or more characters, same industry written in both.
+
+    A typo and a missing industry at once is two differences: "辰德越银" alone could be "辰德越博信息技术".
+    """
+    if a.bkey == b.bkey or not a.industry or a.industry != b.industry:
         return False
     if min(len(a.bkey), len(b.bkey)) < 3:
         return False
@@ -296,10 +299,14 @@ def cluster_entries(entries: list[Entry]) -> list[tuple[int, int]]:
             for i in group[1:]:
                 if names_compatible(first, entries[i]) and regions_agree(first, entries[i]):
                     union(group[0], i)
-    # The same name without region information: join the name's clusters when they do not conflict.
+    # The same name where some rows say no region at all: they join the name's cluster only when
+    # there is one; with the name registered in two cities, a row that names none stays apart.
     for group in _groups([e.ckey for e in entries]):
-        for i in group[1:]:
-            union(group[0], i)
+        loose = [i for i in group if not entries[i].region and not entries[i].city]
+        placed = {companies.find(i) for i in group if entries[i].region or entries[i].city}
+        target = next(iter(placed)) if len(placed) == 1 else (loose[0] if loose and not placed else None)
+        for i in loose:
+            union(target if target is not None else loose[0], i)
 
     # From here on one row stands for all rows with the same name, region and city.
     representatives: dict[tuple, int] = {}
@@ -309,13 +316,21 @@ def cluster_entries(entries: list[Entry]) -> list[tuple[int, int]]:
     by_brand: dict[str, list[int]] = {}
     for i in representatives.values():
         by_brand.setdefault(entries[i].bkey, []).append(i)
-    # Same brand, compatible industries: "普腾康汇" and "普腾康汇食品".
+    # A brand alone ("普腾康汇") joins the one company of that brand and region; when sister companies
+    # share the brand ("普腾康汇食品", "普腾康汇贸易") it is ambiguous and stays apart.
     for group in by_brand.values():
-        for x, i in enumerate(group):
-            for j in group[x + 1:]:
-                a, b = entries[i], entries[j]
-                if industries_agree(a.industry, b.industry) and regions_agree(a, b):
-                    union(i, j)
+        if len(group) < 2:
+            continue
+        bare = [i for i in group if not entries[i].industry]
+        full = [i for i in group if entries[i].industry]
+        for i in bare:
+            candidates = {companies.find(j) for j in full if regions_agree(entries[i], entries[j])}
+            if len(candidates) == 1:
+                union(candidates.pop(), i)
+            elif not candidates:
+                for j in bare:
+                    if j != i and regions_agree(entries[i], entries[j]):
+                        union(i, j)
     # One-character typos in brands of three or more characters, found through deletion keys.
     by_deletion: dict[str, list[str]] = {}
     for brand in by_brand:
