@@ -22,18 +22,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "robust-pw-1"
+IMPORT_MAX_ROWS = 1000
 
 SETUP = """
 from closeloop.core.models import Role, User
 from closeloop.core.services import api_token_create
 from closeloop.leads.models import LeadSource
-admin = User.objects.create_user("admin", "admin@example.com", None, role=Role.ADMIN, is_superuser=True, is_staff=True)
+admin = User.objects.create_user("admin", "admin@example.com", "%s", role=Role.ADMIN, is_superuser=True,
+                                 is_staff=True)
 rep = User.objects.create_user("rep", "rep@example.com", None, role=Role.SALES_REP)
 for i, name in enumerate(["官网", "展会", "广告"]):
     LeadSource.objects.create(name=name, position=i)
 print(api_token_create(user=admin, name="robustness", actor=None)[0])
 print(api_token_create(user=rep, name="robustness", actor=None)[0])
-"""
+""".replace("%s", ADMIN_PASSWORD)
 
 
 def free_port() -> int:
@@ -45,7 +48,9 @@ def free_port() -> int:
 class LiveDatabase:
     def __init__(self, tmp_path: Path):
         self.env = {**os.environ, "CLOSELOOP_DEV": "1", "CLOSELOOP_DATA_DIR": str(tmp_path),
-                    "PYTHONPATH": str(ROOT / "src"), "LOG_LEVEL": "ERROR"}
+                    "PYTHONPATH": str(ROOT / "src"), "LOG_LEVEL": "ERROR",
+                    # A low row limit, so "more rows than allowed" is a small file to make.
+                    "CLOSELOOP_IMPORT_MAX_ROWS": str(IMPORT_MAX_ROWS)}
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
         self.pg_name = None
         base = os.environ.get("DATABASE_URL", "")
@@ -125,6 +130,18 @@ class ServerProcess:
                 pass
             time.sleep(0.2)
         raise RuntimeError("server did not answer within 60 s")
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server and all its workers (its process group), from /proc."""
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == self.process.pid:
+                    total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            except (OSError, IndexError, ValueError):
+                continue
+        return total
 
     def kill(self):
         """SIGKILL: no shutdown handler runs, as when the machine loses the process."""

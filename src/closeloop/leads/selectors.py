@@ -65,15 +65,21 @@ def _day_start(text: str, *, days_after: int = 0) -> datetime | None:
 
 
 def _search(text: str) -> Q:
-    """Search by what a person types: a phone in any format, an email, or part of a name."""
+    """Search by what a person types: a phone in any format, an email, a credit code, or part of a name.
+
+    A phone, email or credit code is looked up by its normalized key alone: OR-ing it with a
+    substring match on names would make every such search scan the whole table. The
+    `~Q(key="")` terms repeat the partial indexes' condition, which SQLite needs to use them.
+    """
     text = text.strip()
-    condition = Q(company_name__icontains=text) | Q(contact_name__icontains=text)
     if phone := normalize.phone_key(text):
-        condition |= Q(mobile_key=phone) | Q(landline_key=phone)
+        return (Q(mobile_key=phone) & ~Q(mobile_key="")) | (Q(landline_key=phone) & ~Q(landline_key=""))
     if email := normalize.email_key(text):
-        condition |= Q(email_key=email)
-    if len(text) == 18:
-        condition |= Q(credit_code=normalize.credit_code_key(text))
+        return Q(email_key=email) & ~Q(email_key="")
+    code = normalize.credit_code_key(text)
+    if len(code) == 18 and normalize.credit_code_error(code) is None:
+        return Q(credit_code=code) & ~Q(credit_code="")
+    condition = Q(company_name__icontains=text) | Q(contact_name__icontains=text)
     # "華為技術(深圳)有限公司" finds "深圳市华为技术有限公司": the same comparable company key.
     if (key := normalize.company_key(text)) and len(key) >= 2:
         condition |= Q(company_key=key)
