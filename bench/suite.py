@@ -145,8 +145,8 @@ class Suite:
         rng = random.Random(5)
         policy = ChannelPolicy(channel="api", required_fields=[], require_contact_method=False)
         source = LeadSource.objects.first()
-        samples = [("dup", gendata._variant(rng, row)) for row in self._sample_leads(300)]
-        samples += [("new", gendata._original(rng)) for _ in range(300)]
+        samples = [("dup", gendata._variant(rng, row)) for row in self._sample_leads(200)]
+        samples += [("new", gendata._original(rng)) for _ in range(200)]
         rng.shuffle(samples)
         timings, found_dup, raw_timings = [], 0, []
         with transaction.atomic():
@@ -182,7 +182,9 @@ class Suite:
         started = time.perf_counter()
         with connection.cursor() as cursor:
             for column, value in keys:
-                cursor.execute(f"SELECT id FROM leads_lead WHERE {column} = %s LIMIT 20", [value])  # noqa: S608
+                # The NOT term repeats the partial index's condition; SQLite uses the index only with it.
+                cursor.execute(f"SELECT id FROM leads_lead WHERE {column} = %s AND NOT ({column} = '') LIMIT 20",  # noqa: S608
+                               [value])
                 cursor.fetchall()
         return time.perf_counter() - started
 
