@@ -197,7 +197,10 @@ def _candidate_ids(entry: Entry, *, exclude_pk=None) -> set[int]:
         return set()
     table = connection.ops.quote_name(Lead._meta.db_table)
     # Column names come from the fixed list above, never from input; values are parameters.
-    parts = [f"SELECT * FROM (SELECT id FROM {table} WHERE {column} = %s LIMIT {PER_KEY}) AS k{n}"  # noqa: S608
+    # `NOT (column = '')` repeats the partial index's condition: SQLite uses those indexes only
+    # when the query carries it, and scans the whole table for every key otherwise.
+    parts = [f"SELECT * FROM (SELECT id FROM {table} WHERE {column} = %s AND NOT ({column} = '') "  # noqa: S608
+             f"LIMIT {PER_KEY}) AS k{n}"
              for n, (column, _value) in enumerate(lookups)]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ".join(parts), [value for _column, value in lookups])
