@@ -54,7 +54,12 @@ class ScoringRule(models.Model):
         return self.label
 
     def keyword_list(self) -> list[str]:
-        return split_keywords(self.keywords)
+        # Scoring asks every rule for its keywords once per lead (a million times in an import):
+        # split them once per loaded rule, again only if the text changed.
+        cached = self.__dict__.get("_keyword_cache")
+        if cached is None or cached[0] != self.keywords:
+            cached = self.__dict__["_keyword_cache"] = (self.keywords, split_keywords(self.keywords))
+        return cached[1]
 
 
 def split_keywords(text: str) -> list[str]:

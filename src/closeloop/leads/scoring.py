@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 from .quality import QualitySettings, ScoringKind, ScoringRule
@@ -82,10 +83,11 @@ class Ruleset:
         """The score and one explanation line per rule that gave points (first match per kind)."""
         details = []
         scored_kinds = set()
+        texts = _texts()
         for rule in self.rules:
             if rule.kind in scored_kinds:
                 continue
-            reason = _match(rule, lead, touches)
+            reason = _match(rule, lead, touches, texts)
             if reason is not None:
                 scored_kinds.add(rule.kind)
                 details.append({"rule": rule.label, "points": rule.points, "reason": reason})
@@ -100,7 +102,7 @@ def _contains_any(value: str, keywords: list[str]) -> str | None:
     return None
 
 
-def _match(rule: ScoringRule, lead, touches: int) -> str | None:
+def _match(rule: ScoringRule, lead, touches: int, texts: dict) -> str | None:
     """Why the rule matches this lead, or None."""
     kind = rule.kind
     if kind == ScoringKind.BUDGET:
@@ -110,27 +112,55 @@ def _match(rule: ScoringRule, lead, touches: int) -> str | None:
             return None
         if rule.max_amount is not None and lead.budget >= rule.max_amount:
             return None
-        return _("Budget ¥%(amount)s is in the range of “%(rule)s”.") % {"amount": f"{lead.budget:,.0f}", "rule": rule.label}
+        return texts["budget"] % {"amount": f"{lead.budget:,.0f}", "rule": rule.label}
     if kind == ScoringKind.NEED:
-        return _("A need is described.") if lead.need.strip() else None
+        return texts["need"] if lead.need.strip() else None
     if kind == ScoringKind.TOUCHES:
         if touches >= (rule.min_count or 1):
-            return _("%(n)d repeated touches (at least %(min)d).") % {"n": touches, "min": rule.min_count or 1}
+            return texts["touches"] % {"n": touches, "min": rule.min_count or 1}
         return None
-    field_labels = {
-        ScoringKind.AUTHORITY: (_("Title"), lead.title),
-        ScoringKind.TIMELINE: (_("Timeline"), lead.timeline),
-        ScoringKind.INDUSTRY: (_("Industry"), lead.industry),
-        ScoringKind.REGION: (_("Region"), f"{lead.region} {lead.city}".strip()),
-        ScoringKind.COMPANY_SIZE: (_("Company size"), lead.company_size),
-        ScoringKind.SOURCE: (_("Source"), lead.source.name if lead.source_id else ""),
-    }
-    label, value = field_labels[kind]
+    value = _field_value(kind, lead)
     if not value:
         return None
     if word := _contains_any(value, rule.keyword_list()):
-        return _("%(field)s “%(value)s” contains “%(word)s”.") % {"field": label, "value": value, "word": word}
+        return texts["contains"] % {"field": texts[kind], "value": value, "word": word}
     return None
+
+
+# Explanations, translated once per language: an import scores a million rows, and gettext per
+# explanation line cost more than all the rules together.
+_TEXTS = {
+    "budget": gettext_noop("Budget ¥%(amount)s is in the range of “%(rule)s”."),
+    "need": gettext_noop("A need is described."),
+    "touches": gettext_noop("%(n)d repeated touches (at least %(min)d)."),
+    "contains": gettext_noop("%(field)s “%(value)s” contains “%(word)s”."),
+    ScoringKind.AUTHORITY: gettext_noop("Title"), ScoringKind.TIMELINE: gettext_noop("Timeline"),
+    ScoringKind.INDUSTRY: gettext_noop("Industry"), ScoringKind.REGION: gettext_noop("Region"),
+    ScoringKind.COMPANY_SIZE: gettext_noop("Company size"), ScoringKind.SOURCE: gettext_noop("Source"),
+}
+_TRANSLATED: dict[str, dict] = {}
+
+
+def _texts() -> dict:
+    language = get_language()
+    table = _TRANSLATED.get(language)
+    if table is None:
+        table = _TRANSLATED[language] = {k: _(v) for k, v in _TEXTS.items()}
+    return table
+
+
+def _field_value(kind, lead) -> str:
+    if kind == ScoringKind.AUTHORITY:
+        return lead.title
+    if kind == ScoringKind.TIMELINE:
+        return lead.timeline
+    if kind == ScoringKind.INDUSTRY:
+        return lead.industry
+    if kind == ScoringKind.REGION:
+        return f"{lead.region} {lead.city}".strip()
+    if kind == ScoringKind.COMPANY_SIZE:
+        return lead.company_size
+    return lead.source.name if lead.source_id else ""
 
 
 def touch_count(lead) -> int:

@@ -264,10 +264,19 @@ def test_batch_matches_lead_submit(org):
     outcome = lead_submit_batch(rows=[("k", data)], channel=Channel.IMPORT, actor=org.owner)
     assert outcome.created == 1
     batch = Lead.objects.exclude(pk=single.pk).get()
-    for name in ("company_name", "company_key", "mobile", "email", "email_key", "budget", "credit_code",
-                 "source_id", "status", "owner_id", "created_via", "created_by_id"):
-        assert getattr(batch, name) == getattr(single, name), name
+    # Every stored column agrees, except the keys blanked above and the moments of writing.
+    moments = {"id", "created_at", "updated_at", "assigned_at", "pooled_at", "next_follow_up_at"}
+    for field in Lead._meta.concrete_fields:
+        if field.name not in moments | {"mobile_key", "email_key", "credit_code"}:
+            assert getattr(batch, field.attname) == getattr(single, field.attname), field.name
+    assert batch.email_key == "zhang@example.com"
     assert batch.mobile_key == "+8613912345678"
+    # The bulk-written audit entry says what audit_record would have said.
+    single_changes = AuditEntry.objects.for_object(single).get().changes
+    batch_changes = AuditEntry.objects.for_object(batch).get().changes
+    assert set(batch_changes) == set(single_changes)
+    assert batch_changes["budget"] == single_changes["budget"] == [None, "1000.00"]
+    assert batch_changes["company_name"] == single_changes["company_name"]
 
 
 def test_refused_report_is_formula_safe(org):

@@ -1,0 +1,195 @@
+"""Import speed: a generated .xlsx through the real import (file check, then the job), rows per second.
+
+`main()` is called by bench/suite.py: 100k rows, and 1M rows unless the bench is --quick. Each size runs
+in a child process on a scratch database, so the peak memory it reports is the import's own and the
+bench database keeps its size. The baseline is raw `executemany` of the same rows' cells into a plain
+table, measured in the same child. Alone: `python -m bench.import_speed --rows 100000`.
+"""
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRATCH = ROOT / "var" / "bench"
+HEADERS = ["公司名称", "联系人", "职务", "手机", "座机", "邮箱", "微信", "省份", "城市", "行业", "公司规模", "需求",
+           "预算", "预计时间", "统一社会信用代码", "来源"]
+FIELDS = ["company_name", "contact_name", "title", "mobile", "landline", "email", "wechat", "region", "city",
+          "industry", "company_size", "need", "budget", "timeline", "credit_code", "source"]
+BUDGETS = {100_000: (20, None), 1_000_000: (240, 1024)}  # seconds, MiB (DESIGN.md)
+
+
+def generate(path: Path, rows: int) -> None:
+    """Realistic rows (the data generator's), with ~2% broken phones and ~1% rows repeated."""
+    import xlsxwriter
+
+    from closeloop.core import gendata
+
+    rng = random.Random(20261122)
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
+                                           "strings_to_formulas": False, "strings_to_urls": False})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, HEADERS)
+    previous = []
+    for n in range(1, rows + 1):
+        if previous and rng.random() < 0.01:
+            row = dict(rng.choice(previous))
+        else:
+            row = gendata._original(rng)
+            row["source"] = rng.choice(["展会", "官网", "广告", ""])
+            if rng.random() < 0.02:
+                row["mobile"] = "139" + str(rng.randrange(1000))
+            if len(previous) < 1000:
+                previous.append(row)
+        sheet.write_row(n, 0, [row.get(name, "") for name in FIELDS])
+    book.close()
+
+
+def child(rows: int, path: Path) -> dict:
+    """Runs in the scratch process: migrate, import the file, then the raw executemany baseline."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "closeloop.settings")
+    import django
+
+    django.setup()
+    from django.core.files import File
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from closeloop.core.models import Role, User
+    from closeloop.leads import imports
+    from closeloop.leads.models import ImportJob, ImportStatus, LeadSource
+    from closeloop.leads.services import import_job_create, import_job_run
+
+    call_command("migrate", verbosity=0, interactive=False)
+    user = User.objects.create_user("importer", "importer@example.com", "x", role=Role.SALES_REP)
+    for position, name in enumerate(["展会", "官网", "广告", "电话"]):
+        LeadSource.objects.get_or_create(name=name, defaults={"position": position})
+
+    started = time.monotonic()
+    with path.open("rb") as handle:
+        job = import_job_create(upload=File(handle, name=path.name), actor=user)
+    checked = time.monotonic()
+    # What import_job_start does, minus the enqueue: the bench runs the job itself, right here.
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED,
+                                               default_source=LeadSource.objects.get(name="电话"))
+    job = import_job_run(job_id=job.pk)
+    finished = time.monotonic()
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    # Baseline: the same rows' cells, inserted with raw executemany in 2,000-row transactions.
+    columns = ", ".join(f"c{i} text" for i in range(len(HEADERS)))
+    placeholders = ", ".join(["%s"] * len(HEADERS))
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE bench_import_baseline ({columns})")
+    insert = f"INSERT INTO bench_import_baseline VALUES ({placeholders})"  # noqa: S608 - fixed bench table
+    baseline = 0.0
+    batch = []
+
+    def flush():
+        nonlocal baseline
+        t0 = time.monotonic()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(insert, batch)
+        baseline += time.monotonic() - t0
+        batch.clear()
+
+    for number, cells in imports.iter_file_rows(path, kind="xlsx"):
+        if number > 1:
+            batch.append(tuple(cells[: len(HEADERS)] + [""] * (len(HEADERS) - len(cells))))
+            if len(batch) == 2000:
+                flush()
+    flush()
+    return {"rows": rows, "check_s": checked - started, "run_s": finished - checked, "baseline_s": baseline,
+            "peak_mib": peak_mib, "imported": job.imported_rows, "refused": job.refused_rows,
+            "routed": job.routed_rows, "status": job.status, "error": job.error}
+
+
+def _scratch_env(rows: int) -> dict:
+    env = {**os.environ, "CLOSELOOP_DEV": "1", "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
+           "CLOSELOOP_IMPORT_MAX_ROWS": str(max(rows, 1_000_000))}
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        import psycopg
+        from dj_database_url import parse
+
+        from bench.__main__ import _postgres_url
+
+        name = "closeloop_bench_import"
+        config = parse(url)
+        params = {"host": config["HOST"] or None, "port": config["PORT"] or None, "user": config["USER"],
+                  "password": config["PASSWORD"] or None, "dbname": config["NAME"]}
+        with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        env["DATABASE_URL"] = _postgres_url(url, name)
+        env["CLOSELOOP_DATA_DIR"] = str(SCRATCH / "import-pg")
+    else:
+        env.pop("DATABASE_URL", None)
+        data_dir = SCRATCH / "import-sqlite"
+        shutil.rmtree(data_dir, ignore_errors=True)
+        env["CLOSELOOP_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def measure(rows: int) -> dict:
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    (SCRATCH / ".gitignore").write_text("*\n")
+    path = SCRATCH / f"import-{rows}.xlsx"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        generate(partial, rows)
+        partial.rename(path)
+    command = [sys.executable, "-m", "bench.import_speed", "--child", "--rows", str(rows), "--file", str(path)]
+    done = subprocess.run(command, cwd=ROOT, env=_scratch_env(rows), capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not lines:
+        raise RuntimeError(f"import child failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return json.loads(lines[-1])
+
+
+def result_line(figures: dict) -> dict:
+    rows = figures["rows"]
+    seconds_budget, memory_budget = BUDGETS.get(rows, (None, None))
+    total = figures["check_s"] + figures["run_s"]
+    ok = figures["status"] == "done" and (seconds_budget is None or total <= seconds_budget) and (
+        memory_budget is None or figures["peak_mib"] <= memory_budget)
+    budget = f"<= {seconds_budget} s" + (f", {memory_budget} MiB" if memory_budget else "")
+    return {
+        "what": f"import {rows:,} rows .xlsx (check + job)", "figure": total, "unit": "s",
+        "baseline": figures["baseline_s"], "ratio": total / figures["baseline_s"] if figures["baseline_s"] else None,
+        "budget": budget, "status": "PASS" if ok else "FAIL",
+        "note": (f"{rows / total:,.0f} rows/s; check {figures['check_s']:.1f} s, job {figures['run_s']:.1f} s; "
+                 f"peak {figures['peak_mib']:,.0f} MiB; {figures['imported']:,} imported, "
+                 f"{figures['refused']:,} refused, {figures['routed']:,} routed"
+                 + (f"; {figures['error']}" if figures["error"] else "")),
+    }
+
+
+def main() -> dict:
+    sizes = [100_000] if "--quick" in sys.argv else [100_000, 1_000_000]
+    return {"results": [result_line(measure(rows)) for rows in sizes]}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.import_speed")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        sys.stdout.write(json.dumps(child(args.rows, Path(args.file))) + "\n")
+    else:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "closeloop.settings")
+        os.environ.setdefault("CLOSELOOP_DEV", "1")
+        import django
+
+        django.setup()
+        line = result_line(measure(args.rows))
+        sys.stdout.write(f"{line['what']}: {line['figure']:.1f} s (baseline {line['baseline']:.2f} s) "
+                         f"budget {line['budget']} {line['status']} - {line['note']}\n")
