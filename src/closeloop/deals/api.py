@@ -2,18 +2,19 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from closeloop.core.errors import NotFound, ValidationFailed
-from closeloop.core.models import Channel
+from closeloop.core.models import Channel, User
 from closeloop.leads.api import ErrorOut
 from closeloop.leads.selectors import get_lead_for_user
 
 from . import services
-from .models import ActivityKind, OpportunityStatus, Pipeline, Stage
+from .models import ActivityKind, CollaboratorRole, Handoff, Opportunity, OpportunityStatus, Pipeline, Stage
 from .selectors import (
     OpportunityFilters,
     customer_list,
@@ -345,3 +346,98 @@ def log_lead_activity(request, lead_id: int, payload: ActivityIn):
     except Http404:
         raise NotFound(_("No lead with this id, or you cannot see it.")) from None
     return 201, services.activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API, lead=lead)
+
+
+class HandoffIn(Schema):
+    assignee: str = Field(..., min_length=1, max_length=150, description="Username of the receiver.")
+    title: str = Field(..., min_length=1, max_length=200)
+    due_at: datetime
+    role: CollaboratorRole = CollaboratorRole.PRESALES
+    details: str = Field("", max_length=5000)
+
+
+class HandoffOut(Schema):
+    id: int
+    opportunity_id: int
+    title: str
+    role: str
+    assignee: str
+    due_at: datetime
+    status: str
+    response_note: str
+
+    @staticmethod
+    def resolve_assignee(obj):
+        return obj.assignee.username
+
+
+class HandoffAnswerIn(Schema):
+    answer: Literal["accept", "decline", "done"]
+    note: str = Field("", max_length=300)
+
+
+class TransferIn(Schema):
+    new_owner: str = Field(..., min_length=1, max_length=150, description="Username of the new owner.")
+    reason: str = Field(..., min_length=1, max_length=300)
+    keep_as_collaborator: bool = False
+
+
+class CommentIn(Schema):
+    body: str = Field(..., min_length=1, max_length=5000)
+
+
+class CommentOut(Schema):
+    id: int
+    body: str
+    created_at: datetime
+    not_notified: list[str]
+
+
+def _user(username: str, field: str) -> User:
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors={field: [_("No active user with this name.")]})
+    return user
+
+
+@router.post("/{deal_id}/handoffs", response={201: HandoffOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+             summary="Hand work over to someone", description="The hand-off waits until the receiver accepts it.")
+def request_handoff(request, deal_id: int, payload: HandoffIn):
+    deal = _deal(request, deal_id)
+    return 201, services.handoff_request(opportunity=deal, assignee=_user(payload.assignee, "assignee"),
+                                         title=payload.title, due_at=payload.due_at, role=payload.role,
+                                         details=payload.details, actor=request.user, channel=Channel.API)
+
+
+@router.post("/handoffs/{handoff_id}/answer",
+             response={200: HandoffOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             summary="Accept, decline or complete a hand-off given to you")
+def answer_handoff(request, handoff_id: int, payload: HandoffAnswerIn):
+    handoff = Handoff.objects.filter(pk=handoff_id).first()
+    if handoff is None:
+        raise NotFound(_("No hand-off with this id, or you cannot see it."))
+    _deal(request, handoff.opportunity_id)
+    if payload.answer == "done":
+        return services.handoff_complete(handoff=handoff, actor=request.user, note=payload.note, channel=Channel.API)
+    return services.handoff_respond(handoff=handoff, actor=request.user, accept=payload.answer == "accept",
+                                    note=payload.note, channel=Channel.API)
+
+
+@router.post("/{deal_id}/transfer", response={200: OpportunityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+             summary="Transfer a deal to another rep (managers and administrators)")
+def transfer_opportunity(request, deal_id: int, payload: TransferIn):
+    deal = _deal(request, deal_id)
+    services.opportunity_transfer(opportunity=deal, new_owner=_user(payload.new_owner, "new_owner"), actor=request.user,
+                                  reason=payload.reason, keep_as_collaborator=payload.keep_as_collaborator,
+                                  channel=Channel.API)
+    return Opportunity.objects.select_related("customer", "stage", "owner", "lost_reason").get(pk=deal.pk)
+
+
+@router.post("/{deal_id}/comments", response={201: CommentOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+             summary="Comment on a deal; @username notifies colleagues who can see it")
+def add_comment(request, deal_id: int, payload: CommentIn):
+    deal = _deal(request, deal_id)
+    comment, unreachable = services.comment_add(opportunity=deal, actor=request.user, body=payload.body,
+                                                channel=Channel.API)
+    return 201, {"id": comment.pk, "body": comment.body, "created_at": comment.created_at,
+                 "not_notified": [u.username for u in unreachable]}

@@ -169,3 +169,36 @@ def test_board_query_count_is_pinned(client, org, many_deals, who, django_assert
     with django_assert_max_num_queries(10):
         response = client.get(reverse("deals:board"))
     assert response.status_code == 200
+
+
+def test_api_handoff_transfer_and_comment(client, org, make_deal, api_auth, django_capture_on_commit_callbacks):
+    deal = make_deal()
+    due = (timezone.now() + timedelta(days=2)).isoformat()
+    response = client.post(f"/api/deals/{deal.pk}/handoffs", {"assignee": "outsider", "title": "技术评估", "due_at": due},
+                           content_type="application/json", **api_auth(org.owner))
+    assert response.status_code == 201 and response.json()["status"] == "pending"
+    handoff_id = response.json()["id"]
+    # Only the receiver answers; the requester gets a 403.
+    answer = f"/api/deals/handoffs/{handoff_id}/answer"
+    assert client.post(answer, {"answer": "accept"}, content_type="application/json",
+                       **api_auth(org.owner)).status_code == 403
+    response = client.post(answer, {"answer": "accept", "note": "OK"}, content_type="application/json",
+                           **api_auth(org.outsider))
+    assert response.status_code == 200 and response.json()["status"] == "accepted"
+    assert client.post(answer, {"answer": "decline", "note": "x"}, content_type="application/json",
+                       **api_auth(org.outsider)).status_code == 409
+    assert client.post("/api/deals/handoffs/999999/answer", {"answer": "accept"}, content_type="application/json",
+                       **api_auth(org.outsider)).status_code == 404
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/api/deals/{deal.pk}/comments", {"body": "@manager 请审批折扣 @teammate"},
+                               content_type="application/json", **api_auth(org.owner))
+    assert response.status_code == 201 and response.json()["not_notified"] == ["teammate"]
+
+    transfer = f"/api/deals/{deal.pk}/transfer"
+    body = {"new_owner": "teammate", "reason": "owner on leave"}
+    assert client.post(transfer, body, content_type="application/json", **api_auth(org.owner)).status_code == 403
+    assert client.post(transfer, body, content_type="application/json", **api_auth(org.other_manager)).status_code == 404
+    response = client.post(transfer, body, content_type="application/json", **api_auth(org.manager))
+    assert response.status_code == 200 and response.json()["owner"] == "teammate"
+    assert client.get(f"/api/deals/{deal.pk}", **api_auth(org.owner)).status_code == 404
