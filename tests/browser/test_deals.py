@@ -15,12 +15,16 @@ from closeloop.leads.services import lead_update
 
 pytestmark = pytest.mark.browser
 
+# Each step waits on a server round trip (a page load, an HTMX swap): allow for a busy CI machine.
+WAIT = 30_000
+
 
 def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_page, tmp_path):
     lead = make_lead(company_name="苏州云帆智能科技有限公司", contact_name="周敏", title="采购经理",
                      need="50人销售团队的CRM", budget="300000", timeline="3个月内")
     lead = lead_update(lead=lead, data={"status": LeadStatus.QUALIFIED}, actor=org.owner, channel=Channel.WEB)
     page = new_page(user=org.owner)
+    page.set_default_timeout(WAIT)
 
     # Convert the qualified lead from its page.
     page.goto(lead.get_absolute_url())
@@ -28,7 +32,7 @@ def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_pag
     page.get_by_label("Deal name").fill("云帆CRM项目")
     page.get_by_label("Expected amount (CNY)").fill("280000")
     page.get_by_role("button", name="Convert").click()
-    expect(page.get_by_role("heading", name="云帆CRM项目")).to_be_visible()
+    expect(page.get_by_role("heading", name="云帆CRM项目")).to_be_visible(timeout=WAIT)
     deal = Opportunity.objects.get(name="云帆CRM项目")
     assert deal.lead_id == lead.pk and deal.stage.name == "初步接洽"
 
@@ -39,8 +43,8 @@ def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_pag
     column = page.locator(f'section.column[data-stage="{negotiation.pk}"]')
     card.drag_to(column)
     dialog = page.locator("#gate-dialog")
-    expect(dialog).to_be_visible()
-    expect(dialog).to_contain_text("To move to “商务谈判”, fill in: expected close date.")
+    expect(dialog).to_be_visible(timeout=WAIT)
+    expect(dialog).to_contain_text("To move to “商务谈判”, fill in: expected close date.", timeout=WAIT)
     page.screenshot(path=tmp_path / "board-gate.png", full_page=True)
     deal.refresh_from_db()
     assert deal.stage.name == "初步接洽"
@@ -48,7 +52,7 @@ def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_pag
     # Fill in what the gate asks for, in the dialog, and the move goes through.
     dialog.get_by_label("Expected close date").fill((timezone.localdate() + timedelta(days=30)).isoformat())
     dialog.get_by_role("button", name="Save and move").click()
-    expect(column.locator(f"#deal-{deal.pk}")).to_be_visible()
+    expect(column.locator(f"#deal-{deal.pk}")).to_be_visible(timeout=WAIT)
     deal.refresh_from_db()
     assert deal.stage == negotiation and deal.expected_close_date is not None
 
@@ -62,7 +66,7 @@ def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_pag
     tomorrow = timezone.localtime() + timedelta(days=1)
     form.get_by_label("Next follow-up").fill(tomorrow.strftime("%Y-%m-%dT%H:%M"))
     form.get_by_role("button", name="Log follow-up").click()
-    expect(page.locator("ul.timeline")).to_contain_text("上门演示了看板和移动端")
+    expect(page.locator("ul.timeline")).to_contain_text("上门演示了看板和移动端", timeout=WAIT)
 
     # A day later the follow-up is due: the sweep reminds the owner, and Today shows it.
     Opportunity.objects.filter(pk=deal.pk).update(next_follow_up_at=timezone.now() - timedelta(minutes=5))
@@ -70,13 +74,13 @@ def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_pag
     assert Notification.objects.filter(recipient=org.owner, kind="reminder.follow_up").count() == 1
     page.goto("/")
     item = page.locator("li.today-item").filter(has_text="云帆CRM项目")
-    expect(item).to_contain_text("Overdue follow-up")
+    expect(item).to_contain_text("Overdue follow-up", timeout=WAIT)
     page.screenshot(path=tmp_path / "today.png", full_page=True)
 
     # One click opens the inline form; logging there clears the item.
     item.get_by_role("button", name="Log follow-up").click()
     item.get_by_label("What happened").fill("电话确认了报价时间")
     item.get_by_role("button", name="Log follow-up").click()
-    expect(item).to_contain_text("Follow-up logged")
+    expect(item).to_contain_text("Follow-up logged", timeout=WAIT)
     page.reload()
-    expect(page.locator("li.today-item").filter(has_text="云帆CRM项目")).to_have_count(0)
+    expect(page.locator("li.today-item").filter(has_text="云帆CRM项目")).to_have_count(0, timeout=WAIT)
