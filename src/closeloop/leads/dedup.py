@@ -7,6 +7,7 @@ transaction, before the lead is saved.
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
+from rapidfuzz.distance import Levenshtein
 
 from . import normalize
 from .matching import Entry, Match, cluster_entries, compare, make_entry
@@ -144,69 +145,86 @@ class DuplicateDecision:
     existing: object = None  # the record a touch attaches to (or a flagged lead points at)
 
 
-# Candidates fetched per key; a key shared by more leads than this is not what tells duplicates apart.
+# Candidates fetched per exact contact key; a key shared by more leads than this tells nothing apart.
 PER_KEY = 50
-_CANDIDATE_FIELDS = [
-    "pk", "company_name", "contact_name", "mobile_key", "landline_key", "email_key", "city", "credit_code",
-    "company_key", "brand_key", "owner", "status", "merged_into", "created_at",
-]
+# Per company name or brand: enough to show who follows the company; a person among them is found by
+# their mobile or email lookups, which have their own quota.
+PER_NAME = 20
+# Per typo block (brand head or tail): a sample, since a block is every brand starting alike.
+PER_BLOCK = 10
 
 
-def entry_for_lead(lead) -> Entry:
+def _entry(pk, company_name, contact_name, mobile_key, landline_key, email_key, city, credit_code) -> Entry:
     """An engine entry from a lead's stored keys (what intake wrote), without re-normalizing phones."""
-    region, ckey = normalize.company_parts(lead.company_name) if lead.company_name else ("", "")
+    region, ckey = normalize.company_parts(company_name) if company_name else ("", "")
     bkey = normalize.brand_key(ckey, is_key=True) if ckey else ""
-    name, is_title = normalize.person_name(lead.contact_name) if lead.contact_name else ("", False)
-    code = lead.credit_code or ""
+    name, is_title = normalize.person_name(contact_name) if contact_name else ("", False)
+    code = credit_code or ""
     return Entry(
-        ref=lead.pk, code=code if code and normalize.credit_code_valid(code) else "", ckey=ckey, bkey=bkey,
+        ref=pk, code=code if code and normalize.credit_code_valid(code) else "", ckey=ckey, bkey=bkey,
         industry=ckey[len(bkey):] if ckey.startswith(bkey) else "", region=region,
-        city=normalize.city_name(lead.city) if lead.city else "", mobile=lead.mobile_key or "",
-        landline=lead.landline_key or "", email=lead.email_key or "",
-        domain=normalize.email_domain(lead.email_key) if lead.email_key else "", name=name, is_title=is_title,
+        city=normalize.city_name(city) if city else "", mobile=mobile_key or "", landline=landline_key or "",
+        email=email_key or "", domain=normalize.email_domain(email_key) if email_key else "", name=name,
+        is_title=is_title,
     )
 
 
-def _candidate_ids(entry: Entry, *, exclude_pk=None) -> set[int]:
-    """Ids of leads sharing an exact key or a name block with the entry.
+def entry_for_lead(lead) -> Entry:
+    return _entry(lead.pk, lead.company_name, lead.contact_name, lead.mobile_key, lead.landline_key, lead.email_key,
+                  lead.city, lead.credit_code)
 
-    One round trip: a UNION of small indexed lookups, each capped, so a key shared by thousands of
-    leads costs no more than one shared by two.
-    """
+
+_CANDIDATE_COLUMNS = ("id", "company_name", "contact_name", "mobile_key", "landline_key", "email_key", "city",
+                      "credit_code", "merged_into_id", "company_key", "brand_key")
+
+
+def _lookups(entry: Entry) -> list[tuple[str, str, int]]:
+    """(column, value, cap) for every key and block the entry has."""
+    lookups = [(column, value, PER_KEY) for column, value in (
+        ("credit_code", entry.code), ("mobile_key", entry.mobile), ("email_key", entry.email),
+        ("landline_key", entry.landline),
+    ) if value]
+    if entry.ckey:
+        lookups.append(("company_key", entry.ckey, PER_NAME))
+    if entry.bkey and entry.bkey != entry.ckey:
+        lookups.append(("brand_key", entry.bkey, PER_NAME))
+    if len(entry.bkey) >= 3:
+        lookups += [("brand_head", entry.bkey[:2], PER_BLOCK), ("brand_tail", entry.bkey[-2:], PER_BLOCK)]
+    return lookups
+
+
+def _candidates(lookups: list[tuple[str, str, int]]) -> list[tuple]:
+    """Leads sharing an exact key or a name block, in one round trip: a UNION of small indexed lookups,
+    each capped, so a key shared by thousands of leads costs no more than one shared by two."""
     from django.db import connection
 
     from .models import Lead
 
-    lookups: list[tuple[str, str]] = []
-    if entry.code:
-        lookups.append(("credit_code", entry.code))
-    if entry.mobile:
-        lookups.append(("mobile_key", entry.mobile))
-    if entry.email:
-        lookups.append(("email_key", entry.email))
-    if entry.landline:
-        lookups.append(("landline_key", entry.landline))
-    if entry.ckey:
-        lookups.append(("company_key", entry.ckey))
-    if entry.bkey and entry.bkey != entry.ckey:
-        lookups.append(("brand_key", entry.bkey))
-    if len(entry.bkey) >= 3:
-        lookups.append(("brand_head", entry.bkey[:2]))
-        lookups.append(("brand_tail", entry.bkey[-2:]))
-    if not lookups:
-        return set()
     table = connection.ops.quote_name(Lead._meta.db_table)
-    # Column names come from the fixed list above, never from input; values are parameters.
-    # `NOT (column = '')` repeats the partial index's condition: SQLite uses those indexes only
-    # when the query carries it, and scans the whole table for every key otherwise.
-    parts = [f"SELECT * FROM (SELECT id FROM {table} WHERE {column} = %s AND NOT ({column} = '') "  # noqa: S608
-             f"LIMIT {PER_KEY}) AS k{n}"
-             for n, (column, _value) in enumerate(lookups)]
+    columns = ", ".join(_CANDIDATE_COLUMNS)
+    # Column names come from fixed lists, never from input; values are parameters. The
+    # `NOT (column = '')` repeats the partial indexes' condition: SQLite uses a partial index only
+    # when the query states its condition, and would otherwise scan the whole table.
+    parts = [f"SELECT * FROM (SELECT {columns} FROM {table} WHERE {column} = %s AND NOT ({column} = '') "  # noqa: S608
+             f"LIMIT {cap}) AS k{n}" for n, (column, _value, cap) in enumerate(lookups)]
+    if not parts:
+        return []
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ".join(parts), [value for _column, value in lookups])
-        found = {row[0] for row in cursor.fetchall()}
-    found.discard(exclude_pk)
-    return found
+        cursor.execute(" UNION ".join(parts), [value for _column, value, _cap in lookups])
+        return cursor.fetchall()
+
+
+def _worth_comparing(entry: Entry, row: tuple) -> bool:
+    """A cheap first look from the stored keys: most of a name block is other brands entirely."""
+    _pk, _name, _contact, mobile, landline, email, _city, code, _merged, company_key, brand_key = row
+    if (entry.mobile and entry.mobile == mobile) or (entry.email and entry.email == email) or (
+        entry.code and entry.code == code) or (entry.landline and entry.landline == landline):
+        return True
+    if not entry.ckey or not company_key:
+        return False
+    if company_key == entry.ckey or brand_key == entry.bkey:
+        return True
+    return len(entry.bkey) >= 3 and Levenshtein.distance(entry.bkey, brand_key, score_cutoff=1) <= 1
 
 
 def find_matches(entry: Entry, *, exclude_pk=None, limit: int = 10) -> list[LeadMatch]:
@@ -217,31 +235,24 @@ def find_matches(entry: Entry, *, exclude_pk=None, limit: int = 10) -> list[Lead
     """
     from .models import Lead
 
-    ids = _candidate_ids(entry, exclude_pk=exclude_pk)
-    if not ids:
+    rows = [row for row in _candidates(_lookups(entry)) if row[0] != exclude_pk and _worth_comparing(entry, row)]
+    if not rows:
         return []
-    candidates = list(Lead.objects.filter(pk__in=ids).select_related("owner").only(
-        *[f for f in _CANDIDATE_FIELDS if f != "owner"], "owner"
-    ))
-    survivors = {c.merged_into_id for c in candidates if c.merged_into_id} - {c.pk for c in candidates}
-    if survivors:
-        candidates += list(Lead.objects.filter(pk__in=survivors).select_related("owner"))
-    by_pk = {c.pk: c for c in candidates}
-    best: dict[int, LeadMatch] = {}
-    for candidate in candidates:
-        verdict = compare(entry, entry_for_lead(candidate))
+    best: dict[int, Match] = {}
+    for row in rows:
+        verdict = compare(entry, _entry(*row[:8]))
         if verdict is None:
             continue
-        target = candidate
-        while target.merged_into_id and target.merged_into_id in by_pk:
-            target = by_pk[target.merged_into_id]
-        if exclude_pk and target.pk == exclude_pk:
+        # A merged lead answers with its survivor (lead_merge keeps every chain one hop long).
+        target = row[8] or row[0]
+        if target == exclude_pk:
             continue
-        current = best.get(target.pk)
-        if current is None or _rank(verdict) > _rank(current.match):
-            best[target.pk] = LeadMatch(lead=target, match=verdict)
-    ordered = sorted(best.values(), key=lambda m: (_rank(m.match), -m.lead.pk), reverse=True)
-    return ordered[:limit]
+        current = best.get(target)
+        if current is None or _rank(verdict) > _rank(current):
+            best[target] = verdict
+    top = sorted(best.items(), key=lambda item: (_rank(item[1]), -item[0]), reverse=True)[:limit]
+    leads = Lead.objects.select_related("owner").in_bulk([pk for pk, _match in top])
+    return [LeadMatch(lead=leads[pk], match=match) for pk, match in top if pk in leads]
 
 
 def _rank(match: Match) -> tuple:

@@ -207,13 +207,10 @@ class Lead(models.Model):
             models.Index(fields=["email_key"], name="lead_email_key_idx", condition=~Q(email_key="")),
             models.Index(fields=["company_key"], name="lead_company_key_idx", condition=~Q(company_key="")),
             models.Index(fields=["credit_code"], name="lead_credit_code_idx", condition=~Q(credit_code="")),
-            # Duplicate candidates by brand block, and the duplicates page's flagged leads.
+            # Duplicate candidates by brand block (duplicate_of and merged_into use their foreign-key indexes).
             models.Index(fields=["brand_key"], name="lead_brand_key_idx", condition=~Q(brand_key="")),
             models.Index(fields=["brand_head"], name="lead_brand_head_idx", condition=~Q(brand_head="")),
             models.Index(fields=["brand_tail"], name="lead_brand_tail_idx", condition=~Q(brand_tail="")),
-            models.Index(fields=["duplicate_of"], name="lead_duplicate_of_idx", condition=Q(duplicate_of__isnull=False)),
-            # A survivor's timeline gathers the leads merged into it.
-            models.Index(fields=["merged_into"], name="lead_merged_into_idx", condition=Q(merged_into__isnull=False)),
             # The pool page: pool leads, most recently returned first.
             models.Index(fields=["-pooled_at", "-id"], name="lead_pool_idx", condition=Q(in_pool=True)),
         ]
