@@ -31,6 +31,7 @@ RATIO_EXEMPT_BYTES = 1024 * 1024
 MAX_ZIP_MEMBERS = 2000
 SMALL_PART_LIMIT = 10 * 1024 * 1024  # workbook.xml and its relations are tiny in any real file
 SAMPLE_ROWS = 10
+STREAM_ABOVE_BYTES = 256 * 1024 * 1024  # uncompressed sheet XML; about 300k rows
 CHUNK = 1024 * 1024
 
 IMPORT_FIELDS = CONFIGURABLE_FIELDS + ["credit_code", "source"]
@@ -272,6 +273,8 @@ def _openpyxl_rows(path: Path) -> Iterator[list[str]]:
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         sheet = book.worksheets[0]
+        # Some writers record a wrong sheet size; read the rows as they are rather than trust it.
+        sheet.reset_dimensions()
         for row in sheet.iter_rows(values_only=True):
             yield [cell_text(value) for value in row]
     finally:
@@ -393,7 +396,14 @@ def iter_file_rows(path: Path, *, kind: str, encoding: str = "") -> Iterator[tup
     if kind == "csv":
         yield from enumerate(_csv_rows(path, encoding), start=1)
         return
-    yield from _calamine_rows(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sheet_bytes = archive.getinfo(first_sheet_part(archive)).file_size
+    except (zipfile.BadZipFile, KeyError, OSError):
+        raise ImportFileError(_BROKEN_XLSX) from None
+    # calamine is ~10× faster but holds the whole sheet in memory (about 1.2 GB for a million rows);
+    # very large sheets are streamed instead so the worker stays within its memory budget.
+    yield from (_streamed_rows(path) if sheet_bytes > STREAM_ABOVE_BYTES else _calamine_rows(path))
 
 
 def _calamine_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -412,18 +422,115 @@ def _calamine_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         start = sheet.start
         if start is None:
             return
-        # calamine starts at the first used cell; shift back so row and column numbers match the sheet's.
-        first_row, first_col = start
-        padding = [""] * first_col
+        # calamine's rows start at the sheet's first row but at the first used column: pad the columns
+        # back so column numbers match the header's (the offset test pins this behaviour).
+        padding = [""] * start[1]
         for offset, row in enumerate(sheet.iter_rows()):
             cells = [cell_text(value) for value in row]
-            yield first_row + 1 + offset, padding + cells if first_col else cells
+            yield offset + 1, padding + cells if padding else cells
     except ImportFileError:
         raise
     except Exception:
         raise ImportFileError(_BROKEN_XLSX) from None
     finally:
         book.close()
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _column_index(reference: str) -> int:
+    index = 0
+    for char in reference:
+        if not char.isalpha():
+            break
+        index = index * 26 + ord(char.upper()) - 64
+    return index - 1
+
+
+def _text_of(element) -> str:
+    """The text of a shared or inline string: its runs, without phonetic guides (<rPh>)."""
+    parts = []
+    for child in element:
+        name = _local(child.tag)
+        if name == "t":
+            parts.append(child.text or "")
+        elif name == "r":
+            parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
+    return "".join(parts)
+
+
+def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    if "xl/sharedStrings.xml" not in archive.namelist():
+        return []
+    strings = []
+    with archive.open("xl/sharedStrings.xml") as stream:
+        for _event, element in ElementTree.iterparse(stream, events=("end",)):
+            if _local(element.tag) == "si":
+                strings.append(_text_of(element))
+                element.clear()
+    return strings
+
+
+def _streamed_cell(cell, strings: list[str]) -> str:
+    kind = cell.get("t", "n")
+    if kind == "inlineStr":
+        found = next((child for child in cell if _local(child.tag) == "is"), None)
+        return (_text_of(found) if found is not None else "").strip()
+    value = next((child.text for child in cell if _local(child.tag) == "v"), None)
+    if value is None:
+        return ""
+    if kind == "s":
+        return strings[int(value)].strip()
+    if kind == "b":
+        return "TRUE" if value == "1" else "FALSE"
+    if kind == "n":
+        try:
+            return cell_text(float(value))
+        except ValueError:
+            return value
+    return value.strip()
+
+
+def _streamed_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Rows of the first sheet parsed as a stream: memory holds the shared strings and one row.
+
+    Dates come out as Excel serial numbers here (their format lives in the styles); calamine, used for
+    sheets up to STREAM_ABOVE_BYTES, converts them.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            _check_zip_directory(archive)
+            strings = _shared_strings(archive)
+            with archive.open(first_sheet_part(archive)) as stream:
+                sheet_data = None
+                number = 0
+                for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+                    name = _local(element.tag)
+                    if event == "start":
+                        if name == "sheetData":
+                            sheet_data = element
+                        continue
+                    if name != "row":
+                        continue
+                    number = int(element.get("r") or number + 1)
+                    cells: list[str] = []
+                    for cell in element:
+                        if _local(cell.tag) != "c":
+                            continue
+                        reference = cell.get("r")
+                        column = _column_index(reference) if reference else len(cells)
+                        cells.extend([""] * (column - len(cells)))
+                        cells.append(_streamed_cell(cell, strings))
+                    yield number, cells
+                    # Drop the parsed row so the tree never grows with the sheet.
+                    if sheet_data is not None:
+                        sheet_data.clear()
+    except ImportFileError:
+        raise
+    except (zipfile.BadZipFile, ElementTree.ParseError, EOFError, KeyError, IndexError, ValueError, OSError):
+        raise ImportFileError(_BROKEN_XLSX) from None
 
 
 def report_rows(headers: list[str], refusals) -> Iterator[list[str]]:
