@@ -121,7 +121,8 @@ def opportunity_detail_view(request, pk):
         "handoffs": deal.handoffs.select_related("assignee", "requested_by"),
         "activity_form": ActivityForm(), "collaborator_form": CollaboratorForm(), "handoff_form": HandoffForm(),
         "can_transfer": services.can_manage(request.user, deal.owner),
-        "missing": {s.pk: services.missing_gate_fields(deal, s) for s in stages},
+        "missing": {s.pk: [services.field_label(name) for name in services.missing_gate_fields(deal, s)]
+                    for s in stages},
         "lost_reasons": lost_reasons(),
     })
 

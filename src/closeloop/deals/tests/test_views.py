@@ -202,3 +202,9 @@ def test_api_handoff_transfer_and_comment(client, org, make_deal, api_auth, djan
     response = client.post(transfer, body, content_type="application/json", **api_auth(org.manager))
     assert response.status_code == 200 and response.json()["owner"] == "teammate"
     assert client.get(f"/api/deals/{deal.pk}", **api_auth(org.owner)).status_code == 404
+
+
+def test_stage_buttons_name_missing_fields_by_their_labels(client, org, make_deal):
+    client.force_login(org.owner)
+    body = client.get(make_deal().get_absolute_url()).content.decode()
+    assert "Needs: lost reason" in body and "Needs: lost_reason" not in body
