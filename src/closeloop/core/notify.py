@@ -51,7 +51,8 @@ def register_kind(kind: str, label, *, email: bool = False) -> None:
 # the robot form show every kind with its label and default; an app adding a kind registers it here
 # or with register_kind() in its AppConfig.ready().
 for _kind, _label, _email in [
-    ("lead.assigned", _("A lead is assigned to me"), True),
+    # Reps get many leads a day: in the app and the team chat, not a mailbox full of them.
+    ("lead.assigned", _("A lead is assigned to me"), False),
     ("pool.warning", _("My leads are about to return to the public pool"), True),
     ("pool.returned", _("My leads returned to the public pool"), False),
     ("reminder.first_contact", _("First contact is due"), True),

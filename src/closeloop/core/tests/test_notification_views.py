@@ -120,14 +120,16 @@ def test_everyone_sets_their_own_preferences(client, org, who):
     person = getattr(org, who)
     client.force_login(person)
     page = client.get(reverse("notification_preferences"))
-    assert page.status_code == 200 and 'name="lead.assigned:email" checked' in page.content.decode()
-    response = client.post(reverse("notification_preferences"), defaults(**{"lead.assigned__email": False}))
+    html = page.content.decode()
+    assert page.status_code == 200 and 'name="handoff.request:email" checked' in html
+    assert 'name="lead.assigned:email" checked' not in html and 'name="lead.assigned:in_app" checked' in html
+    response = client.post(reverse("notification_preferences"), defaults(**{"handoff.request__email": False}))
     assert response.status_code == 302
-    choice = NotificationPreference.objects.get(user=person, kind="lead.assigned")
+    choice = NotificationPreference.objects.get(user=person, kind="handoff.request")
     assert (choice.in_app, choice.email) == (True, False)
     assert NotificationPreference.objects.count() == 1  # nobody else's choices changed
     entry = AuditEntry.objects.get(action="notification_preferences.update")
-    assert entry.changes["lead.assigned"] == [{"in_app": True, "email": True}, {"in_app": True, "email": False}]
+    assert entry.changes["handoff.request"] == [{"in_app": True, "email": True}, {"in_app": True, "email": False}]
 
 
 def test_saving_unchanged_preferences_writes_nothing(client, org):

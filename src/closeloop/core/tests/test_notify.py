@@ -44,7 +44,7 @@ def make_robot(department, platform, url, secret="", **fields):
 @pytest.fixture
 def tell(django_capture_on_commit_callbacks):
     """notify() inside a committed transaction, so the jobs are queued as in production."""
-    def send(recipient, kind="lead.assigned", message=MESSAGE, url="/leads/1/", **kwargs):
+    def send(recipient, kind="handoff.request", message=MESSAGE, url="/leads/1/", **kwargs):
         with django_capture_on_commit_callbacks(execute=True):
             with transaction.atomic():
                 notify(recipient=recipient, kind=kind, message=message, url=url, **kwargs)
@@ -196,13 +196,17 @@ def test_email_reaches_the_recipient_through_the_worker(org, tell, run_worker):
 
 
 def test_preferences_decide_in_app_and_email(org, tell, run_worker):
-    NotificationPreference.objects.create(user=org.owner, kind="lead.assigned", in_app=False, email=False)
-    NotificationPreference.objects.create(user=org.outsider, kind="lead.assigned", in_app=True, email=False)
+    NotificationPreference.objects.create(user=org.owner, kind="handoff.request", in_app=False, email=False)
+    NotificationPreference.objects.create(user=org.outsider, kind="handoff.request", in_app=True, email=False)
+    NotificationPreference.objects.create(user=org.manager, kind="lead.assigned", in_app=True, email=True)
     for person in (org.owner, org.teammate, org.outsider):
         tell(person)
+    for person in (org.teammate, org.manager):
+        tell(person, kind="lead.assigned")  # email is off by default for this kind; the manager opted in
     run_worker()
-    assert set(Notification.objects.values_list("recipient__username", flat=True)) == {"teammate", "outsider"}
-    assert [m.to for m in mail.outbox] == [["teammate@example.com"]]
+    assert sorted(Notification.objects.values_list("recipient__username", flat=True)) == [
+        "manager", "outsider", "teammate", "teammate"]
+    assert sorted(m.to[0] for m in mail.outbox) == ["manager@example.com", "teammate@example.com"]
 
 
 def test_nobody_without_an_email_address_gets_an_email_delivery(org, tell):
@@ -218,16 +222,16 @@ def test_robots_follow_team_tree_events_and_switch(org, receiver, tell, run_work
     make_robot(org.team_b, RobotPlatform.WECOM, f"{receiver.url}/team-b?key=k")  # other team
     make_robot(org.team_a, RobotPlatform.WECOM, f"{receiver.url}/off?key=k", is_active=False)
     make_robot(org.team_a, RobotPlatform.WECOM, f"{receiver.url}/other-events?key=k", kinds=["deal.won"])
-    make_robot(org.team_a, RobotPlatform.WECOM, f"{receiver.url}/assignments?key=k", kinds=["lead.assigned"])
+    make_robot(org.team_a, RobotPlatform.WECOM, f"{receiver.url}/hand-offs?key=k", kinds=["handoff.request"])
     tell(org.owner)
     run_worker()
-    assert sorted(r["path"] for r in receiver.requests) == ["/assignments", "/sales"]
+    assert sorted(r["path"] for r in receiver.requests) == ["/hand-offs", "/sales"]
 
 
 def test_a_rollback_sends_nothing(org, receiver, run_worker):
     make_robot(org.team_a, RobotPlatform.WECOM, f"{receiver.url}/send?key=k")
     with pytest.raises(RuntimeError), transaction.atomic():
-        notify(recipient=org.owner, kind="lead.assigned", message=MESSAGE)
+        notify(recipient=org.owner, kind="handoff.request", message=MESSAGE)
         raise RuntimeError("the business write failed")
     run_worker()
     assert not Notification.objects.exists() and not NotificationDelivery.objects.exists()
@@ -264,6 +268,7 @@ def test_the_recovery_sweep_requeues_lost_and_stuck_deliveries(org, receiver, ru
 def test_assigning_a_lead_notifies_through_every_channel(org, make_lead, receiver, django_capture_on_commit_callbacks,
                                                          run_worker):
     make_robot(org.team_a, RobotPlatform.DINGTALK, f"{receiver.url}/robot/send?access_token=t", secret="SECabc")
+    NotificationPreference.objects.create(user=org.owner, kind="lead.assigned", in_app=True, email=True)
     with django_capture_on_commit_callbacks(execute=True):
         lead = make_lead(owner=org.owner, company_name="杭州回路软件有限公司")
     run_worker()
@@ -286,7 +291,7 @@ def test_notify_costs_a_fixed_number_of_queries(org, receiver, django_assert_num
     make_robot(org.team_a.parent, RobotPlatform.FEISHU, f"{receiver.url}/hook/x")
     # preference, in-app row, robots, delivery rows (one insert for all three)
     with transaction.atomic(), django_assert_num_queries(4):
-        notify(recipient=org.owner, kind="lead.assigned", message=MESSAGE)
+        notify(recipient=org.owner, kind="handoff.request", message=MESSAGE)
     assert NotificationDelivery.objects.count() == 3
 
 
