@@ -52,16 +52,28 @@ def receiver():
 
 
 @pytest.fixture
-def run_worker(transactional_db):
-    """Run every queued job that is due, the way `closeloop worker` does, then return.
+def run_worker(db):
+    """Run every queued job that is due, then return.
 
-    The worker commits and recycles connections like in production, so tests using it run with
-    real transactions rather than inside one rolled-back test transaction.
+    Jobs are picked, claimed and run by django-tasks-db's own Worker, the one `closeloop worker`
+    starts; only its polling loop is left out, because that recycles database connections, which
+    would end the test's transaction (a transactional test instead would flush the data that
+    migrations load, such as the default pipeline, under the tests that run after it).
     """
-    from django.core.management import call_command
+    from django.db import transaction
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    worker = Worker(queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
+                    max_tasks=None, worker_id="test-worker", excluded_queue_names=[])
 
     def run():
-        call_command("db_worker", batch=True, queue_name="*", startup_delay=False, interval=0, reload=False,
-                     verbosity=0)
+        while True:
+            with transaction.atomic():
+                job = DBTaskResult.objects.ready().filter(backend_name="default").get_locked()
+                if job is None:
+                    return
+                job.claim(worker.worker_id)
+            worker.run_task(job)
 
     return run
