@@ -293,8 +293,8 @@ def cluster_entries(entries: list[Entry]) -> list[tuple[int, int]]:
         for i in group[1:]:
             union(group[0], i)
     # A shared mobile, email or landline links two rows when their names do not contradict it.
-    for attr in ("mobile", "email", "landline"):
-        for group in _groups([getattr(e, attr) for e in entries]):
+    for keys in ([e.mobile for e in entries], [e.email for e in entries], [e.landline for e in entries]):
+        for group in _groups(keys):
             first = entries[group[0]]
             for i in group[1:]:
                 if names_compatible(first, entries[i]) and regions_agree(first, entries[i]):
@@ -337,6 +337,13 @@ def cluster_entries(entries: list[Entry]) -> list[tuple[int, int]]:
         if len(brand) >= 3:
             for key in deletion_keys(brand):
                 by_deletion.setdefault(key, []).append(brand)
+    # A typo needs the same industry on both sides, so only representatives of one industry are paired.
+    by_brand_industry: dict[str, dict[str, list[int]]] = {}
+    for brand, group in by_brand.items():
+        if len(brand) >= 3:
+            for i in group:
+                if entries[i].industry:
+                    by_brand_industry.setdefault(brand, {}).setdefault(entries[i].industry, []).append(i)
     checked: set[tuple[str, str]] = set()
     for brands in by_deletion.values():
         for x, brand_a in enumerate(brands):
@@ -345,10 +352,12 @@ def cluster_entries(entries: list[Entry]) -> list[tuple[int, int]]:
                 if pair in checked:
                     continue
                 checked.add(pair)
-                for i in by_brand[brand_a]:
-                    for j in by_brand[brand_b]:
-                        if typo_match(entries[i], entries[j]) and regions_agree(entries[i], entries[j]):
-                            union(i, j)
+                kinds_a, kinds_b = by_brand_industry.get(brand_a, {}), by_brand_industry.get(brand_b, {})
+                for industry in kinds_a.keys() & kinds_b.keys():
+                    for i in kinds_a[industry]:
+                        for j in kinds_b[industry]:
+                            if typo_match(entries[i], entries[j]) and regions_agree(entries[i], entries[j]):
+                                union(i, j)
 
     company_root = [companies.find(i) for i in range(len(entries))]
     return list(zip(_cluster_people(entries, company_root), company_root, strict=True))
