@@ -42,6 +42,7 @@ class LeadIn(Schema):
     need: str = Field("", max_length=5000)
     budget: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
     timeline: str = Field("", max_length=50)
+    product_interest: str = Field("", max_length=100)
     credit_code: str = Field("", max_length=40)
     source: str = Field(..., min_length=1, max_length=50, description="Name of a configured source channel.")
 
@@ -61,7 +62,14 @@ class LeadPatch(Schema):
     need: str | None = Field(None, max_length=5000)
     budget: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
     timeline: str | None = Field(None, max_length=50)
+    product_interest: str | None = Field(None, max_length=100)
     status: LeadStatus | None = None
+
+
+class ScoreLine(Schema):
+    rule: str
+    points: int
+    reason: str
 
 
 class LeadOut(Schema):
@@ -91,6 +99,8 @@ class LeadOut(Schema):
     updated_at: datetime
     score: int | None
     grade: str
+    score_details: list[ScoreLine] = Field(description="Every rule that gave points, with the reason.")
+    product_interest: str
 
     @staticmethod
     def resolve_source(obj):
@@ -139,7 +149,8 @@ def _serialize(lead: Lead) -> dict:
 
 # What a submitter learns of a lead on record they cannot see: that it exists, and who owns it.
 _HIDDEN_FIELDS = {"contact_name": "", "title": "", "mobile": "", "landline": "", "email": "", "wechat": "", "need": "",
-                  "budget": None, "credit_code": "", "timeline": "", "score": None, "grade": ""}
+                  "budget": None, "credit_code": "", "timeline": "", "score": None, "grade": "",
+                  "score_details": [], "product_interest": ""}
 
 
 def _serialize_for(user, lead: Lead) -> dict:

@@ -10,7 +10,7 @@ from .models import Campaign, Lead, LeadSource, LeadStatus
 
 LEAD_FORM_FIELDS = [
     "company_name", "contact_name", "title", "mobile", "landline", "email", "wechat", "region", "city",
-    "industry", "company_size", "need", "budget", "timeline", "credit_code",
+    "industry", "company_size", "need", "budget", "timeline", "product_interest", "credit_code",
 ]
 
 # Input types, keyboards and autofill hints for a phone: a tel keypad for numbers, an email keyboard,

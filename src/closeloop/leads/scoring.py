@@ -4,6 +4,7 @@
 job when rules change) applies the same rules to every lead with bulk updates.
 """
 
+import json
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -67,6 +68,8 @@ class Ruleset:
         settings = quality_settings()
         rules = sorted(ScoringRule.objects.filter(active=True),
                        key=lambda r: (KIND_ORDER.index(r.kind), r.position, r.pk))
+        for rule in rules:
+            rule.keywords_cached = rule.keyword_list()
         return cls(rules=rules, settings=settings)
 
     def grade(self, score: int) -> str:
@@ -122,7 +125,7 @@ def _match(rule: ScoringRule, lead, touches: int, texts: dict) -> str | None:
     value = _field_value(kind, lead)
     if not value:
         return None
-    if word := _contains_any(value, rule.keyword_list()):
+    if word := _contains_any(value, rule.keywords_cached):
         return texts["contains"] % {"field": texts[kind], "value": value, "word": word}
     return None
 
@@ -182,6 +185,12 @@ def score_lead(lead, *, ruleset: Ruleset | None = None) -> None:
         lead.status = LeadStatus.NURTURE
 
 
+def rescore_lead(lead) -> None:
+    """Score a saved lead again after its data or its touches changed; its status stays."""
+    score_lead(lead)
+    type(lead).objects.filter(pk=lead.pk).update(score=lead.score, grade=lead.grade, score_details=lead.score_details)
+
+
 RESCORE_BATCH = 2000
 
 
@@ -211,13 +220,22 @@ def rescore_all() -> int:
         if not batch:
             return changed
         last_pk = batch[-1].pk
-        dirty = []
+        # Leads with the same outcome share one UPDATE ... WHERE id IN (...); the rest go through
+        # bulk_update in small batches, whose per-row CASE expressions grow quadratically with size.
+        outcomes: dict[str, list] = {}
         for lead in batch:
             score, details = ruleset.evaluate(lead, touches=lead.touches)
             grade = ruleset.grade(score)
             if (score, grade, details) != (lead.score, lead.grade, lead.score_details):
                 lead.score, lead.grade, lead.score_details = score, grade, details
-                dirty.append(lead)
-        if dirty:
-            Lead.objects.bulk_update(dirty, ["score", "grade", "score_details"], batch_size=500)
-            changed += len(dirty)
+                key = json.dumps([score, grade, details], ensure_ascii=False, sort_keys=True)
+                outcomes.setdefault(key, []).append(lead)
+        singles = [leads[0] for leads in outcomes.values() if len(leads) == 1]
+        with transaction.atomic():
+            for leads in outcomes.values():
+                if len(leads) > 1:
+                    first = leads[0]
+                    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
+                        score=first.score, grade=first.grade, score_details=first.score_details)
+            Lead.objects.bulk_update(singles, ["score", "grade", "score_details"], batch_size=100)
+        changed += sum(len(leads) for leads in outcomes.values())

@@ -241,7 +241,11 @@ def lead_touch(*, lead: Lead, data: dict, source: LeadSource | None, campaign: C
             feedback=payload.get("need", ""), actor=actor if getattr(actor, "pk", None) else None, channel=channel,
             payload={**payload, "match_reasons": reasons},
         )
+        # Repeated touches are a scoring signal (behaviour), so the grade moves with them.
+        before = snapshot(lead, ["score", "grade"])
+        scoring.rescore_lead(lead)
         audit_record(actor=actor, channel=channel, action="lead.touch", target=lead,
+                     changes=diff(before, snapshot(lead, ["score", "grade"])),
                      note=_("Duplicate submission recorded as touch #%(id)d (%(reasons)s)") % {
                          "id": activity.pk, "reasons": ", ".join(str(dedup.REASON_LABELS.get(r, r)) for r in reasons)})
         if lead.owner_id and lead.owner != actor:
@@ -270,6 +274,7 @@ def lead_update(*, lead: Lead, data: dict, actor: User, channel: str) -> Lead:
             if data["status"] not in LeadStatus.values or data["status"] == LeadStatus.MERGED:
                 raise ValidationFailed(_("Please correct the marked fields."), field_errors={"status": [_("Not a status you can set.")]})
             lead.status = data["status"]
+        scoring.score_lead(lead)
         changes = diff(before, snapshot(lead))
         if changes:
             lead.save()

@@ -127,3 +127,37 @@ def test_scoring_rules_are_validated(org):
                           actor=org.admin)
     assert "keywords" in excinfo.value.field_errors
     assert not ScoringRule.objects.filter(label="x").exists()
+
+
+def test_a_repeated_submission_raises_the_score_of_the_lead_on_record(org):
+    first = submit(org, need="要演示")
+    again = lead_submit(data={"company_name": "苏州远景机械制造有限公司", "contact_name": "王伟", "mobile": "138-0013-8000",
+                              "source": "官网"}, channel=Channel.FORM, actor=None).lead
+    assert again.pk == first.pk
+    lead = Lead.objects.get(pk=first.pk)
+    assert lead.score == first.score + 5
+    assert any(d["rule"] == "再次接触" for d in lead.score_details)
+    entry = AuditEntry.objects.for_object(lead).get(action="lead.touch")
+    assert entry.changes["score"] == [first.score, first.score + 5]
+
+
+def test_editing_a_lead_rescores_it(org):
+    from closeloop.leads.services import lead_update
+
+    lead = submit(org, need="要演示")
+    assert (lead.score, lead.status) == (20, LeadStatus.NEW)
+    lead_update(lead=lead, data={"budget": "800000"}, actor=org.admin, channel=Channel.WEB)
+    lead = Lead.objects.get(pk=lead.pk)
+    assert (lead.score, lead.status) == (10 + 10 + 30, LeadStatus.NEW)  # rescored; the status is the rep's
+    assert AuditEntry.objects.for_object(lead).get(action="lead.update").changes["score"] == [20, 50]
+
+
+def test_the_api_shows_the_score_explanation(client, org):
+    from closeloop.core.models import ApiToken, hash_token
+
+    raw = ApiToken.generate()
+    ApiToken.objects.create(user=org.admin, prefix=raw[:8], token_hash=hash_token(raw))
+    lead = submit(org, need="要演示", product_interest="CRM标准版")
+    body = client.get(f"/api/leads/{lead.pk}", HTTP_AUTHORIZATION=f"Bearer {raw}").json()
+    assert body["product_interest"] == "CRM标准版"
+    assert {"rule": "有明确需求", "points": 10, "reason": "A need is described."} in body["score_details"]

@@ -196,3 +196,13 @@ def test_nav_links(client, org):
     client.force_login(org.admin)
     page = client.get(reverse("leads:list")).content.decode()
     assert reverse("leads:scoring_settings") in page
+
+
+def test_the_pool_page_costs_the_same_queries_for_many_leads(client, org, django_assert_max_num_queries):
+    for n in range(30):
+        pool_lead(org, n)
+    client.force_login(org.owner)
+    client.get(reverse("leads:pool"))
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("leads:pool")).content.decode()
+    assert page.count("Claim</button>") == 25 and "?page=2" in page
