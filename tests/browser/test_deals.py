@@ -8,6 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from closeloop.core.models import Channel, Notification
+from closeloop.deals.defaults import install_default_pipeline
 from closeloop.deals.models import Opportunity, Stage
 from closeloop.deals.reminders import run_reminder_sweep
 from closeloop.leads.models import LeadStatus
@@ -20,6 +21,9 @@ WAIT = 30_000
 
 
 def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_page, tmp_path):
+    # Browser tests run on a transactional database that earlier tests may have flushed, taking the
+    # migration's default pipeline with it.
+    install_default_pipeline()
     lead = make_lead(company_name="苏州云帆智能科技有限公司", contact_name="周敏", title="采购经理",
                      need="50人销售团队的CRM", budget="300000", timeline="3个月内")
     lead = lead_update(lead=lead, data={"status": LeadStatus.QUALIFIED}, actor=org.owner, channel=Channel.WEB)

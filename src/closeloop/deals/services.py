@@ -446,6 +446,9 @@ def _enter_stage(opportunity: Opportunity, stage: Stage, *, actor, now):
 def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: str = Channel.WEB,
                        owner: User | None = None, pipeline: Pipeline | None = None, lead: Lead | None = None) -> Opportunity:
     pipeline = pipeline or Pipeline.default()
+    if pipeline is None:
+        raise ValidationFailed(_("No active pipeline is configured; an administrator can set one up under Pipelines."),
+                               code="no_pipeline")
     owner = owner or actor
     _check_new_owner(owner)
     first = pipeline.stages.filter(is_won=False, is_lost=False).order_by("position", "id").first()

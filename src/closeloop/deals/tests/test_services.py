@@ -324,3 +324,16 @@ def test_money_totals_are_exact(org, make_deal):
     totals = money_totals(Opportunity.objects.all())
     assert totals["amount"] == Decimal("1234567890.63")
     assert totals["weighted"] == Decimal("123456789.06")  # 10% in the first stage
+
+
+def test_without_a_pipeline_creating_a_deal_says_what_to_do(org, make_customer):
+    from closeloop.deals.defaults import install_default_pipeline
+    from closeloop.deals.models import Pipeline
+
+    Pipeline.objects.update(active=False)
+    with pytest.raises(ValidationFailed) as exc:
+        services.opportunity_create(customer=make_customer(), data={"name": "x"}, actor=org.owner)
+    assert exc.value.code == "no_pipeline"
+    # Installing defaults is a no-op while pipelines exist (even inactive ones).
+    install_default_pipeline()
+    assert Pipeline.objects.count() == 1
