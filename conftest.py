@@ -7,8 +7,18 @@ manager. Visibility tests use all four of them on every page and endpoint.
 import os
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 os.environ.setdefault("CLOSELOOP_DEV", "1")
+
+# Property tests explore the same examples on every run, so CI is reproducible; set
+# HYPOTHESIS_PROFILE=explore to search new examples locally. No deadline: CI machines are shared.
+hypothesis_settings.register_profile(
+    "closeloop", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile("explore", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "closeloop"))
 
 
 @pytest.fixture
