@@ -79,7 +79,9 @@ def lead_create_view(request):
         else:
             for message in result.messages:
                 messages.info(request, message)
-            messages.success(request, _("Lead saved: %(lead)s") % {"lead": result.lead})
+            if result.created:
+                # A duplicate attached to an existing lead is not a new lead; its own message says where it went.
+                messages.success(request, _("Lead saved: %(lead)s") % {"lead": result.lead})
             if "save_and_new" in request.POST:
                 return redirect("leads:create")
             if result.lead.pk and get_lead_visible(request.user, result.lead.pk):

@@ -103,6 +103,7 @@ def test_the_web_form_tells_the_submitter_who_owns_it(client, org, existing):
     response = client.post(reverse("leads:create"), data, follow=True)
     assert Lead.objects.count() == 1
     assert "owner" in response.content.decode()
+    assert "Lead saved" not in response.content.decode()  # nothing new was saved; the touch went to the owner
     assert Activity.objects.filter(lead=existing, kind=ActivityKind.TOUCH, channel=Channel.WEB).exists()
 
 
