@@ -355,24 +355,32 @@ def comment_create_view(request, pk):
     return redirect(deal.get_absolute_url() + "#comments")
 
 
+def transfer_page(request, *, record, transfer, success_message):
+    """The transfer form for a deal or a customer: only a manager of the owner may use it."""
+    if not services.can_manage(request.user, record.owner):
+        raise Http404
+    form = TransferForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            transfer(new_owner=data["new_owner"], reason=data["reason"], actor=request.user,
+                     keep_as_collaborator=data["keep_as_collaborator"])
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, success_message % {"user": data["new_owner"]})
+            return redirect(record)
+    return render(request, "deals/transfer.html", {"form": form, "record": record})
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def opportunity_transfer_view(request, pk):
     deal = get_opportunity_for_user(request.user, pk)
-    if not services.can_manage(request.user, deal.owner):
-        raise Http404
-    form = TransferForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.opportunity_transfer(opportunity=deal, new_owner=form.cleaned_data["new_owner"],
-                                          reason=form.cleaned_data["reason"], actor=request.user,
-                                          keep_as_collaborator=form.cleaned_data["keep_as_collaborator"])
-        except DomainError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Deal transferred to %(user)s.") % {"user": form.cleaned_data["new_owner"]})
-            return redirect(deal)
-    return render(request, "deals/transfer.html", {"form": form, "record": deal})
+    return transfer_page(
+        request, record=deal, success_message=_("Deal transferred to %(user)s."),
+        transfer=lambda **kwargs: services.opportunity_transfer(opportunity=deal, **kwargs),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -10,10 +9,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from closeloop.core.errors import DomainError
 
 from . import services
-from .forms import ActivityForm, ContactForm, CustomerForm, TransferForm
+from .forms import ActivityForm, ContactForm, CustomerForm
 from .models import Customer
 from .selectors import customer_list, customer_pool, customer_timeline, get_customer_for_user, page_of
-from .views import _form_data, _page_number, apply_errors
+from .views import _form_data, _page_number, apply_errors, transfer_page
 
 
 @login_required
@@ -123,17 +122,7 @@ def customer_release_view(request, pk):
 @require_http_methods(["GET", "POST"])
 def customer_transfer_view(request, pk):
     customer = get_customer_for_user(request.user, pk)
-    if not services.can_manage(request.user, customer.owner):
-        raise Http404
-    form = TransferForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.customer_transfer(customer=customer, new_owner=form.cleaned_data["new_owner"],
-                                       reason=form.cleaned_data["reason"], actor=request.user,
-                                       keep_as_collaborator=form.cleaned_data["keep_as_collaborator"])
-        except DomainError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Customer transferred to %(user)s.") % {"user": form.cleaned_data["new_owner"]})
-            return redirect(customer)
-    return render(request, "deals/transfer.html", {"form": form, "record": customer})
+    return transfer_page(
+        request, record=customer, success_message=_("Customer transferred to %(user)s."),
+        transfer=lambda **kwargs: services.customer_transfer(customer=customer, **kwargs),
+    )

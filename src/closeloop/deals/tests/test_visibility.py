@@ -105,6 +105,20 @@ def test_transfer_page_is_for_managers_only(client, org, deal):
     assert client.get(reverse("deals:transfer", args=[deal.pk])).status_code == 200
 
 
+@pytest.mark.parametrize("kind", ["deal", "customer"])
+def test_a_manager_transfers_through_the_page(client, org, deal, kind):
+    record = deal if kind == "deal" else deal.customer
+    url = reverse("deals:transfer" if kind == "deal" else "deals:customer_transfer", args=[record.pk])
+    data = {"new_owner": org.teammate.pk, "reason": "休假交接"}
+    client.force_login(org.owner)
+    assert client.post(url, data).status_code == 404
+    client.force_login(org.manager)
+    response = client.post(url, data)
+    assert response.status_code == 302 and response["Location"] == record.get_absolute_url()
+    record.refresh_from_db()
+    assert record.owner == org.teammate
+
+
 def test_settings_are_for_admins_only(client, org):
     for who in ("owner", "manager", "outsider"):
         client.force_login(getattr(org, who))
