@@ -56,6 +56,9 @@ class Customer(models.Model):
         related_name="owned_customers",
     )
     pooled_at = models.DateTimeField(_("returned to pool"), null=True, blank=True)
+    # When the current owner got the customer (create, claim, transfer): the pool sweep's clock starts
+    # here, so a customer just claimed is not returned for its previous owner's silence.
+    owned_since = models.DateTimeField(_("owned since"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="+",
@@ -453,6 +456,10 @@ class ReminderKind(models.TextChoices):
     FOLLOW_UP = "follow_up", _("Follow-up due")
     STALE = "stale", _("Deal stale in stage")
     NO_ACTIVITY = "no_activity", _("No activity")
+    # The customer pool sweep: one warning per return deadline, and the return itself (the reclaim cool-down
+    # reads it).
+    POOL_WARNING = "pool_warning", _("Returns to the public pool soon")
+    POOL_RETURNED = "pool_returned", _("Returned to the public pool")
 
 
 class Reminder(models.Model):

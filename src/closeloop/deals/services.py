@@ -6,7 +6,7 @@ after commit (`notify` defers to on_commit). Views, the API, the demo and jobs a
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -22,6 +22,7 @@ from closeloop.core.visibility import subtree_users
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead, LeadStatus
 from closeloop.leads.quality import LeadTask, TaskKind, TaskStatus
+from closeloop.leads.scoring import quality_settings
 
 from .models import (
     FOLLOW_UP_KINDS,
@@ -39,6 +40,8 @@ from .models import (
     OpportunityCollaborator,
     OpportunityStatus,
     Pipeline,
+    Reminder,
+    ReminderKind,
     Stage,
     StageHistory,
 )
@@ -165,7 +168,7 @@ def customer_create(*, data: dict, actor: User, channel: str = Channel.WEB, owne
     with transaction.atomic():
         if existing := find_customer_duplicate(credit_code=cleaned["credit_code"], company_key=cleaned["company_key"]):
             raise _duplicate_error(existing)
-        customer = Customer(**cleaned, owner=owner, created_by=actor)
+        customer = Customer(**cleaned, owner=owner, created_by=actor, owned_since=timezone.now())
         try:
             with transaction.atomic():
                 customer.save()
@@ -242,6 +245,19 @@ def contact_create(*, customer: Customer, data: dict, actor: User, channel: str 
     return contact
 
 
+def _check_reclaim_cooldown(customer: Customer, actor: User):
+    """The pool's cool-down, as for leads: whoever let a customer lapse may not grab it straight back."""
+    days = quality_settings().reclaim_cooldown_days
+    returned = (Reminder.objects.filter(record_key=f"customer:{customer.pk}", kind=ReminderKind.POOL_RETURNED,
+                                        recipient=actor, sent_at__gte=timezone.now() - timedelta(days=days))
+                .order_by("-sent_at").first())
+    if returned is not None:
+        until = timezone.localtime(returned.sent_at + timedelta(days=days))
+        raise ValidationFailed(
+            _("This customer returned to the pool from you; you may claim it again after %(date)s.")
+            % {"date": until.strftime("%Y-%m-%d %H:%M")}, code="reclaim_cooldown")
+
+
 def customer_claim(*, customer: Customer, actor: User, channel: str = Channel.WEB) -> Customer:
     """Take a customer from the public pool, under the cap of private customers."""
     _check_new_owner(actor)
@@ -252,9 +268,11 @@ def customer_claim(*, customer: Customer, actor: User, channel: str = Channel.WE
         if Customer.objects.filter(owner=actor).count() >= CUSTOMER_PRIVATE_CAP:
             raise Conflict(_("You already hold %(n)d customers, the most allowed; release some to the pool first.")
                            % {"n": CUSTOMER_PRIVATE_CAP}, code="cap_reached")
+        _check_reclaim_cooldown(customer, actor)
         customer.owner = actor
         customer.pooled_at = None
-        customer.save(update_fields=["owner", "pooled_at", "updated_at"])
+        customer.owned_since = timezone.now()
+        customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
         audit_record(actor=actor, channel=channel, action="customer.claim", target=customer,
                      changes={"owner": [None, str(actor)]})
     return customer
@@ -275,7 +293,8 @@ def customer_release(*, customer: Customer, actor: User, reason: str, channel: s
         old = customer.owner
         customer.owner = None
         customer.pooled_at = timezone.now()
-        customer.save(update_fields=["owner", "pooled_at", "updated_at"])
+        customer.owned_since = None
+        customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
         audit_record(actor=actor, channel=channel, action="customer.release", target=customer,
                      changes={"owner": [str(old), None]}, note=reason)
     return customer
@@ -295,7 +314,8 @@ def customer_transfer(*, customer: Customer, new_owner: User, actor: User, reaso
             return customer
         customer.owner = new_owner
         customer.pooled_at = None
-        customer.save(update_fields=["owner", "pooled_at", "updated_at"])
+        customer.owned_since = timezone.now()
+        customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
         CustomerCollaborator.objects.filter(customer=customer, user=new_owner).delete()
         if keep_as_collaborator and old is not None:
             CustomerCollaborator.objects.get_or_create(customer=customer, user=old)
@@ -598,14 +618,14 @@ def lead_convert(*, lead: Lead, actor: User, channel: str = Channel.WEB, opportu
         if customer is None:
             customer = Customer.objects.create(
                 name=lead.company_name, credit_code=lead.credit_code, industry=lead.industry, region=lead.region,
-                city=lead.city, company_size=lead.company_size, owner=owner, created_by=actor,
+                city=lead.city, company_size=lead.company_size, owner=owner, created_by=actor, owned_since=timezone.now(),
                 company_key=company_key,
             )
             audit_record(actor=actor, channel=channel, action="customer.create", target=customer,
                          changes=diff({}, snapshot(customer)), note=_("Converted from lead #%s") % lead.pk)
         elif customer.owner_id is None:
-            customer.owner, customer.pooled_at = owner, None
-            customer.save(update_fields=["owner", "pooled_at", "updated_at"])
+            customer.owner, customer.pooled_at, customer.owned_since = owner, None, timezone.now()
+            customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
             audit_record(actor=actor, channel=channel, action="customer.claim", target=customer,
                          changes={"owner": [None, str(owner)]}, note=_("Claimed by converting lead #%s") % lead.pk)
         elif customer.owner_id != owner.pk and not CustomerCollaborator.objects.filter(

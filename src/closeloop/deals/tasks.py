@@ -8,3 +8,12 @@ from .reminders import run_reminder_sweep
 @task
 def reminder_sweep() -> int:
     return run_reminder_sweep()
+
+
+@task
+def customer_pool_sweep() -> dict:
+    """Return customers nobody follows up to the pool and warn their owners a day ahead."""
+    from .pool import customer_pool_sweep_run
+
+    result = customer_pool_sweep_run()
+    return {"returned": result.returned, "warned": result.warned}

@@ -7,10 +7,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError
+from closeloop.leads.pool import mask_email, mask_phone
 
 from . import services
 from .forms import ActivityForm, ContactForm, CustomerForm
-from .models import Customer
+from .models import Contact, Customer
 from .selectors import customer_list, customer_pool, customer_timeline, get_customer_for_user, page_of
 from .views import _form_data, _page_number, apply_errors, transfer_page
 
@@ -26,6 +27,17 @@ def customer_list_view(request):
 def customer_pool_view(request):
     q = request.GET.get("q", "").strip()[:100]
     page = page_of(customer_pool(user=request.user, q=q), page=_page_number(request))
+    primary = {}
+    for contact in Contact.objects.filter(customer__in=page["rows"]).order_by("customer_id", "-is_primary", "id"):
+        primary.setdefault(contact.customer_id, contact)
+    for customer in page["rows"]:
+        # Masked before the template sees them, as on the lead pool: the page never carries a full number.
+        contact = primary.get(customer.pk)
+        customer.masked_contact = {
+            "name": contact.name[:1] + "**" if contact else "",
+            "phone": mask_phone(contact.mobile or contact.landline) if contact and (contact.mobile or contact.landline) else "",
+            "email": mask_email(contact.email) if contact and contact.email else "",
+        }
     return render(request, "deals/customer_pool.html", {"page": page, "q": q, "query": f"q={q}" if q else ""})
 
 
