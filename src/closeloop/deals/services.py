@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -222,8 +223,8 @@ def _clean_contact(data: dict) -> dict:
     return cleaned
 
 
-def _matching_contact(customer: Customer, cleaned: dict) -> Contact | None:
-    contacts = Contact.objects.filter(customer=customer)
+def _matching_contact(customer: Customer, cleaned: dict, exclude_pk=None) -> Contact | None:
+    contacts = Contact.objects.filter(customer=customer).exclude(pk=exclude_pk)
     if cleaned["mobile_key"] and (found := contacts.filter(mobile_key=cleaned["mobile_key"]).first()):
         return found
     if cleaned["email_key"] and (found := contacts.filter(email_key=cleaned["email_key"]).first()):
@@ -235,14 +236,88 @@ def contact_create(*, customer: Customer, data: dict, actor: User, channel: str 
     cleaned = _clean_contact(data)
     with transaction.atomic():
         if existing := _matching_contact(customer, cleaned):
-            raise Conflict(_("%(name)s is already a contact of this customer with the same phone or email.")
-                           % {"name": existing.name}, code="duplicate_contact", contact_id=existing.pk)
+            raise _duplicate_contact_error(existing)
         contact = Contact.objects.create(
             customer=customer, is_primary=not Contact.objects.filter(customer=customer).exists(), **cleaned
         )
         audit_record(actor=actor, channel=channel, action="contact.create", target=customer,
                      note=str(contact), changes=diff({}, snapshot(contact, CONTACT_FIELDS)))
     return contact
+
+
+def _duplicate_contact_error(existing: Contact) -> Conflict:
+    return Conflict(_("%(name)s is already a contact of this customer with the same phone or email.")
+                    % {"name": existing.name}, code="duplicate_contact", contact_id=existing.pk)
+
+
+def contact_update(*, contact: Contact, data: dict, actor: User, channel: str = Channel.WEB) -> Contact:
+    """Edit a contact with the same normalization and duplicate check as adding one."""
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update(of=("self",)).select_related("customer").get(pk=contact.pk)
+        merged = {name: getattr(contact, name) for name in CONTACT_FIELDS}
+        merged.update({k: v for k, v in data.items() if k in CONTACT_FIELDS})
+        cleaned = _clean_contact(merged)
+        existing = _matching_contact(contact.customer, cleaned, exclude_pk=contact.pk)
+        if existing:
+            raise _duplicate_contact_error(existing)
+        before = snapshot(contact, CONTACT_FIELDS)
+        for name, value in cleaned.items():
+            setattr(contact, name, value)
+        changes = diff(before, snapshot(contact, CONTACT_FIELDS))
+        if changes:
+            contact.save()
+            # On the customer's trail, like adding a contact: that is where people look for it.
+            audit_record(actor=actor, channel=channel, action="contact.update", target=contact.customer,
+                         note=str(contact), changes=changes)
+    return contact
+
+
+def open_deals_needing(contact: Contact) -> list[Opportunity]:
+    """Open deals for which this contact is the only person on record; deleting it would leave them with nobody."""
+    return list(
+        # Filtered by id, not by `contacts=`: a join on the same relation would count only this contact.
+        Opportunity.objects.filter(pk__in=contact.opportunities.values("pk"), status=OpportunityStatus.OPEN)
+        .annotate(contact_count=Count("contacts")).filter(contact_count=1).order_by("pk")
+    )
+
+
+def can_delete_contact(actor: User, customer: Customer) -> bool:
+    """Collaborators may add and correct contacts; removing one is for the owner and their manager."""
+    return actor.pk == customer.owner_id or can_manage(actor, customer.owner)
+
+
+def contact_delete(*, contact: Contact, actor: User, channel: str = Channel.WEB) -> None:
+    """Delete a contact. Refused while it is the only contact of an open deal; otherwise the deals drop it.
+
+    Refusing rather than detaching: an open deal without any contact has nobody to follow up with and
+    would fail a stage gate that requires contacts at its next move. The owner adds or links another
+    contact first, then deletes. Closed deals simply lose the link; the trail keeps who it was.
+    """
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update(of=("self",)).select_related("customer__owner").get(pk=contact.pk)
+        customer = contact.customer
+        if not can_delete_contact(actor, customer):
+            raise Forbidden(_("Only the customer's owner or their manager can delete its contacts."))
+        if blocked := open_deals_needing(contact):
+            raise Conflict(
+                _("%(name)s is the only contact of the open deal(s) %(deals)s. Add another contact to the deal "
+                  "first, then delete this one.") % {"name": contact.name, "deals": "、".join(d.name for d in blocked[:5])},
+                code="only_contact_of_open_deal", deals=[d.pk for d in blocked])
+        linked = list(contact.opportunities.values_list("name", flat=True)[:20])
+        was_primary = contact.is_primary
+        before = snapshot(contact, CONTACT_FIELDS)
+        label = str(contact)
+        contact.delete()
+        if was_primary and (successor := Contact.objects.filter(customer=customer).order_by("created_at", "id").first()):
+            # A customer with contacts always has a primary one to call first.
+            successor.is_primary = True
+            successor.save(update_fields=["is_primary"])
+        # What was deleted stays readable in the trail: every filled field, and the deals it was linked to.
+        changes = {name: [value, None] for name, value in before.items() if value}
+        if linked:
+            changes["opportunities"] = [", ".join(linked), None]
+        audit_record(actor=actor, channel=channel, action="contact.delete", target=customer, note=label,
+                     changes=changes)
 
 
 def _check_reclaim_cooldown(customer: Customer, actor: User):

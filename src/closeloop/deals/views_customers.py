@@ -49,6 +49,7 @@ def customer_detail_view(request, pk):
         "deals": customer.opportunities.select_related("stage", "owner").order_by("-updated_at")[:50],
         "timeline": customer_timeline(customer), "contact_form": ContactForm(), "activity_form": ActivityForm(),
         "can_transfer": services.can_manage(request.user, customer.owner),
+        "can_delete_contacts": services.can_delete_contact(request.user, customer),
     })
 
 
@@ -102,6 +103,50 @@ def contact_create_view(request, pk):
             messages.success(request, _("Contact added."))
             return redirect(customer)
     return render(request, "deals/contact_form.html", {"form": form, "customer": customer})
+
+
+def _contact_for_user(user, customer_pk, pk):
+    """A contact of a customer the user can see; 404 otherwise, as for a missing one."""
+    customer = get_customer_for_user(user, customer_pk)
+    return get_object_or_404(Contact.objects.select_related("customer"), customer=customer, pk=pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_edit_view(request, pk, contact_pk):
+    contact = _contact_for_user(request.user, pk, contact_pk)
+    form = ContactForm(request.POST or None, initial={name: getattr(contact, name) for name in ContactForm.base_fields})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_update(contact=contact, data=_form_data(form), actor=request.user)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Contact saved."))
+            return redirect(contact.customer)
+    return render(request, "deals/contact_form.html", {"form": form, "customer": contact.customer, "contact": contact})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_delete_view(request, pk, contact_pk):
+    """GET asks for confirmation (no JavaScript needed); POST deletes."""
+    contact = _contact_for_user(request.user, pk, contact_pk)
+    error = ""
+    if request.method == "POST":
+        try:
+            services.contact_delete(contact=contact, actor=request.user)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            messages.success(request, _("Contact deleted: %(name)s") % {"name": contact.name})
+            return redirect(contact.customer)
+    return render(request, "deals/contact_delete.html", {
+        "contact": contact, "customer": contact.customer, "error": error,
+        "deals": contact.opportunities.select_related("stage").order_by("-updated_at")[:20],
+        "blocked": services.open_deals_needing(contact),
+        "can_delete": services.can_delete_contact(request.user, contact.customer),
+    }, status=409 if error else 200)
 
 
 @login_required
