@@ -359,7 +359,9 @@ class StageHistory(models.Model):
     """Every entry into and exit from a stage, for cycle time per stage and hand-off time."""
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_history")
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    # An admin may delete a stage once no deal is in it; its history stays, under the name kept below.
+    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    stage_name = models.CharField(max_length=50, blank=True)
     entered_at = models.DateTimeField(default=timezone.now)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -383,7 +385,7 @@ class StageHistory(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.opportunity_id} {self.stage}"
+        return f"{self.opportunity_id} {self.stage_name}"
 
     @property
     def duration(self):

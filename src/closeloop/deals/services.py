@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from closeloop.core.audit import audit_record, diff, snapshot
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
@@ -521,7 +522,7 @@ def _enter_stage(opportunity: Opportunity, stage: Stage, *, actor, now):
     StageHistory.objects.filter(opportunity=opportunity, exited_at__isnull=True).update(
         exited_at=now, exited_by=actor if getattr(actor, "pk", None) else None
     )
-    StageHistory.objects.create(opportunity=opportunity, stage=stage, entered_at=now,
+    StageHistory.objects.create(opportunity=opportunity, stage=stage, stage_name=stage.name, entered_at=now,
                                 entered_by=actor if getattr(actor, "pk", None) else None)
     opportunity.stage = stage
     opportunity.stage_entered_at = now
@@ -563,7 +564,8 @@ def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: 
         opportunity.save()
         if contacts is not None:
             opportunity.contacts.set(contacts)
-        StageHistory.objects.create(opportunity=opportunity, stage=first, entered_at=now, entered_by=actor)
+        StageHistory.objects.create(opportunity=opportunity, stage=first, stage_name=first.name, entered_at=now,
+                                    entered_by=actor)
         audit_record(actor=actor, channel=channel, action="opportunity.create", target=opportunity,
                      changes=diff({}, snapshot(opportunity)))
         if owner != actor:
@@ -1013,6 +1015,101 @@ def stage_save(*, actor: User, pipeline: Pipeline, data: dict, stage: Stage | No
         audit_record(actor=actor, channel=channel, action="stage.create" if created else "stage.update",
                      target=stage, changes=diff(before, snapshot(stage)))
     return stage
+
+
+def _stage_kind(stage: Stage) -> str:
+    return "won" if stage.is_won else "lost" if stage.is_lost else "open"
+
+
+def stage_delete_targets(stage: Stage):
+    """Where the deals of `stage` may go before it is deleted: the other stages of its pipeline of the same kind.
+
+    Same kind only (open to open, won to won, lost to lost): deleting a stage is reorganising the pipeline,
+    not winning or losing deals in bulk, so no deal's status, won or lost date changes on the way.
+    """
+    kind = {"won": Q(is_won=True), "lost": Q(is_lost=True), "open": Q(is_won=False, is_lost=False)}[_stage_kind(stage)]
+    return Stage.objects.filter(kind, pipeline_id=stage.pipeline_id).exclude(pk=stage.pk).order_by("position", "id")
+
+
+def _deals_missing_gate(deals, stage: Stage):
+    """The deals of `deals` that lack a field the gate of `stage` requires, in SQL (a stage may hold thousands)."""
+    missing = Q()
+    for name in gate_fields(stage):
+        if name == "contacts":
+            missing |= ~Q(pk__in=Opportunity.contacts.through.objects.values("opportunity_id"))
+            continue
+        missing |= Q(**{f"{name}__isnull": True})
+        if isinstance(Opportunity._meta.get_field(name), (models.CharField, models.TextField)):
+            missing |= Q(**{name: ""})
+    return deals.filter(missing) if missing else deals.none()
+
+
+def stage_delete(*, actor: User, stage: Stage, move_to: Stage | None = None, channel: str = Channel.WEB) -> int:
+    """Delete a stage; its deals first move to `move_to`, another stage of the same pipeline and kind.
+
+    Without `move_to` a stage holding deals is refused. A pipeline keeps at least one open, one won and
+    one lost stage, so deals can still be created, won and lost. Returns how many deals moved.
+    """
+    _require_admin(actor)
+    with transaction.atomic():
+        # Locks the pipeline's stages in id order: two admins deleting the last two won stages at once
+        # cannot both pass the "one remains" check.
+        siblings = list(Stage.objects.select_for_update().filter(pipeline_id=stage.pipeline_id).order_by("pk"))
+        stage = next((s for s in siblings if s.pk == stage.pk), None)
+        if stage is None:
+            raise Conflict(_("This stage no longer exists."), code="stage_gone")
+        kind = _stage_kind(stage)
+        if not any(_stage_kind(s) == kind for s in siblings if s.pk != stage.pk):
+            message = {
+                "won": _("“%(stage)s” is the pipeline's only won stage; add another won stage before deleting it."),
+                "lost": _("“%(stage)s” is the pipeline's only lost stage; add another lost stage before deleting it."),
+                "open": _("“%(stage)s” is the pipeline's only open stage; new deals need one to start in."),
+            }[kind]
+            raise Conflict(message % {"stage": stage.name}, code="last_stage_of_kind")
+        deals = Opportunity.objects.filter(stage=stage)
+        count = deals.count()
+        if count and move_to is None:
+            raise Conflict(
+                ngettext("%(n)d deal is in “%(stage)s”. Choose a stage to move it to first.",
+                         "%(n)d deals are in “%(stage)s”. Choose a stage to move them to first.", count)
+                % {"n": count, "stage": stage.name}, code="stage_has_deals", deals=count)
+        moved = 0
+        if count:
+            if not stage_delete_targets(stage).filter(pk=move_to.pk).exists():
+                raise _invalid("move_to", _("Choose another stage of the same pipeline, of the same kind (open, won or lost)."))
+            if blocked := list(_deals_missing_gate(deals, move_to).values_list("name", flat=True)[:5]):
+                labels = ", ".join(field_label(name) for name in gate_fields(move_to))
+                raise _invalid("move_to", _("Some deals lack what “%(stage)s” requires (%(fields)s), for example: "
+                                            "%(deals)s. Choose an earlier stage.")
+                               % {"stage": move_to.name, "fields": labels, "deals": "、".join(blocked)})
+            moved = _move_all(deals, stage, move_to, actor=actor, channel=channel)
+        # The whole configuration of the deleted stage stays readable in the trail.
+        changes = {name: [value, None] for name, value in snapshot(stage).items() if value not in (None, "", [])}
+        note = ""
+        if moved:
+            note = ngettext("%(n)d deal moved to “%(stage)s”.", "%(n)d deals moved to “%(stage)s”.", moved) % {
+                "n": moved, "stage": move_to.name}
+        audit_record(actor=actor, channel=channel, action="stage.delete", target=stage, changes=changes, note=note)
+        stage.delete()
+    return moved
+
+
+def _move_all(deals, stage: Stage, target: Stage, *, actor: User, channel: str) -> int:
+    """Move every deal of `stage` to `target` with its stage history; a few statements whatever the number."""
+    now = timezone.now()
+    ids = list(deals.select_for_update().order_by("pk").values_list("pk", flat=True))
+    StageHistory.objects.filter(opportunity_id__in=ids, exited_at__isnull=True).update(exited_at=now, exited_by=actor)
+    StageHistory.objects.bulk_create(
+        [StageHistory(opportunity_id=pk, stage=target, stage_name=target.name, entered_at=now, entered_by=actor)
+         for pk in ids], batch_size=1000)
+    Opportunity.objects.filter(pk__in=ids).update(stage=target, stage_entered_at=now, probability=target.probability,
+                                                 updated_at=now)
+    # One entry per deal, so each deal's own trail says why it changed stage.
+    for deal in Opportunity.objects.filter(pk__in=ids).only("pk"):
+        audit_record(actor=actor, channel=channel, action="opportunity.stage", target=deal,
+                     changes={"stage": [stage.name, target.name]},
+                     note=_("Stage “%(stage)s” was deleted by an administrator.") % {"stage": stage.name})
+    return len(ids)
 
 
 def lost_reason_save(*, actor: User, data: dict, reason: LostReason | None = None,

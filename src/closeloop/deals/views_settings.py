@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from closeloop.core.errors import DomainError
@@ -10,7 +11,7 @@ from closeloop.core.views import admin_required
 
 from . import services
 from .forms import LostReasonForm, PipelineForm, StageForm
-from .models import LostReason, Pipeline, Stage
+from .models import LostReason, Opportunity, Pipeline, Stage
 from .views import apply_errors
 
 
@@ -57,6 +58,38 @@ def stage_edit_view(request, pipeline_pk, pk=None):
             return redirect("deals:settings")
     return render(request, "deals/settings_form.html", {"form": form, "title": stage or _("New stage"),
                                                         "subtitle": pipeline})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def stage_delete_view(request, pipeline_pk, pk):
+    """GET shows what deleting means (how many deals, where they can go); POST with the confirmation deletes."""
+    stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=pk, pipeline_id=pipeline_pk)
+    targets = list(services.stage_delete_targets(stage))
+    deal_count = Opportunity.objects.filter(stage=stage).count()
+    error = ""
+    if request.method == "POST":
+        move_to = next((t for t in targets if str(t.pk) == request.POST.get("move_to")), None)
+        if request.POST.get("confirm") != "1":
+            error = _("Tick the box to confirm.")
+        elif deal_count and move_to is None:
+            error = _("Choose where the deals of this stage go.")
+        else:
+            try:
+                moved = services.stage_delete(actor=request.user, stage=stage, move_to=move_to)
+            except DomainError as exc:
+                error = "; ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message
+            else:
+                message = _("Stage deleted: %(stage)s.") % {"stage": stage.name}
+                if moved:
+                    message += " " + ngettext("%(n)d deal moved to “%(target)s”.", "%(n)d deals moved to “%(target)s”.",
+                                              moved) % {"n": moved, "target": move_to.name}
+                messages.success(request, message)
+                return redirect("deals:settings")
+    return render(request, "deals/stage_delete.html", {
+        "stage": stage, "targets": targets, "deal_count": deal_count, "error": error,
+        "selected": request.POST.get("move_to", ""),
+    }, status=422 if error else 200)
 
 
 @admin_required
