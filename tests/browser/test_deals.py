@@ -42,9 +42,16 @@ def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_pag
 
     # Drag the card to 商务谈判: the gate wants an expected close date, which the lead did not have.
     page.goto("/deals/board/")
+    first = deal.stage
     negotiation = Stage.objects.get(pipeline=deal.pipeline, name="商务谈判")
     card = page.locator(f"#deal-{deal.pk}")
     column = page.locator(f'section.column[data-stage="{negotiation.pk}"]')
+    first_totals = page.locator(f"#column-head-{first.pk} .column-totals")
+    negotiation_totals = page.locator(f"#column-head-{negotiation.pk} .column-totals")
+    expect(first_totals).to_contain_text("1 · ¥280000.00")
+    expect(negotiation_totals).to_contain_text("0 · ¥0.00")
+    # A reload would wipe this marker: it proves the board is updated in place.
+    page.evaluate("window.boardMarker = 'still here'")
     card.drag_to(column)
     dialog = page.locator("#gate-dialog")
     expect(dialog).to_be_visible(timeout=WAIT)
@@ -57,8 +64,24 @@ def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_pag
     dialog.get_by_label("Expected close date").fill((timezone.localdate() + timedelta(days=30)).isoformat())
     dialog.get_by_role("button", name="Save and move").click()
     expect(column.locator(f"#deal-{deal.pk}")).to_be_visible(timeout=WAIT)
+    expect(dialog).to_be_hidden(timeout=WAIT)
+    expect(page.locator(f"#deal-{deal.pk}")).to_have_count(1)
+    expect(negotiation_totals).to_contain_text("1 · ¥280000.00", timeout=WAIT)
+    expect(first_totals).to_contain_text("0 · ¥0.00", timeout=WAIT)
+    assert page.evaluate("window.boardMarker") == "still here"
     deal.refresh_from_db()
     assert deal.stage == negotiation and deal.expected_close_date is not None
+
+    # A plain drag (no gate in the way) moves the card back the same way, still without a reload.
+    page.locator(f"#deal-{deal.pk}").drag_to(page.locator(f'section.column[data-stage="{first.pk}"]'))
+    expect(page.locator(f'section.column[data-stage="{first.pk}"] #deal-{deal.pk}')).to_be_visible(timeout=WAIT)
+    expect(first_totals).to_contain_text("1 · ¥280000.00", timeout=WAIT)
+    expect(negotiation_totals).to_contain_text("0 · ¥0.00", timeout=WAIT)
+    expect(page.locator("#board-status")).to_contain_text("moved to 初步接洽", timeout=WAIT)
+    assert page.evaluate("window.boardMarker") == "still here"
+    page.screenshot(path=tmp_path / "board-moved.png", full_page=True)
+    deal.refresh_from_db()
+    assert deal.stage == first
 
     # Log a follow-up on the deal with the next one for tomorrow.
     page.goto(deal.get_absolute_url())

@@ -24,6 +24,7 @@ from .forms import (
 )
 from .models import Handoff, HandoffStatus, OpportunityStatus, Pipeline, Stage
 from .selectors import (
+    KANBAN_CARDS_PER_STAGE,
     OpportunityFilters,
     get_customer_for_user,
     get_opportunity_for_user,
@@ -103,7 +104,19 @@ def board_view(request, pipeline_pk=None):
     columns = kanban(user=request.user, pipeline=pipeline, owner=owner)
     return render(request, "deals/board.html", {
         "pipeline": pipeline, "pipelines": pipelines, "columns": columns, "owner": owner,
-        "stages": [c["stage"] for c in columns],
+        "stages": [c["stage"] for c in columns], "per_stage": KANBAN_CARDS_PER_STAGE,
+    })
+
+
+def _board_after_move(request, pk: int, old_stage_id: int, message: str, board_url: str):
+    """The few pieces of the board a move changes, as out-of-band swaps: no reload, scroll and filters kept."""
+    deal = get_opportunity_for_user(request.user, pk)
+    # Totals of the whole pipeline in one grouped query; no cards are loaded (per_stage=0).
+    columns = kanban(user=request.user, pipeline=deal.pipeline, owner=request.POST.get("owner", ""), per_stage=0)
+    return render(request, "deals/_board_moved.html", {
+        "deal": deal, "stages": [c["stage"] for c in columns], "board_url": board_url, "status": message,
+        "changed_columns": [c for c in columns if c["stage"].pk in (old_stage_id, deal.stage_id)],
+        "per_stage": KANBAN_CARDS_PER_STAGE,
     })
 
 
@@ -179,6 +192,7 @@ def opportunity_move_view(request, pk):
     if stage is None:
         messages.error(request, _("Choose a stage of this deal's pipeline."))
         return redirect(back)
+    old_stage_id = deal.stage_id
     fields = {name: request.POST.get(name) for name in GATE_INPUTS if name in request.POST and name != "contacts"}
     if "contacts" in request.POST:
         fields["contacts"] = request.POST.getlist("contacts")
@@ -194,7 +208,10 @@ def opportunity_move_view(request, pk):
         }
         template = "deals/_gate_form.html" if request.htmx else "deals/gate.html"
         return render(request, template, context)
-    messages.success(request, _("%(deal)s moved to %(stage)s.") % {"deal": deal, "stage": stage.name})
+    message = _("%(deal)s moved to %(stage)s.") % {"deal": deal, "stage": stage.name}
+    if request.htmx and request.POST.get("board"):
+        return _board_after_move(request, deal.pk, old_stage_id, message, back)
+    messages.success(request, message)
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Redirect"] = back

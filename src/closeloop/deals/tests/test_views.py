@@ -208,3 +208,40 @@ def test_stage_buttons_name_missing_fields_by_their_labels(client, org, make_dea
     client.force_login(org.owner)
     body = client.get(make_deal().get_absolute_url()).content.decode()
     assert "Needs: lost reason" in body and "Needs: lost_reason" not in body
+
+
+def test_a_board_move_over_htmx_answers_with_the_card_and_both_column_headers(client, org, make_deal, stages):
+    deal = make_deal(need="x", amount="1000")
+    make_deal(amount="500")
+    client.force_login(org.owner)
+    first, second = stages["初步接洽"], stages["需求确认"]
+    response = client.post(reverse("deals:move", args=[deal.pk]),
+                           {"stage": second.pk, "next": "/deals/board/?owner=me", "board": "1", "owner": "me"},
+                           HTTP_HX_REQUEST="true", HTTP_HX_TARGET="gate-body")
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body and "HX-Redirect" not in response
+    assert f'<article id="deal-{deal.pk}" hx-swap-oob="delete">' in body
+    assert f'hx-swap-oob="afterbegin:#cards-{second.pk}"' in body and f'data-stage="{second.pk}"' in body
+    # The card's own no-JS form still comes back to the board, not to the move URL.
+    assert 'name="next" value="/deals/board/?owner=me"' in body
+    assert f'id="column-head-{first.pk}" hx-swap-oob="true"' in body and "1 · ¥500.00" in body
+    assert f'id="column-head-{second.pk}" hx-swap-oob="true"' in body and "1 · ¥1000.00" in body
+    assert f'id="column-head-{stages["方案报价"].pk}"' not in body
+    assert Opportunity.objects.get(pk=deal.pk).stage == second
+    # The confirmation was shown in place; it does not pop up again on the next page.
+    assert "moved to" not in client.get(reverse("deals:board")).content.decode()
+
+
+def test_a_blocked_board_move_keeps_posting_in_place(client, org, make_deal, stages):
+    deal = make_deal()
+    client.force_login(org.owner)
+    response = client.post(reverse("deals:move", args=[deal.pk]),
+                           {"stage": stages["需求确认"].pk, "next": "/deals/board/", "board": "1", "owner": ""},
+                           HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert 'id="gate-form"' in body and f'hx-post="{reverse("deals:move", args=[deal.pk])}"' in body
+    assert 'name="board" value="1"' in body
+    response = client.post(reverse("deals:move", args=[deal.pk]),
+                           {"stage": stages["需求确认"].pk, "next": "/deals/board/", "board": "1", "need": "CRM"},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and 'hx-swap-oob="delete"' in response.content.decode()

@@ -1,9 +1,11 @@
-// Kanban drag and drop (HTML5). Dropping a card posts the move with HTMX: a successful move reloads
-// the board (counts and sums change); a stage gate answers with a small form shown in a dialog.
-// Without JavaScript each card's own stage selector and button do the same.
+// Kanban drag and drop (HTML5). Dropping a card posts the move with HTMX. A successful move answers with
+// out-of-band swaps (the card into its new column, both column headers with their new totals) and no
+// reload; a stage gate answers with a small form shown in a dialog, which posts the same way.
+// Without JavaScript each card's own stage selector and button do the same with a full page.
 document.addEventListener("DOMContentLoaded", () => {
   const board = document.getElementById("board");
   if (!board || !window.htmx) return;
+  const dialog = document.getElementById("gate-dialog");
   let dragged = null;
   board.addEventListener("dragstart", (event) => {
     const card = event.target.closest(".card");
@@ -32,14 +34,22 @@ document.addEventListener("DOMContentLoaded", () => {
       const token = card.querySelector("input[name=csrfmiddlewaretoken]").value;
       htmx.ajax("POST", card.dataset.moveUrl, {
         target: "#gate-body", swap: "innerHTML",
-        values: {stage: column.dataset.stage, next: location.pathname + location.search, csrfmiddlewaretoken: token},
+        values: {
+          stage: column.dataset.stage, next: location.pathname + location.search, csrfmiddlewaretoken: token,
+          // Ask for the board's pieces instead of a redirect; the owner filter keeps the totals as shown.
+          board: "1", owner: board.dataset.owner || "",
+        },
         headers: {"X-CSRFToken": token},
       });
     });
   });
   document.body.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target.id === "gate-body" && event.detail.target.innerHTML.trim()) {
-      document.getElementById("gate-dialog").showModal();
+    if (event.detail.target.id !== "gate-body") return;
+    // A gate form to fill opens the dialog; an empty answer is a move that went through.
+    if (event.detail.target.innerHTML.trim()) {
+      if (!dialog.open) dialog.showModal();
+    } else if (dialog.open) {
+      dialog.close();
     }
   });
 });
