@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.core.models import Channel, Role
-from closeloop.core.visibility import VisibleQuerySet, subtree_users
+from closeloop.core.visibility import VisibleQuerySet, team_owner_ids
 
 
 class CollaboratorRole(models.TextChoices):
@@ -26,16 +26,15 @@ class CollaboratorRole(models.TextChoices):
 
 class CustomerQuerySet(VisibleQuerySet):
     def _visibility_filter(self, user) -> Q:
-        mine = (
-            Q(owner=user)
+        # A manager's team includes the manager: one `owner IN (...)` list instead of two owner terms.
+        owned = Q(owner__in=team_owner_ids(user)) if user.role == Role.SALES_MANAGER else Q(owner=user)
+        return (
+            owned
             | Q(pk__in=CustomerCollaborator.objects.filter(user=user).values("customer_id"))
             # Whoever works on one of the customer's deals needs to see whom the deal is for.
             | Q(pk__in=OpportunityCollaborator.objects.filter(user=user).values("opportunity__customer_id"))
             | Q(pk__in=Opportunity.objects.filter(owner=user).values("customer_id"))
         )
-        if user.role == Role.SALES_MANAGER:
-            return mine | Q(owner__in=subtree_users(user).values("pk"))
-        return mine
 
     def pooled(self):
         return self.filter(owner__isnull=True)
@@ -245,15 +244,14 @@ class OpportunityStatus(models.TextChoices):
 
 class OpportunityQuerySet(VisibleQuerySet):
     def _visibility_filter(self, user) -> Q:
-        mine = (
-            Q(owner=user)
+        # A manager's team includes the manager: one `owner IN (...)` list instead of two owner terms.
+        owned = Q(owner__in=team_owner_ids(user)) if user.role == Role.SALES_MANAGER else Q(owner=user)
+        return (
+            owned
             | Q(pk__in=OpportunityCollaborator.objects.filter(user=user).values("opportunity_id"))
             # The receiver of a hand-off must see the deal to accept or decline it.
             | Q(pk__in=Handoff.objects.filter(assignee=user).exclude(status=HandoffStatus.DECLINED).values("opportunity_id"))
         )
-        if user.role == Role.SALES_MANAGER:
-            return mine | Q(owner__in=subtree_users(user).values("pk"))
-        return mine
 
 
 class Opportunity(models.Model):

@@ -5,8 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 from itertools import chain
 
-from django.db.models import BigIntegerField, Count, F, Q, Sum
-from django.db.models.functions import Cast, Round
+from django.db.models import Count, F, FloatField, Func, Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -69,19 +68,42 @@ def _cents(value) -> Decimal:
     return (Decimal(value or 0) / 100).quantize(Decimal("0.01"))
 
 
-def money_totals(queryset) -> dict:
-    """Count, amount sum and probability-weighted sum.
+def _fen(expression) -> Func:
+    """A money expression rounded to whole fen, for summing.
 
-    Summed as integer fen, each row rounded first: SQLite keeps decimals as floating point, so a plain
-    SUM of amounts could be off by a fen on large totals; integers add exactly on both databases.
+    Sums of these stay exact on both databases: PostgreSQL adds numerics, and SQLite (which keeps
+    decimals as floating point) adds doubles holding whole numbers, exact up to 2**53 fen (~90 trillion
+    yuan). One ROUND per row costs a third of the former CAST/ROUND/CAST chain over a whole table.
     """
-    result = queryset.order_by().aggregate(
-        count=Count("pk"),
-        amount_fen=Sum(Cast(Round(F("amount") * 100), BigIntegerField())),
+    return Func(expression, function="ROUND", output_field=FloatField())
+
+
+def _money_sums() -> dict:
+    return {
+        "count": Count("*"),
+        "amount_fen": Sum(_fen(F("amount") * 100)),
         # amount × probability% in fen = amount × probability.
-        weighted_fen=Sum(Cast(Round(F("amount") * F("probability")), BigIntegerField())),
-    )
-    return {"count": result["count"], "amount": _cents(result["amount_fen"]), "weighted": _cents(result["weighted_fen"])}
+        "weighted_fen": Sum(_fen(F("amount") * F("probability"))),
+    }
+
+
+TOTALS_CAP = 5_000
+
+
+def money_totals(queryset, *, cap: int | None = None) -> dict:
+    """Count, amount sum and probability-weighted sum of the listed deals, read from at most `cap` + 1 rows.
+
+    Summing every visible deal costs a scan of all of them (hundreds of milliseconds over 200k deals on
+    every list page); a filtered list short enough to read through gets exact totals, a longer one says
+    "more than `cap`" (`capped`), and the board gives each stage's totals from its own index.
+    """
+    cap = TOTALS_CAP if cap is None else cap
+    rows = queryset.order_by().values("amount", "probability")[: cap + 1]
+    result = rows.aggregate(**_money_sums())
+    if result["count"] > cap:
+        return {"count": cap, "capped": True, "amount": None, "weighted": None}
+    return {"count": result["count"], "capped": False, "amount": _cents(result["amount_fen"]),
+            "weighted": _cents(result["weighted_fen"])}
 
 
 def get_opportunity_for_user(user, pk) -> Opportunity:
@@ -138,13 +160,7 @@ def kanban(*, user, pipeline: Pipeline, owner: str = "", per_stage: int = KANBAN
         deals = deals.filter(owner=user)
     elif owner.isdigit():
         deals = deals.filter(owner_id=int(owner))
-    totals = {
-        row["stage_id"]: row for row in deals.order_by().values("stage_id").annotate(
-            count=Count("pk"),
-            amount_fen=Sum(Cast(Round(F("amount") * 100), BigIntegerField())),
-            weighted_fen=Sum(Cast(Round(F("amount") * F("probability")), BigIntegerField())),
-        )
-    }
+    totals = {row["stage_id"]: row for row in deals.order_by().values("stage_id").annotate(**_money_sums())}
     columns = []
     for stage in stages:
         row = totals.get(stage.pk, {})

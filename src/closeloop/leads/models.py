@@ -111,11 +111,11 @@ class ChannelPolicy(models.Model):
 class LeadQuerySet(VisibleQuerySet):
     def _visibility_filter(self, user) -> Q:
         collaborating = Q(pk__in=LeadCollaborator.objects.filter(user=user).values("lead_id"))
-        mine = Q(owner=user) | collaborating
         if user.role == Role.SALES_MANAGER:
-            from closeloop.core.visibility import subtree_users
+            from closeloop.core.visibility import team_owner_ids
 
-            return mine | Q(owner__in=subtree_users(user).values("pk"))
+            return Q(owner__in=team_owner_ids(user)) | collaborating
+        mine = Q(owner=user) | collaborating
         if user.role == Role.MARKETING:
             return mine | Q(created_by=user) | Q(source__in=user.source_channels.values("pk"))
         return mine
