@@ -8,6 +8,10 @@ class LeadsConfig(AppConfig):
     verbose_name = _("Leads")
 
     def ready(self):
-        from . import tasks
+        from django.db.models.signals import post_migrate
+
+        from . import name_search, tasks
 
         tasks.register()
+        # Django rebuilds SQLite tables on some schema changes, dropping the name index's triggers.
+        post_migrate.connect(name_search.on_post_migrate, sender=self)

@@ -3,13 +3,15 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
 from closeloop.core.audit import audit_trail
 
-from . import normalize
+from . import name_search, normalize
 from .models import Lead
 
 SORTS = {
@@ -79,11 +81,35 @@ def _search(text: str) -> Q:
     code = normalize.credit_code_key(text)
     if len(code) == 18 and normalize.credit_code_error(code) is None:
         return Q(credit_code=code) & ~Q(credit_code="")
-    condition = Q(company_name__icontains=text) | Q(contact_name__icontains=text)
+    condition = _name_fragment(text)
     # "華為技術(深圳)有限公司" finds "深圳市华为技术有限公司": the same comparable company key.
     if (key := normalize.company_key(text)) and len(key) >= 2:
-        condition |= Q(company_key=key)
+        condition |= Q(company_key=key) & ~Q(company_key="")
     return condition
+
+
+# Above this many leads containing a fragment, matches are dense enough that walking the list's own
+# order finds a page sooner than sorting every match.
+NAME_CANDIDATES_LIMIT = 5_000
+
+
+def _name_fragment(text: str) -> Q:
+    """Company or contact name contains `text`; on SQLite narrowed by the trigram index when that pays.
+
+    PostgreSQL serves the plain condition from its trigram indexes (see name_search.py).
+    """
+    condition = Q(company_name__icontains=text) | Q(contact_name__icontains=text)
+    if connection.vendor != "sqlite" or len(text) < name_search.MIN_LENGTH:
+        return condition
+    table, phrase = name_search.FTS_TABLE, name_search.sqlite_phrase(text)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH %s LIMIT %s)",  # noqa: S608
+                       [phrase, NAME_CANDIDATES_LIMIT + 1])
+        candidates = cursor.fetchone()[0]
+    if candidates > NAME_CANDIDATES_LIMIT:
+        return condition
+    # The index matches case-insensitively beyond ASCII; the icontains terms keep the results exactly theirs.
+    return Q(pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [phrase])) & condition  # noqa: S608
 
 
 def get_lead_for_user(user, pk) -> Lead:
