@@ -6,9 +6,9 @@ nothing reads records around it. A record outside a user's visibility is answere
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Subquery
 
-from .models import Role, User
+from .models import Department, Role, User
 
 
 def subtree_users(user: User):
@@ -28,7 +28,10 @@ def team_owner_ids(user: User) -> list[int]:
     cached = getattr(user, "_team_owner_ids", None)
     if cached is not None and cached[0] == user.department_id:
         return cached[1]
-    ids = sorted({user.pk, *subtree_users(user).values_list("pk", flat=True)})
+    # The department's path as a subquery: one query, without loading the department first.
+    path = Department.objects.filter(pk=user.department_id).values("path")[:1]
+    team = User.objects.filter(department__path__startswith=Subquery(path)) if user.department_id else User.objects.none()
+    ids = sorted({user.pk, *team.values_list("pk", flat=True)})
     user._team_owner_ids = (user.department_id, ids)
     return ids
 

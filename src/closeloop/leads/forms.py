@@ -78,11 +78,11 @@ class BulkAssignForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from closeloop.core.visibility import subtree_users
+        from closeloop.core.visibility import team_owner_ids
 
         owners = User.objects.filter(is_active=True, role__in=["sales_rep", "sales_manager"])
         if not user.is_admin:
-            owners = owners.filter(pk__in=subtree_users(user).values("pk"))
+            owners = owners.filter(pk__in=team_owner_ids(user))
         self.fields["owner"].queryset = owners
         self.fields["leads"].queryset = Lead.objects.visible_to(user)
 

@@ -20,22 +20,22 @@ FTS_TABLE = "leads_lead_name_fts"
 MIN_LENGTH = 3
 
 _TRIGGERS = {
-    f"{FTS_TABLE}_ai": f"""
-        CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ai AFTER INSERT ON leads_lead BEGIN
-            INSERT INTO {FTS_TABLE}(rowid, company_name, contact_name)
+    "leads_lead_name_fts_ai": """
+        CREATE TRIGGER IF NOT EXISTS leads_lead_name_fts_ai AFTER INSERT ON leads_lead BEGIN
+            INSERT INTO leads_lead_name_fts(rowid, company_name, contact_name)
             VALUES (new.id, new.company_name, new.contact_name);
         END""",
-    f"{FTS_TABLE}_ad": f"""
-        CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON leads_lead BEGIN
-            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, company_name, contact_name)
+    "leads_lead_name_fts_ad": """
+        CREATE TRIGGER IF NOT EXISTS leads_lead_name_fts_ad AFTER DELETE ON leads_lead BEGIN
+            INSERT INTO leads_lead_name_fts(leads_lead_name_fts, rowid, company_name, contact_name)
             VALUES ('delete', old.id, old.company_name, old.contact_name);
         END""",
-    f"{FTS_TABLE}_au": f"""
-        CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_au AFTER UPDATE OF company_name, contact_name ON leads_lead
+    "leads_lead_name_fts_au": """
+        CREATE TRIGGER IF NOT EXISTS leads_lead_name_fts_au AFTER UPDATE OF company_name, contact_name ON leads_lead
         WHEN old.company_name IS NOT new.company_name OR old.contact_name IS NOT new.contact_name BEGIN
-            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, company_name, contact_name)
+            INSERT INTO leads_lead_name_fts(leads_lead_name_fts, rowid, company_name, contact_name)
             VALUES ('delete', old.id, old.company_name, old.contact_name);
-            INSERT INTO {FTS_TABLE}(rowid, company_name, contact_name)
+            INSERT INTO leads_lead_name_fts(rowid, company_name, contact_name)
             VALUES (new.id, new.company_name, new.contact_name);
         END""",
 }
@@ -57,21 +57,21 @@ def ensure_sqlite_index(connection=None) -> bool:
         if not missing:
             return False
         cursor.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+            "CREATE VIRTUAL TABLE IF NOT EXISTS leads_lead_name_fts USING fts5("
             "company_name, contact_name, content='leads_lead', content_rowid='id', tokenize='trigram')"
         )
         for sql in _TRIGGERS.values():
             cursor.execute(sql)
         # Rows written while a trigger was missing are not in the index: read it again from the table.
-        cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+        cursor.execute("INSERT INTO leads_lead_name_fts(leads_lead_name_fts) VALUES ('rebuild')")
     return True
 
 
 def drop_sqlite_index(connection) -> None:
     with connection.cursor() as cursor:
         for name in _TRIGGERS:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        cursor.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")  # noqa: S608 - our own constant names
+        cursor.execute("DROP TABLE IF EXISTS leads_lead_name_fts")
 
 
 def sqlite_phrase(text: str) -> str:
