@@ -94,8 +94,10 @@ class Suite:
 
         self.admin = User.objects.get(username="admin")
         self.manager = User.objects.get(username="manager1")
+        self.rep = self.manager.reports.order_by("pk").first()
         self.admin_token, _ = api_token_create(user=self.admin, name="bench", actor=None)
         self.manager_token, _ = api_token_create(user=self.manager, name="bench", actor=None)
+        self.rep_token, _ = api_token_create(user=self.rep, name="bench", actor=None)
 
     # --- intake over HTTP -------------------------------------------------------------------------
     def intake(self):
@@ -197,9 +199,12 @@ class Suite:
         from closeloop.leads.selectors import LeadFilters, lead_list
 
         sample = Lead.objects.exclude(mobile_key="").order_by("?" if self.vendor == "postgresql" else "id")[50]
-        rep = self.manager.reports.order_by("pk").first()
+        rep = self.rep
         source = LeadSource.objects.order_by("pk").first()
         fragment = sample.company_name[2:6] if len(sample.company_name) > 6 else sample.company_name
+        # A fragment few leads contain (the brand and the start of what follows it) and one none contains:
+        # these are the searches a substring scan pays for with the whole table.
+        rare = sample.company_name[:3]
         year = date.today().year
         scenarios = [
             ("default, newest first", {}),
@@ -208,20 +213,26 @@ class Suite:
             ("source, page 20", {"source": str(source.pk), "page": "20"}),
             ("search by mobile", {"q": sample.mobile}),
             ("search by name fragment", {"q": fragment}),
+            ("search by a rare name fragment", {"q": rare}),
+            ("search, 4 characters, no match", {"q": "无此名称"}),
+            ("search, 2 characters, no match", {"q": "无此"}),
             ("created in a quarter", {"from": f"{year - 1}-01-01", "to": f"{year - 1}-03-31"}),
         ]
         cookies = {}
-        for user in (self.admin, self.manager):
+        users = [("admin", self.admin), ("manager", self.manager), ("rep", self.rep)]
+        for _role, user in users:
             client = Client()
             client.force_login(user)
             cookies[user.username] = f"sessionid={client.cookies['sessionid'].value}"
-        tokens = {"admin": self.admin_token, "manager1": self.manager_token}
+        tokens = {self.admin.username: self.admin_token, self.manager.username: self.manager_token,
+                  self.rep.username: self.rep_token}
         repeats = 10 if self.quick else 20
         worst = (0.0, "", 0.0)
         from urllib.parse import urlencode
 
         with Server(self.env) as server:
-            for username, user in (("admin", self.admin), ("manager1", self.manager)):
+            for _role, user in users:
+                username = user.username
                 for label, params in scenarios:
                     for kind in ("page", "api"):
                         if kind == "page":
@@ -251,7 +262,7 @@ class Suite:
         p95, where, raw = worst
         self.report(Result(
             f"list pages + API lists over {self.leads:,} leads (worst p95)", p95, "ms", raw, p95 / raw if raw else None,
-            "p95 <= 100 ms", PASS if p95 <= 100 else FAIL, f"worst: {where}; {len(scenarios) * 4} cases",
+            "p95 <= 100 ms", PASS if p95 <= 100 else FAIL, f"worst: {where}; {len(scenarios) * 2 * len(users)} cases",
         ))
 
     def _raw_query(self, queryset, repeats) -> float:
