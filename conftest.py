@@ -92,6 +92,16 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_config_cache():
+    # A test's configuration rows vanish with its transaction, which sends no signal.
+    from closeloop.core import configcache
+
+    configcache.clear()
+    yield
+    configcache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _english_by_default(settings):
     # Tests assert English source strings; test_i18n checks the zh-hans interface explicitly.
     from django.utils import translation

@@ -214,3 +214,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+# How long another server process may go on using configuration (scoring and assignment rules,
+# channel policies, sources, robots) after an admin changed it; the process that made the change
+# sees it at once. See core/configcache.py.
+CLOSELOOP_CONFIG_CACHE_SECONDS = float(os.environ.get("CLOSELOOP_CONFIG_CACHE_SECONDS", "5"))

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Subquery
 from django.utils.translation import gettext_lazy as _
 
+from . import configcache
 from .models import (
     DeliveryChannel,
     Department,
@@ -86,9 +86,14 @@ def kind_label(kind: str) -> str:
 
 def channels_for(user, kind: str) -> tuple[bool, bool]:
     """(in_app, email) for one user and one event kind: their choice, else the kind's default."""
-    choice = NotificationPreference.objects.filter(user=user, kind=kind).values_list("in_app", "email").first()
-    if choice is not None:
-        return choice
+    choices = configcache.cached(
+        f"notify.preferences.{user.pk}",
+        lambda: {k: (in_app, email) for k, in_app, email in
+                 NotificationPreference.objects.filter(user=user).values_list("kind", "in_app", "email")},
+        models=(NotificationPreference,),
+    )
+    if kind in choices:
+        return choices[kind]
     return True, KINDS[kind].email if kind in KINDS else False
 
 
@@ -103,14 +108,17 @@ def robots_for(user, kind: str) -> list[GroupRobot]:
     """Active robots of the user's team and of the teams above it that take this kind of event."""
     if user.department_id is None:
         return []
+    robots, paths = configcache.cached("notify.robots", _robots_and_team_paths, models=(GroupRobot, Department))
+    team_path = paths.get(user.department_id)
+    if team_path is None:
+        return []
     # A robot's team is the user's team or above it when its path is a prefix of the user's team path.
-    team_path = Department.objects.filter(pk=user.department_id).values("path")[:1]
-    robots = (
-        GroupRobot.objects.filter(is_active=True)
-        .annotate(team_path=Subquery(team_path))
-        .filter(team_path__startswith=F("department__path"))
-    )
-    return [robot for robot in robots if robot.wants(kind)]
+    return [robot for robot in robots if team_path.startswith(robot.department.path) and robot.wants(kind)]
+
+
+def _robots_and_team_paths() -> tuple[list[GroupRobot], dict[int, str]]:
+    robots = list(GroupRobot.objects.filter(is_active=True, department__isnull=False).select_related("department"))
+    return robots, dict(Department.objects.values_list("pk", "path"))
 
 
 _local = threading.local()

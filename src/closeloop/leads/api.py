@@ -5,7 +5,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -177,19 +177,22 @@ def create_lead(request, payload: LeadIn):
                 raise Conflict(_("This Idempotency-Key was already used for a different request."),
                                code="idempotency_key_reused")
             return JsonResponse(previous.response_body, status=previous.status_code)
+    answer = {}
+
+    def record(result):
+        # A duplicate answers with the lead on record (200), masked when it is not the submitter's to see.
+        lead_body = _serialize(result.lead) if result.created else _serialize_for(request.user, result.lead)
+        answer["body"] = {"lead": lead_body, "created": result.created, "messages": result.messages}
+        answer["status"] = 201 if result.created else 200
+        if key:
+            # Stored in the lead's transaction: a lead exists exactly when its key is recorded.
+            IdempotencyRecord.objects.create(
+                user=request.user, key=key, request_hash=_request_hash(body), status_code=answer["status"],
+                response_body=answer["body"],
+            )
+
     try:
-        with transaction.atomic():
-            result = lead_submit(data=body, channel=Channel.API, actor=request.user)
-            # A duplicate answers with the lead on record (200), masked when it is not the submitter's to see.
-            lead_body = _serialize(result.lead) if result.created else _serialize_for(request.user, result.lead)
-            response = {"lead": lead_body, "created": result.created, "messages": result.messages}
-            status = 201 if result.created else 200
-            if key:
-                # Stored in the lead's transaction: a lead exists exactly when its key is recorded.
-                IdempotencyRecord.objects.create(
-                    user=request.user, key=key, request_hash=_request_hash(body), status_code=status,
-                    response_body=response,
-                )
+        lead_submit(data=body, channel=Channel.API, actor=request.user, within=record)
     except IntegrityError:
         # A concurrent retry with the same key won the race; answer with its result.
         previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first() if key else None
@@ -197,7 +200,7 @@ def create_lead(request, payload: LeadIn):
             raise
         return JsonResponse(previous.response_body, status=previous.status_code)
     # Already serialized (and stored for replays), so answer it as is.
-    return JsonResponse(response, status=status)
+    return JsonResponse(answer["body"], status=answer["status"])
 
 
 @router.get("/", response={200: LeadPage, 401: ErrorOut, 422: ErrorOut}, summary="List the leads you can see")

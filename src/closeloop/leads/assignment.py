@@ -10,7 +10,8 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.models import Channel, Role, User
+from closeloop.core import configcache
+from closeloop.core.models import Channel, Department, Role, User
 from closeloop.core.notify import notify
 
 from .models import LeadStatus
@@ -23,7 +24,7 @@ from .quality import (
     TaskStatus,
     split_keywords,
 )
-from .scoring import quality_settings
+from .scoring import Ruleset
 
 OWNER_ROLES = {"sales_rep", "sales_manager", "admin"}
 # Leads that still take a rep's time; "least open load" and the pool's cap (库容) count these.
@@ -69,10 +70,18 @@ def _give(lead, owner) -> None:
     lead.assigned_at = timezone.now()
     lead.in_pool = False
     lead.pooled_at = None
+    if lead.pk is None:
+        # Saved with its first-contact deadline, so `after_intake` need not update the row again.
+        lead.next_follow_up_at = first_contact_due()
 
 
 def active_rules() -> list[AssignmentRule]:
-    return list(AssignmentRule.objects.filter(active=True).prefetch_related("sources", "campaigns"))
+    """The active rules in order, with their sources and campaigns (cached per process; read-only)."""
+    return configcache.cached(
+        "assignment.rules",
+        lambda: list(AssignmentRule.objects.filter(active=True).prefetch_related("sources", "campaigns")),
+        models=(AssignmentRule, AssignmentRule.sources.through, AssignmentRule.campaigns.through),
+    )
 
 
 def _contains_any(value: str, keywords: list[str]) -> bool:
@@ -97,13 +106,18 @@ def rule_matches(rule: AssignmentRule, lead) -> bool:
 
 
 def candidates(rule: AssignmentRule) -> list[User]:
-    """The rule's people in their fixed order, available or not (round-robin needs the full circle)."""
-    if rule.department_id is not None:
-        from closeloop.core.models import Department
+    """The rule's people in their fixed order, available or not (round-robin needs the full circle).
 
-        path = Department.objects.values_list("path", flat=True).get(pk=rule.department_id)
-        return list(User.objects.filter(department__path__startswith=path, role=Role.SALES_REP).order_by("pk"))
-    return [m.user for m in rule.members.select_related("user")]
+    Cached per process like the rules: a saved user (leave, deactivation, a move) drops the entry.
+    """
+    def load():
+        if rule.department_id is not None:
+            path = Department.objects.values_list("path", flat=True).get(pk=rule.department_id)
+            return list(User.objects.filter(department__path__startswith=path, role=Role.SALES_REP).order_by("pk"))
+        return [m.user for m in rule.members.select_related("user")]
+
+    return configcache.cached(f"assignment.candidates.{rule.pk}", load,
+                              models=(AssignmentRule, AssignmentMember, User, Department))
 
 
 def pick_owner(rule: AssignmentRule) -> User | None:
@@ -162,10 +176,14 @@ def _weighted(rule, eligible) -> User:
     return chosen
 
 
-def first_contact_task(*, lead, owner) -> LeadTask:
-    """The owner's first-contact task with its SLA; a new owner takes over the open one."""
-    due_at = timezone.now() + timedelta(hours=quality_settings().first_contact_hours)
-    task = LeadTask.objects.filter(lead=lead, kind=TaskKind.FIRST_CONTACT, status=TaskStatus.OPEN).first()
+def first_contact_task(*, lead, owner, new: bool = False) -> LeadTask:
+    """The owner's first-contact task with its SLA; a new owner takes over the open one.
+
+    `new`: the lead was saved a moment ago with `next_follow_up_at` from `first_contact_due()`, so there
+    is no open task to take over and nothing to update: one INSERT on the intake path.
+    """
+    due_at = lead.next_follow_up_at if new else first_contact_due()
+    task = None if new else LeadTask.objects.filter(lead=lead, kind=TaskKind.FIRST_CONTACT, status=TaskStatus.OPEN).first()
     if task is None:
         task = LeadTask.objects.create(lead=lead, owner=owner, kind=TaskKind.FIRST_CONTACT, due_at=due_at)
     else:
@@ -177,11 +195,15 @@ def first_contact_task(*, lead, owner) -> LeadTask:
     return task
 
 
+def first_contact_due():
+    return timezone.now() + timedelta(hours=Ruleset.current().settings.first_contact_hours)
+
+
 def after_intake(*, lead, actor) -> None:
     """Once the new lead is saved: its owner gets a first-contact task and, unless they entered it, a notice."""
     if lead.owner_id is None:
         return
-    task = first_contact_task(lead=lead, owner=lead.owner)
+    task = first_contact_task(lead=lead, owner=lead.owner, new=lead.next_follow_up_at is not None)
     if lead.owner != actor:
         notify(
             recipient=lead.owner, kind="lead.assigned", url=lead.get_absolute_url(),
@@ -197,7 +219,7 @@ def after_intake_batch(*, leads, actor) -> dict:
     owned = [lead for lead in leads if lead.owner_id is not None]
     if not owned:
         return {}
-    due_at = timezone.now() + timedelta(hours=quality_settings().first_contact_hours)
+    due_at = first_contact_due()
     LeadTask.objects.bulk_create(
         [LeadTask(lead=lead, owner_id=lead.owner_id, kind=TaskKind.FIRST_CONTACT, due_at=due_at) for lead in owned]
     )

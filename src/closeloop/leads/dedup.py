@@ -1,9 +1,10 @@
 """Duplicate detection: on intake (`check_intake`, against the database) and offline (`cluster_rows`).
 
-Both use the rules in `matching.py`. `check_intake` is called by `lead_submit` inside its
-transaction, before the lead is saved.
+Both use the rules in `matching.py`. `lead_submit` calls `check_intake` before its write transaction
+and `confirm_in_transaction` inside it, before the lead is saved.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
@@ -278,7 +279,38 @@ def check_intake(*, lead, channel: str, actor) -> DuplicateDecision:
     return DuplicateDecision(matches=matches, action="create_flagged", existing=matches[0].lead)
 
 
+_EXACT_COLUMNS = ("credit_code", "mobile_key", "email_key", "landline_key")
+
+
+def confirm_in_transaction(*, lead, decision: DuplicateDecision, channel: str, actor) -> DuplicateDecision:
+    """`decision` again, inside the write transaction that will save `lead`.
+
+    `check_intake` runs before that transaction, because on SQLite a write transaction holds the
+    database's only write lock and everything inside it runs one request at a time. A lead with the
+    same phone, email or credit code may have been committed in between (the same form sent twice at
+    once); this looks again for those keys only, one indexed query, and decides afresh if it finds a
+    lead the first check did not see. On PostgreSQL, where writers do not queue for one lock, a
+    transaction-scoped advisory lock per key makes two submissions of the same contact take turns.
+    """
+    from django.db import connection
+
+    entry = entry_for_lead(lead)
+    keys = sorted((column, value) for column, value, _cap in _lookups(entry) if column in _EXACT_COLUMNS)
+    if not keys:
+        return decision
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for column, value in keys:
+                digest = hashlib.blake2b(f"lead:{column}:{value}".encode(), digest_size=8).digest()
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+    known = {match.lead.pk for match in decision.matches}
+    rows = _candidates([(column, value, PER_KEY) for column, value in keys])
+    if all((row[8] or row[0]) in known or row[0] == lead.pk for row in rows):
+        return decision
+    return check_intake(lead=lead, channel=channel, actor=actor)
+
+
 __all__ = [
-    "DuplicateDecision", "LeadMatch", "Match", "check_intake", "cluster_rows", "entry_for_lead", "find_matches",
-    "map_headers",
+    "DuplicateDecision", "LeadMatch", "Match", "check_intake", "cluster_rows", "confirm_in_transaction",
+    "entry_for_lead", "find_matches", "map_headers",
 ]

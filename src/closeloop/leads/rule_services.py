@@ -6,6 +6,7 @@ Only administrators change them; every change is audited, and a scoring change q
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from closeloop.core import configcache
 from closeloop.core.audit import audit_record, diff, snapshot
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
@@ -180,5 +181,6 @@ def assignment_rule_move(*, rule: AssignmentRule, up: bool, actor: User) -> None
         for position, item in enumerate(rules):
             if item.position != position:
                 AssignmentRule.objects.filter(pk=item.pk).update(position=position)
+        configcache.clear("assignment.rules")  # update() sends no signal
         audit_record(actor=actor, channel=Channel.WEB, action="assignment_rule.move", target=rule,
                      changes={"position": [index, other]})

@@ -13,6 +13,8 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
+from closeloop.core import configcache
+
 from .quality import QualitySettings, ScoringKind, ScoringRule
 
 # Rules are evaluated BANT first, then fit, then behaviour, so explanations read in that order.
@@ -71,6 +73,11 @@ class Ruleset:
         for rule in rules:
             rule.keywords_cached = rule.keyword_list()
         return cls(rules=rules, settings=settings)
+
+    @classmethod
+    def current(cls) -> "Ruleset":
+        """The rules in force, from the per-process cache: read-only, shared between requests."""
+        return configcache.cached("scoring.ruleset", cls.load, models=(QualitySettings, ScoringRule))
 
     def grade(self, score: int) -> str:
         s = self.settings
@@ -176,7 +183,7 @@ def touch_count(lead) -> int:
 
 def score_lead(lead, *, ruleset: Ruleset | None = None) -> None:
     """Set score, grade and the explanation. A new lead below the nurture threshold goes to nurture."""
-    ruleset = ruleset or Ruleset.load()
+    ruleset = ruleset or Ruleset.current()
     score, details = ruleset.evaluate(lead, touches=touch_count(lead))
     lead.score, lead.grade, lead.score_details = score, ruleset.grade(score), details
     if lead.pk is None and score < ruleset.settings.nurture_below:

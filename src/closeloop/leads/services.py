@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import islice
@@ -16,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.core import configcache
 from closeloop.core.audit import audit_record, creation_changes, diff, snapshot
 from closeloop.core.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry, Channel, User
@@ -49,8 +51,21 @@ class IntakeResult:
 
 
 def channel_policy(channel: str) -> ChannelPolicy:
-    policy = ChannelPolicy.objects.filter(channel=channel).first()
-    return policy or ChannelPolicy(channel=channel, required_fields=["company_name", "contact_name"])
+    """The channel's intake policy (cached per process; read-only)."""
+    def load():
+        policy = ChannelPolicy.objects.filter(channel=channel).first()
+        return policy or ChannelPolicy(channel=channel, required_fields=["company_name", "contact_name"])
+
+    return configcache.cached(f"leads.policy.{channel}", load, models=(ChannelPolicy,))
+
+
+def _sources() -> tuple[dict, dict]:
+    """Every source by primary key and by name, cached per process."""
+    def load():
+        sources = list(LeadSource.objects.all())
+        return {str(s.pk): s for s in sources}, {s.name: s for s in sources}
+
+    return configcache.cached("leads.sources", load, models=(LeadSource,))
 
 
 def _clean(data: dict, *, channel: str, policy: ChannelPolicy | None = None) -> dict:
@@ -126,10 +141,8 @@ def _resolve_source(data: dict, campaign: Campaign | None) -> LeadSource:
     if isinstance(source, LeadSource):
         return source
     if source not in (None, ""):
-        found = (
-            LeadSource.objects.filter(pk=source).first() if str(source).isdigit()
-            else LeadSource.objects.filter(name=str(source).strip()).first()
-        )
+        by_pk, by_name = _sources()
+        found = by_pk.get(str(source)) if str(source).isdigit() else by_name.get(str(source).strip())
         if found is None:
             raise ValidationFailed(
                 _("Unknown source “%(value)s”.") % {"value": source},
@@ -141,48 +154,64 @@ def _resolve_source(data: dict, campaign: Campaign | None) -> LeadSource:
     raise ValidationFailed(_("Please correct the marked fields."), field_errors={"source": [_("This field is required.")]})
 
 
-def lead_submit(*, data: dict, channel: str, actor: User | None, campaign: Campaign | None = None) -> IntakeResult:
-    """The one intake path: validate → normalize → duplicates → score → assign → save → audit → notify."""
+def lead_submit(*, data: dict, channel: str, actor: User | None, campaign: Campaign | None = None,
+                within: Callable[[IntakeResult], None] | None = None) -> IntakeResult:
+    """The one intake path: validate → normalize → duplicates → score → assign → save → audit → notify.
+
+    Reading and computing happen before the write transaction, writing inside it: on SQLite the write
+    transaction holds the database's one write lock, so only what must be serialized runs under it.
+    `within(result)` runs inside that transaction, for a caller's own write that must commit with the
+    lead (the API's idempotency record).
+    """
     if channel not in Channel.values:
         raise ValueError(channel)
     cleaned = _clean(data, channel=channel)
     source = _resolve_source(data, campaign)
+    lead = Lead(
+        **cleaned,
+        source=source,
+        campaign=campaign,
+        created_by=actor if actor is not None and actor.pk else None,
+        created_via=channel,
+    )
+    decision = dedup.check_intake(lead=lead, channel=channel, actor=actor)
+    scoring.score_lead(lead)
     with transaction.atomic():
-        lead = Lead(
-            **cleaned,
-            source=source,
-            campaign=campaign,
-            created_by=actor if actor is not None and actor.pk else None,
-            created_via=channel,
+        decision = dedup.confirm_in_transaction(lead=lead, decision=decision, channel=channel, actor=actor)
+        result = _save_submission(lead, decision, data=data, cleaned=cleaned, channel=channel, actor=actor)
+        if within is not None:
+            within(result)
+    return result
+
+
+def _save_submission(lead: Lead, decision, *, data: dict, cleaned: dict, channel: str, actor) -> IntakeResult:
+    """The writing half of `lead_submit`, inside its transaction."""
+    if decision.action == DuplicateAction.REFUSE:
+        raise Conflict(
+            _duplicate_message(decision, actor, refused=True), code="duplicate",
+            lead_id=decision.existing.pk, owner=decision.existing.owner.username if decision.existing.owner_id else None,
+            reasons=decision.matches[0].reasons,
         )
-        decision = dedup.check_intake(lead=lead, channel=channel, actor=actor)
-        messages: list[str] = []
-        if decision.action == DuplicateAction.REFUSE:
-            raise Conflict(
-                _duplicate_message(decision, actor, refused=True), code="duplicate",
-                lead_id=decision.existing.pk, owner=decision.existing.owner.username if decision.existing.owner_id else None,
-                reasons=decision.matches[0].reasons,
-            )
-        if decision.action == DuplicateAction.ATTACH:
-            # Not a new competing lead (撞单): the submission becomes a touch on the lead on record.
-            existing = lead_touch(lead=decision.existing, data=cleaned, source=source, campaign=campaign,
-                                  channel=channel, actor=actor, reasons=decision.matches[0].reasons)
-            return IntakeResult(lead=existing, created=False, messages=[_duplicate_message(decision, actor)],
-                                decision=decision)
-        if decision.action == DuplicateAction.CREATE_FLAGGED:
-            lead.duplicate_of = decision.existing
-            messages.append(_duplicate_message(decision, actor))
-        scoring.score_lead(lead)
-        assignment.assign_new_lead(lead=lead, channel=channel, actor=actor, data=data)
-        lead.save()
-        audit_record(actor=actor, channel=channel, action="lead.create", target=lead, changes=diff({}, snapshot(lead)),
-                     note=_reasons_note(decision) if lead.duplicate_of_id else "")
-        assignment.after_intake(lead=lead, actor=actor)
-        existing = decision.existing
-        if lead.duplicate_of_id and existing.owner_id and existing.owner != actor and existing.owner != lead.owner:
-            notify(recipient=existing.owner, kind="lead.duplicate",
-                   message=_("A lead that looks like yours (%(lead)s) was entered: %(new)s") % {"lead": existing, "new": lead},
-                   url=lead.get_absolute_url())
+    if decision.action == DuplicateAction.ATTACH:
+        # Not a new competing lead (撞单): the submission becomes a touch on the lead on record.
+        existing = lead_touch(lead=decision.existing, data=cleaned, source=lead.source, campaign=lead.campaign,
+                              channel=channel, actor=actor, reasons=decision.matches[0].reasons)
+        return IntakeResult(lead=existing, created=False, messages=[_duplicate_message(decision, actor)],
+                            decision=decision)
+    messages: list[str] = []
+    if decision.action == DuplicateAction.CREATE_FLAGGED:
+        lead.duplicate_of = decision.existing
+        messages.append(_duplicate_message(decision, actor))
+    assignment.assign_new_lead(lead=lead, channel=channel, actor=actor, data=data)
+    lead.save()
+    audit_record(actor=actor, channel=channel, action="lead.create", target=lead, changes=diff({}, snapshot(lead)),
+                 note=_reasons_note(decision) if lead.duplicate_of_id else "")
+    assignment.after_intake(lead=lead, actor=actor)
+    existing = decision.existing
+    if lead.duplicate_of_id and existing.owner_id and existing.owner != actor and existing.owner != lead.owner:
+        notify(recipient=existing.owner, kind="lead.duplicate",
+               message=_("A lead that looks like yours (%(lead)s) was entered: %(new)s") % {"lead": existing, "new": lead},
+               url=lead.get_absolute_url())
     return IntakeResult(lead=lead, decision=decision, messages=messages)
 
 

@@ -289,10 +289,25 @@ def test_someone_who_left_gets_no_email_or_robot_message(org, receiver, tell):
 def test_notify_costs_a_fixed_number_of_queries(org, receiver, django_assert_num_queries):
     make_robot(org.team_a, RobotPlatform.WECOM, f"{receiver.url}/send?key=k")
     make_robot(org.team_a.parent, RobotPlatform.FEISHU, f"{receiver.url}/hook/x")
-    # preference, in-app row, robots, delivery rows (one insert for all three)
-    with transaction.atomic(), django_assert_num_queries(4):
+    # preferences, in-app row, robots, team paths, delivery rows (one insert for all three)
+    with transaction.atomic(), django_assert_num_queries(5):
         notify(recipient=org.owner, kind="handoff.request", message=MESSAGE)
-    assert NotificationDelivery.objects.count() == 3
+    # Then preferences and robots come from the configuration cache: the two inserts remain.
+    with transaction.atomic(), django_assert_num_queries(2):
+        notify(recipient=org.owner, kind="handoff.request", message=MESSAGE)
+    assert NotificationDelivery.objects.count() == 6
+
+
+def test_a_changed_preference_or_robot_applies_to_the_next_notice(org, receiver):
+    from closeloop.core.models import NotificationPreference
+
+    notify(recipient=org.owner, kind="handoff.request", message=MESSAGE)  # fills the cache
+    assert not NotificationDelivery.objects.filter(channel=RobotPlatform.WECOM).exists()
+    make_robot(org.team_a, RobotPlatform.WECOM, f"{receiver.url}/send?key=k")
+    NotificationPreference.objects.create(user=org.owner, kind="handoff.request", in_app=False, email=False)
+    notify(recipient=org.owner, kind="handoff.request", message=MESSAGE)
+    assert NotificationDelivery.objects.filter(channel=RobotPlatform.WECOM).count() == 1
+    assert Notification.objects.filter(recipient=org.owner).count() == 1  # the second stayed out of the app
 
 
 def test_in_app_only_keeps_loading_data_quiet(org, receiver, tell):
