@@ -121,7 +121,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     from django.conf import settings
 
     database = settings.DATABASES["default"]
-    if database["ENGINE"] == "django.db.backends.sqlite3":
+    if database["ENGINE"] in ("django.db.backends.sqlite3", "closeloop.core.sqlite"):
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         name = f"closeloop-test-{os.getpid()}-{worker}.sqlite3"
         database.setdefault("TEST", {})["NAME"] = os.path.join(tempfile.gettempdir(), name)

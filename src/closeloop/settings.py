@@ -96,10 +96,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Django's SQLite backend, with writers queued on a file lock (see core/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "closeloop.core.sqlite"
     DATABASES["default"]["OPTIONS"] = {
-        # IMMEDIATE takes the write lock when a transaction starts, so two writers queue on the
-        # busy timeout instead of one failing with "database is locked" when it upgrades its lock.
+        # IMMEDIATE takes the write lock when a transaction starts, so two writers queue instead of
+        # one failing with "database is locked" when it upgrades its lock.
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
         "init_command": (
