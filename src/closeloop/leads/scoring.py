@@ -71,7 +71,8 @@ class Ruleset:
         rules = sorted(ScoringRule.objects.filter(active=True),
                        key=lambda r: (KIND_ORDER.index(r.kind), r.position, r.pk))
         for rule in rules:
-            rule.keywords_cached = rule.keyword_list()
+            # (keyword as written, lower-cased) once per load, not once per lead and rule.
+            rule.keywords_cached = [(word, word.lower()) for word in rule.keyword_list()]
         return cls(rules=rules, settings=settings)
 
     @classmethod
@@ -104,10 +105,10 @@ class Ruleset:
         return sum(d["points"] for d in details), details
 
 
-def _contains_any(value: str, keywords: list[str]) -> str | None:
+def _contains_any(value: str, keywords: list[tuple[str, str]]) -> str | None:
     lowered = value.lower()
-    for word in keywords:
-        if word.lower() in lowered:
+    for word, word_lower in keywords:
+        if word_lower in lowered:
             return word
     return None
 

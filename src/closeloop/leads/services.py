@@ -351,6 +351,7 @@ class BatchOutcome:
     routed: int = 0  # duplicates that lead_submit's duplicate routing handed to an existing record
     refused: list = field(default_factory=list)
     owners: dict = field(default_factory=dict)  # owner → new leads they received
+    flagged: dict = field(default_factory=dict)  # owner → new leads flagged as looking like theirs
 
 
 def lead_submit_batch(
@@ -383,18 +384,28 @@ def lead_submit_batch(
         total.routed += outcome.routed
         for owner, count in outcome.owners.items():
             total.owners[owner] = total.owners.get(owner, 0) + count
+        for owner, count in outcome.flagged.items():
+            total.flagged[owner] = total.flagged.get(owner, 0) + count
     for owner, count in total.owners.items():
         if owner != actor:
             notify(recipient=owner, kind="lead.assigned",
                    message=_("%(n)d new leads from an import were assigned to you.") % {"n": count},
                    url=reverse("leads:list") + "?owner=me")
+    for owner, count in total.flagged.items():
+        notify(recipient=owner, kind="lead.duplicate",
+               message=_("%(n)d leads from an import look like leads you own; they are flagged for review.") % {
+                   "n": count},
+               url=reverse("leads:duplicates"))
     return total
 
 
 def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources) -> BatchOutcome:
     outcome = BatchOutcome()
     pending: list[Lead] = []
-    pending_keys: set = set()
+    # Rows the duplicate check did not simply let through: they go through `lead_submit` after the
+    # pending rows are written (one flush per chunk, not one per duplicate).
+    deferred: list[tuple] = []
+    waiting_keys: set = set()
     creator = actor if actor is not None and actor.pk else None
 
     new_lead = _lead_builder(campaign=campaign, creator=creator, channel=channel)
@@ -409,25 +420,7 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources) -> BatchO
                 outcome.owners[owner] = outcome.owners.get(owner, 0) + count
             outcome.created += len(pending)
             pending.clear()
-            pending_keys.clear()
-
-    for key, data in chunk:
-        try:
-            cleaned = _clean(data, channel=channel, policy=policy)
-            source = _cached_source(data, campaign, sources)
-        except ValidationFailed as exc:
-            outcome.refused.append((key, exc.field_errors or {"": [exc.message]}))
-            continue
-        lead = new_lead(cleaned, source)
-        keys = {(name, value) for name in ("mobile_key", "landline_key", "email_key", "credit_code")
-                if (value := getattr(lead, name))}
-        if keys & pending_keys:
-            # A row repeating an earlier row of this chunk: write those first so the duplicate check
-            # sees them, exactly as if the rows had been submitted one by one.
-            flush()
-        decision = dedup.check_intake(lead=lead, channel=channel, actor=actor)
-        if decision.action != "create":
-            flush()
+        for key, data, source in deferred:
             try:
                 with transaction.atomic():
                     result = lead_submit(data={**data, "source": source}, channel=channel, actor=actor,
@@ -439,11 +432,38 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources) -> BatchO
                 outcome.created += 1
             else:
                 outcome.routed += 1
+        deferred.clear()
+        waiting_keys.clear()
+
+    for key, data in chunk:
+        try:
+            cleaned = _clean(data, channel=channel, policy=policy)
+            source = _cached_source(data, campaign, sources)
+        except ValidationFailed as exc:
+            outcome.refused.append((key, exc.field_errors or {"": [exc.message]}))
             continue
+        lead = new_lead(cleaned, source)
+        keys = {(name, value) for name in ("mobile_key", "landline_key", "email_key", "credit_code")
+                if (value := getattr(lead, name))}
+        if keys & waiting_keys:
+            # A row repeating an earlier row of this chunk: write those first so the duplicate check
+            # sees them, exactly as if the rows had been submitted one by one.
+            flush()
+        waiting_keys |= keys
+        if dedup.repeats_a_lead(lead):
+            decision = dedup.check_intake(lead=lead, channel=channel, actor=actor)
+            if decision.action != DuplicateAction.CREATE_FLAGGED:
+                # A touch on the lead on record or a refusal: exactly what every other channel does.
+                deferred.append((key, data, source))
+                continue
+            # Created, flagged as lead_submit flags it; its owner hears once per import, not per row.
+            lead.duplicate_of = decision.existing
+            lead.audit_note = _reasons_note(decision)
         scoring.score_lead(lead, ruleset=ruleset)
         assignment.assign_new_lead(lead=lead, channel=channel, actor=actor, data=data, rules=rules)
+        if lead.duplicate_of_id and (owner := lead.duplicate_of.owner) is not None and owner not in (actor, lead.owner):
+            outcome.flagged[owner] = outcome.flagged.get(owner, 0) + 1
         pending.append(lead)
-        pending_keys |= keys
     flush()
     return outcome
 
@@ -503,7 +523,7 @@ def _insert_leads(leads: list[Lead], *, actor, channel: str) -> None:
     entries = [
         {"created_at": now, "actor_id": actor_id, "channel": channel, "action": "lead.create",
          "target_type_id": lead_type_id, "target_id": str(lead.pk), "target_repr": str(lead)[:200],
-         "changes": creation_changes(lead), "note": ""}
+         "changes": creation_changes(lead), "note": getattr(lead, "audit_note", "")}
         for lead in leads
     ]
     _executemany_insert(AuditEntry, entries, with_pk=False)

@@ -275,3 +275,23 @@ def test_an_admin_sets_the_duplicate_action_per_channel(client, org):
     assert ChannelPolicy.objects.get(channel=Channel.WEB).duplicate_action == DuplicateAction.CREATE_FLAGGED
     entry = AuditEntry.objects.filter(action="settings.intake", changes__has_key="duplicate_action").first()
     assert entry is not None
+
+
+def test_an_import_flags_other_people_of_a_known_company_and_routes_repeats_like_lead_submit(org, existing):
+    from closeloop.leads.services import lead_submit_batch
+
+    other_person = {**REPEAT, "contact_name": "李强", "mobile": "13812345678"}
+    third_person = {**REPEAT, "contact_name": "赵敏", "mobile": "13712345678"}
+    fresh = {"company_name": "成都云启宏图物流有限公司", "contact_name": "徐芳", "mobile": "15596627347", "source": "官网"}
+    rows = [(2, other_person), (3, fresh), (4, REPEAT), (5, third_person), (6, {**REPEAT, "need": "再问一次"})]
+    outcome = lead_submit_batch(rows=rows, channel=Channel.IMPORT, actor=org.admin, chunk_size=10)
+
+    assert (outcome.created, outcome.routed, outcome.refused) == (3, 2, [])
+    flagged = Lead.objects.filter(duplicate_of=existing).order_by("pk")
+    assert [lead.contact_name for lead in flagged] == ["李强", "赵敏"]
+    entry = AuditEntry.objects.get(action="lead.create", target_id=str(flagged[0].pk))
+    assert f"#{existing.pk}" in entry.note  # the reasons, as lead_submit writes them
+    assert Activity.objects.filter(lead=existing, kind=ActivityKind.TOUCH).count() == 2  # both repeats of 王伟
+    # One notice for the import's flagged leads, not one per row.
+    notices = Notification.objects.filter(recipient=org.owner, kind="lead.duplicate")
+    assert notices.count() == 1 and "2 leads" in notices.get().message
