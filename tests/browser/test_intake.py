@@ -54,9 +54,11 @@ def test_it_enters_a_lead_by_hand_and_shows_it_with_its_trail(org, new_page, tmp
     mobile.press("Enter")
 
     expect(page.get_by_role("heading", name="南京星河软件有限公司 · 陈晓")).to_be_visible()
-    timeline = page.locator("ul.timeline").filter(has_text="lead.create")
-    expect(timeline).to_contain_text("lead.create")
-    expect(timeline).to_contain_text("owner")
+    # The trail reads in words: the action's label and the fields' verbose names, not their codes.
+    timeline = page.locator("ul.timeline").filter(has_text="Lead created")
+    expect(timeline).to_contain_text("Lead created")
+    expect(timeline).to_contain_text("Owner")
+    expect(timeline).not_to_contain_text("lead.create")
     lead = Lead.objects.get(company_name="南京星河软件有限公司")
     assert (lead.owner, lead.created_via, lead.mobile_key) == (org.owner, Channel.WEB, "+8613905131234")
 
