@@ -10,9 +10,10 @@ from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from closeloop.core.errors import Conflict
+from closeloop.core.errors import Conflict, NotFound
 from closeloop.core.models import Channel
 
+from . import pool
 from .models import IdempotencyRecord, Lead, LeadStatus
 from .selectors import LeadFilters, get_lead_for_user, lead_list
 from .services import lead_submit, lead_update
@@ -122,6 +123,35 @@ class LeadPage(Schema):
     has_next: bool
 
 
+class PoolLeadOut(Schema):
+    """A lead in the public pool: who and where, with contact details masked until claimed."""
+
+    id: int
+    company_name: str
+    contact_name: str
+    title: str
+    mobile: str
+    landline: str
+    email: str
+    region: str
+    city: str
+    industry: str
+    grade: str
+    pooled_at: datetime | None
+
+
+class PoolPage(Schema):
+    items: list[PoolLeadOut]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class PoolParams(Schema):
+    page: int = Field(1, ge=1, le=10_000)
+    page_size: int = Field(20, ge=1, le=100)
+
+
 class LeadCreated(Schema):
     lead: LeadOut
     created: bool
@@ -216,6 +246,37 @@ def list_leads(request, params: Query[ListParams]):
             "has_next": len(rows) > params.page_size}
 
 
+@router.get("/pool", response={200: PoolPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+            summary="List the public pool (公海)", description="Contact details stay masked until a lead is claimed.")
+def list_pool(request, params: Query[PoolParams]):
+    if not pool.can_use_pool(request.user):
+        raise NotFound(_("Only sales staff use the pool."))
+    start = (params.page - 1) * params.page_size
+    rows = list(pool.pool_leads()[start: start + params.page_size + 1])
+    items = [{
+        "id": lead.pk, "company_name": lead.company_name, "contact_name": lead.contact_name, "title": lead.title,
+        "mobile": pool.mask_phone(lead.mobile) if lead.mobile else "",
+        "landline": pool.mask_phone(lead.landline) if lead.landline else "",
+        "email": pool.mask_email(lead.email) if lead.email else "", "region": lead.region, "city": lead.city,
+        "industry": lead.industry, "grade": lead.grade, "pooled_at": lead.pooled_at,
+    } for lead in rows[: params.page_size]]
+    return {"items": items, "page": params.page, "page_size": params.page_size, "has_next": len(rows) > params.page_size}
+
+
+@router.post("/{lead_id}/claim", response={200: LeadOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+                                           422: ErrorOut},
+             summary="Claim a lead from the public pool",
+             description="Under the same caps as the pool page: open leads held, claims per day, and the cool-down "
+             "after a lead returned from you. Of two simultaneous claims exactly one wins; the other gets 409.")
+def claim_lead(request, lead_id: int):
+    if not pool.can_use_pool(request.user):
+        raise NotFound(_("Only sales staff use the pool."))
+    lead = pool.pool_leads().filter(pk=lead_id).first()
+    if lead is None:
+        raise NotFound(_("No lead with this id in the pool; someone else may have claimed it."))
+    return pool.lead_claim(lead=lead, actor=request.user, channel=Channel.API)
+
+
 @router.get("/{lead_id}", response={200: LeadOut, 401: ErrorOut, 404: ErrorOut}, summary="Read a lead")
 def get_lead(request, lead_id: int):
     return _visible(request, lead_id)
@@ -232,6 +293,4 @@ def _visible(request, lead_id: int) -> Lead:
     try:
         return get_lead_for_user(request.user, lead_id)
     except Http404:
-        from closeloop.core.errors import NotFound
-
         raise NotFound(_("No lead with this id, or you cannot see it.")) from None

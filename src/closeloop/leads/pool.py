@@ -74,7 +74,7 @@ def claim_limits(user, settings: QualitySettings | None = None) -> dict:
     }
 
 
-def lead_claim(*, lead: Lead, actor: User) -> Lead:
+def lead_claim(*, lead: Lead, actor: User, channel: str = Channel.WEB) -> Lead:
     """Take a lead from the pool. Exactly one of two simultaneous claims wins."""
     if not can_own(actor):
         raise Forbidden(_("Only sales staff can claim leads from the pool."))
@@ -109,7 +109,7 @@ def lead_claim(*, lead: Lead, actor: User) -> Lead:
                            code="already_claimed")
         lead = Lead.objects.get(pk=lead.pk)
         PoolEvent.objects.create(lead=lead, user=actor, kind=PoolEventKind.CLAIM, created_at=now)
-        audit_record(actor=actor, channel=Channel.WEB, action="lead.claim", target=lead,
+        audit_record(actor=actor, channel=channel, action="lead.claim", target=lead,
                      changes={"owner": [None, str(actor)], "in_pool": [True, False]})
         first_contact_task(lead=lead, owner=actor)
     return lead

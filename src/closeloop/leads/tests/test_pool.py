@@ -192,3 +192,48 @@ def test_two_reps_claiming_at_once_exactly_one_wins(org):
     assert outcomes[winner] == "won"
     assert PoolEvent.objects.filter(kind=PoolEventKind.CLAIM).count() == 1
     assert AuditEntry.objects.filter(action="lead.claim").count() == 1
+
+
+def _bearer(user):
+    from closeloop.core.services import api_token_create
+
+    raw, _token = api_token_create(user=user, name="t", actor=None)
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+@pytest.mark.parametrize(("who", "sees"), [("owner", True), ("teammate", True), ("manager", True),
+                                           ("outsider", True), ("marketer", False)])
+def test_the_api_lists_the_pool_masked_to_sales_staff(client, org, who, sees):
+    lead = pool_lead(org)
+    response = client.get("/api/leads/pool", **_bearer(getattr(org, who)))
+    if not sees:
+        assert response.status_code == 404
+        return
+    assert response.status_code == 200
+    (item,) = response.json()["items"]
+    assert item["id"] == lead.pk and item["company_name"] == lead.company_name
+    assert item["mobile"] == mask_phone(lead.mobile) and lead.mobile not in response.content.decode()
+    assert item["email"] == mask_email(lead.email)
+
+
+def test_the_api_claims_under_the_same_rules_and_audits_the_channel(client, org):
+    lead = pool_lead(org)
+    response = client.post(f"/api/leads/{lead.pk}/claim", **_bearer(org.outsider))
+    assert response.status_code == 200
+    assert response.json()["mobile"] == lead.mobile  # claimed: the details are theirs to see now
+    assert Lead.objects.get(pk=lead.pk).owner == org.outsider
+    assert AuditEntry.objects.get(action="lead.claim", target_id=str(lead.pk)).channel == Channel.API
+    # Gone from the pool: a second claim finds nothing to claim.
+    again = client.post(f"/api/leads/{lead.pk}/claim", **_bearer(org.owner))
+    assert again.status_code == 404
+    # A marketer is not sales staff; the pool does not exist for them.
+    other = pool_lead(org, 1)
+    assert client.post(f"/api/leads/{other.pk}/claim", **_bearer(org.marketer)).status_code == 404
+
+
+def test_the_api_reports_a_cap_with_its_code(client, org):
+    quality_settings_update(data={"max_claims_per_day": 1}, actor=org.admin)
+    first, second = pool_lead(org), pool_lead(org, 1)
+    assert client.post(f"/api/leads/{first.pk}/claim", **_bearer(org.owner)).status_code == 200
+    response = client.post(f"/api/leads/{second.pk}/claim", **_bearer(org.owner))
+    assert response.status_code == 422 and response.json()["code"] == "daily_claim_cap"
