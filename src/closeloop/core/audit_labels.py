@@ -5,9 +5,14 @@ change of language; people read the labels. Field labels come from the models' v
 translated wherever the models are; actions and the few keys that are not model fields are listed here.
 """
 
+from collections import defaultdict
+
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
+from django.template.defaultfilters import yesno
 from django.utils.translation import gettext_lazy as _
+
+from .models import AuditEntry
 
 ACTION_LABELS = {
     "lead.create": _("Lead created"),
@@ -90,20 +95,59 @@ def field_label(model, name: str) -> str:
     return str(EXTRA_FIELD_LABELS.get(name, name.replace("_", " ")))
 
 
-def _display(field, value):
-    """A stored choice code shows as its label (`new` → New); everything else as stored."""
-    if field is not None and getattr(field, "flatchoices", None) and value is not None:
+def _split(change) -> tuple:
+    if isinstance(change, (list, tuple)):
+        return (list(change) + [None, None])[0], (list(change) + [None, None])[1]
+    return None, change
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _display(field, value, names: dict):
+    """A value as people read it: a related record by its name, a choice by its label, yes/no for flags."""
+    if value is None:
+        return value
+    if field is not None and (field.many_to_one or field.one_to_one):
+        # Foreign keys are stored as ids; an id whose record is gone stays as it was stored.
+        return names.get(field.related_model, {}).get(value, value) if _is_id(value) else value
+    if field is not None and getattr(field, "flatchoices", None):
         return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return yesno(value)
     return value
 
 
+def labelled_changes(entries) -> dict[int, list[dict]]:
+    """Rows of `{"field", "label", "old", "new"}` per audit entry id, for a whole timeline at once.
+
+    Related records are looked up in one query per model across all the entries, not one per row.
+    `entries` may hold timeline items wrapping entries (`.item`); anything else is skipped.
+    """
+    plans = []
+    wanted: dict = defaultdict(set)
+    for entry in (getattr(e, "item", e) for e in entries):
+        if not isinstance(entry, AuditEntry) or not entry.changes:
+            continue
+        model = _model_of(entry)
+        rows = []
+        for name, change in entry.changes.items():
+            old, new = _split(change)
+            field = _field(model, name)
+            if field is not None and (field.many_to_one or field.one_to_one):
+                wanted[field.related_model].update(v for v in (old, new) if _is_id(v))
+            rows.append((name, field, old, new))
+        plans.append((entry.pk, model, rows))
+    names = {related: {pk: str(obj) for pk, obj in related._default_manager.in_bulk(list(pks)).items()}
+             for related, pks in wanted.items() if pks}
+    return {
+        pk: [{"field": name, "label": field_label(model, name), "old": _display(field, old, names),
+              "new": _display(field, new, names)} for name, field, old, new in rows]
+        for pk, model, rows in plans
+    }
+
+
 def change_rows(entry) -> list[dict]:
-    """`[{"field", "label", "old", "new"}]` for an entry's changes, labelled for people."""
-    model = _model_of(entry)
-    rows = []
-    for name, change in (entry.changes or {}).items():
-        old, new = (list(change) + [None, None])[:2] if isinstance(change, (list, tuple)) else (None, change)
-        field = _field(model, name)
-        rows.append({"field": name, "label": field_label(model, name), "old": _display(field, old),
-                     "new": _display(field, new)})
-    return rows
+    """The labelled changes of one entry."""
+    return labelled_changes([entry]).get(entry.pk, [])

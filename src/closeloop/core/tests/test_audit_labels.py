@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from closeloop.core.audit_labels import ACTION_LABELS, action_label, change_rows
+from closeloop.core.audit_labels import ACTION_LABELS, action_label, change_rows, labelled_changes
 from closeloop.core.models import AuditEntry, Channel
 from closeloop.deals import services
 from closeloop.leads.services import lead_update
@@ -68,3 +68,23 @@ def test_field_labels_follow_the_language(client, org, deal):
     text = _visible_text(client.get(deal.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode())
     # The models' verbose names are already translated; the new action labels wait for the catalogue.
     assert "expected_close_date" not in text and "预计成交日期" in text
+
+
+def test_related_records_show_by_name_and_flags_as_yes_or_no(client, org, deal, django_assert_max_num_queries):
+    stage = deal.stage
+    later = deal.pipeline.stages.get(name="需求确认")
+    services.opportunity_move_stage(opportunity=deal, stage=later, actor=org.owner, fields={"need": "CRM"})
+    entries = list(AuditEntry.objects.for_object(deal))
+    # One lookup per related model across the whole timeline, however many entries name a stage or a user.
+    with django_assert_max_num_queries(8):
+        labelled = labelled_changes(entries)
+    moved = next(e for e in entries if e.action == "opportunity.stage")
+    created = next(e for e in entries if e.action == "opportunity.create")
+    rows = {row["field"]: row for row in labelled[moved.pk]}
+    assert (rows["stage"]["old"], rows["stage"]["new"]) == (stage.name, "需求确认")
+    rows = {row["field"]: row for row in labelled[created.pk]}
+    assert rows["customer"]["new"] == "宁波标签测试有限公司" and rows["owner"]["new"] == str(org.owner)
+    entry = entries[0]
+    entry.changes = {"active": [True, False]}
+    with translation.override("en"):
+        assert [(r["old"], r["new"]) for r in change_rows(entry)] == [("yes", "no")]

@@ -103,3 +103,15 @@ def test_the_page_explains_why_the_last_won_stage_stays(client, org, stages):
     response = client.post(url, {"confirm": "1"})
     assert response.status_code == 422 and "only won stage" in response.content.decode()
     assert Stage.objects.filter(pk=stages["赢单"].pk).exists()
+
+
+def test_a_contacts_gate_on_the_target_is_checked_in_sql(org, stages, pipeline, make_deal):
+    gated = services.stage_save(actor=org.admin, pipeline=pipeline,
+                                data={"name": "联系人确认", "position": 1, "required_fields": ["contacts"]})
+    deal = make_deal(need="CRM")
+    with pytest.raises(ValidationFailed) as excinfo:
+        services.stage_delete(actor=org.admin, stage=stages["初步接洽"], move_to=gated)
+    assert deal.name in excinfo.value.field_errors["move_to"][0]
+    contact = services.contact_create(customer=deal.customer, data={"name": "王伟"}, actor=org.owner)
+    services.opportunity_update(opportunity=deal, data={"contacts": [contact.pk]}, actor=org.owner)
+    assert services.stage_delete(actor=org.admin, stage=stages["初步接洽"], move_to=gated) == 1
