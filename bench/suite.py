@@ -89,6 +89,12 @@ class Suite:
                                note=f"{(self.leads - have) / (time.monotonic() - started):,.0f} leads/s incl. activities"))
         else:
             say(f"[{self.vendor}] reusing {have:,} generated leads")
+        from closeloop.leads.name_search import sync_sqlite_index
+
+        # What the worker's sweep does after a bulk load: index the new leads' names for search.
+        started = time.monotonic()
+        if indexed := sync_sqlite_index():
+            say(f"[{self.vendor}] name search index: {indexed:,} leads indexed in {time.monotonic() - started:.1f} s")
         from closeloop.core.models import User
         from closeloop.core.services import api_token_create
 

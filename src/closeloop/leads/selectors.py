@@ -101,15 +101,16 @@ def _name_fragment(text: str) -> Q:
     condition = Q(company_name__icontains=text) | Q(contact_name__icontains=text)
     if connection.vendor != "sqlite" or len(text) < name_search.MIN_LENGTH:
         return condition
-    table, phrase = name_search.FTS_TABLE, name_search.sqlite_phrase(text)
+    phrase = name_search.sqlite_phrase(text)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH %s LIMIT %s)",  # noqa: S608
+        cursor.execute(f"SELECT count(*) FROM ({name_search.CANDIDATES_SQL} LIMIT %s)",  # noqa: S608
                        [phrase, NAME_CANDIDATES_LIMIT + 1])
         candidates = cursor.fetchone()[0]
     if candidates > NAME_CANDIDATES_LIMIT:
         return condition
-    # The index matches case-insensitively beyond ASCII; the icontains terms keep the results exactly theirs.
-    return Q(pk__in=RawSQL(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [phrase])) & condition  # noqa: S608
+    # The index matches case-insensitively beyond ASCII, and it may hold names changed since (those leads are
+    # among the queued candidates): the icontains terms keep the results exactly theirs.
+    return Q(pk__in=RawSQL(name_search.CANDIDATES_SQL, [phrase])) & condition
 
 
 def get_lead_for_user(user, pk) -> Lead:

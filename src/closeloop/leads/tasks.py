@@ -28,9 +28,19 @@ def enqueue_rescore() -> None:
     transaction.on_commit(rescore_leads.enqueue)
 
 
+@task
+def sync_name_index() -> int:
+    """Bring the SQLite name-search index up to date with leads written since (a no-op on PostgreSQL)."""
+    from .name_search import sync_sqlite_index
+
+    return sync_sqlite_index()
+
+
 def register() -> None:
     # Every 15 minutes: warnings go out about a day ahead, returns land close to their deadline.
     register_sweep("leads.pool_sweep", 15 * 60, pool_sweep.enqueue)
+    # Searches stay exact without it (queued leads are always candidates); it keeps them fast after imports.
+    register_sweep("leads.sync_name_index", 60, sync_name_index.enqueue)
 
 
 @task

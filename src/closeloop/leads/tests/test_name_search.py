@@ -61,6 +61,19 @@ def test_many_matches_walk_the_list_order_and_find_the_same(org, named, monkeypa
     assert _found(org.admin, "有限公司") == expected == _substring("有限公司")
 
 
+def test_results_are_the_same_before_and_after_the_index_catches_up(org, named, make_lead):
+    late = make_lead(company_name="重庆迟到者物流有限公司")
+    lead_update(lead=named["acme"], data={"company_name": "ACME Drones 苏州有限公司"}, actor=org.admin,
+                channel=Channel.WEB)
+    before = {q: _found(org.admin, q) for q in ("迟到者物流", "Robotics", "Drones", "海纳电子")}
+    assert before == {"迟到者物流": {late.pk}, "Robotics": set(), "Drones": {named["acme"].pk},
+                      "海纳电子": {named["haina"].pk}}
+    synced = name_search.sync_sqlite_index(batch=2)
+    # The five leads written since the test database was migrated, and the renamed one.
+    assert synced == (0 if connection.vendor == "postgresql" else Lead.objects.count() + 1)
+    assert {q: _found(org.admin, q) for q in before} == before
+
+
 def test_the_index_is_in_place_and_survives_a_lost_trigger(org, named, make_lead):
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -69,10 +82,27 @@ def test_the_index_is_in_place_and_survives_a_lost_trigger(org, named, make_lead
         assert {index for index, _column in name_search.PG_INDEXES} <= names
         return
     # SQLite: Django rebuilds tables on some schema changes and their triggers go with them; the
-    # post-migrate check puts them back and re-reads the leads written meanwhile.
+    # post-migrate check puts them back and re-indexes every lead.
+    name_search.sync_sqlite_index()
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TRIGGER {name_search.FTS_TABLE}_ai")
-    late = make_lead(company_name="重庆迟到者物流有限公司")
+        cursor.execute("DROP TRIGGER leads_lead_name_queue_au")
+    lead_update(lead=named["haina"], data={"company_name": "重庆迟到者物流有限公司"}, actor=org.admin,
+                channel=Channel.WEB)
+    late = named["haina"]
     assert name_search.ensure_sqlite_index(connection) is True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM leads_lead_name_queue")
+        assert cursor.fetchone()[0] == 0  # found through the index itself, not as a queued candidate
+        cursor.execute("SELECT indexed_upto FROM leads_lead_name_state")
+        assert cursor.fetchone()[0] == Lead.objects.order_by("-pk").first().pk
     assert _found(org.admin, "迟到者物流") == {late.pk}
     assert name_search.ensure_sqlite_index(connection) is False
+
+
+def test_the_sweep_runs_the_sync(org, named):
+    from closeloop.core.schedule import SWEEPS
+    from closeloop.leads.tasks import sync_name_index
+
+    assert "leads.sync_name_index" in SWEEPS
+    assert sync_name_index.call() == (0 if connection.vendor == "postgresql" else Lead.objects.count())
+    assert sync_name_index.call() == 0
