@@ -6,7 +6,7 @@ from typing import Literal
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from closeloop.core.errors import NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
@@ -258,7 +258,7 @@ def list_customers(request, params: Query[CustomerParams]):
              summary="Create a customer", description="Refused with 409 when a customer with the same credit code "
              "or company name exists; the message names its owner.")
 def create_customer(request, payload: CustomerIn):
-    return 201, services.customer_create(data=payload.model_dump(), actor=request.user, channel=Channel.API)
+    return Status(201, services.customer_create(data=payload.model_dump(), actor=request.user, channel=Channel.API))
 
 
 @router.get("/customers/{customer_id}", response={200: CustomerOut, 401: ErrorOut, 404: ErrorOut}, summary="Read a customer")
@@ -280,8 +280,8 @@ def convert_lead(request, lead_id: int, payload: ConvertIn):
             raise ValidationFailed(_("Please correct the marked fields."), field_errors={"pipeline_id": [_("No such pipeline.")]})
     result = services.lead_convert(lead=lead, actor=request.user, channel=Channel.API,
                                    opportunity_name=payload.opportunity_name, amount=payload.amount, pipeline=pipeline)
-    return 201, {"customer": result.customer, "opportunity": result.opportunity, "contact_id": result.contact.pk,
-                 "customer_created": result.customer_created}
+    return Status(201, {"customer": result.customer, "opportunity": result.opportunity,
+                        "contact_id": result.contact.pk, "customer_created": result.customer_created})
 
 
 @router.get("/", response={200: OpportunityPage, 401: ErrorOut, 422: ErrorOut}, summary="List the deals you can see")
@@ -299,7 +299,7 @@ def create_opportunity(request, payload: OpportunityIn):
     data = _fields(payload)
     data.pop("customer_id", None)
     deal = services.opportunity_create(customer=customer, data=data, actor=request.user, channel=Channel.API)
-    return 201, _deal(request, deal.pk)
+    return Status(201, _deal(request, deal.pk))
 
 
 @router.get("/{deal_id}", response={200: OpportunityOut, 401: ErrorOut, 404: ErrorOut}, summary="Read a deal")
@@ -335,7 +335,8 @@ def move_opportunity(request, deal_id: int, payload: StageMoveIn):
              summary="Log a follow-up on a deal")
 def log_opportunity_activity(request, deal_id: int, payload: ActivityIn):
     deal = _deal(request, deal_id)
-    return 201, services.activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API, opportunity=deal)
+    return Status(201, services.activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API,
+                                             opportunity=deal))
 
 
 @router.post("/leads/{lead_id}/activities", response={201: ActivityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
@@ -345,7 +346,8 @@ def log_lead_activity(request, lead_id: int, payload: ActivityIn):
         lead = get_lead_for_user(request.user, lead_id)
     except Http404:
         raise NotFound(_("No lead with this id, or you cannot see it.")) from None
-    return 201, services.activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API, lead=lead)
+    return Status(201, services.activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API,
+                                             lead=lead))
 
 
 class HandoffIn(Schema):
@@ -404,9 +406,10 @@ def _user(username: str, field: str) -> User:
              summary="Hand work over to someone", description="The hand-off waits until the receiver accepts it.")
 def request_handoff(request, deal_id: int, payload: HandoffIn):
     deal = _deal(request, deal_id)
-    return 201, services.handoff_request(opportunity=deal, assignee=_user(payload.assignee, "assignee"),
-                                         title=payload.title, due_at=payload.due_at, role=payload.role,
-                                         details=payload.details, actor=request.user, channel=Channel.API)
+    return Status(201, services.handoff_request(
+        opportunity=deal, assignee=_user(payload.assignee, "assignee"), title=payload.title, due_at=payload.due_at,
+        role=payload.role, details=payload.details, actor=request.user, channel=Channel.API,
+    ))
 
 
 @router.post("/handoffs/{handoff_id}/answer",
@@ -439,5 +442,5 @@ def add_comment(request, deal_id: int, payload: CommentIn):
     deal = _deal(request, deal_id)
     comment, unreachable = services.comment_add(opportunity=deal, actor=request.user, body=payload.body,
                                                 channel=Channel.API)
-    return 201, {"id": comment.pk, "body": comment.body, "created_at": comment.created_at,
-                 "not_notified": [u.username for u in unreachable]}
+    return Status(201, {"id": comment.pk, "body": comment.body, "created_at": comment.created_at,
+                        "not_notified": [u.username for u in unreachable]})
