@@ -11,6 +11,8 @@ from functools import lru_cache
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz.distance import Levenshtein
 
+from closeloop.core import configcache
+
 from . import normalize
 from .matching import Entry, Match, cluster_entries, compare, make_entry
 
@@ -291,8 +293,12 @@ def check_intake(*, lead, channel: str, actor) -> DuplicateDecision:
         return DuplicateDecision()
     person = next((m for m in matches if m.same_person), None)
     if person is not None:
-        policy = ChannelPolicy.objects.filter(channel=channel).only("duplicate_action").first()
-        action = policy.duplicate_action if policy else DuplicateAction.ATTACH
+        policy = configcache.cached(
+            f"leads.duplicate_action.{channel}",
+            lambda: ChannelPolicy.objects.filter(channel=channel).values_list("duplicate_action", flat=True).first(),
+            models=(ChannelPolicy,),
+        )
+        action = policy or DuplicateAction.ATTACH
         return DuplicateDecision(matches=matches, action=str(action), existing=person.lead)
     return DuplicateDecision(matches=matches, action="create_flagged", existing=matches[0].lead)
 
