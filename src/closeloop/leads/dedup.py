@@ -147,6 +147,7 @@ class DuplicateDecision:
     matches: list = field(default_factory=list)  # LeadMatch, best first, each with its reasons
     action: str = "create"  # "create", "create_flagged", "attach" (touch on existing) or "refuse"
     existing: object = None  # the record a touch attaches to (or a flagged lead points at)
+    matched_ids: frozenset = frozenset()  # every lead found, loaded or not
 
 
 # Candidates fetched per exact contact key; a key shared by more leads than this tells nothing apart.
@@ -286,21 +287,27 @@ def check_intake(*, lead, channel: str, actor) -> DuplicateDecision:
     Same person at the same company: the channel's `duplicate_action` (attach as a touch by default).
     Same company, another person: create the lead, flagged, so the company's owner hears of it.
     """
-    from .models import ChannelPolicy, DuplicateAction
+    from .models import ChannelPolicy, DuplicateAction, Lead
 
-    matches = find_matches(entry_for_lead(lead), exclude_pk=lead.pk)
-    if not matches:
+    best = _verdicts(entry_for_lead(lead), exclude_pk=lead.pk)
+    if not best:
         return DuplicateDecision()
-    person = next((m for m in matches if m.same_person), None)
-    if person is not None:
+    # The best match decides (a person ranks above a company), and only that lead is loaded: with a
+    # million leads, loading every match with its owner cost more than finding them.
+    pk, match = max(best.items(), key=lambda item: (_rank(item[1]), -item[0]))
+    existing = Lead.objects.select_related("owner").filter(pk=pk).first()
+    if existing is None:  # deleted since it was found
+        return DuplicateDecision()
+    matches = [LeadMatch(lead=existing, match=match)]
+    if match.same_person:
         policy = configcache.cached(
             f"leads.duplicate_action.{channel}",
             lambda: ChannelPolicy.objects.filter(channel=channel).values_list("duplicate_action", flat=True).first(),
             models=(ChannelPolicy,),
         )
         action = policy or DuplicateAction.ATTACH
-        return DuplicateDecision(matches=matches, action=str(action), existing=person.lead)
-    return DuplicateDecision(matches=matches, action="create_flagged", existing=matches[0].lead)
+        return DuplicateDecision(matches=matches, action=str(action), existing=existing, matched_ids=frozenset(best))
+    return DuplicateDecision(matches=matches, action="create_flagged", existing=existing, matched_ids=frozenset(best))
 
 
 _EXACT_COLUMNS = ("credit_code", "mobile_key", "email_key", "landline_key")
@@ -327,7 +334,7 @@ def confirm_in_transaction(*, lead, decision: DuplicateDecision, channel: str, a
             for column, value in keys:
                 digest = hashlib.blake2b(f"lead:{column}:{value}".encode(), digest_size=8).digest()
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
-    known = {match.lead.pk for match in decision.matches}
+    known = decision.matched_ids
     rows = _candidates([(column, value, PER_KEY) for column, value in keys])
     if all((row[8] or row[0]) in known or row[0] == lead.pk for row in rows):
         return decision
