@@ -41,6 +41,16 @@ def test_deals_move_with_their_history_and_the_old_history_keeps_the_name(org, s
     assert "2 deals moved" in AuditEntry.objects.get(action="stage.delete").note
 
 
+def test_a_deal_that_passed_through_a_deleted_stage_still_shows_its_history(client, org, stages, make_deal):
+    deal = make_deal(need="CRM")
+    services.opportunity_move_stage(opportunity=deal, stage=stages["需求确认"], actor=org.owner)
+    services.stage_delete(actor=org.admin, stage=stages["需求确认"], move_to=stages["初步接洽"])
+    client.force_login(org.owner)
+    response = client.get(deal.get_absolute_url())
+    assert response.status_code == 200
+    assert "需求确认" in response.content.decode()
+
+
 def test_the_target_must_meet_its_gate_and_be_of_the_same_kind(org, stages, make_deal):
     make_deal()
     with pytest.raises(ValidationFailed) as excinfo:
