@@ -46,6 +46,8 @@ class LeadIn(Schema):
     product_interest: str = Field("", max_length=100)
     credit_code: str = Field("", max_length=40)
     source: str = Field(..., min_length=1, max_length=50, description="Name of a configured source channel.")
+    assign_to_me: bool = Field(False, description="Keep the lead yourself (sales staff only); otherwise the "
+                               "assignment rules decide, and a lead no rule takes goes to the public pool.")
 
 
 class LeadPatch(Schema):

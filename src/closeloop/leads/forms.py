@@ -153,9 +153,21 @@ class ImportMappingForm(forms.Form):
         label=_("merge rows of this file that are the same contact (same mobile, email or credit code)"),
         required=False,
     )
+    assign_to_me = forms.BooleanField(
+        label=_("keep the new leads myself (otherwise the assignment rules decide, and leads no rule takes go to "
+                "the public pool)"),
+        required=False,
+    )
 
-    def __init__(self, *args, job, **kwargs):
+    def __init__(self, *args, job, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        from .assignment import can_own
+
+        if can_own(user):
+            # Sales staff importing a list are usually importing their own contacts.
+            self.fields["assign_to_me"].initial = True
+        else:
+            del self.fields["assign_to_me"]
         from .imports import FIELD_LABELS, IMPORT_FIELDS
 
         choices = [("", _("— ignore this column —"))] + [(name, FIELD_LABELS[name]) for name in IMPORT_FIELDS]

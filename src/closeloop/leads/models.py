@@ -292,6 +292,9 @@ class ImportJob(models.Model):
         LeadSource, verbose_name=_("default source"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     merge_duplicates = models.BooleanField(_("merge duplicates inside the file"), default=False)
+    # A rep importing their own contacts (cards from a trade fair) keeps the new leads; otherwise the
+    # assignment rules decide, as for every other channel.
+    assign_to_me = models.BooleanField(_("keep the new leads myself"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.MAPPING)
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     # The last spreadsheet row whose chunk is committed: a restarted job resumes after it.

@@ -203,6 +203,11 @@ def _save_submission(lead: Lead, decision, *, data: dict, cleaned: dict, channel
         lead.duplicate_of = decision.existing
         messages.append(_duplicate_message(decision, actor))
     assignment.assign_new_lead(lead=lead, channel=channel, actor=actor, data=data)
+    if actor is not None and actor.pk and lead.owner_id is None:
+        # Say where the lead went, or the submitter looks for it among their own and finds nothing.
+        messages.append(_("Its score is below the nurture threshold, so the lead waits in nurture without an owner.")
+                        if lead.status == LeadStatus.NURTURE else
+                        _("No assignment rule took the lead, so it is in the public pool, where sales staff can claim it."))
     lead.save()
     audit_record(actor=actor, channel=channel, action="lead.create", target=lead, changes=diff({}, snapshot(lead)),
                  note=_reasons_note(decision) if lead.duplicate_of_id else "")
@@ -630,7 +635,8 @@ def import_job_create(*, upload, actor: User) -> ImportJob:
 
 
 def import_job_start(
-    *, job: ImportJob, mapping: list[str], default_source: LeadSource | None, merge_duplicates: bool, actor: User
+    *, job: ImportJob, mapping: list[str], default_source: LeadSource | None, merge_duplicates: bool, actor: User,
+    assign_to_me: bool = False,
 ) -> ImportJob:
     """Fix the column mapping and queue the import; the job runs in the worker after this commits."""
     from .tasks import run_import
@@ -642,12 +648,14 @@ def import_job_start(
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status != ImportStatus.MAPPING:
             raise Conflict(_("This import has already been started."))
-        before = snapshot(job, ["status", "mapping", "default_source", "merge_duplicates"])
+        fields = ["status", "mapping", "default_source", "merge_duplicates", "assign_to_me"]
+        before = snapshot(job, fields)
         job.mapping, job.default_source, job.merge_duplicates = mapping, default_source, merge_duplicates
+        job.assign_to_me = assign_to_me and assignment.can_own(actor)
         job.status = ImportStatus.QUEUED
-        job.save(update_fields=["mapping", "default_source", "merge_duplicates", "status"])
+        job.save(update_fields=fields)
         audit_record(actor=actor, channel=Channel.WEB, action="import.start", target=job,
-                     changes=diff(before, snapshot(job, ["status", "mapping", "default_source", "merge_duplicates"])))
+                     changes=diff(before, snapshot(job, fields)))
         job_id = job.pk
         transaction.on_commit(lambda: run_import.enqueue(job_id))
     return job
@@ -774,6 +782,7 @@ def _job_rows(job: ImportJob, state: _RowState, plan: dict):
             data = {**entry[2], **data}
         if not data.get("source") and default_source is not None:
             data["source"] = default_source
+        data["assign_to_me"] = job.assign_to_me
         state.last_row = number
         yield (number, cells), data
 

@@ -77,14 +77,15 @@ def import_detail_view(request, pk):
             page = page_of(job.refusals.all(), page=_page_number(request), per_page=50)
             return render(request, "leads/import_result.html", {"job": job, "page": page})
         return render(request, "leads/import_progress.html", {"job": job})
-    form = ImportMappingForm(request.POST or None, job=job)
+    form = ImportMappingForm(request.POST or None, job=job, user=request.user)
     mapping, default_source = job.mapping, job.default_source
     if request.method == "POST" and form.is_valid():
         mapping, default_source = form.mapping(), form.cleaned_data["default_source"]
         if "start" in request.POST:
             try:
                 import_job_start(job=job, mapping=mapping, default_source=default_source,
-                                 merge_duplicates=form.cleaned_data["merge_duplicates"], actor=request.user)
+                                 merge_duplicates=form.cleaned_data["merge_duplicates"],
+                                 assign_to_me=form.cleaned_data.get("assign_to_me", False), actor=request.user)
             except DomainError as exc:
                 for message in exc.field_errors.get("mapping", [exc.message]):
                     form.add_error(None, message)

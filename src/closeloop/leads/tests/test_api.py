@@ -117,3 +117,15 @@ def test_the_openapi_document_declares_every_answer(client, db):
     detail = spec["paths"]["/api/leads/{lead_id}"]
     assert {"200", "401", "404"} <= set(detail["get"]["responses"])
     assert {"200", "401", "404", "422"} <= set(detail["patch"]["responses"])
+
+
+def test_the_api_says_where_a_lead_without_owner_went_and_a_rep_may_keep_it(client, org, auth):
+    body = {"company_name": "成都天成电子有限公司", "contact_name": "周杰", "mobile": "13800138111", "need": "需要CRM",
+            "budget": "200000", "source": "展会"}
+    pooled = client.post("/api/leads/", data=body, content_type="application/json", **auth).json()
+    assert pooled["lead"]["owner"] is None
+    assert any("public pool" in message for message in pooled["messages"])
+    kept = client.post("/api/leads/", data={**body, "mobile": "13800138112", "company_name": "杭州远景实业有限公司",
+                                            "assign_to_me": True},
+                       content_type="application/json", **auth).json()
+    assert kept["lead"]["owner"] == org.owner.username and kept["messages"] == []

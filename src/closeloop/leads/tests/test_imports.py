@@ -328,3 +328,25 @@ def test_streaming_refuses_a_damaged_sheet(tmp_path):
         archive.writestr("xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r='1'><c t='s'><v>9</v></c>")
     with pytest.raises(imports.ImportFileError):
         list(imports._streamed_rows(path))
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_rep_may_keep_the_leads_of_their_own_import(org, keep):
+    rows = [["成都天成电子有限公司", "周杰", "13800138001", "", "", ""],
+            ["杭州远景实业有限公司", "钱一", "13800138002", "", "", ""]]
+    job = run(org, create(org, xlsx_bytes(rows)), assign_to_me=keep)
+    leads = Lead.objects.filter(mobile_key__in=["+8613800138001", "+8613800138002"])
+    assert leads.count() == 2
+    if keep:
+        assert {lead.owner for lead in leads} == {org.owner} and not any(lead.in_pool for lead in leads)
+    else:
+        assert all(lead.owner is None for lead in leads)  # the rules decide; none matches here
+    assert job.assign_to_me is keep
+
+
+def test_only_sales_staff_are_offered_to_keep_an_import(org):
+    from closeloop.leads.forms import ImportMappingForm
+
+    job = create(org, xlsx_bytes([["成都天成电子有限公司", "周杰", "13800138001", "", "", ""]]))
+    assert ImportMappingForm(job=job, user=org.owner).fields["assign_to_me"].initial is True
+    assert "assign_to_me" not in ImportMappingForm(job=job, user=org.marketer).fields
