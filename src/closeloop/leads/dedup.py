@@ -242,7 +242,8 @@ def _verdicts(entry: Entry, *, exclude_pk=None) -> dict[int, Match]:
     rows = [row for row in _candidates(_lookups(entry)) if row[0] != exclude_pk and _worth_comparing(entry, row)]
     best: dict[int, Match] = {}
     for row in rows:
-        verdict = compare(entry, _entry(*row[:8]))
+        stored = _entry(*row[:8])
+        verdict = compare(entry, stored) or _same_contact_elsewhere(entry, stored)
         if verdict is None:
             continue
         # A merged lead answers with its survivor (lead_merge keeps every chain one hop long).
@@ -253,6 +254,19 @@ def _verdicts(entry: Entry, *, exclude_pk=None) -> dict[int, Match]:
         if current is None or _rank(verdict) > _rank(current):
             best[target] = verdict
     return best
+
+
+def _same_contact_elsewhere(new: Entry, old: Entry) -> Match | None:
+    """The same mobile or email on a lead at a company the engine does not call the same.
+
+    Not the same person by the engine's rules (a number passed on, a rep who changed jobs), so the
+    offline clustering keeps them apart; but at intake it is exactly how two reps end up chasing
+    one person, so the submission is flagged and both sides see it.
+    """
+    keys = [k for k in ("mobile", "email") if getattr(new, k) and getattr(new, k) == getattr(old, k)]
+    if not keys or (new.code and old.code and new.code != old.code):
+        return None
+    return Match(ref=old.ref, same_person=False, same_company=False, reasons=keys)
 
 
 def find_matches(entry: Entry, *, exclude_pk=None, limit: int = 10) -> list[LeadMatch]:
@@ -278,7 +292,7 @@ def repeats_a_lead(lead) -> bool:
 
 
 def _rank(match: Match) -> tuple:
-    return (match.same_person, len(match.reasons), match.similarity)
+    return (match.same_person, match.same_company, len(match.reasons), match.similarity)
 
 
 def check_intake(*, lead, channel: str, actor) -> DuplicateDecision:

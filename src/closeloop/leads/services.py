@@ -230,6 +230,14 @@ def _duplicate_message(decision, actor, *, refused: bool = False) -> str:
     existing = decision.existing
     internal = actor is not None and getattr(actor, "pk", None)
     owner = existing.owner if existing.owner_id else None
+    if not decision.matches[0].match.same_company:
+        if internal and owner:
+            return _("This mobile number or email is already on lead #%(id)d (%(owner)s) at another company; the "
+                     "new lead is flagged for review.") % {"id": existing.pk, "owner": owner}
+        if internal:
+            return _("This mobile number or email is already on lead #%(id)d at another company; the new lead is "
+                     "flagged for review.") % {"id": existing.pk}
+        return _("Thank you, we have received your details.")
     if decision.action == DuplicateAction.CREATE_FLAGGED and not decision.matches[0].same_person:
         if internal and owner:
             return _("This company is already followed by %(owner)s (lead #%(id)d); the new lead is flagged for review.") % {

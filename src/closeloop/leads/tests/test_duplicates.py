@@ -295,3 +295,14 @@ def test_an_import_flags_other_people_of_a_known_company_and_routes_repeats_like
     # One notice for the import's flagged leads, not one per row.
     notices = Notification.objects.filter(recipient=org.owner, kind="lead.duplicate")
     assert notices.count() == 1 and "2 leads" in notices.get().message
+
+
+def test_the_same_mobile_at_another_company_is_flagged_with_its_owner_named(client, org, existing):
+    result = lead_submit(data={"company_name": "深圳某某科技有限公司", "contact_name": "马军", "mobile": "13912345678",
+                               "source": "官网"}, channel=Channel.WEB, actor=org.teammate)
+    assert result.created and result.lead.duplicate_of_id == existing.pk
+    assert "at another company" in result.messages[0] and str(org.owner) in result.messages[0]
+    # The hint beside the form says so while typing.
+    client.force_login(org.teammate)
+    hints = client.get(reverse("leads:duplicate_hints"), {"mobile": "13912345678", "company_name": "深圳某某科技有限公司"})
+    assert "Same contact details, another company" in hints.content.decode()
