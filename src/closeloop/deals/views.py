@@ -182,6 +182,20 @@ GATE_INPUTS = ["amount", "expected_close_date", "budget", "authority", "need", "
                "next_follow_up_at", "lost_reason", "lost_note", "contacts"]
 
 
+def _gate_form_fields(request, deal, stage, exc: DomainError) -> list[str]:
+    """The inputs of the re-shown gate form: what the gate still needs plus everything the person typed.
+
+    An invalid value (a budget of "十万") fails before the gate is checked, so the error alone names only
+    that field; rebuilding the form from it would drop the valid values typed next to it.
+    """
+    if not exc.field_errors:
+        return []
+    names = [*services.missing_gate_fields(deal, stage), *(name for name in GATE_INPUTS if name in request.POST),
+             *exc.field_errors]
+    # The note is shown together with the lost reason, never as an input of its own.
+    return [name for name in dict.fromkeys(names) if name in GATE_INPUTS and name != "lost_note"]
+
+
 @login_required
 @require_POST
 def opportunity_move_view(request, pk):
@@ -200,11 +214,12 @@ def opportunity_move_view(request, pk):
         services.opportunity_move_stage(opportunity=deal, stage=stage, actor=request.user, channel=Channel.WEB,
                                         fields=fields)
     except DomainError as exc:
-        missing = exc.details.get("missing") or list(exc.field_errors)
+        missing = _gate_form_fields(request, deal, stage, exc)
         context = {
             "deal": deal, "stage": stage, "error": exc, "missing": missing, "values": request.POST, "next": back,
             "labels": {name: services.field_label(name) for name in missing},
             "contacts": deal.customer.contacts.all(), "lost_reasons": lost_reasons(),
+            "chosen_contacts": request.POST.getlist("contacts"),
         }
         template = "deals/_gate_form.html" if request.htmx else "deals/gate.html"
         return render(request, template, context)

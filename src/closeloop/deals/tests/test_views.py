@@ -245,3 +245,36 @@ def test_a_blocked_board_move_keeps_posting_in_place(client, org, make_deal, sta
                            {"stage": stages["需求确认"].pk, "next": "/deals/board/", "board": "1", "need": "CRM"},
                            HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and 'hx-swap-oob="delete"' in response.content.decode()
+
+
+def test_a_gate_form_shown_again_with_errors_keeps_every_typed_value(client, org, make_deal, stages):
+    deal = make_deal()
+    client.force_login(org.owner)
+    response = client.post(reverse("deals:move", args=[deal.pk]), {
+        "stage": stages["方案报价"].pk, "next": "/deals/board/", "board": "1", "owner": "",
+        "need": "30人销售团队需要CRM", "budget": "十万", "amount": "250000"}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200 and 'id="gate-form"' in body
+    # The invalid budget is shown again for correction, and the valid need and amount stay filled in.
+    assert 'name="budget" inputmode="decimal" value="十万"' in body
+    assert ">30人销售团队需要CRM</textarea>" in body
+    assert 'name="amount" inputmode="decimal" value="250000"' in body
+    response = client.post(reverse("deals:move", args=[deal.pk]), {
+        "stage": stages["方案报价"].pk, "next": "/deals/board/", "need": "30人销售团队需要CRM", "budget": "100000",
+        "amount": "250000"})
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert deal.stage == stages["方案报价"] and deal.need == "30人销售团队需要CRM"
+
+
+def test_a_lost_gate_form_keeps_the_chosen_reason_and_contacts(client, org, make_deal, stages):
+    deal = make_deal(need="x")
+    contact = services.contact_create(customer=deal.customer, data={"name": "王经理"}, actor=org.owner)
+    client.force_login(org.owner)
+    reason = services.LostReason.objects.filter(active=True).last()
+    response = client.post(reverse("deals:move", args=[deal.pk]), {
+        "stage": stages["输单"].pk, "lost_reason": reason.pk, "lost_note": "价格太高", "contacts": [contact.pk],
+        "amount": "abc"})
+    body = response.content.decode()
+    assert f'<option value="{reason.pk}" selected>' in body and ">价格太高</textarea>" in body
+    assert f'<option value="{contact.pk}" selected>' in body
