@@ -6,10 +6,14 @@ translated wherever the models are; actions and the few keys that are not model 
 """
 
 from collections import defaultdict
+from datetime import datetime
 
+from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.template.defaultfilters import yesno
+from django.utils import dateformat, timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from .models import AuditEntry
@@ -66,12 +70,26 @@ EXTRA_FIELD_LABELS = {
 }
 
 
+# Columns the code derives for matching (normalized phone/email/company keys, brand fragments): they change
+# with the fields people edit and mean nothing to them. Non-editable `*_key` columns are hidden as well.
+INTERNAL_FIELDS = {"brand_head", "brand_tail", "path"}
+
+# Contact events are recorded on the customer, where people look for them, but their changes are the
+# contact's fields: labelled with the customer's fields, a contact's name read “company name”.
+ACTION_MODELS = {"contact": ("deals", "Contact")}
+
+# The same format as the entry headers on the timelines.
+DATETIME_FORMAT = "Y-m-d H:i"
+
+
 def action_label(action: str) -> str:
     """The label of an action code; an unknown code is shown as it is rather than hidden."""
     return str(ACTION_LABELS.get(action, action))
 
 
 def _model_of(entry):
+    if described := ACTION_MODELS.get(entry.action.partition(".")[0]):
+        return apps.get_model(*described)
     try:
         # Served from ContentType's cache after the first lookup: no query per timeline row.
         return ContentType.objects.get_for_id(entry.target_type_id).model_class()
@@ -105,10 +123,50 @@ def _is_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_internal(field, name: str) -> bool:
+    return name in INTERNAL_FIELDS or (name.endswith("_key") and not getattr(field, "editable", False))
+
+
+def _score_lines(value) -> str:
+    """`score_details` (a list of rules that gave points) as one line per rule: “来源: 展会 +10”."""
+    lines = []
+    for line in value:
+        if isinstance(line, dict):
+            points = line.get("points", 0)
+            lines.append(f"{line.get('rule', '')} {'+' if isinstance(points, int) and points > 0 else ''}{points}")
+        else:
+            lines.append(str(line))
+    return "\n".join(lines)
+
+
+def _local_datetime(value: str):
+    """An ISO timestamp from the trail in the reader's time zone, or None when the text is not one."""
+    if "T" not in value:
+        return None
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        return None
+    if moment is None:
+        return None
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return dateformat.format(moment, DATETIME_FORMAT)
+
+
 def _display(field, value, names: dict):
-    """A value as people read it: a related record by its name, a choice by its label, yes/no for flags."""
+    """A value as people read it: a related record by its name, a choice by its label, yes/no for flags,
+    a timestamp in local time, a list as lines."""
     if value is None:
         return value
+    if isinstance(value, datetime):
+        return dateformat.format(timezone.localtime(value) if timezone.is_aware(value) else value, DATETIME_FORMAT)
+    if isinstance(value, list):
+        if any(isinstance(item, dict) and "rule" in item for item in value):
+            return _score_lines(value)
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, str) and (moment := _local_datetime(value)):
+        return moment
     if field is not None and (field.many_to_one or field.one_to_one):
         # Foreign keys are stored as ids; an id whose record is gone stays as it was stored.
         return names.get(field.related_model, {}).get(value, value) if _is_id(value) else value
@@ -135,6 +193,8 @@ def labelled_changes(entries) -> dict[int, list[dict]]:
         for name, change in entry.changes.items():
             old, new = _split(change)
             field = _field(model, name)
+            if is_internal(field, name):
+                continue
             if field is not None and (field.many_to_one or field.one_to_one):
                 wanted[field.related_model].update(v for v in (old, new) if _is_id(v))
             rows.append((name, field, old, new))

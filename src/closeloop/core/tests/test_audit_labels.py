@@ -88,3 +88,42 @@ def test_related_records_show_by_name_and_flags_as_yes_or_no(client, org, deal, 
     entry.changes = {"active": [True, False]}
     with translation.override("en"):
         assert [(r["old"], r["new"]) for r in change_rows(entry)] == [("yes", "no")]
+
+
+def test_internal_keys_are_hidden_and_scores_and_times_read_as_text(org, make_lead, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    lead = make_lead(owner=org.owner)
+    entry = AuditEntry.objects.for_object(lead).first()
+    entry.changes = {
+        "mobile_key": ["", "+8613800000000"], "company_key": ["", "宁波"], "brand_key": ["", "x"],
+        "brand_head": ["", "宁波"], "brand_tail": ["", "科技"],
+        "score_details": [[], [{"rule": "来源: 展会", "points": 10, "reason": "展会"},
+                               {"rule": "无手机", "points": -5, "reason": ""}]],
+        "first_contact_due_at": [None, "2026-11-22T13:29:05.123456+00:00"],
+        "company_name": ["", "宁波科技"],
+    }
+    with translation.override("en"):
+        rows = {row["field"]: row for row in change_rows(entry)}
+    assert set(rows) == {"score_details", "first_contact_due_at", "company_name"}
+    assert rows["score_details"]["new"] == "来源: 展会 +10\n无手机 -5"
+    assert rows["first_contact_due_at"]["new"] == "2026-11-22 21:29"
+
+
+def test_lead_timeline_hides_keys_and_lists_score_lines(client, org, make_lead):
+    lead = make_lead(owner=org.owner, mobile="13800138000", email="a@example.com")
+    assert AuditEntry.objects.for_object(lead).filter(changes__has_key="mobile_key").exists()
+    client.force_login(org.owner)
+    html = client.get(reverse("leads:detail", args=[lead.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'title="mobile_key"' not in html and 'title="email_key"' not in html
+    assert "[{" not in html and "&#x27;points&#x27;" not in html
+
+
+def test_contact_events_use_the_contact_fields(client, org, deal):
+    services.contact_create(customer=deal.customer, actor=org.owner,
+                            data={"name": "王经理", "title": "采购总监", "mobile": "13900139000", "wechat": "wang"})
+    client.force_login(org.owner)
+    html = client.get(deal.customer.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    # Labelled as the contact's fields, in the reader's language, not as the customer's (公司名称) or raw names.
+    assert '<span title="name">名称</span>: 王经理' in html
+    assert '<span title="title">职务</span>: 采购总监' in html and '<span title="wechat">微信</span>: wang' in html
+    assert '<span title="mobile">手机</span>:' in html and '<span title="mobile_key">' not in html
