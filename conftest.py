@@ -92,6 +92,12 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _robots_on_loopback(settings):
+    # The tests' group robots are HTTP receivers on 127.0.0.1, not the platforms' servers.
+    settings.CLOSELOOP_ROBOT_EXTRA_HOSTS = ["127.0.0.1"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_config_cache():
     # A test's configuration rows vanish with its transaction, which sends no signal.
     from closeloop.core import configcache

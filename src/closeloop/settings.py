@@ -219,3 +219,6 @@ LOGGING = {
 # channel policies, sources, robots) after an admin changed it; the process that made the change
 # sees it at once. See core/configcache.py.
 CLOSELOOP_CONFIG_CACHE_SECONDS = float(os.environ.get("CLOSELOOP_CONFIG_CACHE_SECONDS", "5"))
+# Hosts besides the platforms' own (qyapi.weixin.qq.com, oapi.dingtalk.com, open.feishu.cn,
+# open.larksuite.com) that group robots may post to, e.g. a company relay; comma-separated.
+CLOSELOOP_ROBOT_EXTRA_HOSTS = [h.strip() for h in os.environ.get("CLOSELOOP_ROBOT_EXTRA_HOSTS", "").split(",") if h.strip()]

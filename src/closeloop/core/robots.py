@@ -23,9 +23,33 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.utils.translation import gettext as _
+
 from .models import RobotPlatform
 
 TIMEOUT_SECONDS = 5
+# Where each platform's custom robots live. The server posts to a robot's address, so an address
+# elsewhere would let anyone who can edit robots make it call internal services (SSRF).
+PLATFORM_HOSTS = {
+    RobotPlatform.WECOM: {"qyapi.weixin.qq.com"},
+    RobotPlatform.DINGTALK: {"oapi.dingtalk.com"},
+    RobotPlatform.FEISHU: {"open.feishu.cn", "open.larksuite.com"},
+}
+
+
+def webhook_problem(platform: str, webhook_url: str) -> str | None:
+    """Why the server will not post to this address for this platform, or None."""
+    parts = urllib.parse.urlsplit(webhook_url)
+    host = (parts.hostname or "").lower()
+    official = PLATFORM_HOSTS.get(platform, set())
+    if host in official:
+        return None if parts.scheme == "https" else _("Use the https:// address the platform shows for the robot.")
+    if host and host in {h.lower() for h in settings.CLOSELOOP_ROBOT_EXTRA_HOSTS}:
+        return None
+    return _("A %(platform)s robot's webhook address is on %(hosts)s; copy it from the robot's settings in the "
+             "group chat.") % {"platform": RobotPlatform(platform).label if platform in RobotPlatform.values else platform,
+                               "hosts": " / ".join(sorted(official)) or "?"}
 # Every robot message starts with this, so a group can use it as the robot's "custom keyword"
 # (自定义关键词), the simplest security setting DingTalk and Feishu offer.
 KEYWORD = "Closeloop"
@@ -103,6 +127,9 @@ def _platform_error(platform: str, answer) -> tuple[int, str] | None:
 
 
 def post(*, platform: str, webhook_url: str, body: dict) -> SendResult:
+    problem = webhook_problem(platform, webhook_url)
+    if problem:  # a robot saved before the address rules, or a setting narrowed since
+        return SendResult(ok=False, retryable=False, status=None, error=problem)
     data = json.dumps(body, ensure_ascii=False).encode()
     request = urllib.request.Request(
         webhook_url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
@@ -114,7 +141,9 @@ def post(*, platform: str, webhook_url: str, body: dict) -> SendResult:
         retryable = exc.code >= 500 or exc.code == 429
         return SendResult(ok=False, retryable=retryable, status=exc.code, error=f"HTTP {exc.code} {exc.reason}")
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        return SendResult(ok=False, retryable=True, status=None, error=f"{type(exc).__name__}: {exc}")
+        reason = getattr(exc, "reason", exc)
+        return SendResult(ok=False, retryable=True, status=None,
+                          error=_("Could not reach the robot's address (%(reason)s).") % {"reason": reason})
     try:
         answer = json.loads(raw.decode() or "{}")
     except ValueError:

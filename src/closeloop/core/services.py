@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import robots
 from .audit import audit_record, diff, snapshot
 from .errors import Forbidden, ValidationFailed
 from .models import (
@@ -146,6 +147,8 @@ def robot_save(*, actor, data: dict, robot: GroupRobot | None = None, channel: s
         if not robot.webhook_url:
             raise ValidationFailed(_("Please correct the marked fields."),
                                    field_errors={"webhook_url": [_("Paste the robot's webhook URL.")]})
+        if problem := robots.webhook_problem(robot.platform, robot.webhook_url):
+            raise ValidationFailed(_("Please correct the marked fields."), field_errors={"webhook_url": [problem]})
         robot.save()
         audit_record(actor=actor, channel=channel, action="robot.create" if creating else "robot.update",
                      target=robot, changes=diff(before, _robot_audit_view(robot)))

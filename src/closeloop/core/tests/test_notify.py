@@ -169,7 +169,7 @@ def test_an_unreachable_robot_is_retried(org, tell):
     make_robot(org.team_a, RobotPlatform.WECOM, "http://127.0.0.1:9/send?key=k")  # discard port: refused
     tell(org.owner)
     assert deliver_notification.call(robot_delivery().key) == DeliveryStatus.PENDING
-    assert "URLError" in robot_delivery().last_error
+    assert "Could not reach the robot" in robot_delivery().last_error
 
 
 def test_a_job_that_runs_twice_sends_once(org, receiver, tell, run_worker):
@@ -330,3 +330,39 @@ def test_loading_the_demo_sends_nothing_outside_the_app(db):
     call_command("demo", leads=20, stdout=StringIO())
     assert Notification.objects.exists()
     assert not NotificationDelivery.objects.exists()
+
+
+@pytest.mark.parametrize(("platform", "url", "ok"), [
+    (RobotPlatform.WECOM, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", True),
+    (RobotPlatform.DINGTALK, "https://oapi.dingtalk.com/robot/send?access_token=t", True),
+    (RobotPlatform.FEISHU, "https://open.feishu.cn/open-apis/bot/v2/hook/x", True),
+    (RobotPlatform.FEISHU, "https://open.larksuite.com/open-apis/bot/v2/hook/x", True),
+    (RobotPlatform.WECOM, "http://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", False),  # not https
+    (RobotPlatform.WECOM, "https://oapi.dingtalk.com/robot/send?access_token=t", False),  # another platform's host
+    (RobotPlatform.WECOM, "http://127.0.0.1:8000/api/openapi.json", False),  # an internal address
+    (RobotPlatform.DINGTALK, "http://169.254.169.254/latest/meta-data/", False),
+])
+def test_robots_post_only_to_their_platform(org, settings, platform, url, ok):
+    from closeloop.core.services import robot_save
+
+    settings.CLOSELOOP_ROBOT_EXTRA_HOSTS = []
+    data = {"name": "群", "department": org.team_a, "platform": platform, "webhook_url": url, "kinds": [],
+            "is_active": True}
+    if ok:
+        assert robot_save(actor=org.admin, data=data).webhook_url == url
+    else:
+        from closeloop.core.errors import ValidationFailed
+
+        with pytest.raises(ValidationFailed) as caught:
+            robot_save(actor=org.admin, data=data)
+        assert caught.value.field_errors["webhook_url"]
+
+
+def test_a_robot_stored_before_the_rules_is_not_called(org, receiver, settings):
+    robot = make_robot(org.team_a, RobotPlatform.WECOM, f"{receiver.url}/send?key=k")
+    settings.CLOSELOOP_ROBOT_EXTRA_HOSTS = []
+    from closeloop.core import robots
+
+    result = robots.send(platform=robot.platform, webhook_url=robot.webhook_url, secret="", title="t", text="x")
+    assert not result.ok and not result.retryable and "qyapi.weixin.qq.com" in result.error
+    assert not receiver.requests
