@@ -178,7 +178,8 @@ else:
     }
 MAILERS = {"default": _mailer}
 # Links in emails and robot messages point here (the address people open Closeloop at).
-CLOSELOOP_BASE_URL = os.environ.get("CLOSELOOP_BASE_URL", "http://localhost:8000")
+# Local runs (`make run PORT=8765`) link to the port they serve on.
+CLOSELOOP_BASE_URL = os.environ.get("CLOSELOOP_BASE_URL", f"http://localhost:{os.environ.get('PORT', '8000')}")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "closeloop@localhost")
 
 # Uploads: imports are streamed to disk, never held whole in memory.
