@@ -285,10 +285,15 @@ def find_matches(entry: Entry, *, exclude_pk=None, limit: int = 10) -> list[Lead
     return [LeadMatch(lead=leads[pk], match=match) for pk, match in top if pk in leads]
 
 
-def repeats_a_lead(lead) -> bool:
-    """Whether `check_intake` would find a lead on record for this unsaved lead (then it decides
-    what to do), without loading those leads: for an import, where most rows repeat nothing."""
-    return bool(_verdicts(entry_for_lead(lead)))
+def best_verdict(verdicts: dict[int, Match]) -> tuple[int, Match]:
+    """(lead id, match) that decides: a person ranks above a company, then more reasons, then the older lead."""
+    return max(verdicts.items(), key=lambda item: (_rank(item[1]), -item[0]))
+
+
+def verdicts_for(lead) -> dict[int, Match]:
+    """The matches `check_intake` decides on, without loading any lead: for an import, where most
+    rows repeat nothing and a flagged row needs only the id and owner of the lead it points at."""
+    return _verdicts(entry_for_lead(lead), exclude_pk=lead.pk)
 
 
 def _rank(match: Match) -> tuple:
@@ -308,7 +313,7 @@ def check_intake(*, lead, channel: str, actor) -> DuplicateDecision:
         return DuplicateDecision()
     # The best match decides (a person ranks above a company), and only that lead is loaded: with a
     # million leads, loading every match with its owner cost more than finding them.
-    pk, match = max(best.items(), key=lambda item: (_rank(item[1]), -item[0]))
+    pk, match = best_verdict(best)
     existing = Lead.objects.select_related("owner").filter(pk=pk).first()
     if existing is None:  # deleted since it was found
         return DuplicateDecision()
@@ -357,5 +362,5 @@ def confirm_in_transaction(*, lead, decision: DuplicateDecision, channel: str, a
 
 __all__ = [
     "DuplicateDecision", "LeadMatch", "Match", "check_intake", "cluster_rows", "confirm_in_transaction",
-    "entry_for_lead", "find_matches", "map_headers", "repeats_a_lead",
+    "entry_for_lead", "best_verdict", "find_matches", "map_headers", "verdicts_for",
 ]

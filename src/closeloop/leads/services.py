@@ -222,7 +222,12 @@ def _save_submission(lead: Lead, decision, *, data: dict, cleaned: dict, channel
 
 def _reasons_note(decision) -> str:
     match = decision.matches[0]
-    return _("Matches lead #%(id)d: %(reasons)s") % {"id": match.lead.pk, "reasons": ", ".join(match.reason_labels)}
+    return _match_note(match.lead.pk, match.match)
+
+
+def _match_note(pk: int, match) -> str:
+    labels = [str(dedup.REASON_LABELS.get(reason, reason)) for reason in match.reasons]
+    return _("Matches lead #%(id)d: %(reasons)s") % {"id": pk, "reasons": ", ".join(labels)}
 
 
 def _duplicate_message(decision, actor, *, refused: bool = False) -> str:
@@ -364,7 +369,7 @@ class BatchOutcome:
     routed: int = 0  # duplicates that lead_submit's duplicate routing handed to an existing record
     refused: list = field(default_factory=list)
     owners: dict = field(default_factory=dict)  # owner → new leads they received
-    flagged: dict = field(default_factory=dict)  # owner → new leads flagged as looking like theirs
+    flagged: dict = field(default_factory=dict)  # owner id → new leads flagged as looking like theirs
 
 
 def lead_submit_batch(
@@ -404,8 +409,9 @@ def lead_submit_batch(
             notify(recipient=owner, kind="lead.assigned",
                    message=_("%(n)d new leads from an import were assigned to you.") % {"n": count},
                    url=reverse("leads:list") + "?owner=me")
-    for owner, count in total.flagged.items():
-        notify(recipient=owner, kind="lead.duplicate",
+    flagged_owners = User.objects.in_bulk(list(total.flagged))
+    for owner_id, count in total.flagged.items():
+        notify(recipient=flagged_owners.get(owner_id), kind="lead.duplicate",
                message=_("%(n)d leads from an import look like leads you own; they are flagged for review.") % {
                    "n": count},
                url=reverse("leads:duplicates"))
@@ -463,19 +469,26 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources) -> BatchO
             # sees them, exactly as if the rows had been submitted one by one.
             flush()
         waiting_keys |= keys
-        if dedup.repeats_a_lead(lead):
-            decision = dedup.check_intake(lead=lead, channel=channel, actor=actor)
-            if decision.action != DuplicateAction.CREATE_FLAGGED:
-                # A touch on the lead on record or a refusal: exactly what every other channel does.
+        flagged_owner_id = None
+        if verdicts := dedup.verdicts_for(lead):
+            existing_pk, match = dedup.best_verdict(verdicts)
+            if match.same_person:
+                # A touch on the lead on record or a refusal, by the channel's policy: exactly what every
+                # other channel does, through lead_submit.
                 deferred.append((key, data, source))
                 continue
-            # Created, flagged as lead_submit flags it; its owner hears once per import, not per row.
-            lead.duplicate_of = decision.existing
-            lead.audit_note = _reasons_note(decision)
+            # Another person at a known company (or the same phone at another): created, flagged as
+            # lead_submit flags it, without loading the lead on record; its owner hears once per import.
+            found = Lead.objects.filter(pk=existing_pk).values_list("owner_id", flat=True)[:1]
+            if not found:  # deleted since it was found
+                deferred.append((key, data, source))
+                continue
+            lead.duplicate_of_id, flagged_owner_id = existing_pk, found[0]
+            lead.audit_note = _match_note(existing_pk, match)
         scoring.score_lead(lead, ruleset=ruleset)
         assignment.assign_new_lead(lead=lead, channel=channel, actor=actor, data=data, rules=rules)
-        if lead.duplicate_of_id and (owner := lead.duplicate_of.owner) is not None and owner not in (actor, lead.owner):
-            outcome.flagged[owner] = outcome.flagged.get(owner, 0) + 1
+        if flagged_owner_id is not None and flagged_owner_id not in (getattr(actor, "pk", None), lead.owner_id):
+            outcome.flagged[flagged_owner_id] = outcome.flagged.get(flagged_owner_id, 0) + 1
         pending.append(lead)
     flush()
     return outcome
