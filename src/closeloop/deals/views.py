@@ -290,12 +290,13 @@ def activity_create_view(request, target, pk):
     inline = bool(request.htmx)
     if request.method == "POST" and form.is_valid():
         try:
-            services.activity_log(actor=request.user, data=_form_data(form), **record)
+            activity = services.activity_log(actor=request.user, data=_form_data(form), **record)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
             if inline:
-                return render(request, "deals/_activity_logged.html", {"record": obj})
+                # The activity, not `obj`: the service saved the new follow-up time on its own copy of the record.
+                return render(request, "deals/_activity_logged.html", {"record": obj, "activity": activity})
             messages.success(request, _("Follow-up logged."))
             return redirect(_safe_next(request, obj.get_absolute_url()))
     template = "deals/_activity_form.html" if inline else "deals/activity_form.html"

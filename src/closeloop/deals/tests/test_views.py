@@ -278,3 +278,18 @@ def test_a_lost_gate_form_keeps_the_chosen_reason_and_contacts(client, org, make
     body = response.content.decode()
     assert f'<option value="{reason.pk}" selected>' in body and ">价格太高</textarea>" in body
     assert f'<option value="{contact.pk}" selected>' in body
+
+
+def test_an_inline_follow_up_confirms_the_new_next_follow_up_time(client, org, make_deal, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    deal = make_deal()
+    old = timezone.now() + timedelta(days=1)
+    services.activity_log(actor=org.owner, opportunity=deal, data={"kind": "call", "content": "x", "next_follow_up_at": old})
+    client.force_login(org.owner)
+    new = (timezone.localtime() + timedelta(days=3)).replace(second=0, microsecond=0)
+    response = client.post(reverse("deals:activity_create", args=["opportunity", deal.pk]),
+                           {"kind": "visit", "content": "上门拜访", "next_follow_up_at": new.strftime("%Y-%m-%dT%H:%M")},
+                           HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert f"Next follow-up: {new:%Y-%m-%d %H:%M}" in body
+    assert f"{timezone.localtime(old):%Y-%m-%d %H:%M}" not in body
