@@ -74,6 +74,21 @@ def claim_limits(user, settings: QualitySettings | None = None) -> dict:
     }
 
 
+def reclaim_blocked_until(user, lead_ids, settings: QualitySettings | None = None, now=None) -> dict:
+    """`{lead id: when the cool-down ends}` for the leads that returned to the pool from `user` too recently.
+
+    One query for a whole page of the pool, so the page can say why a row cannot be claimed yet; the claim
+    itself asks the same question for its one lead.
+    """
+    settings = settings or quality_settings()
+    now = now or timezone.now()
+    cooldown = timedelta(days=settings.reclaim_cooldown_days)
+    last_returns = (PoolEvent.objects.filter(lead_id__in=list(lead_ids), user=user, kind=PoolEventKind.RETURN,
+                                             created_at__gte=now - cooldown)
+                    .values("lead_id").annotate(last=Max("created_at")))
+    return {row["lead_id"]: timezone.localtime(row["last"] + cooldown) for row in last_returns}
+
+
 def lead_claim(*, lead: Lead, actor: User, channel: str = Channel.WEB) -> Lead:
     """Take a lead from the pool. Exactly one of two simultaneous claims wins."""
     if not can_own(actor):
@@ -92,11 +107,7 @@ def lead_claim(*, lead: Lead, actor: User, channel: str = Channel.WEB) -> Lead:
             raise ValidationFailed(
                 _("You have claimed %(max)d leads today, the daily limit. Try again tomorrow.")
                 % {"max": limits["max_today"]}, code="daily_claim_cap")
-        cooldown_start = now - timedelta(days=settings.reclaim_cooldown_days)
-        returned = (PoolEvent.objects.filter(lead_id=lead.pk, user=actor, kind=PoolEventKind.RETURN,
-                                             created_at__gte=cooldown_start).order_by("-created_at").first())
-        if returned is not None:
-            until = timezone.localtime(returned.created_at + timedelta(days=settings.reclaim_cooldown_days))
+        if until := reclaim_blocked_until(actor, [lead.pk], settings, now).get(lead.pk):
             raise ValidationFailed(
                 _("This lead returned to the pool from you; you may claim it again after %(date)s.")
                 % {"date": until.strftime("%Y-%m-%d %H:%M")}, code="reclaim_cooldown")

@@ -52,12 +52,17 @@ def pool_view(request):
     if not pool.can_use_pool(request.user):
         raise Http404
     page = page_of(pool.pool_leads(), page=_page_number(request))
+    settings = quality_settings()
+    blocked = pool.reclaim_blocked_until(request.user, [lead.pk for lead in page["rows"]], settings)
     for lead in page["rows"]:
         # Masked before the template sees them: the page never carries a full number or address.
         lead.masked_mobile = pool.mask_phone(lead.mobile) if lead.mobile else ""
         lead.masked_landline = pool.mask_phone(lead.landline) if lead.landline else ""
         lead.masked_email = pool.mask_email(lead.email) if lead.email else ""
-    return render(request, "leads/pool.html", {"page": page, "limits": pool.claim_limits(request.user)})
+        lead.claimable_after = blocked.get(lead.pk)
+    limits = pool.claim_limits(request.user, settings)
+    limits["reached"] = limits["open"] >= limits["max_open"] or limits["today"] >= limits["max_today"]
+    return render(request, "leads/pool.html", {"page": page, "limits": limits})
 
 
 @login_required

@@ -206,3 +206,36 @@ def test_the_pool_page_costs_the_same_queries_for_many_leads(client, org, django
     with django_assert_max_num_queries(12):
         page = client.get(reverse("leads:pool")).content.decode()
     assert page.count("Claim</button>") == 25 and "?page=2" in page
+
+
+@pytest.mark.parametrize("who", ["owner", "teammate", "manager", "outsider"])
+def test_the_pool_says_why_the_previous_owner_cannot_claim_yet(client, org, who):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from closeloop.leads.pool import pool_sweep_run
+    from closeloop.leads.rule_services import quality_settings_update
+
+    quality_settings_update(data={"reclaim_cooldown_days": 3}, actor=org.admin)
+    lead = pool_lead(org)
+    lead_claim(lead=lead, actor=org.owner)
+    Lead.objects.filter(pk=lead.pk).update(assigned_at=timezone.now() - timedelta(days=60))
+    assert pool_sweep_run().returned == 1
+    client.force_login(getattr(org, who))
+    page = client.get(reverse("leads:pool")).content.decode()
+    claim = reverse("leads:pool_claim", args=[lead.pk])
+    if who == "owner":
+        assert claim not in page and "you can claim it again after" in page and " disabled>Claim</button>" in page
+    else:
+        assert claim in page and "you can claim it again after" not in page
+
+
+def test_the_pool_pauses_claim_buttons_at_the_cap(client, org):
+    from closeloop.leads.rule_services import quality_settings_update
+
+    quality_settings_update(data={"max_claims_per_day": 0}, actor=org.admin)
+    lead = pool_lead(org)
+    client.force_login(org.owner)
+    page = client.get(reverse("leads:pool")).content.decode()
+    assert reverse("leads:pool_claim", args=[lead.pk]) not in page and "claiming is paused" in page
