@@ -48,7 +48,7 @@ def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_pag
     column = page.locator(f'section.column[data-stage="{negotiation.pk}"]')
     first_totals = page.locator(f"#column-head-{first.pk} .column-totals")
     negotiation_totals = page.locator(f"#column-head-{negotiation.pk} .column-totals")
-    expect(first_totals).to_contain_text("1 · ¥280000.00")
+    expect(first_totals).to_contain_text("1 · ¥280,000.00")
     expect(negotiation_totals).to_contain_text("0 · ¥0.00")
     # A reload would wipe this marker: it proves the board is updated in place.
     page.evaluate("window.boardMarker = 'still here'")
@@ -66,7 +66,7 @@ def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_pag
     expect(column.locator(f"#deal-{deal.pk}")).to_be_visible(timeout=WAIT)
     expect(dialog).to_be_hidden(timeout=WAIT)
     expect(page.locator(f"#deal-{deal.pk}")).to_have_count(1)
-    expect(negotiation_totals).to_contain_text("1 · ¥280000.00", timeout=WAIT)
+    expect(negotiation_totals).to_contain_text("1 · ¥280,000.00", timeout=WAIT)
     expect(first_totals).to_contain_text("0 · ¥0.00", timeout=WAIT)
     assert page.evaluate("window.boardMarker") == "still here"
     deal.refresh_from_db()
@@ -75,7 +75,7 @@ def test_convert_drag_through_a_gate_follow_up_and_today(org, make_lead, new_pag
     # A plain drag (no gate in the way) moves the card back the same way, still without a reload.
     page.locator(f"#deal-{deal.pk}").drag_to(page.locator(f'section.column[data-stage="{first.pk}"]'))
     expect(page.locator(f'section.column[data-stage="{first.pk}"] #deal-{deal.pk}')).to_be_visible(timeout=WAIT)
-    expect(first_totals).to_contain_text("1 · ¥280000.00", timeout=WAIT)
+    expect(first_totals).to_contain_text("1 · ¥280,000.00", timeout=WAIT)
     expect(negotiation_totals).to_contain_text("0 · ¥0.00", timeout=WAIT)
     expect(page.locator("#board-status")).to_contain_text("moved to 初步接洽", timeout=WAIT)
     assert page.evaluate("window.boardMarker") == "still here"

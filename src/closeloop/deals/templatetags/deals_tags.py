@@ -1,6 +1,20 @@
+from decimal import Decimal, InvalidOperation
+
 from django import template
 
 register = template.Library()
+
+
+@register.filter
+def yuan(amount) -> str:
+    """`{{ deal.amount|yuan }}`: ¥1,200,000.00 — grouped by thousands so a large amount reads at a glance;
+    an empty amount is a dash."""
+    if amount is None or amount == "":
+        return "—"
+    try:
+        return f"¥{Decimal(amount):,.2f}"
+    except (InvalidOperation, TypeError, ValueError):
+        return str(amount)
 
 
 @register.filter

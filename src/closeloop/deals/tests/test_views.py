@@ -225,7 +225,7 @@ def test_a_board_move_over_htmx_answers_with_the_card_and_both_column_headers(cl
     # The card's own no-JS form still comes back to the board, not to the move URL.
     assert 'name="next" value="/deals/board/?owner=me"' in body
     assert f'id="column-head-{first.pk}" hx-swap-oob="true"' in body and "1 · ¥500.00" in body
-    assert f'id="column-head-{second.pk}" hx-swap-oob="true"' in body and "1 · ¥1000.00" in body
+    assert f'id="column-head-{second.pk}" hx-swap-oob="true"' in body and "1 · ¥1,000.00" in body
     assert f'id="column-head-{stages["方案报价"].pk}"' not in body
     assert Opportunity.objects.get(pk=deal.pk).stage == second
     # The confirmation was shown in place; it does not pop up again on the next page.
@@ -293,3 +293,13 @@ def test_an_inline_follow_up_confirms_the_new_next_follow_up_time(client, org, m
     body = response.content.decode()
     assert f"Next follow-up: {new:%Y-%m-%d %H:%M}" in body
     assert f"{timezone.localtime(old):%Y-%m-%d %H:%M}" not in body
+
+
+def test_amounts_read_with_thousands_separators_everywhere(client, org, make_deal):
+    deal = make_deal(amount="1200000", budget="1500000")
+    client.force_login(org.owner)
+    for url in (reverse("deals:board"), reverse("deals:list"), deal.get_absolute_url(),
+                deal.customer.get_absolute_url()):
+        body = client.get(url).content.decode()
+        assert "¥1,200,000.00" in body and "¥1200000.00" not in body, url
+    assert "¥1,500,000.00" in client.get(deal.get_absolute_url()).content.decode()
