@@ -15,6 +15,7 @@ from django.template.defaultfilters import yesno
 from django.utils import dateformat, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import AuditEntry
 
@@ -65,7 +66,8 @@ ACTION_LABELS = {
 EXTRA_FIELD_LABELS = {
     "collaborators": _("collaborators"),
     "handoff": _("hand-off"),
-    "opportunities": _("deals"),
+    # Own context: the list's “deals” after a count reads 个商机, wrong as a field label.
+    "opportunities": pgettext_lazy("timeline field", "deals"),
     "api_token": _("API token"),
 }
 
@@ -106,7 +108,13 @@ def _field(model, name: str):
         return None
 
 
+# Where a model's generic verbose name reads wrong on a timeline: a contact's “name” is the person's.
+MODEL_FIELD_LABELS = {("deals.contact", "name"): _("contact")}
+
+
 def field_label(model, name: str) -> str:
+    if model is not None and (label := MODEL_FIELD_LABELS.get((model._meta.label_lower, name))):
+        return str(label)
     field = _field(model, name)
     if field is not None and getattr(field, "verbose_name", None):
         return str(field.verbose_name)

@@ -124,6 +124,17 @@ def test_contact_events_use_the_contact_fields(client, org, deal):
     client.force_login(org.owner)
     html = client.get(deal.customer.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     # Labelled as the contact's fields, in the reader's language, not as the customer's (公司名称) or raw names.
-    assert '<span title="name">名称</span>: 王经理' in html
+    assert '<span title="name">联系人</span>: 王经理' in html
     assert '<span title="title">职务</span>: 采购总监' in html and '<span title="wechat">微信</span>: wang' in html
     assert '<span title="mobile">手机</span>:' in html and '<span title="mobile_key">' not in html
+
+
+def test_a_deleted_contacts_deals_are_not_labelled_with_the_list_counter(org, deal):
+    contact = services.contact_create(customer=deal.customer, actor=org.owner, data={"name": "李工"})
+    deal.contacts.add(contact, services.contact_create(customer=deal.customer, actor=org.owner, data={"name": "赵工"}))
+    services.contact_delete(contact=contact, actor=org.owner)
+    entry = AuditEntry.objects.get(action="contact.delete")
+    with translation.override("zh-hans"):
+        rows = {row["field"]: row for row in change_rows(entry)}
+    assert rows["name"]["label"] == "联系人" and rows["opportunities"]["new"] is None
+    assert rows["opportunities"]["label"] != "个商机" and rows["opportunities"]["old"] == "标签测试商机"
