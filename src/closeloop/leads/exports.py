@@ -6,6 +6,7 @@ import io
 import xlsxwriter
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import Lead
 
@@ -83,7 +84,7 @@ def refusal_report(job, handle) -> None:
     from .imports import report_rows
 
     book = xlsxwriter.Workbook(handle, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    sheet = book.add_worksheet("Refused")
+    sheet = book.add_worksheet(str(_("Refused rows"))[:31])
     refusals = job.refusals.order_by("row_number").iterator(chunk_size=2000)
     for row_number, values in enumerate(report_rows(job.headers, refusals)):
         for col, value in enumerate(values):

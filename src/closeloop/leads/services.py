@@ -100,7 +100,8 @@ def _clean(data: dict, *, channel: str, policy: ChannelPolicy | None = None) -> 
         cleaned["mobile_key"] = normalize.phone_key(cleaned["mobile"])
         if not cleaned["mobile_key"]:
             errors.setdefault("mobile", []).append(
-                _("“%(value)s” is not a valid phone number.") % {"value": cleaned["mobile"]}
+                _("“%(value)s” is not a valid phone number; enter the 11 digits of a mainland mobile, e.g. "
+                  "13912345678, or the country code first, e.g. +852 9123 4567.") % {"value": cleaned["mobile"]}
             )
     if cleaned["landline"]:
         cleaned["landline_key"] = normalize.phone_key(cleaned["landline"])

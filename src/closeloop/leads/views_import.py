@@ -15,7 +15,7 @@ from closeloop.core.models import Channel
 
 from .exports import refusal_report
 from .forms import ImportMappingForm, ImportUploadForm
-from .imports import row_data
+from .imports import reason_text, row_data
 from .models import ImportJob, ImportStatus
 from .selectors import get_import_for_user, page_of
 from .services import import_job_create, import_job_start, lead_check
@@ -62,7 +62,7 @@ def _preview(job: ImportJob, mapping: list[str], default_source) -> list[dict]:
         if not data.get("source") and default_source is not None:
             data["source"] = default_source
         errors = lead_check(data=data, channel=Channel.IMPORT)
-        rows.append({"number": number, "cells": cells, "errors": errors})
+        rows.append({"number": number, "cells": cells, "errors": errors, "reason": reason_text(errors)})
     return rows
 
 
@@ -75,6 +75,8 @@ def import_detail_view(request, pk):
             return redirect(job)
         if job.finished:
             page = page_of(job.refusals.all(), page=_page_number(request), per_page=50)
+            for refusal in page["rows"]:
+                refusal.reason = reason_text(refusal.errors)  # "Contact: This field is required.", as in the report
             return render(request, "leads/import_result.html", {"job": job, "page": page})
         return render(request, "leads/import_progress.html", {"job": job})
     form = ImportMappingForm(request.POST or None, job=job, user=request.user)

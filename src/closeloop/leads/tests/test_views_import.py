@@ -62,8 +62,8 @@ def test_it_goes_from_upload_to_mapping_to_result(client, org, django_capture_on
 
     page = client.get(job.get_absolute_url()).content.decode()
     assert "上海甲科技有限公司" in page and 'value="mobile" selected' in page
-    # The preview shows the broken row's problem before anything is imported.
-    assert "is not a valid phone number" in page
+    # The preview shows the broken row's problem, naming the field, before anything is imported.
+    assert "Mobile: " in page and "is not a valid phone number" in page
     assert Lead.objects.count() == 0
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -74,6 +74,7 @@ def test_it_goes_from_upload_to_mapping_to_result(client, org, django_capture_on
 
     page = client.get(job.get_absolute_url()).content.decode()
     assert "坏手机公司" in page and reverse("leads:import_report", args=[job.pk]) in page
+    assert "Mobile: " in page  # the result page names the field, as the downloaded report does
     # The recent imports list on the upload page.
     assert job.original_name in client.get(reverse("leads:import")).content.decode()
 
@@ -153,6 +154,7 @@ def test_the_report_lists_refused_rows(client, org, finished_job):
     client.force_login(org.owner)
     response = client.get(reverse("leads:import_report", args=[finished_job.pk]))
     book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    assert book.sheetnames == ["Refused rows"]
     rows = [[c.value for c in row] for row in book.active.iter_rows()]
     assert rows[0][:3] == ["Row", "公司名称", "联系人"] and rows[0][-1] == "Reason"
     assert rows[1][0] == "3" and rows[1][1] == "坏手机公司" and "12345" in rows[1][-1]

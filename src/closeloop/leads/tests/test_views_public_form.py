@@ -99,7 +99,7 @@ def test_validation_errors_render_the_form_again_with_messages(client, campaign)
     response = client.post(url(campaign), {"company_name": "", "contact_name": "", "mobile": "12345", "need": "x"})
     assert response.status_code == 200
     body = response.content.decode()
-    assert "is not a valid phone number" in body
+    assert "is not a valid phone number; enter the 11 digits" in body
     assert "This field is required." in body
     # What the visitor typed stays in the form.
     assert 'value="12345"' in body
