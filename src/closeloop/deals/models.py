@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from closeloop.core.models import Channel, Role
 from closeloop.core.visibility import VisibleQuerySet, team_owner_ids
@@ -121,7 +122,7 @@ class Contact(models.Model):
     """A person at a customer (联系人)."""
 
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=100)
     title = models.CharField(_("title"), max_length=100, blank=True)
     mobile = models.CharField(_("mobile"), max_length=40, blank=True)
     landline = models.CharField(_("landline"), max_length=40, blank=True)

@@ -14,7 +14,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from closeloop.core.audit import audit_record, diff, snapshot
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
@@ -53,6 +53,12 @@ MAX_MONEY = Decimal("1e12")
 # How many customers a rep may hold before claiming from the pool is refused.
 CUSTOMER_PRIVATE_CAP = 500
 SELLING_ROLES = {Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN}
+
+
+def _list_separator() -> str:
+    """How a list of field names is joined in a message: 、 in Chinese, a comma otherwise."""
+    # Translators: the separator between items of a short list, e.g. "budget, need".
+    return pgettext("list separator", ", ")
 
 
 def money(value) -> Decimal | None:
@@ -513,7 +519,7 @@ def field_label(name: str) -> str:
 
 
 def _gate_error(stage: Stage, missing: list[str]) -> ValidationFailed:
-    labels = ", ".join(field_label(name) for name in missing)
+    labels = _list_separator().join(field_label(name) for name in missing)
     return ValidationFailed(
         _("To move to “%(stage)s”, fill in: %(fields)s.") % {"stage": stage.name, "fields": labels},
         code="stage_gate",
@@ -1082,7 +1088,7 @@ def stage_delete(*, actor: User, stage: Stage, move_to: Stage | None = None, cha
             if not stage_delete_targets(stage).filter(pk=move_to.pk).exists():
                 raise _invalid("move_to", _("Choose another stage of the same pipeline, of the same kind (open, won or lost)."))
             if blocked := list(_deals_missing_gate(deals, move_to).values_list("name", flat=True)[:5]):
-                labels = ", ".join(field_label(name) for name in gate_fields(move_to))
+                labels = _list_separator().join(field_label(name) for name in gate_fields(move_to))
                 raise _invalid("move_to", _("Some deals lack what “%(stage)s” requires (%(fields)s), for example: "
                                             "%(deals)s. Choose an earlier stage.")
                                % {"stage": move_to.name, "fields": labels, "deals": "、".join(blocked)})

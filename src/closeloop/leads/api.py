@@ -275,6 +275,8 @@ def claim_lead(request, lead_id: int):
         raise NotFound(_("Only sales staff use the pool."))
     lead = pool.pool_leads().filter(pk=lead_id).first()
     if lead is None:
+        if Lead.objects.filter(pk=lead_id, owner=request.user).exists():
+            raise Conflict(_("This lead is already yours."), code="already_yours")
         raise NotFound(_("No lead with this id in the pool; someone else may have claimed it."))
     return pool.lead_claim(lead=lead, actor=request.user, channel=Channel.API)
 

@@ -223,9 +223,11 @@ def test_the_api_claims_under_the_same_rules_and_audits_the_channel(client, org)
     assert response.json()["mobile"] == lead.mobile  # claimed: the details are theirs to see now
     assert Lead.objects.get(pk=lead.pk).owner == org.outsider
     assert AuditEntry.objects.get(action="lead.claim", target_id=str(lead.pk)).channel == Channel.API
-    # Gone from the pool: a second claim finds nothing to claim.
+    # Gone from the pool: a second claim finds nothing to claim, and the new owner is told it is theirs.
     again = client.post(f"/api/leads/{lead.pk}/claim", **_bearer(org.owner))
     assert again.status_code == 404
+    mine = client.post(f"/api/leads/{lead.pk}/claim", **_bearer(org.outsider))
+    assert mine.status_code == 409 and mine.json()["code"] == "already_yours"
     # A marketer is not sales staff; the pool does not exist for them.
     other = pool_lead(org, 1)
     assert client.post(f"/api/leads/{other.pk}/claim", **_bearer(org.marketer)).status_code == 404
