@@ -126,7 +126,12 @@ def pick_owner(rule: AssignmentRule) -> User | None:
     The rule row is locked first: two leads arriving together must not both read the same
     round-robin cursor or weighted counts (on SQLite the IMMEDIATE transaction serializes writers).
     """
-    rule = AssignmentRule.objects.select_for_update().get(pk=rule.pk)
+    # Only the cursor is read again (locked): the rest of the rule comes from the configuration cache.
+    cursor = list(AssignmentRule.objects.select_for_update().filter(pk=rule.pk)
+                  .values_list("last_assigned_id", flat=True)[:1])
+    if not cursor:
+        return None  # deleted since the rules were read
+    last_assigned_id = cursor[0]
     people = candidates(rule)
     eligible = [u for u in people if available(u)]
     if not eligible:
@@ -136,15 +141,15 @@ def pick_owner(rule: AssignmentRule) -> User | None:
     elif rule.strategy == AssignmentStrategy.WEIGHTED and rule.department_id is None:
         owner = _weighted(rule, eligible)
     else:
-        owner = _next_in_circle(rule, people, eligible)
+        owner = _next_in_circle(last_assigned_id, people, eligible)
     AssignmentRule.objects.filter(pk=rule.pk).update(last_assigned=owner)
     return owner
 
 
-def _next_in_circle(rule, people, eligible) -> User:
+def _next_in_circle(last_assigned_id, people, eligible) -> User:
     eligible_ids = {u.pk for u in eligible}
     ids = [u.pk for u in people]
-    start = ids.index(rule.last_assigned_id) + 1 if rule.last_assigned_id in ids else 0
+    start = ids.index(last_assigned_id) + 1 if last_assigned_id in ids else 0
     for offset in range(len(people)):
         person = people[(start + offset) % len(people)]
         if person.pk in eligible_ids:

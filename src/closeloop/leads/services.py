@@ -210,7 +210,7 @@ def _save_submission(lead: Lead, decision, *, data: dict, cleaned: dict, channel
                         if lead.status == LeadStatus.NURTURE else
                         _("No assignment rule took the lead, so it is in the public pool, where sales staff can claim it."))
     lead.save()
-    audit_record(actor=actor, channel=channel, action="lead.create", target=lead, changes=diff({}, snapshot(lead)),
+    audit_record(actor=actor, channel=channel, action="lead.create", target=lead, changes=creation_changes(lead),
                  note=_reasons_note(decision) if lead.duplicate_of_id else "")
     assignment.after_intake(lead=lead, actor=actor)
     existing = decision.existing
