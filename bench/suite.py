@@ -112,7 +112,7 @@ class Suite:
 
         # Seeded by the table's size: a rerun on a reused database sends new people, not the previous
         # run's, which would all come back as touches on the leads that run created.
-        rng = random.Random(99 + Lead.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
+        rng = random.Random(99 + (Lead.objects.order_by("-pk").values_list("pk", flat=True).first() or 0))
         existing = self._sample_leads(200)
         bodies = []
         for n in range(self.requests + 200):
