@@ -216,11 +216,7 @@ def _clean_contact(data: dict) -> dict:
     for name in ("mobile", "landline"):
         cleaned[f"{name}_key"] = normalize.phone_key(cleaned[name]) if cleaned[name] else ""
         if cleaned[name] and not cleaned[f"{name}_key"]:
-            errors[name] = [_("“%(value)s” is not a valid phone number; enter the 11 digits of a mainland mobile, e.g. "
-                              "13912345678, or the country code first, e.g. +852 9123 4567.")
-                            % {"value": cleaned[name]} if name == "mobile" else
-                            _("“%(value)s” is not a valid phone number; include the area code, e.g. 021-62345678.")
-                            % {"value": cleaned[name]}]
+            errors[name] = [normalize.phone_error(name, cleaned[name])]
     cleaned["email_key"] = normalize.email_key(cleaned["email"]) if cleaned["email"] else ""
     if cleaned["email"] and not cleaned["email_key"]:
         errors["email"] = [_("“%(value)s” is not a valid email address.") % {"value": cleaned["email"]}]

@@ -354,6 +354,18 @@ _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
+def phone_error(field: str, value: str) -> str | None:
+    """Why `value` is no phone number for `field` ("mobile" or "landline"), with the format to use; None if it is."""
+    from django.utils.translation import gettext as _
+
+    if phone_key(value):
+        return None
+    if field == "landline":
+        return _("“%(value)s” is not a valid phone number; include the area code, e.g. 021-62345678.") % {"value": value}
+    return _("“%(value)s” is not a valid phone number; enter the 11 digits of a mainland mobile, e.g. "
+             "13912345678, or the country code first, e.g. +852 9123 4567.") % {"value": value}
+
+
 def credit_code_error(code: str) -> str | None:
     """Why a unified social credit code is invalid, in words a person can act on; None when valid."""
     from django.utils.translation import gettext as _

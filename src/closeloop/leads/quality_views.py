@@ -83,19 +83,27 @@ def pool_claim_view(request, pk):
     return redirect(lead)
 
 
-@admin_required
-@require_http_methods(["GET", "POST"])
-def scoring_settings_view(request):
-    settings = quality_settings()
-    form = ThresholdsForm(request.POST or None, instance=settings)
+def _settings_form(request, form_class, *, saved: str, back: str):
+    """(form, redirect): a form over the quality settings, saved through their service on a valid POST."""
+    form = form_class(request.POST or None, instance=quality_settings())
     if request.method == "POST" and form.is_valid():
         try:
             quality_settings_update(data=form.cleaned_data, actor=request.user)
         except DomainError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, _("Thresholds saved. Every lead is being rescored in the background."))
-            return redirect("leads:scoring_settings")
+            messages.success(request, saved)
+            return form, redirect(back)
+    return form, None
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def scoring_settings_view(request):
+    form, done = _settings_form(request, ThresholdsForm, back="leads:scoring_settings",
+                                saved=_("Thresholds saved. Every lead is being rescored in the background."))
+    if done:
+        return done
     rules = ScoringRule.objects.all()
     return render(request, "leads/settings_scoring.html", {"form": form, "rules": rules})
 
@@ -131,15 +139,9 @@ def scoring_rule_delete_view(request, pk):
 @admin_required
 @require_http_methods(["GET", "POST"])
 def assignment_settings_view(request):
-    form = SlaForm(request.POST or None, instance=quality_settings())
-    if request.method == "POST" and form.is_valid():
-        try:
-            quality_settings_update(data=form.cleaned_data, actor=request.user)
-        except DomainError as exc:
-            _apply_errors(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("leads:assignment_settings")
+    form, done = _settings_form(request, SlaForm, saved=_("Saved."), back="leads:assignment_settings")
+    if done:
+        return done
     rules = (AssignmentRule.objects.select_related("department")
              .prefetch_related("sources", "campaigns", "members__user"))
     return render(request, "leads/settings_assignment.html", {"form": form, "rules": rules})
@@ -187,13 +189,7 @@ def assignment_rule_move_view(request, pk):
 @admin_required
 @require_http_methods(["GET", "POST"])
 def pool_settings_view(request):
-    form = PoolSettingsForm(request.POST or None, instance=quality_settings())
-    if request.method == "POST" and form.is_valid():
-        try:
-            quality_settings_update(data=form.cleaned_data, actor=request.user)
-        except DomainError as exc:
-            _apply_errors(form, exc)
-        else:
-            messages.success(request, _("Pool rules saved."))
-            return redirect("leads:pool_settings")
+    form, done = _settings_form(request, PoolSettingsForm, saved=_("Pool rules saved."), back="leads:pool_settings")
+    if done:
+        return done
     return render(request, "leads/settings_pool.html", {"form": form})

@@ -96,20 +96,11 @@ def _clean(data: dict, *, channel: str, policy: ChannelPolicy | None = None) -> 
         except InvalidOperation:
             errors.setdefault("budget", []).append(_("Enter an amount in yuan, for example 50000."))
 
-    if cleaned["mobile"]:
-        cleaned["mobile_key"] = normalize.phone_key(cleaned["mobile"])
-        if not cleaned["mobile_key"]:
-            errors.setdefault("mobile", []).append(
-                _("“%(value)s” is not a valid phone number; enter the 11 digits of a mainland mobile, e.g. "
-                  "13912345678, or the country code first, e.g. +852 9123 4567.") % {"value": cleaned["mobile"]}
-            )
-    if cleaned["landline"]:
-        cleaned["landline_key"] = normalize.phone_key(cleaned["landline"])
-        if not cleaned["landline_key"]:
-            errors.setdefault("landline", []).append(
-                _("“%(value)s” is not a valid phone number; include the area code, e.g. 021-62345678.")
-                % {"value": cleaned["landline"]}
-            )
+    for name in ("mobile", "landline"):
+        if cleaned[name]:
+            cleaned[f"{name}_key"] = normalize.phone_key(cleaned[name])
+            if not cleaned[f"{name}_key"]:
+                errors.setdefault(name, []).append(normalize.phone_error(name, cleaned[name]))
     if cleaned["email"]:
         cleaned["email_key"] = normalize.email_key(cleaned["email"])
         if not cleaned["email_key"]:
