@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from closeloop.core.audit import audit_trail
+from closeloop.core.money import quantize
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead, LeadStatus
 from closeloop.leads.selectors import page_of
@@ -65,7 +66,7 @@ def opportunity_list(*, user, filters: OpportunityFilters):
 
 
 def _cents(value) -> Decimal:
-    return (Decimal(value or 0) / 100).quantize(Decimal("0.01"))
+    return quantize(Decimal(value or 0) / 100)
 
 
 def _fen(expression) -> Func:

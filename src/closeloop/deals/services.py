@@ -7,7 +7,7 @@ after commit (`notify` defers to on_commit). Views, the API, the demo and jobs a
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q
@@ -19,6 +19,7 @@ from django.utils.translation import ngettext, pgettext
 from closeloop.core.audit import audit_record, diff, snapshot
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import Channel, Role, User
+from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
 from closeloop.core.visibility import subtree_users
 from closeloop.leads import normalize
@@ -48,8 +49,6 @@ from .models import (
     StageHistory,
 )
 
-CENT = Decimal("0.01")
-MAX_MONEY = Decimal("1e12")
 # How many customers a rep may hold before claiming from the pool is refused.
 CUSTOMER_PRIVATE_CAP = 500
 SELLING_ROLES = {Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN}
@@ -62,20 +61,8 @@ def _list_separator() -> str:
 
 
 def money(value) -> Decimal | None:
-    """Parse an amount in yuan as people type it (“¥50,000”, “５万” is not accepted) to a 2-place Decimal."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, Decimal):
-        amount = value
-    else:
-        text = normalize.fold_width(str(value)).replace(",", "").replace("¥", "").replace("元", "").strip()
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValueError(value) from None
-    if not amount.is_finite() or amount < 0 or amount >= MAX_MONEY:
-        raise ValueError(value)
-    return amount.quantize(CENT)
+    """Parse an amount in yuan as people type it (“¥50,000”); see core.money.parse_money."""
+    return parse_money(value)
 
 
 def _invalid(field: str, message: str):

@@ -4,7 +4,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
@@ -21,6 +21,7 @@ from closeloop.core import configcache
 from closeloop.core.audit import audit_record, creation_changes, diff, snapshot
 from closeloop.core.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry, Channel, User
+from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
 
 from . import assignment, dedup, imports, normalize, scoring
@@ -89,11 +90,8 @@ def _clean(data: dict, *, channel: str, policy: ChannelPolicy | None = None) -> 
     cleaned["budget"] = None
     if budget not in (None, ""):
         try:
-            amount = Decimal(normalize.fold_width(str(budget)).replace(",", "").replace("¥", "").replace("元", ""))
-            if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
-                raise InvalidOperation
-            cleaned["budget"] = amount.quantize(Decimal("0.01"))
-        except InvalidOperation:
+            cleaned["budget"] = parse_money(budget)
+        except ValueError:
             errors.setdefault("budget", []).append(_("Enter an amount in yuan, for example 50000."))
 
     for name in ("mobile", "landline"):

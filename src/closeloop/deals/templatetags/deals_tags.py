@@ -1,6 +1,6 @@
-from decimal import Decimal, InvalidOperation
-
 from django import template
+
+from closeloop.core.money import format_yuan
 
 register = template.Library()
 
@@ -9,12 +9,7 @@ register = template.Library()
 def yuan(amount) -> str:
     """`{{ deal.amount|yuan }}`: ¥1,200,000.00 — grouped by thousands so a large amount reads at a glance;
     an empty amount is a dash."""
-    if amount is None or amount == "":
-        return "—"
-    try:
-        return f"¥{Decimal(amount):,.2f}"
-    except (InvalidOperation, TypeError, ValueError):
-        return str(amount)
+    return format_yuan(amount)
 
 
 @register.filter

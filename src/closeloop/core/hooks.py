@@ -1,0 +1,139 @@
+"""How an app contributes to the whole without core (or any app below it) knowing it.
+
+Core knows no stage of the loop. Every Closeloop app's `AppConfig` subclasses `LoopApp` and overrides
+the hooks it needs; core and the lower apps walk `loop_apps()` (INSTALLED_APPS order, which is the
+layer order, lowest first) to assemble what used to be hard-wired: the demo company, `gen-data`, the
+worker's schedule, notification kinds, audit action labels, the navigation, the settings menu and the
+Today page. Adding an app means writing its `AppConfig`; nothing below it changes.
+
+Hooks are plain methods returning plain data, so a hook's result can be cached per process and tests
+can call one app's hook alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.apps import AppConfig, apps
+
+if TYPE_CHECKING:
+    from django.db.models import TextChoices
+
+# The navigation groups in loop order; an app's entries name one of these keys. Labels are
+# translated where they are rendered (core's navigation), so they are listed here as msgids.
+NAV_GROUPS = ["leads", "deals", "quotes", "contracts", "service", "insights", "settings"]
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A link in the main navigation (or, with group "settings", in the settings menu)."""
+
+    group: str  # one of NAV_GROUPS
+    label: Any  # a lazy translation
+    url_name: str  # reversed without arguments
+    order: int = 100
+    # Who sees the entry; the page itself still checks (an entry hidden is not a permission).
+    visible: Callable[[Any], bool] = field(default=lambda user: True)
+
+
+@dataclass(frozen=True)
+class NotificationKind:
+    kind: str  # "lead.assigned"
+    label: Any
+    email: bool = False  # whether email is on until the user says otherwise
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A periodic, idempotent job. `every_seconds` for an interval, or `cron` ("0 9 * * 1") for a time of day."""
+
+    name: str
+    enqueue: Callable[[], object]
+    every_seconds: int | None = None
+    cron: str | None = None
+
+
+@dataclass(frozen=True)
+class TodaySource:
+    """One section of a person's Today page. `items(user, now)` returns what the section lists
+    (already through the visibility layer); `template` renders them; empty sections are hidden."""
+
+    key: str
+    label: Any
+    items: Callable[[Any, datetime], Iterable[Any]]
+    template: str
+    order: int = 100
+    visible: Callable[[Any], bool] = field(default=lambda user: True)
+
+
+@dataclass
+class DemoContext:
+    """Shared by the apps' demo hooks, lowest app first: each reads what lower apps made and adds its own."""
+
+    rng: random.Random
+    now: datetime
+    admin: Any = None
+    users: dict[str, Any] = field(default_factory=dict)  # by username
+    departments: dict[str, Any] = field(default_factory=dict)  # by a short key: "company", "sales", "team_a" ...
+    shared: dict[str, Any] = field(default_factory=dict)  # anything an app hands to the apps above it
+    summary: list[str] = field(default_factory=list)  # one line per app for the command's output
+
+
+@dataclass
+class GenDataContext:
+    """Shared by the apps' gen-data hooks; `options` holds every app's command-line options."""
+
+    options: argparse.Namespace
+    rng: random.Random
+    owners: list[int] = field(default_factory=list)  # sales reps' ids to spread records over
+    shared: dict[str, Any] = field(default_factory=dict)
+    log: Callable[[str], None] = print
+
+
+class LoopApp(AppConfig):
+    """Base of every Closeloop app's AppConfig. Override what the app contributes; the defaults add nothing."""
+
+    # The app's typed audit actions (a TextChoices whose values are "record.verb"): labels on timelines,
+    # and the audit trail refuses codes no app declared.
+    audit_actions: type[TextChoices] | None = None
+
+    def notification_kinds(self) -> Iterable[NotificationKind]:
+        return ()
+
+    def sweeps(self) -> Iterable[Sweep]:
+        return ()
+
+    def nav_entries(self) -> Iterable[NavEntry]:
+        return ()
+
+    def today_sources(self) -> Iterable[TodaySource]:
+        return ()
+
+    def demo(self, ctx: DemoContext) -> None:
+        """Add this app's part of the demo company (inside the demo command's transaction)."""
+
+    def gen_data_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add this app's options to `closeloop gen-data`."""
+
+    def gen_data(self, ctx: GenDataContext) -> None:
+        """Bulk-insert this app's records at benchmark scale."""
+
+
+def loop_apps() -> Iterator[LoopApp]:
+    """The installed Closeloop apps, lowest layer first."""
+    for config in apps.get_app_configs():
+        if isinstance(config, LoopApp):
+            yield config
+
+
+def collect(hook: str) -> list:
+    """Every app's contributions to a list-returning hook, lowest app first."""
+    result = []
+    for config in loop_apps():
+        result.extend(getattr(config, hook)())
+    return result
