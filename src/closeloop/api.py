@@ -7,6 +7,7 @@ from ninja import errors as ninja_errors
 from ninja.security import HttpBearer
 
 from closeloop.core.errors import DomainError
+from closeloop.core.hooks import loop_apps
 from closeloop.core.services import user_for_token
 
 
@@ -50,14 +51,7 @@ def unauthenticated(request, exc):
     return api.create_response(request, body, status=401)
 
 
-def _register_routers():
-    from closeloop.leads.api import router as leads_router
-
-    api.add_router("/leads", leads_router, tags=["leads"])
-
-    from closeloop.deals.api import router as deals_router
-
-    api.add_router("/deals", deals_router, tags=["deals"])
-
-
-_register_routers()
+# Each installed app mounts its own router (`LoopApp.api_routers()`), tagged with the app's label.
+for _config in loop_apps():
+    for _prefix, _router in _config.api_routers():
+        api.add_router(_prefix, _router, tags=[_config.label])

@@ -1,17 +1,21 @@
+"""The site's URLs: core's pages, then whatever each installed app mounts (`LoopApp.urls()`).
+
+This module is wiring: it may name any app. The start page is the Today page (the deals app's until
+the follow-up app owns it) for the roles that start their day there.
+"""
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from closeloop.api import api
-from closeloop.leads import views_public
+from closeloop.core import views as core_views
+from closeloop.core.hooks import collect
+from closeloop.deals.views import today_view
 
 urlpatterns = [
-    path("", include("closeloop.core.urls")),
-    path("leads/", include("closeloop.leads.urls")),
-    path("deals/", include("closeloop.deals.urls")),
-    # The public web form sits outside /leads/ so embed URLs stay short and say nothing about the app.
-    path("f/<str:form_key>/", views_public.public_form_view, name="public_form"),
-    path("f/<str:form_key>/thanks/", views_public.public_form_thanks_view, name="public_form_thanks"),
+    path("", core_views.home, {"today": today_view}, name="home"),
+    *collect("urls"),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("django-admin/", admin.site.urls),

@@ -1,11 +1,41 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from .hooks import LoopApp, NavEntry, Sweep, collect
 
-class CoreConfig(AppConfig):
+
+def _admin(user) -> bool:
+    return user.is_admin
+
+
+class CoreConfig(LoopApp):
     name = "closeloop.core"
     label = "core"
     verbose_name = _("Core")
+
+    @property
+    def audit_actions(self):
+        from .audit import CoreAction
+
+        return CoreAction
+
+    def sweeps(self):
+        from .tasks import recover_notification_deliveries
+
+        # Deliveries whose job was lost or that wait for a retry.
+        return [Sweep("core.recover_notification_deliveries", recover_notification_deliveries.enqueue, every_seconds=300)]
+
+    def nav_entries(self):
+        return [
+            NavEntry("settings", _("Team"), "user_list", order=10, visible=_admin),
+            NavEntry("settings", _("Departments"), "department_list", order=11, visible=_admin),
+            NavEntry("settings", _("Group robots"), "robot_list", order=80, visible=_admin),
+            NavEntry("settings", _("Delivery log"), "delivery_list", order=81, visible=_admin),
+        ]
+
+    def urls(self):
+        from django.urls import include, path
+
+        return [path("", include("closeloop.core.urls"))]
 
     def ready(self):
         from django.db.models import fields
@@ -14,7 +44,9 @@ class CoreConfig(AppConfig):
         # render time and lets ready() replace it; as our own string it is translated with the rest.
         fields.BLANK_CHOICE_LABEL = _("- Select an option -")
 
-        from .schedule import register_sweep
-        from .tasks import recover_notification_deliveries
+        from .notify import register_kinds
+        from .schedule import register_sweeps
 
-        register_sweep("core.recover_notification_deliveries", 300, recover_notification_deliveries.enqueue)
+        # Every app's configuration exists before any ready() runs, so core can walk them all here.
+        register_kinds(collect("notification_kinds"))
+        register_sweeps(collect("sweeps"))

@@ -1,12 +1,46 @@
-"""The audit trail (过程留痕): every service write calls `audit_record` inside its transaction."""
+"""The audit trail (过程留痕): every service write calls `audit_record` inside its transaction.
 
+Action codes are typed: each app declares its own as a `TextChoices` (`LoopApp.audit_actions`, values
+"record.verb", labels for the timelines), and `audit_record` refuses a code no installed app declared.
+"""
+
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
+from .hooks import loop_apps
 from .models import AuditEntry, Channel
+
+
+class CoreAction(models.TextChoices):
+    USER_CREATE = "user.create", _("User created")
+    USER_UPDATE = "user.update", _("User edited")
+    DEPARTMENT_CREATE = "department.create", _("Department created")
+    DEPARTMENT_UPDATE = "department.update", _("Department edited")
+    API_TOKEN_CREATE = "api_token.create", _("API token created")
+    API_TOKEN_REVOKE = "api_token.revoke", _("API token revoked")
+    ROBOT_CREATE = "robot.create", _("Group robot created")
+    ROBOT_UPDATE = "robot.update", _("Group robot edited")
+    ROBOT_DELETE = "robot.delete", _("Group robot deleted")
+    ROBOT_TEST = "robot.test", _("Test message sent")
+    NOTIFICATION_PREFERENCES_UPDATE = "notification_preferences.update", _("Notification settings changed")
+
+
+@functools.cache
+def declared_actions() -> dict[str, object]:
+    """Every action code the installed apps declare, with its label."""
+    actions: dict[str, object] = {}
+    for config in loop_apps():
+        if config.audit_actions is not None:
+            for value, label in config.audit_actions.choices:
+                if value in actions:
+                    raise ValueError(f"audit action {value!r} is declared twice (again by {config.label})")
+                actions[value] = label
+    return actions
 
 
 def _plain(value):
@@ -66,6 +100,8 @@ def audit_record(
 ) -> AuditEntry:
     if channel not in Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
+    if action not in declared_actions():
+        raise ValueError(f"undeclared audit action {action!r}: add it to the app's audit actions")
     return AuditEntry.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         channel=channel,

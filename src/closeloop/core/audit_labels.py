@@ -2,9 +2,11 @@
 
 The trail stores stable codes (`lead.create`, `expected_close_date`) so it can be queried and survives a
 change of language; people read the labels. Field labels come from the models' verbose names, so they are
-translated wherever the models are; actions and the few keys that are not model fields are listed here.
+translated wherever the models are. Actions' labels and the few keys that are not model fields come from
+the apps that write them (`LoopApp.audit_actions`, `audit_extra_labels`, `audit_action_models`).
 """
 
+import functools
 from collections import defaultdict
 from datetime import datetime
 
@@ -15,82 +17,48 @@ from django.template.defaultfilters import yesno
 from django.utils import dateformat, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
+from .audit import declared_actions
+from .hooks import loop_apps
 from .models import AuditEntry
 
-ACTION_LABELS = {
-    "lead.create": _("Lead created"),
-    "lead.update": _("Lead edited"),
-    "lead.assign": _("Lead assigned"),
-    "lead.touch": _("Submitted again (duplicate)"),
-    "lead.merge": _("Leads merged into this one"),
-    "lead.merged": _("Merged into another lead"),
-    "lead.claim": _("Claimed from the public pool"),
-    "lead.return_to_pool": _("Returned to the public pool"),
-    "lead.convert": _("Converted to a deal"),
-    "customer.create": _("Customer created"),
-    "customer.update": _("Customer edited"),
-    "customer.claim": _("Claimed from the public pool"),
-    "customer.release": _("Released to the public pool"),
-    "customer.return_to_pool": _("Returned to the public pool"),
-    "customer.transfer": _("Customer transferred"),
-    "contact.create": _("Contact added"),
-    "contact.update": _("Contact edited"),
-    "contact.delete": _("Contact deleted"),
-    "opportunity.create": _("Deal created"),
-    "opportunity.update": _("Deal edited"),
-    "opportunity.stage": _("Stage changed"),
-    "opportunity.transfer": _("Deal transferred"),
-    "opportunity.collaborator_add": _("Collaborator added"),
-    "opportunity.collaborator_remove": _("Collaborator removed"),
-    "activity.log": _("Follow-up logged"),
-    "comment.add": _("Comment added"),
-    "handoff.request": _("Hand-off requested"),
-    "handoff.accepted": _("Hand-off accepted"),
-    "handoff.declined": _("Hand-off declined"),
-    "handoff.done": _("Hand-off done"),
-    "pipeline.create": _("Pipeline created"),
-    "pipeline.update": _("Pipeline edited"),
-    "stage.create": _("Stage created"),
-    "stage.update": _("Stage edited"),
-    "stage.delete": _("Stage deleted"),
-    "lost_reason.create": _("Lost reason created"),
-    "lost_reason.update": _("Lost reason edited"),
-    "import.upload": _("Import uploaded"),
-    "import.start": _("Import started"),
-    "import.finish": _("Import finished"),
-}
 
-# Keys in `changes` that are not fields of the record they describe.
-EXTRA_FIELD_LABELS = {
-    "collaborators": _("collaborators"),
-    "handoff": _("hand-off"),
-    # Own context: the list's “deals” after a count reads 个商机, wrong as a field label.
-    "opportunities": pgettext_lazy("timeline field", "deals"),
-    "api_token": _("API token"),
-}
+@functools.cache
+def _vocabulary() -> tuple[dict, dict, dict]:
+    """(extra keys' labels, per-model field labels, action prefix → model), gathered from the apps."""
+    extra: dict[str, object] = {"api_token": _("API token")}
+    model_fields: dict[tuple[str, str], object] = {}
+    action_models: dict[str, tuple[str, str]] = {}
+    for config in loop_apps():
+        for key, label in config.audit_extra_labels.items():
+            if key.count(".") == 2:
+                app_label, model, name = key.split(".")
+                model_fields[(f"{app_label}.{model}", name)] = label
+            else:
+                extra[key] = label
+        for prefix, model_label in config.audit_action_models.items():
+            app_label, _sep, model = model_label.partition(".")
+            action_models[prefix] = (app_label, model)
+    return extra, model_fields, action_models
 
 
 # Columns the code derives for matching (normalized phone/email/company keys, brand fragments): they change
 # with the fields people edit and mean nothing to them. Non-editable `*_key` columns are hidden as well.
 INTERNAL_FIELDS = {"brand_head", "brand_tail", "path"}
 
-# Contact events are recorded on the customer, where people look for them, but their changes are the
-# contact's fields: labelled with the customer's fields, a contact's name read “company name”.
-ACTION_MODELS = {"contact": ("deals", "Contact")}
-
 # The same format as the entry headers on the timelines.
 DATETIME_FORMAT = "Y-m-d H:i"
 
 
 def action_label(action: str) -> str:
-    """The label of an action code; an unknown code is shown as it is rather than hidden."""
-    return str(ACTION_LABELS.get(action, action))
+    """The label of an action code; an unknown code (from an app no longer installed) is shown as it is."""
+    return str(declared_actions().get(action, action))
 
 
 def _model_of(entry):
-    if described := ACTION_MODELS.get(entry.action.partition(".")[0]):
+    # An app may record events on the record people look at (a contact's on its customer) while their
+    # changes are another model's fields: labelled with the customer's, a contact's name read “company name”.
+    if described := _vocabulary()[2].get(entry.action.partition(".")[0]):
         return apps.get_model(*described)
     try:
         # Served from ContentType's cache after the first lookup: no query per timeline row.
@@ -108,17 +76,14 @@ def _field(model, name: str):
         return None
 
 
-# Where a model's generic verbose name reads wrong on a timeline: a contact's “name” is the person's.
-MODEL_FIELD_LABELS = {("deals.contact", "name"): _("contact")}
-
-
 def field_label(model, name: str) -> str:
-    if model is not None and (label := MODEL_FIELD_LABELS.get((model._meta.label_lower, name))):
+    extra, model_fields, _models = _vocabulary()
+    if model is not None and (label := model_fields.get((model._meta.label_lower, name))):
         return str(label)
     field = _field(model, name)
     if field is not None and getattr(field, "verbose_name", None):
         return str(field.verbose_name)
-    return str(EXTRA_FIELD_LABELS.get(name, name.replace("_", " ")))
+    return str(extra.get(name, name.replace("_", " ")))
 
 
 def _split(change) -> tuple:

@@ -2,9 +2,8 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.leads.models import CONFIGURABLE_FIELDS, DuplicateAction, Lead, LeadSource
-
-from .models import Channel, Department, RobotPlatform, Role, User
+from .hooks import collect
+from .models import Department, RobotPlatform, Role, User
 
 
 class UserForm(forms.Form):
@@ -15,10 +14,6 @@ class UserForm(forms.Form):
     role = forms.ChoiceField(label=_("role"), choices=Role.choices)
     department = forms.ModelChoiceField(label=_("department"), queryset=Department.objects.all(), required=False)
     manager = forms.ModelChoiceField(label=_("manager"), queryset=User.objects.filter(is_active=True), required=False)
-    source_channels = forms.ModelMultipleChoiceField(
-        label=_("source channels (marketing)"), queryset=LeadSource.objects.all(), required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
     on_leave = forms.BooleanField(label=_("on leave"), required=False)
     is_active = forms.BooleanField(label=_("active"), required=False, initial=True)
     password = forms.CharField(
@@ -28,13 +23,19 @@ class UserForm(forms.Form):
 
     def __init__(self, *args, instance: User | None = None, **kwargs):
         self.instance = instance
+        # Fields the apps add (leads: the source channels a marketer runs), after the role and team.
+        self.app_fields = collect("user_fields")
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = {
                 **{name: getattr(instance, name) for name in
                    ["username", "display_name", "email", "mobile", "role", "department", "manager", "on_leave", "is_active"]},
-                "source_channels": list(instance.source_channels.all()),
+                **{field.name: field.initial(instance) for field in self.app_fields},
             }
         super().__init__(*args, **kwargs)
+        names = list(self.fields)
+        at = names.index("on_leave")
+        extra = {field.name: field.formfield() for field in self.app_fields}
+        self.fields = {**{n: self.fields[n] for n in names[:at]}, **extra, **{n: self.fields[n] for n in names[at:]}}
 
     def clean_username(self):
         username = self.cleaned_data["username"]
@@ -59,28 +60,6 @@ class UserForm(forms.Form):
 class DepartmentForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=100)
     parent = forms.ModelChoiceField(label=_("parent department"), queryset=Department.objects.all(), required=False)
-
-
-class ChannelPolicyForm(forms.Form):
-    required_fields = forms.MultipleChoiceField(
-        label=_("required fields"), required=False, widget=forms.CheckboxSelectMultiple,
-        choices=[(name, Lead._meta.get_field(name).verbose_name) for name in CONFIGURABLE_FIELDS],
-    )
-    require_contact_method = forms.BooleanField(label=_("require a mobile, landline, email or WeChat"), required=False)
-    duplicate_action = forms.ChoiceField(
-        label=_("when a submission names a contact already on record"), choices=DuplicateAction.choices,
-        initial=DuplicateAction.ATTACH, required=False,
-    )
-
-    def clean_duplicate_action(self):
-        # Left out of a submission (an older form), the safe default: route the duplicate to its owner.
-        return self.cleaned_data["duplicate_action"] or DuplicateAction.ATTACH
-
-    def __init__(self, *args, channel: str, **kwargs):
-        self.channel = channel
-        kwargs.setdefault("prefix", channel)
-        super().__init__(*args, **kwargs)
-        self.label = Channel(channel).label
 
 
 class GroupRobotForm(forms.Form):

@@ -7,7 +7,8 @@ worker's schedule, notification kinds, audit action labels, the navigation, the 
 Today page. Adding an app means writing its `AppConfig`; nothing below it changes.
 
 Hooks are plain methods returning plain data, so a hook's result can be cached per process and tests
-can call one app's hook alone.
+can call one app's hook alone. The project's wiring (settings, urls.py, api.py) is the one place that
+names the apps; urls.py and api.py mount what the apps' `urls()` and `api_routers()` return.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ if TYPE_CHECKING:
     from django.db.models import TextChoices
 
 # The navigation groups in loop order; an app's entries name one of these keys. Labels are
-# translated where they are rendered (core's navigation), so they are listed here as msgids.
-NAV_GROUPS = ["leads", "deals", "quotes", "contracts", "service", "insights", "settings"]
+# translated where they are rendered (core's navigation). Entries of "home" (the Today page) are
+# plain links before the groups; entries of "settings" also make the settings menu.
+NAV_GROUPS = ["home", "leads", "deals", "quotes", "contracts", "service", "insights", "settings"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,20 @@ class TodaySource:
     visible: Callable[[Any], bool] = field(default=lambda user: True)
 
 
+@dataclass(frozen=True)
+class UserField:
+    """A field an app adds to core's user form: leads adds the source channels a marketer runs.
+
+    `formfield()` builds the form field, `initial(user)` reads the user's current value and
+    `save(user, value)` stores a new one (inside the user service's transaction).
+    """
+
+    name: str
+    formfield: Callable[[], Any]
+    initial: Callable[[Any], Any]
+    save: Callable[[Any, Any], None]
+
+
 @dataclass
 class DemoContext:
     """Shared by the apps' demo hooks, lowest app first: each reads what lower apps made and adds its own."""
@@ -98,9 +114,24 @@ class GenDataContext:
 class LoopApp(AppConfig):
     """Base of every Closeloop app's AppConfig. Override what the app contributes; the defaults add nothing."""
 
+    # An app's apps.py imports LoopApp, so Django sees two AppConfig classes there and would fall back to
+    # a plain AppConfig. LoopApp itself is never an app's config; each subclass is its app's default.
+    default = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "default" not in cls.__dict__:
+            cls.default = True
+
     # The app's typed audit actions (a TextChoices whose values are "record.verb"): labels on timelines,
     # and the audit trail refuses codes no app declared.
     audit_actions: type[TextChoices] | None = None
+    # Labels for keys of an entry's `changes` that are not fields of its record ("collaborators"); a key
+    # "app_label.model.field" relabels one model's field where its verbose name reads wrong on a timeline.
+    audit_extra_labels: dict[str, Any] = {}
+    # Action prefixes whose entries sit on another record than the one whose fields they change
+    # ({"contact": "deals.Contact"}: contact edits are shown on the customer).
+    audit_action_models: dict[str, str] = {}
 
     def notification_kinds(self) -> Iterable[NotificationKind]:
         return ()
@@ -112,6 +143,17 @@ class LoopApp(AppConfig):
         return ()
 
     def today_sources(self) -> Iterable[TodaySource]:
+        return ()
+
+    def user_fields(self) -> Iterable[UserField]:
+        return ()
+
+    def urls(self) -> Iterable[Any]:
+        """URL patterns this app mounts on the site (`path("leads/", include(...))`)."""
+        return ()
+
+    def api_routers(self) -> Iterable[tuple[str, Any]]:
+        """(prefix, django-ninja Router) pairs this app adds to the JSON API."""
         return ()
 
     def demo(self, ctx: DemoContext) -> None:

@@ -9,13 +9,12 @@ import logging
 import threading
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext_lazy as _
 
 from . import configcache
+from .hooks import NotificationKind as Kind
 from .models import (
     DeliveryChannel,
     Department,
@@ -28,50 +27,17 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Kind:
-    kind: str
-    label: str
-    email: bool  # whether email is on until the user says otherwise
-
-
+# The event kinds the installed apps send, by code: each app declares its own in
+# `LoopApp.notification_kinds()`, and core registers them when it starts (CoreConfig.ready), so the
+# preferences page and the robot form show every kind with its label and default.
 KINDS: dict[str, Kind] = {}
 
 
-def register_kind(kind: str, label, *, email: bool = False) -> None:
-    """Make an event kind known: it appears on the preferences page and in the robot settings.
-
-    Choose `email=True` for events a person must not miss (escalations, hand-offs to accept);
-    frequent, informational events stay in the app unless the user asks for email.
-    """
-    KINDS[kind] = Kind(kind, label, email)
-
-
-# The events the apps send today. One list here rather than one per app, so the settings page and
-# the robot form show every kind with its label and default; an app adding a kind registers it here
-# or with register_kind() in its AppConfig.ready().
-for _kind, _label, _email in [
-    # Reps get many leads a day: in the app and the team chat, not a mailbox full of them.
-    ("lead.assigned", _("A lead is assigned to me"), False),
-    ("pool.warning", _("My leads are about to return to the public pool"), True),
-    ("pool.returned", _("My leads returned to the public pool"), False),
-    ("reminder.first_contact", _("First contact is due"), True),
-    ("reminder.follow_up", _("A follow-up is due"), False),
-    ("reminder.stale", _("A deal is stale in its stage"), False),
-    ("reminder.no_activity", _("A record has had no activity for a while"), False),
-    ("reminder.escalation", _("An overdue item of my team is escalated to me"), True),
-    ("opportunity.assigned", _("A deal is assigned to me"), True),
-    ("opportunity.stage", _("My deal moved to another stage"), False),
-    ("opportunity.transferred", _("A deal is transferred to or from me"), True),
-    ("opportunity.collaborator", _("I am added to a deal as collaborator"), False),
-    ("customer.transferred", _("A customer is transferred to me"), True),
-    ("handoff.request", _("Someone hands work over to me to accept"), True),
-    ("handoff.accepted", _("My hand-off was accepted"), False),
-    ("handoff.declined", _("My hand-off was declined"), True),
-    ("handoff.done", _("My hand-off was completed"), False),
-    ("comment.mention", _("Someone mentions me in a comment"), True),
-]:
-    register_kind(_kind, _label, email=_email)
+def register_kinds(kinds) -> None:
+    for kind in kinds:
+        if kind.kind in KINDS and KINDS[kind.kind] != kind:
+            raise ValueError(f"notification kind {kind.kind!r} is declared twice")
+        KINDS[kind.kind] = kind
 
 
 def kinds_for(user) -> list[Kind]:

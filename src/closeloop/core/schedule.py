@@ -1,30 +1,26 @@
 """Periodic sweeps, enqueued by the worker side.
 
 Each sweep is idempotent: it is safe to run twice or late, so several workers (each with its own
-scheduler) can enqueue the same sweep without harm. Apps register sweeps with `register_sweep`.
+scheduler) can enqueue the same sweep without harm. Apps declare their sweeps in
+`LoopApp.sweeps()`; core registers them when it starts (CoreConfig.ready).
 """
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.db import close_old_connections
 
+from .hooks import Sweep
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Sweep:
-    name: str
-    every_seconds: int
-    enqueue: Callable[[], object]
-
 
 SWEEPS: dict[str, Sweep] = {}
 
 
-def register_sweep(name: str, every_seconds: int, enqueue: Callable[[], object]) -> None:
-    SWEEPS[name] = Sweep(name, every_seconds, enqueue)
+def register_sweeps(sweeps) -> None:
+    for sweep in sweeps:
+        if sweep.name in SWEEPS and SWEEPS[sweep.name] != sweep:
+            raise ValueError(f"sweep {sweep.name!r} is declared twice")
+        SWEEPS[sweep.name] = sweep
 
 
 def run_scheduler(stop, tick_seconds: float = 5.0) -> None:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from . import robots
 from .audit import audit_record, diff, snapshot
 from .errors import Forbidden, ValidationFailed
+from .hooks import collect
 from .models import (
     ApiToken,
     Channel,
@@ -60,6 +61,10 @@ def department_save(*, actor, name: str, parent: Department | None, department: 
     return department
 
 
+def _plain_list(value) -> list[str]:
+    return sorted(str(item) for item in value) if isinstance(value, (list, tuple, set)) else [str(value)]
+
+
 USER_FIELDS = ["username", "display_name", "email", "mobile", "role", "department", "manager", "on_leave", "is_active"]
 
 
@@ -81,9 +86,15 @@ def user_save(*, actor, data: dict, user: User | None = None, password: str | No
             user.set_unusable_password()
         user.is_staff = user.role == "admin"
         user.save()
-        if "source_channels" in data:
-            user.source_channels.set(data["source_channels"])
         changes = diff(before, snapshot(user, USER_FIELDS))
+        # Fields the apps add to the user form (leads: the source channels a marketer runs).
+        for field in collect("user_fields"):
+            if field.name in data:
+                old = [] if creating else _plain_list(field.initial(user))
+                field.save(user, data[field.name])
+                new = _plain_list(field.initial(user))
+                if old != new:
+                    changes[field.name] = [old or None, new or None]
         if password and not creating:
             changes["password"] = ["***", "***"]
         audit_record(actor=actor, channel=channel, action="user.create" if creating else "user.update",

@@ -4,7 +4,6 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(success_url="/password/done/"), name="password_change"),
@@ -21,7 +20,6 @@ urlpatterns = [
     path("team/departments/", views.department_list, name="department_list"),
     path("team/departments/new/", views.department_edit, name="department_create"),
     path("team/departments/<int:pk>/", views.department_edit, name="department_edit"),
-    path("settings/intake/", views.intake_settings, name="intake_settings"),
     path("settings/robots/", views.robot_list, name="robot_list"),
     path("settings/robots/new/", views.robot_edit, name="robot_create"),
     path("settings/robots/<int:pk>/", views.robot_edit, name="robot_edit"),

@@ -1,20 +1,16 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from closeloop.leads.models import ChannelPolicy
-from closeloop.leads.services import channel_policy
-
-from .audit import audit_record, diff
 from .errors import DomainError
-from .forms import ChannelPolicyForm, DepartmentForm, GroupRobotForm, NotificationPreferencesForm, UserForm
-from .models import Channel, DeliveryStatus, Department, GroupRobot, NotificationDelivery, Role, User
+from .forms import DepartmentForm, GroupRobotForm, NotificationPreferencesForm, UserForm
+from .models import DeliveryStatus, Department, GroupRobot, NotificationDelivery, Role, User
+from .navigation import start_url
 from .notify import kinds_for, preferences_for
 from .services import (
     api_token_create,
@@ -41,14 +37,17 @@ def admin_required(view):
     return wrapped
 
 
-@login_required
-def home(request):
-    # Sales and pre-sales start their day on the Today page: what is due, overdue, new, handed over, escalated.
-    if request.user.role in (Role.SALES_REP, Role.SALES_MANAGER, Role.PRESALES):
-        from closeloop.deals.views import today_view
+# Who starts the day on the Today page: what is due, overdue, new, handed over, escalated.
+TODAY_ROLES = (Role.SALES_REP, Role.SALES_MANAGER, Role.PRESALES)
 
-        return today_view(request)
-    return redirect("leads:list")
+
+@login_required
+def home(request, today=None):
+    """The start page. `today` is the Today view the project's urls.py passes in (core knows no stage);
+    everyone else starts on the first page of their navigation."""
+    if today is not None and request.user.role in TODAY_ROLES:
+        return today(request)
+    return redirect(start_url(request.user))
 
 
 @login_required
@@ -137,40 +136,6 @@ def department_edit(request, pk=None):
             messages.success(request, _("Department saved."))
             return redirect("department_list")
     return render(request, "core/department_form.html", {"form": form, "edited": department})
-
-
-@admin_required
-@require_http_methods(["GET", "POST"])
-def intake_settings(request):
-    forms = []
-    for channel in Channel.values:
-        if channel == Channel.SYSTEM:
-            continue
-        policy = channel_policy(channel)
-        forms.append(ChannelPolicyForm(
-            request.POST or None, channel=channel,
-            initial={"required_fields": policy.required_fields, "require_contact_method": policy.require_contact_method,
-                     "duplicate_action": policy.duplicate_action},
-        ))
-    if request.method == "POST" and all(f.is_valid() for f in forms):
-        with transaction.atomic():
-            for form in forms:
-                policy, _created = ChannelPolicy.objects.get_or_create(channel=form.channel)
-                before = {"required_fields": policy.required_fields, "require_contact_method": policy.require_contact_method,
-                          "duplicate_action": policy.duplicate_action}
-                policy.required_fields = form.cleaned_data["required_fields"]
-                policy.require_contact_method = form.cleaned_data["require_contact_method"]
-                policy.duplicate_action = form.cleaned_data["duplicate_action"]
-                policy.save()
-                changes = diff(before, {"required_fields": policy.required_fields,
-                                        "require_contact_method": policy.require_contact_method,
-                                        "duplicate_action": policy.duplicate_action})
-                if changes:
-                    audit_record(actor=request.user, channel=Channel.WEB, action="settings.intake", target=policy,
-                                 changes=changes)
-        messages.success(request, _("Intake rules saved."))
-        return redirect("intake_settings")
-    return render(request, "core/intake_settings.html", {"forms": forms})
 
 
 @login_required

@@ -1,17 +1,86 @@
-from django.apps import AppConfig
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, Sweep
 
-class LeadsConfig(AppConfig):
+from .audit import LeadAction
+
+
+def _admin(user) -> bool:
+    return user.is_admin
+
+
+def _pool_user(user) -> bool:
+    from .pool import can_use_pool
+
+    return can_use_pool(user)
+
+
+def _campaign_manager(user) -> bool:
+    from .services_campaigns import can_manage_campaigns
+
+    return can_manage_campaigns(user)
+
+
+class LeadsConfig(LoopApp):
     name = "closeloop.leads"
     label = "leads"
     verbose_name = _("Leads")
+    audit_actions = LeadAction
+
+    def notification_kinds(self):
+        return [
+            # Reps get many leads a day: in the app and the team chat, not a mailbox full of them.
+            NotificationKind("lead.assigned", _("A lead is assigned to me")),
+            NotificationKind("pool.warning", _("My leads are about to return to the public pool"), email=True),
+            NotificationKind("pool.returned", _("My leads returned to the public pool")),
+        ]
+
+    def sweeps(self):
+        from .tasks import pool_sweep, sync_name_index
+
+        return [
+            # Every 15 minutes: warnings go out about a day ahead, returns land close to their deadline.
+            Sweep("leads.pool_sweep", pool_sweep.enqueue, every_seconds=15 * 60),
+            # Searches stay exact without it (queued leads are always candidates); it keeps them fast after imports.
+            Sweep("leads.sync_name_index", sync_name_index.enqueue, every_seconds=60),
+        ]
+
+    def nav_entries(self):
+        return [
+            NavEntry("leads", _("Lead list"), "leads:list", order=10),
+            NavEntry("leads", _("Pool"), "leads:pool", order=20, visible=_pool_user),
+            NavEntry("leads", _("Import"), "leads:import", order=30),
+            NavEntry("leads", _("Duplicates"), "leads:duplicates", order=40),
+            NavEntry("leads", _("Campaigns"), "leads:campaign_list", order=50, visible=_campaign_manager),
+            NavEntry("settings", _("Intake rules"), "leads:intake_settings", order=20, visible=_admin),
+            NavEntry("settings", _("Lead rules"), "leads:scoring_settings", order=21, visible=_admin),
+        ]
+
+    def user_fields(self):
+        from .forms import marketer_field
+
+        return [marketer_field()]
+
+    def urls(self):
+        from . import views_public
+
+        return [
+            path("leads/", include("closeloop.leads.urls")),
+            # The public web form sits outside /leads/ so embed URLs stay short and say nothing about the app.
+            path("f/<str:form_key>/", views_public.public_form_view, name="public_form"),
+            path("f/<str:form_key>/thanks/", views_public.public_form_thanks_view, name="public_form_thanks"),
+        ]
+
+    def api_routers(self):
+        from .api import router
+
+        return [("/leads", router)]
 
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from . import name_search, tasks
+        from . import name_search
 
-        tasks.register()
         # Django rebuilds SQLite tables on some schema changes, dropping the name index's triggers.
         post_migrate.connect(name_search.on_post_migrate, sender=self)

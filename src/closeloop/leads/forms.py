@@ -4,9 +4,10 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.core.models import User
+from closeloop.core.hooks import UserField
+from closeloop.core.models import Channel, User
 
-from .models import Campaign, Lead, LeadSource, LeadStatus
+from .models import CONFIGURABLE_FIELDS, Campaign, DuplicateAction, Lead, LeadSource, LeadStatus
 
 LEAD_FORM_FIELDS = [
     "company_name", "contact_name", "title", "mobile", "landline", "email", "wechat", "region", "city",
@@ -184,3 +185,38 @@ class ImportMappingForm(forms.Form):
 
     def column_fields(self):
         return [self[name] for name in self.columns]
+
+
+class ChannelPolicyForm(forms.Form):
+    required_fields = forms.MultipleChoiceField(
+        label=_("required fields"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(name, Lead._meta.get_field(name).verbose_name) for name in CONFIGURABLE_FIELDS],
+    )
+    require_contact_method = forms.BooleanField(label=_("require a mobile, landline, email or WeChat"), required=False)
+    duplicate_action = forms.ChoiceField(
+        label=_("when a submission names a contact already on record"), choices=DuplicateAction.choices,
+        initial=DuplicateAction.ATTACH, required=False,
+    )
+
+    def clean_duplicate_action(self):
+        # Left out of a submission (an older form), the safe default: route the duplicate to its owner.
+        return self.cleaned_data["duplicate_action"] or DuplicateAction.ATTACH
+
+    def __init__(self, *args, channel: str, **kwargs):
+        self.channel = channel
+        kwargs.setdefault("prefix", channel)
+        super().__init__(*args, **kwargs)
+        self.label = Channel(channel).label
+
+
+def marketer_field() -> UserField:
+    """The source channels a marketer runs, on core's user form (they see those channels' leads)."""
+    return UserField(
+        name="source_channels",
+        formfield=lambda: forms.ModelMultipleChoiceField(
+            label=_("source channels (marketing)"), queryset=LeadSource.objects.all(), required=False,
+            widget=forms.CheckboxSelectMultiple,
+        ),
+        initial=lambda user: list(user.source_channels.all()),
+        save=lambda user, sources: user.source_channels.set(sources),
+    )

@@ -1,4 +1,4 @@
-"""Pages of the public pool (公海) and of the scoring, assignment and pool settings (admins only)."""
+"""Pages of the public pool (公海) and of the intake, scoring, assignment and pool settings (admins only)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,9 +8,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError
+from closeloop.core.models import Channel
 from closeloop.core.views import admin_required
 
 from . import pool
+from .forms import ChannelPolicyForm
 from .quality import AssignmentRule, ScoringRule
 from .quality_forms import (
     AssignmentRuleForm,
@@ -21,15 +23,18 @@ from .quality_forms import (
     ThresholdsForm,
 )
 from .rule_services import (
+    POLICY_FIELDS,
     assignment_rule_delete,
     assignment_rule_move,
     assignment_rule_save,
+    channel_policies_save,
     quality_settings_update,
     scoring_rule_delete,
     scoring_rule_save,
 )
 from .scoring import quality_settings
 from .selectors import page_of
+from .services import channel_policy
 
 
 def _apply_errors(form, exc: DomainError):
@@ -193,3 +198,21 @@ def pool_settings_view(request):
     if done:
         return done
     return render(request, "leads/settings_pool.html", {"form": form})
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def intake_settings_view(request):
+    """Which fields each door (web, API, import, form) must fill, and what a duplicate submission does."""
+    forms = []
+    for channel in Channel.values:
+        if channel == Channel.SYSTEM:
+            continue
+        policy = channel_policy(channel)
+        forms.append(ChannelPolicyForm(request.POST or None, channel=channel,
+                                       initial={name: getattr(policy, name) for name in POLICY_FIELDS}))
+    if request.method == "POST" and all(f.is_valid() for f in forms):
+        channel_policies_save(policies={f.channel: f.cleaned_data for f in forms}, actor=request.user)
+        messages.success(request, _("Intake rules saved."))
+        return redirect("leads:intake_settings")
+    return render(request, "leads/settings_intake.html", {"forms": forms})

@@ -11,6 +11,7 @@ from closeloop.core.audit import audit_record, diff, snapshot
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 
+from .models import ChannelPolicy
 from .quality import (
     AssignmentMember,
     AssignmentRule,
@@ -41,6 +42,26 @@ def _removed(obj) -> dict:
 def _require_admin(actor) -> None:
     if not actor.is_admin:
         raise Forbidden(_("Only administrators can change these rules."))
+
+
+POLICY_FIELDS = ["required_fields", "require_contact_method", "duplicate_action"]
+
+
+def channel_policies_save(*, policies: dict[str, dict], actor: User) -> None:
+    """Store the intake rules of several channels at once ({channel: {field: value}}), each change audited."""
+    _require_admin(actor)
+    with transaction.atomic():
+        for channel, data in policies.items():
+            policy, _created = ChannelPolicy.objects.get_or_create(channel=channel)
+            before = snapshot(policy, POLICY_FIELDS)
+            for name in POLICY_FIELDS:
+                if name in data:
+                    setattr(policy, name, data[name])
+            changes = diff(before, snapshot(policy, POLICY_FIELDS))
+            if changes:
+                policy.save(update_fields=list(changes))
+                audit_record(actor=actor, channel=Channel.WEB, action="settings.intake", target=policy,
+                             changes=changes)
 
 
 def quality_settings_update(*, data: dict, actor: User) -> QualitySettings:

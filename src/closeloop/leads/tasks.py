@@ -3,8 +3,6 @@
 from django.db import transaction
 from django.tasks import task
 
-from closeloop.core.schedule import register_sweep
-
 
 @task
 def rescore_leads() -> int:
@@ -34,13 +32,6 @@ def sync_name_index() -> int:
     from .name_search import sync_sqlite_index
 
     return sync_sqlite_index()
-
-
-def register() -> None:
-    # Every 15 minutes: warnings go out about a day ahead, returns land close to their deadline.
-    register_sweep("leads.pool_sweep", 15 * 60, pool_sweep.enqueue)
-    # Searches stay exact without it (queued leads are always candidates); it keeps them fast after imports.
-    register_sweep("leads.sync_name_index", 60, sync_name_index.enqueue)
 
 
 @task

@@ -38,4 +38,5 @@ urlpatterns = [
          name="assignment_rule_delete"),
     path("settings/assignment/<int:pk>/move/", quality_views.assignment_rule_move_view, name="assignment_rule_move"),
     path("settings/pool/", quality_views.pool_settings_view, name="pool_settings"),
+    path("settings/intake/", quality_views.intake_settings_view, name="intake_settings"),
 ]

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from closeloop.core.audit_labels import ACTION_LABELS, action_label, change_rows, labelled_changes
+from closeloop.core.audit import declared_actions
+from closeloop.core.audit_labels import action_label, change_rows, labelled_changes
 from closeloop.core.models import AuditEntry, Channel
 from closeloop.deals import services
 from closeloop.leads.services import lead_update
@@ -29,7 +30,7 @@ def test_known_actions_have_labels_and_unknown_ones_show_their_code():
         assert action_label("opportunity.create") == "Deal created"
         assert action_label("lead.return_to_pool") == "Returned to the public pool"
         assert action_label("something.new") == "something.new"
-    assert all(str(label) for label in ACTION_LABELS.values())
+    assert all(str(label) for label in declared_actions().values())
 
 
 def test_change_rows_use_verbose_names_and_choice_labels(org, make_lead):

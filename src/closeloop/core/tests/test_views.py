@@ -1,12 +1,11 @@
-"""Team pages (users, departments, intake rules) are for administrators; others get a 404."""
+"""Team pages (users, departments) are for administrators; others get a 404."""
 
 import pytest
 from django.urls import reverse
 
 from closeloop.core.models import AuditEntry, Department, Role, User
-from closeloop.leads.models import ChannelPolicy
 
-ADMIN_PAGES = ["user_list", "user_create", "department_list", "department_create", "intake_settings"]
+ADMIN_PAGES = ["user_list", "user_create", "department_list", "department_create"]
 
 
 @pytest.mark.parametrize("page", ADMIN_PAGES)
@@ -69,17 +68,6 @@ def test_manager_visibility_follows_the_department_tree(org, make_lead):
     visible = set(Lead.objects.visible_to(director).values_list("pk", flat=True))
     assert {lead_a.pk, lead_b.pk} <= visible
     assert lead_b.pk not in set(Lead.objects.visible_to(org.manager).values_list("pk", flat=True))
-
-
-def test_intake_rules_are_saved_and_audited(client, org):
-    client.force_login(org.admin)
-    response = client.post(reverse("intake_settings"), {
-        "form-required_fields": ["email", "company_name"], "form-require_contact_method": "on",
-        "api-require_contact_method": "on", "web-require_contact_method": "on", "import-require_contact_method": "on",
-    })
-    assert response.status_code == 302
-    assert set(ChannelPolicy.objects.get(channel="form").required_fields) == {"company_name", "email"}
-    assert AuditEntry.objects.filter(action="settings.intake").exists()
 
 
 def test_profile_creates_and_revokes_tokens(client, org):

@@ -266,7 +266,7 @@ def test_the_merge_page_merges_after_confirmation(client, org, make_lead, who, s
 
 def test_an_admin_sets_the_duplicate_action_per_channel(client, org):
     client.force_login(org.admin)
-    response = client.post(reverse("intake_settings"), {
+    response = client.post(reverse("leads:intake_settings"), {
         "api-duplicate_action": "refuse", "web-duplicate_action": "create_flagged", "form-duplicate_action": "attach",
         "import-duplicate_action": "attach",
     })
