@@ -62,7 +62,9 @@ def test_it_enters_a_lead_by_hand_and_shows_it_with_its_trail(org, new_page, tmp
     lead = Lead.objects.get(company_name="南京星河软件有限公司")
     assert (lead.owner, lead.created_via, lead.mobile_key) == (org.owner, Channel.WEB, "+8613905131234")
 
-    page.get_by_role("link", name="Leads", exact=True).click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("button", name="Leads").click()
+    nav.get_by_role("link", name="Lead list").click()
     expect(page.locator("#lead-rows")).to_contain_text("南京星河软件有限公司")
 
 
