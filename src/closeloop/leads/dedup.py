@@ -14,7 +14,7 @@ from rapidfuzz.distance import Levenshtein
 from closeloop.core import configcache
 
 from . import normalize
-from .matching import Entry, Match, cluster_entries, compare, make_entry
+from .matching import Entry, Match, cluster_entries, company_fields, compare, make_entry
 
 # Column names people give these fields in spreadsheets, Chinese and English, compared lower-case.
 HEADER_ALIASES = {
@@ -106,6 +106,7 @@ REASON_LABELS = {
     "company_name": _("same company name"),
     "brand": _("same brand, compatible name"),
     "similar_name": _("company name differs by one character"),
+    "short_name": _("company name written short"),
     "email_domain": _("same company email domain"),
     "contact_name": _("same contact name"),
     "contact_surname": _("title matches the contact's surname"),
@@ -160,20 +161,23 @@ PER_BLOCK = 10
 
 
 @lru_cache(maxsize=50_000)
-def _entry(pk, company_name, contact_name, mobile_key, landline_key, email_key, city, credit_code) -> Entry:
+def _entry(pk, company_name, contact_name, mobile_key, landline_key, email_key, city, credit_code, landline="") -> Entry:
     """An engine entry from a lead's stored keys (what intake wrote), without re-normalizing phones.
 
     Cached on the row's values: an import compares each row with ~20 stored leads from its name
     blocks, and the same popular blocks come back row after row.
     """
-    region, ckey = normalize.company_parts(company_name) if company_name else ("", "")
-    bkey = normalize.brand_key(ckey, is_key=True) if ckey else ""
+    region, ckey, bkey, industry, mark = company_fields(company_name)
     name, is_title = normalize.person_name(contact_name) if contact_name else ("", False)
     code = credit_code or ""
+    # A landline typed into the mobile field is a landline to the engine.
+    if mobile_key and not landline_key and not normalize.is_mobile(mobile_key):
+        mobile_key, landline_key, landline = "", mobile_key, ""
     return Entry(
         ref=pk, code=code if code and normalize.credit_code_valid(code) else "", ckey=ckey, bkey=bkey,
-        industry=ckey[len(bkey):] if ckey.startswith(bkey) else "", region=region,
+        industry=industry, mark=mark, region=region,
         city=normalize.city_name(city) if city else "", mobile=mobile_key or "", landline=landline_key or "",
+        extension=normalize.phone_parts(landline)[1] if landline and landline_key else "",
         email=email_key or "", domain=normalize.email_domain(email_key) if email_key else "", name=name,
         is_title=is_title,
     )
@@ -181,11 +185,11 @@ def _entry(pk, company_name, contact_name, mobile_key, landline_key, email_key, 
 
 def entry_for_lead(lead) -> Entry:
     return _entry(lead.pk, lead.company_name, lead.contact_name, lead.mobile_key, lead.landline_key, lead.email_key,
-                  lead.city, lead.credit_code)
+                  lead.city, lead.credit_code, lead.landline)
 
 
 _CANDIDATE_COLUMNS = ("id", "company_name", "contact_name", "mobile_key", "landline_key", "email_key", "city",
-                      "credit_code", "merged_into_id", "company_key", "brand_key")
+                      "credit_code", "merged_into_id", "company_key", "brand_key", "landline")
 
 
 def _lookups(entry: Entry) -> list[tuple[str, str, int]]:
@@ -226,7 +230,7 @@ def _candidates(lookups: list[tuple[str, str, int]]) -> list[tuple]:
 
 def _worth_comparing(entry: Entry, row: tuple) -> bool:
     """A cheap first look from the stored keys: most of a name block is other brands entirely."""
-    _pk, _name, _contact, mobile, landline, email, _city, code, _merged, company_key, brand_key = row
+    _pk, _name, _contact, mobile, landline, email, _city, code, _merged, company_key, brand_key, _raw_landline = row
     if (entry.mobile and entry.mobile == mobile) or (entry.email and entry.email == email) or (
         entry.code and entry.code == code) or (entry.landline and entry.landline == landline):
         return True
@@ -242,7 +246,7 @@ def _verdicts(entry: Entry, *, exclude_pk=None) -> dict[int, Match]:
     rows = [row for row in _candidates(_lookups(entry)) if row[0] != exclude_pk and _worth_comparing(entry, row)]
     best: dict[int, Match] = {}
     for row in rows:
-        stored = _entry(*row[:8])
+        stored = _entry(*row[:8], row[11])
         verdict = compare(entry, stored) or _same_contact_elsewhere(entry, stored)
         if verdict is None:
             continue

@@ -11,6 +11,7 @@ import unicodedata
 from functools import lru_cache
 
 import phonenumbers
+from stdnum.cn.uscc import calc_check_digit
 
 _SPACES = re.compile(r"\s+")
 
@@ -44,6 +45,9 @@ def to_simplified(text: str) -> str:
 
 _PHONE_JOINERS = re.compile(r"(?<=\d)[\s\-–—.()（）/]+(?=\d)")
 _MOBILE_DIGITS = re.compile(r"(?:\+?86|0086)?-?(1[3-9]\d{9})")
+# An extension as people write it: 转123, 转 123, 分机123, ext. 123, x123, #123 (a trailing -123 is tried last).
+_EXTENSION = re.compile(r"\s*(?:转|分机|内线|ext\.?|extension|x|#)\s*[:：]?\s*(\d{1,6})\s*$", re.IGNORECASE)
+_TRAILING_GROUP = re.compile(r"[\s\-–—]+(\d{1,5})\s*$")
 
 
 @lru_cache(maxsize=1024)
@@ -54,20 +58,108 @@ def _mobile_prefix_valid(prefix: str) -> bool:
 
 
 @lru_cache(maxsize=131072)
-def phone_key(raw: str, *, region: str = "CN") -> str:
+def phone_key(raw: str, *, region: str = "CN", city: str = "") -> str:
     """E.164 form of a phone number (China by default), or "" when it is not a valid number.
 
-    Accepts +86 / 86- / 0086 prefixes, dashes, dots, spaces, full-width digits and area codes
-    written as 021-62345678 or (0755) 8888 6666.
+    Accepts +86 / 86- / 0086 prefixes, dashes, dots, spaces, full-width digits, area codes written
+    as 021-62345678 or (0755) 8888 6666, and extensions (转123, -123, 分机123, ext. 123), which the
+    key leaves out: the key names the line, `phone_parts` gives the extension too. With `city`, a
+    local number written without its area code ("62345678", 上海) gets the city's.
     """
+    return phone_parts(raw, region=region, city=city)[0]
+
+
+@lru_cache(maxsize=131072)
+def phone_parts(raw: str, *, region: str = "CN", city: str = "") -> tuple[str, str]:
+    """(E.164 key, extension) of a phone number; ("", "") when it is not a valid number."""
     text = fold_width(raw)
     if not text:
-        return ""
-    text = _PHONE_JOINERS.sub("", text)
+        return "", ""
+    if (marked := _EXTENSION.search(text)) and (key := _phone_key_plain(text[: marked.start()], region, city)):
+        return key, marked.group(1)
+    if key := _phone_key_plain(text, region):
+        return key, ""
+    # "021-62345678-123": a trailing group after a complete landline is its extension.
+    if (group := _TRAILING_GROUP.search(text)) and (key := _phone_key_plain(text[: group.start()], region, city)):
+        return (key, group.group(1)) if not is_mobile(key) else ("", "")
+    if city:
+        return _phone_key_plain(text, region, city), ""
+    return "", ""
+
+
+def _phone_key_plain(text: str, region: str, city: str = "") -> str:
+    text = _PHONE_JOINERS.sub("", text.strip())
     # Chinese mobiles are most of what arrives; parsing each one with phonenumbers costs ~100 µs.
     if region == "CN" and (mobile := _MOBILE_DIGITS.fullmatch(text)) and _mobile_prefix_valid(mobile.group(1)[:4]):
         return "+86" + mobile.group(1)
-    return _parse_phone(text, region)
+    key = _parse_phone(text, region)
+    if not key and city and region == "CN" and re.fullmatch(r"[2-9]\d{6,7}", text):
+        area = area_code(city)
+        key = _parse_phone(f"0{area}{text}", region) if area else ""
+    return key
+
+
+_PHONE_SEPARATORS = re.compile(r"[/,;、|]|\s+")
+
+
+@lru_cache(maxsize=65536)
+def phone_keys(raw: str, *, city: str = "") -> tuple[tuple[str, str], ...]:
+    """Every phone number in one cell ("139 1234 5678 / 021-62345678转123"), each as (key, extension).
+
+    The cell is cut at separators and spaces, and the longest run of pieces that reads as one number
+    is taken each time, so spaces inside a number ("139 1234 5678") still hold it together.
+    """
+    pieces = [piece for piece in _PHONE_SEPARATORS.split(fold_width(raw)) if piece]
+    if len(pieces) < 2:
+        whole = phone_parts(raw, city=city)
+        return (whole,) if whole[0] else ()
+    found: list[tuple[str, str]] = []
+    start = 0
+    while start < len(pieces):
+        for end in range(len(pieces), start, -1):
+            parts = phone_parts(" ".join(pieces[start:end]), city=city)
+            if parts[0]:
+                found.append(parts)
+                start = end
+                break
+        else:
+            start += 1
+    return tuple(found)
+
+
+# Area codes (without the trunk 0) of the cities in `_CITIES`, from phonenumbers' Chinese geocoding data
+# (reading that data at run time costs ~10 s of imports).
+_AREA_CODES_TEXT = """
+    北京10 广州20 上海21 天津22 重庆23 沈阳24 铁岭24 抚顺24 本溪24 南京25 武汉27 成都28 资阳28 眉山28 西安29 咸阳29 邯郸310 石家庄311 保定312
+    张家口313 承德314 唐山315 廊坊316 沧州317 衡水318 邢台319 秦皇岛335 朔州349 忻州350 太原351 大同352 阳泉353 晋中354 吕梁354 长治355
+    晋城356 临汾357 运城359 商丘370 郑州371 安阳372 新乡373 许昌374 平顶山375 信阳376 南阳377 洛阳379 焦作391 鹤壁392 濮阳393 周口394
+    漯河395 驻马店396 三门峡398 大连411 鞍山412 丹东415 锦州416 营口417 阜新418 辽阳419 朝阳421 盘锦427 葫芦岛429 长春431 延边433 四平434
+    通化435 白城436 辽源437 松原438 白山439 哈尔滨451 齐齐哈尔452 牡丹江453 佳木斯454 绥化455 黑河456 伊春458 大庆459 七台河464 鸡西467
+    鹤岗468 双鸭山469 呼伦贝尔470 呼和浩特471 包头472 乌海473 乌兰察布474 通辽475 赤峰476 鄂尔多斯477 巴彦淖尔478 无锡510 镇江511 苏州512 南通513
+    扬州514 盐城515 徐州516 淮安517 连云港518 常州519 泰州523 宿迁527 菏泽530 济南531 青岛532 淄博533 德州534 烟台535 潍坊536 济宁537
+    泰安538 临沂539 滨州543 东营546 滁州550 合肥551 蚌埠552 芜湖553 淮南554 马鞍山555 安庆556 宿州557 阜阳558 黄山559 淮北561 铜陵562
+    宣城563 六安564 池州566 衢州570 杭州571 湖州572 嘉兴573 宁波574 绍兴575 台州576 温州577 丽水578 金华579 舟山580 福州591 厦门592
+    宁德593 莆田594 泉州595 漳州596 龙岩597 三明598 南平599 威海631 枣庄632 日照633 聊城635 汕尾660 阳江662 揭阳663 茂名668 鹰潭701
+    襄阳710 鄂州711 孝感712 黄冈713 黄石714 咸宁715 荆州716 宜昌717 十堰719 随州722 荆门724 岳阳730 长沙731 湘潭731 衡阳734 郴州735
+    常德736 益阳737 娄底738 邵阳739 张家界744 怀化745 永州746 江门750 韶关751 惠州752 梅州753 汕头754 深圳755 珠海756 佛山757 肇庆758
+    湛江759 中山760 河源762 清远763 云浮766 潮州768 东莞769 防城港770 南宁771 崇左771 柳州772 桂林773 梧州774 玉林775 百色776 钦州777
+    河池778 北海779 新余790 南昌791 九江792 上饶793 抚州794 宜春795 吉安796 赣州797 景德镇798 萍乡799 攀枝花812 自贡813 绵阳816 南充817
+    达州818 遂宁825 广安826 巴中827 泸州830 宜宾831 内江832 乐山833 雅安835 德阳838 广元839 贵阳851 遵义851 安顺851 铜仁856 毕节857
+    六盘水858 昭通870 昆明871 大理872 曲靖874 保山875 玉溪877 普洱879 临沧883 丽江888 拉萨891 海口898 三亚898 哈密902 延安911 榆林912
+    渭南913 商洛914 安康915 汉中916 宝鸡917 铜川919 兰州931 定西932 平凉933 庆阳934 武威935 张掖936 酒泉937 天水938 陇南939 白银943
+    银川951 石嘴山952 吴忠953 固原954 中卫955 西宁971 克拉玛依990 乌鲁木齐991 伊犁992 吐鲁番995 喀什998
+"""
+
+
+@lru_cache(maxsize=1)
+def _area_codes() -> dict[str, str]:
+    """City → area code."""
+    return {match.group(1): match.group(2) for match in re.finditer(r"(\D+?)(\d+)", "".join(_AREA_CODES_TEXT.split()))}
+
+
+def area_code(city: str) -> str:
+    """The area code of a city ("上海" → "21", "杭州市" → "571"), or ""."""
+    return _area_codes().get(city_name(city), "") if city else ""
 
 
 @lru_cache(maxsize=65536)
@@ -87,6 +179,7 @@ def _parse_phone(text: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=65536)
 def is_mobile(e164: str) -> bool:
     if not e164:
         return False
@@ -145,7 +238,8 @@ _CITIES = (
     "乌鲁木齐 克拉玛依 吐鲁番 哈密 喀什 伊犁 浦东 滨海 雄安"
 ).split()
 _CITY_SUFFIXES = ("新区", "地区", "市", "区", "县")
-_REGION_NAMES = frozenset(_PROVINCES) | frozenset(_CITIES)
+_PROVINCE_SET = frozenset(_PROVINCES)
+_REGION_NAMES = _PROVINCE_SET | frozenset(_CITIES)
 _REGION_LENGTHS = sorted({len(n) for n in _REGION_NAMES}, reverse=True)
 _REGION_SUFFIXES = frozenset(_PROVINCE_SUFFIXES + _CITY_SUFFIXES)
 _REGION_SUFFIX_LENGTHS = sorted({len(s) for s in _REGION_SUFFIXES}, reverse=True)
@@ -167,9 +261,14 @@ def _scan_regions(text: str, start: int = 0) -> tuple[int, str]:
                 pos += len(name)
                 last = name
                 for suffix_length in _REGION_SUFFIX_LENGTHS:
-                    if text[pos: pos + suffix_length] in _REGION_SUFFIXES:
-                        pos += suffix_length
+                    # A slice cut short by the end of the text is still a whole suffix: count what it holds.
+                    suffix = text[pos: pos + suffix_length]
+                    if suffix in _REGION_SUFFIXES:
+                        pos += len(suffix)
                         break
+                # A city ends the run: in "昆明嘉兴美丰贸易" the second place name is the brand's.
+                if name not in _PROVINCE_SET:
+                    return pos, last
                 break
         else:
             return (pos, last) if last else (start, "")
@@ -185,7 +284,7 @@ _BRACKETED = re.compile(r"[(\[【〔]([^()\[\]【】〔〕]*)[)\]】〕]")
 # Legal forms, longest first, removed from the end of a name (repeatedly: "集团有限公司").
 _LEGAL_FORMS = sorted(
     [
-        "股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "集团", "总公司", "分公司", "公司",
+        "股份有限公司", "有限责任公司", "有限公司", "股份公司", "集团公司", "集团", "总公司", "公司",
         "合伙企业有限合伙", "有限合伙", "合伙企业", "个人独资企业", "独资企业", "企业", "工作室", "商行",
     ],
     key=len, reverse=True,
@@ -203,6 +302,21 @@ INDUSTRY_WORDS = sorted(
         "人力资源", "旅游", "酒店", "安防", "光电", "半导体", "精密", "模具", "五金", "塑胶", "塑料", "钢铁", "金属",
         "有色金属", "电力", "水务", "设计", "规划", "检测", "认证", "物联网", "云计算", "大数据", "人工智能", "系统",
         "系统集成", "集成", "工贸", "科贸", "商务", "电商", "国际", "计算机", "计算机系统", "软件开发", "航空", "啤酒",
+        # What else commonly follows a brand, so that a brand-only name and a typo find their company.
+        "制品", "用品", "器材", "工艺", "装备", "工具", "器械", "照明", "陶瓷", "玻璃", "橡胶", "皮革", "鞋业", "箱包", "玩具",
+        "水产", "果业", "牧业", "养殖", "种植", "园林", "绿化", "景观", "门窗", "幕墙", "消防", "电梯", "暖通", "空调", "制冷",
+        "劳务", "保洁", "家政", "安保", "货运", "快递", "仓储", "冷链", "租赁", "担保", "拍卖", "会展", "展览", "策划", "营销",
+        "品牌管理", "影视", "动漫", "游戏", "体育", "健身", "美容", "医院", "诊所", "药房", "大药房", "连锁", "超市", "百货",
+        "酒业", "饮品", "饮料", "乳业", "粮油", "调味品", "水泥", "石材", "涂料", "化妆品", "日化", "电池", "电缆", "线缆",
+        "光伏", "储能", "芯片", "集成电路", "通讯", "传感", "机器人", "重工", "轻工", "铸造", "冶金", "矿业", "石化", "燃气",
+        "热力", "水利", "市政", "路桥", "勘察", "测绘", "监理", "造价", "招标", "代理", "财务", "会计", "税务", "法律",
+        "知识产权", "翻译", "服装", "家具", "家纺", "茶业", "茶叶", "钢结构", "结构", "电子科技", "精细化工", "汽车配件",
+        "配件", "零部件", "机电", "电机", "液压", "阀门", "泵业", "管业", "管道", "线路", "数码", "影像", "音响", "视听",
+        "体育用品", "母婴", "宠物", "珠宝", "首饰", "眼镜", "文具", "办公", "办公设备", "礼品", "工艺品", "家电", "厨具",
+        "卫浴", "洁具", "五金制品", "塑胶制品", "纸业", "纸品", "木业", "竹业", "棉业", "丝绸", "毛纺", "针织", "面料",
+        "生态", "环境工程", "节能", "节能科技", "水处理", "净化", "技术服务", "信息服务", "网络服务", "软件技术",
+        # "企业" ends a name as a legal form, but inside one it begins the industry: 力卓明企业管理咨询.
+        "企业", "企业管理", "企业管理咨询", "企业服务", "企业咨询",
     ],
     key=len, reverse=True,
 )
@@ -221,6 +335,79 @@ def _strip_tail(text: str, words: frozenset, lengths: list[int]) -> str:
         else:
             break
     return text[:end]
+
+
+# Chinese numerals where they count something (一厂, 第二分公司, 三号, 一期) become digits, so 一厂 and 1厂 agree.
+_NUMBERED_WORDS = "号|厂|分公司|分厂|分店|店|门店|期|车间|分部|分院|分中心|支行|分行|办事处|营业部|部"
+_CHINESE_COUNT = re.compile(rf"第?([〇零一二三四五六七八九十两]{{1,4}})(?={_NUMBERED_WORDS})")
+_ORDINAL_DIGITS = re.compile(rf"第(\d+)(?={_NUMBERED_WORDS})")
+_CN_DIGIT = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _chinese_count(match: re.Match) -> str:
+    text = match.group(1)
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        if tens and tens not in _CN_DIGIT or ones and ones not in _CN_DIGIT or len(tens) > 1 or len(ones) > 1:
+            return match.group(0)
+        return str(_CN_DIGIT.get(tens, 1) * 10 + _CN_DIGIT.get(ones, 0))
+    return "".join(str(_CN_DIGIT[ch]) for ch in text)
+
+
+# What sets a branch or a numbered unit apart from its parent: 一分公司, 北京分公司, 二厂 (as written at the end).
+_BRANCH_WORD = re.compile(r"(\d*)(分公司|分厂|分店|办事处|营业部|分部|分院|分中心|分行|支行|门店|厂|店)$")
+# 厂 and 店 end many a company's own name ("XX服装厂"); they mark a unit only with a number or a place.
+_UNIT_WORDS = frozenset({"厂", "店", "门店"})
+
+
+def _trailing_place(text: str) -> tuple[str, int]:
+    """(region name, where it starts) when one (with 市, 区 or 县 after it) ends `text` after something else."""
+    for suffix in ("市", "区", "县", ""):
+        if suffix and not text.endswith(suffix):
+            continue
+        body = text[: len(text) - len(suffix)]
+        for length in _REGION_LENGTHS:
+            if len(body) > length and body[-length:] in _REGION_NAMES:
+                return body[-length:], len(body) - length
+    return "", len(text)
+
+
+@lru_cache(maxsize=131072)
+def split_branch(text: str) -> tuple[str, str]:
+    """(the name before it, the branch) of a normalized name: "嘉星印刷有限公司1分公司" → ("嘉星印刷有限公司", "1分公司")."""
+    match = _BRANCH_WORD.search(text)
+    if not match:
+        return text, ""
+    digits, word = match.groups()
+    head = text[: match.start()]
+    place = ""
+    if not digits:
+        # "北京分公司", "上海浦东分公司": places right before the branch word belong to it.
+        while (found := _trailing_place(head))[0]:
+            place = found[0] + place
+            head = head[: found[1]]
+    if word in _UNIT_WORDS and not digits and not place:
+        return text, ""
+    return head, digits + place + word
+
+
+_NUMBER_CHARS = re.compile(r"\d+|[〇零一二三四五六七八九十两]")
+
+
+@lru_cache(maxsize=131072)
+def name_mark(key: str) -> str:
+    """What no typo tolerance may bridge in a company key: its branch and every number in it.
+
+    "轮询测试1号科技" and "轮询测试2号科技", "XX一分公司" and "XX二分公司", "XX一厂" and "XX厂" are other
+    companies, one character apart or not; only a credit code says otherwise.
+    """
+    brand = brand_key(key, is_key=True)
+    branch = split_branch(key)[1]
+    # Numbers in the brand only: industry words hold numerals of their own (五金).
+    numbers = ",".join(_NUMBER_CHARS.findall(brand))
+    return f"{branch}|{numbers}" if branch or numbers else ""
+
+
 # Anything that is not a letter or digit: punctuation (ASCII after NFKC) and CJK symbols.
 _NOISE = re.compile(r"[^\w]|_", re.UNICODE)
 
@@ -261,7 +448,11 @@ def company_parts(raw: str) -> tuple[str, str]:
             if inner and _region_only(inner):
                 region_found = _scan_regions(inner)[1]
         text = _BRACKETED.sub(_drop_bracketed, text)
-    text = _strip_legal_forms(_NOISE.sub("", text))
+    text = _NOISE.sub("", text)
+    if "第" in text or _CHINESE_COUNT.search(text):
+        text = _ORDINAL_DIGITS.sub(r"\1", _CHINESE_COUNT.sub(_chinese_count, text))
+    text, branch = split_branch(text)
+    text = _strip_legal_forms(text)
     end, leading = _scan_regions(text)
     # The region goes only when a real name remains: "上海" alone or "青岛啤酒"-like names made of a
     # region and industry words keep it, so they do not collapse into a bare "啤酒".
@@ -270,7 +461,7 @@ def company_parts(raw: str) -> tuple[str, str]:
         if len(rest) >= 2 and _strip_tail(rest, _INDUSTRY_SET, _INDUSTRY_LENGTHS):
             region_found = region_found or leading
             text = rest
-    return region_found, text
+    return region_found, text + branch
 
 
 def _region_name(token: str) -> str:
@@ -295,14 +486,16 @@ def company_region(raw: str) -> str:
 def brand_key(raw_or_key: str, *, is_key: bool = False) -> str:
     """The brand inside a company name: `company_key` without trailing industry words ("华为技术" → "华为")."""
     key = raw_or_key if is_key else company_key(raw_or_key)
-    stripped = _strip_tail(key, _INDUSTRY_SET, _INDUSTRY_LENGTHS)
-    return stripped if len(stripped) >= 2 else key
+    core = split_branch(key)[0] or key
+    stripped = _strip_tail(core, _INDUSTRY_SET, _INDUSTRY_LENGTHS)
+    return stripped if len(stripped) >= 2 else core
 
 
 def industry_part(key: str) -> str:
     """The trailing industry words of a company key ("华为技术" → "技术"), or ""."""
     brand = brand_key(key, is_key=True)
-    return key[len(brand):] if key.startswith(brand) else ""
+    core = split_branch(key)[0]
+    return core[len(brand):] if core.startswith(brand) else ""
 
 
 # Titles people are called by instead of their given name: 王总, 李经理, 张老师, 陈工.
@@ -311,13 +504,23 @@ _TITLES = sorted(
      "秘书", "会计", "总", "工", "姐", "哥", "董", "师傅"],
     key=len, reverse=True,
 )
+_TITLE_SET = frozenset(_TITLES)
+# Titles that also end ordinary given names (张晓姐 is no one's title) stay part of a longer name.
+_NAME_ENDINGS = frozenset({"小姐"})
+_NAME_NOTE = re.compile(r"\([^()]*\)")
 _COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯", "令狐")
 
 
 @lru_cache(maxsize=65536)
 def person_name(raw: str) -> tuple[str, bool]:
     """(name, is_title) of a contact: "王总" → ("王", True); "王小明" → ("王小明", False); spaces dropped."""
-    text = to_simplified(fold_width(raw)).replace(" ", "").lower()
+    text = to_simplified(fold_width(raw)).lower()
+    # A role written after the name: "王伟（经理）", "王伟 总", "王伟经理" are 王伟.
+    text = _NAME_NOTE.sub("", text).strip()
+    if " " in text:
+        head, _, last = text.rpartition(" ")
+        text = head if last in _TITLE_SET and len(head.replace(" ", "")) >= 2 else text
+        text = text.replace(" ", "")
     if not text:
         return "", False
     for title in _TITLES:
@@ -325,6 +528,9 @@ def person_name(raw: str) -> tuple[str, bool]:
             stem = text[: -len(title)]
             if len(stem) == 1 or stem in _COMPOUND_SURNAMES:
                 return stem, True
+            # Two or three characters before a title of two or more are a full name and a role.
+            if len(title) >= 2 and 2 <= len(stem) <= 3 and title not in _NAME_ENDINGS:
+                return stem, False
     return text, False
 
 
@@ -347,10 +553,10 @@ def credit_code_key(raw: str) -> str:
     return fold_width(raw).replace(" ", "").upper()
 
 
-# GB 32100-2015: 18 characters from this alphabet (no I, O, Z, S, V); the 18th checks the first 17.
+# GB 32100-2015: 18 characters from this alphabet (no I, O, Z, S, V); the 18th checks the first 17
+# (python-stdnum computes it). GB 11714: positions 9–17 are the organization code, whose 9th
+# character checks its first 8.
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-# GB 11714: positions 9–17 are the organization code, whose 9th character checks its first 8.
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -383,8 +589,7 @@ def credit_code_error(code: str) -> str | None:
 
 
 def _uscc_check_ok(code: str) -> bool:
-    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
-    return code[17] == _USCC_CHARS[(31 - total % 31) % 31]
+    return code[17] == calc_check_digit(code[:17])
 
 
 @lru_cache(maxsize=65536)

@@ -306,3 +306,58 @@ def test_the_same_mobile_at_another_company_is_flagged_with_its_owner_named(clie
     client.force_login(org.teammate)
     hints = client.get(reverse("leads:duplicate_hints"), {"mobile": "13912345678", "company_name": "深圳某某科技有限公司"})
     assert "Same contact details, another company" in hints.content.decode()
+
+
+def test_a_short_name_with_the_same_mobile_is_the_same_person_and_the_answer_says_why(org, existing):
+    from closeloop.leads.dedup import find_matches
+    from closeloop.leads.matching import make_entry
+
+    matches = find_matches(make_entry(None, company_name="普腾", contact_name="王总", mobile="139 1234 5678"))
+    assert matches and matches[0].lead.pk == existing.pk and matches[0].same_person
+    assert {"short_name", "mobile"} <= set(matches[0].reasons)
+    assert "company name written short" in matches[0].reason_labels
+
+
+def test_a_misspelt_brand_with_the_same_email_is_found_with_its_reason(org, make_lead):
+    from closeloop.leads.dedup import find_matches
+    from closeloop.leads.matching import make_entry
+
+    lead = make_lead(owner=org.owner, company_name="杭州普腾康汇食品有限公司", contact_name="王伟", email="ww@ptkh.cn")
+    matches = find_matches(make_entry(None, company_name="普滕康汇", contact_name="王伟", email="WW@PTKH.CN"))
+    assert matches[0].lead.pk == lead.pk and matches[0].same_person
+    assert {"similar_name", "email"} <= set(matches[0].reasons)
+
+
+def test_numbered_companies_are_not_flagged_as_one(org, make_lead):
+    from closeloop.leads.dedup import find_matches
+    from closeloop.leads.matching import make_entry
+
+    make_lead(owner=org.owner, company_name="上海轮询测试1号科技有限公司", contact_name="王伟", mobile="13912345678")
+    assert find_matches(make_entry(None, company_name="上海轮询测试2号科技有限公司", contact_name="李强")) == []
+
+
+def test_a_landline_with_an_extension_is_accepted_at_intake_and_finds_the_desk(org, make_lead):
+    lead = make_lead(owner=org.owner, company_name="杭州普腾康汇食品有限公司", contact_name="王伟",
+                     landline="0571-88886666转801")
+    assert lead.landline_key == "+8657188886666" and lead.landline == "0571-88886666转801"
+    repeat = lead_submit(data={"company_name": "普腾康汇食品公司", "contact_name": "王总", "landline": "0571-88886666-801",
+                               "source": "官网"}, channel=Channel.API, actor=org.owner)
+    assert repeat.created is False and repeat.lead.pk == lead.pk
+
+
+def test_the_key_migration_rewrites_only_stale_keys(org, make_lead):
+    import importlib
+
+    from django.apps import apps
+
+    from closeloop.leads.normalize import company_keys
+
+    migration = importlib.import_module("closeloop.leads.migrations.0011_recompute_company_keys")
+    stale = make_lead(owner=org.owner, company_name="普腾康汇食品有限公司第二分公司", contact_name="王伟", mobile="13912345678")
+    fresh = make_lead(owner=org.owner, company_name="达云贸易有限公司", contact_name="李强", mobile="13812345678")
+    Lead.objects.filter(pk=stale.pk).update(company_key="普腾康汇食品有限公司第二", brand_key="普腾康汇食品有限公司第二")
+    migration.recompute_company_keys(apps, None)
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.company_key == "普腾康汇食品2分公司" and stale.brand_key == "普腾康汇"
+    assert {k: getattr(fresh, k) for k in company_keys(fresh.company_name)} == company_keys("达云贸易有限公司")

@@ -129,18 +129,135 @@ def test_it_maps_chinese_and_english_headers():
     assert map_headers(["Company", "Contact", "Mobile", "E-mail"])["email"] == "E-mail"
 
 
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(min_value=0, max_value=10_000))
+# Derandomized: the same lists every run, none of them the seeds the engine was developed on.
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(seed=st.integers(min_value=10_000, max_value=1_000_000))
 def test_on_generated_lists_it_stays_precise_and_finds_most_duplicates(seed):
-    from bench.dedup_data import generate
-    from bench.dedup_quality import pairwise_scores
+    from bench.dedup_gen import generate
+    from bench.dedup_quality import score
 
-    rows, labels = generate(300, seed=seed)
-    found = cluster_rows(rows)
-    person = pairwise_scores([p for p, _ in labels], [p for p, _ in found])
-    company = pairwise_scores([c for _, c in labels], [c for _, c in found])
-    assert person["precision"] >= 0.97 and person["recall"] >= 0.9
-    assert company["precision"] >= 0.95 and company["recall"] >= 0.9
+    result = score(*generate(1000, seed=seed))
+    assert result["person"]["precision"] >= 0.98 and result["person"]["recall"] >= 0.95
+    assert result["company"]["precision"] >= 0.97 and result["company"]["recall"] >= 0.94
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("上海轮询测试1号科技有限公司", "上海轮询测试2号科技有限公司"),  # only a digit apart
+        ("轮询测试1号科技", "轮询测试２号科技"),  # full-width digit, still another number
+        ("普腾康汇食品有限公司第一分公司", "普腾康汇食品有限公司第二分公司"),  # branches
+        ("普腾康汇食品有限公司一分公司", "普腾康汇食品有限公司"),  # a branch is not its parent
+        ("普腾康汇食品有限公司北京分公司", "普腾康汇食品有限公司上海分公司"),
+        ("杭州普腾服装一厂", "杭州普腾服装二厂"),  # factories
+        ("杭州普腾服装一厂", "杭州普腾服装厂"),
+    ],
+)
+def test_digits_numerals_and_branch_words_keep_companies_apart(a, b):
+    shared = {"mobile": "13912345678"}  # even a shared mobile does not make them one company
+    assert compare(entry(company_name=a), entry(1, company_name=b)) is None
+    assert compare(entry(company_name=a, **shared), entry(1, company_name=b, **shared)) is None
+    (_, company_a), (_, company_b) = clusters({"company_name": a, **shared}, {"company_name": b, **shared})
+    assert company_a != company_b
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("普腾康汇食品有限公司第一分公司", "普腾康汇食品（杭州）有限公司一分公司"),
+        ("普腾康汇食品有限公司第1分公司", "普腾康汇食品有限公司一分公司"),
+        ("杭州普腾服装一厂", "杭州市普腾服装第一厂"),
+        ("上海轮询测试1号科技有限公司", "轮询测试一号科技（上海）公司"),
+        ("普腾康汇食品有限公司北京分公司", "普腾康汇食品股份有限公司北京市分公司"),
+    ],
+)
+def test_the_same_branch_or_number_written_two_ways_is_one_company(a, b):
+    verdict = compare(entry(company_name=a), entry(1, company_name=b))
+    assert verdict is not None and verdict.same_company
+    (_, company_a), (_, company_b) = clusters({"company_name": a}, {"company_name": b})
+    assert company_a == company_b
+
+
+def test_a_credit_code_joins_numbered_names_the_rules_keep_apart():
+    a = entry(company_name="轮询测试1号科技", credit_code=CODE_A)
+    b = entry(1, company_name="轮询测试2号科技", credit_code=CODE_A)
+    assert compare(a, b).same_company
+    rows = clusters({"company_name": "轮询测试1号科技", "credit_code": CODE_A},
+                    {"company_name": "轮询测试2号科技", "credit_code": CODE_A})
+    assert rows[0][1] == rows[1][1]
+
+
+@pytest.mark.parametrize(
+    ("short", "reason"),
+    [
+        ("普腾", "short_name"),  # a short name
+        ("普腾康汇", "brand"),  # the brand alone
+        ("普滕康汇", "similar_name"),  # the brand alone, with a typo
+        ("普滕康汇食品", "similar_name"),  # a typo in the brand
+        ("杭州市普藤康汇", "similar_name"),
+    ],
+)
+def test_contact_evidence_joins_short_and_misspelt_names_and_says_why(short, reason):
+    full = {"company_name": "杭州普腾康汇食品有限公司", "contact_name": "王伟", "mobile": "13912345678"}
+    written = {"company_name": short, "contact_name": "王伟", "mobile": "139 1234 5678"}
+    verdict = compare(entry(**written), entry(1, **full))
+    assert verdict.same_person and verdict.same_company
+    assert reason in verdict.reasons and "mobile" in verdict.reasons
+    rows = clusters(full, written)
+    assert rows[0] == rows[1]
+
+
+def test_the_same_email_joins_a_short_name_even_on_a_public_domain():
+    rows = clusters({"company_name": "普腾康汇食品有限公司", "contact_name": "王伟", "email": "wangwei88@qq.com"},
+                    {"company_name": "普腾", "contact_name": "王总", "email": "WANGWEI88@QQ.COM"})
+    assert rows[0] == rows[1]
+
+
+def test_a_shared_mobile_does_not_join_sister_companies():
+    rows = clusters({"company_name": "普腾康汇食品有限公司", "mobile": "13912345678"},
+                    {"company_name": "普腾康汇贸易有限公司", "mobile": "13912345678"})
+    assert rows[0][1] != rows[1][1]
+
+
+def test_a_two_character_brand_typo_needs_contact_evidence_and_the_same_industry():
+    assert compare(entry(company_name="峰源建材有限公司"), entry(1, company_name="峰园建材有限公司")) is None
+    verdict = compare(entry(company_name="峰源建材有限公司", mobile="13912345678"),
+                      entry(1, company_name="峰园建材有限公司", mobile="13912345678"))
+    assert verdict.same_person and "similar_name" in verdict.reasons
+
+
+def test_a_person_given_by_landline_in_one_row_and_by_mobile_in_another_is_one_person():
+    rows = clusters(
+        {"company_name": "杭州普腾康汇食品有限公司", "contact_name": "王伟", "mobile": "13912345678"},
+        {"company_name": "普腾康汇食品", "contact_name": "王伟", "mobile": "0571-88886666"},  # a landline in 手机
+        {"company_name": "普腾康汇食品(杭州)公司", "contact_name": "王总", "mobile": "(0571)88886666"},
+        {"company_name": "普腾康汇食品公司", "contact_name": "王伟", "mobile": "139 1234 5678 / 0571-88886666"},
+    )
+    assert len({r[0] for r in rows}) == 1
+
+
+def test_a_switchboard_shared_by_two_people_keeps_them_apart():
+    base = {"company_name": "杭州普腾康汇食品有限公司", "landline": "0571-88886666"}
+    rows = clusters({**base, "contact_name": "王伟"}, {**base, "contact_name": "李强"}, {**base, "contact_name": ""})
+    assert len({r[0] for r in rows}) == 3
+    assert len({r[1] for r in rows}) == 1
+
+
+def test_extensions_tell_desks_on_one_switchboard_apart():
+    base = {"company_name": "杭州普腾康汇食品有限公司"}
+    rows = clusters({**base, "landline": "0571-88886666转801", "contact_name": "王伟"},
+                    {**base, "landline": "0571-88886666-801"},
+                    {**base, "landline": "0571-88886666 分机 802"})
+    assert rows[0] == rows[1] and rows[2][0] != rows[0][0]
+    verdict = compare(entry(**base, landline="0571-88886666转801", contact_name="王总"),
+                      entry(1, **base, landline="0571 8888 6666 ext. 801", contact_name="王伟"))
+    assert verdict.same_person and "landline" in verdict.reasons
+
+
+def test_a_local_number_takes_the_city_area_code():
+    rows = clusters({"company_name": "普腾康汇食品有限公司", "contact_name": "王伟", "landline": "88886666", "city": "杭州"},
+                    {"company_name": "普腾康汇食品有限公司", "contact_name": "王总", "landline": "0571-88886666"})
+    assert rows[0] == rows[1]
 
 
 SURNAMES = "王李张刘陈杨黄赵吴周"

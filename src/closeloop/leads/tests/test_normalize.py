@@ -26,6 +26,37 @@ def test_it_writes_landlines_with_their_area_code(raw, expected):
     assert normalize.phone_key(raw) == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "extension"),
+    [("021-62345678转123", "123"), ("021-62345678 转 123", "123"), ("021-62345678-123", "123"),
+     ("021-62345678分机123", "123"), ("(021) 6234 5678 分机 8", "8"), ("021-62345678 ext. 123", "123"),
+     ("021-62345678 ext 123", "123"), ("021-62345678x123", "123"), ("０２１－６２３４５６７８转１２３", "123"),
+     ("+86 21 6234 5678 转 4567", "4567"), ("021-6234-5678", ""), ("021-62345678", "")],
+)
+def test_it_reads_landline_extensions_as_people_write_them(raw, extension):
+    assert normalize.phone_parts(raw) == ("+862162345678", extension)
+    assert normalize.phone_key(raw) == "+862162345678"
+
+
+def test_a_mobile_takes_no_extension():
+    assert normalize.phone_key("13912345678-123") == ""
+
+
+def test_it_finds_every_number_in_one_cell():
+    assert normalize.phone_keys("139 1234 5678 / 021-62345678转123") == (("+8613912345678", ""), ("+862162345678", "123"))
+    assert normalize.phone_keys("13912345678;０２１６２３４５６７８") == (("+8613912345678", ""), ("+862162345678", ""))
+    assert normalize.phone_keys("13912345678 021-62345678") == (("+8613912345678", ""), ("+862162345678", ""))
+    assert normalize.phone_keys("+86 139 1234 5678") == (("+8613912345678", ""),)
+    assert normalize.phone_keys("no phone") == ()
+
+
+def test_a_local_number_takes_its_city_area_code():
+    assert normalize.phone_key("62345678") == ""
+    assert normalize.phone_key("62345678", city="上海") == "+862162345678"
+    assert normalize.phone_key("88886666", city="杭州市") == "+8657188886666"
+    assert normalize.area_code("深圳") == "755" and normalize.area_code("无此地") == ""
+
+
 @pytest.mark.parametrize("raw", ["12345", "12345678901", "hello", "", "1391234567"])
 def test_it_gives_nothing_for_an_invalid_phone(raw):
     assert normalize.phone_key(raw) == ""
@@ -58,6 +89,28 @@ def test_it_reduces_every_way_of_writing_a_company_to_one_key(name):
     assert normalize.brand_key(name) == "华为"
 
 
+def test_a_region_with_its_suffix_in_brackets_is_a_region():
+    assert normalize.company_parts("华为技术(深圳市)有限公司") == ("深圳", "华为技术")
+    assert normalize.company_parts("华为技术（广东省深圳市）有限公司") == ("深圳", "华为技术")
+
+
+def test_a_second_city_name_belongs_to_the_brand():
+    assert normalize.company_parts("昆明嘉兴美丰贸易有限公司") == ("昆明", "嘉兴美丰贸易")
+    assert normalize.company_parts("上海浦东普腾科技有限公司") == ("浦东", "普腾科技")
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "mark"),
+    [("上海轮询测试1号科技有限公司", "轮询测试1号科技", "|1"), ("轮询测试一号科技", "轮询测试1号科技", "|1"),
+     ("普腾康汇食品有限公司第二分公司", "普腾康汇食品2分公司", "2分公司|"), ("普腾康汇食品有限公司北京市分公司", "普腾康汇食品北京分公司", "北京分公司|"),
+     ("普腾服装第十二厂", "普腾服装12厂", "12厂|"), ("普腾服装厂", "普腾服装厂", ""), ("昌西五金有限公司", "昌西五金", ""),
+     ("三友科技有限公司", "三友科技", "|三")],
+)
+def test_it_keeps_branches_and_numbers_in_the_key_and_its_mark(name, key, mark):
+    assert normalize.company_key(name) == key
+    assert normalize.name_mark(key) == mark
+
+
 def test_it_remembers_the_region_written_in_a_name():
     assert normalize.company_region("深圳市华为技术有限公司") == "深圳"
     assert normalize.company_region("华为技术（深圳）有限公司") == "深圳"
@@ -78,7 +131,8 @@ def test_it_strips_english_legal_forms_only_as_words():
 
 @pytest.mark.parametrize(("raw", "expected"), [("王总", ("王", True)), ("李经理", ("李", True)), ("张老师", ("张", True)),
                                                ("陈工", ("陈", True)), ("欧阳总监", ("欧阳", True)), ("王小明", ("王小明", False)),
-                                               (" 王 小明 ", ("王小明", False))])
+                                               (" 王 小明 ", ("王小明", False)), ("王小明经理", ("王小明", False)),
+                                               ("王小明（经理）", ("王小明", False)), ("王小明 总", ("王小明", False))])
 def test_it_tells_a_title_from_a_name(raw, expected):
     assert normalize.person_name(raw) == expected
 
