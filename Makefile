@@ -19,7 +19,7 @@ PYTHON ?= $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || ls -d $$HOME
 
 help:
 	@echo "make run          install, migrate, load demo data on first start, serve on http://localhost:$(PORT)/"
-	@echo "make test         lint, migration check and the whole test suite (DATABASE_URL for PostgreSQL)"
+	@echo "make test         lint (ruff, the one-way layers), migration check and the whole test suite (DATABASE_URL for PostgreSQL)"
 	@echo "make bench        measure the performance budgets (bench-quick: a smaller run)"
 
 $(UV):
@@ -48,6 +48,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check src tests bench conftest.py
+	PYTHONPATH=src $(BIN)/lint-imports --no-cache
 	CLOSELOOP_DEV=1 $(BIN)/closeloop makemigrations --check --dry-run
 
 test: lint messages

@@ -32,7 +32,7 @@ def generate(path: Path, rows: int) -> None:
     """Realistic rows (the data generator's), with ~2% broken phones and ~1% rows repeated."""
     import xlsxwriter
 
-    from closeloop.core import gendata
+    from closeloop.leads import gendata
 
     rng = random.Random(20261122)
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,

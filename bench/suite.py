@@ -107,7 +107,7 @@ class Suite:
 
     # --- intake over HTTP -------------------------------------------------------------------------
     def intake(self):
-        from closeloop.core import gendata
+        from closeloop.leads import gendata
         from closeloop.leads.models import Lead
 
         # Seeded by the table's size: a rerun on a reused database sends new people, not the previous
@@ -149,8 +149,7 @@ class Suite:
 
     # --- duplicate check --------------------------------------------------------------------------
     def dedup_check(self):
-        from closeloop.core import gendata
-        from closeloop.leads import dedup
+        from closeloop.leads import dedup, gendata
         from closeloop.leads.models import ChannelPolicy, Lead, LeadSource
         from closeloop.leads.services import _clean
 
@@ -330,7 +329,7 @@ class Suite:
     def _lead_file(self, rows: int) -> Path:
         import csv
 
-        from closeloop.core import gendata
+        from closeloop.leads import gendata
 
         path = ROOT / "var" / "bench" / f"leads-{rows}.csv"
         if path.exists():

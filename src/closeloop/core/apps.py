@@ -32,6 +32,16 @@ class CoreConfig(LoopApp):
             NavEntry("settings", _("Delivery log"), "delivery_list", order=81, visible=_admin),
         ]
 
+    def demo(self, ctx):
+        from .demo import load_demo_org
+
+        load_demo_org(ctx)
+
+    def gen_data(self, ctx):
+        from .demo import gen_data_org
+
+        gen_data_org(ctx)
+
     def urls(self):
         from django.urls import include, path
 

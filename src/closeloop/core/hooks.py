@@ -98,6 +98,10 @@ class DemoContext:
     departments: dict[str, Any] = field(default_factory=dict)  # by a short key: "company", "sales", "team_a" ...
     shared: dict[str, Any] = field(default_factory=dict)  # anything an app hands to the apps above it
     summary: list[str] = field(default_factory=list)  # one line per app for the command's output
+    options: dict[str, Any] = field(default_factory=dict)  # every app's `demo` command-line options
+    # Steps that need the whole company, run after every app's demo hook, in the order added (the
+    # leads' pool sweep ages the leads the deals did not take).
+    finish: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass
@@ -155,6 +159,9 @@ class LoopApp(AppConfig):
     def api_routers(self) -> Iterable[tuple[str, Any]]:
         """(prefix, django-ninja Router) pairs this app adds to the JSON API."""
         return ()
+
+    def demo_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add this app's options to `closeloop demo`."""
 
     def demo(self, ctx: DemoContext) -> None:
         """Add this app's part of the demo company (inside the demo command's transaction)."""

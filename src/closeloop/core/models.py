@@ -65,10 +65,6 @@ class User(AbstractUser):
     )
     mobile = models.CharField(_("mobile"), max_length=32, blank=True)
     on_leave = models.BooleanField(_("on leave"), default=False)
-    # Marketing staff see the leads of the channels they run.
-    source_channels = models.ManyToManyField(
-        "leads.LeadSource", verbose_name=_("source channels"), blank=True, related_name="marketers"
-    )
 
     objects = UserManager()
 

@@ -75,6 +75,22 @@ class DealsConfig(LoopApp):
             NavEntry("settings", _("Pipelines"), "deals:settings", order=30, visible=_admin),
         ]
 
+    def demo(self, ctx):
+        from .demo import load_demo_deals
+
+        deals = load_demo_deals(rng=ctx.rng, reps=ctx.shared["reps"], presales=ctx.users["presales1"], admin=ctx.admin)
+        ctx.summary.append(f"{deals} deals")
+
+    def gen_data_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=0)
+        parser.add_argument("--opportunities", type=int, default=0)
+        parser.add_argument("--activities", type=int, default=0)
+
+    def gen_data(self, ctx):
+        from .gendata import generate
+
+        generate(ctx)
+
     def urls(self):
         return [path("deals/", include("closeloop.deals.urls"))]
 

@@ -27,6 +27,8 @@ class LeadsConfig(LoopApp):
     label = "leads"
     verbose_name = _("Leads")
     audit_actions = LeadAction
+    # The marketer's channels, changed on core's user form, sit in the user's trail.
+    audit_extra_labels = {"source_channels": _("source channels")}
 
     def notification_kinds(self):
         return [
@@ -61,6 +63,24 @@ class LeadsConfig(LoopApp):
         from .forms import marketer_field
 
         return [marketer_field()]
+
+    def demo_arguments(self, parser):
+        parser.add_argument("--leads", type=int, default=300, help="Demo leads to enter (through the real intake).")
+
+    def demo(self, ctx):
+        from .demo import load_demo
+
+        load_demo(ctx, leads=ctx.options["leads"])
+
+    def gen_data_arguments(self, parser):
+        parser.add_argument("--leads", type=int, default=10_000)
+        parser.add_argument("--duplicates", type=float, default=0.08,
+                            help="Fraction of leads that repeat an earlier company/person, written differently.")
+
+    def gen_data(self, ctx):
+        from .gendata import generate
+
+        generate(ctx)
 
     def urls(self):
         from . import views_public

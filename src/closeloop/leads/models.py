@@ -29,6 +29,12 @@ class LeadSource(models.Model):
     name = models.CharField(_("name"), max_length=50, unique=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     active = models.BooleanField(_("active"), default=True)
+    # Marketing staff see the leads of the channels they run (`user.source_channels`). Declared here, on the
+    # leads side, since core knows no stage; the table keeps the name core gave it when the field was User's.
+    marketers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("marketers"), blank=True, related_name="source_channels",
+        db_table="core_user_source_channels",
+    )
 
     class Meta:
         ordering = ["position", "name"]

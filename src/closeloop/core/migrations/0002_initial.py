@@ -5,6 +5,11 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# User.source_channels (to leads.LeadSource) used to be added here, which made core's migrations depend on
+# leads. The relation is now LeadSource.marketers, declared by leads/migrations/0011, which keeps the
+# table this migration created in databases made before the change (core_user_source_channels).
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -13,15 +18,9 @@ class Migration(migrations.Migration):
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
         ('core', '0001_initial'),
-        ('leads', '0001_initial'),
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='user',
-            name='source_channels',
-            field=models.ManyToManyField(blank=True, related_name='marketers', to='leads.leadsource', verbose_name='source channels'),
-        ),
         migrations.AddField(
             model_name='user',
             name='user_permissions',
