@@ -9,7 +9,8 @@ import pytest
 from django.db import connection, migrations, models
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("leads", "0010_drop_lead_owner_created_index")]
+# Only the marketers migration (and the merge after it) is undone; everything else stays applied.
+BEFORE = [("leads", "0011_recompute_company_keys")]
 TABLE = "core_user_source_channels"
 
 
