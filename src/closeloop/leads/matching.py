@@ -411,11 +411,12 @@ def cluster_entries(entries: list[Entry]) -> list[tuple[int, int]]:
                     if j != i and regions_agree(entries[i], entries[j]):
                         union(i, j)
     # One-character typos in brands of three or more characters, found through deletion keys.
-    brands = {brand for brand, _mark in by_brand}
+    # In sorted order, so the same file gives the same clusters whatever the process's string hashing.
+    brands = sorted({brand for brand, _mark in by_brand})
     by_deletion: dict[str, list[str]] = {}
     for brand in brands:
         if len(brand) >= 3:
-            for key in deletion_keys(brand):
+            for key in sorted(deletion_keys(brand)):
                 by_deletion.setdefault(key, []).append(brand)
     # A typo needs the same industry and mark on both sides, so only such representatives are paired.
     by_brand_industry: dict[str, dict[tuple, list[int]]] = {}
@@ -433,7 +434,7 @@ def cluster_entries(entries: list[Entry]) -> list[tuple[int, int]]:
                     continue
                 checked.add(pair)
                 kinds_a, kinds_b = by_brand_industry.get(brand_a, {}), by_brand_industry.get(brand_b, {})
-                for kind in kinds_a.keys() & kinds_b.keys():
+                for kind in sorted(kinds_a.keys() & kinds_b.keys()):
                     for i in kinds_a[kind]:
                         for j in kinds_b[kind]:
                             if typo_match(entries[i], entries[j]) and regions_agree(entries[i], entries[j]):
