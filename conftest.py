@@ -1,4 +1,5 @@
-"""Standing people for every test: an owner, a teammate, their manager, an outsider, marketing and admin.
+"""Standing people for every test (an owner, a teammate, their manager, an outsider, marketing and admin), and
+factories for the records of every app (leads, customers, deals) through their real services.
 
 owner and teammate are reps in team A under `manager`; outsider is a rep in team B under another
 manager. Visibility tests use all four of them on every page and endpoint.
@@ -81,6 +82,35 @@ def make_lead(org):
         if owner:
             lead = lead_assign(lead=lead, owner=owner, actor=org.admin)
         return lead
+
+    return make
+
+
+@pytest.fixture
+def make_customer(org):
+    """A customer through the real service, owned by `owner` unless told otherwise."""
+    from closeloop.deals.services import customer_create
+
+    counter = iter(range(10_000))
+
+    def make(owner=None, **data):
+        n = next(counter)
+        owner = owner or org.owner
+        return customer_create(data={"name": f"杭州客户{n}号实业有限公司", **data}, actor=owner, owner=owner)
+
+    return make
+
+
+@pytest.fixture
+def make_deal(org, make_customer):
+    """A deal in the default pipeline's first stage, for a new customer of its owner unless given one."""
+    from closeloop.deals.services import opportunity_create
+
+    def make(owner=None, customer=None, **data):
+        owner = owner or org.owner
+        customer = customer or make_customer(owner=owner)
+        return opportunity_create(customer=customer, data={"name": f"{customer.name} CRM项目", **data},
+                                  actor=owner, owner=owner)
 
     return make
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "closeloop.core",
+    "closeloop.followup",
     "closeloop.leads",
     "closeloop.deals",
 ]

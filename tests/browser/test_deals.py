@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from closeloop.core.models import Channel, Notification
 from closeloop.deals.defaults import install_default_pipeline
 from closeloop.deals.models import Opportunity, Stage
-from closeloop.deals.reminders import run_reminder_sweep
+from closeloop.followup.reminders import run_reminder_sweep
 from closeloop.leads.models import LeadStatus
 from closeloop.leads.services import lead_update
 

@@ -3,8 +3,9 @@
 Core knows no stage of the loop. Every Closeloop app's `AppConfig` subclasses `LoopApp` and overrides
 the hooks it needs; core and the lower apps walk `loop_apps()` (INSTALLED_APPS order, which is the
 layer order, lowest first) to assemble what used to be hard-wired: the demo company, `gen-data`, the
-worker's schedule, notification kinds, audit action labels, the navigation, the settings menu and the
-Today page. Adding an app means writing its `AppConfig`; nothing below it changes.
+worker's schedule, notification kinds, audit action labels, the navigation, the settings menu, the
+Today page and the follow-up family's record types, task kinds and reminders. Adding an app means
+writing its `AppConfig`; nothing below it changes.
 
 Hooks are plain methods returning plain data, so a hook's result can be cached per process and tests
 can call one app's hook alone. The project's wiring (settings, urls.py, api.py) is the one place that
@@ -87,6 +88,68 @@ class UserField:
     save: Callable[[Any, Any], None]
 
 
+# The follow-up family's hooks, read by `closeloop.followup` (activities, tasks, the reminder ledger,
+# participants, hand-offs, comments, the timeline). A record type is named by its model label, so
+# the app that owns the model declares it and nothing below that app names it.
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """A kind of record the follow-up family serves. `model` is its label ("leads.Lead"); the model has
+    `owner`, `next_follow_up_at`, `last_activity_at`, `get_absolute_url()` and `objects.visible_to(user)`.
+
+    - `followed_up()`: the records still worked on, whose next follow-up is reminded and listed on Today;
+    - `on_activity(record, activity)`: what else logging an activity changes on the record (a new lead
+      starts contacting); returns the names of the fields it set, saved and audited with the activity;
+    - `timeline_related(record, viewer)`: other records whose history this record's timeline shows, as
+      `(records, kinds)` with kinds among "audit", "activity", "comment" (a deal shows its lead's);
+    - `timeline_entries(record, viewer)`: the app's own entries (a deal's stage history), as
+      `followup.timeline.TimelineEntry`s;
+    - `panels`: template partials other apps show on the record's page, by slot (see RecordPanel).
+    """
+
+    model: str
+    followed_up: Callable[[], Any] | None = None
+    on_activity: Callable[[Any, Any], list[str]] | None = None
+    timeline_related: Callable[[Any, Any], Iterable[tuple[Iterable[Any], frozenset[str]]]] | None = None
+    timeline_entries: Callable[[Any, Any], Iterable[Any]] | None = None
+
+
+@dataclass(frozen=True)
+class RecordPanel:
+    """A partial an app adds to another app's record page (the lead page's "Convert to deal" comes from deals).
+
+    Rendered by `{% record_panels record "slot" %}` with `record` in its context."""
+
+    model: str  # the record's model label
+    slot: str  # "actions" (buttons beside the title) or "details" (below the record's fields)
+    template: str
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """A kind of task with a due date ("first_contact", later "approval", "instalment_due").
+
+    `reminder` is the overdue notice (`%(record)s` is the record); `done_by_activity` closes an open task
+    of this kind when someone logs a follow-up on its record."""
+
+    kind: str
+    label: Any
+    reminder: Any = None
+    done_by_activity: bool = False
+
+
+@dataclass(frozen=True)
+class ReminderSource:
+    """A kind of due item the reminder sweep sends once per (record, kind, due time) and escalates when
+    still overdue after the grace period. `due(now)` yields `followup.reminders.Due` items."""
+
+    kind: str
+    label: Any
+    due: Callable[[datetime], Iterable[Any]]
+
+
 @dataclass
 class DemoContext:
     """Shared by the apps' demo hooks, lowest app first: each reads what lower apps made and adds its own."""
@@ -162,6 +225,18 @@ class LoopApp(AppConfig):
 
     def demo_arguments(self, parser: argparse.ArgumentParser) -> None:
         """Add this app's options to `closeloop demo`."""
+
+    def record_types(self) -> Iterable[RecordType]:
+        return ()
+
+    def record_panels(self) -> Iterable[RecordPanel]:
+        return ()
+
+    def task_kinds(self) -> Iterable[TaskKind]:
+        return ()
+
+    def reminder_sources(self) -> Iterable[ReminderSource]:
+        return ()
 
     def demo(self, ctx: DemoContext) -> None:
         """Add this app's part of the demo company (inside the demo command's transaction)."""

@@ -10,11 +10,13 @@ from ninja import Field, Query, Router, Schema, Status
 
 from closeloop.core.errors import NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
+from closeloop.followup.models import ActivityKind
+from closeloop.followup.services import activity_log
 from closeloop.leads.api import ErrorOut
 from closeloop.leads.selectors import get_lead_for_user
 
 from . import services
-from .models import ActivityKind, CollaboratorRole, Handoff, Opportunity, OpportunityStatus, Pipeline, Stage
+from .models import CollaboratorRole, Handoff, Opportunity, OpportunityStatus, Pipeline, Stage
 from .selectors import (
     OpportunityFilters,
     customer_list,
@@ -335,8 +337,7 @@ def move_opportunity(request, deal_id: int, payload: StageMoveIn):
              summary="Log a follow-up on a deal")
 def log_opportunity_activity(request, deal_id: int, payload: ActivityIn):
     deal = _deal(request, deal_id)
-    return Status(201, services.activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API,
-                                             opportunity=deal))
+    return Status(201, activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API, record=deal))
 
 
 @router.post("/leads/{lead_id}/activities", response={201: ActivityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
@@ -346,8 +347,7 @@ def log_lead_activity(request, lead_id: int, payload: ActivityIn):
         lead = get_lead_for_user(request.user, lead_id)
     except Http404:
         raise NotFound(_("No lead with this id, or you cannot see it.")) from None
-    return Status(201, services.activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API,
-                                             lead=lead))
+    return Status(201, activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API, record=lead))
 
 
 class HandoffIn(Schema):

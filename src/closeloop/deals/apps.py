@@ -2,7 +2,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, Sweep
+from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, RecordType, ReminderSource, Sweep
 
 from .audit import DealAction
 
@@ -14,6 +14,18 @@ def _admin(user) -> bool:
 def _seller(user) -> bool:
     # Who may browse and claim pooled customers (see selectors.customer_pool).
     return user.is_admin or user.role in ("sales_rep", "sales_manager")
+
+
+def _customers():
+    from .models import Customer
+
+    return Customer.objects.all()
+
+
+def _open_deals():
+    from .models import Opportunity, OpportunityStatus
+
+    return Opportunity.objects.filter(status=OpportunityStatus.OPEN).select_related("customer")
 
 
 class DealsConfig(LoopApp):
@@ -35,11 +47,8 @@ class DealsConfig(LoopApp):
 
     def notification_kinds(self):
         return [
-            NotificationKind("reminder.first_contact", _("First contact is due"), email=True),
-            NotificationKind("reminder.follow_up", _("A follow-up is due")),
             NotificationKind("reminder.stale", _("A deal is stale in its stage")),
             NotificationKind("reminder.no_activity", _("A record has had no activity for a while")),
-            NotificationKind("reminder.escalation", _("An overdue item of my team is escalated to me"), email=True),
             NotificationKind("opportunity.assigned", _("A deal is assigned to me"), email=True),
             NotificationKind("opportunity.stage", _("My deal moved to another stage")),
             NotificationKind("opportunity.transferred", _("A deal is transferred to or from me"), email=True),
@@ -55,12 +64,24 @@ class DealsConfig(LoopApp):
             NotificationKind("comment.mention", _("Someone mentions me in a comment"), email=True),
         ]
 
-    def sweeps(self):
-        from .tasks import customer_pool_sweep, reminder_sweep
+    def record_types(self):
+        return [
+            RecordType("deals.Customer", followed_up=_customers),
+            RecordType("deals.Opportunity", followed_up=_open_deals),
+        ]
+
+    def reminder_sources(self):
+        from . import reminders
 
         return [
-            # Every five minutes; the sweep is idempotent, so a late or doubled run sends nothing twice.
-            Sweep("deals.reminders", reminder_sweep.enqueue, every_seconds=300),
+            ReminderSource(reminders.STALE, _("Deal stale in stage"), reminders.stale_deals),
+            ReminderSource(reminders.NO_ACTIVITY, _("No activity"), reminders.quiet_deals),
+        ]
+
+    def sweeps(self):
+        from .tasks import customer_pool_sweep
+
+        return [
             # Like the leads' pool sweep: warnings go out about a day ahead, returns land close to their deadline.
             Sweep("deals.customer_pool_sweep", customer_pool_sweep.enqueue, every_seconds=15 * 60),
         ]

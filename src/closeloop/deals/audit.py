@@ -22,7 +22,6 @@ class DealAction(models.TextChoices):
     OPPORTUNITY_TRANSFER = "opportunity.transfer", _("Deal transferred")
     OPPORTUNITY_COLLABORATOR_ADD = "opportunity.collaborator_add", _("Collaborator added")
     OPPORTUNITY_COLLABORATOR_REMOVE = "opportunity.collaborator_remove", _("Collaborator removed")
-    ACTIVITY_LOG = "activity.log", _("Follow-up logged")
     COMMENT_ADD = "comment.add", _("Comment added")
     HANDOFF_REQUEST = "handoff.request", _("Hand-off requested")
     HANDOFF_ACCEPTED = "handoff.accepted", _("Hand-off accepted")

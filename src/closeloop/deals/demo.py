@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from closeloop.core.errors import DomainError
 from closeloop.core.models import Channel
+from closeloop.followup.services import activity_log
 from closeloop.leads.models import Lead, LeadStatus
 
 from . import services
@@ -45,7 +46,7 @@ def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
         made += 1
         kind, content, feedback, plan = rng.choice(ACTIVITY_NOTES)
         follow_up = now + timedelta(hours=rng.randrange(1, 24 * 7))
-        services.activity_log(actor=owner, opportunity=deal, channel=Channel.SYSTEM, data={
+        activity_log(actor=owner, record=deal, channel=Channel.SYSTEM, data={
             "kind": kind, "content": content, "feedback": feedback, "next_plan": plan, "next_follow_up_at": follow_up})
         target = rng.choice(open_stages + open_stages + [won, lost])
         fields = {"need": deal.need or "销售管理系统", "budget": deal.budget or 200000, "amount": deal.amount,

@@ -4,11 +4,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.core.models import User
+from closeloop.followup.models import FOLLOW_UP_KINDS, ActivityKind
 
 from .models import (
-    FOLLOW_UP_KINDS,
     GATE_FIELDS,
-    ActivityKind,
     CollaboratorRole,
     Contact,
     LostReason,

@@ -114,21 +114,26 @@ def opportunities_generate(ctx: GenDataContext, total: int, seed: int, customers
 def activities_generate(ctx: GenDataContext, total: int, seed: int) -> None:
     if not total:
         return
+    from django.contrib.contenttypes.models import ContentType
+
+    from closeloop.followup.models import Activity
     from closeloop.leads.models import Lead
 
-    from .models import Activity, Customer, Opportunity
+    from .models import Customer, Opportunity
 
+    lead_type = ContentType.objects.get_for_model(Lead).pk
     targets = {
-        "lead_id": array("q", Lead.objects.filter(owner__isnull=False).values_list("pk", flat=True)),
-        "customer_id": array("q", Customer._base_manager.values_list("pk", flat=True)),
-        "opportunity_id": array("q", Opportunity._base_manager.values_list("pk", flat=True)),
+        lead_type: array("q", Lead.objects.filter(owner__isnull=False).values_list("pk", flat=True)),
+        ContentType.objects.get_for_model(Customer).pk: array("q", Customer._base_manager.values_list("pk", flat=True)),
+        ContentType.objects.get_for_model(Opportunity).pk: array(
+            "q", Opportunity._base_manager.values_list("pk", flat=True)),
     }
     targets = {k: v for k, v in targets.items() if v}
     if not targets:
         ctx.log("activities: skipped (nothing to follow up).")
         return
     # Half on leads, the rest on customers and deals when they exist.
-    weights = [2 if k == "lead_id" else 1 for k in targets]
+    weights = [2 if k == lead_type else 1 for k in targets]
     rng = random.Random(seed + 1)
     writer = BulkWriter(Activity)
     kinds = ["call", "call", "call", "wechat", "wechat", "visit", "email", "meeting", "note"]
@@ -138,10 +143,11 @@ def activities_generate(ctx: GenDataContext, total: int, seed: int) -> None:
     for _ in range(total):
         content, feedback, plan = rng.choice(ACTIVITY_TEXTS)
         at = end - timedelta(seconds=rng.randrange(730 * 86400))
-        field = rng.choices(list(targets), weights)[0]
+        record_type = rng.choices(list(targets), weights)[0]
         batch.append({
-            field: rng.choice(targets[field]), "kind": rng.choice(kinds), "content": content, "feedback": feedback,
-            "next_plan": plan, "next_follow_up_at": at + timedelta(days=rng.randrange(1, 14)),
+            "record_type_id": record_type, "record_id": rng.choice(targets[record_type]), "kind": rng.choice(kinds),
+            "content": content, "feedback": feedback, "next_plan": plan,
+            "next_follow_up_at": at + timedelta(days=rng.randrange(1, 14)),
             "actor_id": rng.choice(ctx.owners), "channel": "web", "payload": {}, "created_at": at,
         })
         if len(batch) == 50_000:

@@ -1,4 +1,4 @@
-"""Customers, contacts, pipelines, opportunities, follow-up activities, reminders and hand-offs."""
+"""Customers, contacts, pipelines, opportunities, stage history, collaborators and hand-offs."""
 
 from django.conf import settings
 from django.db import models
@@ -8,8 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from closeloop.core.models import Channel, Role
+from closeloop.core.models import Role
 from closeloop.core.visibility import VisibleQuerySet, team_owner_ids
+from closeloop.followup.models import FollowedUp
 
 
 class CollaboratorRole(models.TextChoices):
@@ -41,7 +42,7 @@ class CustomerQuerySet(VisibleQuerySet):
         return self.filter(owner__isnull=True)
 
 
-class Customer(models.Model):
+class Customer(FollowedUp, models.Model):
     """A company we sell to (客户). No owner means it sits in the public pool (公海)."""
 
     name = models.CharField(_("company name"), max_length=200)
@@ -255,7 +256,7 @@ class OpportunityQuerySet(VisibleQuerySet):
         )
 
 
-class Opportunity(models.Model):
+class Opportunity(FollowedUp, models.Model):
     """A deal (商机) moving through the stages of a pipeline."""
 
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="opportunities")
@@ -389,105 +390,6 @@ class StageHistory(models.Model):
     @property
     def duration(self):
         return (self.exited_at or timezone.now()) - self.entered_at
-
-
-# ---------------------------------------------------------------------------------------------------
-# Follow-up
-
-
-class ActivityKind(models.TextChoices):
-    CALL = "call", _("Call")
-    VISIT = "visit", _("Visit")
-    WECHAT = "wechat", _("WeChat")
-    EMAIL = "email", _("Email")
-    MEETING = "meeting", _("Meeting")
-    TOUCH = "touch", _("New touch (duplicate submission)")
-    NOTE = "note", _("Note")
-
-
-# The kinds a person logs by hand (a touch is written by intake).
-FOLLOW_UP_KINDS = [ActivityKind.CALL, ActivityKind.VISIT, ActivityKind.WECHAT, ActivityKind.EMAIL, ActivityKind.MEETING,
-                   ActivityKind.NOTE]
-
-
-class Activity(models.Model):
-    """One follow-up on a record: what happened, what the customer said, what comes next."""
-
-    lead = models.ForeignKey(
-        "leads.Lead", verbose_name=_("lead"), null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
-    )
-    customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
-    )
-    opportunity = models.ForeignKey(
-        Opportunity, verbose_name=_("opportunity"), null=True, blank=True, on_delete=models.CASCADE,
-        related_name="activities",
-    )
-    kind = models.CharField(_("type"), max_length=10, choices=ActivityKind.choices)
-    content = models.TextField(_("content"), blank=True)
-    feedback = models.TextField(_("customer feedback"), blank=True)
-    next_plan = models.TextField(_("next plan"), blank=True)
-    next_follow_up_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+",
-    )
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB)
-    # A touch keeps what the duplicate submission said, so nothing the customer wrote is lost.
-    payload = models.JSONField(_("submitted data"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("activity")
-        verbose_name_plural = _("activities")
-        indexes = [
-            # Each record's timeline, newest first.
-            models.Index(fields=["lead", "-created_at"], name="activity_lead_idx"),
-            models.Index(fields=["customer", "-created_at"], name="activity_customer_idx"),
-            models.Index(fields=["opportunity", "-created_at"], name="activity_opportunity_idx"),
-        ]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d}"
-
-
-class ReminderKind(models.TextChoices):
-    FIRST_CONTACT = "first_contact", _("First contact due")
-    FOLLOW_UP = "follow_up", _("Follow-up due")
-    STALE = "stale", _("Deal stale in stage")
-    NO_ACTIVITY = "no_activity", _("No activity")
-    # The customer pool sweep: one warning per return deadline, and the return itself (the reclaim cool-down
-    # reads it).
-    POOL_WARNING = "pool_warning", _("Returns to the public pool soon")
-    POOL_RETURNED = "pool_returned", _("Returned to the public pool")
-
-
-class Reminder(models.Model):
-    """A reminder that was sent. The unique key makes every sweep idempotent: run twice or late, one notice."""
-
-    record_key = models.CharField(max_length=40)  # "lead:12", "customer:3", "opportunity:7"
-    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
-    due_at = models.DateTimeField(_("due"))
-    # 0: to the owner; 1: escalated to the owner's manager after the grace period.
-    level = models.PositiveSmallIntegerField(default=0)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    message = models.CharField(max_length=300)
-    url = models.CharField(max_length=300, blank=True)
-    sent_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-sent_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["record_key", "kind", "due_at", "level"], name="reminder_once"),
-        ]
-        indexes = [
-            # Escalations on a manager's Today page.
-            models.Index(fields=["recipient", "level", "-sent_at"], name="reminder_recipient_idx"),
-        ]
-
-    def __str__(self):
-        return self.message
 
 
 # ---------------------------------------------------------------------------------------------------

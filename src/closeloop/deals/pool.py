@@ -10,7 +10,7 @@ the follow-up, stale and no-activity sweeps and escalated to their manager, who 
 the customer away while a deal is open would split the deal and the company between two reps (撞单), the
 very thing the pool exists to prevent; the manual release refuses it for the same reason.
 
-The sweep is idempotent: a warning is a `Reminder` row unique per (customer, kind, deadline), a return
+The sweep is idempotent: a warning is a ledger row unique per (customer, kind, deadline), a return
 is a conditional update on the owner read, so running twice, late or on two workers sends nothing twice.
 """
 
@@ -29,10 +29,15 @@ from django.utils.translation import ngettext
 from closeloop.core.audit import audit_record
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
+from closeloop.followup.models import Activity, ActivityKind, Reminder
 from closeloop.leads.pool import WARNING_AHEAD
 from closeloop.leads.scoring import quality_settings
 
-from .models import Activity, ActivityKind, Customer, Opportunity, OpportunityStatus, Reminder, ReminderKind
+from .models import Customer, Opportunity, OpportunityStatus
+
+# Ledger kinds of the customer pool: one warning per return deadline, and the return itself (the reclaim
+# cool-down reads it).
+POOL_WARNING, POOL_RETURNED = "pool_warning", "pool_returned"
 
 
 @dataclass
@@ -43,16 +48,22 @@ class CustomerSweepResult:
 
 def _with_follow_up_clock(customers):
     """Annotate `followed_up_at`: the owner's last follow-up on the customer or its deals, or when they got it."""
-    last_follow_up = Subquery(
+    def last_follow_up(activities):
         # A touch is the customer writing in again, not the owner following up.
-        Activity.objects.filter(customer=OuterRef("pk"), actor=OuterRef("owner")).exclude(kind=ActivityKind.TOUCH)
-        .order_by().values("customer").annotate(at=Max("created_at")).values("at"),
-        output_field=DateTimeField(),
-    )
+        return Subquery(
+            activities.filter(actor=OuterRef("owner")).exclude(kind=ActivityKind.TOUCH).order_by()
+            .values("record_type").annotate(at=Max("created_at")).values("at"),
+            output_field=DateTimeField(),
+        )
+
+    on_customer = last_follow_up(Activity.objects.for_record_id(Customer, OuterRef("pk")))
+    on_deals = last_follow_up(Activity.objects.for_records(
+        Opportunity, Opportunity.objects.filter(customer=OuterRef(OuterRef("pk"))).values("pk")))
     # Customers owned before `owned_since` existed count from their creation.
     owned_from = Coalesce("owned_since", "created_at")
-    # Greatest() of a NULL is NULL on SQLite, so the follow-up falls back to the ownership time first.
-    return customers.annotate(followed_up_at=Greatest(Coalesce(last_follow_up, owned_from), owned_from))
+    # Greatest() of a NULL is NULL on SQLite, so each follow-up falls back to the ownership time first.
+    return customers.annotate(followed_up_at=Greatest(Coalesce(on_customer, owned_from), Coalesce(on_deals, owned_from),
+                                                      owned_from))
 
 
 def _returnable():
@@ -106,12 +117,14 @@ def _warn_once(customer: Customer, *, deadline, now) -> bool:
     """Record the warning; False when this deadline was already warned (the unique row exists)."""
     try:
         with transaction.atomic():
-            Reminder.objects.create(
-                record_key=f"customer:{customer.pk}", kind=ReminderKind.POOL_WARNING, due_at=deadline, level=0,
-                recipient_id=customer.owner_id, url=customer.get_absolute_url(), sent_at=now,
+            warning = Reminder(
+                kind=POOL_WARNING, due_at=deadline, level=0, recipient_id=customer.owner_id,
+                url=customer.get_absolute_url(), sent_at=now,
                 message=(_("%(customer)s returns to the public pool unless you follow up.")
                          % {"customer": customer})[:300],
             )
+            warning.set_record(customer)
+            warning.save()
     except IntegrityError:  # warned before, by this run's predecessor or a concurrent sweep
         return False
     return True
@@ -129,11 +142,12 @@ def _return_one(customer: Customer, *, days: int, now) -> bool:
             return False
         previous = User.objects.get(pk=customer.owner_id)
         # Also the record the reclaim cool-down reads.
-        Reminder.objects.create(
-            record_key=f"customer:{customer.pk}", kind=ReminderKind.POOL_RETURNED, due_at=now, level=0,
-            recipient=previous, url=reverse("deals:customer_pool"), sent_at=now,
-            message=(_("%(customer)s returned to the public pool.") % {"customer": customer})[:300],
+        returned = Reminder(
+            kind=POOL_RETURNED, due_at=now, level=0, recipient=previous, url=reverse("deals:customer_pool"),
+            sent_at=now, message=(_("%(customer)s returned to the public pool.") % {"customer": customer})[:300],
         )
+        returned.set_record(customer)
+        returned.save()
         audit_record(actor=None, channel=Channel.SYSTEM, action="customer.return_to_pool", target=customer,
                      changes={"owner": [str(previous), None]},
                      note=_("No follow-up by the owner for %(days)d days.") % {"days": days})

@@ -11,19 +11,18 @@ from django.utils import timezone
 
 from closeloop.core.audit import audit_trail
 from closeloop.core.money import quantize
+from closeloop.followup.models import Activity, Reminder
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead, LeadStatus
 from closeloop.leads.selectors import page_of
 
 from .models import (
-    Activity,
     Customer,
     Handoff,
     HandoffStatus,
     Opportunity,
     OpportunityStatus,
     Pipeline,
-    Reminder,
     StageHistory,
 )
 
@@ -185,20 +184,23 @@ class TimelineItem:
     at: object
     kind: str  # "audit", "activity", "stage", "comment"
     item: object
+    on_lead: bool = False  # an activity of the lead the deal came from
 
 
 def opportunity_timeline(deal: Opportunity, *, limit: int = 200) -> list[TimelineItem]:
     """Audit entries, activities, stage history and comments of the deal, with the lead's history before it."""
     audits = list(audit_trail(deal)[:limit])
-    activities = list(Activity.objects.filter(opportunity=deal).select_related("actor")[:limit])
+    activities = list(Activity.objects.for_record(deal).select_related("actor")[:limit])
+    lead_activities = []
     if deal.lead_id:
         audits += list(audit_trail(deal.lead)[:limit])
-        activities += list(Activity.objects.filter(lead_id=deal.lead_id).select_related("actor")[:limit])
+        lead_activities = list(Activity.objects.for_record(deal.lead).select_related("actor")[:limit])
     stages = list(StageHistory.objects.filter(opportunity=deal).select_related("stage", "entered_by"))
     comments = list(deal.comments.select_related("author"))
     items = chain(
         (TimelineItem(a.created_at, "audit", a) for a in audits),
         (TimelineItem(a.created_at, "activity", a) for a in activities),
+        (TimelineItem(a.created_at, "activity", a, on_lead=True) for a in lead_activities),
         (TimelineItem(s.entered_at, "stage", s) for s in stages),
         (TimelineItem(c.created_at, "comment", c) for c in comments),
     )
@@ -207,7 +209,10 @@ def opportunity_timeline(deal: Opportunity, *, limit: int = 200) -> list[Timelin
 
 def customer_timeline(customer: Customer, *, limit: int = 200) -> list[TimelineItem]:
     audits = list(audit_trail(customer)[:limit])
-    activities = list(Activity.objects.filter(customer=customer).select_related("actor", "opportunity")[:limit])
+    # The customer's own follow-ups and those on its deals.
+    activities = list(
+        (Activity.objects.for_record(customer) | Activity.objects.for_records(Opportunity, customer.opportunities.values("pk")))
+        .select_related("actor")[:limit])
     items = chain(
         (TimelineItem(a.created_at, "audit", a) for a in audits),
         (TimelineItem(a.created_at, "activity", a) for a in activities),
@@ -216,7 +221,7 @@ def customer_timeline(customer: Customer, *, limit: int = 200) -> list[TimelineI
 
 
 def lead_activities(lead: Lead):
-    return Activity.objects.filter(lead=lead).select_related("actor")[:50]
+    return Activity.objects.for_record(lead).select_related("actor")[:50]
 
 
 # ---------------------------------------------------------------------------------------------------

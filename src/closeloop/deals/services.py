@@ -1,4 +1,4 @@
-"""Deal writes: customers, contacts, conversion, stage moves with gates, follow-ups, collaboration.
+"""Deal writes: customers, contacts, conversion, stage moves with gates, collaboration.
 
 Every function here runs in one transaction, writes its audit entry in it, and sends notifications
 after commit (`notify` defers to on_commit). Views, the API, the demo and jobs all call these.
@@ -22,15 +22,13 @@ from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
 from closeloop.core.visibility import subtree_users
+from closeloop.followup.models import Reminder
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead, LeadStatus
-from closeloop.leads.quality import LeadTask, TaskKind, TaskStatus
 from closeloop.leads.scoring import quality_settings
 
 from .models import (
-    FOLLOW_UP_KINDS,
     GATE_FIELDS,
-    Activity,
     CollaboratorRole,
     Comment,
     Contact,
@@ -43,11 +41,10 @@ from .models import (
     OpportunityCollaborator,
     OpportunityStatus,
     Pipeline,
-    Reminder,
-    ReminderKind,
     Stage,
     StageHistory,
 )
+from .pool import POOL_RETURNED
 
 # How many customers a rep may hold before claiming from the pool is refused.
 CUSTOMER_PRIVATE_CAP = 500
@@ -317,8 +314,8 @@ def contact_delete(*, contact: Contact, actor: User, channel: str = Channel.WEB)
 def _check_reclaim_cooldown(customer: Customer, actor: User):
     """The pool's cool-down, as for leads: whoever let a customer lapse may not grab it straight back."""
     days = quality_settings().reclaim_cooldown_days
-    returned = (Reminder.objects.filter(record_key=f"customer:{customer.pk}", kind=ReminderKind.POOL_RETURNED,
-                                        recipient=actor, sent_at__gte=timezone.now() - timedelta(days=days))
+    returned = (Reminder.objects.for_record(customer).filter(kind=POOL_RETURNED, recipient=actor,
+                                                            sent_at__gte=timezone.now() - timedelta(days=days))
                 .order_by("-sent_at").first())
     if returned is not None:
         until = timezone.localtime(returned.sent_at + timedelta(days=days))
@@ -729,65 +726,6 @@ def lead_convert(*, lead: Lead, actor: User, channel: str = Channel.WEB, opportu
                      changes=diff(before, snapshot(lead, ["status"])),
                      note=_("Customer %(customer)s, deal #%(deal)s") % {"customer": customer, "deal": opportunity.pk})
     return Conversion(customer=customer, contact=contact, opportunity=opportunity, customer_created=customer_created)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Follow-up activities
-
-
-def activity_log(*, actor: User, data: dict, channel: str = Channel.WEB, lead: Lead | None = None,
-                 customer: Customer | None = None, opportunity: Opportunity | None = None) -> Activity:
-    """Log a follow-up on one record; it sets that record's next follow-up and last activity."""
-    targets = [t for t in (lead, customer, opportunity) if t is not None]
-    if len(targets) != 1:
-        raise ValueError("log an activity on exactly one record")
-    target = targets[0]
-    errors: dict[str, list[str]] = {}
-    kind = data.get("kind") or ""
-    if kind not in FOLLOW_UP_KINDS:
-        errors["kind"] = [_("Choose call, visit, WeChat, email, meeting or note.")]
-    content = str(data.get("content") or "").strip()
-    feedback = str(data.get("feedback") or "").strip()
-    next_plan = str(data.get("next_plan") or "").strip()
-    if not content:
-        errors["content"] = [_("Say what happened in this follow-up.")]
-    try:
-        next_follow_up_at = _aware(data.get("next_follow_up_at"), "next_follow_up_at")
-    except ValidationFailed as exc:
-        errors.update(exc.field_errors)
-        next_follow_up_at = None
-    now = timezone.now()
-    if next_follow_up_at and next_follow_up_at <= now:
-        errors["next_follow_up_at"] = [_("The next follow-up must be in the future.")]
-    if errors:
-        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
-
-    with transaction.atomic():
-        model = type(target)
-        target = model.objects.select_for_update().get(pk=target.pk)
-        fields = ["next_follow_up_at", "last_activity_at"]
-        before = snapshot(target, fields + ["status"])
-        activity = Activity.objects.create(
-            lead=target if model is Lead else None,
-            customer=target if model is Customer else getattr(target, "customer", None),
-            opportunity=target if model is Opportunity else None,
-            kind=kind, content=content, feedback=feedback, next_plan=next_plan, next_follow_up_at=next_follow_up_at,
-            actor=actor, channel=channel, created_at=now,
-        )
-        target.next_follow_up_at = next_follow_up_at
-        target.last_activity_at = now
-        if model is Lead:
-            # The first logged follow-up is the first contact: the first-contact SLA is met.
-            LeadTask.objects.filter(lead=target, kind=TaskKind.FIRST_CONTACT, status=TaskStatus.OPEN).update(
-                status=TaskStatus.DONE, closed_at=now)
-            if target.status in (LeadStatus.NEW, LeadStatus.ASSIGNED):
-                target.status = LeadStatus.CONTACTING
-                fields.append("status")
-        target.save(update_fields=[*fields, "updated_at"])
-        audit_record(actor=actor, channel=channel, action="activity.log", target=target,
-                     changes=diff(before, snapshot(target, fields + ["status"])),
-                     note=f"{activity.get_kind_display()}: {content[:200]}")
-    return activity
 
 
 # ---------------------------------------------------------------------------------------------------

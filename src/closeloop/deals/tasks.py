@@ -2,13 +2,6 @@
 
 from django.tasks import task
 
-from .reminders import run_reminder_sweep
-
-
-@task
-def reminder_sweep() -> int:
-    return run_reminder_sweep()
-
 
 @task
 def customer_pool_sweep() -> dict:

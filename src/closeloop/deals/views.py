@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError
 from closeloop.core.models import Channel, User
+from closeloop.followup.services import activity_log
 from closeloop.leads.selectors import get_lead_for_user
 
 from . import services
@@ -290,7 +291,7 @@ def activity_create_view(request, target, pk):
     inline = bool(request.htmx)
     if request.method == "POST" and form.is_valid():
         try:
-            activity = services.activity_log(actor=request.user, data=_form_data(form), **record)
+            activity = activity_log(actor=request.user, data=_form_data(form), record=obj)
         except DomainError as exc:
             apply_errors(form, exc)
         else:

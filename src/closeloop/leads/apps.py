@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, Sweep
+from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, RecordType, Sweep, TaskKind
 
 from .audit import LeadAction
 
@@ -22,6 +22,22 @@ def _campaign_manager(user) -> bool:
     return can_manage_campaigns(user)
 
 
+def _followed_up_leads():
+    from .models import Lead, LeadStatus
+
+    return Lead.objects.exclude(status__in=[LeadStatus.CONVERTED, LeadStatus.MERGED, LeadStatus.DISQUALIFIED])
+
+
+def _lead_contacted(lead, activity) -> list[str]:
+    """A logged follow-up is the first contact: a new or just assigned lead is now being contacted."""
+    from .models import LeadStatus
+
+    if lead.status in (LeadStatus.NEW, LeadStatus.ASSIGNED):
+        lead.status = LeadStatus.CONTACTING
+        return ["status"]
+    return []
+
+
 class LeadsConfig(LoopApp):
     name = "closeloop.leads"
     label = "leads"
@@ -36,7 +52,16 @@ class LeadsConfig(LoopApp):
             NotificationKind("lead.assigned", _("A lead is assigned to me")),
             NotificationKind("pool.warning", _("My leads are about to return to the public pool"), email=True),
             NotificationKind("pool.returned", _("My leads returned to the public pool")),
+            NotificationKind("reminder.first_contact", _("First contact is due"), email=True),
         ]
+
+    def record_types(self):
+        return [RecordType("leads.Lead", followed_up=_followed_up_leads, on_activity=_lead_contacted)]
+
+    def task_kinds(self):
+        # Opened when a lead gets an owner, due by the first-contact SLA; the first follow-up logged closes it.
+        return [TaskKind("first_contact", _("First contact"),
+                         reminder=_("First contact is due for the lead %(record)s."), done_by_activity=True)]
 
     def sweeps(self):
         from .tasks import pool_sweep, sync_name_index

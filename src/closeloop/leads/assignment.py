@@ -13,20 +13,16 @@ from django.utils.translation import gettext as _
 from closeloop.core import configcache
 from closeloop.core.models import Channel, Department, Role, User
 from closeloop.core.notify import notify
+from closeloop.followup.models import Task
+from closeloop.followup.services import task_open, tasks_open_bulk
 
 from .models import LeadStatus
-from .quality import (
-    AssignmentMember,
-    AssignmentRule,
-    AssignmentStrategy,
-    LeadTask,
-    TaskKind,
-    TaskStatus,
-    split_keywords,
-)
+from .quality import AssignmentMember, AssignmentRule, AssignmentStrategy, split_keywords
 from .scoring import Ruleset
 
 OWNER_ROLES = {"sales_rep", "sales_manager", "admin"}
+# The task kind (declared in apps.py) whose due time is the first-contact SLA.
+FIRST_CONTACT = "first_contact"
 # Leads that still take a rep's time; "least open load" and the pool's cap (库容) count these.
 OPEN_STATUSES = [LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.CONTACTING, LeadStatus.QUALIFIED]
 
@@ -181,19 +177,14 @@ def _weighted(rule, eligible) -> User:
     return chosen
 
 
-def first_contact_task(*, lead, owner, new: bool = False) -> LeadTask:
+def first_contact_task(*, lead, owner, new: bool = False) -> Task:
     """The owner's first-contact task with its SLA; a new owner takes over the open one.
 
     `new`: the lead was saved a moment ago with `next_follow_up_at` from `first_contact_due()`, so there
     is no open task to take over and nothing to update: one INSERT on the intake path.
     """
     due_at = lead.next_follow_up_at if new else first_contact_due()
-    task = None if new else LeadTask.objects.filter(lead=lead, kind=TaskKind.FIRST_CONTACT, status=TaskStatus.OPEN).first()
-    if task is None:
-        task = LeadTask.objects.create(lead=lead, owner=owner, kind=TaskKind.FIRST_CONTACT, due_at=due_at)
-    else:
-        task.owner, task.due_at = owner, due_at
-        task.save(update_fields=["owner", "due_at"])
+    task = task_open(record=lead, owner=owner, kind=FIRST_CONTACT, due_at=due_at, take_over=not new)
     if lead.next_follow_up_at is None or lead.next_follow_up_at > due_at:
         type(lead).objects.filter(pk=lead.pk).update(next_follow_up_at=due_at)
         lead.next_follow_up_at = due_at
@@ -225,9 +216,7 @@ def after_intake_batch(*, leads, actor) -> dict:
     if not owned:
         return {}
     due_at = first_contact_due()
-    LeadTask.objects.bulk_create(
-        [LeadTask(lead=lead, owner_id=lead.owner_id, kind=TaskKind.FIRST_CONTACT, due_at=due_at) for lead in owned]
-    )
+    tasks_open_bulk(records=owned, kind=FIRST_CONTACT, due_at=due_at)
     type(owned[0]).objects.filter(pk__in=[lead.pk for lead in owned]).filter(
         Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gt=due_at)
     ).update(next_follow_up_at=due_at)

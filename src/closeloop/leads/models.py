@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from closeloop.core.models import Channel, Role
 from closeloop.core.visibility import VisibleQuerySet
+from closeloop.followup.models import FollowedUp
 
 
 class LeadStatus(models.TextChoices):
@@ -127,7 +128,7 @@ class LeadQuerySet(VisibleQuerySet):
         return mine
 
 
-class Lead(models.Model):
+class Lead(FollowedUp, models.Model):
     company_name = models.CharField(_("company"), max_length=200, blank=True)
     contact_name = models.CharField(_("contact"), max_length=100, blank=True)
     title = models.CharField(_("title"), max_length=100, blank=True)
@@ -370,7 +371,6 @@ class ImportRefusal(models.Model):
 from .quality import (  # noqa: E402, F401
     AssignmentMember,
     AssignmentRule,
-    LeadTask,
     PoolEvent,
     QualitySettings,
     ScoringRule,

@@ -20,10 +20,12 @@ from closeloop.core.audit import audit_record
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
+from closeloop.followup.models import Activity, ActivityKind
+from closeloop.followup.services import tasks_cancel
 
 from .assignment import OPEN_STATUSES, can_own, first_contact_task
 from .models import Lead, LeadStatus
-from .quality import LeadTask, PoolEvent, PoolEventKind, QualitySettings, TaskStatus
+from .quality import PoolEvent, PoolEventKind, QualitySettings
 from .scoring import quality_settings
 
 # Statuses the pool takes leads back from: owned and not yet qualified, or qualified but idle.
@@ -138,11 +140,9 @@ def _deadlines(settings: QualitySettings, now):
     The reference for "no follow-up" is the owner's last activity on the lead (touches are the
     customer's, not follow-ups), or the assignment time when there is none.
     """
-    from closeloop.deals.models import Activity, ActivityKind
-
     last_follow_up = Subquery(
-        Activity.objects.filter(lead=OuterRef("pk"), actor=OuterRef("owner")).exclude(kind=ActivityKind.TOUCH)
-        .order_by().values("lead").annotate(at=Max("created_at")).values("at"),
+        Activity.objects.for_record_id(Lead, OuterRef("pk")).filter(actor=OuterRef("owner"))
+        .exclude(kind=ActivityKind.TOUCH).order_by().values("record_id").annotate(at=Max("created_at")).values("at"),
         output_field=DateTimeField(),
     )
     follow_up_days = timedelta(days=settings.return_after_days_without_follow_up)
@@ -223,7 +223,7 @@ def _return_one(lead, *, reason, now) -> bool:
             return False
         previous = User.objects.get(pk=lead.owner_id)
         PoolEvent.objects.create(lead_id=lead.pk, user=previous, kind=PoolEventKind.RETURN, reason=reason, created_at=now)
-        LeadTask.objects.filter(lead_id=lead.pk, status=TaskStatus.OPEN).update(status=TaskStatus.CANCELLED, closed_at=now)
+        tasks_cancel(record=lead, now=now)
         Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=None)
         note = {"no_follow_up": _("No follow-up in time."), "not_qualified": _("Not qualified in time.")}[reason]
         audit_record(actor=None, channel=Channel.SYSTEM, action="lead.return_to_pool", target=lead,

@@ -173,46 +173,6 @@ class AssignmentMember(models.Model):
         return f"{self.user} ×{self.weight}"
 
 
-class TaskKind(models.TextChoices):
-    FIRST_CONTACT = "first_contact", _("First contact")
-    FOLLOW_UP = "follow_up", _("Follow-up")
-
-
-class TaskStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    DONE = "done", _("Done")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
-class LeadTask(models.Model):
-    """Something an owner must do on a lead by a time (the first-contact SLA, for example)."""
-
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="tasks")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="lead_tasks")
-    kind = models.CharField(_("type"), max_length=15, choices=TaskKind.choices)
-    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
-    due_at = models.DateTimeField(_("due"))
-    created_at = models.DateTimeField(default=timezone.now)
-    closed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["due_at", "id"]
-        verbose_name = _("lead task")
-        verbose_name_plural = _("lead tasks")
-        indexes = [
-            # A person's open tasks by due time ("Today" page, SLA sweeps).
-            models.Index(fields=["owner", "status", "due_at"], name="leadtask_owner_due_idx"),
-            models.Index(fields=["lead", "status"], name="leadtask_lead_idx"),
-        ]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} · {self.lead_id}"
-
-    @property
-    def is_overdue(self) -> bool:
-        return self.status == TaskStatus.OPEN and self.due_at < timezone.now()
-
-
 class PoolEventKind(models.TextChoices):
     RETURN = "return", _("Returned to the pool")
     CLAIM = "claim", _("Claimed")

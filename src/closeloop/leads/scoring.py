@@ -14,6 +14,7 @@ from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 from closeloop.core import configcache
+from closeloop.followup.models import Activity, ActivityKind
 
 from .quality import QualitySettings, ScoringKind, ScoringRule
 
@@ -177,9 +178,7 @@ def _field_value(kind, lead) -> str:
 def touch_count(lead) -> int:
     if lead.pk is None:
         return 0
-    from closeloop.deals.models import Activity, ActivityKind
-
-    return Activity.objects.filter(lead_id=lead.pk, kind=ActivityKind.TOUCH).count()
+    return Activity.objects.for_record(lead).filter(kind=ActivityKind.TOUCH).count()
 
 
 def score_lead(lead, *, ruleset: Ruleset | None = None) -> None:
@@ -207,13 +206,11 @@ def rescore_all() -> int:
 
     Statuses stay as they are: the nurture threshold decides only where a new lead goes.
     """
-    from closeloop.deals.models import Activity, ActivityKind
-
     from .models import Lead
 
     touches = Coalesce(Subquery(
-        Activity.objects.filter(lead=OuterRef("pk"), kind=ActivityKind.TOUCH).order_by()
-        .values("lead").annotate(n=Count("id")).values("n"), output_field=IntegerField(),
+        Activity.objects.for_record_id(Lead, OuterRef("pk")).filter(kind=ActivityKind.TOUCH).order_by()
+        .values("record_id").annotate(n=Count("id")).values("n"), output_field=IntegerField(),
     ), Value(0))
     ruleset = Ruleset.load()
     fields = ["id", "budget", "title", "need", "timeline", "industry", "region", "city", "company_size",

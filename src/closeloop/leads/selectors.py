@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from closeloop.core.audit import audit_trail
+from closeloop.followup.models import TaskStatus
 
 from . import name_search, normalize
 from .models import Lead
@@ -122,8 +123,6 @@ def get_lead_for_user(user, pk) -> Lead:
 
 
 def lead_open_tasks(lead: Lead):
-    from .quality import TaskStatus
-
     return lead.tasks.filter(status=TaskStatus.OPEN).select_related("owner")
 
 

@@ -23,6 +23,8 @@ from closeloop.core.errors import Conflict, DomainError, Forbidden, ValidationFa
 from closeloop.core.models import AuditEntry, Channel, User
 from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
+from closeloop.followup.models import Activity, ActivityKind
+from closeloop.followup.services import rows_move
 
 from . import assignment, dedup, imports, normalize, scoring
 from .models import (
@@ -263,8 +265,6 @@ def _plain_payload(data: dict) -> dict:
 def lead_touch(*, lead: Lead, data: dict, source: LeadSource | None, campaign: Campaign | None, channel: str,
                actor: User | None, reasons: list[str]) -> Lead:
     """Record a repeated submission as a touch (Activity kind=touch) on the lead on record; tell its owner."""
-    from closeloop.deals.models import Activity, ActivityKind
-
     payload = _plain_payload({k: v for k, v in data.items() if k in CONFIGURABLE_FIELDS + ["credit_code"]})
     if source is not None:
         payload["source"] = source.name
@@ -272,12 +272,14 @@ def lead_touch(*, lead: Lead, data: dict, source: LeadSource | None, campaign: C
         payload["campaign"] = campaign.name
     summary = " · ".join(str(payload[k]) for k in ("company_name", "contact_name", "mobile", "email", "source") if k in payload)
     with transaction.atomic():
-        activity = Activity.objects.create(
-            lead=lead, kind=ActivityKind.TOUCH, content=_("Submitted again via %(channel)s: %(summary)s") % {
+        activity = Activity(
+            kind=ActivityKind.TOUCH, content=_("Submitted again via %(channel)s: %(summary)s") % {
                 "channel": Channel(channel).label, "summary": summary},
             feedback=payload.get("need", ""), actor=actor if getattr(actor, "pk", None) else None, channel=channel,
             payload={**payload, "match_reasons": reasons},
         )
+        activity.set_record(lead)
+        activity.save()
         # Repeated touches are a scoring signal (behaviour), so the grade moves with them.
         before = snapshot(lead, ["score", "grade"])
         scoring.rescore_lead(lead)
@@ -916,7 +918,8 @@ def lead_merge(*, survivor: Lead, others: list[Lead], field_choices: dict[str, i
 def _move_related(*, survivor: Lead, merged_ids: list[int]) -> dict[str, int]:
     """Point every record that belongs to a merged lead (activities, tasks, deals, ...) at the survivor.
 
-    Found from the model graph, so records other apps attach to leads later move too.
+    Found from the model graph, so records other apps attach to leads later move too; the follow-up
+    family's rows (generic relations, outside the graph) move with `rows_move`.
     """
     from .models import LeadCollaborator
 
@@ -924,7 +927,7 @@ def _move_related(*, survivor: Lead, merged_ids: list[int]) -> dict[str, int]:
     LeadCollaborator.objects.filter(lead_id__in=merged_ids, user__in=LeadCollaborator.objects.filter(
         lead=survivor).values("user")).delete()
     LeadCollaborator.objects.filter(lead_id__in=merged_ids, user_id=survivor.owner_id).delete()
-    moved: dict[str, int] = {}
+    moved = rows_move(model=Lead, from_ids=merged_ids, to=survivor)
     for relation in Lead._meta.related_objects:
         if not relation.one_to_many or relation.related_model is Lead:
             continue

@@ -6,7 +6,8 @@ from io import StringIO
 from django.core.management import call_command
 
 from closeloop.core.models import Role, User
-from closeloop.deals.models import Activity, Contact, Customer, Opportunity
+from closeloop.deals.models import Contact, Customer, Opportunity
+from closeloop.followup.models import Activity
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead
 

@@ -23,8 +23,8 @@ def get_item(mapping, key):
 @register.simple_tag
 def lead_follow_ups(lead):
     """The follow-ups logged on a lead and the deals it became, for the lead page's partial."""
-    from closeloop.deals.models import FOLLOW_UP_KINDS
     from closeloop.deals.selectors import lead_activities
+    from closeloop.followup.models import FOLLOW_UP_KINDS
 
     return {"activities": lead_activities(lead), "deals": list(lead.opportunities.all()[:5]),
             "kinds": [(k.value, k.label) for k in FOLLOW_UP_KINDS]}

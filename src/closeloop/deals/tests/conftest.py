@@ -1,10 +1,9 @@
-"""Deal factories on top of the standing people in the root conftest (org, make_lead)."""
+"""Deal fixtures on top of the root conftest (org, make_lead, make_customer, make_deal)."""
 
 import pytest
 
 from closeloop.core.models import Channel
 from closeloop.core.services import api_token_create
-from closeloop.deals import services
 from closeloop.deals.models import Pipeline, Stage
 from closeloop.leads.models import LeadStatus
 from closeloop.leads.services import lead_update
@@ -26,29 +25,6 @@ def qualified_lead(make_lead, org):
     def make(owner=None, **fields):
         lead = make_lead(owner=owner, need="30人销售团队需要CRM", budget="200000", timeline="3个月内", **fields)
         return lead_update(lead=lead, data={"status": LeadStatus.QUALIFIED}, actor=org.admin, channel=Channel.WEB)
-
-    return make
-
-
-@pytest.fixture
-def make_customer(org):
-    counter = iter(range(10_000))
-
-    def make(owner=None, **data):
-        n = next(counter)
-        owner = owner or org.owner
-        return services.customer_create(data={"name": f"杭州客户{n}号实业有限公司", **data}, actor=owner, owner=owner)
-
-    return make
-
-
-@pytest.fixture
-def make_deal(org, make_customer):
-    def make(owner=None, customer=None, **data):
-        owner = owner or org.owner
-        customer = customer or make_customer(owner=owner)
-        return services.opportunity_create(customer=customer, data={"name": f"{customer.name} CRM项目", **data},
-                                           actor=owner, owner=owner)
 
     return make
 

@@ -10,9 +10,11 @@ from closeloop.core.errors import ValidationFailed
 from closeloop.core.models import AuditEntry, Channel, Notification
 from closeloop.core.schedule import SWEEPS
 from closeloop.deals import services
-from closeloop.deals.models import Activity, ActivityKind, Customer, Reminder, ReminderKind
-from closeloop.deals.pool import customer_pool_sweep_run
+from closeloop.deals.models import Customer
+from closeloop.deals.pool import POOL_RETURNED, customer_pool_sweep_run
 from closeloop.deals.tasks import customer_pool_sweep
+from closeloop.followup.models import Activity, ActivityKind, Reminder
+from closeloop.followup.services import activity_log
 from closeloop.leads.rule_services import quality_settings_update
 
 DAY = timedelta(days=1)
@@ -79,12 +81,12 @@ def test_a_late_first_run_returns_without_a_pointless_warning(org, idle_customer
 
 def test_recent_follow_up_by_the_owner_keeps_the_customer_and_a_touch_does_not(org, idle_customer, sweep):
     followed = idle_customer(days_ago=DAYS + 10)
-    services.activity_log(actor=org.owner, customer=followed, data={"kind": "call", "content": "回访"})
+    activity_log(actor=org.owner, record=followed, data={"kind": "call", "content": "回访"})
     touched = idle_customer(days_ago=DAYS + 10)
-    Activity.objects.create(customer=touched, kind=ActivityKind.TOUCH, actor=org.owner, content="again")
+    Activity.objects.create(record=touched, kind=ActivityKind.TOUCH, actor=org.owner, content="again")
     # Someone else's follow-up is not the owner's: the owner's clock is the one that counts.
     by_other = idle_customer(days_ago=DAYS + 10)
-    Activity.objects.create(customer=by_other, kind=ActivityKind.CALL, actor=org.teammate, content="x")
+    Activity.objects.create(record=by_other, kind=ActivityKind.CALL, actor=org.teammate, content="x")
     assert sweep().returned == 2
     assert Customer.objects.get(pk=followed.pk).owner == org.owner
     assert Customer.objects.get(pk=touched.pk).owner is None
@@ -94,7 +96,7 @@ def test_recent_follow_up_by_the_owner_keeps_the_customer_and_a_touch_does_not(o
 def test_a_follow_up_on_a_closed_deal_of_the_customer_counts(org, idle_customer, make_deal, stages, sweep):
     customer = idle_customer(days_ago=DAYS + 10)
     deal = make_deal(customer=customer)
-    services.activity_log(actor=org.owner, opportunity=deal, data={"kind": "visit", "content": "拜访"})
+    activity_log(actor=org.owner, record=deal, data={"kind": "visit", "content": "拜访"})
     services.opportunity_move_stage(opportunity=deal, stage=stages["输单"], actor=org.owner,
                                     fields={"lost_reason": "价格过高"})
     assert sweep().returned == 0
@@ -123,7 +125,7 @@ def test_the_previous_owner_waits_for_the_cool_down(org, idle_customer, sweep):
     with pytest.raises(ValidationFailed) as excinfo:
         services.customer_claim(customer=customer, actor=org.owner)
     assert excinfo.value.code == "reclaim_cooldown"
-    Reminder.objects.filter(kind=ReminderKind.POOL_RETURNED).update(sent_at=timezone.now() - 8 * DAY)
+    Reminder.objects.filter(kind=POOL_RETURNED).update(sent_at=timezone.now() - 8 * DAY)
     assert services.customer_claim(customer=customer, actor=org.owner).owner == org.owner
 
 

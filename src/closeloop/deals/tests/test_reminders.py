@@ -1,4 +1,5 @@
-"""Reminder sweeps: each due item notifies once, however often or late the sweep runs; overdue escalates."""
+"""The deals' part of the reminder sweep: deals whose follow-up is due, stale in their stage, without activity;
+each notified once, however often or late the sweep runs; overdue escalates."""
 
 from datetime import timedelta
 
@@ -7,11 +8,12 @@ from django.utils import timezone
 
 from closeloop.core.models import Notification
 from closeloop.deals import services
-from closeloop.deals.models import Opportunity, Reminder, ReminderKind
-from closeloop.deals.reminders import ESCALATION_GRACE_HOURS, NO_ACTIVITY_DAYS, run_reminder_sweep
-from closeloop.deals.tasks import reminder_sweep
-from closeloop.leads.models import Lead
-from closeloop.leads.quality import LeadTask, TaskStatus
+from closeloop.deals.models import Opportunity
+from closeloop.deals.reminders import NO_ACTIVITY, NO_ACTIVITY_DAYS, STALE
+from closeloop.followup.models import Reminder
+from closeloop.followup.reminders import ESCALATION_GRACE_HOURS, run_reminder_sweep
+from closeloop.followup.services import activity_log
+from closeloop.followup.tasks import reminder_sweep
 
 
 @pytest.fixture
@@ -56,35 +58,10 @@ def test_a_new_follow_up_time_is_a_new_reminder(org, make_deal, sweep):
 
 def test_logging_a_follow_up_stops_reminders(org, make_deal, sweep):
     deal = make_deal()
-    services.activity_log(actor=org.owner, opportunity=deal, data={
+    activity_log(actor=org.owner, record=deal, data={
         "kind": "call", "content": "x", "next_follow_up_at": timezone.now() + timedelta(days=2)})
     sweep(timezone.now())
     assert not _notes(org.owner).filter(kind__startswith="reminder").exists()
-
-
-def test_first_contact_due_and_escalation(org, make_lead, sweep):
-    lead = make_lead()
-    # Assignment opened a first-contact task with its SLA; let it lapse.
-    LeadTask.objects.filter(lead=lead).update(due_at=timezone.now() - timedelta(minutes=1))
-    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(minutes=1))
-    sweep()
-    sweep()
-    assert _notes(org.owner, "reminder.first_contact").count() == 1
-    # The lead's next follow-up is the same moment: no second notice for it.
-    assert not _notes(org.owner, "reminder.follow_up").exists()
-    assert not _notes(org.manager, "reminder.escalation").exists()
-    sweep(timezone.now() + timedelta(hours=ESCALATION_GRACE_HOURS))
-    assert _notes(org.manager, "reminder.escalation").count() == 1
-    assert Reminder.objects.filter(record_key=f"lead:{lead.pk}", level=1).count() == 1
-
-
-def test_first_contact_met_by_a_logged_call(org, make_lead, sweep):
-    lead = make_lead()
-    LeadTask.objects.filter(lead=lead).update(due_at=timezone.now() - timedelta(minutes=1))
-    services.activity_log(actor=org.owner, lead=lead, data={"kind": "call", "content": "打通了"})
-    assert LeadTask.objects.get(lead=lead).status == TaskStatus.DONE
-    sweep()
-    assert not _notes(org.owner, "reminder.first_contact").exists()
 
 
 def test_stale_in_stage_and_no_activity(org, make_deal, stages, sweep):
@@ -96,8 +73,8 @@ def test_stale_in_stage_and_no_activity(org, make_deal, stages, sweep):
     )
     sweep()
     sweep()
-    kinds = list(Reminder.objects.filter(record_key=f"opportunity:{deal.pk}", level=0).values_list("kind", flat=True))
-    assert sorted(kinds) == sorted([ReminderKind.STALE, ReminderKind.NO_ACTIVITY])
+    kinds = list(Reminder.objects.for_record(deal).filter(level=0).values_list("kind", flat=True))
+    assert sorted(kinds) == sorted([STALE, NO_ACTIVITY])
     assert _notes(org.owner, "reminder.stale").count() == 1
 
 
@@ -124,9 +101,3 @@ def test_the_task_runs_the_sweep(org, make_deal, django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         assert reminder_sweep.call() >= 1
     assert _notes(org.owner, "reminder.follow_up").count() == 1
-
-
-def test_the_sweep_is_registered_with_the_scheduler():
-    from closeloop.core.schedule import SWEEPS
-
-    assert "deals.reminders" in SWEEPS

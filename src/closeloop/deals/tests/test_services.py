@@ -10,7 +10,6 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry, Notification
 from closeloop.deals import services
 from closeloop.deals.models import (
-    Activity,
     Customer,
     HandoffStatus,
     LostReason,
@@ -19,6 +18,7 @@ from closeloop.deals.models import (
     OpportunityStatus,
     StageHistory,
 )
+from closeloop.followup.services import activity_log
 from closeloop.leads.models import Lead, LeadStatus
 
 VALID_CODE = "91350100M000100Y43"
@@ -195,28 +195,6 @@ def test_admin_configures_a_gate(org, make_deal, stages):
         services.stage_save(actor=org.manager, pipeline=stage.pipeline, stage=stage, data={"name": "x"})
 
 
-def test_activity_updates_the_next_follow_up(org, make_deal, make_lead):
-    deal = make_deal()
-    later = timezone.now() + timedelta(days=3)
-    activity = services.activity_log(actor=org.owner, opportunity=deal, data={
-        "kind": "call", "content": "聊了报价", "feedback": "觉得贵", "next_plan": "发方案", "next_follow_up_at": later})
-    deal.refresh_from_db()
-    assert deal.next_follow_up_at == later and deal.last_activity_at == activity.created_at
-    assert activity.customer == deal.customer
-    lead = make_lead()
-    services.activity_log(actor=org.owner, lead=lead, data={"kind": "wechat", "content": "加了微信"})
-    lead.refresh_from_db()
-    assert lead.status == LeadStatus.CONTACTING and lead.last_activity_at is not None
-
-
-def test_activity_validation_says_what_to_fix(org, make_deal):
-    with pytest.raises(ValidationFailed) as exc:
-        services.activity_log(actor=org.owner, opportunity=make_deal(), data={
-            "kind": "fax", "content": "", "next_follow_up_at": timezone.now() - timedelta(hours=1)})
-    assert set(exc.value.field_errors) == {"kind", "content", "next_follow_up_at"}
-    assert not Activity.objects.exists()
-
-
 def test_transfer_by_manager_removes_the_old_owners_access(org, make_deal):
     deal = make_deal()
     with pytest.raises(Forbidden):
@@ -308,7 +286,7 @@ def test_opportunity_timeline_includes_the_leads_history(org, qualified_lead):
     from closeloop.deals.selectors import opportunity_timeline
 
     lead = qualified_lead()
-    services.activity_log(actor=org.owner, lead=lead, data={"kind": "call", "content": "首次电话"})
+    activity_log(actor=org.owner, record=lead, data={"kind": "call", "content": "首次电话"})
     deal = services.lead_convert(lead=Lead.objects.get(pk=lead.pk), actor=org.owner).opportunity
     timeline = opportunity_timeline(deal)
     assert any(i.kind == "activity" and i.item.content == "首次电话" for i in timeline)

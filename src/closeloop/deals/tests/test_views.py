@@ -7,7 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from closeloop.deals import services
-from closeloop.deals.models import Activity, Opportunity
+from closeloop.deals.models import Opportunity
+from closeloop.followup.models import Activity
+from closeloop.followup.services import activity_log
 from closeloop.leads.models import LeadStatus
 
 
@@ -104,7 +106,7 @@ def test_log_follow_up_on_the_lead_page(client, org, make_lead):
 
 def test_today_lists_due_items_and_logs_inline(client, org, make_deal, make_lead):
     deal = make_deal()
-    services.activity_log(actor=org.owner, opportunity=deal, data={
+    activity_log(actor=org.owner, record=deal, data={
         "kind": "call", "content": "x", "next_follow_up_at": timezone.now() + timedelta(minutes=5)})
     Opportunity.objects.filter(pk=deal.pk).update(next_follow_up_at=timezone.now() - timedelta(hours=1))
     new_lead = make_lead()
@@ -284,7 +286,7 @@ def test_an_inline_follow_up_confirms_the_new_next_follow_up_time(client, org, m
     settings.TIME_ZONE = "Asia/Shanghai"
     deal = make_deal()
     old = timezone.now() + timedelta(days=1)
-    services.activity_log(actor=org.owner, opportunity=deal, data={"kind": "call", "content": "x", "next_follow_up_at": old})
+    activity_log(actor=org.owner, record=deal, data={"kind": "call", "content": "x", "next_follow_up_at": old})
     client.force_login(org.owner)
     new = (timezone.localtime() + timedelta(days=3)).replace(second=0, microsecond=0)
     response = client.post(reverse("deals:activity_create", args=["opportunity", deal.pk]),

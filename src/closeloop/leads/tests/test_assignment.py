@@ -5,8 +5,10 @@ from django.utils import timezone
 
 from closeloop.core.errors import ValidationFailed
 from closeloop.core.models import AuditEntry, Channel, Notification, Role, User
-from closeloop.leads.models import Lead, LeadStatus, LeadTask
-from closeloop.leads.quality import AssignmentStrategy, TaskKind, TaskStatus
+from closeloop.followup.models import Task, TaskStatus
+from closeloop.leads.assignment import FIRST_CONTACT
+from closeloop.leads.models import Lead, LeadStatus
+from closeloop.leads.quality import AssignmentStrategy
 from closeloop.leads.rule_services import (
     assignment_rule_move,
     assignment_rule_save,
@@ -86,7 +88,7 @@ def test_a_rule_without_available_people_falls_through_to_the_pool(org):
 
 def test_no_rule_sends_the_lead_to_the_pool(org):
     lead = submit(org)
-    assert lead.in_pool and lead.owner is None and not LeadTask.objects.exists()
+    assert lead.in_pool and lead.owner is None and not Task.objects.exists()
 
 
 def test_assignment_creates_a_first_contact_task_and_notifies(org, django_capture_on_commit_callbacks):
@@ -94,8 +96,8 @@ def test_assignment_creates_a_first_contact_task_and_notifies(org, django_captur
     rule(org, members=[(org.owner, 1)])
     with django_capture_on_commit_callbacks(execute=True):
         lead = submit(org)
-    task = LeadTask.objects.get(lead=lead)
-    assert task.owner == org.owner and task.kind == TaskKind.FIRST_CONTACT and task.status == TaskStatus.OPEN
+    task = Task.objects.get(lead=lead)
+    assert task.owner == org.owner and task.kind == FIRST_CONTACT and task.status == TaskStatus.OPEN
     assert timedelta(hours=23) < task.due_at - timezone.now() <= timedelta(hours=24)
     assert Lead.objects.get(pk=lead.pk).next_follow_up_at == task.due_at
     assert Notification.objects.filter(recipient=org.owner, kind="lead.assigned").count() == 1
@@ -107,7 +109,7 @@ def test_manager_reassigns_with_the_reason_audited_and_the_task_follows(org):
     lead_assign(lead=lead, owner=org.teammate, actor=org.manager, reason="owner is travelling")
     entry = AuditEntry.objects.for_object(lead).get(action="lead.assign")
     assert entry.note == "owner is travelling" and entry.changes["owner"] == [org.owner.pk, org.teammate.pk]
-    task = LeadTask.objects.get(lead=lead)
+    task = Task.objects.get(lead=lead)
     assert task.owner == org.teammate
 
 

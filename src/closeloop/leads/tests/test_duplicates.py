@@ -6,8 +6,8 @@ from django.urls import reverse
 from closeloop.core.errors import Conflict, Forbidden
 from closeloop.core.models import AuditEntry, Channel, Notification
 from closeloop.core.services import api_token_create
-from closeloop.deals.models import Activity, ActivityKind
-from closeloop.leads.models import ChannelPolicy, DuplicateAction, Lead, LeadStatus, LeadTask
+from closeloop.followup.models import Activity, ActivityKind, Task
+from closeloop.leads.models import ChannelPolicy, DuplicateAction, Lead, LeadStatus
 from closeloop.leads.selectors import LeadFilters, lead_list, lead_timeline
 from closeloop.leads.services import lead_merge, lead_submit
 
@@ -179,8 +179,8 @@ def test_merge_keeps_chosen_values_moves_activities_and_keeps_every_trail(org, m
     a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="张三", mobile="13900000001", need="")
     b = make_lead(owner=org.owner, company_name="甲乙科技（上海）有限公司", contact_name="张三丰", mobile="13900000002",
                   need="需要CRM", email="zs@jiayi.cn")
-    Activity.objects.create(lead=b, kind=ActivityKind.CALL, content="打过电话", actor=org.owner)
-    task_ids = set(LeadTask.objects.filter(lead=b).values_list("pk", flat=True))
+    Activity.objects.create(record=b, kind=ActivityKind.CALL, content="打过电话", actor=org.owner)
+    task_ids = set(Task.objects.filter(lead=b).values_list("pk", flat=True))
     assert task_ids  # assignment opened a first-contact task on b
     survivor = lead_merge(survivor=a, others=[b], field_choices={"contact_name": b.pk, "mobile": a.pk}, actor=org.owner)
     survivor.refresh_from_db()
@@ -188,8 +188,8 @@ def test_merge_keeps_chosen_values_moves_activities_and_keeps_every_trail(org, m
     assert survivor.contact_name == "张三丰" and survivor.mobile_key == "+8613900000001"
     assert survivor.need == "需要CRM" and survivor.email == "zs@jiayi.cn"  # empty fields take the others' values
     assert b.status == LeadStatus.MERGED and b.merged_into_id == a.pk
-    assert Activity.objects.get(content="打过电话").lead_id == a.pk
-    assert set(LeadTask.objects.filter(lead=a).values_list("pk", flat=True)) >= task_ids
+    assert Activity.objects.get(content="打过电话").record == a
+    assert set(Task.objects.filter(lead=a).values_list("pk", flat=True)) >= task_ids
     assert AuditEntry.objects.for_object(a).filter(action="lead.merge").exists()
     assert AuditEntry.objects.for_object(b).filter(action="lead.merged").exists()
     assert AuditEntry.objects.for_object(b).filter(action="lead.create").exists()  # b's own trail stays

@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from closeloop.core.errors import Conflict, ValidationFailed
 from closeloop.core.models import AuditEntry, Channel, Notification
-from closeloop.deals.models import Activity, ActivityKind
-from closeloop.leads.models import Lead, LeadStatus, LeadTask, PoolEvent
+from closeloop.followup.models import Activity, ActivityKind, Task, TaskStatus
+from closeloop.leads.models import Lead, LeadStatus, PoolEvent
 from closeloop.leads.pool import lead_claim, mask_email, mask_phone, pool_sweep_run
-from closeloop.leads.quality import PoolEventKind, TaskStatus
+from closeloop.leads.quality import PoolEventKind
 from closeloop.leads.rule_services import quality_settings_update
 from closeloop.leads.services import lead_submit
 from closeloop.leads.tasks import pool_sweep
@@ -43,7 +43,7 @@ def test_a_claim_takes_the_lead_audits_it_and_starts_the_sla(org):
     lead = lead_claim(lead=lead, actor=org.owner)
     assert lead.owner == org.owner and not lead.in_pool and lead.status == LeadStatus.ASSIGNED
     assert AuditEntry.objects.for_object(lead).filter(action="lead.claim", actor=org.owner).exists()
-    assert LeadTask.objects.get(lead=lead).owner == org.owner
+    assert Task.objects.get(lead=lead).owner == org.owner
     with pytest.raises(Conflict):
         lead_claim(lead=lead, actor=org.teammate)
 
@@ -96,7 +96,7 @@ def test_only_sales_staff_claim(org):
 def test_the_sweep_warns_once_then_returns_once(org, make_lead, django_capture_on_commit_callbacks):
     stale = owned(make_lead, org.owner, days_ago=14.5)  # default: back after 15 days without follow-up
     fresh = owned(make_lead, org.owner, days_ago=3)
-    Activity.objects.create(lead=fresh, kind=ActivityKind.CALL, actor=org.owner)
+    Activity.objects.create(record=fresh, kind=ActivityKind.CALL, actor=org.owner)
     with django_capture_on_commit_callbacks(execute=True):
         first = pool_sweep_run()
         second = pool_sweep_run()
@@ -114,7 +114,7 @@ def test_the_sweep_warns_once_then_returns_once(org, make_lead, django_capture_o
     assert PoolEvent.objects.filter(lead=stale, kind=PoolEventKind.WARNING).count() == 1
     entry = AuditEntry.objects.for_object(stale).get(action="lead.return_to_pool")
     assert entry.channel == Channel.SYSTEM and entry.actor is None
-    assert LeadTask.objects.get(lead=stale).status == TaskStatus.CANCELLED
+    assert Task.objects.get(lead=stale).status == TaskStatus.CANCELLED
     assert Notification.objects.filter(recipient=org.owner, kind="pool.returned").count() == 1
     assert Notification.objects.filter(kind="pool.warning").count() == 1
 
@@ -130,8 +130,8 @@ def test_a_late_sweep_returns_without_a_pointless_warning(org, make_lead):
 def test_a_follow_up_by_the_owner_resets_the_clock_and_a_touch_does_not(org, make_lead):
     followed = owned(make_lead, org.owner, days_ago=20)
     touched = owned(make_lead, org.owner, days_ago=20)
-    Activity.objects.create(lead=followed, kind=ActivityKind.VISIT, actor=org.owner)
-    Activity.objects.create(lead=touched, kind=ActivityKind.TOUCH, channel=Channel.FORM)
+    Activity.objects.create(record=followed, kind=ActivityKind.VISIT, actor=org.owner)
+    Activity.objects.create(record=touched, kind=ActivityKind.TOUCH, channel=Channel.FORM)
     pool_sweep_run()
     assert Lead.objects.get(pk=followed.pk).owner == org.owner
     assert Lead.objects.get(pk=touched.pk).in_pool
@@ -143,7 +143,7 @@ def test_unqualified_leads_return_after_m_days_even_with_follow_ups(org, make_le
     qualified = owned(make_lead, org.owner, days_ago=31)
     Lead.objects.filter(pk=qualified.pk).update(status=LeadStatus.QUALIFIED)
     for item in (lead, qualified):
-        Activity.objects.create(lead=item, kind=ActivityKind.CALL, actor=org.owner)
+        Activity.objects.create(record=item, kind=ActivityKind.CALL, actor=org.owner)
     assert pool_sweep_run().returned == 1
     assert PoolEvent.objects.get(kind=PoolEventKind.RETURN).reason == "not_qualified"
     assert Lead.objects.get(pk=qualified.pk).owner == org.owner

@@ -5,7 +5,7 @@ from django_tasks_db.models import DBTaskResult
 
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry, Channel
-from closeloop.deals.models import Activity, ActivityKind
+from closeloop.followup.models import Activity, ActivityKind
 from closeloop.leads.models import Lead, LeadStatus, ScoringRule
 from closeloop.leads.quality import ScoringKind
 from closeloop.leads.rule_services import quality_settings_update, scoring_rule_delete, scoring_rule_save
@@ -98,8 +98,8 @@ def test_rule_changes_rescore_every_lead_in_the_background(org, django_capture_o
 def test_repeated_touches_score(org):
     lead = submit(org, need="要演示")
     for _n in range(3):
-        Activity.objects.create(lead=lead, kind=ActivityKind.TOUCH, channel=Channel.FORM)
-    Activity.objects.create(lead=lead, kind=ActivityKind.CALL, actor=org.owner)
+        Activity.objects.create(record=lead, kind=ActivityKind.TOUCH, channel=Channel.FORM)
+    Activity.objects.create(record=lead, kind=ActivityKind.CALL, actor=org.owner)
     rescore_all()
     lead = Lead.objects.get(pk=lead.pk)
     assert {"rule": "多次接触（3次以上）", "points": 15, "reason": "3 repeated touches (at least 3)."} in lead.score_details

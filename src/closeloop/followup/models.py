@@ -1,0 +1,222 @@
+"""The follow-up family, for every kind of record: activities, tasks, the reminder ledger.
+
+A row belongs to its record through a generic relation: the record's content type and integer id,
+indexed together. Not a foreign key to a per-record anchor row: intake is the hot path, and an anchor
+would cost every new lead one more insert; a new kind of record (a quote, a ticket) needs no migration
+here, only a `RecordType` from its app. What a foreign key would give comes from elsewhere: visibility
+follows the record (`visible_to` reads the record's own `visible_to`), and deleting a record deletes its
+rows through the `GenericRelation`s of `FollowedUp`, which every record model inherits.
+"""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from closeloop.core.models import Channel
+
+
+class RecordQuerySet(models.QuerySet):
+    def for_record(self, record):
+        return self.filter(record_type=ContentType.objects.get_for_model(record), record_id=record.pk)
+
+    def for_record_id(self, model, record_id):
+        """Rows of one record given by model and id (the id may be an `OuterRef` in a subquery)."""
+        return self.filter(record_type=ContentType.objects.get_for_model(model), record_id=record_id)
+
+    def for_records(self, model, ids):
+        """Rows of several records of one model (`ids` may be a list or a subquery of ids)."""
+        return self.filter(record_type=ContentType.objects.get_for_model(model), record_id__in=ids)
+
+    def visible_to(self, user):
+        """Rows whose record the user may see: visibility follows the record."""
+        from .registry import record_models
+
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_admin:
+            return self.all()
+        condition = Q(pk__in=[])
+        for model in record_models():
+            condition |= Q(record_type=ContentType.objects.get_for_model(model),
+                           record_id__in=model.objects.visible_to(user).values("pk"))
+        return self.filter(condition)
+
+
+class RecordRow(models.Model):
+    """Belongs to one record of any registered type (see the module docstring for why generic)."""
+
+    # No separate index on the type: every query filters type and id together (the models' record indexes).
+    record_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+", db_index=False)
+    record_id = models.BigIntegerField()
+    record = GenericForeignKey("record_type", "record_id")
+
+    objects = RecordQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def set_record(self, record) -> None:
+        self.record_type = ContentType.objects.get_for_model(record)
+        self.record_id = record.pk
+        # Cached, so `.record` on a row just created reads no query.
+        self._meta.get_field("record").set_cached_value(self, record)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Activities
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", _("Call")
+    VISIT = "visit", _("Visit")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("Email")
+    MEETING = "meeting", _("Meeting")
+    TOUCH = "touch", _("New touch (duplicate submission)")
+    NOTE = "note", _("Note")
+
+
+# The kinds a person logs by hand (a touch is written by intake).
+FOLLOW_UP_KINDS = [ActivityKind.CALL, ActivityKind.VISIT, ActivityKind.WECHAT, ActivityKind.EMAIL, ActivityKind.MEETING,
+                   ActivityKind.NOTE]
+
+
+class Activity(RecordRow):
+    """One follow-up on a record: what happened, what the customer said, what comes next."""
+
+    kind = models.CharField(_("type"), max_length=10, choices=ActivityKind.choices)
+    content = models.TextField(_("content"), blank=True)
+    feedback = models.TextField(_("customer feedback"), blank=True)
+    next_plan = models.TextField(_("next plan"), blank=True)
+    next_follow_up_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB)
+    # A touch keeps what the duplicate submission said, so nothing the customer wrote is lost.
+    payload = models.JSONField(_("submitted data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        indexes = [
+            # Each record's timeline newest first, and the pools' "owner's last follow-up" per record.
+            models.Index(fields=["record_type", "record_id", "-created_at"], name="activity_record_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tasks
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Task(RecordRow):
+    """Something a person must do on a record by a time: the first contact of a lead (its SLA), and what
+    later apps add (an approval waiting, an instalment due). Kinds are declared by the apps
+    (`LoopApp.task_kinds`), so the column has no fixed choices."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="+",
+        db_index=False,  # served by task_owner_due_idx
+    )
+    kind = models.CharField(_("type"), max_length=30)
+    title = models.CharField(_("task"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    due_at = models.DateTimeField(_("due"))
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [
+            # A person's open tasks by due time (the Today page).
+            models.Index(fields=["owner", "status", "due_at"], name="task_owner_due_idx"),
+            # A record's open tasks (closed by a follow-up, taken over by a new owner, cancelled on return).
+            models.Index(fields=["record_type", "record_id", "status"], name="task_record_idx"),
+            # The reminder sweep: open tasks past their due time.
+            models.Index(fields=["due_at"], name="task_open_due_idx", condition=Q(status="open")),
+        ]
+
+    def __str__(self):
+        return f"{self.kind_label} · {self.record_id}"
+
+    @property
+    def kind_label(self) -> str:
+        from .registry import task_kind
+
+        spec = task_kind(self.kind)
+        return str(spec.label) if spec else self.kind
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == TaskStatus.OPEN and self.due_at < timezone.now()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The reminder and escalation ledger
+
+
+class Reminder(RecordRow):
+    """A reminder that was sent. The unique key makes every sweep idempotent: run twice or late, one notice."""
+
+    kind = models.CharField(_("kind"), max_length=30)
+    due_at = models.DateTimeField(_("due"))
+    # 0: to the owner; 1: escalated to the owner's manager after the grace period.
+    level = models.PositiveSmallIntegerField(default=0)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                                  db_index=False)  # served by reminder_recipient_idx
+    message = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["record_type", "record_id", "kind", "due_at", "level"],
+                                    name="reminder_sent_once"),
+        ]
+        indexes = [
+            # Escalations on a manager's Today page.
+            models.Index(fields=["recipient", "level", "-sent_at"], name="reminder_inbox_idx"),
+        ]
+
+    def __str__(self):
+        return self.message
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a record model inherits
+
+
+def _rows(model: str, related_query_name: str):
+    return GenericRelation(model, content_type_field="record_type", object_id_field="record_id",
+                           related_query_name=related_query_name)
+
+
+class FollowedUp(models.Model):
+    """Mixed into every record model: `record.activities`, `.tasks`, `.reminders`, and deletion of a record
+    deleting its rows (the collector follows these relations; the database has no foreign key to do it)."""
+
+    activities = _rows("followup.Activity", "%(class)s")
+    tasks = _rows("followup.Task", "%(class)s")
+    reminders = _rows("followup.Reminder", "%(class)s")
+
+    class Meta:
+        abstract = True
