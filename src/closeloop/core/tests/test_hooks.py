@@ -26,7 +26,7 @@ def test_notification_kinds_come_from_the_apps_that_send_them():
 
 def test_the_worker_schedule_is_the_apps_sweeps():
     assert set(SWEEPS) == {sweep.name for sweep in collect("sweeps")}
-    assert {"core.recover_notification_deliveries", "leads.pool_sweep", "deals.reminders"} <= set(SWEEPS)
+    assert {"core.recover_notification_deliveries", "leads.pool_sweep", "followup.reminders"} <= set(SWEEPS)
 
 
 def test_a_group_without_entries_for_the_user_is_hidden(org):
