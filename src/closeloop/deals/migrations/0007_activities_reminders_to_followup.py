@@ -90,7 +90,7 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
         ("deals", "0006_stage_history_keeps_stage_name"),
         ("followup", "0001_initial"),
-        ("leads", "0011_tasks_to_followup"),
+        ("leads", "0013_tasks_to_followup"),
     ]
 
     operations = [

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-BEFORE = [("leads", "0010_drop_lead_owner_created_index"), ("deals", "0006_stage_history_keeps_stage_name"),
+BEFORE = [("leads", "0012_merge_marketers_company_keys"), ("deals", "0006_stage_history_keeps_stage_name"),
           ("followup", None)]
 
 # Transactional: SQLite cannot change its schema inside the test's transaction. pytest-django runs these

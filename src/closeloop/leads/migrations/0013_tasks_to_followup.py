@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
         ("followup", "0001_initial"),
-        ("leads", "0010_drop_lead_owner_created_index"),
+        ("leads", "0012_merge_marketers_company_keys"),
     ]
 
     operations = [
