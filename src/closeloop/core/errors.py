@@ -44,3 +44,29 @@ class Forbidden(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+def form_errors_from(form, exc: DomainError, *, message_field: str | None = None, always_message: bool = False,
+                     label=None) -> None:
+    """Show a domain error on the form whose data caused it: each field's messages on that field, and the
+    error's own message at the top when it names no field.
+
+    `message_field` puts that message on one field instead (an upload's file); `always_message` shows it
+    even when fields are named (a stage gate says which stage wants them); `label(name)` names a field
+    the form does not show (the public form's visitor may post more fields than it shows).
+    """
+    for name, messages in exc.field_errors.items():
+        for message in messages:
+            if name in form.fields:
+                form.add_error(name, message)
+            elif label is not None and (text := label(name)):
+                form.add_error(None, f"{text}: {message}")
+            else:
+                form.add_error(None, message)
+    if always_message or not exc.field_errors:
+        form.add_error(message_field if message_field in form.fields else None, exc.message)
+
+
+def error_text(exc: DomainError) -> str:
+    """A domain error as one line for a page's message: its fields' messages, else its own message."""
+    return "; ".join(message for messages in exc.field_errors.values() for message in messages) or exc.message

@@ -1,17 +1,17 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from .errors import DomainError
+from .errors import DomainError, form_errors_from
 from .forms import DepartmentForm, GroupRobotForm, NotificationPreferencesForm, UserForm
 from .models import DeliveryStatus, Department, GroupRobot, NotificationDelivery, Role, User
 from .navigation import start_url
 from .notify import kinds_for, preferences_for
+from .pagination import paginate, query_without_page
 from .services import (
     api_token_create,
     api_token_revoke,
@@ -72,7 +72,7 @@ def notifications(request):
     if request.method == "POST":
         notification_mark_read(user=request.user)
         return redirect("notifications")
-    page = Paginator(inbox, 30).get_page(request.GET.get("page"))
+    page = paginate(request, inbox, per_page=30, count=True)
     return render(request, "core/notifications.html", {"page": page})
 
 
@@ -82,8 +82,8 @@ def user_list(request):
     query = request.GET.get("q", "").strip()
     if query:
         users = users.filter(username__icontains=query) | users.filter(display_name__icontains=query)
-    page = Paginator(users, 50).get_page(request.GET.get("page"))
-    return render(request, "core/user_list.html", {"page": page, "q": query})
+    page = paginate(request, users, per_page=50, count=True)
+    return render(request, "core/user_list.html", {"page": page, "q": query, "query": query_without_page(request)})
 
 
 @admin_required
@@ -97,11 +97,7 @@ def user_edit(request, pk=None):
         try:
             user = user_save(actor=request.user, data=data, user=user, password=password)
         except DomainError as exc:
-            for field, errors in exc.field_errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
-            if not exc.field_errors:
-                form.add_error(None, exc.message)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Saved %(user)s.") % {"user": user})
             return redirect("user_list")
@@ -131,7 +127,7 @@ def department_edit(request, pk=None):
         try:
             department_save(actor=request.user, department=department, **form.cleaned_data)
         except DomainError as exc:
-            form.add_error(None, exc.message)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Department saved."))
             return redirect("department_list")
@@ -193,9 +189,7 @@ def robot_edit(request, pk=None):
         try:
             robot = robot_save(actor=request.user, data=form.cleaned_data, robot=robot)
         except DomainError as exc:
-            for field, errors in exc.field_errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Robot %(robot)s saved.") % {"robot": robot})
             return redirect("robot_edit", pk=robot.pk)
@@ -232,5 +226,6 @@ def delivery_list(request):
     status = request.GET.get("status", "")
     if status in DeliveryStatus.values:
         deliveries = deliveries.filter(status=status)
-    page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
-    return render(request, "core/delivery_list.html", {"page": page, "status": status, "statuses": DeliveryStatus.choices})
+    page = paginate(request, deliveries, per_page=50, count=True)
+    return render(request, "core/delivery_list.html", {"page": page, "status": status, "statuses": DeliveryStatus.choices,
+                                                        "query": query_without_page(request)})

@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from closeloop.core.errors import NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
+from closeloop.core.pagination import api_page
 from closeloop.followup.models import ActivityKind
 from closeloop.followup.services import activity_log
 from closeloop.leads.api import ErrorOut
@@ -240,11 +241,6 @@ def _fields(payload: Schema) -> dict:
     return data
 
 
-def _page(rows, params):
-    return {"items": rows[: params.page_size], "page": params.page, "page_size": params.page_size,
-            "has_next": len(rows) > params.page_size}
-
-
 @router.get("/pipelines", response={200: list[PipelineOut], 401: ErrorOut}, summary="Pipelines and their stages")
 def list_pipelines(request):
     return list(Pipeline.objects.filter(active=True).prefetch_related("stages"))
@@ -252,8 +248,7 @@ def list_pipelines(request):
 
 @router.get("/customers", response={200: CustomerPage, 401: ErrorOut, 422: ErrorOut}, summary="List the customers you can see")
 def list_customers(request, params: Query[CustomerParams]):
-    start = (params.page - 1) * params.page_size
-    return _page(list(customer_list(user=request.user, q=params.q)[start: start + params.page_size + 1]), params)
+    return api_page(customer_list(user=request.user, q=params.q), page=params.page, page_size=params.page_size)
 
 
 @router.post("/customers", response={201: CustomerOut, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut},
@@ -290,9 +285,8 @@ def convert_lead(request, lead_id: int, payload: ConvertIn):
 def list_opportunities(request, params: Query[ListParams]):
     filters = OpportunityFilters(q=params.q, status=params.status or "", stage=str(params.stage_id or ""),
                                  pipeline=str(params.pipeline_id or ""), owner=params.owner)
-    start = (params.page - 1) * params.page_size
     deals = opportunity_list(user=request.user, filters=filters).select_related("customer", "stage", "owner", "lost_reason")
-    return _page(list(deals[start: start + params.page_size + 1]), params)
+    return api_page(deals, page=params.page, page_size=params.page_size)
 
 
 @router.post("/", response={201: OpportunityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}, summary="Create a deal")

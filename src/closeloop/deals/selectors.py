@@ -14,7 +14,6 @@ from closeloop.core.money import quantize
 from closeloop.followup.models import Activity, Reminder
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead, LeadStatus
-from closeloop.leads.selectors import page_of
 
 from .models import (
     Customer,
@@ -25,8 +24,6 @@ from .models import (
     Pipeline,
     StageHistory,
 )
-
-__all__ = ["page_of"]
 
 SORTS = {
     "-updated_at": ("-updated_at", "-id"),

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.models import Channel, User
+from closeloop.core.pagination import paginate
 from closeloop.followup.services import activity_log
 from closeloop.leads.selectors import get_lead_for_user
 
@@ -33,24 +34,13 @@ from .selectors import (
     money_totals,
     opportunity_list,
     opportunity_timeline,
-    page_of,
     today_items,
 )
 
 
 def apply_errors(form, exc: DomainError):
-    for field, errors in exc.field_errors.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    if not exc.field_errors or exc.code == "stage_gate":
-        form.add_error(None, exc.message)
-
-
-def _page_number(request) -> int:
-    try:
-        return int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
+    # A stage gate's message also says which stage wants the fields it marks.
+    form_errors_from(form, exc, always_message=exc.code == "stage_gate")
 
 
 def _safe_next(request, default: str) -> str:
@@ -84,7 +74,7 @@ def _filters(request) -> OpportunityFilters:
 def opportunity_list_view(request):
     filters = _filters(request)
     deals = opportunity_list(user=request.user, filters=filters)
-    page = page_of(deals.select_related("customer", "owner", "stage"), page=_page_number(request))
+    page = paginate(request, deals.select_related("customer", "owner", "stage"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -320,7 +310,7 @@ def collaborator_add_view(request, pk):
                                       actor=request.user)
             messages.success(request, _("Collaborator added."))
         except DomainError as exc:
-            messages.error(request, exc.field_errors and next(iter(exc.field_errors.values()))[0] or exc.message)
+            messages.error(request, error_text(exc))
     else:
         messages.error(request, _("Choose a person and a role."))
     return redirect(deal)
@@ -349,7 +339,7 @@ def handoff_create_view(request, pk):
             messages.success(request, _("Hand-off sent to %(user)s; it waits for their confirmation.")
                              % {"user": data["assignee"]})
         except DomainError as exc:
-            messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message)
+            messages.error(request, error_text(exc))
     else:
         messages.error(request, _("Give the person, the task and a due date."))
     return redirect(deal)
@@ -368,7 +358,7 @@ def handoff_respond_view(request, handoff_pk):
             services.handoff_respond(handoff=handoff, actor=request.user, accept=answer == "accept",
                                      note=request.POST.get("note", ""))
     except DomainError as exc:
-        messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message)
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Answer recorded."))
     return redirect(_safe_next(request, deal.get_absolute_url()))
@@ -381,7 +371,7 @@ def comment_create_view(request, pk):
     try:
         _comment, unreachable = services.comment_add(opportunity=deal, actor=request.user, body=request.POST.get("body", ""))
     except DomainError as exc:
-        messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message)
+        messages.error(request, error_text(exc))
     else:
         if unreachable:
             messages.warning(request, _("Not notified (they cannot see this deal; add them as collaborators): %(names)s")

@@ -6,27 +6,28 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, error_text
+from closeloop.core.pagination import paginate
 from closeloop.leads.pool import mask_email, mask_phone
 
 from . import services
 from .forms import ActivityForm, ContactForm, CustomerForm
 from .models import Contact, Customer
-from .selectors import customer_list, customer_pool, customer_timeline, get_customer_for_user, page_of
-from .views import _form_data, _page_number, apply_errors, transfer_page
+from .selectors import customer_list, customer_pool, customer_timeline, get_customer_for_user
+from .views import _form_data, apply_errors, transfer_page
 
 
 @login_required
 def customer_list_view(request):
     q = request.GET.get("q", "").strip()[:100]
-    page = page_of(customer_list(user=request.user, q=q), page=_page_number(request))
+    page = paginate(request, customer_list(user=request.user, q=q))
     return render(request, "deals/customer_list.html", {"page": page, "q": q, "query": f"q={q}" if q else ""})
 
 
 @login_required
 def customer_pool_view(request):
     q = request.GET.get("q", "").strip()[:100]
-    page = page_of(customer_pool(user=request.user, q=q), page=_page_number(request))
+    page = paginate(request, customer_pool(user=request.user, q=q))
     primary = {}
     for contact in Contact.objects.filter(customer__in=page["rows"]).order_by("customer_id", "-is_primary", "id"):
         primary.setdefault(contact.customer_id, contact)
@@ -169,7 +170,7 @@ def customer_release_view(request, pk):
     try:
         services.customer_release(customer=customer, actor=request.user, reason=request.POST.get("reason", ""))
     except DomainError as exc:
-        messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message)
+        messages.error(request, error_text(exc))
         return redirect(customer)
     messages.success(request, _("%(c)s returned to the public pool.") % {"c": customer})
     return redirect("deals:customer_list")

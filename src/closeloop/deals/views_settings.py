@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, error_text
 from closeloop.core.views import admin_required
 
 from . import services
@@ -78,7 +78,7 @@ def stage_delete_view(request, pipeline_pk, pk):
             try:
                 moved = services.stage_delete(actor=request.user, stage=stage, move_to=move_to)
             except DomainError as exc:
-                error = "; ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message
+                error = error_text(exc)
             else:
                 message = _("Stage deleted: %(stage)s.") % {"stage": stage.name}
                 if moved:

@@ -12,6 +12,7 @@ from ninja import Field, Query, Router, Schema
 
 from closeloop.core.errors import Conflict, NotFound
 from closeloop.core.models import Channel
+from closeloop.core.pagination import api_page
 
 from . import pool
 from .models import IdempotencyRecord, Lead, LeadStatus
@@ -242,10 +243,8 @@ def list_leads(request, params: Query[ListParams]):
         created_from=params.created_from.isoformat() if params.created_from else "",
         created_to=params.created_to.isoformat() if params.created_to else "",
     )
-    start = (params.page - 1) * params.page_size
-    rows = list(lead_list(user=request.user, filters=filters).select_related("campaign")[start: start + params.page_size + 1])
-    return {"items": rows[: params.page_size], "page": params.page, "page_size": params.page_size,
-            "has_next": len(rows) > params.page_size}
+    return api_page(lead_list(user=request.user, filters=filters).select_related("campaign"),
+                    page=params.page, page_size=params.page_size)
 
 
 @router.get("/pool", response={200: PoolPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
@@ -253,16 +252,13 @@ def list_leads(request, params: Query[ListParams]):
 def list_pool(request, params: Query[PoolParams]):
     if not pool.can_use_pool(request.user):
         raise NotFound(_("Only sales staff use the pool."))
-    start = (params.page - 1) * params.page_size
-    rows = list(pool.pool_leads()[start: start + params.page_size + 1])
-    items = [{
+    return api_page(pool.pool_leads(), page=params.page, page_size=params.page_size, item=lambda lead: {
         "id": lead.pk, "company_name": lead.company_name, "contact_name": lead.contact_name, "title": lead.title,
         "mobile": pool.mask_phone(lead.mobile) if lead.mobile else "",
         "landline": pool.mask_phone(lead.landline) if lead.landline else "",
         "email": pool.mask_email(lead.email) if lead.email else "", "region": lead.region, "city": lead.city,
         "industry": lead.industry, "grade": lead.grade, "pooled_at": lead.pooled_at,
-    } for lead in rows[: params.page_size]]
-    return {"items": items, "page": params.page, "page_size": params.page_size, "has_next": len(rows) > params.page_size}
+    })
 
 
 @router.post("/{lead_id}/claim", response={200: LeadOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,

@@ -7,8 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
+from closeloop.core.pagination import paginate
 from closeloop.core.views import admin_required
 
 from . import pool
@@ -33,30 +34,14 @@ from .rule_services import (
     scoring_rule_save,
 )
 from .scoring import quality_settings
-from .selectors import page_of
 from .services import channel_policy
-
-
-def _apply_errors(form, exc: DomainError):
-    for field, errors in exc.field_errors.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    if not exc.field_errors:
-        form.add_error(None, exc.message)
-
-
-def _page_number(request) -> int:
-    try:
-        return int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
 
 
 @login_required
 def pool_view(request):
     if not pool.can_use_pool(request.user):
         raise Http404
-    page = page_of(pool.pool_leads(), page=_page_number(request))
+    page = paginate(request, pool.pool_leads())
     settings = quality_settings()
     blocked = pool.reclaim_blocked_until(request.user, [lead.pk for lead in page["rows"]], settings)
     for lead in page["rows"]:
@@ -95,7 +80,7 @@ def _settings_form(request, form_class, *, saved: str, back: str):
         try:
             quality_settings_update(data=form.cleaned_data, actor=request.user)
         except DomainError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, saved)
             return form, redirect(back)
@@ -123,7 +108,7 @@ def scoring_rule_edit_view(request, pk=None):
         try:
             scoring_rule_save(data=form.cleaned_data, rule=rule, actor=request.user)
         except DomainError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Rule saved. Every lead is being rescored in the background."))
             return redirect("leads:scoring_settings")
@@ -165,7 +150,7 @@ def assignment_rule_edit_view(request, pk=None):
         try:
             assignment_rule_save(data=form.cleaned_data, members=people, rule=rule, actor=request.user)
         except DomainError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Assignment rule saved."))
             return redirect("leads:assignment_settings")

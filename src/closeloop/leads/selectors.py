@@ -194,20 +194,6 @@ def duplicate_groups(*, user, page: int = 1, per_page: int = 20) -> dict:
             "previous": page - 1, "next": page + 1}
 
 
-def page_of(queryset, *, page: int, per_page: int = 25):
-    """One page without COUNT(*): counting a million visible rows costs more than the page itself."""
-    page = max(1, page)
-    rows = list(queryset[(page - 1) * per_page: page * per_page + 1])
-    return {
-        "rows": rows[:per_page],
-        "number": page,
-        "has_previous": page > 1,
-        "has_next": len(rows) > per_page,
-        "previous": page - 1,
-        "next": page + 1,
-    }
-
-
 def get_import_for_user(user, pk):
     """An import job for its uploader or an admin; 404 for everyone else, as for missing ones."""
     from .models import ImportJob

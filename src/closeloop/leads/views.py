@@ -5,13 +5,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel, User
+from closeloop.core.pagination import paginate
 
 from .exports import export_response
 from .forms import BulkAssignForm, LeadEditForm, LeadForm
 from .models import LeadSource, LeadStatus
-from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_open_tasks, lead_timeline, page_of
+from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_open_tasks, lead_timeline
 from .services import channel_policy, lead_assign, lead_submit, lead_update
 
 
@@ -24,17 +25,10 @@ def _filters(request) -> LeadFilters:
     )
 
 
-def _page_number(request) -> int:
-    try:
-        return int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
-
-
 @login_required
 def lead_list_view(request):
     filters = _filters(request)
-    page = page_of(lead_list(user=request.user, filters=filters), page=_page_number(request))
+    page = paginate(request, lead_list(user=request.user, filters=filters))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -56,14 +50,6 @@ def lead_detail_view(request, pk):
     })
 
 
-def _apply_errors(form, exc: DomainError):
-    for field, errors in exc.field_errors.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    if not exc.field_errors:
-        form.add_error(None, exc.message)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def lead_create_view(request):
@@ -75,7 +61,7 @@ def lead_create_view(request):
         try:
             result = lead_submit(data=data, channel=Channel.WEB, actor=request.user)
         except DomainError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             for message in result.messages:
                 messages.info(request, message)
@@ -109,7 +95,7 @@ def lead_edit_view(request, pk):
         try:
             lead_update(lead=lead, data=data, actor=request.user, channel=Channel.WEB)
         except DomainError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect(lead)

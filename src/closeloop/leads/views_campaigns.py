@@ -4,7 +4,6 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,8 +11,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
+from closeloop.core.pagination import paginate
 
 from .forms import CampaignForm, LeadSourceForm
 from .models import Campaign, Lead, LeadSource
@@ -41,14 +41,6 @@ def campaign_manager_required(view):
     return wrapped
 
 
-def _apply_errors(form, exc: DomainError):
-    for field, errors in exc.field_errors.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    if not exc.field_errors:
-        form.add_error(None, exc.message)
-
-
 def _get_campaign(user, pk) -> Campaign:
     campaign = Campaign.objects.visible_to(user).select_related("source").filter(pk=pk).first()
     if campaign is None:
@@ -59,13 +51,13 @@ def _get_campaign(user, pk) -> Campaign:
 @campaign_manager_required
 def campaign_list_view(request):
     campaigns = Campaign.objects.visible_to(request.user).select_related("source").order_by("-active", "-created_at")
-    page = Paginator(campaigns, 50).get_page(request.GET.get("page"))
+    page = paginate(request, campaigns, per_page=50, count=True)
     # Lead counts respect the viewer's visibility like every other count in the app.
     counts = dict(
-        Lead.objects.visible_to(request.user).filter(campaign__in=[c.pk for c in page])
+        Lead.objects.visible_to(request.user).filter(campaign__in=[c.pk for c in page["rows"]])
         .order_by().values("campaign").annotate(n=Count("pk")).values_list("campaign", "n")
     )
-    rows = [(campaign, counts.get(campaign.pk, 0)) for campaign in page]
+    rows = [(campaign, counts.get(campaign.pk, 0)) for campaign in page["rows"]]
     return render(request, "leads/campaigns/list.html", {"page": page, "rows": rows})
 
 
@@ -78,7 +70,7 @@ def campaign_edit_view(request, pk=None):
         try:
             saved = campaign_save(actor=request.user, data=form.cleaned_data, campaign=campaign)
         except DomainError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Campaign saved: %(name)s") % {"name": saved.name})
             return redirect("leads:campaign_edit", pk=saved.pk)
@@ -118,7 +110,7 @@ def source_list_view(request):
         try:
             source = lead_source_create(actor=request.user, name=form.cleaned_data["name"])
         except DomainError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Source added: %(name)s") % {"name": source.name})
             return redirect("leads:source_list")
@@ -136,7 +128,7 @@ def source_edit_view(request, pk):
         try:
             lead_source_update(actor=request.user, source=source, **form.cleaned_data)
         except DomainError as exc:
-            _apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Source saved."))
             return redirect("leads:source_list")

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from closeloop.core.errors import DomainError
+from closeloop.core.pagination import page_number
 
 from .dedup import find_matches
 from .matching import make_entry
@@ -34,17 +35,10 @@ def duplicate_hints_view(request):
     return render(request, template, {"hints": hints, "checked": any(values.values())})
 
 
-def _page_number(request) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 @login_required
 @require_GET
 def duplicate_list_view(request):
-    page = duplicate_groups(user=request.user, page=_page_number(request))
+    page = duplicate_groups(user=request.user, page=page_number(request))
     return render(request, "leads/duplicates.html", {"page": page})
 
 

@@ -10,14 +10,15 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
+from closeloop.core.pagination import paginate
 
 from .exports import refusal_report
 from .forms import ImportMappingForm, ImportUploadForm
 from .imports import reason_text, row_data
 from .models import ImportJob, ImportStatus
-from .selectors import get_import_for_user, page_of
+from .selectors import get_import_for_user
 from .services import import_job_create, import_job_start, lead_check
 
 
@@ -47,7 +48,7 @@ def import_upload_view(request):
             try:
                 job = import_job_create(upload=form.cleaned_data["file"], actor=request.user)
             except DomainError as exc:
-                form.add_error("file", exc.message)
+                form_errors_from(form, exc, message_field="file")
             else:
                 return redirect(job)
     recent = ImportJob.objects.visible_to(request.user).filter(created_by=request.user)[:10]
@@ -74,7 +75,7 @@ def import_detail_view(request, pk):
         if request.method == "POST":
             return redirect(job)
         if job.finished:
-            page = page_of(job.refusals.all(), page=_page_number(request), per_page=50)
+            page = paginate(request, job.refusals.all(), per_page=50)
             for refusal in page["rows"]:
                 refusal.reason = reason_text(refusal.errors)  # "Contact: This field is required.", as in the report
             return render(request, "leads/import_result.html", {"job": job, "page": page})
@@ -89,20 +90,12 @@ def import_detail_view(request, pk):
                                  merge_duplicates=form.cleaned_data["merge_duplicates"],
                                  assign_to_me=form.cleaned_data.get("assign_to_me", False), actor=request.user)
             except DomainError as exc:
-                for message in exc.field_errors.get("mapping", [exc.message]):
-                    form.add_error(None, message)
+                form_errors_from(form, exc)
             else:
                 messages.success(request, _("The import has started. You can leave this page; it keeps running."))
                 return redirect(job)
     context = {"job": job, "form": form, "preview": _preview(job, mapping, default_source)}
     return render(request, "leads/import_mapping.html", context)
-
-
-def _page_number(request) -> int:
-    try:
-        return int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
 
 
 @login_required

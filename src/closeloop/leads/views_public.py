@@ -18,7 +18,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
 
 from .forms import PublicLeadForm
@@ -58,7 +58,9 @@ def public_form_view(request, form_key):
         try:
             lead_submit(data=data, channel=Channel.FORM, actor=None, campaign=campaign)
         except DomainError as exc:
-            _show_errors(form, exc)
+            form.is_valid()  # every field is optional text, so this only parses; add_error needs it done
+            # A field the customer's own HTML form sent but this page does not show is named in the message.
+            form_errors_from(form, exc, label=_field_label)
         else:
             return redirect("public_form_thanks", form_key=campaign.form_key)
     context = {
@@ -68,18 +70,8 @@ def public_form_view(request, form_key):
     return render(request, "leads/public/form.html", context)
 
 
-def _show_errors(form: PublicLeadForm, exc: DomainError) -> None:
-    form.is_valid()  # every field is optional text, so this only parses; add_error needs it done
-    for field, errors in exc.field_errors.items():
-        for error in errors:
-            if field in form.fields:
-                form.add_error(field, error)
-            else:
-                # A field the customer's own HTML form sent but this page does not show: name it.
-                label = capfirst(Lead._meta.get_field(field).verbose_name) if field in CONFIGURABLE_FIELDS else field
-                form.add_error(None, f"{label}: {error}")
-    if not exc.field_errors:
-        form.add_error(None, exc.message)
+def _field_label(name: str) -> str:
+    return capfirst(Lead._meta.get_field(name).verbose_name) if name in CONFIGURABLE_FIELDS else name
 
 
 @xframe_options_exempt

@@ -292,44 +292,6 @@ def test_refused_report_is_formula_safe(org):
     assert row[0] == "2" and row[1].startswith("'=") and "phone" in row[-1]
 
 
-def test_large_sheets_are_streamed_with_the_same_cells(tmp_path, settings):
-    # openpyxl writes shared strings (xlsxwriter above wrote them too); numbers, booleans and gaps.
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet["B3"], sheet["C3"], sheet["E3"] = "公司名称", "手机", "预算"
-    sheet["B4"], sheet["C4"], sheet["E4"] = "甲公司", 13912345678, 50000.5
-    sheet["B5"], sheet["D5"] = "乙公司 ", True
-    sheet["B6"] = "甲公司"
-    path = tmp_path / "shared.xlsx"
-    book.save(path)
-
-    def filled(rows):  # blank rows and trailing blank cells are nothing to import either way
-        return [(number, imports._trim(cells)) for number, cells in rows if any(cells)]
-
-    streamed = filled(imports._streamed_rows(path))
-    assert streamed == filled(imports._calamine_rows(path))
-    assert streamed[0] == (3, ["", "公司名称", "手机", "", "预算"])
-    assert streamed[1] == (4, ["", "甲公司", "13912345678", "", "50000.5"])
-    assert streamed[2] == (5, ["", "乙公司", "", "TRUE"])
-    # xlsxwriter keeps text in the shared strings table.
-    shared = tmp_path / "sst.xlsx"
-    shared.write_bytes(xlsx_bytes([["甲公司", "张三", 13912345678, "", 1.5, "官网"]], sheet_offset=(1, 2)))
-    with zipfile.ZipFile(shared) as archive:
-        assert "xl/sharedStrings.xml" in archive.namelist()
-    assert filled(imports._streamed_rows(shared)) == filled(imports._calamine_rows(shared))
-    assert filled(imports._streamed_rows(shared))[1] == (3, ["", "", "甲公司", "张三", "13912345678", "", "1.5", "官网"])
-
-
-def test_streaming_refuses_a_damaged_sheet(tmp_path):
-    path = tmp_path / "bad.xlsx"
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("xl/workbook.xml", '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                                            "<sheets><sheet/></sheets></workbook>")
-        archive.writestr("xl/worksheets/sheet1.xml", "<worksheet><sheetData><row r='1'><c t='s'><v>9</v></c>")
-    with pytest.raises(imports.ImportFileError):
-        list(imports._streamed_rows(path))
-
-
 @pytest.mark.parametrize("keep", [True, False])
 def test_a_rep_may_keep_the_leads_of_their_own_import(org, keep):
     rows = [["成都天成电子有限公司", "周杰", "13800138001", "", "", ""],

@@ -1,7 +1,6 @@
 """`closeloop dedupe INPUT -o OUTPUT`: mark duplicate rows of a spreadsheet with the intake's engine."""
 
 import csv
-import io
 import resource
 import sys
 import time
@@ -11,41 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from closeloop.core.spreadsheets import SpreadsheetError, read_table
 from closeloop.leads.dedup import cluster_rows, map_headers
-
-SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
-
-
-def _cell(value) -> str:
-    """A spreadsheet cell as text; a phone stored as a number must not come back as "13912345678.0"."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of a .csv (UTF-8 or GBK/GB18030) or a spreadsheet's first sheet."""
-    if path.suffix.lower() in SPREADSHEET_SUFFIXES:
-        from python_calamine import CalamineWorkbook
-
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
-        table = [[_cell(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
-    else:
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            # Excel in China saves CSV as GBK; GB18030 reads GBK and everything GBK lacks.
-            text = raw.decode("gb18030")
-        table = list(csv.reader(io.StringIO(text, newline="")))
-    table = [row for row in table if any(cell.strip() for cell in row)]
-    if not table:
-        return [], []
-    header, rows = table[0], table[1:]
-    width = len(header)
-    return header, [row + [""] * (width - len(row)) if len(row) < width else row for row in rows]
 
 
 class Command(BaseCommand):
@@ -62,8 +28,11 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(_("No such file: %(path)s") % {"path": path})
         try:
+            # The same reader (checks, encodings, header row) as the import page.
             header, rows = read_table(path)
-        except (OSError, ValueError, csv.Error) as exc:
+        except SpreadsheetError as exc:
+            raise CommandError(_("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc.message}) from exc
+        except OSError as exc:
             raise CommandError(_("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc}) from exc
         columns = map_headers(header)
         if not {"company_name", "contact_name", "mobile", "email", "landline"} & set(columns):

@@ -1,0 +1,524 @@
+"""Reading spreadsheets that people upload: one reader for every import (leads, and the apps above).
+
+A file is checked before anything parses it for real: magic bytes (not the extension), the zip
+directory of an .xlsx (declared sizes, compression ratio) and its row count, the encoding of a CSV
+(UTF-8 with or without BOM, or GB18030 for what Excel saves in China). Its header is the first
+non-blank row. Reading never holds the raw file in memory; rows come out one at a time as text, with
+their spreadsheet row numbers. What the columns mean is the importing app's business.
+"""
+
+import codecs
+import csv
+import datetime as dt
+import math
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+# Zip bombs: an .xlsx is refused before it is opened when its directory promises more than this.
+MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
+# Real sheets compress 5–20×; a member that claims far more is a bomb (small members are exempt).
+MAX_COMPRESSION_RATIO = 100
+RATIO_EXEMPT_BYTES = 1024 * 1024
+MAX_ZIP_MEMBERS = 2000
+SMALL_PART_LIMIT = 10 * 1024 * 1024  # workbook.xml and its relations are tiny in any real file
+SAMPLE_ROWS = 10
+STREAM_ABOVE_BYTES = 256 * 1024 * 1024  # uncompressed sheet XML; about 300k rows
+CHUNK = 1024 * 1024
+
+class SpreadsheetError(Exception):
+    """The file cannot be read; the message says why in words a person can act on."""
+
+    def __init__(self, message: str):
+        self.message = str(message)
+        super().__init__(self.message)
+
+
+@dataclass
+class FileInfo:
+    kind: str  # "xlsx" or "csv"
+    encoding: str = ""
+    header_row: int = 1
+    headers: list[str] = field(default_factory=list)
+    sample_rows: list[list[str]] = field(default_factory=list)
+    total_rows: int = 0
+
+
+def cell_text(value) -> str:
+    """A cell as the text a person sees: 13912345678.0 typed as a number is the phone 13912345678."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Inspecting an upload
+
+
+_OTHER_FORMATS = [
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", gettext_lazy(
+        "This is an old Excel (.xls) file or a password-protected workbook. Open it in Excel or WPS, "
+        "remove any password and save it as .xlsx or CSV.")),
+    (b"%PDF", gettext_lazy("This is a PDF document, not a spreadsheet.")),
+    (b"\x89PNG", gettext_lazy("This is an image, not a spreadsheet.")),
+    (b"\xff\xd8\xff", gettext_lazy("This is an image, not a spreadsheet.")),
+    (b"GIF8", gettext_lazy("This is an image, not a spreadsheet.")),
+    (b"Rar!", gettext_lazy("This is a RAR archive, not a spreadsheet.")),
+    (b"7z\xbc\xaf", gettext_lazy("This is a 7z archive, not a spreadsheet.")),
+    (b"\x1f\x8b", gettext_lazy("This is a gzip archive, not a spreadsheet.")),
+]
+
+
+def inspect_file(path: Path, *, name: str, max_bytes: float | None = None, max_rows: float | None = None) -> FileInfo:
+    """Check an uploaded file and read its header and first rows; raise SpreadsheetError if it cannot be imported.
+
+    The limits default to the settings CLOSELOOP_IMPORT_MAX_BYTES and CLOSELOOP_IMPORT_MAX_ROWS.
+    """
+    max_bytes = settings.CLOSELOOP_IMPORT_MAX_BYTES if max_bytes is None else max_bytes
+    max_rows = settings.CLOSELOOP_IMPORT_MAX_ROWS if max_rows is None else max_rows
+    size = path.stat().st_size
+    if size == 0:
+        raise SpreadsheetError(_("The file is empty."))
+    if size > max_bytes:
+        raise SpreadsheetError(_("The file is larger than %(limit)s MB. Split it into smaller files.")
+                               % {"limit": int(max_bytes // (1024 * 1024))})
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        info = _inspect_xlsx(path, max_rows)
+    else:
+        for magic, message in _OTHER_FORMATS:
+            if head.startswith(magic):
+                raise SpreadsheetError(message)
+        if name.lower().endswith((".xlsx", ".xlsm", ".xls")):
+            raise SpreadsheetError(_("This file is named like an Excel workbook but is not one (it may be damaged "
+                                    "or renamed). Save it again as .xlsx or CSV."))
+        info = _inspect_csv(path, max_rows)
+    if not any(info.headers):
+        raise SpreadsheetError(_("The file has no header row. The first row must name the columns."))
+    if info.total_rows == 0:
+        raise SpreadsheetError(_("The file has a header row but no data rows."))
+    if info.total_rows > max_rows:
+        raise SpreadsheetError(_("The file has %(rows)s rows; at most %(limit)s can be imported at once. "
+                                 "Split it into smaller files.")
+                               % {"rows": f"{info.total_rows:,}", "limit": f"{max_rows:,}"})
+    return info
+
+
+_BROKEN_XLSX = gettext_lazy("The Excel file is damaged (its zip structure is broken). Open it in Excel or WPS "
+                            "and save it again.")
+_NOT_A_WORKBOOK = gettext_lazy("This is a zip archive but not an Excel workbook. Save the sheet as .xlsx or CSV.")
+_BOMB = gettext_lazy("The Excel file unpacks to far more data than a spreadsheet of this size can hold, so it "
+                     "was refused as unsafe.")
+
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+
+
+def _check_zip_directory(archive: zipfile.ZipFile) -> None:
+    members = archive.infolist()
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise SpreadsheetError(_BOMB)
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > RATIO_EXEMPT_BYTES and member.file_size > MAX_COMPRESSION_RATIO * max(1, member.compress_size):
+            raise SpreadsheetError(_BOMB)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise SpreadsheetError(_BOMB)
+
+
+def _small_part(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
+    info = archive.getinfo(name)
+    if info.file_size > SMALL_PART_LIMIT:
+        raise SpreadsheetError(_BOMB)
+    return ElementTree.fromstring(archive.read(name))
+
+
+def first_sheet_part(archive: zipfile.ZipFile) -> str:
+    """The zip member of the workbook's first sheet (the one the import reads)."""
+    names = set(archive.namelist())
+    if "xl/workbook.xml" not in names:
+        raise SpreadsheetError(_NOT_A_WORKBOOK)
+    workbook = _small_part(archive, "xl/workbook.xml")
+    sheet = next((e for e in workbook.iter() if e.tag.endswith("}sheet")), None)
+    if sheet is None:
+        raise SpreadsheetError(_("The workbook has no sheets."))
+    target = "xl/worksheets/sheet1.xml"
+    if "xl/_rels/workbook.xml.rels" in names:
+        rels = _small_part(archive, "xl/_rels/workbook.xml.rels")
+        for rel in rels:
+            if rel.get("Id") == sheet.get(_REL_NS):
+                target = rel.get("Target", target).lstrip("/")
+                target = target if target.startswith("xl/") else "xl/" + target
+    if target not in names:
+        raise SpreadsheetError(_("The first sheet of the workbook is missing or is a chart; put the data on the "
+                                "first sheet."))
+    return target
+
+
+def _count_sheet_rows(archive: zipfile.ZipFile, part: str) -> int:
+    """Row elements in the sheet, counted while streaming it (bounded by the declared size, CRC checked)."""
+    count = 0
+    carry = b""
+    with archive.open(part) as stream:
+        while block := stream.read(CHUNK):
+            buffer = carry + block
+            # Cut before the last "<" so that no tag straddles two blocks.
+            cut = buffer.rfind(b"<", max(0, len(buffer) - 64))
+            cut = len(buffer) if cut == -1 else cut
+            count += len(_ROW_TAG.findall(buffer, 0, cut))
+            carry = buffer[cut:]
+    return count + len(_ROW_TAG.findall(carry))
+
+
+def _inspect_xlsx(path: Path, max_rows: float) -> FileInfo:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            _check_zip_directory(archive)
+            part = first_sheet_part(archive)
+            row_elements = _count_sheet_rows(archive, part)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ElementTree.ParseError, KeyError, OSError):
+        raise SpreadsheetError(_BROKEN_XLSX) from None
+    info = FileInfo(kind="xlsx")
+    if row_elements - 1 > max_rows:
+        # Refuse before any parser builds rows in memory.
+        info.headers, info.total_rows = ["?"], row_elements - 1
+        return info
+    try:
+        _read_sample(info, _openpyxl_rows(path))
+    except SpreadsheetError:
+        raise
+    except Exception:  # openpyxl raises many kinds of errors on damaged parts
+        raise SpreadsheetError(_BROKEN_XLSX) from None
+    # Blank rows Excel keeps for formatting are counted too: an upper bound that drives the progress bar.
+    info.total_rows = max(0, row_elements - 1)
+    return info
+
+
+def _openpyxl_rows(path: Path) -> Iterator[list[str]]:
+    # openpyxl streams the first rows (read-only) for the preview; the import itself uses calamine.
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        # Some writers record a wrong sheet size; read the rows as they are rather than trust it.
+        sheet.reset_dimensions()
+        for row in sheet.iter_rows(values_only=True):
+            yield [cell_text(value) for value in row]
+    finally:
+        book.close()
+
+
+def _read_sample(info: FileInfo, rows: Iterator[list[str]]) -> None:
+    """Header = the first non-blank row; then up to SAMPLE_ROWS data rows for the preview."""
+    for number, cells in enumerate(rows, start=1):
+        if not info.headers:
+            if any(cells):
+                info.header_row = number
+                info.headers = _trim(cells)
+            continue
+        if any(cells):
+            info.sample_rows.append([number, _trim(cells)])
+        if len(info.sample_rows) >= SAMPLE_ROWS:
+            break
+
+
+def _trim(cells: list[str]) -> list[str]:
+    end = len(cells)
+    while end and cells[end - 1] == "":
+        end -= 1
+    return list(cells[:end])
+
+
+# CSV ------------------------------------------------------------------------------------------------
+
+_UNKNOWN_ENCODING = gettext_lazy("The text encoding of this CSV file could not be recognised. Save it as "
+                                 "“CSV UTF-8” (in Excel: Save As → CSV UTF-8) and upload it again.")
+
+
+def detect_encoding(path: Path) -> str:
+    """utf-8-sig, utf-8 or gb18030 (a superset of GBK and GB2312); anything else is refused."""
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    if start.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "gb18030"]
+    for encoding in candidates:
+        if _decodes(path, encoding):
+            if encoding == "gb18030" and not _looks_chinese(path):
+                break
+            return encoding
+    raise SpreadsheetError(_UNKNOWN_ENCODING)
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(CHUNK):
+                if b"\x00" in block and not encoding.startswith("utf-16"):
+                    raise SpreadsheetError(_("This is a binary file, not a CSV or Excel spreadsheet."))
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _looks_chinese(path: Path) -> bool:
+    """GB18030 decodes many non-Chinese byte streams too; make sure the text reads as GBK Chinese."""
+    from charset_normalizer import from_bytes
+
+    with path.open("rb") as handle:
+        sample = handle.read(64 * 1024)
+    # Keep whole lines only, so a multi-byte character cut at the end does not skew the guess.
+    sample = sample[: sample.rfind(b"\n") + 1] or sample
+    best = from_bytes(sample).best()
+    if best is None:
+        return False
+    return best.encoding in {"gb18030", "gbk", "gb2312", "hz"} or any(
+        enc in {"gb18030", "gbk", "gb2312"} for enc in best.could_be_from_charset
+    )
+
+
+def _csv_rows(path: Path, encoding: str) -> Iterator[list[str]]:
+    with path.open("r", encoding=encoding, newline="") as handle:
+        try:
+            dialect = csv.Sniffer().sniff(handle.read(64 * 1024), delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        handle.seek(0)
+        reader = csv.reader(handle, dialect)
+        try:
+            for row in reader:
+                yield [cell.strip() for cell in row]
+        except csv.Error as exc:
+            raise SpreadsheetError(_("The CSV file is malformed near line %(line)d: %(problem)s")
+                                  % {"line": reader.line_num, "problem": exc}) from None
+
+
+def _inspect_csv(path: Path, max_rows: float) -> FileInfo:
+    encoding = detect_encoding(path)
+    info = FileInfo(kind="csv", encoding=encoding)
+    rows = _csv_rows(path, encoding)
+    _read_sample(info, rows)
+    # Count the remaining records with the real parser (quoted line breaks do not start new rows).
+    seen = info.header_row + (info.sample_rows[-1][0] - info.header_row if info.sample_rows else 0)
+    for _row in rows:
+        seen += 1
+        if seen - info.header_row > max_rows:
+            break
+    info.total_rows = max(0, seen - info.header_row) if info.headers else 0
+    return info
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading a checked file
+
+
+def iter_file_rows(path: Path, *, kind: str, encoding: str = "") -> Iterator[tuple[int, list[str]]]:
+    """(spreadsheet row number, cells as text) for every row, header included; row 1 is the first line."""
+    if kind == "csv":
+        yield from enumerate(_csv_rows(path, encoding), start=1)
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sheet_bytes = archive.getinfo(first_sheet_part(archive)).file_size
+    except (zipfile.BadZipFile, KeyError, OSError):
+        raise SpreadsheetError(_BROKEN_XLSX) from None
+    # calamine is ~10× faster but holds the whole sheet in memory (about 1.2 GB for a million rows);
+    # very large sheets are streamed instead so the worker stays within its memory budget.
+    yield from (_streamed_rows(path) if sheet_bytes > STREAM_ABOVE_BYTES else _calamine_rows(path))
+
+
+def _calamine_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            _check_zip_directory(archive)
+        book = CalamineWorkbook.from_path(str(path))
+    except SpreadsheetError:
+        raise
+    except Exception:
+        raise SpreadsheetError(_BROKEN_XLSX) from None
+    try:
+        sheet = book.get_sheet_by_index(0)
+        start = sheet.start
+        if start is None:
+            return
+        # calamine's rows start at the sheet's first row but at the first used column: pad the columns
+        # back so column numbers match the header's (the offset test pins this behaviour).
+        padding = [""] * start[1]
+        for offset, row in enumerate(sheet.iter_rows()):
+            cells = [cell_text(value) for value in row]
+            yield offset + 1, padding + cells if padding else cells
+    except SpreadsheetError:
+        raise
+    except Exception:
+        raise SpreadsheetError(_BROKEN_XLSX) from None
+    finally:
+        book.close()
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _column_index(reference: str) -> int:
+    index = 0
+    for char in reference:
+        if not char.isalpha():
+            break
+        index = index * 26 + ord(char.upper()) - 64
+    return index - 1
+
+
+def _text_of(element) -> str:
+    """The text of a shared or inline string: its runs, without phonetic guides (<rPh>)."""
+    parts = []
+    for child in element:
+        name = _local(child.tag)
+        if name == "t":
+            parts.append(child.text or "")
+        elif name == "r":
+            parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
+    return "".join(parts)
+
+
+def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    if "xl/sharedStrings.xml" not in archive.namelist():
+        return []
+    strings = []
+    with archive.open("xl/sharedStrings.xml") as stream:
+        for _event, element in ElementTree.iterparse(stream, events=("end",)):
+            if _local(element.tag) == "si":
+                strings.append(_text_of(element))
+                element.clear()
+    return strings
+
+
+def _streamed_cell(cell, strings: list[str]) -> str:
+    kind = cell.get("t", "n")
+    if kind == "inlineStr":
+        found = next((child for child in cell if _local(child.tag) == "is"), None)
+        return (_text_of(found) if found is not None else "").strip()
+    value = next((child.text for child in cell if _local(child.tag) == "v"), None)
+    if value is None:
+        return ""
+    if kind == "s":
+        return strings[int(value)].strip()
+    if kind == "b":
+        return "TRUE" if value == "1" else "FALSE"
+    if kind == "n":
+        try:
+            return cell_text(float(value))
+        except ValueError:
+            return value
+    return value.strip()
+
+
+def _streamed_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Rows of the first sheet parsed as a stream: memory holds the shared strings and one row.
+
+    Dates come out as Excel serial numbers here (their format lives in the styles); calamine, used for
+    sheets up to STREAM_ABOVE_BYTES, converts them.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            _check_zip_directory(archive)
+            strings = _shared_strings(archive)
+            with archive.open(first_sheet_part(archive)) as stream:
+                sheet_data = None
+                number = 0
+                for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+                    name = _local(element.tag)
+                    if event == "start":
+                        if name == "sheetData":
+                            sheet_data = element
+                        continue
+                    if name != "row":
+                        continue
+                    number = int(element.get("r") or number + 1)
+                    cells: list[str] = []
+                    for cell in element:
+                        if _local(cell.tag) != "c":
+                            continue
+                        reference = cell.get("r")
+                        column = _column_index(reference) if reference else len(cells)
+                        cells.extend([""] * (column - len(cells)))
+                        cells.append(_streamed_cell(cell, strings))
+                    yield number, cells
+                    # Drop the parsed row so the tree never grows with the sheet.
+                    if sheet_data is not None:
+                        sheet_data.clear()
+    except SpreadsheetError:
+        raise
+    except (zipfile.BadZipFile, ElementTree.ParseError, EOFError, KeyError, IndexError, ValueError, OSError):
+        raise SpreadsheetError(_BROKEN_XLSX) from None
+
+
+# ---------------------------------------------------------------------------------------------------
+# A whole table, for offline tools
+
+
+# Formats uploads do not take (people re-save them as .xlsx) but an offline tool reads whole with calamine.
+WHOLE_SHEET_SUFFIXES = {".xls", ".xlsb", ".ods"}
+
+
+def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and the non-blank data rows of a file's first sheet, each row as wide as the header.
+
+    For tools that take a file from the command line (`closeloop dedupe`): the same checks and reader as
+    an upload, without the upload's size and row limits.
+    """
+    if path.suffix.lower() in WHOLE_SHEET_SUFFIXES:
+        rows = _whole_sheet_rows(path)
+    else:
+        info = inspect_file(path, name=path.name, max_bytes=math.inf, max_rows=math.inf)
+        rows = iter_file_rows(path, kind=info.kind, encoding=info.encoding)
+    header: list[str] = []
+    table = []
+    for _number, cells in rows:
+        if not any(cells):
+            continue
+        if not header:
+            header = _trim(cells)
+            continue
+        table.append(cells)
+    width = len(header)
+    return header, [row + [""] * (width - len(row)) if len(row) < width else row for row in table]
+
+
+def _whole_sheet_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+        table = sheet.to_python(skip_empty_area=False)
+    except Exception:
+        raise SpreadsheetError(_("The file could not be read as a spreadsheet. Save it as .xlsx or CSV.")) from None
+    for number, row in enumerate(table, start=1):
+        yield number, [cell_text(value) for value in row]
