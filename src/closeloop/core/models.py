@@ -324,3 +324,16 @@ class ApiToken(models.Model):
     @staticmethod
     def generate() -> str:
         return "cl_" + secrets.token_urlsafe(32)
+
+
+class SweepSchedule(models.Model):
+    """When a periodic sweep is next due: one row per sweep, shared by every worker (core/schedule.py)."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    # "every 300s" or the cron expression: when an app changes it, the next due time is worked out anew.
+    spec = models.CharField(max_length=100)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.spec}) next {self.next_run_at:%Y-%m-%d %H:%M}"
