@@ -1,9 +1,7 @@
 """The public web form's rules: which fields it shows, its honeypot, and its per-IP rate limit."""
 
-import time
-
 from django.conf import settings
-from django.core.cache import cache
+from django_ratelimit.core import get_usage
 
 from .models import CONFIGURABLE_FIELDS, ChannelPolicy
 
@@ -45,24 +43,16 @@ def client_ip(request) -> str:
 
 
 def rate_limit_hit(request) -> int:
-    """Count this submission; return 0 if allowed, else the seconds until the window ends.
+    """Count this submission; return 0 if allowed, else the seconds until the visitor may post again.
 
-    A fixed-window counter in the shared cache (the database cache by default), so every app process
-    counts against the same limit. With the database cache `incr` is a read and a write, so a burst
-    of simultaneous posts may be undercounted by a few; Redis makes it exact. That is good enough for
-    a spam brake.
+    django-ratelimit counts per visitor address in the shared cache (the database cache by default), so
+    every app process counts against the same limit. The database cache's increment is a read and a
+    write, so a burst of simultaneous posts may be undercounted by a few; Redis makes it exact. That is
+    good enough for a spam brake.
     """
     limit, period = parse_rate(settings.CLOSELOOP_PUBLIC_FORM_RATE)
-    now = time.time()
-    window = int(now // period)
-    key = f"public-form:{client_ip(request)}:{period}:{window}"
-    cache.add(key, 0, timeout=period + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        # The entry expired between add and incr: this is the first hit of a fresh window.
-        cache.set(key, 1, timeout=period + 5)
-        count = 1
-    if count > limit:
-        return max(1, int((window + 1) * period - now))
-    return 0
+    usage = get_usage(request, group="public-form", key=lambda _group, request: client_ip(request),
+                      rate=(limit, period), increment=True)
+    if usage is None or not usage["should_limit"]:
+        return 0
+    return max(1, usage["time_left"])

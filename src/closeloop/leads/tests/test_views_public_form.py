@@ -193,3 +193,13 @@ def test_a_malformed_rate_setting_fails_loudly(client, campaign, settings):
     settings.CLOSELOOP_PUBLIC_FORM_RATE = "lots"
     with pytest.raises(ValueError, match="CLOSELOOP_PUBLIC_FORM_RATE"):
         client.post(url(campaign), GOOD)
+
+
+def test_the_limit_is_django_ratelimit_s_and_its_switch_turns_it_off(client, campaign, settings):
+    settings.CLOSELOOP_PUBLIC_FORM_RATE = "1/h"
+    settings.RATELIMIT_ENABLE = False
+    for n in range(3):
+        assert client.post(url(campaign), {**GOOD, "mobile": f"1390000000{n}"}).status_code == 302
+    settings.RATELIMIT_ENABLE = True
+    assert client.post(url(campaign), {**GOOD, "mobile": "13900000005"}).status_code == 302
+    assert client.post(url(campaign), {**GOOD, "mobile": "13900000006"}).status_code == 429
