@@ -24,16 +24,40 @@ def env_list(name: str, default: str) -> list[str]:
 DATA_DIR = Path(os.environ.get("CLOSELOOP_DATA_DIR", PROJECT_DIR / "var")).resolve()
 
 DEBUG = env_bool("DEBUG", False)
-# DEV is the local quick start (`make run`, tests): plain HTTP on localhost and a throwaway key.
-# Production leaves it off, must set SECRET_KEY, and gets HTTPS-only cookies and HSTS.
+# DEV is the local quick start (`make run`, tests): plain HTTP on localhost. Production leaves it off,
+# must set SECRET_KEY, and gets HTTPS-only cookies and HSTS.
 DEV = DEBUG or env_bool("CLOSELOOP_DEV", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "dev-insecure-closeloop-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz" if DEV else ""
-)
+
+
+def local_secret_key(path: Path, *, create: bool) -> str:
+    """The key a local install keeps in its data directory: made on its first start (`make run`), then
+    read by every `closeloop` command run against that directory, so they work without any flag."""
+    if not path.is_file() and create:
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: of several processes starting at once, one writes the key and the others read it.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(64) + "\n")
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+SECRET_KEY_FILE = DATA_DIR / "secret_key"
+SECRET_KEY = os.environ.get("SECRET_KEY") or local_secret_key(SECRET_KEY_FILE, create=DEV)
 if not SECRET_KEY:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("Set SECRET_KEY (or CLOSELOOP_DEV=1 for local development).")
+    raise ImproperlyConfigured(
+        f"Set SECRET_KEY in the environment (or run `make run` once, which keeps a key in {SECRET_KEY_FILE})."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")

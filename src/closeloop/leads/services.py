@@ -649,9 +649,12 @@ def import_job_create(*, upload, actor: User) -> ImportJob:
 
 def import_job_start(
     *, job: ImportJob, mapping: list[str], default_source: LeadSource | None, merge_duplicates: bool, actor: User,
-    assign_to_me: bool = False,
+    assign_to_me: bool = False, queue: bool = True,
 ) -> ImportJob:
-    """Fix the column mapping and queue the import; the job runs in the worker after this commits."""
+    """Fix the column mapping and queue the import; the job runs in the worker after this commits.
+
+    `queue=False` leaves the job queued without a task: the caller runs it (`closeloop import`).
+    """
     from .tasks import run_import
 
     errors = import_mapping_errors(mapping=mapping, headers=job.headers, default_source=default_source)
@@ -670,7 +673,8 @@ def import_job_start(
         audit_record(actor=actor, channel=Channel.WEB, action="import.start", target=job,
                      changes=diff(before, snapshot(job, fields)))
         job_id = job.pk
-        transaction.on_commit(lambda: run_import.enqueue(job_id))
+        if queue:
+            transaction.on_commit(lambda: run_import.enqueue(job_id))
     return job
 
 

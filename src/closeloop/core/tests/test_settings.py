@@ -51,3 +51,55 @@ def test_it_uses_mailers_not_the_deprecated_email_settings(settings):
 
     assert "default" in settings.MAILERS
     assert not any(settings.is_overridden(name) for name in DEPRECATED_EMAIL_SETTINGS)
+
+
+SHOW_KEY = "from django.conf import settings; print(settings.SECRET_KEY)"
+
+
+def settings_env(data_dir, **overrides):
+    env = {k: v for k, v in os.environ.items() if k not in {"CLOSELOOP_DEV", "DEBUG", "SECRET_KEY", "DATABASE_URL"}}
+    env.update({"DJANGO_SETTINGS_MODULE": "closeloop.settings", "CLOSELOOP_DATA_DIR": str(data_dir), **overrides})
+    return env
+
+
+def python(code_or_args, env):
+    args = ["-c", code_or_args] if isinstance(code_or_args, str) else code_or_args
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_production_without_a_key_refuses_to_start(tmp_path):
+    result = python(SHOW_KEY, settings_env(tmp_path))
+    assert result.returncode != 0 and "Set SECRET_KEY in the environment" in result.stderr
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_a_local_install_generates_its_key_once_and_keeps_it_private(tmp_path):
+    first = python(SHOW_KEY, settings_env(tmp_path, CLOSELOOP_DEV="1"))
+    assert first.returncode == 0, first.stderr
+    key = first.stdout.strip()
+    assert len(key) >= 50 and "insecure" not in key
+    assert (tmp_path / "secret_key").read_text().strip() == key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    # Every later command in that data directory reads the same key, with or without CLOSELOOP_DEV.
+    assert python(SHOW_KEY, settings_env(tmp_path, CLOSELOOP_DEV="1")).stdout.strip() == key
+    assert python(SHOW_KEY, settings_env(tmp_path)).stdout.strip() == key
+    # The environment's key wins.
+    assert python(SHOW_KEY, settings_env(tmp_path, SECRET_KEY="from-the-environment")).stdout.strip() == \
+        "from-the-environment"
+
+
+def test_the_readme_commands_work_as_typed_after_the_first_start(tmp_path):
+    cli = ["-m", "closeloop.cli"]
+    # `make run`'s first step, in local mode: migrate (which writes the key).
+    started = python([*cli, "migrate", "-v", "0"], settings_env(tmp_path, CLOSELOOP_DEV="1"))
+    assert started.returncode == 0, started.stderr
+    typed = settings_env(tmp_path, DJANGO_SUPERUSER_PASSWORD="a-Long-pass-2026")
+    created = python([*cli, "createsuperuser", "--noinput", "--username", "boss", "--email", "b@example.com"], typed)
+    assert created.returncode == 0, created.stderr
+    token = python([*cli, "token", "boss"], typed)
+    assert token.returncode == 0, token.stderr
+    assert token.stdout.strip().startswith("cl_")
+    (tmp_path / "list.csv").write_text("公司名称,联系人,手机\n甲公司,王伟,13912345678\n", encoding="utf-8")
+    deduped = python([*cli, "dedupe", str(tmp_path / "list.csv")], typed)
+    assert deduped.returncode == 0, deduped.stderr
+    assert "lead_cluster" in deduped.stdout
