@@ -14,6 +14,7 @@ A public mail domain never says anything about the company; a shared company dom
 """
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -46,6 +47,7 @@ class Entry:
         return bool(self.mobile or self.email or self.name)
 
 
+@lru_cache(maxsize=131072)
 def company_fields(company_name: str) -> tuple[str, str, str, str, str]:
     """(region, key, brand, industry, mark) of a company name."""
     if not company_name:
