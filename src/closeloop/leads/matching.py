@@ -231,10 +231,9 @@ def compare(new: Entry, old: Entry) -> Match | None:
         new.email and old.email and new.email != old.email
     )
     if not same_person and not conflicting:
-        if same_line and new.extension == old.extension and (new.extension or _names_agree(new, old)) and (
-            new.name or old.name or new.extension
-        ):
-            # One line, and the names (or the extension) say one person: 王总 at 021-62345678 and 王伟 there.
+        if (same_line and new.extension == old.extension and _names_agree(new, old)
+                and (new.name or old.name or new.extension)):
+            # One line (one desk, with an extension) and names that agree: 王总 at 021-62345678 and 王伟 there.
             same_person = True
         elif new.name and old.name:
             if not new.is_title and not old.is_title and new.name == old.name:
@@ -243,8 +242,6 @@ def compare(new: Entry, old: Entry) -> Match | None:
             elif (new.is_title or old.is_title) and normalize.surname(new.name) == normalize.surname(old.name):
                 same_person = True
                 reasons.append("contact_surname")
-        if same_person and same_line and not _names_agree(new, old):
-            same_person = False
     return Match(ref=old.ref, same_person=same_person, same_company=True, reasons=reasons, similarity=similarity)
 
 
