@@ -87,6 +87,35 @@ def make_lead(org):
 
 
 @pytest.fixture
+def pipeline(db):
+    from closeloop.deals.models import Pipeline
+
+    return Pipeline.default()
+
+
+@pytest.fixture
+def stages(pipeline):
+    """The default pipeline's stages by name (from the data migration)."""
+    from closeloop.deals.models import Stage
+
+    return {stage.name: stage for stage in Stage.objects.filter(pipeline=pipeline)}
+
+
+@pytest.fixture
+def qualified_lead(make_lead, org):
+    """A lead with BANT filled in, qualified by the admin: ready to convert."""
+    from closeloop.core.models import Channel
+    from closeloop.leads.models import LeadStatus
+    from closeloop.leads.services import lead_update
+
+    def make(owner=None, **fields):
+        lead = make_lead(owner=owner, need="30人销售团队需要CRM", budget="200000", timeline="3个月内", **fields)
+        return lead_update(lead=lead, data={"status": LeadStatus.QUALIFIED}, actor=org.admin, channel=Channel.WEB)
+
+    return make
+
+
+@pytest.fixture
 def make_customer(org):
     """A customer through the real service, owned by `owner` unless told otherwise."""
     from closeloop.deals.services import customer_create

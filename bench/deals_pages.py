@@ -62,7 +62,7 @@ def main(argv=None) -> int:
         ("deal list, open, largest first, page 20", "/deals/?status=open&sort=-amount&page=20"),
         ("deal list, search", "/deals/?q=CRM"),
         ("kanban board", "/deals/board/"),
-        ("today", "/deals/today/"),
+        ("today", "/follow-up/today/"),
     ]
     say(f"{'page':45} {'user':10} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
     for user in (admin, manager, rep):

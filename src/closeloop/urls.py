@@ -1,7 +1,7 @@
 """The site's URLs: core's pages, then whatever each installed app mounts (`LoopApp.urls()`).
 
-This module is wiring: it may name any app. The start page is the Today page (the deals app's until
-the follow-up app owns it) for the roles that start their day there.
+This module is wiring: it may name any app. The start page is the follow-up family's Today page for the
+roles that start their day there.
 """
 
 from django.conf import settings
@@ -11,7 +11,7 @@ from django.urls import include, path
 from closeloop.api import api
 from closeloop.core import views as core_views
 from closeloop.core.hooks import collect
-from closeloop.deals.views import today_view
+from closeloop.followup.views import today_view
 
 urlpatterns = [
     path("", core_views.home, {"today": today_view}, name="home"),

@@ -11,13 +11,19 @@ from ninja import Field, Query, Router, Schema, Status
 from closeloop.core.errors import NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import api_page
-from closeloop.followup.models import ActivityKind
-from closeloop.followup.services import activity_log
+from closeloop.followup.models import ActivityKind, Handoff, ParticipantRole
+from closeloop.followup.services import (
+    activity_log,
+    comment_add,
+    handoff_complete,
+    handoff_request,
+    handoff_respond,
+)
 from closeloop.leads.api import ErrorOut
 from closeloop.leads.selectors import get_lead_for_user
 
 from . import services
-from .models import CollaboratorRole, Handoff, Opportunity, OpportunityStatus, Pipeline, Stage
+from .models import Opportunity, OpportunityStatus, Pipeline, Stage
 from .selectors import (
     OpportunityFilters,
     customer_list,
@@ -348,7 +354,7 @@ class HandoffIn(Schema):
     assignee: str = Field(..., min_length=1, max_length=150, description="Username of the receiver.")
     title: str = Field(..., min_length=1, max_length=200)
     due_at: datetime
-    role: CollaboratorRole = CollaboratorRole.PRESALES
+    role: ParticipantRole = ParticipantRole.PRESALES
     details: str = Field("", max_length=5000)
 
 
@@ -365,6 +371,11 @@ class HandoffOut(Schema):
     @staticmethod
     def resolve_assignee(obj):
         return obj.assignee.username
+
+    @staticmethod
+    def resolve_opportunity_id(obj):
+        # Hand-offs of this router are on deals (the follow-up family keeps them for any record).
+        return obj.record_id
 
 
 class HandoffAnswerIn(Schema):
@@ -400,8 +411,8 @@ def _user(username: str, field: str) -> User:
              summary="Hand work over to someone", description="The hand-off waits until the receiver accepts it.")
 def request_handoff(request, deal_id: int, payload: HandoffIn):
     deal = _deal(request, deal_id)
-    return Status(201, services.handoff_request(
-        opportunity=deal, assignee=_user(payload.assignee, "assignee"), title=payload.title, due_at=payload.due_at,
+    return Status(201, handoff_request(
+        record=deal, assignee=_user(payload.assignee, "assignee"), title=payload.title, due_at=payload.due_at,
         role=payload.role, details=payload.details, actor=request.user, channel=Channel.API,
     ))
 
@@ -410,14 +421,14 @@ def request_handoff(request, deal_id: int, payload: HandoffIn):
              response={200: HandoffOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
              summary="Accept, decline or complete a hand-off given to you")
 def answer_handoff(request, handoff_id: int, payload: HandoffAnswerIn):
-    handoff = Handoff.objects.filter(pk=handoff_id).first()
+    handoff = Handoff.objects.of_type(Opportunity).filter(pk=handoff_id).first()
     if handoff is None:
         raise NotFound(_("No hand-off with this id, or you cannot see it."))
-    _deal(request, handoff.opportunity_id)
+    _deal(request, handoff.record_id)
     if payload.answer == "done":
-        return services.handoff_complete(handoff=handoff, actor=request.user, note=payload.note, channel=Channel.API)
-    return services.handoff_respond(handoff=handoff, actor=request.user, accept=payload.answer == "accept",
-                                    note=payload.note, channel=Channel.API)
+        return handoff_complete(handoff=handoff, actor=request.user, note=payload.note, channel=Channel.API)
+    return handoff_respond(handoff=handoff, actor=request.user, accept=payload.answer == "accept",
+                           note=payload.note, channel=Channel.API)
 
 
 @router.post("/{deal_id}/transfer", response={200: OpportunityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
@@ -434,7 +445,6 @@ def transfer_opportunity(request, deal_id: int, payload: TransferIn):
              summary="Comment on a deal; @username notifies colleagues who can see it")
 def add_comment(request, deal_id: int, payload: CommentIn):
     deal = _deal(request, deal_id)
-    comment, unreachable = services.comment_add(opportunity=deal, actor=request.user, body=payload.body,
-                                                channel=Channel.API)
+    comment, unreachable = comment_add(record=deal, actor=request.user, body=payload.body, channel=Channel.API)
     return Status(201, {"id": comment.pk, "body": comment.body, "created_at": comment.created_at,
                         "not_notified": [u.username for u in unreachable]})

@@ -2,7 +2,15 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, RecordType, ReminderSource, Sweep
+from closeloop.core.hooks import (
+    LoopApp,
+    NavEntry,
+    NotificationKind,
+    RecordPanel,
+    RecordType,
+    ReminderSource,
+    Sweep,
+)
 
 from .audit import DealAction
 
@@ -34,8 +42,6 @@ class DealsConfig(LoopApp):
     verbose_name = _("Deals")
     audit_actions = DealAction
     audit_extra_labels = {
-        "collaborators": _("collaborators"),
-        "handoff": _("hand-off"),
         # Own context: the list's “deals” after a count reads 个商机, wrong as a field label.
         "opportunities": pgettext_lazy("timeline field", "deals"),
         # A contact's “name” on the customer's timeline is the person's.
@@ -52,22 +58,26 @@ class DealsConfig(LoopApp):
             NotificationKind("opportunity.assigned", _("A deal is assigned to me"), email=True),
             NotificationKind("opportunity.stage", _("My deal moved to another stage")),
             NotificationKind("opportunity.transferred", _("A deal is transferred to or from me"), email=True),
-            NotificationKind("opportunity.collaborator", _("I am added to a deal as collaborator")),
             NotificationKind("customer.transferred", _("A customer is transferred to me"), email=True),
             NotificationKind("customer.pool_warning", _("My customers are about to return to the public pool"),
                              email=True),
             NotificationKind("customer.pool_returned", _("My customers returned to the public pool")),
-            NotificationKind("handoff.request", _("Someone hands work over to me to accept"), email=True),
-            NotificationKind("handoff.accepted", _("My hand-off was accepted")),
-            NotificationKind("handoff.declined", _("My hand-off was declined"), email=True),
-            NotificationKind("handoff.done", _("My hand-off was completed")),
-            NotificationKind("comment.mention", _("Someone mentions me in a comment"), email=True),
         ]
 
     def record_types(self):
+        from . import timeline
+
         return [
-            RecordType("deals.Customer", followed_up=_customers),
-            RecordType("deals.Opportunity", followed_up=_open_deals),
+            RecordType("deals.Customer", followed_up=_customers, timeline_related=timeline.customer_related),
+            RecordType("deals.Opportunity", followed_up=_open_deals, timeline_related=timeline.deal_related,
+                       timeline_entries=timeline.deal_stage_entries),
+        ]
+
+    def record_panels(self):
+        # The lead page's way into the deals: convert a qualified lead, and the deals it became.
+        return [
+            RecordPanel("leads.Lead", "actions", "deals/_lead_convert.html"),
+            RecordPanel("leads.Lead", "details", "deals/_lead_deals.html"),
         ]
 
     def reminder_sources(self):
@@ -88,7 +98,6 @@ class DealsConfig(LoopApp):
 
     def nav_entries(self):
         return [
-            NavEntry("home", _("Today"), "deals:today", order=10),
             NavEntry("deals", _("Board"), "deals:board", order=10),
             NavEntry("deals", _("Deal list"), "deals:list", order=20),
             NavEntry("deals", _("Customers"), "deals:customer_list", order=30),

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from closeloop.core.errors import DomainError
 from closeloop.core.models import Channel
-from closeloop.followup.services import activity_log
+from closeloop.followup.services import activity_log, handoff_request, handoff_respond
 from closeloop.leads.models import Lead, LeadStatus
 
 from . import services
@@ -63,9 +63,8 @@ def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
         if rng.random() < 0.3:
             Opportunity.objects.filter(pk=deal.pk).update(next_follow_up_at=now - timedelta(hours=rng.randrange(1, 72)))
         if presales is not None and rng.random() < 0.2 and target in open_stages:
-            handoff = services.handoff_request(opportunity=deal, assignee=presales, title="技术评估",
-                                               due_at=now + timedelta(days=3), actor=owner, channel=Channel.SYSTEM,
-                                               details="客户要求对接企业微信和金蝶")
+            handoff = handoff_request(record=deal, assignee=presales, title="技术评估", due_at=now + timedelta(days=3),
+                                      actor=owner, channel=Channel.SYSTEM, details="客户要求对接企业微信和金蝶")
             if rng.random() < 0.5:
-                services.handoff_respond(handoff=handoff, actor=presales, accept=True, note="周五前给评估结论")
+                handoff_respond(handoff=handoff, actor=presales, accept=True, note="周五前给评估结论")
     return made

@@ -4,28 +4,16 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.core.models import User
-from closeloop.followup.models import FOLLOW_UP_KINDS, ActivityKind
+from closeloop.followup.forms import DATETIME
 
 from .models import (
     GATE_FIELDS,
-    CollaboratorRole,
     Contact,
     LostReason,
     Pipeline,
 )
 
-DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class ActivityForm(forms.Form):
-    kind = forms.ChoiceField(label=_("type"), choices=[(k.value, k.label) for k in FOLLOW_UP_KINDS],
-                             initial=ActivityKind.CALL)
-    content = forms.CharField(label=_("what happened"), widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
-    feedback = forms.CharField(label=_("customer feedback"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
-                               max_length=5000)
-    next_plan = forms.CharField(label=_("next plan"), required=False, max_length=1000)
-    next_follow_up_at = forms.DateTimeField(label=_("next follow-up"), required=False, widget=DATETIME)
 
 
 class CustomerForm(forms.Form):
@@ -84,19 +72,6 @@ class TransferForm(forms.Form):
         self.fields["new_owner"].queryset = User.objects.filter(
             is_active=True, role__in=["sales_rep", "sales_manager", "admin"]
         ).order_by("username")
-
-
-class CollaboratorForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("person"), queryset=User.objects.filter(is_active=True).order_by("username"))
-    role = forms.ChoiceField(label=_("role"), choices=CollaboratorRole.choices, initial=CollaboratorRole.PRESALES)
-
-
-class HandoffForm(forms.Form):
-    assignee = forms.ModelChoiceField(label=_("hand to"), queryset=User.objects.filter(is_active=True).order_by("username"))
-    title = forms.CharField(label=_("task"), max_length=200, initial=_("Technical assessment"))
-    role = forms.ChoiceField(label=_("their role"), choices=CollaboratorRole.choices, initial=CollaboratorRole.PRESALES)
-    due_at = forms.DateTimeField(label=_("due"), widget=DATETIME)
-    details = forms.CharField(label=_("details"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class StageForm(forms.Form):

@@ -1,4 +1,4 @@
-"""Customers, contacts, pipelines, opportunities, stage history, collaborators and hand-offs."""
+"""Customers, contacts, pipelines, opportunities and their stage history."""
 
 from django.conf import settings
 from django.db import models
@@ -11,16 +11,7 @@ from django.utils.translation import pgettext_lazy
 from closeloop.core.models import Role
 from closeloop.core.visibility import VisibleQuerySet, team_owner_ids
 from closeloop.followup.models import FollowedUp
-
-
-class CollaboratorRole(models.TextChoices):
-    SALES = "sales", _("Sales")
-    PRESALES = "presales", _("Pre-sales")
-    PRODUCT = "product", _("Product")
-    FINANCE = "finance", _("Finance")
-    SERVICE = "service", _("After-sales service")
-    OTHER = "other", _("Other")
-
+from closeloop.followup.visibility import involved, participating
 
 # ---------------------------------------------------------------------------------------------------
 # Customers and contacts
@@ -32,9 +23,9 @@ class CustomerQuerySet(VisibleQuerySet):
         owned = Q(owner__in=team_owner_ids(user)) if user.role == Role.SALES_MANAGER else Q(owner=user)
         return (
             owned
-            | Q(pk__in=CustomerCollaborator.objects.filter(user=user).values("customer_id"))
+            | involved(user, Customer)
             # Whoever works on one of the customer's deals needs to see whom the deal is for.
-            | Q(pk__in=OpportunityCollaborator.objects.filter(user=user).values("opportunity__customer_id"))
+            | Q(pk__in=Opportunity.objects.filter(pk__in=participating(user, Opportunity)).values("customer_id"))
             | Q(pk__in=Opportunity.objects.filter(owner=user).values("customer_id"))
         )
 
@@ -100,18 +91,6 @@ class Customer(FollowedUp, models.Model):
     @property
     def pooled(self) -> bool:
         return self.owner_id is None
-
-
-class CustomerCollaborator(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="collaborator_links")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    role = models.CharField(_("role"), max_length=20, choices=CollaboratorRole.choices, default=CollaboratorRole.SALES)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "customer"], name="customer_collaborator_unique")]
-
-    def __str__(self):
-        return f"{self.user} on {self.customer_id}"
 
 
 class ContactQuerySet(models.QuerySet):
@@ -248,12 +227,8 @@ class OpportunityQuerySet(VisibleQuerySet):
     def _visibility_filter(self, user) -> Q:
         # A manager's team includes the manager: one `owner IN (...)` list instead of two owner terms.
         owned = Q(owner__in=team_owner_ids(user)) if user.role == Role.SALES_MANAGER else Q(owner=user)
-        return (
-            owned
-            | Q(pk__in=OpportunityCollaborator.objects.filter(user=user).values("opportunity_id"))
-            # The receiver of a hand-off must see the deal to accept or decline it.
-            | Q(pk__in=Handoff.objects.filter(assignee=user).exclude(status=HandoffStatus.DECLINED).values("opportunity_id"))
-        )
+        # Participants, and the receiver of an open hand-off (who must see the deal to accept or decline it).
+        return owned | involved(user, Opportunity)
 
 
 class Opportunity(FollowedUp, models.Model):
@@ -341,20 +316,6 @@ class Opportunity(FollowedUp, models.Model):
         return self.status == OpportunityStatus.OPEN
 
 
-class OpportunityCollaborator(models.Model):
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="collaborator_links")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE, related_name="+")
-    role = models.CharField(_("role"), max_length=20, choices=CollaboratorRole.choices, default=CollaboratorRole.PRESALES)
-    added_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["added_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["user", "opportunity"], name="opp_collaborator_unique")]
-
-    def __str__(self):
-        return f"{self.user} ({self.get_role_display()})"
-
-
 class StageHistory(models.Model):
     """Every entry into and exit from a stage, for cycle time per stage and hand-off time."""
 
@@ -390,53 +351,3 @@ class StageHistory(models.Model):
     @property
     def duration(self):
         return (self.exited_at or timezone.now()) - self.entered_at
-
-
-# ---------------------------------------------------------------------------------------------------
-# Collaboration
-
-
-class HandoffStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting for confirmation")
-    ACCEPTED = "accepted", _("Accepted")
-    DECLINED = "declined", _("Declined")
-    DONE = "done", _("Done")
-
-
-class Handoff(models.Model):
-    """A task handed to someone in another department (e.g. a technical assessment) that they must confirm."""
-
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="handoffs")
-    title = models.CharField(_("task"), max_length=200)
-    details = models.TextField(_("details"), blank=True)
-    role = models.CharField(_("role"), max_length=20, choices=CollaboratorRole.choices, default=CollaboratorRole.PRESALES)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), on_delete=models.PROTECT, related_name="handoffs"
-    )
-    due_at = models.DateTimeField(_("due"))
-    status = models.CharField(_("status"), max_length=10, choices=HandoffStatus.choices, default=HandoffStatus.PENDING)
-    response_note = models.CharField(_("response"), max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    responded_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["assignee", "status", "due_at"], name="handoff_assignee_idx")]
-
-    def __str__(self):
-        return self.title
-
-
-class Comment(models.Model):
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField(_("comment"))
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["opportunity", "created_at"], name="comment_opp_idx")]
-
-    def __str__(self):
-        return self.body[:50]

@@ -1,29 +1,15 @@
 """Deal reads. Every one starts from `visible_to(user)`; a record outside it is a 404."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
-from itertools import chain
 
 from django.db.models import Count, F, FloatField, Func, Q, Sum
 from django.http import Http404
-from django.utils import timezone
 
-from closeloop.core.audit import audit_trail
 from closeloop.core.money import quantize
-from closeloop.followup.models import Activity, Reminder
 from closeloop.leads import normalize
-from closeloop.leads.models import Lead, LeadStatus
 
-from .models import (
-    Customer,
-    Handoff,
-    HandoffStatus,
-    Opportunity,
-    OpportunityStatus,
-    Pipeline,
-    StageHistory,
-)
+from .models import Customer, Opportunity, OpportunityStatus, Pipeline
 
 SORTS = {
     "-updated_at": ("-updated_at", "-id"),
@@ -170,108 +156,3 @@ def kanban(*, user, pipeline: Pipeline, owner: str = "", per_stage: int = KANBAN
             "amount": _cents(row.get("amount_fen")), "weighted": _cents(row.get("weighted_fen")),
         })
     return columns
-
-
-# ---------------------------------------------------------------------------------------------------
-# Timelines
-
-
-@dataclass
-class TimelineItem:
-    at: object
-    kind: str  # "audit", "activity", "stage", "comment"
-    item: object
-    on_lead: bool = False  # an activity of the lead the deal came from
-
-
-def opportunity_timeline(deal: Opportunity, *, limit: int = 200) -> list[TimelineItem]:
-    """Audit entries, activities, stage history and comments of the deal, with the lead's history before it."""
-    audits = list(audit_trail(deal)[:limit])
-    activities = list(Activity.objects.for_record(deal).select_related("actor")[:limit])
-    lead_activities = []
-    if deal.lead_id:
-        audits += list(audit_trail(deal.lead)[:limit])
-        lead_activities = list(Activity.objects.for_record(deal.lead).select_related("actor")[:limit])
-    stages = list(StageHistory.objects.filter(opportunity=deal).select_related("stage", "entered_by"))
-    comments = list(deal.comments.select_related("author"))
-    items = chain(
-        (TimelineItem(a.created_at, "audit", a) for a in audits),
-        (TimelineItem(a.created_at, "activity", a) for a in activities),
-        (TimelineItem(a.created_at, "activity", a, on_lead=True) for a in lead_activities),
-        (TimelineItem(s.entered_at, "stage", s) for s in stages),
-        (TimelineItem(c.created_at, "comment", c) for c in comments),
-    )
-    return sorted(items, key=lambda i: i.at, reverse=True)[:limit]
-
-
-def customer_timeline(customer: Customer, *, limit: int = 200) -> list[TimelineItem]:
-    audits = list(audit_trail(customer)[:limit])
-    # The customer's own follow-ups and those on its deals.
-    activities = list(
-        (Activity.objects.for_record(customer) | Activity.objects.for_records(Opportunity, customer.opportunities.values("pk")))
-        .select_related("actor")[:limit])
-    items = chain(
-        (TimelineItem(a.created_at, "audit", a) for a in audits),
-        (TimelineItem(a.created_at, "activity", a) for a in activities),
-    )
-    return sorted(items, key=lambda i: i.at, reverse=True)[:limit]
-
-
-def lead_activities(lead: Lead):
-    return Activity.objects.for_record(lead).select_related("actor")[:50]
-
-
-# ---------------------------------------------------------------------------------------------------
-# Today
-
-
-@dataclass
-class TodayItem:
-    kind: str  # "follow_up", "new_lead", "escalation", "handoff"
-    record: object
-    due_at: object
-    overdue: bool
-    note: str = ""
-
-    @property
-    def record_type(self) -> str:
-        return type(self.record)._meta.model_name
-
-    @property
-    def record_label(self) -> str:
-        return str(type(self.record)._meta.verbose_name)
-
-
-TODAY_LIMIT = 50
-
-
-def today_items(*, user, now=None) -> list[TodayItem]:
-    """One list for a rep's day: due and overdue follow-ups, new leads, hand-offs to confirm, escalations."""
-    now = now or timezone.now()
-    end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59)
-    items: list[TodayItem] = []
-    # New leads first: assigned to me, not contacted yet; due when their first contact is due.
-    new_leads = Lead.objects.filter(owner=user, status=LeadStatus.ASSIGNED, last_activity_at__isnull=True)
-    new_ids = set()
-    for lead in new_leads.order_by("-assigned_at")[:TODAY_LIMIT]:
-        new_ids.add(lead.pk)
-        due = lead.next_follow_up_at or lead.assigned_at
-        items.append(TodayItem("new_lead", lead, due, bool(due and due < now)))
-    for model in (Lead, Customer, Opportunity):
-        rows = model.objects.filter(owner=user, next_follow_up_at__lte=end_of_day)
-        if model is Opportunity:
-            rows = rows.filter(status=OpportunityStatus.OPEN).select_related("customer")
-        elif model is Lead:
-            rows = rows.exclude(status__in=[LeadStatus.CONVERTED, LeadStatus.MERGED, LeadStatus.DISQUALIFIED])
-        for record in rows.order_by("next_follow_up_at")[:TODAY_LIMIT]:
-            if model is Lead and record.pk in new_ids:
-                continue
-            items.append(TodayItem("follow_up", record, record.next_follow_up_at, record.next_follow_up_at < now))
-    for handoff in (Handoff.objects.filter(assignee=user, status=HandoffStatus.PENDING)
-                    .select_related("opportunity", "requested_by").order_by("due_at")[:TODAY_LIMIT]):
-        items.append(TodayItem("handoff", handoff.opportunity, handoff.due_at, handoff.due_at < now, note=handoff.title))
-    escalations = Reminder.objects.filter(recipient=user, level=1, sent_at__gte=now - timedelta(days=7))
-    for reminder in escalations.order_by("-sent_at")[:TODAY_LIMIT]:
-        items.append(TodayItem("escalation", reminder, reminder.due_at, True, note=reminder.message))
-    items.sort(key=lambda i: (not i.overdue, i.due_at or now))
-    return items

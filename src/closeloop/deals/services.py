@@ -1,10 +1,9 @@
-"""Deal writes: customers, contacts, conversion, stage moves with gates, collaboration.
+"""Deal writes: customers, contacts, conversion, stage moves with gates, transfers, pipeline settings.
 
 Every function here runs in one transaction, writes its audit entry in it, and sends notifications
 after commit (`notify` defers to on_commit). Views, the API, the demo and jobs all call these.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -22,23 +21,18 @@ from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
 from closeloop.core.visibility import subtree_users
-from closeloop.followup.models import Reminder
+from closeloop.followup.models import ParticipantRole, Reminder
+from closeloop.followup.services import is_participant, participant_discard, participant_ensure
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead, LeadStatus
 from closeloop.leads.scoring import quality_settings
 
 from .models import (
     GATE_FIELDS,
-    CollaboratorRole,
-    Comment,
     Contact,
     Customer,
-    CustomerCollaborator,
-    Handoff,
-    HandoffStatus,
     LostReason,
     Opportunity,
-    OpportunityCollaborator,
     OpportunityStatus,
     Pipeline,
     Stage,
@@ -382,9 +376,9 @@ def customer_transfer(*, customer: Customer, new_owner: User, actor: User, reaso
         customer.pooled_at = None
         customer.owned_since = timezone.now()
         customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
-        CustomerCollaborator.objects.filter(customer=customer, user=new_owner).delete()
+        participant_discard(record=customer, user=new_owner)
         if keep_as_collaborator and old is not None:
-            CustomerCollaborator.objects.get_or_create(customer=customer, user=old)
+            participant_ensure(record=customer, user=old, role=ParticipantRole.SALES)
         audit_record(actor=actor, channel=channel, action="customer.transfer", target=customer,
                      changes={"owner": [str(old) if old else None, str(new_owner)]}, note=reason)
         notify(recipient=new_owner, kind="customer.transferred",
@@ -632,10 +626,9 @@ def opportunity_transfer(*, opportunity: Opportunity, new_owner: User, actor: Us
             return opportunity
         opportunity.owner = new_owner
         opportunity.save(update_fields=["owner", "updated_at"])
-        OpportunityCollaborator.objects.filter(opportunity=opportunity, user=new_owner).delete()
+        participant_discard(record=opportunity, user=new_owner)
         if keep_as_collaborator:
-            OpportunityCollaborator.objects.get_or_create(opportunity=opportunity, user=old,
-                                                          defaults={"role": CollaboratorRole.SALES})
+            participant_ensure(record=opportunity, user=old, role=ParticipantRole.SALES)
         audit_record(actor=actor, channel=channel, action="opportunity.transfer", target=opportunity,
                      changes={"owner": [str(old), str(new_owner)]}, note=reason)
         notify(recipient=new_owner, kind="opportunity.transferred",
@@ -695,8 +688,7 @@ def lead_convert(*, lead: Lead, actor: User, channel: str = Channel.WEB, opportu
             customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
             audit_record(actor=actor, channel=channel, action="customer.claim", target=customer,
                          changes={"owner": [None, str(owner)]}, note=_("Claimed by converting lead #%s") % lead.pk)
-        elif customer.owner_id != owner.pk and not CustomerCollaborator.objects.filter(
-                customer=customer, user=owner).exists():
+        elif customer.owner_id != owner.pk and not is_participant(customer, owner):
             raise _duplicate_error(customer)
 
         contact_data = {"name": lead.contact_name or lead.company_name, "title": lead.title, "mobile": lead.mobile,
@@ -726,149 +718,6 @@ def lead_convert(*, lead: Lead, actor: User, channel: str = Channel.WEB, opportu
                      changes=diff(before, snapshot(lead, ["status"])),
                      note=_("Customer %(customer)s, deal #%(deal)s") % {"customer": customer, "deal": opportunity.pk})
     return Conversion(customer=customer, contact=contact, opportunity=opportunity, customer_created=customer_created)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Collaboration
-
-
-def collaborator_add(*, opportunity: Opportunity, user: User, role: str, actor: User,
-                     channel: str = Channel.WEB) -> OpportunityCollaborator:
-    if role not in CollaboratorRole.values:
-        raise _invalid("role", _("Choose a role."))
-    if not user.is_active:
-        raise _invalid("user", _("%(user)s is not an active user.") % {"user": user})
-    if user.pk == opportunity.owner_id:
-        raise _invalid("user", _("%(user)s already owns this deal.") % {"user": user})
-    with transaction.atomic():
-        link, created = OpportunityCollaborator.objects.get_or_create(opportunity=opportunity, user=user,
-                                                                      defaults={"role": role})
-        if not created and link.role != role:
-            link.role = role
-            link.save(update_fields=["role"])
-        audit_record(actor=actor, channel=channel, action="opportunity.collaborator_add", target=opportunity,
-                     changes={"collaborators": [None, f"{user} ({link.get_role_display()})"]})
-        if created:
-            notify(recipient=user, kind="opportunity.collaborator",
-                   message=_("%(actor)s added you to the deal %(deal)s") % {"actor": actor, "deal": opportunity},
-                   url=opportunity.get_absolute_url())
-    return link
-
-
-def collaborator_remove(*, opportunity: Opportunity, user: User, actor: User, channel: str = Channel.WEB) -> None:
-    with transaction.atomic():
-        deleted, _rows = OpportunityCollaborator.objects.filter(opportunity=opportunity, user=user).delete()
-        if deleted:
-            audit_record(actor=actor, channel=channel, action="opportunity.collaborator_remove", target=opportunity,
-                         changes={"collaborators": [str(user), None]})
-
-
-def handoff_request(*, opportunity: Opportunity, assignee: User, title: str, due_at, actor: User, details: str = "",
-                    role: str = CollaboratorRole.PRESALES, channel: str = Channel.WEB) -> Handoff:
-    """Hand a task to someone (e.g. a technical assessment); it stays pending until they confirm it."""
-    errors = {}
-    title = (title or "").strip()
-    if not title:
-        errors["title"] = [_("Say what you need, for example “Technical assessment”.")]
-    if len(title) > 200:
-        errors["title"] = [_("At most %(limit)d characters.") % {"limit": 200}]
-    try:
-        due = _aware(due_at, "due_at")
-    except ValidationFailed as exc:
-        errors.update(exc.field_errors)
-        due = None
-    if due is None and "due_at" not in errors:
-        errors["due_at"] = [_("Give a due date.")]
-    if role not in CollaboratorRole.values:
-        errors["role"] = [_("Choose a role.")]
-    if not assignee.is_active:
-        errors["assignee"] = [_("%(user)s is not an active user.") % {"user": assignee}]
-    if assignee.pk == actor.pk:
-        errors["assignee"] = [_("Hand the task to someone else.")]
-    if errors:
-        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
-    with transaction.atomic():
-        handoff = Handoff.objects.create(opportunity=opportunity, title=title, details=(details or "").strip(),
-                                         role=role, requested_by=actor, assignee=assignee, due_at=due)
-        audit_record(actor=actor, channel=channel, action="handoff.request", target=opportunity,
-                     changes={"handoff": [None, f"{title} → {assignee}"]}, note=details or "")
-        notify(recipient=assignee, kind="handoff.request",
-               message=_("%(actor)s asks you: %(title)s (%(deal)s). Please accept or decline.")
-               % {"actor": actor, "title": title, "deal": opportunity},
-               url=opportunity.get_absolute_url())
-    return handoff
-
-
-def handoff_respond(*, handoff: Handoff, actor: User, accept: bool, note: str = "",
-                    channel: str = Channel.WEB) -> Handoff:
-    """The receiver confirms (责任人确认) or declines a hand-off; accepting makes them a collaborator."""
-    with transaction.atomic():
-        handoff = Handoff.objects.select_for_update(of=("self",)).select_related("opportunity").get(pk=handoff.pk)
-        if handoff.assignee_id != actor.pk:
-            raise Forbidden(_("Only %(user)s can answer this hand-off.") % {"user": handoff.assignee})
-        if handoff.status != HandoffStatus.PENDING:
-            raise Conflict(_("This hand-off was already answered: %(status)s.") % {"status": handoff.get_status_display()})
-        if not accept and not note.strip():
-            raise _invalid("note", _("Say why you decline, so the requester can find someone else."))
-        handoff.status = HandoffStatus.ACCEPTED if accept else HandoffStatus.DECLINED
-        handoff.response_note = note.strip()[:300]
-        handoff.responded_at = timezone.now()
-        handoff.save(update_fields=["status", "response_note", "responded_at"])
-        if accept:
-            OpportunityCollaborator.objects.get_or_create(opportunity=handoff.opportunity, user=actor,
-                                                          defaults={"role": handoff.role})
-        audit_record(actor=actor, channel=channel, action=f"handoff.{handoff.status}", target=handoff.opportunity,
-                     changes={"handoff": [str(HandoffStatus.PENDING.label), str(handoff.get_status_display())]},
-                     note=f"{handoff.title}: {handoff.response_note}".strip(": "))
-        notify(recipient=handoff.requested_by, kind=f"handoff.{handoff.status}",
-               message=_("%(user)s %(status)s: %(title)s")
-               % {"user": actor, "status": handoff.get_status_display().lower(), "title": handoff.title},
-               url=handoff.opportunity.get_absolute_url())
-    return handoff
-
-
-def handoff_complete(*, handoff: Handoff, actor: User, note: str = "", channel: str = Channel.WEB) -> Handoff:
-    with transaction.atomic():
-        handoff = Handoff.objects.select_for_update(of=("self",)).select_related("opportunity").get(pk=handoff.pk)
-        if handoff.assignee_id != actor.pk:
-            raise Forbidden(_("Only %(user)s can complete this hand-off.") % {"user": handoff.assignee})
-        if handoff.status != HandoffStatus.ACCEPTED:
-            raise Conflict(_("Accept the hand-off before marking it done."))
-        handoff.status = HandoffStatus.DONE
-        handoff.response_note = (note.strip() or handoff.response_note)[:300]
-        handoff.save(update_fields=["status", "response_note"])
-        audit_record(actor=actor, channel=channel, action="handoff.done", target=handoff.opportunity,
-                     changes={"handoff": [str(HandoffStatus.ACCEPTED.label), str(HandoffStatus.DONE.label)]}, note=handoff.title)
-        notify(recipient=handoff.requested_by, kind="handoff.done",
-               message=_("%(user)s finished: %(title)s") % {"user": actor, "title": handoff.title},
-               url=handoff.opportunity.get_absolute_url())
-    return handoff
-
-
-MENTION = re.compile(r"@([\w.+-]+)")
-
-
-def comment_add(*, opportunity: Opportunity, actor: User, body: str, channel: str = Channel.WEB) -> tuple[Comment, list]:
-    """Comment on a deal; every @username who can see the deal is notified. Returns who could not be told."""
-    body = (body or "").strip()
-    if not body:
-        raise _invalid("body", _("Write a comment."))
-    if len(body) > 5000:
-        raise _invalid("body", _("At most %(limit)d characters.") % {"limit": 5000})
-    names = set(MENTION.findall(body))
-    with transaction.atomic():
-        comment = Comment.objects.create(opportunity=opportunity, author=actor, body=body)
-        audit_record(actor=actor, channel=channel, action="comment.add", target=opportunity, note=body[:500])
-        unreachable = []
-        for user in User.objects.filter(username__in=names, is_active=True).exclude(pk=actor.pk):
-            if Opportunity.objects.visible_to(user).filter(pk=opportunity.pk).exists():
-                notify(recipient=user, kind="comment.mention",
-                       message=_("%(actor)s mentioned you on %(deal)s: %(text)s")
-                       % {"actor": actor, "deal": opportunity, "text": body[:200]},
-                       url=opportunity.get_absolute_url() + f"#comment-{comment.pk}")
-            else:
-                unreachable.append(user)
-    return comment, unreachable
 
 
 # ---------------------------------------------------------------------------------------------------

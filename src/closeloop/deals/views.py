@@ -1,30 +1,21 @@
-"""Deal pages: list, board, detail, stage moves with gates, follow-ups, collaboration, the Today page."""
+"""Deal pages: list, board, detail, stage moves with gates, conversion, transfers."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from closeloop.core.errors import DomainError, error_text, form_errors_from
-from closeloop.core.models import Channel, User
+from closeloop.core.errors import DomainError, form_errors_from
+from closeloop.core.models import Channel
 from closeloop.core.pagination import paginate
-from closeloop.followup.services import activity_log
+from closeloop.followup.selectors import follow_up_panel
 from closeloop.leads.selectors import get_lead_for_user
 
 from . import services
-from .forms import (
-    ActivityForm,
-    CollaboratorForm,
-    ConvertForm,
-    HandoffForm,
-    OpportunityForm,
-    TransferForm,
-    lost_reasons,
-)
-from .models import Handoff, HandoffStatus, OpportunityStatus, Pipeline, Stage
+from .forms import ConvertForm, OpportunityForm, TransferForm, lost_reasons
+from .models import OpportunityStatus, Pipeline, Stage
 from .selectors import (
     KANBAN_CARDS_PER_STAGE,
     OpportunityFilters,
@@ -33,8 +24,6 @@ from .selectors import (
     kanban,
     money_totals,
     opportunity_list,
-    opportunity_timeline,
-    today_items,
 )
 
 
@@ -120,10 +109,8 @@ def opportunity_detail_view(request, pk):
     deal = get_opportunity_for_user(request.user, pk)
     stages = list(deal.pipeline.stages.order_by("position", "id"))
     return render(request, "deals/detail.html", {
-        "deal": deal, "stages": stages, "timeline": opportunity_timeline(deal),
-        "contacts": deal.contacts.all(), "collaborators": deal.collaborator_links.select_related("user"),
-        "handoffs": deal.handoffs.select_related("assignee", "requested_by"),
-        "activity_form": ActivityForm(), "collaborator_form": CollaboratorForm(), "handoff_form": HandoffForm(),
+        "deal": deal, "stages": stages, "followup": follow_up_panel(deal, viewer=request.user),
+        "contacts": deal.contacts.all(),
         "can_transfer": services.can_manage(request.user, deal.owner),
         "missing": {s.pk: [services.field_label(name) for name in services.missing_gate_fields(deal, s)]
                     for s in stages},
@@ -257,128 +244,6 @@ def lead_convert_view(request, lead_pk):
     return render(request, "deals/convert.html", {"form": form, "lead": lead})
 
 
-# ---------------------------------------------------------------------------------------------------
-# Follow-up activities
-
-
-def _activity_target(request, target: str, pk):
-    if target == "lead":
-        return {"lead": get_lead_for_user(request.user, pk)}
-    if target == "customer":
-        return {"customer": get_customer_for_user(request.user, pk)}
-    if target == "opportunity":
-        return {"opportunity": get_opportunity_for_user(request.user, pk)}
-    raise Http404
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def activity_create_view(request, target, pk):
-    """Log a follow-up on a lead, customer or deal: a full page, or an inline form on the Today page."""
-    record = _activity_target(request, target, pk)
-    obj = next(iter(record.values()))
-    form = ActivityForm(request.POST or None)
-    inline = bool(request.htmx)
-    if request.method == "POST" and form.is_valid():
-        try:
-            activity = activity_log(actor=request.user, data=_form_data(form), record=obj)
-        except DomainError as exc:
-            apply_errors(form, exc)
-        else:
-            if inline:
-                # The activity, not `obj`: the service saved the new follow-up time on its own copy of the record.
-                return render(request, "deals/_activity_logged.html", {"record": obj, "activity": activity})
-            messages.success(request, _("Follow-up logged."))
-            return redirect(_safe_next(request, obj.get_absolute_url()))
-    template = "deals/_activity_form.html" if inline else "deals/activity_form.html"
-    return render(request, template, {"form": form, "record": obj, "target": target,
-                                      "action": reverse("deals:activity_create", args=[target, obj.pk])})
-
-
-# ---------------------------------------------------------------------------------------------------
-# Collaboration
-
-
-@login_required
-@require_POST
-def collaborator_add_view(request, pk):
-    deal = get_opportunity_for_user(request.user, pk)
-    form = CollaboratorForm(request.POST)
-    if form.is_valid():
-        try:
-            services.collaborator_add(opportunity=deal, user=form.cleaned_data["user"], role=form.cleaned_data["role"],
-                                      actor=request.user)
-            messages.success(request, _("Collaborator added."))
-        except DomainError as exc:
-            messages.error(request, error_text(exc))
-    else:
-        messages.error(request, _("Choose a person and a role."))
-    return redirect(deal)
-
-
-@login_required
-@require_POST
-def collaborator_remove_view(request, pk, user_pk):
-    deal = get_opportunity_for_user(request.user, pk)
-    user = get_object_or_404(User, pk=user_pk)
-    services.collaborator_remove(opportunity=deal, user=user, actor=request.user)
-    messages.success(request, _("%(user)s removed from the deal.") % {"user": user})
-    return redirect(deal)
-
-
-@login_required
-@require_POST
-def handoff_create_view(request, pk):
-    deal = get_opportunity_for_user(request.user, pk)
-    form = HandoffForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.handoff_request(opportunity=deal, assignee=data["assignee"], title=data["title"],
-                                     due_at=data["due_at"], details=data["details"], role=data["role"], actor=request.user)
-            messages.success(request, _("Hand-off sent to %(user)s; it waits for their confirmation.")
-                             % {"user": data["assignee"]})
-        except DomainError as exc:
-            messages.error(request, error_text(exc))
-    else:
-        messages.error(request, _("Give the person, the task and a due date."))
-    return redirect(deal)
-
-
-@login_required
-@require_POST
-def handoff_respond_view(request, handoff_pk):
-    handoff = get_object_or_404(Handoff.objects.select_related("opportunity"), pk=handoff_pk)
-    deal = get_opportunity_for_user(request.user, handoff.opportunity_id)
-    answer = request.POST.get("answer")
-    try:
-        if answer == "done":
-            services.handoff_complete(handoff=handoff, actor=request.user, note=request.POST.get("note", ""))
-        else:
-            services.handoff_respond(handoff=handoff, actor=request.user, accept=answer == "accept",
-                                     note=request.POST.get("note", ""))
-    except DomainError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        messages.success(request, _("Answer recorded."))
-    return redirect(_safe_next(request, deal.get_absolute_url()))
-
-
-@login_required
-@require_POST
-def comment_create_view(request, pk):
-    deal = get_opportunity_for_user(request.user, pk)
-    try:
-        _comment, unreachable = services.comment_add(opportunity=deal, actor=request.user, body=request.POST.get("body", ""))
-    except DomainError as exc:
-        messages.error(request, error_text(exc))
-    else:
-        if unreachable:
-            messages.warning(request, _("Not notified (they cannot see this deal; add them as collaborators): %(names)s")
-                             % {"names": ", ".join(str(u) for u in unreachable)})
-    return redirect(deal.get_absolute_url() + "#comments")
-
-
 def transfer_page(request, *, record, transfer, success_message):
     """The transfer form for a deal or a customer: only a manager of the owner may use it."""
     if not services.can_manage(request.user, record.owner):
@@ -405,14 +270,3 @@ def opportunity_transfer_view(request, pk):
         request, record=deal, success_message=_("Deal transferred to %(user)s."),
         transfer=lambda **kwargs: services.opportunity_transfer(opportunity=deal, **kwargs),
     )
-
-
-# ---------------------------------------------------------------------------------------------------
-# Today
-
-
-@login_required
-def today_view(request):
-    items = today_items(user=request.user)
-    return render(request, "deals/today.html", {"items": items, "activity_form": ActivityForm(),
-                                                "pending_handoffs": HandoffStatus.PENDING})

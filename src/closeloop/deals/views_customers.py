@@ -8,12 +8,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, error_text
 from closeloop.core.pagination import paginate
+from closeloop.followup.selectors import follow_up_panel
 from closeloop.leads.pool import mask_email, mask_phone
 
 from . import services
-from .forms import ActivityForm, ContactForm, CustomerForm
+from .forms import ContactForm, CustomerForm
 from .models import Contact, Customer
-from .selectors import customer_list, customer_pool, customer_timeline, get_customer_for_user
+from .selectors import customer_list, customer_pool, get_customer_for_user
 from .views import _form_data, apply_errors, transfer_page
 
 
@@ -48,7 +49,7 @@ def customer_detail_view(request, pk):
     return render(request, "deals/customer_detail.html", {
         "customer": customer, "contacts": customer.contacts.all(),
         "deals": customer.opportunities.select_related("stage", "owner").order_by("-updated_at")[:50],
-        "timeline": customer_timeline(customer), "contact_form": ContactForm(), "activity_form": ActivityForm(),
+        "followup": follow_up_panel(customer, viewer=request.user), "contact_form": ContactForm(),
         "can_transfer": services.can_manage(request.user, customer.owner),
         "can_delete_contacts": services.can_delete_contact(request.user, customer),
     })

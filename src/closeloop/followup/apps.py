@@ -1,6 +1,7 @@
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.core.hooks import LoopApp, NotificationKind, Sweep, TaskKind
+from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, Sweep, TaskKind
 
 from .audit import FollowupAction
 
@@ -10,11 +11,18 @@ class FollowupConfig(LoopApp):
     label = "followup"
     verbose_name = _("Follow-up")
     audit_actions = FollowupAction
+    audit_extra_labels = {"collaborators": _("collaborators"), "handoff": _("hand-off")}
 
     def notification_kinds(self):
         return [
             NotificationKind("reminder.follow_up", _("A follow-up is due")),
             NotificationKind("reminder.escalation", _("An overdue item of my team is escalated to me"), email=True),
+            NotificationKind("participant.added", _("I am added to a record as collaborator")),
+            NotificationKind("handoff.request", _("Someone hands work over to me to accept"), email=True),
+            NotificationKind("handoff.accepted", _("My hand-off was accepted")),
+            NotificationKind("handoff.declined", _("My hand-off was declined"), email=True),
+            NotificationKind("handoff.done", _("My hand-off was completed")),
+            NotificationKind("comment.mention", _("Someone mentions me in a comment"), email=True),
         ]
 
     def sweeps(self):
@@ -26,3 +34,14 @@ class FollowupConfig(LoopApp):
     def task_kinds(self):
         return [TaskKind("follow_up", _("Follow-up"), reminder=_("Follow-up due: %(record)s."),
                          done_by_activity=True)]
+
+    def today_sources(self):
+        from .today import SOURCES
+
+        return SOURCES
+
+    def nav_entries(self):
+        return [NavEntry("home", _("Today"), "followup:today", order=10)]
+
+    def urls(self):
+        return [path("follow-up/", include("closeloop.followup.urls"))]

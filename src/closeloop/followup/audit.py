@@ -6,3 +6,13 @@ from django.utils.translation import gettext_lazy as _
 
 class FollowupAction(models.TextChoices):
     ACTIVITY_LOG = "activity.log", _("Follow-up logged")
+    PARTICIPANT_ADD = "participant.add", _("Collaborator added")
+    PARTICIPANT_REMOVE = "participant.remove", _("Collaborator removed")
+    COMMENT_ADD = "comment.add", _("Comment added")
+    HANDOFF_REQUEST = "handoff.request", _("Hand-off requested")
+    HANDOFF_ACCEPTED = "handoff.accepted", _("Hand-off accepted")
+    HANDOFF_DECLINED = "handoff.declined", _("Hand-off declined")
+    HANDOFF_DONE = "handoff.done", _("Hand-off done")
+    # Written on deals before collaborators were the participants of any record; kept for those entries' labels.
+    OPPORTUNITY_COLLABORATOR_ADD = "opportunity.collaborator_add", _("Collaborator added")
+    OPPORTUNITY_COLLABORATOR_REMOVE = "opportunity.collaborator_remove", _("Collaborator removed")

@@ -1,4 +1,5 @@
-"""The follow-up family, for every kind of record: activities, tasks, the reminder ledger.
+"""The follow-up family, for every kind of record: activities, tasks, the reminder ledger, participants,
+hand-offs and comments.
 
 A row belongs to its record through a generic relation: the record's content type and integer id,
 indexed together. Not a foreign key to a per-record anchor row: intake is the hot path, and an anchor
@@ -20,6 +21,9 @@ from closeloop.core.models import Channel
 
 
 class RecordQuerySet(models.QuerySet):
+    def of_type(self, model):
+        return self.filter(record_type=ContentType.objects.get_for_model(model))
+
     def for_record(self, record):
         return self.filter(record_type=ContentType.objects.get_for_model(record), record_id=record.pk)
 
@@ -202,6 +206,98 @@ class Reminder(RecordRow):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Participants, hand-offs, comments
+
+
+class ParticipantRole(models.TextChoices):
+    SALES = "sales", _("Sales")
+    PRESALES = "presales", _("Pre-sales")
+    PRODUCT = "product", _("Product")
+    FINANCE = "finance", _("Finance")
+    SERVICE = "service", _("After-sales service")
+    OTHER = "other", _("Other")
+
+
+class Participant(RecordRow):
+    """Someone besides the owner who works on a record (协作人): they see it, and their role says why."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE,
+                             related_name="+", db_index=False)  # served by participant_user_idx
+    role = models.CharField(_("role"), max_length=20, choices=ParticipantRole.choices, default=ParticipantRole.OTHER)
+    # What they do here, in their own words, when the role alone does not say it.
+    note = models.CharField(_("note"), max_length=100, blank=True)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        constraints = [
+            models.UniqueConstraint(fields=["record_type", "record_id", "user"], name="participant_once"),
+        ]
+        indexes = [
+            # Visibility: the records of one type a person takes part in (`record_id` read from the index).
+            models.Index(fields=["user", "record_type", "record_id"], name="participant_user_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()})"
+
+
+class HandoffStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for confirmation")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    DONE = "done", _("Done")
+
+
+class Handoff(RecordRow):
+    """A task handed to someone in another department (a technical assessment) that they must confirm."""
+
+    title = models.CharField(_("task"), max_length=200)
+    details = models.TextField(_("details"), blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=ParticipantRole.choices, default=ParticipantRole.PRESALES)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), on_delete=models.PROTECT, related_name="+",
+        db_index=False,  # served by handoff_to_idx
+    )
+    due_at = models.DateTimeField(_("due"))
+    status = models.CharField(_("status"), max_length=10, choices=HandoffStatus.choices, default=HandoffStatus.PENDING)
+    response_note = models.CharField(_("response"), max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("hand-off")
+        verbose_name_plural = _("hand-offs")
+        indexes = [
+            # A receiver's hand-offs to answer (Today) and the records they may see while one is open.
+            models.Index(fields=["assignee", "status", "due_at"], name="handoff_to_idx"),
+            models.Index(fields=["record_type", "record_id", "-created_at"], name="handoff_record_idx"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Comment(RecordRow):
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("comment"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        indexes = [models.Index(fields=["record_type", "record_id", "created_at"], name="comment_record_idx")]
+
+    def __str__(self):
+        return self.body[:50]
+
+
+# ---------------------------------------------------------------------------------------------------
 # What a record model inherits
 
 
@@ -211,12 +307,16 @@ def _rows(model: str, related_query_name: str):
 
 
 class FollowedUp(models.Model):
-    """Mixed into every record model: `record.activities`, `.tasks`, `.reminders`, and deletion of a record
-    deleting its rows (the collector follows these relations; the database has no foreign key to do it)."""
+    """Mixed into every record model: `record.activities`, `.tasks`, `.reminders`, `.participants`, `.handoffs`,
+    `.comments`, and deletion of a record deleting its rows (the collector follows these relations; the
+    database has no foreign key to do it)."""
 
     activities = _rows("followup.Activity", "%(class)s")
     tasks = _rows("followup.Task", "%(class)s")
     reminders = _rows("followup.Reminder", "%(class)s")
+    participants = _rows("followup.Participant", "%(class)s")
+    handoffs = _rows("followup.Handoff", "%(class)s")
+    comments = _rows("followup.Comment", "%(class)s")
 
     class Meta:
         abstract = True

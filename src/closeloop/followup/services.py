@@ -1,8 +1,11 @@
-"""Follow-up writes for any record: logging activities, opening and closing tasks, moving a merged record's rows.
+"""Follow-up writes for any record: activities, tasks, participants, hand-offs, comments, and moving a merged
+record's rows.
 
 Every function runs in the caller's transaction or its own, writes its audit entry in it, and notifies
 after commit (`notify` defers to on_commit).
 """
+
+import re
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -11,10 +14,21 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record, diff, snapshot
-from closeloop.core.errors import ValidationFailed
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
+from closeloop.core.notify import notify
 
-from .models import FOLLOW_UP_KINDS, Activity, Task, TaskStatus
+from .models import (
+    FOLLOW_UP_KINDS,
+    Activity,
+    Comment,
+    Handoff,
+    HandoffStatus,
+    Participant,
+    ParticipantRole,
+    Task,
+    TaskStatus,
+)
 from .registry import record_type, task_kinds
 
 
@@ -126,17 +140,209 @@ def tasks_cancel(*, record, now=None) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Participants
+
+
+def is_participant(record, user) -> bool:
+    return Participant.objects.for_record(record).filter(user=user).exists()
+
+
+def participant_ensure(*, record, user: User, role: str = ParticipantRole.OTHER) -> Participant:
+    """Make `user` a participant (keeping the role they have); for services that audit the change themselves."""
+    participant = Participant(user=user, role=role)
+    participant.set_record(record)
+    existing = Participant.objects.for_record(record).filter(user=user).first()
+    if existing is not None:
+        return existing
+    participant.save()
+    return participant
+
+
+def participant_discard(*, record, user: User) -> bool:
+    """Take `user` off the record's participants (they became its owner); for services that audit it themselves."""
+    deleted, _rows = Participant.objects.for_record(record).filter(user=user).delete()
+    return bool(deleted)
+
+
+def participant_add(*, record, user: User, role: str, actor: User, note: str = "",
+                    channel: str = Channel.WEB) -> Participant:
+    """Add a colleague to a record with a role (or change their role); they see the record from now on."""
+    if role not in ParticipantRole.values:
+        raise _invalid("role", _("Choose a role."))
+    if not user.is_active:
+        raise _invalid("user", _("%(user)s is not an active user.") % {"user": user})
+    if user.pk == record.owner_id:
+        raise _invalid("user", _("%(user)s already owns this record.") % {"user": user})
+    with transaction.atomic():
+        participant = Participant.objects.for_record(record).select_for_update().filter(user=user).first()
+        created = participant is None
+        if created:
+            participant = Participant(user=user, role=role, note=note.strip()[:100])
+            participant.set_record(record)
+            participant.save()
+        elif participant.role != role:
+            participant.role = role
+            participant.save(update_fields=["role"])
+        audit_record(actor=actor, channel=channel, action="participant.add", target=record,
+                     changes={"collaborators": [None, f"{user} ({participant.get_role_display()})"]})
+        if created:
+            notify(recipient=user, kind="participant.added",
+                   message=_("%(actor)s added you to %(record)s") % {"actor": actor, "record": record},
+                   url=record.get_absolute_url())
+    return participant
+
+
+def participant_remove(*, record, user: User, actor: User, channel: str = Channel.WEB) -> None:
+    with transaction.atomic():
+        if participant_discard(record=record, user=user):
+            audit_record(actor=actor, channel=channel, action="participant.remove", target=record,
+                         changes={"collaborators": [str(user), None]})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hand-offs
+
+
+def handoff_request(*, record, assignee: User, title: str, due_at, actor: User, details: str = "",
+                    role: str = ParticipantRole.PRESALES, channel: str = Channel.WEB) -> Handoff:
+    """Hand a task to someone (a technical assessment); it stays pending until they confirm it."""
+    errors = {}
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = [_("Say what you need, for example “Technical assessment”.")]
+    if len(title) > 200:
+        errors["title"] = [_("At most %(limit)d characters.") % {"limit": 200}]
+    try:
+        due = aware_datetime(due_at, "due_at")
+    except ValidationFailed as exc:
+        errors.update(exc.field_errors)
+        due = None
+    if due is None and "due_at" not in errors:
+        errors["due_at"] = [_("Give a due date.")]
+    if role not in ParticipantRole.values:
+        errors["role"] = [_("Choose a role.")]
+    if not assignee.is_active:
+        errors["assignee"] = [_("%(user)s is not an active user.") % {"user": assignee}]
+    if assignee.pk == actor.pk:
+        errors["assignee"] = [_("Hand the task to someone else.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    with transaction.atomic():
+        handoff = Handoff(title=title, details=(details or "").strip(), role=role, requested_by=actor,
+                          assignee=assignee, due_at=due)
+        handoff.set_record(record)
+        handoff.save()
+        audit_record(actor=actor, channel=channel, action="handoff.request", target=record,
+                     changes={"handoff": [None, f"{title} → {assignee}"]}, note=details or "")
+        notify(recipient=assignee, kind="handoff.request",
+               message=_("%(actor)s asks you: %(title)s (%(deal)s). Please accept or decline.")
+               % {"actor": actor, "title": title, "deal": record},
+               url=record.get_absolute_url())
+    return handoff
+
+
+def _locked_handoff(handoff: Handoff) -> Handoff:
+    return Handoff.objects.select_for_update(of=("self",)).prefetch_related("record").get(pk=handoff.pk)
+
+
+def handoff_respond(*, handoff: Handoff, actor: User, accept: bool, note: str = "",
+                    channel: str = Channel.WEB) -> Handoff:
+    """The receiver confirms (责任人确认) or declines a hand-off; accepting makes them a participant."""
+    with transaction.atomic():
+        handoff = _locked_handoff(handoff)
+        if handoff.assignee_id != actor.pk:
+            raise Forbidden(_("Only %(user)s can answer this hand-off.") % {"user": handoff.assignee})
+        if handoff.status != HandoffStatus.PENDING:
+            raise Conflict(_("This hand-off was already answered: %(status)s.") % {"status": handoff.get_status_display()})
+        if not accept and not note.strip():
+            raise _invalid("note", _("Say why you decline, so the requester can find someone else."))
+        handoff.status = HandoffStatus.ACCEPTED if accept else HandoffStatus.DECLINED
+        handoff.response_note = note.strip()[:300]
+        handoff.responded_at = timezone.now()
+        handoff.save(update_fields=["status", "response_note", "responded_at"])
+        record = handoff.record
+        if accept:
+            participant_ensure(record=record, user=actor, role=handoff.role)
+        audit_record(actor=actor, channel=channel, action=f"handoff.{handoff.status}", target=record,
+                     changes={"handoff": [str(HandoffStatus.PENDING.label), str(handoff.get_status_display())]},
+                     note=f"{handoff.title}: {handoff.response_note}".strip(": "))
+        notify(recipient=handoff.requested_by, kind=f"handoff.{handoff.status}",
+               message=_("%(user)s %(status)s: %(title)s")
+               % {"user": actor, "status": handoff.get_status_display().lower(), "title": handoff.title},
+               url=record.get_absolute_url())
+    return handoff
+
+
+def handoff_complete(*, handoff: Handoff, actor: User, note: str = "", channel: str = Channel.WEB) -> Handoff:
+    with transaction.atomic():
+        handoff = _locked_handoff(handoff)
+        if handoff.assignee_id != actor.pk:
+            raise Forbidden(_("Only %(user)s can complete this hand-off.") % {"user": handoff.assignee})
+        if handoff.status != HandoffStatus.ACCEPTED:
+            raise Conflict(_("Accept the hand-off before marking it done."))
+        handoff.status = HandoffStatus.DONE
+        handoff.response_note = (note.strip() or handoff.response_note)[:300]
+        handoff.save(update_fields=["status", "response_note"])
+        record = handoff.record
+        audit_record(actor=actor, channel=channel, action="handoff.done", target=record,
+                     changes={"handoff": [str(HandoffStatus.ACCEPTED.label), str(HandoffStatus.DONE.label)]},
+                     note=handoff.title)
+        notify(recipient=handoff.requested_by, kind="handoff.done",
+               message=_("%(user)s finished: %(title)s") % {"user": actor, "title": handoff.title},
+               url=record.get_absolute_url())
+    return handoff
+
+
+# ---------------------------------------------------------------------------------------------------
+# Comments
+
+
+MENTION = re.compile(r"@([\w.+-]+)")
+COMMENT_LIMIT = 5000
+
+
+def comment_add(*, record, actor: User, body: str, channel: str = Channel.WEB) -> tuple[Comment, list]:
+    """Comment on a record; every @username who can see it is notified. Returns who could not be told."""
+    body = (body or "").strip()
+    if not body:
+        raise _invalid("body", _("Write a comment."))
+    if len(body) > COMMENT_LIMIT:
+        raise _invalid("body", _("At most %(limit)d characters.") % {"limit": COMMENT_LIMIT})
+    names = set(MENTION.findall(body))
+    with transaction.atomic():
+        comment = Comment(author=actor, body=body)
+        comment.set_record(record)
+        comment.save()
+        audit_record(actor=actor, channel=channel, action="comment.add", target=record, note=body[:500])
+        unreachable = []
+        visible = type(record).objects.filter(pk=record.pk)
+        for user in User.objects.filter(username__in=names, is_active=True).exclude(pk=actor.pk):
+            if visible.visible_to(user).exists():
+                notify(recipient=user, kind="comment.mention",
+                       message=_("%(actor)s mentioned you on %(deal)s: %(text)s")
+                       % {"actor": actor, "deal": record, "text": body[:200]},
+                       url=record.get_absolute_url() + f"#comment-{comment.pk}")
+            else:
+                unreachable.append(user)
+    return comment, unreachable
+
+
+# ---------------------------------------------------------------------------------------------------
 # Merging records
 
 
 def rows_move(*, model, from_ids: list[int], to) -> dict[str, int]:
     """Point the follow-up rows of records merged away (`from_ids`) at the record they merged into.
 
-    Activities and tasks move; the reminder ledger stays, as the record of what was sent about each one.
+    Activities, tasks, hand-offs, comments and participants move (a person already taking part in `to`, or
+    owning it, keeps their one place); the reminder ledger stays, as the record of what was sent about each.
     Returns {label: count} for the merge's note.
     """
+    merged = Participant.objects.for_records(model, from_ids)
+    merged.filter(user__in=Participant.objects.for_record(to).values("user")).delete()
+    merged.filter(user_id=to.owner_id).delete()
     moved = {}
-    for row_model in (Activity, Task):
+    for row_model in (Activity, Task, Handoff, Comment, Participant):
         count = row_model.objects.for_records(model, from_ids).update(record_id=to.pk)
         moved[str(row_model._meta.verbose_name_plural)] = count
     return moved

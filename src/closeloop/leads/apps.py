@@ -1,7 +1,8 @@
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, RecordType, Sweep, TaskKind
+from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, RecordType, Sweep, TaskKind, TodaySource
 
 from .audit import LeadAction
 
@@ -56,7 +57,17 @@ class LeadsConfig(LoopApp):
         ]
 
     def record_types(self):
-        return [RecordType("leads.Lead", followed_up=_followed_up_leads, on_activity=_lead_contacted)]
+        from .selectors import merged_leads
+
+        return [RecordType("leads.Lead", followed_up=_followed_up_leads, on_activity=_lead_contacted,
+                           timeline_related=merged_leads)]
+
+    def today_sources(self):
+        from .selectors import new_leads_today
+
+        # First on the page: a new lead's first contact is the day's most urgent follow-up.
+        return [TodaySource("new_leads", pgettext_lazy("today section", "New leads"), new_leads_today,
+                            "followup/today/_item.html", order=10)]
 
     def task_kinds(self):
         # Opened when a lead gets an owner, due by the first-contact SLA; the first follow-up logged closes it.

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from closeloop.core.models import Channel, Role
 from closeloop.core.visibility import VisibleQuerySet
 from closeloop.followup.models import FollowedUp
+from closeloop.followup.visibility import involved
 
 
 class LeadStatus(models.TextChoices):
@@ -117,7 +118,7 @@ class ChannelPolicy(models.Model):
 
 class LeadQuerySet(VisibleQuerySet):
     def _visibility_filter(self, user) -> Q:
-        collaborating = Q(pk__in=LeadCollaborator.objects.filter(user=user).values("lead_id"))
+        collaborating = involved(user, Lead)
         if user.role == Role.SALES_MANAGER:
             from closeloop.core.visibility import team_owner_ids
 
@@ -235,18 +236,6 @@ class Lead(FollowedUp, models.Model):
         from django.urls import reverse
 
         return reverse("leads:detail", args=[self.pk])
-
-
-class LeadCollaborator(models.Model):
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="collaborator_links")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    role = models.CharField(_("role"), max_length=50, blank=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "lead"], name="lead_collaborator_unique")]
-
-    def __str__(self):
-        return f"{self.user} on {self.lead_id}"
 
 
 class IdempotencyRecord(models.Model):

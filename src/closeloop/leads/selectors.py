@@ -9,7 +9,6 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
-from closeloop.core.audit import audit_trail
 from closeloop.followup.models import TaskStatus
 
 from . import name_search, normalize
@@ -126,21 +125,6 @@ def lead_open_tasks(lead: Lead):
     return lead.tasks.filter(status=TaskStatus.OPEN).select_related("owner")
 
 
-def lead_timeline(lead: Lead):
-    """The lead's audit trail, with the trails of every lead merged into it."""
-    from django.contrib.contenttypes.models import ContentType
-
-    from closeloop.core.models import AuditEntry
-
-    merged = [str(pk) for pk in Lead.objects.filter(merged_into=lead).values_list("pk", flat=True)]
-    if not merged:
-        return audit_trail(lead)[:200]
-    return (
-        AuditEntry.objects.filter(target_type=ContentType.objects.get_for_model(Lead), target_id__in=[str(lead.pk), *merged])
-        .select_related("actor")[:200]
-    )
-
-
 @dataclass
 class DuplicateGroup:
     """Leads that look like one another: those this user may see, and how many others exist beyond them."""
@@ -202,3 +186,24 @@ def get_import_for_user(user, pk):
     if job is None:
         raise Http404
     return job
+
+
+def merged_leads(lead: Lead, viewer):
+    """The leads merged into this one: their trails stay on them, and this lead's timeline shows them."""
+    from closeloop.followup.timeline import AUDIT
+
+    yield Lead.objects.filter(merged_into=lead).only("id", "company_name", "contact_name"), {AUDIT}
+
+
+def new_leads_today(user, now):
+    """Leads assigned to the user and not contacted yet, due when their first contact is due (the Today page)."""
+    from closeloop.followup.today import TODAY_LIMIT, TodayItem
+
+    from .models import LeadStatus
+
+    rows = Lead.objects.filter(owner=user, status=LeadStatus.ASSIGNED, last_activity_at__isnull=True)
+    items = []
+    for lead in rows.order_by("-assigned_at")[:TODAY_LIMIT]:
+        due = lead.next_follow_up_at or lead.assigned_at
+        items.append(TodayItem("new_lead", lead, due, bool(due and due < now)))
+    return items

@@ -925,12 +925,6 @@ def _move_related(*, survivor: Lead, merged_ids: list[int]) -> dict[str, int]:
     Found from the model graph, so records other apps attach to leads later move too; the follow-up
     family's rows (generic relations, outside the graph) move with `rows_move`.
     """
-    from .models import LeadCollaborator
-
-    # A collaborator already on the survivor would break the one-link-per-person rule.
-    LeadCollaborator.objects.filter(lead_id__in=merged_ids, user__in=LeadCollaborator.objects.filter(
-        lead=survivor).values("user")).delete()
-    LeadCollaborator.objects.filter(lead_id__in=merged_ids, user_id=survivor.owner_id).delete()
     moved = rows_move(model=Lead, from_ids=merged_ids, to=survivor)
     for relation in Lead._meta.related_objects:
         if not relation.one_to_many or relation.related_model is Lead:

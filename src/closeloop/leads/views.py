@@ -8,11 +8,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import paginate
+from closeloop.followup.selectors import follow_up_panel
 
 from .exports import export_response
 from .forms import BulkAssignForm, LeadEditForm, LeadForm
 from .models import LeadSource, LeadStatus
-from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_open_tasks, lead_timeline
+from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_open_tasks
 from .services import channel_policy, lead_assign, lead_submit, lead_update
 
 
@@ -46,7 +47,7 @@ def lead_list_view(request):
 def lead_detail_view(request, pk):
     lead = get_lead_for_user(request.user, pk)
     return render(request, "leads/detail.html", {
-        "lead": lead, "timeline": lead_timeline(lead), "open_tasks": lead_open_tasks(lead),
+        "lead": lead, "followup": follow_up_panel(lead, viewer=request.user), "open_tasks": lead_open_tasks(lead),
     })
 
 

@@ -21,7 +21,7 @@ def test_notification_kinds_come_from_the_apps_that_send_them():
     declared = {kind.kind: kind for kind in collect("notification_kinds")}
     assert KINDS == declared
     assert "lead.assigned" in {k.kind for k in apps.get_app_config("leads").notification_kinds()}
-    assert "handoff.request" in {k.kind for k in apps.get_app_config("deals").notification_kinds()}
+    assert "handoff.request" in {k.kind for k in apps.get_app_config("followup").notification_kinds()}
 
 
 def test_the_worker_schedule_is_the_apps_sweeps():
@@ -73,7 +73,7 @@ def test_sellers_start_on_the_today_page(client, org, role):
     user = User.objects.create_user("starter", password="pw", role=role, department=org.team_a)
     client.force_login(user)
     response = client.get("/")
-    assert response.status_code == 200 and "deals/today.html" in [t.name for t in response.templates]
+    assert response.status_code == 200 and "followup/today.html" in [t.name for t in response.templates]
 
 
 @pytest.mark.parametrize("role", [Role.MARKETING, Role.FINANCE, Role.SERVICE, Role.ADMIN])

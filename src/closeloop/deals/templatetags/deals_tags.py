@@ -1,15 +1,6 @@
 from django import template
 
-from closeloop.core.money import format_yuan
-
 register = template.Library()
-
-
-@register.filter
-def yuan(amount) -> str:
-    """`{{ deal.amount|yuan }}`: ¥1,200,000.00 — grouped by thousands so a large amount reads at a glance;
-    an empty amount is a dash."""
-    return format_yuan(amount)
 
 
 @register.filter
@@ -18,16 +9,6 @@ def get_item(mapping, key):
     if mapping is None:
         return ""
     return mapping.get(key, "")
-
-
-@register.simple_tag
-def lead_follow_ups(lead):
-    """The follow-ups logged on a lead and the deals it became, for the lead page's partial."""
-    from closeloop.deals.selectors import lead_activities
-    from closeloop.followup.models import FOLLOW_UP_KINDS
-
-    return {"activities": lead_activities(lead), "deals": list(lead.opportunities.all()[:5]),
-            "kinds": [(k.value, k.label) for k in FOLLOW_UP_KINDS]}
 
 
 @register.simple_tag

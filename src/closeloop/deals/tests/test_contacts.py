@@ -7,6 +7,7 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry
 from closeloop.deals import services
 from closeloop.deals.models import Contact
+from closeloop.followup.services import participant_add
 
 
 @pytest.fixture
@@ -80,7 +81,7 @@ def test_deleting_the_primary_contact_promotes_the_next(org, contacts):
 
 
 def test_only_the_owner_or_a_manager_deletes(org, customer, contacts, make_deal):
-    services.collaborator_add(opportunity=make_deal(customer=customer), user=org.outsider, role="presales",
+    participant_add(record=make_deal(customer=customer), user=org.outsider, role="presales",
                               actor=org.owner)
     with pytest.raises(Forbidden):
         services.contact_delete(contact=contacts[1], actor=org.outsider)
@@ -97,7 +98,7 @@ DELETE = {"owner": True, "teammate": False, "manager": True, "outsider": False, 
 def person(org, customer, make_deal):
     def get(who):
         if who == "collaborator":
-            services.collaborator_add(opportunity=make_deal(customer=customer), user=org.outsider, role="presales",
+            participant_add(record=make_deal(customer=customer), user=org.outsider, role="presales",
                                       actor=org.owner)
             return org.outsider
         return getattr(org, who)

@@ -1,23 +1,13 @@
-"""Customers, conversion, stage moves and gates, transfers, hand-offs and comments, through the services."""
+"""Customers, conversion, stage moves and gates, transfers, through the services."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry, Notification
 from closeloop.deals import services
-from closeloop.deals.models import (
-    Customer,
-    HandoffStatus,
-    LostReason,
-    Opportunity,
-    OpportunityCollaborator,
-    OpportunityStatus,
-    StageHistory,
-)
+from closeloop.deals.models import Customer, LostReason, Opportunity, OpportunityStatus, StageHistory
 from closeloop.followup.services import activity_log
 from closeloop.leads.models import Lead, LeadStatus
 
@@ -231,64 +221,13 @@ def test_customer_transfer_and_pool(org, make_customer):
         services.customer_claim(customer=customer, actor=org.owner)
 
 
-def test_handoff_must_be_confirmed_by_the_receiver(org, make_deal, django_capture_on_commit_callbacks):
-    deal = make_deal()
-    due = timezone.now() + timedelta(days=2)
-    with django_capture_on_commit_callbacks(execute=True):
-        handoff = services.handoff_request(opportunity=deal, assignee=org.outsider, title="技术评估", due_at=due,
-                                           actor=org.owner)
-    assert Notification.objects.filter(recipient=org.outsider, kind="handoff.request").exists()
-    # The receiver sees the deal while the request is open.
-    assert Opportunity.objects.visible_to(org.outsider).filter(pk=deal.pk).exists()
-    with pytest.raises(Forbidden):
-        services.handoff_respond(handoff=handoff, actor=org.owner, accept=True)
-    with pytest.raises(ValidationFailed):
-        services.handoff_respond(handoff=handoff, actor=org.outsider, accept=False)
-    with django_capture_on_commit_callbacks(execute=True):
-        handoff = services.handoff_respond(handoff=handoff, actor=org.outsider, accept=True, note="周三前给结论")
-    assert handoff.status == HandoffStatus.ACCEPTED
-    assert OpportunityCollaborator.objects.filter(opportunity=deal, user=org.outsider).exists()
-    assert Notification.objects.filter(recipient=org.owner, kind="handoff.accepted").exists()
-    assert AuditEntry.objects.for_object(deal).filter(action="handoff.accepted", actor=org.outsider).exists()
-    with pytest.raises(Conflict):
-        services.handoff_respond(handoff=handoff, actor=org.outsider, accept=False, note="x")
-    assert services.handoff_complete(handoff=handoff, actor=org.outsider).status == HandoffStatus.DONE
-
-
-def test_a_declined_handoff_takes_the_deal_away_again(org, make_deal):
-    deal = make_deal()
-    handoff = services.handoff_request(opportunity=deal, assignee=org.outsider, title="评估",
-                                       due_at=timezone.now() + timedelta(days=1), actor=org.owner)
-    services.handoff_respond(handoff=handoff, actor=org.outsider, accept=False, note="不是我负责")
-    assert not Opportunity.objects.visible_to(org.outsider).filter(pk=deal.pk).exists()
-
-
-def test_mentions_notify_only_people_who_can_see_the_deal(org, make_deal, django_capture_on_commit_callbacks):
-    deal = make_deal()
-    with django_capture_on_commit_callbacks(execute=True):
-        _comment, unreachable = services.comment_add(opportunity=deal, actor=org.owner,
-                                                     body="@manager 请看一下报价 @outsider @nobody")
-    assert Notification.objects.filter(recipient=org.manager, kind="comment.mention").exists()
-    assert not Notification.objects.filter(recipient=org.outsider).exists()
-    assert unreachable == [org.outsider]
-
-
-def test_collaborator_sees_deal_and_customer(org, make_deal):
-    deal = make_deal()
-    services.collaborator_add(opportunity=deal, user=org.outsider, role="finance", actor=org.owner)
-    assert Opportunity.objects.visible_to(org.outsider).filter(pk=deal.pk).exists()
-    assert Customer.objects.visible_to(org.outsider).filter(pk=deal.customer_id).exists()
-    services.collaborator_remove(opportunity=deal, user=org.outsider, actor=org.owner)
-    assert not Opportunity.objects.visible_to(org.outsider).filter(pk=deal.pk).exists()
-
-
 def test_opportunity_timeline_includes_the_leads_history(org, qualified_lead):
-    from closeloop.deals.selectors import opportunity_timeline
+    from closeloop.followup.timeline import record_timeline
 
     lead = qualified_lead()
     activity_log(actor=org.owner, record=lead, data={"kind": "call", "content": "首次电话"})
     deal = services.lead_convert(lead=Lead.objects.get(pk=lead.pk), actor=org.owner).opportunity
-    timeline = opportunity_timeline(deal)
+    timeline = record_timeline(deal)
     assert any(i.kind == "activity" and i.item.content == "首次电话" for i in timeline)
     assert any(i.kind == "audit" and i.item.action == "lead.create" for i in timeline)
     assert any(i.kind == "stage" for i in timeline)

@@ -8,8 +8,6 @@ from django.utils import timezone
 
 from closeloop.deals import services
 from closeloop.deals.models import Opportunity
-from closeloop.followup.models import Activity
-from closeloop.followup.services import activity_log
 from closeloop.leads.models import LeadStatus
 
 
@@ -89,37 +87,6 @@ def test_api_customer_duplicate_is_a_409_naming_the_owner(client, org, make_cust
     response = client.post("/api/deals/customers", {"name": "深圳重复客户有限公司"}, content_type="application/json",
                            **api_auth(org.teammate))
     assert response.status_code == 409 and "owner" in response.json()["message"]
-
-
-def test_log_follow_up_on_the_lead_page(client, org, make_lead):
-    lead = make_lead()
-    client.force_login(org.owner)
-    assert 'id="log-follow-up"' in client.get(lead.get_absolute_url()).content.decode()
-    due = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    response = client.post(reverse("deals:activity_create", args=["lead", lead.pk]), {
-        "kind": "call", "content": "第一次电话", "next_follow_up_at": due})
-    assert response.status_code == 302
-    lead.refresh_from_db()
-    assert lead.next_follow_up_at is not None and lead.status == LeadStatus.CONTACTING
-    assert "第一次电话" in client.get(lead.get_absolute_url()).content.decode()
-
-
-def test_today_lists_due_items_and_logs_inline(client, org, make_deal, make_lead):
-    deal = make_deal()
-    activity_log(actor=org.owner, record=deal, data={
-        "kind": "call", "content": "x", "next_follow_up_at": timezone.now() + timedelta(minutes=5)})
-    Opportunity.objects.filter(pk=deal.pk).update(next_follow_up_at=timezone.now() - timedelta(hours=1))
-    new_lead = make_lead()
-    client.force_login(org.owner)
-    body = client.get("/").content.decode()
-    assert deal.name in body and "Overdue follow-up" in body and str(new_lead) in body
-    url = reverse("deals:activity_create", args=["opportunity", deal.pk])
-    form = client.get(url, HTTP_HX_REQUEST="true").content.decode()
-    assert "<form" in form and "<html" not in form
-    response = client.post(url, {"kind": "visit", "content": "上门拜访"}, HTTP_HX_REQUEST="true")
-    assert "Follow-up logged" in response.content.decode()
-    assert Activity.objects.filter(opportunity=deal, kind="visit").exists()
-    assert deal.name not in client.get("/").content.decode()
 
 
 def test_home_stays_the_lead_list_for_other_roles(client, org):
@@ -280,21 +247,6 @@ def test_a_lost_gate_form_keeps_the_chosen_reason_and_contacts(client, org, make
     body = response.content.decode()
     assert f'<option value="{reason.pk}" selected>' in body and ">价格太高</textarea>" in body
     assert f'<option value="{contact.pk}" selected>' in body
-
-
-def test_an_inline_follow_up_confirms_the_new_next_follow_up_time(client, org, make_deal, settings):
-    settings.TIME_ZONE = "Asia/Shanghai"
-    deal = make_deal()
-    old = timezone.now() + timedelta(days=1)
-    activity_log(actor=org.owner, record=deal, data={"kind": "call", "content": "x", "next_follow_up_at": old})
-    client.force_login(org.owner)
-    new = (timezone.localtime() + timedelta(days=3)).replace(second=0, microsecond=0)
-    response = client.post(reverse("deals:activity_create", args=["opportunity", deal.pk]),
-                           {"kind": "visit", "content": "上门拜访", "next_follow_up_at": new.strftime("%Y-%m-%dT%H:%M")},
-                           HTTP_HX_REQUEST="true")
-    body = response.content.decode()
-    assert f"Next follow-up: {new:%Y-%m-%d %H:%M}" in body
-    assert f"{timezone.localtime(old):%Y-%m-%d %H:%M}" not in body
 
 
 def test_amounts_read_with_thousands_separators_everywhere(client, org, make_deal):

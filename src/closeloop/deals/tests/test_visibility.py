@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from closeloop.deals import services
 from closeloop.deals.models import Customer, Opportunity
+from closeloop.followup.services import participant_add
 
 # Who sees a deal owned by `owner` (a rep in team A under `manager`); `collaborator` is outsider added as one.
 EXPECTED = {"owner": True, "collaborator": True, "teammate": False, "manager": True, "outsider": False,
@@ -20,7 +21,7 @@ def deal(org, make_deal):
 def person(org, deal):
     def get(who):
         if who == "collaborator":
-            services.collaborator_add(opportunity=deal, user=org.outsider, role="presales", actor=org.owner)
+            participant_add(record=deal, user=org.outsider, role="presales", actor=org.owner)
             return org.outsider
         return getattr(org, who)
 
@@ -42,11 +43,11 @@ def test_deal_pages(client, deal, person, stages, who, sees):
         if name == "deals:transfer" and who in ("owner", "collaborator", "teammate"):
             continue
         assert client.get(reverse(name, args=[deal.pk])).status_code == status, name
-    assert client.get(reverse("deals:activity_create", args=["opportunity", deal.pk])).status_code == status
+    assert client.get(reverse("followup:activity_create", args=["opportunity", deal.pk])).status_code == status
     response = client.post(reverse("deals:move", args=[deal.pk]), {"stage": stages["需求确认"].pk})
     assert response.status_code in ((200, 302) if sees else (404,))
-    for name in ("deals:collaborator_add", "deals:handoff_create", "deals:comment_create"):
-        response = client.post(reverse(name, args=[deal.pk]), {})
+    for name in ("followup:participant_add", "followup:handoff_create", "followup:comment_create"):
+        response = client.post(reverse(name, args=["opportunity", deal.pk]), {})
         assert response.status_code == (302 if sees else 404), name
 
 
@@ -56,7 +57,7 @@ def test_customer_pages(client, deal, person, who, sees):
     status = 200 if sees else 404
     assert client.get(reverse("deals:customer_detail", args=[deal.customer_id])).status_code == status
     assert client.get(reverse("deals:customer_edit", args=[deal.customer_id])).status_code == status
-    assert client.get(reverse("deals:activity_create", args=["customer", deal.customer_id])).status_code == status
+    assert client.get(reverse("followup:activity_create", args=["customer", deal.customer_id])).status_code == status
     assert client.get(reverse("deals:create", args=[deal.customer_id])).status_code == status
 
 
@@ -94,7 +95,7 @@ def test_lead_conversion_and_lead_follow_up_follow_lead_visibility(client, org, 
     sees = who in ("owner", "manager")
     client.force_login(getattr(org, who))
     assert client.get(reverse("deals:convert", args=[lead.pk])).status_code == (200 if sees else 404)
-    response = client.post(reverse("deals:activity_create", args=["lead", lead.pk]), {"kind": "call", "content": "x"})
+    response = client.post(reverse("followup:activity_create", args=["lead", lead.pk]), {"kind": "call", "content": "x"})
     assert response.status_code == (302 if sees else 404)
 
 

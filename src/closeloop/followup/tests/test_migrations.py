@@ -12,8 +12,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-BEFORE = [("leads", "0012_merge_marketers_company_keys"), ("deals", "0006_stage_history_keeps_stage_name"),
-          ("followup", None)]
+BEFORE = [("core", "0003_grouprobot_notificationdelivery_and_more"), ("leads", "0012_merge_marketers_company_keys"),
+          ("deals", "0006_stage_history_keeps_stage_name"), ("followup", None)]
 
 # Transactional: SQLite cannot change its schema inside the test's transaction. pytest-django runs these
 # tests after the others, so the flush that ends it takes no data migration's rows from under them.
@@ -63,11 +63,22 @@ def _old_world(apps):
             (f"customer:{customer.pk}", "pool_warning", 0, rep), (f"opportunity:{deal.pk}", "stale", 0, rep),
         ]
     ]
-    return {"lead": lead, "customer": customer, "deal": deal, "rep": rep, "task": task, "reminders": reminders,
+    apps.get_model("leads", "LeadCollaborator").objects.create(lead=lead, user=boss, role="协助跟进")
+    apps.get_model("leads", "LeadCollaborator").objects.create(lead=lead, user=rep, role="presales")
+    apps.get_model("deals", "CustomerCollaborator").objects.create(customer=customer, user=boss, role="finance")
+    apps.get_model("deals", "OpportunityCollaborator").objects.create(opportunity=deal, user=boss, role="product")
+    handoff = apps.get_model("deals", "Handoff").objects.create(
+        opportunity=deal, title="技术评估", details="对接金蝶", role="presales", requested_by=rep, assignee=boss,
+        due_at=now, status="accepted", response_note="周五前", responded_at=now)
+    comment = apps.get_model("deals", "Comment").objects.create(opportunity=deal, author=rep, body="@mig-boss 请看")
+    preferences = apps.get_model("core", "NotificationPreference").objects
+    preferences.create(user=boss, kind="opportunity.collaborator", in_app=False, email=True)
+    return {"lead": lead, "customer": customer, "deal": deal, "rep": rep, "boss": boss, "task": task,
+            "reminders": reminders, "handoff": handoff, "comment": comment,
             "activities": {"lead": on_lead, "customer": on_customer, "deal": on_deal}}
 
 
-def test_activities_tasks_and_reminders_keep_their_rows_ids_and_records():
+def test_follow_up_rows_keep_their_records_ids_and_values():
     old = _old_world(_migrate(BEFORE))
     apps = _migrate(_latest())
     ContentType = apps.get_model("contenttypes", "ContentType")
@@ -104,3 +115,24 @@ def test_activities_tasks_and_reminders_keep_their_rows_ids_and_records():
     # New rows continue after the copied ids (PostgreSQL's sequences were moved on).
     new = Activity.objects.create(record_type_id=lead, record_id=old["lead"].pk, kind="note", content="迁移之后")
     assert new.pk > max(moved)
+
+    # Collaborators of the three kinds are one table of participants; a free-text role is kept as the note.
+    participants = {(p.record_type_id, p.record_id, p.user_id): (p.role, p.note)
+                    for p in apps.get_model("followup", "Participant").objects.all()}
+    rep, boss = old["rep"].pk, old["boss"].pk
+    assert participants == {
+        (lead, old["lead"].pk, boss): ("other", "协助跟进"), (lead, old["lead"].pk, rep): ("presales", ""),
+        (customer, old["customer"].pk, boss): ("finance", ""), (deal, old["deal"].pk, boss): ("product", ""),
+    }
+    handoff = apps.get_model("followup", "Handoff").objects.get()
+    before = old["handoff"]
+    assert (handoff.pk, handoff.record_type_id, handoff.record_id, handoff.title, handoff.details, handoff.role,
+            handoff.requested_by_id, handoff.assignee_id, handoff.status, handoff.response_note, handoff.due_at,
+            handoff.responded_at) == (before.pk, deal, old["deal"].pk, "技术评估", "对接金蝶", "presales", rep, boss,
+                                      "accepted", "周五前", before.due_at, before.responded_at)
+    comment = apps.get_model("followup", "Comment").objects.get()
+    assert (comment.pk, comment.record_type_id, comment.record_id, comment.author_id, comment.body) == (
+        old["comment"].pk, deal, old["deal"].pk, rep, "@mig-boss 请看")
+    # The collaborator notification kind is the family's now; the person's choice came along.
+    choice = apps.get_model("core", "NotificationPreference").objects.get(user_id=boss)
+    assert (choice.kind, choice.in_app, choice.email) == ("participant.added", False, True)

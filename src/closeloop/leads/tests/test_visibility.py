@@ -57,9 +57,9 @@ def test_marketing_sees_the_leads_of_their_channels(org, make_lead):
 
 
 def test_collaborator_sees_the_lead(org, lead):
-    from closeloop.leads.models import LeadCollaborator
+    from closeloop.followup.services import participant_add
 
-    LeadCollaborator.objects.create(lead=lead, user=org.outsider, role="presales")
+    participant_add(record=lead, user=org.outsider, role="presales", actor=org.owner)
     assert Lead.objects.visible_to(org.outsider).filter(pk=lead.pk).exists()
 
 

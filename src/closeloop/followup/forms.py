@@ -1,0 +1,42 @@
+"""Forms parse what a person typed; the follow-up services decide and validate the rules."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from closeloop.core.models import User
+
+from .models import FOLLOW_UP_KINDS, ActivityKind, ParticipantRole
+
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class ActivityForm(forms.Form):
+    kind = forms.ChoiceField(label=_("type"), choices=[(k.value, k.label) for k in FOLLOW_UP_KINDS],
+                             initial=ActivityKind.CALL)
+    content = forms.CharField(label=_("what happened"), widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    feedback = forms.CharField(label=_("customer feedback"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                               max_length=5000)
+    next_plan = forms.CharField(label=_("next plan"), required=False, max_length=1000)
+    next_follow_up_at = forms.DateTimeField(label=_("next follow-up"), required=False, widget=DATETIME)
+
+
+def _active_people():
+    return User.objects.filter(is_active=True).order_by("username")
+
+
+class ParticipantForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("person"), queryset=_active_people())
+    role = forms.ChoiceField(label=_("role"), choices=ParticipantRole.choices, initial=ParticipantRole.PRESALES)
+
+
+class HandoffForm(forms.Form):
+    assignee = forms.ModelChoiceField(label=_("hand to"), queryset=_active_people())
+    title = forms.CharField(label=_("task"), max_length=200, initial=_("Technical assessment"))
+    role = forms.ChoiceField(label=_("their role"), choices=ParticipantRole.choices, initial=ParticipantRole.PRESALES)
+    due_at = forms.DateTimeField(label=_("due"), widget=DATETIME)
+    details = forms.CharField(label=_("details"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def form_data(form) -> dict:
+    """The raw typed values of the fields the person filled; the services parse them."""
+    return {name: form.data.get(name, "") for name in form.fields if name in form.data}

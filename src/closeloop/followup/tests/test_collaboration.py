@@ -1,0 +1,70 @@
+"""Participants, hand-offs and comments on any record: who they let see it, who may answer, who hears."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.models import AuditEntry, Notification
+from closeloop.deals.models import Customer, Opportunity
+from closeloop.followup.models import HandoffStatus, Participant
+from closeloop.followup.services import (
+    comment_add,
+    handoff_complete,
+    handoff_request,
+    handoff_respond,
+    participant_add,
+    participant_remove,
+)
+
+
+def test_handoff_must_be_confirmed_by_the_receiver(org, make_deal, django_capture_on_commit_callbacks):
+    deal = make_deal()
+    due = timezone.now() + timedelta(days=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        handoff = handoff_request(record=deal, assignee=org.outsider, title="技术评估", due_at=due,
+                                           actor=org.owner)
+    assert Notification.objects.filter(recipient=org.outsider, kind="handoff.request").exists()
+    # The receiver sees the deal while the request is open.
+    assert Opportunity.objects.visible_to(org.outsider).filter(pk=deal.pk).exists()
+    with pytest.raises(Forbidden):
+        handoff_respond(handoff=handoff, actor=org.owner, accept=True)
+    with pytest.raises(ValidationFailed):
+        handoff_respond(handoff=handoff, actor=org.outsider, accept=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        handoff = handoff_respond(handoff=handoff, actor=org.outsider, accept=True, note="周三前给结论")
+    assert handoff.status == HandoffStatus.ACCEPTED
+    assert Participant.objects.for_record(deal).filter(user=org.outsider, role="presales").exists()
+    assert Notification.objects.filter(recipient=org.owner, kind="handoff.accepted").exists()
+    assert AuditEntry.objects.for_object(deal).filter(action="handoff.accepted", actor=org.outsider).exists()
+    with pytest.raises(Conflict):
+        handoff_respond(handoff=handoff, actor=org.outsider, accept=False, note="x")
+    assert handoff_complete(handoff=handoff, actor=org.outsider).status == HandoffStatus.DONE
+
+
+def test_a_declined_handoff_takes_the_deal_away_again(org, make_deal):
+    deal = make_deal()
+    handoff = handoff_request(record=deal, assignee=org.outsider, title="评估",
+                                       due_at=timezone.now() + timedelta(days=1), actor=org.owner)
+    handoff_respond(handoff=handoff, actor=org.outsider, accept=False, note="不是我负责")
+    assert not Opportunity.objects.visible_to(org.outsider).filter(pk=deal.pk).exists()
+
+
+def test_mentions_notify_only_people_who_can_see_the_deal(org, make_deal, django_capture_on_commit_callbacks):
+    deal = make_deal()
+    with django_capture_on_commit_callbacks(execute=True):
+        _comment, unreachable = comment_add(record=deal, actor=org.owner,
+                                                     body="@manager 请看一下报价 @outsider @nobody")
+    assert Notification.objects.filter(recipient=org.manager, kind="comment.mention").exists()
+    assert not Notification.objects.filter(recipient=org.outsider).exists()
+    assert unreachable == [org.outsider]
+
+
+def test_collaborator_sees_deal_and_customer(org, make_deal):
+    deal = make_deal()
+    participant_add(record=deal, user=org.outsider, role="finance", actor=org.owner)
+    assert Opportunity.objects.visible_to(org.outsider).filter(pk=deal.pk).exists()
+    assert Customer.objects.visible_to(org.outsider).filter(pk=deal.customer_id).exists()
+    participant_remove(record=deal, user=org.outsider, actor=org.owner)
+    assert not Opportunity.objects.visible_to(org.outsider).filter(pk=deal.pk).exists()

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "followup"
+
+urlpatterns = [
+    path("today/", views.today_view, name="today"),
+    path("<str:record_type>/<int:pk>/log/", views.activity_create_view, name="activity_create"),
+    path("<str:record_type>/<int:pk>/participants/", views.participant_add_view, name="participant_add"),
+    path("<str:record_type>/<int:pk>/participants/<int:user_pk>/remove/", views.participant_remove_view,
+         name="participant_remove"),
+    path("<str:record_type>/<int:pk>/handoffs/", views.handoff_create_view, name="handoff_create"),
+    path("handoffs/<int:handoff_pk>/answer/", views.handoff_respond_view, name="handoff_respond"),
+    path("<str:record_type>/<int:pk>/comments/", views.comment_create_view, name="comment_create"),
+]

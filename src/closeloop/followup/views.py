@@ -1,0 +1,131 @@
+"""Follow-up pages for any record: log an activity, people, hand-offs, comments; and the Today page."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from closeloop.core.errors import DomainError, error_text, form_errors_from
+from closeloop.core.models import User
+
+from . import services
+from .forms import ActivityForm, HandoffForm, ParticipantForm, form_data
+from .models import Handoff
+from .selectors import get_record_for_user, record_of
+from .today import today_sections
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def activity_create_view(request, record_type, pk):
+    """Log a follow-up on any record: a full page, or an inline form on the Today page."""
+    record = get_record_for_user(request.user, record_type, pk)
+    form = ActivityForm(request.POST or None)
+    inline = bool(request.htmx)
+    if request.method == "POST" and form.is_valid():
+        try:
+            activity = services.activity_log(actor=request.user, data=form_data(form), record=record)
+        except DomainError as exc:
+            form_errors_from(form, exc)
+        else:
+            if inline:
+                # The activity, not `record`: the service saved the new follow-up time on its own copy of the record.
+                return render(request, "followup/_activity_logged.html", {"record": record, "activity": activity})
+            messages.success(request, _("Follow-up logged."))
+            return redirect(_safe_next(request, record.get_absolute_url()))
+    template = "followup/_activity_form.html" if inline else "followup/activity_form.html"
+    return render(request, template, {"form": form, "record": record,
+                                      "action": reverse("followup:activity_create", args=[record_type, record.pk])})
+
+
+@login_required
+@require_POST
+def participant_add_view(request, record_type, pk):
+    record = get_record_for_user(request.user, record_type, pk)
+    form = ParticipantForm(request.POST)
+    if form.is_valid():
+        try:
+            services.participant_add(record=record, user=form.cleaned_data["user"], role=form.cleaned_data["role"],
+                                     actor=request.user)
+            messages.success(request, _("Collaborator added."))
+        except DomainError as exc:
+            messages.error(request, error_text(exc))
+    else:
+        messages.error(request, _("Choose a person and a role."))
+    return redirect(record)
+
+
+@login_required
+@require_POST
+def participant_remove_view(request, record_type, pk, user_pk):
+    record = get_record_for_user(request.user, record_type, pk)
+    user = get_object_or_404(User, pk=user_pk)
+    services.participant_remove(record=record, user=user, actor=request.user)
+    messages.success(request, _("%(user)s removed from %(record)s.") % {"user": user, "record": record})
+    return redirect(record)
+
+
+@login_required
+@require_POST
+def handoff_create_view(request, record_type, pk):
+    record = get_record_for_user(request.user, record_type, pk)
+    form = HandoffForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.handoff_request(record=record, assignee=data["assignee"], title=data["title"],
+                                     due_at=data["due_at"], details=data["details"], role=data["role"],
+                                     actor=request.user)
+            messages.success(request, _("Hand-off sent to %(user)s; it waits for their confirmation.")
+                             % {"user": data["assignee"]})
+        except DomainError as exc:
+            messages.error(request, error_text(exc))
+    else:
+        messages.error(request, _("Give the person, the task and a due date."))
+    return redirect(record)
+
+
+@login_required
+@require_POST
+def handoff_respond_view(request, handoff_pk):
+    handoff = get_object_or_404(Handoff, pk=handoff_pk)
+    record = record_of(handoff, request.user)
+    answer = request.POST.get("answer")
+    try:
+        if answer == "done":
+            services.handoff_complete(handoff=handoff, actor=request.user, note=request.POST.get("note", ""))
+        else:
+            services.handoff_respond(handoff=handoff, actor=request.user, accept=answer == "accept",
+                                     note=request.POST.get("note", ""))
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, _("Answer recorded."))
+    return redirect(_safe_next(request, record.get_absolute_url()))
+
+
+@login_required
+@require_POST
+def comment_create_view(request, record_type, pk):
+    record = get_record_for_user(request.user, record_type, pk)
+    try:
+        _comment, unreachable = services.comment_add(record=record, actor=request.user, body=request.POST.get("body", ""))
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        if unreachable:
+            messages.warning(request, _("Not notified (they cannot see this record; add them as collaborators): "
+                                        "%(names)s") % {"names": ", ".join(str(u) for u in unreachable)})
+    return redirect(record.get_absolute_url() + "#comments")
+
+
+@login_required
+def today_view(request):
+    return render(request, "followup/today.html", {"sections": today_sections(user=request.user)})
