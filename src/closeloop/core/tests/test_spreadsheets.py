@@ -5,23 +5,9 @@ import io
 import zipfile
 
 import pytest
-import xlsxwriter
 
 from closeloop.core.spreadsheets import SpreadsheetError, inspect_file, iter_file_rows, read_table
-
-HEADERS = ["公司名称", "联系人", "手机", "邮箱", "预算", "来源"]
-
-
-def xlsx_bytes(rows, *, headers=HEADERS, sheet_offset=(0, 0)) -> bytes:
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False})
-    sheet = book.add_worksheet()
-    r0, c0 = sheet_offset
-    sheet.write_row(r0, c0, headers)
-    for i, row in enumerate(rows, start=1):
-        sheet.write_row(r0 + i, c0, row)
-    book.close()
-    return buffer.getvalue()
+from closeloop.core.tests.sheets import HEADERS, xlsx_bytes
 
 
 def csv_bytes(rows, encoding: str) -> bytes:

@@ -5,11 +5,11 @@ import zipfile
 
 import openpyxl
 import pytest
-import xlsxwriter
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from closeloop.core.errors import ValidationFailed
 from closeloop.core.models import AuditEntry, Channel
+from closeloop.core.tests.sheets import HEADERS, xlsx_bytes
 from closeloop.leads import imports
 from closeloop.leads.exports import refusal_report
 from closeloop.leads.models import ImportJob, ImportRefusal, ImportStatus, Lead
@@ -21,8 +21,6 @@ from closeloop.leads.services import (
     lead_submit_batch,
 )
 
-HEADERS = ["公司名称", "联系人", "手机", "邮箱", "预算", "来源"]
-
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
@@ -30,16 +28,6 @@ def _media(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 
-def xlsx_bytes(rows, *, headers=HEADERS, sheet_offset=(0, 0)) -> bytes:
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"strings_to_formulas": False})
-    sheet = book.add_worksheet()
-    r0, c0 = sheet_offset
-    sheet.write_row(r0, c0, headers)
-    for i, row in enumerate(rows, start=1):
-        sheet.write_row(r0 + i, c0, row)
-    book.close()
-    return buffer.getvalue()
 
 
 def upload(data: bytes, name: str) -> SimpleUploadedFile:

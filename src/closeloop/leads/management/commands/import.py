@@ -88,8 +88,8 @@ class Command(BaseCommand):
             "id": job.pk, "status": job.get_status_display(), "imported": job.imported_rows,
             "routed": job.routed_rows, "merged": job.merged_rows, "refused": job.refused_rows})
         for refusal in job.refusals.order_by("row_number")[:SHOWN_REFUSALS]:
-            self.stdout.write(_("  row %(row)d: %(reason)s") % {"row": refusal.row_number,
-                                                                  "reason": imports.reason_text(refusal.errors)})
+            self.stdout.write("  " + _("row %(row)d: %(reason)s") % {"row": refusal.row_number,
+                                                                       "reason": imports.reason_text(refusal.errors)})
         if job.refused_rows > SHOWN_REFUSALS:
-            self.stdout.write(_("  … and %(more)d more (--report FILE.xlsx writes them all).")
+            self.stdout.write("  " + _("… and %(more)d more (--report FILE.xlsx writes them all).")
                               % {"more": job.refused_rows - SHOWN_REFUSALS})
