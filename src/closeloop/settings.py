@@ -121,8 +121,10 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    # Django's SQLite backend, with writers queued on a file lock (see core/sqlite/base.py).
-    DATABASES["default"]["ENGINE"] = "closeloop.core.sqlite"
+    # Django's SQLite backend, with writers queued on a file lock (see core/sqlite/base.py);
+    # CLOSELOOP_SQLITE_WRITER_QUEUE=0 leaves Django's own backend (the bench compares the two).
+    if env_bool("CLOSELOOP_SQLITE_WRITER_QUEUE", True):
+        DATABASES["default"]["ENGINE"] = "closeloop.core.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE takes the write lock when a transaction starts, so two writers queue instead of
         # one failing with "database is locked" when it upgrades its lock.

@@ -48,7 +48,7 @@ class FileInfo:
     header_row: int = 1
     headers: list[str] = field(default_factory=list)
     sample_rows: list[list[str]] = field(default_factory=list)
-    total_rows: int = 0
+    total_rows: int = 0  # a lower bound when the file was checked without a row limit
 
 
 def cell_text(value) -> str:
@@ -324,8 +324,13 @@ def _inspect_csv(path: Path, max_rows: float) -> FileInfo:
     info = FileInfo(kind="csv", encoding=encoding)
     rows = _csv_rows(path, encoding)
     _read_sample(info, rows)
-    # Count the remaining records with the real parser (quoted line breaks do not start new rows).
     seen = info.header_row + (info.sample_rows[-1][0] - info.header_row if info.sample_rows else 0)
+    if math.isinf(max_rows):
+        # Nothing to refuse by length (an offline tool): no pass of its own to count the rows, which
+        # then says only that there are data rows.
+        info.total_rows = max(0, seen - info.header_row) if info.headers else 0
+        return info
+    # Count the remaining records with the real parser (quoted line breaks do not start new rows).
     for _row in rows:
         seen += 1
         if seen - info.header_row > max_rows:
