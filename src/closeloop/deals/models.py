@@ -1,6 +1,7 @@
 """Customers, contacts, pipelines, opportunities and their stage history."""
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -61,6 +62,10 @@ class Customer(FollowedUp, models.Model):
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
     # Written by the services from `leads.normalize`; duplicate checks read it.
     company_key = models.CharField(max_length=200, blank=True, editable=False)
+
+    # The public pool's ledger rows of this customer (claims, returns, warnings): the leads' pool ledger.
+    pool_events = GenericRelation("leads.PoolEvent", content_type_field="record_type", object_id_field="record_id",
+                                  related_query_name="customer")
 
     objects = CustomerQuerySet.as_manager()
 

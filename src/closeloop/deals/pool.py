@@ -1,7 +1,8 @@
-"""Customers return to the public pool (公海) under the same rules as leads.
+"""The customers' public pool (公海): the same rules, caps and ledger as the leads' pool (leads/pool.py).
 
 The pool settings are the leads app's (`QualitySettings`): whether the pool is on, after how many days
-without the owner's follow-up a record returns, and the reclaim cool-down. A customer's clock is the
+without the owner's follow-up a record returns, how many records a rep may hold and claim a day, and the
+reclaim cool-down; claims, returns and warnings go to the one pool ledger (`PoolEvent`). A customer's clock is the
 owner's last follow-up on it or on any of its deals (an activity logged on a deal also carries the
 customer), or the time the owner got it, whichever is later.
 
@@ -10,34 +11,46 @@ the follow-up, stale and no-activity sweeps and escalated to their manager, who 
 the customer away while a deal is open would split the deal and the company between two reps (撞单), the
 very thing the pool exists to prevent; the manual release refuses it for the same reason.
 
-The sweep is idempotent: a warning is a ledger row unique per (customer, kind, deadline), a return
-is a conditional update on the owner read, so running twice, late or on two workers sends nothing twice.
+The sweep is idempotent: a warning is a ledger row unique per (customer, owner, deadline), a return is
+a conditional update on the owner read, so running twice, late or on two workers sends nothing twice.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import DateTimeField, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from closeloop.core.audit import audit_record
+from closeloop.core.errors import Conflict, Forbidden
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
-from closeloop.followup.models import Activity, ActivityKind, Reminder
-from closeloop.leads.pool import WARNING_AHEAD
+from closeloop.followup.models import Activity, ActivityKind
+from closeloop.leads.pool import WARNING_AHEAD, Pool, claim_check, ledger_write, lock_claimer, warn_once
+from closeloop.leads.quality import PoolEventKind
 from closeloop.leads.scoring import quality_settings
 
 from .models import Customer, Opportunity, OpportunityStatus
+from .services import _check_new_owner, _invalid, can_manage
 
-# Ledger kinds of the customer pool: one warning per return deadline, and the return itself (the reclaim
-# cool-down reads it).
-POOL_WARNING, POOL_RETURNED = "pool_warning", "pool_returned"
+
+def _customers_held(user) -> int:
+    return Customer.objects.filter(owner=user).count()
+
+
+CUSTOMERS = Pool(
+    Customer, _customers_held,
+    cap_message=_lazy("You already hold %(n)d customers, the most allowed (%(max)d); release some to the pool first."),
+    daily_message=_lazy("You have claimed %(max)d customers today, the daily limit. Try again tomorrow."),
+    cooldown_message=_lazy("This customer returned to the pool from you; you may claim it again after %(date)s."),
+)
 
 
 @dataclass
@@ -93,7 +106,7 @@ def customer_pool_sweep_run(*, now=None) -> CustomerSweepResult:
         if deadline <= now:
             if _return_one(customer, days=days, now=now):
                 returns[customer.owner_id].append(customer)
-        elif _warn_once(customer, deadline=deadline, now=now):
+        elif warn_once(record=customer, owner_id=customer.owner_id, deadline=deadline, reason="no_follow_up", now=now):
             warnings[customer.owner_id].append((customer, deadline))
     owners = User.objects.in_bulk(set(warnings) | set(returns))
     for owner_id, items in warnings.items():
@@ -113,23 +126,6 @@ def customer_pool_sweep_run(*, now=None) -> CustomerSweepResult:
     return result
 
 
-def _warn_once(customer: Customer, *, deadline, now) -> bool:
-    """Record the warning; False when this deadline was already warned (the unique row exists)."""
-    try:
-        with transaction.atomic():
-            warning = Reminder(
-                kind=POOL_WARNING, due_at=deadline, level=0, recipient_id=customer.owner_id,
-                url=customer.get_absolute_url(), sent_at=now,
-                message=(_("%(customer)s returns to the public pool unless you follow up.")
-                         % {"customer": customer})[:300],
-            )
-            warning.set_record(customer)
-            warning.save()
-    except IntegrityError:  # warned before, by this run's predecessor or a concurrent sweep
-        return False
-    return True
-
-
 def _return_one(customer: Customer, *, days: int, now) -> bool:
     with transaction.atomic():
         # Checked again in the same statement that moves it: a claim, a transfer, a new deal or a follow-up
@@ -141,14 +137,52 @@ def _return_one(customer: Customer, *, days: int, now) -> bool:
         if not moved:
             return False
         previous = User.objects.get(pk=customer.owner_id)
-        # Also the record the reclaim cool-down reads.
-        returned = Reminder(
-            kind=POOL_RETURNED, due_at=now, level=0, recipient=previous, url=reverse("deals:customer_pool"),
-            sent_at=now, message=(_("%(customer)s returned to the public pool.") % {"customer": customer})[:300],
-        )
-        returned.set_record(customer)
-        returned.save()
+        # Also the row the reclaim cool-down reads.
+        ledger_write(record=customer, user_id=previous.pk, kind=PoolEventKind.RETURN, reason="no_follow_up", now=now)
         audit_record(actor=None, channel=Channel.SYSTEM, action="customer.return_to_pool", target=customer,
                      changes={"owner": [str(previous), None]},
                      note=_("No follow-up by the owner for %(days)d days.") % {"days": days})
     return True
+
+
+def customer_claim(*, customer: Customer, actor: User, channel: str = Channel.WEB) -> Customer:
+    """Take a customer from the public pool, under the pool's caps and cool-down (the leads' settings)."""
+    _check_new_owner(actor)
+    settings = quality_settings()
+    now = timezone.now()
+    with transaction.atomic():
+        lock_claimer(actor)
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.owner_id is not None:
+            raise Conflict(_("Someone claimed this customer first: %(owner)s.") % {"owner": customer.owner})
+        claim_check(actor=actor, record=customer, pool=CUSTOMERS, settings=settings, now=now)
+        customer.owner = actor
+        customer.pooled_at = None
+        customer.owned_since = now
+        customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
+        ledger_write(record=customer, user_id=actor.pk, kind=PoolEventKind.CLAIM, now=now)
+        audit_record(actor=actor, channel=channel, action="customer.claim", target=customer,
+                     changes={"owner": [None, str(actor)]})
+    return customer
+
+
+def customer_release(*, customer: Customer, actor: User, reason: str, channel: str = Channel.WEB) -> Customer:
+    """Return a customer to the public pool (the owner gives up, or their manager recycles it)."""
+    if not reason.strip():
+        raise _invalid("reason", _("Say why the customer goes back to the pool."))
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update(of=("self",)).select_related("owner").get(pk=customer.pk)
+        if customer.owner_id is None:
+            return customer
+        if customer.owner_id != actor.pk and not can_manage(actor, customer.owner):
+            raise Forbidden(_("Only the owner or their manager can return a customer to the pool."))
+        if Opportunity.objects.filter(customer=customer, status=OpportunityStatus.OPEN).exists():
+            raise Conflict(_("This customer has open deals; transfer it to another rep instead."))
+        old = customer.owner
+        customer.owner = None
+        customer.pooled_at = timezone.now()
+        customer.owned_since = None
+        customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
+        audit_record(actor=actor, channel=channel, action="customer.release", target=customer,
+                     changes={"owner": [str(old), None]}, note=reason)
+    return customer

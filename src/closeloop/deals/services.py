@@ -5,7 +5,7 @@ after commit (`notify` defers to on_commit). Views, the API, the demo and jobs a
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
@@ -21,11 +21,10 @@ from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
 from closeloop.core.visibility import subtree_users
-from closeloop.followup.models import ParticipantRole, Reminder
+from closeloop.followup.models import ParticipantRole
 from closeloop.followup.services import is_participant, participant_discard, participant_ensure
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead, LeadStatus
-from closeloop.leads.scoring import quality_settings
 
 from .models import (
     GATE_FIELDS,
@@ -38,10 +37,7 @@ from .models import (
     Stage,
     StageHistory,
 )
-from .pool import POOL_RETURNED
 
-# How many customers a rep may hold before claiming from the pool is refused.
-CUSTOMER_PRIVATE_CAP = 500
 SELLING_ROLES = {Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN}
 
 
@@ -303,61 +299,6 @@ def contact_delete(*, contact: Contact, actor: User, channel: str = Channel.WEB)
             changes["opportunities"] = [", ".join(linked), None]
         audit_record(actor=actor, channel=channel, action="contact.delete", target=customer, note=label,
                      changes=changes)
-
-
-def _check_reclaim_cooldown(customer: Customer, actor: User):
-    """The pool's cool-down, as for leads: whoever let a customer lapse may not grab it straight back."""
-    days = quality_settings().reclaim_cooldown_days
-    returned = (Reminder.objects.for_record(customer).filter(kind=POOL_RETURNED, recipient=actor,
-                                                            sent_at__gte=timezone.now() - timedelta(days=days))
-                .order_by("-sent_at").first())
-    if returned is not None:
-        until = timezone.localtime(returned.sent_at + timedelta(days=days))
-        raise ValidationFailed(
-            _("This customer returned to the pool from you; you may claim it again after %(date)s.")
-            % {"date": until.strftime("%Y-%m-%d %H:%M")}, code="reclaim_cooldown")
-
-
-def customer_claim(*, customer: Customer, actor: User, channel: str = Channel.WEB) -> Customer:
-    """Take a customer from the public pool, under the cap of private customers."""
-    _check_new_owner(actor)
-    with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        if customer.owner_id is not None:
-            raise Conflict(_("Someone claimed this customer first: %(owner)s.") % {"owner": customer.owner})
-        if Customer.objects.filter(owner=actor).count() >= CUSTOMER_PRIVATE_CAP:
-            raise Conflict(_("You already hold %(n)d customers, the most allowed; release some to the pool first.")
-                           % {"n": CUSTOMER_PRIVATE_CAP}, code="cap_reached")
-        _check_reclaim_cooldown(customer, actor)
-        customer.owner = actor
-        customer.pooled_at = None
-        customer.owned_since = timezone.now()
-        customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
-        audit_record(actor=actor, channel=channel, action="customer.claim", target=customer,
-                     changes={"owner": [None, str(actor)]})
-    return customer
-
-
-def customer_release(*, customer: Customer, actor: User, reason: str, channel: str = Channel.WEB) -> Customer:
-    """Return a customer to the public pool (the owner gives up, or a manager or a job recycles it)."""
-    if not reason.strip():
-        raise _invalid("reason", _("Say why the customer goes back to the pool."))
-    with transaction.atomic():
-        customer = Customer.objects.select_for_update(of=("self",)).select_related("owner").get(pk=customer.pk)
-        if customer.owner_id is None:
-            return customer
-        if customer.owner_id != actor.pk and not can_manage(actor, customer.owner):
-            raise Forbidden(_("Only the owner or their manager can return a customer to the pool."))
-        if Opportunity.objects.filter(customer=customer, status=OpportunityStatus.OPEN).exists():
-            raise Conflict(_("This customer has open deals; transfer it to another rep instead."))
-        old = customer.owner
-        customer.owner = None
-        customer.pooled_at = timezone.now()
-        customer.owned_since = None
-        customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
-        audit_record(actor=actor, channel=channel, action="customer.release", target=customer,
-                     changes={"owner": [str(old), None]}, note=reason)
-    return customer
 
 
 def customer_transfer(*, customer: Customer, new_owner: User, actor: User, reason: str, keep_as_collaborator=False,

@@ -11,7 +11,7 @@ from closeloop.core.pagination import paginate
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.leads.pool import mask_email, mask_phone
 
-from . import services
+from . import pool, services
 from .forms import ContactForm, CustomerForm
 from .models import Contact, Customer
 from .selectors import customer_list, customer_pool, get_customer_for_user
@@ -156,7 +156,7 @@ def contact_delete_view(request, pk, contact_pk):
 def customer_claim_view(request, pk):
     customer = get_object_or_404(customer_pool(user=request.user), pk=pk)
     try:
-        services.customer_claim(customer=customer, actor=request.user)
+        pool.customer_claim(customer=customer, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("deals:customer_pool")
@@ -169,7 +169,7 @@ def customer_claim_view(request, pk):
 def customer_release_view(request, pk):
     customer = get_customer_for_user(request.user, pk)
     try:
-        services.customer_release(customer=customer, actor=request.user, reason=request.POST.get("reason", ""))
+        pool.customer_release(customer=customer, actor=request.user, reason=request.POST.get("reason", ""))
     except DomainError as exc:
         messages.error(request, error_text(exc))
         return redirect(customer)

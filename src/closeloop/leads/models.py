@@ -3,6 +3,7 @@
 import secrets
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -195,6 +196,10 @@ class Lead(FollowedUp, models.Model):
     # In the public pool (公海): no owner, claimable by reps; contact details masked until claimed.
     in_pool = models.BooleanField(_("in the pool"), default=False)
     pooled_at = models.DateTimeField(_("in the pool since"), null=True, blank=True)
+
+    # The public pool's ledger rows of this lead (claims, returns, warnings).
+    pool_events = GenericRelation("leads.PoolEvent", content_type_field="record_type", object_id_field="record_id",
+                                  related_query_name="lead")
 
     objects = LeadQuerySet.as_manager()
 

@@ -1,12 +1,16 @@
 """The public pool (公海): stale leads return to it, reps claim from it under caps.
 
+The ledger (PoolEvent) and the caps here serve both pools, leads and customers (deals/pool.py): a claim
+is checked against the per-rep cap, the daily claims and the reclaim cool-down of the pool settings.
 The sweep is idempotent: returning a lead is a conditional update on its current owner, and a
-warning is a row unique per (lead, owner, deadline), so running twice or late sends nothing twice.
+warning is a row unique per (record, owner, deadline), so running twice or late sends nothing twice.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, Max, OuterRef, Q, Subquery
@@ -14,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from closeloop.core.audit import audit_record
@@ -59,36 +64,107 @@ def pool_leads():
             .order_by("-pooled_at", "-id"))
 
 
+@dataclass(frozen=True)
+class Pool:
+    """One public pool: leads (below) or customers (deals/pool.py). Both keep one ledger (PoolEvent) and obey
+    one set of caps from the pool settings; `held(user)` counts what a rep holds against the per-rep cap,
+    and the messages name the pool's records."""
+
+    model: type
+    held: Callable[[User], int]
+    cap_message: Any  # %(n)d held, %(max)d allowed
+    daily_message: Any  # %(max)d claims a day
+    cooldown_message: Any  # %(date)s when the previous owner may claim again
+
+
+def _open_leads_held(user) -> int:
+    return Lead.objects.filter(owner=user, status__in=OPEN_STATUSES).count()
+
+
+LEADS = Pool(
+    Lead, _open_leads_held,
+    cap_message=_lazy("You already hold %(n)d open leads, the most allowed (%(max)d). Close or hand over some first."),
+    daily_message=_lazy("You have claimed %(max)d leads today, the daily limit. Try again tomorrow."),
+    cooldown_message=_lazy("This lead returned to the pool from you; you may claim it again after %(date)s."),
+)
+
+
 def _start_of_today(now):
     local = timezone.localtime(now)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def claim_limits(user, settings: QualitySettings | None = None) -> dict:
+def claim_limits(user, settings: QualitySettings | None = None, pool: Pool = LEADS) -> dict:
+    """What the user holds and has claimed today in this pool, against the caps (each pool counts its own)."""
     settings = settings or quality_settings()
     now = timezone.now()
     return {
-        "open": Lead.objects.filter(owner=user, status__in=OPEN_STATUSES).count(),
+        "open": pool.held(user),
         "max_open": settings.max_open_leads_per_rep,
-        "today": PoolEvent.objects.filter(user=user, kind=PoolEventKind.CLAIM,
-                                          created_at__gte=_start_of_today(now)).count(),
+        "today": PoolEvent.objects.of_type(pool.model).filter(
+            user=user, kind=PoolEventKind.CLAIM, created_at__gte=_start_of_today(now)).count(),
         "max_today": settings.max_claims_per_day,
     }
 
 
-def reclaim_blocked_until(user, lead_ids, settings: QualitySettings | None = None, now=None) -> dict:
-    """`{lead id: when the cool-down ends}` for the leads that returned to the pool from `user` too recently.
+def reclaim_blocked_until(user, record_ids, settings: QualitySettings | None = None, now=None,
+                          model: type = Lead) -> dict:
+    """`{record id: when the cool-down ends}` for the records that returned to the pool from `user` too recently.
 
     One query for a whole page of the pool, so the page can say why a row cannot be claimed yet; the claim
-    itself asks the same question for its one lead.
+    itself asks the same question for its one record.
     """
     settings = settings or quality_settings()
     now = now or timezone.now()
     cooldown = timedelta(days=settings.reclaim_cooldown_days)
-    last_returns = (PoolEvent.objects.filter(lead_id__in=list(lead_ids), user=user, kind=PoolEventKind.RETURN,
-                                             created_at__gte=now - cooldown)
-                    .values("lead_id").annotate(last=Max("created_at")))
-    return {row["lead_id"]: timezone.localtime(row["last"] + cooldown) for row in last_returns}
+    last_returns = (PoolEvent.objects.for_records(model, list(record_ids))
+                    .filter(user=user, kind=PoolEventKind.RETURN, created_at__gte=now - cooldown)
+                    .values("record_id").annotate(last=Max("created_at")))
+    return {row["record_id"]: timezone.localtime(row["last"] + cooldown) for row in last_returns}
+
+
+def claim_check(*, actor: User, record, pool: Pool, settings: QualitySettings, now) -> None:
+    """Refuse a claim over the per-rep cap, over the daily cap, or inside the reclaim cool-down.
+
+    Run inside the claim's transaction after locking the actor's row (`lock_claimer`), so two quick clicks
+    cannot both pass the caps.
+    """
+    limits = claim_limits(actor, settings, pool)
+    if limits["open"] >= limits["max_open"]:
+        raise ValidationFailed(str(pool.cap_message) % {"n": limits["open"], "max": limits["max_open"]},
+                               code="claim_cap")
+    if limits["today"] >= limits["max_today"]:
+        raise ValidationFailed(str(pool.daily_message) % {"max": limits["max_today"]}, code="daily_claim_cap")
+    if until := reclaim_blocked_until(actor, [record.pk], settings, now, model=pool.model).get(record.pk):
+        raise ValidationFailed(str(pool.cooldown_message) % {"date": until.strftime("%Y-%m-%d %H:%M")},
+                               code="reclaim_cooldown")
+
+
+def lock_claimer(actor: User) -> None:
+    """One claim at a time per person (their user row is the lock), in whichever pool."""
+    User.objects.select_for_update().filter(pk=actor.pk).first()
+
+
+def ledger_write(*, record, user_id: int, kind: str, now, reason: str = "", deadline=None) -> PoolEvent:
+    event = PoolEvent(user_id=user_id, kind=kind, reason=reason, deadline=deadline, created_at=now)
+    event.set_record(record)
+    event.save()
+    return event
+
+
+def warn_once(*, record, owner_id: int, deadline, reason: str, now) -> bool:
+    """Record the warning; False when this deadline was already warned (the unique row exists)."""
+    warnings = PoolEvent.objects.for_record(record).filter(user_id=owner_id, kind=PoolEventKind.WARNING,
+                                                           deadline=deadline)
+    if warnings.exists():
+        return False
+    try:
+        with transaction.atomic():
+            ledger_write(record=record, user_id=owner_id, kind=PoolEventKind.WARNING, reason=reason,
+                         deadline=deadline, now=now)
+    except IntegrityError:  # a concurrent sweep warned first
+        return False
+    return True
 
 
 def lead_claim(*, lead: Lead, actor: User, channel: str = Channel.WEB) -> Lead:
@@ -98,21 +174,8 @@ def lead_claim(*, lead: Lead, actor: User, channel: str = Channel.WEB) -> Lead:
     settings = quality_settings()
     now = timezone.now()
     with transaction.atomic():
-        # One claim at a time per person, so two quick clicks cannot both pass the caps.
-        User.objects.select_for_update().filter(pk=actor.pk).first()
-        limits = claim_limits(actor, settings)
-        if limits["open"] >= limits["max_open"]:
-            raise ValidationFailed(
-                _("You already hold %(n)d open leads, the most allowed (%(max)d). Close or hand over some first.")
-                % {"n": limits["open"], "max": limits["max_open"]}, code="claim_cap")
-        if limits["today"] >= limits["max_today"]:
-            raise ValidationFailed(
-                _("You have claimed %(max)d leads today, the daily limit. Try again tomorrow.")
-                % {"max": limits["max_today"]}, code="daily_claim_cap")
-        if until := reclaim_blocked_until(actor, [lead.pk], settings, now).get(lead.pk):
-            raise ValidationFailed(
-                _("This lead returned to the pool from you; you may claim it again after %(date)s.")
-                % {"date": until.strftime("%Y-%m-%d %H:%M")}, code="reclaim_cooldown")
+        lock_claimer(actor)
+        claim_check(actor=actor, record=lead, pool=LEADS, settings=settings, now=now)
         # The race between two claimers is decided here: only one UPDATE finds the lead still ownerless.
         won = Lead.objects.filter(pk=lead.pk, in_pool=True, owner__isnull=True).update(
             owner=actor, in_pool=False, pooled_at=None, status=LeadStatus.ASSIGNED, assigned_at=now, updated_at=now,
@@ -121,7 +184,7 @@ def lead_claim(*, lead: Lead, actor: User, channel: str = Channel.WEB) -> Lead:
             raise Conflict(_("Someone else claimed this lead a moment ago; it is no longer in the pool."),
                            code="already_claimed")
         lead = Lead.objects.get(pk=lead.pk)
-        PoolEvent.objects.create(lead=lead, user=actor, kind=PoolEventKind.CLAIM, created_at=now)
+        ledger_write(record=lead, user_id=actor.pk, kind=PoolEventKind.CLAIM, now=now)
         audit_record(actor=actor, channel=channel, action="lead.claim", target=lead,
                      changes={"owner": [None, str(actor)], "in_pool": [True, False]})
         first_contact_task(lead=lead, owner=actor)
@@ -179,7 +242,7 @@ def pool_sweep_run(*, now=None) -> SweepResult:
         if deadline <= now:
             if _return_one(lead, reason=reason, now=now):
                 returns[lead.owner_id].append(lead)
-        elif _warn_once(lead, deadline=deadline, reason=reason, now=now):
+        elif warn_once(record=lead, owner_id=lead.owner_id, deadline=deadline, reason=reason, now=now):
             warnings[lead.owner_id].append((lead, deadline))
     owners = User.objects.in_bulk(set(warnings) | set(returns))
     for owner_id, items in warnings.items():
@@ -199,20 +262,6 @@ def pool_sweep_run(*, now=None) -> SweepResult:
     return result
 
 
-def _warn_once(lead, *, deadline, reason, now) -> bool:
-    """Record the warning; False when this deadline was already warned (the unique row exists)."""
-    if PoolEvent.objects.filter(lead_id=lead.pk, user_id=lead.owner_id, kind=PoolEventKind.WARNING,
-                                deadline=deadline).exists():
-        return False
-    try:
-        with transaction.atomic():
-            PoolEvent.objects.create(lead_id=lead.pk, user_id=lead.owner_id, kind=PoolEventKind.WARNING,
-                                     reason=reason, deadline=deadline, created_at=now)
-    except IntegrityError:  # a concurrent sweep warned first
-        return False
-    return True
-
-
 def _return_one(lead, *, reason, now) -> bool:
     with transaction.atomic():
         # Conditional on the owner we read: a reassignment or a claim in between wins over the sweep.
@@ -222,7 +271,7 @@ def _return_one(lead, *, reason, now) -> bool:
         if not moved:
             return False
         previous = User.objects.get(pk=lead.owner_id)
-        PoolEvent.objects.create(lead_id=lead.pk, user=previous, kind=PoolEventKind.RETURN, reason=reason, created_at=now)
+        ledger_write(record=lead, user_id=previous.pk, kind=PoolEventKind.RETURN, reason=reason, now=now)
         tasks_cancel(record=lead, now=now)
         Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=None)
         note = {"no_follow_up": _("No follow-up in time."), "not_qualified": _("Not qualified in time.")}[reason]

@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.followup.models import RecordRow
+
 
 class ScoringKind(models.TextChoices):
     """What a scoring rule looks at. BANT first, then fit, then behaviour."""
@@ -91,13 +93,18 @@ class QualitySettings(models.Model):
         _("return after days without qualifying"), default=60,
         help_text=_("Days since assignment before a lead that is still not qualified returns."),
     )
+    # The caps and the cool-down hold for both pools, leads and customers, each pool counting its own records.
     max_open_leads_per_rep = models.PositiveIntegerField(
         _("most open leads a rep may hold (库容)"), default=200,
-        help_text=_("A rep at this limit cannot claim from the pool."),
+        help_text=_("A rep at this limit cannot claim from the pool. The same limit holds for the customers a rep "
+                    "owns in the customer pool."),
     )
-    max_claims_per_day = models.PositiveSmallIntegerField(_("claims per rep per day"), default=20)
+    max_claims_per_day = models.PositiveSmallIntegerField(
+        _("claims per rep per day"), default=20, help_text=_("In each pool: leads and customers are counted apart."),
+    )
     reclaim_cooldown_days = models.PositiveSmallIntegerField(
         _("days before the previous owner may reclaim"), default=7,
+        help_text=_("For leads and customers alike."),
     )
 
     class Meta:
@@ -179,15 +186,15 @@ class PoolEventKind(models.TextChoices):
     WARNING = "warning", _("Warned before return")
 
 
-class PoolEvent(models.Model):
-    """What the pool did, for whom: claims (daily cap), returns (cool-down) and warnings (sent once).
+class PoolEvent(RecordRow):
+    """The public pools' one ledger, for leads and customers alike: claims (the daily cap), returns (the
+    reclaim cool-down) and warnings (sent once), for whom.
 
-    A warning is unique per lead, owner and return deadline: a second or late sweep finds the row
-    and sends nothing; a follow-up moves the deadline, so a later lapse is warned again.
+    A warning is unique per record, owner and return deadline: a second or late sweep finds the row and
+    sends nothing; a follow-up moves the deadline, so a later lapse is warned again.
     """
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="pool_events")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     kind = models.CharField(max_length=10, choices=PoolEventKind.choices)
     reason = models.CharField(max_length=30, blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
@@ -198,14 +205,13 @@ class PoolEvent(models.Model):
         indexes = [
             # Daily claim cap: a user's claims since midnight.
             models.Index(fields=["user", "kind", "-created_at"], name="poolevent_user_kind_idx"),
-            # Cool-down: this lead's returns from this user.
-            models.Index(fields=["lead", "kind", "-created_at"], name="poolevent_lead_kind_idx"),
+            # Cool-down: this record's returns from this user.
+            models.Index(fields=["record_type", "record_id", "kind", "-created_at"], name="poolevent_record_idx"),
         ]
         constraints = [
-            models.UniqueConstraint(
-                fields=["lead", "user", "deadline"], condition=Q(kind="warning"), name="poolevent_warning_once"
-            ),
+            models.UniqueConstraint(fields=["record_type", "record_id", "user", "deadline"], condition=Q(kind="warning"),
+                                    name="poolevent_warning_once"),
         ]
 
     def __str__(self):
-        return f"{self.kind} {self.lead_id}"
+        return f"{self.kind} {self.record_id}"

@@ -11,10 +11,12 @@ from closeloop.core.models import AuditEntry, Channel, Notification
 from closeloop.core.schedule import SWEEPS
 from closeloop.deals import services
 from closeloop.deals.models import Customer
-from closeloop.deals.pool import POOL_RETURNED, customer_pool_sweep_run
+from closeloop.deals.pool import customer_claim, customer_pool_sweep_run, customer_release
 from closeloop.deals.tasks import customer_pool_sweep
-from closeloop.followup.models import Activity, ActivityKind, Reminder
+from closeloop.followup.models import Activity, ActivityKind
 from closeloop.followup.services import activity_log
+from closeloop.leads.models import PoolEvent
+from closeloop.leads.quality import PoolEventKind
 from closeloop.leads.rule_services import quality_settings_update
 
 DAY = timedelta(days=1)
@@ -114,7 +116,7 @@ def test_a_customer_with_an_open_deal_is_never_taken_away(org, idle_customer, ma
 def test_a_fresh_claim_restarts_the_clock(org, idle_customer, sweep):
     customer = idle_customer(days_ago=DAYS + 10)
     sweep()
-    services.customer_claim(customer=customer, actor=org.teammate)
+    customer_claim(customer=customer, actor=org.teammate)
     assert sweep().returned == 0
     assert Customer.objects.get(pk=customer.pk).owner == org.teammate
 
@@ -123,10 +125,10 @@ def test_the_previous_owner_waits_for_the_cool_down(org, idle_customer, sweep):
     customer = idle_customer(days_ago=DAYS + 10)
     sweep()
     with pytest.raises(ValidationFailed) as excinfo:
-        services.customer_claim(customer=customer, actor=org.owner)
+        customer_claim(customer=customer, actor=org.owner)
     assert excinfo.value.code == "reclaim_cooldown"
-    Reminder.objects.filter(kind=POOL_RETURNED).update(sent_at=timezone.now() - 8 * DAY)
-    assert services.customer_claim(customer=customer, actor=org.owner).owner == org.owner
+    PoolEvent.objects.filter(kind=PoolEventKind.RETURN).update(created_at=timezone.now() - 8 * DAY)
+    assert customer_claim(customer=customer, actor=org.owner).owner == org.owner
 
 
 def test_the_pool_rules_are_the_leads_rules(org, idle_customer, sweep):
@@ -159,3 +161,54 @@ def test_after_the_return_contacts_are_masked_until_someone_claims(client, org, 
     detail = client.get(reverse("deals:customer_detail", args=[customer.pk]))
     assert detail.status_code == 200 and "13812348000" in detail.content.decode()
     assert customer.name not in client.get(reverse("deals:customer_pool")).content.decode()
+
+
+# One set of caps for both pools, from the pool settings: each pool counts its own records.
+
+
+@pytest.fixture
+def pooled_customer(org, make_customer):
+    counter = iter(range(1000))
+
+    def make():
+        customer = make_customer(name=f"公海客户{next(counter)}号有限公司")
+        customer_release(customer=customer, actor=customer.owner, reason="test")
+        return Customer.objects.get(pk=customer.pk)
+
+    return make
+
+
+def test_the_per_rep_cap_counts_the_customers_a_rep_holds(org, make_customer, pooled_customer):
+    quality_settings_update(data={"max_open_leads_per_rep": 2}, actor=org.admin)
+    waiting = [pooled_customer(), pooled_customer()]
+    make_customer(owner=org.teammate)
+    customer_claim(customer=waiting[0], actor=org.teammate)
+    with pytest.raises(ValidationFailed) as excinfo:
+        customer_claim(customer=waiting[1], actor=org.teammate)
+    assert excinfo.value.code == "claim_cap" and "2 customers" in excinfo.value.message
+    assert Customer.objects.get(pk=waiting[1].pk).owner is None
+    # Leads held do not count against customers, nor customers against leads: each pool counts its own.
+    assert customer_claim(customer=waiting[1], actor=org.outsider).owner == org.outsider
+
+
+def test_the_daily_claims_come_from_the_one_ledger(org, pooled_customer):
+    quality_settings_update(data={"max_claims_per_day": 1}, actor=org.admin)
+    first, second = pooled_customer(), pooled_customer()
+    customer_claim(customer=first, actor=org.teammate)
+    event = PoolEvent.objects.get(kind=PoolEventKind.CLAIM)
+    assert (event.record, event.user) == (Customer.objects.get(pk=first.pk), org.teammate)
+    with pytest.raises(ValidationFailed) as excinfo:
+        customer_claim(customer=second, actor=org.teammate)
+    assert excinfo.value.code == "daily_claim_cap"
+    PoolEvent.objects.filter(kind=PoolEventKind.CLAIM).update(created_at=timezone.now() - 2 * DAY)
+    assert customer_claim(customer=second, actor=org.teammate).owner == org.teammate
+
+
+def test_the_sweep_writes_its_warning_and_return_to_the_pool_ledger(org, idle_customer, sweep):
+    customer = idle_customer(days_ago=DAYS - 0.5)
+    sweep()
+    warning = PoolEvent.objects.get(customer=customer, kind=PoolEventKind.WARNING)
+    assert warning.user == org.owner and warning.deadline is not None and warning.reason == "no_follow_up"
+    sweep(timezone.now() + 3 * DAY)
+    assert PoolEvent.objects.get(customer=customer, kind=PoolEventKind.RETURN).user == org.owner
+    assert not Customer.objects.get(pk=customer.pk).owner

@@ -8,6 +8,7 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry, Notification
 from closeloop.deals import services
 from closeloop.deals.models import Customer, LostReason, Opportunity, OpportunityStatus, StageHistory
+from closeloop.deals.pool import customer_claim, customer_release
 from closeloop.followup.services import activity_log
 from closeloop.leads.models import Lead, LeadStatus
 
@@ -74,7 +75,7 @@ def test_it_refuses_to_convert_into_another_reps_customer(org, qualified_lead, m
 
 def test_it_claims_a_pooled_customer_when_converting(org, qualified_lead, make_customer):
     customer = make_customer(owner=org.owner, name="苏州公海有限公司")
-    services.customer_release(customer=customer, actor=org.owner, reason="no budget this year")
+    customer_release(customer=customer, actor=org.owner, reason="no budget this year")
     result = services.lead_convert(lead=qualified_lead(owner=org.teammate, company_name="苏州公海有限公司"), actor=org.teammate)
     assert result.customer == customer and result.customer.owner == org.teammate
 
@@ -212,13 +213,13 @@ def test_customer_transfer_and_pool(org, make_customer):
     services.customer_transfer(customer=customer, new_owner=org.teammate, actor=org.manager, reason="rebalance")
     assert not Customer.objects.visible_to(org.owner).filter(pk=customer.pk).exists()
     with pytest.raises(Forbidden):
-        services.customer_release(customer=customer, actor=org.outsider, reason="x")
-    services.customer_release(customer=customer, actor=org.teammate, reason="not reachable")
+        customer_release(customer=customer, actor=org.outsider, reason="x")
+    customer_release(customer=customer, actor=org.teammate, reason="not reachable")
     customer.refresh_from_db()
     assert customer.owner is None and customer.pooled_at
-    services.customer_claim(customer=customer, actor=org.outsider)
+    customer_claim(customer=customer, actor=org.outsider)
     with pytest.raises(Conflict):
-        services.customer_claim(customer=customer, actor=org.owner)
+        customer_claim(customer=customer, actor=org.owner)
 
 
 def test_opportunity_timeline_includes_the_leads_history(org, qualified_lead):

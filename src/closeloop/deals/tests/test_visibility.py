@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from closeloop.deals import services
 from closeloop.deals.models import Customer, Opportunity
+from closeloop.deals.pool import customer_release
 from closeloop.followup.services import participant_add
 
 # Who sees a deal owned by `owner` (a rep in team A under `manager`); `collaborator` is outsider added as one.
@@ -130,7 +130,7 @@ def test_settings_are_for_admins_only(client, org):
 
 def test_pool_shows_unowned_customers_to_reps_and_hides_them_elsewhere(client, org, make_customer):
     customer = make_customer(name="公海里的公司")
-    services.customer_release(customer=customer, actor=org.owner, reason="quiet")
+    customer_release(customer=customer, actor=org.owner, reason="quiet")
     client.force_login(org.outsider)
     assert "公海里的公司" in client.get(reverse("deals:customer_pool")).content.decode()
     assert client.get(reverse("deals:customer_detail", args=[customer.pk])).status_code == 404

@@ -60,9 +60,12 @@ def _old_world(apps):
                                 message=f"{key} {kind} {level}", url="/x/")
         for key, kind, level, recipient in [
             (f"lead:{lead.pk}", "first_contact", 0, rep), (f"lead:{lead.pk}", "first_contact", 1, boss),
-            (f"customer:{customer.pk}", "pool_warning", 0, rep), (f"opportunity:{deal.pk}", "stale", 0, rep),
+            (f"customer:{customer.pk}", "pool_warning", 0, rep), (f"customer:{customer.pk}", "pool_returned", 0, boss),
+            (f"opportunity:{deal.pk}", "stale", 0, rep),
         ]
     ]
+    lead_pool = apps.get_model("leads", "PoolEvent").objects.create(lead=lead, user=rep, kind="warning",
+                                                                   reason="no_follow_up", deadline=now)
     apps.get_model("leads", "LeadCollaborator").objects.create(lead=lead, user=boss, role="协助跟进")
     apps.get_model("leads", "LeadCollaborator").objects.create(lead=lead, user=rep, role="presales")
     apps.get_model("deals", "CustomerCollaborator").objects.create(customer=customer, user=boss, role="finance")
@@ -73,7 +76,7 @@ def _old_world(apps):
     comment = apps.get_model("deals", "Comment").objects.create(opportunity=deal, author=rep, body="@mig-boss 请看")
     preferences = apps.get_model("core", "NotificationPreference").objects
     preferences.create(user=boss, kind="opportunity.collaborator", in_app=False, email=True)
-    return {"lead": lead, "customer": customer, "deal": deal, "rep": rep, "boss": boss, "task": task,
+    return {"lead": lead, "customer": customer, "deal": deal, "rep": rep, "boss": boss, "task": task, "pool": lead_pool,
             "reminders": reminders, "handoff": handoff, "comment": comment,
             "activities": {"lead": on_lead, "customer": on_customer, "deal": on_deal}}
 
@@ -104,8 +107,9 @@ def test_follow_up_rows_keep_their_records_ids_and_values():
         old["task"].pk, lead, old["lead"].pk, old["rep"].pk, "first_contact", "open", old["task"].due_at)
 
     Reminder = apps.get_model("followup", "Reminder")
-    assert Reminder.objects.count() == len(old["reminders"])
-    for reminder in old["reminders"]:
+    pool_kinds = ("pool_warning", "pool_returned")
+    assert Reminder.objects.count() == len([r for r in old["reminders"] if r.kind not in pool_kinds])
+    for reminder in (r for r in old["reminders"] if r.kind not in pool_kinds):
         row = Reminder.objects.get(pk=reminder.pk)
         kind, _sep, pk = reminder.record_key.partition(":")
         assert (row.record_type_id, row.record_id) == ({"lead": lead, "customer": customer, "opportunity": deal}[kind], int(pk))
@@ -133,6 +137,16 @@ def test_follow_up_rows_keep_their_records_ids_and_values():
     comment = apps.get_model("followup", "Comment").objects.get()
     assert (comment.pk, comment.record_type_id, comment.record_id, comment.author_id, comment.body) == (
         old["comment"].pk, deal, old["deal"].pk, rep, "@mig-boss 请看")
+    # Both pools keep one ledger: the lead's rows point at it by type and id, the customer pool's reminders
+    # became its warning (deadline: the due time) and its return (the reclaim cool-down reads it).
+    PoolEvent = apps.get_model("leads", "PoolEvent")
+    row = PoolEvent.objects.get(pk=old["pool"].pk)
+    assert (row.record_type_id, row.record_id, row.user_id, row.kind, row.deadline) == (
+        lead, old["lead"].pk, rep, "warning", old["pool"].deadline)
+    on_customer = {(e.kind, e.user_id, e.deadline, e.created_at)
+                   for e in PoolEvent.objects.filter(record_type_id=customer, record_id=old["customer"].pk)}
+    warned, returned = (r for r in old["reminders"] if r.kind in pool_kinds)
+    assert on_customer == {("warning", rep, warned.due_at, warned.sent_at), ("return", boss, None, returned.sent_at)}
     # The collaborator notification kind is the family's now; the person's choice came along.
     choice = apps.get_model("core", "NotificationPreference").objects.get(user_id=boss)
     assert (choice.kind, choice.in_app, choice.email) == ("participant.added", False, True)
