@@ -114,5 +114,35 @@ def audit_record(
     )
 
 
+def audited_update(*, instance: models.Model, data: dict, actor, channel: str, action: str,
+                   fields: list[str] | None = None, target: models.Model | None = None, note: str = "",
+                   extra_changes: dict | None = None, always: bool = False) -> dict:
+    """The one way a service changes a record's fields: set `data` on `instance` (only the names in `fields`,
+    when given), and if a value changed, save just those columns (`update_fields`, with `updated_at` when the
+    model keeps one) and write one audit entry with each changed field's old and new value, in the caller's
+    transaction (shaped like the styleguide's `model_update`).
+
+    `target` is the record whose trail gets the entry (the instance by default: a contact's edit is on its
+    customer's trail); `extra_changes` adds changes that are not columns (many-to-many, a contact list);
+    `always` writes the entry even when nothing changed (the action itself is the news). Returns the
+    changes; {} means nothing was saved and, unless `always`, nothing audited.
+    """
+    names = [name for name in (fields if fields is not None else data) if name in data]
+    before = snapshot(instance, names)
+    for name in names:
+        setattr(instance, name, data[name])
+    changed = diff(before, snapshot(instance, names))
+    if changed:
+        columns = list(changed)
+        if any(field.name == "updated_at" for field in instance._meta.concrete_fields):
+            columns.append("updated_at")
+        instance.save(update_fields=columns)
+    changes = changed | (extra_changes or {})
+    if changes or always:
+        audit_record(actor=actor, channel=channel, action=action, target=target or instance, changes=changes,
+                     note=note)
+    return changes
+
+
 def audit_trail(obj: models.Model):
     return AuditEntry.objects.for_object(obj).select_related("actor")
