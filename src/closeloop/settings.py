@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "closeloop.followup",
     "closeloop.leads",
     "closeloop.deals",
+    "closeloop.quotes",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +216,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CLOSELOOP_IMPORT_MAX_BYTES = int(os.environ.get("CLOSELOOP_IMPORT_MAX_BYTES", str(100 * 1024 * 1024)))
 CLOSELOOP_IMPORT_MAX_ROWS = int(os.environ.get("CLOSELOOP_IMPORT_MAX_ROWS", "1000000"))
 CLOSELOOP_PUBLIC_FORM_RATE = os.environ.get("CLOSELOOP_PUBLIC_FORM_RATE", "20/h")
+# Requests per visitor IP to customers' quote links (/q/<key>/): reading, the PDF, accepting or declining.
+CLOSELOOP_PUBLIC_QUOTE_RATE = os.environ.get("CLOSELOOP_PUBLIC_QUOTE_RATE", "60/h")
 # How many reverse proxies in front of the app append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
 # The public form's per-IP rate limit needs this behind a proxy, or every visitor shares one address.
 CLOSELOOP_TRUSTED_PROXIES = int(os.environ.get("CLOSELOOP_TRUSTED_PROXIES", "0"))

@@ -54,3 +54,13 @@ def format_yuan(amount) -> str:
         return f"¥{quantize(amount):,.2f}"
     except (InvalidOperation, TypeError, ValueError):
         return str(amount)
+
+
+def amount_in_words(amount) -> str:
+    """The amount in capital Chinese numerals as contracts and quotes write it (人民币大写):
+    123400 → 壹拾贰万叁仟肆佰元整, 100.05 → 壹佰元零伍分. Rounded like every other amount first."""
+    import cn2an
+
+    value = quantize(amount)
+    words = cn2an.an2cn(f"{abs(value):.2f}", "rmb")
+    return f"负{words}" if value < 0 else words

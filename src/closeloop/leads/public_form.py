@@ -42,16 +42,19 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def rate_limit_hit(request) -> int:
+def rate_limit_hit(request, *, group: str = "public-form", rate: str | None = None) -> int:
     """Count this submission; return 0 if allowed, else the seconds until the visitor may post again.
+
+    `group` keeps separate counters for separate doors (the web form, the quote link); `rate` defaults to
+    CLOSELOOP_PUBLIC_FORM_RATE.
 
     django-ratelimit counts per visitor address in the shared cache (the database cache by default), so
     every app process counts against the same limit. The database cache's increment is a read and a
     write, so a burst of simultaneous posts may be undercounted by a few; Redis makes it exact. That is
     good enough for a spam brake.
     """
-    limit, period = parse_rate(settings.CLOSELOOP_PUBLIC_FORM_RATE)
-    usage = get_usage(request, group="public-form", key=lambda _group, request: client_ip(request),
+    limit, period = parse_rate(rate or settings.CLOSELOOP_PUBLIC_FORM_RATE)
+    usage = get_usage(request, group=group, key=lambda _group, request: client_ip(request),
                       rate=(limit, period), increment=True)
     if usage is None or not usage["should_limit"]:
         return 0

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from closeloop.core.money import format_yuan, parse_money, quantize
+from closeloop.core.money import amount_in_words, format_yuan, parse_money, quantize
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,29 @@ def test_it_rounds_half_up_in_one_place():
 def test_it_formats_yuan_grouped_by_thousands():
     assert format_yuan(Decimal("1200000")) == "¥1,200,000.00"
     assert format_yuan(None) == "—"
+
+
+# Checked by hand against the People's Bank rules for writing amounts (支付结算办法, 正确填写票据和结算凭证的基本规定):
+# one 零 for a run of zeros, 整 after 元 when there are no fen, none after 角 or 分.
+@pytest.mark.parametrize(
+    "amount, words",
+    [
+        ("123400", "壹拾贰万叁仟肆佰元整"),
+        ("0.5", "伍角"),
+        ("0.05", "伍分"),
+        ("0", "零元整"),
+        ("100.05", "壹佰元零伍分"),
+        ("1.10", "壹元壹角"),
+        ("1010", "壹仟零壹拾元整"),
+        ("10005", "壹万零伍元整"),
+        ("1050000", "壹佰零伍万元整"),
+        ("30000.07", "叁万元零柒分"),
+        ("100100100", "壹亿零壹拾万零壹佰元整"),
+        ("1000000000.01", "壹拾亿元零壹分"),
+        ("999999999999.99", "玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
+        (Decimal("2.675"), "贰元陆角捌分"),  # rounded half up like every amount
+        ("-56.00", "负伍拾陆元整"),
+    ],
+)
+def test_it_writes_amounts_in_capital_numerals(amount, words):
+    assert amount_in_words(amount) == words

@@ -1,0 +1,59 @@
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind
+
+from .actions import QuoteAction
+
+
+def _can_manage_catalog(user) -> bool:
+    return user.is_authenticated and (user.is_admin or user.role == "presales")
+
+
+class QuotesConfig(LoopApp):
+    name = "closeloop.quotes"
+    label = "quotes"
+    verbose_name = _("Quotes")
+    audit_actions = QuoteAction
+    audit_action_models = {"quote_line": "quotes.QuoteLine", "quote_version": "quotes.QuoteVersion"}
+    audit_extra_labels = {
+        "approvers": _("approvers"),
+        "quotes.quoteversion.title": _("title"),
+        "quotes.quote.total_incl_tax": _("total incl. tax"),
+        "quotes.quote.version": _("version"),
+        "quotes.quotetemplate.lines": _("products"),
+    }
+
+    def notification_kinds(self):
+        return [
+            # Approvals hold up a deal: approvers and submitters hear of them by email too.
+            NotificationKind("approval.requested", _("Someone asks me to approve something"), email=True),
+            NotificationKind("approval.decided", _("My request was approved or rejected"), email=True),
+            NotificationKind("quote.decided", _("A customer accepted or declined my quote"), email=True),
+        ]
+
+    def nav_entries(self):
+        return [
+            NavEntry("quotes", _("Quotes"), "quotes:list", order=10),
+            NavEntry("quotes", _("Approvals"), "quotes:approvals", order=20),
+            NavEntry("quotes", _("Products"), "quotes:product_list", order=30),
+            NavEntry("quotes", _("Quote templates"), "quotes:template_list", order=40, visible=_can_manage_catalog),
+            NavEntry("settings", _("Quotes and approvals"), "quotes:settings", order=60,
+                     visible=lambda user: user.is_authenticated and user.is_admin),
+        ]
+
+    def urls(self):
+        from . import views_public
+
+        return [
+            path("quotes/", include("closeloop.quotes.urls")),
+            # The customer's quote link, short and saying nothing about the app, like the web form's /f/.
+            path("q/<str:key>/", views_public.public_quote_view, name="quote_public"),
+            path("q/<str:key>/pdf/", views_public.public_quote_pdf_view, name="quote_public_pdf"),
+        ]
+
+    def ready(self):
+        from .approvals import register_kind
+        from .services import quote_approval_kind
+
+        register_kind(quote_approval_kind())
