@@ -52,6 +52,11 @@ class QuotesConfig(LoopApp):
             path("q/<str:key>/pdf/", views_public.public_quote_pdf_view, name="quote_public_pdf"),
         ]
 
+    def api_routers(self):
+        from .api import approvals_router, router
+
+        return [("/quotes", router), ("/approvals", approvals_router)]
+
     def ready(self):
         from .approvals import register_kind
         from .services import quote_approval_kind
