@@ -42,6 +42,11 @@ class QuotesConfig(LoopApp):
                      visible=lambda user: user.is_authenticated and user.is_admin),
         ]
 
+    def demo(self, ctx):
+        from .demo import load_demo_quotes
+
+        ctx.summary.append(load_demo_quotes(ctx))
+
     def urls(self):
         from . import views_public
 

@@ -21,7 +21,7 @@ def test_the_demo_company_has_every_role_the_loop_needs(db):
     assert User.objects.filter(role=Role.SALES_REP).count() == 6
     assert Lead.objects.count() == 30
     # Each app's part is in the command's one summary line, lowest app first.
-    assert f"Demo loaded: 14 users, 30 leads, {Opportunity.objects.count()} deals." in out.getvalue()
+    assert f"Demo loaded: 14 users, 30 leads, {Opportunity.objects.count()} deals" in out.getvalue()
     # leads gave the marketer the channels they run.
     assert set(User.objects.get(username="marketing1").source_channels.values_list("name", flat=True)) == {
         "展会", "官网", "广告"}

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from closeloop.core.models import Role, User
-from closeloop.deals.tests.conftest import api_auth, make_customer, make_deal, pipeline, stages  # noqa: F401
+from closeloop.deals.tests.conftest import api_auth, pipeline, stages  # noqa: F401 (fixtures)
 from closeloop.quotes import catalog, services
 from closeloop.quotes.models import ApprovalChain, ApprovalOperator
 
@@ -45,7 +45,7 @@ def make_product(org):
 
 
 @pytest.fixture
-def deal(make_deal):  # noqa: F811 (the deals fixture imported above)
+def deal(make_deal):
     return make_deal(amount="200000")
 
 
