@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from closeloop.core.errors import NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.notify import absolute_url
+from closeloop.core.pagination import api_page
 from closeloop.deals.selectors import get_opportunity_for_user
 from closeloop.leads.api import ErrorOut
 
@@ -300,10 +301,6 @@ def _fresh(request, quote_id: int):
     return quote
 
 
-def _page(rows, page: int, page_size: int):
-    return {"items": rows[:page_size], "page": page, "page_size": page_size, "has_next": len(rows) > page_size}
-
-
 def _typed(data: dict) -> dict:
     """Schema values as the services take them: decimals as text, the product by id."""
     result = {}
@@ -323,9 +320,7 @@ def _typed(data: dict) -> dict:
 def list_products(request, params: Query[ProductParams]):
     from .selectors import product_search
 
-    start = (params.page - 1) * params.page_size
-    rows = list(product_search(q=params.q)[start: start + params.page_size + 1])
-    return _page(rows, params.page, params.page_size)
+    return api_page(product_search(q=params.q), page=params.page, page_size=params.page_size)
 
 
 @router.post("/products", response={201: ProductOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
@@ -368,9 +363,7 @@ def update_product(request, product_id: int, payload: ProductPatch):
 @router.get("/", response={200: QuotePage, 401: ErrorOut, 422: ErrorOut}, summary="List the quotes you can see")
 def list_quotes(request, params: Query[QuoteParams]):
     filters = QuoteFilters(q=params.q, status=params.status or "", deal=str(params.deal_id or ""))
-    start = (params.page - 1) * params.page_size
-    rows = list(quote_list(user=request.user, filters=filters)[start: start + params.page_size + 1])
-    return _page(rows, params.page, params.page_size)
+    return api_page(quote_list(user=request.user, filters=filters), page=params.page, page_size=params.page_size)
 
 
 @router.post("/", response={201: QuoteOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},

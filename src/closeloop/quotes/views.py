@@ -9,12 +9,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from closeloop.core.audit import audit_trail
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.money import amount_in_words
 from closeloop.core.notify import absolute_url
+from closeloop.core.pagination import paginate, query_without_page
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.selectors import get_opportunity_for_user
-from closeloop.leads.selectors import page_of
 
 from . import approvals, services
 from .catalog import quote_settings, tax_rates
@@ -32,30 +32,13 @@ from .selectors import (
 )
 
 
-def apply_errors(form, exc: DomainError):
-    for field, errors in exc.field_errors.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    if not exc.field_errors:
-        form.add_error(None, exc.message)
-
-
-def _page_number(request) -> int:
-    try:
-        return int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
-
-
 @login_required
 @require_GET
 def quote_list_view(request):
     filters = QuoteFilters(q=request.GET.get("q", "").strip()[:100], status=request.GET.get("status", ""),
                            deal=request.GET.get("deal", ""))
-    page = page_of(quote_list(user=request.user, filters=filters), page=_page_number(request))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"page": page, "filters": filters, "query": query.urlencode(), "statuses": QuoteStatus.choices}
+    page = paginate(request, quote_list(user=request.user, filters=filters))
+    context = {"page": page, "filters": filters, "query": query_without_page(request), "statuses": QuoteStatus.choices}
     template = "quotes/_list_rows.html" if request.htmx and request.htmx.target == "quote-rows" else "quotes/list.html"
     return render(request, template, context)
 
@@ -87,7 +70,7 @@ def quote_create_view(request):
             quote = services.quote_create(opportunity=deal, actor=request.user, title=form.cleaned_data["title"],
                                           template=form.cleaned_data["template"])
         except DomainError as exc:
-            apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Quote %(number)s created. Add its lines below.") % {"number": quote.number})
             return redirect(quote)
@@ -193,7 +176,7 @@ def line_save_view(request, pk, line_pk=None):
         if not exc.field_errors:
             messages.error(request, exc.message)
             return _back_to_lines(request, quote)
-        apply_errors(form, exc)
+        form_errors_from(form, exc)
         return _back_to_lines(request, quote, line_form=form, editing=line, status=422 if request.htmx else 200)
     return _back_to_lines(request, quote)
 
@@ -219,7 +202,7 @@ def quote_terms_view(request, pk):
         try:
             services.quote_update(quote=quote, actor=request.user, data=form.cleaned_data)
         except DomainError as exc:
-            apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Quote terms saved."))
             return redirect(quote)
@@ -259,8 +242,7 @@ def quote_action_view(request, pk, action):
         else:
             raise Http404
     except DomainError as exc:
-        messages.error(request, exc.message if not exc.field_errors else
-                       " ".join(m for ms in exc.field_errors.values() for m in ms))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, message)
     return redirect(quote)

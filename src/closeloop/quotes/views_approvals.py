@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, error_text
 
 from . import approvals
 from .models import ApprovalRequest
@@ -39,8 +39,7 @@ def approval_decide_view(request, pk):
         approvals.approval_decide(request=approval, actor=request.user, approve=decision == "approve",
                                   comment=request.POST.get("comment", ""))
     except DomainError as exc:
-        messages.error(request, exc.message if not exc.field_errors else
-                       " ".join(m for ms in exc.field_errors.values() for m in ms))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Approved: %(what)s") % {"what": approval.title} if decision == "approve"
                          else _("Rejected: %(what)s") % {"what": approval.title})

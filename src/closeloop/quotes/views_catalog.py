@@ -7,14 +7,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from closeloop.core.errors import DomainError
-from closeloop.leads.selectors import page_of
+from closeloop.core.errors import DomainError, form_errors_from
+from closeloop.core.pagination import paginate, query_without_page
 
 from . import catalog
 from .forms import ProductForm, TemplateForm, product_groups
 from .models import Product, QuoteTemplate
 from .selectors import product_search
-from .views import _page_number, apply_errors
 
 TEMPLATE_LINE_ROWS = 5  # blank rows offered below a template's lines
 
@@ -25,10 +24,8 @@ def product_list_view(request):
     q = request.GET.get("q", "").strip()[:100]
     manage = catalog.can_manage_catalog(request.user)
     inactive = manage and request.GET.get("inactive") == "1"
-    page = page_of(product_search(q=q, include_inactive=inactive), page=_page_number(request), per_page=50)
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"page": page, "q": q, "inactive": inactive, "can_manage": manage, "query": query.urlencode()}
+    page = paginate(request, product_search(q=q, include_inactive=inactive), per_page=50)
+    context = {"page": page, "q": q, "inactive": inactive, "can_manage": manage, "query": query_without_page(request)}
     template = "quotes/_product_rows.html" if request.htmx and request.htmx.target == "product-rows" else "quotes/products.html"
     return render(request, template, context)
 
@@ -56,7 +53,7 @@ def product_edit_view(request, pk=None):
         try:
             product = catalog.product_save(actor=request.user, data=data, product=product)
         except DomainError as exc:
-            apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Product saved: %(product)s") % {"product": product})
             return redirect("quotes:product_list")
@@ -101,7 +98,7 @@ def template_edit_view(request, pk=None):
             template = catalog.quote_template_save(actor=request.user, data=form.cleaned_data, lines=lines,
                                                    template=template)
         except DomainError as exc:
-            apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Template saved: %(name)s") % {"name": template.name})
             return redirect("quotes:template_list")

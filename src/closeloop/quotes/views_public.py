@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
 from closeloop.core.money import amount_in_words
 from closeloop.leads.public_form import rate_limit_hit
@@ -66,11 +66,7 @@ def public_quote_view(request, key):
                                   name=request.POST.get("name", ""), phone=request.POST.get("phone", ""),
                                   note=request.POST.get("note", ""))
         except DomainError as exc:
-            for field, errors in exc.field_errors.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
-            if not exc.field_errors:
-                form.add_error(None, exc.message)
+            form_errors_from(form, exc)
         else:
             return redirect("quote_public", key=key)
     version = quote.current_version

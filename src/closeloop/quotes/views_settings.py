@@ -8,14 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from closeloop.core.errors import DomainError
+from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.models import User
 from closeloop.deals.models import Pipeline, Stage
 
 from . import approvals, catalog
 from .forms import ApprovalRuleForm, QuoteSettingsForm, TaxRateForm
 from .models import ApprovalRule, PipelineQuoteSettings, TaxRate
-from .views import apply_errors
 
 
 def _require_admin(user):
@@ -42,7 +41,7 @@ def settings_view(request):
             catalog.quote_settings_save(actor=request.user, data=data, logo=form.cleaned_data["logo"],
                                         clear_logo=form.cleaned_data["clear_logo"])
         except DomainError as exc:
-            apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Quote settings saved."))
             return redirect("quotes:settings")
@@ -68,7 +67,7 @@ def tax_rate_edit_view(request, pk=None):
         try:
             catalog.tax_rate_save(actor=request.user, data=form.cleaned_data, tax_rate=tax_rate)
         except DomainError as exc:
-            apply_errors(form, exc)
+            form_errors_from(form, exc)
         else:
             messages.success(request, _("Tax rate saved."))
             return redirect("quotes:settings")
@@ -89,7 +88,7 @@ def pipeline_moves_view(request, pk):
         catalog.pipeline_quote_settings_save(actor=request.user, pipeline=pipeline, sent_stage=stage("sent_stage"),
                                              accepted_stage=stage("accepted_stage"))
     except DomainError as exc:
-        messages.error(request, " ".join(m for ms in exc.field_errors.values() for m in ms) or exc.message)
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Saved where %(pipeline)s deals move when quotes are sent or accepted.")
                          % {"pipeline": pipeline})
@@ -123,7 +122,7 @@ def rule_edit_view(request, pk=None):
             try:
                 catalog.approval_rule_save(actor=request.user, data=data, approvers=people, rule=rule)
             except DomainError as exc:
-                apply_errors(form, exc)
+                form_errors_from(form, exc)
             else:
                 messages.success(request, _("Approval rule saved."))
                 return redirect("quotes:settings")
