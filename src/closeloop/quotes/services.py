@@ -24,8 +24,9 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import format_yuan
 from closeloop.core.notify import notify
-from closeloop.deals.models import CollaboratorRole, Opportunity, OpportunityCollaborator, OpportunityStatus
+from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.services import can_manage, opportunity_move_stage
+from closeloop.followup.models import Participant, ParticipantRole
 from closeloop.leads import normalize
 
 from . import approvals, pricing
@@ -45,8 +46,8 @@ from .numbering import next_number
 
 APPROVAL_KIND = "quote"
 MAX_LINES = 200
-# Collaborators in these roles build quotes with the owner; finance and service read them.
-EDITING_ROLES = {CollaboratorRole.SALES, CollaboratorRole.PRESALES, CollaboratorRole.PRODUCT}
+# Participants in these roles build quotes with the owner; finance and service read them.
+EDITING_ROLES = {ParticipantRole.SALES, ParticipantRole.PRESALES, ParticipantRole.PRODUCT}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -54,14 +55,14 @@ EDITING_ROLES = {CollaboratorRole.SALES, CollaboratorRole.PRESALES, Collaborator
 
 
 def can_edit_quotes(user: User, deal: Opportunity) -> bool:
-    """The deal's owner, the owner's managers, collaborators who sell or design the solution, administrators."""
+    """The deal's owner, the owner's managers, participants who sell or design the solution, administrators."""
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_admin or deal.owner_id == user.pk:
         return True
     if user.role == Role.SALES_MANAGER and can_manage(user, deal.owner):
         return True
-    return OpportunityCollaborator.objects.filter(opportunity=deal, user=user, role__in=EDITING_ROLES).exists()
+    return Participant.objects.for_record(deal).filter(user=user, role__in=EDITING_ROLES).exists()
 
 
 def _require_editor(actor: User, deal: Opportunity):

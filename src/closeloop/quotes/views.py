@@ -15,6 +15,7 @@ from closeloop.core.notify import absolute_url
 from closeloop.core.pagination import paginate, query_without_page
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.selectors import get_opportunity_for_user
+from closeloop.followup.timeline import AUDIT, TEMPLATES, TimelineEntry
 
 from . import approvals, services
 from .catalog import quote_settings, tax_rates
@@ -118,7 +119,9 @@ def _detail_context(request, quote, version, *, line_form=None, editing=None, te
         "in_words": amount_in_words(version.total_incl_tax),
         "public_url": absolute_url(reverse("quote_public", args=[quote.public_key]))
         if quote.status in (QuoteStatus.SENT, QuoteStatus.ACCEPTED, QuoteStatus.DECLINED) else "",
-        "entries": list(audit_trail(quote)[:100]) if can_edit or user.is_admin else [],
+        # The quote's trail in the family's timeline layout (the page reads `followup.timeline`).
+        "followup": {"timeline": [TimelineEntry(e.created_at, AUDIT, e, TEMPLATES[AUDIT])
+                                  for e in audit_trail(quote)[:100]] if can_edit or user.is_admin else []},
     }
 
 

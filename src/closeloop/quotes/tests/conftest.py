@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from closeloop.core.models import Role, User
-from closeloop.deals.tests.conftest import api_auth, pipeline, stages  # noqa: F401 (fixtures)
+from closeloop.deals.tests.conftest import api_auth  # noqa: F401 (a fixture)
 from closeloop.quotes import catalog, services
 from closeloop.quotes.models import ApprovalChain, ApprovalOperator
 

@@ -9,7 +9,8 @@ from django.utils import timezone
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry, Notification
 from closeloop.deals import services as deal_services
-from closeloop.deals.models import CollaboratorRole
+from closeloop.followup.models import ParticipantRole
+from closeloop.followup.services import participant_add
 from closeloop.quotes import catalog, services
 from closeloop.quotes.models import ApprovalRequest, ApprovalStatus, QuoteStatus, QuoteTemplate, StepStatus
 
@@ -237,7 +238,7 @@ def test_who_may_change_a_quote(org, deal, make_quote, finance, presales):
         with pytest.raises(Forbidden):
             services.quote_update(quote=quote, actor=outsider, data={"notes": "x"})
     services.quote_update(quote=quote, actor=org.manager, data={"notes": "经理改"})
-    deal_services.collaborator_add(opportunity=deal, user=presales, role=CollaboratorRole.PRESALES, actor=org.owner)
+    participant_add(record=deal, user=presales, role=ParticipantRole.PRESALES, actor=org.owner)
     services.quote_update(quote=quote, actor=presales, data={"notes": "售前改"})
     services.quote_update(quote=quote, actor=org.admin, data={"notes": "管理员改"})
     with pytest.raises(Forbidden):
