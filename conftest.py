@@ -67,7 +67,8 @@ def org(db):
 def make_lead(org):
     """A lead through the real intake service, owned by `owner` unless told otherwise."""
     from closeloop.core.models import Channel
-    from closeloop.leads.services import lead_assign, lead_submit
+    from closeloop.leads.services.editing import lead_assign
+    from closeloop.leads.services.intake import lead_submit
 
     counter = iter(range(10_000))
 
@@ -106,7 +107,7 @@ def qualified_lead(make_lead, org):
     """A lead with BANT filled in, qualified by the admin: ready to convert."""
     from closeloop.core.models import Channel
     from closeloop.leads.models import LeadStatus
-    from closeloop.leads.services import lead_update
+    from closeloop.leads.services.editing import lead_update
 
     def make(owner=None, **fields):
         lead = make_lead(owner=owner, need="30人销售团队需要CRM", budget="200000", timeline="3个月内", **fields)
@@ -118,7 +119,7 @@ def qualified_lead(make_lead, org):
 @pytest.fixture
 def make_customer(org):
     """A customer through the real service, owned by `owner` unless told otherwise."""
-    from closeloop.deals.services import customer_create
+    from closeloop.deals.services.customers import customer_create
 
     counter = iter(range(10_000))
 
@@ -133,7 +134,7 @@ def make_customer(org):
 @pytest.fixture
 def make_deal(org, make_customer):
     """A deal in the default pipeline's first stage, for a new customer of its owner unless given one."""
-    from closeloop.deals.services import opportunity_create
+    from closeloop.deals.services.opportunities import opportunity_create
 
     def make(owner=None, customer=None, **data):
         owner = owner or org.owner

@@ -67,7 +67,7 @@ def child(rows: int, path: Path) -> dict:
     from closeloop.core.models import Role, User
     from closeloop.leads import imports
     from closeloop.leads.models import ImportJob, ImportStatus, LeadSource
-    from closeloop.leads.services import import_job_create, import_job_run
+    from closeloop.leads.services.importing import import_job_create, import_job_run
 
     call_command("migrate", verbosity=0, interactive=False)
     user = User.objects.create_user("importer", "importer@example.com", "x", role=Role.SALES_REP)

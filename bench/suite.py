@@ -151,7 +151,7 @@ class Suite:
     def dedup_check(self):
         from closeloop.leads import dedup, gendata
         from closeloop.leads.models import ChannelPolicy, Lead, LeadSource
-        from closeloop.leads.services import _clean
+        from closeloop.leads.services.intake import clean_submission
 
         rng = random.Random(5)
         policy = ChannelPolicy(channel="api", required_fields=[], require_contact_method=False)
@@ -163,7 +163,7 @@ class Suite:
         with transaction.atomic():
             for kind, data in samples:
                 try:
-                    cleaned = _clean(data, channel="api", policy=policy)
+                    cleaned = clean_submission(data, channel="api", policy=policy)
                 except Exception:  # noqa: BLE001 - a rewrite the intake refuses is not a sample
                     continue
                 lead = Lead(**cleaned, source=source, created_via="api")

@@ -12,7 +12,7 @@ from closeloop.deals.defaults import install_default_pipeline
 from closeloop.deals.models import Opportunity, Stage
 from closeloop.followup.reminders import run_reminder_sweep
 from closeloop.leads.models import LeadStatus
-from closeloop.leads.services import lead_update
+from closeloop.leads.services.editing import lead_update
 
 pytestmark = pytest.mark.browser
 

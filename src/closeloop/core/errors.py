@@ -70,3 +70,8 @@ def form_errors_from(form, exc: DomainError, *, message_field: str | None = None
 def error_text(exc: DomainError) -> str:
     """A domain error as one line for a page's message: its fields' messages, else its own message."""
     return "; ".join(message for messages in exc.field_errors.values() for message in messages) or exc.message
+
+
+def invalid(field: str, message) -> ValidationFailed:
+    """The error of one field, for a service to raise: the form shows `message` on that field."""
+    return ValidationFailed(_("Please correct the marked fields."), field_errors={field: [message]})

@@ -11,6 +11,14 @@ from ninja import Field, Query, Router, Schema, Status
 from closeloop.core.errors import NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import api_page
+from closeloop.deals.services.conversion import lead_convert
+from closeloop.deals.services.customers import customer_create
+from closeloop.deals.services.opportunities import (
+    opportunity_create,
+    opportunity_move_stage,
+    opportunity_transfer,
+    opportunity_update,
+)
 from closeloop.followup.models import ActivityKind, Handoff, ParticipantRole
 from closeloop.followup.services import (
     activity_log,
@@ -22,7 +30,6 @@ from closeloop.followup.services import (
 from closeloop.leads.api import ErrorOut
 from closeloop.leads.selectors import get_lead_for_user
 
-from . import services
 from .models import Opportunity, OpportunityStatus, Pipeline, Stage
 from .selectors import (
     OpportunityFilters,
@@ -261,7 +268,7 @@ def list_customers(request, params: Query[CustomerParams]):
              summary="Create a customer", description="Refused with 409 when a customer with the same credit code "
              "or company name exists; the message names its owner.")
 def create_customer(request, payload: CustomerIn):
-    return Status(201, services.customer_create(data=payload.model_dump(), actor=request.user, channel=Channel.API))
+    return Status(201, customer_create(data=payload.model_dump(), actor=request.user, channel=Channel.API))
 
 
 @router.get("/customers/{customer_id}", response={200: CustomerOut, 401: ErrorOut, 404: ErrorOut}, summary="Read a customer")
@@ -281,7 +288,7 @@ def convert_lead(request, lead_id: int, payload: ConvertIn):
         pipeline = Pipeline.objects.filter(pk=payload.pipeline_id, active=True).first()
         if pipeline is None:
             raise ValidationFailed(_("Please correct the marked fields."), field_errors={"pipeline_id": [_("No such pipeline.")]})
-    result = services.lead_convert(lead=lead, actor=request.user, channel=Channel.API,
+    result = lead_convert(lead=lead, actor=request.user, channel=Channel.API,
                                    opportunity_name=payload.opportunity_name, amount=payload.amount, pipeline=pipeline)
     return Status(201, {"customer": result.customer, "opportunity": result.opportunity,
                         "contact_id": result.contact.pk, "customer_created": result.customer_created})
@@ -300,7 +307,7 @@ def create_opportunity(request, payload: OpportunityIn):
     customer = _customer(request, payload.customer_id)
     data = _fields(payload)
     data.pop("customer_id", None)
-    deal = services.opportunity_create(customer=customer, data=data, actor=request.user, channel=Channel.API)
+    deal = opportunity_create(customer=customer, data=data, actor=request.user, channel=Channel.API)
     return Status(201, _deal(request, deal.pk))
 
 
@@ -313,7 +320,7 @@ def get_opportunity(request, deal_id: int):
               summary="Update a deal's fields", description="A deal keeps its stage gate: a required field cannot be emptied.")
 def update_opportunity(request, deal_id: int, payload: OpportunityPatch):
     deal = _deal(request, deal_id)
-    services.opportunity_update(opportunity=deal, data=_fields(payload), actor=request.user, channel=Channel.API)
+    opportunity_update(opportunity=deal, data=_fields(payload), actor=request.user, channel=Channel.API)
     return _deal(request, deal_id)
 
 
@@ -329,7 +336,7 @@ def move_opportunity(request, deal_id: int, payload: StageMoveIn):
                                field_errors={"stage_id": [_("Not a stage of this deal's pipeline.")]})
     fields = _fields(payload)
     fields.pop("stage_id", None)
-    services.opportunity_move_stage(opportunity=deal, stage=stage, actor=request.user, channel=Channel.API, fields=fields)
+    opportunity_move_stage(opportunity=deal, stage=stage, actor=request.user, channel=Channel.API, fields=fields)
     return _deal(request, deal_id)
 
 
@@ -435,7 +442,7 @@ def answer_handoff(request, handoff_id: int, payload: HandoffAnswerIn):
              summary="Transfer a deal to another rep (managers and administrators)")
 def transfer_opportunity(request, deal_id: int, payload: TransferIn):
     deal = _deal(request, deal_id)
-    services.opportunity_transfer(opportunity=deal, new_owner=_user(payload.new_owner, "new_owner"), actor=request.user,
+    opportunity_transfer(opportunity=deal, new_owner=_user(payload.new_owner, "new_owner"), actor=request.user,
                                   reason=payload.reason, keep_as_collaborator=payload.keep_as_collaborator,
                                   channel=Channel.API)
     return Opportunity.objects.select_related("customer", "stage", "owner", "lost_reason").get(pk=deal.pk)

@@ -6,10 +6,11 @@ from django.utils import timezone
 
 from closeloop.core.errors import DomainError
 from closeloop.core.models import Channel
+from closeloop.deals.services.conversion import lead_convert
+from closeloop.deals.services.opportunities import opportunity_move_stage
 from closeloop.followup.services import activity_log, handoff_request, handoff_respond
 from closeloop.leads.models import Lead, LeadStatus
 
-from . import services
 from .models import LostReason, Opportunity, Pipeline
 
 ACTIVITY_NOTES = [
@@ -38,7 +39,7 @@ def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
         if lead.status != LeadStatus.QUALIFIED:
             Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.QUALIFIED)
         try:
-            result = services.lead_convert(lead=lead, actor=lead.owner, channel=Channel.SYSTEM,
+            result = lead_convert(lead=lead, actor=lead.owner, channel=Channel.SYSTEM,
                                            amount=rng.choice([50000, 120000, 300000, 680000, 1200000]))
         except DomainError:
             continue  # the company is already another rep's customer: exactly what conversion refuses
@@ -55,7 +56,7 @@ def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
         if target.is_lost:
             fields.update(lost_reason=rng.choice(reasons), lost_note="客户选择了本地供应商")
         try:
-            services.opportunity_move_stage(opportunity=deal, stage=target, actor=owner, channel=Channel.SYSTEM,
+            opportunity_move_stage(opportunity=deal, stage=target, actor=owner, channel=Channel.SYSTEM,
                                             fields=fields)
         except DomainError:
             continue

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from closeloop.core.audit import audit_record
-from closeloop.core.errors import Conflict, Forbidden
+from closeloop.core.errors import Conflict, Forbidden, invalid
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 from closeloop.followup.models import Activity, ActivityKind
@@ -38,7 +38,7 @@ from closeloop.leads.quality import PoolEventKind
 from closeloop.leads.scoring import quality_settings
 
 from .models import Customer, Opportunity, OpportunityStatus
-from .services import _check_new_owner, _invalid, can_manage
+from .services.ownership import can_manage, check_new_owner
 
 
 def _customers_held(user) -> int:
@@ -147,7 +147,7 @@ def _return_one(customer: Customer, *, days: int, now) -> bool:
 
 def customer_claim(*, customer: Customer, actor: User, channel: str = Channel.WEB) -> Customer:
     """Take a customer from the public pool, under the pool's caps and cool-down (the leads' settings)."""
-    _check_new_owner(actor)
+    check_new_owner(actor)
     settings = quality_settings()
     now = timezone.now()
     with transaction.atomic():
@@ -169,7 +169,7 @@ def customer_claim(*, customer: Customer, actor: User, channel: str = Channel.WE
 def customer_release(*, customer: Customer, actor: User, reason: str, channel: str = Channel.WEB) -> Customer:
     """Return a customer to the public pool (the owner gives up, or their manager recycles it)."""
     if not reason.strip():
-        raise _invalid("reason", _("Say why the customer goes back to the pool."))
+        raise invalid("reason", _("Say why the customer goes back to the pool."))
     with transaction.atomic():
         customer = Customer.objects.select_for_update(of=("self",)).select_related("owner").get(pk=customer.pk)
         if customer.owner_id is None:

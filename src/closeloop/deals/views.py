@@ -9,11 +9,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
+from closeloop.core.money import parse_money
 from closeloop.core.pagination import paginate
+from closeloop.deals.services.conversion import lead_convert
+from closeloop.deals.services.opportunities import (
+    field_label,
+    missing_gate_fields,
+    opportunity_create,
+    opportunity_move_stage,
+    opportunity_transfer,
+    opportunity_update,
+)
+from closeloop.deals.services.ownership import can_manage
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.leads.selectors import get_lead_for_user
 
-from . import services
 from .forms import ConvertForm, OpportunityForm, TransferForm, lost_reasons
 from .models import OpportunityStatus, Pipeline, Stage
 from .selectors import (
@@ -111,8 +121,8 @@ def opportunity_detail_view(request, pk):
     return render(request, "deals/detail.html", {
         "deal": deal, "stages": stages, "followup": follow_up_panel(deal, viewer=request.user),
         "contacts": deal.contacts.all(),
-        "can_transfer": services.can_manage(request.user, deal.owner),
-        "missing": {s.pk: [services.field_label(name) for name in services.missing_gate_fields(deal, s)]
+        "can_transfer": can_manage(request.user, deal.owner),
+        "missing": {s.pk: [field_label(name) for name in missing_gate_fields(deal, s)]
                     for s in stages},
         "lost_reasons": lost_reasons(),
     })
@@ -125,7 +135,7 @@ def opportunity_create_view(request, customer_pk):
     form = OpportunityForm(request.POST or None, customer=customer)
     if request.method == "POST" and form.is_valid():
         try:
-            deal = services.opportunity_create(customer=customer, data=_form_data(form), actor=request.user)
+            deal = opportunity_create(customer=customer, data=_form_data(form), actor=request.user)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
@@ -143,7 +153,7 @@ def opportunity_edit_view(request, pk):
     form = OpportunityForm(request.POST or None, customer=deal.customer, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.opportunity_update(opportunity=deal, data=_form_data(form), actor=request.user)
+            opportunity_update(opportunity=deal, data=_form_data(form), actor=request.user)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
@@ -168,7 +178,7 @@ def _gate_form_fields(request, deal, stage, exc: DomainError) -> list[str]:
     """
     if not exc.field_errors:
         return []
-    names = [*services.missing_gate_fields(deal, stage), *(name for name in GATE_INPUTS if name in request.POST),
+    names = [*missing_gate_fields(deal, stage), *(name for name in GATE_INPUTS if name in request.POST),
              *exc.field_errors]
     # The note is shown together with the lost reason, never as an input of its own.
     return [name for name in dict.fromkeys(names) if name in GATE_INPUTS and name != "lost_note"]
@@ -189,13 +199,13 @@ def opportunity_move_view(request, pk):
     if "contacts" in request.POST:
         fields["contacts"] = request.POST.getlist("contacts")
     try:
-        services.opportunity_move_stage(opportunity=deal, stage=stage, actor=request.user, channel=Channel.WEB,
+        opportunity_move_stage(opportunity=deal, stage=stage, actor=request.user, channel=Channel.WEB,
                                         fields=fields)
     except DomainError as exc:
         missing = _gate_form_fields(request, deal, stage, exc)
         context = {
             "deal": deal, "stage": stage, "error": exc, "missing": missing, "values": request.POST, "next": back,
-            "labels": {name: services.field_label(name) for name in missing},
+            "labels": {name: field_label(name) for name in missing},
             "contacts": deal.customer.contacts.all(), "lost_reasons": lost_reasons(),
             "chosen_contacts": request.POST.getlist("contacts"),
         }
@@ -223,12 +233,12 @@ def lead_convert_view(request, lead_pk):
     form = ConvertForm(request.POST or None, initial={"amount": lead.budget or ""})
     if request.method == "POST" and form.is_valid():
         try:
-            amount = services.money(form.cleaned_data["amount"])
+            amount = parse_money(form.cleaned_data["amount"])
         except ValueError:
             form.add_error("amount", _("Enter an amount in yuan, for example 50000."))
         else:
             try:
-                result = services.lead_convert(
+                result = lead_convert(
                     lead=lead, actor=request.user, opportunity_name=form.cleaned_data["opportunity_name"],
                     amount=amount, pipeline=form.cleaned_data["pipeline"],
                 )
@@ -246,7 +256,7 @@ def lead_convert_view(request, lead_pk):
 
 def transfer_page(request, *, record, transfer, success_message):
     """The transfer form for a deal or a customer: only a manager of the owner may use it."""
-    if not services.can_manage(request.user, record.owner):
+    if not can_manage(request.user, record.owner):
         raise Http404
     form = TransferForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -268,5 +278,5 @@ def opportunity_transfer_view(request, pk):
     deal = get_opportunity_for_user(request.user, pk)
     return transfer_page(
         request, record=deal, success_message=_("Deal transferred to %(user)s."),
-        transfer=lambda **kwargs: services.opportunity_transfer(opportunity=deal, **kwargs),
+        transfer=lambda **kwargs: opportunity_transfer(opportunity=deal, **kwargs),
     )

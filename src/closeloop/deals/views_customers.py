@@ -8,10 +8,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, error_text
 from closeloop.core.pagination import paginate
+from closeloop.deals.services.customers import (
+    can_delete_contact,
+    contact_create,
+    contact_delete,
+    contact_update,
+    customer_create,
+    customer_transfer,
+    customer_update,
+    open_deals_needing,
+)
+from closeloop.deals.services.ownership import can_manage
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.leads.pool import mask_email, mask_phone
 
-from . import pool, services
+from . import pool
 from .forms import ContactForm, CustomerForm
 from .models import Contact, Customer
 from .selectors import customer_list, customer_pool, get_customer_for_user
@@ -50,8 +61,8 @@ def customer_detail_view(request, pk):
         "customer": customer, "contacts": customer.contacts.all(),
         "deals": customer.opportunities.select_related("stage", "owner").order_by("-updated_at")[:50],
         "followup": follow_up_panel(customer, viewer=request.user), "contact_form": ContactForm(),
-        "can_transfer": services.can_manage(request.user, customer.owner),
-        "can_delete_contacts": services.can_delete_contact(request.user, customer),
+        "can_transfer": can_manage(request.user, customer.owner),
+        "can_delete_contacts": can_delete_contact(request.user, customer),
     })
 
 
@@ -62,7 +73,7 @@ def customer_create_view(request):
     duplicate = None
     if request.method == "POST" and form.is_valid():
         try:
-            customer = services.customer_create(data=_form_data(form), actor=request.user)
+            customer = customer_create(data=_form_data(form), actor=request.user)
         except DomainError as exc:
             apply_errors(form, exc)
             if exc.code == "duplicate_customer":
@@ -82,7 +93,7 @@ def customer_edit_view(request, pk):
     form = CustomerForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.customer_update(customer=customer, data=_form_data(form), actor=request.user)
+            customer_update(customer=customer, data=_form_data(form), actor=request.user)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
@@ -98,7 +109,7 @@ def contact_create_view(request, pk):
     form = ContactForm(request.POST)
     if form.is_valid():
         try:
-            services.contact_create(customer=customer, data=_form_data(form), actor=request.user)
+            contact_create(customer=customer, data=_form_data(form), actor=request.user)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
@@ -120,7 +131,7 @@ def contact_edit_view(request, pk, contact_pk):
     form = ContactForm(request.POST or None, initial={name: getattr(contact, name) for name in ContactForm.base_fields})
     if request.method == "POST" and form.is_valid():
         try:
-            services.contact_update(contact=contact, data=_form_data(form), actor=request.user)
+            contact_update(contact=contact, data=_form_data(form), actor=request.user)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
@@ -137,7 +148,7 @@ def contact_delete_view(request, pk, contact_pk):
     error = ""
     if request.method == "POST":
         try:
-            services.contact_delete(contact=contact, actor=request.user)
+            contact_delete(contact=contact, actor=request.user)
         except DomainError as exc:
             error = exc.message
         else:
@@ -146,8 +157,8 @@ def contact_delete_view(request, pk, contact_pk):
     return render(request, "deals/contact_delete.html", {
         "contact": contact, "customer": contact.customer, "error": error,
         "deals": contact.opportunities.select_related("stage").order_by("-updated_at")[:20],
-        "blocked": services.open_deals_needing(contact),
-        "can_delete": services.can_delete_contact(request.user, contact.customer),
+        "blocked": open_deals_needing(contact),
+        "can_delete": can_delete_contact(request.user, contact.customer),
     }, status=409 if error else 200)
 
 
@@ -183,5 +194,5 @@ def customer_transfer_view(request, pk):
     customer = get_customer_for_user(request.user, pk)
     return transfer_page(
         request, record=customer, success_message=_("Customer transferred to %(user)s."),
-        transfer=lambda **kwargs: services.customer_transfer(customer=customer, **kwargs),
+        transfer=lambda **kwargs: customer_transfer(customer=customer, **kwargs),
     )

@@ -8,8 +8,14 @@ from django.views.decorators.http import require_http_methods
 
 from closeloop.core.errors import DomainError, error_text
 from closeloop.core.views import admin_required
+from closeloop.deals.services.pipelines import (
+    lost_reason_save,
+    pipeline_save,
+    stage_delete,
+    stage_delete_targets,
+    stage_save,
+)
 
-from . import services
 from .forms import LostReasonForm, PipelineForm, StageForm
 from .models import LostReason, Opportunity, Pipeline, Stage
 from .views import apply_errors
@@ -31,7 +37,7 @@ def pipeline_edit_view(request, pk=None):
     form = PipelineForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.pipeline_save(actor=request.user, data=form.cleaned_data, pipeline=pipeline)
+            pipeline_save(actor=request.user, data=form.cleaned_data, pipeline=pipeline)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
@@ -50,7 +56,7 @@ def stage_edit_view(request, pipeline_pk, pk=None):
     form = StageForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.stage_save(actor=request.user, pipeline=pipeline, data=form.cleaned_data, stage=stage)
+            stage_save(actor=request.user, pipeline=pipeline, data=form.cleaned_data, stage=stage)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
@@ -65,7 +71,7 @@ def stage_edit_view(request, pipeline_pk, pk=None):
 def stage_delete_view(request, pipeline_pk, pk):
     """GET shows what deleting means (how many deals, where they can go); POST with the confirmation deletes."""
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=pk, pipeline_id=pipeline_pk)
-    targets = list(services.stage_delete_targets(stage))
+    targets = list(stage_delete_targets(stage))
     deal_count = Opportunity.objects.filter(stage=stage).count()
     error = ""
     if request.method == "POST":
@@ -76,7 +82,7 @@ def stage_delete_view(request, pipeline_pk, pk):
             error = _("Choose where the deals of this stage go.")
         else:
             try:
-                moved = services.stage_delete(actor=request.user, stage=stage, move_to=move_to)
+                moved = stage_delete(actor=request.user, stage=stage, move_to=move_to)
             except DomainError as exc:
                 error = error_text(exc)
             else:
@@ -100,7 +106,7 @@ def lost_reason_edit_view(request, pk=None):
     form = LostReasonForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.lost_reason_save(actor=request.user, data=form.cleaned_data, reason=reason)
+            lost_reason_save(actor=request.user, data=form.cleaned_data, reason=reason)
         except DomainError as exc:
             apply_errors(form, exc)
         else:

@@ -10,11 +10,11 @@ import re
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record, diff, snapshot
-from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
+from closeloop.core.inputs import datetime_input
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 
@@ -30,25 +30,6 @@ from .models import (
     TaskStatus,
 )
 from .registry import record_type, task_kinds
-
-
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(_("Please correct the marked fields."), field_errors={field: [message]})
-
-
-def aware_datetime(value, field: str):
-    """A date and time as typed ("2026-12-01 10:00") or given, made timezone-aware; None when empty."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, str):
-        parsed = parse_datetime(value.strip())
-        if parsed is None:
-            raise _invalid(field, _("Enter a date and time, for example 2026-12-01 10:00."))
-        value = parsed
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    return value
-
 
 # ---------------------------------------------------------------------------------------------------
 # Activities
@@ -68,7 +49,7 @@ def activity_log(*, actor: User, record, data: dict, channel: str = Channel.WEB)
     if not content:
         errors["content"] = [_("Say what happened in this follow-up.")]
     try:
-        next_follow_up_at = aware_datetime(data.get("next_follow_up_at"), "next_follow_up_at")
+        next_follow_up_at = datetime_input(data.get("next_follow_up_at"), "next_follow_up_at")
     except ValidationFailed as exc:
         errors.update(exc.field_errors)
         next_follow_up_at = None
@@ -168,11 +149,11 @@ def participant_add(*, record, user: User, role: str, actor: User, note: str = "
                     channel: str = Channel.WEB) -> Participant:
     """Add a colleague to a record with a role (or change their role); they see the record from now on."""
     if role not in ParticipantRole.values:
-        raise _invalid("role", _("Choose a role."))
+        raise invalid("role", _("Choose a role."))
     if not user.is_active:
-        raise _invalid("user", _("%(user)s is not an active user.") % {"user": user})
+        raise invalid("user", _("%(user)s is not an active user.") % {"user": user})
     if user.pk == record.owner_id:
-        raise _invalid("user", _("%(user)s already owns this record.") % {"user": user})
+        raise invalid("user", _("%(user)s already owns this record.") % {"user": user})
     with transaction.atomic():
         participant = Participant.objects.for_record(record).select_for_update().filter(user=user).first()
         created = participant is None
@@ -213,7 +194,7 @@ def handoff_request(*, record, assignee: User, title: str, due_at, actor: User, 
     if len(title) > 200:
         errors["title"] = [_("At most %(limit)d characters.") % {"limit": 200}]
     try:
-        due = aware_datetime(due_at, "due_at")
+        due = datetime_input(due_at, "due_at")
     except ValidationFailed as exc:
         errors.update(exc.field_errors)
         due = None
@@ -255,7 +236,7 @@ def handoff_respond(*, handoff: Handoff, actor: User, accept: bool, note: str = 
         if handoff.status != HandoffStatus.PENDING:
             raise Conflict(_("This hand-off was already answered: %(status)s.") % {"status": handoff.get_status_display()})
         if not accept and not note.strip():
-            raise _invalid("note", _("Say why you decline, so the requester can find someone else."))
+            raise invalid("note", _("Say why you decline, so the requester can find someone else."))
         handoff.status = HandoffStatus.ACCEPTED if accept else HandoffStatus.DECLINED
         handoff.response_note = note.strip()[:300]
         handoff.responded_at = timezone.now()
@@ -305,9 +286,9 @@ def comment_add(*, record, actor: User, body: str, channel: str = Channel.WEB) -
     """Comment on a record; every @username who can see it is notified. Returns who could not be told."""
     body = (body or "").strip()
     if not body:
-        raise _invalid("body", _("Write a comment."))
+        raise invalid("body", _("Write a comment."))
     if len(body) > COMMENT_LIMIT:
-        raise _invalid("body", _("At most %(limit)d characters.") % {"limit": COMMENT_LIMIT})
+        raise invalid("body", _("At most %(limit)d characters.") % {"limit": COMMENT_LIMIT})
     names = set(MENTION.findall(body))
     with transaction.atomic():
         comment = Comment(author=actor, body=body)

@@ -17,7 +17,8 @@ from closeloop.core.pagination import api_page
 from . import pool
 from .models import IdempotencyRecord, Lead, LeadStatus
 from .selectors import LeadFilters, get_lead_for_user, lead_list
-from .services import lead_submit, lead_update
+from .services.editing import lead_update
+from .services.intake import lead_submit
 
 router = Router()
 

@@ -14,7 +14,8 @@ from .pool import pool_sweep_run
 from .quality import AssignmentStrategy
 from .rule_services import assignment_rule_save
 from .scoring import quality_settings
-from .services import lead_assign, lead_submit
+from .services.editing import lead_assign
+from .services.intake import lead_submit
 
 MOBILE_PREFIXES = ["138", "139", "136", "150", "151", "158", "186", "187", "177", "188", "199"]
 SOURCES = ["展会", "官网", "朋友介绍", "广告", "电话", "微信", "老客户转介绍"]

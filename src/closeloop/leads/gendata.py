@@ -1,8 +1,8 @@
 """The leads app's part of `closeloop gen-data`: realistic Chinese leads at benchmark scale.
 
 Rows are built in worker processes and written with core's BulkWriter. Every normalized key is computed
-by the same intake normalization the app uses (`leads.services._clean`), so duplicate checks on this
-data are real; a share of the leads repeat an earlier company or person, written differently.
+by the same intake normalization the app uses (`leads.services.intake.clean_submission`), so duplicate
+checks on this data are real; a share of the leads repeat an earlier company or person, written differently.
 """
 
 import multiprocessing
@@ -141,7 +141,7 @@ def lead_chunk(args) -> list[dict]:
     plan, index, sources, owners, campaign_sources = args
     from closeloop.core.errors import ValidationFailed
     from closeloop.leads.models import ChannelPolicy
-    from closeloop.leads.services import _clean
+    from closeloop.leads.services.intake import clean_submission
 
     rng = random.Random(plan.seed * 1_000_003 + index)
     policy = ChannelPolicy(channel="import", required_fields=[], require_contact_method=False)
@@ -159,11 +159,11 @@ def lead_chunk(args) -> list[dict]:
             data = _original(rng)
             originals.append(data)
         try:
-            row = _clean(data, channel="import", policy=policy)
+            row = clean_submission(data, channel="import", policy=policy)
         except ValidationFailed:
             # A rewrite the intake would refuse too; the original spelling always passes.
             data = _original(rng)
-            row = _clean(data, channel="import", policy=policy)
+            row = clean_submission(data, channel="import", policy=policy)
         # Ids follow time, as they do in a live system; jitter within the chunk's slice of the two years.
         created = plan.start + timedelta(seconds=span * (first + n + rng.random()) / plan.total)
         status = rng.choice(statuses)

@@ -34,7 +34,7 @@ from .rule_services import (
     scoring_rule_save,
 )
 from .scoring import quality_settings
-from .services import channel_policy
+from .services.intake import channel_policy
 
 
 @login_required

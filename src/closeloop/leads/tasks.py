@@ -37,6 +37,6 @@ def sync_name_index() -> int:
 @task
 def run_import(job_id: int) -> None:
     """Import an uploaded spreadsheet; safe to run twice (a finished job is left alone)."""
-    from .services import import_job_run
+    from .services.importing import import_job_run
 
     import_job_run(job_id=job_id)

@@ -14,7 +14,8 @@ from .exports import export_response
 from .forms import BulkAssignForm, LeadEditForm, LeadForm
 from .models import LeadSource, LeadStatus
 from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_open_tasks
-from .services import channel_policy, lead_assign, lead_submit, lead_update
+from .services.editing import lead_assign, lead_update
+from .services.intake import channel_policy, lead_submit
 
 
 def _filters(request) -> LeadFilters:

@@ -18,7 +18,7 @@ from closeloop.core.pagination import paginate
 from .forms import CampaignForm, LeadSourceForm
 from .models import Campaign, Lead, LeadSource
 from .public_form import HONEYPOT_FIELD, shown_fields
-from .services import channel_policy
+from .services.intake import channel_policy
 from .services_campaigns import (
     campaign_regenerate_key,
     campaign_save,

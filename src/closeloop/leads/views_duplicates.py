@@ -14,7 +14,7 @@ from .dedup import find_matches
 from .matching import make_entry
 from .models import Lead, LeadStatus
 from .selectors import duplicate_groups
-from .services import MERGE_FIELDS, lead_merge
+from .services.merge import MERGE_FIELDS, lead_merge
 
 HINT_FIELDS = ["company_name", "contact_name", "mobile", "landline", "email", "city", "credit_code"]
 

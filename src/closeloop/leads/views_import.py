@@ -19,7 +19,8 @@ from .forms import ImportMappingForm, ImportUploadForm
 from .imports import reason_text, row_data
 from .models import ImportJob, ImportStatus
 from .selectors import get_import_for_user
-from .services import import_job_create, import_job_start, lead_check
+from .services.importing import import_job_create, import_job_start
+from .services.intake import lead_check
 
 
 def _too_big(request) -> bool:

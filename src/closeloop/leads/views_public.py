@@ -24,7 +24,7 @@ from closeloop.core.models import Channel
 from .forms import PublicLeadForm
 from .models import CONFIGURABLE_FIELDS, Campaign, Lead
 from .public_form import HONEYPOT_FIELD, rate_limit_hit, shown_fields
-from .services import channel_policy, lead_submit
+from .services.intake import channel_policy, lead_submit
 
 
 def _active_campaign(form_key: str) -> Campaign:

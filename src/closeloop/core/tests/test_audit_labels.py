@@ -9,14 +9,15 @@ from django.utils import translation
 from closeloop.core.audit import declared_actions
 from closeloop.core.audit_labels import action_label, change_rows, labelled_changes
 from closeloop.core.models import AuditEntry, Channel
-from closeloop.deals import services
-from closeloop.leads.services import lead_update
+from closeloop.deals.services.customers import contact_create, contact_delete, customer_create
+from closeloop.deals.services.opportunities import opportunity_create, opportunity_move_stage
+from closeloop.leads.services.editing import lead_update
 
 
 @pytest.fixture
 def deal(org):
-    customer = services.customer_create(data={"name": "宁波标签测试有限公司"}, actor=org.owner)
-    return services.opportunity_create(customer=customer, actor=org.owner,
+    customer = customer_create(data={"name": "宁波标签测试有限公司"}, actor=org.owner)
+    return opportunity_create(customer=customer, actor=org.owner,
                                        data={"name": "标签测试商机", "expected_close_date": "2026-12-31"})
 
 
@@ -74,7 +75,7 @@ def test_field_labels_follow_the_language(client, org, deal):
 def test_related_records_show_by_name_and_flags_as_yes_or_no(client, org, deal, django_assert_max_num_queries):
     stage = deal.stage
     later = deal.pipeline.stages.get(name="需求确认")
-    services.opportunity_move_stage(opportunity=deal, stage=later, actor=org.owner, fields={"need": "CRM"})
+    opportunity_move_stage(opportunity=deal, stage=later, actor=org.owner, fields={"need": "CRM"})
     entries = list(AuditEntry.objects.for_object(deal))
     # One lookup per related model across the whole timeline, however many entries name a stage or a user.
     with django_assert_max_num_queries(8):
@@ -120,7 +121,7 @@ def test_lead_timeline_hides_keys_and_lists_score_lines(client, org, make_lead):
 
 
 def test_contact_events_use_the_contact_fields(client, org, deal):
-    services.contact_create(customer=deal.customer, actor=org.owner,
+    contact_create(customer=deal.customer, actor=org.owner,
                             data={"name": "王经理", "title": "采购总监", "mobile": "13900139000", "wechat": "wang"})
     client.force_login(org.owner)
     html = client.get(deal.customer.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
@@ -131,9 +132,9 @@ def test_contact_events_use_the_contact_fields(client, org, deal):
 
 
 def test_a_deleted_contacts_deals_are_not_labelled_with_the_list_counter(org, deal):
-    contact = services.contact_create(customer=deal.customer, actor=org.owner, data={"name": "李工"})
-    deal.contacts.add(contact, services.contact_create(customer=deal.customer, actor=org.owner, data={"name": "赵工"}))
-    services.contact_delete(contact=contact, actor=org.owner)
+    contact = contact_create(customer=deal.customer, actor=org.owner, data={"name": "李工"})
+    deal.contacts.add(contact, contact_create(customer=deal.customer, actor=org.owner, data={"name": "赵工"}))
+    contact_delete(contact=contact, actor=org.owner)
     entry = AuditEntry.objects.get(action="contact.delete")
     with translation.override("zh-hans"):
         rows = {row["field"]: row for row in change_rows(entry)}

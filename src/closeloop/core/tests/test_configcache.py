@@ -2,7 +2,7 @@
 
 from closeloop.core import configcache
 from closeloop.leads.models import ChannelPolicy
-from closeloop.leads.services import channel_policy
+from closeloop.leads.services.intake import channel_policy
 
 
 def test_a_saved_row_drops_the_entry_at_once(db):

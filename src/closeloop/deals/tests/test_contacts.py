@@ -5,8 +5,9 @@ from django.urls import reverse
 
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry
-from closeloop.deals import services
 from closeloop.deals.models import Contact
+from closeloop.deals.services.customers import contact_create, contact_delete, contact_update
+from closeloop.deals.services.opportunities import opportunity_move_stage, opportunity_update
 from closeloop.followup.services import participant_add
 
 
@@ -17,14 +18,14 @@ def customer(org, make_customer):
 
 @pytest.fixture
 def contacts(org, customer):
-    first = services.contact_create(customer=customer, data={"name": "王伟", "mobile": "13812348000"}, actor=org.owner)
-    second = services.contact_create(customer=customer, data={"name": "李娜", "email": "li.na@example.com"}, actor=org.owner)
+    first = contact_create(customer=customer, data={"name": "王伟", "mobile": "13812348000"}, actor=org.owner)
+    second = contact_create(customer=customer, data={"name": "李娜", "email": "li.na@example.com"}, actor=org.owner)
     return first, second
 
 
 def test_update_normalizes_and_audits_in_the_customers_trail(org, customer, contacts):
     first, _second = contacts
-    contact = services.contact_update(contact=first, actor=org.owner,
+    contact = contact_update(contact=first, actor=org.owner,
                                       data={"mobile": "１３９ ００１３ ８０００", "email": " Wang.Wei@Example.COM ", "title": "总监"})
     contact.refresh_from_db()
     assert contact.mobile_key == "+8613900138000" and contact.email == "wang.wei@example.com"
@@ -36,17 +37,17 @@ def test_update_normalizes_and_audits_in_the_customers_trail(org, customer, cont
 def test_update_refuses_invalid_values_and_a_duplicate_of_another_contact(org, contacts):
     first, second = contacts
     with pytest.raises(ValidationFailed) as excinfo:
-        services.contact_update(contact=first, data={"mobile": "12", "name": ""}, actor=org.owner)
+        contact_update(contact=first, data={"mobile": "12", "name": ""}, actor=org.owner)
     assert set(excinfo.value.field_errors) == {"mobile", "name"}
     with pytest.raises(Conflict) as excinfo:
-        services.contact_update(contact=second, data={"mobile": "+86 138 1234 8000"}, actor=org.owner)
+        contact_update(contact=second, data={"mobile": "+86 138 1234 8000"}, actor=org.owner)
     assert excinfo.value.code == "duplicate_contact" and "王伟" in excinfo.value.message
     # Saving a contact with its own number is not a duplicate of itself.
-    services.contact_update(contact=first, data={"mobile": "13812348000", "title": "经理"}, actor=org.owner)
+    contact_update(contact=first, data={"mobile": "13812348000", "title": "经理"}, actor=org.owner)
 
 
 def test_nothing_changed_writes_no_audit_entry(org, customer, contacts):
-    services.contact_update(contact=contacts[0], data={"name": "王伟"}, actor=org.owner)
+    contact_update(contact=contacts[0], data={"name": "王伟"}, actor=org.owner)
     assert not AuditEntry.objects.for_object(customer).filter(action="contact.update").exists()
 
 
@@ -54,21 +55,21 @@ def test_delete_is_refused_while_it_is_the_only_contact_of_an_open_deal(org, cus
     first, second = contacts
     deal = make_deal(customer=customer, contacts=[first.pk])
     with pytest.raises(Conflict) as excinfo:
-        services.contact_delete(contact=first, actor=org.owner)
+        contact_delete(contact=first, actor=org.owner)
     assert excinfo.value.code == "only_contact_of_open_deal" and deal.name in excinfo.value.message
     assert Contact.objects.filter(pk=first.pk).exists()
     # With a second contact on the deal it goes, and the deal keeps the other one.
-    services.opportunity_update(opportunity=deal, data={"contacts": [first.pk, second.pk]}, actor=org.owner)
-    services.contact_delete(contact=first, actor=org.owner)
+    opportunity_update(opportunity=deal, data={"contacts": [first.pk, second.pk]}, actor=org.owner)
+    contact_delete(contact=first, actor=org.owner)
     assert list(deal.contacts.all()) == [second]
 
 
 def test_a_closed_deal_does_not_hold_its_contact(org, customer, contacts, make_deal, stages):
     first, _second = contacts
     deal = make_deal(customer=customer, contacts=[first.pk])
-    services.opportunity_move_stage(opportunity=deal, stage=stages["输单"], actor=org.owner,
+    opportunity_move_stage(opportunity=deal, stage=stages["输单"], actor=org.owner,
                                     fields={"lost_reason": "其他"})
-    services.contact_delete(contact=first, actor=org.owner)
+    contact_delete(contact=first, actor=org.owner)
     entry = AuditEntry.objects.for_object(customer).get(action="contact.delete")
     assert entry.changes["mobile"] == ["13812348000", None] and deal.name in entry.changes["opportunities"][0]
 
@@ -76,7 +77,7 @@ def test_a_closed_deal_does_not_hold_its_contact(org, customer, contacts, make_d
 def test_deleting_the_primary_contact_promotes_the_next(org, contacts):
     first, second = contacts
     assert first.is_primary and not second.is_primary
-    services.contact_delete(contact=first, actor=org.owner)
+    contact_delete(contact=first, actor=org.owner)
     assert Contact.objects.get(pk=second.pk).is_primary
 
 
@@ -84,8 +85,8 @@ def test_only_the_owner_or_a_manager_deletes(org, customer, contacts, make_deal)
     participant_add(record=make_deal(customer=customer), user=org.outsider, role="presales",
                               actor=org.owner)
     with pytest.raises(Forbidden):
-        services.contact_delete(contact=contacts[1], actor=org.outsider)
-    services.contact_delete(contact=contacts[1], actor=org.manager)
+        contact_delete(contact=contacts[1], actor=org.outsider)
+    contact_delete(contact=contacts[1], actor=org.manager)
     assert not Contact.objects.filter(pk=contacts[1].pk).exists()
 
 

@@ -9,9 +9,10 @@ from django.utils import timezone
 from closeloop.core.errors import ValidationFailed
 from closeloop.core.models import AuditEntry, Channel, Notification
 from closeloop.core.schedule import SWEEPS
-from closeloop.deals import services
 from closeloop.deals.models import Customer
 from closeloop.deals.pool import customer_claim, customer_pool_sweep_run, customer_release
+from closeloop.deals.services.customers import contact_create
+from closeloop.deals.services.opportunities import opportunity_move_stage
 from closeloop.deals.tasks import customer_pool_sweep
 from closeloop.followup.models import Activity, ActivityKind
 from closeloop.followup.services import activity_log
@@ -39,7 +40,7 @@ def idle_customer(org, make_customer):
 
     def make(days_ago, owner=None, **data):
         customer = make_customer(owner=owner or org.owner, **data)
-        services.contact_create(customer=customer, data={"name": "王伟", "mobile": "13812348000",
+        contact_create(customer=customer, data={"name": "王伟", "mobile": "13812348000",
                                                          "email": "wang.wei@example.com"}, actor=customer.owner)
         Customer.objects.filter(pk=customer.pk).update(owned_since=timezone.now() - timedelta(days=days_ago))
         return Customer.objects.get(pk=customer.pk)
@@ -99,7 +100,7 @@ def test_a_follow_up_on_a_closed_deal_of_the_customer_counts(org, idle_customer,
     customer = idle_customer(days_ago=DAYS + 10)
     deal = make_deal(customer=customer)
     activity_log(actor=org.owner, record=deal, data={"kind": "visit", "content": "拜访"})
-    services.opportunity_move_stage(opportunity=deal, stage=stages["输单"], actor=org.owner,
+    opportunity_move_stage(opportunity=deal, stage=stages["输单"], actor=org.owner,
                                     fields={"lost_reason": "价格过高"})
     assert sweep().returned == 0
     assert Customer.objects.get(pk=customer.pk).owner == org.owner

@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from closeloop.core.models import Notification
-from closeloop.deals import services
 from closeloop.deals.models import Opportunity
 from closeloop.deals.reminders import NO_ACTIVITY, NO_ACTIVITY_DAYS, STALE
+from closeloop.deals.services.opportunities import opportunity_move_stage
 from closeloop.followup.models import Reminder
 from closeloop.followup.reminders import ESCALATION_GRACE_HOURS, run_reminder_sweep
 from closeloop.followup.services import activity_log
@@ -80,7 +80,7 @@ def test_stale_in_stage_and_no_activity(org, make_deal, stages, sweep):
 
 def test_closed_deals_are_not_reminded(org, make_deal, stages, sweep):
     deal = make_deal()
-    services.opportunity_move_stage(opportunity=deal, stage=stages["输单"], actor=org.owner, fields={"lost_reason": "其他"})
+    opportunity_move_stage(opportunity=deal, stage=stages["输单"], actor=org.owner, fields={"lost_reason": "其他"})
     Opportunity.objects.filter(pk=deal.pk).update(next_follow_up_at=timezone.now() - timedelta(hours=1),
                                                   created_at=timezone.now() - timedelta(days=60))
     assert sweep() == 0

@@ -5,13 +5,15 @@ from django.urls import reverse
 
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry
-from closeloop.deals import services
 from closeloop.deals.models import Opportunity, Stage, StageHistory
+from closeloop.deals.services.customers import contact_create
+from closeloop.deals.services.opportunities import opportunity_move_stage, opportunity_update
+from closeloop.deals.services.pipelines import stage_delete, stage_save
 
 
 def test_an_empty_stage_is_deleted_and_audited(org, stages):
     stage = stages["需求确认"]
-    assert services.stage_delete(actor=org.admin, stage=stage) == 0
+    assert stage_delete(actor=org.admin, stage=stage) == 0
     assert not Stage.objects.filter(pk=stage.pk).exists()
     entry = AuditEntry.objects.get(action="stage.delete")
     assert entry.actor == org.admin and entry.changes["name"] == ["需求确认", None]
@@ -20,17 +22,17 @@ def test_an_empty_stage_is_deleted_and_audited(org, stages):
 def test_a_stage_with_deals_is_refused_without_a_target(org, stages, make_deal):
     make_deal()
     with pytest.raises(Conflict) as excinfo:
-        services.stage_delete(actor=org.admin, stage=stages["初步接洽"])
+        stage_delete(actor=org.admin, stage=stages["初步接洽"])
     assert excinfo.value.code == "stage_has_deals" and "1 deal is in “初步接洽”" in excinfo.value.message
     assert Stage.objects.filter(pk=stages["初步接洽"].pk).exists()
 
 
 def test_deals_move_with_their_history_and_the_old_history_keeps_the_name(org, stages, make_deal):
     deal = make_deal(need="CRM")
-    services.opportunity_move_stage(opportunity=deal, stage=stages["需求确认"], actor=org.owner)
+    opportunity_move_stage(opportunity=deal, stage=stages["需求确认"], actor=org.owner)
     other = make_deal(need="ERP")
-    services.opportunity_move_stage(opportunity=other, stage=stages["需求确认"], actor=org.owner)
-    moved = services.stage_delete(actor=org.admin, stage=stages["需求确认"], move_to=stages["初步接洽"])
+    opportunity_move_stage(opportunity=other, stage=stages["需求确认"], actor=org.owner)
+    moved = stage_delete(actor=org.admin, stage=stages["需求确认"], move_to=stages["初步接洽"])
     assert moved == 2
     deal.refresh_from_db()
     assert deal.stage == stages["初步接洽"] and deal.probability == stages["初步接洽"].probability
@@ -43,8 +45,8 @@ def test_deals_move_with_their_history_and_the_old_history_keeps_the_name(org, s
 
 def test_a_deal_that_passed_through_a_deleted_stage_still_shows_its_history(client, org, stages, make_deal):
     deal = make_deal(need="CRM")
-    services.opportunity_move_stage(opportunity=deal, stage=stages["需求确认"], actor=org.owner)
-    services.stage_delete(actor=org.admin, stage=stages["需求确认"], move_to=stages["初步接洽"])
+    opportunity_move_stage(opportunity=deal, stage=stages["需求确认"], actor=org.owner)
+    stage_delete(actor=org.admin, stage=stages["需求确认"], move_to=stages["初步接洽"])
     client.force_login(org.owner)
     response = client.get(deal.get_absolute_url())
     assert response.status_code == 200
@@ -54,32 +56,32 @@ def test_a_deal_that_passed_through_a_deleted_stage_still_shows_its_history(clie
 def test_the_target_must_meet_its_gate_and_be_of_the_same_kind(org, stages, make_deal):
     make_deal()
     with pytest.raises(ValidationFailed) as excinfo:
-        services.stage_delete(actor=org.admin, stage=stages["初步接洽"], move_to=stages["方案报价"])
+        stage_delete(actor=org.admin, stage=stages["初步接洽"], move_to=stages["方案报价"])
     assert "budget" in excinfo.value.field_errors["move_to"][0]
     with pytest.raises(ValidationFailed):
-        services.stage_delete(actor=org.admin, stage=stages["初步接洽"], move_to=stages["赢单"])
+        stage_delete(actor=org.admin, stage=stages["初步接洽"], move_to=stages["赢单"])
     assert Opportunity.objects.filter(stage=stages["初步接洽"]).count() == 1
 
 
 def test_the_last_won_lost_or_open_stage_stays(org, stages, pipeline):
     with pytest.raises(Conflict) as excinfo:
-        services.stage_delete(actor=org.admin, stage=stages["赢单"])
+        stage_delete(actor=org.admin, stage=stages["赢单"])
     assert excinfo.value.code == "last_stage_of_kind" and "only won stage" in excinfo.value.message
     with pytest.raises(Conflict):
-        services.stage_delete(actor=org.admin, stage=stages["输单"])
+        stage_delete(actor=org.admin, stage=stages["输单"])
     # With a second lost stage, the first one may go.
-    services.stage_save(actor=org.admin, pipeline=pipeline, data={"name": "放弃", "position": 9, "is_lost": True})
-    services.stage_delete(actor=org.admin, stage=stages["输单"])
+    stage_save(actor=org.admin, pipeline=pipeline, data={"name": "放弃", "position": 9, "is_lost": True})
+    stage_delete(actor=org.admin, stage=stages["输单"])
     for name in ["初步接洽", "需求确认", "方案报价"]:
-        services.stage_delete(actor=org.admin, stage=stages[name])
+        stage_delete(actor=org.admin, stage=stages[name])
     with pytest.raises(Conflict) as excinfo:
-        services.stage_delete(actor=org.admin, stage=stages["商务谈判"])
+        stage_delete(actor=org.admin, stage=stages["商务谈判"])
     assert "only open stage" in excinfo.value.message
 
 
 def test_only_admins_delete_stages(org, stages):
     with pytest.raises(Forbidden):
-        services.stage_delete(actor=org.manager, stage=stages["需求确认"])
+        stage_delete(actor=org.manager, stage=stages["需求确认"])
 
 
 def test_the_page_asks_for_confirmation_and_a_target(client, org, stages, make_deal):
@@ -99,7 +101,7 @@ def test_the_page_asks_for_confirmation_and_a_target(client, org, stages, make_d
     assert response.status_code == 422 and "Choose an earlier stage" in response.content.decode()
     assert Stage.objects.filter(pk=stages["初步接洽"].pk).exists()
     # 需求确认 requires a need; this deal has one only once it is filled in.
-    services.opportunity_update(opportunity=deal, data={"need": "CRM"}, actor=org.owner)
+    opportunity_update(opportunity=deal, data={"need": "CRM"}, actor=org.owner)
     response = client.post(url, {"confirm": "1", "move_to": stages["需求确认"].pk})
     assert response.status_code == 302
     assert Opportunity.objects.get(pk=deal.pk).stage == stages["需求确认"]
@@ -116,12 +118,12 @@ def test_the_page_explains_why_the_last_won_stage_stays(client, org, stages):
 
 
 def test_a_contacts_gate_on_the_target_is_checked_in_sql(org, stages, pipeline, make_deal):
-    gated = services.stage_save(actor=org.admin, pipeline=pipeline,
+    gated = stage_save(actor=org.admin, pipeline=pipeline,
                                 data={"name": "联系人确认", "position": 1, "required_fields": ["contacts"]})
     deal = make_deal(need="CRM")
     with pytest.raises(ValidationFailed) as excinfo:
-        services.stage_delete(actor=org.admin, stage=stages["初步接洽"], move_to=gated)
+        stage_delete(actor=org.admin, stage=stages["初步接洽"], move_to=gated)
     assert deal.name in excinfo.value.field_errors["move_to"][0]
-    contact = services.contact_create(customer=deal.customer, data={"name": "王伟"}, actor=org.owner)
-    services.opportunity_update(opportunity=deal, data={"contacts": [contact.pk]}, actor=org.owner)
-    assert services.stage_delete(actor=org.admin, stage=stages["初步接洽"], move_to=gated) == 1
+    contact = contact_create(customer=deal.customer, data={"name": "王伟"}, actor=org.owner)
+    opportunity_update(opportunity=deal, data={"contacts": [contact.pk]}, actor=org.owner)
+    assert stage_delete(actor=org.admin, stage=stages["初步接洽"], move_to=gated) == 1

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from closeloop.deals import services
-from closeloop.deals.models import Opportunity
+from closeloop.deals.models import LostReason, Opportunity
+from closeloop.deals.services.customers import contact_create
 from closeloop.leads.models import LeadStatus
 
 
@@ -238,9 +238,9 @@ def test_a_gate_form_shown_again_with_errors_keeps_every_typed_value(client, org
 
 def test_a_lost_gate_form_keeps_the_chosen_reason_and_contacts(client, org, make_deal, stages):
     deal = make_deal(need="x")
-    contact = services.contact_create(customer=deal.customer, data={"name": "王经理"}, actor=org.owner)
+    contact = contact_create(customer=deal.customer, data={"name": "王经理"}, actor=org.owner)
     client.force_login(org.owner)
-    reason = services.LostReason.objects.filter(active=True).last()
+    reason = LostReason.objects.filter(active=True).last()
     response = client.post(reverse("deals:move", args=[deal.pk]), {
         "stage": stages["输单"].pk, "lost_reason": reason.pk, "lost_note": "价格太高", "contacts": [contact.pk],
         "amount": "abc"})

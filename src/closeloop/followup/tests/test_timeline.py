@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from closeloop.deals.services import lead_convert, opportunity_move_stage
+from closeloop.deals.services.conversion import lead_convert
+from closeloop.deals.services.opportunities import opportunity_move_stage
 from closeloop.followup.services import activity_log, comment_add, participant_add
 from closeloop.followup.timeline import record_timeline
 from closeloop.leads.models import Lead
@@ -47,7 +48,7 @@ def test_a_customers_timeline_shows_its_deals_follow_ups_only_to_those_who_see_t
 
 
 def test_a_merged_leads_trail_shows_on_its_survivor(org, make_lead):
-    from closeloop.leads.services import lead_merge
+    from closeloop.leads.services.merge import lead_merge
 
     a = make_lead(company_name="甲乙科技有限公司", mobile="13900000001")
     b = make_lead(company_name="甲乙科技有限公司", contact_name="李四", mobile="13900000002")

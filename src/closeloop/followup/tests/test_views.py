@@ -12,7 +12,7 @@ from closeloop.deals.models import Opportunity
 from closeloop.followup.models import Activity, Comment, Handoff, HandoffStatus, Participant
 from closeloop.followup.services import activity_log
 from closeloop.leads.models import LeadStatus
-from closeloop.leads.services import lead_update
+from closeloop.leads.services.editing import lead_update
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from closeloop.leads.rule_services import (
     assignment_rule_save,
     quality_settings_update,
 )
-from closeloop.leads.services import lead_assign, lead_submit
+from closeloop.leads.services.editing import lead_assign
+from closeloop.leads.services.intake import lead_submit
 
 GOOD = {"budget": "600000", "title": "总经理", "need": "要上线CRM", "timeline": "1个月内"}
 

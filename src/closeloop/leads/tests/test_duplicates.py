@@ -10,7 +10,8 @@ from closeloop.followup.models import Activity, ActivityKind, Task
 from closeloop.followup.timeline import record_timeline
 from closeloop.leads.models import ChannelPolicy, DuplicateAction, Lead, LeadStatus
 from closeloop.leads.selectors import LeadFilters, lead_list
-from closeloop.leads.services import lead_merge, lead_submit
+from closeloop.leads.services.intake import lead_submit
+from closeloop.leads.services.merge import lead_merge
 
 ORIGINAL = {"company_name": "杭州普腾康汇食品有限公司", "contact_name": "王伟", "mobile": "13912345678", "source": "官网"}
 # The same person written as another channel would: region in brackets, other legal form, title, +86 and dashes.
@@ -279,7 +280,7 @@ def test_an_admin_sets_the_duplicate_action_per_channel(client, org):
 
 
 def test_an_import_flags_other_people_of_a_known_company_and_routes_repeats_like_lead_submit(org, existing):
-    from closeloop.leads.services import lead_submit_batch
+    from closeloop.leads.services.batch import lead_submit_batch
 
     other_person = {**REPEAT, "contact_name": "李强", "mobile": "13812345678"}
     third_person = {**REPEAT, "contact_name": "赵敏", "mobile": "13712345678"}

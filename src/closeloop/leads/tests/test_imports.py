@@ -13,13 +13,9 @@ from closeloop.core.tests.sheets import HEADERS, xlsx_bytes
 from closeloop.leads import imports
 from closeloop.leads.exports import refusal_report
 from closeloop.leads.models import ImportJob, ImportRefusal, ImportStatus, Lead
-from closeloop.leads.services import (
-    import_job_create,
-    import_job_run,
-    import_job_start,
-    lead_submit,
-    lead_submit_batch,
-)
+from closeloop.leads.services.batch import lead_submit_batch
+from closeloop.leads.services.importing import import_job_create, import_job_run, import_job_start
+from closeloop.leads.services.intake import lead_submit
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from closeloop.core.models import Channel
 from closeloop.leads import name_search, selectors
 from closeloop.leads.models import Lead
 from closeloop.leads.selectors import LeadFilters, lead_list
-from closeloop.leads.services import lead_update
+from closeloop.leads.services.editing import lead_update
 
 
 def _found(user, q):

@@ -12,7 +12,7 @@ from closeloop.leads.models import Lead, LeadStatus, PoolEvent
 from closeloop.leads.pool import lead_claim, mask_email, mask_phone, pool_sweep_run
 from closeloop.leads.quality import PoolEventKind
 from closeloop.leads.rule_services import quality_settings_update
-from closeloop.leads.services import lead_submit
+from closeloop.leads.services.intake import lead_submit
 from closeloop.leads.tasks import pool_sweep
 
 DAY = timedelta(days=1)

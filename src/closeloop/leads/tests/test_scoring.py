@@ -10,7 +10,7 @@ from closeloop.leads.models import Lead, LeadStatus, ScoringRule
 from closeloop.leads.quality import ScoringKind
 from closeloop.leads.rule_services import quality_settings_update, scoring_rule_delete, scoring_rule_save
 from closeloop.leads.scoring import quality_settings, rescore_all
-from closeloop.leads.services import lead_submit
+from closeloop.leads.services.intake import lead_submit
 from closeloop.leads.tasks import rescore_leads
 
 
@@ -142,7 +142,7 @@ def test_a_repeated_submission_raises_the_score_of_the_lead_on_record(org):
 
 
 def test_editing_a_lead_rescores_it(org):
-    from closeloop.leads.services import lead_update
+    from closeloop.leads.services.editing import lead_update
 
     lead = submit(org, need="要演示")
     assert (lead.score, lead.status) == (20, LeadStatus.NEW)

@@ -5,7 +5,8 @@ import pytest
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry, Channel
 from closeloop.leads.models import ChannelPolicy, Lead, LeadStatus
-from closeloop.leads.services import lead_assign, lead_submit, lead_update
+from closeloop.leads.services.editing import lead_assign, lead_update
+from closeloop.leads.services.intake import lead_submit
 
 
 def test_it_normalizes_and_audits_a_new_lead(org):

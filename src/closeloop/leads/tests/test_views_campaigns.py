@@ -70,7 +70,7 @@ def test_anonymous_is_sent_to_login(client, expo):
 def test_list_shows_campaigns_with_visible_lead_counts(client, org, expo, website, make_lead):
     make_lead(source="展会", campaign=None)
     from closeloop.core.models import Channel
-    from closeloop.leads.services import lead_submit
+    from closeloop.leads.services.intake import lead_submit
 
     for n in range(2):
         lead_submit(data={"company_name": f"公司{n}", "contact_name": "王", "mobile": f"1380000000{n}"},

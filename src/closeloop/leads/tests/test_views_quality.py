@@ -6,7 +6,7 @@ from closeloop.leads.models import AssignmentRule, Lead, ScoringRule
 from closeloop.leads.pool import lead_claim
 from closeloop.leads.quality import AssignmentStrategy
 from closeloop.leads.scoring import quality_settings
-from closeloop.leads.services import lead_submit
+from closeloop.leads.services.intake import lead_submit
 
 SETTINGS_PAGES = ["leads:scoring_settings", "leads:scoring_rule_create", "leads:assignment_settings",
                   "leads:assignment_rule_create", "leads:pool_settings"]

@@ -19,7 +19,7 @@ from closeloop.core.models import User
 from closeloop.leads import imports
 from closeloop.leads.exports import refusal_report
 from closeloop.leads.models import ImportStatus, LeadSource
-from closeloop.leads.services import import_job_create, import_job_run, import_job_start
+from closeloop.leads.services.importing import import_job_create, import_job_run, import_job_start
 
 # Refused rows printed in the report; the rest are in the .xlsx report (--report) and on the import page.
 SHOWN_REFUSALS = 20

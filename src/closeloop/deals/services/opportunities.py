@@ -1,0 +1,283 @@
+"""Deals: create, edit, move through the stages with their gates, transfer to another rep."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.errors import Forbidden, ValidationFailed, invalid
+from closeloop.core.inputs import date_input, datetime_input
+from closeloop.core.models import Channel, User
+from closeloop.core.money import parse_money
+from closeloop.core.notify import notify
+from closeloop.followup.models import ParticipantRole
+from closeloop.followup.services import participant_discard, participant_ensure
+from closeloop.leads.models import Lead
+
+from ..models import (
+    GATE_FIELDS,
+    Contact,
+    Customer,
+    LostReason,
+    Opportunity,
+    OpportunityStatus,
+    Pipeline,
+    Stage,
+    StageHistory,
+)
+from .ownership import can_manage, check_new_owner
+
+
+def list_separator() -> str:
+    """How a list of field names is joined in a message: 、 in Chinese, a comma otherwise."""
+    # Translators: the separator between items of a short list, e.g. "budget, need".
+    return pgettext("list separator", ", ")
+
+
+OPPORTUNITY_FIELDS = ["name", "amount", "expected_close_date", "probability", "budget", "authority", "need", "timeline",
+                      "next_step", "next_follow_up_at", "lost_reason", "lost_note", "contacts"]
+
+
+def _clean_opportunity_fields(opportunity: Opportunity, data: dict) -> tuple[dict, list | None]:
+    """Parse the given fields (only those present); returns plain values and the contact list, if given."""
+    errors: dict[str, list[str]] = {}
+    values: dict = {}
+    contacts = None
+    for name, raw in data.items():
+        if name not in OPPORTUNITY_FIELDS:
+            continue
+        try:
+            if name in ("amount", "budget"):
+                try:
+                    values[name] = parse_money(raw)
+                except ValueError:
+                    raise invalid(name, _("Enter an amount in yuan, for example 50000.")) from None
+            elif name == "expected_close_date":
+                values[name] = date_input(raw, name)
+            elif name == "next_follow_up_at":
+                values[name] = datetime_input(raw, name)
+            elif name == "probability":
+                try:
+                    number = int(raw) if raw not in (None, "") else None
+                except (TypeError, ValueError):
+                    number = -1
+                if number is None:
+                    continue
+                if not 0 <= number <= 100:
+                    raise invalid(name, _("Enter a percentage from 0 to 100."))
+                values[name] = number
+            elif name == "lost_reason":
+                if raw in (None, ""):
+                    values[name] = None
+                elif isinstance(raw, LostReason):
+                    values[name] = raw
+                else:
+                    found = LostReason.objects.filter(pk=raw).first() if str(raw).isdigit() else \
+                        LostReason.objects.filter(name=str(raw).strip()).first()
+                    if found is None:
+                        raise invalid(name, _("Choose one of the configured lost reasons."))
+                    values[name] = found
+            elif name == "contacts":
+                ids = [c.pk if isinstance(c, Contact) else c for c in (raw or [])]
+                try:
+                    ids = [int(i) for i in ids]
+                except (TypeError, ValueError):
+                    raise invalid(name, _("Choose contacts of this customer.")) from None
+                contacts = list(Contact.objects.filter(customer_id=opportunity.customer_id, pk__in=ids))
+                if len(contacts) != len(set(ids)):
+                    raise invalid(name, _("Choose contacts of this customer."))
+            else:
+                text = str(raw or "").strip()
+                limit = Opportunity._meta.get_field(name).max_length
+                if limit and len(text) > limit:
+                    raise invalid(name, _("At most %(limit)d characters.") % {"limit": limit})
+                values[name] = text
+        except ValidationFailed as exc:
+            for field, messages in exc.field_errors.items():
+                errors.setdefault(field, []).extend(messages)
+    if "name" in values and not values["name"]:
+        errors.setdefault("name", []).append(_("This field is required."))
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    return values, contacts
+
+
+def _apply(opportunity: Opportunity, values: dict, contacts: list | None):
+    for name, value in values.items():
+        setattr(opportunity, name, value)
+    if contacts is not None:
+        opportunity.contacts.set(contacts)
+
+
+def gate_fields(stage: Stage) -> list[str]:
+    """The fields a deal needs to enter `stage`: its own gate and every earlier stage's (no skipping past a gate)."""
+    if stage.is_lost:
+        return list(dict.fromkeys([*stage.required_fields, "lost_reason"]))
+    required: list[str] = []
+    for earlier in Stage.objects.filter(pipeline_id=stage.pipeline_id, position__lte=stage.position, is_lost=False):
+        required.extend(earlier.required_fields)
+    return list(dict.fromkeys(required))
+
+
+def missing_gate_fields(opportunity: Opportunity, stage: Stage) -> list[str]:
+    missing = []
+    for name in gate_fields(stage):
+        if name == "contacts":
+            if not opportunity.pk or not opportunity.contacts.exists():
+                missing.append(name)
+        elif getattr(opportunity, name, None) in (None, ""):
+            missing.append(name)
+    return missing
+
+
+def field_label(name: str) -> str:
+    if name == "lost_reason":
+        return str(_("lost reason"))
+    return str(GATE_FIELDS.get(name, name))
+
+
+def _gate_error(stage: Stage, missing: list[str]) -> ValidationFailed:
+    labels = list_separator().join(field_label(name) for name in missing)
+    return ValidationFailed(
+        _("To move to “%(stage)s”, fill in: %(fields)s.") % {"stage": stage.name, "fields": labels},
+        code="stage_gate",
+        field_errors={name: [_("Required for “%(stage)s”.") % {"stage": stage.name}] for name in missing},
+        stage=stage.pk, missing=missing,
+    )
+
+
+def _enter_stage(opportunity: Opportunity, stage: Stage, *, actor, now):
+    StageHistory.objects.filter(opportunity=opportunity, exited_at__isnull=True).update(
+        exited_at=now, exited_by=actor if getattr(actor, "pk", None) else None
+    )
+    StageHistory.objects.create(opportunity=opportunity, stage=stage, stage_name=stage.name, entered_at=now,
+                                entered_by=actor if getattr(actor, "pk", None) else None)
+    opportunity.stage = stage
+    opportunity.stage_entered_at = now
+    opportunity.probability = stage.probability
+    if stage.is_won:
+        opportunity.status = OpportunityStatus.WON
+        opportunity.won_at, opportunity.lost_at = now, None
+    elif stage.is_lost:
+        opportunity.status = OpportunityStatus.LOST
+        opportunity.lost_at, opportunity.won_at = now, None
+    else:
+        opportunity.status = OpportunityStatus.OPEN
+        opportunity.won_at = opportunity.lost_at = None
+        opportunity.lost_reason, opportunity.lost_note = None, ""
+
+
+def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: str = Channel.WEB,
+                       owner: User | None = None, pipeline: Pipeline | None = None, lead: Lead | None = None) -> Opportunity:
+    pipeline = pipeline or Pipeline.default()
+    if pipeline is None:
+        raise ValidationFailed(_("No active pipeline is configured; an administrator can set one up under Pipelines."),
+                               code="no_pipeline")
+    owner = owner or actor
+    check_new_owner(owner)
+    first = pipeline.stages.filter(is_won=False, is_lost=False).order_by("position", "id").first()
+    if first is None:
+        raise invalid("stage", _("The pipeline “%(name)s” has no open stage.") % {"name": pipeline})
+    with transaction.atomic():
+        now = timezone.now()
+        opportunity = Opportunity(customer=customer, pipeline=pipeline, stage=first, owner=owner, created_by=actor,
+                                  lead=lead, probability=first.probability, stage_entered_at=now)
+        values, contacts = _clean_opportunity_fields(opportunity, {"name": "", **data})
+        values.pop("lost_reason", None)
+        _apply(opportunity, values, None)
+        if missing := missing_gate_fields(opportunity, first):
+            # Contacts are set after the save, so they cannot block here.
+            if missing != ["contacts"] or not contacts:
+                raise _gate_error(first, missing)
+        opportunity.save()
+        if contacts is not None:
+            opportunity.contacts.set(contacts)
+        StageHistory.objects.create(opportunity=opportunity, stage=first, stage_name=first.name, entered_at=now,
+                                    entered_by=actor)
+        audit_record(actor=actor, channel=channel, action="opportunity.create", target=opportunity,
+                     changes=diff({}, snapshot(opportunity)))
+        if owner != actor:
+            notify(recipient=owner, kind="opportunity.assigned", message=_("New deal for you: %s") % opportunity,
+                   url=opportunity.get_absolute_url())
+    return opportunity
+
+
+def opportunity_update(*, opportunity: Opportunity, data: dict, actor: User, channel: str = Channel.WEB) -> Opportunity:
+    """Edit fields. A deal in a gated stage keeps its gate: emptying a required field is refused."""
+    with transaction.atomic():
+        opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("stage").get(pk=opportunity.pk)
+        before = snapshot(opportunity)
+        values, contacts = _clean_opportunity_fields(opportunity, data)
+        if not opportunity.stage.is_lost:
+            values.pop("lost_reason", None)
+        _apply(opportunity, values, contacts)
+        if missing := missing_gate_fields(opportunity, opportunity.stage):
+            raise _gate_error(opportunity.stage, missing)
+        changes = diff(before, snapshot(opportunity))
+        if contacts is not None:
+            changes["contacts"] = [None, ", ".join(str(c) for c in contacts)]
+        if changes:
+            opportunity.save()
+            audit_record(actor=actor, channel=channel, action="opportunity.update", target=opportunity, changes=changes)
+    return opportunity
+
+
+def opportunity_move_stage(*, opportunity: Opportunity, stage: Stage, actor: User, channel: str = Channel.WEB,
+                           fields: dict | None = None) -> Opportunity:
+    """Move a deal to a stage. The stage gate is checked here, so pages, the API and imports all obey it.
+
+    `fields` fills in values on the way (the gate form on the board); they are saved only if the move succeeds.
+    """
+    with transaction.atomic():
+        opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("stage", "owner").get(pk=opportunity.pk)
+        if stage.pipeline_id != opportunity.pipeline_id:
+            raise invalid("stage", _("“%(stage)s” is not a stage of this deal's pipeline.") % {"stage": stage.name})
+        before = snapshot(opportunity)
+        values, contacts = _clean_opportunity_fields(opportunity, fields or {})
+        _apply(opportunity, values, contacts)
+        if missing := missing_gate_fields(opportunity, stage):
+            raise _gate_error(stage, missing)
+        old_stage = opportunity.stage
+        if stage.pk != old_stage.pk:
+            _enter_stage(opportunity, stage, actor=actor, now=timezone.now())
+        changes = diff(before, snapshot(opportunity))
+        if not changes and contacts is None:
+            return opportunity
+        opportunity.save()
+        action = "opportunity.stage" if stage.pk != old_stage.pk else "opportunity.update"
+        audit_record(actor=actor, channel=channel, action=action, target=opportunity, changes=changes,
+                     note=f"{old_stage.name} → {stage.name}" if stage.pk != old_stage.pk else "")
+        if stage.pk != old_stage.pk and opportunity.owner_id != getattr(actor, "pk", None):
+            notify(recipient=opportunity.owner, kind="opportunity.stage",
+                   message=_("%(deal)s moved to %(stage)s by %(actor)s")
+                   % {"deal": opportunity, "stage": stage.name, "actor": actor},
+                   url=opportunity.get_absolute_url())
+    return opportunity
+
+
+def opportunity_transfer(*, opportunity: Opportunity, new_owner: User, actor: User, reason: str,
+                         keep_as_collaborator: bool = False, channel: str = Channel.WEB) -> Opportunity:
+    """A manager gives a deal to another rep; the old owner loses access unless kept as a collaborator."""
+    if not reason.strip():
+        raise invalid("reason", _("Give the reason for the transfer; it is kept in the trail."))
+    check_new_owner(new_owner)
+    with transaction.atomic():
+        opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("owner").get(pk=opportunity.pk)
+        if not can_manage(actor, opportunity.owner):
+            raise Forbidden(_("Only a manager of the current owner, or an administrator, can transfer a deal."))
+        old = opportunity.owner
+        if old == new_owner:
+            return opportunity
+        opportunity.owner = new_owner
+        opportunity.save(update_fields=["owner", "updated_at"])
+        participant_discard(record=opportunity, user=new_owner)
+        if keep_as_collaborator:
+            participant_ensure(record=opportunity, user=old, role=ParticipantRole.SALES)
+        audit_record(actor=actor, channel=channel, action="opportunity.transfer", target=opportunity,
+                     changes={"owner": [str(old), str(new_owner)]}, note=reason)
+        notify(recipient=new_owner, kind="opportunity.transferred",
+               message=_("Deal transferred to you: %s") % opportunity, url=opportunity.get_absolute_url())
+        notify(recipient=old, kind="opportunity.transferred",
+               message=_("Deal %(deal)s was transferred to %(user)s") % {"deal": opportunity, "user": new_owner})
+    return opportunity

@@ -1,0 +1,210 @@
+"""Pipeline settings (administrators): pipelines, their stages with gates, and lost-reason categories."""
+
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
+from closeloop.core.models import Channel, User
+
+from ..models import (
+    GATE_FIELDS,
+    LostReason,
+    Opportunity,
+    Pipeline,
+    Stage,
+    StageHistory,
+)
+from .opportunities import field_label, gate_fields, list_separator
+
+
+def _require_admin(actor: User):
+    if not actor.is_admin:
+        raise Forbidden(_("Only administrators configure pipelines."))
+
+
+def pipeline_save(*, actor: User, data: dict, pipeline: Pipeline | None = None, channel: str = Channel.WEB) -> Pipeline:
+    _require_admin(actor)
+    name = str(data.get("name") or "").strip()
+    if not name:
+        raise invalid("name", _("This field is required."))
+    with transaction.atomic():
+        if Pipeline.objects.filter(name=name).exclude(pk=getattr(pipeline, "pk", None)).exists():
+            raise invalid("name", _("A pipeline with this name exists."))
+        created = pipeline is None
+        pipeline = pipeline or Pipeline()
+        before = {} if created else snapshot(pipeline)
+        pipeline.name = name
+        pipeline.position = int(data.get("position") or 0)
+        pipeline.active = bool(data.get("active", True))
+        pipeline.is_default = bool(data.get("is_default", pipeline.is_default))
+        if pipeline.is_default:
+            Pipeline.objects.exclude(pk=pipeline.pk).filter(is_default=True).update(is_default=False)
+        pipeline.save()
+        audit_record(actor=actor, channel=channel, action="pipeline.create" if created else "pipeline.update",
+                     target=pipeline, changes=diff(before, snapshot(pipeline)))
+    return pipeline
+
+
+def stage_save(*, actor: User, pipeline: Pipeline, data: dict, stage: Stage | None = None,
+               channel: str = Channel.WEB) -> Stage:
+    _require_admin(actor)
+    errors = {}
+    name = str(data.get("name") or "").strip()
+    if not name:
+        errors["name"] = [_("This field is required.")]
+    try:
+        probability = int(data.get("probability") or 0)
+        if not 0 <= probability <= 100:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["probability"] = [_("Enter a percentage from 0 to 100.")]
+        probability = 0
+    required = [f for f in (data.get("required_fields") or []) if f]
+    if unknown := [f for f in required if f not in GATE_FIELDS]:
+        errors["required_fields"] = [_("Unknown fields: %(names)s") % {"names": ", ".join(unknown)}]
+    stale = data.get("stale_after_days")
+    try:
+        stale = int(stale) if stale not in (None, "") else None
+        if stale is not None and not 1 <= stale <= 3650:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["stale_after_days"] = [_("Enter a number of days from 1 to 3650, or leave empty.")]
+        stale = None
+    is_won, is_lost = bool(data.get("is_won")), bool(data.get("is_lost"))
+    if is_won and is_lost:
+        errors["is_lost"] = [_("A stage cannot be both won and lost.")]
+    if name and Stage.objects.filter(pipeline=pipeline, name=name).exclude(pk=getattr(stage, "pk", None)).exists():
+        errors["name"] = [_("This pipeline already has a stage with this name.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    with transaction.atomic():
+        created = stage is None
+        stage = stage or Stage(pipeline=pipeline)
+        before = {} if created else snapshot(stage)
+        stage.name, stage.probability, stage.required_fields = name, probability, required
+        stage.position = int(data.get("position") or 0)
+        stage.stale_after_days, stage.is_won, stage.is_lost = stale, is_won, is_lost
+        stage.save()
+        audit_record(actor=actor, channel=channel, action="stage.create" if created else "stage.update",
+                     target=stage, changes=diff(before, snapshot(stage)))
+    return stage
+
+
+def _stage_kind(stage: Stage) -> str:
+    return "won" if stage.is_won else "lost" if stage.is_lost else "open"
+
+
+def stage_delete_targets(stage: Stage):
+    """Where the deals of `stage` may go before it is deleted: the other stages of its pipeline of the same kind.
+
+    Same kind only (open to open, won to won, lost to lost): deleting a stage is reorganising the pipeline,
+    not winning or losing deals in bulk, so no deal's status, won or lost date changes on the way.
+    """
+    kind = {"won": Q(is_won=True), "lost": Q(is_lost=True), "open": Q(is_won=False, is_lost=False)}[_stage_kind(stage)]
+    return Stage.objects.filter(kind, pipeline_id=stage.pipeline_id).exclude(pk=stage.pk).order_by("position", "id")
+
+
+def _deals_missing_gate(deals, stage: Stage):
+    """The deals of `deals` that lack a field the gate of `stage` requires, in SQL (a stage may hold thousands)."""
+    missing = Q()
+    for name in gate_fields(stage):
+        if name == "contacts":
+            missing |= ~Q(pk__in=Opportunity.contacts.through.objects.values("opportunity_id"))
+            continue
+        missing |= Q(**{f"{name}__isnull": True})
+        if isinstance(Opportunity._meta.get_field(name), (models.CharField, models.TextField)):
+            missing |= Q(**{name: ""})
+    return deals.filter(missing) if missing else deals.none()
+
+
+def stage_delete(*, actor: User, stage: Stage, move_to: Stage | None = None, channel: str = Channel.WEB) -> int:
+    """Delete a stage; its deals first move to `move_to`, another stage of the same pipeline and kind.
+
+    Without `move_to` a stage holding deals is refused. A pipeline keeps at least one open, one won and
+    one lost stage, so deals can still be created, won and lost. Returns how many deals moved.
+    """
+    _require_admin(actor)
+    with transaction.atomic():
+        # Locks the pipeline's stages in id order: two admins deleting the last two won stages at once
+        # cannot both pass the "one remains" check.
+        siblings = list(Stage.objects.select_for_update().filter(pipeline_id=stage.pipeline_id).order_by("pk"))
+        stage = next((s for s in siblings if s.pk == stage.pk), None)
+        if stage is None:
+            raise Conflict(_("This stage no longer exists."), code="stage_gone")
+        kind = _stage_kind(stage)
+        if not any(_stage_kind(s) == kind for s in siblings if s.pk != stage.pk):
+            message = {
+                "won": _("“%(stage)s” is the pipeline's only won stage; add another won stage before deleting it."),
+                "lost": _("“%(stage)s” is the pipeline's only lost stage; add another lost stage before deleting it."),
+                "open": _("“%(stage)s” is the pipeline's only open stage; new deals need one to start in."),
+            }[kind]
+            raise Conflict(message % {"stage": stage.name}, code="last_stage_of_kind")
+        deals = Opportunity.objects.filter(stage=stage)
+        count = deals.count()
+        if count and move_to is None:
+            raise Conflict(
+                ngettext("%(n)d deal is in “%(stage)s”. Choose a stage to move it to first.",
+                         "%(n)d deals are in “%(stage)s”. Choose a stage to move them to first.", count)
+                % {"n": count, "stage": stage.name}, code="stage_has_deals", deals=count)
+        moved = 0
+        if count:
+            if not stage_delete_targets(stage).filter(pk=move_to.pk).exists():
+                raise invalid("move_to", _("Choose another stage of the same pipeline, of the same kind (open, won or lost)."))
+            if blocked := list(_deals_missing_gate(deals, move_to).values_list("name", flat=True)[:5]):
+                labels = list_separator().join(field_label(name) for name in gate_fields(move_to))
+                raise invalid("move_to", _("Some deals lack what “%(stage)s” requires (%(fields)s), for example: "
+                                            "%(deals)s. Choose an earlier stage.")
+                               % {"stage": move_to.name, "fields": labels, "deals": "、".join(blocked)})
+            moved = _move_all(deals, stage, move_to, actor=actor, channel=channel)
+        # The whole configuration of the deleted stage stays readable in the trail.
+        changes = {name: [value, None] for name, value in snapshot(stage).items() if value not in (None, "", [])}
+        note = ""
+        if moved:
+            note = ngettext("%(n)d deal moved to “%(stage)s”.", "%(n)d deals moved to “%(stage)s”.", moved) % {
+                "n": moved, "stage": move_to.name}
+        audit_record(actor=actor, channel=channel, action="stage.delete", target=stage, changes=changes, note=note)
+        stage.delete()
+    return moved
+
+
+def _move_all(deals, stage: Stage, target: Stage, *, actor: User, channel: str) -> int:
+    """Move every deal of `stage` to `target` with its stage history; a few statements whatever the number."""
+    now = timezone.now()
+    ids = list(deals.select_for_update().order_by("pk").values_list("pk", flat=True))
+    StageHistory.objects.filter(opportunity_id__in=ids, exited_at__isnull=True).update(exited_at=now, exited_by=actor)
+    StageHistory.objects.bulk_create(
+        [StageHistory(opportunity_id=pk, stage=target, stage_name=target.name, entered_at=now, entered_by=actor)
+         for pk in ids], batch_size=1000)
+    Opportunity.objects.filter(pk__in=ids).update(stage=target, stage_entered_at=now, probability=target.probability,
+                                                 updated_at=now)
+    # One entry per deal, so each deal's own trail says why it changed stage.
+    for deal in Opportunity.objects.filter(pk__in=ids).only("pk"):
+        audit_record(actor=actor, channel=channel, action="opportunity.stage", target=deal,
+                     changes={"stage": [stage.name, target.name]},
+                     note=_("Stage “%(stage)s” was deleted by an administrator.") % {"stage": stage.name})
+    return len(ids)
+
+
+def lost_reason_save(*, actor: User, data: dict, reason: LostReason | None = None,
+                     channel: str = Channel.WEB) -> LostReason:
+    _require_admin(actor)
+    name = str(data.get("name") or "").strip()
+    if not name or len(name) > 100:
+        raise invalid("name", _("Give a name of at most 100 characters."))
+    if LostReason.objects.filter(name=name).exclude(pk=getattr(reason, "pk", None)).exists():
+        raise invalid("name", _("This lost reason exists."))
+    with transaction.atomic():
+        created = reason is None
+        reason = reason or LostReason()
+        before = {} if created else snapshot(reason)
+        reason.name = name
+        reason.position = int(data.get("position") or 0)
+        reason.active = bool(data.get("active", True))
+        reason.save()
+        audit_record(actor=actor, channel=channel, action="lost_reason.create" if created else "lost_reason.update",
+                     target=reason, changes=diff(before, snapshot(reason)))
+    return reason

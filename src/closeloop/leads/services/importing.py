@@ -1,0 +1,233 @@
+"""Import jobs: an uploaded spreadsheet, its column mapping, and its run in the worker, chunk by chunk."""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.errors import Conflict, ValidationFailed
+from closeloop.core.models import Channel, User
+
+from .. import assignment, dedup, imports
+from ..models import (
+    ImportJob,
+    ImportRefusal,
+    ImportStatus,
+    LeadSource,
+)
+from .batch import BatchOutcome, lead_submit_batch
+from .intake import channel_policy
+
+logger = logging.getLogger(__name__)
+
+
+def import_job_create(*, upload, actor: User) -> ImportJob:
+    """Store an uploaded spreadsheet under MEDIA_ROOT/imports/, check it, and read its header and first rows."""
+    name = Path(upload.name or "upload").name[:200]
+    suffix = Path(name).suffix.lower() if Path(name).suffix.lower() in {".xlsx", ".csv", ".txt"} else ".upload"
+    job = ImportJob(created_by=actor, original_name=name)
+    # The storage copies the upload chunk by chunk; the file is never read whole into memory.
+    job.file.save(f"{uuid.uuid4().hex}{suffix}", upload, save=False)
+    try:
+        info = imports.inspect_file(Path(job.file.path), name=name)
+    except imports.ImportFileError as exc:
+        job.file.delete(save=False)
+        raise ValidationFailed(exc.message, field_errors={"file": [exc.message]}) from None
+    job.file_kind, job.encoding, job.header_row = info.kind, info.encoding, info.header_row
+    job.headers, job.sample_rows, job.total_rows = info.headers, info.sample_rows, info.total_rows
+    job.mapping = imports.auto_mapping(info.headers)
+    with transaction.atomic():
+        job.save()
+        audit_record(actor=actor, channel=Channel.WEB, action="import.upload", target=job,
+                     changes=diff({}, snapshot(job, ["original_name", "file_kind", "encoding", "total_rows"])))
+    return job
+
+
+def import_job_start(
+    *, job: ImportJob, mapping: list[str], default_source: LeadSource | None, merge_duplicates: bool, actor: User,
+    assign_to_me: bool = False, queue: bool = True,
+) -> ImportJob:
+    """Fix the column mapping and queue the import; the job runs in the worker after this commits.
+
+    `queue=False` leaves the job queued without a task: the caller runs it (`closeloop import`).
+    """
+    from ..tasks import run_import
+
+    errors = import_mapping_errors(mapping=mapping, headers=job.headers, default_source=default_source)
+    if errors:
+        raise ValidationFailed(errors[0], field_errors={"mapping": errors})
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status != ImportStatus.MAPPING:
+            raise Conflict(_("This import has already been started."))
+        fields = ["status", "mapping", "default_source", "merge_duplicates", "assign_to_me"]
+        before = snapshot(job, fields)
+        job.mapping, job.default_source, job.merge_duplicates = mapping, default_source, merge_duplicates
+        job.assign_to_me = assign_to_me and assignment.can_own(actor)
+        job.status = ImportStatus.QUEUED
+        job.save(update_fields=fields)
+        audit_record(actor=actor, channel=Channel.WEB, action="import.start", target=job,
+                     changes=diff(before, snapshot(job, fields)))
+        job_id = job.pk
+        if queue:
+            transaction.on_commit(lambda: run_import.enqueue(job_id))
+    return job
+
+
+def import_mapping_errors(*, mapping: list[str], headers: list[str], default_source) -> list[str]:
+    """What is wrong with a column mapping, in words a person can act on."""
+    if len(mapping) != len(headers) or any(name not in imports.IMPORT_FIELDS and name for name in mapping):
+        return [_("The column mapping does not match the file; choose a field for each column again.")]
+    errors = []
+    seen: dict[str, int] = {}
+    for column, name in enumerate(mapping):
+        if name and name in seen:
+            errors.append(_("“%(field)s” is chosen for two columns (%(a)s and %(b)s); keep one and ignore the other.")
+                          % {"field": imports.FIELD_LABELS[name], "a": headers[seen[name]], "b": headers[column]})
+        seen.setdefault(name, column)
+    if not any(mapping):
+        errors.append(_("No column is mapped to a lead field; choose what at least one column holds."))
+    if "source" not in seen and default_source is None:
+        errors.append(_("No column holds the source; choose a default source for the rows."))
+    for name in channel_policy(Channel.IMPORT).required_fields:
+        if name in imports.FIELD_LABELS and name not in seen:
+            errors.append(_("“%(field)s” is required for imports but no column is mapped to it.")
+                          % {"field": imports.FIELD_LABELS[name]})
+    return errors
+
+
+@dataclass
+class _RowState:
+    last_row: int = 0
+    merged: int = 0
+
+
+def import_job_run(*, job_id: int) -> ImportJob | None:
+    """Run a queued import: rows in chunks through `lead_submit_batch`, progress committed with each chunk.
+
+    Safe to run twice or after a crash: a finished job is left alone, a running one resumes after the
+    last committed row.
+    """
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status not in {ImportStatus.QUEUED, ImportStatus.RUNNING}:
+            return job
+        job.status = ImportStatus.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    state = _RowState(last_row=job.last_row)
+    plan = _merge_plan(job) if job.merge_duplicates else {}
+
+    def on_chunk(outcome: BatchOutcome):
+        refusals = []
+        for (number, cells), errors in outcome.refused:
+            if number in plan and plan[number][0] == "rep" and plan[number][1]:
+                members = ", ".join(str(n) for n in plan[number][1])
+                errors = {**errors, "merged": [_("Rows %(rows)s were merged into this row.") % {"rows": members}]}
+            refusals.append(ImportRefusal(job_id=job.pk, row_number=number, cells=cells, errors=errors))
+        ImportRefusal.objects.bulk_create(refusals)
+        merged, state.merged = state.merged, 0
+        ImportJob.objects.filter(pk=job.pk).update(
+            last_row=state.last_row, imported_rows=F("imported_rows") + outcome.created,
+            routed_rows=F("routed_rows") + outcome.routed, refused_rows=F("refused_rows") + len(refusals),
+            merged_rows=F("merged_rows") + merged,
+        )
+
+    try:
+        lead_submit_batch(rows=_job_rows(job, state, plan), channel=Channel.IMPORT, actor=job.created_by,
+                          on_chunk=on_chunk)
+    except imports.ImportFileError as exc:
+        return _import_job_finish(job, error=exc.message)
+    except Exception:
+        logger.exception("import %s failed", job.pk)
+        return _import_job_finish(job, error=_("The import stopped because of an unexpected error. The rows "
+                                               "imported before it are kept; the rest were not imported."))
+    return _import_job_finish(job, error="")
+
+
+def _import_job_finish(job: ImportJob, *, error: str) -> ImportJob:
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        before = snapshot(job, ["status"])
+        job.status = ImportStatus.FAILED if error else ImportStatus.DONE
+        job.error = error[:500]
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error", "finished_at"])
+        audit_record(
+            actor=job.created_by, channel=Channel.IMPORT, action="import.finish", target=job,
+            changes=diff(before, snapshot(job, ["status"])),
+            note=_("%(imported)d imported, %(routed)d sent to existing records, %(merged)d merged, "
+                   "%(refused)d refused") % {"imported": job.imported_rows, "routed": job.routed_rows,
+                                              "merged": job.merged_rows, "refused": job.refused_rows},
+        )
+        # The upload holds every contact of the sheet; once the job is over only the refused rows are kept.
+        transaction.on_commit(lambda: job.file.delete(save=False))
+    return job
+
+
+def _data_rows(job: ImportJob):
+    """(row number, cells, mapped data) for every non-blank data row of the job's file."""
+    width = len(job.headers)
+    limit = settings.CLOSELOOP_IMPORT_MAX_ROWS
+    for number, cells in imports.iter_file_rows(Path(job.file.path), kind=job.file_kind, encoding=job.encoding):
+        if number <= job.header_row:
+            continue
+        if number - job.header_row > limit:
+            raise imports.ImportFileError(
+                _("The file has more than %(limit)s rows; the import stopped there.")
+                % {"limit": f"{limit:,}"})
+        if not any(cells):
+            continue
+        cells = cells[:width] + [""] * (width - len(cells))
+        yield number, cells, imports.row_data(cells, job.mapping)
+
+
+def _job_rows(job: ImportJob, state: _RowState, plan: dict):
+    default_source = job.default_source
+    for number, cells, data in _data_rows(job):
+        if number <= job.last_row:
+            continue  # committed before a restart
+        entry = plan.get(number)
+        if entry is not None and entry[0] == "member":
+            state.merged += 1
+            continue
+        if entry is not None:
+            data = {**entry[2], **data}
+        if not data.get("source") and default_source is not None:
+            data["source"] = default_source
+        data["assign_to_me"] = job.assign_to_me
+        state.last_row = number
+        yield (number, cells), data
+
+
+def _merge_plan(job: ImportJob) -> dict:
+    """Rows of the file that are the same contact, by the dedup engine's `cluster_rows`.
+
+    Returns {row: ("rep", [member rows], fills)} for the first row of each group and
+    {row: ("member", first row)} for the others; `fills` are the members' values for the fields the
+    first row leaves blank.
+    """
+    numbers, rows = [], []
+    for number, _cells, data in _data_rows(job):
+        numbers.append(number)
+        rows.append(data)
+    first: dict[int, int] = {}
+    plan: dict = {}
+    for index, (person, _company) in enumerate(dedup.cluster_rows(rows)):
+        rep_index = first.setdefault(person, index)
+        if rep_index == index:
+            continue
+        rep = numbers[rep_index]
+        entry = plan.setdefault(rep, ("rep", [], {}))
+        entry[1].append(numbers[index])
+        for name, value in rows[index].items():
+            entry[2].setdefault(name, value)
+        plan[numbers[index]] = ("member", rep)
+    return plan
