@@ -5,6 +5,7 @@ Action codes are typed: each app declares its own as a `TextChoices` (`LoopApp.a
 """
 
 import functools
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -114,9 +115,19 @@ def audit_record(
     )
 
 
+def audited_create(*, instance: models.Model, actor, channel: str, action: str, target: models.Model | None = None,
+                   note: str = "") -> models.Model:
+    """Save a new record and write its creation entry (every field it was given) in the caller's transaction."""
+    instance.save()
+    audit_record(actor=actor, channel=channel, action=action, target=target or instance,
+                 changes=creation_changes(instance), note=note)
+    return instance
+
+
 def audited_update(*, instance: models.Model, data: dict, actor, channel: str, action: str,
                    fields: list[str] | None = None, target: models.Model | None = None, note: str = "",
-                   extra_changes: dict | None = None, always: bool = False) -> dict:
+                   extra_changes: dict | None = None, always: bool = False,
+                   check: Callable[[models.Model], None] | None = None) -> dict:
     """The one way a service changes a record's fields: set `data` on `instance` (only the names in `fields`,
     when given), and if a value changed, save just those columns (`update_fields`, with `updated_at` when the
     model keeps one) and write one audit entry with each changed field's old and new value, in the caller's
@@ -124,13 +135,16 @@ def audited_update(*, instance: models.Model, data: dict, actor, channel: str, a
 
     `target` is the record whose trail gets the entry (the instance by default: a contact's edit is on its
     customer's trail); `extra_changes` adds changes that are not columns (many-to-many, a contact list);
-    `always` writes the entry even when nothing changed (the action itself is the news). Returns the
-    changes; {} means nothing was saved and, unless `always`, nothing audited.
+    `always` writes the entry even when nothing changed (the action itself is the news); `check(instance)`
+    runs on the changed instance before anything is saved and may refuse it (a stage gate, a rule's
+    consistency). Returns the changes; {} means nothing was saved and, unless `always`, nothing audited.
     """
     names = [name for name in (fields if fields is not None else data) if name in data]
     before = snapshot(instance, names)
     for name in names:
         setattr(instance, name, data[name])
+    if check is not None:
+        check(instance)
     changed = diff(before, snapshot(instance, names))
     if changed:
         columns = list(changed)

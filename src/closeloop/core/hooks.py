@@ -100,7 +100,7 @@ class RecordType:
 
     - `followed_up()`: the records still worked on, whose next follow-up is reminded and listed on Today;
     - `on_activity(record, activity)`: what else logging an activity changes on the record (a new lead
-      starts contacting); returns the names of the fields it set, saved and audited with the activity;
+      starts contacting), as {field: value}, saved and audited with the activity;
     - `timeline_related(record, viewer)`: other records whose history this record's timeline shows, as
       `(records, kinds)` with kinds among "audit", "activity", "comment" (a deal shows its lead's);
     - `timeline_entries(record, viewer)`: the app's own entries (a deal's stage history), as
@@ -110,7 +110,7 @@ class RecordType:
 
     model: str
     followed_up: Callable[[], Any] | None = None
-    on_activity: Callable[[Any, Any], list[str]] | None = None
+    on_activity: Callable[[Any, Any], dict] | None = None
     timeline_related: Callable[[Any, Any], Iterable[tuple[Iterable[Any], frozenset[str]]]] | None = None
     timeline_entries: Callable[[Any, Any], Iterable[Any]] | None = None
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import audit_record, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import datetime_input
 from closeloop.core.models import Channel, User
@@ -61,24 +61,19 @@ def activity_log(*, actor: User, record, data: dict, channel: str = Channel.WEB)
 
     with transaction.atomic():
         record = type(record).objects.select_for_update().get(pk=record.pk)
-        before = snapshot(record)
         activity = Activity(kind=kind, content=content, feedback=feedback, next_plan=next_plan,
                             next_follow_up_at=next_follow_up_at, actor=actor, channel=channel, created_at=now)
         activity.set_record(record)
         activity.save()
-        record.next_follow_up_at = next_follow_up_at
-        record.last_activity_at = now
-        fields = ["next_follow_up_at", "last_activity_at"]
+        values = {"next_follow_up_at": next_follow_up_at, "last_activity_at": now}
         done_by_activity = [spec.kind for spec in task_kinds().values() if spec.done_by_activity]
         if done_by_activity:
             Task.objects.for_record(record).filter(kind__in=done_by_activity, status=TaskStatus.OPEN).update(
                 status=TaskStatus.DONE, closed_at=now)
         if spec.on_activity is not None:
-            fields += spec.on_activity(record, activity)
-        record.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
-        audit_record(actor=actor, channel=channel, action="activity.log", target=record,
-                     changes=diff(before, snapshot(record, fields)),
-                     note=f"{activity.get_kind_display()}: {content[:200]}")
+            values |= spec.on_activity(record, activity)
+        audited_update(instance=record, data=values, actor=actor, channel=channel, action="activity.log",
+                       always=True, note=f"{activity.get_kind_display()}: {content[:200]}")
     return activity
 
 
@@ -312,16 +307,18 @@ def comment_add(*, record, actor: User, body: str, channel: str = Channel.WEB) -
 # Merging records
 
 
-def rows_move(*, model, from_ids: list[int], to) -> dict[str, int]:
+def rows_move(*, model, from_ids: list[int], to, owner_id: int | None) -> dict[str, int]:
     """Point the follow-up rows of records merged away (`from_ids`) at the record they merged into.
 
     Activities, tasks, hand-offs, comments and participants move (a person already taking part in `to`, or
-    owning it, keeps their one place); the reminder ledger stays, as the record of what was sent about each.
+    owning it after the merge, `owner_id`, keeps their one place); the reminder ledger stays, as the record of
+    what was sent about each.
     Returns {label: count} for the merge's note.
     """
     merged = Participant.objects.for_records(model, from_ids)
     merged.filter(user__in=Participant.objects.for_record(to).values("user")).delete()
-    merged.filter(user_id=to.owner_id).delete()
+    if owner_id is not None:
+        merged.filter(user_id=owner_id).delete()
     moved = {}
     for row_model in (Activity, Task, Handoff, Comment, Participant):
         count = row_model.objects.for_records(model, from_ids).update(record_id=to.pk)

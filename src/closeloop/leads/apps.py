@@ -29,14 +29,11 @@ def _followed_up_leads():
     return Lead.objects.exclude(status__in=[LeadStatus.CONVERTED, LeadStatus.MERGED, LeadStatus.DISQUALIFIED])
 
 
-def _lead_contacted(lead, activity) -> list[str]:
+def _lead_contacted(lead, activity) -> dict:
     """A logged follow-up is the first contact: a new or just assigned lead is now being contacted."""
     from .models import LeadStatus
 
-    if lead.status in (LeadStatus.NEW, LeadStatus.ASSIGNED):
-        lead.status = LeadStatus.CONTACTING
-        return ["status"]
-    return []
+    return {"status": LeadStatus.CONTACTING} if lead.status in (LeadStatus.NEW, LeadStatus.ASSIGNED) else {}
 
 
 class LeadsConfig(LoopApp):

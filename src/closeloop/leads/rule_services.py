@@ -7,7 +7,14 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from closeloop.core import configcache
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import (
+    audit_record,
+    audited_create,
+    audited_update,
+    creation_changes,
+    diff,
+    snapshot,
+)
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 
@@ -53,15 +60,8 @@ def channel_policies_save(*, policies: dict[str, dict], actor: User) -> None:
     with transaction.atomic():
         for channel, data in policies.items():
             policy, _created = ChannelPolicy.objects.get_or_create(channel=channel)
-            before = snapshot(policy, POLICY_FIELDS)
-            for name in POLICY_FIELDS:
-                if name in data:
-                    setattr(policy, name, data[name])
-            changes = diff(before, snapshot(policy, POLICY_FIELDS))
-            if changes:
-                policy.save(update_fields=list(changes))
-                audit_record(actor=actor, channel=Channel.WEB, action="settings.intake", target=policy,
-                             changes=changes)
+            audited_update(instance=policy, data=data, fields=POLICY_FIELDS, actor=actor, channel=Channel.WEB,
+                           action="settings.intake")
 
 
 def quality_settings_update(*, data: dict, actor: User) -> QualitySettings:
@@ -71,23 +71,20 @@ def quality_settings_update(*, data: dict, actor: User) -> QualitySettings:
     with transaction.atomic():
         settings = quality_settings()
         settings = QualitySettings.objects.select_for_update().get(pk=settings.pk)
-        before = snapshot(settings)
-        for name, value in data.items():
-            if name in allowed:
-                setattr(settings, name, value)
-        if not settings.grade_a_min > settings.grade_b_min > settings.grade_c_min:
-            raise ValidationFailed(
-                _("Grade thresholds must go down from A to C."),
-                field_errors={"grade_b_min": [_("Make A higher than B, and B higher than C.")]},
-            )
-        changes = diff(before, snapshot(settings))
-        if changes:
-            settings.save()
-            audit_record(actor=actor, channel=Channel.WEB, action="settings.lead_quality", target=settings,
-                         changes=changes)
-            if set(changes) & set(THRESHOLD_FIELDS):
-                enqueue_rescore()
+        changes = audited_update(instance=settings, data=data, fields=[name for name in data if name in allowed],
+                                 actor=actor, channel=Channel.WEB, action="settings.lead_quality",
+                                 check=_check_grades)
+        if set(changes) & set(THRESHOLD_FIELDS):
+            enqueue_rescore()
     return settings
+
+
+def _check_grades(settings: QualitySettings) -> None:
+    if not settings.grade_a_min > settings.grade_b_min > settings.grade_c_min:
+        raise ValidationFailed(
+            _("Grade thresholds must go down from A to C."),
+            field_errors={"grade_b_min": [_("Make A higher than B, and B higher than C.")]},
+        )
 
 
 def _check_scoring_rule(rule: ScoringRule) -> None:
@@ -110,17 +107,13 @@ def scoring_rule_save(*, data: dict, actor: User, rule: ScoringRule | None = Non
     _require_admin(actor)
     quality_settings()  # seeds the default rules first, so a new rule is not mistaken for a fresh install
     with transaction.atomic():
-        rule = rule or ScoringRule()
-        before = snapshot(rule) if rule.pk else {}
-        for name in SCORING_RULE_FIELDS:
-            if name in data:
-                setattr(rule, name, data[name])
-        _check_scoring_rule(rule)
-        changes = diff(before, snapshot(rule))
-        if changes:
-            action = "scoring_rule.update" if rule.pk else "scoring_rule.create"
-            rule.save()
-            audit_record(actor=actor, channel=Channel.WEB, action=action, target=rule, changes=changes)
+        if rule is None:
+            rule = ScoringRule(**{name: data[name] for name in SCORING_RULE_FIELDS if name in data})
+            _check_scoring_rule(rule)
+            audited_create(instance=rule, actor=actor, channel=Channel.WEB, action="scoring_rule.create")
+            enqueue_rescore()
+        elif audited_update(instance=rule, data=data, fields=SCORING_RULE_FIELDS, actor=actor, channel=Channel.WEB,
+                            action="scoring_rule.update", check=_check_scoring_rule):
             enqueue_rescore()
     return rule
 
@@ -151,26 +144,30 @@ def assignment_rule_save(
                                field_errors={"grades": [_("Use the letters A, B, C and D, for example AB.")]})
     data = {**data, "grades": grades}
     with transaction.atomic():
-        rule = rule or AssignmentRule()
-        before = snapshot(rule) if rule.pk else {}
-        before_m2m = _m2m_snapshot(rule) if rule.pk else {}
-        for name in ASSIGNMENT_RULE_FIELDS:
-            if name in data:
-                setattr(rule, name, data[name])
-        action = "assignment_rule.update" if rule.pk else "assignment_rule.create"
-        rule.save()
-        rule.sources.set(data.get("sources") or [])
-        rule.campaigns.set(data.get("campaigns") or [])
-        kept = {}
-        for position, (user, weight) in enumerate(members):
-            member, _created = AssignmentMember.objects.update_or_create(
-                rule=rule, user=user, defaults={"weight": max(1, int(weight)), "position": position})
-            kept[user.pk] = member
-        rule.members.exclude(user_id__in=kept).delete()
-        changes = diff(before, snapshot(rule)) | diff(before_m2m, _m2m_snapshot(rule))
-        if changes:
-            audit_record(actor=actor, channel=Channel.WEB, action=action, target=rule, changes=changes)
+        if rule is None:
+            # Saved first: its sources, campaigns and people need its id.
+            rule = AssignmentRule(**{name: data[name] for name in ASSIGNMENT_RULE_FIELDS if name in data})
+            rule.save()
+            _set_conditions_and_people(rule, data, members)
+            audit_record(actor=actor, channel=Channel.WEB, action="assignment_rule.create", target=rule,
+                         changes=creation_changes(rule) | diff({}, _m2m_snapshot(rule)))
+        else:
+            before_m2m = _m2m_snapshot(rule)
+            _set_conditions_and_people(rule, data, members)
+            audited_update(instance=rule, data=data, fields=ASSIGNMENT_RULE_FIELDS, actor=actor, channel=Channel.WEB,
+                           action="assignment_rule.update", extra_changes=diff(before_m2m, _m2m_snapshot(rule)))
     return rule
+
+
+def _set_conditions_and_people(rule: AssignmentRule, data: dict, members) -> None:
+    rule.sources.set(data.get("sources") or [])
+    rule.campaigns.set(data.get("campaigns") or [])
+    kept = {}
+    for position, (user, weight) in enumerate(members):
+        member, _created = AssignmentMember.objects.update_or_create(
+            rule=rule, user=user, defaults={"weight": max(1, int(weight)), "position": position})
+        kept[user.pk] = member
+    rule.members.exclude(user_id__in=kept).delete()
 
 
 def _m2m_snapshot(rule: AssignmentRule) -> dict:

@@ -7,7 +7,7 @@ company's list of sources. Every write is audited in its transaction.
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import audit_record, audited_update, diff, snapshot
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, Role, User
 
@@ -48,24 +48,16 @@ def campaign_save(*, actor: User, data: dict, campaign: Campaign | None = None) 
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     _check_source_allowed(actor, source)
     with transaction.atomic():
-        if campaign is None:
-            campaign = Campaign()
-            before = {}
-        else:
+        values = {"name": name, "source": source, "active": bool(data.get("active", True)),
+                  "thank_you_message": str(data.get("thank_you_message") or "").strip()}
+        if campaign is not None:
             campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-            before = snapshot(campaign, CAMPAIGN_FIELDS)
-        campaign.name = name
-        campaign.source = source
-        campaign.active = bool(data.get("active", True))
-        campaign.thank_you_message = str(data.get("thank_you_message") or "").strip()
-        changes = diff(before, snapshot(campaign, CAMPAIGN_FIELDS))
-        if before and not changes:
+            audited_update(instance=campaign, data=values, actor=actor, channel=Channel.WEB, action="campaign.update")
             return campaign
-        campaign.save()
-        audit_record(
-            actor=actor, channel=Channel.WEB, action="campaign.update" if before else "campaign.create",
-            target=campaign, changes=changes,
-        )
+        # The creation entry names what a person chose; the form key is generated.
+        campaign = Campaign.objects.create(**values)
+        audit_record(actor=actor, channel=Channel.WEB, action="campaign.create", target=campaign,
+                     changes=diff({}, snapshot(campaign, CAMPAIGN_FIELDS)))
     return campaign
 
 
@@ -123,13 +115,8 @@ def lead_source_update(*, actor: User, source: LeadSource, name: str, active: bo
     name = _source_name(name, exclude=source)
     with transaction.atomic():
         source = LeadSource.objects.select_for_update().get(pk=source.pk)
-        before = snapshot(source)
-        source.name = name
-        source.active = active
-        changes = diff(before, snapshot(source))
-        if changes:
-            source.save(update_fields=["name", "active"])
-            audit_record(actor=actor, channel=Channel.WEB, action="source.update", target=source, changes=changes)
+        audited_update(instance=source, data={"name": name, "active": active}, actor=actor, channel=Channel.WEB,
+                       action="source.update")
     return source
 
 

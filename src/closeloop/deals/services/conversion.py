@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import audit_record, audited_create, audited_update
 from closeloop.core.errors import Conflict, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 from closeloop.followup.services import is_participant
@@ -58,13 +58,11 @@ def lead_convert(*, lead: Lead, actor: User, channel: str = Channel.WEB, opportu
         customer = find_customer_duplicate(credit_code=lead.credit_code, company_key=company_key)
         customer_created = customer is None
         if customer is None:
-            customer = Customer.objects.create(
+            customer = audited_create(instance=Customer(
                 name=lead.company_name, credit_code=lead.credit_code, industry=lead.industry, region=lead.region,
                 city=lead.city, company_size=lead.company_size, owner=owner, created_by=actor, owned_since=timezone.now(),
                 company_key=company_key,
-            )
-            audit_record(actor=actor, channel=channel, action="customer.create", target=customer,
-                         changes=diff({}, snapshot(customer)), note=_("Converted from lead #%s") % lead.pk)
+            ), actor=actor, channel=channel, action="customer.create", note=_("Converted from lead #%s") % lead.pk)
         elif customer.owner_id is None:
             customer.owner, customer.pooled_at, customer.owned_since = owner, None, timezone.now()
             customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
@@ -93,10 +91,7 @@ def lead_convert(*, lead: Lead, actor: User, channel: str = Channel.WEB, opportu
         if lead.last_activity_at:
             Opportunity.objects.filter(pk=opportunity.pk).update(last_activity_at=lead.last_activity_at)
             opportunity.last_activity_at = lead.last_activity_at
-        before = snapshot(lead, ["status"])
-        lead.status = LeadStatus.CONVERTED
-        lead.save(update_fields=["status", "updated_at"])
-        audit_record(actor=actor, channel=channel, action="lead.convert", target=lead,
-                     changes=diff(before, snapshot(lead, ["status"])),
-                     note=_("Customer %(customer)s, deal #%(deal)s") % {"customer": customer, "deal": opportunity.pk})
+        audited_update(instance=lead, data={"status": LeadStatus.CONVERTED}, actor=actor, channel=channel,
+                       action="lead.convert", always=True,
+                       note=_("Customer %(customer)s, deal #%(deal)s") % {"customer": customer, "deal": opportunity.pk})
     return Conversion(customer=customer, contact=contact, opportunity=opportunity, customer_created=customer_created)

@@ -5,7 +5,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import audit_record, audited_update, creation_changes, diff, snapshot
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
@@ -79,7 +79,7 @@ def customer_create(*, data: dict, actor: User, channel: str = Channel.WEB, owne
             # Two people saved the same credit code at once; the unique constraint decided.
             raise duplicate_customer_error(find_customer_duplicate(credit_code=cleaned["credit_code"])) from None
         audit_record(actor=actor, channel=channel, action="customer.create", target=customer,
-                     changes=diff({}, snapshot(customer)))
+                     changes=creation_changes(customer))
     return customer
 
 
@@ -93,13 +93,7 @@ def customer_update(*, customer: Customer, data: dict, actor: User, channel: str
                                            exclude_pk=customer.pk)
         if existing:
             raise duplicate_customer_error(existing)
-        before = snapshot(customer)
-        for name, value in cleaned.items():
-            setattr(customer, name, value)
-        changes = diff(before, snapshot(customer))
-        if changes:
-            customer.save()
-            audit_record(actor=actor, channel=channel, action="customer.update", target=customer, changes=changes)
+        audited_update(instance=customer, data=cleaned, actor=actor, channel=channel, action="customer.update")
     return customer
 
 
@@ -162,15 +156,9 @@ def contact_update(*, contact: Contact, data: dict, actor: User, channel: str = 
         existing = matching_contact(contact.customer, cleaned, exclude_pk=contact.pk)
         if existing:
             raise _duplicate_contact_error(existing)
-        before = snapshot(contact, CONTACT_FIELDS)
-        for name, value in cleaned.items():
-            setattr(contact, name, value)
-        changes = diff(before, snapshot(contact, CONTACT_FIELDS))
-        if changes:
-            contact.save()
-            # On the customer's trail, like adding a contact: that is where people look for it.
-            audit_record(actor=actor, channel=channel, action="contact.update", target=contact.customer,
-                         note=str(contact), changes=changes)
+        # On the customer's trail, like adding a contact: that is where people look for it.
+        audited_update(instance=contact, data=cleaned, actor=actor, channel=channel, action="contact.update",
+                       target=contact.customer, note=f"{cleaned['name']} {cleaned['title']}".strip())
     return contact
 
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import audit_record, audited_update, creation_changes
 from closeloop.core.errors import Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import date_input, datetime_input
 from closeloop.core.models import Channel, User
@@ -103,13 +103,6 @@ def _clean_opportunity_fields(opportunity: Opportunity, data: dict) -> tuple[dic
     return values, contacts
 
 
-def _apply(opportunity: Opportunity, values: dict, contacts: list | None):
-    for name, value in values.items():
-        setattr(opportunity, name, value)
-    if contacts is not None:
-        opportunity.contacts.set(contacts)
-
-
 def gate_fields(stage: Stage) -> list[str]:
     """The fields a deal needs to enter `stage`: its own gate and every earlier stage's (no skipping past a gate)."""
     if stage.is_lost:
@@ -137,6 +130,11 @@ def field_label(name: str) -> str:
     return str(GATE_FIELDS.get(name, name))
 
 
+def _check_gate(opportunity: Opportunity, stage: Stage) -> None:
+    if missing := missing_gate_fields(opportunity, stage):
+        raise _gate_error(stage, missing)
+
+
 def _gate_error(stage: Stage, missing: list[str]) -> ValidationFailed:
     labels = list_separator().join(field_label(name) for name in missing)
     return ValidationFailed(
@@ -147,25 +145,23 @@ def _gate_error(stage: Stage, missing: list[str]) -> ValidationFailed:
     )
 
 
-def _enter_stage(opportunity: Opportunity, stage: Stage, *, actor, now):
-    StageHistory.objects.filter(opportunity=opportunity, exited_at__isnull=True).update(
-        exited_at=now, exited_by=actor if getattr(actor, "pk", None) else None
-    )
-    StageHistory.objects.create(opportunity=opportunity, stage=stage, stage_name=stage.name, entered_at=now,
-                                entered_by=actor if getattr(actor, "pk", None) else None)
-    opportunity.stage = stage
-    opportunity.stage_entered_at = now
-    opportunity.probability = stage.probability
+def _stage_values(stage: Stage, now) -> dict:
+    """What entering `stage` sets on a deal: the stage, its probability, and the status it means."""
+    values = {"stage": stage, "stage_entered_at": now, "probability": stage.probability}
     if stage.is_won:
-        opportunity.status = OpportunityStatus.WON
-        opportunity.won_at, opportunity.lost_at = now, None
-    elif stage.is_lost:
-        opportunity.status = OpportunityStatus.LOST
-        opportunity.lost_at, opportunity.won_at = now, None
-    else:
-        opportunity.status = OpportunityStatus.OPEN
-        opportunity.won_at = opportunity.lost_at = None
-        opportunity.lost_reason, opportunity.lost_note = None, ""
+        return values | {"status": OpportunityStatus.WON, "won_at": now, "lost_at": None}
+    if stage.is_lost:
+        return values | {"status": OpportunityStatus.LOST, "lost_at": now, "won_at": None}
+    return values | {"status": OpportunityStatus.OPEN, "won_at": None, "lost_at": None, "lost_reason": None,
+                     "lost_note": ""}
+
+
+def _record_stage_entry(opportunity: Opportunity, stage: Stage, *, actor, now) -> None:
+    """Close the deal's open stage interval and open one for `stage` (cycle time per stage reads these)."""
+    by = actor if getattr(actor, "pk", None) else None
+    StageHistory.objects.filter(opportunity=opportunity, exited_at__isnull=True).update(exited_at=now, exited_by=by)
+    StageHistory.objects.create(opportunity=opportunity, stage=stage, stage_name=stage.name, entered_at=now,
+                                entered_by=by)
 
 
 def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: str = Channel.WEB,
@@ -185,7 +181,8 @@ def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: 
                                   lead=lead, probability=first.probability, stage_entered_at=now)
         values, contacts = _clean_opportunity_fields(opportunity, {"name": "", **data})
         values.pop("lost_reason", None)
-        _apply(opportunity, values, None)
+        for name, value in values.items():
+            setattr(opportunity, name, value)
         if missing := missing_gate_fields(opportunity, first):
             # Contacts are set after the save, so they cannot block here.
             if missing != ["contacts"] or not contacts:
@@ -196,7 +193,7 @@ def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: 
         StageHistory.objects.create(opportunity=opportunity, stage=first, stage_name=first.name, entered_at=now,
                                     entered_by=actor)
         audit_record(actor=actor, channel=channel, action="opportunity.create", target=opportunity,
-                     changes=diff({}, snapshot(opportunity)))
+                     changes=creation_changes(opportunity))
         if owner != actor:
             notify(recipient=owner, kind="opportunity.assigned", message=_("New deal for you: %s") % opportunity,
                    url=opportunity.get_absolute_url())
@@ -207,19 +204,15 @@ def opportunity_update(*, opportunity: Opportunity, data: dict, actor: User, cha
     """Edit fields. A deal in a gated stage keeps its gate: emptying a required field is refused."""
     with transaction.atomic():
         opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("stage").get(pk=opportunity.pk)
-        before = snapshot(opportunity)
         values, contacts = _clean_opportunity_fields(opportunity, data)
         if not opportunity.stage.is_lost:
             values.pop("lost_reason", None)
-        _apply(opportunity, values, contacts)
-        if missing := missing_gate_fields(opportunity, opportunity.stage):
-            raise _gate_error(opportunity.stage, missing)
-        changes = diff(before, snapshot(opportunity))
         if contacts is not None:
-            changes["contacts"] = [None, ", ".join(str(c) for c in contacts)]
-        if changes:
-            opportunity.save()
-            audit_record(actor=actor, channel=channel, action="opportunity.update", target=opportunity, changes=changes)
+            opportunity.contacts.set(contacts)
+        audited_update(instance=opportunity, data=values, actor=actor, channel=channel, action="opportunity.update",
+                       check=lambda deal: _check_gate(deal, deal.stage),
+                       extra_changes={"contacts": [None, ", ".join(str(c) for c in contacts)]} if contacts is not None
+                       else None)
     return opportunity
 
 
@@ -233,22 +226,20 @@ def opportunity_move_stage(*, opportunity: Opportunity, stage: Stage, actor: Use
         opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("stage", "owner").get(pk=opportunity.pk)
         if stage.pipeline_id != opportunity.pipeline_id:
             raise invalid("stage", _("“%(stage)s” is not a stage of this deal's pipeline.") % {"stage": stage.name})
-        before = snapshot(opportunity)
         values, contacts = _clean_opportunity_fields(opportunity, fields or {})
-        _apply(opportunity, values, contacts)
-        if missing := missing_gate_fields(opportunity, stage):
-            raise _gate_error(stage, missing)
-        old_stage = opportunity.stage
-        if stage.pk != old_stage.pk:
-            _enter_stage(opportunity, stage, actor=actor, now=timezone.now())
-        changes = diff(before, snapshot(opportunity))
-        if not changes and contacts is None:
-            return opportunity
-        opportunity.save()
-        action = "opportunity.stage" if stage.pk != old_stage.pk else "opportunity.update"
-        audit_record(actor=actor, channel=channel, action=action, target=opportunity, changes=changes,
-                     note=f"{old_stage.name} → {stage.name}" if stage.pk != old_stage.pk else "")
-        if stage.pk != old_stage.pk and opportunity.owner_id != getattr(actor, "pk", None):
+        if contacts is not None:
+            opportunity.contacts.set(contacts)
+        old_stage, now = opportunity.stage, timezone.now()
+        moving = stage.pk != old_stage.pk
+        if moving:
+            values |= _stage_values(stage, now)
+        audited_update(instance=opportunity, data=values, actor=actor, channel=channel,
+                       action="opportunity.stage" if moving else "opportunity.update",
+                       note=f"{old_stage.name} → {stage.name}" if moving else "",
+                       check=lambda deal: _check_gate(deal, stage), always=contacts is not None)
+        if moving:
+            _record_stage_entry(opportunity, stage, actor=actor, now=now)
+        if moving and opportunity.owner_id != getattr(actor, "pk", None):
             notify(recipient=opportunity.owner, kind="opportunity.stage",
                    message=_("%(deal)s moved to %(stage)s by %(actor)s")
                    % {"deal": opportunity, "stage": stage.name, "actor": actor},

@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import audit_record, audited_create, audited_update, snapshot
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 
@@ -34,18 +34,14 @@ def pipeline_save(*, actor: User, data: dict, pipeline: Pipeline | None = None, 
     with transaction.atomic():
         if Pipeline.objects.filter(name=name).exclude(pk=getattr(pipeline, "pk", None)).exists():
             raise invalid("name", _("A pipeline with this name exists."))
-        created = pipeline is None
-        pipeline = pipeline or Pipeline()
-        before = {} if created else snapshot(pipeline)
-        pipeline.name = name
-        pipeline.position = int(data.get("position") or 0)
-        pipeline.active = bool(data.get("active", True))
-        pipeline.is_default = bool(data.get("is_default", pipeline.is_default))
-        if pipeline.is_default:
-            Pipeline.objects.exclude(pk=pipeline.pk).filter(is_default=True).update(is_default=False)
-        pipeline.save()
-        audit_record(actor=actor, channel=channel, action="pipeline.create" if created else "pipeline.update",
-                     target=pipeline, changes=diff(before, snapshot(pipeline)))
+        values = {"name": name, "position": int(data.get("position") or 0), "active": bool(data.get("active", True)),
+                  "is_default": bool(data.get("is_default", pipeline.is_default if pipeline else False))}
+        if values["is_default"]:
+            Pipeline.objects.exclude(pk=getattr(pipeline, "pk", None)).filter(is_default=True).update(is_default=False)
+        if pipeline is None:
+            return audited_create(instance=Pipeline(**values), actor=actor, channel=channel, action="pipeline.create")
+        audited_update(instance=pipeline, data=values, actor=actor, channel=channel, action="pipeline.update",
+                       always=True)
     return pipeline
 
 
@@ -82,15 +78,13 @@ def stage_save(*, actor: User, pipeline: Pipeline, data: dict, stage: Stage | No
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     with transaction.atomic():
-        created = stage is None
-        stage = stage or Stage(pipeline=pipeline)
-        before = {} if created else snapshot(stage)
-        stage.name, stage.probability, stage.required_fields = name, probability, required
-        stage.position = int(data.get("position") or 0)
-        stage.stale_after_days, stage.is_won, stage.is_lost = stale, is_won, is_lost
-        stage.save()
-        audit_record(actor=actor, channel=channel, action="stage.create" if created else "stage.update",
-                     target=stage, changes=diff(before, snapshot(stage)))
+        values = {"name": name, "probability": probability, "required_fields": required,
+                  "position": int(data.get("position") or 0), "stale_after_days": stale, "is_won": is_won,
+                  "is_lost": is_lost}
+        if stage is None:
+            return audited_create(instance=Stage(pipeline=pipeline, **values), actor=actor, channel=channel,
+                                  action="stage.create")
+        audited_update(instance=stage, data=values, actor=actor, channel=channel, action="stage.update", always=True)
     return stage
 
 
@@ -198,13 +192,10 @@ def lost_reason_save(*, actor: User, data: dict, reason: LostReason | None = Non
     if LostReason.objects.filter(name=name).exclude(pk=getattr(reason, "pk", None)).exists():
         raise invalid("name", _("This lost reason exists."))
     with transaction.atomic():
-        created = reason is None
-        reason = reason or LostReason()
-        before = {} if created else snapshot(reason)
-        reason.name = name
-        reason.position = int(data.get("position") or 0)
-        reason.active = bool(data.get("active", True))
-        reason.save()
-        audit_record(actor=actor, channel=channel, action="lost_reason.create" if created else "lost_reason.update",
-                     target=reason, changes=diff(before, snapshot(reason)))
+        values = {"name": name, "position": int(data.get("position") or 0), "active": bool(data.get("active", True))}
+        if reason is None:
+            return audited_create(instance=LostReason(**values), actor=actor, channel=channel,
+                                  action="lost_reason.create")
+        audited_update(instance=reason, data=values, actor=actor, channel=channel, action="lost_reason.update",
+                       always=True)
     return reason

@@ -1,11 +1,12 @@
 """Editing a lead's fields and giving it to an owner."""
 
+from copy import copy
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import audited_update
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
@@ -26,23 +27,23 @@ def lead_update(*, lead: Lead, data: dict, actor: User, channel: str) -> Lead:
     """Edit a lead's fields; normalization and validation as on intake, every change audited."""
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
-        before = snapshot(lead)
         merged = {name: getattr(lead, name) for name in CONFIGURABLE_FIELDS + ["credit_code"]}
         merged.update({k: v for k, v in data.items() if k in CONFIGURABLE_FIELDS + ["credit_code"]})
-        cleaned = clean_submission(merged, channel=channel, policy=ChannelPolicy(channel=channel, required_fields=[], require_contact_method=False))
-        for name, value in cleaned.items():
-            setattr(lead, name, value)
+        values = clean_submission(merged, channel=channel, policy=ChannelPolicy(
+            channel=channel, required_fields=[], require_contact_method=False))
         if "source" in data and data["source"] not in (None, ""):
-            lead.source = resolve_source({"source": data["source"]}, None)
+            values["source"] = resolve_source({"source": data["source"]}, None)
         if "status" in data and data["status"]:
             if data["status"] not in LeadStatus.values or data["status"] == LeadStatus.MERGED:
                 raise ValidationFailed(_("Please correct the marked fields."), field_errors={"status": [_("Not a status you can set.")]})
-            lead.status = data["status"]
-        scoring.score_lead(lead)
-        changes = diff(before, snapshot(lead))
-        if changes:
-            lead.save()
-            audit_record(actor=actor, channel=channel, action="lead.update", target=lead, changes=changes)
+            values["status"] = data["status"]
+        # The score follows the edited fields: scored on a copy, saved and audited with them.
+        edited = copy(lead)
+        for name, value in values.items():
+            setattr(edited, name, value)
+        scoring.score_lead(edited)
+        values |= {"score": edited.score, "grade": edited.grade, "score_details": edited.score_details}
+        audited_update(instance=lead, data=values, actor=actor, channel=channel, action="lead.update")
     return lead
 
 
@@ -56,19 +57,11 @@ def lead_assign(*, lead: Lead, owner: User, actor: User, channel: str = Channel.
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         if lead.owner_id == owner.pk:
             return lead
-        tracked = ["owner", "status", "assigned_at", "in_pool"]
-        before = snapshot(lead, tracked)
-        lead.owner = owner
-        lead.assigned_at = timezone.now()
+        values = {"owner": owner, "assigned_at": timezone.now(), "in_pool": False, "pooled_at": None}
         # A manager handing over a pool or nurture lead has decided it is for sales now.
         if lead.status in (LeadStatus.NEW, LeadStatus.NURTURE):
-            lead.status = LeadStatus.ASSIGNED
-        lead.in_pool, lead.pooled_at = False, None
-        lead.save(update_fields=["owner", "assigned_at", "status", "in_pool", "pooled_at", "updated_at"])
-        audit_record(
-            actor=actor, channel=channel, action="lead.assign", target=lead,
-            changes=diff(before, snapshot(lead, tracked)), note=reason,
-        )
+            values["status"] = LeadStatus.ASSIGNED
+        audited_update(instance=lead, data=values, actor=actor, channel=channel, action="lead.assign", note=reason)
         assignment.first_contact_task(lead=lead, owner=owner)
         notify(recipient=owner, kind="lead.assigned", message=_("Lead assigned to you: %s") % lead, url=lead.get_absolute_url())
     return lead

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import audit_record, audited_update, diff, snapshot
 from closeloop.core.errors import Conflict, ValidationFailed
 from closeloop.core.models import Channel, User
 
@@ -67,14 +67,10 @@ def import_job_start(
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status != ImportStatus.MAPPING:
             raise Conflict(_("This import has already been started."))
-        fields = ["status", "mapping", "default_source", "merge_duplicates", "assign_to_me"]
-        before = snapshot(job, fields)
-        job.mapping, job.default_source, job.merge_duplicates = mapping, default_source, merge_duplicates
-        job.assign_to_me = assign_to_me and assignment.can_own(actor)
-        job.status = ImportStatus.QUEUED
-        job.save(update_fields=fields)
-        audit_record(actor=actor, channel=Channel.WEB, action="import.start", target=job,
-                     changes=diff(before, snapshot(job, fields)))
+        audited_update(instance=job, data={
+            "status": ImportStatus.QUEUED, "mapping": mapping, "default_source": default_source,
+            "merge_duplicates": merge_duplicates, "assign_to_me": assign_to_me and assignment.can_own(actor),
+        }, actor=actor, channel=Channel.WEB, action="import.start", always=True)
         job_id = job.pk
         if queue:
             transaction.on_commit(lambda: run_import.enqueue(job_id))
@@ -155,14 +151,10 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
 def _import_job_finish(job: ImportJob, *, error: str) -> ImportJob:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
-        before = snapshot(job, ["status"])
-        job.status = ImportStatus.FAILED if error else ImportStatus.DONE
-        job.error = error[:500]
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "error", "finished_at"])
-        audit_record(
-            actor=job.created_by, channel=Channel.IMPORT, action="import.finish", target=job,
-            changes=diff(before, snapshot(job, ["status"])),
+        audited_update(
+            instance=job, data={"status": ImportStatus.FAILED if error else ImportStatus.DONE, "error": error[:500],
+                                "finished_at": timezone.now()},
+            actor=job.created_by, channel=Channel.IMPORT, action="import.finish", always=True,
             note=_("%(imported)d imported, %(routed)d sent to existing records, %(merged)d merged, "
                    "%(refused)d refused") % {"imported": job.imported_rows, "routed": job.routed_rows,
                                               "merged": job.merged_rows, "refused": job.refused_rows},

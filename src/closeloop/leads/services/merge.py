@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import audited_update
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
@@ -65,43 +65,36 @@ def lead_merge(*, survivor: Lead, others: list[Lead], field_choices: dict[str, i
             elif getattr(survivor, name) in (None, ""):
                 values[name] = next((getattr(lead, name) for lead in others if getattr(lead, name) not in (None, "")),
                                     getattr(survivor, name))
-        before = snapshot(survivor)
+        kept = {}
         text_values = {k: v for k, v in values.items() if k not in ("source", "owner")}
         if text_values:
             current = {name: getattr(survivor, name) for name in CONFIGURABLE_FIELDS + ["credit_code"]}
-            cleaned = clean_submission({**current, **text_values}, channel=channel,
-                             policy=ChannelPolicy(channel=channel, required_fields=[], require_contact_method=False))
-            for name, value in cleaned.items():
-                setattr(survivor, name, value)
+            kept = clean_submission({**current, **text_values}, channel=channel, policy=ChannelPolicy(
+                channel=channel, required_fields=[], require_contact_method=False))
         if values.get("source") is not None:
-            survivor.source = values["source"]
+            kept["source"] = values["source"]
+        owner = survivor.owner
         if "owner" in values and values["owner"] != survivor.owner:
-            survivor.owner = values["owner"]
-            survivor.assigned_at = timezone.now() if survivor.owner else None
-            survivor.in_pool = survivor.owner is None and survivor.in_pool
+            owner = values["owner"]
+            kept |= {"owner": owner, "assigned_at": timezone.now() if owner else None,
+                     "in_pool": owner is None and survivor.in_pool}
         if survivor.duplicate_of_id in ids:
-            survivor.duplicate_of = None
-        survivor.save()
+            kept["duplicate_of"] = None
         merged_ids = [lead.pk for lead in others]
-        moved = _move_related(survivor=survivor, merged_ids=merged_ids)
+        moved = _move_related(survivor=survivor, merged_ids=merged_ids, owner=owner)
         # Leads merged earlier into one of these now point at the survivor, so one hop reaches every history.
         Lead.objects.filter(merged_into_id__in=merged_ids).update(merged_into=survivor)
         Lead.objects.filter(duplicate_of_id__in=merged_ids).exclude(pk__in=ids).update(duplicate_of=survivor)
-        audit_record(
-            actor=actor, channel=channel, action="lead.merge", target=survivor, changes=diff(before, snapshot(survivor)),
+        audited_update(
+            instance=survivor, data=kept, actor=actor, channel=channel, action="lead.merge", always=True,
             note=_("Merged leads %(ids)s into this one; moved %(moved)s.") % {
                 "ids": ", ".join(f"#{pk}" for pk in merged_ids),
                 "moved": ", ".join(f"{n} {label}" for label, n in moved.items() if n) or _("nothing else")},
         )
         for lead in others:
-            lead_before = snapshot(lead, ["status", "merged_into", "duplicate_of"])
-            lead.status = LeadStatus.MERGED
-            lead.merged_into = survivor
-            lead.duplicate_of = None
-            lead.save(update_fields=["status", "merged_into", "duplicate_of", "updated_at"])
-            audit_record(actor=actor, channel=channel, action="lead.merged", target=lead,
-                         changes=diff(lead_before, snapshot(lead, ["status", "merged_into", "duplicate_of"])),
-                         note=_("Merged into lead #%(id)d.") % {"id": survivor.pk})
+            audited_update(instance=lead, data={"status": LeadStatus.MERGED, "merged_into": survivor, "duplicate_of": None},
+                           actor=actor, channel=channel, action="lead.merged", always=True,
+                           note=_("Merged into lead #%(id)d.") % {"id": survivor.pk})
         for lead in everyone:
             if lead.owner_id and lead.owner != actor and lead.owner_id != survivor.owner_id:
                 notify(recipient=lead.owner, kind="lead.merged",
@@ -110,13 +103,13 @@ def lead_merge(*, survivor: Lead, others: list[Lead], field_choices: dict[str, i
     return survivor
 
 
-def _move_related(*, survivor: Lead, merged_ids: list[int]) -> dict[str, int]:
+def _move_related(*, survivor: Lead, merged_ids: list[int], owner) -> dict[str, int]:
     """Point every record that belongs to a merged lead (activities, tasks, deals, ...) at the survivor.
 
     Found from the model graph, so records other apps attach to leads later move too; the follow-up
     family's rows (generic relations, outside the graph) move with `rows_move`.
     """
-    moved = rows_move(model=Lead, from_ids=merged_ids, to=survivor)
+    moved = rows_move(model=Lead, from_ids=merged_ids, to=survivor, owner_id=owner.pk if owner else None)
     for relation in Lead._meta.related_objects:
         if not relation.one_to_many or relation.related_model is Lead:
             continue
