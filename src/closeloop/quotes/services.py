@@ -25,7 +25,8 @@ from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import format_yuan
 from closeloop.core.notify import notify
 from closeloop.deals.models import Opportunity, OpportunityStatus
-from closeloop.deals.services import can_manage, opportunity_move_stage
+from closeloop.deals.services.opportunities import opportunity_move_stage
+from closeloop.deals.services.ownership import can_manage
 from closeloop.followup.models import Participant, ParticipantRole
 from closeloop.leads import normalize
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry, Notification
-from closeloop.deals import services as deal_services
+from closeloop.deals.services import opportunities as deal_services
 from closeloop.followup.models import ParticipantRole
 from closeloop.followup.services import participant_add
 from closeloop.quotes import catalog, services
