@@ -5,6 +5,7 @@ Chinese invoices and quotes round: 四舍五入). Parsing what people type and f
 here too, so the lead budget, a deal amount and a quote line read and round alike.
 """
 
+import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -22,9 +23,12 @@ def quantize(amount) -> Decimal:
 
 
 def parse_money(value) -> Decimal | None:
-    """An amount in yuan as people type it (“¥50,000”, “５００００元”), quantized; None for empty.
+    """An amount in yuan as people type it, quantized; None for empty.
 
-    Raises ValueError for text that is not an amount, a negative amount, or one beyond MAX_MONEY.
+    Digits with separators and signs (“¥50,000”, “５００００元”), and Chinese magnitudes: “5万”, “50万元”,
+    “1.2亿”, “5千万” (digits times the units, in Decimal, so nothing is lost to floats), and amounts in
+    Chinese numerals (“五万”, “十万零五百”, “一万五”, “壹拾贰万”). Raises ValueError for text that is not
+    an amount, a negative amount, or one beyond MAX_MONEY.
     """
     if value is None or value == "":
         return None
@@ -33,17 +37,47 @@ def parse_money(value) -> Decimal | None:
     elif isinstance(value, int | float):
         amount = Decimal(str(value))
     else:
-        text = unicodedata.normalize("NFKC", str(value))
-        text = "".join(text.split()).replace(",", "").replace("¥", "").replace("￥", "").removesuffix("元")
+        text = _strip_currency(str(value))
         if not text:
             return None
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValueError(value) from None
+        amount = _amount_from_text(text, value)
     if not amount.is_finite() or amount < 0 or amount >= MAX_MONEY:
         raise ValueError(value)
     return quantize(amount)
+
+
+# What people write around an amount: the currency before it, the unit after it (元, 块, 元整).
+_CURRENCY_PREFIX = re.compile(r"^(?:人民币|rmb|cny|¥|￥)+", re.IGNORECASE)
+_CURRENCY_SUFFIX = re.compile(r"(?:元整|元|块钱|块|rmb|cny)$", re.IGNORECASE)
+_MAGNITUDES = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
+# Digits followed by magnitudes only: 5万, 1.2亿, 5千万, 3百万.
+_DIGITS_TIMES_MAGNITUDE = re.compile(r"(\d+(?:\.\d+)?)([十百千万亿]+)")
+_CHINESE_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万亿壹贰叁肆伍陆柒捌玖拾佰仟点]")
+
+
+def _strip_currency(raw: str) -> str:
+    text = "".join(unicodedata.normalize("NFKC", raw).split()).replace(",", "")
+    text = _CURRENCY_PREFIX.sub("", text)
+    return _CURRENCY_SUFFIX.sub("", text)
+
+
+def _amount_from_text(text: str, raw) -> Decimal:
+    if match := _DIGITS_TIMES_MAGNITUDE.fullmatch(text):
+        amount = Decimal(match.group(1))
+        for unit in match.group(2):
+            amount *= _MAGNITUDES[unit]
+        return amount
+    if _CHINESE_NUMERAL.search(text):
+        import cn2an  # loaded only when an amount is written in Chinese numerals
+
+        try:
+            return Decimal(str(cn2an.cn2an(text, "smart")))
+        except ValueError:
+            raise ValueError(raw) from None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(raw) from None
 
 
 def format_yuan(amount) -> str:

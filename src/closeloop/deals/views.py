@@ -173,7 +173,7 @@ GATE_INPUTS = ["amount", "expected_close_date", "budget", "authority", "need", "
 def _gate_form_fields(request, deal, stage, exc: DomainError) -> list[str]:
     """The inputs of the re-shown gate form: what the gate still needs plus everything the person typed.
 
-    An invalid value (a budget of "十万") fails before the gate is checked, so the error alone names only
+    An invalid value (a budget of "十万左右") fails before the gate is checked, so the error alone names only
     that field; rebuilding the form from it would drop the valid values typed next to it.
     """
     if not exc.field_errors:

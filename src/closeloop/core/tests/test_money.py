@@ -16,13 +16,27 @@ from closeloop.core.money import amount_in_words, format_yuan, parse_money, quan
         (12, Decimal("12.00")),
         ("", None),
         (None, None),
+        # Chinese magnitudes and numerals, as budgets are written in China (issue 15).
+        ("5万", Decimal("50000.00")),
+        ("50万元", Decimal("500000.00")),
+        ("五万", Decimal("50000.00")),
+        ("1.2亿", Decimal("120000000.00")),
+        ("3.5 万", Decimal("35000.00")),
+        ("5千万", Decimal("50000000.00")),
+        ("人民币50万元", Decimal("500000.00")),
+        ("1.23456789亿", Decimal("123456789.00")),  # Decimal all the way: no float rounding
+        ("十万零五百", Decimal("100500.00")),
+        ("一万五", Decimal("15000.00")),
+        ("两千", Decimal("2000.00")),
+        ("壹拾贰万叁仟肆佰元整", Decimal("123400.00")),
+        ("8000块", Decimal("8000.00")),
     ],
 )
 def test_it_parses_amounts_as_people_type_them(raw, expected):
     assert parse_money(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["abc", "-5", "1e12", "NaN", "Infinity"])
+@pytest.mark.parametrize("raw", ["abc", "-5", "1e12", "NaN", "Infinity", "很多", "负五万", "万", "1万亿", "5.5.5万"])
 def test_it_refuses_what_is_not_an_amount(raw):
     with pytest.raises(ValueError):
         parse_money(raw)

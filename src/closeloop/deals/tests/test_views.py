@@ -221,11 +221,11 @@ def test_a_gate_form_shown_again_with_errors_keeps_every_typed_value(client, org
     client.force_login(org.owner)
     response = client.post(reverse("deals:move", args=[deal.pk]), {
         "stage": stages["方案报价"].pk, "next": "/deals/board/", "board": "1", "owner": "",
-        "need": "30人销售团队需要CRM", "budget": "十万", "amount": "250000"}, HTTP_HX_REQUEST="true")
+        "need": "30人销售团队需要CRM", "budget": "十万左右", "amount": "250000"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert response.status_code == 200 and 'id="gate-form"' in body
     # The invalid budget is shown again for correction, and the valid need and amount stay filled in.
-    assert 'name="budget" inputmode="decimal" value="十万"' in body
+    assert 'name="budget" inputmode="decimal" value="十万左右"' in body
     assert ">30人销售团队需要CRM</textarea>" in body
     assert 'name="amount" inputmode="decimal" value="250000"' in body
     response = client.post(reverse("deals:move", args=[deal.pk]), {

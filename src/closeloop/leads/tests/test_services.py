@@ -101,3 +101,18 @@ def test_audit_entries_cannot_be_changed(org, make_lead):
         AuditEntry.objects.all().update(note="x")
     with pytest.raises(PermissionError):
         AuditEntry.objects.all().delete()
+
+
+@pytest.mark.parametrize(
+    ("budget", "landline", "amount", "extension"),
+    [("5万", "021-62345678转123", "50000.00", "123"), ("50万元", "021-62345678-123", "500000.00", "123"),
+     ("五万", "021-62345678 分机 123", "50000.00", "123"), ("1.2亿", "0755-8888 6666 ext. 8012", "120000000.00", "8012")],
+)
+def test_it_takes_chinese_amounts_and_extensions_as_people_write_them(org, budget, landline, amount, extension):
+    from closeloop.leads.normalize import phone_parts
+
+    lead = lead_submit(data={"company_name": "某公司", "contact_name": "张三", "landline": landline, "budget": budget,
+                             "source": "官网"}, channel=Channel.WEB, actor=org.owner).lead
+    lead.refresh_from_db()
+    assert lead.budget == Decimal(amount)
+    assert lead.landline_key.startswith("+86") and phone_parts(lead.landline)[1] == extension
