@@ -67,14 +67,19 @@ def lead_merge_view(request):
     survivor_id = source.get("survivor", "")
     survivor = by_pk.get(int(survivor_id)) if survivor_id.isdigit() else leads[0]
     survivor = survivor or leads[0]
+    # What the person chose, kept when the page comes back with an error: a choice that is not one of
+    # these leads falls back to the survivor's value, as it does on the first showing.
+    choices = {name: _chosen(request.POST.get(f"field_{name}", ""), by_pk) for name in MERGE_FIELDS}
+    confirm_error = ""
     if request.method == "POST":
         if "confirm" not in request.POST:
-            messages.error(request, _("Tick the confirmation box: merged leads cannot be separated again."))
+            confirm_error = _("Tick the confirmation box: merged leads cannot be separated again.")
+            messages.error(request, confirm_error)
         else:
-            choices = {name: request.POST.get(f"field_{name}", "") for name in MERGE_FIELDS}
             try:
                 lead_merge(survivor=survivor, others=[lead for lead in leads if lead.pk != survivor.pk],
-                           field_choices=choices, actor=request.user)
+                           field_choices={name: chosen for name, chosen in choices.items() if chosen},
+                           actor=request.user)
             except DomainError as exc:
                 messages.error(request, exc.message)
             else:
@@ -85,6 +90,11 @@ def lead_merge_view(request):
         options = [(lead, getattr(lead, name)) for lead in leads]
         distinct = {str(value) for _lead, value in options if value not in (None, "")}
         rows.append({"name": name, "label": Lead._meta.get_field(name).verbose_name, "options": options,
-                     "differs": len(distinct) > 1})
+                     "differs": len(distinct) > 1, "chosen": choices[name] or survivor.pk})
     return render(request, "leads/merge.html", {"leads": leads, "survivor": survivor, "rows": rows,
-                                                "ids": ",".join(str(lead.pk) for lead in leads)})
+                                                "ids": ",".join(str(lead.pk) for lead in leads),
+                                                "confirm_error": confirm_error})
+
+
+def _chosen(raw: str, by_pk: dict) -> int | None:
+    return int(raw) if raw.isdigit() and int(raw) in by_pk else None

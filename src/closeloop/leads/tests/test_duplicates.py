@@ -266,6 +266,26 @@ def test_the_merge_page_merges_after_confirmation(client, org, make_lead, who, s
     assert Lead.objects.get(pk=b.pk).merged_into_id == a.pk
 
 
+def test_the_merge_page_keeps_every_choice_after_a_missing_confirmation(client, org, make_lead):
+    a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="张三", mobile="13900000001")
+    b = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="李四", mobile="13900000002")
+    client.force_login(org.owner)
+    ids = f"{a.pk},{b.pk}"
+    page = client.post(reverse("leads:merge"), {"ids": ids, "survivor": a.pk, "field_contact_name": b.pk,
+                                                "field_mobile": b.pk}).content.decode()
+    # The choices come back as the person left them, and the error sits under the box to tick.
+    assert f'name="field_contact_name" value="{b.pk}" checked' in page
+    assert f'name="field_mobile" value="{b.pk}" checked' in page
+    assert f'name="field_contact_name" value="{a.pk}" checked' not in page
+    assert f'name="field_company_name" value="{a.pk}" checked' in page  # untouched: the survivor's
+    assert 'id="confirm_error"' in page
+    response = client.post(reverse("leads:merge"), {"ids": ids, "survivor": a.pk, "field_contact_name": b.pk,
+                                                    "field_mobile": b.pk, "confirm": "1"})
+    assert response.status_code == 302
+    a.refresh_from_db()
+    assert a.contact_name == "李四" and a.mobile_key == "+8613900000002"
+
+
 def test_an_admin_sets_the_duplicate_action_per_channel(client, org):
     client.force_login(org.admin)
     response = client.post(reverse("leads:intake_settings"), {
