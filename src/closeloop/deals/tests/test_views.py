@@ -249,6 +249,20 @@ def test_a_lost_gate_form_keeps_the_chosen_reason_and_contacts(client, org, make
     assert f'<option value="{contact.pk}" selected>' in body
 
 
+def test_the_lost_reason_is_chosen_not_preselected_and_its_error_sits_under_it(client, org, make_deal, stages):
+    deal = make_deal(need="x")
+    client.force_login(org.owner)
+    body = client.post(reverse("deals:move", args=[deal.pk]), {"stage": stages["输单"].pk}).content.decode()
+    select = body[body.index('<select name="lost_reason"'):body.index("</select>")]
+    assert '<option value="" selected>' in select and select.count(" selected>") == 1
+    # The "required" message follows the reason's select, before the optional note and its own label.
+    error, note = body.index('id="gate_lost_reason_error"'), body.index('name="lost_note"')
+    assert body.index('<select name="lost_reason"') < error < note
+    assert "Note on the loss (optional)" in body and "What happened" not in body
+    deal.refresh_from_db()
+    assert deal.stage != stages["输单"]
+
+
 def test_amounts_read_with_thousands_separators_everywhere(client, org, make_deal):
     deal = make_deal(amount="1200000", budget="1500000")
     client.force_login(org.owner)
