@@ -38,7 +38,8 @@ LEAD_WIDGETS = {
 class LeadForm(forms.ModelForm):
     """Parses what a person typed; the intake service validates and normalizes it."""
 
-    source = forms.ModelChoiceField(label=_("source"), queryset=LeadSource.objects.filter(active=True))
+    # Not required here: the intake service checks the source with every other field, in one round.
+    source = forms.ModelChoiceField(label=_("source"), queryset=LeadSource.objects.filter(active=True), required=False)
     budget = forms.CharField(label=_("budget (CNY)"), required=False, widget=LEAD_WIDGETS["budget"])
     # Plain text here so the intake service reports every bad field at once, in its own words.
     email = forms.CharField(label=_("email"), required=False, max_length=200, widget=LEAD_WIDGETS["email"])
@@ -52,7 +53,7 @@ class LeadForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Mark what the channel policy requires, so a person sees it before submitting. Marked only:
         # the intake service checks it, together with every other field, and says what to fix.
-        for name in required_fields:
+        for name in ["source", *required_fields]:
             if name in self.fields:
                 self.fields[name].marked_required = True
                 self.fields[name].widget.attrs["required"] = True

@@ -131,6 +131,26 @@ def resolve_source(data: dict, campaign: Campaign | None) -> LeadSource:
     raise ValidationFailed(_("Please correct the marked fields."), field_errors={"source": [_("This field is required.")]})
 
 
+def _clean_with_source(data: dict, *, channel: str, campaign: Campaign | None) -> tuple[dict, LeadSource]:
+    """Every field checked in one round, the source too: a person learns of all they must fix at once."""
+    errors: dict[str, list[str]] = {}
+    message = ""
+    cleaned = source = None
+    try:
+        cleaned = clean_submission(data, channel=channel)
+    except ValidationFailed as exc:
+        errors.update(exc.field_errors)
+        message = exc.message
+    try:
+        source = resolve_source(data, campaign)
+    except ValidationFailed as exc:
+        errors.update(exc.field_errors)
+        message = message or exc.message
+    if errors:
+        raise ValidationFailed(message, field_errors=errors)
+    return cleaned, source
+
+
 def lead_submit(*, data: dict, channel: str, actor: User | None, campaign: Campaign | None = None,
                 within: Callable[[IntakeResult], None] | None = None) -> IntakeResult:
     """The one intake path: validate → normalize → duplicates → score → assign → save → audit → notify.
@@ -142,8 +162,7 @@ def lead_submit(*, data: dict, channel: str, actor: User | None, campaign: Campa
     """
     if channel not in Channel.values:
         raise ValueError(channel)
-    cleaned = clean_submission(data, channel=channel)
-    source = resolve_source(data, campaign)
+    cleaned, source = _clean_with_source(data, channel=channel, campaign=campaign)
     lead = Lead(
         **cleaned,
         source=source,

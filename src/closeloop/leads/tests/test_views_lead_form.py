@@ -61,3 +61,21 @@ def test_edit_form_still_works(client, org, make_lead):
     assert response.status_code == 302
     lead.refresh_from_db()
     assert lead.contact_name == "新联系人"
+
+
+def test_an_empty_save_flags_every_missing_field_at_once(client, org):
+    client.force_login(org.owner)
+    response = client.post(reverse("leads:create"), {"company_name": "", "contact_name": "", "source": ""})
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    # One round: the source, the company, the contact and a way to reach them, not the source first.
+    assert {"source", "company_name", "contact_name", "mobile"} <= set(errors)
+    assert not Lead.objects.exists()
+    body = response.content.decode()
+    assert 'id="id_source_error"' in body and 'id="id_company_name_error"' in body
+
+
+def test_the_source_keeps_its_required_mark(client, org):
+    client.force_login(org.owner)
+    body = client.get(reverse("leads:create")).content.decode()
+    assert " required" in input_tag(body, "source")
