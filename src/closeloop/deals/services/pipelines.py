@@ -78,14 +78,30 @@ def stage_save(*, actor: User, pipeline: Pipeline, data: dict, stage: Stage | No
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     with transaction.atomic():
+        position = int(data.get("position") or 0)
         values = {"name": name, "probability": probability, "required_fields": required,
-                  "position": int(data.get("position") or 0), "stale_after_days": stale, "is_won": is_won,
+                  "position": position, "stale_after_days": stale, "is_won": is_won,
                   "is_lost": is_lost}
+        if stage is None or stage.position != position:
+            _make_room(pipeline=pipeline, position=position, moving=stage, name=name, actor=actor, channel=channel)
         if stage is None:
             return audited_create(instance=Stage(pipeline=pipeline, **values), actor=actor, channel=channel,
                                   action="stage.create")
         audited_update(instance=stage, data=values, actor=actor, channel=channel, action="stage.update", always=True)
     return stage
+
+
+def _make_room(*, pipeline: Pipeline, position: int, moving: Stage | None, name: str, actor: User, channel: str):
+    """A stage put at a taken position goes before the stage there: that one and every later one move down a
+    place, so "at position 4" means before what is at 4 now, never after the won and lost stages."""
+    siblings = list(Stage.objects.select_for_update().filter(pipeline=pipeline)
+                    .exclude(pk=getattr(moving, "pk", None)).order_by("position", "id"))
+    if not any(sibling.position == position for sibling in siblings):
+        return
+    for sibling in reversed(siblings):
+        if sibling.position >= position:
+            audited_update(instance=sibling, data={"position": sibling.position + 1}, actor=actor, channel=channel,
+                           action="stage.update", note=_("Moved down a place for “%(stage)s”.") % {"stage": name})
 
 
 def _stage_kind(stage: Stage) -> str:

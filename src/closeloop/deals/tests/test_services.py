@@ -194,6 +194,21 @@ def test_admin_configures_a_gate(org, make_deal, stages):
         stage_save(actor=org.manager, pipeline=stage.pipeline, stage=stage, data={"name": "x"})
 
 
+def test_a_stage_put_at_a_taken_position_goes_before_the_stage_there(org, stages, pipeline):
+    from closeloop.core.models import AuditEntry
+
+    assert stages["赢单"].position == 4
+    stage_save(actor=org.admin, pipeline=pipeline, data={"name": "合同审批", "position": 4, "probability": 90})
+    order = list(pipeline.stages.order_by("position", "id").values_list("name", flat=True))
+    assert order == ["初步接洽", "需求确认", "方案报价", "商务谈判", "合同审批", "赢单", "输单"]
+    assert AuditEntry.objects.for_object(stages["赢单"]).filter(action="stage.update").exists()
+    # Moving a stage up makes room the same way; the stages before the new place stay where they are.
+    stage = pipeline.stages.get(name="合同审批")
+    stage_save(actor=org.admin, pipeline=pipeline, stage=stage, data={"name": "合同审批", "position": 1})
+    order = list(pipeline.stages.order_by("position", "id").values_list("name", flat=True))
+    assert order == ["初步接洽", "合同审批", "需求确认", "方案报价", "商务谈判", "赢单", "输单"]
+
+
 def test_transfer_by_manager_removes_the_old_owners_access(org, make_deal):
     deal = make_deal()
     with pytest.raises(Forbidden):
