@@ -1,7 +1,7 @@
 """The customer's quote link (/q/<key>/): read the sent quote, download its PDF, accept or decline it.
 
 No login and no session: the key in the address (192 random bits) is the only credential, so the page shows
-that one quote and nothing else of the deal, asks robots not to index it, sends no Referer onwards, and every
+that one quote and nothing else of the deal, asks robots not to index it, sends no Referer to other sites, and every
 request counts against a per-address limit (CLOSELOOP_PUBLIC_QUOTE_RATE). Forms keep Django's CSRF check:
 they are posted from this page, never from another site.
 """
@@ -45,8 +45,10 @@ def _quote(key: str) -> Quote:
     return quote
 
 
-def _no_referrer(response):
-    response["Referrer-Policy"] = "no-referrer"
+def _private(response):
+    # The key must not leave with a link to another site; "same-origin" rather than "no-referrer", which
+    # would make the browser post the page's own form with `Origin: null` and fail the CSRF check.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Cache-Control"] = "private, no-store"
     return response
@@ -70,7 +72,7 @@ def public_quote_view(request, key):
         else:
             return redirect("quote_public", key=key)
     version = quote.current_version
-    return _no_referrer(render(request, "quotes/public/quote.html", {
+    return _private(render(request, "quotes/public/quote.html", {
         "quote": quote, "version": version, "lines": list(version_lines(version)), "form": form,
         "customer": quote.opportunity.customer, "owner": quote.opportunity.owner, "settings": quote_settings(),
         "in_words": amount_in_words(version.total_incl_tax),
@@ -87,4 +89,4 @@ def public_quote_pdf_view(request, key):
     version.quote = quote
     response = HttpResponse(quote_pdf(version), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{pdf_filename(version)}"'
-    return _no_referrer(response)
+    return _private(response)
