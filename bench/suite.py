@@ -385,6 +385,12 @@ class Suite:
                                    f"person P {scores['person']['precision']:.4f} R {scores['person']['recall']:.4f}; "
                                    f"company P {scores['company']['precision']:.4f} R {scores['company']['recall']:.4f}"))
 
+    def quote_pdf(self):
+        result = self.external("quote_pdf", "quote PDF, 50 lines (p95)", "<= 2000 ms")
+        if isinstance(result, dict):
+            for line in result.get("results", []):
+                self.report(Result(**line))
+
     def import_speed(self):
         result = self.external("import_speed", "import 100k rows / 1M rows", "<= 20 s / <= 4 min, 1 GiB")
         if isinstance(result, dict):
@@ -420,7 +426,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     suite = Suite(quick=args.quick, leads=args.leads, requests=args.requests)
     suite.prepare()
-    steps = ["intake", "dedup_check", "import_speed", "dedupe_command", "lists", "dashboard", "dedup_quality"]
+    steps = ["intake", "dedup_check", "import_speed", "dedupe_command", "lists", "dashboard", "dedup_quality",
+             "quote_pdf"]
     for step in steps:
         if args.only and step not in args.only.split(","):
             continue
