@@ -75,6 +75,39 @@ class TodaySource:
 
 
 @dataclass(frozen=True)
+class ImportKind:
+    """A kind of record the spreadsheet import brings in (leads' pipeline: upload → column mapping and
+    preview → progress → result and refused-rows report). Leads declares its own; a higher app adds one
+    for its records (quotes: products) and reuses the whole pipeline.
+
+    - `fields()`: the importable fields and their labels, in the mapping's order;
+    - `aliases`: the header names people use for each field, recognised whatever their case or width;
+    - `check(data)`: the field errors a row would get, without writing ({} = fine), for the preview;
+    - `submit(rows=..., actor=..., on_chunk=...)`: writes `rows` (`((row number, cells), data)`) in
+      chunks, one transaction each, calling `on_chunk(outcome)` inside it with `created`, `routed` and
+      `refused` (`[((row number, cells), field errors)]`), so the job's progress commits with the rows;
+    - `may_import(user)`: who may upload and start one (the pages check it; the job stays its uploader's);
+    - `required`: fields a mapping must include; `upload_url` / `list_url`: URL names of the kind's upload
+      page and of the list its records land in; `routed_label`: what `routed` rows became (a lead sent to
+      its owner, a product updated by its code).
+    """
+
+    key: str
+    label: Any  # the records, plural and lower case: "leads", "products"
+    title: Any  # the upload page's heading
+    fields: Callable[[], dict[str, Any]]
+    aliases: dict[str, list[str]]
+    check: Callable[[dict], dict]
+    submit: Callable[..., Any]
+    may_import: Callable[[Any], bool]
+    upload_url: str
+    list_url: str
+    required: tuple[str, ...] = ()
+    routed_label: Any = None
+    hint: Any = ""  # which headers are recognised, shown on the upload page
+
+
+@dataclass(frozen=True)
 class UserField:
     """A field an app adds to core's user form: leads adds the source channels a marketer runs.
 
@@ -213,6 +246,9 @@ class LoopApp(AppConfig):
         return ()
 
     def user_fields(self) -> Iterable[UserField]:
+        return ()
+
+    def import_kinds(self) -> Iterable[ImportKind]:
         return ()
 
     def urls(self) -> Iterable[Any]:

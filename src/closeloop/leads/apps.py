@@ -2,7 +2,16 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, RecordType, Sweep, TaskKind, TodaySource
+from closeloop.core.hooks import (
+    ImportKind,
+    LoopApp,
+    NavEntry,
+    NotificationKind,
+    RecordType,
+    Sweep,
+    TaskKind,
+    TodaySource,
+)
 
 from .audit import LeadAction
 
@@ -36,6 +45,28 @@ def _lead_contacted(lead, activity) -> dict:
     return {"status": LeadStatus.CONTACTING} if lead.status in (LeadStatus.NEW, LeadStatus.ASSIGNED) else {}
 
 
+def _lead_check(data: dict) -> dict:
+    from closeloop.core.models import Channel
+
+    from .services.intake import lead_check
+
+    return lead_check(data=data, channel=Channel.IMPORT)
+
+
+def _lead_submit(*, rows, actor, on_chunk):
+    from closeloop.core.models import Channel
+
+    from .services.batch import lead_submit_batch
+
+    return lead_submit_batch(rows=rows, channel=Channel.IMPORT, actor=actor, on_chunk=on_chunk)
+
+
+def _lead_fields() -> dict:
+    from .imports import FIELD_LABELS
+
+    return FIELD_LABELS
+
+
 class LeadsConfig(LoopApp):
     name = "closeloop.leads"
     label = "leads"
@@ -65,6 +96,18 @@ class LeadsConfig(LoopApp):
         # First on the page: a new lead's first contact is the day's most urgent follow-up.
         return [TodaySource("new_leads", pgettext_lazy("today section", "New leads"), new_leads_today,
                             "followup/today/_item.html", order=10)]
+
+    def import_kinds(self):
+        from .imports import FIELD_ALIASES, LEADS
+
+        return [ImportKind(
+            LEADS, _("leads"), _("Import leads from Excel or CSV"), fields=_lead_fields, aliases=FIELD_ALIASES,
+            check=_lead_check, submit=_lead_submit, may_import=lambda user: user.is_authenticated,
+            upload_url="leads:import", list_url="leads:list",
+            routed_label=_("rows matched existing records and were sent to their owners"),
+            hint=_("Columns are recognised by their headers (公司名称, 联系人, 手机, 邮箱, company, name, mobile, email …); "
+                   "you can correct the mapping and see a preview before anything is imported."),
+        )]
 
     def task_kinds(self):
         # Opened when a lead gets an owner, due by the first-contact SLA; the first follow-up logged closes it.

@@ -86,7 +86,7 @@ def refusal_report(job, handle) -> None:
     book = xlsxwriter.Workbook(handle, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     sheet = book.add_worksheet(str(_("Refused rows"))[:31])
     refusals = job.refusals.order_by("row_number").iterator(chunk_size=2000)
-    for row_number, values in enumerate(report_rows(job.headers, refusals)):
+    for row_number, values in enumerate(report_rows(job.headers, refusals, job.import_kind.fields())):
         for col, value in enumerate(values):
             sheet.write_string(row_number, col, neutralize(value))
     book.close()

@@ -164,22 +164,27 @@ class ImportMappingForm(forms.Form):
     def __init__(self, *args, job, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         from .assignment import can_own
+        from .imports import LEADS
 
-        if can_own(user):
+        if job.kind != LEADS:
+            # Source, merging and keeping are the lead import's options; other kinds map columns only.
+            for name in ("default_source", "merge_duplicates", "assign_to_me"):
+                del self.fields[name]
+        elif can_own(user):
             # Sales staff importing a list are usually importing their own contacts.
             self.fields["assign_to_me"].initial = True
         else:
             del self.fields["assign_to_me"]
-        from .imports import FIELD_LABELS, IMPORT_FIELDS
-
-        choices = [("", _("— ignore this column —"))] + [(name, FIELD_LABELS[name]) for name in IMPORT_FIELDS]
+        labels = job.import_kind.fields()
+        choices = [("", _("— ignore this column —"))] + list(labels.items())
         self.columns = []
         for index, header in enumerate(job.headers):
             name = f"column_{index}"
             self.fields[name] = forms.ChoiceField(label=header or _("(no header)"), choices=choices, required=False,
                                                   initial=job.mapping[index] if index < len(job.mapping) else "")
             self.columns.append(name)
-        self.fields["default_source"].initial = job.default_source_id
+        if "default_source" in self.fields:
+            self.fields["default_source"].initial = job.default_source_id
 
     def mapping(self) -> list[str]:
         return [self.cleaned_data.get(name) or "" for name in self.columns]

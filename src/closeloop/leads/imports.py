@@ -1,8 +1,9 @@
-"""Excel/CSV import of leads: which lead field each column holds, and the refused-rows report.
+"""Excel/CSV import: which field each column holds, and the refused-rows report, for every import kind.
 
 Checking and reading the file is core's spreadsheet reader (core/spreadsheets.py), the same for every
-import; this module maps its headers to lead fields (by the names people actually use) and its cells
-to the values intake takes.
+import; this module maps its headers to a kind's fields (by the names people actually use) and its cells
+to the values the kind's service takes. Leads are one kind (`LEADS`, below); a higher app adds its own
+through the `import_kinds()` hook (quotes: products) and gets the same pages, job, preview and report.
 """
 
 import re
@@ -10,6 +11,8 @@ from collections.abc import Iterator
 
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+
+from closeloop.core.hooks import ImportKind, collect
 
 # The file checks and reader, under the names the import job uses.
 from closeloop.core.spreadsheets import FileInfo, cell_text, inspect_file, iter_file_rows  # noqa: F401
@@ -54,15 +57,29 @@ def header_key(text: str) -> str:
     return _HEADER_NOISE.sub("", normalize.fold_width(str(text)).lower())
 
 
-_ALIAS_INDEX = {header_key(alias): name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
+LEADS = "leads"
 
 
-def auto_mapping(headers: list[str]) -> list[str]:
-    """The lead field each column holds, by its header; "" (ignore) when unknown or already taken."""
+def import_kinds() -> dict[str, ImportKind]:
+    """Every app's import kinds by key, leads' first."""
+    return {kind.key: kind for kind in collect("import_kinds")}
+
+
+def import_kind(key: str) -> ImportKind:
+    return import_kinds()[key]
+
+
+def _alias_index(kind: ImportKind) -> dict[str, str]:
+    return {header_key(alias): name for name, aliases in kind.aliases.items() for alias in aliases}
+
+
+def auto_mapping(headers: list[str], kind: ImportKind | None = None) -> list[str]:
+    """The field each column holds, by its header; "" (ignore) when unknown or already taken."""
+    index = _alias_index(kind or import_kind(LEADS))
     taken: set[str] = set()
     mapping = []
     for header in headers:
-        name = _ALIAS_INDEX.get(header_key(header), "")
+        name = index.get(header_key(header), "")
         if name in taken:
             name = ""
         if name:
@@ -75,17 +92,19 @@ def row_data(cells: list[str], mapping: list[str]) -> dict:
     return {name: cells[i] for i, name in enumerate(mapping) if name and i < len(cells) and cells[i] != ""}
 
 
-def report_rows(headers: list[str], refusals) -> Iterator[list[str]]:
+def report_rows(headers: list[str], refusals, labels: dict | None = None) -> Iterator[list[str]]:
     """The refused-rows report: row number, the original columns, the reason."""
     yield [_("Row"), *headers, _("Reason")]
     for refusal in refusals:
-        yield [str(refusal.row_number), *refusal.cells, reason_text(refusal.errors)]
+        yield [str(refusal.row_number), *refusal.cells, reason_text(refusal.errors, labels)]
 
 
-def reason_text(errors: dict) -> str:
+def reason_text(errors: dict, labels: dict | None = None) -> str:
+    """Field errors as one line: "Contact: This field is required." (labels default to the lead fields')."""
+    labels = FIELD_LABELS if labels is None else labels
     parts = []
     for name, messages in errors.items():
-        label = FIELD_LABELS.get(name)
+        label = labels.get(name)
         text = " ".join(messages)
         parts.append(f"{label}: {text}" if label else text)
     return "; ".join(parts)

@@ -275,7 +275,10 @@ class ImportJobQuerySet(VisibleQuerySet):
 
 
 class ImportJob(models.Model):
-    """One uploaded spreadsheet on its way in: mapping, progress (saved per committed chunk) and result."""
+    """One uploaded spreadsheet on its way in: mapping, progress (saved per committed chunk) and result.
+
+    `kind` names what its rows become (an `ImportKind`: "leads", or one a higher app declares, such as
+    quotes' "products"); the lead options (source, merging, keeping) apply to leads only."""
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
@@ -283,6 +286,7 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
     file = models.FileField(_("file"), upload_to="imports/", max_length=255)
     original_name = models.CharField(_("file name"), max_length=255)
+    kind = models.CharField(_("what is imported"), max_length=30, default="leads")
     file_kind = models.CharField(max_length=4)  # "xlsx" or "csv"
     encoding = models.CharField(max_length=20, blank=True)  # CSV only
     header_row = models.PositiveIntegerField(default=1)  # spreadsheet row number of the header
@@ -326,6 +330,12 @@ class ImportJob(models.Model):
         from django.urls import reverse
 
         return reverse("leads:import_detail", args=[self.pk])
+
+    @property
+    def import_kind(self):
+        from .imports import import_kind
+
+        return import_kind(self.kind)
 
     @property
     def processed_rows(self) -> int:

@@ -1,26 +1,27 @@
-"""Excel/CSV import pages: upload → map columns and preview → progress → result and refused-rows report."""
+"""Excel/CSV import pages: upload → map columns and preview → progress → result and refused-rows report.
+
+The same pages serve every import kind (core.hooks.ImportKind): leads at /leads/import/, and whatever a
+higher app mounts with its kind's key (quotes: /quotes/products/import/). A job's own pages follow its kind."""
 
 import tempfile
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from closeloop.core.errors import DomainError, form_errors_from
-from closeloop.core.models import Channel
 from closeloop.core.pagination import paginate
 
 from .exports import refusal_report
 from .forms import ImportMappingForm, ImportUploadForm
-from .imports import reason_text, row_data
+from .imports import LEADS, import_kind, reason_text, row_data
 from .models import ImportJob, ImportStatus
 from .selectors import get_import_for_user
 from .services.importing import import_job_create, import_job_start
-from .services.intake import lead_check
 
 
 def _too_big(request) -> bool:
@@ -36,7 +37,10 @@ def _too_big(request) -> bool:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_upload_view(request):
+def import_upload_view(request, kind: str = LEADS):
+    kind = import_kind(kind)
+    if not kind.may_import(request.user):
+        raise PermissionDenied
     form, too_big = ImportUploadForm(), False
     if request.method == "POST":
         too_big = _too_big(request)
@@ -47,24 +51,27 @@ def import_upload_view(request):
                 too_big = True
         if not too_big and form.is_valid():
             try:
-                job = import_job_create(upload=form.cleaned_data["file"], actor=request.user)
+                job = import_job_create(upload=form.cleaned_data["file"], actor=request.user, kind=kind.key)
             except DomainError as exc:
                 form_errors_from(form, exc, message_field="file")
             else:
                 return redirect(job)
-    recent = ImportJob.objects.visible_to(request.user).filter(created_by=request.user)[:10]
-    return render(request, "leads/import_upload.html", {"form": form, "recent": recent, "too_big": too_big})
+    recent = ImportJob.objects.visible_to(request.user).filter(created_by=request.user, kind=kind.key)[:10]
+    return render(request, "leads/import_upload.html",
+                  {"form": form, "recent": recent, "too_big": too_big, "kind": kind})
 
 
 def _preview(job: ImportJob, mapping: list[str], default_source) -> list[dict]:
+    kind = job.import_kind
+    labels = kind.fields()
     rows = []
     for number, cells in job.sample_rows:
         cells = cells[: len(job.headers)] + [""] * (len(job.headers) - len(cells))
         data = row_data(cells, mapping)
         if not data.get("source") and default_source is not None:
             data["source"] = default_source
-        errors = lead_check(data=data, channel=Channel.IMPORT)
-        rows.append({"number": number, "cells": cells, "errors": errors, "reason": reason_text(errors)})
+        errors = kind.check(data)
+        rows.append({"number": number, "cells": cells, "errors": errors, "reason": reason_text(errors, labels)})
     return rows
 
 
@@ -72,30 +79,33 @@ def _preview(job: ImportJob, mapping: list[str], default_source) -> list[dict]:
 @require_http_methods(["GET", "POST"])
 def import_detail_view(request, pk):
     job = get_import_for_user(request.user, pk)
+    kind = job.import_kind
     if job.status != ImportStatus.MAPPING:
         if request.method == "POST":
             return redirect(job)
         if job.finished:
             page = paginate(request, job.refusals.all(), per_page=50)
+            labels = kind.fields()
             for refusal in page["rows"]:
-                refusal.reason = reason_text(refusal.errors)  # "Contact: This field is required.", as in the report
-            return render(request, "leads/import_result.html", {"job": job, "page": page})
-        return render(request, "leads/import_progress.html", {"job": job})
+                # "Contact: This field is required.", as in the report
+                refusal.reason = reason_text(refusal.errors, labels)
+            return render(request, "leads/import_result.html", {"job": job, "page": page, "kind": kind})
+        return render(request, "leads/import_progress.html", {"job": job, "kind": kind})
     form = ImportMappingForm(request.POST or None, job=job, user=request.user)
     mapping, default_source = job.mapping, job.default_source
     if request.method == "POST" and form.is_valid():
-        mapping, default_source = form.mapping(), form.cleaned_data["default_source"]
+        mapping, default_source = form.mapping(), form.cleaned_data.get("default_source")
         if "start" in request.POST:
             try:
                 import_job_start(job=job, mapping=mapping, default_source=default_source,
-                                 merge_duplicates=form.cleaned_data["merge_duplicates"],
+                                 merge_duplicates=form.cleaned_data.get("merge_duplicates", False),
                                  assign_to_me=form.cleaned_data.get("assign_to_me", False), actor=request.user)
             except DomainError as exc:
                 form_errors_from(form, exc)
             else:
                 messages.success(request, _("The import has started. You can leave this page; it keeps running."))
                 return redirect(job)
-    context = {"job": job, "form": form, "preview": _preview(job, mapping, default_source)}
+    context = {"job": job, "form": form, "preview": _preview(job, mapping, default_source), "kind": kind}
     return render(request, "leads/import_mapping.html", context)
 
 

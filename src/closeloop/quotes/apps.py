@@ -42,6 +42,11 @@ class QuotesConfig(LoopApp):
                      visible=lambda user: user.is_authenticated and user.is_admin),
         ]
 
+    def import_kinds(self):
+        from .imports import product_import_kind
+
+        return [product_import_kind()]
+
     def demo(self, ctx):
         from .demo import load_demo_quotes
 

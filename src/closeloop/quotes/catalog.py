@@ -7,6 +7,7 @@ administrators. Every write is audited in its transaction, like the rest of the 
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_date
@@ -17,6 +18,7 @@ from closeloop.core.audit import audit_record, diff, snapshot
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import parse_money
+from closeloop.leads.services.batch import BatchOutcome
 
 from . import approvals
 from .actions import QuoteAction
@@ -215,6 +217,53 @@ def product_save(*, actor: User, data: dict, product: Product | None = None, cha
             audit_record(actor=actor, channel=channel, target=product, changes=changes,
                          action=QuoteAction.PRODUCT_CREATE if creating else QuoteAction.PRODUCT_UPDATE)
     return product
+
+
+def _product_by_code(data: dict) -> Product | None:
+    code = str(data.get("code") or "").strip()
+    return Product.objects.filter(code=code).first() if code else None
+
+
+def product_check(*, data: dict) -> dict:
+    """The field errors `product_import` would report for this row, without writing anything ({} = fine)."""
+    try:
+        clean_product(data, product=_product_by_code(data))
+    except ValidationFailed as exc:
+        return exc.field_errors or {"": [exc.message]}
+    return {}
+
+
+def product_import(*, rows, actor: User, on_chunk=None, chunk_size: int = 500) -> BatchOutcome:
+    """Products from a spreadsheet (the lead import's job and pages, see quotes/imports.py).
+
+    `rows` yields `(key, data)`. A row whose code is in the catalog updates that product (its empty cells
+    keep the product's values: a price list updates prices), any other row makes a new one; each through
+    `product_save`, so the same checks and audit entries as the product form. Each chunk is one
+    transaction, and `on_chunk(outcome)` runs inside it, so the job's progress commits with the products.
+    """
+    _require_catalog(actor)
+    total = BatchOutcome()
+    rows = iter(rows)
+    while chunk := list(islice(rows, chunk_size)):
+        outcome = BatchOutcome()
+        with transaction.atomic():
+            for key, data in chunk:
+                product = _product_by_code(data)
+                try:
+                    product_save(actor=actor, data=data, product=product, channel=Channel.IMPORT)
+                except ValidationFailed as exc:
+                    outcome.refused.append((key, exc.field_errors or {"": [exc.message]}))
+                    continue
+                if product is None:
+                    outcome.created += 1
+                else:
+                    outcome.routed += 1
+            if on_chunk is not None:
+                on_chunk(outcome)
+        total.created += outcome.created
+        total.routed += outcome.routed
+        total.refused.extend(outcome.refused)
+    return total
 
 
 # ---------------------------------------------------------------------------------------------------

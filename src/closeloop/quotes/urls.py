@@ -1,6 +1,9 @@
 from django.urls import path
 
+from closeloop.leads import views_import
+
 from . import views, views_approvals, views_catalog, views_settings
+from .imports import PRODUCTS
 
 app_name = "quotes"
 
@@ -20,6 +23,8 @@ urlpatterns = [
     path("approvals/<int:pk>/decide/", views_approvals.approval_decide_view, name="approval_decide"),
     path("products/", views_catalog.product_list_view, name="product_list"),
     path("products/new/", views_catalog.product_edit_view, name="product_create"),
+    # The lead import's pages with the catalog's fields; the job's own pages stay under /leads/import/<pk>/.
+    path("products/import/", views_import.import_upload_view, {"kind": PRODUCTS}, name="product_import"),
     path("products/<int:pk>/", views_catalog.product_edit_view, name="product_edit"),
     path("templates/", views_catalog.template_list_view, name="template_list"),
     path("templates/new/", views_catalog.template_edit_view, name="template_create"),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record, audited_update, diff, snapshot
-from closeloop.core.errors import Conflict, ValidationFailed
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 
 from .. import assignment, dedup, imports
@@ -22,17 +22,22 @@ from ..models import (
     ImportStatus,
     LeadSource,
 )
-from .batch import BatchOutcome, lead_submit_batch
+from .batch import BatchOutcome
 from .intake import channel_policy
 
 logger = logging.getLogger(__name__)
 
 
-def import_job_create(*, upload, actor: User) -> ImportJob:
-    """Store an uploaded spreadsheet under MEDIA_ROOT/imports/, check it, and read its header and first rows."""
+def import_job_create(*, upload, actor: User, kind: str = imports.LEADS) -> ImportJob:
+    """Store an uploaded spreadsheet under MEDIA_ROOT/imports/, check it, and read its header and first rows.
+
+    `kind` is an import kind's key (leads, or what a higher app declares through `import_kinds()`)."""
+    import_kind = imports.import_kind(kind)
+    if not import_kind.may_import(actor):
+        raise Forbidden(_("You may not import %(records)s.") % {"records": import_kind.label})
     name = Path(upload.name or "upload").name[:200]
     suffix = Path(name).suffix.lower() if Path(name).suffix.lower() in {".xlsx", ".csv", ".txt"} else ".upload"
-    job = ImportJob(created_by=actor, original_name=name)
+    job = ImportJob(created_by=actor, original_name=name, kind=kind)
     # The storage copies the upload chunk by chunk; the file is never read whole into memory.
     job.file.save(f"{uuid.uuid4().hex}{suffix}", upload, save=False)
     try:
@@ -42,11 +47,11 @@ def import_job_create(*, upload, actor: User) -> ImportJob:
         raise ValidationFailed(exc.message, field_errors={"file": [exc.message]}) from None
     job.file_kind, job.encoding, job.header_row = info.kind, info.encoding, info.header_row
     job.headers, job.sample_rows, job.total_rows = info.headers, info.sample_rows, info.total_rows
-    job.mapping = imports.auto_mapping(info.headers)
+    job.mapping = imports.auto_mapping(info.headers, import_kind)
     with transaction.atomic():
         job.save()
         audit_record(actor=actor, channel=Channel.WEB, action="import.upload", target=job,
-                     changes=diff({}, snapshot(job, ["original_name", "file_kind", "encoding", "total_rows"])))
+                     changes=diff({}, snapshot(job, ["kind", "original_name", "file_kind", "encoding", "total_rows"])))
     return job
 
 
@@ -60,42 +65,51 @@ def import_job_start(
     """
     from ..tasks import run_import
 
-    errors = import_mapping_errors(mapping=mapping, headers=job.headers, default_source=default_source)
+    kind = imports.import_kind(job.kind)
+    if not kind.may_import(actor):
+        raise Forbidden(_("You may not import %(records)s.") % {"records": kind.label})
+    errors = import_mapping_errors(mapping=mapping, headers=job.headers, default_source=default_source, kind=kind)
     if errors:
         raise ValidationFailed(errors[0], field_errors={"mapping": errors})
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status != ImportStatus.MAPPING:
             raise Conflict(_("This import has already been started."))
-        audited_update(instance=job, data={
-            "status": ImportStatus.QUEUED, "mapping": mapping, "default_source": default_source,
-            "merge_duplicates": merge_duplicates, "assign_to_me": assign_to_me and assignment.can_own(actor),
-        }, actor=actor, channel=Channel.WEB, action="import.start", always=True)
+        data = {"status": ImportStatus.QUEUED, "mapping": mapping}
+        if kind.key == imports.LEADS:  # the options of the lead import's form
+            data.update(default_source=default_source, merge_duplicates=merge_duplicates,
+                        assign_to_me=assign_to_me and assignment.can_own(actor))
+        audited_update(instance=job, data=data, actor=actor, channel=Channel.WEB, action="import.start", always=True)
         job_id = job.pk
         if queue:
             transaction.on_commit(lambda: run_import.enqueue(job_id))
     return job
 
 
-def import_mapping_errors(*, mapping: list[str], headers: list[str], default_source) -> list[str]:
+def import_mapping_errors(*, mapping: list[str], headers: list[str], default_source, kind=None) -> list[str]:
     """What is wrong with a column mapping, in words a person can act on."""
-    if len(mapping) != len(headers) or any(name not in imports.IMPORT_FIELDS and name for name in mapping):
+    kind = kind or imports.import_kind(imports.LEADS)
+    labels = kind.fields()
+    if len(mapping) != len(headers) or any(name not in labels and name for name in mapping):
         return [_("The column mapping does not match the file; choose a field for each column again.")]
     errors = []
     seen: dict[str, int] = {}
     for column, name in enumerate(mapping):
         if name and name in seen:
             errors.append(_("“%(field)s” is chosen for two columns (%(a)s and %(b)s); keep one and ignore the other.")
-                          % {"field": imports.FIELD_LABELS[name], "a": headers[seen[name]], "b": headers[column]})
+                          % {"field": labels[name], "a": headers[seen[name]], "b": headers[column]})
         seen.setdefault(name, column)
     if not any(mapping):
-        errors.append(_("No column is mapped to a lead field; choose what at least one column holds."))
-    if "source" not in seen and default_source is None:
-        errors.append(_("No column holds the source; choose a default source for the rows."))
-    for name in channel_policy(Channel.IMPORT).required_fields:
-        if name in imports.FIELD_LABELS and name not in seen:
+        errors.append(_("No column is mapped to a field; choose what at least one column holds."))
+    required = list(kind.required)
+    if kind.key == imports.LEADS:
+        if "source" not in seen and default_source is None:
+            errors.append(_("No column holds the source; choose a default source for the rows."))
+        required += channel_policy(Channel.IMPORT).required_fields
+    for name in dict.fromkeys(required):
+        if name in labels and name not in seen:
             errors.append(_("“%(field)s” is required for imports but no column is mapped to it.")
-                          % {"field": imports.FIELD_LABELS[name]})
+                          % {"field": labels[name]})
     return errors
 
 
@@ -106,7 +120,8 @@ class _RowState:
 
 
 def import_job_run(*, job_id: int) -> ImportJob | None:
-    """Run a queued import: rows in chunks through `lead_submit_batch`, progress committed with each chunk.
+    """Run a queued import: rows in chunks through the kind's service (`lead_submit_batch` for leads),
+    progress committed with each chunk.
 
     Safe to run twice or after a crash: a finished job is left alone, a running one resumes after the
     last committed row.
@@ -137,8 +152,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         )
 
     try:
-        lead_submit_batch(rows=_job_rows(job, state, plan), channel=Channel.IMPORT, actor=job.created_by,
-                          on_chunk=on_chunk)
+        imports.import_kind(job.kind).submit(rows=_job_rows(job, state, plan), actor=job.created_by, on_chunk=on_chunk)
     except imports.ImportFileError as exc:
         return _import_job_finish(job, error=exc.message)
     except Exception:
@@ -183,6 +197,7 @@ def _data_rows(job: ImportJob):
 
 def _job_rows(job: ImportJob, state: _RowState, plan: dict):
     default_source = job.default_source
+    leads = job.kind == imports.LEADS
     for number, cells, data in _data_rows(job):
         if number <= job.last_row:
             continue  # committed before a restart
@@ -192,9 +207,10 @@ def _job_rows(job: ImportJob, state: _RowState, plan: dict):
             continue
         if entry is not None:
             data = {**entry[2], **data}
-        if not data.get("source") and default_source is not None:
-            data["source"] = default_source
-        data["assign_to_me"] = job.assign_to_me
+        if leads:
+            if not data.get("source") and default_source is not None:
+                data["source"] = default_source
+            data["assign_to_me"] = job.assign_to_me
         state.last_row = number
         yield (number, cells), data
 
