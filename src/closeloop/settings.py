@@ -218,6 +218,9 @@ CLOSELOOP_IMPORT_MAX_ROWS = int(os.environ.get("CLOSELOOP_IMPORT_MAX_ROWS", "100
 CLOSELOOP_PUBLIC_FORM_RATE = os.environ.get("CLOSELOOP_PUBLIC_FORM_RATE", "20/h")
 # Requests per visitor IP to customers' quote links (/q/<key>/): reading, the PDF, accepting or declining.
 CLOSELOOP_PUBLIC_QUOTE_RATE = os.environ.get("CLOSELOOP_PUBLIC_QUOTE_RATE", "60/h")
+# Hours an approver has to decide a step before the reminder sweep reminds them (and, after the escalation
+# grace period, their manager); the Today page marks the step overdue from then.
+CLOSELOOP_APPROVAL_DUE_HOURS = int(os.environ.get("CLOSELOOP_APPROVAL_DUE_HOURS", "24"))
 # How many reverse proxies in front of the app append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
 # The public form's per-IP rate limit needs this behind a proxy, or every visitor shares one address.
 CLOSELOOP_TRUSTED_PROXIES = int(os.environ.get("CLOSELOOP_TRUSTED_PROXIES", "0"))

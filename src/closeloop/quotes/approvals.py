@@ -19,10 +19,12 @@ is left, one step for any administrator. Every step is audited on the record its
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -327,3 +329,41 @@ def inbox(user: User):
     else:
         steps = steps.filter(approver=user)
     return steps.select_related("request", "request__submitted_by").order_by("activated_at", "id")
+
+
+def due_at(step: ApprovalStep) -> datetime:
+    """When the approver should have decided: CLOSELOOP_APPROVAL_DUE_HOURS after the step reached them."""
+    return step.activated_at + timedelta(hours=settings.CLOSELOOP_APPROVAL_DUE_HOURS)
+
+
+def approvals_today(user: User, now: datetime) -> list:
+    """The Today page's approvals: every step waiting for the user's decision, the overdue ones first."""
+    from closeloop.followup.today import TODAY_LIMIT, TodayItem
+
+    items = []
+    for step in inbox(user)[:TODAY_LIMIT]:
+        request = step.request
+        due = due_at(step)
+        note = "; ".join(reason_text(request.kind, reason) for reason in request.reasons)
+        items.append(TodayItem("approval", request, due, due < now, note=note))
+    return sorted(items, key=lambda item: (not item.overdue, item.due_at))
+
+
+def approvals_due(now: datetime):
+    """The reminder sweep's approvals: steps past their due time, to their approver (a step for any
+    administrator has no one person to remind; it stays on every administrator's Today page)."""
+    from closeloop.followup.reminders import LOOKBACK_DAYS, Due
+
+    activated_by = now - timedelta(hours=settings.CLOSELOOP_APPROVAL_DUE_HOURS)
+    steps = (ApprovalStep.objects.filter(status=StepStatus.PENDING, request__status=ApprovalStatus.PENDING,
+                                         approver__isnull=False, activated_at__lte=activated_by,
+                                         activated_at__gte=activated_by - timedelta(days=LOOKBACK_DAYS))
+             .select_related("request", "approver__manager"))
+    for step in steps.iterator(chunk_size=500):
+        yield Due(step.request, APPROVAL_REMINDER, due_at(step), step.approver,
+                  _("%(what)s has waited for approval since %(since)s.")
+                  % {"since": timezone.localtime(step.activated_at).strftime("%Y-%m-%d %H:%M"),
+                     "what": step.request.title})
+
+
+APPROVAL_REMINDER = "approval"

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind
+from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, ReminderSource, TodaySource
 
 from .actions import QuoteAction
 
@@ -30,7 +30,19 @@ class QuotesConfig(LoopApp):
             NotificationKind("approval.requested", _("Someone asks me to approve something"), email=True),
             NotificationKind("approval.decided", _("My request was approved or rejected"), email=True),
             NotificationKind("quote.decided", _("A customer accepted or declined my quote"), email=True),
+            NotificationKind("reminder.approval", _("An approval has waited too long for my decision"), email=True),
         ]
+
+    def today_sources(self):
+        from .approvals import approvals_today
+
+        # Before the follow-ups: a deal waits on the approver, not on the customer.
+        return [TodaySource("approvals", _("Approvals"), approvals_today, "quotes/today/_approval.html", order=15)]
+
+    def reminder_sources(self):
+        from .approvals import APPROVAL_REMINDER, approvals_due
+
+        return [ReminderSource(APPROVAL_REMINDER, _("Approval waiting"), approvals_due)]
 
     def nav_entries(self):
         return [

@@ -457,6 +457,10 @@ class ApprovalRequest(models.Model):
     def __str__(self):
         return self.title
 
+    def get_absolute_url(self):
+        # The record it approves (a reminder links there; the decision is on the record and the approvals page).
+        return self.url or reverse("quotes:approvals")
+
     @property
     def current_step(self):
         return next((step for step in self.steps.all() if step.status == StepStatus.PENDING), None)
