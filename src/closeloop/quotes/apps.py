@@ -1,7 +1,8 @@
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, ReminderSource, TodaySource
+from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, RecordPanel, ReminderSource, TodaySource
 
 from .actions import QuoteAction
 
@@ -18,7 +19,8 @@ class QuotesConfig(LoopApp):
     audit_action_models = {"quote_line": "quotes.QuoteLine", "quote_version": "quotes.QuoteVersion"}
     audit_extra_labels = {
         "approvers": _("approvers"),
-        "quotes.quoteversion.title": _("title"),
+        "quotes.quote.title": pgettext_lazy("quote", "title"),
+        "quotes.quoteversion.title": pgettext_lazy("quote", "title"),
         "quotes.quote.total_incl_tax": _("total incl. tax"),
         "quotes.quote.version": _("version"),
         "quotes.quotetemplate.lines": _("products"),
@@ -32,6 +34,10 @@ class QuotesConfig(LoopApp):
             NotificationKind("quote.decided", _("A customer accepted or declined my quote"), email=True),
             NotificationKind("reminder.approval", _("An approval has waited too long for my decision"), email=True),
         ]
+
+    def record_panels(self):
+        # The deal page lists its quotes and starts a new one.
+        return [RecordPanel("deals.Opportunity", "details", "quotes/_deal_panel.html", order=50)]
 
     def today_sources(self):
         from .approvals import approvals_today

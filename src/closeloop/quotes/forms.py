@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import ApprovalChain, ApprovalOperator, Product, QuoteTemplate
 
@@ -11,7 +12,8 @@ DECIMAL = forms.TextInput(attrs={"inputmode": "decimal"})
 
 class QuoteCreateForm(forms.Form):
     opportunity = forms.TypedChoiceField(label=_("deal"), coerce=int)
-    title = forms.CharField(label=_("title"), max_length=200, required=False,
+    # "title" alone is a person's job title (职务) in the catalogue; a quote's title is its subject line.
+    title = forms.CharField(label=pgettext_lazy("quote", "title"), max_length=200, required=False,
                             help_text=_("Empty: the deal's name."))
     template = forms.ModelChoiceField(label=_("start from a template"), required=False,
                                       queryset=QuoteTemplate.objects.filter(active=True))
@@ -22,7 +24,7 @@ class QuoteCreateForm(forms.Form):
 
 
 class QuoteTermsForm(forms.Form):
-    title = forms.CharField(label=_("title"), max_length=200)
+    title = forms.CharField(label=pgettext_lazy("quote", "title"), max_length=200)
     valid_until = forms.CharField(label=_("valid until"), widget=DATE)
     contact_name = forms.CharField(label=_("attention of"), max_length=100, required=False)
     contact_phone = forms.CharField(label=_("contact phone"), max_length=40, required=False)

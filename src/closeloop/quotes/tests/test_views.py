@@ -184,3 +184,25 @@ def test_the_pages_fit_a_phone_and_speak_chinese(client, org, make_quote, settin
     with translation.override("zh-hans"):
         body = client.get(quote.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert 'name="viewport"' in body and "table-wrap" in body
+
+
+@pytest.mark.parametrize(("who", "sees", "starts"), [("owner", True, True), ("manager", True, True),
+                                                     ("teammate", False, False), ("admin", True, True)])
+def test_the_deal_page_lists_its_quotes_and_starts_one(client, org, deal, make_quote, who, sees, starts):
+    quote = make_quote()
+    client.force_login(getattr(org, who))
+    response = client.get(deal.get_absolute_url())
+    if response.status_code == 404:  # a deal the person cannot see shows nothing of its quotes either
+        assert not sees
+        return
+    body = response.content.decode()
+    assert 'id="quotes"' in body
+    assert (quote.number in body) == sees
+    assert (f"{reverse('quotes:create')}?deal={deal.pk}" in body) == starts
+
+
+def test_the_quote_title_is_not_a_job_title_in_chinese(client, org, make_quote):
+    quote = make_quote()
+    client.force_login(org.owner)
+    body = client.get(quote.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "标题" in body and "职务" not in body
