@@ -116,11 +116,14 @@ def audit_record(
 
 
 def audited_create(*, instance: models.Model, actor, channel: str, action: str, target: models.Model | None = None,
-                   note: str = "") -> models.Model:
-    """Save a new record and write its creation entry (every field it was given) in the caller's transaction."""
+                   note: str = "", fields: list[str] | None = None) -> models.Model:
+    """Save a new record and write its creation entry in the caller's transaction: every field it was given,
+    or only those in `fields` (what a person chose, not a generated key or a file path)."""
     instance.save()
-    audit_record(actor=actor, channel=channel, action=action, target=target or instance,
-                 changes=creation_changes(instance), note=note)
+    changes = creation_changes(instance)
+    if fields is not None:
+        changes = {name: change for name, change in changes.items() if name in fields}
+    audit_record(actor=actor, channel=channel, action=action, target=target or instance, changes=changes, note=note)
     return instance
 
 

@@ -1,6 +1,7 @@
 """One family of domain errors, mapped once to HTML (forms/messages) and once to the API's JSON shape."""
 
 from django.utils.translation import gettext_lazy as _
+from ninja import Schema
 
 
 class DomainError(Exception):
@@ -24,6 +25,16 @@ class DomainError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+
+
+class ErrorOut(Schema):
+    """The API's error body (`DomainError.as_dict()`), declared by every route for its error statuses so the
+    OpenAPI document says what a client gets."""
+
+    code: str
+    message: str
+    fields: dict[str, list[str]] | None = None
+    details: dict | None = None
 
 
 class ValidationFailed(DomainError):

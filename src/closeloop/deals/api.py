@@ -8,7 +8,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from closeloop.core.errors import NotFound, ValidationFailed
+from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import api_page
 from closeloop.deals.services.conversion import lead_convert
@@ -27,7 +27,6 @@ from closeloop.followup.services import (
     handoff_request,
     handoff_respond,
 )
-from closeloop.leads.api import ErrorOut
 from closeloop.leads.selectors import get_lead_for_user
 
 from .models import Opportunity, OpportunityStatus, Pipeline, Stage

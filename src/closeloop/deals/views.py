@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
 from closeloop.core.money import parse_money
-from closeloop.core.pagination import paginate
+from closeloop.core.pagination import paginate, query_without_page
 from closeloop.deals.services.conversion import lead_convert
 from closeloop.deals.services.opportunities import (
     field_label,
@@ -74,10 +74,8 @@ def opportunity_list_view(request):
     filters = _filters(request)
     deals = opportunity_list(user=request.user, filters=filters)
     page = paginate(request, deals.select_related("customer", "owner", "stage"))
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
-        "page": page, "filters": filters, "query": query.urlencode(), "totals": money_totals(deals),
+        "page": page, "filters": filters, "query": query_without_page(request), "totals": money_totals(deals),
         "statuses": OpportunityStatus.choices, "stages": Stage.objects.select_related("pipeline"),
     }
     template = "deals/_list_rows.html" if request.htmx and request.htmx.target == "deal-rows" else "deals/list.html"

@@ -10,7 +10,7 @@ from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from closeloop.core.errors import Conflict, NotFound
+from closeloop.core.errors import Conflict, ErrorOut, NotFound
 from closeloop.core.models import Channel
 from closeloop.core.pagination import api_page
 
@@ -21,13 +21,6 @@ from .services.editing import lead_update
 from .services.intake import lead_submit
 
 router = Router()
-
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]] | None = None
-    details: dict | None = None
 
 
 class LeadIn(Schema):

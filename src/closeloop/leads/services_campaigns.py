@@ -7,7 +7,7 @@ company's list of sources. Every write is audited in its transaction.
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, audited_update, diff, snapshot
+from closeloop.core.audit import audit_record, audited_create, audited_update
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, Role, User
 
@@ -55,9 +55,8 @@ def campaign_save(*, actor: User, data: dict, campaign: Campaign | None = None) 
             audited_update(instance=campaign, data=values, actor=actor, channel=Channel.WEB, action="campaign.update")
             return campaign
         # The creation entry names what a person chose; the form key is generated.
-        campaign = Campaign.objects.create(**values)
-        audit_record(actor=actor, channel=Channel.WEB, action="campaign.create", target=campaign,
-                     changes=diff({}, snapshot(campaign, CAMPAIGN_FIELDS)))
+        campaign = audited_create(instance=Campaign(**values), actor=actor, channel=Channel.WEB,
+                                  action="campaign.create", fields=CAMPAIGN_FIELDS)
     return campaign
 
 
@@ -99,9 +98,8 @@ def lead_source_create(*, actor: User, name: str) -> LeadSource:
     name = _source_name(name)
     with transaction.atomic():
         last = LeadSource.objects.order_by("-position").values_list("position", flat=True).first()
-        source = LeadSource.objects.create(name=name, position=0 if last is None else last + 1)
-        audit_record(actor=actor, channel=Channel.WEB, action="source.create", target=source,
-                     changes=diff({}, snapshot(source)))
+        source = audited_create(instance=LeadSource(name=name, position=0 if last is None else last + 1),
+                                actor=actor, channel=Channel.WEB, action="source.create")
         if not actor.is_admin:
             actor.source_channels.add(source)
             audit_record(actor=actor, channel=Channel.WEB, action="user.source_channels", target=actor,

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel, User
-from closeloop.core.pagination import paginate
+from closeloop.core.pagination import paginate, query_without_page
 from closeloop.followup.selectors import follow_up_panel
 
 from .exports import export_response
@@ -31,10 +31,8 @@ def _filters(request) -> LeadFilters:
 def lead_list_view(request):
     filters = _filters(request)
     page = paginate(request, lead_list(user=request.user, filters=filters))
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
-        "page": page, "filters": filters, "query": query.urlencode(),
+        "page": page, "filters": filters, "query": query_without_page(request),
         "statuses": LeadStatus.choices, "sources": LeadSource.objects.all(),
         "owners": User.objects.filter(is_active=True, role__in=["sales_rep", "sales_manager"]).order_by("username")
         if request.user.can_assign else [],

@@ -13,12 +13,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from closeloop.core.errors import NotFound, ValidationFailed
+from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.notify import absolute_url
 from closeloop.core.pagination import api_page
 from closeloop.deals.selectors import get_opportunity_for_user
-from closeloop.leads.api import ErrorOut
 
 from . import approvals, catalog, services
 from .models import ApprovalRequest, Product, QuoteStatus, QuoteTemplate

@@ -10,6 +10,8 @@ from closeloop.core.hooks import loop_apps
 from closeloop.core.models import AuditEntry, Channel
 
 SOURCE = Path(__file__).resolve().parents[2]  # src/closeloop
+# The calls that write an audit entry with the `action=` they are given.
+AUDITING_CALLS = ("audit_record", "audited_update", "audited_create")
 
 
 def _source_files():
@@ -48,7 +50,8 @@ def _codes(expression: ast.AST, scope: ast.AST, seen: frozenset = frozenset()) -
 
 
 def used_action_codes() -> tuple[dict[str, str], dict[str, str]]:
-    """Every code passed as `action=` to audit_record in the source, with where it is used."""
+    """Every code passed as `action=` to audit_record, audited_update or audited_create in the source, with where
+    it is used."""
     exact, prefixes = {}, {}
     for path in _source_files():
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -58,7 +61,7 @@ def used_action_codes() -> tuple[dict[str, str], dict[str, str]]:
                 if not isinstance(call, ast.Call):
                     continue
                 name = call.func.id if isinstance(call.func, ast.Name) else getattr(call.func, "attr", "")
-                if name != "audit_record":
+                if name not in AUDITING_CALLS:
                     continue
                 for keyword in call.keywords:
                     if keyword.arg == "action":

@@ -5,7 +5,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, audited_update, creation_changes, diff, snapshot
+from closeloop.core.audit import audit_record, audited_create, audited_update, creation_changes, snapshot
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
@@ -133,11 +133,9 @@ def contact_create(*, customer: Customer, data: dict, actor: User, channel: str 
     with transaction.atomic():
         if existing := matching_contact(customer, cleaned):
             raise _duplicate_contact_error(existing)
-        contact = Contact.objects.create(
-            customer=customer, is_primary=not Contact.objects.filter(customer=customer).exists(), **cleaned
-        )
-        audit_record(actor=actor, channel=channel, action="contact.create", target=customer,
-                     note=str(contact), changes=diff({}, snapshot(contact, CONTACT_FIELDS)))
+        contact = Contact(customer=customer, is_primary=not Contact.objects.filter(customer=customer).exists(), **cleaned)
+        audited_create(instance=contact, actor=actor, channel=channel, action="contact.create", target=customer,
+                       note=str(contact), fields=CONTACT_FIELDS)
     return contact
 
 

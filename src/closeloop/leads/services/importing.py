@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, audited_update, diff, snapshot
+from closeloop.core.audit import audited_create, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 
@@ -49,9 +49,8 @@ def import_job_create(*, upload, actor: User, kind: str = imports.LEADS) -> Impo
     job.headers, job.sample_rows, job.total_rows = info.headers, info.sample_rows, info.total_rows
     job.mapping = imports.auto_mapping(info.headers, import_kind)
     with transaction.atomic():
-        job.save()
-        audit_record(actor=actor, channel=Channel.WEB, action="import.upload", target=job,
-                     changes=diff({}, snapshot(job, ["kind", "original_name", "file_kind", "encoding", "total_rows"])))
+        audited_create(instance=job, actor=actor, channel=Channel.WEB, action="import.upload",
+                       fields=["kind", "original_name", "file_kind", "encoding", "total_rows"])
     return job
 
 
