@@ -5,12 +5,10 @@ administrators. Every write is audited in its transaction, like the rest of the 
 """
 
 import unicodedata
-from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import islice
 
 from django.db import IntegrityError, transaction
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from closeloop.core import configcache
@@ -73,20 +71,6 @@ def parse_amount(value, field: str, *, required: bool = True) -> Decimal | None:
     if amount is None and required:
         raise invalid(field, _("This field is required."))
     return amount
-
-
-def parse_day(value, field: str) -> date | None:
-    """A date as typed (2026-12-31) or given; None for empty."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    parsed = parse_date(str(value).strip())
-    if parsed is None:
-        raise invalid(field, _("Enter a date, for example 2026-12-31."))
-    return parsed
 
 
 def _text(data: dict, field: str, limit: int, *, required: bool = False, default: str = "") -> str:

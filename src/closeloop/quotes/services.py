@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record, diff, snapshot
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.inputs import date_input
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import format_yuan
 from closeloop.core.notify import notify
@@ -32,7 +33,7 @@ from closeloop.leads import normalize
 
 from . import approvals, pricing
 from .actions import QuoteAction
-from .catalog import invalid, parse_amount, parse_day, parse_decimal, parse_tax_rate, quote_settings
+from .catalog import invalid, parse_amount, parse_decimal, parse_tax_rate, quote_settings
 from .models import (
     EDITABLE_STATUSES,
     PipelineQuoteSettings,
@@ -257,7 +258,7 @@ def quote_update(*, quote: Quote, data: dict, actor: User, channel: str = Channe
             errors["title"] = [_("This field is required.")]
         if "valid_until" in data:
             try:
-                values["valid_until"] = parse_day(data["valid_until"], "valid_until")
+                values["valid_until"] = date_input(data["valid_until"], "valid_until")
             except ValidationFailed as exc:
                 errors.update(exc.field_errors)
             if values.get("valid_until") is None and "valid_until" not in errors:
