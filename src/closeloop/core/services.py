@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import robots
-from .audit import audit_record, diff, snapshot
+from .audit import audit_record, audited_update, creation_changes, diff, snapshot
 from .errors import Forbidden, ValidationFailed
 from .hooks import collect
 from .models import (
@@ -39,25 +39,24 @@ def department_save(*, actor, name: str, parent: Department | None, department: 
             raise ValidationFailed(
                 _("A department cannot be placed under itself."), field_errors={"parent": [_("Choose another parent.")]}
             )
-        before = snapshot(department) if department else {}
-        old_path = department.path if department else None
-        department = department or Department()
-        department.name = name
-        department.parent = parent
-        department.save()
-        new_path = f"{parent.path if parent else '/'}{department.pk}/"
-        if new_path != department.path:
-            department.path = new_path
+        if department is None:
+            department = Department(name=name, parent=parent)
+            department.save()
+            # The path ends with the department's own id, known once it is saved.
+            department.path = f"{parent.path if parent else '/'}{department.pk}/"
             department.save(update_fields=["path"])
-            if old_path:
-                # Moving a department moves its subtree; rewrite descendants' paths in one pass.
-                for child in Department.objects.filter(path__startswith=old_path).exclude(pk=department.pk):
-                    child.path = new_path + child.path[len(old_path):]
-                    child.save(update_fields=["path"])
-        audit_record(
-            actor=actor, channel=channel, action="department.update" if before else "department.create",
-            target=department, changes=diff(before, snapshot(department)),
-        )
+            audit_record(actor=actor, channel=channel, action="department.create", target=department,
+                         changes=creation_changes(department))
+            return department
+        old_path = department.path
+        new_path = f"{parent.path if parent else '/'}{department.pk}/"
+        audited_update(instance=department, data={"name": name, "parent": parent, "path": new_path}, actor=actor,
+                       channel=channel, action="department.update", always=True)
+        if new_path != old_path:
+            # Moving a department moves its subtree; rewrite descendants' paths in one pass.
+            for child in Department.objects.filter(path__startswith=old_path).exclude(pk=department.pk):
+                child.path = new_path + child.path[len(old_path):]
+                child.save(update_fields=["path"])
     return department
 
 

@@ -1,9 +1,11 @@
 """One audited update: diff the fields, save only the changed columns, audit old and new values once."""
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from closeloop.core.audit import audited_update
+from closeloop.core.audit import audited_create, audited_update
+from closeloop.core.errors import ValidationFailed
 from closeloop.core.models import AuditEntry, Channel, Department
 
 
@@ -35,3 +37,33 @@ def test_fields_limit_what_data_may_change_and_the_entry_may_sit_on_another_reco
     assert org.owner.display_name == "王伟" and org.owner.role == "sales_rep"
     assert changes == {"display_name": ["owner", "王伟"], "note": [None, "x"]}
     assert AuditEntry.objects.for_object(org.team_a).get(action="user.update").changes == changes
+
+
+def test_a_check_that_refuses_leaves_nothing_saved_or_audited(org):
+    def refuse(department):
+        assert department.name == "改名"  # the check sees the changed record
+        raise ValidationFailed("no")
+
+    with pytest.raises(ValidationFailed):
+        audited_update(instance=org.team_b, data={"name": "改名"}, actor=org.admin, channel=Channel.WEB,
+                       action="department.update", check=refuse)
+    assert Department.objects.get(pk=org.team_b.pk).name == "二组"
+    assert not AuditEntry.objects.for_object(org.team_b).filter(action="department.update").exists()
+
+
+def test_always_audits_the_action_when_nothing_changed(org):
+    assert audited_update(instance=org.team_b, data={"name": "二组"}, actor=org.admin, channel=Channel.WEB,
+                          action="department.update", always=True, note="checked") == {}
+    entry = AuditEntry.objects.for_object(org.team_b).get(action="department.update")
+    assert (entry.changes, entry.note) == ({}, "checked")
+
+
+def test_a_creation_entry_names_the_fields_given_or_those_asked_for(org):
+    whole = audited_create(instance=Department(name="三组", parent=org.team_a.parent, path="/x/"), actor=org.admin,
+                           channel=Channel.WEB, action="department.create")
+    assert AuditEntry.objects.for_object(whole).get().changes == {
+        "name": [None, "三组"], "parent": [None, org.team_a.parent_id], "path": [None, "/x/"]}
+    chosen = audited_create(instance=Department(name="四组", path="/y/"), actor=org.admin, channel=Channel.WEB,
+                            action="department.create", fields=["name"], target=org.team_a)
+    entry = AuditEntry.objects.for_object(org.team_a).filter(action="department.create").latest("id")
+    assert chosen.pk and entry.changes == {"name": [None, "四组"]}
