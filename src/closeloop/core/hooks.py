@@ -171,6 +171,21 @@ class TaskKind:
     label: Any
     reminder: Any = None
     done_by_activity: bool = False
+    # False: the app's own sweep reminds and escalates tasks of this kind (an instalment's overdue notice
+    # also goes to finance, after the contracts' grace period), so the family's task reminder leaves them.
+    reminded: bool = True
+
+
+@dataclass(frozen=True)
+class TimelineSource:
+    """History another app adds to a record type's timeline (a deal's and a customer's contracts, from contracts).
+
+    `related(record, viewer)` yields `(records, kinds)` like `RecordType.timeline_related`: records of the app
+    (already narrowed to what `viewer` may see) whose entries of those kinds ("audit", "activity", "comment")
+    appear on the record's timeline, each marked with the record it is about."""
+
+    model: str  # the timeline's record type ("deals.Opportunity")
+    related: Callable[[Any, Any], Iterable[tuple[Iterable[Any], frozenset[str]]]]
 
 
 @dataclass(frozen=True)
@@ -272,6 +287,9 @@ class LoopApp(AppConfig):
         return ()
 
     def reminder_sources(self) -> Iterable[ReminderSource]:
+        return ()
+
+    def timeline_sources(self) -> Iterable[TimelineSource]:
         return ()
 
     def demo(self, ctx: DemoContext) -> None:

@@ -6,7 +6,7 @@ from functools import cache
 from django.apps import apps
 from django.http import Http404
 
-from closeloop.core.hooks import RecordPanel, RecordType, ReminderSource, TaskKind, collect
+from closeloop.core.hooks import RecordPanel, RecordType, ReminderSource, TaskKind, TimelineSource, collect
 
 
 @cache
@@ -47,6 +47,19 @@ def task_kind(kind: str) -> TaskKind | None:
 @cache
 def reminder_sources() -> list[ReminderSource]:
     return collect("reminder_sources")
+
+
+def timeline_sources_for(model) -> list[TimelineSource]:
+    """What higher apps add to the timeline of `model`'s records (a deal's contracts)."""
+    return _timeline_sources().get(model._meta.label, [])
+
+
+@cache
+def _timeline_sources() -> dict[str, list[TimelineSource]]:
+    sources: dict[str, list[TimelineSource]] = {}
+    for source in collect("timeline_sources"):
+        sources.setdefault(source.model, []).append(source)
+    return sources
 
 
 @cache

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from closeloop.core.notify import notify
 
 from .models import Reminder, Task, TaskStatus
-from .registry import record_types, reminder_sources, task_kind
+from .registry import record_types, reminder_sources, task_kind, task_kinds
 
 
 def _setting(name: str, default: int) -> int:
@@ -46,9 +46,10 @@ class Due:
 
 
 def _tasks(now):
-    """Open tasks past their due time, of every kind; the kind's own words say what is due."""
+    """Open tasks past their due time, of every kind the family reminds; the kind's own words say what is due."""
+    own_sweep = [spec.kind for spec in task_kinds().values() if not spec.reminded]
     tasks = (Task.objects.filter(status=TaskStatus.OPEN, due_at__lte=now, due_at__gte=now - timedelta(days=LOOKBACK_DAYS))
-             .select_related("owner__manager").prefetch_related("record"))
+             .exclude(kind__in=own_sweep).select_related("owner__manager").prefetch_related("record"))
     for task in tasks.iterator(chunk_size=500):
         if task.record is None:
             continue
@@ -89,6 +90,13 @@ def _send_once(due: Due, *, level: int, recipient, message: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def remind_once(*, record, kind: str, due_at: datetime, level: int, recipient, message: str) -> bool:
+    """Send one reminder through the ledger, for an app whose own sweep decides who hears what and when
+    (contracts: an instalment due soon, overdue, escalated to finance). False when it was sent before."""
+    due = Due(record, kind, due_at, None, message)
+    return _send_once(due, level=level, recipient=recipient, message=message)
 
 
 def run_reminder_sweep(*, now: datetime | None = None) -> int:

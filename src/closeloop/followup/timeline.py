@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from closeloop.core.models import AuditEntry
 
 from .models import Activity, Comment
-from .registry import record_type
+from .registry import record_type, timeline_sources_for
 
 AUDIT, ACTIVITY, COMMENT = "audit", "activity", "comment"
 OWN = frozenset({AUDIT, ACTIVITY, COMMENT})
@@ -33,11 +33,16 @@ class TimelineEntry:
 
 def _audits(records, limit):
     by_type: dict[int, list[str]] = {}
+    by_key = {}
     for record in records:
-        by_type.setdefault(ContentType.objects.get_for_model(record).pk, []).append(str(record.pk))
+        type_id = ContentType.objects.get_for_model(record).pk
+        by_type.setdefault(type_id, []).append(str(record.pk))
+        by_key[(type_id, str(record.pk))] = record
     entries = []
     for type_id, ids in by_type.items():
-        entries += AuditEntry.objects.filter(target_type_id=type_id, target_id__in=ids).select_related("actor")[:limit]
+        for entry in AuditEntry.objects.filter(target_type_id=type_id, target_id__in=ids).select_related("actor")[:limit]:
+            entry.about_record = by_key[(type_id, entry.target_id)]
+            entries.append(entry)
     return entries
 
 
@@ -61,13 +66,16 @@ def record_timeline(record, *, viewer=None, limit: int = LIMIT) -> list[Timeline
     groups = [([record], OWN)]
     if spec.timeline_related is not None:
         groups += [(list(records), frozenset(kinds)) for records, kinds in spec.timeline_related(record, viewer)]
+    for source in timeline_sources_for(type(record)):
+        groups += [(list(records), frozenset(kinds)) for records, kinds in source.related(record, viewer)]
     entries: list[TimelineEntry] = []
     for records, kinds in groups:
         if not records:
             continue
         about = None if records == [record] else True
         if AUDIT in kinds:
-            entries += [TimelineEntry(e.created_at, AUDIT, e, TEMPLATES[AUDIT]) for e in _audits(records, limit)]
+            entries += [TimelineEntry(e.created_at, AUDIT, e, TEMPLATES[AUDIT], e.about_record if about else None)
+                        for e in _audits(records, limit)]
         if ACTIVITY in kinds:
             entries += [TimelineEntry(a.created_at, ACTIVITY, a, TEMPLATES[ACTIVITY], a.about_record if about else None)
                         for a in _rows(Activity, records, limit, ["actor"])]
