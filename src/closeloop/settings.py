@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "closeloop.leads",
     "closeloop.deals",
     "closeloop.quotes",
+    "closeloop.contracts",
 ]
 
 MIDDLEWARE = [

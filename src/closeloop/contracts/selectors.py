@@ -1,0 +1,87 @@
+"""Contract reads. Every one starts from `Contract.objects.visible_to(user)`; a contract outside it is a 404."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from closeloop.core.money import quantize
+
+from .models import Contract, ContractStatus, InvoiceRequest, InvoiceStatus, Payment
+
+
+@dataclass
+class ContractFilters:
+    q: str = ""
+    status: str = ""
+    deal: str = ""
+    customer: str = ""
+
+
+def contract_list(*, user, filters: ContractFilters):
+    contracts = Contract.objects.visible_to(user)
+    if filters.q:
+        text = filters.q.strip()
+        contracts = contracts.filter(Q(number__icontains=text) | Q(title__icontains=text)
+                                     | Q(customer__name__icontains=text))
+    if filters.status in ContractStatus.values:
+        contracts = contracts.filter(status=filters.status)
+    if filters.deal.isdigit():
+        contracts = contracts.filter(opportunity_id=int(filters.deal))
+    if filters.customer.isdigit():
+        contracts = contracts.filter(customer_id=int(filters.customer))
+    return contracts.select_related("customer", "owner").order_by("-created_at", "-id")
+
+
+def get_contract_for_user(user, pk) -> Contract:
+    contract = (Contract.objects.visible_to(user)
+                .select_related("customer", "owner", "opportunity", "opportunity__stage", "quote", "quote_version",
+                                "created_by")
+                .filter(pk=pk).first())
+    if contract is None:
+        raise Http404
+    return contract
+
+
+def get_payment_for_user(user, contract_pk, pk) -> Payment:
+    contract = get_contract_for_user(user, contract_pk)
+    payment = contract.payments.filter(pk=pk).first()
+    if payment is None:
+        raise Http404
+    payment.contract = contract
+    return payment
+
+
+def get_invoice_request_for_user(user, contract_pk, pk) -> InvoiceRequest:
+    contract = get_contract_for_user(user, contract_pk)
+    request = contract.invoice_requests.select_related("requested_by").filter(pk=pk).first()
+    if request is None:
+        raise Http404
+    request.contract = contract
+    return request
+
+
+@dataclass
+class Money:
+    """What sales and finance read alike on a contract: invoiced vs paid vs due."""
+
+    amount: object
+    paid: object
+    invoiced: object
+    invoice_waiting: object
+    outstanding: object
+    overdue: object  # outstanding on instalments past their due date
+    planned: object  # what the plan adds up to
+
+
+def contract_money(contract: Contract) -> Money:
+    today = timezone.localdate()
+    instalments = contract.instalments.all()
+    overdue = instalments.filter(receivable=True, due_date__lt=today).aggregate(total=Sum("outstanding"))["total"] or 0
+    planned = instalments.aggregate(total=Sum("amount"))["total"] or 0
+    waiting = (contract.invoice_requests.filter(status=InvoiceStatus.REQUESTED).aggregate(total=Sum("amount"))["total"]
+               or 0)
+    return Money(amount=contract.amount, paid=contract.paid_amount, invoiced=contract.invoiced_amount,
+                 invoice_waiting=quantize(waiting), outstanding=contract.outstanding, overdue=quantize(overdue),
+                 planned=quantize(planned))

@@ -1,0 +1,31 @@
+from django import template
+
+from closeloop.quotes.models import QuoteStatus
+
+from ..access import can_create_for_deal
+from ..models import Contract, ContractStatus
+
+register = template.Library()
+
+
+@register.simple_tag
+def contracts_of(record, user, field: str = "opportunity"):
+    """The contracts of a deal or customer that `user` may see, newest first (at most 10)."""
+    return list(Contract.objects.visible_to(user).filter(**{field: record}).select_related("customer")
+                .order_by("-created_at", "-id")[:10])
+
+
+@register.simple_tag
+def contract_starts(deal, user) -> dict:
+    """What the deal page offers: make a contract (from each accepted quote without one, or from the deal)."""
+    if not can_create_for_deal(user, deal):
+        return {"allowed": False, "quotes": []}
+    quotes = (deal.quotes.filter(status=QuoteStatus.ACCEPTED)
+              .exclude(contracts__status__in=[s for s in ContractStatus.values if s != ContractStatus.TERMINATED]))
+    return {"allowed": True, "quotes": list(quotes.order_by("-decided_at", "-id")[:5])}
+
+
+@register.filter
+def get_bucket(mapping, key):
+    """`totals|get_bucket:"d1_30"`: one age bucket's amount."""
+    return (mapping or {}).get(key)

@@ -1,0 +1,76 @@
+"""The receivables page (finance, managers, administrators): outstanding by age bucket, by rep and by customer,
+the instalments behind any cell, and the same as an Excel workbook."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from closeloop.core.pagination import page_number, paginate, query_without_page
+
+from . import access, receivables
+from .exports import receivables_workbook
+
+
+def _rows(request):
+    if not access.can_read_receivables(request.user):
+        raise PermissionDenied
+    return receivables.receivable_instalments(request.user)
+
+
+def _filters(request) -> receivables.DrillFilters:
+    return receivables.DrillFilters(customer=request.GET.get("customer", ""), owner=request.GET.get("owner", ""),
+                                    bucket=request.GET.get("bucket", ""))
+
+
+@login_required
+@require_GET
+def receivables_view(request):
+    rows = _rows(request)
+    today = timezone.localdate()
+    page = page_number(request)
+    customers, has_next = receivables.by_customer(rows, today, page=page)
+    context = {
+        "today": today, "buckets": receivables.BUCKETS, "totals": receivables.totals(rows, today),
+        "reps": receivables.by_rep(rows, today), "customers": customers,
+        "page": {"number": page, "has_previous": page > 1, "has_next": has_next, "previous": page - 1, "next": page + 1},
+        "query": query_without_page(request),
+    }
+    return render(request, "contracts/receivables.html", context)
+
+
+@login_required
+@require_GET
+def receivables_instalments_view(request):
+    rows = _rows(request)
+    today = timezone.localdate()
+    filters = _filters(request)
+    page = paginate(request, receivables.drilldown(rows, filters, today), per_page=50)
+    for instalment in page["rows"]:
+        instalment.age = receivables.age_days(instalment, today)
+    return render(request, "contracts/receivables_instalments.html", {
+        "page": page, "filters": filters, "buckets": receivables.BUCKETS, "query": query_without_page(request),
+        "bucket_label": dict((key, label) for key, label, _days in receivables.BUCKETS).get(filters.bucket, ""),
+        "customer_name": _name(rows, "customer", filters.customer), "owner_name": _name(rows, "owner", filters.owner),
+        "total": receivables.totals(receivables.drilldown(rows, filters, today), today)["total"],
+    })
+
+
+def _name(rows, field: str, value: str) -> str:
+    if not value.isdigit():
+        return ""
+    row = rows.filter(**{f"{field}_id": int(value)}).select_related(field).first()
+    return str(getattr(row, field)) if row else ""
+
+
+@login_required
+@require_GET
+def receivables_export_view(request):
+    rows = _rows(request)
+    today = timezone.localdate()
+    content = receivables_workbook(rows, _filters(request), today)
+    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="receivables-{today:%Y%m%d}.xlsx"'
+    return response
