@@ -151,8 +151,8 @@ class ContractPage(Schema):
 class ContractParams(Schema):
     q: str = Field("", max_length=100)
     status: ContractStatus | None = None
-    deal_id: int | None = None
-    customer_id: int | None = None
+    deal_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    customer_id: int | None = Field(None, ge=1, le=2**63 - 1)
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(25, ge=1, le=200)
 

@@ -19,6 +19,11 @@ class ContractFilters:
     customer: str = ""
 
 
+def _id(text: str) -> int | None:
+    """A record id from a filter; None for anything the database could not hold (a 64-bit key)."""
+    return int(text) if text.isdigit() and int(text) < 2**63 else None
+
+
 def contract_list(*, user, filters: ContractFilters):
     contracts = Contract.objects.visible_to(user)
     if filters.q:
@@ -27,10 +32,10 @@ def contract_list(*, user, filters: ContractFilters):
                                      | Q(customer__name__icontains=text))
     if filters.status in ContractStatus.values:
         contracts = contracts.filter(status=filters.status)
-    if filters.deal.isdigit():
-        contracts = contracts.filter(opportunity_id=int(filters.deal))
-    if filters.customer.isdigit():
-        contracts = contracts.filter(customer_id=int(filters.customer))
+    if (deal := _id(filters.deal)) is not None:
+        contracts = contracts.filter(opportunity_id=deal)
+    if (customer := _id(filters.customer)) is not None:
+        contracts = contracts.filter(customer_id=customer)
     return contracts.select_related("customer", "owner").order_by("-created_at", "-id")
 
 

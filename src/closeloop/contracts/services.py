@@ -137,6 +137,11 @@ def _clean(data: dict, *, contract: Contract | None, amount_editable: bool) -> d
     return values
 
 
+def _given(data: dict | None) -> dict:
+    """What was typed: an empty field of a new contract takes the quote's or the deal's value."""
+    return {name: value for name, value in (data or {}).items() if value not in (None, "")}
+
+
 def _new_number() -> str:
     return next_number(series="contract", pattern=contract_settings().number_pattern)
 
@@ -146,7 +151,7 @@ def contract_create_from_quote(*, quote: Quote, actor: User, channel: str = Chan
     deal = quote.opportunity
     _require(access.can_create_for_deal(actor, deal),
              _("Only the deal's owner, their manager or a collaborator on the deal can make its contract."))
-    values = _clean(data or {}, contract=None, amount_editable=False)
+    values = _clean(_given(data), contract=None, amount_editable=False)
     with transaction.atomic():
         # The quote's lock makes "one live contract per quote" hold when two people click at once.
         quote = (Quote.objects.select_for_update(of=("self",))
@@ -191,7 +196,7 @@ def contract_create_from_deal(*, opportunity: Opportunity, data: dict, actor: Us
              _("Only the deal's owner, their manager or a collaborator on the deal can make its contract."))
     if opportunity.status == OpportunityStatus.LOST:
         raise Conflict(_("This deal is lost; reopen it before making a contract."), code="deal_lost")
-    data = {"title": opportunity.name, "party_b": opportunity.customer.name, **data}
+    data = {"title": opportunity.name, "party_b": opportunity.customer.name, **_given(data)}
     if data.get("amount") in (None, "") and opportunity.amount:
         data["amount"] = opportunity.amount
     if data.get("amount") in (None, ""):

@@ -151,7 +151,10 @@ def _detail_context(request, contract: Contract, **extra) -> dict:
         "payment_form": PaymentForm(initial={"received_on": timezone.localdate().isoformat()}),
         "invoice_form": InvoiceRequestForm(initial={"buyer_name": contract.party_b, "invoice_type": InvoiceType.SPECIAL}),
         "issue_form": InvoiceIssueForm(initial={"issued_on": timezone.localdate().isoformat()}),
-        "InvoiceStatus": InvoiceStatus, "S": ContractStatus,
+        "InvoiceStatus": InvoiceStatus, "S": ContractStatus, "today": timezone.localdate(),
+        # The service app records acceptance with its deliveries; without one, the contract's people or finance do.
+        "may_deliver": contract.delivered_at is None and (can_edit or finance)
+        and contract.status in (ContractStatus.SIGNED, ContractStatus.ACTIVE),
     }
     context.update(extra)
     return context
@@ -235,13 +238,16 @@ ACTIONS = {
     "start": lambda request, contract: services.contract_start(contract=contract, actor=request.user),
     "complete": lambda request, contract: services.contract_complete(contract=contract, actor=request.user,
                                                                      note=request.POST.get("note", "")),
+    "deliver": lambda request, contract: services.contract_delivery_accept(
+        contract=contract, actor=request.user,
+        accepted_on=parse_day(request.POST.get("accepted_on") or None, "accepted_on") or timezone.localdate()),
     "terminate": lambda request, contract: services.contract_terminate(contract=contract, actor=request.user,
                                                                        reason=request.POST.get("reason", "")),
 }
 DONE = {
     "submit": _("Submitted."), "withdraw": _("Taken back from approval; it is a draft again."),
     "reopen": _("Returned to draft."), "start": _("The contract is in performance."),
-    "complete": _("The contract is completed."), "terminate": _("The contract is terminated."),
+    "complete": _("The contract is completed."), "deliver": _("Delivery acceptance recorded."), "terminate": _("The contract is terminated."),
 }
 
 
