@@ -9,7 +9,7 @@ offer only what a person may do); visibility alone never grants a write.
 """
 
 from closeloop.core.models import Role, User
-from closeloop.deals.services import can_manage
+from closeloop.deals.services.ownership import can_manage
 from closeloop.followup.models import Participant, ParticipantRole
 from closeloop.quotes.services import can_edit_quotes
 

@@ -13,11 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record
-from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import format_yuan, quantize
 from closeloop.core.notify import notify
-from closeloop.quotes.catalog import invalid, parse_amount, parse_day
+from closeloop.quotes.catalog import parse_amount, parse_day
 
 from . import access
 from .actions import ContractAction

@@ -23,14 +23,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from closeloop.core.audit import audit_record, diff, snapshot
-from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 from closeloop.core.money import format_yuan, parse_money, quantize
 from closeloop.core.notify import notify
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.followup.services import tasks_cancel
 from closeloop.quotes import approvals
-from closeloop.quotes.catalog import invalid, parse_amount, parse_day, quote_settings
+from closeloop.quotes.catalog import parse_amount, parse_day, quote_settings
 from closeloop.quotes.models import Quote, QuoteStatus
 from closeloop.quotes.numbering import next_number
 
