@@ -119,6 +119,15 @@ class ContractsConfig(LoopApp):
 
         ctx.summary.append(load_demo_contracts(ctx))
 
+    def gen_data_arguments(self, parser):
+        parser.add_argument("--contracts", type=int, default=0,
+                            help="Contracts with three-instalment payment plans, on the generated deals.")
+
+    def gen_data(self, ctx):
+        from .gendata import generate
+
+        generate(ctx)
+
     def ready(self):
         from closeloop.quotes.approvals import register_kind
 
