@@ -6,18 +6,10 @@ rendered in-process through Django's test client, so the figures are the server'
 """
 
 import argparse
-import os
-import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def say(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+from bench.pages import HEADER, measure, say, setup
 
 
 def main(argv=None) -> int:
@@ -25,25 +17,14 @@ def main(argv=None) -> int:
     parser.add_argument("--opportunities", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
-    if "DATABASE_URL" not in os.environ:
-        (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench' / f'deals-{args.opportunities}.sqlite3'}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "closeloop.settings")
-    os.environ.setdefault("CLOSELOOP_DEV", "1")
-    import django
-
-    django.setup()
-    from django.conf import settings
+    setup(f"deals-{args.opportunities}")
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from closeloop.core.models import Role, User
     from closeloop.deals.models import Opportunity, Stage
 
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    call_command("migrate", verbosity=0)
     have = Opportunity.objects.count()
     if have < args.opportunities:
         started = time.monotonic()
@@ -64,25 +45,14 @@ def main(argv=None) -> int:
         ("kanban board", "/deals/board/"),
         ("today", "/follow-up/today/"),
     ]
-    say(f"{'page':45} {'user':10} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    say(HEADER)
     for user in (admin, manager, rep):
         if user is None:
             continue
         client = Client()
         client.force_login(user)
         for label, path in scenarios:
-            client.get(path)  # warm caches and connections
-            times = []
-            for _ in range(args.repeats):
-                started = time.perf_counter()
-                response = client.get(path)
-                times.append((time.perf_counter() - started) * 1000)
-                assert response.status_code == 200, (path, response.status_code)
-            with CaptureQueriesContext(connection) as queries:
-                client.get(path)
-            times.sort()
-            p95 = times[max(0, int(len(times) * 0.95) - 1)]
-            say(f"{label:45} {user.username:10} {statistics.median(times):8.1f} {p95:8.1f} {len(queries):8d}")
+            measure(client, user, label, path, args.repeats)
     return 0
 
 

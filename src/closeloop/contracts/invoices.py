@@ -17,10 +17,11 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import format_yuan, quantize
 from closeloop.core.notify import notify
-from closeloop.quotes.catalog import parse_amount, parse_day
+from closeloop.quotes.catalog import parse_day
 
 from . import access
 from .actions import ContractAction
+from .fields import positive_amount, texts
 from .models import Contract, ContractStatus, InvoiceRequest, InvoiceStatus, InvoiceType
 
 INVOICEABLE = (ContractStatus.SIGNED, ContractStatus.ACTIVE, ContractStatus.COMPLETED)
@@ -44,21 +45,12 @@ def _left_to_invoice(contract: Contract) -> tuple:
 def invoice_request_create(*, contract: Contract, data: dict, actor: User, channel: str = Channel.WEB) -> InvoiceRequest:
     errors: dict[str, list[str]] = {}
     values: dict = {}
-    try:
-        values["amount"] = parse_amount(data.get("amount"), "amount")
-        if values["amount"] <= 0:
-            errors["amount"] = [_("Enter an amount above zero.")]
-    except ValidationFailed as exc:
-        errors.update(exc.field_errors)
+    values["amount"] = positive_amount(data, "amount", errors)
     invoice_type = data.get("invoice_type") or InvoiceType.SPECIAL
     if invoice_type not in InvoiceType.values:
         errors["invoice_type"] = [_("Choose 普票 or 专票.")]
     values["invoice_type"] = invoice_type
-    for name, limit in (("buyer_name", 200), ("buyer_tax_id", 30), ("buyer_details", 500), ("note", 300)):
-        value = str(data.get(name) or "").strip()
-        if len(value) > limit:
-            errors[name] = [_("Keep it under %(limit)d characters.") % {"limit": limit}]
-        values[name] = value
+    values.update(texts(data, {"buyer_name": 200, "buyer_tax_id": 30, "buyer_details": 500, "note": 300}, errors))
     values["buyer_tax_id"] = values["buyer_tax_id"].upper().replace(" ", "")
     if values["buyer_tax_id"] and not TAX_ID.match(values["buyer_tax_id"]):
         errors["buyer_tax_id"] = [_("A taxpayer ID has 15 to 20 letters and digits (the unified social credit code).")]

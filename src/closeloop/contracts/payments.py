@@ -21,6 +21,7 @@ from closeloop.quotes.catalog import parse_amount, parse_day
 
 from . import access
 from .actions import ContractAction
+from .fields import positive_amount, texts
 from .models import (
     RECEIVABLE_STATUSES,
     Contract,
@@ -48,21 +49,12 @@ def _clean(data: dict) -> dict:
             errors["received_on"] = [_("Money cannot be received in the future.")]
     except ValidationFailed as exc:
         errors.update(exc.field_errors)
-    try:
-        values["amount"] = parse_amount(data.get("amount"), "amount")
-        if values["amount"] <= 0:
-            errors["amount"] = [_("Enter an amount above zero.")]
-    except ValidationFailed as exc:
-        errors.update(exc.field_errors)
+    values["amount"] = positive_amount(data, "amount", errors)
     method = data.get("method") or PaymentMethod.TRANSFER
     if method not in PaymentMethod.values:
         errors["method"] = [_("Choose how the money came in.")]
     values["method"] = method
-    for name, limit in (("reference", 100), ("note", 300)):
-        value = str(data.get(name) or "").strip()
-        if len(value) > limit:
-            errors[name] = [_("Keep it under %(limit)d characters.") % {"limit": limit}]
-        values[name] = value
+    values.update(texts(data, {"reference": 100, "note": 300}, errors))
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     return values
