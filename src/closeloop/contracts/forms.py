@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import InstalmentCondition, InvoiceType, PaymentMethod
 
@@ -10,7 +11,7 @@ DECIMAL = forms.TextInput(attrs={"inputmode": "decimal"})
 
 
 class ContractForm(forms.Form):
-    title = forms.CharField(label=_("title"), max_length=200)
+    title = forms.CharField(label=pgettext_lazy("contract", "title"), max_length=200)
     amount = forms.CharField(label=_("contract amount incl. tax (CNY)"), widget=DECIMAL, required=False)
     party_a = forms.CharField(label=_("party A (us)"), max_length=200, required=False)
     party_b = forms.CharField(label=_("party B (customer)"), max_length=200)

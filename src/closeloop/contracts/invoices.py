@@ -88,7 +88,7 @@ def invoice_request_create(*, contract: Contract, data: dict, actor: User, chann
 
 def _locked_request(request: InvoiceRequest) -> tuple[Contract, InvoiceRequest]:
     contract = Contract.objects.lock(request.contract_id)
-    request = InvoiceRequest.objects.select_for_update().select_related("requested_by").get(pk=request.pk)
+    request = InvoiceRequest.objects.select_for_update(of=("self",)).select_related("requested_by").get(pk=request.pk)
     if request.status != InvoiceStatus.REQUESTED:
         raise Conflict(_("This request was already %(status)s.") % {"status": request.get_status_display()},
                        code="invoice_status")

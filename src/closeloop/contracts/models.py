@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from closeloop.core.models import Role
 from closeloop.core.visibility import VisibleQuerySet, team_owner_ids
@@ -108,7 +109,7 @@ class Contract(FollowedUp, models.Model):
     """A contract with a customer for a deal, usually from the quote the customer accepted."""
 
     number = models.CharField(_("number"), max_length=40, unique=True)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("contract", "title"), max_length=200)
     opportunity = models.ForeignKey("deals.Opportunity", verbose_name=_("deal"), on_delete=models.PROTECT,
                                     related_name="contracts")
     # The deal's customer, kept here for the customer's page and the receivables by customer.

@@ -123,7 +123,7 @@ def payment_record(*, contract: Contract, data: dict, actor: User, channel: str 
                 _("%(amount)s is %(over)s more than %(contract)s still owes (%(owed)s); overpayment is refused.")
                 % {"amount": format_yuan(amount), "over": format_yuan(amount - owed), "contract": contract.number,
                    "owed": format_yuan(owed)}, field_errors={"amount": [_("More than is owed.")]}, code="overpayment")
-        instalments = list(contract.instalments.select_for_update().select_related("task").order_by("pk"))
+        instalments = list(contract.instalments.select_for_update(of=("self",)).select_related("task").order_by("pk"))
         split = _split(amount, instalments, allocations)
         payment = Payment.objects.create(contract=contract, recorded_by=actor, **values)
         PaymentAllocation.objects.bulk_create([PaymentAllocation(payment=payment, instalment=i, amount=share)
@@ -165,7 +165,7 @@ def payment_void(*, payment: Payment, actor: User, reason: str, channel: str = C
         if contract.status not in RECEIVABLE_STATUSES:
             raise Conflict(_("Payments of a contract that is “%(status)s” stay as they are.")
                            % {"status": contract.get_status_display()}, code="contract_status")
-        instalments = list(contract.instalments.select_for_update().select_related("task").order_by("pk"))
+        instalments = list(contract.instalments.select_for_update(of=("self",)).select_related("task").order_by("pk"))
         by_pk = {i.pk: i for i in instalments}
         for allocation in payment.allocations.all():
             instalment = by_pk[allocation.instalment_id]

@@ -208,7 +208,7 @@ def payment_plan_save(*, contract: Contract, instalments: list[dict], actor: Use
     with transaction.atomic():
         contract = Contract.objects.lock(contract.pk)
         _require_planner(actor, contract)
-        existing = {i.pk: i for i in contract.instalments.select_for_update().select_related("task").order_by("pk")}
+        existing = {i.pk: i for i in contract.instalments.select_for_update(of=("self",)).select_related("task").order_by("pk")}
         errors: list[str] = []
         rows = [r for r in instalments if any(str(r.get(k) or "").strip() for k in ("title", "amount", "percentage"))]
         if not rows:
