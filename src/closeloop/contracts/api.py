@@ -15,12 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from closeloop.core.errors import Forbidden, NotFound, ValidationFailed
+from closeloop.core.errors import ErrorOut, Forbidden, NotFound, ValidationFailed
+from closeloop.core.inputs import date_input
 from closeloop.core.models import Channel
 from closeloop.core.pagination import api_page
 from closeloop.deals.selectors import get_opportunity_for_user
-from closeloop.leads.api import ErrorOut
-from closeloop.quotes.catalog import parse_day
 from closeloop.quotes.selectors import get_quote_for_user
 
 from . import access, documents, esign, invoices, payments, plans, receivables, services
@@ -497,7 +496,7 @@ def upload_document(request, contract_id: int):
     sign = str(request.POST.get("sign", "")).lower() in ("1", "true", "on", "yes")
     sign_date = request.POST.get("sign_date") or None
     document = documents.document_upload(contract=contract, upload=request.FILES.get("file"), actor=request.user,
-                                         sign=sign, sign_date=parse_day(sign_date, "sign_date"), channel=Channel.API,
+                                         sign=sign, sign_date=date_input(sign_date, "sign_date"), channel=Channel.API,
                                          guard=guard)
     return Status(201, document)
 

@@ -14,10 +14,10 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
+from closeloop.core.inputs import date_input
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import format_yuan, quantize
 from closeloop.core.notify import notify
-from closeloop.quotes.catalog import parse_day
 
 from . import access
 from .actions import ContractAction
@@ -104,7 +104,7 @@ def invoice_issue(*, request: InvoiceRequest, data: dict, actor: User, channel: 
     if not INVOICE_NUMBER.match(number):
         errors["invoice_number"] = [_("Enter the invoice number as printed (8 to 30 letters and digits).")]
     try:
-        issued_on = parse_day(data.get("issued_on"), "issued_on") or timezone.localdate()
+        issued_on = date_input(data.get("issued_on"), "issued_on") or timezone.localdate()
         if issued_on > timezone.localdate():
             errors["issued_on"] = [_("An invoice cannot be issued in the future.")]
     except ValidationFailed as exc:

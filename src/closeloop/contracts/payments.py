@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
+from closeloop.core.inputs import date_input
 from closeloop.core.models import Channel, User
 from closeloop.core.money import format_yuan, quantize
 from closeloop.core.notify import notify
-from closeloop.quotes.catalog import parse_amount, parse_day
+from closeloop.quotes.catalog import parse_amount
 
 from . import access
 from .actions import ContractAction
@@ -44,7 +45,7 @@ def _clean(data: dict) -> dict:
     errors: dict[str, list[str]] = {}
     values: dict = {}
     try:
-        values["received_on"] = parse_day(data.get("received_on"), "received_on") or timezone.localdate()
+        values["received_on"] = date_input(data.get("received_on"), "received_on") or timezone.localdate()
         if values["received_on"] > timezone.localdate():
             errors["received_on"] = [_("Money cannot be received in the future.")]
     except ValidationFailed as exc:

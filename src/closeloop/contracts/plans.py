@@ -15,11 +15,12 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.inputs import date_input
 from closeloop.core.models import Channel, User
 from closeloop.core.money import format_yuan, quantize
 from closeloop.followup.models import Task, TaskStatus
 from closeloop.followup.services import task_open
-from closeloop.quotes.catalog import parse_amount, parse_day, parse_decimal
+from closeloop.quotes.catalog import parse_amount, parse_decimal
 
 from . import access
 from .actions import ContractAction
@@ -167,7 +168,7 @@ def _clean_row(row: dict, n: int, errors: list[str]) -> dict | None:
     try:
         values["days_after"] = int(parse_decimal(row.get("days_after"), "days_after", minimum=Decimal(0),
                                                  maximum=Decimal(3650), places=0, default=Decimal(0)))
-        values["due_date"] = parse_day(row.get("due_date"), "due_date")
+        values["due_date"] = date_input(row.get("due_date"), "due_date")
         values["percentage"] = parse_decimal(row.get("percentage"), "percentage", minimum=Decimal("0.01"),
                                              maximum=HUNDRED, required=False)
         values["amount"] = parse_amount(row.get("amount"), "amount", required=False)

@@ -22,15 +22,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import audit_record, audited_create, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
+from closeloop.core.inputs import date_input
 from closeloop.core.models import Channel, User
 from closeloop.core.money import format_yuan, parse_money, quantize
 from closeloop.core.notify import notify
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.followup.services import tasks_cancel
 from closeloop.quotes import approvals
-from closeloop.quotes.catalog import parse_amount, parse_day, quote_settings
+from closeloop.quotes.catalog import parse_amount, quote_settings
 from closeloop.quotes.models import Quote, QuoteStatus
 from closeloop.quotes.numbering import next_number
 
@@ -105,6 +106,8 @@ TEXT_FIELDS = {"title": 200, "party_a": 200, "party_b": 200, "party_b_contact": 
                "payment_terms": 2000, "notes": 5000}
 DATE_FIELDS = ["sign_date", "start_date", "end_date"]
 EDIT_FIELDS = [*TEXT_FIELDS, "amount", *DATE_FIELDS]
+# What a contract's creation entry shows: what it is, not every carried-over term.
+CREATION_FIELDS = ["number", "title", "amount", "status", "owner"]
 
 
 def _clean(data: dict, *, contract: Contract | None, amount_editable: bool) -> dict:
@@ -117,7 +120,7 @@ def _clean(data: dict, *, contract: Contract | None, amount_editable: bool) -> d
                 data, name, limit, required=name in ("title", "party_b")))
     for name in DATE_FIELDS:
         if name in data:
-            values[name] = _collect(errors, lambda name=name: parse_day(data[name], name))
+            values[name] = _collect(errors, lambda name=name: date_input(data[name], name))
     if "amount" in data:
         if not amount_editable:
             errors["amount"] = [_("The amount comes from the quote's lines; change the quote and make a new contract.")]
@@ -174,7 +177,9 @@ def contract_create_from_quote(*, quote: Quote, actor: User, channel: str = Chan
             payment_terms=values.get("payment_terms") or version.payment_terms, notes=values.get("notes") or version.notes,
             start_date=values.get("start_date"), end_date=values.get("end_date"),
         )
-        contract.save()
+        audited_create(instance=contract, actor=actor, channel=channel, action=ContractAction.CONTRACT_CREATE,
+                       fields=CREATION_FIELDS,
+                       note=_("from quote %(number)s v%(version)s") % {"number": quote.number, "version": version.number})
         ContractLine.objects.bulk_create([
             ContractLine(contract=contract, position=position, product_id=line.product_id, name=line.name,
                          description=line.description, unit=line.unit, quantity=line.quantity,
@@ -183,9 +188,6 @@ def contract_create_from_quote(*, quote: Quote, actor: User, channel: str = Chan
                          amount_incl_tax=line.amount_incl_tax)
             for position, line in enumerate(version.lines.order_by("position", "id"))
         ])
-        audit_record(actor=actor, channel=channel, action=ContractAction.CONTRACT_CREATE, target=contract,
-                     changes=diff({}, snapshot(contract, ["number", "title", "amount", "status", "owner"])),
-                     note=_("from quote %(number)s v%(version)s") % {"number": quote.number, "version": version.number})
     return contract
 
 
@@ -207,10 +209,8 @@ def contract_create_from_deal(*, opportunity: Opportunity, data: dict, actor: Us
         contract = Contract(number=_new_number(), opportunity=opportunity, customer=opportunity.customer,
                             owner=opportunity.owner, created_by=actor, **values)
         contract.party_a = contract.party_a or quote_settings().company_name
-        contract.save()
-        audit_record(actor=actor, channel=channel, action=ContractAction.CONTRACT_CREATE, target=contract,
-                     changes=diff({}, snapshot(contract, ["number", "title", "amount", "status", "owner"])),
-                     note=_("from deal %(deal)s") % {"deal": opportunity.name})
+        audited_create(instance=contract, actor=actor, channel=channel, action=ContractAction.CONTRACT_CREATE,
+                       fields=CREATION_FIELDS, note=_("from deal %(deal)s") % {"deal": opportunity.name})
     return contract
 
 
@@ -235,18 +235,11 @@ def contract_update(*, contract: Contract, data: dict, actor: User, channel: str
         if has_lines and "amount" in fields and _same_amount(fields["amount"], contract.amount):
             fields.pop("amount")  # the form sends the amount back as it was
         values = _clean(fields, contract=contract, amount_editable=not has_lines)
-        before = snapshot(contract, EDIT_FIELDS)
-        for name, value in values.items():
-            setattr(contract, name, value)
-        changes = diff(before, snapshot(contract, EDIT_FIELDS))
-        if not changes:
-            return contract
-        contract.save()
+        changes = audited_update(instance=contract, data=values, actor=actor, channel=channel,
+                                 action=ContractAction.CONTRACT_UPDATE, fields=EDIT_FIELDS)
         if "amount" in changes:
             # Instalments typed as a share follow the new amount.
             sync_instalments(contract, rescale=True)
-        audit_record(actor=actor, channel=channel, action=ContractAction.CONTRACT_UPDATE, target=contract,
-                     changes=changes)
     return contract
 
 

@@ -12,13 +12,13 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, error_text, form_errors_from
+from closeloop.core.inputs import date_input
 from closeloop.core.money import amount_in_words
 from closeloop.core.pagination import paginate, query_without_page
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.selectors import get_opportunity_for_user
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.quotes import approvals
-from closeloop.quotes.catalog import parse_day
 from closeloop.quotes.models import Quote, QuoteStatus
 from closeloop.quotes.selectors import get_quote_for_user
 
@@ -240,7 +240,7 @@ ACTIONS = {
                                                                      note=request.POST.get("note", "")),
     "deliver": lambda request, contract: services.contract_delivery_accept(
         contract=contract, actor=request.user,
-        accepted_on=parse_day(request.POST.get("accepted_on") or None, "accepted_on") or timezone.localdate()),
+        accepted_on=date_input(request.POST.get("accepted_on") or None, "accepted_on") or timezone.localdate()),
     "terminate": lambda request, contract: services.contract_terminate(contract=contract, actor=request.user,
                                                                        reason=request.POST.get("reason", "")),
 }
@@ -286,7 +286,7 @@ def _document_upload(request, pk, guard):
     try:
         sign_date = request.POST.get("sign_date") or None
         documents.document_upload(contract=contract, upload=request.FILES.get("file"), actor=request.user, sign=sign,
-                                  sign_date=parse_day(sign_date, "sign_date"), guard=guard)
+                                  sign_date=date_input(sign_date, "sign_date"), guard=guard)
     except DomainError as exc:
         messages.error(request, error_text(exc))
     else:
