@@ -2,7 +2,15 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, RecordPanel, ReminderSource, TodaySource
+from closeloop.core.hooks import (
+    LoopApp,
+    NavEntry,
+    NotificationKind,
+    RecordPanel,
+    ReminderSource,
+    TimelineSource,
+    TodaySource,
+)
 
 from .actions import QuoteAction
 
@@ -38,6 +46,13 @@ class QuotesConfig(LoopApp):
     def record_panels(self):
         # The deal page lists its quotes and starts a new one.
         return [RecordPanel("deals.Opportunity", "details", "quotes/_deal_panel.html", order=50)]
+
+    def timeline_sources(self):
+        from . import timeline
+
+        # Approvals are audited on the quote; the deal's and the customer's timelines show them with the rest.
+        return [TimelineSource("deals.Opportunity", timeline.deal_quotes),
+                TimelineSource("deals.Customer", timeline.customer_quotes)]
 
     def today_sources(self):
         from .approvals import approvals_today
