@@ -6,16 +6,21 @@ from ninja import NinjaAPI
 from ninja import errors as ninja_errors
 from ninja.security import HttpBearer
 
-from closeloop.core.errors import DomainError
+from closeloop.core import throttle
+from closeloop.core.errors import DomainError, Throttled
 from closeloop.core.hooks import loop_apps
 from closeloop.core.services import user_for_token
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
+        # An address that sent too many unknown tokens is refused before its token is looked at.
+        throttle.api_token_check_address(request)
         user = user_for_token(token)
-        if user is not None:
-            request.user = user
+        if user is None:
+            throttle.api_token_failed(request, token)
+            return None
+        request.user = user
         return user
 
 
@@ -31,7 +36,10 @@ api = NinjaAPI(
 
 @api.exception_handler(DomainError)
 def domain_error(request, exc: DomainError):
-    return api.create_response(request, exc.as_dict(), status=exc.status)
+    response = api.create_response(request, exc.as_dict(), status=exc.status)
+    if isinstance(exc, Throttled):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ninja_errors.ValidationError)

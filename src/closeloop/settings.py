@@ -1,9 +1,11 @@
 """Closeloop settings: everything that differs between machines comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -73,6 +75,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tasks_db",
+    "axes",
+    # The API's docs page (/api/docs) from ninja's own static files: the CDN copy breaks the policy.
+    "ninja",
     "closeloop.core",
     "closeloop.followup",
     "closeloop.leads",
@@ -83,6 +88,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -92,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a login its backend refused into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "closeloop.urls"
@@ -145,6 +153,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes' backend first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -226,7 +236,43 @@ CLOSELOOP_APPROVAL_DUE_HOURS = int(os.environ.get("CLOSELOOP_APPROVAL_DUE_HOURS"
 # The public form's per-IP rate limit needs this behind a proxy, or every visitor shares one address.
 CLOSELOOP_TRUSTED_PROXIES = int(os.environ.get("CLOSELOOP_TRUSTED_PROXIES", "0"))
 
+# Guessing brakes (core/throttle.py). Logins: an account is locked after N failures, an address after
+# M (an office behind one NAT address shares it), for the lock-out period; each lockout is audited on
+# the account. API tokens: unknown tokens are counted per address and per account (when the token's
+# prefix is someone's); past the rate the address gets 429 until the period ends.
+AXES_HANDLER = "closeloop.core.throttle.LoginThrottle"
+AXES_FAILURE_LIMIT = int(os.environ.get("CLOSELOOP_LOGIN_FAILURES_PER_ACCOUNT", "10"))
+CLOSELOOP_LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("CLOSELOOP_LOGIN_FAILURES_PER_ADDRESS", "50"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("CLOSELOOP_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "closeloop.core.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "closeloop.core.throttle.login_locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+# Axes would otherwise log every successful login in a table of its own; the trail is ours.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+CLOSELOOP_API_TOKEN_FAILURE_RATE = os.environ.get("CLOSELOOP_API_TOKEN_FAILURE_RATE", "20/10m")
+
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "closeloop_cache"}}
+
+# Content-Security-Policy (Django's own): scripts and styles only from our files, no inline code, no
+# eval (Alpine's CSP build, htmx with allowEval off), nothing framing us. Behaviours are bound by data
+# attributes in static/closeloop/app.js. The one inline <style> is the 500 page's (it must work with
+# nothing else up), allowed by its hash; core/tests/test_csp.py keeps the hash true. The public web
+# form overrides frame-ancestors: customers frame it on their own sites.
+ERROR_PAGE_STYLE_HASH = "'sha256-fTp2HpxsnG656pFvXRmLoIvaqSiE5VNM3uMC7/8lWEs='"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, ERROR_PAGE_STYLE_HASH],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
@@ -249,6 +295,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # django-axes warns on every failed login; lockouts are in the audit trail (core/throttle.py).
+    "loggers": {"axes": {"level": "ERROR"}},
 }
 # How long another server process may go on using configuration (scoring and assignment rules,
 # channel policies, sources, robots) after an admin changed it; the process that made the change

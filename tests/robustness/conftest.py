@@ -50,7 +50,9 @@ class LiveDatabase:
         self.env = {**os.environ, "CLOSELOOP_DEV": "1", "CLOSELOOP_DATA_DIR": str(tmp_path),
                     "PYTHONPATH": str(ROOT / "src"), "LOG_LEVEL": "ERROR",
                     # A low row limit, so "more rows than allowed" is a small file to make.
-                    "CLOSELOOP_IMPORT_MAX_ROWS": str(IMPORT_MAX_ROWS)}
+                    "CLOSELOOP_IMPORT_MAX_ROWS": str(IMPORT_MAX_ROWS),
+                    # The fuzzer sends unknown tokens on purpose (auth checks); the brake has its own tests.
+                    "CLOSELOOP_API_TOKEN_FAILURE_RATE": "100000/m"}
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
         self.pg_name = None
         base = os.environ.get("DATABASE_URL", "")

@@ -60,3 +60,12 @@ class CoreConfig(LoopApp):
         # Every app's configuration exists before any ready() runs, so core can walk them all here.
         register_kinds(collect("notification_kinds"))
         register_sweeps(collect("sweeps"))
+
+        from axes.signals import user_locked_out
+
+        from .throttle import record_login_lockout
+
+        def locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
+            record_login_lockout(username=username, ip_address=ip_address or "")
+
+        user_locked_out.connect(locked_out, dispatch_uid="closeloop.core.login_lockout", weak=False)

@@ -24,6 +24,8 @@ class CoreAction(models.TextChoices):
     DEPARTMENT_UPDATE = "department.update", _("Department edited")
     API_TOKEN_CREATE = "api_token.create", _("API token created")
     API_TOKEN_REVOKE = "api_token.revoke", _("API token revoked")
+    USER_LOCKED_OUT = "user.locked_out", _("Logins locked after repeated failures")
+    USER_API_TOKEN_THROTTLED = "user.api_token_throttled", _("API requests throttled after unknown tokens")
     ROBOT_CREATE = "robot.create", _("Group robot created")
     ROBOT_UPDATE = "robot.update", _("Group robot edited")
     ROBOT_DELETE = "robot.delete", _("Group robot deleted")

@@ -57,6 +57,17 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Throttled(DomainError):
+    """Too many attempts: `retry_after` seconds until the next one is looked at."""
+
+    status = 429
+    code = "throttled"
+
+    def __init__(self, message=None, *, retry_after: int, **kwargs):
+        super().__init__(message, retry_after=retry_after, **kwargs)
+        self.retry_after = retry_after
+
+
 def form_errors_from(form, exc: DomainError, *, message_field: str | None = None, always_message: bool = False,
                      label=None) -> None:
     """Show a domain error on the form whose data caused it: each field's messages on that field, and the

@@ -7,7 +7,7 @@ from django.core.files.storage import FileSystemStorage
 # URL path under STATIC_URL → file inside node_modules (installed by `npm ci --ignore-scripts`).
 VENDOR_FILES = {
     "vendor/pico/pico.min.css": "@picocss/pico/css/pico.min.css",
-    "vendor/alpinejs/cdn.min.js": "alpinejs/dist/cdn.min.js",
+    "vendor/alpinejs/cdn.min.js": "@alpinejs/csp/dist/cdn.min.js",
     "vendor/echarts/echarts.min.js": "echarts/dist/echarts.min.js",
 }
 

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django_ratelimit.core import get_usage
 
+from closeloop.core.throttle import client_ip, parse_rate
+
 from .models import CONFIGURABLE_FIELDS, ChannelPolicy
 
 # Always shown, so a visitor can say who they are, how to reach them and what they need; fields an
@@ -14,32 +16,10 @@ CONTACT_FIELDS = ["mobile", "landline", "email", "wechat"]
 # bot: it gets the thank-you page and no lead. It is deliberately not type=hidden, which bots skip.
 HONEYPOT_FIELD = "website"
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
 
 def shown_fields(policy: ChannelPolicy) -> list[str]:
     wanted = set(BASE_FIELDS) | set(policy.required_fields)
     return [name for name in CONFIGURABLE_FIELDS if name in wanted]
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """"20/h" → (20 requests, 3600 seconds). Units: s, m, h, d."""
-    count, _sep, unit = rate.strip().partition("/")
-    period = _PERIODS.get(unit.strip()[:1].lower())
-    if not count.strip().isdigit() or period is None:
-        raise ValueError(f"CLOSELOOP_PUBLIC_FORM_RATE must look like '20/h', not {rate!r}")
-    return int(count), period
-
-
-def client_ip(request) -> str:
-    """The visitor's address. Behind N trusted reverse proxies, the Nth address from the right of
-    X-Forwarded-For (the left part of that header is whatever the client chose to send)."""
-    proxies = getattr(settings, "CLOSELOOP_TRUSTED_PROXIES", 0)
-    if proxies:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if len(hops) >= proxies:
-            return hops[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def rate_limit_hit(request, *, group: str = "public-form", rate: str | None = None) -> int:
@@ -53,7 +33,7 @@ def rate_limit_hit(request, *, group: str = "public-form", rate: str | None = No
     write, so a burst of simultaneous posts may be undercounted by a few; Redis makes it exact. That is
     good enough for a spam brake.
     """
-    limit, period = parse_rate(rate or settings.CLOSELOOP_PUBLIC_FORM_RATE)
+    limit, period = parse_rate(rate or settings.CLOSELOOP_PUBLIC_FORM_RATE, "CLOSELOOP_PUBLIC_FORM_RATE" if rate is None else group)
     usage = get_usage(request, group=group, key=lambda _group, request: client_ip(request),
                       rate=(limit, period), increment=True)
     if usage is None or not usage["should_limit"]:

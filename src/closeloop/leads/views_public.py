@@ -11,10 +11,12 @@ Security model, since these views drop two of Django's default protections on pu
   floods: a honeypot field and a per-IP rate limit.
 """
 
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.text import capfirst
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -34,8 +36,13 @@ def _active_campaign(form_key: str) -> Campaign:
     return campaign
 
 
+# The site-wide policy with any site allowed to frame the form.
+PUBLIC_FORM_CSP = {**settings.SECURE_CSP, "frame-ancestors": ["*"]}
+
+
 @csrf_exempt
 @xframe_options_exempt
+@csp_override(PUBLIC_FORM_CSP)
 @require_http_methods(["GET", "POST"])
 def public_form_view(request, form_key):
     campaign = _active_campaign(form_key)
@@ -75,6 +82,7 @@ def _field_label(name: str) -> str:
 
 
 @xframe_options_exempt
+@csp_override(PUBLIC_FORM_CSP)
 @require_GET
 def public_form_thanks_view(request, form_key):
     campaign = _active_campaign(form_key)

@@ -1,0 +1,49 @@
+// Small behaviours every page shares, bound by data attributes instead of inline handlers, so the
+// Content-Security-Policy allows scripts from our own files only (settings.SECURE_CSP).
+// Listeners sit on the document, so content HTMX swaps in later behaves the same.
+//   data-confirm="Question?"      on a form (asked on submit) or a button/link (asked on click)
+//   data-select-all="name"        a checkbox that ticks every input[name=name]
+//   data-close-dialog             a link that closes the dialog around it instead of leaving the page
+//   data-select-on-focus          a field whose text is selected when it gets focus (embed codes)
+//   data-history-back             a link that goes back a page (keeping what was typed there) when it can
+(() => {
+  "use strict";
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  }, true);
+
+  document.addEventListener("click", (event) => {
+    const asking = event.target.closest("button[data-confirm], a[data-confirm], input[data-confirm]");
+    if (asking && !window.confirm(asking.dataset.confirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      return;
+    }
+    const back = event.target.closest("a[data-history-back]");
+    if (back && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+      return;
+    }
+    const closer = event.target.closest("[data-close-dialog]");
+    const dialog = closer && closer.closest("dialog");
+    if (dialog) {
+      event.preventDefault();
+      dialog.close();
+    }
+  }, true);
+
+  document.addEventListener("change", (event) => {
+    const all = event.target.closest("input[data-select-all]");
+    if (!all) return;
+    document.querySelectorAll(`input[name="${CSS.escape(all.dataset.selectAll)}"]`).forEach((box) => {
+      box.checked = all.checked;
+    });
+  });
+
+  document.addEventListener("focusin", (event) => {
+    if (event.target.matches("[data-select-on-focus]")) event.target.select();
+  });
+})();
