@@ -3,6 +3,8 @@
 import uuid
 
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +30,13 @@ def _require_admin(actor):
         raise Forbidden(_("Only administrators can manage users and departments."))
 
 
+def _lock_org_tree() -> None:
+    """Queue every change of the org tree (departments' parents, users' managers and departments) behind
+    one another: each checks for cycles on what the one before it wrote. The department rows are the
+    lock, taken in key order; the table holds a company's departments, dozens of rows."""
+    list(Department.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
 def department_save(*, actor, name: str, parent: Department | None, department: Department | None = None,
                     channel: str = Channel.WEB) -> Department:
     _require_admin(actor)
@@ -35,10 +44,17 @@ def department_save(*, actor, name: str, parent: Department | None, department: 
     if not name:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors={"name": [_("This field is required.")]})
     with transaction.atomic():
+        _lock_org_tree()
+        # The paths as they are now, not as the caller read them before the lock.
+        if parent is not None:
+            parent = Department.objects.get(pk=parent.pk)
+        if department is not None:
+            department.path = Department.objects.values_list("path", flat=True).get(pk=department.pk)
         if department is not None and parent is not None and parent.path.startswith(department.path):
-            raise ValidationFailed(
-                _("A department cannot be placed under itself."), field_errors={"parent": [_("Choose another parent.")]}
-            )
+            message = (_("A department cannot be placed under itself.") if parent.pk == department.pk else
+                       _("%(parent)s is inside %(department)s, so %(department)s cannot be placed under it.")
+                       % {"parent": parent, "department": department})
+            raise ValidationFailed(message, field_errors={"parent": [_("Choose a department outside this one.")]})
         if department is None:
             department = Department(name=name, parent=parent)
             department.save()
@@ -53,10 +69,10 @@ def department_save(*, actor, name: str, parent: Department | None, department: 
         audited_update(instance=department, data={"name": name, "parent": parent, "path": new_path}, actor=actor,
                        channel=channel, action="department.update", always=True)
         if new_path != old_path:
-            # Moving a department moves its subtree; rewrite descendants' paths in one pass.
-            for child in Department.objects.filter(path__startswith=old_path).exclude(pk=department.pk):
-                child.path = new_path + child.path[len(old_path):]
-                child.save(update_fields=["path"])
+            # Moving a department moves its subtree: one UPDATE rewrites every descendant's path prefix,
+            # so managers' visibility (a prefix match on the path) follows the new tree at once.
+            Department.objects.filter(path__startswith=old_path).exclude(pk=department.pk).update(
+                path=Concat(Value(new_path), Substr("path", len(old_path) + 1)))
     return department
 
 
@@ -77,8 +93,9 @@ def user_save(*, actor, data: dict, user: User | None = None, password: str | No
         for name in USER_FIELDS:
             if name in data:
                 setattr(user, name, data[name])
-        if user.manager_id and user.manager_id == user.pk:
-            raise ValidationFailed(_("A user cannot be their own manager."), field_errors={"manager": [_("Choose another manager.")]})
+        if not creating and ({"manager", "department"} & data.keys()):
+            _lock_org_tree()
+        _refuse_reporting_cycle(user)
         if password:
             user.set_password(password)
         elif creating:
@@ -99,6 +116,29 @@ def user_save(*, actor, data: dict, user: User | None = None, password: str | No
         audit_record(actor=actor, channel=channel, action="user.create" if creating else "user.update",
                      target=user, changes=changes)
     return user
+
+
+def _refuse_reporting_cycle(user: User) -> None:
+    """Reporting lines form a tree: the new manager may not be the user, nor report to the user through
+    anyone. Walks up from the new manager as stored now (the caller holds the org-tree lock)."""
+    if not user.manager_id:
+        return
+    if user.manager_id == user.pk:
+        raise ValidationFailed(_("A user cannot be their own manager."), field_errors={"manager": [_("Choose another manager.")]})
+    if user.pk is None:
+        return
+    managers = dict(User.objects.exclude(manager=None).values_list("pk", "manager_id"))
+    seen, current = set(), user.manager_id
+    while current is not None and current not in seen:
+        if current == user.pk:
+            manager = User.objects.get(pk=user.manager_id)
+            raise ValidationFailed(
+                _("%(manager)s reports to %(user)s (directly or through others), so cannot be %(user)s's manager.")
+                % {"manager": manager, "user": user},
+                field_errors={"manager": [_("Choose a manager who does not report to this user.")]},
+            )
+        seen.add(current)
+        current = managers.get(current)
 
 
 def api_token_create(*, user: User, name: str, actor) -> tuple[str, ApiToken]:
