@@ -46,7 +46,10 @@ def free_port() -> int:
 
 
 class LiveDatabase:
-    def __init__(self, tmp_path: Path):
+    """`prepare=False` leaves the database empty (no tables), as a restore target."""
+
+    def __init__(self, tmp_path: Path, prepare: bool = True):
+        self.data_dir = tmp_path
         self.env = {**os.environ, "CLOSELOOP_DEV": "1", "CLOSELOOP_DATA_DIR": str(tmp_path),
                     "PYTHONPATH": str(ROOT / "src"), "LOG_LEVEL": "ERROR",
                     # A low row limit, so "more rows than allowed" is a small file to make.
@@ -66,6 +69,8 @@ class LiveDatabase:
         else:
             self.env.pop("DATABASE_URL", None)
             self.sqlite_path = tmp_path / "closeloop.sqlite3"
+        if not prepare:
+            return
         # One interpreter for migrate, the cache table and the users: each start costs seconds here.
         prepare = ("import django; django.setup()\nfrom django.core.management import call_command\n"
                    "call_command('migrate', interactive=False, verbosity=0)\ncall_command('createcachetable')\n")
@@ -78,6 +83,11 @@ class LiveDatabase:
         import psycopg
 
         return psycopg.connect(self.pg_base, autocommit=True)
+
+    def closeloop(self, *args: str) -> subprocess.CompletedProcess:
+        """Run a `closeloop` command against this database; its output as text."""
+        return subprocess.run([sys.executable, "-m", "closeloop.cli", *args], env=self.env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=600)
 
     def query(self, sql: str, params=()) -> list[tuple]:
         """Read what the server wrote, with a plain connection (placeholders written as %s)."""
