@@ -149,9 +149,19 @@ class PoolParams(Schema):
     page_size: int = Field(20, ge=1, le=100)
 
 
+class LeadOnRecord(Schema):
+    """A lead already on record that a submission matched: that it exists, and who owns it."""
+
+    id: int
+    owner: str | None = Field(description="Username of its owner; null when nobody owns it.")
+    owner_name: str | None
+
+
 class LeadCreated(Schema):
-    lead: LeadOut
+    lead: LeadOut | None = Field(description="The new lead, or the lead on record when you may see it; null when "
+                                 "the submission matched a lead you may not see (see `existing`).")
     created: bool
+    existing: LeadOnRecord | None = Field(None, description="The lead on record a duplicate matched.")
     messages: list[str]
 
 
@@ -174,17 +184,13 @@ def _serialize(lead: Lead) -> dict:
     return LeadOut.from_orm(lead).model_dump(mode="json")
 
 
-# What a submitter learns of a lead on record they cannot see: that it exists, and who owns it.
-_HIDDEN_FIELDS = {"contact_name": "", "title": "", "mobile": "", "landline": "", "email": "", "wechat": "", "need": "",
-                  "budget": None, "credit_code": "", "timeline": "", "score": None, "grade": "",
-                  "score_details": [], "product_interest": ""}
-
-
-def _serialize_for(user, lead: Lead) -> dict:
-    body = _serialize(lead)
-    if not Lead.objects.visible_to(user).filter(pk=lead.pk).exists():
-        body.update(_HIDDEN_FIELDS)
-    return body
+def _duplicate_answer(user, lead: Lead) -> dict:
+    """A submission that matched a lead on record: the lead itself when the submitter may see it; else only
+    that it exists and who owns it (no company, place, status or dates)."""
+    owner = lead.owner if lead.owner_id else None
+    existing = {"id": lead.pk, "owner": owner.username if owner else None, "owner_name": str(owner) if owner else None}
+    visible = Lead.objects.visible_to(user).filter(pk=lead.pk).exists()
+    return {"lead": _serialize(lead) if visible else None, "existing": existing}
 
 
 @router.post(
@@ -207,9 +213,10 @@ def create_lead(request, payload: LeadIn):
     answer = {}
 
     def record(result):
-        # A duplicate answers with the lead on record (200), masked when it is not the submitter's to see.
-        lead_body = _serialize(result.lead) if result.created else _serialize_for(request.user, result.lead)
-        answer["body"] = {"lead": lead_body, "created": result.created, "messages": result.messages}
+        # A duplicate answers with the lead on record (200), or only its owner when it is not the submitter's to see.
+        found = {"lead": _serialize(result.lead), "existing": None} if result.created else \
+            _duplicate_answer(request.user, result.lead)
+        answer["body"] = {**found, "created": result.created, "messages": result.messages}
         answer["status"] = 201 if result.created else 200
         if key:
             # Stored in the lead's transaction: a lead exists exactly when its key is recorded.

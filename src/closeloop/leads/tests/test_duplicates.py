@@ -82,14 +82,30 @@ def test_sister_companies_and_other_credit_codes_are_new_leads(org, existing):
     assert sister.created and sister.lead.duplicate_of_id is None
 
 
-def test_the_api_answers_200_with_the_lead_on_record_masked_for_an_outsider(client, org, existing):
+def test_the_api_tells_an_outsider_only_that_the_lead_exists_and_who_owns_it(client, org, existing):
     raw, _token = api_token_create(user=org.outsider, name="t", actor=None)
     response = client.post("/api/leads/", REPEAT, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert response.status_code == 200
     body = response.json()
-    assert body["created"] is False and body["lead"]["id"] == existing.pk and body["lead"]["owner"] == "owner"
-    assert body["lead"]["mobile"] == "" and body["lead"]["contact_name"] == ""
+    assert body == {"lead": None, "created": False, "messages": body["messages"],
+                    "existing": {"id": existing.pk, "owner": "owner", "owner_name": "owner"}}
+    # Nothing of the record beyond its owner: the exact keys above, and not its company anywhere.
+    assert existing.company_name not in response.content.decode()
     assert "owner" in body["messages"][0]
+
+
+def test_the_owner_s_teammate_who_may_not_see_it_learns_the_same(client, org, existing):
+    raw, _token = api_token_create(user=org.teammate, name="t", actor=None)
+    body = client.post("/api/leads/", REPEAT, content_type="application/json",
+                       HTTP_AUTHORIZATION=f"Bearer {raw}").json()
+    assert body["lead"] is None and body["existing"]["owner"] == "owner"
+
+
+def test_the_owner_s_manager_gets_the_lead_itself(client, org, existing):
+    raw, _token = api_token_create(user=org.manager, name="t", actor=None)
+    body = client.post("/api/leads/", REPEAT, content_type="application/json",
+                       HTTP_AUTHORIZATION=f"Bearer {raw}").json()
+    assert body["lead"]["id"] == existing.pk and body["lead"]["company_name"] == existing.company_name
 
 
 def test_the_api_answers_409_under_the_refuse_policy(client, org, existing):
