@@ -7,6 +7,7 @@ from ninja import errors as ninja_errors
 from ninja.security import HttpBearer
 
 from closeloop.core import throttle
+from closeloop.core.apischema import JsonObjectParser, NotAnObject, declare_common_errors
 from closeloop.core.errors import DomainError, Throttled
 from closeloop.core.hooks import loop_apps
 from closeloop.core.services import user_for_token
@@ -24,12 +25,19 @@ class TokenAuth(HttpBearer):
         return user
 
 
-api = NinjaAPI(
+class CloseloopAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        # Every operation also declares the errors any request may meet (see core/apischema.py).
+        return declare_common_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+
+
+api = CloseloopAPI(
     title="Closeloop API",
     version="1",
     description="Leads and the rest of the loop. Authenticate with `Authorization: Bearer <token>` "
     "(create one with `closeloop token USERNAME` or on your profile page).",
     auth=TokenAuth(),
+    parser=JsonObjectParser(),
     urls_namespace="api",
 )
 
@@ -44,13 +52,28 @@ def domain_error(request, exc: DomainError):
 
 @api.exception_handler(ninja_errors.ValidationError)
 def request_invalid(request, exc: ninja_errors.ValidationError):
-    # The same error shape as the services' ValidationFailed, so clients handle one format.
+    # The same error shape as the services' ValidationFailed, so clients handle one format; the code says the
+    # request does not match the OpenAPI document (a service's rule refusing it says "validation_failed").
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
         location = [str(part) for part in error.get("loc", []) if part not in ("body", "payload", "query", "params")]
         fields.setdefault(".".join(location) or "request", []).append(str(error.get("msg", "invalid")))
-    body = {"code": "validation_failed", "message": str(_("Please correct the marked fields.")), "fields": fields}
+    body = {"code": "request_invalid", "message": str(_("Please correct the marked fields.")), "fields": fields}
     return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(ninja_errors.HttpError)
+def http_error(request, exc: ninja_errors.HttpError):
+    # Ninja's own refusals (a body that is not JSON) in the API's one error shape.
+    if isinstance(exc.__cause__, NotAnObject):
+        body = {"code": "request_invalid", "message": str(_("Send the request body as a JSON object.")),
+                "fields": {"request": [str(exc.__cause__)]}}
+        return api.create_response(request, body, status=422)
+    if exc.status_code == 400:
+        body = {"code": "malformed_request", "message": str(_("The request body is not valid JSON."))}
+    else:
+        body = {"code": "http_error", "message": str(exc)}
+    return api.create_response(request, body, status=exc.status_code)
 
 
 @api.exception_handler(ninja_errors.AuthenticationError)

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from closeloop.core.apischema import IsoDate, IsoDateTime, JsonInt, Money, StrictBool, int_in
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import api_page
@@ -136,43 +137,43 @@ class OpportunityOut(Schema):
 
 
 class OpportunityIn(Schema):
-    customer_id: int
+    customer_id: JsonInt
     name: str = Field(..., min_length=1, max_length=200)
-    amount: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
-    expected_close_date: date | None = None
-    budget: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
+    amount: Money | None = None
+    expected_close_date: IsoDate | None = None
+    budget: Money | None = None
     authority: str = Field("", max_length=200)
     need: str = Field("", max_length=5000)
     timeline: str = Field("", max_length=100)
     next_step: str = Field("", max_length=200)
-    next_follow_up_at: datetime | None = None
-    contact_ids: list[int] = Field(default_factory=list, max_length=50)
+    next_follow_up_at: IsoDateTime | None = None
+    contact_ids: list[JsonInt] = Field(default_factory=list, max_length=50)
 
 
 class OpportunityPatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=200)
-    amount: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
-    expected_close_date: date | None = None
-    probability: int | None = Field(None, ge=0, le=100)
-    budget: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
+    amount: Money | None = None
+    expected_close_date: IsoDate | None = None
+    probability: int_in(minimum=0, maximum=100) | None = None
+    budget: Money | None = None
     authority: str | None = Field(None, max_length=200)
     need: str | None = Field(None, max_length=5000)
     timeline: str | None = Field(None, max_length=100)
     next_step: str | None = Field(None, max_length=200)
-    next_follow_up_at: datetime | None = None
-    contact_ids: list[int] | None = Field(None, max_length=50)
+    next_follow_up_at: IsoDateTime | None = None
+    contact_ids: list[JsonInt] | None = Field(None, max_length=50)
 
 
 class StageMoveIn(OpportunityPatch):
-    stage_id: int
+    stage_id: JsonInt
     lost_reason: str | None = Field(None, max_length=100, description="Name or id of a lost-reason category.")
     lost_note: str | None = Field(None, max_length=5000)
 
 
 class ConvertIn(Schema):
     opportunity_name: str = Field("", max_length=200)
-    amount: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
-    pipeline_id: int | None = None
+    amount: Money | None = None
+    pipeline_id: JsonInt | None = None
 
 
 class ConvertOut(Schema):
@@ -187,7 +188,7 @@ class ActivityIn(Schema):
     content: str = Field(..., min_length=1, max_length=5000)
     feedback: str = Field("", max_length=5000)
     next_plan: str = Field("", max_length=1000)
-    next_follow_up_at: datetime | None = None
+    next_follow_up_at: IsoDateTime | None = None
 
 
 class ActivityOut(Schema):
@@ -359,7 +360,7 @@ def log_lead_activity(request, lead_id: int, payload: ActivityIn):
 class HandoffIn(Schema):
     assignee: str = Field(..., min_length=1, max_length=150, description="Username of the receiver.")
     title: str = Field(..., min_length=1, max_length=200)
-    due_at: datetime
+    due_at: IsoDateTime
     role: ParticipantRole = ParticipantRole.PRESALES
     details: str = Field("", max_length=5000)
 
@@ -392,7 +393,7 @@ class HandoffAnswerIn(Schema):
 class TransferIn(Schema):
     new_owner: str = Field(..., min_length=1, max_length=150, description="Username of the new owner.")
     reason: str = Field(..., min_length=1, max_length=300)
-    keep_as_collaborator: bool = False
+    keep_as_collaborator: StrictBool = False
 
 
 class CommentIn(Schema):

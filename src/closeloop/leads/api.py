@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError
@@ -10,6 +10,7 @@ from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from closeloop.core.apischema import IsoDate, Money, StrictBool
 from closeloop.core.errors import Conflict, ErrorOut, NotFound
 from closeloop.core.models import Channel
 from closeloop.core.pagination import api_page
@@ -36,12 +37,12 @@ class LeadIn(Schema):
     industry: str = Field("", max_length=50)
     company_size: str = Field("", max_length=30)
     need: str = Field("", max_length=5000)
-    budget: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
+    budget: Money | None = None
     timeline: str = Field("", max_length=50)
     product_interest: str = Field("", max_length=100)
     credit_code: str = Field("", max_length=40)
     source: str = Field(..., min_length=1, max_length=50, description="Name of a configured source channel.")
-    assign_to_me: bool = Field(False, description="Keep the lead yourself (sales staff only); otherwise the "
+    assign_to_me: StrictBool = Field(False, description="Keep the lead yourself (sales staff only); otherwise the "
                                "assignment rules decide, and a lead no rule takes goes to the public pool.")
 
 
@@ -58,7 +59,7 @@ class LeadPatch(Schema):
     industry: str | None = Field(None, max_length=50)
     company_size: str | None = Field(None, max_length=30)
     need: str | None = Field(None, max_length=5000)
-    budget: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2)
+    budget: Money | None = None
     timeline: str | None = Field(None, max_length=50)
     product_interest: str | None = Field(None, max_length=100)
     status: LeadStatus | None = None
@@ -170,8 +171,8 @@ class ListParams(Schema):
     status: LeadStatus | None = None
     owner: str = Field("", max_length=20, description="A user id, `me` or `none`.")
     source: int | None = None
-    created_from: date | None = None
-    created_to: date | None = None
+    created_from: IsoDate | None = None
+    created_to: IsoDate | None = None
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(25, ge=1, le=200)
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from closeloop.core.apischema import IsoDate, JsonInt, Money, StrictBool, decimal_in
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.notify import absolute_url
@@ -34,9 +35,12 @@ from .selectors import (
 router = Router()
 approvals_router = Router()
 
-MONEY = {"ge": 0, "lt": Decimal("1e12"), "max_digits": 14, "decimal_places": 2}
-PERCENT = {"ge": 0, "le": 100, "max_digits": 5, "decimal_places": 2}
-QUANTITY = {"gt": 0, "lt": Decimal("1e10"), "max_digits": 12, "decimal_places": 2}
+Percent = decimal_in(digits=3, at_most=100, pattern=r"^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$",
+                     description="A percentage from 0 to 100, at most two decimals.")
+TaxRate = decimal_in(digits=2, below=100, description="A VAT rate in percent, e.g. 13 or \"6\".")
+Quantity = decimal_in(digits=10, at_least=None, above=0, below=10_000_000_000,
+                      pattern=r"^([1-9]\d{0,9}(\.\d{1,2})?|0\.([1-9]\d?|0[1-9]))$",
+                      description="More than 0, at most two decimals.")
 PDF_RESPONSE = {"responses": {200: {"description": "The quote as a PDF.",
                                     "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}}
 
@@ -51,12 +55,12 @@ class ProductIn(Schema):
     category: str = Field("", max_length=50)
     unit: str = Field("套", min_length=1, max_length=20)
     description: str = Field("", max_length=2000)
-    list_price: Decimal = Field(..., **MONEY)
-    price_includes_tax: bool | None = Field(None, description="Empty: the quote settings' basis.")
-    cost: Decimal | None = Field(None, **MONEY, description="Unit cost excluding tax.")
-    tax_rate: Decimal = Field(Decimal(13), ge=0, lt=100, max_digits=5, decimal_places=2,
+    list_price: Money
+    price_includes_tax: StrictBool | None = Field(None, description="Empty: the quote settings' basis.")
+    cost: Money | None = Field(None, description="Unit cost excluding tax.")
+    tax_rate: TaxRate = Field(Decimal(13),
                               description="One of the configured VAT rates (13, 9, 6, 0 by default).")
-    active: bool = True
+    active: StrictBool = True
 
 
 class ProductPatch(Schema):
@@ -65,11 +69,11 @@ class ProductPatch(Schema):
     category: str | None = Field(None, max_length=50)
     unit: str | None = Field(None, min_length=1, max_length=20)
     description: str | None = Field(None, max_length=2000)
-    list_price: Decimal | None = Field(None, **MONEY)
-    price_includes_tax: bool | None = None
-    cost: Decimal | None = Field(None, **MONEY)
-    tax_rate: Decimal | None = Field(None, ge=0, lt=100, max_digits=5, decimal_places=2)
-    active: bool | None = None
+    list_price: Money | None = None
+    price_includes_tax: StrictBool | None = None
+    cost: Money | None = None
+    tax_rate: TaxRate | None = None
+    active: StrictBool | None = None
 
 
 class ProductOut(Schema):
@@ -94,27 +98,27 @@ class ProductPage(Schema):
 
 
 class LineIn(Schema):
-    product_id: int | None = Field(None, description="A catalog product; empty for a free-text line.")
+    product_id: JsonInt | None = Field(None, description="A catalog product; empty for a free-text line.")
     name: str = Field("", max_length=200, description="Empty with a product: the product's name.")
     description: str = Field("", max_length=500)
     unit: str = Field("", max_length=20)
-    quantity: Decimal = Field(Decimal(1), **QUANTITY)
-    unit_price: Decimal | None = Field(None, **MONEY, description="In the quote's basis; empty: the list price.")
-    discount_pct: Decimal = Field(Decimal(0), **PERCENT)
-    tax_rate: Decimal | None = Field(None, ge=0, lt=100, max_digits=5, decimal_places=2)
-    unit_cost: Decimal | None = Field(None, **MONEY)
+    quantity: Quantity = Decimal(1)
+    unit_price: Money | None = Field(None, description="In the quote's basis; empty: the list price.")
+    discount_pct: Percent = Decimal(0)
+    tax_rate: TaxRate | None = None
+    unit_cost: Money | None = None
 
 
 class LinePatch(Schema):
-    product_id: int | None = None
+    product_id: JsonInt | None = None
     name: str | None = Field(None, max_length=200)
     description: str | None = Field(None, max_length=500)
     unit: str | None = Field(None, max_length=20)
-    quantity: Decimal | None = Field(None, **QUANTITY)
-    unit_price: Decimal | None = Field(None, **MONEY)
-    discount_pct: Decimal | None = Field(None, **PERCENT)
-    tax_rate: Decimal | None = Field(None, ge=0, lt=100, max_digits=5, decimal_places=2)
-    unit_cost: Decimal | None = Field(None, **MONEY)
+    quantity: Quantity | None = None
+    unit_price: Money | None = None
+    discount_pct: Percent | None = None
+    tax_rate: TaxRate | None = None
+    unit_cost: Money | None = None
 
 
 class LineOut(Schema):
@@ -224,14 +228,14 @@ class QuotePage(Schema):
 
 
 class QuoteIn(Schema):
-    opportunity_id: int
+    opportunity_id: JsonInt
     title: str = Field("", max_length=200, description="Empty: the deal's name.")
-    template_id: int | None = None
+    template_id: JsonInt | None = None
 
 
 class QuotePatch(Schema):
     title: str | None = Field(None, min_length=1, max_length=200)
-    valid_until: date | None = None
+    valid_until: IsoDate | None = None
     payment_terms: str | None = Field(None, max_length=2000)
     notes: str | None = Field(None, max_length=5000)
     contact_name: str | None = Field(None, max_length=100)
@@ -243,7 +247,7 @@ class SubmitIn(Schema):
 
 
 class DecisionIn(Schema):
-    accept: bool
+    accept: StrictBool
     name: str = Field("", max_length=100, description="Who answered for the customer.")
     phone: str = Field("", max_length=40)
     note: str = Field("", max_length=500)

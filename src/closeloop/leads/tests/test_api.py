@@ -64,11 +64,42 @@ def test_invalid_values_come_back_field_by_field(client, org, auth):
     assert not Lead.objects.exists()
 
 
-def test_schema_errors_use_the_same_shape(client, org, auth):
+def test_schema_errors_use_the_same_shape_with_their_own_code(client, org, auth):
     response = post(client, auth, {"company_name": "x" * 500})
     assert response.status_code == 422
     body = response.json()
-    assert body["code"] == "validation_failed" and "company_name" in body["fields"] and "source" in body["fields"]
+    assert body["code"] == "request_invalid" and "company_name" in body["fields"] and "source" in body["fields"]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"assign_to_me": 1}, "assign_to_me"), ({"assign_to_me": "true"}, "assign_to_me"),
+    ({"budget": ""}, "budget"), ({"budget": 12.345}, "budget"), ({"budget": True}, "budget"),
+])
+def test_values_the_document_calls_invalid_are_refused_not_coerced(client, org, auth, change, field):
+    response = post(client, auth, {**PAYLOAD, **change})
+    assert response.status_code == 422 and field in response.json()["fields"]
+
+
+def test_a_body_that_is_not_an_object_or_not_json_is_refused(client, org, auth):
+    listed = client.post("/api/leads/", "[1, 2]", content_type="application/json", **auth)
+    assert listed.status_code == 422 and listed.json()["code"] == "request_invalid"
+    garbage = client.post("/api/leads/", "{nope", content_type="application/json", **auth)
+    assert garbage.status_code == 400 and garbage.json()["code"] == "malformed_request"
+
+
+def test_a_date_filter_takes_only_a_date(client, org, auth):
+    assert client.get("/api/leads/?created_to=0", **auth).status_code == 422
+    assert client.get("/api/leads/?created_to=2026-01-31", **auth).status_code == 200
+
+
+def test_every_operation_declares_the_errors_any_request_may_meet(client, db):
+    schema = client.get("/api/openapi.json").json()
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            assert {"401", "429"} <= codes, (method, path)
+            if operation.get("requestBody"):
+                assert {"400", "422"} <= codes, (method, path)
 
 
 @pytest.mark.parametrize("header", ["", "Bearer nope", "Token abc"])

@@ -1,0 +1,159 @@
+"""What the JSON API shares: input types that accept exactly what the OpenAPI document
+says, and the error answers every operation may give.
+
+The document must be true both ways: what it calls valid is accepted (or refused by a business rule
+with a message), what it calls invalid is refused with 422. Pydantic's lax parsing is friendlier than
+the document (a date from the number 0, an integer from "5", a boolean from 1), so request bodies use
+the types below, and the schema of each says what they take.
+"""
+
+import json
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from ninja.parser import Parser
+from pydantic import BeforeValidator, StrictBool, WithJsonSchema
+
+from .errors import ErrorOut
+
+__all__ = ["IsoDate", "IsoDateTime", "JsonInt", "JsonObjectParser", "Money", "StrictBool", "declare_common_errors",
+           "decimal_in", "int_in"]
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# RFC 3339 (the document's `format: date-time`): a time with seconds and an offset.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError("Give a date as YYYY-MM-DD.")
+    return value
+
+
+def _iso_date_time(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
+        raise ValueError("Give a time as RFC 3339, e.g. 2026-03-01T09:30:00+08:00.")
+    return value
+
+
+def decimal_in(*, digits: int, places: int = 2, above: int | None = None, at_least: int | None = 0,
+               below: int | None = None, at_most: int | None = None, pattern: str = "", description: str = "") -> Any:
+    """A decimal input taken as a JSON number or a decimal string, within bounds and with at most `places`
+    decimals; the document says exactly that (pydantic's own Decimal schema admits any string). `pattern`
+    is for strings when the bounds are not 0 and 10**digits: the document cannot bound a string otherwise."""
+    pattern = pattern or rf"^\d{{1,{digits}}}(\.\d{{1,{places}}})?$"
+    step = Decimal(1).scaleb(-places)
+    bounds = {"minimum": at_least, "exclusiveMinimum": above, "maximum": at_most, "exclusiveMaximum": below}
+    bounds = {key: value for key, value in bounds.items() if value is not None}
+
+    def parse(value: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+            raise ValueError("Give a number, e.g. 300000 or \"300000.00\".")
+        if isinstance(value, str) and not re.fullmatch(pattern, value):
+            raise ValueError(f"Give a number with at most {places} decimals, e.g. \"12.50\".")
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError("Give a number, e.g. 300000.") from None
+        if (not amount.is_finite()
+                or (at_least is not None and amount < at_least) or (above is not None and amount <= above)
+                or (at_most is not None and amount > at_most) or (below is not None and amount >= below)
+                or abs(amount) >= 10**digits):
+            raise ValueError(f"Give a number within {bounds} with at most {places} decimals.")
+        # Within bounds, so quantizing cannot overflow the decimal context (9e307 would raise, not refuse).
+        nearest = amount.quantize(step)
+        if isinstance(value, float) and abs(amount - nearest) < step / 1_000_000:
+            # 57 * 0.01 is 0.5700000000000001 in binary floating point: a client's float is read to the cent.
+            amount = nearest
+        if amount != nearest:
+            raise ValueError(f"Give a number with at most {places} decimals.")
+        return amount
+
+    return Annotated[Decimal, BeforeValidator(parse), WithJsonSchema({
+        "anyOf": [{"type": "number", **bounds, "multipleOf": float(step)}, {"type": "string", "pattern": pattern}],
+        "description": description or f"A number or a decimal string, at most {places} decimals.",
+    })]
+
+
+def _json_int(value: Any) -> int:
+    # JSON Schema's "integer" is a number without a fraction: 81.0 is one, "81" and true are not.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("Give a whole number.")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("Give a whole number.")
+        return int(value)
+    return value
+
+
+
+
+def int_in(*, minimum: int, maximum: int) -> Any:
+    """A whole number within bounds, with the bounds in the document (Field(ge=...) on a validated type
+    writes them as keys JSON Schema does not know)."""
+
+    def bounded(value: Any) -> int:
+        number = _json_int(value)
+        if not minimum <= number <= maximum:
+            raise ValueError(f"Give a whole number from {minimum} to {maximum}.")
+        return number
+
+    return Annotated[int, BeforeValidator(bounded),
+                     WithJsonSchema({"type": "integer", "minimum": minimum, "maximum": maximum})]
+
+
+# Ids: a positive 64-bit integer, so a number past the database's integer is refused, not an error.
+JsonInt = int_in(minimum=1, maximum=2**63 - 1)
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_date_time)]
+Money = decimal_in(digits=12, below=1_000_000_000_000,
+                   description="Yuan, at most two decimals: a number or a decimal string.")
+
+
+class NotAnObject(ValueError):
+    pass
+
+
+class JsonObjectParser(Parser):
+    """Every request body of this API is a JSON object: an array or a bare value is refused (422), not
+    read as an empty object."""
+
+    def parse_body(self, request):
+        data = json.loads(request.body)
+        if not isinstance(data, dict):
+            raise NotAnObject("The request body must be a JSON object.")
+        return data
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+
+
+def declare_common_errors(schema: dict) -> dict:
+    """Add the answers any operation may give to the document: 401 and 429 where a token is needed (a
+    missing or unknown token; an address that sent too many unknown ones), 422 where the request has
+    parameters or a body that may break the schema, 400 where a body may not be JSON at all."""
+    schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+        "ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}"))
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if operation.get("security"):
+                responses.setdefault(401, _error("No valid API token was sent."))
+                responses.setdefault(429, _error("Too many unknown tokens from this address; see Retry-After."))
+            if operation.get("parameters") or operation.get("requestBody"):
+                responses.setdefault(422, _error("The request does not match this document, or a rule refused it; "
+                                                 "`fields` names what to change."))
+            if operation.get("requestBody"):
+                responses.setdefault(400, _error("The body is not JSON."))
+    return schema
