@@ -30,6 +30,7 @@ from .models import (
     TaskStatus,
 )
 from .registry import record_type, task_kinds
+from .rights import Act, require
 
 # ---------------------------------------------------------------------------------------------------
 # Activities
@@ -38,6 +39,7 @@ from .registry import record_type, task_kinds
 def activity_log(*, actor: User, record, data: dict, channel: str = Channel.WEB) -> Activity:
     """Log a follow-up on a record; it sets the record's next follow-up and last activity, closes the tasks
     a follow-up completes (a lead's first contact), and lets the record's app add its own change."""
+    require(actor, record, Act.FOLLOW_UP)
     spec = record_type(record)
     errors: dict[str, list[str]] = {}
     kind = data.get("kind") or ""
@@ -143,6 +145,7 @@ def participant_discard(*, record, user: User) -> bool:
 def participant_add(*, record, user: User, role: str, actor: User, note: str = "",
                     channel: str = Channel.WEB) -> Participant:
     """Add a colleague to a record with a role (or change their role); they see the record from now on."""
+    require(actor, record, Act.MANAGE)
     if role not in ParticipantRole.values:
         raise invalid("role", _("Choose a role."))
     if not user.is_active:
@@ -169,6 +172,9 @@ def participant_add(*, record, user: User, role: str, actor: User, note: str = "
 
 
 def participant_remove(*, record, user: User, actor: User, channel: str = Channel.WEB) -> None:
+    """Take a colleague off a record; a participant may also leave it themselves."""
+    if user.pk != getattr(actor, "pk", None):
+        require(actor, record, Act.MANAGE)
     with transaction.atomic():
         if participant_discard(record=record, user=user):
             audit_record(actor=actor, channel=channel, action="participant.remove", target=record,
@@ -182,6 +188,7 @@ def participant_remove(*, record, user: User, actor: User, channel: str = Channe
 def handoff_request(*, record, assignee: User, title: str, due_at, actor: User, details: str = "",
                     role: str = ParticipantRole.PRESALES, channel: str = Channel.WEB) -> Handoff:
     """Hand a task to someone (a technical assessment); it stays pending until they confirm it."""
+    require(actor, record, Act.MANAGE)
     errors = {}
     title = (title or "").strip()
     if not title:
@@ -279,6 +286,7 @@ COMMENT_LIMIT = 5000
 
 def comment_add(*, record, actor: User, body: str, channel: str = Channel.WEB) -> tuple[Comment, list]:
     """Comment on a record; every @username who can see it is notified. Returns who could not be told."""
+    require(actor, record, Act.FOLLOW_UP)
     body = (body or "").strip()
     if not body:
         raise invalid("body", _("Write a comment."))

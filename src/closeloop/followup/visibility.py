@@ -13,8 +13,10 @@ def involved(user, model) -> Q:
     record_type = ContentType.objects.get_for_model(model)
     return (
         Q(pk__in=Participant.objects.filter(user=user, record_type=record_type).values("record_id"))
-        | Q(pk__in=Handoff.objects.filter(assignee=user, record_type=record_type)
-            .exclude(status=HandoffStatus.DECLINED).values("record_id"))
+        # Only while the hand-off waits for an answer: accepting makes the receiver a participant, so
+        # removing them (or their leaving) ends their access, and declining ends it at once.
+        | Q(pk__in=Handoff.objects.filter(assignee=user, record_type=record_type, status=HandoffStatus.PENDING)
+            .values("record_id"))
     )
 
 
