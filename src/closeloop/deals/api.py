@@ -316,7 +316,7 @@ def get_opportunity(request, deal_id: int):
     return _deal(request, deal_id)
 
 
-@router.patch("/{deal_id}", response={200: OpportunityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+@router.patch("/{deal_id}", response={200: OpportunityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
               summary="Update a deal's fields", description="A deal keeps its stage gate: a required field cannot be emptied.")
 def update_opportunity(request, deal_id: int, payload: OpportunityPatch):
     deal = _deal(request, deal_id)
@@ -324,7 +324,7 @@ def update_opportunity(request, deal_id: int, payload: OpportunityPatch):
     return _deal(request, deal_id)
 
 
-@router.post("/{deal_id}/stage", response={200: OpportunityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+@router.post("/{deal_id}/stage", response={200: OpportunityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
              summary="Move a deal to a stage",
              description="Stage gates apply: a 422 with code `stage_gate` lists the missing fields in `details.missing`. "
              "Fields sent along are saved only when the move succeeds. Losing needs a `lost_reason`.")
@@ -340,14 +340,14 @@ def move_opportunity(request, deal_id: int, payload: StageMoveIn):
     return _deal(request, deal_id)
 
 
-@router.post("/{deal_id}/activities", response={201: ActivityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+@router.post("/{deal_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
              summary="Log a follow-up on a deal")
 def log_opportunity_activity(request, deal_id: int, payload: ActivityIn):
     deal = _deal(request, deal_id)
     return Status(201, activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API, record=deal))
 
 
-@router.post("/leads/{lead_id}/activities", response={201: ActivityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+@router.post("/leads/{lead_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
              summary="Log a follow-up on a lead")
 def log_lead_activity(request, lead_id: int, payload: ActivityIn):
     try:
@@ -414,7 +414,7 @@ def _user(username: str, field: str) -> User:
     return user
 
 
-@router.post("/{deal_id}/handoffs", response={201: HandoffOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+@router.post("/{deal_id}/handoffs", response={201: HandoffOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
              summary="Hand work over to someone", description="The hand-off waits until the receiver accepts it.")
 def request_handoff(request, deal_id: int, payload: HandoffIn):
     deal = _deal(request, deal_id)
@@ -448,7 +448,7 @@ def transfer_opportunity(request, deal_id: int, payload: TransferIn):
     return Opportunity.objects.select_related("customer", "stage", "owner", "lost_reason").get(pk=deal.pk)
 
 
-@router.post("/{deal_id}/comments", response={201: CommentOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+@router.post("/{deal_id}/comments", response={201: CommentOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
              summary="Comment on a deal; @username notifies colleagues who can see it")
 def add_comment(request, deal_id: int, payload: CommentIn):
     deal = _deal(request, deal_id)

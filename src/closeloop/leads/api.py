@@ -284,7 +284,7 @@ def get_lead(request, lead_id: int):
     return _visible(request, lead_id)
 
 
-@router.patch("/{lead_id}", response={200: LeadOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}, summary="Update a lead")
+@router.patch("/{lead_id}", response={200: LeadOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}, summary="Update a lead")
 def update_lead(request, lead_id: int, payload: LeadPatch):
     lead = _visible(request, lead_id)
     data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}

@@ -10,6 +10,7 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 from closeloop.followup.models import ParticipantRole
+from closeloop.followup.rights import Act, require
 from closeloop.followup.services import participant_discard, participant_ensure
 from closeloop.leads import normalize
 
@@ -84,6 +85,7 @@ def customer_create(*, data: dict, actor: User, channel: str = Channel.WEB, owne
 
 
 def customer_update(*, customer: Customer, data: dict, actor: User, channel: str = Channel.WEB) -> Customer:
+    require(actor, customer, Act.EDIT)
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         merged = {name: getattr(customer, name) for name in CUSTOMER_FIELDS}

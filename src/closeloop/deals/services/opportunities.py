@@ -12,6 +12,7 @@ from closeloop.core.models import Channel, User
 from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
 from closeloop.followup.models import ParticipantRole
+from closeloop.followup.rights import Act, require
 from closeloop.followup.services import participant_discard, participant_ensure
 from closeloop.leads.models import Lead
 
@@ -202,6 +203,7 @@ def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: 
 
 def opportunity_update(*, opportunity: Opportunity, data: dict, actor: User, channel: str = Channel.WEB) -> Opportunity:
     """Edit fields. A deal in a gated stage keeps its gate: emptying a required field is refused."""
+    require(actor, opportunity, Act.EDIT)
     with transaction.atomic():
         opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("stage").get(pk=opportunity.pk)
         values, contacts = _clean_opportunity_fields(opportunity, data)
@@ -222,6 +224,7 @@ def opportunity_move_stage(*, opportunity: Opportunity, stage: Stage, actor: Use
 
     `fields` fills in values on the way (the gate form on the board); they are saved only if the move succeeds.
     """
+    require(actor, opportunity, Act.EDIT)
     with transaction.atomic():
         opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("stage", "owner").get(pk=opportunity.pk)
         if stage.pipeline_id != opportunity.pipeline_id:

@@ -79,11 +79,14 @@ def test_api(client, deal, person, api_auth, stages, who, sees):
     assert (deal.pk in ids) is sees
     ids = [item["id"] for item in client.get("/api/deals/customers", **auth).json()["items"]]
     assert (deal.customer_id in ids) is sees
-    response = client.patch(f"/api/deals/{deal.pk}", {"next_step": "约演示"}, content_type="application/json", **auth)
-    assert response.status_code == status
+    # Seeing is not editing: the pre-sales collaborator follows the deal up but may not change it.
+    edits = 403 if who == "collaborator" else status
+    response = client.patch(f"/api/deals/{deal.pk}", {"next_step": "约演示", "amount": "1"},
+                            content_type="application/json", **auth)
+    assert response.status_code == edits
     response = client.post(f"/api/deals/{deal.pk}/stage", {"stage_id": stages["需求确认"].pk, "need": "CRM"},
                            content_type="application/json", **auth)
-    assert response.status_code == status
+    assert response.status_code == edits
     response = client.post(f"/api/deals/{deal.pk}/activities", {"kind": "call", "content": "电话"},
                            content_type="application/json", **auth)
     assert response.status_code == (201 if sees else 404)
@@ -142,3 +145,4 @@ def test_anonymous_is_sent_to_login(client, deal):
     response = client.get(reverse("deals:detail", args=[deal.pk]))
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert client.get("/api/deals/").status_code == 401
+

@@ -10,6 +10,7 @@ from closeloop.core.audit import audited_update
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
+from closeloop.followup.rights import Act, require
 
 from .. import assignment, scoring
 from ..models import (
@@ -25,6 +26,7 @@ EDITABLE_FIELDS = CONFIGURABLE_FIELDS + ["credit_code", "source", "status"]
 
 def lead_update(*, lead: Lead, data: dict, actor: User, channel: str) -> Lead:
     """Edit a lead's fields; normalization and validation as on intake, every change audited."""
+    require(actor, lead, Act.EDIT)
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         merged = {name: getattr(lead, name) for name in CONFIGURABLE_FIELDS + ["credit_code"]}
