@@ -59,7 +59,7 @@ def customer_detail_view(request, pk):
     customer = get_customer_for_user(request.user, pk)
     return render(request, "deals/customer_detail.html", {
         "customer": customer, "contacts": customer.contacts.all(),
-        "deals": customer.opportunities.select_related("stage", "owner").order_by("-updated_at")[:50],
+        "deals": customer.opportunities.visible_to(request.user).select_related("stage", "owner").order_by("-updated_at")[:50],
         "followup": follow_up_panel(customer, viewer=request.user), "contact_form": ContactForm(),
         "can_transfer": can_manage(request.user, customer.owner),
         "can_delete_contacts": can_delete_contact(request.user, customer),
@@ -156,7 +156,7 @@ def contact_delete_view(request, pk, contact_pk):
             return redirect(contact.customer)
     return render(request, "deals/contact_delete.html", {
         "contact": contact, "customer": contact.customer, "error": error,
-        "deals": contact.opportunities.select_related("stage").order_by("-updated_at")[:20],
+        "deals": contact.opportunities.visible_to(request.user).select_related("stage").order_by("-updated_at")[:20],
         "blocked": open_deals_needing(contact),
         "can_delete": can_delete_contact(request.user, contact.customer),
     }, status=409 if error else 200)

@@ -146,3 +146,20 @@ def test_anonymous_is_sent_to_login(client, deal):
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert client.get("/api/deals/").status_code == 401
 
+
+def test_the_customer_page_lists_only_the_deals_and_notes_the_viewer_may_see(client, org, make_customer, make_deal):
+    from closeloop.followup.services import activity_log
+
+    customer = make_customer(owner=org.owner)
+    mine = make_deal(owner=org.owner, customer=customer, name="看得见的项目")
+    hidden = make_deal(owner=org.outsider, customer=customer, name="别人的保密项目", amount="987654")
+    activity_log(actor=org.outsider, record=hidden, data={"kind": "call", "content": "保密的跟进内容"})
+    activity_log(actor=org.owner, record=mine, data={"kind": "call", "content": "自己的跟进内容"})
+    client.force_login(org.owner)
+    page = client.get(customer.get_absolute_url()).content.decode()
+    assert "看得见的项目" in page and "自己的跟进内容" in page
+    assert "别人的保密项目" not in page and "987,654" not in page and "保密的跟进内容" not in page
+    assert client.get(hidden.get_absolute_url()).status_code == 404
+    # An administrator sees every deal of the customer.
+    client.force_login(org.admin)
+    assert "别人的保密项目" in client.get(customer.get_absolute_url()).content.decode()
