@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from closeloop.core.apischema import IsoDate, JsonInt, decimal_in, int_in
 from closeloop.core.errors import ErrorOut, Forbidden, NotFound, ValidationFailed
 from closeloop.core.inputs import date_input
 from closeloop.core.models import Channel
@@ -34,8 +35,12 @@ from .selectors import (
 
 router = Router()
 
-MONEY = {"ge": 0, "lt": Decimal("1e12"), "max_digits": 14, "decimal_places": 2}
-POSITIVE = {"gt": 0, "lt": Decimal("1e12"), "max_digits": 14, "decimal_places": 2}
+Positive = decimal_in(digits=12, at_least=None, above=0, below=1_000_000_000_000,
+                      pattern=r"^([1-9]\d{0,11}(\.\d{1,2})?|0\.([1-9]\d?|0[1-9]))$",
+                      description="Yuan, more than 0, at most two decimals: a number or a decimal string.")
+Percentage = decimal_in(digits=3, at_least=None, above=0, at_most=100,
+                        pattern=r"^(100(\.0{1,2})?|[1-9]\d?(\.\d{1,2})?|0\.([1-9]\d?|0[1-9]))$",
+                        description="More than 0 and at most 100, two decimals.")
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
@@ -157,29 +162,29 @@ class ContractParams(Schema):
 
 
 class ContractIn(Schema):
-    quote_id: int | None = Field(None, description="An accepted quote: its lines and totals are carried over.")
-    opportunity_id: int | None = Field(None, description="Without a quote: the deal, and the amount typed.")
+    quote_id: JsonInt | None = Field(None, description="An accepted quote: its lines and totals are carried over.")
+    opportunity_id: JsonInt | None = Field(None, description="Without a quote: the deal, and the amount typed.")
     title: str = Field("", max_length=200)
-    amount: Decimal | None = Field(None, **POSITIVE, description="Only without a quote; empty: the deal's amount.")
+    amount: Positive | None = Field(None, description="Only without a quote; empty: the deal's amount.")
     party_a: str = Field("", max_length=200)
     party_b: str = Field("", max_length=200)
     party_b_contact: str = Field("", max_length=100)
     party_b_phone: str = Field("", max_length=40)
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
     payment_terms: str = Field("", max_length=2000)
     notes: str = Field("", max_length=5000)
 
 
 class ContractPatch(Schema):
     title: str | None = Field(None, min_length=1, max_length=200)
-    amount: Decimal | None = Field(None, **POSITIVE)
+    amount: Positive | None = None
     party_a: str | None = Field(None, max_length=200)
     party_b: str | None = Field(None, min_length=1, max_length=200)
     party_b_contact: str | None = Field(None, max_length=100)
     party_b_phone: str | None = Field(None, max_length=40)
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
     payment_terms: str | None = Field(None, max_length=2000)
     notes: str | None = Field(None, max_length=5000)
 
@@ -193,18 +198,18 @@ class ReasonIn(Schema):
 
 
 class AcceptanceIn(Schema):
-    accepted_on: date = Field(..., description="The day the customer signed the delivery acceptance.")
+    accepted_on: IsoDate = Field(..., description="The day the customer signed the delivery acceptance.")
 
 
 class InstalmentIn(Schema):
-    id: int | None = Field(None, description="An existing instalment to keep; empty: a new one.")
+    id: JsonInt | None = Field(None, description="An existing instalment to keep; empty: a new one.")
     title: str = Field(..., min_length=1, max_length=100)
     condition: InstalmentCondition = InstalmentCondition.ON_DATE
-    days_after: int = Field(0, ge=0, le=3650, description="For on signing / on acceptance.")
-    due_date: date | None = Field(None, description="Required for on a date.")
-    percentage: Decimal | None = Field(None, gt=0, le=100, max_digits=5, decimal_places=2,
+    days_after: int_in(minimum=0, maximum=3650) = Field(0, description="For on signing / on acceptance.")
+    due_date: IsoDate | None = Field(None, description="Required for on a date.")
+    percentage: Percentage | None = Field(None,
                                        description="A share of the contract; the amount is worked out from it.")
-    amount: Decimal | None = Field(None, **POSITIVE)
+    amount: Positive | None = None
 
 
 class PlanIn(Schema):
@@ -212,13 +217,13 @@ class PlanIn(Schema):
 
 
 class AllocationIn(Schema):
-    instalment_id: int
-    amount: Decimal = Field(..., **POSITIVE)
+    instalment_id: JsonInt
+    amount: Positive
 
 
 class PaymentIn(Schema):
-    received_on: date
-    amount: Decimal = Field(..., **POSITIVE)
+    received_on: IsoDate
+    amount: Positive
     method: PaymentMethod = PaymentMethod.TRANSFER
     reference: str = Field("", max_length=100)
     note: str = Field("", max_length=300)
@@ -251,7 +256,7 @@ class PaymentOut(Schema):
 
 
 class InvoiceRequestIn(Schema):
-    amount: Decimal = Field(..., **POSITIVE)
+    amount: Positive
     invoice_type: InvoiceType = InvoiceType.SPECIAL
     buyer_name: str = Field("", max_length=200, description="Empty: party B of the contract.")
     buyer_tax_id: str = Field("", max_length=30, description="Required for a special VAT invoice (专票).")
@@ -261,7 +266,7 @@ class InvoiceRequestIn(Schema):
 
 class InvoiceIssueIn(Schema):
     invoice_number: str = Field(..., min_length=1, max_length=30)
-    issued_on: date | None = None
+    issued_on: IsoDate | None = None
     invoice_type: InvoiceType | None = Field(None, description="Empty: the type asked for.")
 
 
