@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from closeloop.deals.defaults import install_default_pipeline
-from closeloop.deals.models import LostReason, Opportunity, OpportunityStatus
+from closeloop.deals.models import LostReason, Opportunity, OpportunityStatus, WinReason
 from closeloop.leads.models import Lead, LeadStatus
 
 pytestmark = pytest.mark.browser
@@ -59,3 +59,26 @@ def test_losing_a_deal_asks_for_a_reason_without_choosing_one(org, make_deal, ne
     expect(page.get_by_role("heading", name=deal.name)).to_be_visible()
     deal = Opportunity.objects.get(pk=deal.pk)
     assert deal.status == OpportunityStatus.LOST and deal.lost_reason == reason and deal.lost_note == "客户选择了自研"
+
+
+def test_winning_a_deal_asks_why_and_chooses_nothing_for_the_person(org, make_deal, new_page, tmp_path):
+    install_default_pipeline()
+    deal = make_deal(need="30人销售团队需要CRM", budget="200000", amount="180000", authority="王总",
+                     expected_close_date="2026-12-31")
+    reason = WinReason.objects.get(name="服务与响应快")
+    page = new_page(user=org.owner)
+    page.set_default_timeout(WAIT)
+    page.goto(deal.get_absolute_url())
+    page.locator("form.stage-path").get_by_role("button", name="赢单").click()
+
+    expect(page.get_by_text("Why was this deal won?")).to_be_visible()
+    select = page.get_by_label("Win reason")
+    expect(select).to_have_value("")
+    page.screenshot(path=tmp_path / "win-reason.png", full_page=True)
+    select.select_option(str(reason.pk))
+    page.get_by_label("Note on the win (optional)").fill("两天内完成了演示环境")
+    page.get_by_role("button", name="Save and move").click()
+    expect(page.get_by_role("heading", name=deal.name)).to_be_visible()
+    expect(page.locator("dd").filter(has_text="服务与响应快")).to_contain_text("两天内完成了演示环境")
+    deal = Opportunity.objects.get(pk=deal.pk)
+    assert deal.status == OpportunityStatus.WON and deal.win_reason == reason

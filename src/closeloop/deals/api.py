@@ -114,6 +114,8 @@ class OpportunityOut(Schema):
     stage_entered_at: datetime
     lost_reason: str | None
     lost_note: str
+    win_reason: str | None
+    win_note: str
     won_at: datetime | None
     lost_at: datetime | None
     created_at: datetime
@@ -134,6 +136,10 @@ class OpportunityOut(Schema):
     @staticmethod
     def resolve_lost_reason(obj):
         return obj.lost_reason.name if obj.lost_reason_id else None
+
+    @staticmethod
+    def resolve_win_reason(obj):
+        return obj.win_reason.name if obj.win_reason_id else None
 
 
 class OpportunityIn(Schema):
@@ -168,6 +174,8 @@ class StageMoveIn(OpportunityPatch):
     stage_id: JsonInt
     lost_reason: str | None = Field(None, max_length=100, description="Name or id of a lost-reason category.")
     lost_note: str | None = Field(None, max_length=5000)
+    win_reason: str | None = Field(None, max_length=100, description="Name or id of a win-reason category (optional).")
+    win_note: str | None = Field(None, max_length=5000)
 
 
 class ConvertIn(Schema):
@@ -298,7 +306,7 @@ def convert_lead(request, lead_id: int, payload: ConvertIn):
 def list_opportunities(request, params: Query[ListParams]):
     filters = OpportunityFilters(q=params.q, status=params.status or "", stage=str(params.stage_id or ""),
                                  pipeline=str(params.pipeline_id or ""), owner=params.owner)
-    deals = opportunity_list(user=request.user, filters=filters).select_related("customer", "stage", "owner", "lost_reason")
+    deals = opportunity_list(user=request.user, filters=filters).select_related("customer", "stage", "owner", "lost_reason", "win_reason")
     return api_page(deals, page=params.page, page_size=params.page_size)
 
 
@@ -445,7 +453,7 @@ def transfer_opportunity(request, deal_id: int, payload: TransferIn):
     opportunity_transfer(opportunity=deal, new_owner=_user(payload.new_owner, "new_owner"), actor=request.user,
                                   reason=payload.reason, keep_as_collaborator=payload.keep_as_collaborator,
                                   channel=Channel.API)
-    return Opportunity.objects.select_related("customer", "stage", "owner", "lost_reason").get(pk=deal.pk)
+    return Opportunity.objects.select_related("customer", "stage", "owner", "lost_reason", "win_reason").get(pk=deal.pk)
 
 
 @router.post("/{deal_id}/comments", response={201: CommentOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},

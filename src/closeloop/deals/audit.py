@@ -27,3 +27,5 @@ class DealAction(models.TextChoices):
     STAGE_DELETE = "stage.delete", _("Stage deleted")
     LOST_REASON_CREATE = "lost_reason.create", _("Lost reason created")
     LOST_REASON_UPDATE = "lost_reason.update", _("Lost reason edited")
+    WIN_REASON_CREATE = "win_reason.create", _("Win reason created")
+    WIN_REASON_UPDATE = "win_reason.update", _("Win reason edited")

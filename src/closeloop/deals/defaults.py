@@ -1,11 +1,11 @@
-"""The default pipeline and lost reasons, for an installation (or a flushed test database) that has none.
+"""The default pipeline, lost and win reasons, for an installation (or a flushed test database) that has none.
 
 The data migration 0003 writes the same on first migrate; it keeps its own frozen copy, as migrations must.
 """
 
 from django.db import transaction
 
-from .models import LostReason, Pipeline, Stage
+from .models import LostReason, Pipeline, Stage, WinReason
 
 STAGES = [
     # name, probability, required fields before entering, stale after days, won, lost
@@ -17,6 +17,7 @@ STAGES = [
     ("输单", 0, [], None, False, True),
 ]
 LOST_REASONS = ["价格过高", "选择了竞争对手", "需求取消或延期", "预算不足", "联系不上客户", "产品功能不满足", "其他"]
+WIN_REASONS = ["产品功能满足需求", "价格有竞争力", "服务与响应快", "客户关系好", "品牌与成功案例", "其他"]
 
 
 def install_default_pipeline() -> Pipeline:
@@ -30,4 +31,7 @@ def install_default_pipeline() -> Pipeline:
         if not LostReason.objects.exists():
             for position, name in enumerate(LOST_REASONS):
                 LostReason.objects.create(name=name, position=position)
+        if not WinReason.objects.exists():
+            for position, name in enumerate(WIN_REASONS):
+                WinReason.objects.create(name=name, position=position)
     return Pipeline.default()

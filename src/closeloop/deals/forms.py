@@ -11,6 +11,7 @@ from .models import (
     Contact,
     LostReason,
     Pipeline,
+    WinReason,
 )
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -91,10 +92,13 @@ class PipelineForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=100)
     position = forms.IntegerField(label=_("position"), min_value=0, initial=0)
     is_default = forms.BooleanField(label=_("default pipeline"), required=False)
+    follow_up_days = forms.IntegerField(
+        label=_("next follow-up after (days)"), min_value=1, max_value=365, initial=7,
+        help_text=_("When a follow-up is logged on a deal, the next one is proposed this many days later."))
     active = forms.BooleanField(label=_("active"), required=False, initial=True)
 
 
-class LostReasonForm(forms.Form):
+class ReasonForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=100)
     position = forms.IntegerField(label=_("position"), min_value=0, initial=0)
     active = forms.BooleanField(label=_("active"), required=False, initial=True)
@@ -102,3 +106,7 @@ class LostReasonForm(forms.Form):
 
 def lost_reasons():
     return LostReason.objects.filter(active=True)
+
+
+def win_reasons():
+    return WinReason.objects.filter(active=True)

@@ -143,6 +143,11 @@ class Pipeline(models.Model):
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     is_default = models.BooleanField(_("default pipeline"), default=False)
     active = models.BooleanField(_("active"), default=True)
+    # An open deal always has a next step: the follow-up form proposes one this many days ahead.
+    follow_up_days = models.PositiveSmallIntegerField(
+        _("next follow-up after (days)"), default=7,
+        help_text=_("When a follow-up is logged on a deal, the next one is proposed this many days later."),
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -202,20 +207,31 @@ class Stage(models.Model):
         return [str(GATE_FIELDS.get(name, name)) for name in self.required_fields]
 
 
-class LostReason(models.Model):
-    """A category of why deals are lost; a table so the review can count them and admins can add their own."""
+class ReasonCategory(models.Model):
+    """A category of why deals end as they do: tables, so the review can count them and admins add their own."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        abstract = True
         ordering = ["position", "id"]
-        verbose_name = _("lost reason")
-        verbose_name_plural = _("lost reasons")
 
     def __str__(self):
         return self.name
+
+
+class LostReason(ReasonCategory):
+    class Meta(ReasonCategory.Meta):
+        verbose_name = _("lost reason")
+        verbose_name_plural = _("lost reasons")
+
+
+class WinReason(ReasonCategory):
+    class Meta(ReasonCategory.Meta):
+        verbose_name = _("win reason")
+        verbose_name_plural = _("win reasons")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -269,6 +285,10 @@ class Opportunity(FollowedUp, models.Model):
         LostReason, verbose_name=_("lost reason"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     lost_note = models.TextField(_("lost note"), blank=True)
+    win_reason = models.ForeignKey(
+        WinReason, verbose_name=_("win reason"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    win_note = models.TextField(_("win note"), blank=True)
     won_at = models.DateTimeField(_("won"), null=True, blank=True)
     lost_at = models.DateTimeField(_("lost"), null=True, blank=True)
     created_by = models.ForeignKey(

@@ -33,7 +33,8 @@ urlpatterns = [
     path("settings/pipelines/<int:pipeline_pk>/stages/<int:pk>/", views_settings.stage_edit_view, name="stage_edit"),
     path("settings/pipelines/<int:pipeline_pk>/stages/<int:pk>/delete/", views_settings.stage_delete_view,
          name="stage_delete"),
-    path("settings/lost-reasons/new/", views_settings.lost_reason_edit_view,
-         name="lost_reason_create"),
-    path("settings/lost-reasons/<int:pk>/", views_settings.lost_reason_edit_view, name="lost_reason_edit"),
+    path("settings/lost-reasons/new/", views_settings.reason_edit_view, {"kind": "lost"}, name="lost_reason_create"),
+    path("settings/lost-reasons/<int:pk>/", views_settings.reason_edit_view, {"kind": "lost"}, name="lost_reason_edit"),
+    path("settings/win-reasons/new/", views_settings.reason_edit_view, {"kind": "win"}, name="win_reason_create"),
+    path("settings/win-reasons/<int:pk>/", views_settings.reason_edit_view, {"kind": "win"}, name="win_reason_edit"),
 ]

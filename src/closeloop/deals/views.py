@@ -24,7 +24,7 @@ from closeloop.deals.services.ownership import can_manage
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.leads.selectors import get_lead_for_user
 
-from .forms import ConvertForm, OpportunityForm, TransferForm, lost_reasons
+from .forms import ConvertForm, OpportunityForm, TransferForm, lost_reasons, win_reasons
 from .models import OpportunityStatus, Pipeline, Stage
 from .selectors import (
     KANBAN_CARDS_PER_STAGE,
@@ -165,7 +165,7 @@ def opportunity_edit_view(request, pk):
 
 
 GATE_INPUTS = ["amount", "expected_close_date", "budget", "authority", "need", "timeline", "next_step",
-               "next_follow_up_at", "lost_reason", "lost_note", "contacts"]
+               "next_follow_up_at", "lost_reason", "lost_note", "win_reason", "win_note", "contacts"]
 
 
 def _gate_form_fields(request, deal, stage, exc: DomainError) -> list[str]:
@@ -178,8 +178,17 @@ def _gate_form_fields(request, deal, stage, exc: DomainError) -> list[str]:
         return []
     names = [*missing_gate_fields(deal, stage), *(name for name in GATE_INPUTS if name in request.POST),
              *exc.field_errors]
-    # The note is shown together with the lost reason, never as an input of its own.
-    return [name for name in dict.fromkeys(names) if name in GATE_INPUTS and name != "lost_note"]
+    # The notes are shown together with their reasons, never as inputs of their own.
+    return [name for name in dict.fromkeys(names) if name in GATE_INPUTS and name not in ("lost_note", "win_note")]
+
+
+def _gate_context(request, deal, stage, back, *, missing, error=None, question="") -> dict:
+    return {
+        "deal": deal, "stage": stage, "error": error, "question": question, "missing": missing,
+        "values": request.POST, "next": back, "labels": {name: field_label(name) for name in missing},
+        "contacts": deal.customer.contacts.all(), "lost_reasons": lost_reasons(), "win_reasons": win_reasons(),
+        "chosen_contacts": request.POST.getlist("contacts"),
+    }
 
 
 @login_required
@@ -193,6 +202,12 @@ def opportunity_move_view(request, pk):
         messages.error(request, _("Choose a stage of this deal's pipeline."))
         return redirect(back)
     old_stage_id = deal.stage_id
+    template = "deals/_gate_form.html" if request.htmx else "deals/gate.html"
+    if stage.is_won and stage.pk != old_stage_id and "win_reason" not in request.POST and win_reasons().exists():
+        # Why a deal was won counts in the review like why one was lost: ask first. Answering is optional.
+        question = _("Why was this deal won? Choose a reason for the review, or leave it empty.")
+        return render(request, template, _gate_context(request, deal, stage, back, missing=["win_reason"],
+                                                       question=question))
     fields = {name: request.POST.get(name) for name in GATE_INPUTS if name in request.POST and name != "contacts"}
     if "contacts" in request.POST:
         fields["contacts"] = request.POST.getlist("contacts")
@@ -201,14 +216,7 @@ def opportunity_move_view(request, pk):
                                         fields=fields)
     except DomainError as exc:
         missing = _gate_form_fields(request, deal, stage, exc)
-        context = {
-            "deal": deal, "stage": stage, "error": exc, "missing": missing, "values": request.POST, "next": back,
-            "labels": {name: field_label(name) for name in missing},
-            "contacts": deal.customer.contacts.all(), "lost_reasons": lost_reasons(),
-            "chosen_contacts": request.POST.getlist("contacts"),
-        }
-        template = "deals/_gate_form.html" if request.htmx else "deals/gate.html"
-        return render(request, template, context)
+        return render(request, template, _gate_context(request, deal, stage, back, missing=missing, error=exc))
     message = _("%(deal)s moved to %(stage)s.") % {"deal": deal, "stage": stage.name}
     if request.htmx and request.POST.get("board"):
         return _board_after_move(request, deal.pk, old_stage_id, message, back)

@@ -1,23 +1,24 @@
-"""Admin pages for pipelines, stages (with gates) and lost-reason categories."""
+"""Admin pages for pipelines, stages (with gates) and the lost-reason and win-reason categories."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from closeloop.core.errors import DomainError, error_text
 from closeloop.core.views import admin_required
 from closeloop.deals.services.pipelines import (
-    lost_reason_save,
     pipeline_save,
+    reason_save,
     stage_delete,
     stage_delete_targets,
     stage_save,
 )
 
-from .forms import LostReasonForm, PipelineForm, StageForm
-from .models import LostReason, Opportunity, Pipeline, Stage
+from .forms import PipelineForm, ReasonForm, StageForm
+from .models import LostReason, Opportunity, Pipeline, Stage, WinReason
 from .views import apply_errors
 
 
@@ -25,6 +26,7 @@ from .views import apply_errors
 def pipeline_settings_view(request):
     return render(request, "deals/settings.html", {
         "pipelines": Pipeline.objects.prefetch_related("stages"), "lost_reasons": LostReason.objects.all(),
+        "win_reasons": WinReason.objects.all(),
     })
 
 
@@ -33,7 +35,7 @@ def pipeline_settings_view(request):
 def pipeline_edit_view(request, pk=None):
     pipeline = get_object_or_404(Pipeline, pk=pk) if pk else None
     initial = {"name": pipeline.name, "position": pipeline.position, "is_default": pipeline.is_default,
-               "active": pipeline.active} if pipeline else None
+               "active": pipeline.active, "follow_up_days": pipeline.follow_up_days} if pipeline else None
     form = PipelineForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -98,18 +100,26 @@ def stage_delete_view(request, pipeline_pk, pk):
     }, status=422 if error else 200)
 
 
+# Each kind of reason: its model, and what its pages say.
+REASON_KINDS = {
+    "lost": (LostReason, _lazy("Lost reason saved."), _lazy("New lost reason")),
+    "win": (WinReason, _lazy("Win reason saved."), _lazy("New win reason")),
+}
+
+
 @admin_required
 @require_http_methods(["GET", "POST"])
-def lost_reason_edit_view(request, pk=None):
-    reason = get_object_or_404(LostReason, pk=pk) if pk else None
+def reason_edit_view(request, kind, pk=None):
+    model, saved, new_title = REASON_KINDS[kind]
+    reason = get_object_or_404(model, pk=pk) if pk else None
     initial = {"name": reason.name, "position": reason.position, "active": reason.active} if reason else None
-    form = LostReasonForm(request.POST or None, initial=initial)
+    form = ReasonForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            lost_reason_save(actor=request.user, data=form.cleaned_data, reason=reason)
+            reason_save(actor=request.user, model=model, data=form.cleaned_data, reason=reason)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("Lost reason saved."))
+            messages.success(request, saved)
             return redirect("deals:settings")
-    return render(request, "deals/settings_form.html", {"form": form, "title": reason or _("New lost reason")})
+    return render(request, "deals/settings_form.html", {"form": form, "title": reason or new_title})

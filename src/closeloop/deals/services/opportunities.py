@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
 from closeloop.core.audit import audit_record, audited_update, creation_changes
@@ -26,6 +27,7 @@ from ..models import (
     Pipeline,
     Stage,
     StageHistory,
+    WinReason,
 )
 from .ownership import can_manage, check_new_owner
 
@@ -37,7 +39,11 @@ def list_separator() -> str:
 
 
 OPPORTUNITY_FIELDS = ["name", "amount", "expected_close_date", "probability", "budget", "authority", "need", "timeline",
-                      "next_step", "next_follow_up_at", "lost_reason", "lost_note", "contacts"]
+                      "next_step", "next_follow_up_at", "lost_reason", "lost_note", "win_reason", "win_note",
+                      "contacts"]
+# The category fields: a name or an id of one of the configured reasons.
+REASON_FIELDS = {"lost_reason": (LostReason, _lazy("Choose one of the configured lost reasons.")),
+                 "win_reason": (WinReason, _lazy("Choose one of the configured win reasons."))}
 
 
 def _clean_opportunity_fields(opportunity: Opportunity, data: dict) -> tuple[dict, list | None]:
@@ -68,16 +74,17 @@ def _clean_opportunity_fields(opportunity: Opportunity, data: dict) -> tuple[dic
                 if not 0 <= number <= 100:
                     raise invalid(name, _("Enter a percentage from 0 to 100."))
                 values[name] = number
-            elif name == "lost_reason":
+            elif name in REASON_FIELDS:
+                model, message = REASON_FIELDS[name]
                 if raw in (None, ""):
                     values[name] = None
-                elif isinstance(raw, LostReason):
+                elif isinstance(raw, model):
                     values[name] = raw
                 else:
-                    found = LostReason.objects.filter(pk=raw).first() if str(raw).isdigit() else \
-                        LostReason.objects.filter(name=str(raw).strip()).first()
+                    found = model.objects.filter(pk=raw).first() if str(raw).isdigit() else \
+                        model.objects.filter(name=str(raw).strip()).first()
                     if found is None:
-                        raise invalid(name, _("Choose one of the configured lost reasons."))
+                        raise invalid(name, str(message))
                     values[name] = found
             elif name == "contacts":
                 ids = [c.pk if isinstance(c, Contact) else c for c in (raw or [])]
@@ -128,6 +135,8 @@ def missing_gate_fields(opportunity: Opportunity, stage: Stage) -> list[str]:
 def field_label(name: str) -> str:
     if name == "lost_reason":
         return str(_("lost reason"))
+    if name == "win_reason":
+        return str(_("win reason"))
     return str(GATE_FIELDS.get(name, name))
 
 
@@ -152,9 +161,10 @@ def _stage_values(stage: Stage, now) -> dict:
     if stage.is_won:
         return values | {"status": OpportunityStatus.WON, "won_at": now, "lost_at": None}
     if stage.is_lost:
-        return values | {"status": OpportunityStatus.LOST, "lost_at": now, "won_at": None}
+        return values | {"status": OpportunityStatus.LOST, "lost_at": now, "won_at": None, "win_reason": None,
+                         "win_note": ""}
     return values | {"status": OpportunityStatus.OPEN, "won_at": None, "lost_at": None, "lost_reason": None,
-                     "lost_note": ""}
+                     "lost_note": "", "win_reason": None, "win_note": ""}
 
 
 def _record_stage_entry(opportunity: Opportunity, stage: Stage, *, actor, now) -> None:
@@ -182,6 +192,7 @@ def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: 
                                   lead=lead, probability=first.probability, stage_entered_at=now)
         values, contacts = _clean_opportunity_fields(opportunity, {"name": "", **data})
         values.pop("lost_reason", None)
+        values.pop("win_reason", None)
         for name, value in values.items():
             setattr(opportunity, name, value)
         if missing := missing_gate_fields(opportunity, first):
@@ -209,6 +220,8 @@ def opportunity_update(*, opportunity: Opportunity, data: dict, actor: User, cha
         values, contacts = _clean_opportunity_fields(opportunity, data)
         if not opportunity.stage.is_lost:
             values.pop("lost_reason", None)
+        if not opportunity.stage.is_won:
+            values.pop("win_reason", None)
         if contacts is not None:
             opportunity.contacts.set(contacts)
         audited_update(instance=opportunity, data=values, actor=actor, channel=channel, action="opportunity.update",

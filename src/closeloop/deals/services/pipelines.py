@@ -17,6 +17,7 @@ from ..models import (
     Pipeline,
     Stage,
     StageHistory,
+    WinReason,
 )
 from .opportunities import field_label, gate_fields, list_separator
 
@@ -35,7 +36,8 @@ def pipeline_save(*, actor: User, data: dict, pipeline: Pipeline | None = None, 
         if Pipeline.objects.filter(name=name).exclude(pk=getattr(pipeline, "pk", None)).exists():
             raise invalid("name", _("A pipeline with this name exists."))
         values = {"name": name, "position": int(data.get("position") or 0), "active": bool(data.get("active", True)),
-                  "is_default": bool(data.get("is_default", pipeline.is_default if pipeline else False))}
+                  "is_default": bool(data.get("is_default", pipeline.is_default if pipeline else False)),
+                  "follow_up_days": int(data.get("follow_up_days") or (pipeline.follow_up_days if pipeline else 7))}
         if values["is_default"]:
             Pipeline.objects.exclude(pk=getattr(pipeline, "pk", None)).filter(is_default=True).update(is_default=False)
         if pipeline is None:
@@ -199,19 +201,19 @@ def _move_all(deals, stage: Stage, target: Stage, *, actor: User, channel: str) 
     return len(ids)
 
 
-def lost_reason_save(*, actor: User, data: dict, reason: LostReason | None = None,
-                     channel: str = Channel.WEB) -> LostReason:
+def reason_save(*, actor: User, model: type, data: dict, reason=None, channel: str = Channel.WEB):
+    """Create or edit a lost-reason or win-reason category (`model`): one name each, kept for the review."""
     _require_admin(actor)
     name = str(data.get("name") or "").strip()
     if not name or len(name) > 100:
         raise invalid("name", _("Give a name of at most 100 characters."))
-    if LostReason.objects.filter(name=name).exclude(pk=getattr(reason, "pk", None)).exists():
-        raise invalid("name", _("This lost reason exists."))
+    if model.objects.filter(name=name).exclude(pk=getattr(reason, "pk", None)).exists():
+        raise invalid("name", _("This reason exists."))
+    prefix = {LostReason: "lost_reason", WinReason: "win_reason"}[model]
     with transaction.atomic():
         values = {"name": name, "position": int(data.get("position") or 0), "active": bool(data.get("active", True))}
         if reason is None:
-            return audited_create(instance=LostReason(**values), actor=actor, channel=channel,
-                                  action="lost_reason.create")
-        audited_update(instance=reason, data=values, actor=actor, channel=channel, action="lost_reason.update",
+            return audited_create(instance=model(**values), actor=actor, channel=channel, action=f"{prefix}.create")
+        audited_update(instance=reason, data=values, actor=actor, channel=channel, action=f"{prefix}.update",
                        always=True)
     return reason

@@ -278,3 +278,15 @@ def test_without_a_pipeline_creating_a_deal_says_what_to_do(org, make_customer):
     # Installing defaults is a no-op while pipelines exist (even inactive ones).
     install_default_pipeline()
     assert Pipeline.objects.count() == 1
+
+
+def test_a_win_keeps_its_reason_until_the_deal_is_reopened(org, make_deal, stages):
+    deal = make_deal(need="x", budget="1000", amount="1000", authority="王总", expected_close_date="2026-12-31")
+    deal = opportunity_move_stage(opportunity=deal, stage=stages["赢单"], actor=org.owner,
+                                  fields={"win_reason": "客户关系好", "win_note": "老客户介绍"})
+    assert deal.status == OpportunityStatus.WON and deal.win_reason.name == "客户关系好"
+    deal = opportunity_move_stage(opportunity=deal, stage=stages["商务谈判"], actor=org.owner)
+    assert deal.win_reason is None and deal.win_note == ""
+    with pytest.raises(ValidationFailed) as exc:
+        opportunity_move_stage(opportunity=deal, stage=stages["赢单"], actor=org.owner, fields={"win_reason": "不存在"})
+    assert "win_reason" in exc.value.field_errors

@@ -271,3 +271,54 @@ def test_amounts_read_with_thousands_separators_everywhere(client, org, make_dea
         body = client.get(url).content.decode()
         assert "¥1,200,000.00" in body and "¥1200000.00" not in body, url
     assert "¥1,500,000.00" in client.get(deal.get_absolute_url()).content.decode()
+
+
+def _ready_to_win(make_deal):
+    return make_deal(need="30人销售团队需要CRM", budget="200000", amount="180000", authority="王总",
+                     expected_close_date="2026-12-31")
+
+
+def test_winning_asks_why_without_choosing_a_reason(client, org, make_deal, stages):
+    from closeloop.deals.models import OpportunityStatus, WinReason
+
+    deal = _ready_to_win(make_deal)
+    client.force_login(org.owner)
+    body = client.post(reverse("deals:move", args=[deal.pk]), {"stage": stages["赢单"].pk}).content.decode()
+    # The question comes first; nothing is chosen for the person, and the deal has not moved yet.
+    select = body[body.index('<select name="win_reason"'):body.index("</select>")]
+    assert '<option value="" selected>' in select and select.count(" selected>") == 1
+    assert "Note on the win (optional)" in body
+    deal.refresh_from_db()
+    assert deal.stage == stages["初步接洽"]
+    reason = WinReason.objects.get(name="价格有竞争力")
+    response = client.post(reverse("deals:move", args=[deal.pk]), {
+        "stage": stages["赢单"].pk, "win_reason": reason.pk, "win_note": "比竞品便宜两成"})
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert deal.status == OpportunityStatus.WON and deal.win_reason == reason and deal.win_note == "比竞品便宜两成"
+    assert "价格有竞争力" in client.get(deal.get_absolute_url()).content.decode()
+
+
+def test_a_win_without_a_reason_is_still_a_win(client, org, make_deal, stages):
+    from closeloop.deals.models import OpportunityStatus
+
+    deal = _ready_to_win(make_deal)
+    client.force_login(org.owner)
+    response = client.post(reverse("deals:move", args=[deal.pk]), {"stage": stages["赢单"].pk, "win_reason": ""})
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert deal.status == OpportunityStatus.WON and deal.win_reason is None
+
+
+def test_an_admin_keeps_a_list_of_win_reasons(client, org):
+    from closeloop.core.models import AuditEntry
+    from closeloop.deals.models import WinReason
+
+    client.force_login(org.admin)
+    assert "价格有竞争力" in client.get(reverse("deals:settings")).content.decode()
+    response = client.post(reverse("deals:win_reason_create"), {"name": "交付速度快", "position": 9, "active": "on"})
+    assert response.status_code == 302
+    reason = WinReason.objects.get(name="交付速度快")
+    assert AuditEntry.objects.for_object(reason).filter(action="win_reason.create").exists()
+    client.force_login(org.manager)
+    assert client.get(reverse("deals:win_reason_create")).status_code in (403, 404)
