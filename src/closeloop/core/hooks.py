@@ -138,6 +138,8 @@ class RecordType:
       `(records, kinds)` with kinds among "audit", "activity", "comment" (a deal shows its lead's);
     - `timeline_entries(record, viewer)`: the app's own entries (a deal's stage history), as
       `followup.timeline.TimelineEntry`s;
+    - `next_follow_up_default(record)`: when an open record's next follow-up falls unless someone says
+      otherwise (the pipeline's or the lead settings' interval); None for a record that needs no next step;
     - `panels`: template partials other apps show on the record's page, by slot (see RecordPanel).
     """
 
@@ -146,6 +148,7 @@ class RecordType:
     on_activity: Callable[[Any, Any], dict] | None = None
     timeline_related: Callable[[Any, Any], Iterable[tuple[Iterable[Any], frozenset[str]]]] | None = None
     timeline_entries: Callable[[Any, Any], Iterable[Any]] | None = None
+    next_follow_up_default: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,18 @@ def _open_deals():
     return Opportunity.objects.filter(status=OpportunityStatus.OPEN).select_related("customer")
 
 
+def _deal_next_follow_up(deal):
+    """An open deal's next follow-up by default: its pipeline's interval."""
+    from closeloop.followup.services import follow_up_time
+
+    from .models import OpportunityStatus, Pipeline
+
+    if deal.status != OpportunityStatus.OPEN:
+        return None
+    days = Pipeline.objects.filter(pk=deal.pipeline_id).values_list("follow_up_days", flat=True).first() or 7
+    return follow_up_time(days)
+
+
 class DealsConfig(LoopApp):
     name = "closeloop.deals"
     label = "deals"
@@ -70,7 +82,7 @@ class DealsConfig(LoopApp):
         return [
             RecordType("deals.Customer", followed_up=_customers, timeline_related=timeline.customer_related),
             RecordType("deals.Opportunity", followed_up=_open_deals, timeline_related=timeline.deal_related,
-                       timeline_entries=timeline.deal_stage_entries),
+                       timeline_entries=timeline.deal_stage_entries, next_follow_up_default=_deal_next_follow_up),
         ]
 
     def record_panels(self):

@@ -1,6 +1,7 @@
 """Forms parse what a person typed; the follow-up services decide and validate the rules."""
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.core.models import User
@@ -18,6 +19,19 @@ class ActivityForm(forms.Form):
                                max_length=5000)
     next_plan = forms.CharField(label=_("next plan"), required=False, max_length=1000)
     next_follow_up_at = forms.DateTimeField(label=_("next follow-up"), required=False, widget=DATETIME)
+
+    def __init__(self, *args, record=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .services import next_follow_up_default
+
+        default = next_follow_up_default(record) if record is not None else None
+        if default is not None:
+            # An open record always has a next step: proposed here, changed or kept, never silently emptied.
+            field = self.fields["next_follow_up_at"]
+            field.initial = timezone.localtime(default).replace(tzinfo=None)
+            field.required = True
+            field.error_messages["required"] = _("Choose when to follow up next: an open record always has a next step.")
+            field.help_text = _("Proposed from the follow-up interval; change it if you agreed on another time.")
 
 
 def _active_people():

@@ -48,6 +48,7 @@ class FollowUpPanel:
 def follow_up_panel(record, *, viewer) -> FollowUpPanel:
     return FollowUpPanel(
         record=record,
+        activity_form=ActivityForm(record=record),
         timeline=record_timeline(record, viewer=viewer),
         participants=list(Participant.objects.for_record(record).select_related("user")),
         handoffs=list(Handoff.objects.for_record(record).select_related("assignee", "requested_by")),

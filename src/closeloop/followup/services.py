@@ -6,6 +6,7 @@ after commit (`notify` defers to on_commit).
 """
 
 import re
+from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -36,9 +37,28 @@ from .rights import Act, require
 # Activities
 
 
+# The hour a proposed follow-up falls on: the morning, when calls get made.
+FOLLOW_UP_HOUR = 10
+
+
+def follow_up_time(days: int, *, now=None):
+    """`days` days from today at FOLLOW_UP_HOUR, in the site's time zone: the default next follow-up."""
+    local = timezone.localtime(now or timezone.now())
+    return (local + timedelta(days=days)).replace(hour=FOLLOW_UP_HOUR, minute=0, second=0, microsecond=0)
+
+
+def next_follow_up_default(record):
+    """When the record's next follow-up falls by default; None when it needs no next step (closed)."""
+    spec = record_type(record)
+    return spec.next_follow_up_default(record) if spec.next_follow_up_default is not None else None
+
+
 def activity_log(*, actor: User, record, data: dict, channel: str = Channel.WEB) -> Activity:
     """Log a follow-up on a record; it sets the record's next follow-up and last activity, closes the tasks
-    a follow-up completes (a lead's first contact), and lets the record's app add its own change."""
+    a follow-up completes (a lead's first contact), and lets the record's app add its own change.
+
+    An open record keeps a next step: without a new date the one still ahead stays, or the record's default
+    (`next_follow_up_default`) takes its place; logging never leaves an open record without one."""
     require(actor, record, Act.FOLLOW_UP)
     spec = record_type(record)
     errors: dict[str, list[str]] = {}
@@ -63,6 +83,9 @@ def activity_log(*, actor: User, record, data: dict, channel: str = Channel.WEB)
 
     with transaction.atomic():
         record = type(record).objects.select_for_update().get(pk=record.pk)
+        if next_follow_up_at is None and (default := next_follow_up_default(record)) is not None:
+            ahead = record.next_follow_up_at if record.next_follow_up_at and record.next_follow_up_at > now else None
+            next_follow_up_at = ahead or default
         activity = Activity(kind=kind, content=content, feedback=feedback, next_plan=next_plan,
                             next_follow_up_at=next_follow_up_at, actor=actor, channel=channel, created_at=now)
         activity.set_record(record)

@@ -27,7 +27,7 @@ def _safe_next(request, default: str) -> str:
 def activity_create_view(request, record_type, pk):
     """Log a follow-up on any record: a full page, or an inline form on the Today page."""
     record = get_record_for_user(request.user, record_type, pk)
-    form = ActivityForm(request.POST or None)
+    form = ActivityForm(request.POST or None, record=record)
     inline = bool(request.htmx)
     if request.method == "POST" and form.is_valid():
         try:

@@ -38,6 +38,19 @@ def _followed_up_leads():
     return Lead.objects.exclude(status__in=[LeadStatus.CONVERTED, LeadStatus.MERGED, LeadStatus.DISQUALIFIED])
 
 
+def _lead_next_follow_up(lead):
+    """An owned, open lead's next follow-up by default: the lead settings' interval (a nurture lead's re-check)."""
+    from closeloop.followup.services import follow_up_time
+
+    from .models import LeadStatus
+    from .scoring import quality_settings
+
+    if lead.owner_id is None or lead.status in (LeadStatus.CONVERTED, LeadStatus.MERGED, LeadStatus.DISQUALIFIED):
+        return None
+    settings = quality_settings()
+    return follow_up_time(settings.nurture_recheck_days if lead.status == LeadStatus.NURTURE else settings.follow_up_days)
+
+
 def _lead_contacted(lead, activity) -> dict:
     """A logged follow-up is the first contact: a new or just assigned lead is now being contacted."""
     from .models import LeadStatus
@@ -88,7 +101,7 @@ class LeadsConfig(LoopApp):
         from .selectors import merged_leads
 
         return [RecordType("leads.Lead", followed_up=_followed_up_leads, on_activity=_lead_contacted,
-                           timeline_related=merged_leads)]
+                           timeline_related=merged_leads, next_follow_up_default=_lead_next_follow_up)]
 
     def today_sources(self):
         from .selectors import new_leads_today

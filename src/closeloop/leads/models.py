@@ -163,6 +163,10 @@ class Lead(FollowedUp, models.Model):
         related_name="+",
     )
     created_via = models.CharField(_("created via"), max_length=10, choices=Channel.choices)
+    # The spreadsheet a lead came in with: the import result links to where each of its rows went.
+    import_job = models.ForeignKey(
+        "ImportJob", verbose_name=_("import"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)

@@ -80,6 +80,20 @@ class QualitySettings(models.Model):
         _("nurture below"), default=15,
         help_text=_("New leads scoring below this go to nurture (marketing) instead of sales."),
     )
+    # Nurture is a place with an owner and a date, not a drawer nobody opens.
+    nurture_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("nurture owner"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Owns nurture leads whose source no marketer runs. Empty: the first administrator."),
+    )
+    nurture_recheck_days = models.PositiveSmallIntegerField(
+        _("re-check nurture leads after (days)"), default=30,
+        help_text=_("A lead going to nurture is due for a re-check this many days later."),
+    )
+    follow_up_days = models.PositiveSmallIntegerField(
+        _("next follow-up after (days)"), default=3,
+        help_text=_("When a follow-up is logged on a lead, the next one is proposed this many days later."),
+    )
     first_contact_hours = models.PositiveSmallIntegerField(
         _("first contact within (hours)"), default=48,
         help_text=_("Due time of the first-contact task created when a lead is assigned or claimed."),
@@ -87,7 +101,8 @@ class QualitySettings(models.Model):
     pool_enabled = models.BooleanField(_("return stale leads to the pool"), default=True)
     return_after_days_without_follow_up = models.PositiveSmallIntegerField(
         _("return after days without follow-up"), default=15,
-        help_text=_("Days since the owner's last follow-up (or since assignment) before the lead returns."),
+        help_text=_("Days since the owner's last follow-up (or since assignment) before the lead returns; "
+                    "for a nurture lead, days past its re-check date."),
     )
     return_after_days_unqualified = models.PositiveSmallIntegerField(
         _("return after days without qualifying"), default=60,

@@ -28,6 +28,10 @@ class SlaForm(NoModelValidation, forms.ModelForm):
         model = QualitySettings
         fields = SLA_FIELDS
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["nurture_owner"].queryset = User.objects.filter(is_active=True).order_by("username")
+
 
 class PoolSettingsForm(NoModelValidation, forms.ModelForm):
     class Meta:

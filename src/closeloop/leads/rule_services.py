@@ -31,7 +31,7 @@ from .scoring import quality_settings
 from .tasks import enqueue_rescore
 
 THRESHOLD_FIELDS = ["grade_a_min", "grade_b_min", "grade_c_min", "nurture_below"]
-SLA_FIELDS = ["first_contact_hours"]
+SLA_FIELDS = ["first_contact_hours", "follow_up_days", "nurture_owner", "nurture_recheck_days"]
 POOL_FIELDS = [
     "pool_enabled", "return_after_days_without_follow_up", "return_after_days_unqualified",
     "max_open_leads_per_rep", "max_claims_per_day", "reclaim_cooldown_days",

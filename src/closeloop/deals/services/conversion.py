@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from closeloop.core.audit import audit_record, audited_create, audited_update
 from closeloop.core.errors import Conflict, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
+from closeloop.followup.models import Activity
 from closeloop.followup.services import is_participant
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead, LeadStatus
@@ -83,6 +84,9 @@ def lead_convert(*, lead: Lead, actor: User, channel: str = Channel.WEB, opportu
             "name": opportunity_name or f"{lead.company_name}{(' · ' + lead.need[:40]) if lead.need else ''}"[:200],
             "need": lead.need, "timeline": lead.timeline, "budget": lead.budget, "amount": amount,
             "next_follow_up_at": lead.next_follow_up_at, "contacts": [contact.pk],
+            # The plan the rep wrote on the lead's last follow-up is the deal's next step.
+            "next_step": (Activity.objects.for_record(lead).exclude(next_plan="").order_by("-created_at")
+                          .values_list("next_plan", flat=True).first() or "")[:200],
         }
         if lead.contact_name:
             data["authority"] = f"{lead.contact_name} {lead.title}".strip()

@@ -14,7 +14,7 @@ from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
 from closeloop.followup.models import ParticipantRole
 from closeloop.followup.rights import Act, require
-from closeloop.followup.services import participant_discard, participant_ensure
+from closeloop.followup.services import follow_up_time, participant_discard, participant_ensure
 from closeloop.leads.models import Lead
 
 from ..models import (
@@ -195,6 +195,9 @@ def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: 
         values.pop("win_reason", None)
         for name, value in values.items():
             setattr(opportunity, name, value)
+        if opportunity.next_follow_up_at is None or opportunity.next_follow_up_at <= now:
+            # An open deal always has a next step; a lead's overdue one is not a plan.
+            opportunity.next_follow_up_at = follow_up_time(pipeline.follow_up_days, now=now)
         if missing := missing_gate_fields(opportunity, first):
             # Contacts are set after the save, so they cannot block here.
             if missing != ["contacts"] or not contacts:

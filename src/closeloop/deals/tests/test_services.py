@@ -290,3 +290,29 @@ def test_a_win_keeps_its_reason_until_the_deal_is_reopened(org, make_deal, stage
     with pytest.raises(ValidationFailed) as exc:
         opportunity_move_stage(opportunity=deal, stage=stages["赢单"], actor=org.owner, fields={"win_reason": "不存在"})
     assert "win_reason" in exc.value.field_errors
+
+
+def test_a_converted_lead_hands_its_next_step_to_the_deal(org, qualified_lead):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lead = qualified_lead()
+    ahead = timezone.now() + timedelta(days=4)
+    activity_log(actor=org.owner, record=lead, data={"kind": "call", "content": "确认了预算",
+                                                     "next_plan": "发送方案和报价", "next_follow_up_at": ahead})
+    deal = lead_convert(lead=lead, actor=org.owner).opportunity
+    assert deal.next_follow_up_at == ahead and deal.next_step == "发送方案和报价"
+
+
+def test_a_lead_with_an_overdue_follow_up_converts_to_a_deal_with_a_next_one(org, qualified_lead):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from closeloop.followup.services import follow_up_time
+
+    lead = qualified_lead()
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(days=2))
+    deal = lead_convert(lead=lead, actor=org.owner).opportunity
+    assert deal.next_follow_up_at == follow_up_time(deal.pipeline.follow_up_days)

@@ -1,7 +1,10 @@
 """Every deal page and endpoint as owner, collaborator, teammate, manager, outsider and admin."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from closeloop.deals.models import Customer, Opportunity
 from closeloop.deals.pool import customer_release
@@ -98,7 +101,9 @@ def test_lead_conversion_and_lead_follow_up_follow_lead_visibility(client, org, 
     sees = who in ("owner", "manager")
     client.force_login(getattr(org, who))
     assert client.get(reverse("deals:convert", args=[lead.pk])).status_code == (200 if sees else 404)
-    response = client.post(reverse("followup:activity_create", args=["lead", lead.pk]), {"kind": "call", "content": "x"})
+    due = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(reverse("followup:activity_create", args=["lead", lead.pk]),
+                           {"kind": "call", "content": "x", "next_follow_up_at": due})
     assert response.status_code == (302 if sees else 404)
 
 

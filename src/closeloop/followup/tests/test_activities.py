@@ -60,3 +60,46 @@ def test_only_hand_logged_kinds_are_accepted(org, make_lead):
         activity_log(actor=org.owner, record=make_lead(), data={"kind": "touch", "content": "x"})
     assert set(exc.value.field_errors) == {"kind"}
     assert not Activity.objects.exists()
+
+
+def test_logging_without_a_date_keeps_the_next_follow_up_still_ahead(org, make_lead):
+    lead = make_lead()
+    ahead = timezone.now() + timedelta(days=2)
+    lead.__class__.objects.filter(pk=lead.pk).update(next_follow_up_at=ahead)
+    activity_log(actor=org.owner, record=lead, data={"kind": "call", "content": "打过电话，没人接"})
+    lead.refresh_from_db()
+    assert lead.next_follow_up_at == ahead
+
+
+def test_logging_without_a_date_on_an_overdue_lead_proposes_the_next_one(org, make_lead):
+    from closeloop.followup.services import follow_up_time
+
+    lead = make_lead()
+    lead.__class__.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(hours=1))
+    activity = activity_log(actor=org.owner, record=lead, data={"kind": "call", "content": "打过电话，没人接"})
+    lead.refresh_from_db()
+    # Never emptied: the lead settings' interval (3 days by default) gives the next one, in the morning.
+    assert lead.next_follow_up_at == follow_up_time(3) == activity.next_follow_up_at
+    assert timezone.localtime(lead.next_follow_up_at).hour == 10
+
+
+def test_a_deal_takes_its_pipelines_interval(org, make_deal, pipeline):
+    from closeloop.followup.services import follow_up_time
+
+    pipeline.follow_up_days = 5
+    pipeline.save()
+    deal = make_deal()
+    deal.__class__.objects.filter(pk=deal.pk).update(next_follow_up_at=None)
+    activity_log(actor=org.owner, record=deal, data={"kind": "visit", "content": "上门拜访"})
+    deal.refresh_from_db()
+    assert deal.next_follow_up_at == follow_up_time(5)
+
+
+def test_a_closed_lead_needs_no_next_step(org, make_lead):
+    from closeloop.leads.services.editing import lead_update
+
+    lead = make_lead()
+    lead = lead_update(lead=lead, data={"status": LeadStatus.DISQUALIFIED}, actor=org.owner, channel="web")
+    activity_log(actor=org.owner, record=lead, data={"kind": "note", "content": "客户明确不需要"})
+    lead.refresh_from_db()
+    assert lead.next_follow_up_at is None

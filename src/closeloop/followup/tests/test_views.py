@@ -10,7 +10,7 @@ from django.utils import timezone
 from closeloop.core.models import Channel
 from closeloop.deals.models import Opportunity
 from closeloop.followup.models import Activity, Comment, Handoff, HandoffStatus, Participant
-from closeloop.followup.services import activity_log
+from closeloop.followup.services import activity_log, follow_up_time
 from closeloop.leads.models import LeadStatus
 from closeloop.leads.services.editing import lead_update
 
@@ -48,7 +48,11 @@ def test_today_lists_due_items_and_logs_inline(client, org, make_deal, make_lead
     url = reverse("followup:activity_create", args=["opportunity", deal.pk])
     form = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert "<form" in form and "<html" not in form
-    response = client.post(url, {"kind": "visit", "content": "上门拜访"}, HTTP_HX_REQUEST="true")
+    # The inline form proposes the next follow-up from the pipeline's interval; the person keeps it.
+    proposed = timezone.localtime(follow_up_time(7)).strftime("%Y-%m-%dT%H:%M")
+    assert f'value="{proposed}"' in form
+    response = client.post(url, {"kind": "visit", "content": "上门拜访", "next_follow_up_at": proposed},
+                           HTTP_HX_REQUEST="true")
     assert "Follow-up logged" in response.content.decode()
     assert Activity.objects.filter(opportunity=deal, kind="visit").exists()
     assert deal.name not in client.get("/").content.decode()
@@ -147,3 +151,22 @@ def test_today_has_a_section_per_source_and_each_record_once(client, org, make_l
     assert body.count(f'href="{new_lead.get_absolute_url()}"') == 1
     assert body.index('id="today-new_leads"') < body.index(str(new_lead)) < body.index('id="today-follow_ups"')
     assert "Follow-up due" in body and deal.name in body
+
+
+def test_the_follow_up_form_proposes_the_next_one_and_will_not_empty_it(client, org, make_lead):
+    from closeloop.followup.services import follow_up_time
+
+    lead = make_lead()
+    client.force_login(org.owner)
+    proposed = timezone.localtime(follow_up_time(3)).strftime("%Y-%m-%dT%H:%M")
+    page = client.get(lead.get_absolute_url()).content.decode()
+    assert f'name="next_follow_up_at" value="{proposed}"' in page
+    before = lead.next_follow_up_at
+    response = client.post(reverse("followup:activity_create", args=["lead", lead.pk]), {
+        "kind": "call", "content": "打过电话，没人接", "next_follow_up_at": ""})
+    # Asked again, with what was typed kept; the lead's next follow-up is untouched.
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "an open record always has a next step" in body and "打过电话，没人接" in body
+    lead.refresh_from_db()
+    assert lead.next_follow_up_at == before and not Activity.objects.exists()
