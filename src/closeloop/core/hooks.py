@@ -83,9 +83,10 @@ class ImportKind:
     - `fields()`: the importable fields and their labels, in the mapping's order;
     - `aliases`: the header names people use for each field, recognised whatever their case or width;
     - `check(data)`: the field errors a row would get, without writing ({} = fine), for the preview;
-    - `submit(rows=..., actor=..., on_chunk=...)`: writes `rows` (`((row number, cells), data)`) in
+    - `submit(rows=..., actor=..., on_chunk=..., job=...)`: writes `rows` (`((row number, cells), data)`) in
       chunks, one transaction each, calling `on_chunk(outcome)` inside it with `created`, `routed` and
-      `refused` (`[((row number, cells), field errors)]`), so the job's progress commits with the rows;
+      `refused` (`[((row number, cells), field errors)]`), so the job's progress commits with the rows
+      (`job`: the ImportJob, for records that remember the import they came with);
     - `may_import(user)`: who may upload and start one (the pages check it; the job stays its uploader's);
     - `required`: fields a mapping must include; `upload_url` / `list_url`: URL names of the kind's upload
       page and of the list its records land in; `routed_label`: what `routed` rows became (a lead sent to

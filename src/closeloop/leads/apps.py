@@ -66,12 +66,12 @@ def _lead_check(data: dict) -> dict:
     return lead_check(data=data, channel=Channel.IMPORT)
 
 
-def _lead_submit(*, rows, actor, on_chunk):
+def _lead_submit(*, rows, actor, on_chunk, job=None):
     from closeloop.core.models import Channel
 
     from .services.batch import lead_submit_batch
 
-    return lead_submit_batch(rows=rows, channel=Channel.IMPORT, actor=actor, on_chunk=on_chunk)
+    return lead_submit_batch(rows=rows, channel=Channel.IMPORT, actor=actor, on_chunk=on_chunk, import_job=job)
 
 
 def _lead_fields() -> dict:

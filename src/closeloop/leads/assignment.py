@@ -14,10 +14,10 @@ from closeloop.core import configcache
 from closeloop.core.models import Channel, Department, Role, User
 from closeloop.core.notify import notify
 from closeloop.followup.models import Task
-from closeloop.followup.services import task_open, tasks_open_bulk
+from closeloop.followup.services import follow_up_time, task_open, tasks_open_bulk
 
-from .models import LeadStatus
-from .quality import AssignmentMember, AssignmentRule, AssignmentStrategy, split_keywords
+from .models import LeadSource, LeadStatus
+from .quality import AssignmentMember, AssignmentRule, AssignmentStrategy, QualitySettings, split_keywords
 from .scoring import Ruleset
 
 OWNER_ROLES = {"sales_rep", "sales_manager", "admin"}
@@ -46,6 +46,7 @@ def assign_new_lead(*, lead, channel: str, actor, data: dict, rules: list[Assign
         _give(lead, actor)
         return
     if lead.status == LeadStatus.NURTURE:
+        _nurture(lead)
         return
     for rule in active_rules() if rules is None else rules:
         if not rule_matches(rule, lead):
@@ -58,6 +59,35 @@ def assign_new_lead(*, lead, channel: str, actor, data: dict, rules: list[Assign
     lead.status = LeadStatus.NEW
     lead.in_pool = True
     lead.pooled_at = timezone.now()
+
+
+def _nurture(lead) -> None:
+    """A lead below the nurture threshold: owned by whoever nurtures it, due for a re-check, out of the pool."""
+    settings = Ruleset.current().settings
+    owner = nurture_owner(lead.source_id)
+    lead.owner = owner
+    lead.assigned_at = timezone.now() if owner is not None else None
+    lead.in_pool = False
+    lead.pooled_at = None
+    lead.next_follow_up_at = follow_up_time(settings.nurture_recheck_days)
+
+
+def nurture_owner(source_id) -> User | None:
+    """Who nurtures a lead of this source: a marketer who runs the source, else the nurture owner of the
+    settings, else the first administrator (cached per process like the rules)."""
+    def load():
+        marketer = (User.objects.filter(source_channels=source_id, is_active=True).order_by("pk").first()
+                    if source_id else None)
+        if marketer is not None:
+            return marketer
+        configured = QualitySettings.objects.filter(nurture_owner__is_active=True).values_list(
+            "nurture_owner", flat=True).first()
+        if configured is not None:
+            return User.objects.get(pk=configured)
+        return User.objects.filter(is_active=True, role=Role.ADMIN).order_by("pk").first()
+
+    return configcache.cached(f"leads.nurture_owner.{source_id}", load,
+                              models=(User, LeadSource, QualitySettings))
 
 
 def _give(lead, owner) -> None:
@@ -197,8 +227,8 @@ def first_contact_due():
 
 def after_intake(*, lead, actor) -> None:
     """Once the new lead is saved: its owner gets a first-contact task and, unless they entered it, a notice."""
-    if lead.owner_id is None:
-        return
+    if lead.owner_id is None or lead.status == LeadStatus.NURTURE:
+        return  # a nurture lead is re-checked on its date, not contacted within the first-contact SLA
     task = first_contact_task(lead=lead, owner=lead.owner, new=lead.next_follow_up_at is not None)
     if lead.owner != actor:
         notify(
@@ -212,7 +242,7 @@ def after_intake_batch(*, leads, actor) -> dict:
     """`after_intake` for new leads saved together (an import chunk): a first-contact task for each owned
     lead, written in one statement. Returns {owner: count}; the batch sends one notice per owner at the end
     rather than one per lead."""
-    owned = [lead for lead in leads if lead.owner_id is not None]
+    owned = [lead for lead in leads if lead.owner_id is not None and lead.status != LeadStatus.NURTURE]
     if not owned:
         return {}
     due_at = first_contact_due()

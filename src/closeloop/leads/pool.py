@@ -227,6 +227,12 @@ def _deadlines(settings: QualitySettings, now):
         deadline, reason = min(options)
         if deadline <= horizon:
             yield lead, deadline, reason
+    # Nurture leads: the same number of days, counted from the re-check date nobody kept.
+    overdue_nurture = (Lead.objects.filter(owner__isnull=False, status=LeadStatus.NURTURE,
+                                           next_follow_up_at__lte=horizon - follow_up_days).order_by("pk"))
+    for lead in overdue_nurture.only("id", "owner_id", "status", "next_follow_up_at", "company_name",
+                                     "contact_name").iterator():
+        yield lead, lead.next_follow_up_at + follow_up_days, "not_rechecked"
 
 
 def pool_sweep_run(*, now=None) -> SweepResult:
@@ -265,7 +271,8 @@ def pool_sweep_run(*, now=None) -> SweepResult:
 def _return_one(lead, *, reason, now) -> bool:
     with transaction.atomic():
         # Conditional on the owner we read: a reassignment or a claim in between wins over the sweep.
-        moved = Lead.objects.filter(pk=lead.pk, owner_id=lead.owner_id, status__in=RETURNABLE_STATUSES).update(
+        moved = Lead.objects.filter(pk=lead.pk, owner_id=lead.owner_id,
+                                    status__in=[*RETURNABLE_STATUSES, LeadStatus.NURTURE]).update(
             owner=None, in_pool=True, pooled_at=now, status=LeadStatus.NEW, updated_at=now,
         )
         if not moved:
@@ -274,7 +281,8 @@ def _return_one(lead, *, reason, now) -> bool:
         ledger_write(record=lead, user_id=previous.pk, kind=PoolEventKind.RETURN, reason=reason, now=now)
         tasks_cancel(record=lead, now=now)
         Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=None)
-        note = {"no_follow_up": _("No follow-up in time."), "not_qualified": _("Not qualified in time.")}[reason]
+        note = {"no_follow_up": _("No follow-up in time."), "not_qualified": _("Not qualified in time."),
+                "not_rechecked": _("Nurture lead not re-checked in time.")}[reason]
         audit_record(actor=None, channel=Channel.SYSTEM, action="lead.return_to_pool", target=lead,
                      changes={"owner": [str(previous), None], "in_pool": [False, True], "status": [lead.status, "new"]},
                      note=note)

@@ -32,6 +32,7 @@ class LeadFilters:
     created_from: str = ""
     created_to: str = ""
     sort: str = "-created_at"
+    import_job: str = ""  # the leads one import created
 
 
 def lead_list(*, user, filters: LeadFilters):
@@ -48,6 +49,8 @@ def lead_list(*, user, filters: LeadFilters):
         leads = leads.filter(owner_id=int(filters.owner))
     if filters.source.isdigit():
         leads = leads.filter(source_id=int(filters.source))
+    if filters.import_job.isdigit():
+        leads = leads.filter(import_job_id=int(filters.import_job))
     # Day bounds as datetimes in the current time zone: `created_at__date` wraps the column in a
     # function, which no index serves (a full scan, ~1 s per query on a million leads).
     if start := _day_start(filters.created_from):
@@ -186,6 +189,46 @@ def get_import_for_user(user, pk):
     if job is None:
         raise Http404
     return job
+
+
+@dataclass
+class ImportDestination:
+    """Where some of an import's new leads went: to an owner, to nurture with its owner, or to the pool."""
+
+    kind: str  # "assigned", "nurture" or "pool"
+    owner: object
+    count: int
+    url: str
+
+
+def import_destinations(job) -> list[ImportDestination]:
+    """Where the new leads of an import went, by owner, with a link to each set in the lead list."""
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from closeloop.core.models import User
+
+    from .models import LeadStatus
+
+    rows = (Lead.objects.filter(import_job=job).order_by().values("owner", "status", "in_pool")
+            .annotate(n=Count("id")))
+    owners = User.objects.in_bulk([row["owner"] for row in rows if row["owner"]])
+    base = reverse("leads:list") + f"?import={job.pk}"
+    found: dict[tuple, ImportDestination] = {}
+    for row in rows:
+        owner = owners.get(row["owner"])
+        if owner is None:
+            key, url = ("pool", None), f"{base}&owner=none"
+        elif row["status"] == LeadStatus.NURTURE:
+            key, url = ("nurture", owner.pk), f"{base}&owner={owner.pk}&status={LeadStatus.NURTURE}"
+        else:
+            key, url = ("assigned", owner.pk), f"{base}&owner={owner.pk}"
+        if key in found:
+            found[key].count += row["n"]
+        else:
+            found[key] = ImportDestination(key[0], owner, row["n"], url)
+    order = {"assigned": 0, "nurture": 1, "pool": 2}
+    return sorted(found.values(), key=lambda d: (order[d.kind], -d.count, str(d.owner or "")))
 
 
 def merged_leads(lead: Lead, viewer):

@@ -23,7 +23,7 @@ def _filters(request) -> LeadFilters:
     return LeadFilters(
         q=get.get("q", "").strip()[:100], status=get.get("status", ""), owner=get.get("owner", ""),
         source=get.get("source", ""), created_from=get.get("from", ""), created_to=get.get("to", ""),
-        sort=get.get("sort", "-created_at"),
+        sort=get.get("sort", "-created_at"), import_job=get.get("import", "")[:12],
     )
 
 

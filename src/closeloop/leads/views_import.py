@@ -20,7 +20,7 @@ from .exports import refusal_report
 from .forms import ImportMappingForm, ImportUploadForm
 from .imports import LEADS, import_kind, reason_text, row_data
 from .models import ImportJob, ImportStatus
-from .selectors import get_import_for_user
+from .selectors import get_import_for_user, import_destinations
 from .services.importing import import_job_create, import_job_start
 
 
@@ -89,7 +89,10 @@ def import_detail_view(request, pk):
             for refusal in page["rows"]:
                 # "Contact: This field is required.", as in the report
                 refusal.reason = reason_text(refusal.errors, labels)
-            return render(request, "leads/import_result.html", {"job": job, "page": page, "kind": kind})
+            # Where the new leads went (a lead import's; other kinds' rows have no owner to go to).
+            destinations = import_destinations(job) if job.kind == LEADS else []
+            return render(request, "leads/import_result.html", {"job": job, "page": page, "kind": kind,
+                                                                "destinations": destinations})
         return render(request, "leads/import_progress.html", {"job": job, "kind": kind})
     form = ImportMappingForm(request.POST or None, job=job, user=request.user)
     mapping, default_source = job.mapping, job.default_source

@@ -55,7 +55,7 @@ def _check(data: dict) -> dict:
     return catalog.product_check(data=row_values(data))
 
 
-def _submit(*, rows, actor, on_chunk):
+def _submit(*, rows, actor, on_chunk, job=None):
     return catalog.product_import(rows=((key, row_values(data)) for key, data in rows), actor=actor, on_chunk=on_chunk)
 
 

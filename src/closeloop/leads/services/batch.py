@@ -37,7 +37,7 @@ class BatchOutcome:
 
 def lead_submit_batch(
     *, rows, channel: str, actor: User | None, campaign: Campaign | None = None, chunk_size: int = 2000,
-    on_chunk=None,
+    on_chunk=None, import_job=None,
 ) -> BatchOutcome:
     """`lead_submit` for many rows: the same `_clean`, source rules and dedup/scoring/assignment seams per
     row, with the writes batched. `rows` yields `(key, data)`; each chunk of `chunk_size` rows is one
@@ -58,7 +58,7 @@ def lead_submit_batch(
             break
         with transaction.atomic():
             outcome = _submit_chunk(chunk, channel=channel, actor=actor, campaign=campaign, policy=policy,
-                                    sources=sources)
+                                    sources=sources, import_job=import_job)
             if on_chunk is not None:
                 on_chunk(outcome)
         total.created += outcome.created
@@ -81,7 +81,7 @@ def lead_submit_batch(
     return total
 
 
-def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources) -> BatchOutcome:
+def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_job=None) -> BatchOutcome:
     outcome = BatchOutcome()
     pending: list[Lead] = []
     # Rows the duplicate check did not simply let through: they go through `lead_submit` after the
@@ -90,7 +90,7 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources) -> BatchO
     waiting_keys: set = set()
     creator = actor if actor is not None and actor.pk else None
 
-    new_lead = _lead_builder(campaign=campaign, creator=creator, channel=channel)
+    new_lead = _lead_builder(campaign=campaign, creator=creator, channel=channel, import_job=import_job)
     # Rules are read once per chunk: a rule changed during a long import applies from the next chunk.
     ruleset = scoring.Ruleset.load()
     rules = assignment.active_rules()
@@ -157,14 +157,14 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources) -> BatchO
     return outcome
 
 
-def _lead_builder(*, campaign, creator, channel):
+def _lead_builder(*, campaign, creator, channel, import_job=None):
     """Unsaved leads as `Lead(**cleaned, source=, campaign=, created_by=, created_via=)` builds them, but
     positionally: `Model(*values)` skips the keyword and descriptor work, a third of the per-row cost."""
     fields = Lead._meta.concrete_fields
     per_row = [f for f in fields if f.has_default() and callable(f.default)]  # timezone.now, list, ...
     fixed = {f.attname: f.get_default() for f in fields if f not in per_row}
     overrides = {"campaign_id": campaign.pk if campaign else None, "created_by_id": creator.pk if creator else None,
-                 "created_via": channel}
+                 "created_via": channel, "import_job_id": import_job.pk if import_job else None}
     attnames = [f.attname for f in fields]
     relations = [(Lead._meta.get_field("campaign"), campaign), (Lead._meta.get_field("created_by"), creator)]
 

@@ -151,7 +151,8 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         )
 
     try:
-        imports.import_kind(job.kind).submit(rows=_job_rows(job, state, plan), actor=job.created_by, on_chunk=on_chunk)
+        imports.import_kind(job.kind).submit(rows=_job_rows(job, state, plan), actor=job.created_by, on_chunk=on_chunk,
+                                             job=job)
     except imports.ImportFileError as exc:
         return _import_job_finish(job, error=exc.message)
     except Exception:

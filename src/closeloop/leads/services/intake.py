@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core import configcache
@@ -199,11 +200,13 @@ def _save_submission(lead: Lead, decision, *, data: dict, cleaned: dict, channel
         lead.duplicate_of = decision.existing
         messages.append(_duplicate_message(decision, actor))
     assignment.assign_new_lead(lead=lead, channel=channel, actor=actor, data=data)
-    if actor is not None and actor.pk and lead.owner_id is None:
+    if actor is not None and actor.pk and lead.status == LeadStatus.NURTURE and lead.owner_id != actor.pk:
         # Say where the lead went, or the submitter looks for it among their own and finds nothing.
-        messages.append(_("Its score is below the nurture threshold, so the lead waits in nurture without an owner.")
-                        if lead.status == LeadStatus.NURTURE else
-                        _("No assignment rule took the lead, so it is in the public pool, where sales staff can claim it."))
+        messages.append(_("Its score is below the nurture threshold, so the lead goes to nurture with %(owner)s, "
+                          "to be re-checked on %(date)s.") % {
+            "owner": lead.owner, "date": timezone.localtime(lead.next_follow_up_at).strftime("%Y-%m-%d")})
+    elif actor is not None and actor.pk and lead.owner_id is None:
+        messages.append(_("No assignment rule took the lead, so it is in the public pool, where sales staff can claim it."))
     lead.save()
     audit_record(actor=actor, channel=channel, action="lead.create", target=lead, changes=creation_changes(lead),
                  note=_reasons_note(decision) if lead.duplicate_of_id else "")

@@ -239,3 +239,20 @@ def test_the_api_reports_a_cap_with_its_code(client, org):
     assert client.post(f"/api/leads/{first.pk}/claim", **_bearer(org.owner)).status_code == 200
     response = client.post(f"/api/leads/{second.pk}/claim", **_bearer(org.owner))
     assert response.status_code == 422 and response.json()["code"] == "daily_claim_cap"
+
+
+def test_a_nurture_lead_nobody_re_checks_returns_to_the_pool(org):
+    lead = lead_submit(data={"company_name": "苏州远景机械制造有限公司", "contact_name": "王伟", "mobile": "13800138000",
+                             "source": "官网"}, channel=Channel.API, actor=org.admin).lead
+    assert lead.status == LeadStatus.NURTURE and lead.owner is not None
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(days=16))
+    assert pool_sweep_run().returned == 1
+    lead.refresh_from_db()
+    assert lead.in_pool and lead.owner is None and lead.status == LeadStatus.NEW
+    assert PoolEvent.objects.for_record(lead).filter(kind=PoolEventKind.RETURN, reason="not_rechecked").exists()
+    # Kept in time, it stays where it is.
+    kept = lead_submit(data={"company_name": "杭州远景机械有限公司", "contact_name": "李雷", "mobile": "13800138009",
+                             "source": "官网"}, channel=Channel.API, actor=org.admin).lead
+    assert pool_sweep_run().returned == 0
+    kept.refresh_from_db()
+    assert kept.status == LeadStatus.NURTURE and not kept.in_pool

@@ -46,7 +46,8 @@ def test_only_the_first_matching_rule_of_a_kind_counts(org):
 def test_a_low_score_goes_to_nurture_not_to_sales(org):
     lead = submit(org)  # only the source scores: 10 points, below the default nurture threshold of 15
     assert lead.score == 10 and lead.grade == "D"
-    assert lead.status == LeadStatus.NURTURE and lead.owner is None and not lead.in_pool
+    # Nurture is a place with an owner: 官网 has no marketer and no nurture owner is set, so the first admin.
+    assert lead.status == LeadStatus.NURTURE and lead.owner == org.admin and not lead.in_pool
 
 
 def test_a_rep_entering_a_low_lead_by_hand_keeps_it(org):
@@ -161,3 +162,19 @@ def test_the_api_shows_the_score_explanation(client, org):
     body = client.get(f"/api/leads/{lead.pk}", HTTP_AUTHORIZATION=f"Bearer {raw}").json()
     assert body["product_interest"] == "CRM标准版"
     assert {"rule": "有明确需求", "points": 10, "reason": "A need is described."} in body["score_details"]
+
+
+def test_nurture_is_a_place_with_an_owner_and_a_re_check_date(org):
+    from closeloop.followup.models import Task
+    from closeloop.followup.services import follow_up_time
+
+    # 展会 is run by the marketer: its low-score leads are theirs to nurture.
+    lead = submit(org, source="展会")
+    assert lead.status == LeadStatus.NURTURE and lead.owner == org.marketer and not lead.in_pool
+    assert lead.next_follow_up_at == follow_up_time(30)
+    assert not Task.objects.for_record(lead).exists()  # re-checked on its date, not on the first-contact SLA
+    # A source nobody in marketing runs: the nurture owner of the settings.
+    quality_settings_update(data={"nurture_owner": org.manager, "nurture_recheck_days": 14}, actor=org.admin)
+    lead = submit(org, company_name="无锡小天鹅电器有限公司", mobile="13800138001")
+    assert lead.owner == org.manager and lead.next_follow_up_at == follow_up_time(14)
+    assert lead in Lead.objects.visible_to(org.manager)

@@ -164,3 +164,28 @@ def test_the_report_lists_refused_rows(client, org, finished_job):
 def test_anonymous_is_sent_to_login(client, org):
     response = client.get(reverse("leads:import"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_the_result_says_where_every_row_went(client, org, django_capture_on_commit_callbacks):
+    rows = [["上海甲科技有限公司", "张三", "13912345678", "zhang@example.com", "500000", "官网"],
+            ["杭州乙贸易有限公司", "李四", "13912345679", "", "", ""],
+            ["坏手机公司", "王五", "12345", "", "", ""]]
+    client.force_login(org.owner)
+    upload(client, xlsx_bytes(rows))
+    job = ImportJob.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(job.get_absolute_url(), mapping_post(job, org, start="1"))
+    nurtured = Lead.objects.get(company_name="杭州乙贸易有限公司")
+    pooled = Lead.objects.get(company_name="上海甲科技有限公司")
+    assert nurtured.import_job_id == pooled.import_job_id == job.pk
+    assert nurtured.owner == org.marketer and pooled.in_pool
+    page = client.get(job.get_absolute_url()).content.decode()
+    lead_list = reverse("leads:list")
+    assert f'href="{lead_list}?import={job.pk}&amp;owner={org.marketer.pk}&amp;status=nurture"' in page
+    assert "1 to nurture, owned by marketer" in page
+    assert f'href="{lead_list}?import={job.pk}&amp;owner=none"' in page and "1 to the public pool" in page
+    assert "1 rows refused" in page
+    # Each link opens that set in the lead list (here, as an admin who sees every lead).
+    client.force_login(org.admin)
+    listed = client.get(lead_list, {"import": job.pk, "owner": org.marketer.pk, "status": "nurture"}).content.decode()
+    assert "杭州乙贸易有限公司" in listed and "上海甲科技有限公司" not in listed
