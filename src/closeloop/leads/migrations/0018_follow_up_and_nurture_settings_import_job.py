@@ -31,7 +31,7 @@ def give_nurture_leads_an_owner(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0016_pool_caps_for_both_pools'),
+        ('leads', '0017_import_kind'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
