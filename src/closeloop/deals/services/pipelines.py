@@ -17,7 +17,6 @@ from ..models import (
     Pipeline,
     Stage,
     StageHistory,
-    WinReason,
 )
 from .opportunities import field_label, gate_fields, list_separator
 
@@ -209,11 +208,11 @@ def reason_save(*, actor: User, model: type, data: dict, reason=None, channel: s
         raise invalid("name", _("Give a name of at most 100 characters."))
     if model.objects.filter(name=name).exclude(pk=getattr(reason, "pk", None)).exists():
         raise invalid("name", _("This reason exists."))
-    prefix = {LostReason: "lost_reason", WinReason: "win_reason"}[model]
     with transaction.atomic():
         values = {"name": name, "position": int(data.get("position") or 0), "active": bool(data.get("active", True))}
         if reason is None:
-            return audited_create(instance=model(**values), actor=actor, channel=channel, action=f"{prefix}.create")
-        audited_update(instance=reason, data=values, actor=actor, channel=channel, action=f"{prefix}.update",
-                       always=True)
+            return audited_create(instance=model(**values), actor=actor, channel=channel,
+                                  action="lost_reason.create" if model is LostReason else "win_reason.create")
+        audited_update(instance=reason, data=values, actor=actor, channel=channel,
+                       action="lost_reason.update" if model is LostReason else "win_reason.update", always=True)
     return reason
