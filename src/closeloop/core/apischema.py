@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
+from ninja import errors as ninja_errors
 from ninja.parser import Parser
 from pydantic import BeforeValidator, StrictBool, WithJsonSchema
 
@@ -121,15 +122,43 @@ class NotAnObject(ValueError):
     pass
 
 
+def _refuse_unstorable(value: Any, location: list) -> None:
+    """A NUL character or a lone surrogate cannot be stored (PostgreSQL refuses both): refuse it as a field error
+    (422) instead of failing at the database."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            bad = True
+        else:
+            bad = "\x00" in value
+        if bad:
+            raise ninja_errors.ValidationError([{"loc": location, "msg": "Text may not contain NUL characters or "
+                                                 "lone surrogates."}])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_unstorable(key, location)
+            _refuse_unstorable(item, [*location, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_unstorable(item, [*location, index])
+
+
 class JsonObjectParser(Parser):
     """Every request body of this API is a JSON object: an array or a bare value is refused (422), not
-    read as an empty object."""
+    read as an empty object. Text the database cannot store is refused in the body and in the query."""
 
     def parse_body(self, request):
         data = json.loads(request.body)
         if not isinstance(data, dict):
             raise NotAnObject("The request body must be a JSON object.")
+        _refuse_unstorable(data, ["body"])
         return data
+
+    def parse_querydict(self, data, list_fields, request):
+        result = super().parse_querydict(data, list_fields, request)
+        _refuse_unstorable(result, ["query"])
+        return result
 
 
 def _error(description: str) -> dict:

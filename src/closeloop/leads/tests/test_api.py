@@ -161,3 +161,13 @@ def test_the_api_says_where_a_lead_without_owner_went_and_a_rep_may_keep_it(clie
                                             "assign_to_me": True},
                        content_type="application/json", **auth).json()
     assert kept["lead"]["owner"] == org.owner.username and kept["messages"] == []
+
+
+@pytest.mark.parametrize("text", ["Acme\x00", "Acme\ud800"])
+def test_text_the_database_cannot_store_is_refused_in_body_and_query(client, org, auth, text):
+    response = post(client, auth, {**PAYLOAD, "company_name": text})
+    assert response.status_code == 422 and "company_name" in response.json()["fields"]
+    assert not Lead.objects.exists()
+    if "\x00" in text:
+        listed = client.get("/api/leads/", {"q": text}, **auth)
+        assert listed.status_code == 422 and listed.json()["code"] == "request_invalid"
