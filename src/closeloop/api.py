@@ -65,8 +65,8 @@ def request_invalid(request, exc: ninja_errors.ValidationError):
 @api.exception_handler(ninja_errors.HttpError)
 def http_error(request, exc: ninja_errors.HttpError):
     # Ninja's own refusals (a body that is not JSON) in the API's one error shape.
-    if isinstance(exc.__cause__, ninja_errors.ValidationError):
-        return request_invalid(request, exc.__cause__)
+    if isinstance(exc.__cause__, DomainError):
+        return domain_error(request, exc.__cause__)
     if isinstance(exc.__cause__, NotAnObject):
         body = {"code": "request_invalid", "message": str(_("Send the request body as a JSON object.")),
                 "fields": {"request": [str(exc.__cause__)]}}

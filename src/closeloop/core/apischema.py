@@ -13,11 +13,11 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from ninja import errors as ninja_errors
+from django.utils.translation import gettext as _
 from ninja.parser import Parser
 from pydantic import BeforeValidator, StrictBool, WithJsonSchema
 
-from .errors import ErrorOut
+from .errors import ErrorOut, ValidationFailed
 
 __all__ = ["IsoDate", "IsoDateTime", "JsonInt", "JsonObjectParser", "Money", "StrictBool", "declare_common_errors",
            "decimal_in", "int_in"]
@@ -123,8 +123,8 @@ class NotAnObject(ValueError):
 
 
 def _refuse_unstorable(value: Any, location: list) -> None:
-    """A NUL character or a lone surrogate cannot be stored (PostgreSQL refuses both): refuse it as a field error
-    (422) instead of failing at the database."""
+    """A NUL character or a lone surrogate cannot be stored (PostgreSQL refuses both): refuse a value holding one
+    as a field error (422 validation_failed) instead of failing at the database. Unknown keys are ignored anyway."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -133,11 +133,11 @@ def _refuse_unstorable(value: Any, location: list) -> None:
         else:
             bad = "\x00" in value
         if bad:
-            raise ninja_errors.ValidationError([{"loc": location, "msg": "Text may not contain NUL characters or "
-                                                 "lone surrogates."}])
+            field = ".".join(str(part) for part in location) or "request"
+            raise ValidationFailed(_("Please correct the marked fields."), field_errors={
+                field: [_("Text may not contain NUL characters or unpaired surrogates.")]})
     elif isinstance(value, dict):
         for key, item in value.items():
-            _refuse_unstorable(key, location)
             _refuse_unstorable(item, [*location, key])
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -152,12 +152,12 @@ class JsonObjectParser(Parser):
         data = json.loads(request.body)
         if not isinstance(data, dict):
             raise NotAnObject("The request body must be a JSON object.")
-        _refuse_unstorable(data, ["body"])
+        _refuse_unstorable(data, [])
         return data
 
     def parse_querydict(self, data, list_fields, request):
         result = super().parse_querydict(data, list_fields, request)
-        _refuse_unstorable(result, ["query"])
+        _refuse_unstorable(result, [])
         return result
 
 

@@ -170,4 +170,4 @@ def test_text_the_database_cannot_store_is_refused_in_body_and_query(client, org
     assert not Lead.objects.exists()
     if "\x00" in text:
         listed = client.get("/api/leads/", {"q": text}, **auth)
-        assert listed.status_code == 422 and listed.json()["code"] == "request_invalid"
+        assert listed.status_code == 422 and listed.json()["code"] == "validation_failed"
