@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from closeloop.core.models import Role
-from closeloop.core.visibility import VisibleQuerySet, team_owner_ids
+from closeloop.core.visibility import VisibleQuerySet
+from closeloop.deals.models import Opportunity
 from closeloop.followup.models import FollowedUp
 from closeloop.followup.visibility import involved
 from closeloop.quotes.models import ApprovalStep
@@ -88,19 +89,15 @@ class ContractQuerySet(VisibleQuerySet):
         and invoices takes this lock first, so they run one after another)."""
         return self.select_for_update(of=("self",)).select_related("owner", "customer", "opportunity").get(pk=pk)
 
-    def visible_to(self, user):
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        # Finance reads every contract company-wide: they record the payments and issue the invoices.
-        if user.is_admin or user.role == Role.FINANCE:
-            return self.all()
-        return self.filter(self._visibility_filter(user))
+    # Finance reads every contract company-wide: they record the payments and issue the invoices.
+    company_wide_roles = frozenset({Role.FINANCE})
 
     def _visibility_filter(self, user) -> Q:
-        owned = Q(owner__in=team_owner_ids(user)) if user.role == Role.SALES_MANAGER else Q(owner=user)
-        # Participants (协作人) and the receiver of an open hand-off, as on every record of the family; an
-        # approver sees what they were asked to approve.
-        return (owned | involved(user, Contract)
+        # The owner's line, participants (协作人) and the receiver of an open hand-off, as on every record of the
+        # family; whoever may see the deal (a contract follows its deal, as its quotes do, so a deal's
+        # collaborator who may make the contract also sees it); an approver sees what they were asked to approve.
+        return (super()._visibility_filter(user) | involved(user, Contract)
+                | Q(opportunity__in=Opportunity.objects.visible_to(user).values("pk"))
                 | Q(pk__in=ApprovalStep.objects.filter(approver=user, request__kind="contract")
                     .values("request__target_id")))
 

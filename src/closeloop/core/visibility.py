@@ -38,11 +38,13 @@ def team_owner_ids(user: User) -> list[int]:
 
 class VisibleQuerySet(models.QuerySet):
     owner_field = "owner"
+    # Roles that read every row of this kind (besides administrators), e.g. finance on quotes and contracts.
+    company_wide_roles: frozenset = frozenset()
 
     def visible_to(self, user):
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        if user.is_admin:
+        if user.is_admin or user.role in self.company_wide_roles:
             return self.all()
         # Subclasses express to-many rules as `pk__in` subqueries so no DISTINCT is needed.
         return self.filter(self._visibility_filter(user))

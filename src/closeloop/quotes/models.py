@@ -187,13 +187,8 @@ EDITABLE_STATUSES = {QuoteStatus.DRAFT, QuoteStatus.APPROVED, QuoteStatus.REJECT
 
 
 class QuoteQuerySet(VisibleQuerySet):
-    def visible_to(self, user):
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        # Finance reads every quote: they check contracts and invoices against what was offered.
-        if user.is_admin or user.role == Role.FINANCE:
-            return self.all()
-        return self.filter(self._visibility_filter(user))
+    # Finance reads every quote: they check contracts and invoices against what was offered.
+    company_wide_roles = frozenset({Role.FINANCE})
 
     def _visibility_filter(self, user) -> Q:
         from closeloop.deals.models import Opportunity

@@ -6,8 +6,10 @@ from decimal import Decimal as D
 import pytest
 from django.urls import reverse
 
-from closeloop.contracts import invoices
+from closeloop.contracts import invoices, services
 from closeloop.contracts.models import Contract, ContractStatus
+from closeloop.followup.models import ParticipantRole
+from closeloop.followup.services import participant_add
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +28,14 @@ def test_a_contract_is_seen_by_its_people_and_finance_only(client, org, signed_c
     for user, count in [(org.owner, 1), (org.manager, 1), (finance, 1), (org.teammate, 0), (org.outsider, 0)]:
         body = get(client, user, reverse("contracts:list")).content.decode()
         assert body.count(contract.number) == count, user
+
+
+def test_a_deal_collaborator_who_makes_the_contract_sees_it(client, org, accepted_quote):
+    quote = accepted_quote()
+    participant_add(record=quote.opportunity, user=org.teammate, role=ParticipantRole.SALES, actor=org.owner)
+    contract = services.contract_create_from_quote(quote=quote, actor=org.teammate)
+    assert get(client, org.teammate, contract.get_absolute_url()).status_code == 200
+    assert get(client, org.outsider, contract.get_absolute_url()).status_code == 404
 
 
 def test_the_list_reads_in_a_fixed_number_of_queries(client, org, signed_contract, django_assert_max_num_queries):
