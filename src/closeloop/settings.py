@@ -195,10 +195,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TASKS = {"default": {"BACKEND": os.environ.get("CLOSELOOP_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
 # Email goes through Django's MAILERS (the EMAIL_* settings are deprecated since Django 6.1); the
-# environment keeps the familiar EMAIL_* names. Development without EMAIL_HOST prints mail to the
-# console; production always uses SMTP (a local MTA on localhost:25 unless EMAIL_HOST says otherwise).
-if DEV and not os.environ.get("EMAIL_HOST"):
-    _mailer = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+# environment keeps the familiar EMAIL_* names. Development without EMAIL_HOST writes each mail to a
+# file under the data directory (the terminal stays readable; `closeloop serve` says where);
+# production always uses SMTP (a local MTA on localhost:25 unless EMAIL_HOST says otherwise).
+DEV_MAIL_DIR = DATA_DIR / "mail" if DEV and not os.environ.get("EMAIL_HOST") else None
+if DEV_MAIL_DIR:
+    _mailer = {"BACKEND": "django.core.mail.backends.filebased.EmailBackend", "OPTIONS": {"file_path": str(DEV_MAIL_DIR)}}
 else:
     _email_port = os.environ.get("EMAIL_PORT")
     _mailer = {

@@ -103,3 +103,17 @@ def test_the_readme_commands_work_as_typed_after_the_first_start(tmp_path):
     deduped = python([*cli, "dedupe", str(tmp_path / "list.csv")], typed)
     assert deduped.returncode == 0, deduped.stderr
     assert "lead_cluster" in deduped.stdout
+
+
+SEND_ONE_MAIL = (
+    "import django; django.setup(); from django.core.mail import send_mail; "
+    "send_mail('Hello', 'Body', 'a@example.com', ['b@example.com'])"
+)
+
+
+def test_a_local_run_writes_mail_to_files_not_the_terminal(tmp_path):
+    sent = python(SEND_ONE_MAIL, settings_env(tmp_path, CLOSELOOP_DEV="1"))
+    assert sent.returncode == 0, sent.stderr
+    assert "Hello" not in sent.stdout
+    [written] = (tmp_path / "mail").iterdir()
+    assert "Subject: Hello" in written.read_text()

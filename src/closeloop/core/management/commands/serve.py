@@ -34,6 +34,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Closeloop is running at http://{shown_host}:{port}/"))
         if getattr(settings, "DEV", False):
             self.stdout.write("Demo login: admin / closeloop (also manager1, rep1 ... with the same password)")
+        if getattr(settings, "DEV_MAIL_DIR", None):
+            self.stdout.write(f"E-mails are written to files in {settings.DEV_MAIL_DIR}/ instead of being sent.")
         self.stdout.write("Press Ctrl-C to stop the web server and the job worker.")
 
         stopping = False
