@@ -391,6 +391,15 @@ class Suite:
             for line in result.get("results", []):
                 self.report(Result(**line))
 
+    def receivables(self):
+        if not (ROOT / "bench" / "receivables.py").exists():
+            self.report(Result("receivables pages, 200k contracts", budget="<= 300 ms", status=NOT_BUILT))
+            return
+        from bench.receivables import suite_results
+
+        for line in suite_results(quick=self.quick)["results"]:
+            self.report(Result(**line))
+
     def import_speed(self):
         result = self.external("import_speed", "import 100k rows / 1M rows", "<= 20 s / <= 4 min, 1 GiB")
         if isinstance(result, dict):
@@ -427,7 +436,7 @@ def main(argv=None):
     suite = Suite(quick=args.quick, leads=args.leads, requests=args.requests)
     suite.prepare()
     steps = ["intake", "dedup_check", "import_speed", "dedupe_command", "lists", "dashboard", "dedup_quality",
-             "quote_pdf"]
+             "quote_pdf", "receivables"]
     for step in steps:
         if args.only and step not in args.only.split(","):
             continue

@@ -385,16 +385,16 @@ def create_contract(request, payload: ContractIn):
 def get_receivables(request, page: int = Query(1, ge=1, le=100_000)):
     if not access.can_read_receivables(request.user):
         raise Forbidden(_("Receivables are for finance, managers and administrators."))
-    rows = receivables.receivable_instalments(request.user)
     today = timezone.localdate()
 
     def line(item):
         return {"id": item.key, "name": item.name, "total": item.total, "buckets": {"total": item.total, **item.buckets}}
 
-    customers, has_next = receivables.by_customer(rows, today, page=page)
-    return {"as_of": today, "totals": receivables.totals(rows, today),
-            "by_rep": [line(item) for item in receivables.by_rep(rows, today)],
-            "by_customer": [line(item) for item in customers], "page": page, "has_next": has_next}
+    totals, reps = receivables.summary(request.user, today)
+    customers = receivables.by_customer(receivables.receivable_instalments(request.user), today, page=page,
+                                        ranking=receivables.receivable_customers(request.user))
+    return {"as_of": today, "totals": totals, "by_rep": [line(item) for item in reps],
+            "by_customer": [line(item) for item in customers["rows"]], "page": page, "has_next": customers["has_next"]}
 
 
 @router.post("/esign/callback", auth=None, url_name="esign_callback",

@@ -64,12 +64,15 @@ class ContractsConfig(LoopApp):
         ]
 
     def sweeps(self):
-        from .tasks import contract_reminders, contract_starts
+        from .tasks import contract_reminders, contract_starts, receivables_recount
 
         return [
             # Hourly: idempotent, so a late or doubled run sends nothing twice; due dates change by the day.
             Sweep("contracts.reminders", contract_reminders.enqueue, every_seconds=3600),
             Sweep("contracts.starts", contract_starts.enqueue, cron="5 0 * * *"),
+            # The summaries are kept by every service; the nightly rebuild mends whatever changed around them
+            # (a bulk load, a restore, a hand edit) and drops the rows that fell to zero.
+            Sweep("contracts.receivables_recount", receivables_recount.enqueue, cron="20 3 * * *"),
         ]
 
     def task_kinds(self):

@@ -42,12 +42,12 @@ def receivables_workbook(rows, filters: receivables.DrillFilters, today) -> byte
         customers.write_row(0, 0, [_("Customer"), _("Total"), *bucket_labels], bold)
         line, page = 0, 1
         while True:
-            lines, has_next = receivables.by_customer(selected, today, page=page, per_page=1000)
-            for customer in lines:
+            result = receivables.by_customer(selected, today, page=page, per_page=1000)
+            for customer in result["rows"]:
                 line += 1
                 customers.write(line, 0, customer.name)
                 customers.write_row(line, 1, [customer.total, *customer.cells], money)
-            if not has_next:
+            if not result["has_next"]:
                 break
             page += 1
 

@@ -332,6 +332,44 @@ class Instalment(models.Model):
         return self.paid_amount >= self.amount
 
 
+# Summaries of the receivable instalments, kept by `receivable_summary` in the same transaction as every change
+# to an instalment's derived values, so the receivables page reads a few thousand rows instead of summing
+# every receivable instalment (600k at 200k contracts). An instalment without a due date is filed under
+# NO_DUE_DATE (never overdue), since NULL keys never meet in a unique constraint.
+class ReceivableDay(models.Model):
+    """What one rep's contracts still owe, by due date: the age buckets and the by-rep table come from here."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    due_date = models.DateField()
+    outstanding = models.DecimalField(**MONEY, default=0)
+    instalments = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "due_date"], name="receivable_day_unique")]
+
+    def __str__(self):
+        return f"{self.owner_id} {self.due_date}: {self.outstanding}"
+
+
+class ReceivableCustomer(models.Model):
+    """What one customer still owes on one rep's contracts: the by-customer table's order comes from here."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer = models.ForeignKey("deals.Customer", on_delete=models.CASCADE, related_name="+", db_index=False)
+    outstanding = models.DecimalField(**MONEY, default=0)
+    instalments = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "customer"], name="receivable_customer_unique")]
+        indexes = [
+            # The by-customer table groups the rows by customer: one ordered pass over this covering index.
+            models.Index(fields=["customer", "owner", "outstanding", "instalments"], name="receivable_customer_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.owner_id} {self.customer_id}: {self.outstanding}"
+
+
 # ---------------------------------------------------------------------------------------------------
 # Payments and invoices
 

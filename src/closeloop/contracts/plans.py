@@ -22,7 +22,7 @@ from closeloop.followup.models import Task, TaskStatus
 from closeloop.followup.services import task_open
 from closeloop.quotes.catalog import parse_amount, parse_decimal
 
-from . import access
+from . import access, receivable_summary
 from .actions import ContractAction
 from .models import RECEIVABLE_STATUSES, Contract, ContractStatus, Instalment, InstalmentCondition
 
@@ -80,11 +80,16 @@ def _sync_task(contract: Contract, instalment: Instalment, now) -> None:
         task.save(update_fields=["status", "closed_at"])
 
 
-def sync_instalments(contract: Contract, *, rescale: bool = False, instalments=None) -> list[Instalment]:
-    """Set every instalment's derived values from the contract (see the module docstring); returns those whose
-    due date became known now (released by the signature or the acceptance)."""
+def sync_instalments(contract: Contract, *, rescale: bool = False, instalments=None,
+                     contributed: list | None = None) -> list[Instalment]:
+    """Set every instalment's derived values from the contract (see the module docstring) and carry the change
+    to the receivables summaries; returns those whose due date became known now (released by the signature
+    or the acceptance). `contributed` is what the contract's instalments contributed to the summaries when the
+    caller changed them before this call (by default, what `instalments` contribute as they are given)."""
     instalments = list(instalments if instalments is not None
                        else contract.instalments.select_related("task").order_by("position", "id"))
+    if contributed is None:
+        contributed = receivable_summary.contributions(instalments)
     if rescale:
         _rescale(contract, instalments)
     now = timezone.now()
@@ -109,6 +114,7 @@ def sync_instalments(contract: Contract, *, rescale: bool = False, instalments=N
         if after != before and instalment.pk:
             instalment.save(update_fields=["due_date", "amount", "outstanding", "receivable", "owner", "customer",
                                            "released_at", "task"])
+    receivable_summary.apply(contributed, receivable_summary.contributions(instalments))
     return released
 
 
@@ -210,6 +216,8 @@ def payment_plan_save(*, contract: Contract, instalments: list[dict], actor: Use
         contract = Contract.objects.lock(contract.pk)
         _require_planner(actor, contract)
         existing = {i.pk: i for i in contract.instalments.select_for_update(of=("self",)).select_related("task").order_by("pk")}
+        # What the plan adds to the receivables summaries now, before the rows below are changed or removed.
+        contributed = receivable_summary.contributions(existing.values())
         errors: list[str] = []
         rows = [r for r in instalments if any(str(r.get(k) or "").strip() for k in ("title", "amount", "percentage"))]
         if not rows:
@@ -257,7 +265,7 @@ def payment_plan_save(*, contract: Contract, instalments: list[dict], actor: Use
         for instalment in kept:
             instalment.outstanding = instalment.amount - instalment.paid_amount
             instalment.save()
-        sync_instalments(contract, instalments=kept)
+        sync_instalments(contract, instalments=kept, contributed=contributed)
         new_text = plan_text(kept)
         if new_text != old_text:
             audit_record(actor=actor, channel=channel, action=ContractAction.PLAN_UPDATE, target=contract,

@@ -2,6 +2,7 @@
 
 from django.tasks import task
 
+from .receivable_summary import recount
 from .reminders import run_contract_reminders, run_contract_starts
 
 
@@ -13,3 +14,8 @@ def contract_reminders() -> int:
 @task
 def contract_starts() -> int:
     return run_contract_starts()
+
+
+@task
+def receivables_recount() -> int:
+    return recount()

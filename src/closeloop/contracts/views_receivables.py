@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from closeloop.core.pagination import page_number, paginate, query_without_page
+from closeloop.core.pagination import page_number, query_without_page
 
 from . import access, receivables
 from .exports import receivables_workbook
@@ -30,13 +30,12 @@ def _filters(request) -> receivables.DrillFilters:
 def receivables_view(request):
     rows = _rows(request)
     today = timezone.localdate()
-    page = page_number(request)
-    customers, has_next = receivables.by_customer(rows, today, page=page)
+    totals, reps = receivables.summary(request.user, today)
+    customers = receivables.by_customer(rows, today, page=page_number(request),
+                                        ranking=receivables.receivable_customers(request.user))
     context = {
-        "today": today, "buckets": receivables.BUCKETS, "totals": receivables.totals(rows, today),
-        "reps": receivables.by_rep(rows, today), "customers": customers,
-        "page": {"number": page, "has_previous": page > 1, "has_next": has_next, "previous": page - 1, "next": page + 1},
-        "query": query_without_page(request),
+        "today": today, "buckets": receivables.BUCKETS, "totals": totals, "reps": reps,
+        "customers": customers["rows"], "page": customers, "query": query_without_page(request),
     }
     return render(request, "contracts/receivables.html", context)
 
@@ -47,14 +46,14 @@ def receivables_instalments_view(request):
     rows = _rows(request)
     today = timezone.localdate()
     filters = _filters(request)
-    page = paginate(request, receivables.drilldown(rows, filters, today), per_page=50)
+    page = receivables.drilldown_page(rows, filters, today, page=page_number(request))
     for instalment in page["rows"]:
         instalment.age = receivables.age_days(instalment, today)
     return render(request, "contracts/receivables_instalments.html", {
         "page": page, "filters": filters, "buckets": receivables.BUCKETS, "query": query_without_page(request),
         "bucket_label": dict((key, label) for key, label, _days in receivables.BUCKETS).get(filters.bucket, ""),
         "customer_name": _name(rows, "customer", filters.customer), "owner_name": _name(rows, "owner", filters.owner),
-        "total": receivables.totals(receivables.drilldown(rows, filters, today), today)["total"],
+        "total": receivables.drill_total(request.user, filters, today),
     })
 
 

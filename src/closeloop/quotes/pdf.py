@@ -3,10 +3,16 @@
 Text is set in Noto Sans CJK SC (Debian's fonts-noto-cjk) with WenQuanYi Micro Hei as the fallback; without a CJK
 font every Chinese character would come out as a box. Nothing is fetched from outside: the only resource
 allowed is the company logo, embedded as a data: URI.
+
+A sent version is frozen (its lines, totals and date never change), so its PDF is rendered once, on the first
+request, and kept in the media folder: rendering a 50-line quote costs seconds, reading the kept file
+milliseconds. A draft is rendered every time (it changes).
 """
 
 import base64
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -55,8 +61,26 @@ def render_pdf(html: str) -> bytes:
     return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
 
 
+def kept_pdf_name(version: QuoteVersion) -> str:
+    """Where a sent version's PDF is kept: one file per frozen version, named by its id and the moment it was
+    sent (so a database started afresh beside an old media folder never meets a file of another quote)."""
+    return f"quotes/pdf/{version.quote_id}/v{version.number}-{version.pk}-{version.sent_at:%Y%m%dT%H%M%S%f}.pdf"
+
+
 def quote_pdf(version: QuoteVersion) -> bytes:
-    return render_pdf(quote_html(version))
+    if version.sent_at is None:
+        return render_pdf(quote_html(version))
+    name = kept_pdf_name(version)
+    try:
+        with default_storage.open(name, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        pass
+    data = render_pdf(quote_html(version))
+    # Two first requests at once both render; the second finds the file there and keeps the first.
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(data))
+    return data
 
 
 def pdf_filename(version: QuoteVersion) -> str:

@@ -10,6 +10,12 @@ from closeloop.quotes import catalog, services
 from closeloop.quotes.models import ApprovalChain, ApprovalOperator
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Sent versions' PDFs are kept in the media folder: a test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def finance(org):
     return User.objects.create_user("finance", "finance@example.com", "pw", role=Role.FINANCE, display_name="finance")

@@ -130,6 +130,25 @@ def test_a_sent_version_prints_as_it_was_sent(client, org, make_quote):
     assert client.get(reverse("quotes:pdf", args=[quote.pk])).status_code == 404
 
 
+def test_a_sent_version_is_rendered_once_and_kept(client, org, make_quote, settings):
+    from closeloop.quotes.pdf import kept_pdf_name
+
+    quote = make_quote()
+    draft = quote_pdf(quote.current_version)
+    assert not (settings.MEDIA_ROOT / "quotes").exists()  # a draft changes: never kept
+    services.quote_send(quote=quote, actor=org.owner)
+    quote.refresh_from_db()
+    version = quote.current_version
+    client.force_login(org.owner)
+    first = client.get(reverse("quotes:pdf", args=[quote.pk])).content
+    kept = settings.MEDIA_ROOT / kept_pdf_name(version)
+    assert kept.read_bytes() == first and first != draft
+    # What is kept is what is served, to the rep and to the customer's link alike.
+    kept.write_bytes(first + b"%kept")
+    assert client.get(reverse("quotes:pdf", args=[quote.pk])).content == first + b"%kept"
+    assert client.get(reverse("quote_public_pdf", args=[quote.public_key])).content == first + b"%kept"
+
+
 def test_the_customer_downloads_the_pdf_from_the_link(client, org, make_quote):
     quote = make_quote()
     services.quote_send(quote=quote, actor=org.owner)
