@@ -135,12 +135,15 @@ def make_customer(org):
 def make_deal(org, make_customer):
     """A deal in the default pipeline's first stage, for a new customer of its owner unless given one."""
     from closeloop.deals.services.opportunities import opportunity_create
+    from closeloop.followup.rights import Act, may
 
     def make(owner=None, customer=None, **data):
         owner = owner or org.owner
         customer = customer or make_customer(owner=owner)
+        # A deal for someone who may not edit the customer (another rep's: 撞单) is an administrator's doing.
+        actor = owner if may(owner, customer, Act.EDIT) else org.admin
         return opportunity_create(customer=customer, data={"name": f"{customer.name} CRM项目", **data},
-                                  actor=owner, owner=owner)
+                                  actor=actor, owner=owner)
 
     return make
 

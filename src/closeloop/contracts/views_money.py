@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from closeloop.core.errors import DomainError, error_text
 from closeloop.core.money import format_yuan
 from closeloop.core.pagination import paginate
+from closeloop.core.redirects import next_url
 
 from . import access, invoices, payments
 from .models import Contract, InvoiceRequest, InvoiceStatus
@@ -88,10 +89,7 @@ def invoice_action_view(request, pk, invoice_pk, action):
         messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Invoice request: %(status)s.") % {"status": invoice.get_status_display()})
-    target = request.POST.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = invoice.contract.get_absolute_url() + "#invoices"
-    return redirect(target)
+    return redirect(next_url(request, invoice.contract.get_absolute_url() + "#invoices"))
 
 
 @login_required

@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -12,6 +11,7 @@ from .models import DeliveryStatus, Department, GroupRobot, NotificationDelivery
 from .navigation import start_url
 from .notify import kinds_for, preferences_for
 from .pagination import paginate, query_without_page
+from .redirects import is_safe_target
 from .services import (
     api_token_create,
     api_token_revoke,
@@ -151,7 +151,7 @@ def notification_open(request, pk):
     """Follow a notification's link and count it as read."""
     notification = get_object_or_404(request.user.notifications, pk=pk)
     notification_mark_read(user=request.user, notification_id=pk)
-    if notification.url and url_has_allowed_host_and_scheme(notification.url, allowed_hosts={request.get_host()}):
+    if is_safe_target(request, notification.url):
         return redirect(notification.url)
     return redirect("notifications")
 

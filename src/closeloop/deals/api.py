@@ -284,7 +284,8 @@ def get_customer(request, customer_id: int):
     return _customer(request, customer_id)
 
 
-@router.post("/convert/{lead_id}", response={201: ConvertOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+@router.post("/convert/{lead_id}", response={201: ConvertOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+                                              422: ErrorOut},
              summary="Convert a qualified lead into customer, contact and deal")
 def convert_lead(request, lead_id: int, payload: ConvertIn):
     try:
@@ -310,7 +311,8 @@ def list_opportunities(request, params: Query[ListParams]):
     return api_page(deals, page=params.page, page_size=params.page_size)
 
 
-@router.post("/", response={201: OpportunityOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}, summary="Create a deal")
+@router.post("/", response={201: OpportunityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+             summary="Create a deal")
 def create_opportunity(request, payload: OpportunityIn):
     customer = _customer(request, payload.customer_id)
     data = _fields(payload)

@@ -33,12 +33,13 @@ from closeloop.core.errors import Conflict, Forbidden, invalid
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 from closeloop.followup.models import Activity, ActivityKind
+from closeloop.followup.rights import Act, may
 from closeloop.leads.pool import WARNING_AHEAD, Pool, claim_check, ledger_write, lock_claimer, warn_once
 from closeloop.leads.quality import PoolEventKind
 from closeloop.leads.scoring import quality_settings
 
 from .models import Customer, Opportunity, OpportunityStatus
-from .services.ownership import can_manage, check_new_owner
+from .services.ownership import check_new_owner
 
 
 def _customers_held(user) -> int:
@@ -174,7 +175,7 @@ def customer_release(*, customer: Customer, actor: User, reason: str, channel: s
         customer = Customer.objects.select_for_update(of=("self",)).select_related("owner").get(pk=customer.pk)
         if customer.owner_id is None:
             return customer
-        if customer.owner_id != actor.pk and not can_manage(actor, customer.owner):
+        if not may(actor, customer, Act.MANAGE):
             raise Forbidden(_("Only the owner or their manager can return a customer to the pool."))
         if Opportunity.objects.filter(customer=customer, status=OpportunityStatus.OPEN).exists():
             raise Conflict(_("This customer has open deals; transfer it to another rep instead."))

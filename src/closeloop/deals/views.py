@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -11,6 +12,7 @@ from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
 from closeloop.core.money import parse_money
 from closeloop.core.pagination import paginate, query_without_page
+from closeloop.core.redirects import next_url
 from closeloop.deals.services.conversion import lead_convert
 from closeloop.deals.services.opportunities import (
     field_label,
@@ -20,7 +22,7 @@ from closeloop.deals.services.opportunities import (
     opportunity_transfer,
     opportunity_update,
 )
-from closeloop.deals.services.ownership import can_manage
+from closeloop.followup.rights import Act, may
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.leads.selectors import get_lead_for_user
 
@@ -40,11 +42,6 @@ from .selectors import (
 def apply_errors(form, exc: DomainError):
     # A stage gate's message also says which stage wants the fields it marks.
     form_errors_from(form, exc, always_message=exc.code == "stage_gate")
-
-
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
 
 
 def _form_data(form) -> dict:
@@ -119,7 +116,7 @@ def opportunity_detail_view(request, pk):
     return render(request, "deals/detail.html", {
         "deal": deal, "stages": stages, "followup": follow_up_panel(deal, viewer=request.user),
         "contacts": deal.contacts.all(),
-        "can_transfer": can_manage(request.user, deal.owner),
+        "can_transfer": may(request.user, deal, Act.OVERSEE),
         "missing": {s.pk: [field_label(name) for name in missing_gate_fields(deal, s)]
                     for s in stages},
         "lost_reasons": lost_reasons(),
@@ -130,6 +127,8 @@ def opportunity_detail_view(request, pk):
 @require_http_methods(["GET", "POST"])
 def opportunity_create_view(request, customer_pk):
     customer = get_customer_for_user(request.user, customer_pk)
+    if not may(request.user, customer, Act.EDIT):
+        raise PermissionDenied  # seen, not theirs to sell to: 403, as the API answers
     form = OpportunityForm(request.POST or None, customer=customer)
     if request.method == "POST" and form.is_valid():
         try:
@@ -197,7 +196,7 @@ def opportunity_move_view(request, pk):
     """Move to a stage. Board drag (HTMX), the card's select, and the gate form all post here."""
     deal = get_opportunity_for_user(request.user, pk)
     stage = Stage.objects.filter(pk=request.POST.get("stage") or 0, pipeline_id=deal.pipeline_id).first()
-    back = _safe_next(request, deal.get_absolute_url())
+    back = next_url(request, deal.get_absolute_url())
     if stage is None:
         messages.error(request, _("Choose a stage of this deal's pipeline."))
         return redirect(back)
@@ -236,6 +235,8 @@ def opportunity_move_view(request, pk):
 @require_http_methods(["GET", "POST"])
 def lead_convert_view(request, lead_pk):
     lead = get_lead_for_user(request.user, lead_pk)
+    if not may(request.user, lead, Act.EDIT):
+        raise PermissionDenied  # marketing sees its channels' leads; converting one is the owner side's
     form = ConvertForm(request.POST or None, initial={"amount": lead.budget or ""})
     if request.method == "POST" and form.is_valid():
         try:
@@ -262,7 +263,7 @@ def lead_convert_view(request, lead_pk):
 
 def transfer_page(request, *, record, transfer, success_message):
     """The transfer form for a deal or a customer: only a manager of the owner may use it."""
-    if not can_manage(request.user, record.owner):
+    if not may(request.user, record, Act.OVERSEE):
         raise Http404
     form = TransferForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,7 +19,7 @@ from closeloop.deals.services.customers import (
     customer_update,
     open_deals_needing,
 )
-from closeloop.deals.services.ownership import can_manage
+from closeloop.followup.rights import Act, may
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.leads.pool import mask_email, mask_phone
 
@@ -61,8 +62,10 @@ def customer_detail_view(request, pk):
         "customer": customer, "contacts": customer.contacts.all(),
         "deals": customer.opportunities.visible_to(request.user).select_related("stage", "owner").order_by("-updated_at")[:50],
         "followup": follow_up_panel(customer, viewer=request.user), "contact_form": ContactForm(),
-        "can_transfer": can_manage(request.user, customer.owner),
-        "can_delete_contacts": can_delete_contact(request.user, customer),
+        # Seeing a customer (a collaborator, marketing) is not changing it: the page offers what the services allow.
+        "can_edit": may(request.user, customer, Act.EDIT),
+        "can_manage": may(request.user, customer, Act.MANAGE),  # delete contacts, return to the pool
+        "can_transfer": may(request.user, customer, Act.OVERSEE),
     })
 
 
@@ -106,6 +109,8 @@ def customer_edit_view(request, pk):
 @require_POST
 def contact_create_view(request, pk):
     customer = get_customer_for_user(request.user, pk)
+    if not may(request.user, customer, Act.EDIT):
+        raise PermissionDenied
     form = ContactForm(request.POST)
     if form.is_valid():
         try:
@@ -128,6 +133,8 @@ def _contact_for_user(user, customer_pk, pk):
 @require_http_methods(["GET", "POST"])
 def contact_edit_view(request, pk, contact_pk):
     contact = _contact_for_user(request.user, pk, contact_pk)
+    if not may(request.user, contact.customer, Act.EDIT):
+        raise PermissionDenied
     form = ContactForm(request.POST or None, initial={name: getattr(contact, name) for name in ContactForm.base_fields})
     if request.method == "POST" and form.is_valid():
         try:

@@ -4,14 +4,19 @@ Seeing is `visible_to` (core/visibility.py and each model's rule): the owner, th
 tree, participants, and the receiver of an open hand-off. Acting is narrower, and decided here once for
 every record type of the follow-up family, so the page, the API, imports and jobs obey the same rule:
 
-- the owner, the managers over the owner's department, and administrators may do everything;
+- the managers over the owner's department and administrators may do everything, overseeing included
+  (transfer the record, take back an approved contract);
+- the owner may do everything but oversee;
 - a sales participant (a colleague who sells with the owner, or the previous owner kept on) may edit the
-  record and follow it up;
-- any other participant (pre-sales, product, finance, service) may follow it up: log activities, comment;
+  record, follow it up and build its quotes and contracts;
+- a pre-sales or product participant may follow it up and build its quotes (they design the solution);
+- any other participant (finance, service) may follow it up: log activities, comment;
 - the receiver of a pending hand-off may only answer it (handoff_respond checks that it is theirs);
 - everyone else who happens to see the record (marketing on its own source channels) acts on nothing.
 
 Services call `require(actor, record, Act...)`; a page asks `may(...)` to hide a button it would refuse.
+Nobody outside this module writes a role check of their own: a new act is declared below, with who has it.
+A job or a pipeline rule acts as the system (`actor=None`), which the caller's own right to act stood for.
 """
 
 from enum import StrEnum
@@ -29,44 +34,63 @@ class Act(StrEnum):
     EDIT = "edit"  # change the record's own fields: amount, dates, stage, status
     FOLLOW_UP = "follow_up"  # log an activity, comment
     MANAGE = "manage"  # decide who takes part: add or remove participants, hand tasks off
+    QUOTE = "quote"  # build, send and answer a deal's quotes; draft its contract
+    OVERSEE = "oversee"  # a manager's say over the owner: transfer, return or terminate an approved contract
 
 
-# What a participant's role lets them do; the owner's side (owner, managers, admins) may do every act.
+# Who may do what: the owner's side by how they stand to the owner, participants by their role.
+OVERSEER_ACTS = frozenset(Act)  # administrators, and managers over the owner's department
+OWNER_ACTS = OVERSEER_ACTS - {Act.OVERSEE}
 PARTICIPANT_ACTS = {
-    ParticipantRole.SALES: {Act.EDIT, Act.FOLLOW_UP},
+    ParticipantRole.SALES: frozenset({Act.EDIT, Act.FOLLOW_UP, Act.QUOTE}),
+    ParticipantRole.PRESALES: frozenset({Act.FOLLOW_UP, Act.QUOTE}),
+    ParticipantRole.PRODUCT: frozenset({Act.FOLLOW_UP, Act.QUOTE}),
 }
-PARTICIPANT_DEFAULT_ACTS = {Act.FOLLOW_UP}
+PARTICIPANT_DEFAULT_ACTS = frozenset({Act.FOLLOW_UP})
 
-def is_owner_side(user, record) -> bool:
-    """The owner, a manager over the owner's department, or an administrator."""
+
+def is_overseer(user, record) -> bool:
+    """An administrator, or a manager over the owner's department (their own records included)."""
     if user.is_admin:
-        return True
-    owner_id = getattr(record, "owner_id", None)
-    if owner_id is not None and owner_id == user.pk:
         return True
     if user.role != Role.SALES_MANAGER:
         return False
     # A record in the pool has no owner; the managers distribute it.
+    owner_id = getattr(record, "owner_id", None)
     return owner_id is None or owner_id in team_owner_ids(user)
+
+
+def is_owner_side(user, record) -> bool:
+    """The owner, a manager over the owner's department, or an administrator."""
+    owner_id = getattr(record, "owner_id", None)
+    return (owner_id is not None and owner_id == user.pk) or is_overseer(user, record)
 
 
 def participant_role(user, record) -> str | None:
     return Participant.objects.for_record(record).filter(user=user).values_list("role", flat=True).first()
 
 
-def may(user, record, act: Act) -> bool:
-    if user is None or (user.pk is None and not user.is_authenticated):
-        # A job or a system step (a rule someone with the right configured), or the customer answering a
-        # quote through its public link (the link's key is their right).
-        return True
-    if not user.is_active:
-        return False
-    if is_owner_side(user, record):
-        return True
+def acts_of(user, record) -> frozenset:
+    """Every act `user` may do on `record`."""
+    if user is None:
+        # A job or a system step (a rule someone with the right configured, a move a quote triggers).
+        return OVERSEER_ACTS
+    if not user.is_authenticated or not user.is_active:
+        # Nobody signed in (the customer on a quote's public link acts through that link's own service).
+        return frozenset()
+    if is_overseer(user, record):
+        return OVERSEER_ACTS
+    owner_id = getattr(record, "owner_id", None)
+    if owner_id is not None and owner_id == user.pk:
+        return OWNER_ACTS
     role = participant_role(user, record)
     if role is None:
-        return False
-    return act in PARTICIPANT_ACTS.get(role, PARTICIPANT_DEFAULT_ACTS)
+        return frozenset()
+    return PARTICIPANT_ACTS.get(role, PARTICIPANT_DEFAULT_ACTS)
+
+
+def may(user, record, act: Act) -> bool:
+    return act in acts_of(user, record)
 
 
 def require(user, record, act: Act) -> None:
@@ -78,6 +102,11 @@ def require(user, record, act: Act) -> None:
     elif act == Act.EDIT:
         message = _("Only the owner of %(record)s, their manager, a sales collaborator or an administrator can "
                     "change it.")
+    elif act == Act.QUOTE:
+        message = _("Only the owner of %(record)s, their manager, a sales, pre-sales or product collaborator or an "
+                    "administrator can work on its quotes and contracts.")
+    elif act == Act.OVERSEE:
+        message = _("Only a manager of the owner of %(record)s, or an administrator, can do this.")
     else:
         message = _("Only the owner of %(record)s, their manager or its collaborators can follow it up.")
     raise Forbidden(message % {"record": record})

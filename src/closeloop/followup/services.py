@@ -350,6 +350,14 @@ def rows_move(*, model, from_ids: list[int], to, owner_id: int | None) -> dict[s
     merged.filter(user__in=Participant.objects.for_record(to).values("user")).delete()
     if owner_id is not None:
         merged.filter(user_id=owner_id).delete()
+    # Two merged-away records may share a collaborator: one row each would break `participant_once` on `to`.
+    # Keep one per person, a sales row first (it carries the right to edit), else the earliest.
+    keep: dict[int, tuple[bool, int]] = {}
+    for pk, user_id, role in merged.order_by("pk").values_list("pk", "user_id", "role"):
+        rank = (role != ParticipantRole.SALES, pk)
+        if user_id not in keep or rank < keep[user_id]:
+            keep[user_id] = rank
+    merged.exclude(pk__in=[pk for _sales, pk in keep.values()]).delete()
     moved = {}
     for row_model in (Activity, Task, Handoff, Comment, Participant):
         count = row_model.objects.for_records(model, from_ids).update(record_id=to.pk)

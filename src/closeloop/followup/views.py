@@ -9,17 +9,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.models import User
+from closeloop.core.redirects import next_url
 
 from . import services
 from .forms import ActivityForm, HandoffForm, ParticipantForm, form_data
 from .models import Handoff
 from .selectors import get_record_for_user, record_of
 from .today import today_sections
-
-
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
 
 
 @login_required
@@ -39,7 +35,7 @@ def activity_create_view(request, record_type, pk):
                 # The activity, not `record`: the service saved the new follow-up time on its own copy of the record.
                 return render(request, "followup/_activity_logged.html", {"record": record, "activity": activity})
             messages.success(request, _("Follow-up logged."))
-            return redirect(_safe_next(request, record.get_absolute_url()))
+            return redirect(next_url(request, record.get_absolute_url()))
     template = "followup/_activity_form.html" if inline else "followup/activity_form.html"
     return render(request, template, {"form": form, "record": record,
                                       "action": reverse("followup:activity_create", args=[record_type, record.pk])})
@@ -108,7 +104,7 @@ def handoff_respond_view(request, handoff_pk):
         messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Answer recorded."))
-    return redirect(_safe_next(request, record.get_absolute_url()))
+    return redirect(next_url(request, record.get_absolute_url()))
 
 
 @login_required

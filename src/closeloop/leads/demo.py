@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from closeloop.core.hooks import DemoContext
 from closeloop.core.models import Channel
+from closeloop.followup.rights import Act, may
 
 from .assignment import OPEN_STATUSES
 from .models import Campaign, Lead, LeadSource, LeadStatus
@@ -74,7 +75,9 @@ def load_demo(ctx: DemoContext, *, leads: int) -> None:
         Lead.objects.filter(pk=lead.pk).update(created_at=created)
         status = rng.choice(statuses)
         if status != LeadStatus.NEW:
-            lead_assign(lead=lead, owner=rep, actor=rep.manager or admin, channel=Channel.SYSTEM, reason="demo")
+            # The rep's manager hands it over when it is theirs to give (intake's rules may have given it elsewhere).
+            manager = rep.manager if rep.manager and may(rep.manager, lead, Act.MANAGE) else admin
+            lead_assign(lead=lead, owner=rep, actor=manager, channel=Channel.SYSTEM, reason="demo")
             Lead.objects.filter(pk=lead.pk).update(status=status)
     ctx.summary.append(f"{Lead.objects.count()} leads")
     # After every app's part: the deals take their qualified leads first, then the pool ages what is left.

@@ -2,12 +2,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import paginate, query_without_page
+from closeloop.core.redirects import next_url
 from closeloop.followup.selectors import follow_up_panel
 
 from .exports import export_response
@@ -110,7 +112,7 @@ def lead_bulk_assign_view(request):
     form = BulkAssignForm(request.POST, user=request.user)
     if not form.is_valid():
         messages.error(request, _("Choose the leads and the person to assign them to."))
-        return redirect(request.POST.get("next") or "leads:list")
+        return redirect(next_url(request, reverse("leads:list")))
     done = 0
     for lead in form.cleaned_data["leads"]:
         try:
@@ -119,8 +121,7 @@ def lead_bulk_assign_view(request):
         except DomainError as exc:
             messages.error(request, f"{lead}: {exc.message}")
     messages.success(request, _("%(n)d leads assigned to %(user)s.") % {"n": done, "user": form.cleaned_data["owner"]})
-    next_url = request.POST.get("next", "")
-    return redirect(next_url if next_url.startswith("/") and not next_url.startswith("//") else "leads:list")
+    return redirect(next_url(request, reverse("leads:list")))
 
 
 @login_required

@@ -20,15 +20,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record, diff, snapshot
-from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from closeloop.core.inputs import date_input
-from closeloop.core.models import Channel, Role, User
+from closeloop.core.models import Channel, User
 from closeloop.core.money import format_yuan
 from closeloop.core.notify import notify
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.services.opportunities import opportunity_move_stage
-from closeloop.deals.services.ownership import can_manage
-from closeloop.followup.models import Participant, ParticipantRole
+from closeloop.followup.rights import Act, may
 from closeloop.leads import normalize
 
 from . import approvals, pricing
@@ -48,27 +47,15 @@ from .numbering import next_number
 
 APPROVAL_KIND = "quote"
 MAX_LINES = 200
-# Participants in these roles build quotes with the owner; finance and service read them.
-EDITING_ROLES = {ParticipantRole.SALES, ParticipantRole.PRESALES, ParticipantRole.PRODUCT}
 
 
 # ---------------------------------------------------------------------------------------------------
-# Who may act
-
-
-def can_edit_quotes(user: User, deal: Opportunity) -> bool:
-    """The deal's owner, the owner's managers, participants who sell or design the solution, administrators."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_admin or deal.owner_id == user.pk:
-        return True
-    if user.role == Role.SALES_MANAGER and can_manage(user, deal.owner):
-        return True
-    return Participant.objects.for_record(deal).filter(user=user, role__in=EDITING_ROLES).exists()
+# Who may act: the deal's Act.QUOTE (followup.rights) — the owner's side and the participants who sell or
+# design the solution; finance and service read quotes but do not make them.
 
 
 def _require_editor(actor: User, deal: Opportunity):
-    if not can_edit_quotes(actor, deal):
+    if not may(actor, deal, Act.QUOTE):
         raise Forbidden(_("Only the deal's owner, their manager or a collaborator on the deal can change its quotes."))
 
 
@@ -424,9 +411,14 @@ class PublicActor:
         return _("%(name)s (customer, through the quote link)") % {"name": self.name}
 
 
-def _move_deal(quote: Quote, *, stage_field: str, actor, channel: str) -> tuple[object | None, str]:
+def _move_deal(quote: Quote, *, stage_field: str, because: str) -> tuple[object | None, str]:
     """Move the quote's deal to the stage its pipeline names for this event. Returns (stage moved to, "") or
-    (stage, why not) when the stage gate refused; (None, "") when nothing is configured or it would go back."""
+    (stage, why not) when the stage gate refused; (None, "") when nothing is configured or it would go back.
+
+    The move is the pipeline's rule, made by the system on the owner's behalf: whoever may send or answer the
+    quote (a pre-sales collaborator, the customer on the public link) triggers it without needing the right
+    to edit the deal, and the trail says what triggered it (`because`). A refused move never undoes the quote's
+    own step; the caller tells the owner what is missing."""
     deal = quote.opportunity
     row = PipelineQuoteSettings.objects.filter(pipeline_id=deal.pipeline_id).select_related(stage_field).first()
     stage = getattr(row, stage_field) if row else None
@@ -438,8 +430,8 @@ def _move_deal(quote: Quote, *, stage_field: str, actor, channel: str) -> tuple[
     try:
         # A savepoint: a gate that refuses leaves the quote's own change standing.
         with transaction.atomic():
-            opportunity_move_stage(opportunity=deal, stage=stage, actor=actor, channel=channel)
-    except ValidationFailed as exc:
+            opportunity_move_stage(opportunity=deal, stage=stage, actor=None, channel=Channel.SYSTEM, because=because)
+    except DomainError as exc:
         return stage, exc.message
     return stage, ""
 
@@ -471,7 +463,8 @@ def quote_send(*, quote: Quote, actor: User, channel: str = Channel.WEB) -> Quot
         audit_record(actor=actor, channel=channel, target=quote, action=QuoteAction.QUOTE_SEND,
                      changes={"status": [old, quote.status], "total_incl_tax": [None, version.total_incl_tax]},
                      note=f"v{version.number}")
-        stage, refused = _move_deal(quote, stage_field="sent_stage", actor=actor, channel=channel)
+        stage, refused = _move_deal(quote, stage_field="sent_stage", because=_("%(quote)s sent by %(actor)s")
+                                    % {"quote": quote.number, "actor": actor})
         if refused:
             notify(recipient=quote.opportunity.owner, kind="quote.decided", url=quote.get_absolute_url(),
                    message=_("%(quote)s was sent, but the deal could not move to %(stage)s: %(why)s")
@@ -564,8 +557,8 @@ def quote_decide(*, quote: Quote, accept: bool, actor: User | None, channel: str
                      note=note)
         stage, refused = (None, "")
         if accept:
-            stage, refused = _move_deal(quote, stage_field="accepted_stage", actor=who,
-                                        channel=Channel.FORM if public else channel)
+            stage, refused = _move_deal(quote, stage_field="accepted_stage", because=_("%(quote)s accepted by %(who)s")
+                                        % {"quote": quote.number, "who": who})
         owner = quote.opportunity.owner
         if public or refused or owner.pk != getattr(actor, "pk", None):
             message = (_("%(who)s accepted %(quote)s") if accept else _("%(who)s declined %(quote)s")) % {

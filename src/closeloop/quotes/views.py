@@ -15,6 +15,7 @@ from closeloop.core.notify import absolute_url
 from closeloop.core.pagination import paginate, query_without_page
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.selectors import get_opportunity_for_user
+from closeloop.followup.rights import Act, may
 from closeloop.followup.timeline import AUDIT, TEMPLATES, TimelineEntry
 
 from . import approvals, services
@@ -48,13 +49,13 @@ def _quotable_deals(user, selected: int | None):
     """Open and won deals the user may quote on (the latest 200), and the one asked for in any case."""
     deals = (Opportunity.objects.visible_to(user).exclude(status=OpportunityStatus.LOST).select_related("customer", "owner")
              .order_by("-updated_at", "-id"))
-    result = [deal for deal in deals[:200] if services.can_edit_quotes(user, deal)]
+    result = [deal for deal in deals[:200] if may(user, deal, Act.QUOTE)]
     if selected and selected not in {deal.pk for deal in result}:
         try:
             deal = get_opportunity_for_user(user, selected)
         except Http404:
             return result
-        if services.can_edit_quotes(user, deal) and deal.status != OpportunityStatus.LOST:
+        if may(user, deal, Act.QUOTE) and deal.status != OpportunityStatus.LOST:
             result.insert(0, deal)
     return result
 
@@ -81,7 +82,7 @@ def quote_create_view(request):
 
 def _detail_context(request, quote, version, *, line_form=None, editing=None, terms_form=None):
     user = request.user
-    can_edit = services.can_edit_quotes(user, quote.opportunity)
+    can_edit = may(user, quote.opportunity, Act.QUOTE)
     current = version.pk == quote.current_version_id
     editable = can_edit and current and quote.is_editable
     lines = list(version_lines(version))

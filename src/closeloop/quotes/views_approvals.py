@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from closeloop.core.errors import DomainError, error_text
+from closeloop.core.redirects import next_url
 
 from . import approvals
 from .models import ApprovalRequest
@@ -43,7 +44,4 @@ def approval_decide_view(request, pk):
     else:
         messages.success(request, _("Approved: %(what)s") % {"what": approval.title} if decision == "approve"
                          else _("Rejected: %(what)s") % {"what": approval.title})
-    target = request.POST.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = approval.url or "/"
-    return redirect(target)
+    return redirect(next_url(request, approval.url or "/"))

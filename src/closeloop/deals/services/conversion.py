@@ -10,7 +10,7 @@ from closeloop.core.audit import audit_record, audited_create, audited_update
 from closeloop.core.errors import Conflict, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 from closeloop.followup.models import Activity
-from closeloop.followup.services import is_participant
+from closeloop.followup.rights import Act, may, require
 from closeloop.leads import normalize
 from closeloop.leads.models import Lead, LeadStatus
 
@@ -42,9 +42,13 @@ def lead_convert(*, lead: Lead, actor: User, channel: str = Channel.WEB, opportu
 
     An existing customer (same credit code or company name) is reused, never duplicated; if another rep
     owns it, the conversion is refused naming that owner, so two reps don't chase one company (撞单).
+    Converting is changing the lead: it needs the right to edit it (Act.EDIT), not only to see it; the deal
+    goes to an existing customer only when the deal's owner may edit that customer (owner's side, sales
+    collaborator).
     """
     with transaction.atomic():
         lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
+        require(actor, lead, Act.EDIT)
         if lead.status == LeadStatus.CONVERTED:
             raise Conflict(_("This lead was already converted."), code="already_converted")
         if lead.status not in CONVERTIBLE:
@@ -69,7 +73,7 @@ def lead_convert(*, lead: Lead, actor: User, channel: str = Channel.WEB, opportu
             customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
             audit_record(actor=actor, channel=channel, action="customer.claim", target=customer,
                          changes={"owner": [None, str(owner)]}, note=_("Claimed by converting lead #%s") % lead.pk)
-        elif customer.owner_id != owner.pk and not is_participant(customer, owner):
+        elif not may(owner, customer, Act.EDIT):
             raise duplicate_customer_error(customer)
 
         contact_data = {"name": lead.contact_name or lead.company_name, "title": lead.title, "mobile": lead.mobile,

@@ -10,7 +10,7 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 from closeloop.followup.models import ParticipantRole
-from closeloop.followup.rights import Act, require
+from closeloop.followup.rights import Act, may, require
 from closeloop.followup.services import participant_discard, participant_ensure
 from closeloop.leads import normalize
 
@@ -20,7 +20,7 @@ from ..models import (
     Opportunity,
     OpportunityStatus,
 )
-from .ownership import can_manage, check_new_owner
+from .ownership import check_new_owner
 
 CUSTOMER_FIELDS = ["name", "credit_code", "industry", "region", "city", "address", "company_size"]
 CONTACT_FIELDS = ["name", "title", "mobile", "landline", "email", "wechat"]
@@ -131,6 +131,7 @@ def matching_contact(customer: Customer, cleaned: dict, exclude_pk=None) -> Cont
 
 
 def contact_create(*, customer: Customer, data: dict, actor: User, channel: str = Channel.WEB) -> Contact:
+    require(actor, customer, Act.EDIT)
     cleaned = clean_contact(data)
     with transaction.atomic():
         if existing := matching_contact(customer, cleaned):
@@ -150,6 +151,7 @@ def contact_update(*, contact: Contact, data: dict, actor: User, channel: str = 
     """Edit a contact with the same normalization and duplicate check as adding one."""
     with transaction.atomic():
         contact = Contact.objects.select_for_update(of=("self",)).select_related("customer").get(pk=contact.pk)
+        require(actor, contact.customer, Act.EDIT)
         merged = {name: getattr(contact, name) for name in CONTACT_FIELDS}
         merged.update({k: v for k, v in data.items() if k in CONTACT_FIELDS})
         cleaned = clean_contact(merged)
@@ -173,7 +175,7 @@ def open_deals_needing(contact: Contact) -> list[Opportunity]:
 
 def can_delete_contact(actor: User, customer: Customer) -> bool:
     """Collaborators may add and correct contacts; removing one is for the owner and their manager."""
-    return actor.pk == customer.owner_id or can_manage(actor, customer.owner)
+    return may(actor, customer, Act.MANAGE)
 
 
 def contact_delete(*, contact: Contact, actor: User, channel: str = Channel.WEB) -> None:
@@ -217,7 +219,7 @@ def customer_transfer(*, customer: Customer, new_owner: User, actor: User, reaso
     check_new_owner(new_owner)
     with transaction.atomic():
         customer = Customer.objects.select_for_update(of=("self",)).select_related("owner").get(pk=customer.pk)
-        if not can_manage(actor, customer.owner):
+        if not may(actor, customer, Act.OVERSEE):
             raise Forbidden(_("Only a manager of the current owner, or an administrator, can transfer a customer."))
         old = customer.owner
         if old == new_owner:

@@ -13,7 +13,7 @@ from closeloop.core.models import Channel, User
 from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
 from closeloop.followup.models import ParticipantRole
-from closeloop.followup.rights import Act, require
+from closeloop.followup.rights import Act, may, require
 from closeloop.followup.services import follow_up_time, participant_discard, participant_ensure
 from closeloop.leads.models import Lead
 
@@ -29,7 +29,7 @@ from ..models import (
     StageHistory,
     WinReason,
 )
-from .ownership import can_manage, check_new_owner
+from .ownership import check_new_owner
 
 
 def list_separator() -> str:
@@ -177,6 +177,11 @@ def _record_stage_entry(opportunity: Opportunity, stage: Stage, *, actor, now) -
 
 def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: str = Channel.WEB,
                        owner: User | None = None, pipeline: Pipeline | None = None, lead: Lead | None = None) -> Opportunity:
+    """Open a deal with a customer: only whoever may edit the customer may (seeing it as a collaborator from
+    another team is not enough: that would be a second rep on one company, 撞单). A lead's conversion (`lead`
+    given) has checked the right on the lead and the new owner's on the customer itself."""
+    if lead is None:
+        require(actor, customer, Act.EDIT)
     pipeline = pipeline or Pipeline.default()
     if pipeline is None:
         raise ValidationFailed(_("No active pipeline is configured; an administrator can set one up under Pipelines."),
@@ -234,11 +239,13 @@ def opportunity_update(*, opportunity: Opportunity, data: dict, actor: User, cha
     return opportunity
 
 
-def opportunity_move_stage(*, opportunity: Opportunity, stage: Stage, actor: User, channel: str = Channel.WEB,
-                           fields: dict | None = None) -> Opportunity:
+def opportunity_move_stage(*, opportunity: Opportunity, stage: Stage, actor: User | None, channel: str = Channel.WEB,
+                           fields: dict | None = None, because: str = "") -> Opportunity:
     """Move a deal to a stage. The stage gate is checked here, so pages, the API and imports all obey it.
 
     `fields` fills in values on the way (the gate form on the board); they are saved only if the move succeeds.
+    A move the pipeline's own rule makes (a quote sent or accepted) comes with `actor=None`, the system, and
+    `because` names what triggered it, for the trail and the owner's notice.
     """
     require(actor, opportunity, Act.EDIT)
     with transaction.atomic():
@@ -254,14 +261,15 @@ def opportunity_move_stage(*, opportunity: Opportunity, stage: Stage, actor: Use
             values |= _stage_values(stage, now)
         audited_update(instance=opportunity, data=values, actor=actor, channel=channel,
                        action="opportunity.stage" if moving else "opportunity.update",
-                       note=f"{old_stage.name} → {stage.name}" if moving else "",
+                       note=" · ".join(filter(None, [f"{old_stage.name} → {stage.name}" if moving else "", because])),
                        check=lambda deal: _check_gate(deal, stage), always=contacts is not None)
         if moving:
             _record_stage_entry(opportunity, stage, actor=actor, now=now)
         if moving and opportunity.owner_id != getattr(actor, "pk", None):
+            message = (_("%(deal)s moved to %(stage)s by %(actor)s") if actor is not None
+                       else _("%(deal)s moved to %(stage)s: %(because)s"))
             notify(recipient=opportunity.owner, kind="opportunity.stage",
-                   message=_("%(deal)s moved to %(stage)s by %(actor)s")
-                   % {"deal": opportunity, "stage": stage.name, "actor": actor},
+                   message=message % {"deal": opportunity, "stage": stage.name, "actor": actor, "because": because},
                    url=opportunity.get_absolute_url())
     return opportunity
 
@@ -274,7 +282,7 @@ def opportunity_transfer(*, opportunity: Opportunity, new_owner: User, actor: Us
     check_new_owner(new_owner)
     with transaction.atomic():
         opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("owner").get(pk=opportunity.pk)
-        if not can_manage(actor, opportunity.owner):
+        if not may(actor, opportunity, Act.OVERSEE):
             raise Forbidden(_("Only a manager of the current owner, or an administrator, can transfer a deal."))
         old = opportunity.owner
         if old == new_owner:

@@ -2,6 +2,7 @@ from django import template
 from django.utils.safestring import mark_safe
 
 from closeloop.followup.registry import panels_for
+from closeloop.followup.rights import Act, may
 
 register = template.Library()
 
@@ -14,3 +15,10 @@ def record_panels(context, record, slot: str):
     with context.push(record=record):
         html = "".join(engine.get_template(panel.template).render(context) for panel in panels_for(record, slot))
     return mark_safe(html)  # noqa: S308 - rendered templates, escaped by the template engine
+
+
+@register.simple_tag(takes_context=True)
+def may_act(context, record, act: str) -> bool:
+    """`{% may_act lead "edit" as can_convert %}`: whether the viewer may do that act (followup.rights) on the
+    record, so a page offers only the buttons its services would not refuse."""
+    return may(context["request"].user, record, Act(act))

@@ -50,13 +50,15 @@ def lead_update(*, lead: Lead, data: dict, actor: User, channel: str) -> Lead:
 
 
 def lead_assign(*, lead: Lead, owner: User, actor: User, channel: str = Channel.WEB, reason: str = "") -> Lead:
-    """Give a lead to an owner. Only managers and admins assign; the reason is kept in the trail."""
+    """Give a lead to an owner. Only managers over the lead's owner (any manager for an ownerless lead) and admins
+    assign; the reason is kept in the trail."""
     if not actor.can_assign:
         raise Forbidden(_("Only managers and administrators can assign leads."))
     if not owner.is_active or not assignment.can_own(owner):
         raise ValidationFailed(_("%(user)s cannot own leads.") % {"user": owner})
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        require(actor, lead, Act.MANAGE)
         if lead.owner_id == owner.pk:
             return lead
         values = {"owner": owner, "assigned_at": timezone.now(), "in_pool": False, "pooled_at": None}

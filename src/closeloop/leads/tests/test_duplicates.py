@@ -399,3 +399,21 @@ def test_the_key_migration_rewrites_only_stale_keys(org, make_lead):
     fresh.refresh_from_db()
     assert stale.company_key == "普腾康汇食品2分公司" and stale.brand_key == "普腾康汇"
     assert {k: getattr(fresh, k) for k in company_keys(fresh.company_name)} == company_keys("达云贸易有限公司")
+
+
+def test_merging_three_leads_that_share_a_collaborator_keeps_one_place_for_them(org, make_lead):
+    """Two merged-away leads with the same collaborator used to break `participant_once` on the survivor
+    (IntegrityError): each row moved to it. One row stays, the sales one (it carries the right to edit)."""
+    from closeloop.followup.models import Participant, ParticipantRole
+    from closeloop.followup.services import participant_add
+
+    a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", mobile="13900000001")
+    b = make_lead(owner=org.owner, company_name="甲乙科技（上海）有限公司", mobile="13900000002")
+    c = make_lead(owner=org.owner, company_name="甲乙科技股份有限公司", mobile="13900000003")
+    participant_add(record=b, user=org.teammate, role=ParticipantRole.OTHER, actor=org.owner)
+    participant_add(record=c, user=org.teammate, role=ParticipantRole.SALES, actor=org.owner)
+    participant_add(record=c, user=org.marketer, role=ParticipantRole.OTHER, actor=org.owner)
+    lead_merge(survivor=a, others=[b, c], field_choices={}, actor=org.owner)
+    rows = {row.user_id: row.role for row in Participant.objects.for_record(a)}
+    assert rows == {org.teammate.pk: ParticipantRole.SALES, org.marketer.pk: ParticipantRole.OTHER}
+    assert not Participant.objects.for_records(Lead, [b.pk, c.pk]).exists()

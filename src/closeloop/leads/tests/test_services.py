@@ -89,6 +89,17 @@ def test_only_managers_assign(org, make_lead):
     assert entry.note == "balance load" and entry.actor == org.manager
 
 
+def test_a_manager_assigns_only_leads_of_their_own_team(org, make_lead):
+    """Assigning is managing the lead: another team's manager may not take a lead from its owner."""
+    lead = make_lead(owner=org.owner)
+    with pytest.raises(Forbidden):
+        lead_assign(lead=lead, owner=org.outsider, actor=org.other_manager)
+    lead.refresh_from_db()
+    assert lead.owner == org.owner
+    Lead.objects.filter(pk=lead.pk).update(owner=None)  # nobody's (the pool): any manager distributes it
+    lead_assign(lead=lead, owner=org.outsider, actor=org.other_manager)
+
+
 def test_audit_entries_cannot_be_changed(org, make_lead):
     make_lead()
     entry = AuditEntry.objects.first()

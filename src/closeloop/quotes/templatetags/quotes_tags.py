@@ -34,11 +34,11 @@ def get_item(mapping, key):
 def quotes_of(deal, user) -> dict:
     """The deal page's quotes panel: the deal's quotes the user can see, and whether they may start one."""
     from closeloop.deals.models import OpportunityStatus
+    from closeloop.followup.rights import Act, may
 
     from ..models import Quote
-    from ..services import can_edit_quotes
 
     quotes = (Quote.objects.visible_to(user).filter(opportunity=deal).select_related("current_version")
               .order_by("-created_at", "-id"))
     # Won deals too: a customer often asks for a final quote after the verbal yes. Lost deals are closed.
-    return {"quotes": list(quotes), "can_create": deal.status != OpportunityStatus.LOST and can_edit_quotes(user, deal)}
+    return {"quotes": list(quotes), "can_create": deal.status != OpportunityStatus.LOST and may(user, deal, Act.QUOTE)}

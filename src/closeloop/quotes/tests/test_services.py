@@ -10,6 +10,7 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry, Notification
 from closeloop.deals.services import opportunities as deal_services
 from closeloop.followup.models import ParticipantRole
+from closeloop.followup.rights import Act, may
 from closeloop.followup.services import participant_add
 from closeloop.quotes import catalog, services
 from closeloop.quotes.models import ApprovalRequest, ApprovalStatus, QuoteStatus, QuoteTemplate, StepStatus
@@ -193,8 +194,9 @@ def test_accepting_moves_the_deal_to_the_configured_stage(org, deal, stages, pip
     assert (quote.status, quote.decided_by_name, quote.decided_by_phone) == (QuoteStatus.ACCEPTED, "周敏", "13912345678")
     entry = AuditEntry.objects.for_object(quote).get(action="quote.accept")
     assert entry.actor is None and entry.channel == "form"
+    # The pipeline's rule moved the deal, as the system, naming what triggered it.
     stage_entry = AuditEntry.objects.for_object(deal).filter(action="opportunity.stage").first()
-    assert stage_entry.channel == "form"
+    assert stage_entry.actor is None and stage_entry.channel == "system" and "周敏" in stage_entry.note
     assert Notification.objects.filter(recipient=org.owner, kind="quote.decided", message__contains="周敏").exists()
 
 
@@ -253,3 +255,28 @@ def test_a_lost_deal_takes_no_new_quote(org, deal, stages, make_quote):
     deal.refresh_from_db()
     with pytest.raises(Conflict):
         services.quote_create(opportunity=deal, actor=org.owner)
+
+
+def test_a_presales_collaborator_sends_and_answers_a_quote_and_the_pipeline_moves_the_deal(
+        org, deal, stages, pipeline, presales, make_quote):
+    """Pre-sales may build and send quotes but not edit the deal; the move the pipeline makes on sending used to
+    run with their rights and roll the send back with Forbidden. The system moves the deal on the owner's behalf."""
+    catalog.pipeline_quote_settings_save(actor=org.admin, pipeline=pipeline, sent_stage=stages["方案报价"],
+                                         accepted_stage=stages["商务谈判"])
+    deal_services.opportunity_update(opportunity=deal, data={"budget": "200000", "need": "CRM", "authority": "王总",
+                                                             "expected_close_date": "2027-01-31"}, actor=org.owner)
+    participant_add(record=deal, user=presales, role=ParticipantRole.PRESALES, actor=org.owner)
+    assert may(presales, deal, Act.QUOTE) and not may(presales, deal, Act.EDIT)
+    quote = make_quote(actor=presales)
+    services.quote_send(quote=quote, actor=presales)
+    quote.refresh_from_db()
+    deal.refresh_from_db()
+    assert quote.status == QuoteStatus.SENT and deal.stage == stages["方案报价"]
+    moved = AuditEntry.objects.for_object(deal).get(action="opportunity.stage")
+    assert moved.actor is None and moved.channel == "system" and quote.number in moved.note and "presales" in moved.note
+    assert Notification.objects.filter(recipient=org.owner, kind="opportunity.stage", message__contains="方案报价").exists()
+    decision = services.quote_decide(quote=quote, accept=True, actor=presales, name="周敏")
+    deal.refresh_from_db()
+    assert decision.refused == "" and deal.stage == stages["商务谈判"]
+    with pytest.raises(Forbidden):
+        deal_services.opportunity_move_stage(opportunity=deal, stage=stages["赢单"], actor=presales)
