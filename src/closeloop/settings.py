@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "closeloop.deals",
     "closeloop.quotes",
     "closeloop.contracts",
+    "closeloop.service",
 ]
 
 MIDDLEWARE = [

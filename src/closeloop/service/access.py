@@ -1,0 +1,39 @@
+"""Who may do what with a delivery. The services call these before every write and the pages use them to offer
+only what a person may do; visibility alone never grants a write.
+
+- start a delivery: whoever may edit the contract (its rep, their manager, a sales collaborator), after-sales
+  service, administrators;
+- run it (edit, milestones, record the acceptance form): the delivery owner, after-sales service, the contract's
+  people and a manager over the delivery owner;
+- a milestone's owner marks their own milestone done.
+"""
+
+from closeloop.contracts import access as contract_access
+from closeloop.core.models import Role, User
+from closeloop.deals.services.ownership import can_manage
+
+
+def _active(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def is_service(user: User) -> bool:
+    return _active(user) and user.role == Role.SERVICE
+
+
+def can_start(user: User, contract) -> bool:
+    return _active(user) and (user.is_admin or is_service(user) or contract_access.can_edit(user, contract))
+
+
+def can_run(user: User, delivery) -> bool:
+    if not _active(user):
+        return False
+    if user.is_admin or delivery.owner_id == user.pk or is_service(user):
+        return True
+    if user.role == Role.SALES_MANAGER and can_manage(user, delivery.owner):
+        return True
+    return contract_access.can_edit(user, delivery.contract)
+
+
+def can_complete_milestone(user: User, milestone) -> bool:
+    return _active(user) and (milestone.owner_id == user.pk or can_run(user, milestone.delivery))

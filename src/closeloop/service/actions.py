@@ -1,0 +1,15 @@
+"""The audit actions of the service app: stored codes, labels for the timelines.
+
+A milestone's and an acceptance's entries are recorded on their delivery, so the delivery's trail is complete and
+the contract's and customer's timelines show it."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ServiceAction(models.TextChoices):
+    DELIVERY_CREATE = "delivery.create", _("Delivery started")
+    DELIVERY_UPDATE = "delivery.update", _("Delivery edited")
+    DELIVERY_ACCEPT = "delivery.accept", _("Delivery accepted")
+    MILESTONE_ADD = "milestone.add", _("Milestone added")
+    MILESTONE_UPDATE = "milestone.update", _("Milestone changed")

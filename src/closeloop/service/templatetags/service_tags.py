@@ -1,0 +1,22 @@
+from django import template
+
+from ..access import can_start
+from ..models import Delivery
+
+register = template.Library()
+
+
+@register.simple_tag
+def delivery_of(contract, user) -> dict:
+    """The contract page's delivery panel: its delivery if the user may see it, and whether they may start one."""
+    delivery = Delivery.objects.visible_to(user).filter(contract=contract).select_related("owner").first()
+    exists = delivery is not None or Delivery.objects.filter(contract=contract).exists()
+    return {"delivery": delivery, "may_start": not exists and contract.status in ("signed", "active")
+            and can_start(user, contract)}
+
+
+@register.simple_tag
+def deliveries_of(customer, user) -> list:
+    """The customer's deliveries `user` may see, newest first (at most 10)."""
+    return list(Delivery.objects.visible_to(user).filter(customer=customer).select_related("owner", "contract")
+                .order_by("-created_at", "-id")[:10])

@@ -1,0 +1,73 @@
+"""Delivery factories on top of the contract ones: a signed contract whose plan has an "on acceptance" instalment,
+after-sales staff, and a delivery of it with milestones."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from closeloop.contracts import plans
+from closeloop.contracts import services as contract_services
+from closeloop.contracts.models import SignedVia
+from closeloop.contracts.tests.conftest import (  # noqa: F401 (fixtures)
+    accepted_quote,
+    api_auth,
+    deal,
+    director,
+    discount_rule,
+    finance,
+    make_contract,
+    make_product,
+    make_quote,
+    presales,
+    signed_contract,
+)
+from closeloop.core.models import Role, User
+from closeloop.service import deliveries
+
+
+@pytest.fixture
+def service_staff(org):
+    return User.objects.create_user("service", "service@example.com", "pw", role=Role.SERVICE, display_name="service")
+
+
+@pytest.fixture
+def delivered_contract(org, make_contract):  # noqa: F811 (the fixture imported above)
+    """A signed ¥30,000 contract: 30% on signing, 70% (¥21,000) 10 days after the delivery is accepted."""
+    def make(instalments=None):
+        contract = make_contract(plan=False)
+        plans.payment_plan_save(contract=contract, actor=org.owner, instalments=instalments or [
+            {"title": "首付款", "condition": "on_signing", "days_after": "7", "percentage": "30"},
+            {"title": "验收款", "condition": "on_acceptance", "days_after": "10", "percentage": "70"}])
+        contract_services.contract_submit(contract=contract, actor=org.owner)
+        contract_services.contract_sign(contract=contract, actor=org.owner, sign_date=None, via=SignedVia.SCAN)
+        contract.refresh_from_db()
+        return contract
+
+    return make
+
+
+@pytest.fixture
+def make_delivery(org, delivered_contract, service_staff):
+    """A delivery of a new signed contract run by the service staff: one milestone done, one 3 days late, one ahead."""
+    def make(contract=None, owner=None):
+        contract = contract or delivered_contract()
+        today = timezone.localdate()
+        return deliveries.delivery_create(contract=contract, actor=org.owner, owner=owner or service_staff, milestones=[
+            {"name": "需求调研", "planned_date": today - timedelta(days=10)},
+            {"name": "系统部署", "planned_date": today - timedelta(days=3)},
+            {"name": "培训上线", "planned_date": today + timedelta(days=7)}])
+
+    return make
+
+
+def png_bytes() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 12), "white").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PDF = b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
