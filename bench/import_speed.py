@@ -1,11 +1,13 @@
 """Import speed: a generated .xlsx through the real import (file check, then the job), rows per second.
 
 `main()` is called by bench/suite.py: 100k rows, and 1M rows unless the bench is --quick. Each size runs
-in a child process on a scratch database, so the peak memory it reports is the import's own and the
-bench database keeps its size. The baseline is raw `executemany` of the same rows' cells into a plain
+in a child process on a scratch copy of the populated bench database (its leads, reps, scoring and
+assignment rules: the import finds duplicates among them and assigns by the rules), so the peak memory it
+reports is the import's own and the bench database keeps its size. The baseline is raw `executemany` of the same rows' cells into a plain
 table, measured in the same child. A child that runs past `time_limit()` (three times the budget, at
 least five minutes) is stopped and reported from the progress it committed, so `make bench` ends in a
-bounded time even when the import is far over budget. Alone: `python -m bench.import_speed --rows 100000`.
+bounded time even when the import is far over budget. Alone: `python -m bench.import_speed --rows 100000`
+(into a copy of `var/bench/sqlite-100000`, made by `make bench-quick`; `--source-dir` names another).
 """
 
 import argparse
@@ -70,7 +72,8 @@ def child(rows: int, path: Path) -> dict:
     from closeloop.leads.services.importing import import_job_create, import_job_run
 
     call_command("migrate", verbosity=0, interactive=False)
-    user = User.objects.create_user("importer", "importer@example.com", "x", role=Role.SALES_REP)
+    user = User.objects.filter(username="importer").first() or User.objects.create_user(
+        "importer", "importer@example.com", "x", role=Role.SALES_REP)
     for position, name in enumerate(["展会", "官网", "广告", "电话"]):
         LeadSource.objects.get_or_create(name=name, defaults={"position": position})
 
@@ -89,6 +92,7 @@ def child(rows: int, path: Path) -> dict:
     columns = ", ".join(f"c{i} text" for i in range(len(HEADERS)))
     placeholders = ", ".join(["%s"] * len(HEADERS))
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_import_baseline")
         cursor.execute(f"CREATE TABLE bench_import_baseline ({columns})")
     insert = f"INSERT INTO bench_import_baseline VALUES ({placeholders})"  # noqa: S608 - fixed bench table
     baseline = 0.0
@@ -113,7 +117,9 @@ def child(rows: int, path: Path) -> dict:
             "routed": job.routed_rows, "status": job.status, "error": job.error}
 
 
-def _scratch_env(rows: int) -> dict:
+def _scratch_env(rows: int, source) -> dict:
+    """The child's environment: a scratch copy of the populated database `source` (a PostgreSQL database
+    name, or the folder of a SQLite bench database)."""
     env = {**os.environ, "CLOSELOOP_DEV": "1", "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
            "CLOSELOOP_IMPORT_MAX_ROWS": str(max(rows, 1_000_000))}
     url = os.environ.get("DATABASE_URL", "")
@@ -126,17 +132,39 @@ def _scratch_env(rows: int) -> dict:
         name = "closeloop_bench_import"
         config = parse(url)
         params = {"host": config["HOST"] or None, "port": config["PORT"] or None, "user": config["USER"],
-                  "password": config["PASSWORD"] or None, "dbname": config["NAME"]}
+                  "password": config["PASSWORD"] or None, "dbname": "postgres"}
         with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
         env["DATABASE_URL"] = _postgres_url(url, name)
         env["CLOSELOOP_DATA_DIR"] = str(SCRATCH / "import-pg")
     else:
+        import sqlite3
+
         env.pop("DATABASE_URL", None)
         data_dir = SCRATCH / "import-sqlite"
         shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        with sqlite3.connect(Path(source) / "closeloop.sqlite3") as original, \
+                sqlite3.connect(data_dir / "closeloop.sqlite3") as copy:
+            original.backup(copy)  # consistent even with the suite's connection open
         env["CLOSELOOP_DATA_DIR"] = str(data_dir)
     return env
+
+
+def _populated_source(source_dir: str | None = None):
+    """The populated bench database of this process: the suite's (its settings), or `source_dir`."""
+    from django.conf import settings
+    from django.db import connections
+
+    db = settings.DATABASES["default"]
+    if source_dir is None and db["ENGINE"].endswith("postgresql"):
+        connections.close_all()  # a template database must have no other connections
+        return db["NAME"]
+    folder = Path(source_dir) if source_dir else Path(db["NAME"]).parent
+    if not (folder / "closeloop.sqlite3").exists():
+        raise RuntimeError(f"no populated bench database in {folder}: run `make bench-quick` first")
+    return folder
 
 
 def time_limit(rows: int) -> float:
@@ -145,7 +173,7 @@ def time_limit(rows: int) -> float:
     return max(3 * seconds_budget, 300)
 
 
-def measure(rows: int, *, limit: float | None = None) -> dict:
+def measure(rows: int, *, limit: float | None = None, source=None) -> dict:
     SCRATCH.mkdir(parents=True, exist_ok=True)
     (SCRATCH / ".gitignore").write_text("*\n")
     path = SCRATCH / f"import-{rows}.xlsx"
@@ -154,7 +182,7 @@ def measure(rows: int, *, limit: float | None = None) -> dict:
         generate(partial, rows)
         partial.rename(path)
     command = [sys.executable, "-m", "bench.import_speed", "--child", "--rows", str(rows), "--file", str(path)]
-    env = _scratch_env(rows)
+    env = _scratch_env(rows, source if source is not None else _populated_source())
     limit = time_limit(rows) if limit is None else limit
     started = time.monotonic()
     try:
@@ -233,6 +261,8 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--source-dir", default=str(SCRATCH / "sqlite-100000"),
+                        help="the populated SQLite bench database to import into a copy of")
     args = parser.parse_args()
     if args.child:
         sys.stdout.write(json.dumps(child(args.rows, Path(args.file))) + "\n")
@@ -242,6 +272,7 @@ if __name__ == "__main__":
         import django
 
         django.setup()
-        line = result_line(measure(args.rows))
+        source = None if os.environ.get("DATABASE_URL", "").startswith("postgres") else args.source_dir
+        line = result_line(measure(args.rows, source=_populated_source(source)))
         sys.stdout.write(f"{line['what']}: {line['figure']:.1f} s (baseline {line['baseline']:.2f} s) "
                          f"budget {line['budget']} {line['status']} - {line['note']}\n")

@@ -93,7 +93,7 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_jo
     new_lead = _lead_builder(campaign=campaign, creator=creator, channel=channel, import_job=import_job)
     # Rules are read once per chunk: a rule changed during a long import applies from the next chunk.
     ruleset = scoring.Ruleset.load()
-    rules = assignment.active_rules()
+    assigner = assignment.AssignmentBatch()
 
     def flush():
         if pending:
@@ -102,6 +102,8 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_jo
                 outcome.owners[owner] = outcome.owners.get(owner, 0) + count
             outcome.created += len(pending)
             pending.clear()
+        # Cursors and shares written before a routed row's `lead_submit` may assign from the table.
+        assigner.save()
         for key, data, source in deferred:
             try:
                 with transaction.atomic():
@@ -149,7 +151,7 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_jo
             lead.duplicate_of_id, flagged_owner_id = existing_pk, found[0]
             lead.audit_note = match_note(existing_pk, match)
         scoring.score_lead(lead, ruleset=ruleset)
-        assignment.assign_new_lead(lead=lead, channel=channel, actor=actor, data=data, rules=rules)
+        assignment.assign_new_lead(lead=lead, channel=channel, actor=actor, data=data, batch=assigner)
         if flagged_owner_id is not None and flagged_owner_id not in (getattr(actor, "pk", None), lead.owner_id):
             outcome.flagged[flagged_owner_id] = outcome.flagged.get(flagged_owner_id, 0) + 1
         pending.append(lead)
