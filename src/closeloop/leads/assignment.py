@@ -5,6 +5,7 @@ Rules are tried in the order an admin set; the first that matches and has someon
 """
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db.models import Count, F, Q
@@ -204,8 +205,25 @@ def open_load(users) -> dict[int, int]:
 
 
 def _least_loaded(eligible, batch=None) -> User:
-    load = open_load(eligible) if batch is None else batch.open_load(eligible)
+    return _fewest(eligible, open_load(eligible) if batch is None else batch.open_load(eligible))
+
+
+def _fewest(eligible, load: dict[int, int]) -> User:
     return min(eligible, key=lambda u: load.get(u.pk, 0))  # min() keeps the first of equals: fixed order
+
+
+def choose_next(*, strategy: str, people: list[User], last_assigned_id: int | None,
+                load: Callable[[list[User]], dict[int, int]], is_available: Callable[[User], bool] | None = None,
+                ) -> User | None:
+    """The engine's round-robin (after `last_assigned_id`) or least load (`load(users) -> {user id: open
+    records}`) among `people`, in their fixed order, who are available: for other apps' queues (service
+    tickets) that keep their own cursor, under their own lock, and count their own load."""
+    eligible = [u for u in people if (is_available or available)(u)]
+    if not eligible:
+        return None
+    if strategy == AssignmentStrategy.LEAST_LOAD:
+        return _fewest(eligible, load(eligible))
+    return _next_in_circle(last_assigned_id, people, eligible)
 
 
 def _weighted(rule, eligible, batch=None) -> User:

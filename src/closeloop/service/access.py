@@ -35,3 +35,23 @@ def can_run(user: User, delivery) -> bool:
 
 def can_complete_milestone(user: User, milestone) -> bool:
     return _active(user) and (milestone.owner_id == user.pk or can_run(user, milestone.delivery))
+
+
+def can_raise_ticket(user: User) -> bool:
+    """Any active colleague raises a ticket for a customer they see (the service checks the customer)."""
+    return _active(user)
+
+
+def can_work_ticket(user: User, ticket) -> bool:
+    """Reply, note, move the status: after-sales service, the assignee's side (the assignee, their managers,
+    administrators, participants), and the customer's people (its rep hears the customer first, and their managers)."""
+    return _active(user) and (is_service(user) or may(user, ticket, Act.FOLLOW_UP)
+                              or may(user, ticket.customer, Act.FOLLOW_UP))
+
+
+def can_assign_ticket(user: User) -> bool:
+    return _active(user) and (user.is_admin or is_service(user))
+
+
+def can_be_assigned(user: User) -> bool:
+    return _active(user) and user.role in (Role.SERVICE, Role.ADMIN, Role.PRESALES)

@@ -7,11 +7,16 @@ from closeloop.core.hooks import (
     NotificationKind,
     RecordPanel,
     RecordType,
+    Sweep,
     TimelineSource,
     TodaySource,
 )
 
 from .actions import ServiceAction
+
+
+def _admin(user) -> bool:
+    return user.is_authenticated and user.is_admin
 
 
 class ServiceConfig(LoopApp):
@@ -26,9 +31,18 @@ class ServiceConfig(LoopApp):
     def notification_kinds(self):
         return [
             NotificationKind("delivery.assigned", _("I am made the owner of a delivery"), email=True),
+            NotificationKind("ticket.assigned", _("A ticket is assigned to me"), email=True),
+            NotificationKind("ticket.sla_breached", _("A ticket breaches its SLA (service manager and assignee)"),
+                             email=True),
             NotificationKind("delivery.accepted", _("A delivery I run or sold is accepted (finance: an instalment falls due)"),
                              email=True),
         ]
+
+    def sweeps(self):
+        from .tasks import ticket_sla_sweep
+
+        # Every five minutes: a first response may be due within the hour; the sweep escalates each clock once.
+        return [Sweep("service.sla", ticket_sla_sweep.enqueue, every_seconds=300)]
 
     def today_sources(self):
         from closeloop.followup.today import ITEM_TEMPLATE
@@ -41,22 +55,28 @@ class ServiceConfig(LoopApp):
         ]
 
     def record_types(self):
-        return [RecordType("service.Delivery")]
+        from .tickets import on_activity
+
+        return [RecordType("service.Delivery"), RecordType("service.Ticket", on_activity=on_activity)]
 
     def record_panels(self):
         return [
             RecordPanel("contracts.Contract", "details", "service/_contract_panel.html"),
             RecordPanel("deals.Customer", "details", "service/_customer_panel.html"),
+            RecordPanel("deals.Customer", "details", "service/_customer_tickets.html", order=110),
         ]
 
     def timeline_sources(self):
         from . import timeline
 
         return [TimelineSource("contracts.Contract", timeline.contract_deliveries),
-                TimelineSource("deals.Customer", timeline.customer_deliveries)]
+                TimelineSource("deals.Customer", timeline.customer_deliveries),
+                TimelineSource("deals.Customer", timeline.customer_tickets)]
 
     def nav_entries(self):
-        return [NavEntry("service", _("Deliveries"), "service:deliveries", order=10)]
+        return [NavEntry("service", _("Tickets"), "service:tickets", order=5),
+                NavEntry("service", _("Deliveries"), "service:deliveries", order=10),
+                NavEntry("settings", _("Service and SLA"), "service:settings", order=80, visible=_admin)]
 
     def urls(self):
         from . import views_public
@@ -66,7 +86,13 @@ class ServiceConfig(LoopApp):
             path("d/<str:key>/", views_public.public_acceptance_view, name="delivery_public"),
         ]
 
+    def api_routers(self):
+        from .api import router
+
+        return [("/tickets", router)]
+
     def demo(self, ctx):
-        from .demo import load_demo_deliveries
+        from .demo import load_demo_deliveries, load_demo_tickets
 
         ctx.summary.append(load_demo_deliveries(ctx))
+        ctx.summary.append(load_demo_tickets(ctx))

@@ -43,3 +43,44 @@ def load_demo_deliveries(ctx) -> str:
     except DomainError:
         made = 0
     return f"{made} deliveries"
+
+
+def load_demo_tickets(ctx) -> str:
+    """Tickets in every open state and two closed ones; the urgent one was raised hours ago and breaches its SLA
+    (the sweep escalates it to the service manager)."""
+    from closeloop.deals.models import Customer
+
+    from . import sla, tickets
+    from .models import ServiceSettings, Ticket, TicketStatus
+
+    staff = ctx.users.get("service1") or ctx.admin
+    ServiceSettings.objects.update_or_create(pk=1, defaults={"service_manager": staff})
+    customers = list(Customer.objects.filter(owner__isnull=False).select_related("owner").order_by("id")[:5])
+    if not customers:
+        return "0 tickets"
+    plans = [("系统登录后报500错误", "P1", "fault", None), ("报表导出的金额格式不对", "P2", "fault", TicketStatus.IN_PROGRESS),
+             ("想增加一个审批字段", "P3", "request", TicketStatus.WAITING), ("如何批量导入客户", "P4", "question", TicketStatus.RESOLVED),
+             ("打印模板页眉错位", "P3", "fault", TicketStatus.CLOSED)]
+    made = []
+    for n, (title, priority, category, status) in enumerate(plans):
+        customer = customers[n % len(customers)]
+        ticket = tickets.ticket_create(customer=customer, actor=customer.owner, channel=Channel.SYSTEM,
+                                       data={"title": title, "priority": priority, "category": category,
+                                             "description": "客户电话反馈"})
+        if status is not None:
+            tickets.ticket_reply(ticket=ticket, actor=ticket.owner, body="您好，已收到，正在处理。", channel=Channel.SYSTEM)
+            if status != TicketStatus.IN_PROGRESS:
+                tickets.ticket_move(ticket=ticket, status=TicketStatus.RESOLVED if status == TicketStatus.CLOSED
+                                    else status, actor=ticket.owner, channel=Channel.SYSTEM)
+            if status == TicketStatus.CLOSED:
+                tickets.ticket_move(ticket=ticket, status=status, actor=ticket.owner, channel=Channel.SYSTEM)
+        made.append(ticket)
+    # The urgent one has waited three hours without an answer: past its 30-minute response target.
+    urgent = made[0]
+    urgent.created_at = ctx.now - timedelta(hours=3)
+    sla.apply_policy(urgent)
+    Ticket.objects.filter(pk=urgent.pk).update(created_at=urgent.created_at,
+                                               first_response_due_at=urgent.first_response_due_at,
+                                               resolution_due_at=urgent.resolution_due_at)
+    ctx.finish.append(sla.sla_sweep)
+    return f"{len(made)} tickets"

@@ -3,7 +3,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.contracts.models import Contract
 from closeloop.core.models import User
+from closeloop.deals.models import Contact
+
+from .models import CustomerTier, TicketCategory, TicketPriority
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MILESTONE_ROWS = 5
@@ -56,3 +60,67 @@ class PublicAcceptanceForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 3}))
     signature = forms.FileField(label=_("signature image (optional, PNG or JPEG)"), required=False,
                                 widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}))
+
+
+class TicketForm(forms.Form):
+    title = forms.CharField(label=_("subject"), max_length=200)
+    description = forms.CharField(label=_("description"), required=False, max_length=5000,
+                                  widget=forms.Textarea(attrs={"rows": 4}))
+    category = forms.ChoiceField(label=_("category"), choices=TicketCategory.choices)
+    priority = forms.ChoiceField(label=_("priority"), choices=TicketPriority.choices, initial=TicketPriority.P3)
+    contact = forms.ModelChoiceField(label=_("contact"), queryset=Contact.objects.none(), required=False)
+    contract = forms.ModelChoiceField(label=_("contract"), queryset=Contract.objects.none(), required=False)
+    owner = forms.ModelChoiceField(label=_("assignee"), queryset=User.objects.none(), required=False,
+                                   empty_label=_("— the service team's turn —"))
+
+    def __init__(self, *args, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].queryset = customer.contacts.order_by("-is_primary", "id")
+        self.fields["contract"].queryset = customer.contracts.exclude(status="terminated").order_by("-created_at")
+        self.fields["owner"].queryset = service_team()
+
+
+def service_team():
+    return User.objects.filter(is_active=True, role__in=["service", "presales", "admin"]).order_by("role", "display_name")
+
+
+class AssignForm(forms.Form):
+    owner = forms.ModelChoiceField(label=_("assignee"), queryset=User.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = service_team()
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label=_("reply"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    internal = forms.BooleanField(label=_("internal note (the customer does not see it)"), required=False)
+
+
+class ServiceSettingsForm(forms.Form):
+    work_weekdays = forms.CharField(label=_("working weekdays"), max_length=7,
+                                    help_text=_("Digits 1 (Monday) to 7 (Sunday), e.g. 12345."))
+    work_start = forms.TimeField(label=_("working hours from"), widget=forms.TimeInput(attrs={"type": "time"}))
+    work_end = forms.TimeField(label=_("working hours until"), widget=forms.TimeInput(attrs={"type": "time"}),
+                               help_text=_("Earlier than the start for a night shift (22:00–06:00)."))
+    service_manager = forms.ModelChoiceField(label=_("service manager"), queryset=User.objects.none(), required=False,
+                                             empty_label=_("— the administrators —"))
+    assignment_strategy = forms.ChoiceField(label=_("assign new tickets"),
+                                            choices=[("round_robin", _("Round-robin")),
+                                                     ("least_load", _("Least open tickets"))])
+    holidays = forms.CharField(label=_("public holidays (days off)"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
+                               help_text=_("One date a line, with an optional name: 2026-10-01 国庆节"))
+    workdays = forms.CharField(label=_("weekend days worked (调休)"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                               help_text=_("One date a line: 2026-09-27 国庆调休"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service_manager"].queryset = _people()
+
+
+class PolicyRowForm(forms.Form):
+    priority = forms.ChoiceField(label=_("priority"), choices=[("", "—"), *TicketPriority.choices], required=False)
+    tier = forms.ChoiceField(label=_("service tier"), choices=[("", _("any tier")), *CustomerTier.choices], required=False)
+    first_response_minutes = forms.IntegerField(label=_("first response (minutes)"), required=False, min_value=1)
+    resolution_minutes = forms.IntegerField(label=_("resolution (minutes)"), required=False, min_value=1)
+    always = forms.BooleanField(label=_("7×24"), required=False)

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from closeloop.contracts.models import Contract
 from closeloop.core.models import Role
@@ -28,7 +29,7 @@ def new_public_key() -> str:
 
 
 class DeliveryStatus(models.TextChoices):
-    IN_PROGRESS = "in_progress", _("In progress")
+    IN_PROGRESS = "in_progress", pgettext_lazy("delivery status", "In progress")
     ACCEPTED = "accepted", _("Accepted")
 
 
@@ -141,3 +142,218 @@ class Milestone(models.Model):
     @property
     def overdue(self) -> bool:
         return self.done_date is None and self.planned_date < timezone.localdate()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tickets (工单) and their SLA
+
+
+class ServiceSettings(models.Model):
+    """One row (pk 1): the working calendar of the SLA clocks, who hears of breaches, how tickets are assigned."""
+
+    work_weekdays = models.CharField(_("working weekdays"), max_length=7, default="12345",
+                                     help_text=_("Digits 1 (Monday) to 7 (Sunday), e.g. 12345."))
+    work_start = models.TimeField(_("working hours from"), default="09:00")
+    work_end = models.TimeField(_("working hours until"), default="18:00",
+                                help_text=_("Earlier than the start for a night shift (22:00–06:00)."))
+    service_manager = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("service manager"), null=True,
+                                        blank=True, on_delete=models.PROTECT, related_name="+",
+                                        help_text=_("Hears of every SLA breach, in the app, by email and in the team's robots."))
+    assignment_strategy = models.CharField(_("assign new tickets"), max_length=15, default="round_robin",
+                                           choices=[("round_robin", _("Round-robin")),
+                                                    ("least_load", _("Least open tickets"))])
+    # Round-robin cursor: who got the previous ticket. Updated under this row's lock.
+    last_assigned = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+", editable=False)
+
+    class Meta:
+        verbose_name = _("service settings")
+        verbose_name_plural = _("service settings")
+
+    def __str__(self):
+        return str(_("Service settings"))
+
+
+class CalendarDay(models.Model):
+    """A day the working calendar treats differently: a public holiday off, or a weekend day worked (调休)."""
+
+    day = models.DateField(_("date"), unique=True)
+    working = models.BooleanField(_("working day"), default=False)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+
+    def __str__(self):
+        return f"{self.day} {self.name}"
+
+
+class TicketPriority(models.TextChoices):
+    P1 = "P1", _("P1 urgent")
+    P2 = "P2", _("P2 high")
+    P3 = "P3", _("P3 normal")
+    P4 = "P4", _("P4 low")
+
+
+class CustomerTier(models.TextChoices):
+    STANDARD = "standard", _("Standard")
+    VIP = "vip", _("VIP")
+    STRATEGIC = "strategic", _("Strategic")
+
+
+class ServiceLevel(models.Model):
+    """A customer's service tier (the SLA policies may differ by it); a customer without one is standard."""
+
+    customer = models.OneToOneField("deals.Customer", on_delete=models.CASCADE, related_name="service_level")
+    tier = models.CharField(_("service tier"), max_length=10, choices=CustomerTier.choices,
+                            default=CustomerTier.STANDARD)
+
+    class Meta:
+        verbose_name = _("service tier")
+
+    def __str__(self):
+        return self.get_tier_display()
+
+
+class SlaPolicy(models.Model):
+    """First-response and resolution targets for tickets of a priority (and a tier; blank: any tier), in working
+    minutes of the calendar, or every minute (7×24)."""
+
+    priority = models.CharField(_("priority"), max_length=2, choices=TicketPriority.choices)
+    tier = models.CharField(_("service tier"), max_length=10, choices=CustomerTier.choices, blank=True)
+    first_response_minutes = models.PositiveIntegerField(_("first response within (working minutes)"))
+    resolution_minutes = models.PositiveIntegerField(_("resolution within (working minutes)"))
+    always = models.BooleanField(_("7×24 (every minute counts)"), default=False)
+
+    class Meta:
+        ordering = ["priority", "tier"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [models.UniqueConstraint(fields=["priority", "tier"], name="sla_policy_unique"),
+                       models.CheckConstraint(condition=Q(first_response_minutes__gt=0) & Q(resolution_minutes__gt=0),
+                                              name="sla_policy_positive")]
+
+    def __str__(self):
+        return f"{self.priority} {self.get_tier_display() if self.tier else ''}".strip()
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", pgettext_lazy("ticket status", "New")
+    IN_PROGRESS = "in_progress", pgettext_lazy("ticket status", "In progress")
+    WAITING = "waiting", pgettext_lazy("ticket status", "Waiting for the customer")
+    RESOLVED = "resolved", pgettext_lazy("ticket status", "Resolved")
+    CLOSED = "closed", pgettext_lazy("ticket status", "Closed")
+
+
+OPEN_TICKET_STATUSES = (TicketStatus.NEW, TicketStatus.IN_PROGRESS, TicketStatus.WAITING)
+
+
+class TicketCategory(models.TextChoices):
+    FAULT = "fault", _("Fault")
+    QUESTION = "question", _("Question")
+    REQUEST = "request", _("Change request")
+    COMPLAINT = "complaint", _("Complaint")
+    OTHER = "other", _("Other")
+
+
+class TicketQuerySet(VisibleQuerySet):
+    # After-sales service works every customer's tickets.
+    company_wide_roles = frozenset({Role.SERVICE})
+
+    def _visibility_filter(self, user) -> Q:
+        # The assignee (a manager: the team's), the reps of the customer (and their managers: whoever sees the
+        # customer), and the family's participants (who replied or was asked in).
+        from closeloop.deals.models import Customer
+
+        return (super()._visibility_filter(user) | involved(user, Ticket)
+                | Q(customer__in=Customer.objects.visible_to(user).values("pk")))
+
+
+class Ticket(FollowedUp, models.Model):
+    """A customer's request for help, with its SLA clocks.
+
+    The clocks: `first_response_due_at` until the first reply; `resolution_due_at` until resolved. Both count
+    working minutes of the calendar (or every minute for a 7×24 policy) from `created_at`; the resolution clock
+    stands still while the ticket waits on the customer or is resolved (`paused_since`), and the working minutes
+    it stood still are added to its target (`paused_minutes`). The targets are copied from the policy when the
+    ticket is raised, so a policy changed later moves no deadline already given.
+    """
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    title = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), max_length=5000, blank=True)
+    customer = models.ForeignKey("deals.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
+                                 related_name="tickets")
+    contact = models.ForeignKey("deals.Contact", verbose_name=_("contact"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="tickets")
+    contract = models.ForeignKey(Contract, verbose_name=_("contract"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="tickets")
+    product = models.ForeignKey("quotes.Product", verbose_name=_("product"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="tickets")
+    category = models.CharField(_("category"), max_length=12, choices=TicketCategory.choices,
+                                default=TicketCategory.FAULT)
+    priority = models.CharField(_("priority"), max_length=2, choices=TicketPriority.choices,
+                                default=TicketPriority.P3)
+    status = models.CharField(_("status"), max_length=12, choices=TicketStatus.choices, default=TicketStatus.NEW)
+    # The assignee (处理人). Named owner because the follow-up family and visibility read `owner`.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="assigned_tickets", db_index=False)
+    # Who raised it and how: a colleague, the API's token holder, or nobody (the public form).
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    requester_name = models.CharField(_("requester"), max_length=100, blank=True)
+    requester_phone = models.CharField(_("requester phone"), max_length=40, blank=True)
+    requester_email = models.CharField(_("requester email"), max_length=200, blank=True)
+    channel = models.CharField(_("channel"), max_length=10, default="web")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    next_follow_up_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    # SLA (see the class docstring).
+    sla_policy = models.ForeignKey(SlaPolicy, verbose_name=_("SLA policy"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    first_response_target = models.PositiveIntegerField(_("first response target (minutes)"), null=True, blank=True)
+    resolution_target = models.PositiveIntegerField(_("resolution target (minutes)"), null=True, blank=True)
+    sla_always = models.BooleanField(_("7×24"), default=False)
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    paused_since = models.DateTimeField(_("clock paused since"), null=True, blank=True)
+    paused_minutes = models.FloatField(_("working minutes paused"), default=0)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # Set by the SLA sweep when it escalates a breach (once each).
+    first_response_breached_at = models.DateTimeField(_("first response breached"), null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(_("resolution breached"), null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            # The list, newest first, and by status.
+            models.Index(fields=["-created_at", "-id"], name="ticket_created_idx"),
+            models.Index(fields=["status", "-created_at"], name="ticket_status_idx"),
+            # An assignee's and a team's tickets; "least open tickets" counts by assignee.
+            models.Index(fields=["owner", "status"], name="ticket_owner_idx"),
+            models.Index(fields=["customer", "-created_at"], name="ticket_customer_idx"),
+            # The SLA sweep: open tickets whose clock is due and not yet escalated.
+            models.Index(fields=["first_response_due_at"], name="ticket_response_due_idx",
+                         condition=Q(first_responded_at__isnull=True, first_response_breached_at__isnull=True)),
+            models.Index(fields=["resolution_due_at"], name="ticket_resolution_due_idx",
+                         condition=Q(resolved_at__isnull=True, resolution_breached_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("service:ticket", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_TICKET_STATUSES

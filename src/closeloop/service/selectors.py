@@ -37,3 +37,35 @@ def get_milestone_for_user(user, delivery_pk, pk) -> Milestone:
         raise Http404
     milestone.delivery = delivery
     return milestone
+
+
+def ticket_list(*, user, status: str = "", q: str = "", customer: int | None = None, mine: bool = False,
+                priority: str = ""):
+    from .models import OPEN_TICKET_STATUSES, Ticket, TicketPriority, TicketStatus
+
+    tickets = Ticket.objects.visible_to(user)
+    if status == "open":
+        tickets = tickets.filter(status__in=OPEN_TICKET_STATUSES)
+    elif status in TicketStatus.values:
+        tickets = tickets.filter(status=status)
+    if priority in TicketPriority.values:
+        tickets = tickets.filter(priority=priority)
+    if q:
+        tickets = tickets.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(customer__name__icontains=q))
+    if customer is not None:
+        tickets = tickets.filter(customer_id=customer)
+    if mine:
+        tickets = tickets.filter(owner=user)
+    return tickets.select_related("customer", "owner").order_by("-created_at", "-id")
+
+
+def get_ticket_for_user(user, pk):
+    from .models import Ticket
+
+    ticket = (Ticket.objects.visible_to(user)
+              .select_related("customer", "customer__owner", "owner", "contact", "contract", "product", "created_by",
+                              "sla_policy")
+              .filter(pk=pk).first())
+    if ticket is None:
+        raise Http404
+    return ticket

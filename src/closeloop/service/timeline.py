@@ -18,3 +18,12 @@ def contract_deliveries(contract, viewer):
 
 def customer_deliveries(customer, viewer):
     yield _visible(Delivery.objects.filter(customer=customer), viewer), {AUDIT}
+
+
+def customer_tickets(customer, viewer):
+    from .models import Ticket
+
+    tickets = Ticket.objects.filter(customer=customer)
+    if viewer is not None:
+        tickets = tickets.visible_to(viewer)
+    yield list(tickets.only("id", "number", "title")), {AUDIT}

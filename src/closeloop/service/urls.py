@@ -1,10 +1,17 @@
 from django.urls import path
 
-from . import views
+from . import views, views_settings, views_tickets
 
 app_name = "service"
 
 urlpatterns = [
+    path("tickets/", views_tickets.ticket_list_view, name="tickets"),
+    path("tickets/new/", views_tickets.ticket_create_view, name="ticket_create"),
+    path("tickets/<int:pk>/", views_tickets.ticket_detail_view, name="ticket"),
+    path("tickets/<int:pk>/status/", views_tickets.ticket_status_view, name="ticket_status"),
+    path("tickets/<int:pk>/assign/", views_tickets.ticket_assign_view, name="ticket_assign"),
+    path("tickets/<int:pk>/reply/", views_tickets.ticket_reply_view, name="ticket_reply"),
+    path("settings/", views_settings.settings_view, name="settings"),
     path("deliveries/", views.delivery_list_view, name="deliveries"),
     path("deliveries/new/", views.delivery_create_view, name="delivery_create"),
     path("deliveries/<int:pk>/", views.delivery_detail_view, name="delivery"),

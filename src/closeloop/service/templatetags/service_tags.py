@@ -20,3 +20,11 @@ def deliveries_of(customer, user) -> list:
     """The customer's deliveries `user` may see, newest first (at most 10)."""
     return list(Delivery.objects.visible_to(user).filter(customer=customer).select_related("owner", "contract")
                 .order_by("-created_at", "-id")[:10])
+
+
+@register.simple_tag
+def tickets_of(customer, user) -> list:
+    """The customer's tickets `user` may see, newest first (at most 10)."""
+    from ..models import Ticket
+
+    return list(Ticket.objects.visible_to(user).filter(customer=customer).order_by("-created_at", "-id")[:10])

@@ -24,6 +24,7 @@ from closeloop.contracts.tests.conftest import (  # noqa: F401 (fixtures)
     signed_contract,
 )
 from closeloop.core.models import Role, User
+from closeloop.core.tests.conftest import receiver, run_worker  # noqa: F401 (fixtures)
 from closeloop.service import deliveries
 
 
@@ -71,3 +72,38 @@ def png_bytes() -> bytes:
 
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def service_team(org, service_staff):
+    """Two service colleagues (service, service2) in a service department, and their manager who hears breaches."""
+    from closeloop.core.services import department_save
+    from closeloop.service.models import ServiceSettings
+
+    department = department_save(actor=org.admin, name="客户服务部", parent=None)
+    service_staff.department = department
+    service_staff.save()
+    second = User.objects.create_user("service2", "service2@example.com", "pw", role=Role.SERVICE,
+                                      display_name="service2", department=department)
+    lead = User.objects.create_user("service_lead", "lead@example.com", "pw", role=Role.SERVICE,
+                                    display_name="service_lead", department=department, on_leave=True)
+    ServiceSettings.objects.update_or_create(pk=1, defaults={"service_manager": lead})
+
+    class Team:
+        pass
+
+    team = Team()
+    team.first, team.second, team.manager, team.department = service_staff, second, lead, department
+    return team
+
+
+@pytest.fixture
+def make_ticket(org, make_customer, service_team):
+    from closeloop.service import tickets
+
+    def make(customer=None, actor=None, **data):
+        customer = customer or make_customer(owner=org.owner)
+        fields = {"title": "系统登录报错", "description": "登录后提示500错误", "priority": "P3", **data}
+        return tickets.ticket_create(customer=customer, data=fields, actor=actor or org.owner)
+
+    return make

@@ -1,0 +1,221 @@
+"""Tickets over JSON: list, raise, read, change, assign, move through the statuses, reply or note.
+
+The same services as the pages: a ticket you may not see is a 404, a change you may not make a 403, a move the
+status does not allow a 409 `ticket_status`, a field a person must fix a 422.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from closeloop.core.apischema import JsonInt
+from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
+from closeloop.core.models import Channel, User
+from closeloop.core.pagination import api_page
+
+from . import sla, tickets
+from .models import TicketCategory, TicketPriority, TicketStatus
+from .selectors import get_ticket_for_user, ticket_list
+
+router = Router()
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+class PersonOut(Schema):
+    id: int
+    name: str
+
+    @staticmethod
+    def resolve_name(obj):
+        return str(obj)
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+
+
+class TimerOut(Schema):
+    due_at: datetime | None
+    remaining_minutes: float | None = Field(None, description="Working minutes left; negative once breached.")
+    state: Literal["met", "running", "paused", "breached", "none"]
+
+
+class TicketSummaryOut(Schema):
+    id: int
+    number: str
+    title: str
+    status: TicketStatus
+    priority: TicketPriority
+    category: TicketCategory
+    customer: CustomerOut
+    owner: PersonOut | None = Field(None, description="The assignee.")
+    first_response_due_at: datetime | None
+    resolution_due_at: datetime | None = Field(None, description="Empty while the clock is paused.")
+    created_at: datetime
+
+
+class TicketOut(TicketSummaryOut):
+    description: str
+    contact_id: int | None
+    contract_id: int | None
+    product_id: int | None
+    channel: str
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    first_response: TimerOut
+    resolution: TimerOut
+
+    @staticmethod
+    def resolve_first_response(obj):
+        return _timer(sla.timers(obj)[0])
+
+    @staticmethod
+    def resolve_resolution(obj):
+        return _timer(sla.timers(obj)[1])
+
+
+def _timer(timer):
+    return {"due_at": timer.due_at, "remaining_minutes": timer.remaining, "state": timer.state}
+
+
+class TicketPage(Schema):
+    items: list[TicketSummaryOut]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class TicketParams(Schema):
+    q: str = Field("", max_length=100)
+    status: TicketStatus | Literal["open"] | None = None
+    priority: TicketPriority | None = None
+    customer_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    mine: bool = False
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(25, ge=1, le=200)
+
+
+class TicketIn(Schema):
+    customer_id: JsonInt
+    title: str = Field(..., min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    category: TicketCategory = TicketCategory.FAULT
+    priority: TicketPriority = TicketPriority.P3
+    contact_id: JsonInt | None = None
+    contract_id: JsonInt | None = None
+    owner_id: JsonInt | None = Field(None, description="The assignee; empty: the service team's strategy picks one.")
+
+
+class TicketPatch(Schema):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=5000)
+    category: TicketCategory | None = None
+    priority: TicketPriority | None = Field(None, description="Takes the new priority's SLA targets.")
+
+
+class AssignIn(Schema):
+    owner_id: JsonInt
+
+
+class StatusIn(Schema):
+    status: TicketStatus
+    note: str = Field("", max_length=500)
+
+
+class ReplyIn(Schema):
+    body: str = Field(..., min_length=1, max_length=tickets.REPLY_LIMIT)
+    internal: bool = Field(False, description="An internal note colleagues read; otherwise a reply mailed to the customer.")
+
+
+class ReplyOut(Schema):
+    id: int
+    internal: bool
+    created_at: datetime
+
+
+def _ticket(request, ticket_id: int):
+    try:
+        return get_ticket_for_user(request.user, ticket_id)
+    except Http404:
+        raise NotFound(_("No ticket with this id, or you cannot see it.")) from None
+
+
+def _person(user_id: int | None, field: str) -> User | None:
+    if user_id is None:
+        return None
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise ValidationFailed(_("No such colleague."), field_errors={field: [_("No such colleague.")]})
+    return user
+
+
+@router.get("/", response={200: TicketPage, 401: ErrorOut, 422: ErrorOut}, summary="List the tickets you can see")
+def list_tickets(request, params: Query[TicketParams]):
+    rows = ticket_list(user=request.user, status=params.status or "", q=params.q, customer=params.customer_id,
+                       mine=params.mine, priority=params.priority or "")
+    return api_page(rows, page=params.page, page_size=params.page_size)
+
+
+@router.post("/", response={201: TicketOut, **ERRORS}, summary="Raise a ticket for a customer",
+             description="403 for a customer you cannot see. The SLA policy of the priority and the customer's tier "
+             "sets the clocks.")
+def create_ticket(request, payload: TicketIn):
+    customer = tickets.ticket_customers(request.user).filter(pk=payload.customer_id).first()
+    if customer is None:
+        raise NotFound(_("No customer with this id, or you cannot see it."))
+    contact = customer.contacts.filter(pk=payload.contact_id).first() if payload.contact_id else None
+    contract = customer.contracts.filter(pk=payload.contract_id).first() if payload.contract_id else None
+    if payload.contact_id and contact is None:
+        raise ValidationFailed(_("Choose a contact of this customer."),
+                               field_errors={"contact_id": [_("Choose a contact of this customer.")]})
+    if payload.contract_id and contract is None:
+        raise ValidationFailed(_("Choose a contract of this customer."),
+                               field_errors={"contract_id": [_("Choose a contract of this customer.")]})
+    data = payload.model_dump(include={"title", "description", "category", "priority"})
+    ticket = tickets.ticket_create(customer=customer, actor=request.user, channel=Channel.API,
+                                   assignee=_person(payload.owner_id, "owner_id"),
+                                   data={**data, "contact": contact, "contract": contract})
+    return 201, get_ticket_for_user(request.user, ticket.pk)
+
+
+@router.get("/{ticket_id}", response={200: TicketOut, 401: ErrorOut, 404: ErrorOut}, summary="Read a ticket")
+def get_ticket(request, ticket_id: int):
+    return _ticket(request, ticket_id)
+
+
+@router.patch("/{ticket_id}", response={200: TicketOut, **ERRORS}, summary="Change a ticket")
+def update_ticket(request, ticket_id: int, payload: TicketPatch):
+    tickets.ticket_update(ticket=_ticket(request, ticket_id), actor=request.user, channel=Channel.API,
+                          data=payload.model_dump(exclude_unset=True, exclude_none=True))
+    return _ticket(request, ticket_id)
+
+
+@router.post("/{ticket_id}/assign", response={200: TicketOut, **ERRORS}, summary="Assign a ticket")
+def assign_ticket(request, ticket_id: int, payload: AssignIn):
+    tickets.ticket_assign(ticket=_ticket(request, ticket_id), assignee=_person(payload.owner_id, "owner_id"),
+                          actor=request.user, channel=Channel.API)
+    return _ticket(request, ticket_id)
+
+
+@router.post("/{ticket_id}/status", response={200: TicketOut, **ERRORS}, summary="Move a ticket to a status",
+             description="新建 → 处理中 → 待客户确认 → 已解决 → 已关闭; a resolved or closed ticket may be reopened (处理中). "
+             "409 `ticket_status` for a move the status does not allow. Waiting on the customer and resolved stop "
+             "the resolution clock.")
+def move_ticket(request, ticket_id: int, payload: StatusIn):
+    tickets.ticket_move(ticket=_ticket(request, ticket_id), status=payload.status, note=payload.note,
+                        actor=request.user, channel=Channel.API)
+    return _ticket(request, ticket_id)
+
+
+@router.post("/{ticket_id}/replies", response={201: ReplyOut, **ERRORS}, summary="Reply to the customer or note",
+             description="A reply is mailed to the requester or the contact and stops the first-response clock; an "
+             "internal note is for colleagues. 409 `ticket_status` to reply on a closed ticket.")
+def reply_ticket(request, ticket_id: int, payload: ReplyIn):
+    row = tickets.ticket_reply(ticket=_ticket(request, ticket_id), actor=request.user, body=payload.body,
+                               internal=payload.internal, channel=Channel.API)
+    return 201, {"id": row.pk, "internal": payload.internal, "created_at": row.created_at}

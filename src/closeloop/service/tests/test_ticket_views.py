@@ -1,0 +1,112 @@
+"""Ticket pages and API as the customer's rep, teammate, manager, service staff and outsider: the list with its
+timers, raising from the customer page, the ticket page's moves and replies, the API routes and their codes."""
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from closeloop.service.models import Ticket, TicketStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def get(client, user, url, **kwargs):
+    client.force_login(user)
+    return client.get(url, **kwargs)
+
+
+def test_a_ticket_is_seen_by_the_customers_people_and_service(client, org, make_ticket, service_team):
+    ticket = make_ticket()
+    url = ticket.get_absolute_url()
+    for user, status in [(org.owner, 200), (org.manager, 200), (org.admin, 200), (service_team.second, 200),
+                         (org.teammate, 404), (org.outsider, 404), (org.other_manager, 404)]:
+        assert get(client, user, url).status_code == status, user
+    for user, count in [(org.owner, 1), (service_team.second, 1), (org.teammate, 0), (org.outsider, 0)]:
+        body = get(client, user, reverse("service:tickets")).content.decode()
+        assert body.count(url) == count, user
+
+
+def test_the_list_shows_timers_in_a_fixed_number_of_queries(client, org, make_ticket, service_team,
+                                                            django_assert_max_num_queries):
+    for priority in ("P1", "P2", "P3"):
+        make_ticket(priority=priority)
+    client.force_login(service_team.first)
+    get(client, service_team.first, reverse("service:tickets"))  # the calendar and settings are cached per process
+    with django_assert_max_num_queries(8):
+        body = client.get(reverse("service:tickets")).content.decode()
+    assert body.count('class="sla sla-running"') == 6
+
+
+def test_the_rep_raises_a_ticket_from_the_customer_page(client, org, make_customer, service_team):
+    customer = make_customer()
+    client.force_login(org.owner)
+    body = client.get(customer.get_absolute_url()).content.decode()
+    start = f"{reverse('service:ticket_create')}?customer={customer.pk}"
+    assert start.replace("&", "&amp;") in body or start in body
+    assert get(client, org.outsider, start).status_code == 404
+    client.force_login(org.owner)
+    response = client.post(start, {"title": "打印模块无法导出", "description": "点击导出没反应", "category": "fault",
+                                   "priority": "P2", "contact": "", "contract": "", "owner": ""})
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302 and response["Location"] == ticket.get_absolute_url()
+    assert ticket.owner == service_team.first and ticket.created_by == org.owner
+    assert ticket.get_absolute_url() in client.get(customer.get_absolute_url()).content.decode()
+
+
+def test_service_replies_and_resolves_on_the_page(client, org, make_ticket, service_team):
+    ticket = make_ticket()
+    client.force_login(service_team.second)
+    assert client.post(reverse("service:ticket_reply", args=[ticket.pk]), {"body": ""}).status_code == 422
+    client.post(reverse("service:ticket_reply", args=[ticket.pk]), {"body": "内部：疑似缓存问题", "internal": "on"})
+    client.post(reverse("service:ticket_reply", args=[ticket.pk]), {"body": "您好，已修复，请确认。"})
+    client.post(reverse("service:ticket_status", args=[ticket.pk]), {"status": "waiting"})
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.WAITING and ticket.first_responded_at is not None
+    body = client.get(ticket.get_absolute_url()).content.decode()
+    assert "内部：疑似缓存问题" in body and "您好，已修复，请确认。" in body and "⏸" in body
+    response = client.post(reverse("service:ticket_status", args=[ticket.pk]), {"status": "closed"}, follow=True)
+    assert "cannot become" in response.content.decode()
+    client.force_login(org.outsider)
+    assert client.post(reverse("service:ticket_status", args=[ticket.pk]), {"status": "resolved"}).status_code == 404
+
+
+def test_the_ticket_page_in_chinese(client, org, make_ticket):
+    ticket = make_ticket()
+    client.force_login(org.owner)
+    with translation.override("zh-hans"):
+        body = client.get(ticket.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        listing = client.get(reverse("service:tickets"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "首次响应" in body and "解决时限" in body and "新建" in body and "处理人" in body
+    assert "工单" in listing
+
+
+def test_tickets_through_the_api(client, org, make_customer, service_team, api_auth):
+    customer = make_customer()
+    owner = api_auth(org.owner)
+    response = client.post("/api/tickets/", {"customer_id": customer.pk, "title": "接口超时", "priority": "P2"},
+                           content_type="application/json", **owner)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["owner"]["id"] == service_team.first.pk and body["first_response"]["state"] == "running"
+    ticket_id = body["id"]
+    outsider = api_auth(org.outsider)
+    assert client.get(f"/api/tickets/{ticket_id}", **outsider).status_code == 404
+    assert client.post("/api/tickets/", {"customer_id": customer.pk, "title": "x"}, content_type="application/json",
+                       **outsider).status_code == 404
+    staff = api_auth(service_team.first)
+    reply = client.post(f"/api/tickets/{ticket_id}/replies", {"body": "正在排查"}, content_type="application/json",
+                        **staff)
+    assert reply.status_code == 201
+    moved = client.post(f"/api/tickets/{ticket_id}/status", {"status": "resolved"}, content_type="application/json",
+                        **staff)
+    assert moved.status_code == 200 and moved.json()["resolution"]["state"] == "met"
+    bad = client.post(f"/api/tickets/{ticket_id}/status", {"status": "waiting"}, content_type="application/json",
+                      **staff)
+    assert bad.status_code == 409 and bad.json()["code"] == "ticket_status"
+    assert client.post(f"/api/tickets/{ticket_id}/assign", {"owner_id": service_team.second.pk},
+                       content_type="application/json", **owner).status_code == 403
+    listing = client.get("/api/tickets/?status=resolved", **owner).json()
+    assert [t["id"] for t in listing["items"]] == [ticket_id]
+    document = client.get("/api/openapi.json").json()
+    assert {"/api/tickets/", "/api/tickets/{ticket_id}/status", "/api/tickets/{ticket_id}/replies"} <= set(document["paths"])
+    assert "409" in document["paths"]["/api/tickets/{ticket_id}/status"]["post"]["responses"]

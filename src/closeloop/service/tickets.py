@@ -1,0 +1,253 @@
+"""Ticket services: raise a ticket (staff, API, public form), assign it (by hand or by the lead assignment
+engine's strategies among the service team), move its status through 新建 → 处理中 → 待客户确认 → 已解决 → 已关闭
+(reopen allowed), and reply or note on it through the follow-up family. Every write audited on the ticket; the
+SLA clocks (sla.py) follow the status."""
+
+import uuid
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from closeloop.core.audit import audit_record, audited_update
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
+from closeloop.core.models import Channel, User
+from closeloop.core.notify import notify
+from closeloop.deals.models import Customer
+from closeloop.followup.models import ActivityKind, ParticipantRole
+from closeloop.followup.services import activity_log, comment_add, participant_ensure
+from closeloop.leads.assignment import choose_next
+
+from . import access, sla
+from .actions import ServiceAction
+from .models import (
+    OPEN_TICKET_STATUSES,
+    ServiceSettings,
+    Ticket,
+    TicketCategory,
+    TicketPriority,
+    TicketStatus,
+)
+from .tasks import customer_mail
+
+S = TicketStatus
+# Which status may follow which (a person's moves; a reply moves 新建 to 处理中 by itself).
+MOVES = {
+    S.NEW: {S.IN_PROGRESS, S.WAITING, S.RESOLVED},
+    S.IN_PROGRESS: {S.WAITING, S.RESOLVED},
+    S.WAITING: {S.IN_PROGRESS, S.RESOLVED},
+    S.RESOLVED: {S.CLOSED, S.IN_PROGRESS},  # back to 处理中: reopened
+    S.CLOSED: {S.IN_PROGRESS},  # reopened
+}
+REPLY_LIMIT = 5000
+
+
+def _bounded(data: dict, name: str, limit: int) -> str:
+    return str(data.get(name) or "").strip()[:limit]
+
+
+def ticket_customers(user):
+    """The customers `user` may raise tickets for: after-sales service serves every customer, others those they see."""
+    if access.is_service(user):
+        return Customer.objects.all()
+    return Customer.objects.visible_to(user)
+
+
+def ticket_fields(data: dict, *, customer: Customer) -> dict:
+    """Check and normalise what a ticket is raised with (the page, the API and the public form alike)."""
+    errors = {}
+    values = {"title": _bounded(data, "title", 200), "description": _bounded(data, "description", 5000),
+              "category": data.get("category") or TicketCategory.FAULT,
+              "priority": data.get("priority") or TicketPriority.P3}
+    if not values["title"]:
+        errors["title"] = [_("Say in a few words what the problem is.")]
+    if values["category"] not in TicketCategory.values:
+        errors["category"] = [_("Choose a category.")]
+    if values["priority"] not in TicketPriority.values:
+        errors["priority"] = [_("Choose a priority from P1 to P4.")]
+    contact, contract, product = data.get("contact"), data.get("contract"), data.get("product")
+    if contact is not None and contact.customer_id != customer.pk:
+        errors["contact"] = [_("Choose a contact of this customer.")]
+    if contract is not None and contract.customer_id != customer.pk:
+        errors["contract"] = [_("Choose a contract of this customer.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    values.update(contact=contact, contract=contract, product=product)
+    for name, limit in (("requester_name", 100), ("requester_phone", 40), ("requester_email", 200)):
+        values[name] = _bounded(data, name, limit)
+    return values
+
+
+def _load(users) -> dict[int, int]:
+    rows = (Ticket.objects.filter(owner__in=users, status__in=OPEN_TICKET_STATUSES).order_by()
+            .values("owner").annotate(n=Count("id")).values_list("owner", "n"))
+    return dict(rows)
+
+
+def pick_assignee() -> User | None:
+    """The next of the service team by the settings' strategy (the lead assignment engine's round-robin or least
+    load), under the settings row's lock so two tickets raised together do not read the same cursor."""
+    row, _created = ServiceSettings.objects.select_for_update().get_or_create(pk=1)
+    people = list(User.objects.filter(role="service", is_active=True).order_by("pk"))
+    owner = choose_next(strategy=row.assignment_strategy, people=people, last_assigned_id=row.last_assigned_id,
+                        load=_load, is_available=lambda u: u.is_active and not u.on_leave)
+    if owner is not None:
+        ServiceSettings.objects.filter(pk=1).update(last_assigned=owner)
+    return owner
+
+
+def ticket_create(*, customer: Customer, data: dict, actor: User | None, channel: str = Channel.WEB,
+                  assignee: User | None = None) -> Ticket:
+    """Raise a ticket for a customer: staff (who must see the customer), the API, or the public form (actor None).
+    Without an assignee the service team's strategy picks one; the SLA policy of its priority and the customer's
+    tier sets its clocks."""
+    if actor is not None:
+        if not access.can_raise_ticket(actor) or not ticket_customers(actor).filter(pk=customer.pk).exists():
+            raise Forbidden(_("You can raise tickets only for customers you can see."))
+    values = ticket_fields(data, customer=customer)
+    if assignee is not None and not access.can_be_assigned(assignee):
+        raise invalid("owner", _("%(user)s is not in the service team.") % {"user": assignee})
+    with transaction.atomic():
+        owner = assignee or pick_assignee()
+        ticket = Ticket(customer=customer, owner=owner, created_by=actor, channel=channel, number=uuid.uuid4().hex[:20],
+                        **values)
+        sla.apply_policy(ticket)
+        ticket.save()
+        ticket.number = f"GD-{timezone.localdate(ticket.created_at):%Y}-{ticket.pk:05d}"
+        ticket.save(update_fields=["number"])
+        audit_record(actor=actor, channel=channel, action=ServiceAction.TICKET_CREATE, target=ticket, changes={
+            "title": [None, ticket.title], "priority": [None, ticket.priority], "category": [None, ticket.category],
+            "owner": [None, str(owner) if owner else None]},
+            note=f"SLA: {ticket.sla_policy}" if ticket.sla_policy else "")
+        if owner is not None and owner != actor:
+            _tell_assignee(ticket, actor)
+    return ticket
+
+
+def _tell_assignee(ticket: Ticket, actor) -> None:
+    due = ticket.first_response_due_at
+    notify(recipient=ticket.owner, kind="ticket.assigned", url=ticket.get_absolute_url(),
+           message=_("Ticket %(ticket)s (%(priority)s) for %(customer)s is yours%(due)s")
+           % {"ticket": ticket.number, "priority": ticket.priority, "customer": ticket.customer.name,
+              "due": (_(", first response due %(due)s") % {"due": timezone.localtime(due).strftime("%m-%d %H:%M")})
+              if due else ""})
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    return (Ticket.objects.select_for_update(of=("self",)).select_related("customer", "owner", "contact")
+            .get(pk=ticket.pk))
+
+
+def _require_work(actor, ticket):
+    if actor is not None and not access.can_work_ticket(actor, ticket):
+        raise Forbidden(_("Only after-sales service, the assignee, the customer's rep or a manager work on this ticket."))
+
+
+def ticket_assign(*, ticket: Ticket, assignee: User, actor: User, channel: str = Channel.WEB) -> Ticket:
+    if not access.can_assign_ticket(actor):
+        raise Forbidden(_("Only after-sales service, a manager or an administrator assigns tickets."))
+    if not access.can_be_assigned(assignee):
+        raise invalid("owner", _("%(user)s is not in the service team.") % {"user": assignee})
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        changes = audited_update(instance=ticket, data={"owner": assignee}, actor=actor, channel=channel,
+                                 action=ServiceAction.TICKET_ASSIGN)
+        if changes and assignee != actor:
+            _tell_assignee(ticket, actor)
+    return ticket
+
+
+def ticket_update(*, ticket: Ticket, data: dict, actor: User, channel: str = Channel.WEB) -> Ticket:
+    """Edit the subject, description, category or priority; a new priority takes its policy's targets (the clocks
+    still count from when the ticket was raised)."""
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        _require_work(actor, ticket)
+        merged = {"title": ticket.title, "description": ticket.description, "category": ticket.category,
+                  "priority": ticket.priority, "contact": ticket.contact, "contract": ticket.contract,
+                  "product": ticket.product, **data}
+        values = ticket_fields(merged, customer=ticket.customer)
+        values = {k: values[k] for k in ("title", "description", "category", "priority")}
+        old_priority = ticket.priority
+        changes = audited_update(instance=ticket, data=values, actor=actor, channel=channel,
+                                 action=ServiceAction.TICKET_UPDATE)
+        if "priority" in changes and ticket.priority != old_priority:
+            sla.apply_policy(ticket)
+            ticket.save(update_fields=["sla_policy", "first_response_target", "resolution_target", "sla_always",
+                                       "first_response_due_at", "resolution_due_at"])
+    return ticket
+
+
+def ticket_move(*, ticket: Ticket, status: str, actor: User | None, note: str = "",
+                channel: str = Channel.WEB) -> Ticket:
+    """Move the ticket to `status` (see MOVES). Waiting on the customer and resolved stop the resolution clock;
+    moving on restarts it; reopening a resolved or closed ticket clears its resolution."""
+    if status not in S.values:
+        raise invalid("status", _("Choose a status."))
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        _require_work(actor, ticket)
+        if status not in MOVES[ticket.status]:
+            raise Conflict(_("A ticket that is “%(from)s” cannot become “%(to)s”.")
+                           % {"from": ticket.get_status_display(), "to": S(status).label}, code="ticket_status")
+        now = timezone.now()
+        old = ticket.status
+        reopened = old in (S.RESOLVED, S.CLOSED)
+        ticket.status = status
+        if status in sla.PAUSED_STATUSES:
+            sla.pause(ticket, now)
+        else:
+            sla.resume(ticket, now)
+        if status == S.RESOLVED:
+            ticket.resolved_at = now
+        elif status == S.CLOSED:
+            ticket.closed_at = now
+        elif reopened:
+            ticket.resolved_at = ticket.closed_at = None
+        ticket.save()
+        action = ServiceAction.TICKET_REOPEN if reopened else ServiceAction.TICKET_STATUS
+        audit_record(actor=actor, channel=channel, action=action, target=ticket,
+                     changes={"status": [old, status]}, note=(note or "")[:500])
+    return ticket
+
+
+def on_activity(ticket: Ticket, activity) -> dict:
+    """A follow-up logged with the customer (not a note) is the ticket's response: the first one stops the
+    first-response clock, and a new ticket is then being worked on."""
+    if activity.kind == ActivityKind.NOTE:
+        return {}
+    values = {}
+    if ticket.first_responded_at is None:
+        values["first_responded_at"] = activity.created_at
+    if ticket.status == S.NEW:
+        values["status"] = S.IN_PROGRESS
+    return values
+
+
+def ticket_reply(*, ticket: Ticket, actor: User, body: str, internal: bool = False,
+                 channel: str = Channel.WEB):
+    """A reply to the customer (an email activity on the ticket's timeline, mailed to the requester or contact)
+    or an internal note (a comment only colleagues read). Whoever replies takes part in the ticket from then on."""
+    body = (body or "").strip()
+    if not body:
+        raise invalid("body", _("Write the reply."))
+    if len(body) > REPLY_LIMIT:
+        raise invalid("body", _("At most %(limit)d characters.") % {"limit": REPLY_LIMIT})
+    with transaction.atomic():
+        ticket = _locked(ticket)
+        _require_work(actor, ticket)
+        if ticket.owner_id != actor.pk:
+            participant_ensure(record=ticket, user=actor, role=ParticipantRole.SERVICE)
+        if internal:
+            comment, _unreachable = comment_add(record=ticket, actor=actor, body=body, channel=channel)
+            return comment
+        if ticket.status == S.CLOSED:
+            raise Conflict(_("The ticket is closed; reopen it to reply."), code="ticket_status")
+        activity = activity_log(actor=actor, record=ticket, channel=channel,
+                                data={"kind": ActivityKind.EMAIL, "content": body})
+        address = ticket.requester_email or (ticket.contact.email if ticket.contact else "")
+        if address:
+            subject = f"[{ticket.number}] {ticket.title}"
+            transaction.on_commit(lambda: customer_mail.enqueue(address, subject, body))
+    return activity

@@ -1,0 +1,133 @@
+"""Ticket pages: the list with its SLA timers, raising a ticket for a customer, the ticket with its clocks, status
+moves, assignment, replies and notes on its timeline."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from closeloop.core.errors import DomainError, error_text, form_errors_from
+from closeloop.core.pagination import paginate, query_without_page
+from closeloop.followup.selectors import follow_up_panel
+
+from . import access, sla, tickets
+from .forms import AssignForm, ReplyForm, TicketForm
+from .models import TicketPriority, TicketStatus
+from .selectors import get_ticket_for_user, ticket_list
+
+# The buttons a ticket page offers for each status (the service decides all the same).
+STATUS_BUTTONS = {
+    TicketStatus.NEW: [TicketStatus.IN_PROGRESS, TicketStatus.WAITING, TicketStatus.RESOLVED],
+    TicketStatus.IN_PROGRESS: [TicketStatus.WAITING, TicketStatus.RESOLVED],
+    TicketStatus.WAITING: [TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED],
+    TicketStatus.RESOLVED: [TicketStatus.CLOSED, TicketStatus.IN_PROGRESS],
+    TicketStatus.CLOSED: [TicketStatus.IN_PROGRESS],
+}
+
+
+@login_required
+@require_GET
+def ticket_list_view(request):
+    status = request.GET.get("status", "open")
+    q = request.GET.get("q", "").strip()[:100]
+    priority = request.GET.get("priority", "")
+    mine = request.GET.get("mine") == "1"
+    page = paginate(request, ticket_list(user=request.user, status=status, q=q, priority=priority, mine=mine))
+    now = timezone.now()
+    for ticket in page["rows"]:
+        ticket.timers = sla.timers(ticket, now)
+    context = {"page": page, "status": status, "q": q, "priority": priority, "mine": mine,
+               "query": query_without_page(request), "statuses": TicketStatus.choices,
+               "priorities": TicketPriority.choices}
+    template = ("service/_ticket_rows.html" if request.htmx and request.htmx.target == "ticket-rows"
+                else "service/tickets.html")
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ticket_create_view(request):
+    customer_id = request.GET.get("customer", "")
+    customer = (tickets.ticket_customers(request.user).filter(pk=int(customer_id)).first()
+                if customer_id.isdigit() and int(customer_id) < 2**63 else None)
+    if customer is None:
+        raise Http404
+    form = TicketForm(request.POST or None, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        assignee = data.pop("owner", None)
+        try:
+            ticket = tickets.ticket_create(customer=customer, data=data, actor=request.user, assignee=assignee)
+        except DomainError as exc:
+            form_errors_from(form, exc, always_message=True)
+        else:
+            messages.success(request, _("Ticket %(number)s raised.") % {"number": ticket.number})
+            return redirect(ticket)
+    return render(request, "service/ticket_create.html", {"form": form, "customer": customer},
+                  status=422 if form.errors else 200)
+
+
+def _detail(request, ticket, **extra):
+    user = request.user
+    context = {
+        "ticket": ticket, "timers": sla.timers(ticket), "can_work": access.can_work_ticket(user, ticket),
+        "can_assign": access.can_assign_ticket(user), "moves": [TicketStatus(s) for s in STATUS_BUTTONS[ticket.status]],
+        "reply_form": ReplyForm(), "assign_form": AssignForm(initial={"owner": ticket.owner_id}),
+        "followup": follow_up_panel(ticket, viewer=user),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def ticket_detail_view(request, pk):
+    ticket = get_ticket_for_user(request.user, pk)
+    return render(request, "service/ticket.html", _detail(request, ticket))
+
+
+@login_required
+@require_POST
+def ticket_status_view(request, pk):
+    ticket = get_ticket_for_user(request.user, pk)
+    try:
+        tickets.ticket_move(ticket=ticket, status=request.POST.get("status", ""), actor=request.user,
+                            note=request.POST.get("note", "")[:500])
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    return redirect(ticket)
+
+
+@login_required
+@require_POST
+def ticket_assign_view(request, pk):
+    ticket = get_ticket_for_user(request.user, pk)
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a colleague of the service team."))
+        return redirect(ticket)
+    try:
+        tickets.ticket_assign(ticket=ticket, assignee=form.cleaned_data["owner"], actor=request.user)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    return redirect(ticket)
+
+
+@login_required
+@require_POST
+def ticket_reply_view(request, pk):
+    ticket = get_ticket_for_user(request.user, pk)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            tickets.ticket_reply(ticket=ticket, actor=request.user, body=form.cleaned_data["body"],
+                                 internal=form.cleaned_data["internal"])
+        except DomainError as exc:
+            form_errors_from(form, exc, always_message=True)
+        else:
+            messages.success(request, _("Note added.") if form.cleaned_data["internal"] else _("Reply sent."))
+            return redirect(ticket)
+    return render(request, "service/ticket.html", _detail(request, ticket, reply_form=form), status=422)
