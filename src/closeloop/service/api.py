@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from closeloop.contracts.api import ERRORS, CustomerOut, PersonOut
 from closeloop.core.apischema import JsonInt
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
@@ -21,21 +22,6 @@ from .models import TicketCategory, TicketPriority, TicketStatus
 from .selectors import get_ticket_for_user, ticket_list
 
 router = Router()
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-
-
-class PersonOut(Schema):
-    id: int
-    name: str
-
-    @staticmethod
-    def resolve_name(obj):
-        return str(obj)
-
-
-class CustomerOut(Schema):
-    id: int
-    name: str
 
 
 class TimerOut(Schema):
