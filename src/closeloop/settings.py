@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "closeloop.quotes",
     "closeloop.contracts",
     "closeloop.service",
+    "closeloop.insights",
 ]
 
 MIDDLEWARE = [

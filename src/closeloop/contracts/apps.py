@@ -109,6 +109,11 @@ class ContractsConfig(LoopApp):
             NavEntry("settings", _("Contracts"), "contracts:settings", order=70, visible=_admin),
         ]
 
+    def radar_breaks(self):
+        from .radar import radar_breaks
+
+        return radar_breaks()
+
     def urls(self):
         return [path("contracts/", include("closeloop.contracts.urls"))]
 

@@ -4,7 +4,7 @@ Core knows no stage of the loop. Every Closeloop app's `AppConfig` subclasses `L
 the hooks it needs; core and the lower apps walk `loop_apps()` (INSTALLED_APPS order, which is the
 layer order, lowest first) to assemble what used to be hard-wired: the demo company, `gen-data`, the
 worker's schedule, notification kinds, audit action labels, the navigation, the settings menu, the
-Today page and the follow-up family's record types, task kinds and reminders. Adding an app means
+Today page, the follow-up family's record types, task kinds and reminders, and the breakpoint radar's kinds. Adding an app means
 writing its `AppConfig`; nothing below it changes.
 
 Hooks are plain methods returning plain data, so a hook's result can be cached per process and tests
@@ -18,7 +18,7 @@ import argparse
 import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.apps import AppConfig, apps
@@ -202,6 +202,28 @@ class ReminderSource:
     due: Callable[[datetime], Iterable[Any]]
 
 
+@dataclass(frozen=True)
+class RadarBreak:
+    """A kind of break in the loop (流程断点) for the breakpoint radar: records where the loop is broken now.
+
+    `rows(user, now, threshold)` returns a queryset of records `user` may see that are broken at `now`, each
+    annotated with `broken_since` (a datetime, or a date) and having `get_absolute_url()`; `owner` is the path
+    to who owns it ("owner", "opportunity__owner"; null when nobody does). One query, which the radar
+    counts, orders by `broken_since`, filters by owner and pages. `threshold`
+    is how long something may wait before it counts (`default_threshold` unless an administrator set
+    another; zero for kinds broken at once). `action` is the one thing that mends a record: a label and
+    `action_url(record)`."""
+
+    key: str  # "leads.no_owner"
+    label: Any
+    rows: Callable[[Any, datetime, Any], Any]
+    action: Any
+    action_url: Callable[[Any], str]
+    default_threshold: timedelta = timedelta(0)
+    owner: str = "owner"
+    order: int = 100
+
+
 @dataclass
 class DemoContext:
     """Shared by the apps' demo hooks, lowest app first: each reads what lower apps made and adds its own."""
@@ -294,6 +316,10 @@ class LoopApp(AppConfig):
         return ()
 
     def timeline_sources(self) -> Iterable[TimelineSource]:
+        return ()
+
+    def radar_breaks(self) -> Iterable[RadarBreak]:
+        """Kinds of break in the loop this app's records can have, for the breakpoint radar."""
         return ()
 
     def demo(self, ctx: DemoContext) -> None:

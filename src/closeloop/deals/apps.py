@@ -133,6 +133,11 @@ class DealsConfig(LoopApp):
 
         generate(ctx)
 
+    def radar_breaks(self):
+        from .radar import radar_breaks
+
+        return radar_breaks()
+
     def urls(self):
         return [path("deals/", include("closeloop.deals.urls"))]
 

@@ -171,6 +171,11 @@ class LeadsConfig(LoopApp):
 
         generate(ctx)
 
+    def radar_breaks(self):
+        from .radar import radar_breaks
+
+        return radar_breaks()
+
     def urls(self):
         from . import views_public
 

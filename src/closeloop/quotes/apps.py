@@ -85,6 +85,11 @@ class QuotesConfig(LoopApp):
 
         ctx.summary.append(load_demo_quotes(ctx))
 
+    def radar_breaks(self):
+        from .radar import radar_breaks
+
+        return radar_breaks()
+
     def urls(self):
         from . import views_public
 

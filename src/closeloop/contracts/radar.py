@@ -1,0 +1,50 @@
+"""The contracts' breaks in the loop, for the breakpoint radar (see core.hooks.RadarBreak): an accepted quote
+with no contract, a contract without a payment plan, and an overdue instalment."""
+
+from datetime import timedelta
+
+from django.db.models import Exists, F, OuterRef
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from closeloop.core.hooks import RadarBreak
+from closeloop.quotes.models import Quote, QuoteStatus
+
+from .models import Contract, ContractStatus, Instalment
+
+# A contract that no longer needs a plan or a payment.
+CLOSED = [ContractStatus.COMPLETED, ContractStatus.TERMINATED]
+
+
+def quote_without_contract(user, now, threshold):
+    live = Contract.objects.filter(quote=OuterRef("pk")).exclude(status=ContractStatus.TERMINATED)
+    return (Quote.objects.visible_to(user).filter(status=QuoteStatus.ACCEPTED).filter(~Exists(live))
+            .annotate(broken_since=F("decided_at")).filter(broken_since__lte=now - threshold))
+
+
+def contract_without_plan(user, now, threshold):
+    return (Contract.objects.visible_to(user).exclude(status__in=CLOSED)
+            .filter(~Exists(Instalment.objects.filter(contract=OuterRef("pk"))))
+            .annotate(broken_since=F("created_at")).filter(broken_since__lte=now - threshold))
+
+
+def instalment_overdue(user, now, threshold):
+    """Receivable instalments past their due date (through the partial due-date index), on contracts the
+    viewer may see."""
+    visible = Contract.objects.visible_to(user).values("pk")
+    day = (now - threshold).date()
+    return (Instalment.objects.filter(receivable=True, due_date__lt=day, contract__in=visible)
+            .select_related("contract").annotate(broken_since=F("due_date")))
+
+
+def radar_breaks() -> list[RadarBreak]:
+    return [
+        RadarBreak("contracts.quote_without_contract", _("Accepted quote with no contract"), quote_without_contract,
+                   _("Make the contract"), lambda quote: reverse("contracts:create") + f"?quote={quote.pk}",
+                   default_threshold=timedelta(days=3), owner="opportunity__owner", order=90),
+        RadarBreak("contracts.no_plan", _("Contract without a payment plan"), contract_without_plan,
+                   _("Set the payment plan"), lambda contract: reverse("contracts:plan", args=[contract.pk]),
+                   default_threshold=timedelta(days=1), order=100),
+        RadarBreak("contracts.instalment_overdue", _("Overdue instalment"), instalment_overdue,
+                   _("Record the payment or chase it"), lambda instalment: instalment.get_absolute_url(), order=110),
+    ]

@@ -1,0 +1,8 @@
+"""The audit actions of the insights app."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class InsightsAction(models.TextChoices):
+    RADAR_SETTINGS = "radar.settings", _("Breakpoint radar thresholds changed")

@@ -1,0 +1,63 @@
+"""The breakpoint radar for other systems: `GET /api/insights/radar` — the counts per kind, and one page of one
+kind's records, through the same visibility as the page."""
+
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema
+
+from closeloop.core.errors import ErrorOut, NotFound
+
+from . import radar
+
+router = Router()
+
+
+class KindOut(Schema):
+    key: str
+    label: str
+    count: int
+
+
+class BrokenOut(Schema):
+    kind: str
+    record: str
+    url: str
+    owner_id: int | None
+    owner: str | None
+    broken_since: datetime
+    hours_broken: int
+    action: str
+    action_url: str
+
+
+class RadarOut(Schema):
+    as_of: datetime
+    kinds: list[KindOut]
+    kind: str | None
+    items: list[BrokenOut]
+    page: int
+    has_next: bool
+
+
+@router.get("/radar", response={200: RadarOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+            summary="Records where the loop is broken now: counts per kind, and a page of one kind")
+def get_radar(request, kind: str = Query("", max_length=60), owner: int | None = Query(None, ge=1, le=2**53),
+              page: int = Query(1, ge=1, le=100_000)):
+    now = timezone.now()
+    counts = radar.counts(request.user, now, owner=owner)
+    chosen = None
+    if kind:
+        chosen = radar.kind_of(kind)
+        if chosen is None:
+            raise NotFound(_("No such kind of break."))
+    listing = radar.listing(chosen, request.user, now, page=page, owner=owner) if chosen else None
+    return {
+        "as_of": now, "kinds": [{"key": k.key, "label": str(k.label), "count": n} for k, n in counts],
+        "kind": chosen.key if chosen else None, "page": page, "has_next": bool(listing and listing["has_next"]),
+        "items": [{"kind": row.kind.key, "record": str(row.record), "url": row.url,
+                   "owner_id": row.owner.pk if row.owner else None, "owner": str(row.owner) if row.owner else None,
+                   "broken_since": row.since, "hours_broken": row.hours, "action": str(row.kind.action),
+                   "action_url": row.action_url} for row in (listing["rows"] if listing else [])],
+    }

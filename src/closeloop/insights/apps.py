@@ -1,0 +1,31 @@
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from closeloop.core.hooks import LoopApp, NavEntry
+
+from .actions import InsightsAction
+
+
+def _admin(user) -> bool:
+    return user.is_authenticated and user.is_admin
+
+
+class InsightsConfig(LoopApp):
+    """Review (数据复盘), at the top of the layers: it reads every app and no app imports it."""
+
+    name = "closeloop.insights"
+    label = "insights"
+    verbose_name = _("Insights")
+    audit_actions = InsightsAction
+
+    def nav_entries(self):
+        return [NavEntry("insights", _("Breakpoint radar"), "insights:radar", order=10),
+                NavEntry("settings", _("Breakpoint radar"), "insights:radar_settings", order=90, visible=_admin)]
+
+    def urls(self):
+        return [path("insights/", include("closeloop.insights.urls"))]
+
+    def api_routers(self):
+        from .api import router
+
+        return [("/insights", router)]

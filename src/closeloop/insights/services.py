@@ -1,0 +1,53 @@
+"""Writes of the insights app: the breakpoint radar's thresholds (administrators only, audited)."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from closeloop.core.audit import audit_record
+from closeloop.core.errors import Forbidden, ValidationFailed
+from closeloop.core.models import Channel, User
+
+from .actions import InsightsAction
+from .models import RadarSettings
+
+MAX_HOURS = 24 * 365
+
+
+def radar_settings() -> RadarSettings:
+    return RadarSettings.objects.get_or_create(pk=1)[0]
+
+
+def thresholds(kinds) -> dict:
+    """Each kind's threshold (a timedelta): the administrator's, else the app's default. One query."""
+    chosen = radar_settings().thresholds
+    return {kind.key: timedelta(hours=chosen[kind.key]) if kind.key in chosen else kind.default_threshold
+            for kind in kinds}
+
+
+def radar_settings_save(*, actor: User, kinds, data: dict, channel: str = Channel.WEB) -> RadarSettings:
+    """Set the thresholds from `data` ({kind key: hours as typed}); an empty value goes back to the default."""
+    if not actor.is_admin:
+        raise Forbidden(_("Only administrators change the breakpoint radar's thresholds."))
+    chosen, errors = {}, {}
+    for kind in kinds:
+        value = str(data.get(kind.key) or "").strip()
+        if not value:
+            continue
+        if not value.isdigit() or int(value) > MAX_HOURS:
+            errors[kind.key] = [_("Give whole hours from 0 to %(max)d.") % {"max": MAX_HOURS}]
+            continue
+        chosen[kind.key] = int(value)
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    with transaction.atomic():
+        current = RadarSettings.objects.select_for_update().get_or_create(pk=1)[0]
+        old = current.thresholds
+        changes = {key: [old.get(key), chosen.get(key)] for key in sorted({*old, *chosen}) if old.get(key) != chosen.get(key)}
+        if changes:
+            current.thresholds = chosen
+            current.save(update_fields=["thresholds"])
+            audit_record(actor=actor, channel=channel, action=InsightsAction.RADAR_SETTINGS, target=current,
+                         changes=changes)
+    return current

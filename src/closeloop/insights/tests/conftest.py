@@ -1,0 +1,15 @@
+"""The contracts' and quotes' factories (an accepted quote, a contract with or without a plan, a signed one)."""
+
+from closeloop.contracts.tests.conftest import (  # noqa: F401 (fixtures)
+    accepted_quote,
+    api_auth,
+    deal,
+    director,
+    discount_rule,
+    finance,
+    make_contract,
+    make_product,
+    make_quote,
+    presales,
+    signed_contract,
+)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "insights"
+
+urlpatterns = [
+    path("radar/", views.radar_view, name="radar"),
+    path("radar/export/", views.radar_export_view, name="radar_export"),
+    path("radar/settings/", views.radar_settings_view, name="radar_settings"),
+]

@@ -1,0 +1,80 @@
+"""The breakpoint radar's page and its Excel export. Every figure and row goes through the apps' visibility
+(a rep sees their own records, a manager their team's, an administrator everything)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from closeloop.core.errors import DomainError, form_errors_from
+from closeloop.core.models import Role, User
+from closeloop.core.pagination import page_number, query_without_page
+from closeloop.core.visibility import team_owner_ids
+
+from . import radar
+from .exports import radar_workbook
+from .forms import ThresholdsForm
+from .services import radar_settings, radar_settings_save
+
+
+def owner_choices(user: User):
+    """Whom the viewer may filter the radar by: a manager their team, an administrator everyone, a rep none."""
+    if user.is_admin:
+        return User.objects.filter(is_active=True).order_by("username")
+    if user.role == Role.SALES_MANAGER:
+        return User.objects.filter(pk__in=team_owner_ids(user), is_active=True).order_by("username")
+    return User.objects.none()
+
+
+def owner_filter(request) -> int | None:
+    value = request.GET.get("owner", "")
+    return int(value) if value.isdigit() else None
+
+
+@login_required
+@require_GET
+def radar_view(request):
+    now = timezone.now()
+    owner = owner_filter(request)
+    counts = radar.counts(request.user, now, owner=owner)
+    kind = radar.kind_of(request.GET.get("kind", ""))
+    if kind is None:  # the first kind with something broken, else the first kind
+        kind = next((k for k, n in counts if n), counts[0][0] if counts else None)
+    page = radar.listing(kind, request.user, now, page=page_number(request), owner=owner) if kind else None
+    return render(request, "insights/radar.html", {
+        "counts": counts, "kind": kind, "page": page, "owner": owner, "owners": owner_choices(request.user),
+        "total": sum(n for _kind, n in counts), "query": query_without_page(request),
+    })
+
+
+@login_required
+@require_GET
+def radar_export_view(request):
+    now = timezone.now()
+    content = radar_workbook(request.user, now, owner=owner_filter(request))
+    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="radar-{timezone.localdate():%Y%m%d}.xlsx"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def radar_settings_view(request):
+    if not request.user.is_admin:
+        raise PermissionDenied
+    kinds = radar.kinds()
+    form = ThresholdsForm(request.POST or None, kinds=kinds, current=radar_settings().thresholds)
+    if request.method == "POST" and form.is_valid():
+        try:
+            radar_settings_save(actor=request.user, kinds=kinds,
+                                data={key: "" if value is None else str(value) for key, value in form.cleaned_data.items()})
+        except DomainError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("Breakpoint radar thresholds saved."))
+            return redirect("insights:radar_settings")
+    return render(request, "insights/radar_settings.html", {"form": form})

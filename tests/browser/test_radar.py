@@ -1,0 +1,32 @@
+"""The breakpoint radar on a 390-px phone, in Chinese: the kinds as cards, the rows, and the mending action."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+WAIT = 30_000
+
+
+def test_a_manager_mends_a_break_from_the_radar_on_a_phone(org, make_lead, new_page, tmp_path):
+    from closeloop.leads.models import Lead
+
+    lead = make_lead(owner=org.owner)
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(days=3))
+    page = new_page(user=org.manager, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto("/insights/radar/")
+    expect(page.get_by_role("heading", name="流程断点雷达")).to_be_visible()
+    card = page.get_by_role("link", name=re.compile("首次联系逾期"))
+    expect(card).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name=lead.company_name, exact=False)).to_be_visible()
+    expect(page.get_by_text("3 天")).to_be_visible()
+    page.screenshot(path=tmp_path / "radar-phone.png", full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the radar is {overflow}px wider than the phone"
+    page.get_by_role("button", name="记录跟进").first.click()
+    expect(page).to_have_url(re.compile(rf"/leads/{lead.pk}/#log-follow-up$"))
