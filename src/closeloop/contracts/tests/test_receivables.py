@@ -30,6 +30,19 @@ def assert_summaries_equal_a_recount():
                                                   .values_list("outstanding", flat=True))
 
 
+def signed(org, make_deal, *, dated: str, undated: str, due, sign_date):
+    """A signed contract of two instalments: `dated` due on `due`, `undated` on the delivery's acceptance."""
+    amount = str(D(dated) + D(undated))
+    contract = services.contract_create_from_deal(opportunity=make_deal(amount=amount), data={"amount": amount},
+                                                  actor=org.owner)
+    plans.payment_plan_save(contract=contract, actor=org.owner, instalments=[
+        {"title": "首付款", "condition": "on_date", "due_date": due.isoformat(), "amount": dated},
+        {"title": "验收款", "condition": "on_acceptance", "days_after": "10", "amount": undated}])
+    services.contract_submit(contract=contract, actor=org.owner)
+    services.contract_sign(contract=contract, actor=org.owner, sign_date=sign_date, via=SignedVia.SCAN)
+    return contract
+
+
 def test_the_summaries_follow_every_service_that_changes_what_is_owed(org, signed_contract, make_deal, finance):
     first = signed_contract()
     assert_summaries_equal_a_recount()
@@ -66,15 +79,8 @@ def test_the_summaries_follow_every_service_that_changes_what_is_owed(org, signe
 def test_the_page_reads_the_same_figures_as_the_instalments(client, org, make_deal, finance):
     today = timezone.localdate()
     for days in (3, -10, -45, -75, -200):
-        deal = make_deal(amount="50000")
-        contract = services.contract_create_from_deal(opportunity=deal, data={"amount": "50000"}, actor=org.owner)
-        plans.payment_plan_save(contract=contract, actor=org.owner, instalments=[
-            {"title": "首付款", "condition": "on_date", "due_date": (today + timedelta(days=days)).isoformat(),
-             "amount": "20000"},
-            {"title": "验收款", "condition": "on_acceptance", "days_after": "10", "amount": "30000"}])
-        services.contract_submit(contract=contract, actor=org.owner)
-        services.contract_sign(contract=contract, actor=org.owner, sign_date=today - timedelta(days=max(0, -days)),
-                               via=SignedVia.SCAN)
+        signed(org, make_deal, dated="20000", undated="30000", due=today + timedelta(days=days),
+               sign_date=today - timedelta(days=max(0, -days)))
     for user in (finance, org.manager, org.other_manager):
         totals, reps = receivables.summary(user, today)
         rows = receivables.receivable_instalments(user)
@@ -92,3 +98,19 @@ def test_the_page_reads_the_same_figures_as_the_instalments(client, org, make_de
     drill = client.get(reverse("contracts:receivables_instalments") + "?bucket=d31_60")
     assert drill.status_code == 200 and drill.context["total"] == D("20000.00")
     assert [i.due_date for i in drill.context["page"]["rows"]] == [today - timedelta(days=45)]
+
+
+def test_the_drill_down_pages_dated_instalments_then_undated_ones(client, org, make_deal, finance):
+    today = timezone.localdate()
+    for days in (5, 40, 20):
+        signed(org, make_deal, dated="10000", undated="20000", due=today + timedelta(days=days), sign_date=today)
+    rows = receivables.receivable_instalments(finance)
+    seen = []
+    for page in (1, 2, 3, 4):
+        result = receivables.drilldown_page(rows, receivables.DrillFilters(bucket="not_due"), today, page=page,
+                                            per_page=2)
+        seen += [(i.due_date, i.condition) for i in result["rows"]]
+        assert result["has_next"] == (page < 3)
+    assert seen == [(today + timedelta(days=5), "on_date"), (today + timedelta(days=20), "on_date"),
+                    (today + timedelta(days=40), "on_date"), (None, "on_acceptance"), (None, "on_acceptance"),
+                    (None, "on_acceptance")]
