@@ -243,7 +243,12 @@ def _worth_comparing(entry: Entry, row: tuple) -> bool:
 
 def _verdicts(entry: Entry, *, exclude_pk=None) -> dict[int, Match]:
     """{lead id: best match} for the stored leads that name the same person or company as `entry`."""
-    rows = [row for row in _candidates(_lookups(entry)) if row[0] != exclude_pk and _worth_comparing(entry, row)]
+    return _decide(entry, _candidates(_lookups(entry)), exclude_pk=exclude_pk)
+
+
+def _decide(entry: Entry, candidates: list[tuple], *, exclude_pk=None) -> dict[int, Match]:
+    """`_verdicts` on candidate rows (`_CANDIDATE_COLUMNS`) already read."""
+    rows = [row for row in candidates if row[0] != exclude_pk and _worth_comparing(entry, row)]
     best: dict[int, Match] = {}
     for row in rows:
         stored = _entry(*row[:8], row[11])
@@ -298,6 +303,99 @@ def verdicts_for(lead) -> dict[int, Match]:
     """The matches `check_intake` decides on, without loading any lead: for an import, where most
     rows repeat nothing and a flagged row needs only the id and owner of the lead it points at."""
     return _verdicts(entry_for_lead(lead), exclude_pk=lead.pk)
+
+
+class ChunkSearch:
+    """`verdicts_for` over the rows of an import chunk, with each key and name block read once.
+
+    Row by row, each check is one query of ~6 capped lookups, and a chunk's rows share most name blocks
+    (a two-character brand head recurs hundreds of times in 2,000 rows). Here `prefetch` reads every
+    lookup the rows need that is not read yet, a few hundred per statement, each the same capped
+    subquery the row's own check runs (so it returns the very rows that check would), and `verdicts`
+    compares a row with them in memory.
+
+    Rows of the chunk not yet written are invisible to those reads. `wait(lead)` notes such a row;
+    `needs_writing(entry)` says when one of them shares a key or block with `entry` and would be a
+    match for it, so the caller writes them first, as submitting the rows one by one would have; then
+    `written()` forgets the reads that writing them made stale.
+    """
+
+    # Subqueries per statement: SQLite allows 500 terms in a compound SELECT.
+    PER_STATEMENT = 400
+
+    def __init__(self):
+        self._found: dict[tuple[str, str], list[tuple]] = {}  # (column, value) → candidate rows
+        self._waiting: dict[tuple[str, str], list[tuple]] = {}  # (column, value) → unwritten rows as candidates
+        self._waiting_count = 0
+
+    def prefetch(self, entries) -> None:
+        missing = list(dict.fromkeys(lookup for entry in entries for lookup in _lookups(entry)
+                                     if lookup[:2] not in self._found))
+        for start in range(0, len(missing), self.PER_STATEMENT):
+            part = missing[start:start + self.PER_STATEMENT]
+            for column, value, _cap in part:
+                self._found[column, value] = []
+            for row in _candidates_tagged(part):
+                column, value, _cap = part[row[0]]
+                self._found[column, value].append(row[1:])
+
+    def verdicts(self, entry: Entry, *, exclude_pk=None) -> dict[int, Match]:
+        lookups = _lookups(entry)
+        missing = [lookup for lookup in lookups if lookup[:2] not in self._found]
+        if missing:
+            self.prefetch([entry])
+        # The UNION of the row's own query: each lead once, in id order.
+        rows = {row[0]: row for column, value, _cap in lookups for row in self._found[column, value]}
+        return _decide(entry, [rows[pk] for pk in sorted(rows)], exclude_pk=exclude_pk)
+
+    def wait(self, lead) -> None:
+        """Note a row of the chunk that is not written yet (its lead, unsaved, with its keys)."""
+        self._waiting_count += 1
+        row = (-self._waiting_count, lead.company_name, lead.contact_name, lead.mobile_key, lead.landline_key,
+               lead.email_key, lead.city, lead.credit_code, None, lead.company_key, lead.brand_key, lead.landline)
+        for column in _LOOKUP_COLUMNS:
+            if value := getattr(lead, column):
+                self._waiting.setdefault((column, value), []).append(row)
+
+    def needs_writing(self, entry: Entry) -> bool:
+        """Whether a row noted by `wait` would be one of `entry`'s matches once written."""
+        if not self._waiting:
+            return False
+        rows = {row[0]: row for column, value, _cap in _lookups(entry)
+                for row in self._waiting.get((column, value), ())}
+        return bool(rows) and bool(_decide(entry, list(rows.values())))
+
+    def written(self) -> None:
+        """The noted rows are in the table now: forget the reads they would change, and the rows."""
+        for lookup in self._waiting:
+            self._found.pop(lookup, None)
+        self._waiting.clear()
+
+    def forget(self) -> None:
+        """Something else wrote leads (a row through `lead_submit`): read everything again."""
+        self._found.clear()
+
+
+_LOOKUP_COLUMNS = ("credit_code", "mobile_key", "email_key", "landline_key", "company_key", "brand_key",
+                   "brand_head", "brand_tail")
+
+
+def _candidates_tagged(lookups: list[tuple[str, str, int]]) -> list[tuple]:
+    """`_candidates` for many lookups in one statement, each row tagged with its lookup's index (UNION ALL:
+    a lead found by two lookups comes back for each)."""
+    from django.db import connection
+
+    from .models import Lead
+
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    columns = ", ".join(_CANDIDATE_COLUMNS)
+    # As in `_candidates`: column names from fixed lists, values as parameters, the partial indexes'
+    # condition repeated; the tag is the lookup's position, a number this code makes.
+    parts = [f"SELECT * FROM (SELECT {n} AS lookup, {columns} FROM {table} WHERE {column} = %s "  # noqa: S608
+             f"AND NOT ({column} = '') LIMIT {cap}) AS k{n}" for n, (column, _value, cap) in enumerate(lookups)]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), [value for _column, value, _cap in lookups])
+        return cursor.fetchall()
 
 
 def _rank(match: Match) -> tuple:
@@ -366,6 +464,6 @@ def confirm_in_transaction(*, lead, decision: DuplicateDecision, channel: str, a
 
 
 __all__ = [
-    "DuplicateDecision", "LeadMatch", "Match", "check_intake", "cluster_rows", "confirm_in_transaction",
+    "ChunkSearch", "DuplicateDecision", "LeadMatch", "Match", "check_intake", "cluster_rows", "confirm_in_transaction",
     "entry_for_lead", "best_verdict", "find_matches", "map_headers", "verdicts_for",
 ]

@@ -87,13 +87,13 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_jo
     # Rows the duplicate check did not simply let through: they go through `lead_submit` after the
     # pending rows are written (one flush per chunk, not one per duplicate).
     deferred: list[tuple] = []
-    waiting_keys: set = set()
     creator = actor if actor is not None and actor.pk else None
 
     new_lead = _lead_builder(campaign=campaign, creator=creator, channel=channel, import_job=import_job)
     # Rules are read once per chunk: a rule changed during a long import applies from the next chunk.
     ruleset = scoring.Ruleset.load()
     assigner = assignment.AssignmentBatch()
+    search = dedup.ChunkSearch()
 
     def flush():
         if pending:
@@ -104,6 +104,7 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_jo
             pending.clear()
         # Cursors and shares written before a routed row's `lead_submit` may assign from the table.
         assigner.save()
+        search.written()
         for key, data, source in deferred:
             try:
                 with transaction.atomic():
@@ -114,11 +115,12 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_jo
                 continue
             if result.created:
                 outcome.created += 1
+                search.forget()
             else:
                 outcome.routed += 1
         deferred.clear()
-        waiting_keys.clear()
 
+    rows = []
     for key, data in chunk:
         try:
             cleaned = clean_submission(data, channel=channel, policy=policy)
@@ -127,15 +129,19 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_jo
             outcome.refused.append((key, exc.field_errors or {"": [exc.message]}))
             continue
         lead = new_lead(cleaned, source)
-        keys = {(name, value) for name in ("mobile_key", "landline_key", "email_key", "credit_code")
-                if (value := getattr(lead, name))}
-        if keys & waiting_keys:
-            # A row repeating an earlier row of this chunk: write those first so the duplicate check
-            # sees them, exactly as if the rows had been submitted one by one.
+        rows.append((key, data, source, lead, dedup.entry_for_lead(lead)))
+    entries = [row[4] for row in rows]
+    search.prefetch(entries)
+
+    for position, (key, data, source, lead, entry) in enumerate(rows):
+        if search.needs_writing(entry):
+            # An earlier row of this chunk, not written yet, is a match for this one: write it first so
+            # the duplicate check sees it, exactly as if the rows had been submitted one by one.
             flush()
-        waiting_keys |= keys
+            search.prefetch(entries[position:])
+        search.wait(lead)
         flagged_owner_id = None
-        if verdicts := dedup.verdicts_for(lead):
+        if verdicts := search.verdicts(entry):
             existing_pk, match = dedup.best_verdict(verdicts)
             if match.same_person:
                 # A touch on the lead on record or a refusal, by the channel's policy: exactly what every

@@ -74,9 +74,11 @@ def _rows(rng: random.Random, on_record: list[dict], count: int) -> list[tuple]:
             row = gendata._variant(rng, rng.choice(on_record))  # a lead already on record
         elif roll < 0.35:
             row = {**_person(rng), "company_name": rng.choice(on_record)["company_name"]}  # another person there
-        elif roll < 0.39:
+        elif rows and roll < 0.38:
+            row = {**_person(rng), "company_name": rng.choice(rows[-30:])["company_name"]}  # at a company of this file
+        elif roll < 0.42:
             row = {**_person(rng), "mobile": "139" + str(rng.randrange(1000))}  # refused: a broken mobile
-        elif roll < 0.41:
+        elif roll < 0.44:
             row = {**_person(rng), "source": "没有这个来源"}  # refused: an unknown source
         else:
             row = _person(rng)
