@@ -117,22 +117,36 @@ def active_rules() -> list[AssignmentRule]:
 
 def _contains_any(value: str, keywords: list[str]) -> bool:
     lowered = value.lower()
-    return any(word.lower() in lowered for word in keywords)
+    return any(word in lowered for word in keywords)
+
+
+def _conditions(rule: AssignmentRule) -> tuple:
+    """The rule's conditions ready to test: keywords split and lower-cased, ids as sets. Kept on the rule
+    object, which comes from the configuration cache and is dropped with it when a rule changes."""
+    compiled = rule.__dict__.get("_compiled_conditions")
+    if compiled is None:
+        def words(text):
+            return [word.lower() for word in split_keywords(text)] if text else []
+
+        compiled = (words(rule.regions), words(rule.industries), words(rule.products),
+                    rule.grades.upper() if rule.grades else "", {s.pk for s in rule.sources.all()},
+                    {c.pk for c in rule.campaigns.all()})
+        rule._compiled_conditions = compiled
+    return compiled
 
 
 def rule_matches(rule: AssignmentRule, lead) -> bool:
-    if rule.regions and not _contains_any(f"{lead.region} {lead.city}", split_keywords(rule.regions)):
+    regions, industries, products, grades, sources, campaigns = _conditions(rule)
+    if regions and not _contains_any(f"{lead.region} {lead.city}", regions):
         return False
-    if rule.industries and not _contains_any(lead.industry, split_keywords(rule.industries)):
+    if industries and not _contains_any(lead.industry, industries):
         return False
-    if rule.products and not _contains_any(lead.product_interest, split_keywords(rule.products)):
+    if products and not _contains_any(lead.product_interest, products):
         return False
-    if rule.grades and lead.grade not in rule.grades.upper():
+    if grades and lead.grade not in grades:
         return False
-    sources = {s.pk for s in rule.sources.all()}
     if sources and lead.source_id not in sources:
         return False
-    campaigns = {c.pk for c in rule.campaigns.all()}
     return not (campaigns and lead.campaign_id not in campaigns)
 
 
