@@ -14,6 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .hooks import loop_apps
+from .inputs import check_text_limits
 from .models import AuditEntry, Channel
 
 
@@ -120,7 +121,9 @@ def audit_record(
 def audited_create(*, instance: models.Model, actor, channel: str, action: str, target: models.Model | None = None,
                    note: str = "", fields: list[str] | None = None) -> models.Model:
     """Save a new record and write its creation entry in the caller's transaction: every field it was given,
-    or only those in `fields` (what a person chose, not a generated key or a file path)."""
+    or only those in `fields` (what a person chose, not a generated key or a file path). Text longer than its
+    field allows is refused here, for every service and channel, before anything is written."""
+    check_text_limits(type(instance), {f.name: getattr(instance, f.attname) for f in instance._meta.concrete_fields})
     instance.save()
     changes = creation_changes(instance)
     if fields is not None:
@@ -142,9 +145,11 @@ def audited_update(*, instance: models.Model, data: dict, actor, channel: str, a
     customer's trail); `extra_changes` adds changes that are not columns (many-to-many, a contact list);
     `always` writes the entry even when nothing changed (the action itself is the news); `check(instance)`
     runs on the changed instance before anything is saved and may refuse it (a stage gate, a rule's
-    consistency). Returns the changes; {} means nothing was saved and, unless `always`, nothing audited.
+    consistency); text longer than its field allows is refused first. Returns the changes; {} means nothing was
+    saved and, unless `always`, nothing audited.
     """
     names = [name for name in (fields if fields is not None else data) if name in data]
+    check_text_limits(type(instance), {name: data[name] for name in names})
     before = snapshot(instance, names)
     for name in names:
         setattr(instance, name, data[name])

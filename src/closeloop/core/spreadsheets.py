@@ -1,10 +1,13 @@
 """Reading spreadsheets that people upload: one reader for every import (leads, and the apps above).
 
-A file is checked before anything parses it for real: magic bytes (not the extension), the zip
-directory of an .xlsx (declared sizes, compression ratio) and its row count, the encoding of a CSV
-(UTF-8 with or without BOM, or GB18030 for what Excel saves in China). Its header is the first
-non-blank row. Reading never holds the raw file in memory; rows come out one at a time as text, with
-their spreadsheet row numbers. What the columns mean is the importing app's business.
+A file is checked in two steps. `check_upload` is cheap enough for the web request: size, magic bytes
+(not the extension) and, for an .xlsx, only its zip directory (entry count, declared sizes, compression
+ratio of each member and of the shared strings) — a zip bomb is refused without inflating anything.
+`inspect_file` then reads what a preview needs, in the worker: the row count, the encoding of a CSV
+(UTF-8 with or without BOM, GB18030 for what Excel saves in China, UTF-16 and UTF-32 with or without
+BOM), the header (the first non-blank row, at most MAX_COLUMNS columns) and the first rows. Reading
+never holds the raw file in memory; rows come out one at a time as text, with their spreadsheet row
+numbers. What the columns mean is the importing app's business.
 """
 
 import codecs
@@ -29,6 +32,15 @@ MAX_COMPRESSION_RATIO = 100
 RATIO_EXEMPT_BYTES = 1024 * 1024
 MAX_ZIP_MEMBERS = 2000
 SMALL_PART_LIMIT = 10 * 1024 * 1024  # workbook.xml and its relations are tiny in any real file
+# Shared strings are unique texts, so they compress far less than sheet XML (3–8×); every reader loads
+# them whole. Above the exempt size a higher ratio means padding or repetition: a bomb. The cap bounds
+# the worker's memory whatever the ratio.
+SHARED_STRINGS_PART = "xl/sharedStrings.xml"
+SHARED_STRINGS_MAX_RATIO = 12
+SHARED_STRINGS_RATIO_EXEMPT_BYTES = 16 * 1024 * 1024
+SHARED_STRINGS_MAX_BYTES = 512 * 1024 * 1024
+# A mapping page shows one choice per column; no import kind has more than a few dozen fields.
+MAX_COLUMNS = 200
 SAMPLE_ROWS = 10
 STREAM_ABOVE_BYTES = 256 * 1024 * 1024  # uncompressed sheet XML; about 300k rows
 CHUNK = 1024 * 1024
@@ -86,13 +98,13 @@ _OTHER_FORMATS = [
 ]
 
 
-def inspect_file(path: Path, *, name: str, max_bytes: float | None = None, max_rows: float | None = None) -> FileInfo:
-    """Check an uploaded file and read its header and first rows; raise SpreadsheetError if it cannot be imported.
+def check_upload(path: Path, *, name: str, max_bytes: float | None = None) -> str:
+    """The cheap checks, fit for a web request: size, magic bytes and an .xlsx's zip directory (nothing is
+    inflated). Returns the kind ("xlsx" or "csv"); raises SpreadsheetError if the file cannot be imported.
 
-    The limits default to the settings CLOSELOOP_IMPORT_MAX_BYTES and CLOSELOOP_IMPORT_MAX_ROWS.
+    The size limit defaults to the setting CLOSELOOP_IMPORT_MAX_BYTES.
     """
     max_bytes = settings.CLOSELOOP_IMPORT_MAX_BYTES if max_bytes is None else max_bytes
-    max_rows = settings.CLOSELOOP_IMPORT_MAX_ROWS if max_rows is None else max_rows
     size = path.stat().st_size
     if size == 0:
         raise SpreadsheetError(_("The file is empty."))
@@ -102,15 +114,31 @@ def inspect_file(path: Path, *, name: str, max_bytes: float | None = None, max_r
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        info = _inspect_xlsx(path, max_rows)
-    else:
-        for magic, message in _OTHER_FORMATS:
-            if head.startswith(magic):
-                raise SpreadsheetError(message)
-        if name.lower().endswith((".xlsx", ".xlsm", ".xls")):
-            raise SpreadsheetError(_("This file is named like an Excel workbook but is not one (it may be damaged "
-                                    "or renamed). Save it again as .xlsx or CSV."))
-        info = _inspect_csv(path, max_rows)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                _check_zip_directory(archive)
+                first_sheet_part(archive)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ElementTree.ParseError, KeyError, OSError):
+            raise SpreadsheetError(_BROKEN_XLSX) from None
+        return "xlsx"
+    for magic, message in _OTHER_FORMATS:
+        if head.startswith(magic):
+            raise SpreadsheetError(message)
+    if name.lower().endswith((".xlsx", ".xlsm", ".xls")):
+        raise SpreadsheetError(_("This file is named like an Excel workbook but is not one (it may be damaged "
+                                "or renamed). Save it again as .xlsx or CSV."))
+    return "csv"
+
+
+def inspect_file(path: Path, *, name: str, max_bytes: float | None = None, max_rows: float | None = None) -> FileInfo:
+    """Check a file (`check_upload`) and read its header and first rows; raise SpreadsheetError if it cannot
+    be imported. Reads the whole file once (row count, encoding): run it in the worker, not a web request.
+
+    The limits default to the settings CLOSELOOP_IMPORT_MAX_BYTES and CLOSELOOP_IMPORT_MAX_ROWS.
+    """
+    max_rows = settings.CLOSELOOP_IMPORT_MAX_ROWS if max_rows is None else max_rows
+    kind = check_upload(path, name=name, max_bytes=max_bytes)
+    info = _inspect_xlsx(path, max_rows) if kind == "xlsx" else _inspect_csv(path, max_rows)
     if not any(info.headers):
         raise SpreadsheetError(_("The file has no header row. The first row must name the columns."))
     if info.total_rows == 0:
@@ -140,6 +168,12 @@ def _check_zip_directory(archive: zipfile.ZipFile) -> None:
     for member in members:
         total += member.file_size
         if member.file_size > RATIO_EXEMPT_BYTES and member.file_size > MAX_COMPRESSION_RATIO * max(1, member.compress_size):
+            raise SpreadsheetError(_BOMB)
+        if member.filename == SHARED_STRINGS_PART and (
+            member.file_size > SHARED_STRINGS_MAX_BYTES
+            or (member.file_size > SHARED_STRINGS_RATIO_EXEMPT_BYTES
+                and member.file_size > SHARED_STRINGS_MAX_RATIO * max(1, member.compress_size))
+        ):
             raise SpreadsheetError(_BOMB)
     if total > MAX_UNCOMPRESSED_BYTES:
         raise SpreadsheetError(_BOMB)
@@ -192,9 +226,7 @@ def _count_sheet_rows(archive: zipfile.ZipFile, part: str) -> int:
 def _inspect_xlsx(path: Path, max_rows: float) -> FileInfo:
     try:
         with zipfile.ZipFile(path) as archive:
-            _check_zip_directory(archive)
-            part = first_sheet_part(archive)
-            row_elements = _count_sheet_rows(archive, part)
+            row_elements = _count_sheet_rows(archive, first_sheet_part(archive))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ElementTree.ParseError, KeyError, OSError):
         raise SpreadsheetError(_BROKEN_XLSX) from None
     info = FileInfo(kind="xlsx")
@@ -235,9 +267,15 @@ def _read_sample(info: FileInfo, rows: Iterator[list[str]]) -> None:
             if any(cells):
                 info.header_row = number
                 info.headers = _trim(cells)
+                if len(info.headers) > MAX_COLUMNS:
+                    raise SpreadsheetError(
+                        _("The header row has %(count)s columns; at most %(limit)s can be imported. Delete the "
+                          "columns you do not need and upload the file again.")
+                        % {"count": f"{len(info.headers):,}", "limit": MAX_COLUMNS})
             continue
         if any(cells):
-            info.sample_rows.append([number, _trim(cells)])
+            # Cells beyond the header have no field to go to; the preview never shows them.
+            info.sample_rows.append([number, _trim(cells)[:MAX_COLUMNS]])
         if len(info.sample_rows) >= SAMPLE_ROWS:
             break
 
@@ -256,13 +294,19 @@ _UNKNOWN_ENCODING = gettext_lazy("The text encoding of this CSV file could not b
 
 
 def detect_encoding(path: Path) -> str:
-    """utf-8-sig, utf-8 or gb18030 (a superset of GBK and GB2312); anything else is refused."""
+    """utf-8-sig, utf-8, gb18030 (a superset of GBK and GB2312), UTF-16 or UTF-32 (with a BOM, or told
+    apart by where the zero bytes fall); anything else is refused."""
     with path.open("rb") as handle:
-        start = handle.read(4)
-    if start.startswith(codecs.BOM_UTF8):
+        start = handle.read(4096)
+    # UTF-32 LE's BOM begins with UTF-16 LE's, so it is looked for first.
+    if start.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        candidates = ["utf-32"]
+    elif start.startswith(codecs.BOM_UTF8):
         candidates = ["utf-8-sig"]
     elif start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
+    elif b"\x00" in start:
+        candidates = [_wide_encoding(start)]
     else:
         candidates = ["utf-8", "gb18030"]
     for encoding in candidates:
@@ -273,12 +317,25 @@ def detect_encoding(path: Path) -> str:
     raise SpreadsheetError(_UNKNOWN_ENCODING)
 
 
+def _wide_encoding(start: bytes) -> str:
+    """UTF-32 or UTF-16 without a BOM, from where the zero bytes fall: every character of a CSV's text is in
+    the Basic Multilingual Plane, so UTF-32 has two zero bytes in each unit, UTF-16 one in each ASCII unit."""
+    units = start[: len(start) // 4 * 4]
+    if units and all(units[i + 2] == 0 and units[i + 3] == 0 for i in range(0, len(units), 4)):
+        return "utf-32-le"
+    if units and all(units[i] == 0 and units[i + 1] == 0 for i in range(0, len(units), 4)):
+        return "utf-32-be"
+    odd_zeros = sum(1 for i in range(1, len(start), 2) if start[i] == 0)
+    even_zeros = sum(1 for i in range(0, len(start), 2) if start[i] == 0)
+    return "utf-16-le" if odd_zeros >= even_zeros else "utf-16-be"
+
+
 def _decodes(path: Path, encoding: str) -> bool:
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     try:
         with path.open("rb") as handle:
             while block := handle.read(CHUNK):
-                if b"\x00" in block and not encoding.startswith("utf-16"):
+                if b"\x00" in block and not encoding.startswith(("utf-16", "utf-32")):
                     raise SpreadsheetError(_("This is a binary file, not a CSV or Excel spreadsheet."))
                 decoder.decode(block)
         decoder.decode(b"", final=True)

@@ -45,7 +45,7 @@ class OpportunityForm(forms.Form):
     contacts = forms.ModelMultipleChoiceField(label=_("contacts"), queryset=Contact.objects.none(), required=False)
     budget = forms.CharField(label=_("budget (CNY)"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     authority = forms.CharField(label=_("decision maker"), max_length=200, required=False)
-    need = forms.CharField(label=_("need"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    need = forms.CharField(label=_("need"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
     timeline = forms.CharField(label=_("timeline"), max_length=100, required=False)
     next_step = forms.CharField(label=_("next step"), max_length=200, required=False)
     next_follow_up_at = forms.DateTimeField(label=_("next follow-up"), required=False, widget=DATETIME)

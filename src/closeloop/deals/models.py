@@ -271,7 +271,7 @@ class Opportunity(FollowedUp, models.Model):
     # BANT
     budget = models.DecimalField(_("budget (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True)
     authority = models.CharField(_("decision maker"), max_length=200, blank=True)
-    need = models.TextField(_("need"), blank=True)
+    need = models.TextField(_("need"), blank=True, max_length=5000)
     timeline = models.CharField(_("timeline"), max_length=100, blank=True)
 
     owner = models.ForeignKey(
@@ -284,11 +284,11 @@ class Opportunity(FollowedUp, models.Model):
     lost_reason = models.ForeignKey(
         LostReason, verbose_name=_("lost reason"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    lost_note = models.TextField(_("lost note"), blank=True)
+    lost_note = models.TextField(_("lost note"), blank=True, max_length=5000)
     win_reason = models.ForeignKey(
         WinReason, verbose_name=_("win reason"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    win_note = models.TextField(_("win note"), blank=True)
+    win_note = models.TextField(_("win note"), blank=True, max_length=5000)
     won_at = models.DateTimeField(_("won"), null=True, blank=True)
     lost_at = models.DateTimeField(_("lost"), null=True, blank=True)
     created_by = models.ForeignKey(

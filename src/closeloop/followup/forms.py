@@ -48,7 +48,8 @@ class HandoffForm(forms.Form):
     title = forms.CharField(label=_("task"), max_length=200, initial=_("Technical assessment"))
     role = forms.ChoiceField(label=_("their role"), choices=ParticipantRole.choices, initial=ParticipantRole.PRESALES)
     due_at = forms.DateTimeField(label=_("due"), widget=DATETIME)
-    details = forms.CharField(label=_("details"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    details = forms.CharField(label=_("details"), required=False, max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 2}))
 
 
 def form_data(form) -> dict:

@@ -93,9 +93,9 @@ class Activity(RecordRow):
     """One follow-up on a record: what happened, what the customer said, what comes next."""
 
     kind = models.CharField(_("type"), max_length=10, choices=ActivityKind.choices)
-    content = models.TextField(_("content"), blank=True)
-    feedback = models.TextField(_("customer feedback"), blank=True)
-    next_plan = models.TextField(_("next plan"), blank=True)
+    content = models.TextField(_("content"), blank=True, max_length=5000)
+    feedback = models.TextField(_("customer feedback"), blank=True, max_length=5000)
+    next_plan = models.TextField(_("next plan"), blank=True, max_length=1000)
     next_follow_up_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True, on_delete=models.PROTECT,
@@ -255,7 +255,7 @@ class Handoff(RecordRow):
     """A task handed to someone in another department (a technical assessment) that they must confirm."""
 
     title = models.CharField(_("task"), max_length=200)
-    details = models.TextField(_("details"), blank=True)
+    details = models.TextField(_("details"), blank=True, max_length=5000)
     role = models.CharField(_("role"), max_length=20, choices=ParticipantRole.choices, default=ParticipantRole.PRESALES)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     assignee = models.ForeignKey(
@@ -284,7 +284,7 @@ class Handoff(RecordRow):
 
 class Comment(RecordRow):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField(_("comment"))
+    body = models.TextField(_("comment"), max_length=5000)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
-from closeloop.core.inputs import datetime_input
+from closeloop.core.inputs import check_text_limits, datetime_input, text_limit_errors
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 
@@ -70,6 +70,7 @@ def activity_log(*, actor: User, record, data: dict, channel: str = Channel.WEB)
     next_plan = str(data.get("next_plan") or "").strip()
     if not content:
         errors["content"] = [_("Say what happened in this follow-up.")]
+    errors.update(text_limit_errors(Activity, {"content": content, "feedback": feedback, "next_plan": next_plan}))
     try:
         next_follow_up_at = datetime_input(data.get("next_follow_up_at"), "next_follow_up_at")
     except ValidationFailed as exc:
@@ -216,8 +217,8 @@ def handoff_request(*, record, assignee: User, title: str, due_at, actor: User, 
     title = (title or "").strip()
     if not title:
         errors["title"] = [_("Say what you need, for example “Technical assessment”.")]
-    if len(title) > 200:
-        errors["title"] = [_("At most %(limit)d characters.") % {"limit": 200}]
+    details = (details or "").strip()
+    errors.update(text_limit_errors(Handoff, {"title": title, "details": details}))
     try:
         due = datetime_input(due_at, "due_at")
     except ValidationFailed as exc:
@@ -234,12 +235,12 @@ def handoff_request(*, record, assignee: User, title: str, due_at, actor: User, 
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     with transaction.atomic():
-        handoff = Handoff(title=title, details=(details or "").strip(), role=role, requested_by=actor,
+        handoff = Handoff(title=title, details=details, role=role, requested_by=actor,
                           assignee=assignee, due_at=due)
         handoff.set_record(record)
         handoff.save()
         audit_record(actor=actor, channel=channel, action="handoff.request", target=record,
-                     changes={"handoff": [None, f"{title} → {assignee}"]}, note=details or "")
+                     changes={"handoff": [None, f"{title} → {assignee}"]}, note=details)
         notify(recipient=assignee, kind="handoff.request",
                message=_("%(actor)s asks you: %(title)s (%(deal)s). Please accept or decline.")
                % {"actor": actor, "title": title, "deal": record},
@@ -254,6 +255,7 @@ def _locked_handoff(handoff: Handoff) -> Handoff:
 def handoff_respond(*, handoff: Handoff, actor: User, accept: bool, note: str = "",
                     channel: str = Channel.WEB) -> Handoff:
     """The receiver confirms (责任人确认) or declines a hand-off; accepting makes them a participant."""
+    check_text_limits(Handoff, {"response_note": note.strip()})
     with transaction.atomic():
         handoff = _locked_handoff(handoff)
         if handoff.assignee_id != actor.pk:
@@ -263,7 +265,7 @@ def handoff_respond(*, handoff: Handoff, actor: User, accept: bool, note: str = 
         if not accept and not note.strip():
             raise invalid("note", _("Say why you decline, so the requester can find someone else."))
         handoff.status = HandoffStatus.ACCEPTED if accept else HandoffStatus.DECLINED
-        handoff.response_note = note.strip()[:300]
+        handoff.response_note = note.strip()
         handoff.responded_at = timezone.now()
         handoff.save(update_fields=["status", "response_note", "responded_at"])
         record = handoff.record
@@ -280,6 +282,7 @@ def handoff_respond(*, handoff: Handoff, actor: User, accept: bool, note: str = 
 
 
 def handoff_complete(*, handoff: Handoff, actor: User, note: str = "", channel: str = Channel.WEB) -> Handoff:
+    check_text_limits(Handoff, {"response_note": note.strip()})
     with transaction.atomic():
         handoff = _locked_handoff(handoff)
         if handoff.assignee_id != actor.pk:
@@ -287,7 +290,7 @@ def handoff_complete(*, handoff: Handoff, actor: User, note: str = "", channel: 
         if handoff.status != HandoffStatus.ACCEPTED:
             raise Conflict(_("Accept the hand-off before marking it done."))
         handoff.status = HandoffStatus.DONE
-        handoff.response_note = (note.strip() or handoff.response_note)[:300]
+        handoff.response_note = note.strip() or handoff.response_note
         handoff.save(update_fields=["status", "response_note"])
         record = handoff.record
         audit_record(actor=actor, channel=channel, action="handoff.done", target=record,
@@ -304,7 +307,6 @@ def handoff_complete(*, handoff: Handoff, actor: User, note: str = "", channel: 
 
 
 MENTION = re.compile(r"@([\w.+-]+)")
-COMMENT_LIMIT = 5000
 
 
 def comment_add(*, record, actor: User, body: str, channel: str = Channel.WEB) -> tuple[Comment, list]:
@@ -313,8 +315,7 @@ def comment_add(*, record, actor: User, body: str, channel: str = Channel.WEB) -
     body = (body or "").strip()
     if not body:
         raise invalid("body", _("Write a comment."))
-    if len(body) > COMMENT_LIMIT:
-        raise invalid("body", _("At most %(limit)d characters.") % {"limit": COMMENT_LIMIT})
+    check_text_limits(Comment, {"body": body})
     names = set(MENTION.findall(body))
     with transaction.atomic():
         comment = Comment(author=actor, body=body)

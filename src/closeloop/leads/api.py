@@ -16,9 +16,9 @@ from closeloop.core.models import Channel
 from closeloop.core.pagination import api_page
 
 from . import pool
-from .models import IdempotencyRecord, Lead, LeadStatus
+from .models import DisqualifyReason, IdempotencyRecord, Lead, LeadStatus
 from .selectors import LeadFilters, get_lead_for_user, lead_list
-from .services.editing import lead_update
+from .services.editing import lead_disqualify, lead_update
 from .services.intake import lead_submit
 
 router = Router()
@@ -62,7 +62,9 @@ class LeadPatch(Schema):
     budget: Money | None = None
     timeline: str | None = Field(None, max_length=50)
     product_interest: str | None = Field(None, max_length=100)
-    status: LeadStatus | None = None
+    status: LeadStatus | None = Field(None, description=(
+        "A working status. `converted` and `disqualified` are refused (422): convert with "
+        "`POST /api/deals/convert/{lead_id}`, disqualify with `POST /api/leads/{lead_id}/disqualify`."))
 
 
 class ScoreLine(Schema):
@@ -91,6 +93,8 @@ class LeadOut(Schema):
     source: str
     campaign: str | None
     status: str
+    disqualify_reason: str = Field(description="Why it was disqualified (empty otherwise).")
+    disqualify_note: str
     owner: str | None
     owner_id: int | None
     created_via: str
@@ -289,6 +293,20 @@ def update_lead(request, lead_id: int, payload: LeadPatch):
     lead = _visible(request, lead_id)
     data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
     return lead_update(lead=lead, data=data, actor=request.user, channel=Channel.API)
+
+
+class DisqualifyIn(Schema):
+    reason: DisqualifyReason = Field(description="Why the lead is not worth pursuing.")
+    note: str = Field("", max_length=500, description="Required when the reason is `other`.")
+
+
+@router.post("/{lead_id}/disqualify", response={200: LeadOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+                                                422: ErrorOut},
+             summary="Disqualify a lead (无效) with the reason",
+             description="The only way to set the status `disqualified`; `converted` comes from `POST /api/deals/convert/{lead_id}`.")
+def disqualify_lead(request, lead_id: int, payload: DisqualifyIn):
+    lead = _visible(request, lead_id)
+    return lead_disqualify(lead=lead, reason=payload.reason, note=payload.note, actor=request.user, channel=Channel.API)
 
 
 def _visible(request, lead_id: int) -> Lead:

@@ -8,6 +8,7 @@ class LeadAction(models.TextChoices):
     CREATE = "lead.create", _("Lead created")
     UPDATE = "lead.update", _("Lead edited")
     ASSIGN = "lead.assign", _("Lead assigned")
+    DISQUALIFY = "lead.disqualify", _("Lead disqualified")
     TOUCH = "lead.touch", _("Submitted again (duplicate)")
     MERGE = "lead.merge", _("Leads merged into this one")
     MERGED = "lead.merged", _("Merged into another lead")

@@ -10,7 +10,7 @@ from closeloop.core.models import Channel
 from closeloop.followup.rights import Act, may
 
 from .assignment import OPEN_STATUSES
-from .models import Campaign, Lead, LeadSource, LeadStatus
+from .models import Campaign, DisqualifyReason, Lead, LeadSource, LeadStatus
 from .pool import pool_sweep_run
 from .quality import AssignmentStrategy
 from .rule_services import assignment_rule_save
@@ -78,7 +78,8 @@ def load_demo(ctx: DemoContext, *, leads: int) -> None:
             # The rep's manager hands it over when it is theirs to give (intake's rules may have given it elsewhere).
             manager = rep.manager if rep.manager and may(rep.manager, lead, Act.MANAGE) else admin
             lead_assign(lead=lead, owner=rep, actor=manager, channel=Channel.SYSTEM, reason="demo")
-            Lead.objects.filter(pk=lead.pk).update(status=status)
+            reason = DisqualifyReason.NO_BUDGET if status == LeadStatus.DISQUALIFIED else ""
+            Lead.objects.filter(pk=lead.pk).update(status=status, disqualify_reason=reason)
     ctx.summary.append(f"{Lead.objects.count()} leads")
     # After every app's part: the deals take their qualified leads first, then the pool ages what is left.
     ctx.finish.append(lambda: load_demo_pool(rng=rng))

@@ -7,7 +7,16 @@ from django.utils.translation import gettext_lazy as _
 from closeloop.core.hooks import UserField
 from closeloop.core.models import Channel, User
 
-from .models import CONFIGURABLE_FIELDS, Campaign, DuplicateAction, Lead, LeadSource, LeadStatus
+from .models import (
+    ACTION_STATUSES,
+    CONFIGURABLE_FIELDS,
+    Campaign,
+    DisqualifyReason,
+    DuplicateAction,
+    Lead,
+    LeadSource,
+    LeadStatus,
+)
 
 LEAD_FORM_FIELDS = [
     "company_name", "contact_name", "title", "mobile", "landline", "email", "wechat", "region", "city",
@@ -65,12 +74,26 @@ class LeadForm(forms.ModelForm):
 
 
 class LeadEditForm(LeadForm):
-    status = forms.ChoiceField(
-        label=_("status"), choices=[c for c in LeadStatus.choices if c[0] != LeadStatus.MERGED]
-    )
+    # The working statuses; converted, disqualified and merged come from their actions (the lead's own
+    # status stays offered so that an unchanged form saves). Parsed as text: the service says what to use.
+    status = forms.CharField(label=_("status"), widget=forms.Select())
 
     class Meta(LeadForm.Meta):
         fields = LEAD_FORM_FIELDS + ["source", "status"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = self.instance.status
+        self.fields["status"].widget.choices = [c for c in LeadStatus.choices
+                                                if c[0] not in ACTION_STATUSES or c[0] == current]
+        self.fields["status"].help_text = _("Converted and disqualified are set by “Convert to deal” and "
+                                            "“Disqualify” on the lead's page.")
+
+
+class DisqualifyForm(forms.Form):
+    reason = forms.ChoiceField(label=_("reason"), choices=[("", _("— choose why the lead is not worth pursuing —")),
+                                                        *DisqualifyReason.choices], required=False)
+    note = forms.CharField(label=_("note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class BulkAssignForm(forms.Form):

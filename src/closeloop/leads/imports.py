@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from closeloop.core.hooks import ImportKind, collect
 
 # The file checks and reader, under the names the import job uses.
-from closeloop.core.spreadsheets import FileInfo, cell_text, inspect_file, iter_file_rows  # noqa: F401
+from closeloop.core.spreadsheets import FileInfo, cell_text, check_upload, inspect_file, iter_file_rows  # noqa: F401
 from closeloop.core.spreadsheets import SpreadsheetError as ImportFileError  # noqa: F401
 
 from . import normalize

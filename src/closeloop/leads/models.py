@@ -26,6 +26,22 @@ class LeadStatus(models.TextChoices):
     MERGED = "merged", _("Merged")
 
 
+# Statuses only an action sets: conversion (which makes the customer and deal), disqualifying (with its
+# reason) and merging. Editing a lead never sets them.
+ACTION_STATUSES = (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED, LeadStatus.MERGED)
+
+
+class DisqualifyReason(models.TextChoices):
+    """Why a lead is not worth pursuing: fixed categories, so the review can count them."""
+
+    UNREACHABLE = "unreachable", _("Cannot be reached (wrong or dead number)")
+    NO_NEED = "no_need", _("No need for what we sell")
+    NO_BUDGET = "no_budget", _("No budget")
+    NOT_A_BUYER = "not_a_buyer", _("Not a buyer (a competitor, supplier or job seeker)")
+    SPAM = "spam", _("Spam or a test entry")
+    OTHER = "other", _("Other (say why)")
+
+
 class LeadSource(models.Model):
     """A source channel (展会, 官网, 朋友介绍 ...): a table, so an admin can add their own."""
 
@@ -142,7 +158,7 @@ class Lead(FollowedUp, models.Model):
     city = models.CharField(_("city"), max_length=50, blank=True)
     industry = models.CharField(_("industry"), max_length=50, blank=True)
     company_size = models.CharField(_("company size"), max_length=30, blank=True)
-    need = models.TextField(_("need"), blank=True)
+    need = models.TextField(_("need"), blank=True, max_length=5000)
     budget = models.DecimalField(_("budget (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True)
     timeline = models.CharField(_("expected timeline"), max_length=50, blank=True)
     product_interest = models.CharField(_("product interest"), max_length=100, blank=True)
@@ -153,6 +169,10 @@ class Lead(FollowedUp, models.Model):
         Campaign, verbose_name=_("campaign"), null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
     )
     status = models.CharField(_("status"), max_length=15, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    # Set by lead_disqualify with the status; leads disqualified before reasons were asked have none.
+    disqualify_reason = models.CharField(_("why disqualified"), max_length=20, choices=DisqualifyReason.choices,
+                                         blank=True)
+    disqualify_note = models.CharField(_("disqualification note"), max_length=500, blank=True)
     # No owner means unassigned or in the public pool; owners are never silently nulled (PROTECT).
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True, on_delete=models.PROTECT,
@@ -265,6 +285,7 @@ class IdempotencyRecord(models.Model):
 
 
 class ImportStatus(models.TextChoices):
+    INSPECTING = "inspecting", _("Checking the file")
     MAPPING = "mapping", _("Waiting for the column mapping")
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")

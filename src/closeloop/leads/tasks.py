@@ -40,3 +40,11 @@ def run_import(job_id: int) -> None:
     from .services.importing import import_job_run
 
     import_job_run(job_id=job_id)
+
+
+@task
+def inspect_import(job_id: int) -> None:
+    """Read an uploaded spreadsheet's header and first rows for the mapping page (off the web request)."""
+    from .services.importing import import_job_inspect
+
+    import_job_inspect(job_id=job_id)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("merge/", views_duplicates.lead_merge_view, name="merge"),
     path("<int:pk>/", views.lead_detail_view, name="detail"),
     path("<int:pk>/edit/", views.lead_edit_view, name="edit"),
+    path("<int:pk>/disqualify/", views.lead_disqualify_view, name="disqualify"),
     path("campaigns/", views_campaigns.campaign_list_view, name="campaign_list"),
     path("campaigns/new/", views_campaigns.campaign_edit_view, name="campaign_create"),
     path("campaigns/<int:pk>/", views_campaigns.campaign_edit_view, name="campaign_edit"),

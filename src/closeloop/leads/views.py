@@ -13,10 +13,10 @@ from closeloop.core.redirects import next_url
 from closeloop.followup.selectors import follow_up_panel
 
 from .exports import export_response
-from .forms import BulkAssignForm, LeadEditForm, LeadForm
+from .forms import BulkAssignForm, DisqualifyForm, LeadEditForm, LeadForm
 from .models import LeadSource, LeadStatus
 from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_open_tasks
-from .services.editing import lead_assign, lead_update
+from .services.editing import lead_assign, lead_disqualify, lead_update
 from .services.intake import channel_policy, lead_submit
 
 
@@ -102,6 +102,24 @@ def lead_edit_view(request, pk):
             messages.success(request, _("Changes saved."))
             return redirect(lead)
     return render(request, "leads/form.html", {"form": form, "lead": lead})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lead_disqualify_view(request, pk):
+    """无效: the lead is not worth pursuing, with the reason (a category, and a note for “other”)."""
+    lead = get_lead_for_user(request.user, pk)
+    form = DisqualifyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lead_disqualify(lead=lead, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"],
+                            actor=request.user, channel=Channel.WEB)
+        except DomainError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("Lead disqualified."))
+            return redirect(lead)
+    return render(request, "leads/disqualify.html", {"form": form, "lead": lead})
 
 
 @login_required

@@ -51,7 +51,8 @@ def import_upload_view(request, kind: str = LEADS):
                 too_big = True
         if not too_big and form.is_valid():
             try:
-                job = import_job_create(upload=form.cleaned_data["file"], actor=request.user, kind=kind.key)
+                job = import_job_create(upload=form.cleaned_data["file"], actor=request.user, kind=kind.key,
+                                        in_worker=True)
             except DomainError as exc:
                 form_errors_from(form, exc, message_field="file")
             else:
@@ -117,8 +118,8 @@ def import_detail_view(request, pk):
 def import_progress_view(request, pk):
     job = get_import_for_user(request.user, pk)
     response = render(request, "leads/_import_progress.html", {"job": job})
-    if job.finished and request.htmx:
-        # The result page replaces the progress page once the job is over.
+    if request.htmx and (job.finished or job.status == ImportStatus.MAPPING):
+        # The mapping page replaces the progress page once the file is read, the result page once the job is over.
         response["HX-Redirect"] = job.get_absolute_url()
     return response
 

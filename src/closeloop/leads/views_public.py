@@ -46,6 +46,9 @@ PUBLIC_FORM_CSP = {**settings.SECURE_CSP, "frame-ancestors": ["*"]}
 @require_http_methods(["GET", "POST"])
 def public_form_view(request, form_key):
     campaign = _active_campaign(form_key)
+    if request.method == "POST" and _declared_length(request) > settings.CLOSELOOP_PUBLIC_FORM_MAX_BYTES:
+        # Refused on its declared size, before the body is read (Django's own cap is the site-wide 5 MB).
+        return render(request, "leads/public/too_large.html", {"campaign": campaign}, status=413)
     policy = channel_policy(Channel.FORM)
     field_names = shown_fields(policy)
     required = set(policy.required_fields)
@@ -75,6 +78,13 @@ def public_form_view(request, form_key):
         "contact_required": policy.require_contact_method,
     }
     return render(request, "leads/public/form.html", context)
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def _field_label(name: str) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 from django.urls import reverse
 
@@ -49,7 +50,7 @@ def test_no_template_has_inline_scripts_handlers_or_styles():
         if path.name == "pdf.html":
             continue  # rendered to PDF by WeasyPrint, never served to a browser
         text = re.sub(r"{#.*?#}|{% comment %}.*?{% endcomment %}", "", path.read_text(encoding="utf-8"), flags=re.S)
-        if path.name == "500.html":
+        if path.name in ("400.html", "500.html"):
             text = re.sub(r"<style>.*?</style>", "", text, flags=re.S)
         # The campaign page shows embed codes as escaped text (&lt;iframe style=...&gt;) for customers' sites.
         text = re.sub(r"<textarea class=\"snippet\".*?</textarea>", "", text, flags=re.S)
@@ -57,8 +58,9 @@ def test_no_template_has_inline_scripts_handlers_or_styles():
     assert offenders == []
 
 
-def test_the_error_page_style_matches_the_allowed_hash():
-    text = (SOURCE / "templates" / "500.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("page", ["400.html", "500.html"])
+def test_the_error_page_style_matches_the_allowed_hash(page):
+    text = (SOURCE / "templates" / page).read_text(encoding="utf-8")
     css = re.search(r"<style>(.*?)</style>", text, re.S).group(1)
     digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
     assert settings.ERROR_PAGE_STYLE_HASH == f"'sha256-{digest}'"

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record, audited_create, audited_update, creation_changes, snapshot
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
+from closeloop.core.inputs import text_limit_errors
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 from closeloop.followup.models import ParticipantRole
@@ -31,10 +32,7 @@ def _clean_customer(data: dict) -> dict:
     errors = {}
     if not cleaned["name"]:
         errors["name"] = [_("This field is required.")]
-    for name in CUSTOMER_FIELDS:
-        limit = Customer._meta.get_field(name).max_length
-        if len(cleaned[name]) > limit and name != "credit_code":
-            errors.setdefault(name, []).append(_("At most %(limit)d characters.") % {"limit": limit})
+    errors.update(text_limit_errors(Customer, {name: cleaned[name] for name in CUSTOMER_FIELDS if name != "credit_code"}))
     cleaned["credit_code"] = normalize.credit_code_key(cleaned["credit_code"])
     if cleaned["credit_code"] and (problem := normalize.credit_code_error(cleaned["credit_code"])):
         errors["credit_code"] = [problem]

@@ -8,7 +8,7 @@ from django.utils.translation import pgettext
 
 from closeloop.core.audit import audit_record, audited_update, creation_changes
 from closeloop.core.errors import Forbidden, ValidationFailed, invalid
-from closeloop.core.inputs import date_input, datetime_input
+from closeloop.core.inputs import check_text_limits, date_input, datetime_input
 from closeloop.core.models import Channel, User
 from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
@@ -97,9 +97,7 @@ def _clean_opportunity_fields(opportunity: Opportunity, data: dict) -> tuple[dic
                     raise invalid(name, _("Choose contacts of this customer."))
             else:
                 text = str(raw or "").strip()
-                limit = Opportunity._meta.get_field(name).max_length
-                if limit and len(text) > limit:
-                    raise invalid(name, _("At most %(limit)d characters.") % {"limit": limit})
+                check_text_limits(Opportunity, {name: text})
                 values[name] = text
         except ValidationFailed as exc:
             for field, messages in exc.field_errors.items():

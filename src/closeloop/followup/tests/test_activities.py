@@ -96,10 +96,10 @@ def test_a_deal_takes_its_pipelines_interval(org, make_deal, pipeline):
 
 
 def test_a_closed_lead_needs_no_next_step(org, make_lead):
-    from closeloop.leads.services.editing import lead_update
+    from closeloop.leads.services.editing import lead_disqualify
 
     lead = make_lead()
-    lead = lead_update(lead=lead, data={"status": LeadStatus.DISQUALIFIED}, actor=org.owner, channel="web")
+    lead = lead_disqualify(lead=lead, reason="no_need", actor=org.owner)
     activity_log(actor=org.owner, record=lead, data={"kind": "note", "content": "客户明确不需要"})
     lead.refresh_from_db()
     assert lead.next_follow_up_at is None

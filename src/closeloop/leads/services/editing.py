@@ -7,15 +7,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audited_update
-from closeloop.core.errors import Forbidden, ValidationFailed
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
+from closeloop.core.inputs import check_text_limits
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 from closeloop.followup.rights import Act, require
+from closeloop.followup.services import tasks_cancel
 
 from .. import assignment, scoring
 from ..models import (
+    ACTION_STATUSES,
     CONFIGURABLE_FIELDS,
     ChannelPolicy,
+    DisqualifyReason,
     Lead,
     LeadStatus,
 )
@@ -35,10 +39,10 @@ def lead_update(*, lead: Lead, data: dict, actor: User, channel: str) -> Lead:
             channel=channel, required_fields=[], require_contact_method=False))
         if "source" in data and data["source"] not in (None, ""):
             values["source"] = resolve_source({"source": data["source"]}, None)
-        if "status" in data and data["status"]:
-            if data["status"] not in LeadStatus.values or data["status"] == LeadStatus.MERGED:
-                raise ValidationFailed(_("Please correct the marked fields."), field_errors={"status": [_("Not a status you can set.")]})
-            values["status"] = data["status"]
+        if "status" in data and data["status"] and data["status"] != lead.status:
+            values["status"] = _edited_status(lead, data["status"])
+            if lead.status == LeadStatus.DISQUALIFIED:  # reopened: the reason no longer holds
+                values |= {"disqualify_reason": "", "disqualify_note": ""}
         # The score follows the edited fields: scored on a copy, saved and audited with them.
         edited = copy(lead)
         for name, value in values.items():
@@ -46,6 +50,47 @@ def lead_update(*, lead: Lead, data: dict, actor: User, channel: str) -> Lead:
         scoring.score_lead(edited)
         values |= {"score": edited.score, "grade": edited.grade, "score_details": edited.score_details}
         audited_update(instance=lead, data=values, actor=actor, channel=channel, action="lead.update")
+    return lead
+
+
+def _edited_status(lead: Lead, status: str) -> str:
+    """A status an edit may set: the working ones. Converted, disqualified and merged come from their actions,
+    and a converted or merged lead keeps its status (its customer and deal, or the lead it went into, carry on)."""
+    if status == LeadStatus.CONVERTED:
+        message = _("A lead becomes converted only by converting it: use “Convert to deal” on a qualified lead, "
+                    "which creates its customer and deal.")
+    elif status == LeadStatus.DISQUALIFIED:
+        message = _("Disqualify a lead with “Disqualify” on its page, which asks why.")
+    elif lead.status in (LeadStatus.CONVERTED, LeadStatus.MERGED):
+        message = _("A %(status)s lead keeps its status.") % {"status": lead.get_status_display().lower()}
+    elif status not in LeadStatus.values or status in ACTION_STATUSES:
+        message = _("Not a status you can set.")
+    else:
+        return status
+    raise invalid("status", message)
+
+
+def lead_disqualify(*, lead: Lead, reason: str, note: str = "", actor: User, channel: str = Channel.WEB) -> Lead:
+    """Mark a lead 无效 (disqualified) with the reason: a category, and a note (required for “other”). Its open
+    tasks are cancelled and it leaves follow-up lists; editing its status back reopens it."""
+    require(actor, lead, Act.EDIT)
+    note = (note or "").strip()
+    errors = {}
+    if reason not in DisqualifyReason.values:
+        errors["reason"] = [_("Choose why the lead is not worth pursuing.")]
+    elif reason == DisqualifyReason.OTHER and not note:
+        errors["note"] = [_("Say why the lead is not worth pursuing.")]
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    check_text_limits(Lead, {"disqualify_note": note})
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if lead.status in (LeadStatus.CONVERTED, LeadStatus.MERGED):
+            raise Conflict(_("A %(status)s lead cannot be disqualified.") % {"status": lead.get_status_display().lower()})
+        audited_update(instance=lead, data={"status": LeadStatus.DISQUALIFIED, "disqualify_reason": reason,
+                                            "disqualify_note": note, "next_follow_up_at": None},
+                       actor=actor, channel=channel, action="lead.disqualify", note=note)
+        tasks_cancel(record=lead)
     return lead
 
 

@@ -28,10 +28,13 @@ from .intake import channel_policy
 logger = logging.getLogger(__name__)
 
 
-def import_job_create(*, upload, actor: User, kind: str = imports.LEADS) -> ImportJob:
-    """Store an uploaded spreadsheet under MEDIA_ROOT/imports/, check it, and read its header and first rows.
+def import_job_create(*, upload, actor: User, kind: str = imports.LEADS, in_worker: bool = False) -> ImportJob:
+    """Store an uploaded spreadsheet under MEDIA_ROOT/imports/ and check it.
 
-    `kind` is an import kind's key (leads, or what a higher app declares through `import_kinds()`)."""
+    `kind` is an import kind's key (leads, or what a higher app declares through `import_kinds()`).
+    `in_worker` (the upload page): only the cheap checks run here (size, type, an .xlsx's zip directory) and
+    the job reads the header and first rows in the worker (`import_job_inspect`), so a large or hostile
+    file never holds a web worker; otherwise (command line, tests) it is read here and now."""
     import_kind = imports.import_kind(kind)
     if not import_kind.may_import(actor):
         raise Forbidden(_("You may not import %(records)s.") % {"records": import_kind.label})
@@ -41,16 +44,51 @@ def import_job_create(*, upload, actor: User, kind: str = imports.LEADS) -> Impo
     # The storage copies the upload chunk by chunk; the file is never read whole into memory.
     job.file.save(f"{uuid.uuid4().hex}{suffix}", upload, save=False)
     try:
-        info = imports.inspect_file(Path(job.file.path), name=name)
+        if in_worker:
+            job.file_kind, job.status = imports.check_upload(Path(job.file.path), name=name), ImportStatus.INSPECTING
+        else:
+            _read_preview(job)
     except imports.ImportFileError as exc:
         job.file.delete(save=False)
         raise ValidationFailed(exc.message, field_errors={"file": [exc.message]}) from None
-    job.file_kind, job.encoding, job.header_row = info.kind, info.encoding, info.header_row
-    job.headers, job.sample_rows, job.total_rows = info.headers, info.sample_rows, info.total_rows
-    job.mapping = imports.auto_mapping(info.headers, import_kind)
     with transaction.atomic():
         audited_create(instance=job, actor=actor, channel=Channel.WEB, action="import.upload",
                        fields=["kind", "original_name", "file_kind", "encoding", "total_rows"])
+        if in_worker:
+            from ..tasks import inspect_import
+
+            job_id = job.pk
+            transaction.on_commit(lambda: inspect_import.enqueue(job_id))
+    return job
+
+
+def _read_preview(job: ImportJob) -> None:
+    info = imports.inspect_file(Path(job.file.path), name=job.original_name)
+    job.file_kind, job.encoding, job.header_row = info.kind, info.encoding, info.header_row
+    job.headers, job.sample_rows, job.total_rows = info.headers, info.sample_rows, info.total_rows
+    job.mapping = imports.auto_mapping(info.headers, job.import_kind)
+    job.status = ImportStatus.MAPPING
+
+
+def import_job_inspect(*, job_id: int) -> ImportJob | None:
+    """In the worker: read an uploaded file's header, first rows and row count for the mapping page, or fail
+    the job with the reason (too many columns or rows, an unknown encoding, a damaged file)."""
+    job = ImportJob.objects.filter(pk=job_id, status=ImportStatus.INSPECTING).first()
+    if job is None:
+        return None
+    try:
+        _read_preview(job)
+    except imports.ImportFileError as exc:
+        return _import_job_finish(job, error=exc.message)
+    except Exception:
+        logger.exception("import %s could not be inspected", job.pk)
+        return _import_job_finish(job, error=_("The file could not be read because of an unexpected error. Save "
+                                               "it again as .xlsx or CSV and upload it again."))
+    with transaction.atomic():
+        # Only a job still being inspected takes the result (a second run of the task changes nothing).
+        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.INSPECTING).update(
+            status=job.status, file_kind=job.file_kind, encoding=job.encoding, header_row=job.header_row,
+            headers=job.headers, sample_rows=job.sample_rows, total_rows=job.total_rows, mapping=job.mapping)
     return job
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from closeloop.core import configcache
 from closeloop.core.audit import audit_record, creation_changes, diff, snapshot
 from closeloop.core.errors import Conflict, ValidationFailed
+from closeloop.core.inputs import text_limit_errors
 from closeloop.core.models import Channel, User
 from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
@@ -27,8 +28,6 @@ from ..models import (
     LeadSource,
     LeadStatus,
 )
-
-TEXT_LIMITS = {f.name: f.max_length for f in Lead._meta.concrete_fields if getattr(f, "max_length", None)}
 
 
 @dataclass
@@ -69,10 +68,8 @@ def clean_submission(data: dict, *, channel: str, policy: ChannelPolicy | None =
         text = normalize.fold_width(str(value)) if value not in (None, "") else ""
         if name == "need" and value:
             text = str(value).strip()
-        limit = TEXT_LIMITS.get(name)
-        if limit and len(text) > limit:
-            errors.setdefault(name, []).append(_("At most %(limit)d characters.") % {"limit": limit})
         cleaned[name] = text
+    errors.update(text_limit_errors(Lead, cleaned))
 
     budget = data.get("budget")
     cleaned["budget"] = None

@@ -1,13 +1,17 @@
 """Import pages as owner, teammate, manager, outsider and admin: upload, map, run, result, report."""
 
 import io
+import time
 
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 
+from closeloop.core.tests.test_spreadsheets import shared_strings_bomb
 from closeloop.leads.models import ImportJob, ImportStatus, Lead
+from closeloop.leads.services.importing import import_job_inspect
 
 from .test_imports import xlsx_bytes
 
@@ -25,9 +29,13 @@ def _media(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 
-def upload(client, data=None, name="leads.xlsx"):
+def upload(client, data=None, name="leads.xlsx", *, inspect=True):
+    """Upload a file; with `inspect` the worker's inspection (queued on commit) runs before this returns."""
     file = SimpleUploadedFile(name, xlsx_bytes(ROWS) if data is None else data)
-    return client.post(reverse("leads:import"), {"file": file})
+    if not inspect:
+        return client.post(reverse("leads:import"), {"file": file})
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(reverse("leads:import"), {"file": file})
 
 
 def mapping_post(job, org, **extra):
@@ -189,3 +197,53 @@ def test_the_result_says_where_every_row_went(client, org, django_capture_on_com
     client.force_login(org.admin)
     listed = client.get(lead_list, {"import": job.pk, "owner": org.marketer.pk, "status": "nurture"}).content.decode()
     assert "杭州乙贸易有限公司" in listed and "上海甲科技有限公司" not in listed
+
+
+def test_the_upload_only_stores_the_file_and_the_worker_reads_it(client, org):
+    client.force_login(org.owner)
+    response = upload(client, inspect=False)
+    job = ImportJob.objects.get()
+    assert response["Location"] == job.get_absolute_url()
+    assert job.status == ImportStatus.INSPECTING and job.headers == [] and job.file_kind == "xlsx"
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "Checking the file" in page and "<progress" in page
+    progress_url = reverse("leads:import_progress", args=[job.pk])
+    assert "HX-Redirect" not in client.get(progress_url, HTTP_HX_REQUEST="true")
+
+    import_job_inspect(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.MAPPING and job.headers[0] == "公司名称" and job.total_rows == 2
+    assert client.get(progress_url, HTTP_HX_REQUEST="true")["HX-Redirect"] == job.get_absolute_url()
+    assert "上海甲科技有限公司" in client.get(job.get_absolute_url()).content.decode()
+
+
+def test_a_shared_strings_bomb_is_refused_on_the_upload_page_without_a_job(client, org, tmp_path):
+    path = tmp_path / "bomb.xlsx"
+    shared_strings_bomb(path)
+    client.force_login(org.owner)
+    started = time.monotonic()
+    response = upload(client, path.read_bytes(), "bomb.xlsx")
+    assert time.monotonic() - started < 10  # the upload itself; nothing is unpacked
+    assert response.status_code == 200 and "refused as unsafe" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_ten_thousand_columns_fail_the_job_with_the_count_and_a_small_page(client, org):
+    client.force_login(org.owner)
+    wide = "\n".join(",".join(f"{prefix}{n}" for n in range(10_000)) for prefix in ("列", "x")).encode()
+    upload(client, wide, "wide.csv")
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.FAILED and "10,000 columns; at most 200" in job.error
+    response = client.get(job.get_absolute_url())
+    body = response.content.decode()
+    assert "10,000 columns" in body and len(body) < 50_000 and "column_0" not in body
+
+
+def test_a_utf32_csv_is_mapped_with_its_chinese_headers(client, org):
+    client.force_login(org.owner)
+    text = "公司名称,联系人,手机\n杭州甲科技有限公司,王伟,13912345678\n"
+    upload(client, text.encode("utf-32"), "utf32.csv")
+    job = ImportJob.objects.get()
+    assert (job.encoding, job.headers, job.mapping) == ("utf-32", ["公司名称", "联系人", "手机"],
+                                                        ["company_name", "contact_name", "mobile"])
+    assert "杭州甲科技有限公司" in client.get(job.get_absolute_url()).content.decode()

@@ -6,6 +6,7 @@ import io
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 
 from closeloop.core.errors import Forbidden
@@ -33,7 +34,9 @@ def _media(settings, tmp_path):
 
 def upload(client, rows=ROWS, headers=HEADERS):
     file = SimpleUploadedFile("价目表.xlsx", xlsx_bytes(rows, headers=headers))
-    return client.post(reverse("quotes:product_import"), {"file": file})
+    # The worker reads the file's header once the upload commits.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(reverse("quotes:product_import"), {"file": file})
 
 
 def start(client, job, captured, **extra):
