@@ -330,14 +330,23 @@ def _wide_encoding(start: bytes) -> str:
     return "utf-16-le" if odd_zeros >= even_zeros else "utf-16-be"
 
 
+_BINARY = gettext_lazy("This is a binary file, not a CSV or Excel spreadsheet.")
+# Control characters no text file has (tab, line feed and carriage return aside).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _decodes(path: Path, encoding: str) -> bool:
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    wide = encoding.startswith(("utf-16", "utf-32"))
     try:
         with path.open("rb") as handle:
             while block := handle.read(CHUNK):
-                if b"\x00" in block and not encoding.startswith(("utf-16", "utf-32")):
-                    raise SpreadsheetError(_("This is a binary file, not a CSV or Excel spreadsheet."))
-                decoder.decode(block)
+                if b"\x00" in block and not wide:
+                    raise SpreadsheetError(_BINARY)
+                text = decoder.decode(block)
+                # UTF-16 decodes almost any bytes: binary shows itself by the control characters it makes.
+                if wide and _CONTROL.search(text):
+                    raise SpreadsheetError(_BINARY)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False

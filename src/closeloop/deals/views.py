@@ -22,7 +22,7 @@ from closeloop.deals.services.opportunities import (
     opportunity_transfer,
     opportunity_update,
 )
-from closeloop.followup.rights import Act, may
+from closeloop.followup.rights import Act, may, require_page
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.leads.selectors import get_lead_for_user
 
@@ -145,6 +145,7 @@ def opportunity_create_view(request, customer_pk):
 @require_http_methods(["GET", "POST"])
 def opportunity_edit_view(request, pk):
     deal = get_opportunity_for_user(request.user, pk)
+    require_page(request.user, deal, Act.EDIT)
     initial = {name: getattr(deal, name) for name in OpportunityForm.base_fields if name != "contacts"}
     initial["contacts"] = list(deal.contacts.values_list("pk", flat=True))
     form = OpportunityForm(request.POST or None, customer=deal.customer, initial=initial)

@@ -19,7 +19,7 @@ from closeloop.deals.services.customers import (
     customer_update,
     open_deals_needing,
 )
-from closeloop.followup.rights import Act, may
+from closeloop.followup.rights import Act, may, require_page
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.leads.pool import mask_email, mask_phone
 
@@ -92,6 +92,7 @@ def customer_create_view(request):
 @require_http_methods(["GET", "POST"])
 def customer_edit_view(request, pk):
     customer = get_customer_for_user(request.user, pk)
+    require_page(request.user, customer, Act.EDIT)
     initial = {name: getattr(customer, name) for name in CustomerForm.base_fields}
     form = CustomerForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -21,6 +21,7 @@ A job or a pipeline rule acts as the system (`actor=None`), which the caller's o
 
 from enum import StrEnum
 
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import Forbidden
@@ -110,3 +111,10 @@ def require(user, record, act: Act) -> None:
     else:
         message = _("Only the owner of %(record)s, their manager or its collaborators can follow it up.")
     raise Forbidden(message % {"record": record})
+
+
+def require_page(user, record, act: Act) -> None:
+    """A page's check before it shows a form: Django's 403 page when `user` may see `record` but not do `act`
+    (the service would refuse the form's save anyway)."""
+    if not may(user, record, act):
+        raise PermissionDenied

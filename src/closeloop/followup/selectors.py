@@ -7,6 +7,7 @@ from django.http import Http404
 from .forms import ActivityForm, HandoffForm, ParticipantForm
 from .models import Handoff, Participant
 from .registry import model_for_name
+from .rights import Act, may
 from .timeline import record_timeline
 
 
@@ -39,6 +40,9 @@ class FollowUpPanel:
     activity_form: ActivityForm = field(default_factory=ActivityForm)
     participant_form: ParticipantForm = field(default_factory=ParticipantForm)
     handoff_form: HandoffForm = field(default_factory=HandoffForm)
+    # What the viewer may do (followup.rights), so the page offers only what the services would accept.
+    may_edit: bool = True
+    may_manage: bool = True
 
     @property
     def record_type(self) -> str:
@@ -52,4 +56,6 @@ def follow_up_panel(record, *, viewer) -> FollowUpPanel:
         timeline=record_timeline(record, viewer=viewer),
         participants=list(Participant.objects.for_record(record).select_related("user")),
         handoffs=list(Handoff.objects.for_record(record).select_related("assignee", "requested_by")),
+        may_edit=may(viewer, record, Act.EDIT),
+        may_manage=may(viewer, record, Act.MANAGE),
     )

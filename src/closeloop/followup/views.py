@@ -104,6 +104,9 @@ def handoff_respond_view(request, handoff_pk):
         messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Answer recorded."))
+        if not type(record).objects.filter(pk=record.pk).visible_to(request.user).exists():
+            # Declining ends the sight a pending hand-off gave: back to Today rather than to a page now missing.
+            return redirect("followup:today")
     return redirect(next_url(request, record.get_absolute_url()))
 
 

@@ -10,6 +10,7 @@ from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import paginate, query_without_page
 from closeloop.core.redirects import next_url
+from closeloop.followup.rights import Act, require_page
 from closeloop.followup.selectors import follow_up_panel
 
 from .exports import export_response
@@ -90,6 +91,7 @@ def get_lead_visible(user, pk) -> bool:
 @require_http_methods(["GET", "POST"])
 def lead_edit_view(request, pk):
     lead = get_lead_for_user(request.user, pk)
+    require_page(request.user, lead, Act.EDIT)
     form = LeadEditForm(request.POST or None, instance=lead)
     if request.method == "POST" and form.is_valid():
         data = {name: request.POST.get(name, "") for name in form.Meta.fields}
@@ -109,6 +111,7 @@ def lead_edit_view(request, pk):
 def lead_disqualify_view(request, pk):
     """无效: the lead is not worth pursuing, with the reason (a category, and a note for “other”)."""
     lead = get_lead_for_user(request.user, pk)
+    require_page(request.user, lead, Act.EDIT)
     form = DisqualifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

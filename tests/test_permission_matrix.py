@@ -1,0 +1,114 @@
+"""Who gets what: every role × the main pages and API endpoints of leads, deals, customers, quotes and
+contracts, read as one table. 200/201 = allowed, 403 = may see but not do, 404 = may not even see.
+
+The world: `owner` (a rep in team A under `manager`) owns a lead from the trade-fair channel (展会, which
+`marketer` runs), a customer, a deal on it with `presales` as its pre-sales participant, a draft quote and a
+draft contract from an accepted quote. `teammate` is another rep of team A, `other_manager` leads team B
+(`outsider`'s team); `finance` and `service` are in no sales team; `admin` administers.
+
+A row reads: the request, then the answer for each role in the order of ROLES.
+"""
+
+import pytest
+
+from closeloop.contracts import services as contract_services
+from closeloop.core.models import Role, User
+from closeloop.core.services import api_token_create
+from closeloop.followup.models import ParticipantRole
+from closeloop.followup.services import participant_add
+from closeloop.quotes import catalog
+from closeloop.quotes import services as quote_services
+
+ROLES = ("owner", "teammate", "manager", "other_manager", "marketer", "presales", "finance", "service", "outsider",
+         "admin")
+
+# The last column is why a cell may surprise: every 403/404 a sales team might question is explained there.
+MATRIX = [
+    #  request                                   own  team  mgr  omgr  mkt  pre  fin  svc  out  adm
+    # Leads: the owner's side works them; marketing sees its channels' leads but does not work them.
+    ("GET /leads/{lead}/",                       200, 404, 200, 404, 200, 404, 404, 404, 404, 200),
+    ("GET /leads/{lead}/edit/",                  200, 404, 200, 404, 403, 404, 404, 404, 404, 200),
+    ("GET /api/leads/{lead}",                    200, 404, 200, 404, 200, 404, 404, 404, 404, 200),
+    ("PATCH /api/leads/{lead}",                  200, 404, 200, 404, 403, 404, 404, 404, 404, 200),
+    # Customers: seen by their owner's side and by whoever works on one of their deals.
+    ("GET /deals/customers/{customer}/",         200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
+    ("GET /deals/customers/{customer}/edit/",    200, 404, 200, 404, 404, 403, 404, 404, 404, 200),
+    ("GET /api/deals/customers/{customer}",      200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
+    # Deals: pre-sales takes part (follows up, comments) but does not change the deal.
+    ("GET /deals/{deal}/",                       200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
+    ("GET /deals/{deal}/edit/",                  200, 404, 200, 404, 404, 403, 404, 404, 404, 200),
+    ("GET /api/deals/{deal}",                    200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
+    ("PATCH /api/deals/{deal}",                  200, 404, 200, 404, 404, 403, 404, 404, 404, 200),
+    ("POST /api/deals/{deal}/activities",        201, 404, 201, 404, 404, 201, 404, 404, 404, 201),
+    ("POST /api/deals/{deal}/comments",          201, 404, 201, 404, 404, 201, 404, 404, 404, 201),
+    # Quotes follow their deal; finance reads every quote; pre-sales writes the technical lines with the owner.
+    ("GET /quotes/{quote}/",                     200, 404, 200, 404, 404, 200, 200, 404, 404, 200),
+    ("GET /api/quotes/{quote}",                  200, 404, 200, 404, 404, 200, 200, 404, 404, 200),
+    ("PATCH /api/quotes/{quote}",                200, 404, 200, 404, 404, 200, 403, 404, 404, 200),
+    # Contracts follow their deal; finance reads every contract but a draft's terms are the owner's side's.
+    ("GET /contracts/{contract}/",               200, 404, 200, 404, 404, 200, 200, 404, 404, 200),
+    ("GET /api/contracts/{contract}",            200, 404, 200, 404, 404, 200, 200, 404, 404, 200),
+    ("PATCH /api/contracts/{contract}",          200, 404, 200, 404, 404, 403, 403, 404, 404, 200),
+]
+
+BODIES = {
+    "PATCH /api/leads/{lead}": {"city": "苏州"},
+    "PATCH /api/deals/{deal}": {"next_step": "约技术交流"},
+    "POST /api/deals/{deal}/activities": {"kind": "note", "content": "电话沟通了需求"},
+    "POST /api/deals/{deal}/comments": {"body": "方案下周给到"},
+    "PATCH /api/quotes/{quote}": {"notes": "含一年维保"},
+    "PATCH /api/contracts/{contract}": {"notes": "按合同附件执行"},
+}
+
+
+@pytest.fixture
+def world(org, make_lead, make_deal):
+    people = {name: getattr(org, name) for name in ("owner", "teammate", "manager", "other_manager", "marketer",
+                                                     "outsider", "admin")}
+    for name, role in (("presales", Role.PRESALES), ("finance", Role.FINANCE), ("service", Role.SERVICE)):
+        people[name] = User.objects.create_user(name, f"{name}@example.com", "pw", role=role, display_name=name)
+    lead = make_lead(source="展会")
+    deal = make_deal(amount="200000")
+    participant_add(record=deal, user=people["presales"], role=ParticipantRole.PRESALES, actor=org.owner)
+
+    product = catalog.product_save(actor=org.admin, data={
+        "code": "CRM-STD", "name": "CRM标准版", "unit": "套", "list_price": "10000", "cost": "4000", "tax_rate": "13",
+        "price_includes_tax": True})
+
+    def quote_on_deal():
+        quote = quote_services.quote_create(opportunity=deal, actor=org.owner)
+        quote_services.quote_line_add(quote=quote, actor=org.owner, data={
+            "product": product.pk, "unit_price": "10000", "discount_pct": "0", "quantity": "1"})
+        return quote
+
+    accepted = quote_on_deal()
+    quote_services.quote_send(quote=accepted, actor=org.owner)
+    quote_services.quote_decide(quote=accepted, accept=True, actor=None, name="周敏", phone="13912345678")
+    contract = contract_services.contract_create_from_quote(quote=accepted, actor=org.owner)
+    ids = {"lead": lead.pk, "customer": deal.customer_id, "deal": deal.pk, "quote": quote_on_deal().pk,
+           "contract": contract.pk}
+    return people, ids
+
+
+def answer(client, user, request: str, ids: dict) -> int:
+    method, path = request.split(" ", 1)
+    url = path.format(**ids)
+    if url.startswith("/api/"):
+        raw, _token = api_token_create(user=user, name="matrix", actor=None)
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+        body = BODIES.get(request)
+        call = getattr(client, method.lower())
+        response = call(url, body, content_type="application/json", **headers) if body is not None else call(url, **headers)
+    else:
+        client.force_login(user)
+        response = getattr(client, method.lower())(url)
+        client.logout()
+    return response.status_code
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[row[0] for row in MATRIX])
+def test_each_role_gets_the_expected_answer(client, world, row):
+    people, ids = world
+    request, *expected = row
+    actual = {role: answer(client, people[role], request, ids) for role in ROLES}
+    assert actual == dict(zip(ROLES, expected, strict=True))
