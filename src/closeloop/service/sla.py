@@ -168,7 +168,7 @@ def sla_sweep(now: datetime | None = None) -> int:
                                        ("resolution", "resolution_due_at", "resolution_breached_at", "resolved_at")):
         while True:
             with transaction.atomic():
-                rows = list(Ticket.objects.select_for_update(skip_locked=True)
+                rows = list(Ticket.objects.select_for_update(skip_locked=True, of=("self",))
                             .filter(**{f"{due}__lte": now, f"{breached}__isnull": True, f"{done}__isnull": True})
                             .filter(~Q(status=TicketStatus.CLOSED))
                             .select_related("customer", "owner").order_by(due, "id")[:SWEEP_BATCH])
