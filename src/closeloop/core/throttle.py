@@ -7,9 +7,11 @@ app process and host counts against the same limit.
 
 import itertools
 import logging
+import time
 
 from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -115,21 +117,30 @@ def _token_usage(request, group: str, key: str, rate: str, *, increment: bool):
                      rate=parse_rate(rate, "CLOSELOOP_API_TOKEN_FAILURE_RATE"), increment=increment)
 
 
-def _token_refusal(usage) -> Throttled:
+def _token_refusal(seconds: int) -> Throttled:
+    seconds = max(1, seconds)
     return Throttled(
         _("Too many requests with an unknown API token from this address or for this account. Try again in "
-          "%(seconds)d seconds.") % {"seconds": max(1, usage["time_left"])},
-        retry_after=max(1, usage["time_left"]),
+          "%(seconds)d seconds.") % {"seconds": seconds},
+        retry_after=seconds,
     )
+
+
+def _blocked_key(address: str) -> str:
+    return f"api-token-blocked:{address}"
 
 
 def api_token_check_address(request) -> None:
     """Refuse (429) an address that sent too many unknown tokens, before its token is looked at: a
-    right guess must get the same answer as a wrong one while the address is blocked."""
-    usage = _token_usage(request, "api-token-address", client_ip(request), settings.CLOSELOOP_API_TOKEN_FAILURE_RATE,
-                         increment=False)
-    if usage is not None and usage["should_limit"]:
-        raise _token_refusal(usage)
+    right guess must get the same answer as a wrong one while the address is blocked.
+
+    Every API call passes here, so it only reads: one cache get of the address's "blocked until" time,
+    which `api_token_failed` writes when a failure takes the address over its limit. (Asking the counter
+    instead costs a cache write per call — a `cache.add` — and on SQLite that takes the one writer's lock
+    on the intake path.)"""
+    until = cache.get(_blocked_key(client_ip(request)))
+    if until is not None and (left := int(until - time.time())) > 0:
+        raise _token_refusal(left)
 
 
 def api_token_failed(request, raw: str) -> None:
@@ -141,6 +152,11 @@ def api_token_failed(request, raw: str) -> None:
     address = client_ip(request)
     rate = settings.CLOSELOOP_API_TOKEN_FAILURE_RATE
     usage = _token_usage(request, "api-token-address", address, rate, increment=True)
+    if usage is not None and usage["should_limit"]:
+        if usage["count"] == usage["limit"] + 1:
+            log.warning("API requests from %s throttled after repeated unknown tokens", address)
+        # Blocked until the counter's period ends: api_token_check_address reads this on every call.
+        cache.set(_blocked_key(address), time.time() + usage["time_left"], timeout=max(1, usage["time_left"]))
     token = ApiToken.objects.select_related("user").filter(prefix=raw[:10]).first() if raw.startswith("cl_") else None
     if token is not None:
         account = _token_usage(request, "api-token-account", str(token.user_id), rate, increment=True)
@@ -152,6 +168,4 @@ def api_token_failed(request, raw: str) -> None:
                              % {"address": address})
             usage = account if usage is None or not usage["should_limit"] else usage
     if usage is not None and usage["should_limit"]:
-        if usage["count"] == usage["limit"] + 1:
-            log.warning("API requests from %s throttled after repeated unknown tokens", address)
-        raise _token_refusal(usage)
+        raise _token_refusal(usage["time_left"])

@@ -115,3 +115,20 @@ def test_rates_read_as_count_per_period(rate, expected):
 def test_a_malformed_rate_names_its_setting(rate):
     with pytest.raises(ValueError, match="CLOSELOOP_X"):
         parse_rate(rate, "CLOSELOOP_X")
+
+
+def test_a_call_with_a_valid_token_only_reads_the_throttle(client, org):
+    """The address check ran django-ratelimit's counter, whose `cache.add` is a database write on every
+    authenticated call (on SQLite, the one writer's lock on the intake path). Now it reads one key."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    raw, _token = api_token_create(user=org.owner, name="t", actor=org.owner)
+    assert _api(client, raw).status_code == 200  # the first call touches last_used_at
+    with CaptureQueriesContext(connection) as queries:
+        assert _api(client, raw).status_code == 200
+    cache_queries = [q["sql"] for q in queries.captured_queries if "closeloop_cache" in q["sql"]]
+    assert len(cache_queries) == 1 and cache_queries[0].lstrip().upper().startswith("SELECT")
+    writes = [q["sql"] for q in queries.captured_queries
+              if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert writes == []
