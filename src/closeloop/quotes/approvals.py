@@ -89,9 +89,10 @@ def get_kind(key: str) -> ApprovalKind:
         raise ValueError(f"unknown approval kind {key!r}") from None
 
 
-def target_of(request: ApprovalRequest):
+def target_of(request: ApprovalRequest, *, lock: bool = False):
     kind = get_kind(request.kind)
-    return apps.get_model(kind.model)._default_manager.get(pk=request.target_id)
+    records = apps.get_model(kind.model)._default_manager
+    return (records.select_for_update() if lock else records).get(pk=request.target_id)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -252,6 +253,10 @@ def approval_decide(*, request: ApprovalRequest, actor: User, approve: bool, com
                                field_errors={"comment": [_("Keep the comment under 500 characters.")]})
     kind = get_kind(request.kind)
     with transaction.atomic():
+        # The record before its round, the order its own services take (a quote's or contract's withdraw locks
+        # the record, then cancels the round): taken the other way, a withdraw and the last approval at the
+        # same moment would each hold the lock the other waits for (a deadlock on PostgreSQL).
+        target = target_of(request, lock=True)
         request = ApprovalRequest.objects.select_for_update().select_related("submitted_by").get(pk=request.pk)
         if request.status != ApprovalStatus.PENDING:
             raise Conflict(_("This approval was already decided or withdrawn."), code="approval_closed")
@@ -264,7 +269,6 @@ def approval_decide(*, request: ApprovalRequest, actor: User, approve: bool, com
         step.comment, step.decided_by, step.decided_at = comment, actor, now
         step.save(update_fields=["status", "comment", "decided_by", "decided_at"])
         following = [s for s in steps if s.position > step.position and s.status == StepStatus.WAITING]
-        target = target_of(request)
         audit_record(target=target, actor=actor, channel=channel,
                      action=QuoteAction.APPROVAL_APPROVE if approve else QuoteAction.APPROVAL_REJECT, note=comment)
         if approve and following:

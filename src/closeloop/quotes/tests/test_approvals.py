@@ -135,3 +135,25 @@ def test_an_inactive_rule_asks_for_nothing(org, make_quote, discount_rule):
     services.quote_submit(quote=quote, actor=org.owner)
     quote.refresh_from_db()
     assert quote.status == QuoteStatus.APPROVED
+
+
+def test_deciding_locks_the_quote_before_its_round_as_withdrawing_does(org, make_quote, discount_rule):
+    """quote_withdraw locks the quote, then the round (approval_cancel); approval_decide used to lock the round,
+    then the quote (in on_decided). At the same moment on PostgreSQL each held what the other waited for. Both
+    now take the record first: its row is the first the decision reads (and locks, where the database can)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    discount_rule("15", levels=1)
+    quote = make_quote(lines=[("10000", "20")])
+    services.quote_submit(quote=quote, actor=org.owner)
+    request = ApprovalRequest.objects.get()
+    with CaptureQueriesContext(connection) as queries:
+        approvals.approval_decide(request=request, actor=org.manager, approve=True)
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    first = reads[0]
+    assert '"quotes_quote"' in first.split("WHERE")[0] and "quotes_approvalrequest" not in first.split("WHERE")[0]
+    if connection.features.has_select_for_update:
+        assert "FOR UPDATE" in first
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.APPROVED
