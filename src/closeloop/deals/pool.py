@@ -149,21 +149,26 @@ def _return_one(customer: Customer, *, days: int, now) -> bool:
 def customer_claim(*, customer: Customer, actor: User, channel: str = Channel.WEB) -> Customer:
     """Take a customer from the public pool, under the pool's caps and cool-down (the leads' settings)."""
     check_new_owner(actor)
-    settings = quality_settings()
-    now = timezone.now()
     with transaction.atomic():
-        lock_claimer(actor)
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        if customer.owner_id is not None:
-            raise Conflict(_("Someone claimed this customer first: %(owner)s.") % {"owner": customer.owner})
-        claim_check(actor=actor, record=customer, pool=CUSTOMERS, settings=settings, now=now)
-        customer.owner = actor
-        customer.pooled_at = None
-        customer.owned_since = now
-        customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
-        ledger_write(record=customer, user_id=actor.pk, kind=PoolEventKind.CLAIM, now=now)
-        audit_record(actor=actor, channel=channel, action="customer.claim", target=customer,
-                     changes={"owner": [None, str(actor)]})
+        return claim_pooled(customer=customer, owner=actor, actor=actor, channel=channel)
+
+
+def claim_pooled(*, customer: Customer, owner: User, actor: User, channel: str, note: str = "") -> Customer:
+    """Give a pooled customer to `owner` under the pool's caps and cool-down, with its ledger row and audit
+    entry, inside the caller's transaction. Every way out of the pool comes through here: a claim, and a lead's
+    conversion that finds its company in the pool (it claims for the lead's owner, who must be within the caps
+    like anyone claiming by hand)."""
+    now = timezone.now()
+    lock_claimer(owner)  # the claimer's row, then the customer's: the same order for every claim
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.owner_id is not None:
+        raise Conflict(_("Someone claimed this customer first: %(owner)s.") % {"owner": customer.owner})
+    claim_check(actor=owner, record=customer, pool=CUSTOMERS, settings=quality_settings(), now=now)
+    customer.owner, customer.pooled_at, customer.owned_since = owner, None, now
+    customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
+    ledger_write(record=customer, user_id=owner.pk, kind=PoolEventKind.CLAIM, now=now)
+    audit_record(actor=actor, channel=channel, action="customer.claim", target=customer,
+                 changes={"owner": [None, str(owner)]}, note=note)
     return customer
 
 

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, audited_create, audited_update
+from closeloop.core.audit import audited_create, audited_update
 from closeloop.core.errors import Conflict, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 from closeloop.followup.models import Activity
@@ -20,6 +20,7 @@ from ..models import (
     Opportunity,
     Pipeline,
 )
+from ..pool import claim_pooled
 from .customers import clean_contact, duplicate_customer_error, find_customer_duplicate, matching_contact
 from .opportunities import opportunity_create
 from .ownership import check_new_owner
@@ -69,10 +70,8 @@ def lead_convert(*, lead: Lead, actor: User, channel: str = Channel.WEB, opportu
                 company_key=company_key,
             ), actor=actor, channel=channel, action="customer.create", note=_("Converted from lead #%s") % lead.pk)
         elif customer.owner_id is None:
-            customer.owner, customer.pooled_at, customer.owned_since = owner, None, timezone.now()
-            customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
-            audit_record(actor=actor, channel=channel, action="customer.claim", target=customer,
-                         changes={"owner": [None, str(owner)]}, note=_("Claimed by converting lead #%s") % lead.pk)
+            customer = claim_pooled(customer=customer, owner=owner, actor=actor, channel=channel,
+                                    note=_("Claimed by converting lead #%s") % lead.pk)
         elif not may(owner, customer, Act.EDIT):
             raise duplicate_customer_error(customer)
 

@@ -213,3 +213,25 @@ def test_the_sweep_writes_its_warning_and_return_to_the_pool_ledger(org, idle_cu
     sweep(timezone.now() + 3 * DAY)
     assert PoolEvent.objects.get(customer=customer, kind=PoolEventKind.RETURN).user == org.owner
     assert not Customer.objects.get(pk=customer.pk).owner
+
+
+def test_a_conversion_claims_a_pooled_customer_under_the_pool_rules(org, make_customer, pooled_customer,
+                                                                     qualified_lead):
+    """A lead's conversion used to take its company out of the pool with no cap, no cool-down and no ledger row,
+    a way around the pool's rules. It claims through the pool's own claim now."""
+    from closeloop.deals.services.conversion import lead_convert
+    from closeloop.leads.models import Lead, LeadStatus
+
+    quality_settings_update(data={"max_open_leads_per_rep": 1}, actor=org.admin)
+    make_customer(owner=org.teammate)
+    full = pooled_customer()
+    lead = qualified_lead(owner=org.teammate, company_name=full.name)
+    with pytest.raises(ValidationFailed) as excinfo:
+        lead_convert(lead=lead, actor=org.teammate)
+    assert excinfo.value.code == "claim_cap"
+    assert Customer.objects.get(pk=full.pk).owner is None
+    assert Lead.objects.get(pk=lead.pk).status == LeadStatus.QUALIFIED
+    result = lead_convert(lead=qualified_lead(owner=org.outsider, company_name=full.name), actor=org.outsider)
+    assert result.customer.pk == full.pk and result.customer.owner == org.outsider
+    event = PoolEvent.objects.get(kind=PoolEventKind.CLAIM)
+    assert (event.record, event.user) == (Customer.objects.get(pk=full.pk), org.outsider)
