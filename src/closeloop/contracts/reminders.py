@@ -44,14 +44,28 @@ def _sent(rows, model, kind: str) -> set[tuple]:
                                        record_id__in=rows.values("pk")).values_list("record_id", "due_at", "level"))
 
 
-def _finance_for(contract: Contract) -> list:
-    people = [p.user for p in Participant.objects.for_record(contract).filter(role=ParticipantRole.FINANCE,
-                                                                              user__is_active=True).select_related("user")]
-    return people or list(finance_users())
+class _FinanceFor:
+    """Who hears of an instalment overdue past the grace period: the contract's finance collaborators, or else
+    everyone in finance. Read once per sweep for all the contracts it escalates (not twice per instalment)."""
+
+    def __init__(self, overdue):
+        self.by_contract: dict[int, list] = {}
+        rows = (Participant.objects.for_records(Contract, overdue.values("contract_id"))
+                .filter(role=ParticipantRole.FINANCE, user__is_active=True).select_related("user").order_by("pk"))
+        for row in rows:
+            self.by_contract.setdefault(row.record_id, []).append(row.user)
+        self._everyone = None
+
+    def __call__(self, contract: Contract) -> list:
+        if people := self.by_contract.get(contract.pk):
+            return people
+        if self._everyone is None:
+            self._everyone = list(finance_users())
+        return self._everyone
 
 
-def _escalate_to_finance(instalment: Instalment, due_at, message: str) -> int:
-    people = _finance_for(instalment.contract)
+def _escalate_to_finance(instalment: Instalment, due_at, message: str, finance_for: _FinanceFor) -> int:
+    people = finance_for(instalment.contract)
     if not people:
         return 0
     if not remind_once(record=instalment, kind=OVERDUE, due_at=due_at, level=2, recipient=people[0], message=message):
@@ -92,6 +106,7 @@ def run_contract_reminders(*, now=None) -> int:
     overdue = receivable.filter(due_date__lt=today, due_date__gte=today - timedelta(days=LOOKBACK_DAYS))
     grace_line = today - timedelta(days=settings.overdue_grace_days)
     done = _sent(overdue, Instalment, OVERDUE)
+    finance_for = _FinanceFor(overdue.filter(due_date__lte=grace_line))
     for instalment in overdue.iterator(chunk_size=500):
         due_at = due_at_of(instalment.due_date)
         escalate = instalment.due_date <= grace_line
@@ -110,7 +125,7 @@ def run_contract_reminders(*, now=None) -> int:
         if manager is not None:
             sent += remind_once(record=instalment, kind=OVERDUE, due_at=due_at, level=1, recipient=manager,
                                 message=escalation)
-        sent += _escalate_to_finance(instalment, due_at, escalation)
+        sent += _escalate_to_finance(instalment, due_at, escalation, finance_for)
 
     ending = (Contract.objects.filter(status__in=[ContractStatus.SIGNED, ContractStatus.ACTIVE], end_date__gte=today,
                                       end_date__lte=today + timedelta(days=settings.ending_soon_days))

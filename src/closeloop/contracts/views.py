@@ -17,6 +17,7 @@ from closeloop.core.money import amount_in_words
 from closeloop.core.pagination import paginate, query_without_page
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.selectors import get_opportunity_for_user
+from closeloop.followup.rights import Act, allowed
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.quotes import approvals
 from closeloop.quotes.models import Quote, QuoteStatus
@@ -57,7 +58,8 @@ def _quotes_awaiting_contract(user):
               .exclude(contracts__status__in=[s for s in ContractStatus.values if s != ContractStatus.TERMINATED])
               .select_related("opportunity", "opportunity__customer", "opportunity__owner", "current_version")
               .order_by("-decided_at", "-id")[:50])
-    return [quote for quote in quotes if access.can_create_for_deal(user, quote.opportunity)]
+    deals = {deal.pk for deal in allowed(user, {quote.opportunity for quote in quotes}, Act.QUOTE)}
+    return [quote for quote in quotes if quote.opportunity_id in deals]
 
 
 def _create_from_quote(request, quote_pk: str):
@@ -107,9 +109,9 @@ def contract_create_view(request):
         return _create_from_quote(request, request.GET["quote"])
     if request.GET.get("deal"):
         return _create_from_deal(request, request.GET["deal"])
-    deals = [deal for deal in Opportunity.objects.visible_to(request.user).exclude(status=OpportunityStatus.LOST)
-             .select_related("customer", "owner").order_by("-updated_at", "-id")[:100]
-             if access.can_create_for_deal(request.user, deal)]
+    # Who may make a contract is who may quote on the deal (access.can_create_for_deal), asked for the list at once.
+    deals = allowed(request.user, Opportunity.objects.visible_to(request.user).exclude(status=OpportunityStatus.LOST)
+                    .select_related("customer", "owner").order_by("-updated_at", "-id")[:100], Act.QUOTE)
     return render(request, "contracts/create_start.html", {"quotes": _quotes_awaiting_contract(request.user),
                                                            "deals": deals})
 

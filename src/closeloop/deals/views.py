@@ -16,6 +16,7 @@ from closeloop.core.redirects import next_url
 from closeloop.deals.services.conversion import lead_convert
 from closeloop.deals.services.opportunities import (
     field_label,
+    missing_by_stage,
     missing_gate_fields,
     opportunity_create,
     opportunity_move_stage,
@@ -117,8 +118,7 @@ def opportunity_detail_view(request, pk):
         "deal": deal, "stages": stages, "followup": follow_up_panel(deal, viewer=request.user),
         "contacts": deal.contacts.all(),
         "can_transfer": may(request.user, deal, Act.OVERSEE),
-        "missing": {s.pk: [field_label(name) for name in missing_gate_fields(deal, s)]
-                    for s in stages},
+        "missing": {pk: [field_label(name) for name in names] for pk, names in missing_by_stage(deal, stages).items()},
         "lost_reasons": lost_reasons(),
     })
 

@@ -71,8 +71,9 @@ def participant_role(user, record) -> str | None:
     return Participant.objects.for_record(record).filter(user=user).values_list("role", flat=True).first()
 
 
-def acts_of(user, record) -> frozenset:
-    """Every act `user` may do on `record`."""
+def acts_of(user, record, *, role=None, role_known: bool = False) -> frozenset:
+    """Every act `user` may do on `record`. `role` is their participant role when the caller read it already
+    (a list asks once for all its records, see `allowed`)."""
     if user is None:
         # A job or a system step (a rule someone with the right configured, a move a quote triggers).
         return OVERSEER_ACTS
@@ -84,7 +85,8 @@ def acts_of(user, record) -> frozenset:
     owner_id = getattr(record, "owner_id", None)
     if owner_id is not None and owner_id == user.pk:
         return OWNER_ACTS
-    role = participant_role(user, record)
+    if not role_known:
+        role = participant_role(user, record)
     if role is None:
         return frozenset()
     return PARTICIPANT_ACTS.get(role, PARTICIPANT_DEFAULT_ACTS)
@@ -92,6 +94,18 @@ def acts_of(user, record) -> frozenset:
 
 def may(user, record, act: Act) -> bool:
     return act in acts_of(user, record)
+
+
+def allowed(user, records, act: Act) -> list:
+    """Those of `records` (of one model) on which `user` may do `act`, with one query for the participants of
+    them all instead of one per record (the pages that list what one may quote on or make a contract for)."""
+    records = list(records)
+    roles = {}
+    if records and user is not None and user.is_authenticated:
+        roles = dict(Participant.objects.for_records(type(records[0]), [record.pk for record in records])
+                     .filter(user=user).values_list("record_id", "role"))
+    return [record for record in records
+            if act in acts_of(user, record, role=roles.get(record.pk), role_known=True)]
 
 
 def require(user, record, act: Act) -> None:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core import configcache
 from closeloop.core.audit import audit_record, diff, snapshot
-from closeloop.core.errors import Forbidden, ValidationFailed
+from closeloop.core.errors import Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import parse_money
 from closeloop.leads.services.batch import BatchOutcome
@@ -34,10 +34,6 @@ from .models import (
 )
 
 DEFAULT_TAX_RATES = [("13%", Decimal(13)), ("9%", Decimal(9)), ("6%", Decimal(6)), ("0%（免税/零税率）", Decimal(0))]
-
-
-def invalid(field: str, message) -> ValidationFailed:
-    return ValidationFailed(_("Please correct the marked fields."), field_errors={field: [message]})
 
 
 def parse_decimal(value, field: str, *, minimum: Decimal | None = None, maximum: Decimal | None = None,

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record, diff, snapshot
-from closeloop.core.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from closeloop.core.errors import Conflict, DomainError, Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import date_input
 from closeloop.core.models import Channel, User
 from closeloop.core.money import format_yuan
@@ -32,7 +32,7 @@ from closeloop.leads import normalize
 
 from . import approvals, pricing
 from .actions import QuoteAction
-from .catalog import invalid, parse_amount, parse_decimal, parse_tax_rate, quote_settings
+from .catalog import parse_amount, parse_decimal, parse_tax_rate, quote_settings
 from .models import (
     EDITABLE_STATUSES,
     PipelineQuoteSettings,

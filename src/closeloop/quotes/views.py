@@ -15,7 +15,7 @@ from closeloop.core.notify import absolute_url
 from closeloop.core.pagination import paginate, query_without_page
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.selectors import get_opportunity_for_user
-from closeloop.followup.rights import Act, may
+from closeloop.followup.rights import Act, allowed, may
 from closeloop.followup.timeline import AUDIT, TEMPLATES, TimelineEntry
 
 from . import approvals, services
@@ -49,7 +49,7 @@ def _quotable_deals(user, selected: int | None):
     """Open and won deals the user may quote on (the latest 200), and the one asked for in any case."""
     deals = (Opportunity.objects.visible_to(user).exclude(status=OpportunityStatus.LOST).select_related("customer", "owner")
              .order_by("-updated_at", "-id"))
-    result = [deal for deal in deals[:200] if may(user, deal, Act.QUOTE)]
+    result = allowed(user, deals[:200], Act.QUOTE)
     if selected and selected not in {deal.pk for deal in result}:
         try:
             deal = get_opportunity_for_user(user, selected)

@@ -86,3 +86,24 @@ def test_receivables_put_each_instalment_in_its_age_bucket(org, make_deal, finan
     assert receivables.totals(receivables.receivable_instalments(org.other_manager), today)["total"] == 0
     reps = receivables.by_rep(rows, today)
     assert [(rep.key, rep.total) for rep in reps] == [(org.owner.pk, D("250000.00"))]
+
+
+def test_escalating_to_finance_reads_who_is_in_finance_once_per_sweep(org, make_deal, finance):
+    """The overdue sweep asked for the contract's finance collaborators and then for everyone in finance for each
+    instalment it escalated (two queries each); it reads them once for the whole sweep now."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    today = timezone.localdate()
+    for _ in range(3):
+        _signed(org, make_deal(), due=(today - timedelta(days=1)).isoformat(), sign_days_ago=2)
+    much_later = timezone.now() + timedelta(days=12)
+    with CaptureQueriesContext(connection) as queries:
+        assert run_contract_reminders(now=much_later) == 9  # the owner, the manager and finance, three times
+
+    def reads_of(table):
+        return [q for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")
+                and f'FROM "{table}"' in q["sql"] and '"role"' in q["sql"]]
+
+    assert len(reads_of("core_user")) == 1 and len(reads_of("followup_participant")) == 1
+    assert kinds(finance).count("reminder.escalation") == 3

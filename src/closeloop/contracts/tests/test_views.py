@@ -161,3 +161,26 @@ def test_settings_are_the_admins(client, org):
     from closeloop.contracts.config import contract_settings
 
     assert contract_settings().number_pattern == "HT{YY}{MM}-{NNN}" and contract_settings().esign_secret == "s" * 32
+
+
+def test_the_new_contract_page_reads_the_same_queries_however_many_deals(client, org, make_deal):
+    """Who may make a contract was asked per deal (a participant query each); once for the list now."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def collaborate_on(n):
+        for _ in range(n):
+            participant_add(record=make_deal(), user=org.teammate, role=ParticipantRole.SALES, actor=org.owner)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("contracts:create")).status_code == 200
+        return len(captured)
+
+    client.force_login(org.teammate)
+    collaborate_on(2)
+    client.get(reverse("contracts:create"))  # the first request fills per-process caches (content types, settings)
+    few = queries()
+    collaborate_on(4)
+    assert queries() == few
+    assert client.get(reverse("contracts:create")).content.decode().count("CRM项目") >= 6

@@ -119,15 +119,42 @@ def gate_fields(stage: Stage) -> list[str]:
     return list(dict.fromkeys(required))
 
 
-def missing_gate_fields(opportunity: Opportunity, stage: Stage) -> list[str]:
+def _missing(opportunity: Opportunity, fields: list[str], has_contacts) -> list[str]:
     missing = []
-    for name in gate_fields(stage):
+    for name in fields:
         if name == "contacts":
-            if not opportunity.pk or not opportunity.contacts.exists():
+            if not opportunity.pk or not has_contacts():
                 missing.append(name)
         elif getattr(opportunity, name, None) in (None, ""):
             missing.append(name)
     return missing
+
+
+def missing_gate_fields(opportunity: Opportunity, stage: Stage) -> list[str]:
+    # Asked only when the gate names contacts, and never of a deal not saved yet (it has none).
+    return _missing(opportunity, gate_fields(stage), lambda: opportunity.contacts.exists())
+
+
+def missing_by_stage(opportunity: Opportunity, stages: list[Stage]) -> dict[int, list[str]]:
+    """{stage id: what the deal lacks to enter it} for every stage of its pipeline (the deal page's hints), from
+    the stages in hand and one look at the contacts; `gate_fields` and `missing_gate_fields` per stage cost two
+    queries each. The same rules: a stage needs its own gate and every earlier open stage's."""
+    contacts: list[bool] = []
+
+    def has_contacts() -> bool:
+        if not contacts:
+            contacts.append(opportunity.contacts.exists())
+        return contacts[0]
+
+    result = {}
+    for stage in stages:
+        if stage.is_lost:
+            fields = [*stage.required_fields, "lost_reason"]
+        else:
+            fields = [name for earlier in sorted(stages, key=lambda s: (s.position, s.pk))
+                      if not earlier.is_lost and earlier.position <= stage.position for name in earlier.required_fields]
+        result[stage.pk] = _missing(opportunity, list(dict.fromkeys(fields)), has_contacts)
+    return result
 
 
 def field_label(name: str) -> str:

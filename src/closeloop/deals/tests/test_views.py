@@ -322,3 +322,36 @@ def test_an_admin_keeps_a_list_of_win_reasons(client, org):
     assert AuditEntry.objects.for_object(reason).filter(action="win_reason.create").exists()
     client.force_login(org.manager)
     assert client.get(reverse("deals:win_reason_create")).status_code in (403, 404)
+
+
+def test_the_deal_page_reads_the_same_queries_however_many_stages(client, org, make_deal, pipeline, stages):
+    """The gate hints asked two queries per stage (its gate, the deal's contacts); the stages in hand now."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from closeloop.deals.models import Stage
+
+    deal = make_deal()
+    client.force_login(org.owner)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(deal.get_absolute_url()).status_code == 200
+        return len(captured)
+
+    def add_stage(n):
+        Stage.objects.create(pipeline=pipeline, name=f"新阶段{n}", position=2, required_fields=["contacts", "budget"])
+
+    add_stage(0)  # a gate that asks for contacts: the deal's contacts are looked up once
+    client.get(deal.get_absolute_url())  # the first request fills per-process caches (content types, settings)
+    few = queries()
+    for n in range(1, 5):
+        add_stage(n)
+    page = client.get(deal.get_absolute_url()).content.decode()
+    assert "新阶段4" in page
+    assert queries() == few
+    # The same answers as asking each stage's gate.
+    from closeloop.deals.services.opportunities import missing_by_stage, missing_gate_fields
+
+    all_stages = list(pipeline.stages.order_by("position", "id"))
+    assert missing_by_stage(deal, all_stages) == {s.pk: missing_gate_fields(deal, s) for s in all_stages}

@@ -2,15 +2,7 @@ from decimal import Decimal
 
 from django import template
 
-from closeloop.core.money import format_yuan
-
 register = template.Library()
-
-
-@register.filter
-def yuan(amount) -> str:
-    """¥12,800.00; an empty amount is a dash."""
-    return format_yuan(amount)
 
 
 @register.filter
@@ -22,12 +14,6 @@ def num(value) -> str:
         value = Decimal(str(value))
     text = f"{value.normalize():f}"
     return text
-
-
-@register.filter
-def get_item(mapping, key):
-    """`mapping|get_item:key` for dict keys that are not valid template names (ids)."""
-    return (mapping or {}).get(key, "")
 
 
 @register.simple_tag

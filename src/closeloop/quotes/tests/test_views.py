@@ -206,3 +206,31 @@ def test_the_quote_title_is_not_a_job_title_in_chinese(client, org, make_quote):
     client.force_login(org.owner)
     body = client.get(quote.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "标题" in body and "职务" not in body
+
+
+def _queries_for(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_new_quote_page_reads_the_same_queries_however_many_deals(client, org, make_deal):
+    """The deals one may quote on were checked one by one (a participant query per deal); one query now."""
+    from closeloop.followup.models import ParticipantRole
+    from closeloop.followup.services import participant_add
+
+    def collaborate_on(n):
+        for _ in range(n):
+            participant_add(record=make_deal(), user=org.teammate, role=ParticipantRole.PRESALES, actor=org.owner)
+
+    client.force_login(org.teammate)
+    collaborate_on(2)
+    client.get(reverse("quotes:create"))  # the first request fills per-process caches (content types, settings)
+    few = _queries_for(client, reverse("quotes:create"))
+    collaborate_on(4)
+    page = client.get(reverse("quotes:create")).content.decode()
+    assert page.count("CRM项目") >= 6
+    assert _queries_for(client, reverse("quotes:create")) == few
