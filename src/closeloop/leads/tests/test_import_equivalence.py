@@ -121,7 +121,8 @@ def _written(before: dict) -> dict:
     audit = sorted(
         ((e.action, e.channel, e.actor_id, e.target_type_id,
           ref(int(e.target_id)) if e.target_id.isdigit() else e.target_id, e.target_repr,
-          repr({k: v for k, v in (e.changes or {}).items() if k not in MOMENTS}), text(e.note))
+          repr({k: ([ref(x) for x in v] if k in {"duplicate_of", "merged_into"} else v)
+                for k, v in (e.changes or {}).items() if k not in MOMENTS}), text(e.note))
          for e in AuditEntry.objects.filter(pk__gt=before["audit"])), key=repr)
     activities = sorted(((ref(a.record_id), a.kind, text(a.content), repr(a.payload), a.actor_id, a.channel)
                          for a in Activity.objects.filter(pk__gt=before["activity"])), key=repr)
