@@ -1,9 +1,11 @@
 """Typed audit actions: each app declares its codes with labels, and the trail refuses any other code."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from closeloop.core.audit import audit_record, declared_actions
 from closeloop.core.hooks import loop_apps
@@ -100,3 +102,10 @@ def test_the_trail_refuses_an_undeclared_code(org):
 def test_a_declared_code_is_recorded(org):
     entry = audit_record(actor=org.admin, channel=Channel.WEB, action="user.update", target=org.owner)
     assert AuditEntry.objects.get(pk=entry.pk).action == "user.update"
+
+
+def test_every_action_label_reads_in_chinese():
+    with translation.override("zh-hans"):
+        untranslated = [value for config in loop_apps() if config.audit_actions is not None
+                        for value, label in config.audit_actions.choices if not re.search(r"[\u4e00-\u9fff]", str(label))]
+    assert untranslated == []
