@@ -4,8 +4,9 @@ age bucket, by rep and by customer, and every instalment behind it."""
 import io
 import tempfile
 
-import xlsxwriter
 from django.utils.translation import gettext as _
+
+from closeloop.core.spreadsheets import export_workbook
 
 from . import receivables
 
@@ -13,7 +14,7 @@ from . import receivables
 def receivables_workbook(rows, filters: receivables.DrillFilters, today) -> bytes:
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
-        book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "tmpdir": tmp, "in_memory": False})
+        book = export_workbook(buffer, tmpdir=tmp, in_memory=False)
         bold = book.add_format({"bold": True})
         money = book.add_format({"num_format": "#,##0.00"})
         day = book.add_format({"num_format": "yyyy-mm-dd"})

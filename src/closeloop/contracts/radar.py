@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.core.hooks import RadarBreak
@@ -32,7 +33,7 @@ def instalment_overdue(user, now, threshold):
     """Receivable instalments past their due date (through the partial due-date index), on contracts the
     viewer may see."""
     visible = Contract.objects.visible_to(user).values("pk")
-    day = (now - threshold).date()
+    day = timezone.localdate(now - threshold)
     return (Instalment.objects.filter(receivable=True, due_date__lt=day, contract__in=visible)
             .select_related("contract").annotate(broken_since=F("due_date")))
 

@@ -8,6 +8,9 @@ ratio of each member and of the shared strings) — a zip bomb is refused withou
 BOM), the header (the first non-blank row, at most MAX_COLUMNS columns) and the first rows. Reading
 never holds the raw file in memory; rows come out one at a time as text, with their spreadsheet row
 numbers. What the columns mean is the importing app's business.
+
+Writing: every export opens its workbook with `export_workbook`, so text people typed (a company name
+from the public form) is written as text and never runs as a formula or becomes a link.
 """
 
 import codecs
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+import xlsxwriter
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -593,3 +597,18 @@ def _whole_sheet_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise SpreadsheetError(_("The file could not be read as a spreadsheet. Save it as .xlsx or CSV.")) from None
     for number, row in enumerate(table, start=1):
         yield number, [cell_text(value) for value in row]
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value) -> str:
+    """A spreadsheet must show a cell as text, never run it: prefix formula starters with a quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_workbook(target, **options) -> xlsxwriter.Workbook:
+    """An XlsxWriter workbook in constant memory that writes strings as strings (no formulas, no links)."""
+    return xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False, **options})

@@ -4,11 +4,11 @@ record the viewer may see."""
 import io
 import tempfile
 
-import xlsxwriter
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.notify import absolute_url
+from closeloop.core.spreadsheets import export_workbook
 
 from . import radar
 
@@ -16,7 +16,7 @@ from . import radar
 def radar_workbook(user, now, *, owner=None) -> bytes:
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
-        book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "tmpdir": tmp, "in_memory": False})
+        book = export_workbook(buffer, tmpdir=tmp, in_memory=False)
         bold = book.add_format({"bold": True})
         moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
         summary = book.add_worksheet(_("Counts"))

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from closeloop.core import configcache
 from closeloop.core.audit import audit_record
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
@@ -16,7 +17,9 @@ MAX_HOURS = 24 * 365
 
 
 def radar_settings() -> RadarSettings:
-    return RadarSettings.objects.get_or_create(pk=1)[0]
+    """The one settings row, through the configuration cache (a save drops it), created on first use."""
+    return configcache.cached("insights.radar_settings", lambda: RadarSettings.objects.get_or_create(pk=1)[0],
+                              models=(RadarSettings,))
 
 
 def thresholds(kinds) -> dict:

@@ -3,10 +3,11 @@
 import csv
 import io
 
-import xlsxwriter
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from closeloop.core.spreadsheets import export_workbook, neutralize
 
 from .models import Lead
 
@@ -16,15 +17,6 @@ COLUMNS = [
     ("industry", "行业"), ("company_size", "公司规模"), ("need", "需求"), ("budget", "预算"), ("timeline", "预计时间"),
     ("credit_code", "统一社会信用代码"), ("source", "来源"), ("status", "状态"), ("owner", "负责人"), ("created_at", "创建时间"),
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralize(value) -> str:
-    """A spreadsheet must show a cell as text, never run it: prefix formula starters with a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _row(lead: Lead) -> list[str]:
     values = []
     for name, _label in COLUMNS:
@@ -64,7 +56,7 @@ def export_response(leads, *, fmt: str):
         return response
 
     output = io.BytesIO()
-    book = xlsxwriter.Workbook(output, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    book = export_workbook(output)
     sheet = book.add_worksheet("Leads")
     for col, (_name, label) in enumerate(COLUMNS):
         sheet.write_string(0, col, label)
@@ -83,7 +75,7 @@ def refusal_report(job, handle) -> None:
     """The rows an import refused, with their original columns and the reason, as .xlsx into `handle`."""
     from .imports import report_rows
 
-    book = xlsxwriter.Workbook(handle, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    book = export_workbook(handle)
     sheet = book.add_worksheet(str(_("Refused rows"))[:31])
     refusals = job.refusals.order_by("row_number").iterator(chunk_size=2000)
     for row_number, values in enumerate(report_rows(job.headers, refusals, job.import_kind.fields())):

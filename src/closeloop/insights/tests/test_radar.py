@@ -1,7 +1,8 @@
 """The breakpoint radar: each app's breaks, through each viewer's visibility, on the page, in Excel and in the API."""
 
 import io
-from datetime import timedelta
+import zipfile
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -135,3 +136,24 @@ def test_administrators_set_the_thresholds(client, org, make_lead):
     assert entry.actor == org.admin and entry.changes == {"leads.no_owner": [None, 4]}
     client.post(url, {"leads.no_owner": ""})  # back to the default
     assert count(org.admin, "leads.no_owner") == 1
+
+
+def test_the_export_writes_typed_text_as_text_never_as_a_formula(client, org, make_lead):
+    lead = make_lead(owner=org.owner, company_name='=HYPERLINK("http://evil.example","看这里")')
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(days=2))
+    client.force_login(org.owner)
+    export = client.get(reverse("insights:radar_export"))
+    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+        sheets = [archive.read(name).decode() for name in archive.namelist() if name.startswith("xl/worksheets/")]
+    assert sheets and not any("<f>" in sheet for sheet in sheets)
+    rows = list(load_workbook(io.BytesIO(export.content), read_only=True).worksheets[1].iter_rows(values_only=True))
+    assert rows[1][1].startswith("=HYPERLINK")  # shown as the text that was typed
+
+
+def test_an_instalment_is_overdue_from_the_local_day_after_it_falls_due(org, signed_contract):
+    contract = signed_contract()
+    first = contract.instalments.order_by("position").first()
+    # 01:00 in Shanghai is still the day before in UTC: the instalment due "yesterday" there is overdue already.
+    early = timezone.make_aware(datetime.combine(first.due_date + timedelta(days=1), time(1, 0))).astimezone(UTC)
+    assert count(org.owner, "contracts.instalment_overdue", early) == 1
+    assert count(org.owner, "contracts.instalment_overdue", early - timedelta(hours=2)) == 0
