@@ -392,9 +392,6 @@ class Suite:
                 self.report(Result(**line))
 
     def receivables(self):
-        if not (ROOT / "bench" / "receivables.py").exists():
-            self.report(Result("receivables pages, 200k contracts", budget="<= 300 ms", status=NOT_BUILT))
-            return
         from bench.receivables import suite_results
 
         for line in suite_results(quick=self.quick)["results"]:

@@ -9,17 +9,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.core.hooks import RadarBreak
-from closeloop.quotes.models import Quote, QuoteStatus
+from closeloop.quotes.models import Quote
 
 from .models import Contract, ContractStatus, Instalment
+from .selectors import awaiting_contract
 
 # A contract that no longer needs a plan or a payment.
 CLOSED = [ContractStatus.COMPLETED, ContractStatus.TERMINATED]
 
 
 def quote_without_contract(user, now, threshold):
-    live = Contract.objects.filter(quote=OuterRef("pk")).exclude(status=ContractStatus.TERMINATED)
-    return (Quote.objects.visible_to(user).filter(status=QuoteStatus.ACCEPTED).filter(~Exists(live))
+    return (awaiting_contract(Quote.objects.visible_to(user))
             .annotate(broken_since=F("decided_at")).filter(broken_since__lte=now - threshold))
 
 

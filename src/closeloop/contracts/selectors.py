@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Q, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -17,6 +17,14 @@ class ContractFilters:
     status: str = ""
     deal: str = ""
     customer: str = ""
+
+
+def awaiting_contract(quotes):
+    """Of these quotes, the accepted ones without a live (not terminated) contract: what a contract is made from."""
+    from closeloop.quotes.models import QuoteStatus
+
+    live = Contract.objects.filter(quote=OuterRef("pk")).exclude(status=ContractStatus.TERMINATED)
+    return quotes.filter(status=QuoteStatus.ACCEPTED).filter(~Exists(live))
 
 
 def _id(text: str) -> int | None:

@@ -20,7 +20,7 @@ from closeloop.deals.selectors import get_opportunity_for_user
 from closeloop.followup.rights import Act, allowed
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.quotes import approvals
-from closeloop.quotes.models import Quote, QuoteStatus
+from closeloop.quotes.models import Quote
 from closeloop.quotes.selectors import get_quote_for_user
 
 from . import access, documents, plans, services
@@ -34,7 +34,13 @@ from .forms import (
 )
 from .models import Contract, ContractStatus, InvoiceStatus, InvoiceType
 from .receivables import age_days
-from .selectors import ContractFilters, contract_list, contract_money, get_contract_for_user
+from .selectors import (
+    ContractFilters,
+    awaiting_contract,
+    contract_list,
+    contract_money,
+    get_contract_for_user,
+)
 
 PLAN_BLANK_ROWS = 3
 
@@ -54,8 +60,7 @@ def contract_list_view(request):
 
 def _quotes_awaiting_contract(user):
     """Accepted quotes the user may turn into contracts and that have none yet (the latest 50)."""
-    quotes = (Quote.objects.visible_to(user).filter(status=QuoteStatus.ACCEPTED)
-              .exclude(contracts__status__in=[s for s in ContractStatus.values if s != ContractStatus.TERMINATED])
+    quotes = (awaiting_contract(Quote.objects.visible_to(user))
               .select_related("opportunity", "opportunity__customer", "opportunity__owner", "current_version")
               .order_by("-decided_at", "-id")[:50])
     deals = {deal.pk for deal in allowed(user, {quote.opportunity for quote in quotes}, Act.QUOTE)}

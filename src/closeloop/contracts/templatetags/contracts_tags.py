@@ -1,9 +1,8 @@
 from django import template
 
-from closeloop.quotes.models import QuoteStatus
-
 from ..access import can_create_for_deal
-from ..models import Contract, ContractStatus
+from ..models import Contract
+from ..selectors import awaiting_contract
 
 register = template.Library()
 
@@ -20,8 +19,7 @@ def contract_starts(deal, user) -> dict:
     """What the deal page offers: make a contract (from each accepted quote without one, or from the deal)."""
     if not can_create_for_deal(user, deal):
         return {"allowed": False, "quotes": []}
-    quotes = (deal.quotes.filter(status=QuoteStatus.ACCEPTED)
-              .exclude(contracts__status__in=[s for s in ContractStatus.values if s != ContractStatus.TERMINATED]))
+    quotes = awaiting_contract(deal.quotes.all())
     return {"allowed": True, "quotes": list(quotes.order_by("-decided_at", "-id")[:5])}
 
 
