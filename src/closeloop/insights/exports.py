@@ -21,9 +21,9 @@ def radar_workbook(user, now, *, owner=None) -> bytes:
         moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
         summary = book.add_worksheet(_("Counts"))
         summary.set_column(0, 0, 40)
-        summary.write_row(0, 0, [_("Break"), _("Records")], bold)
+        summary.write_row(0, 0, [_("Break"), _("Records"), _("Listed in this file")], bold)
         for n, (kind, count) in enumerate(radar.counts(user, now, owner=owner), start=1):
-            summary.write_row(n, 0, [str(kind.label), count])
+            summary.write_row(n, 0, [str(kind.label), count, min(count, radar.EXPORT_ROWS_PER_KIND)])
         rows = book.add_worksheet(_("Records"))
         rows.set_column(0, 0, 36)
         rows.set_column(1, 2, 30)
@@ -31,7 +31,8 @@ def radar_workbook(user, now, *, owner=None) -> bytes:
         rows.set_column(6, 7, 40)
         rows.write_row(0, 0, [_("Break"), _("Record"), _("Owner"), _("Broken since"), _("Days broken"),
                               _("Action"), _("Link")], bold)
-        for n, row in enumerate(radar.every_row(user, now, owner=owner), start=1):
+        for n, row in enumerate(radar.every_row(user, now, owner=owner, limit_per_kind=radar.EXPORT_ROWS_PER_KIND),
+                                start=1):
             rows.write(n, 0, str(row.kind.label))
             rows.write(n, 1, str(row.record))
             rows.write(n, 2, str(row.owner) if row.owner else _("Nobody"))

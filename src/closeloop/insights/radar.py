@@ -94,8 +94,13 @@ def listing(kind: RadarBreak, user: User, now: datetime, *, page: int, owner: in
     return result
 
 
-def every_row(user: User, now: datetime, *, owner: int | None = None, limit_per_kind: int = 10_000):
-    """Every broken record of every kind (the Excel export), longest broken first within each kind."""
+# The export lists at most this many records of each kind (the longest broken), so one download cannot hold a
+# web worker for minutes; its Counts sheet says how many of each kind it lists.
+EXPORT_ROWS_PER_KIND = 10_000
+
+
+def every_row(user: User, now: datetime, *, owner: int | None = None, limit_per_kind: int = EXPORT_ROWS_PER_KIND):
+    """Every broken record of every kind up to the limit (the Excel export), longest broken first within each kind."""
     every = kinds()
     limits = thresholds(every)
     for kind in every:

@@ -157,3 +157,14 @@ def test_an_instalment_is_overdue_from_the_local_day_after_it_falls_due(org, sig
     early = timezone.make_aware(datetime.combine(first.due_date + timedelta(days=1), time(1, 0))).astimezone(UTC)
     assert count(org.owner, "contracts.instalment_overdue", early) == 1
     assert count(org.owner, "contracts.instalment_overdue", early - timedelta(hours=2)) == 0
+
+
+def test_the_export_says_how_many_of_each_kind_it_lists(client, org, make_lead, monkeypatch):
+    lead = make_lead(owner=org.owner)
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(days=2))
+    monkeypatch.setattr(radar, "EXPORT_ROWS_PER_KIND", 0)
+    client.force_login(org.owner)
+    book = load_workbook(io.BytesIO(client.get(reverse("insights:radar_export")).content), read_only=True)
+    counts = {row[0]: row[1:] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    assert (1, 0) in counts.values()
+    assert len(list(book.worksheets[1].iter_rows(values_only=True))) == 1  # the header alone
