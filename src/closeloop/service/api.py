@@ -26,7 +26,8 @@ router = Router()
 
 class TimerOut(Schema):
     due_at: datetime | None
-    remaining_minutes: float | None = Field(None, description="Working minutes left; negative once breached.")
+    remaining_minutes: float | None = Field(None, description="Working minutes left while the clock runs or is "
+                                            "paused in time; empty once it is met or breached.")
     state: Literal["met", "running", "paused", "breached", "none"]
 
 
@@ -58,15 +59,19 @@ class TicketOut(TicketSummaryOut):
 
     @staticmethod
     def resolve_first_response(obj):
-        return _timer(sla.timers(obj)[0])
+        return _timers(obj)[0]
 
     @staticmethod
     def resolve_resolution(obj):
-        return _timer(sla.timers(obj)[1])
+        return _timers(obj)[1]
 
 
-def _timer(timer):
-    return {"due_at": timer.due_at, "remaining_minutes": timer.remaining, "state": timer.state}
+def _timers(ticket) -> list[dict]:
+    # Both clocks from one computation, kept on the ticket for the second field.
+    if not hasattr(ticket, "_api_timers"):
+        ticket._api_timers = [{"due_at": t.due_at, "remaining_minutes": t.remaining, "state": t.state}
+                              for t in sla.timers(ticket)]
+    return ticket._api_timers
 
 
 class TicketPage(Schema):
@@ -155,7 +160,8 @@ def create_ticket(request, payload: TicketIn):
     if customer is None:
         raise NotFound(_("No customer with this id, or you cannot see it."))
     contact = customer.contacts.filter(pk=payload.contact_id).first() if payload.contact_id else None
-    contract = customer.contracts.filter(pk=payload.contract_id).first() if payload.contract_id else None
+    contract = (tickets.ticket_contracts(request.user, customer).filter(pk=payload.contract_id).first()
+                if payload.contract_id else None)
     if payload.contact_id and contact is None:
         raise ValidationFailed(_("Choose a contact of this customer."),
                                field_errors={"contact_id": [_("Choose a contact of this customer.")]})

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-# A clock never needs to look further than this for the next working minute (a year of holidays is impossible).
+# No calendar goes this many days in a row without a working day (a year of holidays is impossible); one that
+# does has no working time at all. Only days off in a row count: a clock may span any number of working days.
 MAX_DAYS = 400
 
 
@@ -53,13 +54,17 @@ class WorkingCalendar:
         local = moment.astimezone(self.tz)
         # A night shift that started yesterday may still be running.
         day = local.date() - timedelta(days=1)
-        for _ in range(MAX_DAYS):
+        days_off = 0
+        while days_off < MAX_DAYS:
             if self.is_working_day(day):
+                days_off = 0
                 begin, end = self.shift(day)
                 if end > local:
                     yield max(begin, local), end
+            else:
+                days_off += 1
             day += timedelta(days=1)
-        raise ValueError("no working time within a year: check the calendar")
+        raise ValueError("no working day within a year: check the calendar")
 
     def add(self, start: datetime, minutes: float) -> datetime:
         """The moment `minutes` of working time after `start` (a start outside working hours waits for the next
@@ -118,8 +123,23 @@ class Clock:
         return max(0.0, self.calendar.minutes_between(self.started_at, until) - self.paused_minutes)
 
     def remaining(self, now: datetime) -> float:
-        """Working minutes left; negative once breached."""
+        """Working minutes left; negative once breached. Walks every working day since the start: ask it only
+        while the clock may still be met (see `met_by`)."""
         return self.target - self.used(now)
+
+    def met_by(self, moment: datetime) -> bool:
+        """Whether the target was still met at `moment` (or when the clock was paused, if earlier). It looks only
+        as far as the due time, so it costs the same however long ago the clock started."""
+        if self.paused_since is not None and self.paused_since < moment:
+            moment = self.paused_since
+        due = self.calendar.add(self.started_at, self.target + self.paused_minutes)
+        if moment <= due:
+            return True
+        if self.calendar.always:
+            return False
+        # Past the due time but before the next working minute after it: nothing more was used.
+        next_begin, _end = next(self.calendar.shifts_from(due))
+        return moment <= next_begin
 
     def pause(self, now: datetime) -> Clock:
         if self.paused_since is not None:

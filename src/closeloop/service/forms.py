@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.contracts.models import Contract
+from closeloop.contracts.models import Contract, ContractStatus
 from closeloop.core.models import User
 from closeloop.deals.models import Contact
 
@@ -73,10 +73,10 @@ class TicketForm(forms.Form):
     owner = forms.ModelChoiceField(label=_("assignee"), queryset=User.objects.none(), required=False,
                                    empty_label=_("— the service team's turn —"))
 
-    def __init__(self, *args, customer, **kwargs):
+    def __init__(self, *args, customer, contracts, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["contact"].queryset = customer.contacts.order_by("-is_primary", "id")
-        self.fields["contract"].queryset = customer.contracts.exclude(status="terminated").order_by("-created_at")
+        self.fields["contract"].queryset = contracts.exclude(status=ContractStatus.TERMINATED).order_by("-created_at")
         self.fields["owner"].queryset = service_team()
 
 

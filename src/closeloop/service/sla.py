@@ -122,31 +122,42 @@ class Timer:
 
 
 def timers(ticket: Ticket, now: datetime | None = None) -> list[Timer]:
+    """The ticket's two clocks as shown. The working minutes left are counted only while a clock may still be met:
+    once it is breached, met or stopped past its target the state says it all, and counting would walk every
+    working day since the ticket was raised (years, for an old ticket)."""
     now = now or timezone.now()
-    result = []
+    return [_response_timer(ticket, now), _resolution_timer(ticket, now)]
+
+
+def _response_timer(ticket: Ticket, now: datetime) -> Timer:
+    label = _("First response")
     response = clock(ticket, "response")
+    due = ticket.first_response_due_at
     if response is None:
-        result.append(Timer(_("First response"), None, None, "none"))
-    elif ticket.first_responded_at:
-        met = ticket.first_responded_at <= ticket.first_response_due_at
-        result.append(Timer(_("First response"), ticket.first_response_due_at, None, "met" if met else "breached"))
-    else:
-        left = response.remaining(now)
-        result.append(Timer(_("First response"), ticket.first_response_due_at, left,
-                            "running" if left >= 0 else "breached"))
+        return Timer(label, None, None, "none")
+    if ticket.first_responded_at:
+        return Timer(label, due, None, "met" if ticket.first_responded_at <= due else "breached")
+    if due is not None and due <= now:
+        return Timer(label, due, None, "breached")
+    return Timer(label, due, response.remaining(now), "running")
+
+
+def _resolution_timer(ticket: Ticket, now: datetime) -> Timer:
+    label = _("Resolution")
     resolution = clock(ticket, "resolution")
+    due = ticket.resolution_due_at
     if resolution is None:
-        result.append(Timer(_("Resolution"), None, None, "none"))
-    else:
-        left = resolution.remaining(ticket.resolved_at or now)
-        if ticket.resolved_at:
-            state = "met" if left >= 0 else "breached"
-        elif ticket.paused_since:
-            state = "paused"
-        else:
-            state = "running" if left >= 0 else "breached"
-        result.append(Timer(_("Resolution"), ticket.resolution_due_at, left, state))
-    return result
+        return Timer(label, None, None, "none")
+    stopped = ticket.paused_since or ticket.resolved_at
+    if stopped is None:
+        if due is not None and due <= now:
+            return Timer(label, due, None, "breached")
+        return Timer(label, due, resolution.remaining(now), "running")
+    met = resolution.met_by(stopped)
+    if ticket.resolved_at:
+        return Timer(label, due, None, "met" if met else "breached")
+    # Waiting on the customer: the minutes it has left when it resumes (none to show once it ran out).
+    return Timer(label, due, resolution.remaining(now) if met else None, "paused")
 
 
 def service_managers() -> list[User]:

@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.contracts.models import Contract
 from closeloop.core.audit import audit_record, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
@@ -54,8 +55,15 @@ def ticket_customers(user):
     return Customer.objects.visible_to(user)
 
 
-def ticket_fields(data: dict, *, customer: Customer) -> dict:
-    """Check and normalise what a ticket is raised with (the page, the API and the public form alike)."""
+def ticket_contracts(user, customer: Customer):
+    """The contracts of `customer` that `user` may link a ticket to: only those they may see (seeing the customer
+    does not show its contracts from another rep's deals)."""
+    return Contract.objects.visible_to(user).filter(customer=customer)
+
+
+def ticket_fields(data: dict, *, customer: Customer, actor: User | None) -> dict:
+    """Check and normalise what a ticket is raised with (the page, the API and the public form alike). A contract
+    must be the customer's and one the actor may see (a form or a request may name any id)."""
     errors = {}
     values = {"title": _bounded(data, "title", 200), "description": _bounded(data, "description", 5000),
               "category": data.get("category") or TicketCategory.FAULT,
@@ -69,7 +77,8 @@ def ticket_fields(data: dict, *, customer: Customer) -> dict:
     contact, contract, product = data.get("contact"), data.get("contract"), data.get("product")
     if contact is not None and contact.customer_id != customer.pk:
         errors["contact"] = [_("Choose a contact of this customer.")]
-    if contract is not None and contract.customer_id != customer.pk:
+    if contract is not None and (contract.customer_id != customer.pk or (
+            actor is not None and not ticket_contracts(actor, customer).filter(pk=contract.pk).exists())):
         errors["contract"] = [_("Choose a contract of this customer.")]
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
@@ -105,7 +114,7 @@ def ticket_create(*, customer: Customer, data: dict, actor: User | None, channel
     if actor is not None:
         if not access.can_raise_ticket(actor) or not ticket_customers(actor).filter(pk=customer.pk).exists():
             raise Forbidden(_("You can raise tickets only for customers you can see."))
-    values = ticket_fields(data, customer=customer)
+    values = ticket_fields(data, customer=customer, actor=actor)
     if assignee is not None and not access.can_be_assigned(assignee):
         raise invalid("owner", _("%(user)s is not in the service team.") % {"user": assignee})
     with transaction.atomic():
@@ -164,10 +173,11 @@ def ticket_update(*, ticket: Ticket, data: dict, actor: User, channel: str = Cha
     with transaction.atomic():
         ticket = _locked(ticket)
         _require_work(actor, ticket)
+        # Only these four change here; the linked contact and contract stay as they are (and are not checked
+        # again: whoever works the ticket need not see the contract the rep linked).
         merged = {"title": ticket.title, "description": ticket.description, "category": ticket.category,
-                  "priority": ticket.priority, "contact": ticket.contact, "contract": ticket.contract,
-                  "product": ticket.product, **data}
-        values = ticket_fields(merged, customer=ticket.customer)
+                  "priority": ticket.priority, **data}
+        values = ticket_fields(merged, customer=ticket.customer, actor=actor)
         values = {k: values[k] for k in ("title", "description", "category", "priority")}
         old_priority = ticket.priority
         changes = audited_update(instance=ticket, data=values, actor=actor, channel=channel,

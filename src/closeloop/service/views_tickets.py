@@ -55,7 +55,8 @@ def ticket_create_view(request):
                 if customer_id.isdigit() and int(customer_id) < 2**63 else None)
     if customer is None:
         raise Http404
-    form = TicketForm(request.POST or None, customer=customer)
+    form = TicketForm(request.POST or None, customer=customer,
+                      contracts=tickets.ticket_contracts(request.user, customer))
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         assignee = data.pop("owner", None)

@@ -92,6 +92,30 @@ def test_a_calendar_with_no_working_day_says_so():
         CAL.add(at(2026, 12, 7, 9), -1)
 
 
+def test_a_clock_spans_years_of_working_days():
+    """Only days off in a row are bounded: two years of a working calendar is 2 × 261 days of 540 minutes."""
+    start, end = at(2024, 1, 1, 9), at(2026, 1, 1, 9)  # a Monday and a Thursday, 09:00
+    weekdays = sum(1 for n in range((end.date() - start.date()).days)
+                   if (start.date() + timedelta(days=n)).weekday() < 5)
+    plain = WorkingCalendar(tz=SH)
+    assert plain.minutes_between(start, end) == weekdays * 540
+    assert plain.add(start, weekdays * 540) == at(2025, 12, 31, 18)
+    clock = Clock(plain, start, target=240)
+    assert clock.remaining(end) == 240 - weekdays * 540
+    assert clock.met_by(at(2024, 1, 1, 13)) and not clock.met_by(at(2024, 1, 1, 13, 1))
+
+
+def test_met_by_looks_only_as_far_as_the_due_time():
+    friday = at(2026, 12, 4, 14)
+    clock = Clock(CAL, friday, target=240)  # due Friday 18:00
+    assert clock.met_by(at(2026, 12, 4, 18)) and clock.met_by(at(2026, 12, 5, 12))  # the weekend uses nothing
+    assert not clock.met_by(at(2026, 12, 7, 9, 1))
+    paused = clock.pause(at(2026, 12, 4, 15))  # waiting on the customer after an hour
+    assert paused.met_by(at(2030, 1, 1, 9))
+    always = Clock(WorkingCalendar(tz=SH, always=True), friday, target=60)
+    assert always.met_by(at(2026, 12, 4, 15)) and not always.met_by(at(2026, 12, 4, 15, 1))
+
+
 def test_a_paused_clock_stands_still_and_resumes_where_it_stopped():
     monday = at(2026, 12, 7, 9)
     clock = Clock(CAL, monday, target=480)  # one working day of eight hours

@@ -110,3 +110,43 @@ def test_tickets_through_the_api(client, org, make_customer, service_team, api_a
     document = client.get("/api/openapi.json").json()
     assert {"/api/tickets/", "/api/tickets/{ticket_id}/status", "/api/tickets/{ticket_id}/replies"} <= set(document["paths"])
     assert "409" in document["paths"]["/api/tickets/{ticket_id}/status"]["post"]["responses"]
+
+
+def test_the_ticket_form_and_api_offer_only_contracts_the_rep_may_see(client, org, service_team, signed_contract,
+                                                                      api_auth):
+    from closeloop.followup.models import ParticipantRole
+    from closeloop.followup.services import participant_add
+
+    contract = signed_contract()
+    customer = contract.customer
+    participant_add(record=customer, user=org.teammate, role=ParticipantRole.SALES, actor=org.owner)
+    start = f"{reverse('service:ticket_create')}?customer={customer.pk}"
+    assert contract.number in get(client, org.owner, start).content.decode()
+    page = get(client, org.teammate, start)
+    assert page.status_code == 200 and contract.number not in page.content.decode()
+    refused = client.post(start, {"title": "对不上合同", "category": "fault", "priority": "P3", "contract": contract.pk})
+    assert refused.status_code == 422 and not Ticket.objects.exists()
+    teammate = api_auth(org.teammate)
+    response = client.post("/api/tickets/", {"customer_id": customer.pk, "title": "接口超时", "contract_id": contract.pk},
+                           content_type="application/json", **teammate)
+    assert response.status_code == 422 and "contract_id" in response.json()["fields"], response.content
+    assert not Ticket.objects.exists()
+
+
+def test_a_ticket_raised_two_years_ago_shows_its_page_list_and_api(client, org, make_ticket, service_team, api_auth):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from closeloop.service import sla
+
+    ticket = make_ticket()
+    ticket.created_at = timezone.now() - timedelta(days=730)
+    sla.set_due_times(ticket)
+    ticket.save()
+    assert get(client, service_team.first, ticket.get_absolute_url()).status_code == 200
+    assert 'class="sla sla-breached"' in get(client, service_team.first, reverse("service:tickets")).content.decode()
+    body = client.get(f"/api/tickets/{ticket.pk}", **api_auth(service_team.first)).json()
+    assert body["first_response"] == {"due_at": body["first_response_due_at"],
+                                      "remaining_minutes": None, "state": "breached"}
+    assert body["resolution"]["state"] == "breached"

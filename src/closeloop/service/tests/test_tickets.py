@@ -209,3 +209,46 @@ def test_the_settings_page_sets_the_calendar_and_the_policies(client, org, servi
     assert sla.service_managers() == [service_team.second]
     bad = client.post(reverse("service:settings"), {**data, "holidays": "十月一日"})
     assert bad.status_code == 422 and "Line 1" in bad.content.decode()
+
+
+def test_a_ticket_links_only_a_contract_its_raiser_may_see(org, make_ticket, signed_contract):
+    """The teammate collaborates on the customer (so sees it) but not on the owner's deal or its contract."""
+    from closeloop.followup.models import ParticipantRole
+    from closeloop.followup.services import participant_add
+
+    contract = signed_contract()
+    customer = contract.customer
+    participant_add(record=customer, user=org.teammate, role=ParticipantRole.SALES, actor=org.owner)
+    assert set(tickets.ticket_contracts(org.teammate, customer)) == set()
+    with pytest.raises(ValidationFailed) as refused:
+        make_ticket(customer=customer, actor=org.teammate, contract=contract)
+    assert set(refused.value.field_errors) == {"contract"}
+    assert make_ticket(customer=customer, actor=org.teammate).contract is None
+    assert make_ticket(customer=customer, actor=org.owner, contract=contract).contract == contract
+
+
+def test_the_clocks_of_a_ticket_raised_two_years_ago(org, make_ticket, service_team):
+    """The calendar walked at most 400 days in all, so any ticket older than that crashed its page and the API."""
+    now = timezone.now()
+
+    def aged(**values):
+        ticket = make_ticket()
+        ticket.created_at = now - timedelta(days=730)
+        sla.set_due_times(ticket)
+        for name, value in values.items():
+            setattr(ticket, name, value)
+        ticket.save()
+        return ticket
+
+    silent = aged()
+    assert [(t.state, t.remaining) for t in sla.timers(silent, now)] == [("breached", None), ("breached", None)]
+    answered = aged(first_responded_at=now - timedelta(days=729), status=S.RESOLVED,
+                    resolved_at=now - timedelta(days=729, hours=23), paused_since=now - timedelta(days=729, hours=23))
+    assert [t.state for t in sla.timers(answered, now)] == ["met", "met"]
+    late = aged(first_responded_at=now - timedelta(days=700), status=S.CLOSED, resolved_at=now - timedelta(days=700),
+                paused_since=now - timedelta(days=700), closed_at=now - timedelta(days=699))
+    assert [t.state for t in sla.timers(late, now)] == ["breached", "breached"]
+    waiting = aged(first_responded_at=now - timedelta(days=729), status=S.WAITING,
+                   paused_since=silent.created_at + timedelta(minutes=1), resolution_due_at=None)
+    assert sla.timers(waiting, now)[1].state == "paused" and sla.timers(waiting, now)[1].remaining > 0
+    assert sla.sla_sweep(now) == 2  # both clocks of the silent one
