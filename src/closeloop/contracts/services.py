@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from closeloop.core.audit import audit_record, audited_create, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import date_input
-from closeloop.core.models import Channel, User
+from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import format_yuan, parse_money, quantize
 from closeloop.core.notify import notify
 from closeloop.deals.models import Opportunity, OpportunityStatus
@@ -38,7 +38,7 @@ from closeloop.quotes.numbering import next_number
 from . import access
 from .actions import ContractAction
 from .config import contract_settings
-from .models import Contract, ContractLine, ContractStatus, InstalmentCondition
+from .models import Contract, ContractLine, ContractStatus, Instalment, InstalmentCondition
 from .plans import plan_problem, sync_instalments
 
 APPROVAL_KIND = "contract"
@@ -445,19 +445,20 @@ def contract_complete(*, contract: Contract, actor: User, channel: str = Channel
 
 
 def contract_delivery_accept(*, contract: Contract, accepted_on: date, actor: User | None,
-                             channel: str = Channel.WEB) -> Contract:
+                             channel: str = Channel.WEB) -> list[Instalment]:
     """The delivery was accepted (called by the service app when the customer signs the acceptance): the
-    "on acceptance" instalments fall due `days_after` that day, and a fully paid contract completes.
+    "on acceptance" instalments fall due `days_after` that day, and a fully paid contract completes. Returns the
+    instalments that fell due now (for the caller's notice).
 
-    Idempotent: a second acceptance of the same contract changes nothing."""
+    Idempotent: a second acceptance of the same contract changes nothing (and returns none)."""
     with transaction.atomic():
         contract = locked(contract)
         if actor is not None:
             _require(access.can_edit(actor, contract) or access.is_finance(actor)
-                     or (actor.is_active and actor.role == "service"),
+                     or (actor.is_active and actor.role == Role.SERVICE),
                      _("Only the contract's people, finance or after-sales service record its delivery."))
         if contract.delivered_at is not None:
-            return contract
+            return []
         if contract.status not in (S.SIGNED, S.ACTIVE):
             raise Conflict(_("Only a signed contract is delivered; this one is “%(status)s”.")
                            % {"status": contract.get_status_display()}, code="contract_status")
@@ -469,7 +470,7 @@ def contract_delivery_accept(*, contract: Contract, accepted_on: date, actor: Us
                      changes={"delivered_at": [None, accepted_on]},
                      note="; ".join(f"{i.title} {format_yuan(i.amount)} → {i.due_date}" for i in released))
         complete_if_done(contract, actor=actor, channel=channel)
-    return contract
+    return released
 
 
 def contract_terminate(*, contract: Contract, actor: User, reason: str, channel: str = Channel.WEB) -> Contract:

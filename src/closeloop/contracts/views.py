@@ -236,6 +236,13 @@ def plan_edit_view(request, pk):
                                                    "rows": len(forms)})
 
 
+def _deliver(request, contract):
+    services.contract_delivery_accept(
+        contract=contract, actor=request.user,
+        accepted_on=date_input(request.POST.get("accepted_on") or None, "accepted_on") or timezone.localdate())
+    return contract
+
+
 ACTIONS = {
     "submit": lambda request, contract: services.contract_submit(contract=contract, actor=request.user,
                                                                  note=request.POST.get("note", "")),
@@ -245,9 +252,7 @@ ACTIONS = {
     "start": lambda request, contract: services.contract_start(contract=contract, actor=request.user),
     "complete": lambda request, contract: services.contract_complete(contract=contract, actor=request.user,
                                                                      note=request.POST.get("note", "")),
-    "deliver": lambda request, contract: services.contract_delivery_accept(
-        contract=contract, actor=request.user,
-        accepted_on=date_input(request.POST.get("accepted_on") or None, "accepted_on") or timezone.localdate()),
+    "deliver": _deliver,
     "terminate": lambda request, contract: services.contract_terminate(contract=contract, actor=request.user,
                                                                        reason=request.POST.get("reason", "")),
 }

@@ -12,6 +12,9 @@ from closeloop.contracts import access as contract_access
 from closeloop.core.models import Role, User
 from closeloop.followup.rights import Act, may
 
+# Who may be given a ticket (by hand or through the API); the strategy picks new tickets among SERVICE alone.
+SERVICE_TEAM_ROLES = (Role.SERVICE, Role.PRESALES, Role.ADMIN)
+
 
 def _active(user) -> bool:
     return user is not None and user.is_authenticated and user.is_active
@@ -50,8 +53,10 @@ def can_work_ticket(user: User, ticket) -> bool:
 
 
 def can_assign_ticket(user: User) -> bool:
+    """After-sales service and administrators hand tickets out (a sales manager works their rep's tickets but
+    does not dispatch the service team)."""
     return _active(user) and (user.is_admin or is_service(user))
 
 
 def can_be_assigned(user: User) -> bool:
-    return _active(user) and user.role in (Role.SERVICE, Role.ADMIN, Role.PRESALES)
+    return _active(user) and user.role in SERVICE_TEAM_ROLES

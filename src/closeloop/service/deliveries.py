@@ -11,11 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.contracts import documents
-from closeloop.contracts.models import Contract, ContractStatus, Instalment, InstalmentCondition
+from closeloop.contracts.invoices import finance_users
+from closeloop.contracts.models import Contract, ContractStatus
 from closeloop.contracts.services import contract_delivery_accept
 from closeloop.core.audit import audit_record, audited_create, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
-from closeloop.core.models import Channel, Role, User
+from closeloop.core.models import Channel, User
 from closeloop.core.money import format_yuan
 from closeloop.core.notify import notify
 
@@ -178,15 +179,11 @@ def _accept(delivery: Delivery, *, accepted_on: date, actor, channel, changes: d
     delivery.accepted_at = timezone.now()
     delivery.recorded_by = actor
     delivery.save()
-    before = set(Instalment.objects.filter(contract=delivery.contract, condition=InstalmentCondition.ON_ACCEPTANCE,
-                                           released_at__isnull=False).values_list("pk", flat=True))
     # actor=None: who may record an acceptance is this app's rule (a delivery owner from implementation may);
     # the contract's own entry is written all the same.
-    contract = contract_delivery_accept(contract=delivery.contract, accepted_on=accepted_on, actor=None,
+    released = contract_delivery_accept(contract=delivery.contract, accepted_on=accepted_on, actor=None,
                                         channel=channel)
-    released = [i for i in Instalment.objects.filter(contract=contract, condition=InstalmentCondition.ON_ACCEPTANCE,
-                                                     released_at__isnull=False).order_by("position", "id")
-                if i.pk not in before]
+    contract = delivery.contract
     audit_record(actor=actor, channel=channel, action=ServiceAction.DELIVERY_ACCEPT, target=delivery,
                  changes={"status": [DeliveryStatus.IN_PROGRESS, DeliveryStatus.ACCEPTED], **changes}, note=note)
     message = _("The delivery of %(contract)s was accepted.") % {"contract": contract.number}
@@ -195,7 +192,7 @@ def _accept(delivery: Delivery, *, accepted_on: date, actor, channel, changes: d
             f"{i.title} {format_yuan(i.amount)} → {i.due_date}" for i in released)}
     recipients = {contract.owner_id: contract.owner, delivery.owner_id: delivery.owner}
     if released:
-        recipients.update({u.pk: u for u in User.objects.filter(role=Role.FINANCE, is_active=True)})
+        recipients.update({u.pk: u for u in finance_users()})
     recipients.pop(getattr(actor, "pk", None), None)
     for user in recipients.values():
         notify(recipient=user, kind="delivery.accepted", url=delivery.get_absolute_url(), message=message,

@@ -7,6 +7,7 @@ from closeloop.contracts.models import Contract, ContractStatus
 from closeloop.core.models import User
 from closeloop.deals.models import Contact
 
+from .access import SERVICE_TEAM_ROLES
 from .models import CustomerTier, TicketCategory, TicketPriority
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -43,10 +44,6 @@ def milestone_forms(data=None) -> list[MilestoneForm]:
     return [MilestoneForm(data, prefix=f"m{n}") for n in range(MILESTONE_ROWS)]
 
 
-class MilestoneDoneForm(forms.Form):
-    done_date = forms.DateField(label=_("done on"), widget=DATE, required=False)
-
-
 class AcceptanceUploadForm(forms.Form):
     file = forms.FileField(label=_("signed acceptance form (PDF, JPG or PNG)"), required=False)
     accepted_on = forms.DateField(label=_("accepted on"), widget=DATE, required=False)
@@ -81,7 +78,7 @@ class TicketForm(forms.Form):
 
 
 def service_team():
-    return User.objects.filter(is_active=True, role__in=["service", "presales", "admin"]).order_by("role", "display_name")
+    return User.objects.filter(is_active=True, role__in=SERVICE_TEAM_ROLES).order_by("role", "display_name")
 
 
 class AssignForm(forms.Form):

@@ -186,9 +186,8 @@ def sla_sweep(now: datetime | None = None) -> int:
                 if not rows:
                     break
                 managers = service_managers()
+                Ticket.objects.filter(pk__in=[ticket.pk for ticket in rows]).update(**{breached: now})
                 for ticket in rows:
-                    setattr(ticket, breached, now)
-                    ticket.save(update_fields=[breached])
                     _escalate(ticket, which, managers)
                 escalated += len(rows)
     return escalated

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from closeloop.contracts.models import Contract
 from closeloop.core.audit import audit_record, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
-from closeloop.core.models import Channel, User
+from closeloop.core.models import Channel, Role, User
 from closeloop.core.notify import notify
 from closeloop.deals.models import Customer
 from closeloop.followup.models import ActivityKind, ParticipantRole
@@ -33,13 +33,14 @@ from .models import (
 from .tasks import customer_mail
 
 S = TicketStatus
-# Which status may follow which (a person's moves; a reply moves 新建 to 处理中 by itself).
+# Which status may follow which (a person's moves; a reply moves 新建 to 处理中 by itself), in the order the
+# ticket page offers them.
 MOVES = {
-    S.NEW: {S.IN_PROGRESS, S.WAITING, S.RESOLVED},
-    S.IN_PROGRESS: {S.WAITING, S.RESOLVED},
-    S.WAITING: {S.IN_PROGRESS, S.RESOLVED},
-    S.RESOLVED: {S.CLOSED, S.IN_PROGRESS},  # back to 处理中: reopened
-    S.CLOSED: {S.IN_PROGRESS},  # reopened
+    S.NEW: (S.IN_PROGRESS, S.WAITING, S.RESOLVED),
+    S.IN_PROGRESS: (S.WAITING, S.RESOLVED),
+    S.WAITING: (S.IN_PROGRESS, S.RESOLVED),
+    S.RESOLVED: (S.CLOSED, S.IN_PROGRESS),  # back to 处理中: reopened
+    S.CLOSED: (S.IN_PROGRESS,),  # reopened
 }
 REPLY_LIMIT = 5000
 
@@ -98,7 +99,8 @@ def pick_assignee() -> User | None:
     """The next of the service team by the settings' strategy (the lead assignment engine's round-robin or least
     load), under the settings row's lock so two tickets raised together do not read the same cursor."""
     row, _created = ServiceSettings.objects.select_for_update().get_or_create(pk=1)
-    people = list(User.objects.filter(role="service", is_active=True).order_by("pk"))
+    # Only after-sales service takes new tickets in turn; pre-sales and administrators are given one by hand.
+    people = list(User.objects.filter(role=Role.SERVICE, is_active=True).order_by("pk"))
     owner = choose_next(strategy=row.assignment_strategy, people=people, last_assigned_id=row.last_assigned_id,
                         load=_load, is_available=lambda u: u.is_active and not u.on_leave)
     if owner is not None:
@@ -155,7 +157,7 @@ def _require_work(actor, ticket):
 
 def ticket_assign(*, ticket: Ticket, assignee: User, actor: User, channel: str = Channel.WEB) -> Ticket:
     if not access.can_assign_ticket(actor):
-        raise Forbidden(_("Only after-sales service, a manager or an administrator assigns tickets."))
+        raise Forbidden(_("Only after-sales service or an administrator assigns tickets."))
     if not access.can_be_assigned(assignee):
         raise invalid("owner", _("%(user)s is not in the service team.") % {"user": assignee})
     with transaction.atomic():

@@ -18,15 +18,6 @@ from .forms import AssignForm, ReplyForm, TicketForm
 from .models import TicketPriority, TicketStatus
 from .selectors import get_ticket_for_user, ticket_list
 
-# The buttons a ticket page offers for each status (the service decides all the same).
-STATUS_BUTTONS = {
-    TicketStatus.NEW: [TicketStatus.IN_PROGRESS, TicketStatus.WAITING, TicketStatus.RESOLVED],
-    TicketStatus.IN_PROGRESS: [TicketStatus.WAITING, TicketStatus.RESOLVED],
-    TicketStatus.WAITING: [TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED],
-    TicketStatus.RESOLVED: [TicketStatus.CLOSED, TicketStatus.IN_PROGRESS],
-    TicketStatus.CLOSED: [TicketStatus.IN_PROGRESS],
-}
-
 
 @login_required
 @require_GET
@@ -75,7 +66,7 @@ def _detail(request, ticket, **extra):
     user = request.user
     context = {
         "ticket": ticket, "timers": sla.timers(ticket), "can_work": access.can_work_ticket(user, ticket),
-        "can_assign": access.can_assign_ticket(user), "moves": [TicketStatus(s) for s in STATUS_BUTTONS[ticket.status]],
+        "can_assign": access.can_assign_ticket(user), "moves": tickets.MOVES[ticket.status],
         "reply_form": ReplyForm(), "assign_form": AssignForm(initial={"owner": ticket.owner_id}),
         "followup": follow_up_panel(ticket, viewer=user),
     }

@@ -159,8 +159,8 @@ def test_on_acceptance_instalments_fall_due_when_the_delivery_is_accepted(org, d
     instalment = contract.instalments.get()
     assert instalment.due_date is None and instalment.receivable
     day = timezone.localdate() - timedelta(days=2)
-    services.contract_delivery_accept(contract=contract, accepted_on=day, actor=org.owner)
-    services.contract_delivery_accept(contract=contract, accepted_on=day, actor=org.owner)  # idempotent
+    assert services.contract_delivery_accept(contract=contract, accepted_on=day, actor=org.owner) == [instalment]
+    assert services.contract_delivery_accept(contract=contract, accepted_on=day, actor=org.owner) == []  # idempotent
     instalment.refresh_from_db()
     assert instalment.due_date == day + timedelta(days=10)
     assert actions(contract).count("contract.delivered") == 1

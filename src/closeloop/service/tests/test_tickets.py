@@ -138,8 +138,11 @@ def test_resolve_close_and_reopen(org, make_ticket, service_team):
 
 def test_assignment_is_for_the_service_team(org, make_ticket, service_team):
     ticket = make_ticket()
-    with pytest.raises(Forbidden):
-        tickets.ticket_assign(ticket=ticket, assignee=service_team.second, actor=org.owner)
+    for actor in (org.owner, org.manager):
+        with pytest.raises(Forbidden) as refused:
+            tickets.ticket_assign(ticket=ticket, assignee=service_team.second, actor=actor)
+        assert "manager" not in refused.value.message  # the message names only who may
+    tickets.ticket_assign(ticket=ticket, assignee=service_team.first, actor=org.admin)
     with pytest.raises(ValidationFailed):
         tickets.ticket_assign(ticket=ticket, assignee=org.teammate, actor=service_team.first)
     tickets.ticket_assign(ticket=ticket, assignee=service_team.second, actor=service_team.first)
@@ -178,6 +181,20 @@ def test_the_sweep_escalates_each_breach_once_in_the_app_by_email_and_to_robots(
                    .values_list("channel", flat=True))
     assert channels == {"email", "wecom"}
     assert sla.timers(late, later)[0].state == "breached"
+
+
+def test_the_sweep_marks_a_batch_of_breaches_in_one_update(org, make_ticket, service_team):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(4):
+        make_ticket(priority="P1")
+    later = timezone.now() + timedelta(hours=5)
+    with CaptureQueriesContext(connection) as queries:
+        assert sla.sla_sweep(now=later) == 8
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "service_ticket"')]
+    assert len(updates) == 2  # one per clock
+    assert Ticket.objects.filter(first_response_breached_at=later, resolution_breached_at=later).count() == 4
 
 
 def test_without_a_service_manager_the_administrators_hear_of_breaches(org, make_ticket):

@@ -45,6 +45,30 @@ def test_the_list_reads_in_a_fixed_number_of_queries(client, org, make_delivery,
         assert client.get(reverse("service:deliveries")).status_code == 200
 
 
+def test_the_delivery_page_reads_the_same_queries_for_any_number_of_milestones(client, org, make_delivery, finance):
+    """Who may complete each milestone is known from one can_run answer, not asked again per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from closeloop.service import deliveries
+
+    delivery = make_delivery()
+
+    def count(user):
+        client.force_login(user)
+        client.get(delivery.get_absolute_url())  # the calendar, settings and session warm up
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(delivery.get_absolute_url()).status_code == 200
+        return len(queries)
+
+    users = (org.owner, org.manager, finance)
+    before = [count(user) for user in users]
+    for n in range(5):
+        deliveries.milestone_add(delivery=delivery, actor=org.owner, name=f"阶段{n}", owner=org.teammate,
+                                 planned_date=timezone.localdate() + timedelta(days=n))
+    assert [count(user) for user in users] == before
+
+
 def test_the_rep_starts_the_delivery_from_the_contract_page(client, org, delivered_contract, service_staff):
     contract = delivered_contract()
     client.force_login(org.owner)
