@@ -40,11 +40,12 @@ def _deal_next_follow_up(deal):
     """An open deal's next follow-up by default: its pipeline's interval."""
     from closeloop.followup.services import follow_up_time
 
-    from .models import OpportunityStatus, Pipeline
+    from .models import OpportunityStatus
 
     if deal.status != OpportunityStatus.OPEN:
         return None
-    days = Pipeline.objects.filter(pk=deal.pipeline_id).values_list("follow_up_days", flat=True).first() or 7
+    # The deal's pages load it with its pipeline (get_opportunity_for_user): no query of its own.
+    days = deal.pipeline.follow_up_days or 7
     return follow_up_time(days)
 
 

@@ -92,7 +92,7 @@ def money_totals(queryset, *, cap: int | None = None) -> dict:
 def get_opportunity_for_user(user, pk) -> Opportunity:
     deal = (
         Opportunity.objects.visible_to(user)
-        .select_related("customer", "owner", "stage", "pipeline", "lost_reason", "lead", "created_by")
+        .select_related("customer", "owner", "stage", "pipeline", "lost_reason", "win_reason", "lead", "created_by")
         .filter(pk=pk).first()
     )
     if deal is None:

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -127,8 +126,7 @@ def opportunity_detail_view(request, pk):
 @require_http_methods(["GET", "POST"])
 def opportunity_create_view(request, customer_pk):
     customer = get_customer_for_user(request.user, customer_pk)
-    if not may(request.user, customer, Act.EDIT):
-        raise PermissionDenied  # seen, not theirs to sell to: 403, as the API answers
+    require_page(request.user, customer, Act.EDIT)  # seen, not theirs to sell to: 403, as the API answers
     form = OpportunityForm(request.POST or None, customer=customer)
     if request.method == "POST" and form.is_valid():
         try:
@@ -196,6 +194,8 @@ def _gate_context(request, deal, stage, back, *, missing, error=None, question="
 def opportunity_move_view(request, pk):
     """Move to a stage. Board drag (HTMX), the card's select, and the gate form all post here."""
     deal = get_opportunity_for_user(request.user, pk)
+    # Before any question (why won?, a gate's fields): one who may not move the deal is not asked to answer.
+    require_page(request.user, deal, Act.EDIT)
     stage = Stage.objects.filter(pk=request.POST.get("stage") or 0, pipeline_id=deal.pipeline_id).first()
     back = next_url(request, deal.get_absolute_url())
     if stage is None:
@@ -236,8 +236,7 @@ def opportunity_move_view(request, pk):
 @require_http_methods(["GET", "POST"])
 def lead_convert_view(request, lead_pk):
     lead = get_lead_for_user(request.user, lead_pk)
-    if not may(request.user, lead, Act.EDIT):
-        raise PermissionDenied  # marketing sees its channels' leads; converting one is the owner side's
+    require_page(request.user, lead, Act.EDIT)  # marketing sees its channels' leads; converting one is the owner side's
     form = ConvertForm(request.POST or None, initial={"amount": lead.budget or ""})
     if request.method == "POST" and form.is_valid():
         try:

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -110,8 +109,7 @@ def customer_edit_view(request, pk):
 @require_POST
 def contact_create_view(request, pk):
     customer = get_customer_for_user(request.user, pk)
-    if not may(request.user, customer, Act.EDIT):
-        raise PermissionDenied
+    require_page(request.user, customer, Act.EDIT)
     form = ContactForm(request.POST)
     if form.is_valid():
         try:
@@ -134,8 +132,7 @@ def _contact_for_user(user, customer_pk, pk):
 @require_http_methods(["GET", "POST"])
 def contact_edit_view(request, pk, contact_pk):
     contact = _contact_for_user(request.user, pk, contact_pk)
-    if not may(request.user, contact.customer, Act.EDIT):
-        raise PermissionDenied
+    require_page(request.user, contact.customer, Act.EDIT)
     form = ContactForm(request.POST or None, initial={name: getattr(contact, name) for name in ContactForm.base_fields})
     if request.method == "POST" and form.is_valid():
         try:

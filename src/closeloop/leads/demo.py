@@ -76,7 +76,7 @@ def load_demo(ctx: DemoContext, *, leads: int) -> None:
         status = rng.choice(statuses)
         if status != LeadStatus.NEW:
             # The rep's manager hands it over when it is theirs to give (intake's rules may have given it elsewhere).
-            manager = rep.manager if rep.manager and may(rep.manager, lead, Act.MANAGE) else admin
+            manager = rep.manager if rep.manager and may(rep.manager, lead, Act.OVERSEE) else admin
             lead_assign(lead=lead, owner=rep, actor=manager, channel=Channel.SYSTEM, reason="demo")
             reason = DisqualifyReason.NO_BUDGET if status == LeadStatus.DISQUALIFIED else ""
             Lead.objects.filter(pk=lead.pk).update(status=status, disqualify_reason=reason)

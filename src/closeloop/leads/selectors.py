@@ -33,6 +33,7 @@ class LeadFilters:
     created_to: str = ""
     sort: str = "-created_at"
     import_job: str = ""  # the leads one import created
+    not_status: str = ""  # leave out one status (an import's "assigned to" link leaves out nurture)
 
 
 def lead_list(*, user, filters: LeadFilters):
@@ -41,6 +42,8 @@ def lead_list(*, user, filters: LeadFilters):
         leads = leads.filter(_search(filters.q))
     if filters.status:
         leads = leads.filter(status=filters.status)
+    if filters.not_status:
+        leads = leads.exclude(status=filters.not_status)
     if filters.owner == "me":
         leads = leads.filter(owner=user)
     elif filters.owner == "none":
@@ -193,16 +196,19 @@ def get_import_for_user(user, pk):
 
 @dataclass
 class ImportDestination:
-    """Where some of an import's new leads went: to an owner, to nurture with its owner, or to the pool."""
+    """Where some of an import's new leads went: to an owner, to nurture with its owner, to the pool, or (for leads
+    the viewer may not see) elsewhere, one count without owners or a link."""
 
-    kind: str  # "assigned", "nurture" or "pool"
+    kind: str  # "assigned", "nurture", "pool" or "elsewhere"
     owner: object
     count: int
     url: str
 
 
-def import_destinations(job) -> list[ImportDestination]:
-    """Where the new leads of an import went, by owner, with a link to each set in the lead list."""
+def import_destinations(job, *, user) -> list[ImportDestination]:
+    """Where the new leads of an import went, among the leads `user` may see, by owner, with a link to each set
+    in the lead list (which shows the same leads: "assigned" leaves out the owner's nurture leads). The leads
+    beyond the user's sight are one "elsewhere" count: who they went to is not the uploader's to learn."""
     from django.db.models import Count
     from django.urls import reverse
 
@@ -210,7 +216,7 @@ def import_destinations(job) -> list[ImportDestination]:
 
     from .models import LeadStatus
 
-    rows = (Lead.objects.filter(import_job=job).order_by().values("owner", "status", "in_pool")
+    rows = (Lead.objects.visible_to(user).filter(import_job=job).order_by().values("owner", "status")
             .annotate(n=Count("id")))
     owners = User.objects.in_bulk([row["owner"] for row in rows if row["owner"]])
     base = reverse("leads:list") + f"?import={job.pk}"
@@ -222,13 +228,16 @@ def import_destinations(job) -> list[ImportDestination]:
         elif row["status"] == LeadStatus.NURTURE:
             key, url = ("nurture", owner.pk), f"{base}&owner={owner.pk}&status={LeadStatus.NURTURE}"
         else:
-            key, url = ("assigned", owner.pk), f"{base}&owner={owner.pk}"
+            key, url = ("assigned", owner.pk), f"{base}&owner={owner.pk}&not_status={LeadStatus.NURTURE}"
         if key in found:
             found[key].count += row["n"]
         else:
             found[key] = ImportDestination(key[0], owner, row["n"], url)
     order = {"assigned": 0, "nurture": 1, "pool": 2}
-    return sorted(found.values(), key=lambda d: (order[d.kind], -d.count, str(d.owner or "")))
+    destinations = sorted(found.values(), key=lambda d: (order[d.kind], -d.count, str(d.owner or "")))
+    if elsewhere := Lead.objects.filter(import_job=job).count() - sum(d.count for d in destinations):
+        destinations.append(ImportDestination("elsewhere", None, elsewhere, ""))
+    return destinations
 
 
 def merged_leads(lead: Lead, viewer):

@@ -24,7 +24,8 @@ from .services.intake import channel_policy, lead_submit
 def _filters(request) -> LeadFilters:
     get = request.GET
     return LeadFilters(
-        q=get.get("q", "").strip()[:100], status=get.get("status", ""), owner=get.get("owner", ""),
+        q=get.get("q", "").strip()[:100], status=get.get("status", ""), not_status=get.get("not_status", "")[:15],
+        owner=get.get("owner", ""),
         source=get.get("source", ""), created_from=get.get("from", ""), created_to=get.get("to", ""),
         sort=get.get("sort", "-created_at"), import_job=get.get("import", "")[:12],
     )

@@ -91,7 +91,7 @@ def import_detail_view(request, pk):
                 # "Contact: This field is required.", as in the report
                 refusal.reason = reason_text(refusal.errors, labels)
             # Where the new leads went (a lead import's; other kinds' rows have no owner to go to).
-            destinations = import_destinations(job) if job.kind == LEADS else []
+            destinations = import_destinations(job, user=request.user) if job.kind == LEADS else []
             return render(request, "leads/import_result.html", {"job": job, "page": page, "kind": kind,
                                                                 "destinations": destinations})
         return render(request, "leads/import_progress.html", {"job": job, "kind": kind})

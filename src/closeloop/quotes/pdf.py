@@ -6,10 +6,12 @@ allowed is the company logo, embedded as a data: URI.
 
 A sent version is frozen (its lines, totals and date never change), so its PDF is rendered once, on the first
 request, and kept in the media folder: rendering a 50-line quote costs seconds, reading the kept file
-milliseconds. A draft is rendered every time (it changes).
+milliseconds. A draft is rendered every time (it changes). The company header (name, bank account, tax id, logo)
+is not frozen with the version: it prints the settings as they are, so the kept file is named by them too.
 """
 
 import base64
+import hashlib
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -61,10 +63,19 @@ def render_pdf(html: str) -> bytes:
     return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
 
 
+def _settings_stamp(settings) -> str:
+    """A short digest of every value of the quote settings row: it changes whenever anything the PDF may print
+    from them changes (the logo by its file name, a new upload always gets a new one)."""
+    values = "\x1f".join(field.value_to_string(settings) for field in settings._meta.concrete_fields)
+    return hashlib.sha256(values.encode()).hexdigest()[:12]
+
+
 def kept_pdf_name(version: QuoteVersion) -> str:
-    """Where a sent version's PDF is kept: one file per frozen version, named by its id and the moment it was
-    sent (so a database started afresh beside an old media folder never meets a file of another quote)."""
-    return f"quotes/pdf/{version.quote_id}/v{version.number}-{version.pk}-{version.sent_at:%Y%m%dT%H%M%S%f}.pdf"
+    """Where a sent version's PDF is kept: one file per frozen version and state of the quote settings, named by
+    the version's id and the moment it was sent (so a database started afresh beside an old media folder never
+    meets a file of another quote) and by the settings' digest (so changed bank details render a new file)."""
+    return (f"quotes/pdf/{version.quote_id}/v{version.number}-{version.pk}-{version.sent_at:%Y%m%dT%H%M%S%f}"
+            f"-{_settings_stamp(quote_settings())}.pdf")
 
 
 def quote_pdf(version: QuoteVersion) -> bytes:
@@ -77,9 +88,11 @@ def quote_pdf(version: QuoteVersion) -> bytes:
     except FileNotFoundError:
         pass
     data = render_pdf(quote_html(version))
-    # Two first requests at once both render; the second finds the file there and keeps the first.
-    if not default_storage.exists(name):
-        default_storage.save(name, ContentFile(data))
+    # Two first requests at once both render. The storage never overwrites: when the other request saved first,
+    # this copy went under another name, which nobody would ever read, so it goes (asking `exists()` before
+    # saving left that gap open).
+    if (saved := default_storage.save(name, ContentFile(data))) != name:
+        default_storage.delete(saved)
     return data
 
 

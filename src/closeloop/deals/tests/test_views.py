@@ -299,6 +299,19 @@ def test_winning_asks_why_without_choosing_a_reason(client, org, make_deal, stag
     assert "价格有竞争力" in client.get(deal.get_absolute_url()).content.decode()
 
 
+def test_one_who_may_not_move_the_deal_is_not_asked_why_it_was_won(client, org, make_deal, stages):
+    """A pre-sales collaborator sees the deal but may not edit it: moving it is refused before the question."""
+    from closeloop.followup.services import participant_add
+
+    deal = _ready_to_win(make_deal)
+    participant_add(record=deal, user=org.outsider, role="presales", actor=org.owner)
+    client.force_login(org.outsider)
+    response = client.post(reverse("deals:move", args=[deal.pk]), {"stage": stages["赢单"].pk})
+    assert response.status_code == 403 and b"win_reason" not in response.content
+    deal.refresh_from_db()
+    assert deal.stage == stages["初步接洽"]
+
+
 def test_a_win_without_a_reason_is_still_a_win(client, org, make_deal, stages):
     from closeloop.deals.models import OpportunityStatus
 
@@ -308,6 +321,22 @@ def test_a_win_without_a_reason_is_still_a_win(client, org, make_deal, stages):
     assert response.status_code == 302
     deal.refresh_from_db()
     assert deal.status == OpportunityStatus.WON and deal.win_reason is None
+
+
+def test_a_deal_loaded_for_its_page_has_its_win_reason_and_follow_up_interval(org, make_deal,
+                                                                              django_assert_num_queries):
+    """The detail page and the activity form read both: no query of their own on a deal loaded for the page."""
+    from closeloop.deals.models import Opportunity, WinReason
+    from closeloop.deals.selectors import get_opportunity_for_user
+    from closeloop.followup.services import next_follow_up_default
+
+    deal = make_deal()
+    reason = WinReason.objects.get(name="价格有竞争力")
+    Opportunity.objects.filter(pk=deal.pk).update(win_reason=reason)
+    loaded = get_opportunity_for_user(org.owner, deal.pk)
+    with django_assert_num_queries(0):
+        assert loaded.win_reason == reason
+        assert next_follow_up_default(loaded) is not None
 
 
 def test_an_admin_keeps_a_list_of_win_reasons(client, org):

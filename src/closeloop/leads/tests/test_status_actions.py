@@ -96,6 +96,18 @@ def test_disqualifying_through_the_api_needs_a_reason(client, org, make_lead, ac
     assert response.json()["status"] == "disqualified" and response.json()["disqualify_reason"] == "spam"
 
 
+def test_a_note_too_long_is_said_on_the_note_beside_a_missing_reason(client, org, make_lead):
+    """Through the API the note is `note`: its limit is named on that field, in the same answer as the reason."""
+    lead = make_lead()
+    response = client.post(f"/api/leads/{lead.pk}/disqualify", {"reason": "", "note": "长" * 501},
+                           content_type="application/json", **bearer(org.owner))
+    assert response.status_code == 422
+    fields = response.json()["fields"]
+    assert set(fields) == {"reason", "note"} and "at most 500 characters" in fields["note"][0]
+    lead.refresh_from_db()
+    assert lead.status != LeadStatus.DISQUALIFIED
+
+
 @pytest.mark.parametrize(("who", "status"), [("teammate", 404), ("outsider", 404), ("other_manager", 404)])
 def test_only_who_may_edit_the_lead_disqualifies_it(client, org, make_lead, who, status):
     lead = make_lead()

@@ -187,16 +187,48 @@ def test_the_result_says_where_every_row_went(client, org, django_capture_on_com
     pooled = Lead.objects.get(company_name="上海甲科技有限公司")
     assert nurtured.import_job_id == pooled.import_job_id == job.pk
     assert nurtured.owner == org.marketer and pooled.in_pool
+    # As an admin, who sees every lead (the uploader sees only where their own leads went, see below).
+    client.force_login(org.admin)
     page = client.get(job.get_absolute_url()).content.decode()
     lead_list = reverse("leads:list")
     assert f'href="{lead_list}?import={job.pk}&amp;owner={org.marketer.pk}&amp;status=nurture"' in page
     assert "1 to nurture, owned by marketer" in page
     assert f'href="{lead_list}?import={job.pk}&amp;owner=none"' in page and "1 to the public pool" in page
-    assert "1 rows refused" in page
-    # Each link opens that set in the lead list (here, as an admin who sees every lead).
-    client.force_login(org.admin)
+    assert "1 rows refused" in page and "elsewhere" not in page
+    # Each link opens that set in the lead list.
     listed = client.get(lead_list, {"import": job.pk, "owner": org.marketer.pk, "status": "nurture"}).content.decode()
     assert "杭州乙贸易有限公司" in listed and "上海甲科技有限公司" not in listed
+
+
+def test_a_rep_learns_where_only_the_leads_they_may_see_went(client, org, django_capture_on_commit_callbacks):
+    """The rules give a rep's import to colleagues: the rep sees their own share, by link, and the rest as one
+    count, never who got how many; each link lists exactly as many leads as its line counts."""
+    from closeloop.leads.quality import AssignmentStrategy
+    from closeloop.leads.rule_services import assignment_rule_save
+
+    assignment_rule_save(data={"name": "all", "strategy": AssignmentStrategy.ROUND_ROBIN, "position": 0,
+                               "active": True},
+                         members=[(org.owner, 1), (org.outsider, 1), (org.teammate, 1)], actor=org.admin)
+    rows = [[f"上海甲{n}科技有限公司", "张三", f"1391234567{n}", "", "500000", "官网"] for n in range(6)]
+    client.force_login(org.owner)
+    upload(client, xlsx_bytes(rows))
+    job = ImportJob.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(job.get_absolute_url(), mapping_post(job, org, start="1"))
+    mine = list(Lead.objects.filter(import_job=job, owner=org.owner).order_by("pk"))
+    assert len(mine) == 2 and Lead.objects.filter(import_job=job).count() == 6
+    # Later the rep sends one of theirs to nurture: it leaves the "assigned" line and its link alike.
+    Lead.objects.filter(pk=mine[0].pk).update(status="nurture")
+
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "1 assigned to owner" in page and "1 to nurture, owned by owner" in page
+    assert "4 elsewhere, among leads you cannot see" in page
+    assert "outsider" not in page and "teammate" not in page and "public pool" not in page
+    lead_list = reverse("leads:list")
+    assigned = f"{lead_list}?import={job.pk}&amp;owner={org.owner.pk}&amp;not_status=nurture"
+    assert f'href="{assigned}"' in page
+    listed = client.get(assigned.replace("&amp;", "&")).content.decode()
+    assert mine[1].company_name in listed and mine[0].company_name not in listed
 
 
 def test_the_upload_only_stores_the_file_and_the_worker_reads_it(client, org):

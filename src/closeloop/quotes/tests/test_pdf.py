@@ -149,6 +149,57 @@ def test_a_sent_version_is_rendered_once_and_kept(client, org, make_quote, setti
     assert client.get(reverse("quote_public_pdf", args=[quote.public_key])).content == first + b"%kept"
 
 
+def test_a_kept_pdf_is_rendered_again_when_the_printed_settings_change(client, org, make_quote, settings):
+    """The kept PDF prints the company's bank details as they are now, not as they were at the first download."""
+    catalog.quote_settings_save(actor=org.admin, data={"company_bank": "招商银行上海分行 1219 0000 0001"})
+    quote = make_quote()
+    services.quote_send(quote=quote, actor=org.owner)
+    client.force_login(org.owner)
+    url = reverse("quotes:pdf", args=[quote.pk])
+    assert "1219 0000 0001" in PdfReader(io.BytesIO(client.get(url).content)).pages[0].extract_text()
+    catalog.quote_settings_save(actor=org.admin, data={"company_bank": "工商银行浦东支行 1001 2000 3000"})
+    text = PdfReader(io.BytesIO(client.get(url).content)).pages[0].extract_text()
+    assert "1001 2000 3000" in text and "1219 0000 0001" not in text
+    # The same settings again: the file kept for them is served, nothing is rendered twice.
+    kept = sorted((settings.MEDIA_ROOT / "quotes" / "pdf" / str(quote.pk)).iterdir())
+    assert len(kept) == 2
+    assert client.get(url).content in {path.read_bytes() for path in kept}
+    assert len(list((settings.MEDIA_ROOT / "quotes" / "pdf" / str(quote.pk)).iterdir())) == 2
+
+
+def test_two_first_renders_keep_one_file(org, make_quote, settings, monkeypatch):
+    """A render that finds the file saved meanwhile by another request leaves no second copy behind."""
+    from closeloop.quotes import pdf
+
+    quote = make_quote()
+    services.quote_send(quote=quote, actor=org.owner)
+    quote.refresh_from_db()
+    version = quote.current_version
+    kept = settings.MEDIA_ROOT / pdf.kept_pdf_name(version)
+    kept.parent.mkdir(parents=True)
+    real_render = pdf.render_pdf
+
+    def render_while_another_request_saves(html):
+        # The other request's file appears between this request's miss and its save: rendering takes seconds.
+        data = real_render(html)
+        kept.write_bytes(b"%PDF-1.7 the other request's")
+        return data
+
+    monkeypatch.setattr(pdf, "render_pdf", render_while_another_request_saves)
+    # The first question whether the file exists is answered as it was asked just before the other save landed;
+    # later ones (the storage's own, when it looks for a free name) see the disk.
+    real_exists, asked = pdf.default_storage.exists, []
+
+    def exists_answered_a_moment_ago(name):
+        asked.append(name)
+        return False if len(asked) == 1 else real_exists(name)
+
+    monkeypatch.setattr(pdf.default_storage, "exists", exists_answered_a_moment_ago)
+    assert quote_pdf(version).startswith(b"%PDF")
+    assert [path.name for path in kept.parent.iterdir()] == [kept.name]
+    assert kept.read_bytes() == b"%PDF-1.7 the other request's"
+
+
 def test_the_customer_downloads_the_pdf_from_the_link(client, org, make_quote):
     quote = make_quote()
     services.quote_send(quote=quote, actor=org.owner)
