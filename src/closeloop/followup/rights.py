@@ -61,12 +61,6 @@ def is_overseer(user, record) -> bool:
     return owner_id is None or owner_id in team_owner_ids(user)
 
 
-def is_owner_side(user, record) -> bool:
-    """The owner, a manager over the owner's department, or an administrator."""
-    owner_id = getattr(record, "owner_id", None)
-    return (owner_id is not None and owner_id == user.pk) or is_overseer(user, record)
-
-
 def participant_role(user, record) -> str | None:
     return Participant.objects.for_record(record).filter(user=user).values_list("role", flat=True).first()
 

@@ -145,10 +145,6 @@ def tasks_cancel(*, record, now=None) -> int:
 # Participants
 
 
-def is_participant(record, user) -> bool:
-    return Participant.objects.for_record(record).filter(user=user).exists()
-
-
 def participant_ensure(*, record, user: User, role: str = ParticipantRole.OTHER) -> Participant:
     """Make `user` a participant (keeping the role they have); for services that audit the change themselves."""
     participant = Participant(user=user, role=role)

@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy
 from closeloop.core import configcache
 from closeloop.core.audit import audit_record
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.inputs import check_text_limits
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.notify import notify
 
@@ -248,9 +249,7 @@ def approval_decide(*, request: ApprovalRequest, actor: User, approve: bool, com
     if not approve and not comment:
         raise ValidationFailed(_("Please correct the marked fields."),
                                field_errors={"comment": [_("Say why you reject it; the submitter reads this.")]})
-    if len(comment) > 500:
-        raise ValidationFailed(_("Please correct the marked fields."),
-                               field_errors={"comment": [_("Keep the comment under 500 characters.")]})
+    check_text_limits(ApprovalStep, {"comment": comment})
     kind = get_kind(request.kind)
     with transaction.atomic():
         # The record before its round, the order its own services take (a quote's or contract's withdraw locks

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from closeloop.core import configcache
 from closeloop.core.audit import audit_record, diff, snapshot
 from closeloop.core.errors import Forbidden, ValidationFailed, invalid
+from closeloop.core.inputs import check_text_limits
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import parse_money
 from closeloop.leads.services.batch import BatchOutcome
@@ -69,12 +70,12 @@ def parse_amount(value, field: str, *, required: bool = True) -> Decimal | None:
     return amount
 
 
-def _text(data: dict, field: str, limit: int, *, required: bool = False, default: str = "") -> str:
+def _text(model, data: dict, field: str, *, required: bool = False, default: str = "") -> str:
+    """The typed text, trimmed; bounded by `model`'s field (its max_length, said in Django's words)."""
     value = str(data.get(field, default) or "").strip()
     if required and not value:
         raise invalid(field, _("This field is required."))
-    if len(value) > limit:
-        raise invalid(field, _("Keep it under %(limit)d characters.") % {"limit": limit})
+    check_text_limits(model, {field: value})
     return value
 
 
@@ -148,11 +149,11 @@ def clean_product(data: dict, *, product: Product | None = None) -> dict:
     merged = {name: getattr(product, name) for name in PRODUCT_FIELDS} if product else {}
     merged.update({k: v for k, v in data.items() if k in PRODUCT_FIELDS})
     checks = [
-        ("code", lambda: _text(merged, "code", 50, required=True)),
-        ("name", lambda: _text(merged, "name", 200, required=True)),
-        ("category", lambda: _text(merged, "category", 50)),
-        ("unit", lambda: _text(merged, "unit", 20, required=True, default="套")),
-        ("description", lambda: _text(merged, "description", 2000)),
+        ("code", lambda: _text(Product, merged, "code", required=True)),
+        ("name", lambda: _text(Product, merged, "name", required=True)),
+        ("category", lambda: _text(Product, merged, "category")),
+        ("unit", lambda: _text(Product, merged, "unit", required=True, default="套")),
+        ("description", lambda: _text(Product, merged, "description")),
         ("list_price", lambda: parse_amount(merged.get("list_price"), "list_price")),
         ("cost", lambda: parse_amount(merged.get("cost"), "cost", required=False)),
         ("tax_rate", lambda: parse_tax_rate(merged.get("tax_rate", Decimal(13)))),
@@ -252,7 +253,7 @@ def product_import(*, rows, actor: User, on_chunk=None, chunk_size: int = 500) -
 
 def tax_rate_save(*, actor: User, data: dict, tax_rate: TaxRate | None = None, channel: str = Channel.WEB) -> TaxRate:
     _require_admin(actor)
-    name = _text(data, "name", 50, required=True)
+    name = _text(TaxRate, data, "name", required=True)
     rate = parse_decimal(data.get("rate"), "rate", minimum=Decimal(0), maximum=Decimal("99.99"))
     with transaction.atomic():
         if not TaxRate.objects.exists():
@@ -274,8 +275,8 @@ def tax_rate_save(*, actor: User, data: dict, tax_rate: TaxRate | None = None, c
 
 SETTINGS_FIELDS = ["prices_include_tax", "company_name", "company_address", "company_phone", "company_email",
                    "company_tax_id", "company_bank", "number_prefix", "validity_days", "payment_terms", "terms"]
-SETTINGS_LIMITS = {"company_name": 200, "company_address": 300, "company_phone": 100, "company_email": 200,
-                   "company_tax_id": 50, "company_bank": 300, "payment_terms": 2000, "terms": 5000}
+SETTINGS_TEXT = ["company_name", "company_address", "company_phone", "company_email", "company_tax_id", "company_bank",
+                 "payment_terms", "terms"]
 LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
 LOGO_MAX_BYTES = 1024 * 1024
 
@@ -301,10 +302,10 @@ def quote_settings_save(*, actor: User, data: dict, logo=None, clear_logo: bool 
     _require_admin(actor)
     errors = {}
     values = {}
-    for name, limit in SETTINGS_LIMITS.items():
+    for name in SETTINGS_TEXT:
         if name in data:
             try:
-                values[name] = _text(data, name, limit)
+                values[name] = _text(QuoteSettings, data, name)
             except ValidationFailed as exc:
                 errors.update(exc.field_errors)
     if "number_prefix" in data:
@@ -370,9 +371,9 @@ def quote_template_save(*, actor: User, data: dict, lines: list[dict], template:
                         channel: str = Channel.WEB) -> QuoteTemplate:
     """A template's name, terms and lines (each {"product": Product or id, "quantity", "discount_pct"})."""
     _require_catalog(actor)
-    name = _text(data, "name", 100, required=True)
-    description = _text(data, "description", 300)
-    payment_terms = _text(data, "payment_terms", 2000)
+    name = _text(QuoteTemplate, data, "name", required=True)
+    description = _text(QuoteTemplate, data, "description")
+    payment_terms = _text(QuoteTemplate, data, "payment_terms")
     parsed = []
     for index, line in enumerate(lines):
         product = line.get("product")
@@ -431,7 +432,7 @@ def approval_rule_save(*, actor: User, data: dict, approvers: list[User] | None 
                                     chain=data.get("chain", ""), approvers=approvers)
     values = {"kind": data.get("kind", ""), "metric": data.get("metric", ""), "active": _flag(data.get("active", True))}
     for field, parse in [
-        ("name", lambda: _text(data, "name", 100, required=True)),
+        ("name", lambda: _text(ApprovalRule, data, "name", required=True)),
         ("threshold", lambda: parse_decimal(data.get("threshold"), "threshold", minimum=Decimal("-100"),
                                             maximum=Decimal("999999999999"))),
         ("levels", lambda: int(parse_decimal(data.get("levels", 1), "levels", minimum=Decimal(1), maximum=Decimal(5),

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record, diff, snapshot
 from closeloop.core.errors import Conflict, DomainError, Forbidden, ValidationFailed, invalid
-from closeloop.core.inputs import date_input
+from closeloop.core.inputs import date_input, text_limit_errors
 from closeloop.core.models import Channel, User
 from closeloop.core.money import format_yuan
 from closeloop.core.notify import notify
@@ -145,11 +145,11 @@ def _apply_line(line: QuoteLine, data: dict, *, prices_include_tax: bool) -> Non
             line.unit_price = line.list_price
     elif product_changed:
         line.list_price = None
-    for name, limit in (("name", 200), ("description", 500), ("unit", 20)):
+    for name in ("name", "description", "unit"):
         if name in data and (data[name] or name != "name" or product is None):
             value = str(data[name] or "").strip()
-            if len(value) > limit:
-                errors.setdefault(name, []).append(_("Keep it under %(limit)d characters.") % {"limit": limit})
+            if too_long := text_limit_errors(QuoteLine, {name: value}):
+                errors.setdefault(name, []).extend(too_long[name])
             else:
                 setattr(line, name, value)
     if "quantity" in data:
@@ -232,15 +232,10 @@ def quote_update(*, quote: Quote, data: dict, actor: User, channel: str = Channe
         quote = _locked(quote)
         _require_editor(actor, quote.opportunity)
         version = quote.current_version
-        errors = {}
-        values = {}
-        for name, limit in (("payment_terms", 2000), ("notes", 5000), ("contact_name", 100), ("contact_phone", 40),
-                            ("title", 200)):
-            if name in data:
-                value = str(data[name] or "").strip()
-                if len(value) > limit:
-                    errors[name] = [_("Keep it under %(limit)d characters.") % {"limit": limit}]
-                values[name] = value
+        values = {name: str(data[name] or "").strip() for name in ("payment_terms", "notes", "contact_name",
+                                                                   "contact_phone", "title") if name in data}
+        errors = {**text_limit_errors(QuoteVersion, {name: values[name] for name in VERSION_FIELDS if name in values}),
+                  **text_limit_errors(Quote, {"title": values.get("title")})}
         if "title" in values and not values["title"]:
             errors["title"] = [_("This field is required.")]
         if "valid_until" in data:
@@ -520,14 +515,16 @@ def quote_decide(*, quote: Quote, accept: bool, actor: User | None, channel: str
     errors = {}
     if public and not name:
         errors["name"] = [_("Please give your name.")]
-    if len(name) > 100:
-        errors["name"] = [_("Keep it under %(limit)d characters.") % {"limit": 100}]
+    # The answer's own words are kept on the quote: their limits are its fields'.
+    too_long = text_limit_errors(Quote, {"decided_by_name": name, "decision_note": note})
+    if "decided_by_name" in too_long:
+        errors["name"] = too_long["decided_by_name"]
     if public and accept and not phone:
         errors["phone"] = [_("Please give a phone number we can reach you on.")]
     elif phone and (problem := normalize.phone_error("mobile", phone)):
         errors["phone"] = [problem]
-    if len(note) > 500:
-        errors["note"] = [_("Keep it under %(limit)d characters.") % {"limit": 500}]
+    if "decision_note" in too_long:
+        errors["note"] = too_long["decision_note"]
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     with transaction.atomic():

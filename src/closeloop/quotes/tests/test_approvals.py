@@ -44,6 +44,20 @@ def test_a_deep_discount_goes_to_the_manager_then_the_director(org, director, ma
         approvals.approval_decide(request=request, actor=director, approve=True)
 
 
+def test_limits_of_typed_text_are_said_in_the_words_of_every_other_field(org, make_quote, discount_rule):
+    """An approval comment, a customer's answer, a quote line: each names its limit as Django's forms do."""
+    discount_rule("15", levels=1)
+    quote = make_quote(lines=[("10000", "20")])
+    with pytest.raises(ValidationFailed) as refused:
+        services.quote_line_update(line=quote.current_version.lines.get(), actor=org.owner, data={"unit": "套" * 21})
+    assert refused.value.field_errors == {"unit": ["Ensure this value has at most 20 characters (it has 21)."]}
+    services.quote_submit(quote=quote, actor=org.owner)
+    with pytest.raises(ValidationFailed) as refused:
+        approvals.approval_decide(request=ApprovalRequest.objects.get(), actor=org.manager, approve=False,
+                                  comment="太" * 501)
+    assert refused.value.field_errors == {"comment": ["Ensure this value has at most 500 characters (it has 501)."]}
+
+
 def test_the_line_passes_over_who_cannot_approve(org, director, make_quote, discount_rule):
     discount_rule("15", levels=2)
     user_save(actor=org.admin, user=org.manager, data={"on_leave": True})
