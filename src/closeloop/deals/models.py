@@ -3,7 +3,8 @@
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -321,6 +322,12 @@ class Opportunity(FollowedUp, models.Model):
             # fraction of the table's pages, and grouping by stage walks it in order.
             models.Index(fields=["pipeline", "stage", "status", "owner", "amount", "probability"], name="opp_money_idx"),
             models.Index(fields=["stage", "stage_entered_at"], name="opp_stage_entered_idx", condition=Q(status="open")),
+            # The breakpoint radar (deals/radar.py): open deals without a next step by when that began, and open
+            # deals by next follow-up, each with the owner and status its filters read (see the lead's).
+            models.Index(Coalesce("last_activity_at", "stage_entered_at"), F("owner"), F("status"),
+                         name="opp_radar_no_next_step_idx", condition=Q(status="open", next_follow_up_at__isnull=True)),
+            models.Index(fields=["next_follow_up_at", "owner", "status"], name="opp_radar_follow_up_idx",
+                         condition=Q(status="open")),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0), name="opp_amount_not_negative"),

@@ -5,7 +5,8 @@ import secrets
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -250,6 +251,18 @@ class Lead(FollowedUp, models.Model):
             models.Index(fields=["brand_tail"], name="lead_brand_tail_idx", condition=~Q(brand_tail="")),
             # The pool page: pool leads, most recently returned first.
             models.Index(fields=["-pooled_at", "-id"], name="lead_pool_idx", condition=Q(in_pool=True)),
+            # The breakpoint radar (leads/radar.py): one partial index per kind over the leads broken that way,
+            # ordered by when the break began (its list walks it in order), then the columns its filters read
+            # (status, owner), so a page and the counts sweep never read the table for rows they skip. Status is
+            # a column, not part of the condition: SQLite uses a partial index only when the query repeats its
+            # condition, and it cannot match an IN list of bound parameters.
+            models.Index(fields=["created_at", "status", "in_pool"], name="lead_radar_no_owner_idx",
+                         condition=Q(owner__isnull=True, in_pool=False)),
+            models.Index(Coalesce("last_activity_at", "assigned_at", "created_at"), F("status"), F("owner"),
+                         name="lead_radar_no_next_step_idx", condition=Q(next_follow_up_at__isnull=True)),
+            # First contact (no activity yet) and follow-up overdue: one index, the activity its last column.
+            models.Index(fields=["next_follow_up_at", "status", "owner", "last_activity_at"],
+                         name="lead_radar_follow_up_idx", condition=Q(next_follow_up_at__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(
