@@ -92,14 +92,23 @@ class ContractQuerySet(VisibleQuerySet):
     # Finance reads every contract company-wide: they record the payments and issue the invoices.
     company_wide_roles = frozenset({Role.FINANCE})
 
+    # Whoever sees the deal sees its contract: the deal's owner's line too, when the contract's owner is another.
+    also_owner_fields = ("opportunity__owner",)
+
     def _visibility_filter(self, user) -> Q:
         # The owner's line, participants (协作人) and the receiver of an open hand-off, as on every record of the
         # family; whoever may see the deal (a contract follows its deal, as its quotes do, so a deal's
         # collaborator who may make the contract also sees it); an approver sees what they were asked to approve.
         return (super()._visibility_filter(user) | involved(user, Contract)
-                | Q(opportunity__in=Opportunity.objects.visible_to(user).values("pk"))
-                | Q(pk__in=ApprovalStep.objects.filter(approver=user, request__kind="contract")
-                    .values("request__target_id")))
+                | Q(opportunity__in=Opportunity.objects.visible_to(user).values("pk")) | self._approving(user))
+
+    def _shared_filter(self, user) -> Q:
+        # The same without the owners' terms: the deals seen other than through their owner.
+        return (involved(user, Contract) | Q(opportunity__in=Opportunity.objects.shared_with(user).values("pk"))
+                | self._approving(user))
+
+    def _approving(self, user) -> Q:
+        return Q(pk__in=ApprovalStep.objects.filter(approver=user, request__kind="contract").values("request__target_id"))
 
 
 class Contract(FollowedUp, models.Model):

@@ -18,25 +18,25 @@ from .selectors import awaiting_contract
 CLOSED = [ContractStatus.COMPLETED, ContractStatus.TERMINATED]
 
 
-def quote_without_contract(user, now, threshold):
-    return (awaiting_contract(Quote.objects.visible_to(user))
+def quote_without_contract(scope, now, threshold):
+    return (awaiting_contract(scope(Quote.objects))
             .annotate(broken_since=F("decided_at")).filter(broken_since__lte=now - threshold))
 
 
-def contract_without_plan(user, now, threshold):
-    return (Contract.objects.visible_to(user).exclude(status__in=CLOSED)
+def contract_without_plan(scope, now, threshold):
+    return (scope(Contract.objects).exclude(status__in=CLOSED)
             .filter(~Exists(Instalment.objects.filter(contract=OuterRef("pk"))))
             .annotate(broken_since=F("created_at")).filter(broken_since__lte=now - threshold))
 
 
-def instalment_overdue(user, now, threshold):
-    """Receivable instalments past their due date (through the partial due-date index), on contracts the
-    viewer may see."""
-    visible = Contract.objects.visible_to(user)
+def instalment_overdue(scope, now, threshold):
+    """Receivable instalments past their due date (through the radar's partial due-date index), on contracts the
+    scope lets through."""
+    contracts = scope(Contract.objects)
     day = timezone.localdate(now - threshold)
     found = Instalment.objects.filter(receivable=True, due_date__lt=day)
-    if visible.query.has_filters():  # finance and administrators see every contract: no subquery to check
-        found = found.filter(contract__in=visible.values("pk"))
+    if contracts.query.has_filters():  # every contract (finance, administrators, the recount): no subquery
+        found = found.filter(contract__in=contracts.values("pk"))
     return found.select_related("contract").annotate(broken_since=F("due_date"))
 
 
@@ -47,7 +47,8 @@ def radar_breaks() -> list[RadarBreak]:
                    default_threshold=timedelta(days=3), owner="opportunity__owner", order=90),
         RadarBreak("contracts.no_plan", _("Contract without a payment plan"), contract_without_plan,
                    _("Set the payment plan"), lambda contract: reverse("contracts:plan", args=[contract.pk]),
-                   default_threshold=timedelta(days=1), order=100),
+                   default_threshold=timedelta(days=1), also_owner="opportunity__owner", order=100),
         RadarBreak("contracts.instalment_overdue", _("Overdue instalment"), instalment_overdue,
-                   _("Record the payment or chase it"), lambda instalment: instalment.get_absolute_url(), order=110),
+                   _("Record the payment or chase it"), lambda instalment: instalment.get_absolute_url(),
+                   owner="contract__owner", also_owner="contract__opportunity__owner", order=110),
     ]

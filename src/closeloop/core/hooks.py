@@ -206,21 +206,25 @@ class ReminderSource:
 class RadarBreak:
     """A kind of break in the loop (流程断点) for the breakpoint radar: records where the loop is broken now.
 
-    `rows(user, now, threshold)` returns a queryset of records `user` may see that are broken at `now`, each
-    annotated with `broken_since` (a datetime, or a date) and having `get_absolute_url()`; `owner` is the path
-    to who owns it ("owner", "opportunity__owner"; null when nobody does). One query, which the radar
-    counts, orders by `broken_since`, filters by owner and pages. `threshold`
-    is how long something may wait before it counts (`default_threshold` unless an administrator set
-    another; zero for kinds broken at once). `action` is the one thing that mends a record: a label and
-    `action_url(record)`."""
+    `rows(scope, now, threshold)` returns a queryset of the records broken at `now`, each annotated with
+    `broken_since` (a datetime, or a date) and having `get_absolute_url()`, among what `scope` lets through:
+    build it on `scope(Model.objects)` for every visibility-checked model it reads (`scope` is `visible_to` a
+    viewer for the page, everything for the radar's per-owner recount, `shared_with` a viewer for what they see
+    beyond their owners). `owner` is the path to who owns a record ("owner", "opportunity__owner"; null when
+    nobody does), the path of the model's `owner_field`; `also_owner` the path of its `also_owner_fields` (a
+    contract's deal's owner), if any. One query, which the radar counts, orders by `broken_since`, filters by
+    owner and pages. `threshold` is how long something may wait before it counts (`default_threshold` unless
+    an administrator set another; zero for kinds broken at once). `action` is the one thing that mends a
+    record: a label and `action_url(record)`."""
 
     key: str  # "leads.no_owner"
     label: Any
-    rows: Callable[[Any, datetime, Any], Any]
+    rows: Callable[[Callable[[Any], Any], datetime, Any], Any]
     action: Any
     action_url: Callable[[Any], str]
     default_threshold: timedelta = timedelta(0)
     owner: str = "owner"
+    also_owner: str | None = None
     order: int = 100
 
 

@@ -36,21 +36,52 @@ def team_owner_ids(user: User) -> list[int]:
     return ids
 
 
+def owners_seen(user: User) -> list[int]:
+    """The owners all of whose records `user` sees through ownership: a manager's team (with the manager),
+    anyone else's own. Who sees every record (administrators, company-wide roles) is `VisibleQuerySet.sees_all`."""
+    return team_owner_ids(user) if user.role == Role.SALES_MANAGER else [user.pk]
+
+
 class VisibleQuerySet(models.QuerySet):
     owner_field = "owner"
+    # Further paths to an owner whose line sees the record too (a contract: its deal's owner), besides
+    # `owner_field`; `shared_with` leaves out what they bring.
+    also_owner_fields: tuple[str, ...] = ()
     # Roles that read every row of this kind (besides administrators), e.g. finance on quotes and contracts.
     company_wide_roles: frozenset = frozenset()
 
     def visible_to(self, user):
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        if user.is_admin or user.role in self.company_wide_roles:
+        if self.sees_all(user):
             return self.all()
         # Subclasses express to-many rules as `pk__in` subqueries so no DISTINCT is needed.
         return self.filter(self._visibility_filter(user))
+
+    def sees_all(self, user) -> bool:
+        return user.is_admin or user.role in self.company_wide_roles
 
     def _visibility_filter(self, user) -> Q:
         owner = self.owner_field
         if user.role == Role.SALES_MANAGER:
             return Q(**{f"{owner}__in": team_owner_ids(user)})
         return Q(**{owner: user})
+
+    def _shared_filter(self, user) -> Q | None:
+        """What `user` sees of this kind other than through an owner in `owners_seen` (collaborations, open
+        hand-offs, approvals ...), as `pk__in` subqueries; None when nothing. A subclass whose visibility has
+        more than owners defines it, and its `_visibility_filter` is the owners' terms or this."""
+        return None
+
+    def shared_with(self, user):
+        """The records `user` sees although no owner in their line owns them (by any owner path). With counts
+        kept per owner (the breakpoint radar's), a viewer's count is their owners' sum plus these, counted live:
+        few, found through the small subqueries of `_shared_filter`. Empty for who sees everything."""
+        shared = None if self.sees_all(user) else self._shared_filter(user)
+        if shared is None:
+            return self.none()
+        owners = owners_seen(user)
+        found = self.filter(shared)
+        for path in (self.owner_field, *self.also_owner_fields):
+            found = found.exclude(**{f"{path}__in": owners})
+        return found

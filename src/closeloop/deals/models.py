@@ -247,10 +247,12 @@ class OpportunityStatus(models.TextChoices):
 
 class OpportunityQuerySet(VisibleQuerySet):
     def _visibility_filter(self, user) -> Q:
-        # A manager's team includes the manager: one `owner IN (...)` list instead of two owner terms.
-        owned = Q(owner__in=team_owner_ids(user)) if user.role == Role.SALES_MANAGER else Q(owner=user)
+        # The owner's line (a manager's team, the manager included, as one `owner IN (...)` list) or taking part.
+        return super()._visibility_filter(user) | self._shared_filter(user)
+
+    def _shared_filter(self, user) -> Q:
         # Participants, and the receiver of an open hand-off (who must see the deal to accept or decline it).
-        return owned | involved(user, Opportunity)
+        return involved(user, Opportunity)
 
 
 class Opportunity(FollowedUp, models.Model):

@@ -12,33 +12,33 @@ from closeloop.core.hooks import RadarBreak
 from .models import Opportunity, OpportunityStatus, Stage
 
 
-def _open(user):
-    return Opportunity.objects.visible_to(user).filter(status=OpportunityStatus.OPEN)
+def _open(scope):
+    return scope(Opportunity.objects).filter(status=OpportunityStatus.OPEN)
 
 
-def no_next_step(user, now, threshold):
-    return (_open(user).filter(next_follow_up_at__isnull=True)
+def no_next_step(scope, now, threshold):
+    return (_open(scope).filter(next_follow_up_at__isnull=True)
             .annotate(broken_since=Coalesce("last_activity_at", "stage_entered_at"))
             .filter(broken_since__lte=now - threshold))
 
 
-def follow_up_overdue(user, now, threshold):
-    return _open(user).annotate(broken_since=F("next_follow_up_at")).filter(broken_since__lt=now - threshold)
+def follow_up_overdue(scope, now, threshold):
+    return _open(scope).annotate(broken_since=F("next_follow_up_at")).filter(broken_since__lt=now - threshold)
 
 
-def stale_in_stage(user, now, threshold):
+def stale_in_stage(scope, now, threshold):
     """Open deals longer in their stage than the stage allows: one OR term per stage with a limit (a handful),
     over the partial index on (stage, stage_entered_at) of open deals; broken since the limit ran out."""
     stages = list(Stage.objects.filter(stale_after_days__isnull=False, is_won=False, is_lost=False)
                   .values_list("pk", "stale_after_days"))
     if not stages:
-        return _open(user).none().annotate(broken_since=F("stage_entered_at"))
+        return _open(scope).none().annotate(broken_since=F("stage_entered_at"))
     late = Q()
     for stage, days in stages:
         late |= Q(stage=stage, stage_entered_at__lte=now - timedelta(days=days) - threshold)
     since = Case(*[When(stage=stage, then=F("stage_entered_at") + timedelta(days=days)) for stage, days in stages],
                  output_field=DateTimeField())
-    return _open(user).filter(late).annotate(broken_since=since)
+    return _open(scope).filter(late).annotate(broken_since=since)
 
 
 def _log(deal) -> str:

@@ -34,6 +34,8 @@ class BrokenOut(Schema):
 
 class RadarOut(Schema):
     as_of: datetime
+    # When the counts per owner were taken by the worker's recount (null: counted live); the items are live.
+    counts_as_of: datetime | None
     kinds: list[KindOut]
     kind: str | None
     items: list[BrokenOut]
@@ -46,7 +48,7 @@ class RadarOut(Schema):
 def get_radar(request, kind: str = Query("", max_length=60), owner: int | None = Query(None, ge=1, le=2**53),
               page: int = Query(1, ge=1, le=100_000)):
     now = timezone.now()
-    counts = radar.counts(request.user, now, owner=owner)
+    counts, counted_at = radar.summary(request.user, now, owner=owner)
     chosen = None
     if kind:
         chosen = radar.kind_of(kind)
@@ -54,7 +56,7 @@ def get_radar(request, kind: str = Query("", max_length=60), owner: int | None =
             raise NotFound(_("No such kind of break."))
     listing = radar.listing(chosen, request.user, now, page=page, owner=owner) if chosen else None
     return {
-        "as_of": now, "kinds": [{"key": k.key, "label": str(k.label), "count": n} for k, n in counts],
+        "as_of": now, "counts_as_of": counted_at, "kinds": [{"key": k.key, "label": str(k.label), "count": n} for k, n in counts],
         "kind": chosen.key if chosen else None, "page": page, "has_next": bool(listing and listing["has_next"]),
         "items": [{"kind": row.kind.key, "record": str(row.record), "url": row.url,
                    "owner_id": row.owner.pk if row.owner else None, "owner": str(row.owner) if row.owner else None,

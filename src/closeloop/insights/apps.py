@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.core.hooks import LoopApp, NavEntry
+from closeloop.core.hooks import LoopApp, NavEntry, Sweep
 
 from .actions import InsightsAction
 
@@ -21,6 +21,19 @@ class InsightsConfig(LoopApp):
     def nav_entries(self):
         return [NavEntry("insights", _("Breakpoint radar"), "insights:radar", order=10),
                 NavEntry("settings", _("Breakpoint radar"), "insights:radar_settings", order=90, visible=_admin)]
+
+    def sweeps(self):
+        from .radar import RECOUNT_SECONDS
+        from .tasks import radar_recount
+
+        # The radar's counts per owner; idempotent (each run replaces the last), so a late or doubled run is harmless.
+        return [Sweep("insights.radar_recount", radar_recount.enqueue, every_seconds=RECOUNT_SECONDS)]
+
+    def gen_data(self, ctx):
+        from .radar import recount
+
+        # After a bulk load, as the worker would after its next run.
+        ctx.log(f"insights: {recount():,} breakpoint radar counts")
 
     def urls(self):
         return [path("insights/", include("closeloop.insights.urls"))]

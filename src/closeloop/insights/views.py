@@ -40,14 +40,15 @@ def owner_filter(request) -> int | None:
 def radar_view(request):
     now = timezone.now()
     owner = owner_filter(request)
-    counts = radar.counts(request.user, now, owner=owner)
+    counts, counted_at = radar.summary(request.user, now, owner=owner)
     kind = radar.kind_of(request.GET.get("kind", ""))
     if kind is None:  # the first kind with something broken, else the first kind
         kind = next((k for k, n in counts if n), counts[0][0] if counts else None)
     page = radar.listing(kind, request.user, now, page=page_number(request), owner=owner) if kind else None
     return render(request, "insights/radar.html", {
         "counts": counts, "kind": kind, "page": page, "owner": owner, "owners": owner_choices(request.user),
-        "total": sum(n for _kind, n in counts), "query": query_without_page(request),
+        "total": sum(n for _kind, n in counts), "query": query_without_page(request), "counted_at": counted_at,
+        "recount_minutes": radar.RECOUNT_SECONDS // 60,
     })
 
 

@@ -136,15 +136,14 @@ class ChannelPolicy(models.Model):
 
 class LeadQuerySet(VisibleQuerySet):
     def _visibility_filter(self, user) -> Q:
-        collaborating = involved(user, Lead)
-        if user.role == Role.SALES_MANAGER:
-            from closeloop.core.visibility import team_owner_ids
+        return super()._visibility_filter(user) | self._shared_filter(user)
 
-            return Q(owner__in=team_owner_ids(user)) | collaborating
-        mine = Q(owner=user) | collaborating
+    def _shared_filter(self, user) -> Q:
+        # Collaborators and hand-off receivers; marketing also sees what it entered and its channels' leads.
+        shared = involved(user, Lead)
         if user.role == Role.MARKETING:
-            return mine | Q(created_by=user) | Q(source__in=user.source_channels.values("pk"))
-        return mine
+            shared |= Q(created_by=user) | Q(source__in=user.source_channels.values("pk"))
+        return shared
 
 
 class Lead(FollowedUp, models.Model):

@@ -1,6 +1,6 @@
 """The leads' breaks in the loop, for the breakpoint radar (see core.hooks.RadarBreak): a lead nobody owns outside
 the pool, a lead without a next step, and an overdue first contact or follow-up. Each is one query over the
-leads the viewer may see."""
+leads the scope lets through (see core.hooks.RadarBreak)."""
 
 from datetime import timedelta
 
@@ -16,28 +16,28 @@ from .models import Lead, LeadStatus
 WORKED = [LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.CONTACTING, LeadStatus.QUALIFIED]
 
 
-def _worked(user):
-    return Lead.objects.visible_to(user).filter(status__in=WORKED)
+def _worked(scope):
+    return scope(Lead.objects).filter(status__in=WORKED)
 
 
-def no_owner(user, now, threshold):
-    return (_worked(user).filter(owner__isnull=True, in_pool=False).annotate(broken_since=F("created_at"))
+def no_owner(scope, now, threshold):
+    return (_worked(scope).filter(owner__isnull=True, in_pool=False).annotate(broken_since=F("created_at"))
             .filter(broken_since__lte=now - threshold))
 
 
-def no_next_step(user, now, threshold):
-    return (_worked(user).filter(owner__isnull=False, next_follow_up_at__isnull=True)
+def no_next_step(scope, now, threshold):
+    return (_worked(scope).filter(owner__isnull=False, next_follow_up_at__isnull=True)
             .annotate(broken_since=Coalesce("last_activity_at", "assigned_at", "created_at"))
             .filter(broken_since__lte=now - threshold))
 
 
-def first_contact_overdue(user, now, threshold):
-    return (_worked(user).filter(owner__isnull=False, last_activity_at__isnull=True)
+def first_contact_overdue(scope, now, threshold):
+    return (_worked(scope).filter(owner__isnull=False, last_activity_at__isnull=True)
             .annotate(broken_since=F("next_follow_up_at")).filter(broken_since__lt=now - threshold))
 
 
-def follow_up_overdue(user, now, threshold):
-    return (_worked(user).filter(owner__isnull=False, last_activity_at__isnull=False)
+def follow_up_overdue(scope, now, threshold):
+    return (_worked(scope).filter(owner__isnull=False, last_activity_at__isnull=False)
             .annotate(broken_since=F("next_follow_up_at")).filter(broken_since__lt=now - threshold))
 
 

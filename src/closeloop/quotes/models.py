@@ -189,14 +189,23 @@ EDITABLE_STATUSES = {QuoteStatus.DRAFT, QuoteStatus.APPROVED, QuoteStatus.REJECT
 class QuoteQuerySet(VisibleQuerySet):
     # Finance reads every quote: they check contracts and invoices against what was offered.
     company_wide_roles = frozenset({Role.FINANCE})
+    # A quote is its deal's owner's (the breakpoint radar counts quotes per deal owner).
+    owner_field = "opportunity__owner"
 
     def _visibility_filter(self, user) -> Q:
         from closeloop.deals.models import Opportunity
 
         # A quote follows its deal; an approver also sees what they were asked to approve.
-        return Q(opportunity__in=Opportunity.objects.visible_to(user).values("pk")) | Q(
-            pk__in=ApprovalStep.objects.filter(approver=user, request__kind="quote").values("request__target_id")
-        )
+        return Q(opportunity__in=Opportunity.objects.visible_to(user).values("pk")) | self._approving(user)
+
+    def _shared_filter(self, user) -> Q:
+        from closeloop.deals.models import Opportunity
+
+        # The same, without the deals seen through their owner: those a deal's owner's line sees by owner.
+        return Q(opportunity__in=Opportunity.objects.shared_with(user).values("pk")) | self._approving(user)
+
+    def _approving(self, user) -> Q:
+        return Q(pk__in=ApprovalStep.objects.filter(approver=user, request__kind="quote").values("request__target_id"))
 
 
 def new_public_key() -> str:

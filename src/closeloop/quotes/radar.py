@@ -13,11 +13,11 @@ from .models import ApprovalRequest, ApprovalStatus, Quote, QuoteStatus
 from .services import APPROVAL_KIND
 
 
-def approval_waiting(user, now, threshold):
+def approval_waiting(scope, now, threshold):
     submitted = (ApprovalRequest.objects.filter(kind=APPROVAL_KIND, target_id=OuterRef("pk"),
                                                 status=ApprovalStatus.PENDING)
                  .order_by("-submitted_at").values("submitted_at")[:1])
-    return (Quote.objects.visible_to(user).filter(status=QuoteStatus.PENDING_APPROVAL)
+    return (scope(Quote.objects).filter(status=QuoteStatus.PENDING_APPROVAL)
             .annotate(broken_since=Subquery(submitted)).filter(broken_since__lte=now - threshold))
 
 

@@ -1,0 +1,10 @@
+"""Background jobs of the insights app, run by `closeloop worker` on the schedule in apps.py."""
+
+from django.tasks import task
+
+from .radar import recount
+
+
+@task
+def radar_recount() -> int:
+    return recount()

@@ -1,0 +1,99 @@
+"""The breakpoint radar's counts per owner (`radar.recount`, the worker's sweep): after a recount every viewer's
+counts, and every owner filter's, equal the live counts through the apps' visibility; the page says when."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from closeloop.contracts.models import Contract, Instalment
+from closeloop.core.hooks import collect
+from closeloop.deals.models import Opportunity
+from closeloop.followup.models import ParticipantRole
+from closeloop.followup.services import participant_add
+from closeloop.insights import radar
+from closeloop.insights.models import RadarCount
+from closeloop.leads.models import Lead, LeadStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def by_key(counts):
+    return {kind.key: n for kind, n in counts}
+
+
+@pytest.fixture
+def broken(org, make_lead, make_deal, make_contract, signed_contract, accepted_quote, finance, director, presales):
+    """Records broken in every way the radar knows, seen through each path of the visibility rules: owner and
+    manager, a collaborator from the other team, a marketer's channel, finance company-wide, a contract owned
+    outside the team that sees its deal."""
+    mine = make_lead(owner=org.owner)
+    theirs = make_lead(owner=org.outsider)
+    participant_add(record=theirs, user=org.teammate, role=ParticipantRole.SALES, actor=org.admin)
+    make_lead(owner=org.outsider, source="展会")  # the marketer's channel
+    nobody = make_lead(owner=False)
+    Lead.objects.filter(pk=nobody.pk).update(owner=None, in_pool=False, pooled_at=None, status=LeadStatus.NEW)
+    Lead.objects.filter(pk=mine.pk).update(next_follow_up_at=None)
+    other_deal = make_deal(owner=org.outsider)
+    Opportunity.objects.filter(pk=other_deal.pk).update(next_follow_up_at=None)
+    participant_add(record=other_deal, user=presales, role=ParticipantRole.PRESALES, actor=org.admin)
+    make_contract(plan=False)
+    accepted_quote()
+    moved = signed_contract()
+    # A contract its deal's owner no longer owns: whoever sees the deal still sees it (the second owner path).
+    Contract.objects.filter(pk=moved.pk).update(owner=org.outsider)
+    Instalment.objects.filter(contract=moved).update(owner=org.outsider)
+    return [org.admin, director, org.manager, org.other_manager, org.owner, org.teammate, org.outsider, org.marketer,
+            finance, presales]
+
+
+def test_after_a_recount_every_viewer_counts_what_they_see_live(org, broken):
+    later = timezone.now() + timedelta(days=9)  # the first instalment (due in 7 days) overdue, every wait over
+    radar.recount(later)
+    assert RadarCount.objects.exists()
+    for viewer in broken:
+        kept, counted_at = radar.summary(viewer, later)
+        assert counted_at == later
+        assert by_key(kept) == by_key(radar.counts(viewer, later)), viewer
+        for owner in (org.owner, org.teammate, org.outsider, org.manager):
+            assert by_key(radar.summary(viewer, later, owner=owner.pk)[0]) == by_key(
+                radar.counts(viewer, later, owner=owner.pk)), (viewer, owner)
+    # What the paths beyond ownership bring, so the equality above is not only about owners.
+    assert by_key(radar.summary(org.teammate, later)[0])["leads.first_contact_overdue"] == 1  # collaborating
+    assert by_key(radar.summary(org.marketer, later)[0])["leads.first_contact_overdue"] == 1  # its channel
+    assert by_key(radar.summary(broken[-1], later)[0])["deals.no_next_step"] == 1  # pre-sales on the deal
+    manager = by_key(radar.summary(org.manager, later)[0])
+    assert manager["contracts.instalment_overdue"] == 1 and manager["leads.no_next_step"] == 1  # the deal's owner's line; their rep's lead
+    assert by_key(radar.summary(org.outsider, later)[0])["contracts.instalment_overdue"] == 1  # the contract's owner
+    assert by_key(radar.summary(org.other_manager, later)[0])["contracts.no_plan"] == 0
+
+
+def test_counts_wait_for_the_next_recount_and_the_page_says_when_they_were_taken(client, org, make_lead):
+    url = reverse("insights:radar")
+    client.force_login(org.manager)
+    assert "counted at" not in client.get(url).content.decode()  # no recount yet: counted live
+    lead = make_lead(owner=org.owner)
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(days=2))
+    radar.recount()
+    response = client.get(url)
+    assert response.context["total"] == 1 and response.context["counted_at"] is not None
+    body = response.content.decode()
+    assert f"counted at {timezone.localtime(response.context['counted_at']):%H:%M} (every 5 minutes)" in body
+    second = make_lead(owner=org.owner)
+    Lead.objects.filter(pk=second.pk).update(next_follow_up_at=timezone.now() - timedelta(days=1))
+    response = client.get(url + "?kind=leads.first_contact_overdue")
+    assert response.context["total"] == 1  # counted at the next recount
+    assert second.company_name in response.content.decode()  # listed now
+    radar.recount()
+    assert client.get(url).context["total"] == 2
+
+
+def test_the_api_says_when_the_counts_were_taken(client, org, api_auth):
+    assert client.get("/api/insights/radar", **api_auth(org.manager)).json()["counts_as_of"] is None
+    radar.recount()
+    assert client.get("/api/insights/radar", **api_auth(org.manager)).json()["counts_as_of"] is not None
+
+
+def test_the_worker_recounts_on_a_schedule():
+    assert "insights.radar_recount" in [sweep.name for sweep in collect("sweeps")]
