@@ -13,12 +13,11 @@ visibility subqueries on each page view took seconds at 100k leads. Before the f
 """
 
 import time as clock
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from closeloop.core.hooks import RadarBreak, collect
@@ -89,10 +88,16 @@ def recount(now: datetime | None = None) -> int:
     limits = thresholds(every)
     kept = []
     for kind in every:
-        paths = [kind.owner, *([kind.also_owner] if kind.also_owner else [])]
-        grouped = kind.rows(everything, now, limits[kind.key]).order_by().values(*paths).annotate(n=Count("pk"))
-        kept += [RadarCount(kind=kind.key, owner_id=row[kind.owner], count=row["n"],
-                            also_owner_id=row[kind.also_owner] if kind.also_owner else None) for row in grouped]
+        found = kind.rows(everything, now, limits[kind.key]).order_by()
+        # Counted here, not by GROUP BY owner: grouping makes SQLite walk the whole table in an owner index
+        # (20 s per lead kind at 1M leads) instead of the kind's partial index (2 s for 400k rows, under load).
+        if kind.also_owner:
+            pairs = found.values_list(kind.owner, kind.also_owner).iterator(chunk_size=5000)
+        else:
+            pairs = ((owner, None) for owner in found.values_list(kind.owner, flat=True).iterator(chunk_size=5000))
+        owners = Counter(pairs)
+        kept += [RadarCount(kind=kind.key, owner_id=owner, also_owner_id=also, count=n)
+                 for (owner, also), n in owners.items()]
     with transaction.atomic():
         RadarRecount.objects.select_for_update().get_or_create(pk=1, defaults={"counted_at": now})
         RadarCount.objects.all().delete()

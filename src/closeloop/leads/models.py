@@ -255,13 +255,18 @@ class Lead(FollowedUp, models.Model):
             # (status, owner), so a page and the counts sweep never read the table for rows they skip. Status is
             # a column, not part of the condition: SQLite uses a partial index only when the query repeats its
             # condition, and it cannot match an IN list of bound parameters.
-            models.Index(fields=["created_at", "status", "in_pool"], name="lead_radar_no_owner_idx",
+            # The owner too, though always empty: the viewer's owner terms read it, and from the index a manager's
+            # list skips the unowned leads they may not see without reading the table.
+            models.Index(fields=["created_at", "status", "in_pool", "owner"], name="lead_radar_unowned_idx",
                          condition=Q(owner__isnull=True, in_pool=False)),
             models.Index(Coalesce("last_activity_at", "assigned_at", "created_at"), F("status"), F("owner"),
                          name="lead_radar_no_next_step_idx", condition=Q(next_follow_up_at__isnull=True)),
-            # First contact (no activity yet) and follow-up overdue: one index, the activity its last column.
-            models.Index(fields=["next_follow_up_at", "status", "owner", "last_activity_at"],
-                         name="lead_radar_follow_up_idx", condition=Q(next_follow_up_at__isnull=False)),
+            # First contact (no activity yet) and follow-up overdue, apart: the first is rare, and a list of it
+            # walking the other's index would read every overdue lead to find none.
+            models.Index(fields=["next_follow_up_at", "status", "owner"], name="lead_radar_first_contact_idx",
+                         condition=Q(next_follow_up_at__isnull=False, last_activity_at__isnull=True)),
+            models.Index(fields=["next_follow_up_at", "status", "owner"], name="lead_radar_follow_up_at_idx",
+                         condition=Q(next_follow_up_at__isnull=False, last_activity_at__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(

@@ -95,5 +95,15 @@ def test_the_api_says_when_the_counts_were_taken(client, org, api_auth):
     assert client.get("/api/insights/radar", **api_auth(org.manager)).json()["counts_as_of"] is not None
 
 
+def test_a_closed_lead_nobody_owns_is_no_break(org, make_lead):
+    # The kind names the statuses it leaves out (for SQLite's plan); a lead sales no longer works is not broken.
+    closed = make_lead(owner=False)
+    Lead.objects.filter(pk=closed.pk).update(owner=None, in_pool=False, status=LeadStatus.DISQUALIFIED)
+    later = timezone.now() + timedelta(hours=2)
+    assert by_key(radar.counts(org.admin, later))["leads.no_owner"] == 0
+    Lead.objects.filter(pk=closed.pk).update(status=LeadStatus.NEW)
+    assert by_key(radar.counts(org.admin, later))["leads.no_owner"] == 1
+
+
 def test_the_worker_recounts_on_a_schedule():
     assert "insights.radar_recount" in [sweep.name for sweep in collect("sweeps")]
