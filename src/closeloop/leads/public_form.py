@@ -1,4 +1,6 @@
-"""The public web form's rules: which fields it shows, its honeypot, and its per-IP rate limit."""
+"""The rules of every page the public reaches without a login (the web form, a customer's quote, acceptance,
+survey and ticket links): the honeypot, the per-IP rate limit, the cap on a post's size and the headers that keep
+a keyed page private. The web form's fields are decided here too."""
 
 from django.conf import settings
 from django_ratelimit.core import get_usage
@@ -39,3 +41,25 @@ def rate_limit_hit(request, *, group: str = "public-form", rate: str | None = No
     if usage is None or not usage["should_limit"]:
         return 0
     return max(1, usage["time_left"])
+
+
+def declared_too_large(request, limit: int | None = None) -> bool:
+    """Whether a post declares a body over `limit` (CLOSELOOP_PUBLIC_FORM_MAX_BYTES): refused on its declared
+    size, before the body is read (Django's own cap is the site-wide 5 MB)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return length > (limit or settings.CLOSELOOP_PUBLIC_FORM_MAX_BYTES)
+
+
+def keep_private(response):
+    """Headers for a page whose address holds its only credential (a quote's, a delivery's or a survey's key):
+    the key must not leave with a link to another site, be indexed or be cached on the way.
+
+    "same-origin" rather than "no-referrer", which would make the browser post the page's own form with
+    `Origin: null` and fail the CSRF check."""
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Cache-Control"] = "private, no-store"
+    return response

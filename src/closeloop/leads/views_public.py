@@ -25,7 +25,7 @@ from closeloop.core.models import Channel
 
 from .forms import PublicLeadForm
 from .models import CONFIGURABLE_FIELDS, Campaign, Lead
-from .public_form import HONEYPOT_FIELD, rate_limit_hit, shown_fields
+from .public_form import HONEYPOT_FIELD, declared_too_large, rate_limit_hit, shown_fields
 from .services.intake import channel_policy, lead_submit
 
 
@@ -46,8 +46,7 @@ PUBLIC_FORM_CSP = {**settings.SECURE_CSP, "frame-ancestors": ["*"]}
 @require_http_methods(["GET", "POST"])
 def public_form_view(request, form_key):
     campaign = _active_campaign(form_key)
-    if request.method == "POST" and _declared_length(request) > settings.CLOSELOOP_PUBLIC_FORM_MAX_BYTES:
-        # Refused on its declared size, before the body is read (Django's own cap is the site-wide 5 MB).
+    if request.method == "POST" and declared_too_large(request):
         return render(request, "leads/public/too_large.html", {"campaign": campaign}, status=413)
     policy = channel_policy(Channel.FORM)
     field_names = shown_fields(policy)
@@ -78,13 +77,6 @@ def public_form_view(request, form_key):
         "contact_required": policy.require_contact_method,
     }
     return render(request, "leads/public/form.html", context)
-
-
-def _declared_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 def _field_label(name: str) -> str:

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
 from closeloop.core.money import amount_in_words
-from closeloop.leads.public_form import rate_limit_hit
+from closeloop.leads.public_form import keep_private, rate_limit_hit
 
 from . import services
 from .catalog import quote_settings
@@ -45,15 +45,6 @@ def _quote(key: str) -> Quote:
     return quote
 
 
-def _private(response):
-    # The key must not leave with a link to another site; "same-origin" rather than "no-referrer", which
-    # would make the browser post the page's own form with `Origin: null` and fail the CSRF check.
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 @require_http_methods(["GET", "POST"])
 def public_quote_view(request, key):
     if limited := _limited(request):
@@ -72,7 +63,7 @@ def public_quote_view(request, key):
         else:
             return redirect("quote_public", key=key)
     version = quote.current_version
-    return _private(render(request, "quotes/public/quote.html", {
+    return keep_private(render(request, "quotes/public/quote.html", {
         "quote": quote, "version": version, "lines": list(version_lines(version)), "form": form,
         "customer": quote.opportunity.customer, "owner": quote.opportunity.owner, "settings": quote_settings(),
         "in_words": amount_in_words(version.total_incl_tax),
@@ -89,4 +80,4 @@ def public_quote_pdf_view(request, key):
     version.quote = quote
     response = HttpResponse(quote_pdf(version), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{pdf_filename(version)}"'
-    return _private(response)
+    return keep_private(response)

@@ -18,4 +18,6 @@ class ServiceAction(models.TextChoices):
     TICKET_ASSIGN = "ticket.assign", _("Ticket assigned")
     TICKET_STATUS = "ticket.status", _("Ticket status changed")
     TICKET_REOPEN = "ticket.reopen", _("Ticket reopened")
+    SURVEY_SEND = "survey.send", _("Satisfaction survey sent")
+    SURVEY_ANSWER = "survey.answer", _("Satisfaction survey answered")
     SETTINGS_UPDATE = "service_settings.update", _("Service settings edited")

@@ -8,6 +8,7 @@ from closeloop.core.hooks import (
     RecordPanel,
     RecordType,
     Sweep,
+    TaskKind,
     TimelineSource,
     TodaySource,
 )
@@ -36,7 +37,16 @@ class ServiceConfig(LoopApp):
                              email=True),
             NotificationKind("delivery.accepted", _("A delivery I run or sold is accepted (finance: an instalment falls due)"),
                              email=True),
+            NotificationKind("survey.low_score", _("A customer gives a low satisfaction score (account owner and "
+                                                   "service manager)"), email=True),
         ]
+
+    def task_kinds(self):
+        from .surveys import LOW_SCORE_TASK
+
+        # Closed by the follow-up that calls the customer back (a call, a visit ... logged on the ticket or delivery).
+        return [TaskKind(LOW_SCORE_TASK, _("Call back an unhappy customer"),
+                         reminder=_("Call back the unhappy customer of %(record)s"), done_by_activity=True)]
 
     def sweeps(self):
         from .tasks import ticket_sla_sweep
@@ -64,6 +74,7 @@ class ServiceConfig(LoopApp):
             RecordPanel("contracts.Contract", "details", "service/_contract_panel.html"),
             RecordPanel("deals.Customer", "details", "service/_customer_panel.html"),
             RecordPanel("deals.Customer", "details", "service/_customer_tickets.html", order=110),
+            RecordPanel("deals.Customer", "details", "service/_customer_satisfaction.html", order=105),
         ]
 
     def timeline_sources(self):
@@ -84,6 +95,7 @@ class ServiceConfig(LoopApp):
         return [
             path("service/", include("closeloop.service.urls")),
             path("d/<str:key>/", views_public.public_acceptance_view, name="delivery_public"),
+            path("s/<str:key>/", views_public.public_survey_view, name="survey_public"),
         ]
 
     def api_routers(self):
@@ -92,7 +104,8 @@ class ServiceConfig(LoopApp):
         return [("/tickets", router)]
 
     def demo(self, ctx):
-        from .demo import load_demo_deliveries, load_demo_tickets
+        from .demo import load_demo_deliveries, load_demo_surveys, load_demo_tickets
 
         ctx.summary.append(load_demo_deliveries(ctx))
         ctx.summary.append(load_demo_tickets(ctx))
+        ctx.summary.append(load_demo_surveys(ctx))

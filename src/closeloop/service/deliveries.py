@@ -23,6 +23,7 @@ from closeloop.core.notify import notify
 from . import access
 from .actions import ServiceAction
 from .models import AcceptedVia, Delivery, DeliveryStatus, Milestone
+from .surveys import survey_for_delivery
 
 MAX_MILESTONES = 30
 SIGNATURE_MAX_BYTES = 2 * 1024 * 1024
@@ -186,6 +187,7 @@ def _accept(delivery: Delivery, *, accepted_on: date, actor, channel, changes: d
     contract = delivery.contract
     audit_record(actor=actor, channel=channel, action=ServiceAction.DELIVERY_ACCEPT, target=delivery,
                  changes={"status": [DeliveryStatus.IN_PROGRESS, DeliveryStatus.ACCEPTED], **changes}, note=note)
+    survey_for_delivery(delivery, channel=channel)
     message = _("The delivery of %(contract)s was accepted.") % {"contract": contract.number}
     if released:
         message += " " + _("Now due: %(instalments)s") % {"instalments": "; ".join(

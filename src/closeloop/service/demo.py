@@ -84,3 +84,20 @@ def load_demo_tickets(ctx) -> str:
                                                resolution_due_at=urgent.resolution_due_at)
     ctx.finish.append(sla.sla_sweep)
     return f"{len(made)} tickets"
+
+
+def load_demo_surveys(ctx) -> str:
+    """The surveys the demo's resolved tickets and accepted delivery were sent: the closed ticket's answered with a
+    low score (so its account owner and the service manager have a call-back task), the accepted delivery's with a
+    high one, the resolved ticket's still waiting."""
+    from . import surveys
+    from .models import Survey, TicketStatus
+
+    closed = Survey.objects.filter(ticket__status=TicketStatus.CLOSED).order_by("id").first()
+    if closed is not None:
+        surveys.survey_answer(survey=closed, csat=2, nps=4, comment="问题解决得太慢，等了三天才有人回复。")
+    accepted = Survey.objects.filter(delivery__isnull=False).order_by("id").first()
+    if accepted is not None:
+        surveys.survey_answer(survey=accepted, csat=5, nps=10, comment="实施团队很专业。")
+    answered = Survey.objects.filter(answered_at__isnull=False).count()
+    return f"{Survey.objects.count()} surveys ({answered} answered)"

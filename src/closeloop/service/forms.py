@@ -59,6 +59,21 @@ class PublicAcceptanceForm(forms.Form):
                                 widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}))
 
 
+class ScoreSelect(forms.RadioSelect):
+    """A row of score buttons (1–5, 0–10) that wraps on a phone."""
+
+    template_name = "service/public/_scores.html"
+
+
+class PublicSurveyForm(forms.Form):
+    csat = forms.TypedChoiceField(label=_("How satisfied are you with our service?"), coerce=int, widget=ScoreSelect,
+                                  choices=[(n, str(n)) for n in range(1, 6)])
+    nps = forms.TypedChoiceField(label=_("How likely are you to recommend us to a friend or colleague?"), coerce=int,
+                                 widget=ScoreSelect, choices=[(n, str(n)) for n in range(11)])
+    comment = forms.CharField(label=_("What should we keep or change? (optional)"), required=False, max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000}))
+
+
 class TicketForm(forms.Form):
     title = forms.CharField(label=_("subject"), max_length=200)
     description = forms.CharField(label=_("description"), required=False, max_length=5000,
@@ -105,6 +120,9 @@ class ServiceSettingsForm(forms.Form):
     assignment_strategy = forms.ChoiceField(label=_("assign new tickets"),
                                             choices=[("round_robin", _("Round-robin")),
                                                      ("least_load", _("Least open tickets"))])
+    survey_expiry_days = forms.IntegerField(label=_("satisfaction survey open for (days)"), min_value=1, max_value=365,
+                                            required=False,
+                                            help_text=_("How long the customer's survey link can be answered after it is sent."))
     holidays = forms.CharField(label=_("public holidays (days off)"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
                                help_text=_("One date a line, with an optional name: 2026-10-01 国庆节"))
     workdays = forms.CharField(label=_("weekend days worked (调休)"), required=False, widget=forms.Textarea(attrs={"rows": 3}),

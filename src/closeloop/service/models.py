@@ -162,6 +162,9 @@ class ServiceSettings(models.Model):
     assignment_strategy = models.CharField(_("assign new tickets"), max_length=15, default="round_robin",
                                            choices=[("round_robin", _("Round-robin")),
                                                     ("least_load", _("Least open tickets"))])
+    survey_expiry_days = models.PositiveSmallIntegerField(
+        _("satisfaction survey open for (days)"), default=14,
+        help_text=_("How long the customer's survey link can be answered after it is sent."))
     # Round-robin cursor: who got the previous ticket. Updated under this row's lock.
     last_assigned = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="+", editable=False)
@@ -357,3 +360,95 @@ class Ticket(FollowedUp, models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_TICKET_STATUSES
+
+
+# ---------------------------------------------------------------------------------------------------
+# Satisfaction surveys (满意度)
+
+
+class SurveyQuerySet(VisibleQuerySet):
+    # After-sales service reads every survey, as it works every ticket and delivery.
+    company_wide_roles = frozenset({Role.SERVICE})
+
+    def _visibility_filter(self, user) -> Q:
+        # The account owner when it was sent (a manager: the team's), and whoever sees the customer now.
+        from closeloop.deals.models import Customer
+
+        return super()._visibility_filter(user) | Q(customer__in=Customer.objects.visible_to(user).values("pk"))
+
+
+class Survey(models.Model):
+    """A satisfaction survey sent to the customer when a ticket is resolved or a delivery accepted: CSAT 1–5, NPS
+    0–10 and a comment, through a public link whose key is the only credential.
+
+    One answer per survey: `survey_answer` writes it with a conditional UPDATE (`answered_at IS NULL` and not
+    expired), so of two submits racing, the database lets one count. One survey per ticket and per delivery."""
+
+    key = models.CharField(max_length=40, unique=True, default=new_public_key, editable=False)
+    customer = models.ForeignKey("deals.Customer", verbose_name=_("customer"), on_delete=models.PROTECT,
+                                 related_name="surveys", db_index=False)  # served by survey_customer_idx
+    ticket = models.OneToOneField(Ticket, verbose_name=_("ticket"), null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="survey")
+    delivery = models.OneToOneField(Delivery, verbose_name=_("delivery"), null=True, blank=True,
+                                    on_delete=models.CASCADE, related_name="survey")
+    # The account owner when it was sent: "CSAT by owner" counts the answers each rep's customers gave.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("account owner"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+", db_index=False)  # survey_owner_idx
+    product = models.ForeignKey("quotes.Product", verbose_name=_("product"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    email = models.CharField(_("sent to"), max_length=200, blank=True)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    expires_at = models.DateTimeField(_("open until"))
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    csat = models.PositiveSmallIntegerField(_("satisfaction (CSAT 1–5)"), null=True, blank=True)
+    nps = models.PositiveSmallIntegerField(_("likely to recommend (NPS 0–10)"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True, max_length=2000)
+
+    objects = SurveyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        indexes = [
+            # The customer page's figures and the "by customer" rows.
+            models.Index(fields=["customer", "answered_at"], name="survey_customer_idx"),
+            # "By owner" and a manager's team; the period breakdown reads answered_at.
+            models.Index(fields=["owner", "answered_at"], name="survey_owner_idx"),
+            models.Index(fields=["answered_at"], name="survey_answered_idx", condition=Q(answered_at__isnull=False)),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(ticket__isnull=True) | Q(delivery__isnull=True),
+                                   name="survey_one_subject"),
+            models.CheckConstraint(condition=Q(csat__isnull=True) | Q(csat__gte=1, csat__lte=5), name="survey_csat_range"),
+            models.CheckConstraint(condition=Q(nps__isnull=True) | Q(nps__lte=10), name="survey_nps_range"),
+            # An answer has both scores and a time; an open survey has none.
+            models.CheckConstraint(condition=Q(answered_at__isnull=True, csat__isnull=True, nps__isnull=True)
+                                   | Q(answered_at__isnull=False, csat__isnull=False, nps__isnull=False),
+                                   name="survey_answer_whole"),
+        ]
+
+    def __str__(self):
+        subject = self.ticket or self.delivery
+        return str(_("Satisfaction survey")) + (f" · {subject}" if subject else "")
+
+    @property
+    def subject(self):
+        """The ticket or delivery it asks about (its low-score tasks and its trail are on that record)."""
+        return self.ticket or self.delivery
+
+    @property
+    def expired(self) -> bool:
+        return self.answered_at is None and self.expires_at <= timezone.now()
+
+    @property
+    def low_score(self) -> bool:
+        return self.answered_at is not None and is_low_score(self.csat, self.nps)
+
+
+LOW_CSAT = 2  # CSAT at or below: unhappy
+LOW_NPS = 6  # NPS at or below: a detractor
+
+
+def is_low_score(csat: int, nps: int) -> bool:
+    return csat <= LOW_CSAT or nps <= LOW_NPS

@@ -1,9 +1,14 @@
-"""Delivery reads. Every one starts from `Delivery.objects.visible_to(user)`; a delivery outside it is a 404."""
+"""Delivery, ticket and survey reads. Every one starts from the records' `visible_to(user)`; a delivery or ticket
+outside it is a 404."""
 
-from django.db.models import Count, Q
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek
 from django.http import Http404
+from django.utils import timezone
 
-from .models import Delivery, DeliveryStatus, Milestone
+from .models import LOW_NPS, Delivery, DeliveryStatus, Milestone, Survey
 
 
 def delivery_list(*, user, status: str = "", q: str = "", customer: int | None = None):
@@ -69,3 +74,97 @@ def get_ticket_for_user(user, pk):
     if ticket is None:
         raise Http404
     return ticket
+
+
+# ---------------------------------------------------------------------------------------------------
+# Satisfaction (CSAT and NPS) for the customer page and the review's dashboards
+
+PROMOTER_NPS = 9  # 9–10 promote; 7–8 are passive; 0–6 detract
+SATISFACTION_GROUPS = ("customer", "owner", "product", "period")
+PERIODS = {"week": TruncWeek, "month": TruncMonth, "quarter": TruncQuarter}
+
+
+def _figures(answered: int, csat_sum, promoters: int, detractors: int) -> dict:
+    """CSAT as the average score (1–5, one decimal) and NPS as promoters minus detractors in % of the answers."""
+    if not answered:
+        return {"answered": 0, "csat": None, "nps": None, "promoters": 0, "passives": 0, "detractors": 0}
+    return {"answered": answered, "csat": round(csat_sum / answered, 1),
+            "nps": round(100 * (promoters - detractors) / answered), "promoters": promoters,
+            "passives": answered - promoters - detractors, "detractors": detractors}
+
+
+def _aggregates() -> dict:
+    # Sums and counts, not Avg: integers add up alike on SQLite and PostgreSQL; the division is ours.
+    return {"answered": Count("id"), "csat_sum": Sum("csat"),
+            "promoters": Count("id", filter=Q(nps__gte=PROMOTER_NPS)),
+            "detractors": Count("id", filter=Q(nps__lte=LOW_NPS))}
+
+
+def answered_surveys(*, user, start: date | None = None, end: date | None = None):
+    """The answered surveys `user` may see, answered between the local days `start` and `end` (both included)."""
+    surveys = Survey.objects.visible_to(user).filter(answered_at__isnull=False)
+    if start is not None:
+        surveys = surveys.filter(answered_at__gte=_local_midnight(start))
+    if end is not None:
+        surveys = surveys.filter(answered_at__lt=_local_midnight(end + timedelta(days=1)))
+    return surveys
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def satisfaction(*, user, by: str, start: date | None = None, end: date | None = None, period: str = "month",
+                 surveys=None) -> list[dict]:
+    """CSAT and NPS of the answered surveys `user` may see, one row per customer, account owner, product or period
+    (`period`: week, month or quarter, in the site's time zone), in one GROUP BY. Each row: `key` (the id, or the
+    period's first day), `label`, `answered`, `csat`, `nps`, `promoters`, `passives`, `detractors`. Rows with the
+    most answers first; periods in time order. `surveys` narrows further (the dashboards' own filters)."""
+    if by not in SATISFACTION_GROUPS:
+        raise ValueError(f"satisfaction by {by!r}: one of {SATISFACTION_GROUPS}")
+    rows = surveys if surveys is not None else answered_surveys(user=user, start=start, end=end)
+    if by == "period":
+        trunc = PERIODS.get(period, TruncMonth)
+        grouped = (rows.annotate(bucket=trunc("answered_at", tzinfo=timezone.get_current_timezone()))
+                   .values("bucket").annotate(**_aggregates()).order_by("bucket"))
+        return [{"key": row["bucket"].date() if hasattr(row["bucket"], "date") else row["bucket"],
+                 "label": _period_label(row["bucket"], period), **_figures(row["answered"], row["csat_sum"],
+                                                                           row["promoters"], row["detractors"])}
+                for row in grouped]
+    key, label = {"customer": ("customer", "customer__name"), "owner": ("owner", "owner__display_name"),
+                  "product": ("product", "product__name")}[by]
+    grouped = (rows.values(key, label).annotate(**_aggregates()).order_by("-answered", label))
+    return [{"key": row[key], "label": row[label] or ("—" if row[key] is None else str(row[key])),
+             **_figures(row["answered"], row["csat_sum"], row["promoters"], row["detractors"])} for row in grouped]
+
+
+def _period_label(bucket, period: str) -> str:
+    day = bucket.date() if hasattr(bucket, "date") else bucket
+    if period == "week":
+        return f"{day:%Y-%m-%d}"
+    if period == "quarter":
+        return f"{day.year} Q{(day.month - 1) // 3 + 1}"
+    return f"{day:%Y-%m}"
+
+
+def survey_context(subject, *, show_link: bool) -> dict:
+    """The survey of a ticket or delivery the viewer sees, for its page; its link only for who may work the record
+    (the key is the customer's credential)."""
+    from .surveys import survey_url
+
+    field = "ticket" if subject._meta.model_name == "ticket" else "delivery"
+    survey = Survey.objects.filter(**{field: subject}).first()
+    url = (survey_url(survey) if survey is not None and show_link and survey.answered_at is None else "")
+    return {"survey": survey, "survey_url": url}
+
+
+def customer_satisfaction(customer, user) -> dict:
+    """The customer page's figures: CSAT and NPS of the customer's answered surveys `user` may see, how many are
+    still waiting for an answer, and the latest answers."""
+    visible = Survey.objects.visible_to(user).filter(customer=customer)
+    totals = visible.filter(answered_at__isnull=False).aggregate(**_aggregates())
+    figures = _figures(totals["answered"], totals["csat_sum"], totals["promoters"], totals["detractors"])
+    figures["waiting"] = visible.filter(answered_at__isnull=True, expires_at__gt=timezone.now()).count()
+    figures["latest"] = list(visible.filter(answered_at__isnull=False).select_related("ticket", "delivery")
+                             .order_by("-answered_at", "-id")[:5])
+    return figures

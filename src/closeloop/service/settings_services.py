@@ -14,7 +14,8 @@ from closeloop.core.models import Channel, User
 from .actions import ServiceAction
 from .models import CalendarDay, CustomerTier, ServiceSettings, SlaPolicy, TicketPriority
 
-SETTINGS_FIELDS = ["work_weekdays", "work_start", "work_end", "service_manager", "assignment_strategy"]
+SETTINGS_FIELDS = ["work_weekdays", "work_start", "work_end", "service_manager", "assignment_strategy",
+                   "survey_expiry_days"]
 DAY_LINE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*(.*)$")
 MAX_MINUTES = 60 * 24 * 90
 
@@ -65,6 +66,9 @@ def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: s
     except ValidationFailed as exc:
         errors.update(exc.field_errors)
         worked = {}
+    expiry = data.get("survey_expiry_days")  # None: unchanged
+    if expiry is not None and (not isinstance(expiry, int) or not 1 <= expiry <= 365):
+        errors["survey_expiry_days"] = [_("Between 1 and 365 days.")]
     if both := sorted(set(off) & set(worked)):
         errors["workdays"] = [_("%(day)s is both a holiday and a working day.") % {"day": both[0]}]
     rows = []
@@ -88,6 +92,8 @@ def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: s
         before = snapshot(row, SETTINGS_FIELDS)
         row.work_weekdays, row.work_start, row.work_end = weekdays, data["work_start"], data["work_end"]
         row.service_manager, row.assignment_strategy = data.get("service_manager"), data.get("assignment_strategy") or "round_robin"
+        if expiry is not None:
+            row.survey_expiry_days = expiry
         row.save()
         # Times of day as text: the trail keeps JSON.
         changes = {name: [str(v) if isinstance(v, time) else v for v in change]

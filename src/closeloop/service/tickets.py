@@ -30,6 +30,7 @@ from .models import (
     TicketPriority,
     TicketStatus,
 )
+from .surveys import survey_for_ticket
 from .tasks import customer_mail
 
 S = TicketStatus
@@ -218,6 +219,8 @@ def ticket_move(*, ticket: Ticket, status: str, actor: User | None, note: str = 
         elif reopened:
             ticket.resolved_at = ticket.closed_at = None
         ticket.save()
+        if status == S.RESOLVED:
+            survey_for_ticket(ticket, channel=channel)
         action = ServiceAction.TICKET_REOPEN if reopened else ServiceAction.TICKET_STATUS
         audit_record(actor=actor, channel=channel, action=action, target=ticket,
                      changes={"status": [old, status]}, note=(note or "")[:500])

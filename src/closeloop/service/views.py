@@ -24,7 +24,7 @@ from closeloop.followup.selectors import follow_up_panel
 from . import access, deliveries
 from .forms import AcceptanceUploadForm, DeliveryForm, MilestoneForm, milestone_forms
 from .models import DeliveryStatus
-from .selectors import delivery_list, get_delivery_for_user, get_milestone_for_user
+from .selectors import delivery_list, get_delivery_for_user, get_milestone_for_user, survey_context
 
 CONTENT_TYPES = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".tiff": "image/tiff",
                  ".webp": "image/webp"}
@@ -81,7 +81,7 @@ def _detail_context(request, delivery, **extra) -> dict:
         "public_url": absolute_url(reverse("delivery_public", args=[delivery.public_key])) if can_run else "",
         "milestone_form": MilestoneForm(), "upload_form": AcceptanceUploadForm(
             initial={"accepted_on": timezone.localdate()}),
-        "followup": follow_up_panel(delivery, viewer=user),
+        "followup": follow_up_panel(delivery, viewer=user), **survey_context(delivery, show_link=can_run),
     }
     context.update(extra)
     return context

@@ -16,7 +16,7 @@ from closeloop.followup.selectors import follow_up_panel
 from . import access, sla, tickets
 from .forms import AssignForm, ReplyForm, TicketForm
 from .models import TicketPriority, TicketStatus
-from .selectors import get_ticket_for_user, ticket_list
+from .selectors import get_ticket_for_user, survey_context, ticket_list
 
 
 @login_required
@@ -64,11 +64,12 @@ def ticket_create_view(request):
 
 def _detail(request, ticket, **extra):
     user = request.user
+    can_work = access.can_work_ticket(user, ticket)
     context = {
-        "ticket": ticket, "timers": sla.timers(ticket), "can_work": access.can_work_ticket(user, ticket),
+        "ticket": ticket, "timers": sla.timers(ticket), "can_work": can_work,
         "can_assign": access.can_assign_ticket(user), "moves": tickets.MOVES[ticket.status],
         "reply_form": ReplyForm(), "assign_form": AssignForm(initial={"owner": ticket.owner_id}),
-        "followup": follow_up_panel(ticket, viewer=user),
+        "followup": follow_up_panel(ticket, viewer=user), **survey_context(ticket, show_link=can_work),
     }
     context.update(extra)
     return context

@@ -28,3 +28,11 @@ def tickets_of(customer, user) -> list:
     from ..models import Ticket
 
     return list(Ticket.objects.visible_to(user).filter(customer=customer).order_by("-created_at", "-id")[:10])
+
+
+@register.simple_tag
+def satisfaction_of(customer, user) -> dict:
+    """The customer page's CSAT and NPS (see selectors.customer_satisfaction)."""
+    from ..selectors import customer_satisfaction
+
+    return customer_satisfaction(customer, user)

@@ -7,7 +7,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from closeloop.core.models import Notification
-from closeloop.service.models import Delivery, DeliveryStatus, Milestone, Ticket, TicketStatus
+from closeloop.followup.models import Task
+from closeloop.service.models import Delivery, DeliveryStatus, Milestone, Survey, Ticket, TicketStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -25,3 +26,9 @@ def test_the_demo_has_deliveries(settings, tmp_path):
     assert set(Ticket.objects.values_list("status", flat=True)) == set(TicketStatus.values)
     breached = Ticket.objects.get(first_response_breached_at__isnull=False)
     assert breached.priority == "P1" and Notification.objects.filter(kind="ticket.sla_breached").exists()
+    # The closed ticket's survey was answered low (a call-back each for its account owner and the service manager),
+    # the accepted delivery's high, the resolved ticket's waits.
+    assert "3 surveys (2 answered)" in out.getvalue()
+    low = Survey.objects.get(ticket__status=TicketStatus.CLOSED)
+    assert low.low_score and Survey.objects.filter(answered_at__isnull=True, ticket__status=TicketStatus.RESOLVED).exists()
+    assert Task.objects.for_record(low.ticket).filter(kind="survey_low_score").count() == 2
