@@ -48,3 +48,31 @@ def test_the_customer_answers_the_survey_on_a_phone_and_the_owner_is_told_to_cal
     owner.goto("/follow-up/today/")
     owner.get_by_role("link", name=ticket.number, exact=False).first.click()
     expect(owner.locator("#survey")).to_contain_text("等了三天才有人回复")
+
+
+def test_the_customer_reports_a_problem_on_the_public_ticket_form_on_a_phone(org, make_customer, new_page, tmp_path,
+                                                                            settings):
+    from closeloop.service import ticket_forms
+    from closeloop.service.models import Ticket
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    User.objects.create_user("service", "service@example.com", "pw", role=Role.SERVICE, display_name="小陈")
+    link = ticket_forms.ticket_form_share(customer=make_customer(name="云帆科技有限公司"), actor=org.owner)
+    screenshot = tmp_path / "截图.pdf"
+    screenshot.write_bytes(b"%PDF-1.4\n%%EOF\n")
+
+    phone = new_page(phone=True, locale="zh-CN")
+    phone.set_default_timeout(WAIT)
+    phone.goto(f"/t/{link.key}/")
+    expect(phone.get_by_role("heading", name="提交问题")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    phone.get_by_label("您的姓名 *", exact=True).fill("周敏")
+    phone.get_by_label("电话", exact=True).fill("13912345678")
+    phone.get_by_label("事项 *", exact=True).fill("报表导出乱码")
+    phone.locator("input[name=attachments]").set_input_files(str(screenshot))
+    phone.get_by_role("button", name="发送").click()
+    expect(phone.locator("#ticket-number")).to_be_visible()
+    ticket = Ticket.objects.get()
+    expect(phone.locator("#ticket-number")).to_have_text(ticket.number)
+    assert ticket.owner.username == "service" and ticket.attachments.count() == 1
+

@@ -56,17 +56,21 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def problem_of(name: str, head: bytes) -> str | None:
-    """Why a file named `name` starting with `head` is not a signed copy we keep; None when it is one."""
+# What the refusals ask for; another use of these checks (a ticket's attachment) names its own.
+SIGNED_COPY_HINT = gettext_lazy("Upload the signed contract as PDF, JPG or PNG.")
+
+
+def problem_of(name: str, head: bytes, hint=None) -> str | None:
+    """Why a file named `name` starting with `head` is not a document we keep (a PDF or an image); None when it is
+    one. `hint` says what to upload instead."""
     kind = sniff(head)
     extension = PurePath(name or "").suffix.lower()
+    hint = hint or SIGNED_COPY_HINT
     if kind is None:
         what = next((text for magic, text in KNOWN_OTHERS if head.startswith(magic)), None)
         if what:
-            return _("“%(name)s” is %(what)s, not a PDF or an image. Upload the signed contract as PDF, JPG or PNG.") % {
-                "name": name, "what": what}
-        return _("“%(name)s” is not a PDF or an image we recognise. Upload the signed contract as PDF, JPG or PNG.") % {
-            "name": name}
+            return _("“%(name)s” is %(what)s, not a PDF or an image.") % {"name": name, "what": what} + " " + str(hint)
+        return _("“%(name)s” is not a PDF or an image we recognise.") % {"name": name} + " " + str(hint)
     if extension not in KINDS[kind][2]:
         return _("“%(name)s” is named like a %(claimed)s file but is a %(actual)s. Save it with the right extension "
                  "and upload it again.") % {"name": name, "claimed": extension.lstrip(".") or _("typeless"),
@@ -74,24 +78,26 @@ def problem_of(name: str, head: bytes) -> str | None:
     return None
 
 
-def size_problem(size: int) -> str:
+def size_problem(size: int, limit: int | None = None) -> str:
     return _("The file is larger than %(limit)d MB. Scan at a lower resolution or split it.") % {
-        "limit": max_bytes() // (1024 * 1024)}
+        "limit": (limit or max_bytes()) // (1024 * 1024)}
 
 
 class ScanUploadGuard(FileUploadHandler):
     """Checks an upload as it arrives and cuts it off as soon as it is refused (see the module docstring).
     The view reads `problem` when the file is missing from `request.FILES`."""
 
-    def __init__(self, request=None):
+    def __init__(self, request=None, *, limit: int | None = None, hint=None, files: int = 1):
         super().__init__(request)
         self.problem: str | None = None
         self.kind: str | None = None
-        self.limit = max_bytes()
+        self.limit = limit or max_bytes()
+        self.hint = hint
+        self.files = files  # how many files the form takes, each up to the limit
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        if content_length and content_length > self.limit + FORM_SLACK:
-            self.problem = size_problem(content_length)
+        if content_length and content_length > self.limit * self.files + FORM_SLACK:
+            self.problem = size_problem(content_length, self.limit)
         return None  # the default handlers parse; new_file stops them when refused
 
     def new_file(self, *args, **kwargs):
@@ -101,10 +107,10 @@ class ScanUploadGuard(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data, start):
         if start == 0:
-            self.problem = problem_of(self.file_name, raw_data[:16])
+            self.problem = problem_of(self.file_name, raw_data[:16], self.hint)
             self.kind = sniff(raw_data[:16])
         if self.problem is None and start + len(raw_data) > self.limit:
-            self.problem = size_problem(start + len(raw_data))
+            self.problem = size_problem(start + len(raw_data), self.limit)
         if self.problem:
             raise StopUpload(connection_reset=True)
         return raw_data
@@ -113,26 +119,28 @@ class ScanUploadGuard(FileUploadHandler):
         return None  # the next handler (memory or temporary file) makes the file
 
 
-def guard_uploads(request) -> ScanUploadGuard:
-    """Put the guard in front of the request's upload handlers; call before anything reads request.POST/FILES."""
-    guard = ScanUploadGuard(request)
+def guard_uploads(request, **options) -> ScanUploadGuard:
+    """Put the guard in front of the request's upload handlers; call before anything reads request.POST/FILES.
+    `options`: the guard's `limit` per file, `hint` (what to upload instead) and how many `files` the form takes."""
+    guard = ScanUploadGuard(request, **options)
     request.upload_handlers.insert(0, guard)
     return guard
 
 
-def uploaded_file_problem(upload, guard: ScanUploadGuard | None) -> str | None:
+def uploaded_file_problem(upload, guard: ScanUploadGuard | None, *, limit: int | None = None,
+                          hint=None) -> str | None:
     """The refusal for a file that went through the guard, or a check of one that did not (the API's tests,
     a file given to the service directly)."""
     if guard is not None and guard.problem:
         return guard.problem
     if upload is None:
         return _("Choose the signed contract (PDF, JPG or PNG).")
-    if upload.size > max_bytes():
-        return size_problem(upload.size)
+    if upload.size > (limit or max_bytes()):
+        return size_problem(upload.size, limit)
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)
-    return problem_of(upload.name, head)
+    return problem_of(upload.name, head, hint)
 
 
 def document_upload(*, contract: Contract, upload, actor: User, sign: bool = False, sign_date=None,

@@ -60,3 +60,9 @@ def can_assign_ticket(user: User) -> bool:
 
 def can_be_assigned(user: User) -> bool:
     return _active(user) and user.role in SERVICE_TEAM_ROLES
+
+
+def can_share_ticket_form(user: User, customer) -> bool:
+    """Who hands a customer its public ticket form: the customer's people (its owner, their managers, its
+    collaborators) and administrators."""
+    return _active(user) and (user.is_admin or may(user, customer, Act.FOLLOW_UP))

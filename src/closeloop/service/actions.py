@@ -18,6 +18,7 @@ class ServiceAction(models.TextChoices):
     TICKET_ASSIGN = "ticket.assign", _("Ticket assigned")
     TICKET_STATUS = "ticket.status", _("Ticket status changed")
     TICKET_REOPEN = "ticket.reopen", _("Ticket reopened")
+    TICKET_FORM_SHARE = "ticket_form.share", _("Public ticket form shared")
     SURVEY_SEND = "survey.send", _("Satisfaction survey sent")
     SURVEY_ANSWER = "survey.answer", _("Satisfaction survey answered")
     SETTINGS_UPDATE = "service_settings.update", _("Service settings edited")

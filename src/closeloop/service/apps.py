@@ -27,7 +27,8 @@ class ServiceConfig(LoopApp):
     audit_actions = ServiceAction
     # Milestones are recorded on their delivery; their changes are a milestone's fields.
     audit_action_models = {"milestone": "service.Milestone"}
-    audit_extra_labels = {"service.milestone.name": _("milestone")}
+    audit_extra_labels = {"service.milestone.name": _("milestone"), "ticket_form": _("public ticket form"),
+                          "survey": _("satisfaction survey"), "attachments": _("attachments")}
 
     def notification_kinds(self):
         return [
@@ -96,6 +97,8 @@ class ServiceConfig(LoopApp):
             path("service/", include("closeloop.service.urls")),
             path("d/<str:key>/", views_public.public_acceptance_view, name="delivery_public"),
             path("s/<str:key>/", views_public.public_survey_view, name="survey_public"),
+            path("t/<str:key>/", views_public.public_ticket_form_view, name="ticket_form_public"),
+            path("t/<str:key>/thanks/<str:number>/", views_public.public_ticket_thanks_view, name="ticket_form_thanks"),
         ]
 
     def api_routers(self):
@@ -104,8 +107,9 @@ class ServiceConfig(LoopApp):
         return [("/tickets", router)]
 
     def demo(self, ctx):
-        from .demo import load_demo_deliveries, load_demo_surveys, load_demo_tickets
+        from .demo import load_demo_deliveries, load_demo_surveys, load_demo_ticket_form, load_demo_tickets
 
         ctx.summary.append(load_demo_deliveries(ctx))
         ctx.summary.append(load_demo_tickets(ctx))
         ctx.summary.append(load_demo_surveys(ctx))
+        ctx.summary.append(load_demo_ticket_form(ctx))

@@ -101,3 +101,19 @@ def load_demo_surveys(ctx) -> str:
         surveys.survey_answer(survey=accepted, csat=5, nps=10, comment="实施团队很专业。")
     answered = Survey.objects.filter(answered_at__isnull=False).count()
     return f"{Survey.objects.count()} surveys ({answered} answered)"
+
+
+def load_demo_ticket_form(ctx) -> str:
+    """The first customer with tickets shares its public ticket form, and a customer raised one through it."""
+    from closeloop.deals.models import Customer
+
+    from . import ticket_forms
+
+    customer = Customer.objects.filter(owner__isnull=False, tickets__isnull=False).select_related("owner").order_by("id").first()
+    if customer is None:
+        return "0 public ticket forms"
+    link = ticket_forms.ticket_form_share(customer=customer, actor=customer.owner, channel=Channel.SYSTEM)
+    ticket_forms.ticket_submit_public(link=link, data={
+        "requester_name": "王芳", "requester_phone": "13800138000", "requester_email": "wangfang@example.com",
+        "category": "question", "title": "新员工账号怎么开通", "description": "我们新来了两位同事，需要开通系统账号。"})
+    return "1 public ticket form"

@@ -74,6 +74,34 @@ class PublicSurveyForm(forms.Form):
                               widget=forms.Textarea(attrs={"rows": 3, "maxlength": 2000}))
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.FileField):
+    """Up to three files in one input; the service checks their bytes and sizes."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True, "accept": ".pdf,.png,.jpg,.jpeg,.tif,.tiff,.webp"}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(AttachmentsField, self).clean(file, initial) for file in files if file]
+
+
+class PublicTicketForm(forms.Form):
+    requester_name = forms.CharField(label=_("your name"), max_length=100)
+    requester_phone = forms.CharField(label=_("phone"), max_length=40, required=False)
+    requester_email = forms.EmailField(label=_("email"), max_length=200, required=False)
+    category = forms.ChoiceField(label=_("category"), choices=TicketCategory.choices)
+    title = forms.CharField(label=_("subject"), max_length=200)
+    description = forms.CharField(label=_("what happened"), required=False, max_length=5000,
+                                  widget=forms.Textarea(attrs={"rows": 5, "maxlength": 5000}))
+    attachments = AttachmentsField(label=_("screenshots or documents (optional: up to 3 PDF, JPG or PNG files, 10 MB each)"),
+                                   required=False)
+
+
 class TicketForm(forms.Form):
     title = forms.CharField(label=_("subject"), max_length=200)
     description = forms.CharField(label=_("description"), required=False, max_length=5000,

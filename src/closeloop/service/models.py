@@ -452,3 +452,57 @@ LOW_NPS = 6  # NPS at or below: a detractor
 
 def is_low_score(csat: int, nps: int) -> bool:
     return csat <= LOW_CSAT or nps <= LOW_NPS
+
+
+# ---------------------------------------------------------------------------------------------------
+# The public ticket form and tickets' attachments
+
+
+class TicketFormLink(models.Model):
+    """A customer's public ticket form (/t/<key>/): whoever has the link raises tickets for this customer without a
+    login. The key is the only credential; staff replace it (a new key) when it has gone where it should not."""
+
+    customer = models.OneToOneField("deals.Customer", verbose_name=_("customer"), on_delete=models.CASCADE,
+                                    related_name="ticket_form")
+    key = models.CharField(max_length=40, unique=True, default=new_public_key, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("public ticket form")
+        verbose_name_plural = _("public ticket forms")
+
+    def __str__(self):
+        return str(_("Public ticket form"))
+
+    def get_absolute_url(self):
+        return reverse("ticket_form_public", args=[self.key])
+
+
+def attachment_path(attachment, filename: str) -> str:
+    # The stored name is ours (a random id and the checked type), never the uploader's file name.
+    return f"tickets/{attachment.ticket_id}/{filename}"
+
+
+class TicketAttachment(models.Model):
+    """A file the customer (or a colleague) attached to a ticket: a PDF or an image, checked by its first bytes and
+    its size as it arrived."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(_("file"), max_length=200)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.original_name

@@ -3,13 +3,16 @@ engine's strategies among the service team), move its status through 新建 → 
 (reopen allowed), and reply or note on it through the follow-up family. Every write audited on the ticket; the
 SLA clocks (sla.py) follow the status."""
 
+import hashlib
 import uuid
 
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from closeloop.contracts import documents
 from closeloop.contracts.models import Contract
 from closeloop.core.audit import audit_record, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
@@ -26,6 +29,7 @@ from .models import (
     OPEN_TICKET_STATUSES,
     ServiceSettings,
     Ticket,
+    TicketAttachment,
     TicketCategory,
     TicketPriority,
     TicketStatus,
@@ -44,6 +48,10 @@ MOVES = {
     S.CLOSED: (S.IN_PROGRESS,),  # reopened
 }
 REPLY_LIMIT = 5000
+# A ticket's attachments: screenshots and scans, each a PDF or an image up to 10 MB, at most three at a time.
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS = 3
+ATTACHMENT_HINT = gettext_lazy("Attach screenshots or documents as PDF, JPG or PNG.")
 
 
 def _bounded(data: dict, name: str, limit: int) -> str:
@@ -109,15 +117,59 @@ def pick_assignee() -> User | None:
     return owner
 
 
+def attachments_check(uploads, guard=None) -> list:
+    """The uploads a ticket or reply may keep, or a ValidationFailed (field "attachments") naming the first refused:
+    a PDF or an image by its first bytes, each at most ATTACHMENT_MAX_BYTES, at most MAX_ATTACHMENTS. `guard`: the
+    request's documents.ScanUploadGuard, which has cut a refused upload off as it arrived."""
+    uploads = [upload for upload in uploads or () if upload is not None]
+    problem = guard.problem if guard is not None else None
+    if problem is None and len(uploads) > MAX_ATTACHMENTS:
+        problem = _("Attach at most %(n)d files.") % {"n": MAX_ATTACHMENTS}
+    for upload in uploads:
+        if problem is not None:
+            break
+        problem = documents.uploaded_file_problem(upload, None, limit=ATTACHMENT_MAX_BYTES, hint=ATTACHMENT_HINT)
+    if problem:
+        raise ValidationFailed(problem, field_errors={"attachments": [problem]}, code="file_refused")
+    return uploads
+
+
+def _attach(ticket: Ticket, uploads, actor) -> list[TicketAttachment]:
+    """Keep checked uploads on the ticket, as the last step of the caller's transaction (a file written before a
+    refusal is deleted again), each audited on the ticket."""
+    kept = []
+    try:
+        for upload in uploads:
+            upload.seek(0)
+            kind = documents.sniff(upload.read(16))
+            upload.seek(0)
+            digest = hashlib.sha256()
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            attachment = TicketAttachment(ticket=ticket, original_name=(upload.name or kind)[:200], size=upload.size,
+                                          content_type=documents.KINDS[kind][0], sha256=digest.hexdigest(),
+                                          uploaded_by=actor if getattr(actor, "pk", None) else None)
+            attachment.file.save(f"{uuid.uuid4().hex}.{kind}", upload, save=False)
+            kept.append(attachment)
+            attachment.save()
+    except Exception:
+        for attachment in kept:
+            attachment.file.delete(save=False)
+        raise
+    return kept
+
+
 def ticket_create(*, customer: Customer, data: dict, actor: User | None, channel: str = Channel.WEB,
-                  assignee: User | None = None) -> Ticket:
+                  assignee: User | None = None, attachments=(), guard=None) -> Ticket:
     """Raise a ticket for a customer: staff (who must see the customer), the API, or the public form (actor None).
     Without an assignee the service team's strategy picks one; the SLA policy of its priority and the customer's
-    tier sets its clocks."""
+    tier sets its clocks. `attachments`: uploaded files, checked (see attachments_check) before anything is written."""
     if actor is not None:
         if not access.can_raise_ticket(actor) or not ticket_customers(actor).filter(pk=customer.pk).exists():
             raise Forbidden(_("You can raise tickets only for customers you can see."))
     values = ticket_fields(data, customer=customer, actor=actor)
+    uploads = attachments_check(attachments, guard)
     if assignee is not None and not access.can_be_assigned(assignee):
         raise invalid("owner", _("%(user)s is not in the service team.") % {"user": assignee})
     with transaction.atomic():
@@ -128,12 +180,15 @@ def ticket_create(*, customer: Customer, data: dict, actor: User | None, channel
         ticket.save()
         ticket.number = f"GD-{timezone.localdate(ticket.created_at):%Y}-{ticket.pk:05d}"
         ticket.save(update_fields=["number"])
-        audit_record(actor=actor, channel=channel, action=ServiceAction.TICKET_CREATE, target=ticket, changes={
-            "title": [None, ticket.title], "priority": [None, ticket.priority], "category": [None, ticket.category],
-            "owner": [None, str(owner) if owner else None]},
-            note=f"SLA: {ticket.sla_policy}" if ticket.sla_policy else "")
+        changes = {"title": [None, ticket.title], "priority": [None, ticket.priority],
+                   "category": [None, ticket.category], "owner": [None, str(owner) if owner else None]}
+        if uploads:
+            changes["attachments"] = [None, "、".join(upload.name[:100] for upload in uploads)]
+        audit_record(actor=actor, channel=channel, action=ServiceAction.TICKET_CREATE, target=ticket, changes=changes,
+                     note=f"SLA: {ticket.sla_policy}" if ticket.sla_policy else "")
         if owner is not None and owner != actor:
             _tell_assignee(ticket, actor)
+        _attach(ticket, uploads, actor)
     return ticket
 
 

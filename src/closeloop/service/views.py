@@ -181,9 +181,12 @@ def delivery_file_view(request, pk, which):
     delivery = get_delivery_for_user(request.user, pk)
     if which not in ("signature", "acceptance_form") or not getattr(delivery, which):
         raise Http404
-    file = getattr(delivery, which)
+    return sandboxed_file(getattr(delivery, which))
+
+
+def sandboxed_file(file) -> FileResponse:
+    """An uploaded PDF or image, shown inline in its own sandbox: a hostile file runs nothing in Closeloop's origin."""
     response = FileResponse(file.open("rb"), content_type=CONTENT_TYPES.get(PurePath(file.name).suffix, "application/octet-stream"))
-    # Shown inline in its own sandbox: a hostile PDF or image runs nothing in Closeloop's origin.
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
     response["X-Content-Type-Options"] = "nosniff"
     return response

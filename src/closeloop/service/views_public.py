@@ -1,45 +1,46 @@
-"""The customer's links: accept a delivery (/d/<key>/) and answer a satisfaction survey (/s/<key>/).
+"""The customer's links: accept a delivery (/d/<key>/), answer a satisfaction survey (/s/<key>/) and raise a ticket
+on the customer's public ticket form (/t/<key>/).
 
 As the quote link: no login, the key (192 random bits) is the only credential, a page shows its one delivery or
 survey and nothing else, and is kept private (leads.public_form.keep_private); every request counts against a
-per-address limit (CLOSELOOP_PUBLIC_QUOTE_RATE, the customer links' rate), a post larger than the public form's cap
-is refused before it is read, and a survey post that fills the honeypot is thanked and dropped. The forms keep
-Django's CSRF check: they are posted from the page itself.
+per-address limit (CLOSELOOP_PUBLIC_QUOTE_RATE, the customer links' rate; the ticket form counts against the public
+web form's), a post larger than its page takes is refused before it is read, and a survey or ticket post that fills
+the honeypot is thanked and dropped. The forms keep Django's CSRF check: they are posted from the page itself. The
+ticket form's files are checked as they arrive (contracts.documents' upload guard: magic bytes, size).
 """
 
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
 
+from closeloop.contracts import documents
 from closeloop.core.errors import Conflict, DomainError, form_errors_from
+from closeloop.core.models import Channel
 from closeloop.leads.public_form import HONEYPOT_FIELD, declared_too_large, keep_private, rate_limit_hit
 
-from . import deliveries, surveys
-from .forms import PublicAcceptanceForm, PublicSurveyForm
-from .models import Delivery, DeliveryStatus, Survey
+from . import deliveries, surveys, ticket_forms, tickets
+from .forms import PublicAcceptanceForm, PublicSurveyForm, PublicTicketForm
+from .models import Delivery, DeliveryStatus, Survey, Ticket, TicketFormLink
 
 
-def refused(request, group: str):
-    """The answer to a request a customer link does not take: over the address's rate (429) or too large (413);
-    None when it may go on."""
-    if retry_after := rate_limit_hit(request, group=group, rate=settings.CLOSELOOP_PUBLIC_QUOTE_RATE):
+def refused(request, group: str, *, rate: str | None = None, limit: int | None = None):
+    """The answer to a request a customer link does not take: over the address's rate (429) or declaring a body
+    over `limit` (413; the public form's cap by default); None when it may go on."""
+    if retry_after := rate_limit_hit(request, group=group, rate=rate or settings.CLOSELOOP_PUBLIC_QUOTE_RATE):
         response = render(request, "service/public/limited.html", status=429)
         response["Retry-After"] = str(retry_after)
         return response
-    if request.method == "POST" and declared_too_large(request, limit=_post_limit(group)):
+    if request.method == "POST" and declared_too_large(request, limit=limit):
         return render(request, "service/public/too_large.html", status=413)
     return None
 
 
-def _post_limit(group: str) -> int | None:
-    # The acceptance may carry a signature image (checked in the service), up to 2 MB and the form around it.
-    return deliveries.SIGNATURE_MAX_BYTES + 64 * 1024 if group == "delivery-link" else None
-
-
 @require_http_methods(["GET", "POST"])
 def public_acceptance_view(request, key):
-    if response := refused(request, "delivery-link"):
+    # The acceptance may carry a signature image (checked in the service), up to 2 MB, and the form around it.
+    if response := refused(request, "delivery-link", limit=deliveries.SIGNATURE_MAX_BYTES + documents.FORM_SLACK):
         return response
     delivery = (Delivery.objects.select_related("contract", "customer", "owner").filter(public_key=key).first())
     if delivery is None:
@@ -90,3 +91,51 @@ def public_survey_view(request, key):
         "survey": survey, "form": form, "honeypot": HONEYPOT_FIELD, "already": already,
         "thanks": survey.answered_at is not None and not already, "expired": survey.expired,
     }, status=status))
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def public_ticket_form_view(request, key):
+    # Counted and size-checked on the headers alone; then the upload guard goes in before anything reads the body.
+    # The CSRF check reads the body, so it runs after both (below).
+    if response := refused(request, "ticket-form", rate=settings.CLOSELOOP_PUBLIC_FORM_RATE,
+                           limit=tickets.ATTACHMENT_MAX_BYTES * tickets.MAX_ATTACHMENTS + documents.FORM_SLACK):
+        return response
+    guard = documents.guard_uploads(request, limit=tickets.ATTACHMENT_MAX_BYTES, hint=tickets.ATTACHMENT_HINT,
+                                    files=tickets.MAX_ATTACHMENTS)
+    return _public_ticket_form(request, key, guard)
+
+
+@csrf_protect
+def _public_ticket_form(request, key, guard):
+    link = TicketFormLink.objects.select_related("customer").filter(key=key).first()
+    if link is None:
+        raise Http404
+    form = PublicTicketForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if request.POST.get(HONEYPOT_FIELD):
+            return keep_private(render(request, "service/public/ticket_thanks.html", {"link": link}))
+        form.is_valid()
+        data = {name: request.POST.get(name, "") for name in form.fields if name != "attachments"}
+        try:
+            ticket = ticket_forms.ticket_submit_public(link=link, data=data, guard=guard,
+                                                       attachments=request.FILES.getlist("attachments"))
+        except DomainError as exc:
+            form_errors_from(form, exc)
+        else:
+            return redirect("ticket_form_thanks", key=key, number=ticket.number)
+    return keep_private(render(request, "service/public/ticket_form.html", {
+        "link": link, "form": form, "honeypot": HONEYPOT_FIELD}, status=422 if form.errors else 200))
+
+
+@require_GET
+def public_ticket_thanks_view(request, key, number):
+    if response := refused(request, "ticket-form", rate=settings.CLOSELOOP_PUBLIC_FORM_RATE):
+        return response
+    link = TicketFormLink.objects.select_related("customer").filter(key=key).first()
+    # Only a ticket this form raised: the key does not read the customer's other tickets.
+    ticket = (Ticket.objects.filter(customer_id=link.customer_id, number=number[:20], channel=Channel.FORM)
+              .only("number", "created_at").first() if link is not None else None)
+    if ticket is None:
+        raise Http404
+    return keep_private(render(request, "service/public/ticket_thanks.html", {"link": link, "ticket": ticket}))

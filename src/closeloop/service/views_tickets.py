@@ -11,12 +11,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.pagination import paginate, query_without_page
+from closeloop.deals.selectors import get_customer_for_user
 from closeloop.followup.selectors import follow_up_panel
 
-from . import access, sla, tickets
+from . import access, sla, ticket_forms, tickets
 from .forms import AssignForm, ReplyForm, TicketForm
 from .models import TicketPriority, TicketStatus
 from .selectors import get_ticket_for_user, survey_context, ticket_list
+from .views import sandboxed_file
 
 
 @login_required
@@ -70,6 +72,7 @@ def _detail(request, ticket, **extra):
         "can_assign": access.can_assign_ticket(user), "moves": tickets.MOVES[ticket.status],
         "reply_form": ReplyForm(), "assign_form": AssignForm(initial={"owner": ticket.owner_id}),
         "followup": follow_up_panel(ticket, viewer=user), **survey_context(ticket, show_link=can_work),
+        "attachments": list(ticket.attachments.all()),
     }
     context.update(extra)
     return context
@@ -124,3 +127,26 @@ def ticket_reply_view(request, pk):
             messages.success(request, _("Note added.") if form.cleaned_data["internal"] else _("Reply sent."))
             return redirect(ticket)
     return render(request, "service/ticket.html", _detail(request, ticket, reply_form=form), status=422)
+
+
+@login_required
+@require_GET
+def ticket_file_view(request, pk, attachment_pk):
+    ticket = get_ticket_for_user(request.user, pk)
+    attachment = ticket.attachments.filter(pk=attachment_pk).first()
+    if attachment is None:
+        raise Http404
+    return sandboxed_file(attachment.file)
+
+
+@login_required
+@require_POST
+def ticket_form_share_view(request, customer_pk):
+    customer = get_customer_for_user(request.user, customer_pk)
+    try:
+        ticket_forms.ticket_form_share(customer=customer, actor=request.user, renew=request.POST.get("renew") == "1")
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, _("The customer's public ticket form is ready: send them the link."))
+    return redirect(customer.get_absolute_url() + "#tickets")

@@ -36,3 +36,17 @@ def satisfaction_of(customer, user) -> dict:
     from ..selectors import customer_satisfaction
 
     return customer_satisfaction(customer, user)
+
+
+@register.simple_tag
+def ticket_form_of(customer, user) -> dict:
+    """The customer's public ticket form for its page (which only who sees the customer reads): its link, and
+    whether `user` may share it or give it a new key."""
+    from closeloop.core.notify import absolute_url
+
+    from ..access import can_share_ticket_form
+    from ..models import TicketFormLink
+
+    link = TicketFormLink.objects.filter(customer=customer).first()
+    return {"url": absolute_url(link.get_absolute_url()) if link else "",
+            "may_share": can_share_ticket_form(user, customer)}

@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from closeloop.core.models import Notification
 from closeloop.followup.models import Task
-from closeloop.service.models import Delivery, DeliveryStatus, Milestone, Survey, Ticket, TicketStatus
+from closeloop.service.models import (
+    Delivery,
+    DeliveryStatus,
+    Milestone,
+    Survey,
+    Ticket,
+    TicketFormLink,
+    TicketStatus,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +30,8 @@ def test_the_demo_has_deliveries(settings, tmp_path):
     assert Milestone.objects.filter(done_date__isnull=True, planned_date__lt=timezone.localdate()).exists()
     accepted = Delivery.objects.get(status=DeliveryStatus.ACCEPTED)
     assert accepted.contract.delivered_at is not None
-    assert "5 tickets" in out.getvalue()
+    assert "5 tickets" in out.getvalue() and "1 public ticket form" in out.getvalue()
+    assert Ticket.objects.filter(channel="form", customer__ticket_form__in=TicketFormLink.objects.all()).count() == 1
     assert set(Ticket.objects.values_list("status", flat=True)) == set(TicketStatus.values)
     breached = Ticket.objects.get(first_response_breached_at__isnull=False)
     assert breached.priority == "P1" and Notification.objects.filter(kind="ticket.sla_breached").exists()
