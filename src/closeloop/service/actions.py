@@ -21,4 +21,5 @@ class ServiceAction(models.TextChoices):
     TICKET_FORM_SHARE = "ticket_form.share", _("Public ticket form shared")
     SURVEY_SEND = "survey.send", _("Satisfaction survey sent")
     SURVEY_ANSWER = "survey.answer", _("Satisfaction survey answered")
+    RENEWAL_OPEN = "renewal.open", _("Renewal deal opened")
     SETTINGS_UPDATE = "service_settings.update", _("Service settings edited")

@@ -28,7 +28,8 @@ class ServiceConfig(LoopApp):
     # Milestones are recorded on their delivery; their changes are a milestone's fields.
     audit_action_models = {"milestone": "service.Milestone"}
     audit_extra_labels = {"service.milestone.name": _("milestone"), "ticket_form": _("public ticket form"),
-                          "survey": _("satisfaction survey"), "attachments": _("attachments")}
+                          "survey": _("satisfaction survey"), "attachments": _("attachments"),
+                          "renewal": _("renewal deal")}
 
     def notification_kinds(self):
         return [
@@ -40,6 +41,8 @@ class ServiceConfig(LoopApp):
                              email=True),
             NotificationKind("survey.low_score", _("A customer gives a low satisfaction score (account owner and "
                                                    "service manager)"), email=True),
+            NotificationKind("renewal.opened", _("A renewal deal opens before a contract ends (owner and manager)"),
+                             email=True),
         ]
 
     def task_kinds(self):
@@ -50,10 +53,12 @@ class ServiceConfig(LoopApp):
                          reminder=_("Call back the unhappy customer of %(record)s"), done_by_activity=True)]
 
     def sweeps(self):
-        from .tasks import ticket_sla_sweep
+        from .tasks import contract_renewal_sweep, ticket_sla_sweep
 
         # Every five minutes: a first response may be due within the hour; the sweep escalates each clock once.
-        return [Sweep("service.sla", ticket_sla_sweep.enqueue, every_seconds=300)]
+        # Renewals by the day, before the working day starts.
+        return [Sweep("service.sla", ticket_sla_sweep.enqueue, every_seconds=300),
+                Sweep("service.renewals", contract_renewal_sweep.enqueue, cron="0 7 * * *")]
 
     def today_sources(self):
         from closeloop.followup.today import ITEM_TEMPLATE
@@ -76,6 +81,7 @@ class ServiceConfig(LoopApp):
             RecordPanel("deals.Customer", "details", "service/_customer_panel.html"),
             RecordPanel("deals.Customer", "details", "service/_customer_tickets.html", order=110),
             RecordPanel("deals.Customer", "details", "service/_customer_satisfaction.html", order=105),
+            RecordPanel("deals.Opportunity", "details", "service/_opportunity_renewal.html"),
         ]
 
     def timeline_sources(self):
@@ -113,3 +119,7 @@ class ServiceConfig(LoopApp):
         ctx.summary.append(load_demo_tickets(ctx))
         ctx.summary.append(load_demo_surveys(ctx))
         ctx.summary.append(load_demo_ticket_form(ctx))
+        from .renewals import renewal_sweep
+
+        # After every app's records: the contract in performance ends within the window and gets its renewal deal.
+        ctx.finish.append(renewal_sweep)

@@ -151,6 +151,9 @@ class ServiceSettingsForm(forms.Form):
     survey_expiry_days = forms.IntegerField(label=_("satisfaction survey open for (days)"), min_value=1, max_value=365,
                                             required=False,
                                             help_text=_("How long the customer's survey link can be answered after it is sent."))
+    renewal_days = forms.IntegerField(label=_("open a renewal deal (days before a contract ends)"), min_value=1,
+                                      max_value=365, required=False,
+                                      help_text=_("A signed contract ending within this many days gets a renewal deal for the account owner."))
     holidays = forms.CharField(label=_("public holidays (days off)"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
                                help_text=_("One date a line, with an optional name: 2026-10-01 国庆节"))
     workdays = forms.CharField(label=_("weekend days worked (调休)"), required=False, widget=forms.Textarea(attrs={"rows": 3}),

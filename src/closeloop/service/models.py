@@ -165,6 +165,9 @@ class ServiceSettings(models.Model):
     survey_expiry_days = models.PositiveSmallIntegerField(
         _("satisfaction survey open for (days)"), default=14,
         help_text=_("How long the customer's survey link can be answered after it is sent."))
+    renewal_days = models.PositiveSmallIntegerField(
+        _("open a renewal deal (days before a contract ends)"), default=60,
+        help_text=_("A signed contract ending within this many days gets a renewal deal for the account owner."))
     # Round-robin cursor: who got the previous ticket. Updated under this row's lock.
     last_assigned = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="+", editable=False)
@@ -506,3 +509,23 @@ class TicketAttachment(models.Model):
 
     def __str__(self):
         return self.original_name
+
+
+class Renewal(models.Model):
+    """The renewal deal (二次销售) the sweep opened for a contract about to end: one per contract (the unique key
+    makes the sweep idempotent, however often and on however many workers it runs)."""
+
+    contract = models.OneToOneField(Contract, verbose_name=_("contract"), on_delete=models.CASCADE,
+                                    related_name="renewal")
+    opportunity = models.OneToOneField("deals.Opportunity", verbose_name=_("renewal deal"), on_delete=models.CASCADE,
+                                       related_name="renewal_of")
+    # The customer's latest NPS was a detractor's when the renewal opened: call before you sell.
+    low_nps = models.BooleanField(_("low NPS"), default=False)
+    created_at = models.DateTimeField(_("opened"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("renewal")
+        verbose_name_plural = _("renewals")
+
+    def __str__(self):
+        return str(self.opportunity)

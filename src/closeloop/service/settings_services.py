@@ -15,7 +15,7 @@ from .actions import ServiceAction
 from .models import CalendarDay, CustomerTier, ServiceSettings, SlaPolicy, TicketPriority
 
 SETTINGS_FIELDS = ["work_weekdays", "work_start", "work_end", "service_manager", "assignment_strategy",
-                   "survey_expiry_days"]
+                   "survey_expiry_days", "renewal_days"]
 DAY_LINE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*(.*)$")
 MAX_MINUTES = 60 * 24 * 90
 
@@ -66,9 +66,10 @@ def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: s
     except ValidationFailed as exc:
         errors.update(exc.field_errors)
         worked = {}
-    expiry = data.get("survey_expiry_days")  # None: unchanged
-    if expiry is not None and (not isinstance(expiry, int) or not 1 <= expiry <= 365):
-        errors["survey_expiry_days"] = [_("Between 1 and 365 days.")]
+    days = {name: data.get(name) for name in ("survey_expiry_days", "renewal_days")}  # None: unchanged
+    for name, value in days.items():
+        if value is not None and (not isinstance(value, int) or not 1 <= value <= 365):
+            errors[name] = [_("Between 1 and 365 days.")]
     if both := sorted(set(off) & set(worked)):
         errors["workdays"] = [_("%(day)s is both a holiday and a working day.") % {"day": both[0]}]
     rows = []
@@ -92,8 +93,9 @@ def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: s
         before = snapshot(row, SETTINGS_FIELDS)
         row.work_weekdays, row.work_start, row.work_end = weekdays, data["work_start"], data["work_end"]
         row.service_manager, row.assignment_strategy = data.get("service_manager"), data.get("assignment_strategy") or "round_robin"
-        if expiry is not None:
-            row.survey_expiry_days = expiry
+        for name, value in days.items():
+            if value is not None:
+                setattr(row, name, value)
         row.save()
         # Times of day as text: the trail keeps JSON.
         changes = {name: [str(v) if isinstance(v, time) else v for v in change]

@@ -12,6 +12,13 @@ def ticket_sla_sweep() -> int:
 
 
 @task
+def contract_renewal_sweep() -> int:
+    from .renewals import renewal_sweep
+
+    return renewal_sweep()
+
+
+@task
 def customer_mail(address: str, subject: str, body: str) -> None:
     """Mail the customer (a reply on their ticket) from the worker, so a slow or refusing mail server never holds
     up the person replying; a failure stays on the job's result."""

@@ -26,7 +26,7 @@ def settings_view(request):
     form = ServiceSettingsForm(request.POST or None, initial={
         "work_weekdays": current.work_weekdays, "work_start": current.work_start, "work_end": current.work_end,
         "service_manager": current.service_manager_id, "assignment_strategy": current.assignment_strategy,
-        "survey_expiry_days": current.survey_expiry_days,
+        "survey_expiry_days": current.survey_expiry_days, "renewal_days": current.renewal_days,
         "holidays": calendar_text(working=False), "workdays": calendar_text(working=True)})
     if request.method == "POST":
         count = min(int(request.POST["rows"]), 40) if request.POST.get("rows", "").isdigit() else 0

@@ -11,7 +11,14 @@ def delivery_of(contract, user) -> dict:
     """The contract page's delivery panel: its delivery if the user may see it, and whether they may start one."""
     delivery = Delivery.objects.visible_to(user).filter(contract=contract).select_related("owner").first()
     exists = delivery is not None or Delivery.objects.filter(contract=contract).exists()
-    return {"delivery": delivery, "may_start": not exists and contract.status in ("signed", "active")
+    from closeloop.deals.models import Opportunity
+
+    from ..models import Renewal
+
+    renewal = Renewal.objects.filter(contract=contract).select_related("opportunity").first()
+    if renewal is not None and not Opportunity.objects.visible_to(user).filter(pk=renewal.opportunity_id).exists():
+        renewal = None
+    return {"delivery": delivery, "renewal": renewal, "may_start": not exists and contract.status in ("signed", "active")
             and can_start(user, contract)}
 
 
@@ -50,3 +57,11 @@ def ticket_form_of(customer, user) -> dict:
     link = TicketFormLink.objects.filter(customer=customer).first()
     return {"url": absolute_url(link.get_absolute_url()) if link else "",
             "may_share": can_share_ticket_form(user, customer)}
+
+
+@register.simple_tag
+def renewal_of_deal(opportunity):
+    """The contract a renewal deal renews (its page is read by who sees the deal), or None."""
+    from ..models import Renewal
+
+    return Renewal.objects.filter(opportunity=opportunity).select_related("contract").first()

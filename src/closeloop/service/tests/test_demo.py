@@ -12,6 +12,7 @@ from closeloop.service.models import (
     Delivery,
     DeliveryStatus,
     Milestone,
+    Renewal,
     Survey,
     Ticket,
     TicketFormLink,
@@ -41,3 +42,6 @@ def test_the_demo_has_deliveries(settings, tmp_path):
     low = Survey.objects.get(ticket__status=TicketStatus.CLOSED)
     assert low.low_score and Survey.objects.filter(answered_at__isnull=True, ticket__status=TicketStatus.RESOLVED).exists()
     assert Task.objects.for_record(low.ticket).filter(kind="survey_low_score").count() == 2
+    # The contract in performance ends within the renewal window: its renewal deal is open for its owner.
+    renewal = Renewal.objects.get()
+    assert renewal.contract.status == "active" and renewal.opportunity.owner == renewal.contract.customer.owner

@@ -1,0 +1,89 @@
+"""Renewals (二次销售): a signed contract ending within the window gets one renewal deal for the account owner in the
+default pipeline, audited and announced, flagged when the customer's latest NPS is low; the sweep is idempotent."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from closeloop.contracts.models import Contract
+from closeloop.core.models import AuditEntry, Notification
+from closeloop.deals.models import Opportunity, Pipeline
+from closeloop.service import renewals, surveys
+from closeloop.service.models import Renewal, ServiceSettings, Survey
+
+pytestmark = pytest.mark.django_db
+
+
+def ending_in(contract, days: int):
+    Contract.objects.filter(pk=contract.pk).update(start_date=timezone.localdate() - timedelta(days=300),
+                                                   end_date=timezone.localdate() + timedelta(days=days))
+    contract.refresh_from_db()
+    return contract
+
+
+def test_a_contract_ending_within_the_window_gets_one_renewal_deal(org, delivered_contract):
+    contract = ending_in(delivered_contract(), 30)
+    later = ending_in(delivered_contract(), 90)
+    assert renewals.renewal_sweep() == 1
+    assert renewals.renewal_sweep() == 0  # run again, or late: nothing new
+    renewal = Renewal.objects.get()
+    deal = renewal.opportunity
+    assert renewal.contract == contract and not renewal.low_nps
+    assert deal.owner == contract.customer.owner == org.owner and deal.customer == contract.customer
+    assert deal.pipeline == Pipeline.default() and deal.amount == contract.amount
+    assert deal.expected_close_date == contract.end_date and contract.number in deal.need
+    assert AuditEntry.objects.filter(action="renewal.open", target_id=str(contract.pk)).count() == 1
+    assert set(Notification.objects.filter(kind="renewal.opened").values_list("recipient__username", flat=True)) \
+        == {"owner", "manager"}
+    assert not Renewal.objects.filter(contract=later).exists()
+    # A longer window reaches the later contract.
+    row = ServiceSettings.objects.get(pk=1)
+    row.renewal_days = 120
+    row.save()
+    assert renewals.renewal_sweep() == 1 and Renewal.objects.filter(contract=later).exists()
+
+
+def test_ended_contracts_and_contracts_without_an_end_are_left(org, delivered_contract):
+    ending_in(delivered_contract(), -1)
+    delivered_contract()  # no end date
+    assert renewals.renewal_sweep() == 0 and not Opportunity.objects.filter(name__contains="续约").exists()
+
+
+def test_a_customer_with_a_low_nps_is_flagged_on_the_renewal(org, delivered_contract, make_ticket, service_team):
+    contract = ending_in(delivered_contract(), 20)
+    ticket = make_ticket(customer=contract.customer)
+    from closeloop.service import tickets
+
+    tickets.ticket_move(ticket=ticket, status="resolved", actor=ticket.owner)
+    surveys.survey_answer(survey=Survey.objects.get(ticket=ticket), csat=3, nps=4)
+    renewals.renewal_sweep()
+    renewal = Renewal.objects.get()
+    assert renewal.low_nps and "NPS" in renewal.opportunity.need
+    assert "NPS" in Notification.objects.filter(kind="renewal.opened", recipient=org.owner).get().message
+
+
+def test_the_contract_and_the_deal_show_the_renewal_to_their_people(client, org, delivered_contract):
+    contract = ending_in(delivered_contract(), 10)
+    renewals.renewal_sweep()
+    deal = Renewal.objects.get().opportunity
+    for user in (org.owner, org.manager):
+        client.force_login(user)
+        assert deal.get_absolute_url() in client.get(contract.get_absolute_url()).content.decode(), user
+        assert contract.get_absolute_url() in client.get(deal.get_absolute_url()).content.decode(), user
+    for user in (org.teammate, org.outsider):
+        client.force_login(user)
+        assert client.get(deal.get_absolute_url()).status_code == 404, user
+
+
+def test_the_renewal_window_is_a_setting(client, org):
+    client.force_login(org.admin)
+    response = client.post(reverse("service:settings"), {
+        "work_weekdays": "12345", "work_start": "09:00", "work_end": "18:00", "assignment_strategy": "round_robin",
+        "renewal_days": "90", "rows": "0"})
+    assert response.status_code == 302 and ServiceSettings.objects.get(pk=1).renewal_days == 90
+    refused = client.post(reverse("service:settings"), {
+        "work_weekdays": "12345", "work_start": "09:00", "work_end": "18:00", "assignment_strategy": "round_robin",
+        "renewal_days": "0", "rows": "0"})
+    assert refused.status_code == 422
