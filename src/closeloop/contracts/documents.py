@@ -14,6 +14,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db import transaction
+from django.http import FileResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -117,6 +118,19 @@ class ScanUploadGuard(FileUploadHandler):
 
     def file_complete(self, file_size):
         return None  # the next handler (memory or temporary file) makes the file
+
+
+def sandboxed_file(file, *, content_type: str | None = None, filename: str | None = None,
+                   download: bool = False) -> FileResponse:
+    """A kept PDF or image (a signed copy, an acceptance, a ticket's attachment), shown inline in its own sandbox: a
+    hostile file runs nothing in Closeloop's origin. The type is the one checked at upload, or the stored name's."""
+    if content_type is None:
+        suffix = PurePath(file.name).suffix.lower()
+        content_type = next((kind[0] for kind in KINDS.values() if suffix in kind[2]), "application/octet-stream")
+    response = FileResponse(file.open("rb"), content_type=content_type, as_attachment=download, filename=filename)
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def guard_uploads(request, **options) -> ScanUploadGuard:

@@ -108,9 +108,9 @@ class ServiceConfig(LoopApp):
         ]
 
     def api_routers(self):
-        from .api import router
+        from . import api, api_surveys
 
-        return [("/tickets", router)]
+        return [("/tickets", api.router), ("/surveys", api_surveys.router)]
 
     def demo(self, ctx):
         from .demo import load_demo_deliveries, load_demo_surveys, load_demo_ticket_form, load_demo_tickets

@@ -112,6 +112,8 @@ class TicketForm(forms.Form):
     contract = forms.ModelChoiceField(label=_("contract"), queryset=Contract.objects.none(), required=False)
     owner = forms.ModelChoiceField(label=_("assignee"), queryset=User.objects.none(), required=False,
                                    empty_label=_("— the service team's turn —"))
+    attachments = AttachmentsField(label=_("screenshots or documents (optional: up to 3 PDF, JPG or PNG files, 10 MB each)"),
+                                   required=False)
 
     def __init__(self, *args, customer, contracts, **kwargs):
         super().__init__(*args, **kwargs)

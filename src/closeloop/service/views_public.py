@@ -3,8 +3,8 @@ on the customer's public ticket form (/t/<key>/).
 
 As the quote link: no login, the key (192 random bits) is the only credential, a page shows its one delivery or
 survey and nothing else, and is kept private (leads.public_form.keep_private); every request counts against a
-per-address limit (CLOSELOOP_PUBLIC_QUOTE_RATE, the customer links' rate; the ticket form counts against the public
-web form's), a post larger than its page takes is refused before it is read, and a survey or ticket post that fills
+per-address limit (CLOSELOOP_PUBLIC_QUOTE_RATE, the customer links' rate; the ticket form's posts count against the
+public web form's, as the web form's do), a post larger than its page takes is refused before it is read, and a survey or ticket post that fills
 the honeypot is thanked and dropped. The forms keep Django's CSRF check: they are posted from the page itself. The
 ticket form's files are checked as they arrive (contracts.documents' upload guard: magic bytes, size).
 """
@@ -25,10 +25,13 @@ from .forms import PublicAcceptanceForm, PublicSurveyForm, PublicTicketForm
 from .models import Delivery, DeliveryStatus, Survey, Ticket, TicketFormLink
 
 
-def refused(request, group: str, *, rate: str | None = None, limit: int | None = None):
+def refused(request, group: str, *, rate: str | None = None, limit: int | None = None, posts_only: bool = False):
     """The answer to a request a customer link does not take: over the address's rate (429) or declaring a body
-    over `limit` (413; the public form's cap by default); None when it may go on."""
-    if retry_after := rate_limit_hit(request, group=group, rate=rate or settings.CLOSELOOP_PUBLIC_QUOTE_RATE):
+    over `limit` (413; the public form's cap by default); None when it may go on. `posts_only`: only submissions
+    count (a form a whole office may open, as the web form)."""
+    counted = request.method == "POST" or not posts_only
+    if counted and (retry_after := rate_limit_hit(request, group=group,
+                                                  rate=rate or settings.CLOSELOOP_PUBLIC_QUOTE_RATE)):
         response = render(request, "service/public/limited.html", status=429)
         response["Retry-After"] = str(retry_after)
         return response
@@ -98,7 +101,7 @@ def public_survey_view(request, key):
 def public_ticket_form_view(request, key):
     # Counted and size-checked on the headers alone; then the upload guard goes in before anything reads the body.
     # The CSRF check reads the body, so it runs after both (below).
-    if response := refused(request, "ticket-form", rate=settings.CLOSELOOP_PUBLIC_FORM_RATE,
+    if response := refused(request, "ticket-form", rate=settings.CLOSELOOP_PUBLIC_FORM_RATE, posts_only=True,
                            limit=tickets.ATTACHMENT_MAX_BYTES * tickets.MAX_ATTACHMENTS + documents.FORM_SLACK):
         return response
     guard = documents.guard_uploads(request, limit=tickets.ATTACHMENT_MAX_BYTES, hint=tickets.ATTACHMENT_HINT,
@@ -130,8 +133,6 @@ def _public_ticket_form(request, key, guard):
 
 @require_GET
 def public_ticket_thanks_view(request, key, number):
-    if response := refused(request, "ticket-form", rate=settings.CLOSELOOP_PUBLIC_FORM_RATE):
-        return response
     link = TicketFormLink.objects.select_related("customer").filter(key=key).first()
     # Only a ticket this form raised: the key does not read the customer's other tickets.
     ticket = (Ticket.objects.filter(customer_id=link.customer_id, number=number[:20], channel=Channel.FORM)

@@ -7,8 +7,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from closeloop.contracts import documents
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.pagination import paginate, query_without_page
 from closeloop.deals.selectors import get_customer_for_user
@@ -18,7 +20,6 @@ from . import access, sla, ticket_forms, tickets
 from .forms import AssignForm, ReplyForm, TicketForm
 from .models import TicketPriority, TicketStatus
 from .selectors import get_ticket_for_user, survey_context, ticket_list
-from .views import sandboxed_file
 
 
 @login_required
@@ -40,21 +41,32 @@ def ticket_list_view(request):
     return render(request, template, context)
 
 
+@csrf_exempt
 @login_required
 @require_http_methods(["GET", "POST"])
 def ticket_create_view(request):
+    # The upload guard goes in before anything reads the body (the CSRF check reads it, so it runs after, below).
+    guard = documents.guard_uploads(request, limit=tickets.ATTACHMENT_MAX_BYTES, hint=tickets.ATTACHMENT_HINT,
+                                    files=tickets.MAX_ATTACHMENTS)
+    return _ticket_create(request, guard)
+
+
+@csrf_protect
+def _ticket_create(request, guard):
     customer_id = request.GET.get("customer", "")
     customer = (tickets.ticket_customers(request.user).filter(pk=int(customer_id)).first()
                 if customer_id.isdigit() and int(customer_id) < 2**63 else None)
     if customer is None:
         raise Http404
-    form = TicketForm(request.POST or None, customer=customer,
+    form = TicketForm(request.POST or None, request.FILES or None, customer=customer,
                       contracts=tickets.ticket_contracts(request.user, customer))
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         assignee = data.pop("owner", None)
+        data.pop("attachments", None)
         try:
-            ticket = tickets.ticket_create(customer=customer, data=data, actor=request.user, assignee=assignee)
+            ticket = tickets.ticket_create(customer=customer, data=data, actor=request.user, assignee=assignee,
+                                           attachments=request.FILES.getlist("attachments"), guard=guard)
         except DomainError as exc:
             form_errors_from(form, exc, always_message=True)
         else:
@@ -136,7 +148,7 @@ def ticket_file_view(request, pk, attachment_pk):
     attachment = ticket.attachments.filter(pk=attachment_pk).first()
     if attachment is None:
         raise Http404
-    return sandboxed_file(attachment.file)
+    return documents.sandboxed_file(attachment.file, content_type=attachment.content_type)
 
 
 @login_required

@@ -276,3 +276,22 @@ def test_the_survey_expiry_is_a_setting(client, org):
         "survey_expiry_days": "30", "rows": "0"})
     assert response.status_code == 302
     assert ServiceSettings.objects.get(pk=1).survey_expiry_days == 30
+
+
+def test_surveys_and_satisfaction_through_the_api(client, org, answered, service_staff, api_auth):
+    mine, theirs, product = answered
+    owner = api_auth(org.owner)
+    body = client.get("/api/surveys/", **owner).json()
+    assert {item["customer"]["name"] for item in body["items"]} == {"满意科技有限公司"} and len(body["items"]) == 3
+    waiting = client.get("/api/surveys/?answered=false", **owner).json()["items"]
+    assert len(waiting) == 1 and waiting[0]["csat"] is None and not waiting[0]["low_score"]
+    rows = client.get("/api/surveys/satisfaction?by=customer", **owner).json()
+    assert rows == [{"key": mine.pk, "label": "满意科技有限公司", "answered": 2, "csat": 3.5, "nps": 0, "promoters": 1,
+                     "passives": 0, "detractors": 1}]
+    everyone = client.get("/api/surveys/satisfaction?by=product", **api_auth(service_staff)).json()
+    assert {row["label"]: row["nps"] for row in everyone} == {"CRM 标准版": 100, "—": -50}
+    assert client.get("/api/surveys/satisfaction?by=period&period=quarter", **api_auth(org.outsider)).json()[0][
+        "answered"] == 1
+    assert client.get("/api/surveys/satisfaction?by=colour", **owner).status_code == 422
+    assert client.get("/api/surveys/satisfaction?start=2026-02-01&end=2026-01-01", **owner).status_code == 422
+    assert client.get("/api/surveys/").status_code == 401

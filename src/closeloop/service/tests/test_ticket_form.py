@@ -125,7 +125,10 @@ def test_the_form_is_rate_limited_by_the_public_limiter_and_unknown_keys_are_404
     assert client.get(reverse("ticket_form_public", args=["not-the-key"])).status_code == 404
     settings.CLOSELOOP_PUBLIC_FORM_RATE = "2/m"
     url = reverse("ticket_form_public", args=[link.key])
-    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 429]
+    # Opening the form costs nothing (a whole office may share one address); each submission counts.
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    assert [client.post(url, form_data()).status_code for _ in range(3)] == [302, 302, 429]
+    assert Ticket.objects.count() == 2
 
 
 def test_an_oversized_post_is_refused_before_it_is_read(client, link):
@@ -133,3 +136,18 @@ def test_an_oversized_post_is_refused_before_it_is_read(client, link):
     response = client.post(url, form_data(), CONTENT_LENGTH=str(40 * 1024 * 1024))
     assert response.status_code == 413
     assert not Ticket.objects.exists()
+
+
+def test_staff_attach_files_when_they_raise_a_ticket(client, org, make_customer, service_team):
+    customer = make_customer(owner=org.owner)
+    url = reverse("service:ticket_create") + f"?customer={customer.pk}"
+    client.force_login(org.owner)
+    refused = client.post(url, {"title": "系统报错", "category": "fault", "priority": "P2",
+                                "attachments": [SimpleUploadedFile("报错.pdf", b"PK\x03\x04 zip")]})
+    assert refused.status_code == 422 and "zip archive" in refused.content.decode()
+    assert not Ticket.objects.exists()
+    response = client.post(url, {"title": "系统报错", "category": "fault", "priority": "P2",
+                                 "attachments": [SimpleUploadedFile("报错.pdf", PDF)]})
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302 and ticket.attachments.get().original_name == "报错.pdf"
+    assert ticket.created_by == org.owner and ticket.channel == Channel.WEB
