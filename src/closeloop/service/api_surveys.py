@@ -16,6 +16,8 @@ from .models import Survey
 from .selectors import PERIODS, SATISFACTION_GROUPS, answered_surveys, satisfaction
 
 router = Router()
+# Days a report may name: a midnight outside them would not convert between time zones.
+EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
 
 
 class SurveyOut(Schema):
@@ -50,8 +52,8 @@ class SurveyParams(Schema):
 
 class SatisfactionParams(Schema):
     by: Literal[SATISFACTION_GROUPS] = "customer"
-    start: date | None = Field(None, description="First local day of answers counted.")
-    end: date | None = Field(None, description="Last local day of answers counted.")
+    start: date | None = Field(None, ge=EARLIEST, le=LATEST, description="First local day of answers counted.")
+    end: date | None = Field(None, ge=EARLIEST, le=LATEST, description="Last local day of answers counted.")
     period: Literal[tuple(PERIODS)] = Field("month", description="With by=period: week, month or quarter.")
 
 
