@@ -56,9 +56,10 @@ class ServiceConfig(LoopApp):
         from .tasks import contract_renewal_sweep, ticket_sla_sweep
 
         # Every five minutes: a first response may be due within the hour; the sweep escalates each clock once.
-        # Renewals by the day, before the working day starts.
+        # Renewals every six hours (one indexed read when nothing is due); an interval sweep also runs when a worker
+        # first starts, so a new installation (the demo's contract in performance) has its renewal deals at once.
         return [Sweep("service.sla", ticket_sla_sweep.enqueue, every_seconds=300),
-                Sweep("service.renewals", contract_renewal_sweep.enqueue, cron="0 7 * * *")]
+                Sweep("service.renewals", contract_renewal_sweep.enqueue, every_seconds=6 * 3600)]
 
     def today_sources(self):
         from closeloop.followup.today import ITEM_TEMPLATE
@@ -119,7 +120,3 @@ class ServiceConfig(LoopApp):
         ctx.summary.append(load_demo_tickets(ctx))
         ctx.summary.append(load_demo_surveys(ctx))
         ctx.summary.append(load_demo_ticket_form(ctx))
-        from .renewals import renewal_sweep
-
-        # After every app's records: the contract in performance ends within the window and gets its renewal deal.
-        ctx.finish.append(renewal_sweep)

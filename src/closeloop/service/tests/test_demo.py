@@ -18,6 +18,7 @@ from closeloop.service.models import (
     TicketFormLink,
     TicketStatus,
 )
+from closeloop.service.renewals import renewal_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +43,8 @@ def test_the_demo_has_deliveries(settings, tmp_path):
     low = Survey.objects.get(ticket__status=TicketStatus.CLOSED)
     assert low.low_score and Survey.objects.filter(answered_at__isnull=True, ticket__status=TicketStatus.RESOLVED).exists()
     assert Task.objects.for_record(low.ticket).filter(kind="survey_low_score").count() == 2
-    # The contract in performance ends within the renewal window: its renewal deal is open for its owner.
+    # The contract in performance ends within the renewal window: the worker's first renewal sweep opens its deal.
+    assert not Renewal.objects.exists()
+    assert renewal_sweep() == 1
     renewal = Renewal.objects.get()
     assert renewal.contract.status == "active" and renewal.opportunity.owner == renewal.contract.customer.owner
