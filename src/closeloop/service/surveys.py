@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record
 from closeloop.core.errors import Conflict, ValidationFailed
+from closeloop.core.inputs import text_limit_errors
 from closeloop.core.models import Channel
 from closeloop.core.notify import absolute_url, notify
 from closeloop.followup.models import ParticipantRole
@@ -28,7 +29,6 @@ from .sla import service_managers, service_settings
 from .tasks import customer_mail
 
 LOW_SCORE_TASK = "survey_low_score"
-COMMENT_LIMIT = 2000
 # How long the account owner and the service manager have to call an unhappy customer back: the same day, so the
 # call-back is on their Today page at once.
 CALL_BACK_WITHIN = timedelta(hours=4)
@@ -105,8 +105,7 @@ def survey_answer(*, survey: Survey, csat, nps, comment: str = "", channel: str 
     csat = _score(csat, "csat", 1, 5, errors)
     nps = _score(nps, "nps", 0, 10, errors)
     comment = (comment or "").strip()
-    if len(comment) > COMMENT_LIMIT:
-        errors["comment"] = [_("At most %(limit)d characters.") % {"limit": COMMENT_LIMIT}]
+    errors.update(text_limit_errors(Survey, {"comment": comment}))
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     now = timezone.now()
