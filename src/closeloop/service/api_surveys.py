@@ -5,18 +5,18 @@ events that ask for them and answered on the customer's link."""
 from datetime import date, datetime
 from typing import Literal
 
-from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from closeloop.contracts.api import CustomerOut, PersonOut
-from closeloop.core.errors import ErrorOut, ValidationFailed
+from closeloop.core.errors import ErrorOut
 from closeloop.core.pagination import api_page
 
 from .models import Survey
 from .selectors import PERIODS, SATISFACTION_GROUPS, answered_surveys, satisfaction
 
 router = Router()
-# Days a report may name: a midnight outside them would not convert between time zones.
+# Report days are held within these: a midnight far outside would not convert between time zones, and no answer
+# lies there anyway.
 EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
 
 
@@ -52,8 +52,8 @@ class SurveyParams(Schema):
 
 class SatisfactionParams(Schema):
     by: Literal[SATISFACTION_GROUPS] = "customer"
-    start: date | None = Field(None, ge=EARLIEST, le=LATEST, description="First local day of answers counted.")
-    end: date | None = Field(None, ge=EARLIEST, le=LATEST, description="Last local day of answers counted.")
+    start: date | None = Field(None, description="First local day of answers counted.")
+    end: date | None = Field(None, description="Last local day of answers counted (after the start, or no rows).")
     period: Literal[tuple(PERIODS)] = Field("month", description="With by=period: week, month or quarter.")
 
 
@@ -82,8 +82,7 @@ def list_surveys(request, params: Query[SurveyParams]):
             summary="CSAT and NPS by customer, owner, product or period",
             description="Over the answered surveys you may see (a rep: their customers'; a manager: their team's).")
 def survey_satisfaction(request, params: Query[SatisfactionParams]):
-    if params.start and params.end and params.start > params.end:
-        raise ValidationFailed(_("The start must not be after the end."),
-                               field_errors={"start": [_("The start must not be after the end.")]})
+    start = min(max(params.start, EARLIEST), LATEST) if params.start else None
+    end = min(max(params.end, EARLIEST), LATEST) if params.end else None
     return satisfaction(user=request.user, by=params.by, period=params.period,
-                        surveys=answered_surveys(user=request.user, start=params.start, end=params.end))
+                        surveys=answered_surveys(user=request.user, start=start, end=end))
