@@ -9,6 +9,8 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.db.models import FloatField, Func, Sum
+
 CURRENCY = "CNY"
 CENT = Decimal("0.01")
 # The largest amount accepted anywhere (the columns are DECIMAL(14, 2)).
@@ -20,6 +22,26 @@ def quantize(amount) -> Decimal:
     if not isinstance(amount, Decimal):
         amount = Decimal(str(amount))
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def fen(expression) -> Func:
+    """A money expression (in fen) rounded to whole fen, for summing in the database.
+
+    Sums of these stay exact on both databases: PostgreSQL adds numerics, and SQLite (which keeps
+    decimals as floating point) adds doubles holding whole numbers, exact up to 2**53 fen (~90 trillion
+    yuan). One ROUND per row costs a third of the former CAST/ROUND/CAST chain over a whole table.
+    """
+    return Func(expression, function="ROUND", output_field=FloatField())
+
+
+def sum_fen(expression, **options) -> Sum:
+    """`Sum(fen(expression))`: give the expression in fen (amount × 100); read the result with `from_fen`."""
+    return Sum(fen(expression), **options)
+
+
+def from_fen(value) -> Decimal:
+    """A database sum in fen (None for no rows) as yuan."""
+    return quantize(Decimal(value or 0) / 100)
 
 
 def parse_money(value) -> Decimal | None:

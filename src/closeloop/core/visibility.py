@@ -85,3 +85,15 @@ class VisibleQuerySet(models.QuerySet):
         for path in (self.owner_field, *self.also_owner_fields):
             found = found.exclude(**{f"{path}__in": owners})
         return found
+
+
+def owners_named(user: User, value: str) -> list[int] | None:
+    """The owners a list's `owner=` filter names: "me", "team" (a manager's subtree; anyone else's own) or a
+    user id. None when it names nobody (no filter). Lists apply it inside `visible_to`, never instead of it."""
+    if value == "me":
+        return [user.pk]
+    if value == "team":
+        return owners_seen(user)
+    if value.isdigit() and int(value) < 2**63:
+        return [int(value)]
+    return None

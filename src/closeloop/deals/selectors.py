@@ -1,12 +1,11 @@
 """Deal reads. Every one starts from `visible_to(user)`; a record outside it is a 404."""
 
 from dataclasses import dataclass
-from decimal import Decimal
 
-from django.db.models import Count, F, FloatField, Func, Q, Sum
+from django.db.models import Count, F, Q
 from django.http import Http404
 
-from closeloop.core.money import quantize
+from closeloop.core.money import from_fen, sum_fen
 from closeloop.leads import normalize
 
 from .models import Customer, Opportunity, OpportunityStatus, Pipeline
@@ -47,26 +46,12 @@ def opportunity_list(*, user, filters: OpportunityFilters):
     return deals.order_by(*SORTS.get(filters.sort, SORTS["-updated_at"]))
 
 
-def _cents(value) -> Decimal:
-    return quantize(Decimal(value or 0) / 100)
-
-
-def _fen(expression) -> Func:
-    """A money expression rounded to whole fen, for summing.
-
-    Sums of these stay exact on both databases: PostgreSQL adds numerics, and SQLite (which keeps
-    decimals as floating point) adds doubles holding whole numbers, exact up to 2**53 fen (~90 trillion
-    yuan). One ROUND per row costs a third of the former CAST/ROUND/CAST chain over a whole table.
-    """
-    return Func(expression, function="ROUND", output_field=FloatField())
-
-
 def _money_sums() -> dict:
     return {
         "count": Count("*"),
-        "amount_fen": Sum(_fen(F("amount") * 100)),
+        "amount_fen": sum_fen(F("amount") * 100),
         # amount × probability% in fen = amount × probability.
-        "weighted_fen": Sum(_fen(F("amount") * F("probability"))),
+        "weighted_fen": sum_fen(F("amount") * F("probability")),
     }
 
 
@@ -85,8 +70,8 @@ def money_totals(queryset, *, cap: int | None = None) -> dict:
     result = rows.aggregate(**_money_sums())
     if result["count"] > cap:
         return {"count": cap, "capped": True, "amount": None, "weighted": None}
-    return {"count": result["count"], "capped": False, "amount": _cents(result["amount_fen"]),
-            "weighted": _cents(result["weighted_fen"])}
+    return {"count": result["count"], "capped": False, "amount": from_fen(result["amount_fen"]),
+            "weighted": from_fen(result["weighted_fen"])}
 
 
 def get_opportunity_for_user(user, pk) -> Opportunity:
@@ -153,6 +138,6 @@ def kanban(*, user, pipeline: Pipeline, owner: str = "", per_stage: int = KANBAN
                          [:per_stage])
         columns.append({
             "stage": stage, "cards": cards, "count": row.get("count", 0),
-            "amount": _cents(row.get("amount_fen")), "weighted": _cents(row.get("weighted_fen")),
+            "amount": from_fen(row.get("amount_fen")), "weighted": from_fen(row.get("weighted_fen")),
         })
     return columns

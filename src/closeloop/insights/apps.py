@@ -19,7 +19,8 @@ class InsightsConfig(LoopApp):
     audit_actions = InsightsAction
 
     def nav_entries(self):
-        return [NavEntry("insights", _("Breakpoint radar"), "insights:radar", order=10),
+        return [NavEntry("insights", _("Dashboard"), "insights:dashboard", order=5),
+                NavEntry("insights", _("Breakpoint radar"), "insights:radar", order=10),
                 NavEntry("settings", _("Breakpoint radar"), "insights:radar_settings", order=90, visible=_admin)]
 
     def sweeps(self):

@@ -14,3 +14,40 @@ class ThresholdsForm(forms.Form):
                 label=kind.label, required=False, min_value=0, initial=current.get(kind.key),
                 help_text=_("Default: %(hours)d h") % {"hours": default},
                 widget=forms.NumberInput(attrs={"placeholder": default}))
+
+
+class DashboardForm(forms.Form):
+    """The dashboard's filters, read from the query string; a value that is not allowed is an error beside it and
+    the dashboard falls back to the default (this month, the viewer's whole line)."""
+
+    period = forms.ChoiceField(label=_("Period"), choices=[], required=False)
+    start = forms.DateField(label=_("First day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("Last day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    rep = forms.ModelChoiceField(label=_("Rep"), queryset=None, required=False, empty_label=_("Everyone I review"))
+    pipeline = forms.ModelChoiceField(label=_("Pipeline"), queryset=None, required=False,
+                                      empty_label=_("Default pipeline"))
+    source = forms.ModelChoiceField(label=_("Source"), queryset=None, required=False, empty_label=_("Every source"))
+
+    def __init__(self, *args, viewer, **kwargs):
+        from closeloop.deals.models import Pipeline
+        from closeloop.leads.models import LeadSource
+
+        from .dashboard import PERIODS, rep_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["period"].choices = list(PERIODS.items())
+        self.fields["rep"].queryset = rep_choices(viewer)
+        self.fields["pipeline"].queryset = Pipeline.objects.filter(active=True).order_by("position", "id")
+        self.fields["source"].queryset = LeadSource.objects.order_by("position", "id")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("period") == "custom":
+            start, end = data.get("start"), data.get("end")
+            if start is None or end is None:
+                raise forms.ValidationError(_("Give both days of a custom period."))
+            if end < start:
+                self.add_error("end", _("The last day comes before the first."))
+            elif (end - start).days > 3660:
+                self.add_error("end", _("A period is at most ten years long."))
+        return data

@@ -5,6 +5,7 @@ from . import views
 app_name = "insights"
 
 urlpatterns = [
+    path("", views.dashboard_view, name="dashboard"),
     path("radar/", views.radar_view, name="radar"),
     path("radar/export/", views.radar_export_view, name="radar_export"),
     path("radar/settings/", views.radar_settings_view, name="radar_settings"),

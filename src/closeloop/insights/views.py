@@ -15,10 +15,35 @@ from closeloop.core.models import Role, User
 from closeloop.core.pagination import page_number, query_without_page
 from closeloop.core.visibility import team_owner_ids
 
-from . import radar
+from . import dashboard, radar
 from .exports import radar_workbook
-from .forms import ThresholdsForm
+from .forms import DashboardForm, ThresholdsForm
 from .services import radar_settings, radar_settings_save
+
+
+def dashboard_scope(request) -> tuple[DashboardForm, dashboard.Scope]:
+    """The filters from the query string and the scope they give; what does not validate falls back to the
+    default (this month, the viewer's whole line) and shows its error beside the field."""
+    form = DashboardForm(request.GET or None, viewer=request.user, initial={"period": "month"})
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    period = data.get("period") or "month"
+    if period == "custom":
+        start, end = data["start"], data["end"]
+    else:
+        start, end = dashboard.period_bounds(period, timezone.localdate())
+    return form, dashboard.Scope(viewer=request.user, start=start, end=end, period=period, rep=data.get("rep"),
+                                 pipeline=data.get("pipeline"), source=data.get("source"))
+
+
+@login_required
+@require_GET
+def dashboard_view(request):
+    form, scope = dashboard_scope(request)
+    figures = dashboard.figures(scope)
+    return render(request, "insights/dashboard.html", {
+        "form": form, "scope": scope, "figures": figures, "charts": dashboard.chart_data(figures),
+        "query": request.GET.urlencode(),
+    })
 
 
 def owner_choices(user: User):

@@ -1,0 +1,48 @@
+"""The review dashboard in Chromium on a 390-px phone, in Chinese: charts drawn under the Content-Security-Policy,
+the tables beside them, another period, and a figure followed to the records behind it."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+WAIT = 30_000
+
+
+def test_a_manager_reads_the_dashboard_on_a_phone(org, make_lead, make_deal, stages, new_page, tmp_path):
+    from closeloop.deals.services.opportunities import opportunity_move_stage
+
+    for owner in (org.owner, org.owner, org.teammate):
+        make_lead(owner=owner)
+    make_lead(owner=org.outsider)
+    make_deal(owner=org.owner, amount="20000", expected_close_date="2027-01-15")
+    lost = make_deal(owner=org.teammate, amount="5000")
+    opportunity_move_stage(opportunity=lost, stage=stages["输单"], actor=org.teammate, fields={"lost_reason": "价格过高"})
+
+    page = new_page(user=org.manager, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    problems = []
+    page.on("console", lambda message: message.type == "error" and "favicon" not in message.location.get("url", "")
+            and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto("/insights/")
+    expect(page.get_by_role("heading", name="经营看板", exact=True)).to_be_visible()
+    # Every section with figures has its chart drawn on a canvas, and its table.
+    expect(page.locator(".chart.drawn canvas").first).to_be_visible()
+    assert page.locator(".chart.drawn").count() == 5
+    sources = page.locator("#table-sources")
+    expect(sources.get_by_role("row", name=re.compile("官网"))).to_contain_text("3")
+    expect(page.locator("#table-lost")).to_contain_text("价格过高")
+    page.screenshot(path=tmp_path / "dashboard-phone.png", full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the dashboard is {overflow}px wider than the phone"
+    width = page.locator(".chart.drawn canvas").first.evaluate("canvas => canvas.getBoundingClientRect().width")
+    assert 300 <= width <= 390
+
+    page.get_by_label("期间").select_option("week")
+    page.get_by_role("button", name="查看").click()
+    expect(page).to_have_url(re.compile(r"period=week"))
+    expect(page.locator(".chart.drawn canvas").first).to_be_visible()
+    assert problems == []
