@@ -45,4 +45,11 @@ def test_a_manager_reads_the_dashboard_on_a_phone(org, make_lead, make_deal, sta
     page.get_by_role("button", name="查看").click()
     expect(page).to_have_url(re.compile(r"period=week"))
     expect(page.locator(".chart.drawn canvas").first).to_be_visible()
+    expect(page.get_by_role("link", name="导出 Excel")).to_be_visible()
+
+    # The 官网 leads figure opens the leads list narrowed to the same records: the team's three.
+    page.locator("#table-sources").get_by_role("row", name=re.compile("官网")).get_by_role("link").first.click()
+    expect(page).to_have_url(re.compile(r"/leads/\?.*owner=team.*source="))
+    expect(page.locator("#lead-rows tbody tr")).to_have_count(3)
+    expect(page.locator("#lead-rows")).not_to_contain_text("outsider")
     assert problems == []

@@ -6,7 +6,9 @@ from django.db.models import Exists, OuterRef, Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
+from closeloop.core.inputs import day_start
 from closeloop.core.money import quantize
+from closeloop.core.visibility import owners_named
 
 from .models import Contract, ContractStatus, InvoiceRequest, InvoiceStatus, Payment
 
@@ -17,6 +19,13 @@ class ContractFilters:
     status: str = ""
     deal: str = ""
     customer: str = ""
+    # The review's drill-downs (insights): the owner ("me", "team" or an id), the deal's pipeline and lead source,
+    # signed on these days.
+    owner: str = ""
+    pipeline: str = ""
+    source: str = ""
+    signed_from: str = ""
+    signed_to: str = ""
 
 
 def awaiting_contract(quotes):
@@ -44,6 +53,16 @@ def contract_list(*, user, filters: ContractFilters):
         contracts = contracts.filter(opportunity_id=deal)
     if (customer := _id(filters.customer)) is not None:
         contracts = contracts.filter(customer_id=customer)
+    if (owners := owners_named(user, filters.owner)) is not None:
+        contracts = contracts.filter(owner__in=owners)
+    if (pipeline := _id(filters.pipeline)) is not None:
+        contracts = contracts.filter(opportunity__pipeline_id=pipeline)
+    if (source := _id(filters.source)) is not None:
+        contracts = contracts.filter(opportunity__lead__source_id=source)
+    if start := day_start(filters.signed_from):
+        contracts = contracts.filter(signed_at__gte=start)
+    if end := day_start(filters.signed_to, days_after=1):
+        contracts = contracts.filter(signed_at__lt=end)
     return contracts.select_related("customer", "owner").order_by("-created_at", "-id")
 
 

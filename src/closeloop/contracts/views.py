@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.inputs import date_input
 from closeloop.core.money import amount_in_words
-from closeloop.core.pagination import paginate, query_without_page
+from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.selectors import get_opportunity_for_user
 from closeloop.followup.rights import Act, allowed
@@ -45,14 +45,21 @@ from .selectors import (
 PLAN_BLANK_ROWS = 3
 
 
+# The dashboard's drill-downs: kept as hidden fields by the list's form.
+REVIEW_PARAMETERS = ("owner", "pipeline", "source", "signed_from", "signed_to")
+
+
 @login_required
 @require_GET
 def contract_list_view(request):
-    filters = ContractFilters(q=request.GET.get("q", "").strip()[:100], status=request.GET.get("status", ""),
-                              deal=request.GET.get("deal", ""), customer=request.GET.get("customer", ""))
+    get = request.GET
+    filters = ContractFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), deal=get.get("deal", ""),
+                              customer=get.get("customer", ""), owner=get.get("owner", ""),
+                              pipeline=get.get("pipeline", ""), source=get.get("source", ""),
+                              signed_from=get.get("signed_from", ""), signed_to=get.get("signed_to", ""))
     page = paginate(request, contract_list(user=request.user, filters=filters))
     context = {"page": page, "filters": filters, "query": query_without_page(request),
-               "statuses": ContractStatus.choices}
+               "statuses": ContractStatus.choices, "review_filters": kept_parameters(request, REVIEW_PARAMETERS)}
     template = ("contracts/_list_rows.html" if request.htmx and request.htmx.target == "contract-rows"
                 else "contracts/list.html")
     return render(request, template, context)

@@ -2,7 +2,7 @@
 once for every service; a value that is not one names its field. Amounts are core.money's. Text is bounded
 by its model field's `max_length` (TextFields too), checked here for every channel."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
@@ -39,6 +39,17 @@ def date_input(value, field: str) -> date | None:
     if parsed is None:
         raise invalid(field, _("Enter a date, for example 2026-12-31."))
     return parsed
+
+
+def day_start(text: str, *, days_after: int = 0) -> datetime | None:
+    """Local midnight of an ISO date typed into a list filter, `days_after` days later; None when blank or not a
+    date. Lists compare datetime columns with these bounds: `created_at__date` would wrap the column in a function
+    that no index serves."""
+    try:
+        day = date.fromisoformat(text) + timedelta(days=days_after) if text else None
+    except ValueError:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min)) if day else None
 
 
 def too_long_message(limit: int, count: int) -> str:

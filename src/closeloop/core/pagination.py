@@ -55,3 +55,9 @@ def api_page(rows, *, page: int, page_size: int, item=None) -> dict:
     result = page_of(rows, page=page, per_page=page_size)
     items = result["rows"] if item is None else [item(row) for row in result["rows"]]
     return {"items": items, "page": result["number"], "page_size": page_size, "has_next": result["has_next"]}
+
+
+def kept_parameters(request, names) -> list[tuple[str, str]]:
+    """The query's values for `names` that a list's form keeps as hidden fields (the dashboard's drill-downs
+    narrow a list by what its form does not show)."""
+    return [(name, request.GET[name]) for name in names if request.GET.get(name)]

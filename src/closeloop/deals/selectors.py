@@ -1,14 +1,17 @@
 """Deal reads. Every one starts from `visible_to(user)`; a record outside it is a 404."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Count, F, Q
 from django.http import Http404
 
+from closeloop.core.inputs import day_start
 from closeloop.core.money import from_fen, sum_fen
+from closeloop.core.visibility import owners_named
 from closeloop.leads import normalize
 
-from .models import Customer, Opportunity, OpportunityStatus, Pipeline
+from .models import Customer, Opportunity, OpportunityStatus, Pipeline, Stage, StageHistory
 
 SORTS = {
     "-updated_at": ("-updated_at", "-id"),
@@ -24,8 +27,22 @@ class OpportunityFilters:
     status: str = ""
     stage: str = ""
     pipeline: str = ""
-    owner: str = ""  # a user id or "me"
+    owner: str = ""  # a user id, "me" or "team"
     sort: str = "-updated_at"
+    # The review's drill-downs (insights): the lead's source, created on these days (the deal, or the lead it came
+    # from), reached a stage (entered it or a later one other than lost), lost for a reason, won or lost on these
+    # days, expected to close in a month.
+    source: str = ""
+    created_from: str = ""
+    created_to: str = ""
+    lead_from: str = ""
+    lead_to: str = ""
+    reached: str = ""
+    lost_reason: str = ""
+    closed_from: str = ""
+    closed_to: str = ""
+    close_month: str = ""  # "2027-01", or "none" for deals without a date
+
 
 
 def opportunity_list(*, user, filters: OpportunityFilters):
@@ -39,11 +56,45 @@ def opportunity_list(*, user, filters: OpportunityFilters):
         deals = deals.filter(stage_id=int(filters.stage))
     if filters.pipeline.isdigit():
         deals = deals.filter(pipeline_id=int(filters.pipeline))
-    if filters.owner == "me":
-        deals = deals.filter(owner=user)
-    elif filters.owner.isdigit():
-        deals = deals.filter(owner_id=int(filters.owner))
-    return deals.order_by(*SORTS.get(filters.sort, SORTS["-updated_at"]))
+    if (owners := owners_named(user, filters.owner)) is not None:
+        deals = deals.filter(owner__in=owners)
+    return _review_filters(deals, filters).order_by(*SORTS.get(filters.sort, SORTS["-updated_at"]))
+
+
+def _review_filters(deals, filters: OpportunityFilters):
+    if filters.source.isdigit():
+        deals = deals.filter(lead__source_id=int(filters.source))
+    if start := day_start(filters.created_from):
+        deals = deals.filter(created_at__gte=start)
+    if end := day_start(filters.created_to, days_after=1):
+        deals = deals.filter(created_at__lt=end)
+    if start := day_start(filters.lead_from):
+        deals = deals.filter(lead__created_at__gte=start)
+    if end := day_start(filters.lead_to, days_after=1):
+        deals = deals.filter(lead__created_at__lt=end)
+    if filters.reached.isdigit() and (stage := Stage.objects.filter(pk=int(filters.reached)).first()):
+        later = Q(stage=stage) if stage.is_lost else Q(stage__pipeline=stage.pipeline_id, stage__is_lost=False,
+                                                       stage__position__gte=stage.position)
+        deals = deals.filter(pk__in=StageHistory.objects.filter(later).values("opportunity_id"))
+    if filters.lost_reason.isdigit():
+        deals = deals.filter(lost_reason_id=int(filters.lost_reason))
+    if start := day_start(filters.closed_from):
+        deals = deals.filter(Q(won_at__gte=start) | Q(lost_at__gte=start))
+    if end := day_start(filters.closed_to, days_after=1):
+        deals = deals.filter(Q(won_at__lt=end) | Q(lost_at__lt=end))
+    if filters.close_month == "none":
+        deals = deals.filter(expected_close_date__isnull=True)
+    elif month := _month(filters.close_month):
+        following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        deals = deals.filter(expected_close_date__gte=month, expected_close_date__lt=following)
+    return deals
+
+
+def _month(text: str) -> date | None:
+    try:
+        return date.fromisoformat(f"{text}-01") if len(text) == 7 else None
+    except ValueError:
+        return None
 
 
 def _money_sums() -> dict:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
 from closeloop.core.money import parse_money
-from closeloop.core.pagination import paginate, query_without_page
+from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.core.redirects import next_url
 from closeloop.deals.services.conversion import lead_convert
 from closeloop.deals.services.opportunities import (
@@ -59,11 +59,20 @@ def _form_data(form) -> dict:
 # List and board
 
 
+REVIEW_PARAMETERS = ("pipeline", "source", "from", "to", "lead_from", "lead_to", "reached", "lost_reason", "closed_from", "closed_to",
+                     "close_month")
+
+
 def _filters(request) -> OpportunityFilters:
     get = request.GET
     return OpportunityFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), stage=get.get("stage", ""),
                               pipeline=get.get("pipeline", ""), owner=get.get("owner", ""),
-                              sort=get.get("sort", "-updated_at"))
+                              sort=get.get("sort", "-updated_at"), source=get.get("source", ""),
+                              created_from=get.get("from", ""), created_to=get.get("to", ""),
+                              lead_from=get.get("lead_from", ""), lead_to=get.get("lead_to", ""),
+                              reached=get.get("reached", ""), lost_reason=get.get("lost_reason", ""),
+                              closed_from=get.get("closed_from", ""), closed_to=get.get("closed_to", ""),
+                              close_month=get.get("close_month", ""))
 
 
 @login_required
@@ -74,6 +83,8 @@ def opportunity_list_view(request):
     context = {
         "page": page, "filters": filters, "query": query_without_page(request), "totals": money_totals(deals),
         "statuses": OpportunityStatus.choices, "stages": Stage.objects.select_related("pipeline"),
+        # The dashboard's drill-downs narrow the list by what the form does not show: kept as hidden fields.
+        "review_filters": kept_parameters(request, REVIEW_PARAMETERS),
     }
     template = "deals/_list_rows.html" if request.htmx and request.htmx.target == "deal-rows" else "deals/list.html"
     return render(request, template, context)

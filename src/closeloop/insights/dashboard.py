@@ -15,7 +15,9 @@ from decimal import Decimal
 
 from django.db.models import Count, DateField, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncMonth
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -108,6 +110,20 @@ class Scope:
             return ""
         return "team" if self.viewer.role == Role.SALES_MANAGER else "me"
 
+    def link(self, name: str, *, narrowed: bool = True, **params) -> str:
+        """A list page narrowed to what a figure counts: this line's owners and, unless `narrowed` is False (the
+        leads list, which has no pipeline), this pipeline and source, with `params` on top (an `owner` among them
+        names one rep of the line)."""
+        query = {"owner": self.owner_param}
+        if narrowed:
+            query |= {"pipeline": self.pipeline.pk if self.pipeline else "", "source": self.source.pk if self.source else ""}
+        query |= params
+        return reverse(name) + "?" + urlencode({key: value for key, value in query.items() if value not in ("", None)})
+
+    @property
+    def days(self) -> dict:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
     def during(self, name: str) -> Q:
         """`name` (a datetime column) falls on one of the period's days."""
         return Q(**{f"{name}__gte": self.since, f"{name}__lt": self.until})
@@ -143,7 +159,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def lead_sources(scope: Scope) -> dict:
     """Leads created in the period by source, and how many of them were qualified, became a deal, were won."""
-    leads = scope.line(Lead.objects).filter(scope.during("created_at")).exclude(status=LeadStatus.MERGED)
+    leads = scope.line(Lead.objects).filter(scope.during("created_at"))
     if scope.source is not None:
         leads = leads.filter(source=scope.source)
     won = Opportunity.objects.filter(lead=OuterRef("pk"), status=OpportunityStatus.WON)
@@ -158,6 +174,12 @@ def lead_sources(scope: Scope) -> dict:
         total[key] = sum(row[key] for row in rows)
     for row in [*rows, total]:
         row.setdefault("name", row.get("source__name"))
+        source = row["source_id"] or (scope.source.pk if scope.source else "")
+        leads_url = scope.link("leads:list", narrowed=False, source=source, **scope.days)
+        row["urls"] = {"leads": leads_url, "qualified": leads_url + "&reached=qualified",
+                       "deals": leads_url + "&reached=deal",
+                       "won": scope.link("deals:list", narrowed=False, status=OpportunityStatus.WON, source=source,
+                                         lead_from=scope.start.isoformat(), lead_to=scope.end.isoformat())}
         row["qualified_rate"] = _ratio(row["qualified"], row["leads"])
         row["deal_rate"] = _ratio(row["deals"], row["leads"])
         row["won_rate"] = _ratio(row["won"], row["leads"])
@@ -183,6 +205,7 @@ def funnel(scope: Scope) -> dict:
     for stage in stages:
         reached = result[f"stage_{stage.pk}"]
         rows.append({"stage": stage, "name": stage.name, "reached": reached,
+                     "url": scope.link("deals:list", pipeline=pipeline.pk, reached=stage.pk, **scope.days),
                      "from_previous": None if before is None or stage.is_lost else _ratio(reached, before)})
         if not stage.is_lost:
             before = reached
@@ -198,14 +221,17 @@ def lost_reasons(scope: Scope) -> dict:
         deals=Count("pk"), amount_fen=sum_fen(F("amount") * 100)))
     names = dict(User.objects.filter(pk__in={row["owner_id"] for row in grouped}).values_list("pk", "display_name"))
     reasons, by_rep = {}, []
+    closed = {"status": OpportunityStatus.LOST, "closed_from": scope.start.isoformat(), "closed_to": scope.end.isoformat()}
     for row in grouped:
         reason = reasons.setdefault(row["lost_reason_id"], {
             "reason_id": row["lost_reason_id"], "name": row["lost_reason__name"],
             "position": row["lost_reason__position"], "deals": 0, "amount_fen": 0})
+        reason.setdefault("url", scope.link("deals:list", **closed, lost_reason=row["lost_reason_id"]))
         reason["deals"] += row["deals"]
         reason["amount_fen"] += row["amount_fen"] or 0
         by_rep.append({"owner_id": row["owner_id"], "rep": names.get(row["owner_id"], ""), "reason_id": row["lost_reason_id"],
-                       "name": row["lost_reason__name"], "deals": row["deals"], "amount": from_fen(row["amount_fen"])})
+                       "name": row["lost_reason__name"], "deals": row["deals"], "amount": from_fen(row["amount_fen"]),
+                       "url": scope.link("deals:list", **closed, lost_reason=row["lost_reason_id"], owner=row["owner_id"])})
     rows = sorted(reasons.values(), key=lambda r: (-r["deals"], r["position"], r["reason_id"]))
     for reason in rows:
         reason["amount"] = from_fen(reason.pop("amount_fen"))
@@ -224,6 +250,7 @@ def forecast(scope: Scope) -> dict:
     for row in rows:
         row["amount"], row["weighted"] = from_fen(row.pop("amount_fen")), from_fen(row.pop("weighted_fen"))
         row["key"] = f"{row['month']:%Y-%m}" if row["month"] else "none"
+        row["url"] = scope.link("deals:list", status=OpportunityStatus.OPEN, close_month=row["key"])
     return {"rows": rows, "deals": sum(r["deals"] for r in rows),
             "amount": sum((r["amount"] for r in rows), Decimal("0.00")),
             "weighted": sum((r["weighted"] for r in rows), Decimal("0.00"))}
@@ -256,13 +283,19 @@ def quote_to_cash(scope: Scope) -> dict:
         n=Count("pk"), fen=sum_fen(F("amount") * 100), paid_fen=sum_fen(F("paid_amount") * 100))
     collected = (Payment.objects.filter(contract__in=contracts.values("pk"), voided_at__isnull=True)
                  .filter(scope.on_days("received_on")).aggregate(n=Count("pk"), fen=sum_fen(F("amount") * 100)))
+    def quotes_url(event):
+        return scope.link("quotes:list", event=event, **scope.days)
+
+    signed_url = scope.link("contracts:list", signed_from=scope.start.isoformat(), signed_to=scope.end.isoformat())
     rows = [
-        {"key": "quotes_sent", "name": _("Quotes sent"), "count": figures["sent"], "amount": from_fen(figures["sent_fen"])},
+        {"key": "quotes_sent", "name": _("Quotes sent"), "count": figures["sent"], "amount": from_fen(figures["sent_fen"]),
+         "url": quotes_url("sent")},
         {"key": "quotes_approved", "name": _("Quotes approved"), "count": figures["approved"],
-         "amount": from_fen(figures["approved_fen"])},
+         "amount": from_fen(figures["approved_fen"]), "url": quotes_url("approved")},
         {"key": "quotes_accepted", "name": _("Quotes accepted"), "count": figures["accepted"],
-         "amount": from_fen(figures["accepted_fen"])},
-        {"key": "contracts_signed", "name": _("Contracts signed"), "count": signed["n"], "amount": from_fen(signed["fen"])},
+         "amount": from_fen(figures["accepted_fen"]), "url": quotes_url("accepted")},
+        {"key": "contracts_signed", "name": _("Contracts signed"), "count": signed["n"], "amount": from_fen(signed["fen"]),
+         "url": signed_url},
         {"key": "instalments_due", "name": _("Instalments due"), "count": due["n"], "amount": from_fen(due["fen"])},
         {"key": "collected", "name": _("Payments collected"), "count": collected["n"],
          "amount": from_fen(collected["fen"])},

@@ -1,8 +1,9 @@
-"""The breakpoint radar as an Excel workbook (XlsxWriter in constant memory): the counts, then every broken
-record the viewer may see."""
+"""Excel workbooks (XlsxWriter in constant memory): the breakpoint radar (the counts, then every broken record the
+viewer may see) and the dashboard (one sheet per table)."""
 
 import io
 import tempfile
+from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,5 +41,49 @@ def radar_workbook(user, now, *, owner=None) -> bytes:
             rows.write(n, 4, row.days)
             rows.write(n, 5, str(row.kind.action))
             rows.write(n, 6, absolute_url(row.url))
+        book.close()
+    return buffer.getvalue()
+
+
+def dashboard_workbook(scope, figures: dict) -> bytes:
+    """Every table of the dashboard, one sheet each, with the same figures the page shows (amounts as numbers)."""
+    sources, funnel, lost, forecast, cash = (figures[key] for key in ("sources", "funnel", "lost", "forecast", "cash"))
+    sheets = [
+        (_("Leads by source"), [_("Source"), _("Leads"), _("Qualified"), "%", _("Became a deal"), "%", _("Won"), "%"],
+         [[row["name"], row["leads"], row["qualified"], row["qualified_rate"], row["deals"], row["deal_rate"], row["won"],
+           row["won_rate"]] for row in [*sources["rows"], sources["total"]] if sources["rows"]]),
+        (_("Funnel by stage"), [_("Stage"), _("Deals that reached it"), _("Conversion from the stage before")],
+         [[row["name"], row["reached"], row["from_previous"]] for row in funnel["rows"]]
+         + [[_("Win rate"), funnel["win_rate"], None]]),
+        (_("Lost reasons"), [_("Reason"), _("Deals lost"), _("Amount")],
+         [[row["name"], row["deals"], row["amount"]] for row in lost["rows"]]),
+        (_("Lost reasons by rep"), [_("Rep"), _("Reason"), _("Deals lost"), _("Amount")],
+         [[row["rep"], row["name"], row["deals"], row["amount"]] for row in lost["by_rep"]]),
+        (_("Weighted forecast"), [_("Expected close month"), _("Open deals"), _("Amount"), _("Weighted")],
+         [[row["key"] if row["month"] else _("No date"), row["deals"], row["amount"], row["weighted"]]
+          for row in forecast["rows"]]),
+        (_("Quote to cash"), [_("Figure"), _("Count"), _("Amount")],
+         [[row["name"], row["count"], row["amount"]] for row in cash["rows"]]),
+    ]
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        book = export_workbook(buffer, tmpdir=tmp, in_memory=False)
+        bold = book.add_format({"bold": True})
+        money = book.add_format({"num_format": "#,##0.00"})
+        for title, header, rows in sheets:
+            sheet = book.add_worksheet(str(title)[:31])
+            sheet.set_column(0, 0, 24)
+            sheet.set_column(1, len(header) - 1, 14)
+            sheet.write_row(0, 0, [str(cell) for cell in header], bold)
+            for n, row in enumerate(rows, start=1):
+                for column, value in enumerate(row):
+                    if isinstance(value, Decimal):
+                        sheet.write_number(n, column, float(value), money)
+                    elif value is None:
+                        sheet.write_blank(n, column, None)
+                    elif isinstance(value, int | float):
+                        sheet.write_number(n, column, value)
+                    else:
+                        sheet.write_string(n, column, str(value))
         book.close()
     return buffer.getvalue()

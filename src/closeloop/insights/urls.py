@@ -6,6 +6,7 @@ app_name = "insights"
 
 urlpatterns = [
     path("", views.dashboard_view, name="dashboard"),
+    path("export/", views.dashboard_export_view, name="dashboard_export"),
     path("radar/", views.radar_view, name="radar"),
     path("radar/export/", views.radar_export_view, name="radar_export"),
     path("radar/settings/", views.radar_settings_view, name="radar_settings"),

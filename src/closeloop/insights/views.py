@@ -16,7 +16,7 @@ from closeloop.core.pagination import page_number, query_without_page
 from closeloop.core.visibility import team_owner_ids
 
 from . import dashboard, radar
-from .exports import radar_workbook
+from .exports import dashboard_workbook, radar_workbook
 from .forms import DashboardForm, ThresholdsForm
 from .services import radar_settings, radar_settings_save
 
@@ -44,6 +44,16 @@ def dashboard_view(request):
         "form": form, "scope": scope, "figures": figures, "charts": dashboard.chart_data(figures),
         "query": request.GET.urlencode(),
     })
+
+
+@login_required
+@require_GET
+def dashboard_export_view(request):
+    _form, scope = dashboard_scope(request)
+    content = dashboard_workbook(scope, dashboard.figures(scope))
+    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="dashboard-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.xlsx"'
+    return response
 
 
 def owner_choices(user: User):

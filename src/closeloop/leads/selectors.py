@@ -1,18 +1,18 @@
 """Lead reads. Every one starts from `Lead.objects.visible_to(user)`."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.http import Http404
-from django.utils import timezone
 
+from closeloop.core.inputs import day_start
+from closeloop.core.visibility import owners_named
 from closeloop.followup.models import TaskStatus
 
 from . import name_search, normalize
-from .models import Lead
+from .models import Lead, LeadStatus
 
 SORTS = {
     "-created_at": ("-created_at", "-id"),
@@ -23,12 +23,20 @@ SORTS = {
 }
 
 
+# How far a lead got, for the review's drill-down: qualified (and those converted since), turned into a deal.
+REACHED_STATUSES = {
+    "qualified": (LeadStatus.QUALIFIED, LeadStatus.CONVERTED),
+    "deal": (LeadStatus.CONVERTED,),
+}
+
+
 @dataclass
 class LeadFilters:
     q: str = ""
     status: str = ""
-    owner: str = ""  # a user id, "me" or "none"
+    owner: str = ""  # a user id, "me", "team" or "none"
     source: str = ""
+    reached: str = ""  # "qualified" (qualified or converted since) or "deal" (converted): the review's drill-down
     created_from: str = ""
     created_to: str = ""
     sort: str = "-created_at"
@@ -44,32 +52,23 @@ def lead_list(*, user, filters: LeadFilters):
         leads = leads.filter(status=filters.status)
     if filters.not_status:
         leads = leads.exclude(status=filters.not_status)
-    if filters.owner == "me":
-        leads = leads.filter(owner=user)
-    elif filters.owner == "none":
+    if filters.owner == "none":
         leads = leads.filter(owner__isnull=True)
-    elif filters.owner.isdigit():
-        leads = leads.filter(owner_id=int(filters.owner))
+    elif (owners := owners_named(user, filters.owner)) is not None:
+        leads = leads.filter(owner__in=owners)
     if filters.source.isdigit():
         leads = leads.filter(source_id=int(filters.source))
+    if filters.reached in REACHED_STATUSES:
+        leads = leads.filter(status__in=REACHED_STATUSES[filters.reached])
     if filters.import_job.isdigit():
         leads = leads.filter(import_job_id=int(filters.import_job))
     # Day bounds as datetimes in the current time zone: `created_at__date` wraps the column in a
     # function, which no index serves (a full scan, ~1 s per query on a million leads).
-    if start := _day_start(filters.created_from):
+    if start := day_start(filters.created_from):
         leads = leads.filter(created_at__gte=start)
-    if end := _day_start(filters.created_to, days_after=1):
+    if end := day_start(filters.created_to, days_after=1):
         leads = leads.filter(created_at__lt=end)
     return leads.order_by(*SORTS.get(filters.sort, SORTS["-created_at"]))
-
-
-def _day_start(text: str, *, days_after: int = 0) -> datetime | None:
-    """Midnight (local time) of an ISO date, `days_after` days later; None when blank or not a date."""
-    try:
-        day = date.fromisoformat(text) + timedelta(days=days_after) if text else None
-    except ValueError:
-        return None
-    return timezone.make_aware(datetime.combine(day, time.min)) if day else None
 
 
 def _search(text: str) -> Q:

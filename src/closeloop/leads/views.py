@@ -25,8 +25,8 @@ def _filters(request) -> LeadFilters:
     get = request.GET
     return LeadFilters(
         q=get.get("q", "").strip()[:100], status=get.get("status", ""), not_status=get.get("not_status", "")[:15],
-        owner=get.get("owner", ""),
-        source=get.get("source", ""), created_from=get.get("from", ""), created_to=get.get("to", ""),
+        owner=get.get("owner", ""), source=get.get("source", ""), reached=get.get("reached", ""),
+        created_from=get.get("from", ""), created_to=get.get("to", ""),
         sort=get.get("sort", "-created_at"), import_job=get.get("import", "")[:12],
     )
 

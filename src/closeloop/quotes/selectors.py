@@ -7,9 +7,11 @@ from statistics import median
 from django.db.models import Q
 from django.http import Http404
 
+from closeloop.core.inputs import day_start
 from closeloop.core.money import quantize
+from closeloop.core.visibility import owners_named
 
-from .models import Product, Quote, QuoteLine, QuoteStatus, QuoteVersion
+from .models import ApprovalRequest, ApprovalStatus, Product, Quote, QuoteLine, QuoteStatus, QuoteVersion
 
 # How many quoted prices to other customers the price history summarises.
 HISTORY_OTHERS = 20
@@ -21,6 +23,18 @@ class QuoteFilters:
     q: str = ""
     status: str = ""
     deal: str = ""
+    # The review's drill-downs (insights): the deal's owner ("me", "team" or an id), pipeline and lead source, and
+    # what happened on these days: sent, approved, accepted.
+    owner: str = ""
+    pipeline: str = ""
+    source: str = ""
+    event: str = ""
+    start: str = ""
+    end: str = ""
+
+
+# What a quote did on a day, for the drill-downs: the column that says when.
+EVENTS = {"sent": "sent_at", "accepted": "decided_at"}
 
 
 def quote_list(*, user, filters: QuoteFilters):
@@ -33,8 +47,33 @@ def quote_list(*, user, filters: QuoteFilters):
         quotes = quotes.filter(status=filters.status)
     if filters.deal.isdigit():
         quotes = quotes.filter(opportunity_id=int(filters.deal))
-    return (quotes.select_related("opportunity", "opportunity__customer", "opportunity__owner", "current_version")
+    return (_review_filters(quotes, user, filters).select_related("opportunity", "opportunity__customer", "opportunity__owner", "current_version")
             .order_by("-created_at", "-id"))
+
+
+def _review_filters(quotes, user, filters: QuoteFilters):
+    if (owners := owners_named(user, filters.owner)) is not None:
+        quotes = quotes.filter(opportunity__owner__in=owners)
+    if filters.pipeline.isdigit():
+        quotes = quotes.filter(opportunity__pipeline_id=int(filters.pipeline))
+    if filters.source.isdigit():
+        quotes = quotes.filter(opportunity__lead__source_id=int(filters.source))
+    start, end = day_start(filters.start), day_start(filters.end, days_after=1)
+    if filters.event == "approved":
+        decided = ApprovalRequest.objects.filter(kind="quote", status=ApprovalStatus.APPROVED)
+        if start:
+            decided = decided.filter(decided_at__gte=start)
+        if end:
+            decided = decided.filter(decided_at__lt=end)
+        quotes = quotes.filter(pk__in=decided.values("target_id"))
+    elif column := EVENTS.get(filters.event):
+        if filters.event == "accepted":
+            quotes = quotes.filter(status=QuoteStatus.ACCEPTED)
+        if start:
+            quotes = quotes.filter(**{f"{column}__gte": start})
+        if end:
+            quotes = quotes.filter(**{f"{column}__lt": end})
+    return quotes
 
 
 def get_quote_for_user(user, pk) -> Quote:

@@ -12,7 +12,7 @@ from closeloop.core.audit import audit_trail
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.money import amount_in_words
 from closeloop.core.notify import absolute_url
-from closeloop.core.pagination import paginate, query_without_page
+from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.selectors import get_opportunity_for_user
 from closeloop.followup.rights import Act, allowed, may
@@ -33,14 +33,20 @@ from .selectors import (
     version_lines,
 )
 
+# The dashboard's drill-downs: kept as hidden fields by the list's form.
+REVIEW_PARAMETERS = ("owner", "pipeline", "source", "event", "from", "to")
+
 
 @login_required
 @require_GET
 def quote_list_view(request):
-    filters = QuoteFilters(q=request.GET.get("q", "").strip()[:100], status=request.GET.get("status", ""),
-                           deal=request.GET.get("deal", ""))
+    get = request.GET
+    filters = QuoteFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), deal=get.get("deal", ""),
+                           owner=get.get("owner", ""), pipeline=get.get("pipeline", ""), source=get.get("source", ""),
+                           event=get.get("event", ""), start=get.get("from", ""), end=get.get("to", ""))
     page = paginate(request, quote_list(user=request.user, filters=filters))
-    context = {"page": page, "filters": filters, "query": query_without_page(request), "statuses": QuoteStatus.choices}
+    context = {"page": page, "filters": filters, "query": query_without_page(request), "statuses": QuoteStatus.choices,
+               "review_filters": kept_parameters(request, REVIEW_PARAMETERS)}
     template = "quotes/_list_rows.html" if request.htmx and request.htmx.target == "quote-rows" else "quotes/list.html"
     return render(request, template, context)
 

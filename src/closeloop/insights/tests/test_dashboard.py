@@ -205,3 +205,70 @@ def test_one_query_per_section(django_assert_max_num_queries, org, known):
     with django_assert_max_num_queries(4):  # quotes, contracts, instalments, payments
         dashboard.quote_to_cash(scope)
 
+
+
+def drill_downs(figures):
+    """(figure, link) for every figure on the page that links to its records."""
+    for row in [*figures["sources"]["rows"], figures["sources"]["total"]]:
+        for key in ("leads", "qualified", "deals", "won"):
+            yield row[key], row["urls"][key]
+    for row in figures["funnel"]["rows"]:
+        yield row["reached"], row["url"]
+    for row in [*figures["lost"]["rows"], *figures["lost"]["by_rep"], *figures["forecast"]["rows"]]:
+        yield row["deals"], row["url"]
+    for row in figures["cash"]["rows"]:
+        if "url" in row:
+            yield row["count"], row["url"]
+
+
+def test_every_figure_drills_down_to_as_many_records(client, org, known):
+    today = timezone.localdate()
+    query = f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
+    followed = 0
+    for user in (org.owner, org.teammate, org.manager, org.other_manager, org.admin):
+        client.force_login(user)
+        figures = client.get(reverse("insights:dashboard") + query).context["figures"]
+        for figure, url in drill_downs(figures):
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert len(response.context["page"]["rows"]) == figure, (user, url)
+            followed += 1
+        body = client.get(reverse("insights:dashboard") + query).content.decode()
+        assert body.count("<a href=\"/leads/?") >= 1
+    assert followed > 100
+    # The manager's funnel links keep the team and the stage; the list's form keeps them as it pages and filters.
+    client.force_login(org.manager)
+    figures = client.get(reverse("insights:dashboard") + query).context["figures"]
+    url = figures["funnel"]["rows"][1]["url"]
+    assert "owner=team" in url and "reached=" in url
+    page = client.get(url).content.decode()
+    assert 'type="hidden" name="reached"' in page and "Narrowed to the dashboard figure you followed." in page
+
+
+def test_every_table_exports_to_its_own_sheet(client, org, known):
+    import io
+
+    from openpyxl import load_workbook
+
+    today = timezone.localdate()
+    query = f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
+    client.force_login(org.manager)
+    response = client.get(reverse("insights:dashboard_export") + query)
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.content), read_only=True)
+    assert book.sheetnames == ["Leads by source", "Funnel by stage", "Lost reasons", "Lost reasons by rep",
+                               "Weighted forecast", "Quote to cash"]
+    sheets = {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+    # Sources in their configured order (展会 first).
+    assert sheets["Leads by source"][1:] == [("展会", 1, 0, 0.0, 0, 0.0, 0, 0.0), ("官网", 3, 2, 66.7, 1, 33.3, 1, 33.3),
+                                             ("Total", 4, 2, 50.0, 1, 25.0, 1, 25.0)]
+    assert [row[:2] for row in sheets["Funnel by stage"][1:]] == [
+        ("初步接洽", 5), ("需求确认", 2), ("方案报价", 2), ("商务谈判", 2), ("赢单", 1), ("输单", 2), ("Win rate", 33.3)]
+    assert sheets["Lost reasons by rep"][1:] == [("owner", "价格过高", 1, 8000), ("teammate", "选择了竞争对手", 1, 5000)]
+    assert sheets["Weighted forecast"][1:] == [("2027-01", 1, 20000, 15000), ("No date", 1, 30000, 3000)]
+    assert sheets["Quote to cash"][4] == ("Contracts signed", 1, 30000)
+    # A rep's workbook holds only their own line.
+    client.force_login(org.teammate)
+    book = load_workbook(io.BytesIO(client.get(reverse("insights:dashboard_export") + query).content), read_only=True)
+    assert list(book["Leads by source"].iter_rows(values_only=True))[1:] == [("官网", 1, 0, 0.0, 0, 0.0, 0, 0.0),
+                                                                          ("Total", 1, 0, 0.0, 0, 0.0, 0, 0.0)]
