@@ -53,7 +53,7 @@ def test_key_pages_load_and_work_without_a_violation(org, make_lead, make_deal, 
                 "/leads/settings/scoring/", "/leads/settings/assignment/", "/leads/settings/intake/",
                 "/deals/", "/deals/board/", deal.get_absolute_url(), deal.customer.get_absolute_url(),
                 "/deals/customers/", "/deals/settings/", "/team/users/", "/team/departments/", "/profile/",
-                "/notifications/", "/settings/robots/", "/api/docs", "/no-such-page/"]:
+                "/notifications/", "/settings/robots/", "/insights/", "/api/docs", "/no-such-page/"]:
         page.goto(url)
         page.wait_for_load_state("networkidle")
         seen[url] = violations(page)
@@ -63,7 +63,7 @@ def test_key_pages_load_and_work_without_a_violation(org, make_lead, make_deal, 
     page.goto("/leads/")
     nav = page.get_by_role("navigation", name="Main")
     nav.get_by_role("button", name="Deals").click()
-    expect(nav.get_by_role("link", name="Board")).to_be_visible()
+    expect(nav.get_by_role("link", name="Board", exact=True)).to_be_visible()
     page.get_by_role("checkbox", name="Select all").check()
     expect(page.locator("input[name=leads]").first).to_be_checked()
     page.get_by_label("Assign to").select_option(label=str(org.owner))

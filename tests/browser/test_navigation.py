@@ -43,7 +43,7 @@ def test_on_a_phone_the_navigation_folds_into_one_menu(org, new_page, tmp_path):
     page.set_default_timeout(WAIT)
     page.goto("/leads/")
     nav = page.get_by_role("navigation", name="Main")
-    board = nav.get_by_role("link", name="Board")
+    board = nav.get_by_role("link", name="Board", exact=True)  # not 经营看板 "Dashboard"
     expect(board).to_be_hidden()
     page.screenshot(path=tmp_path / "nav-phone-closed.png")
     menu = nav.get_by_role("button", name="Menu")
