@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from closeloop.contracts.models import Contract, Instalment, Payment
 from closeloop.core.models import Role, User
 from closeloop.core.money import from_fen, sum_fen
-from closeloop.core.visibility import team_owner_ids
+from closeloop.core.visibility import owners_seen, team_owner_ids
 from closeloop.deals.models import Opportunity, OpportunityStatus, Pipeline, StageHistory
 from closeloop.leads.models import Lead, LeadSource, LeadStatus
 from closeloop.quotes.models import ApprovalRequest, ApprovalStatus, Quote, QuoteStatus
@@ -85,12 +85,8 @@ class Scope:
     def __post_init__(self):
         if self.rep is not None:
             self.owners = [self.rep.pk]
-        elif self.viewer.is_admin:
-            self.owners = None
-        elif self.viewer.role == Role.SALES_MANAGER:
-            self.owners = team_owner_ids(self.viewer)
         else:
-            self.owners = [self.viewer.pk]
+            self.owners = None if self.viewer.is_admin else owners_seen(self.viewer)
 
     @property
     def since(self) -> datetime:
