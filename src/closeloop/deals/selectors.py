@@ -7,6 +7,7 @@ from django.db.models import Count, F, FloatField, Func, Q, Sum
 from django.http import Http404
 
 from closeloop.core.money import quantize
+from closeloop.core.visibility import owner_filter
 from closeloop.leads import normalize
 
 from .models import Customer, Opportunity, OpportunityStatus, Pipeline
@@ -26,6 +27,7 @@ class OpportunityFilters:
     stage: str = ""
     pipeline: str = ""
     owner: str = ""  # a user id or "me"
+    department: str = ""  # a team: a department id, with the departments under it
     sort: str = "-updated_at"
 
 
@@ -40,10 +42,7 @@ def opportunity_list(*, user, filters: OpportunityFilters):
         deals = deals.filter(stage_id=int(filters.stage))
     if filters.pipeline.isdigit():
         deals = deals.filter(pipeline_id=int(filters.pipeline))
-    if filters.owner == "me":
-        deals = deals.filter(owner=user)
-    elif filters.owner.isdigit():
-        deals = deals.filter(owner_id=int(filters.owner))
+    deals = owner_filter(deals, user=user, owner=filters.owner, department=filters.department)
     return deals.order_by(*SORTS.get(filters.sort, SORTS["-updated_at"]))
 
 
@@ -135,14 +134,12 @@ def customer_pool(*, user, q: str = ""):
 KANBAN_CARDS_PER_STAGE = 20
 
 
-def kanban(*, user, pipeline: Pipeline, owner: str = "", per_stage: int = KANBAN_CARDS_PER_STAGE):
+def kanban(*, user, pipeline: Pipeline, owner: str = "", department: str = "",
+           per_stage: int = KANBAN_CARDS_PER_STAGE):
     """Columns of the board: per stage its top cards (one indexed query each) and its totals (one query)."""
     stages = list(pipeline.stages.order_by("position", "id"))
-    deals = Opportunity.objects.visible_to(user).filter(pipeline=pipeline)
-    if owner == "me":
-        deals = deals.filter(owner=user)
-    elif owner.isdigit():
-        deals = deals.filter(owner_id=int(owner))
+    deals = owner_filter(Opportunity.objects.visible_to(user).filter(pipeline=pipeline),
+                         user=user, owner=owner, department=department)
     totals = {row["stage_id"]: row for row in deals.order_by().values("stage_id").annotate(**_money_sums())}
     columns = []
     for stage in stages:
