@@ -170,6 +170,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# `closeloop serve` writes its job worker's per-task log here (`closeloop worker` alone logs to the terminal).
+LOG_DIR = DATA_DIR / "logs"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",

@@ -86,6 +86,38 @@ class VisibleQuerySet(models.QuerySet):
             found = found.exclude(**{f"{path}__in": owners})
         return found
 
+def people_visible_to(user: User):
+    """Whom `user` may filter records by (a rep or team filter): everyone for an administrator, a manager's
+    subtree, otherwise only themselves. Filters never widen visibility; this only keeps the choices honest."""
+    if user.is_admin:
+        return User.objects.filter(is_active=True)
+    if user.role == Role.SALES_MANAGER:
+        return User.objects.filter(pk__in=team_owner_ids(user), is_active=True)
+    return User.objects.filter(pk=user.pk)
+
+
+def departments_visible_to(user: User):
+    """The departments (teams) `user` may filter by: all for an administrator, a manager's own and those under it."""
+    if user.is_admin:
+        return Department.objects.all()
+    if user.role == Role.SALES_MANAGER and user.department_id:
+        path = Department.objects.filter(pk=user.department_id).values("path")[:1]
+        return Department.objects.filter(path__startswith=Subquery(path))
+    return Department.objects.none()
+
+
+def owner_filter(queryset, *, user, owner: str = "", department: str = "", field: str = "owner"):
+    """`queryset` narrowed to one owner ("me" or a user id) and/or one team (a department id and those under
+    it) among those the viewer may filter by; an id outside them narrows to nothing."""
+    if owner == "me":
+        queryset = queryset.filter(**{field: user})
+    elif owner.isdigit():
+        queryset = queryset.filter(**{f"{field}__in": people_visible_to(user).filter(pk=int(owner)).values("pk")})
+    if department.isdigit():
+        team = departments_visible_to(user).filter(pk=int(department)).values("path")[:1]
+        queryset = queryset.filter(**{f"{field}__department__path__startswith": Subquery(team)})
+    return queryset
+
 
 def owners_named(user: User, value: str) -> list[int] | None:
     """The owners a list's `owner=` filter names: "me", "team" (a manager's subtree; anyone else's own) or a

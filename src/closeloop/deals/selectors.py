@@ -8,7 +8,7 @@ from django.http import Http404
 
 from closeloop.core.inputs import day_start
 from closeloop.core.money import from_fen, sum_fen
-from closeloop.core.visibility import owners_named
+from closeloop.core.visibility import owner_filter, owners_named
 from closeloop.leads import normalize
 
 from .models import Customer, Opportunity, OpportunityStatus, Pipeline, Stage, StageHistory
@@ -28,6 +28,7 @@ class OpportunityFilters:
     stage: str = ""
     pipeline: str = ""
     owner: str = ""  # a user id, "me" or "team"
+    department: str = ""  # a team: a department id, with the departments under it
     sort: str = "-updated_at"
     # The review's drill-downs (insights): the lead's source, created on these days (the deal, or the lead it came
     # from), reached a stage (entered it or a later one other than lost), lost for a reason, won or lost on these
@@ -56,8 +57,10 @@ def opportunity_list(*, user, filters: OpportunityFilters):
         deals = deals.filter(stage_id=int(filters.stage))
     if filters.pipeline.isdigit():
         deals = deals.filter(pipeline_id=int(filters.pipeline))
-    if (owners := owners_named(user, filters.owner)) is not None:
-        deals = deals.filter(owner__in=owners)
+    if filters.owner == "team":  # the dashboard's manager line
+        deals = owner_filter(deals.filter(owner__in=owners_named(user, "team")), user=user, department=filters.department)
+    else:
+        deals = owner_filter(deals, user=user, owner=filters.owner, department=filters.department)
     return _review_filters(deals, filters).order_by(*SORTS.get(filters.sort, SORTS["-updated_at"]))
 
 
@@ -171,14 +174,12 @@ def customer_pool(*, user, q: str = ""):
 KANBAN_CARDS_PER_STAGE = 20
 
 
-def kanban(*, user, pipeline: Pipeline, owner: str = "", per_stage: int = KANBAN_CARDS_PER_STAGE):
+def kanban(*, user, pipeline: Pipeline, owner: str = "", department: str = "",
+           per_stage: int = KANBAN_CARDS_PER_STAGE):
     """Columns of the board: per stage its top cards (one indexed query each) and its totals (one query)."""
     stages = list(pipeline.stages.order_by("position", "id"))
-    deals = Opportunity.objects.visible_to(user).filter(pipeline=pipeline)
-    if owner == "me":
-        deals = deals.filter(owner=user)
-    elif owner.isdigit():
-        deals = deals.filter(owner_id=int(owner))
+    deals = owner_filter(Opportunity.objects.visible_to(user).filter(pipeline=pipeline),
+                         user=user, owner=owner, department=department)
     totals = {row["stage_id"]: row for row in deals.order_by().values("stage_id").annotate(**_money_sums())}
     columns = []
     for stage in stages:

@@ -6,6 +6,7 @@ app_name = "deals"
 
 urlpatterns = [
     path("", views.opportunity_list_view, name="list"),
+    path("export/", views.opportunity_export_view, name="export"),
     path("board/", views.board_view, name="board"),
     path("board/<int:pipeline_pk>/", views.board_view, name="board_pipeline"),
     path("<int:pk>/", views.opportunity_detail_view, name="detail"),

@@ -5,13 +5,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
 from closeloop.core.money import parse_money
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.core.redirects import next_url
+from closeloop.core.visibility import departments_visible_to, people_visible_to
 from closeloop.deals.services.conversion import lead_convert
 from closeloop.deals.services.opportunities import (
     field_label,
@@ -26,6 +27,7 @@ from closeloop.followup.rights import Act, may, require_page
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.leads.selectors import get_lead_for_user
 
+from .exports import deals_export_response
 from .forms import ConvertForm, OpportunityForm, TransferForm, lost_reasons, win_reasons
 from .models import OpportunityStatus, Pipeline, Stage
 from .selectors import (
@@ -67,12 +69,22 @@ def _filters(request) -> OpportunityFilters:
     get = request.GET
     return OpportunityFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), stage=get.get("stage", ""),
                               pipeline=get.get("pipeline", ""), owner=get.get("owner", ""),
-                              sort=get.get("sort", "-updated_at"), source=get.get("source", ""),
+                              department=get.get("department", ""), sort=get.get("sort", "-updated_at"),
+                              source=get.get("source", ""),
                               created_from=get.get("from", ""), created_to=get.get("to", ""),
                               lead_from=get.get("lead_from", ""), lead_to=get.get("lead_to", ""),
                               reached=get.get("reached", ""), lost_reason=get.get("lost_reason", ""),
                               closed_from=get.get("closed_from", ""), closed_to=get.get("closed_to", ""),
                               close_month=get.get("close_month", ""))
+
+
+def _people_filters(user) -> dict:
+    """The rep and team choices of the list's and the board's filters: only people the viewer may see (a rep
+    sees their own and their collaborations, so "Mine" is the one choice they need)."""
+    if not (user.is_admin or user.is_manager):
+        return {"people": [], "departments": []}
+    return {"people": people_visible_to(user).exclude(pk=user.pk).order_by("display_name", "username"),
+            "departments": departments_visible_to(user)}
 
 
 @login_required
@@ -85,6 +97,7 @@ def opportunity_list_view(request):
         "statuses": OpportunityStatus.choices, "stages": Stage.objects.select_related("pipeline"),
         # The dashboard's drill-downs narrow the list by what the form does not show: kept as hidden fields.
         "review_filters": kept_parameters(request, REVIEW_PARAMETERS),
+        **_people_filters(request.user),
     }
     template = "deals/_list_rows.html" if request.htmx and request.htmx.target == "deal-rows" else "deals/list.html"
     return render(request, template, context)
@@ -96,19 +109,29 @@ def board_view(request, pipeline_pk=None):
     pipeline = get_object_or_404(Pipeline, pk=pipeline_pk, active=True) if pipeline_pk else Pipeline.default()
     if pipeline is None:
         return render(request, "deals/board.html", {"pipelines": [], "columns": []})
-    owner = request.GET.get("owner", "")
-    columns = kanban(user=request.user, pipeline=pipeline, owner=owner)
+    owner, department = request.GET.get("owner", ""), request.GET.get("department", "")
+    columns = kanban(user=request.user, pipeline=pipeline, owner=owner, department=department)
     return render(request, "deals/board.html", {
-        "pipeline": pipeline, "pipelines": pipelines, "columns": columns, "owner": owner,
+        "pipeline": pipeline, "pipelines": pipelines, "columns": columns, "owner": owner, "department": department,
         "stages": [c["stage"] for c in columns], "per_stage": KANBAN_CARDS_PER_STAGE,
+        **_people_filters(request.user),
     })
+
+
+@login_required
+@require_GET
+def opportunity_export_view(request):
+    """The deal list as an Excel workbook: the same filters, the same visibility, every row."""
+    deals = opportunity_list(user=request.user, filters=_filters(request))
+    return deals_export_response(deals)
 
 
 def _board_after_move(request, pk: int, old_stage_id: int, message: str, board_url: str):
     """The few pieces of the board a move changes, as out-of-band swaps: no reload, scroll and filters kept."""
     deal = get_opportunity_for_user(request.user, pk)
     # Totals of the whole pipeline in one grouped query; no cards are loaded (per_stage=0).
-    columns = kanban(user=request.user, pipeline=deal.pipeline, owner=request.POST.get("owner", ""), per_stage=0)
+    columns = kanban(user=request.user, pipeline=deal.pipeline, owner=request.POST.get("owner", ""),
+                     department=request.POST.get("department", ""), per_stage=0)
     return render(request, "deals/_board_moved.html", {
         "deal": deal, "stages": [c["stage"] for c in columns], "board_url": board_url, "status": message,
         "changed_columns": [c for c in columns if c["stage"].pk in (old_stage_id, deal.stage_id)],

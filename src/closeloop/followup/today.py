@@ -15,6 +15,7 @@ from closeloop.core.hooks import TodaySource, collect
 
 from .models import Handoff, HandoffStatus, Reminder, Task, TaskStatus
 from .registry import record_types
+from .team import sees_team, team_handoffs, team_overview
 
 # Each section lists at most this many items; the rest are the board's and the lists' to show.
 TODAY_LIMIT = 50
@@ -36,6 +37,15 @@ class TodayItem:
     @property
     def record_label(self) -> str:
         return str(type(self.record)._meta.verbose_name)
+
+    @property
+    def dedup_key(self):
+        """A record shows once on the page; escalations and the team's items are about other things."""
+        if self.kind == "escalation":
+            return ("escalation", self.record.pk)
+        if self.kind.startswith("team"):
+            return None
+        return (type(self.record), self.record.pk)
 
     @property
     def loggable(self) -> bool:
@@ -84,10 +94,14 @@ def escalations(user, now) -> list[TodayItem]:
 
 
 SOURCES = [
+    # A manager's first screen: the team's work before their own.
+    TodaySource("team", _("My team"), team_overview, "followup/today/_team.html", order=5, visible=sees_team),
     TodaySource("follow_ups", pgettext_lazy("today section", "Follow-ups"), follow_ups, ITEM_TEMPLATE, order=20),
     TodaySource("tasks", _("Tasks"), tasks_due, ITEM_TEMPLATE, order=30),
     TodaySource("handoffs", _("Hand-offs to confirm"), handoffs_to_confirm, ITEM_TEMPLATE, order=40),
     TodaySource("escalations", _("Escalations"), escalations, ITEM_TEMPLATE, order=50),
+    TodaySource("team_handoffs", _("Team hand-offs not accepted"), team_handoffs, ITEM_TEMPLATE, order=60,
+                visible=sees_team),
 ]
 
 
@@ -106,10 +120,11 @@ def today_sections(*, user, now=None) -> list[TodaySection]:
     for source in sources:
         items = []
         for item in source.items(user, now):
-            key = (type(item.record), item.record.pk) if item.kind != "escalation" else ("escalation", item.record.pk)
-            if key in seen:
-                continue
-            seen.add(key)
+            key = item.dedup_key
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
             items.append(item)
         if items:
             sections.append(TodaySection(source, items))

@@ -6,6 +6,7 @@ app_name = "followup"
 
 urlpatterns = [
     path("today/", views.today_view, name="today"),
+    path("today/people/<int:user_pk>/", views.person_today_view, name="person_today"),
     path("<str:record_type>/<int:pk>/log/", views.activity_create_view, name="activity_create"),
     path("<str:record_type>/<int:pk>/participants/", views.participant_add_view, name="participant_add"),
     path("<str:record_type>/<int:pk>/participants/<int:user_pk>/remove/", views.participant_remove_view,

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from . import services
 from .forms import ActivityForm, HandoffForm, ParticipantForm, form_data
 from .models import Handoff
 from .selectors import get_record_for_user, record_of
+from .team import may_view_person
 from .today import today_sections
 
 
@@ -128,3 +130,12 @@ def comment_create_view(request, record_type, pk):
 @login_required
 def today_view(request):
     return render(request, "followup/today.html", {"sections": today_sections(user=request.user)})
+
+
+@login_required
+def person_today_view(request, user_pk: int):
+    """A team member's Today as their manager (or an administrator) sees it: what the team table counts."""
+    person = get_object_or_404(User, pk=user_pk, is_active=True)
+    if not may_view_person(request.user, person):
+        raise Http404
+    return render(request, "followup/today.html", {"sections": today_sections(user=person), "person": person})

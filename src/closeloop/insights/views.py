@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Role, User
 from closeloop.core.pagination import page_number, query_without_page
-from closeloop.core.visibility import team_owner_ids
+from closeloop.core.visibility import people_visible_to
 
 from . import dashboard, radar
 from .exports import dashboard_workbook, radar_workbook
@@ -58,11 +58,9 @@ def dashboard_export_view(request):
 
 def owner_choices(user: User):
     """Whom the viewer may filter the radar by: a manager their team, an administrator everyone, a rep none."""
-    if user.is_admin:
-        return User.objects.filter(is_active=True).order_by("username")
-    if user.role == Role.SALES_MANAGER:
-        return User.objects.filter(pk__in=team_owner_ids(user), is_active=True).order_by("username")
-    return User.objects.none()
+    if not (user.is_admin or user.role == Role.SALES_MANAGER):
+        return User.objects.none()
+    return people_visible_to(user).order_by("username")
 
 
 def owner_filter(request) -> int | None:

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -26,17 +27,19 @@ class Command(BaseCommand):
             "closeloop.wsgi:application",
         ]
         processes = [subprocess.Popen(granian)]
-        if not no_worker:
-            processes.append(subprocess.Popen([sys.executable, "-m", "closeloop.cli", "worker"]))
+        worker_log = None if no_worker else Path(settings.LOG_DIR) / "worker.log"
+        if worker_log:
+            processes.append(subprocess.Popen([sys.executable, "-m", "closeloop.cli", "worker",
+                                               "--log-file", str(worker_log)]))
 
         _wait_for_port(host, port, processes[0])
+        if worker_log:
+            # The banner comes last: after the worker has started and said so in its log, not between its lines.
+            _wait_for_log_line(worker_log, processes[-1])
         shown_host = "localhost" if host in {"127.0.0.1", "0.0.0.0"} else host
         self.stdout.write(self.style.SUCCESS(f"Closeloop is running at http://{shown_host}:{port}/"))
-        if getattr(settings, "DEV", False):
-            self.stdout.write("Demo login: admin / closeloop (also manager1, rep1 ... with the same password)")
-        if getattr(settings, "DEV_MAIL_DIR", None):
-            self.stdout.write(f"E-mails are written to files in {settings.DEV_MAIL_DIR}/ instead of being sent.")
-        self.stdout.write("Press Ctrl-C to stop the web server and the job worker.")
+        for line in banner_lines(worker_log):
+            self.stdout.write(line)
 
         stopping = False
 
@@ -62,6 +65,30 @@ class Command(BaseCommand):
                     p.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     p.kill()
+
+
+def banner_lines(worker_log: Path | None) -> list[str]:
+    """What the start banner says after the address: how to log in, where mail and logs go, how to stop."""
+    lines = []
+    if getattr(settings, "DEV", False):
+        lines.append("Demo login: admin / closeloop (also manager1, rep1 ... with the same password)")
+    if getattr(settings, "DEV_MAIL_DIR", None):
+        lines.append(f"E-mails are written to files in {settings.DEV_MAIL_DIR}/ instead of being sent.")
+    if worker_log:
+        lines.append(f"Background jobs log to {worker_log} (warnings and errors also show here).")
+        lines.append("Press Ctrl-C to stop the web server and the job worker.")
+    else:
+        lines.append("Press Ctrl-C to stop the web server.")
+    return lines
+
+
+def _wait_for_log_line(path: Path, process: subprocess.Popen, timeout: float = 30) -> None:
+    start_size = path.stat().st_size if path.exists() else 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if path.exists() and path.stat().st_size > start_size:
+            return
+        time.sleep(0.2)
 
 
 def _wait_for_port(host: str, port: int, server: subprocess.Popen, timeout: float = 60) -> None:

@@ -37,7 +37,7 @@ document.addEventListener("DOMContentLoaded", () => {
         values: {
           stage: column.dataset.stage, next: location.pathname + location.search, csrfmiddlewaretoken: token,
           // Ask for the board's pieces instead of a redirect; the owner filter keeps the totals as shown.
-          board: "1", owner: board.dataset.owner || "",
+          board: "1", owner: board.dataset.owner || "", department: board.dataset.department || "",
         },
         headers: {"X-CSRFToken": token},
       });
