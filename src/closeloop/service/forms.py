@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from closeloop.contracts.models import Contract, ContractStatus
 from closeloop.core.models import User
@@ -96,7 +97,7 @@ class PublicTicketForm(forms.Form):
     requester_email = forms.EmailField(label=_("email"), max_length=200, required=False)
     category = forms.ChoiceField(label=_("category"), choices=TicketCategory.choices)
     title = forms.CharField(label=_("subject"), max_length=200)
-    description = forms.CharField(label=_("what happened"), required=False, max_length=5000,
+    description = forms.CharField(label=pgettext_lazy("ticket", "what happened"), required=False, max_length=5000,
                                   widget=forms.Textarea(attrs={"rows": 5, "maxlength": 5000}))
     attachments = AttachmentsField(label=_("screenshots or documents (optional: up to 3 PDF, JPG or PNG files, 10 MB each)"),
                                    required=False)

@@ -97,6 +97,11 @@ def test_a_customer_raises_an_assigned_ticket_with_an_attachment_without_logging
     assert client.get(file_url).status_code == 404
 
 
+def test_the_chinese_form_asks_what_went_wrong_not_for_a_follow_up(client, link):
+    body = client.get(reverse("ticket_form_public", args=[link.key]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "问题描述" in body and "跟进情况" not in body
+
+
 def test_a_renamed_program_is_refused_and_nothing_is_raised(client, link):
     url = reverse("ticket_form_public", args=[link.key])
     response = client.post(url, {**form_data(), "attachments": [SimpleUploadedFile("截图.png", b"MZ\x90\x00" * 100)]})
