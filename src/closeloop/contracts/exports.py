@@ -1,23 +1,17 @@
 """The receivables as an Excel workbook (XlsxWriter, written row by row in constant memory): the summary by
 age bucket, by rep and by customer, and every instalment behind it."""
 
-import io
-import tempfile
 
 from django.utils.translation import gettext as _
 
-from closeloop.core.spreadsheets import export_workbook
+from closeloop.core.spreadsheets import workbook_export
 
 from . import receivables
 
 
 def receivables_workbook(rows, filters: receivables.DrillFilters, today) -> bytes:
-    buffer = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp:
-        book = export_workbook(buffer, tmpdir=tmp, in_memory=False)
-        bold = book.add_format({"bold": True})
-        money = book.add_format({"num_format": "#,##0.00"})
-        day = book.add_format({"num_format": "yyyy-mm-dd"})
+    with workbook_export() as export:
+        book, bold, money, day = export.book, export.bold, export.money, export.day
         bucket_labels = [str(label) for _key, label, _days in receivables.BUCKETS]
         selected = filters.apply(rows, today)
 
@@ -70,5 +64,4 @@ def receivables_workbook(rows, filters: receivables.DrillFilters, today) -> byte
             detail.write(n, 5, receivables.age_days(instalment, today))
             detail.write(n, 6, labels[receivables.bucket_of(instalment, today)])
             detail.write_row(n, 7, [instalment.amount, instalment.paid_amount, instalment.outstanding], money)
-        book.close()
-    return buffer.getvalue()
+    return export.content

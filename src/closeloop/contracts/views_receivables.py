@@ -3,12 +3,12 @@ the instalments behind any cell, and the same as an Excel workbook."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from closeloop.core.pagination import page_number, query_without_page
+from closeloop.core.spreadsheets import xlsx_response
 
 from . import access, receivables
 from .exports import receivables_workbook
@@ -70,6 +70,4 @@ def receivables_export_view(request):
     rows = _rows(request)
     today = timezone.localdate()
     content = receivables_workbook(rows, _filters(request), today)
-    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="receivables-{today:%Y%m%d}.xlsx"'
-    return response
+    return xlsx_response(content, f"receivables-{today:%Y%m%d}.xlsx")

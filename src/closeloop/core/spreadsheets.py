@@ -9,23 +9,28 @@ BOM), the header (the first non-blank row, at most MAX_COLUMNS columns) and the 
 never holds the raw file in memory; rows come out one at a time as text, with their spreadsheet row
 numbers. What the columns mean is the importing app's business.
 
-Writing: every export opens its workbook with `export_workbook`, so text people typed (a company name
+Writing: every export opens its workbook with `export_workbook` (or `workbook_export` for a download built in
+constant memory, with the shared cell formats), so text people typed (a company name
 from the public form) is written as text and never runs as a formula or becomes a link.
 """
 
 import codecs
 import csv
 import datetime as dt
+import io
 import math
 import re
+import tempfile
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
 import xlsxwriter
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -608,7 +613,44 @@ def neutralize(value) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def export_workbook(target, **options) -> xlsxwriter.Workbook:
     """An XlsxWriter workbook in constant memory that writes strings as strings (no formulas, no links)."""
     return xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False,
                                         "strings_to_urls": False, **options})
+
+
+@dataclass
+class WorkbookExport:
+    """A workbook being written for download, with the cell formats the exports share; `content` once closed."""
+
+    book: xlsxwriter.Workbook
+    bold: object
+    money: object
+    day: object
+    moment: object
+    content: bytes = b""
+
+
+@contextmanager
+def workbook_export() -> Iterator[WorkbookExport]:
+    """Write a workbook in constant memory (its rows spill to a temporary folder); its bytes are in `.content` after
+    the block."""
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp:
+        book = export_workbook(buffer, tmpdir=tmp, in_memory=False)
+        export = WorkbookExport(book, bold=book.add_format({"bold": True}),
+                                money=book.add_format({"num_format": "#,##0.00"}),
+                                day=book.add_format({"num_format": "yyyy-mm-dd"}),
+                                moment=book.add_format({"num_format": "yyyy-mm-dd hh:mm"}))
+        yield export
+        book.close()
+    export.content = buffer.getvalue()
+
+
+def xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

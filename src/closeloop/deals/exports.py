@@ -1,27 +1,18 @@
 """The deal list as an Excel workbook (XlsxWriter in constant memory): the rows the viewer's filters select,
 through their visibility, with the figures as numbers and dates as dates."""
 
-import io
-import tempfile
 
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.notify import absolute_url
-from closeloop.core.spreadsheets import export_workbook
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from closeloop.core.spreadsheets import workbook_export, xlsx_response
 
 
 def deals_workbook(deals) -> bytes:
-    buffer = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp:
-        book = export_workbook(buffer, tmpdir=tmp, in_memory=False)
-        bold = book.add_format({"bold": True})
-        money = book.add_format({"num_format": "#,##0.00"})
-        day = book.add_format({"num_format": "yyyy-mm-dd"})
-        moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    with workbook_export() as export:
+        book, bold, money, day, moment = export.book, export.bold, export.money, export.day, export.moment
         sheet = book.add_worksheet(_("Deals"))
         sheet.set_column(0, 1, 36)
         sheet.set_column(2, 11, 16)
@@ -49,11 +40,8 @@ def deals_workbook(deals) -> bytes:
             sheet.write_datetime(n, 11, timezone.localtime(deal.updated_at).replace(tzinfo=None), moment)
             sheet.write(n, 12, deal.next_step)
             sheet.write(n, 13, absolute_url(deal.get_absolute_url()))
-        book.close()
-    return buffer.getvalue()
+    return export.content
 
 
 def deals_export_response(deals) -> HttpResponse:
-    response = HttpResponse(deals_workbook(deals), content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="deals-{timezone.localtime():%Y%m%d-%H%M}.xlsx"'
-    return response
+    return xlsx_response(deals_workbook(deals), f"deals-{timezone.localtime():%Y%m%d-%H%M}.xlsx")

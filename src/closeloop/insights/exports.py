@@ -1,25 +1,20 @@
 """Excel workbooks (XlsxWriter in constant memory): the breakpoint radar (the counts, then every broken record the
 viewer may see) and the dashboard (one sheet per table)."""
 
-import io
-import tempfile
 from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.notify import absolute_url
-from closeloop.core.spreadsheets import export_workbook
+from closeloop.core.spreadsheets import workbook_export
 
 from . import radar
 
 
 def radar_workbook(user, now, *, owner=None) -> bytes:
-    buffer = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp:
-        book = export_workbook(buffer, tmpdir=tmp, in_memory=False)
-        bold = book.add_format({"bold": True})
-        moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    with workbook_export() as export:
+        book, bold, moment = export.book, export.bold, export.moment
         summary = book.add_worksheet(_("Counts"))
         summary.set_column(0, 0, 40)
         summary.write_row(0, 0, [_("Break"), _("Records"), _("Listed in this file")], bold)
@@ -41,8 +36,7 @@ def radar_workbook(user, now, *, owner=None) -> bytes:
             rows.write(n, 4, row.days)
             rows.write(n, 5, str(row.kind.action))
             rows.write(n, 6, absolute_url(row.url))
-        book.close()
-    return buffer.getvalue()
+    return export.content
 
 
 def dashboard_workbook(scope, figures: dict) -> bytes:
@@ -65,11 +59,8 @@ def dashboard_workbook(scope, figures: dict) -> bytes:
         (_("Quote to cash"), [_("Figure"), _("Count"), _("Amount")],
          [[row["name"], row["count"], row["amount"]] for row in cash["rows"]]),
     ]
-    buffer = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp:
-        book = export_workbook(buffer, tmpdir=tmp, in_memory=False)
-        bold = book.add_format({"bold": True})
-        money = book.add_format({"num_format": "#,##0.00"})
+    with workbook_export() as export:
+        book, bold, money = export.book, export.bold, export.money
         for title, header, rows in sheets:
             sheet = book.add_worksheet(str(title)[:31])
             sheet.set_column(0, 0, 24)
@@ -85,5 +76,4 @@ def dashboard_workbook(scope, figures: dict) -> bytes:
                         sheet.write_number(n, column, value)
                     else:
                         sheet.write_string(n, column, str(value))
-        book.close()
-    return buffer.getvalue()
+    return export.content

@@ -4,7 +4,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Role, User
 from closeloop.core.pagination import page_number, query_without_page
+from closeloop.core.spreadsheets import xlsx_response
 from closeloop.core.visibility import people_visible_to
 
 from . import dashboard, radar
@@ -51,9 +51,7 @@ def dashboard_view(request):
 def dashboard_export_view(request):
     _form, scope = dashboard_scope(request)
     content = dashboard_workbook(scope, dashboard.figures(scope))
-    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="dashboard-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.xlsx"'
-    return response
+    return xlsx_response(content, f"dashboard-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.xlsx")
 
 
 def owner_choices(user: User):
@@ -90,9 +88,7 @@ def radar_view(request):
 def radar_export_view(request):
     now = timezone.now()
     content = radar_workbook(request.user, now, owner=owner_filter(request))
-    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="radar-{timezone.localdate():%Y%m%d}.xlsx"'
-    return response
+    return xlsx_response(content, f"radar-{timezone.localdate():%Y%m%d}.xlsx")
 
 
 @login_required

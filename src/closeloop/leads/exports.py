@@ -3,11 +3,11 @@
 import csv
 import io
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.spreadsheets import export_workbook, neutralize
+from closeloop.core.spreadsheets import export_workbook, neutralize, xlsx_response
 
 from .models import Lead
 
@@ -64,11 +64,7 @@ def export_response(leads, *, fmt: str):
         for col, value in enumerate(_row(lead)):
             sheet.write_string(row_number, col, value)
     book.close()
-    response = HttpResponse(
-        output.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.xlsx"'
-    return response
+    return xlsx_response(output.getvalue(), f"leads-{stamp}.xlsx")
 
 
 def refusal_report(job, handle) -> None:

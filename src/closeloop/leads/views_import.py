@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.pagination import paginate
+from closeloop.core.spreadsheets import XLSX_CONTENT_TYPE
 
 from .exports import refusal_report
 from .forms import ImportMappingForm, ImportUploadForm
@@ -135,4 +136,4 @@ def import_report_view(request, pk):
     refusal_report(job, handle)
     handle.seek(0)
     return FileResponse(handle, as_attachment=True, filename=f"refused-rows-{job.pk}.xlsx",
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                        content_type=XLSX_CONTENT_TYPE)
