@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from closeloop.contracts.models import Contract, Instalment, Payment
 from closeloop.core.models import Role, User
 from closeloop.core.money import from_fen, sum_fen
-from closeloop.core.visibility import owners_seen, team_owner_ids
+from closeloop.core.visibility import owners_seen
 from closeloop.deals.models import Opportunity, OpportunityStatus, Pipeline, StageHistory
 from closeloop.leads.models import Lead, LeadSource, LeadStatus
 from closeloop.quotes.models import ApprovalRequest, ApprovalStatus, Quote, QuoteStatus
@@ -56,17 +56,6 @@ def period_bounds(kind: str, today: date) -> tuple[date, date]:
 
 def local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
-
-
-def rep_choices(viewer: User):
-    """Whom the viewer may narrow the dashboard to: everyone for an administrator, a manager's subtree, else
-    only themself."""
-    people = User.objects.filter(is_active=True).order_by("username")
-    if viewer.is_admin:
-        return people
-    if viewer.role == Role.SALES_MANAGER:
-        return people.filter(pk__in=team_owner_ids(viewer))
-    return people.filter(pk=viewer.pk)
 
 
 @dataclass

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.visibility import people_visible_to
+
 
 class ThresholdsForm(forms.Form):
     """One field per kind of break: hours it may wait; empty keeps the app's default (shown as the placeholder)."""
@@ -32,11 +34,11 @@ class DashboardForm(forms.Form):
         from closeloop.deals.models import Pipeline
         from closeloop.leads.models import LeadSource
 
-        from .dashboard import PERIODS, rep_choices
+        from .dashboard import PERIODS
 
         super().__init__(*args, **kwargs)
         self.fields["period"].choices = list(PERIODS.items())
-        self.fields["rep"].queryset = rep_choices(viewer)
+        self.fields["rep"].queryset = people_visible_to(viewer).order_by("username")
         self.fields["pipeline"].queryset = Pipeline.objects.filter(active=True).order_by("position", "id")
         self.fields["source"].queryset = LeadSource.objects.order_by("position", "id")
 
