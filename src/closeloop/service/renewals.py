@@ -39,13 +39,16 @@ def renewal_due(now=None):
 def renewal_sweep(now=None) -> int:
     """Open the renewal deals that are due; returns how many it opened. A contract whose renewal cannot open (no
     active pipeline, a first stage's gate, nobody who may own it) is left for the next run."""
-    opened = 0
-    for contract_id in list(renewal_due(now).values_list("pk", flat=True)[:BATCH]):
-        try:
-            if renewal_open(contract_id=contract_id) is not None:
-                opened += 1
-        except DomainError:
-            continue
+    opened, after = 0, 0
+    while ids := list(renewal_due(now).filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:BATCH]):
+        # Batches go on past the contracts left behind, so those never hold the others back.
+        for contract_id in ids:
+            try:
+                if renewal_open(contract_id=contract_id) is not None:
+                    opened += 1
+            except DomainError:
+                continue
+        after = ids[-1]
     return opened
 
 

@@ -45,6 +45,20 @@ def test_a_contract_ending_within_the_window_gets_one_renewal_deal(org, delivere
     assert renewals.renewal_sweep() == 1 and Renewal.objects.filter(contract=later).exists()
 
 
+def test_contracts_that_cannot_renew_do_not_hold_back_the_next_batch(org, delivered_contract, monkeypatch):
+    from closeloop.core.models import Role, User
+    from closeloop.deals.models import Customer
+
+    stuck = ending_in(delivered_contract(), 10)
+    nobody = User.objects.create_user("clerk", password="x", role=Role.FINANCE)
+    Customer.objects.filter(pk=stuck.customer_id).update(owner=None)
+    Contract.objects.filter(pk=stuck.pk).update(owner=nobody)
+    later = ending_in(delivered_contract(), 30)
+    monkeypatch.setattr(renewals, "BATCH", 1)
+    assert renewals.renewal_sweep() == 1
+    assert Renewal.objects.filter(contract=later).exists() and not Renewal.objects.filter(contract=stuck).exists()
+
+
 def test_ended_contracts_and_contracts_without_an_end_are_left(org, delivered_contract):
     ending_in(delivered_contract(), -1)
     delivered_contract()  # no end date
