@@ -67,14 +67,14 @@ def _send(*, subject, customer, product_id, channel, email, title) -> Survey | N
     field = "ticket" if isinstance(subject, Ticket) else "delivery"
     if Survey.objects.filter(**{field: subject}).exists():
         return None
-    now = timezone.now()
+    now, days = timezone.now(), service_settings().survey_expiry_days
     survey = Survey.objects.create(
         customer=customer, owner_id=customer.owner_id, product_id=product_id, email=email[:200], sent_at=now,
-        expires_at=now + timedelta(days=service_settings().survey_expiry_days), **{field: subject})
+        expires_at=now + timedelta(days=days), **{field: subject})
     audit_record(actor=None, channel=channel, action=ServiceAction.SURVEY_SEND, target=subject,
                  changes={"survey": [None, email or _("no email address: pass the link on")]})
     if email:
-        url, days = survey_url(survey), service_settings().survey_expiry_days
+        url = survey_url(survey)
         # In the site's language, whoever's request resolved the ticket: the customer reads it.
         with translation.override(settings.LANGUAGE_CODE):
             mail_subject = _("How did we do? %(title)s") % {"title": title}
