@@ -29,7 +29,8 @@ class ServiceConfig(LoopApp):
     audit_action_models = {"milestone": "service.Milestone"}
     audit_extra_labels = {"service.milestone.name": _("milestone"), "ticket_form": _("public ticket form"),
                           "survey": _("satisfaction survey"), "attachments": _("attachments"),
-                          "renewal": _("renewal deal")}
+                          "renewal": _("renewal deal"), "csat": _("satisfaction (CSAT 1–5)"),
+                          "nps": _("likely to recommend (NPS 0–10)")}
 
     def notification_kinds(self):
         return [

@@ -137,6 +137,8 @@ def test_a_low_score_opens_call_back_tasks_for_the_account_owner_and_the_service
     client.force_login(org.owner)
     body = client.get(ticket.get_absolute_url()).content.decode()
     assert "太慢了" in body and "CSAT <strong>3</strong>" in body
+    # The trail names the scores as the survey does, not by their keys.
+    assert "Satisfaction (CSAT 1–5)</span>: 3" in body and "Likely to recommend (NPS 0–10)</span>: 5" in body
     # Calling the customer back, logged on the ticket, closes the call-backs.
     activity_log(actor=org.owner, record=ticket, data={"kind": "call", "content": "已回访，客户接受道歉"})
     assert not Task.objects.for_record(ticket).filter(kind=surveys.LOW_SCORE_TASK, status=TaskStatus.OPEN).exists()
