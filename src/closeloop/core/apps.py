@@ -28,6 +28,7 @@ class CoreConfig(LoopApp):
         return [
             NavEntry("settings", _("Team"), "user_list", order=10, visible=_admin),
             NavEntry("settings", _("Departments"), "department_list", order=11, visible=_admin),
+            NavEntry("settings", _("Custom fields"), "custom_field_list", order=70, visible=_admin),
             NavEntry("settings", _("Group robots"), "robot_list", order=80, visible=_admin),
             NavEntry("settings", _("Delivery log"), "delivery_list", order=81, visible=_admin),
         ]

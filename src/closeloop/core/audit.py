@@ -32,6 +32,12 @@ class CoreAction(models.TextChoices):
     ROBOT_DELETE = "robot.delete", _("Group robot deleted")
     ROBOT_TEST = "robot.test", _("Test message sent")
     NOTIFICATION_PREFERENCES_UPDATE = "notification_preferences.update", _("Notification settings changed")
+    CUSTOM_FIELD_CREATE = "custom_field.create", _("Custom field added")
+    CUSTOM_FIELD_UPDATE = "custom_field.update", _("Custom field edited")
+    CUSTOM_FIELD_HIDE = "custom_field.hide", _("Custom field hidden")
+    CUSTOM_FIELD_SHOW = "custom_field.show", _("Custom field shown again")
+    CUSTOM_FIELD_CONVERT = "custom_field.convert", _("Custom field's type changed, values converted")
+    CUSTOM_FIELD_INDEX = "custom_field.index", _("Custom field's filter index switched")
 
 
 @functools.cache
@@ -78,6 +84,9 @@ def creation_changes(obj: models.Model) -> dict:
         value = values.get(attname)
         if value is None:
             continue
+        if name == CUSTOM:
+            changes |= custom_changes(None, value)
+            continue
         changes[name] = [None, value if type(value) in (str, int, bool) else _plain(value)]
     return changes
 
@@ -90,13 +99,29 @@ def _creation_fields(model) -> list[tuple[str, str]]:
     return fields
 
 
+# A record's custom field values (core/customfields): one JSON column, audited key by key as "custom.<key>",
+# so the trail names the field that changed with its label.
+CUSTOM = "custom"
+
+
+def custom_changes(before: dict | None, after: dict | None) -> dict:
+    """`{"custom.<key>": [old, new]}` for every custom value that changed."""
+    before, after = before or {}, after or {}
+    return {f"{CUSTOM}.{key}": [before.get(key), after.get(key)]
+            for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)}
+
+
 def diff(before: dict, after: dict) -> dict:
-    """`{field: [old, new]}` for every field whose value changed."""
-    return {
-        name: [_plain(before.get(name)), _plain(value)]
-        for name, value in after.items()
-        if before.get(name) != value
-    }
+    """`{field: [old, new]}` for every field whose value changed (custom values key by key)."""
+    changes = {}
+    for name, value in after.items():
+        if before.get(name) == value:
+            continue
+        if name == CUSTOM:
+            changes |= custom_changes(before.get(name), value)
+        else:
+            changes[name] = [_plain(before.get(name)), _plain(value)]
+    return changes
 
 
 def audit_record(
@@ -157,7 +182,7 @@ def audited_update(*, instance: models.Model, data: dict, actor, channel: str, a
         check(instance)
     changed = diff(before, snapshot(instance, names))
     if changed:
-        columns = list(changed)
+        columns = list(dict.fromkeys(name.partition(".")[0] for name in changed))
         if any(field.name == "updated_at" for field in instance._meta.concrete_fields):
             columns.append("updated_at")
         instance.save(update_fields=columns)

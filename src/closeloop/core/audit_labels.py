@@ -46,6 +46,8 @@ def _vocabulary() -> tuple[dict, dict, dict]:
 # with the fields people edit and mean nothing to them. Non-editable `*_key` columns are hidden as well.
 INTERNAL_FIELDS = {"brand_head", "brand_tail", "path"}
 
+CUSTOM_PREFIX = "custom."
+
 # The same format as the entry headers on the timelines.
 DATETIME_FORMAT = "Y-m-d H:i"
 
@@ -150,7 +152,7 @@ def _display(field, value, names: dict):
     return value
 
 
-def labelled_changes(entries) -> dict[int, list[dict]]:
+def labelled_changes(entries, *, viewer=None) -> dict[int, list[dict]]:
     """Rows of `{"field", "label", "old", "new"}` per audit entry id, for a whole timeline at once.
 
     Related records are looked up in one query per model across all the entries, not one per row.
@@ -168,6 +170,8 @@ def labelled_changes(entries) -> dict[int, list[dict]]:
             field = _field(model, name)
             if is_internal(field, name):
                 continue
+            if name.startswith(CUSTOM_PREFIX) and not _custom_visible(model, name, viewer):
+                continue
             if field is not None and (field.many_to_one or field.one_to_one):
                 wanted[field.related_model].update(v for v in (old, new) if _is_id(v))
             rows.append((name, field, old, new))
@@ -175,7 +179,8 @@ def labelled_changes(entries) -> dict[int, list[dict]]:
     names = {related: {pk: str(obj) for pk, obj in related._default_manager.in_bulk(list(pks)).items()}
              for related, pks in wanted.items() if pks}
     return {
-        pk: [{"field": name, "label": field_label(model, name), "old": _display(field, old, names),
+        pk: [_custom_row(model, name, old, new) if name.startswith(CUSTOM_PREFIX) else
+             {"field": name, "label": field_label(model, name), "old": _display(field, old, names),
               "new": _display(field, new, names)} for name, field, old, new in rows]
         for pk, model, rows in plans
     }
@@ -184,3 +189,26 @@ def labelled_changes(entries) -> dict[int, list[dict]]:
 def change_rows(entry) -> list[dict]:
     """The labelled changes of one entry."""
     return labelled_changes([entry]).get(entry.pk, [])
+
+
+def _custom_row(model, name: str, old, new) -> dict:
+    """A custom field's change (`custom.<key>`), labelled and shown as its field is, hidden fields too (their
+    history stays); a key no field has any more is shown as it is stored."""
+    from .customfields import registry, types
+
+    key = name.removeprefix(CUSTOM_PREFIX)
+    field = registry.definition(model._meta.label, key) if model is not None else None
+    if field is None:
+        return {"field": name, "label": key, "old": old, "new": new}
+    return {"field": name, "label": field.label, "old": types.display(field, old) or None,
+            "new": types.display(field, new) or None}
+
+
+def _custom_visible(model, name: str, viewer) -> bool:
+    """A custom field's changes are shown to whoever may see the field (everyone, when no viewer is named)."""
+    from .customfields import registry
+
+    if viewer is None or model is None:
+        return True
+    field = registry.definition(model._meta.label, name.removeprefix(CUSTOM_PREFIX))
+    return field is None or registry.may_see(field, viewer)

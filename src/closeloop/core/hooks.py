@@ -4,7 +4,8 @@ Core knows no stage of the loop. Every Closeloop app's `AppConfig` subclasses `L
 the hooks it needs; core and the lower apps walk `loop_apps()` (INSTALLED_APPS order, which is the
 layer order, lowest first) to assemble what used to be hard-wired: the demo company, `gen-data`, the
 worker's schedule, notification kinds, audit action labels, the navigation, the settings menu, the
-Today page, the follow-up family's record types, task kinds and reminders, and the breakpoint radar's kinds. Adding an app means
+Today page, the follow-up family's record types, task kinds and reminders, the breakpoint radar's kinds and
+the record types that take custom fields. Adding an app means
 writing its `AppConfig`; nothing below it changes.
 
 Hooks are plain methods returning plain data, so a hook's result can be cached per process and tests
@@ -228,6 +229,20 @@ class RadarBreak:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class CustomFieldTarget:
+    """A kind of record an administrator may add fields to (自定义字段, core/customfields). The model has a
+    `custom` JSONField (default dict) and its app's services clean the values with
+    `core.customfields.registry.clean_custom`. `channels` are the doors its records come in through, for
+    “required on”; `public_form` whether it has a public web form (leads)."""
+
+    model: str  # "leads.Lead"
+    label: Any  # the records, plural: "Leads"
+    channels: tuple[str, ...] = ("web", "api")
+    public_form: bool = False
+    order: int = 100
+
+
 @dataclass
 class DemoContext:
     """Shared by the apps' demo hooks, lowest app first: each reads what lower apps made and adds its own."""
@@ -320,6 +335,10 @@ class LoopApp(AppConfig):
         return ()
 
     def timeline_sources(self) -> Iterable[TimelineSource]:
+        return ()
+
+    def custom_field_targets(self) -> Iterable[CustomFieldTarget]:
+        """Kinds of this app's records that take custom fields."""
         return ()
 
     def radar_breaks(self) -> Iterable[RadarBreak]:

@@ -337,3 +337,80 @@ class SweepSchedule(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.spec}) next {self.next_run_at:%Y-%m-%d %H:%M}"
+
+
+class CustomFieldType(models.TextChoices):
+    TEXT = "text", _("Text")
+    LONG_TEXT = "long_text", _("Long text")
+    INTEGER = "integer", _("Whole number")
+    DECIMAL = "decimal", _("Decimal number")
+    MONEY = "money", _("Amount (CNY)")
+    DATE = "date", _("Date")
+    DATETIME = "datetime", _("Date and time")
+    CHOICE = "choice", _("Single choice")
+    MULTI_CHOICE = "multi_choice", _("Multiple choice")
+    USER = "user", _("Person (a user)")
+    BOOLEAN = "boolean", _("Yes/no")
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
+    URL = "url", _("Web address (URL)")
+
+
+class CustomField(models.Model):
+    """A field an administrator added to a kind of record (自定义字段), e.g. leads' 行业细分.
+
+    Core names no record type: `target` is a model label an app declared through
+    `LoopApp.custom_field_targets()`, and the values live in that model's `custom` JSON column under `key`
+    (see core/customfields and docs/architecture.md). A field is never deleted: hiding it keeps its values
+    and its trail.
+    """
+
+    target = models.CharField(_("record type"), max_length=50)
+    key = models.CharField(
+        _("key"), max_length=40,
+        help_text=_("Lower-case letters, digits and underscores, starting with a letter; used by the API, exports "
+                    "and imports. It cannot change later."),
+    )
+    label_zh = models.CharField(_("label (Chinese)"), max_length=60)
+    label_en = models.CharField(_("label (English)"), max_length=60, blank=True)
+    type = models.CharField(_("type"), max_length=15, choices=CustomFieldType.choices, default=CustomFieldType.TEXT)
+    # Choice fields' options, in their order: the stored value is the option's text.
+    options = models.JSONField(_("options"), default=list, blank=True)
+    # In the type's stored form (see core/customfields/types.py); given to a new record that has no value.
+    default = models.JSONField(_("default"), null=True, blank=True)
+    help_text = models.CharField(_("help text"), max_length=200, blank=True)
+    section = models.CharField(_("section"), max_length=60, blank=True,
+                               help_text=_("Fields with the same section are shown together under its name."))
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    # Channels (core.models.Channel) on which a new or edited record must have a value.
+    required_channels = models.JSONField(_("required on"), default=list, blank=True)
+    # Roles (core.models.Role) that may see / edit the field; empty means everyone who sees / edits the record.
+    # Administrators always may.
+    view_roles = models.JSONField(_("roles that see it"), default=list, blank=True)
+    edit_roles = models.JSONField(_("roles that edit it"), default=list, blank=True)
+    # Shown on the public web form (for record types with one: leads).
+    public = models.BooleanField(_("on the public web form"), default=False)
+    hidden = models.BooleanField(_("hidden"), default=False)
+    # An expression index on the value serves the list's filter (core/customfields/indexes.py).
+    indexed = models.BooleanField(_("indexed for filtering"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["target", "section", "position", "id"]
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        constraints = [
+            models.UniqueConstraint(fields=["target", "key"], name="custom_field_unique_key"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        from django.utils.translation import get_language
+
+        if self.label_en and not (get_language() or "zh-hans").startswith("zh"):
+            return self.label_en
+        return self.label_zh

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
+from .customfields import views as field_views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -26,4 +27,9 @@ urlpatterns = [
     path("settings/robots/<int:pk>/test/", views.robot_test, name="robot_test"),
     path("settings/robots/<int:pk>/delete/", views.robot_delete_view, name="robot_delete"),
     path("settings/deliveries/", views.delivery_list, name="delivery_list"),
+    path("settings/fields/", field_views.field_list, name="custom_field_list"),
+    path("settings/fields/new/", field_views.field_edit, name="custom_field_create"),
+    path("settings/fields/<int:pk>/", field_views.field_edit, name="custom_field_edit"),
+    path("settings/fields/<int:pk>/hide/", field_views.field_hide, name="custom_field_hide"),
+    path("settings/fields/<int:pk>/index/", field_views.field_index, name="custom_field_index"),
 ]

@@ -134,6 +134,15 @@ class DealsConfig(LoopApp):
 
         generate(ctx)
 
+    def custom_field_targets(self):
+        from closeloop.core.hooks import CustomFieldTarget
+
+        return [
+            CustomFieldTarget("deals.Customer", _("Customers"), order=20),
+            CustomFieldTarget("deals.Contact", _("Contacts"), order=30),
+            CustomFieldTarget("deals.Opportunity", _("Deals"), order=40),
+        ]
+
     def radar_breaks(self):
         from .radar import radar_breaks
 

@@ -63,6 +63,10 @@ class Customer(FollowedUp, models.Model):
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
     # Written by the services from `leads.normalize`; duplicate checks read it.
     company_key = models.CharField(max_length=200, blank=True, editable=False)
+    # Values of the custom fields an administrator added (core/customfields), by key, in their stored forms;
+    # null until one is set. Nullable without a default so that adding it is an ALTER TABLE on both databases
+    # (SQLite would copy the whole table, and drop its triggers, for a NOT NULL column).
+    custom = models.JSONField(_("custom fields"), null=True, blank=True)
 
     # The public pool's ledger rows of this customer (claims, returns, warnings): the leads' pool ledger.
     pool_events = GenericRelation("leads.PoolEvent", content_type_field="record_type", object_id_field="record_id",
@@ -115,6 +119,10 @@ class Contact(models.Model):
     email = models.CharField(_("email"), max_length=200, blank=True)
     wechat = models.CharField(_("WeChat"), max_length=100, blank=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)
+    # Values of the custom fields an administrator added (core/customfields), by key, in their stored forms;
+    # null until one is set. Nullable without a default so that adding it is an ALTER TABLE on both databases
+    # (SQLite would copy the whole table, and drop its triggers, for a NOT NULL column).
+    custom = models.JSONField(_("custom fields"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     mobile_key = models.CharField(max_length=20, blank=True, editable=False)
     landline_key = models.CharField(max_length=24, blank=True, editable=False)
@@ -292,6 +300,10 @@ class Opportunity(FollowedUp, models.Model):
         WinReason, verbose_name=_("win reason"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     win_note = models.TextField(_("win note"), blank=True, max_length=5000)
+    # Values of the custom fields an administrator added (core/customfields), by key, in their stored forms;
+    # null until one is set. Nullable without a default so that adding it is an ALTER TABLE on both databases
+    # (SQLite would copy the whole table, and drop its triggers, for a NOT NULL column).
+    custom = models.JSONField(_("custom fields"), null=True, blank=True)
     won_at = models.DateTimeField(_("won"), null=True, blank=True)
     lost_at = models.DateTimeField(_("lost"), null=True, blank=True)
     created_by = models.ForeignKey(

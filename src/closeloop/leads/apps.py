@@ -171,6 +171,12 @@ class LeadsConfig(LoopApp):
 
         generate(ctx)
 
+    def custom_field_targets(self):
+        from closeloop.core.hooks import CustomFieldTarget
+
+        return [CustomFieldTarget("leads.Lead", _("Leads"), channels=("web", "form", "api", "import"),
+                                  public_form=True, order=10)]
+
     def radar_breaks(self):
         from .radar import radar_breaks
 

@@ -220,6 +220,10 @@ class Lead(FollowedUp, models.Model):
     # In the public pool (公海): no owner, claimable by reps; contact details masked until claimed.
     in_pool = models.BooleanField(_("in the pool"), default=False)
     pooled_at = models.DateTimeField(_("in the pool since"), null=True, blank=True)
+    # Values of the custom fields an administrator added (core/customfields), by key, in their stored forms;
+    # null until one is set. Nullable without a default so that adding it is an ALTER TABLE on both databases
+    # (SQLite would copy the whole table, and drop its triggers, for a NOT NULL column).
+    custom = models.JSONField(_("custom fields"), null=True, blank=True)
 
     # The public pool's ledger rows of this lead (claims, returns, warnings).
     pool_events = GenericRelation("leads.PoolEvent", content_type_field="record_type", object_id_field="record_id",

@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from closeloop.core.customfields import registry
+from closeloop.core.customfields.forms import add_record_fields, submitted
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import paginate, query_without_page
@@ -18,7 +20,7 @@ from .forms import BulkAssignForm, DisqualifyForm, LeadEditForm, LeadForm
 from .models import LeadSource, LeadStatus
 from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_open_tasks
 from .services.editing import lead_assign, lead_disqualify, lead_update
-from .services.intake import channel_policy, lead_submit
+from .services.intake import LEAD_TARGET, channel_policy, lead_submit
 
 
 def _filters(request) -> LeadFilters:
@@ -59,9 +61,12 @@ def lead_detail_view(request, pk):
 def lead_create_view(request):
     policy = channel_policy(Channel.WEB)
     form = LeadForm(request.POST or None, required_fields=policy.required_fields)
+    custom_fields = registry.editable_fields(LEAD_TARGET, request.user)
+    add_record_fields(form, custom_fields, creating=True, required_channel=Channel.WEB)
     if request.method == "POST" and form.is_valid():
         data = {name: request.POST.get(name, "") for name in form.Meta.fields}
         data["source"] = form.cleaned_data["source"]
+        data["custom"] = submitted(request.POST, custom_fields)
         try:
             result = lead_submit(data=data, channel=Channel.WEB, actor=request.user)
         except DomainError as exc:
@@ -94,9 +99,12 @@ def lead_edit_view(request, pk):
     lead = get_lead_for_user(request.user, pk)
     require_page(request.user, lead, Act.EDIT)
     form = LeadEditForm(request.POST or None, instance=lead)
+    custom_fields = registry.editable_fields(LEAD_TARGET, request.user)
+    add_record_fields(form, custom_fields, values=lead.custom, required_channel=Channel.WEB)
     if request.method == "POST" and form.is_valid():
         data = {name: request.POST.get(name, "") for name in form.Meta.fields}
         data["source"] = form.cleaned_data["source"]
+        data["custom"] = submitted(request.POST, custom_fields)
         try:
             lead_update(lead=lead, data=data, actor=request.user, channel=Channel.WEB)
         except DomainError as exc:

@@ -20,13 +20,15 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from closeloop.core.customfields import registry
+from closeloop.core.customfields.forms import add_record_fields, submitted
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
 
 from .forms import PublicLeadForm
 from .models import CONFIGURABLE_FIELDS, Campaign, Lead
 from .public_form import HONEYPOT_FIELD, declared_too_large, rate_limit_hit, shown_fields
-from .services.intake import channel_policy, lead_submit
+from .services.intake import LEAD_TARGET, channel_policy, lead_submit
 
 
 def _active_campaign(form_key: str) -> Campaign:
@@ -53,6 +55,8 @@ def public_form_view(request, form_key):
     required = set(policy.required_fields)
     form = PublicLeadForm(request.POST if request.method == "POST" else None, field_names=field_names,
                           required=required)
+    custom_fields = registry.public_fields(LEAD_TARGET)
+    add_record_fields(form, custom_fields, creating=True, required_channel=Channel.FORM)
     if request.method == "POST":
         retry_after = rate_limit_hit(request)
         if retry_after:
@@ -64,6 +68,7 @@ def public_form_view(request, form_key):
         # Every configurable field is accepted, not only the shown ones: a plain HTML form on the
         # customer's site may ask for more. The campaign, not the visitor, decides the source.
         data = {name: request.POST.get(name, "") for name in CONFIGURABLE_FIELDS}
+        data["custom"] = submitted(request.POST, custom_fields)
         try:
             lead_submit(data=data, channel=Channel.FORM, actor=None, campaign=campaign)
         except DomainError as exc:

@@ -11,10 +11,12 @@ def action_label(action: str) -> str:
     return audit_labels.action_label(action)
 
 
-@register.simple_tag
-def audit_changes(entries) -> dict[int, list[dict]]:
-    """`{% audit_changes timeline as audit_rows %}`: every entry's changes, labelled, in a few queries."""
-    return audit_labels.labelled_changes(entries)
+@register.simple_tag(takes_context=True)
+def audit_changes(context, entries) -> dict[int, list[dict]]:
+    """`{% audit_changes timeline as audit_rows %}`: every entry's changes, labelled, in a few queries; custom
+    fields the page's viewer may not see are left out."""
+    request = context.get("request")
+    return audit_labels.labelled_changes(entries, viewer=getattr(request, "user", None))
 
 
 @register.filter

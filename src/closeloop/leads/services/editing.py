@@ -23,7 +23,7 @@ from ..models import (
     Lead,
     LeadStatus,
 )
-from .intake import clean_submission, resolve_source
+from .intake import clean_custom_fields, clean_submission, resolve_source
 
 EDITABLE_FIELDS = CONFIGURABLE_FIELDS + ["credit_code", "source", "status"]
 
@@ -35,8 +35,20 @@ def lead_update(*, lead: Lead, data: dict, actor: User, channel: str) -> Lead:
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         merged = {name: getattr(lead, name) for name in CONFIGURABLE_FIELDS + ["credit_code"]}
         merged.update({k: v for k, v in data.items() if k in CONFIGURABLE_FIELDS + ["credit_code"]})
-        values = clean_submission(merged, channel=channel, policy=ChannelPolicy(
-            channel=channel, required_fields=[], require_contact_method=False))
+        # Every problem at once: the built-in fields' and the custom fields' together.
+        errors = {}
+        try:
+            values = clean_submission(merged, channel=channel, policy=ChannelPolicy(
+                channel=channel, required_fields=[], require_contact_method=False))
+        except ValidationFailed as exc:
+            errors, values = exc.field_errors, {}
+        if "custom" in data:
+            custom, custom_errors = clean_custom_fields(data, channel=channel, actor=actor, current=lead.custom,
+                                                       creating=False)
+            errors |= custom_errors
+            values["custom"] = custom
+        if errors:
+            raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
         if "source" in data and data["source"] not in (None, ""):
             values["source"] = resolve_source({"source": data["source"]}, None)
         if "status" in data and data["status"] and data["status"] != lead.status:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core import configcache
 from closeloop.core.audit import audit_record, creation_changes, diff, snapshot
+from closeloop.core.customfields import registry
 from closeloop.core.errors import Conflict, ValidationFailed
 from closeloop.core.inputs import text_limit_errors
 from closeloop.core.models import Channel, User
@@ -28,6 +29,9 @@ from ..models import (
     LeadSource,
     LeadStatus,
 )
+
+# The record type leads' custom fields are declared for (LeadsConfig.custom_field_targets).
+LEAD_TARGET = "leads.Lead"
 
 
 @dataclass
@@ -129,8 +133,23 @@ def resolve_source(data: dict, campaign: Campaign | None) -> LeadSource:
     raise ValidationFailed(_("Please correct the marked fields."), field_errors={"source": [_("This field is required.")]})
 
 
-def _clean_with_source(data: dict, *, channel: str, campaign: Campaign | None) -> tuple[dict, LeadSource]:
-    """Every field checked in one round, the source too: a person learns of all they must fix at once."""
+def clean_custom_fields(data: dict, *, channel: str, actor, current: dict | None = None,
+                        creating: bool = True) -> tuple[dict | None, dict]:
+    """The lead's custom field values (`data["custom"]`, by key) and their problems, checked as every other field
+    (core.customfields); (None, {}) when leads have no custom fields and none were sent: nothing to store."""
+    submitted = data.get("custom") or {}
+    if not submitted and not registry.definitions(LEAD_TARGET):
+        return current, {}
+    if not isinstance(submitted, dict):
+        return current, {"custom": [_("Give custom fields as an object of values by key.")]}
+    values, errors = registry.clean_custom(LEAD_TARGET, submitted, channel=channel, actor=actor, current=current,
+                                           creating=creating)
+    return values or None, errors
+
+
+def _clean_with_source(data: dict, *, channel: str, campaign: Campaign | None, actor=None) -> tuple[dict, LeadSource]:
+    """Every field checked in one round, the source and custom fields too: a person learns of all they must fix
+    at once."""
     errors: dict[str, list[str]] = {}
     message = ""
     cleaned = source = None
@@ -139,6 +158,12 @@ def _clean_with_source(data: dict, *, channel: str, campaign: Campaign | None) -
     except ValidationFailed as exc:
         errors.update(exc.field_errors)
         message = exc.message
+    custom, custom_errors = clean_custom_fields(data, channel=channel, actor=actor)
+    if custom_errors:
+        errors.update(custom_errors)
+        message = message or _("Please correct the marked fields.")
+    elif cleaned is not None and custom:
+        cleaned["custom"] = custom
     try:
         source = resolve_source(data, campaign)
     except ValidationFailed as exc:
@@ -160,7 +185,7 @@ def lead_submit(*, data: dict, channel: str, actor: User | None, campaign: Campa
     """
     if channel not in Channel.values:
         raise ValueError(channel)
-    cleaned, source = _clean_with_source(data, channel=channel, campaign=campaign)
+    cleaned, source = _clean_with_source(data, channel=channel, campaign=campaign, actor=actor)
     lead = Lead(
         **cleaned,
         source=source,

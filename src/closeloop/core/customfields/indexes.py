@@ -1,0 +1,117 @@
+"""Filtering records on a custom field's value, and the expression index that serves it.
+
+The filter and the index use one expression, written here for each database with the field's key inlined
+(keys are `[a-z][a-z0-9_]*`, checked when a field is created): SQLite `JSON_EXTRACT(custom, '$."key"')`,
+PostgreSQL `(custom -> 'key')`. Django's own key lookups pass the key as a bound parameter on SQLite, which
+no expression index can match, so the lists filter through `value_filter` instead.
+
+An administrator switches an index on per field (`custom_field_index`): `CREATE INDEX IF NOT EXISTS`, run by
+the service rather than a migration since fields are data, not schema; the same statement on both databases.
+"""
+
+import json
+import re
+
+from django.apps import apps
+from django.db import connection
+from django.db.models import Expression, Field, lookups
+
+from ..models import CustomFieldType as T
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# Operators a list filter may use on a value; ranges only where the stored form is in order.
+OPERATORS = {"eq": lookups.Exact, "gte": lookups.GreaterThanOrEqual, "lte": lookups.LessThanOrEqual}
+ORDERED_TYPES = {T.INTEGER, T.DECIMAL, T.MONEY, T.DATE, T.DATETIME}
+# Multiple choice is stored as a list: equality on it means nothing and no index is offered.
+INDEXABLE_TYPES = set(T.values) - {T.MULTI_CHOICE, T.LONG_TEXT}
+
+
+def _checked(key: str) -> str:
+    if not KEY_PATTERN.match(key):
+        raise ValueError(f"not a custom field key: {key!r}")
+    return key
+
+
+class CustomValue(Expression):
+    """A record's stored value of one custom field, as the expression index holds it."""
+
+    output_field = Field()
+
+    def __init__(self, key: str, column: str = "custom"):
+        super().__init__()
+        self.key = _checked(key)
+        self.column = column
+
+    def _column(self, compiler) -> str:
+        alias = compiler.query.get_initial_alias()
+        return f"{compiler.quote_name(alias)}.{connection.ops.quote_name(self.column)}"
+
+    def as_sqlite(self, compiler, connection):
+        return f"JSON_EXTRACT({self._column(compiler)}, '$.\"{self.key}\"')", []
+
+    def as_postgresql(self, compiler, connection):
+        return f"({self._column(compiler)} -> '{self.key}')", []
+
+    def as_sql(self, compiler, connection):
+        raise NotImplementedError(connection.vendor)
+
+
+class StoredValue(Expression):
+    """A value in its stored form, as the database compares it with `CustomValue`."""
+
+    output_field = Field()
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def as_sqlite(self, compiler, connection):
+        # JSON_EXTRACT gives text, integers, reals, and 1/0 for JSON true/false.
+        return "%s", [int(self.value) if isinstance(self.value, bool) else self.value]
+
+    def as_postgresql(self, compiler, connection):
+        return "%s::jsonb", [json.dumps(self.value, ensure_ascii=False)]
+
+    def as_sql(self, compiler, connection):
+        raise NotImplementedError(connection.vendor)
+
+
+def value_filter(queryset, field, value, operator: str = "eq"):
+    """`queryset` narrowed to records whose `field` (a CustomField) has `value` (stored form), or is at least /
+    at most it (`gte` / `lte`, for numbers, dates and times)."""
+    if operator != "eq" and field.type not in ORDERED_TYPES:
+        raise ValueError(f"{field.type} values are not ordered")
+    return queryset.filter(OPERATORS[operator](CustomValue(field.key), StoredValue(value)))
+
+
+def index_name(model, key: str) -> str:
+    return f"cf_{model._meta.db_table}_{_checked(key)}"[:63]
+
+
+def _index_sql(model, key: str) -> str:
+    quote = connection.ops.quote_name
+    column = quote("custom")
+    if connection.vendor == "postgresql":
+        expression = f"({column} -> '{_checked(key)}')"
+    else:
+        expression = f"JSON_EXTRACT({column}, '$.\"{_checked(key)}\"')"
+    return f"CREATE INDEX IF NOT EXISTS {quote(index_name(model, key))} ON {quote(model._meta.db_table)} ({expression})"
+
+
+def index_create(target: str, key: str) -> None:
+    model = apps.get_model(target)
+    with connection.cursor() as cursor:
+        cursor.execute(_index_sql(model, key))
+
+
+def index_drop(target: str, key: str) -> None:
+    model = apps.get_model(target)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(index_name(model, key))}")
+
+
+def index_exists(target: str, key: str) -> bool:
+    model = apps.get_model(target)
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    return index_name(model, key) in constraints

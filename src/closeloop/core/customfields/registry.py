@@ -1,0 +1,133 @@
+"""The custom fields a record type has, who sees and edits each, and cleaning a record's submitted values.
+
+Apps declare their record types through `LoopApp.custom_field_targets()`; their services call `clean_custom`
+with the rest of a record's fields, so every channel refuses the same values in the same words, all at once.
+"""
+
+from django.utils.translation import gettext as _
+
+from .. import configcache
+from ..hooks import CustomFieldTarget, collect
+from ..models import CustomField, Role
+from . import types
+
+ERROR_PREFIX = "custom."
+
+
+def targets() -> dict[str, CustomFieldTarget]:
+    """Every record type that takes custom fields, by model label, in the apps' order."""
+    return {target.model: target for target in sorted(collect("custom_field_targets"), key=lambda t: t.order)}
+
+
+def _all_fields() -> dict[str, list[CustomField]]:
+    def load():
+        by_target: dict[str, list[CustomField]] = {}
+        for field in CustomField.objects.all():
+            by_target.setdefault(field.target, []).append(field)
+        return by_target
+
+    return configcache.cached("core.custom_fields", load, models=(CustomField,))
+
+
+def definitions(target: str, *, include_hidden: bool = False) -> list[CustomField]:
+    """A record type's fields in form order (section, then position); hidden ones only when asked."""
+    return [field for field in _all_fields().get(target, []) if include_hidden or not field.hidden]
+
+
+def definition(target: str, key: str) -> CustomField | None:
+    """A field by key, hidden or not (the trail labels a hidden field's old changes)."""
+    return next((field for field in _all_fields().get(target, []) if field.key == key), None)
+
+
+def may_see(field: CustomField, user) -> bool:
+    """Administrators see every field; others the fields whose roles include theirs (no roles: everyone)."""
+    if user is None or not getattr(user, "pk", None):
+        return False
+    return user.is_admin or not field.view_roles or user.role in field.view_roles
+
+
+def may_edit(field: CustomField, user) -> bool:
+    if user is None or not getattr(user, "pk", None):
+        return False
+    return user.is_admin or (may_see(field, user) and (not field.edit_roles or user.role in field.edit_roles))
+
+
+def visible_fields(target: str, user) -> list[CustomField]:
+    return [field for field in definitions(target) if may_see(field, user)]
+
+
+def editable_fields(target: str, user) -> list[CustomField]:
+    return [field for field in definitions(target) if may_edit(field, user)]
+
+
+def public_fields(target: str) -> list[CustomField]:
+    """The fields a visitor fills on the public web form (a field's “on the public web form”)."""
+    return [field for field in definitions(target) if field.public]
+
+
+def visible_values(target: str, custom: dict | None, user) -> dict:
+    """A record's values a viewer may see, by key (what a page, an export and the API answer show)."""
+    custom = custom or {}
+    return {field.key: custom.get(field.key) for field in visible_fields(target, user)}
+
+
+def shown_values(target: str, custom: dict | None, user) -> list[tuple[str, list[tuple[CustomField, str]]]]:
+    """A detail page's custom fields the viewer may see, as (section, [(field, displayed value)]) in order."""
+    custom = custom or {}
+    sections: dict[str, list] = {}
+    for field in visible_fields(target, user):
+        sections.setdefault(field.section, []).append((field, types.display(field, custom.get(field.key))))
+    return list(sections.items())
+
+
+def error_key(field_or_key) -> str:
+    """The key a field's errors are reported under (`custom.<key>`), which is also its form field's name."""
+    return ERROR_PREFIX + getattr(field_or_key, "key", field_or_key)
+
+
+def clean_custom(target: str, data: dict | None, *, channel: str, actor, current: dict | None = None,
+                 creating: bool = False) -> tuple[dict, dict[str, list[str]]]:
+    """The record's new `custom` values and every problem with them: `({key: stored value}, {"custom.<key>":
+    [messages]})`.
+
+    `data` holds the submitted values by key (typed, or text from a form or a spreadsheet); keys it leaves out
+    keep `current` (or, when `creating`, get the field's default). A value for an unknown or hidden field, or one
+    the actor may not edit that differs from the stored one, is refused. On `creating`, a field required on
+    `channel` must have a value; on an edit, a required field may not be emptied. The public web form
+    (`actor` None) writes only the fields on it.
+    """
+    data = data or {}
+    values = dict(current or {})
+    errors: dict[str, list[str]] = {}
+    fields = {field.key: field for field in definitions(target)}
+    public = actor is None or not getattr(actor, "pk", None)
+    for key in data:
+        if key not in fields:
+            errors.setdefault(error_key(key), []).append(_("There is no custom field “%(key)s”.") % {"key": key})
+    for key, field in fields.items():
+        allowed = field.public if public else may_edit(field, actor)
+        if key in data:
+            try:
+                value = types.parse(field, data[key])
+            except types.ValueProblem as problem:
+                errors.setdefault(error_key(field), []).append(str(problem))
+                continue
+            if not allowed:
+                if value != values.get(key) and not (value is None and key not in values):
+                    errors.setdefault(error_key(field), []).append(
+                        _("You may not change “%(field)s”.") % {"field": field.label})
+                continue
+            if value is None:
+                values.pop(key, None)
+            else:
+                values[key] = value
+        elif creating and field.default is not None and key not in values:
+            values[key] = field.default
+        required = channel in field.required_channels and (creating or key in data)
+        if required and allowed and types.is_empty(values.get(key)) and error_key(field) not in errors:
+            errors.setdefault(error_key(field), []).append(_("This field is required."))
+    return values, errors
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return list(Role.choices)

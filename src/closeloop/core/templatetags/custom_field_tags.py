@@ -1,0 +1,30 @@
+"""Custom fields on the records' pages: `{% custom_values record %}` on a detail page (the fields its viewer may
+see, by section) and `{% custom_form_fields form %}` in a record's form (its custom fields, by section)."""
+
+from django import template
+
+from closeloop.core.customfields import registry
+
+register = template.Library()
+
+
+@register.inclusion_tag("core/customfields/_values.html", takes_context=True)
+def custom_values(context, record):
+    request = context.get("request")
+    sections = registry.shown_values(record._meta.label, record.custom, getattr(request, "user", None))
+    return {"sections": sections}
+
+
+@register.inclusion_tag("core/customfields/_form_fields.html")
+def custom_form_fields(form):
+    grouped: dict[str, list] = {}
+    for name, formfield in form.fields.items():
+        if (field := getattr(formfield, "custom_field", None)) is not None:
+            grouped.setdefault(field.section, []).append(form[name])
+    return {"sections": list(grouped.items())}
+
+
+@register.filter
+def is_custom(bound_field) -> bool:
+    """`{% if field|is_custom %}`: a record form's loop over its own fields leaves the custom ones to the tag."""
+    return hasattr(bound_field.field, "custom_field")
