@@ -72,6 +72,11 @@ def child(rows: int, path: Path) -> dict:
     from closeloop.leads.services.importing import import_job_create, import_job_run
 
     call_command("migrate", verbosity=0, interactive=False)
+    # What the worker's `leads.refresh_match_keys` sweep does after an upgrade, before the clock starts: a
+    # database generated before `Lead.match_key` existed would otherwise be compared the slow way.
+    from closeloop.leads.dedup import refresh_match_keys
+
+    refresh_match_keys()
     user = User.objects.filter(username="importer").first() or User.objects.create_user(
         "importer", "importer@example.com", "x", role=Role.SALES_REP)
     for position, name in enumerate(["展会", "官网", "广告", "电话"]):

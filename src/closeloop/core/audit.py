@@ -91,10 +91,17 @@ def creation_changes(obj: models.Model) -> dict:
     return changes
 
 
+def _unaudited(model) -> frozenset:
+    """Columns a model derives from its other fields for its own machinery (`unaudited_fields` on the model):
+    saved with the change that made them, but the change is the news, not them."""
+    return getattr(model, "unaudited_fields", frozenset())
+
+
 def _creation_fields(model) -> list[tuple[str, str]]:
     fields = model.__dict__.get("_audit_creation_fields")
     if fields is None:
-        fields = [(f.name, f.attname) for f in model._meta.concrete_fields if f.name not in {"id", "updated_at"}]
+        skipped = {"id", "updated_at"} | _unaudited(model)
+        fields = [(f.name, f.attname) for f in model._meta.concrete_fields if f.name not in skipped]
         model._audit_creation_fields = fields
     return fields
 
@@ -186,7 +193,8 @@ def audited_update(*, instance: models.Model, data: dict, actor, channel: str, a
         if any(field.name == "updated_at" for field in instance._meta.concrete_fields):
             columns.append("updated_at")
         instance.save(update_fields=columns)
-    changes = changed | (extra_changes or {})
+    skipped = _unaudited(type(instance))
+    changes = {name: change for name, change in changed.items() if name not in skipped} | (extra_changes or {})
     if changes or always:
         audit_record(actor=actor, channel=channel, action=action, target=target or instance, changes=changes,
                      note=note)

@@ -128,13 +128,15 @@ class LeadsConfig(LoopApp):
                          reminder=_("First contact is due for the lead %(record)s."), done_by_activity=True)]
 
     def sweeps(self):
-        from .tasks import pool_sweep, sync_name_index
+        from .tasks import pool_sweep, refresh_match_keys, sync_name_index
 
         return [
             # Every 15 minutes: warnings go out about a day ahead, returns land close to their deadline.
             Sweep("leads.pool_sweep", pool_sweep.enqueue, every_seconds=15 * 60),
             # Searches stay exact without it (queued leads are always candidates); it keeps them fast after imports.
             Sweep("leads.sync_name_index", sync_name_index.enqueue, every_seconds=60),
+            # Matching is right without stored comparison fields, only slower: after an upgrade it fills them.
+            Sweep("leads.refresh_match_keys", refresh_match_keys.enqueue, every_seconds=30 * 60),
         ]
 
     def nav_entries(self):

@@ -212,6 +212,10 @@ class Lead(FollowedUp, models.Model):
     brand_key = models.CharField(max_length=200, blank=True, editable=False)
     brand_head = models.CharField(max_length=2, blank=True, editable=False)
     brand_tail = models.CharField(max_length=2, blank=True, editable=False)
+    # What the duplicate engine compares beyond the keys above (company name parts, the person's name, the
+    # extension), versioned; "" or an older version is computed when read (see dedup.match_key). Not indexed:
+    # it is read with candidates the keys found, never searched.
+    match_key = models.TextField(blank=True, default="", editable=False)
 
     score = models.SmallIntegerField(_("score"), null=True, blank=True)
     grade = models.CharField(_("grade"), max_length=1, blank=True)
@@ -230,6 +234,8 @@ class Lead(FollowedUp, models.Model):
                                   related_query_name="lead")
 
     objects = LeadQuerySet.as_manager()
+    # Rewritten with the fields it is computed from, whose changes the audit entry already shows.
+    unaudited_fields = frozenset({"match_key"})
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -35,6 +35,16 @@ def sync_name_index() -> int:
 
 
 @task
+def refresh_match_keys() -> int:
+    """Store the duplicate engine's comparison fields on leads that lack them (written before the column
+    existed, or under an older version): matching is right without them, only slower."""
+    from .dedup import refresh_match_keys as refresh
+
+    # Bounded per run, so a large backlog (a million leads after an upgrade) is spread over several runs.
+    return refresh(limit=100_000)
+
+
+@task
 def run_import(job_id: int) -> None:
     """Import an uploaded spreadsheet; safe to run twice (a finished job is left alone)."""
     from .services.importing import import_job_run

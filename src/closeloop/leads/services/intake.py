@@ -112,6 +112,7 @@ def clean_submission(data: dict, *, channel: str, policy: ChannelPolicy | None =
         errors.setdefault("mobile", []).append(_("Give at least one way to reach the contact: mobile, landline, email or WeChat."))
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    cleaned["match_key"] = dedup.match_key_for(cleaned)
     return cleaned
 
 

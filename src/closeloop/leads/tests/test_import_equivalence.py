@@ -188,6 +188,8 @@ def test_the_batch_writes_what_lead_submit_writes_row_by_row(rules, seed):
         row = _person(rng)
         on_record.append(row)
         lead_submit(data=row, channel=Channel.API, actor=org.admin)
+    # Half the leads on record as written before `Lead.match_key`: compared from their columns instead.
+    Lead.objects.filter(pk__in=list(Lead.objects.values_list("pk", flat=True))[::2]).update(match_key="")
     rows = _rows(rng, on_record, 200)
     importer = org.marketer  # may not own leads: every row goes by the rules
 
