@@ -395,6 +395,10 @@ class ChunkSearch:
     subquery the row's own check runs (so it returns the very rows that check would), and `verdicts`
     compares a row with them in memory.
 
+    Each read is in two steps: the lookups' ids from their indexes alone, then the rows of the ids not read
+    yet, once each (a chunk's lookups return every popular lead dozens of times, and reading a lead's row
+    costs three times finding its id).
+
     Rows of the chunk not yet written are invisible to those reads. `wait(lead)` notes such a row;
     `needs_writing(entry)` says when one of them shares a key or block with `entry` and would be a
     match for it, so the caller writes them first, as submitting the rows one by one would have; then
@@ -404,21 +408,41 @@ class ChunkSearch:
     # Subqueries per statement: SQLite allows 500 terms in a compound SELECT.
     PER_STATEMENT = 400
 
+    # Ids per statement of the second step, well under every backend's limit on parameters.
+    ROWS_PER_STATEMENT = 500
+
     def __init__(self):
-        self._found: dict[tuple[str, str], list[tuple]] = {}  # (column, value) → candidate rows
+        self._found: dict[tuple[str, str], list[int]] = {}  # (column, value) → candidate ids
+        self._rows: dict[int, tuple] = {}  # id → candidate row (`_CANDIDATE_COLUMNS`)
+        self._owners: dict[int, int | None] = {}  # id → owner id, read with the row
         self._waiting: dict[tuple[str, str], list[tuple]] = {}  # (column, value) → unwritten rows as candidates
         self._waiting_count = 0
 
     def prefetch(self, entries) -> None:
         missing = list(dict.fromkeys(lookup for entry in entries for lookup in _lookups(entry)
                                      if lookup[:2] not in self._found))
+        unread: dict[int, None] = {}
         for start in range(0, len(missing), self.PER_STATEMENT):
             part = missing[start:start + self.PER_STATEMENT]
             for column, value, _cap in part:
                 self._found[column, value] = []
-            for row in _candidates_tagged(part):
-                column, value, _cap = part[row[0]]
-                self._found[column, value].append(row[1:])
+            for position, pk in _candidate_ids_tagged(part):
+                column, value, _cap = part[position]
+                self._found[column, value].append(pk)
+                if pk not in self._rows:
+                    unread[pk] = None
+        unread_ids = list(unread)
+        for start in range(0, len(unread_ids), self.ROWS_PER_STATEMENT):
+            for row in _candidate_rows(unread_ids[start:start + self.ROWS_PER_STATEMENT]):
+                self._rows[row[0]] = row[:-1]
+                self._owners[row[0]] = row[-1]
+
+    def owner_of(self, pk: int) -> tuple[bool, int | None]:
+        """(found, owner id) of a lead read as a candidate in this chunk; (False, None) for any other lead.
+        Within a chunk's transaction only new leads are written, so what was read still holds."""
+        if pk in self._owners:
+            return True, self._owners[pk]
+        return False, None
 
     def verdicts(self, entry: Entry, *, exclude_pk=None) -> dict[int, Match]:
         lookups = _lookups(entry)
@@ -426,8 +450,9 @@ class ChunkSearch:
         if missing:
             self.prefetch([entry])
         # The UNION of the row's own query: each lead once, in id order.
-        rows = {row[0]: row for column, value, _cap in lookups for row in self._found[column, value]}
-        return _decide(entry, [rows[pk] for pk in sorted(rows)], exclude_pk=exclude_pk)
+        found = self._rows
+        pks = sorted({pk for column, value, _cap in lookups for pk in self._found[column, value]})
+        return _decide(entry, [found[pk] for pk in pks], exclude_pk=exclude_pk)
 
     def wait(self, lead) -> None:
         """Note a row of the chunk that is not written yet (its lead, unsaved, with its keys)."""
@@ -456,27 +481,43 @@ class ChunkSearch:
     def forget(self) -> None:
         """Something else wrote leads (a row through `lead_submit`): read everything again."""
         self._found.clear()
+        self._rows.clear()
+        self._owners.clear()
 
 
 _LOOKUP_COLUMNS = ("credit_code", "mobile_key", "email_key", "landline_key", "company_key", "brand_key",
                    "brand_head", "brand_tail")
 
 
-def _candidates_tagged(lookups: list[tuple[str, str, int]]) -> list[tuple]:
-    """`_candidates` for many lookups in one statement, each row tagged with its lookup's index (UNION ALL:
-    a lead found by two lookups comes back for each)."""
+def _candidate_ids_tagged(lookups: list[tuple[str, str, int]]) -> list[tuple]:
+    """(lookup's index, id) for the leads each lookup finds, in one statement: the same capped subquery
+    `_candidates` runs per lookup (so the same leads), reading only its index (UNION ALL: a lead found by two
+    lookups comes back for each)."""
     from django.db import connection
 
     from .models import Lead
 
     table = connection.ops.quote_name(Lead._meta.db_table)
-    columns = ", ".join(_CANDIDATE_COLUMNS)
     # As in `_candidates`: column names from fixed lists, values as parameters, the partial indexes'
     # condition repeated; the tag is the lookup's position, a number this code makes.
-    parts = [f"SELECT * FROM (SELECT {n} AS lookup, {columns} FROM {table} WHERE {column} = %s "  # noqa: S608
+    parts = [f"SELECT * FROM (SELECT {n} AS lookup, id FROM {table} WHERE {column} = %s "  # noqa: S608
              f"AND NOT ({column} = '') LIMIT {cap}) AS k{n}" for n, (column, _value, cap) in enumerate(lookups)]
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), [value for _column, value, _cap in lookups])
+        return cursor.fetchall()
+
+
+def _candidate_rows(pks: list[int]) -> list[tuple]:
+    """The candidate rows (`_CANDIDATE_COLUMNS`, then the owner id) of these leads."""
+    from django.db import connection
+
+    from .models import Lead
+
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    columns = ", ".join((*_CANDIDATE_COLUMNS, "owner_id"))
+    placeholders = ", ".join(["%s"] * len(pks))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table} WHERE id IN ({placeholders})", pks)  # noqa: S608
         return cursor.fetchall()
 
 

@@ -150,7 +150,9 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_jo
                 continue
             # Another person at a known company (or the same phone at another): created, flagged as
             # lead_submit flags it, without loading the lead on record; its owner hears once per import.
-            found = Lead.objects.filter(pk=existing_pk).values_list("owner_id", flat=True)[:1]
+            known, owner_id = search.owner_of(existing_pk)
+            # A merged lead answers with its survivor, which may not be among the candidates read.
+            found = [owner_id] if known else Lead.objects.filter(pk=existing_pk).values_list("owner_id", flat=True)[:1]
             if not found:  # deleted since it was found
                 deferred.append((key, data, source))
                 continue
