@@ -34,7 +34,15 @@ from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 from closeloop.followup.models import Activity, ActivityKind
 from closeloop.followup.rights import Act, may
-from closeloop.leads.pool import WARNING_AHEAD, Pool, claim_check, ledger_write, lock_claimer, warn_once
+from closeloop.leads.pool import (
+    WARNING_AHEAD,
+    Pool,
+    can_use_pool,
+    claim_check,
+    ledger_write,
+    lock_claimer,
+    warn_once,
+)
 from closeloop.leads.quality import PoolEventKind
 from closeloop.leads.scoring import quality_settings
 
@@ -148,6 +156,9 @@ def _return_one(customer: Customer, *, days: int, now) -> bool:
 
 def customer_claim(*, customer: Customer, actor: User, channel: str = Channel.WEB) -> Customer:
     """Take a customer from the public pool, under the pool's caps and cool-down (the leads' settings)."""
+    # Refused as a right (403), as a lead's claim is: the pool is the sales side's, not a field someone got wrong.
+    if not can_use_pool(actor):
+        raise Forbidden(_("Only sales staff can claim customers from the pool."))
     check_new_owner(actor)
     with transaction.atomic():
         return claim_pooled(customer=customer, owner=actor, actor=actor, channel=channel)

@@ -21,7 +21,7 @@ from ..models import (
     Opportunity,
     OpportunityStatus,
 )
-from .ownership import check_new_owner
+from .ownership import check_may_give, check_new_owner
 
 CUSTOMER_FIELDS = ["name", "credit_code", "industry", "region", "city", "address", "company_size"]
 CONTACT_FIELDS = ["name", "title", "mobile", "landline", "email", "wechat"]
@@ -66,6 +66,7 @@ def duplicate_customer_error(existing: Customer) -> Conflict:
 def customer_create(*, data: dict, actor: User, channel: str = Channel.WEB, owner: User | None = None) -> Customer:
     cleaned = _clean_customer(data)
     owner = owner or actor
+    check_may_give(actor, owner)
     check_new_owner(owner)
     with transaction.atomic():
         if existing := find_customer_duplicate(credit_code=cleaned["credit_code"], company_key=cleaned["company_key"]):

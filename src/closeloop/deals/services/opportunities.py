@@ -29,7 +29,7 @@ from ..models import (
     StageHistory,
     WinReason,
 )
-from .ownership import check_new_owner
+from .ownership import check_may_give, check_new_owner
 
 
 def list_separator() -> str:
@@ -212,6 +212,8 @@ def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: 
         raise ValidationFailed(_("No active pipeline is configured; an administrator can set one up under Pipelines."),
                                code="no_pipeline")
     owner = owner or actor
+    if lead is None:
+        check_may_give(actor, owner)
     check_new_owner(owner)
     first = pipeline.stages.filter(is_won=False, is_lost=False).order_by("position", "id").first()
     if first is None:

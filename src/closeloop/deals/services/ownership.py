@@ -2,8 +2,9 @@
 
 from django.utils.translation import gettext as _
 
-from closeloop.core.errors import invalid
+from closeloop.core.errors import Forbidden, invalid
 from closeloop.core.models import Role, User
+from closeloop.core.visibility import team_owner_ids
 
 SELLING_ROLES = {Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN}
 
@@ -11,3 +12,13 @@ SELLING_ROLES = {Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN}
 def check_new_owner(owner: User) -> None:
     if not owner.is_active or owner.role not in SELLING_ROLES:
         raise invalid("owner", _("%(user)s cannot own customers or deals.") % {"user": owner})
+
+
+def check_may_give(actor: User | None, owner: User) -> None:
+    """A new customer or deal for someone else is their manager's doing (or an administrator's, or a job's): a rep
+    who could make records for a colleague could hand them work, or a company, that nobody above them chose."""
+    if actor is None or actor.pk == owner.pk or actor.is_admin:
+        return
+    if actor.role == Role.SALES_MANAGER and owner.pk in team_owner_ids(actor):
+        return
+    raise Forbidden(_("Only a manager of %(user)s or an administrator can make records for them.") % {"user": owner})
