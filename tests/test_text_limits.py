@@ -2,18 +2,23 @@
 (which refuses a body far too large before reading it), the API, follow-ups and deals. A too-long value
 gets a message naming the limit, and the form keeps what was typed."""
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from closeloop.contracts.fields import texts
+from closeloop.contracts.services import contract_create_from_deal
 from closeloop.core.errors import ValidationFailed
 from closeloop.core.services import api_token_create
 from closeloop.deals.models import LostReason, Opportunity
 from closeloop.deals.services.opportunities import opportunity_update
-from closeloop.followup.models import Activity, Comment
-from closeloop.followup.services import comment_add, handoff_request
+from closeloop.followup.models import Activity, Comment, Participant, ParticipantRole
+from closeloop.followup.services import comment_add, handoff_request, participant_add
 from closeloop.leads.models import Campaign, Lead
 
 LONG_NEED = "需" * 5001
@@ -144,3 +149,58 @@ def test_a_lost_note_through_the_api_is_bounded(client, org, auth, make_deal, st
                            content_type="application/json", **auth)
     assert response.status_code == 422 and "lost_note" in response.json()["fields"]
     assert Opportunity.objects.get(pk=deal.pk).lost_note == ""
+
+
+def test_a_too_long_comment_comes_back_in_the_box_with_the_error(client, org, make_deal):
+    deal = make_deal()
+    client.force_login(org.owner)
+    long_comment = "这段评论太长了。" * 700  # 5,600 characters: the box's maxlength stops a browser, not a script
+    response = client.post(reverse("followup:comment_create", args=["opportunity", deal.pk]), {"body": long_comment},
+                           follow=True)
+    page = response.content.decode()
+    assert "Ensure this value has at most 5000 characters (it has 5600)." in page
+    assert f">{long_comment}</textarea>" in page
+    assert not Comment.objects.exists()
+    # Shown once: the next visit starts with an empty box.
+    assert long_comment not in client.get(deal.get_absolute_url()).content.decode()
+
+
+def test_a_collaborator_note_over_its_limit_is_refused_not_cut(org, make_deal):
+    deal = make_deal()
+    with pytest.raises(ValidationFailed) as refused:
+        participant_add(record=deal, user=org.teammate, role=ParticipantRole.SALES, note="备" * 101, actor=org.owner)
+    assert refused.value.field_errors == {"note": ["Ensure this value has at most 100 characters (it has 101)."]}
+    assert not Participant.objects.exists()
+    participant_add(record=deal, user=org.teammate, role=ParticipantRole.SALES, note="备" * 100, actor=org.owner)
+    assert Participant.objects.get().note == "备" * 100
+
+
+def test_contract_texts_say_their_limit_as_every_other_field():
+    """Payments' and invoice requests' texts (contracts.fields.texts) speak core.inputs' words for a limit."""
+    errors = {}
+    assert texts({"note": " 备注 "}, {"note": 300}, errors) == {"note": "备注"} and errors == {}
+    texts({"note": "备" * 301, "reference": "ok"}, {"note": 300, "reference": 100}, errors)
+    assert errors == {"note": ["Ensure this value has at most 300 characters (it has 301)."]}
+
+
+def test_a_contract_title_says_its_limit_as_every_other_field(org, make_deal):
+    deal = make_deal(amount="50000")
+    with pytest.raises(ValidationFailed) as refused:
+        contract_create_from_deal(opportunity=deal, actor=org.owner, data={"amount": "50000", "title": "合" * 201})
+    assert refused.value.field_errors["title"] == ["Ensure this value has at most 200 characters (it has 201)."]
+
+
+def test_the_public_form_body_limit_is_a_setting(client, campaign, settings):
+    settings.CLOSELOOP_PUBLIC_FORM_MAX_BYTES = 1024
+    response = client.post(reverse("public_form", args=[campaign.form_key]), {
+        "company_name": "杭州云帆网络科技有限公司", "contact_name": "周敏", "mobile": "13812345678", "need": "需" * 400})
+    assert response.status_code == 413 and not Lead.objects.exists()
+
+
+def test_the_body_limits_come_from_the_environment():
+    """Both limits are read from the environment when the settings load (README, Configuration)."""
+    script = ("import os; os.environ['CLOSELOOP_DEV'] = '1'; import closeloop.settings as s; "
+              "print(s.CLOSELOOP_PUBLIC_FORM_MAX_BYTES, s.DATA_UPLOAD_MAX_MEMORY_SIZE)")
+    env = {**os.environ, "CLOSELOOP_PUBLIC_FORM_MAX_BYTES": "65536", "CLOSELOOP_MAX_BODY_BYTES": "1048576"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["65536", "1048576"]

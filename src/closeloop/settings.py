@@ -229,13 +229,14 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "closeloop@localhost")
 
 # Uploads: imports are streamed to disk, never held whole in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The largest request body (files aside) any page or API route reads: more is a 400 before it is parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CLOSELOOP_MAX_BODY_BYTES", str(5 * 1024 * 1024)))
 CLOSELOOP_IMPORT_MAX_BYTES = int(os.environ.get("CLOSELOOP_IMPORT_MAX_BYTES", str(100 * 1024 * 1024)))
 CLOSELOOP_IMPORT_MAX_ROWS = int(os.environ.get("CLOSELOOP_IMPORT_MAX_ROWS", "1000000"))
 CLOSELOOP_PUBLIC_FORM_RATE = os.environ.get("CLOSELOOP_PUBLIC_FORM_RATE", "20/h")
 # The public form's largest body: every field is bounded (the need, the longest, is 5,000 characters, at most
 # ~45 KB percent-encoded), so anything bigger is refused before it is read.
-CLOSELOOP_PUBLIC_FORM_MAX_BYTES = 128 * 1024
+CLOSELOOP_PUBLIC_FORM_MAX_BYTES = int(os.environ.get("CLOSELOOP_PUBLIC_FORM_MAX_BYTES", str(128 * 1024)))
 # Requests per visitor IP to customers' quote links (/q/<key>/): reading, the PDF, accepting or declining.
 CLOSELOOP_PUBLIC_QUOTE_RATE = os.environ.get("CLOSELOOP_PUBLIC_QUOTE_RATE", "60/h")
 # Hours an approver has to decide a step before the reminder sweep reminds them (and, after the escalation

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from closeloop.core.errors import ValidationFailed
+from closeloop.core.inputs import too_long_message
 from closeloop.quotes.catalog import parse_amount
 
 
@@ -26,6 +27,6 @@ def texts(data: dict, limits: dict[str, int], errors: dict[str, list[str]]) -> d
     for name, limit in limits.items():
         value = str(data.get(name) or "").strip()
         if len(value) > limit:
-            errors[name] = [_("Keep it under %(limit)d characters.") % {"limit": limit}]
+            errors[name] = [too_long_message(limit, len(value))]
         values[name] = value
     return values

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from closeloop.core.audit import audit_record, audited_create, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
-from closeloop.core.inputs import date_input
+from closeloop.core.inputs import date_input, too_long_message
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import format_yuan, parse_money, quantize
 from closeloop.core.notify import notify
@@ -85,7 +85,7 @@ def _text(data: dict, field: str, limit: int, *, required: bool = False) -> str:
     if required and not value:
         raise invalid(field, _("This field is required."))
     if len(value) > limit:
-        raise invalid(field, _("Keep it under %(limit)d characters.") % {"limit": limit})
+        raise invalid(field, too_long_message(limit, len(value)))
     return value
 
 

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -296,9 +296,9 @@ def lead_convert_view(request, lead_pk):
 
 
 def transfer_page(request, *, record, transfer, success_message):
-    """The transfer form for a deal or a customer: only a manager of the owner may use it."""
-    if not may(request.user, record, Act.OVERSEE):
-        raise Http404
+    """The transfer form for a deal or a customer: only a manager of the owner may use it. Whoever sees the record
+    (its owner among them) is told 403, as every page that may be seen but not used: it exists, it is not theirs."""
+    require_page(request.user, record, Act.OVERSEE)
     form = TransferForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

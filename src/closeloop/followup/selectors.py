@@ -59,3 +59,8 @@ def follow_up_panel(record, *, viewer) -> FollowUpPanel:
         may_edit=may(viewer, record, Act.EDIT),
         may_manage=may(viewer, record, Act.MANAGE),
     )
+
+
+def comment_draft_key(record) -> str:
+    """Where a refused comment waits in the session for the record page to show it again (once)."""
+    return f"comment_draft:{record._meta.label_lower}:{record.pk}"

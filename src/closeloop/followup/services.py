@@ -172,11 +172,13 @@ def participant_add(*, record, user: User, role: str, actor: User, note: str = "
         raise invalid("user", _("%(user)s is not an active user.") % {"user": user})
     if user.pk == record.owner_id:
         raise invalid("user", _("%(user)s already owns this record.") % {"user": user})
+    note = (note or "").strip()
+    check_text_limits(Participant, {"note": note})  # refused with its limit, never cut short unseen
     with transaction.atomic():
         participant = Participant.objects.for_record(record).select_for_update().filter(user=user).first()
         created = participant is None
         if created:
-            participant = Participant(user=user, role=role, note=note.strip()[:100])
+            participant = Participant(user=user, role=role, note=note)
             participant.set_record(record)
             participant.save()
         elif participant.role != role:

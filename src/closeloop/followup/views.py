@@ -15,7 +15,7 @@ from closeloop.core.redirects import next_url
 from . import services
 from .forms import ActivityForm, HandoffForm, ParticipantForm, form_data
 from .models import Handoff
-from .selectors import get_record_for_user, record_of
+from .selectors import comment_draft_key, get_record_for_user, record_of
 from .team import may_view_person
 from .today import today_sections
 
@@ -120,6 +120,8 @@ def comment_create_view(request, record_type, pk):
         _comment, unreachable = services.comment_add(record=record, actor=request.user, body=request.POST.get("body", ""))
     except DomainError as exc:
         messages.error(request, error_text(exc))
+        # The page comes back with what they wrote, to shorten or mend, instead of an empty box.
+        request.session[comment_draft_key(record)] = request.POST.get("body", "")
     else:
         if unreachable:
             messages.warning(request, _("Not notified (they cannot see this record; add them as collaborators): "

@@ -15,7 +15,7 @@ from .pool import pool_sweep_run
 from .quality import AssignmentStrategy
 from .rule_services import assignment_rule_save
 from .scoring import quality_settings
-from .services.editing import lead_assign
+from .services.editing import lead_assign, lead_disqualify
 from .services.intake import lead_submit
 
 MOBILE_PREFIXES = ["138", "139", "136", "150", "151", "158", "186", "187", "177", "188", "199"]
@@ -49,8 +49,10 @@ def load_demo(ctx: DemoContext, *, leads: int) -> None:
                     referral_reps=[(reps[0], 2), (reps[3], 1)])
 
     channels = [Channel.WEB, Channel.WEB, Channel.FORM, Channel.API, Channel.IMPORT]
+    # No 已转化 here: converted leads are those the deals' demo converts through lead_convert (with their customer
+    # and deal); setting the status alone would make a converted lead that leads nowhere.
     statuses = [LeadStatus.NEW, LeadStatus.ASSIGNED, LeadStatus.CONTACTING, LeadStatus.CONTACTING,
-                LeadStatus.QUALIFIED, LeadStatus.NURTURE, LeadStatus.DISQUALIFIED, LeadStatus.CONVERTED]
+                LeadStatus.QUALIFIED, LeadStatus.QUALIFIED, LeadStatus.NURTURE, LeadStatus.DISQUALIFIED]
     for n in range(leads):
         region, city = rng.choice(CITIES)
         company_name = f"{city}{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_KINDS)}有限公司"
@@ -78,8 +80,10 @@ def load_demo(ctx: DemoContext, *, leads: int) -> None:
             # The rep's manager hands it over when it is theirs to give (intake's rules may have given it elsewhere).
             manager = rep.manager if rep.manager and may(rep.manager, lead, Act.OVERSEE) else admin
             lead_assign(lead=lead, owner=rep, actor=manager, channel=Channel.SYSTEM, reason="demo")
-            reason = DisqualifyReason.NO_BUDGET if status == LeadStatus.DISQUALIFIED else ""
-            Lead.objects.filter(pk=lead.pk).update(status=status, disqualify_reason=reason)
+            if status == LeadStatus.DISQUALIFIED:
+                lead_disqualify(lead=lead, reason=DisqualifyReason.NO_BUDGET, actor=manager, channel=Channel.SYSTEM)
+            elif status != LeadStatus.ASSIGNED:
+                Lead.objects.filter(pk=lead.pk).update(status=status)
     ctx.summary.append(f"{Lead.objects.count()} leads")
     # After every app's part: the deals take their qualified leads first, then the pool ages what is left.
     ctx.finish.append(lambda: load_demo_pool(rng=rng))

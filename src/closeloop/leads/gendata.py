@@ -55,6 +55,8 @@ TIMELINES = ["", "1个月内", "3个月内", "半年内", "明年"]
 STATUS_WEIGHTS = [("new", 10), ("assigned", 14), ("contacting", 28), ("qualified", 10), ("converted", 6),
                   ("nurture", 14), ("disqualified", 15), ("merged", 3)]
 CHANNEL_WEIGHTS = [("web", 30), ("form", 30), ("api", 15), ("import", 25)]
+# A disqualified lead always has its reason (a check constraint): the categories the review counts.
+DISQUALIFY_REASONS = ["unreachable", "no_need", "no_budget", "not_a_buyer", "spam"]
 
 _USCC = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_W = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -175,6 +177,7 @@ def lead_chunk(args) -> list[dict]:
         activity_at = created + timedelta(days=rng.randrange(0, 30)) if owner and rng.random() < 0.8 else None
         row.update(
             status=status, owner_id=owner, created_by_id=None if channel == "form" else owner,
+            disqualify_reason=rng.choice(DISQUALIFY_REASONS) if status == "disqualified" else "",
             created_via=channel, created_at=created, updated_at=activity_at or created,
             assigned_at=created + timedelta(hours=rng.randrange(1, 48)) if owner else None,
             last_activity_at=activity_at,

@@ -169,7 +169,7 @@ class Lead(FollowedUp, models.Model):
         Campaign, verbose_name=_("campaign"), null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
     )
     status = models.CharField(_("status"), max_length=15, choices=LeadStatus.choices, default=LeadStatus.NEW)
-    # Set by lead_disqualify with the status; leads disqualified before reasons were asked have none.
+    # Set by lead_disqualify with the status (leads disqualified before reasons were asked got "other").
     disqualify_reason = models.CharField(_("why disqualified"), max_length=20, choices=DisqualifyReason.choices,
                                          blank=True)
     disqualify_note = models.CharField(_("disqualification note"), max_length=500, blank=True)
@@ -281,6 +281,12 @@ class Lead(FollowedUp, models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(budget__isnull=True) | Q(budget__gte=0), name="lead_budget_not_negative"
+            ),
+            # Only lead_disqualify disqualifies, always with a reason category the review counts: a write around
+            # it (a script, a bulk load) is refused by the database too.
+            models.CheckConstraint(
+                condition=~Q(status=LeadStatus.DISQUALIFIED) | ~Q(disqualify_reason=""),
+                name="lead_disqualified_has_reason",
             ),
         ]
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from closeloop.core.hooks import LoopApp, loop_apps
 from closeloop.core.models import Role, User
 from closeloop.deals.models import Opportunity
-from closeloop.leads.models import Lead, LeadSource
+from closeloop.leads.models import Lead, LeadSource, LeadStatus
 
 
 def test_the_demo_company_has_every_role_the_loop_needs(db):
@@ -22,6 +22,10 @@ def test_the_demo_company_has_every_role_the_loop_needs(db):
     assert Lead.objects.count() == 30
     # Each app's part is in the command's one summary line, lowest app first.
     assert f"Demo loaded: 14 users, 30 leads, {Opportunity.objects.count()} deals" in out.getvalue()
+    # 已转化 only through the conversion: each converted lead has its deal; each disqualified one its reason.
+    converted = Lead.objects.filter(status=LeadStatus.CONVERTED)
+    assert converted.exists() and not converted.filter(opportunities=None).exists()
+    assert not Lead.objects.filter(status=LeadStatus.DISQUALIFIED, disqualify_reason="").exists()
     # leads gave the marketer the channels they run.
     assert set(User.objects.get(username="marketing1").source_channels.values_list("name", flat=True)) == {
         "展会", "官网", "广告"}

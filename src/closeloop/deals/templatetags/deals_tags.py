@@ -21,3 +21,12 @@ def stage_options(stages, selected_id):
         "", "{}", ((format_html('<option value="{}"{}>{}</option>', s.pk, " selected" if s.pk == selected_id else "",
                                 s.name),) for s in stages),
     )
+
+
+@register.simple_tag
+def deals_of_lead(lead, user) -> list:
+    """The deals a lead was converted to that `user` may see (at most 5): marketing sees its channels' leads, and
+    the rep a lead's owner's side, but a deal's name and link only if the deal is theirs to see."""
+    from ..models import Opportunity
+
+    return list(Opportunity.objects.visible_to(user).filter(lead=lead).order_by("id")[:5])

@@ -113,7 +113,11 @@ def test_lead_conversion_and_lead_follow_up_follow_lead_visibility(client, org, 
 
 
 def test_transfer_page_is_for_managers_only(client, org, deal):
+    # The owner sees the deal but may not give it away: 403; someone who does not see it: 404.
     client.force_login(org.owner)
+    assert client.get(reverse("deals:transfer", args=[deal.pk])).status_code == 403
+    assert client.get(reverse("deals:customer_transfer", args=[deal.customer_id])).status_code == 403
+    client.force_login(org.outsider)
     assert client.get(reverse("deals:transfer", args=[deal.pk])).status_code == 404
     client.force_login(org.manager)
     assert client.get(reverse("deals:transfer", args=[deal.pk])).status_code == 200
@@ -125,7 +129,7 @@ def test_a_manager_transfers_through_the_page(client, org, deal, kind):
     url = reverse("deals:transfer" if kind == "deal" else "deals:customer_transfer", args=[record.pk])
     data = {"new_owner": org.teammate.pk, "reason": "休假交接"}
     client.force_login(org.owner)
-    assert client.post(url, data).status_code == 404
+    assert client.post(url, data).status_code == 403
     client.force_login(org.manager)
     response = client.post(url, data)
     assert response.status_code == 302 and response["Location"] == record.get_absolute_url()

@@ -145,3 +145,15 @@ def test_reopening_a_disqualified_lead_clears_its_reason(org, make_lead):
     lead = lead_update(lead=lead, data={"status": "contacting"}, actor=org.owner, channel="web")
     lead.refresh_from_db()
     assert (lead.status, lead.disqualify_reason) == (LeadStatus.CONTACTING, "")
+
+
+def test_the_database_refuses_a_disqualified_lead_without_a_reason(org, make_lead):
+    """Only lead_disqualify disqualifies (with a reason); a write around it, a script or a bulk load, is refused by
+    the check constraint."""
+    from django.db import IntegrityError, transaction
+
+    lead = make_lead()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.DISQUALIFIED)
+    Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.DISQUALIFIED, disqualify_reason="spam")
+    Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.NEW, disqualify_reason="")
