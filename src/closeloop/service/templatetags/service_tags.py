@@ -60,8 +60,12 @@ def ticket_form_of(customer, user) -> dict:
 
 
 @register.simple_tag
-def renewal_of_deal(opportunity):
-    """The contract a renewal deal renews (its page is read by who sees the deal), or None."""
+def renewal_of_deal(opportunity, user):
+    """The contract a renewal deal renews, or None; None too when `user` may not see that contract (a colleague
+    working on the renewal deal is not shown the old contract's number and dates)."""
+    from closeloop.contracts.models import Contract
+
     from ..models import Renewal
 
-    return Renewal.objects.filter(opportunity=opportunity).select_related("contract").first()
+    return (Renewal.objects.filter(opportunity=opportunity, contract__in=Contract.objects.visible_to(user))
+            .select_related("contract").first())
