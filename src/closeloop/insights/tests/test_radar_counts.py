@@ -98,10 +98,11 @@ def test_the_api_says_when_the_counts_were_taken(client, org, api_auth):
 def test_a_closed_lead_nobody_owns_is_no_break(org, make_lead):
     # The kind names the statuses it leaves out (for SQLite's plan); a lead sales no longer works is not broken.
     closed = make_lead(owner=False)
-    Lead.objects.filter(pk=closed.pk).update(owner=None, in_pool=False, status=LeadStatus.DISQUALIFIED)
+    Lead.objects.filter(pk=closed.pk).update(owner=None, in_pool=False, status=LeadStatus.DISQUALIFIED,
+                                             disqualify_reason="spam")
     later = timezone.now() + timedelta(hours=2)
     assert by_key(radar.counts(org.admin, later))["leads.no_owner"] == 0
-    Lead.objects.filter(pk=closed.pk).update(status=LeadStatus.NEW)
+    Lead.objects.filter(pk=closed.pk).update(status=LeadStatus.NEW, disqualify_reason="")
     assert by_key(radar.counts(org.admin, later))["leads.no_owner"] == 1
 
 
