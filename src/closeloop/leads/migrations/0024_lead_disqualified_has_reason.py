@@ -11,7 +11,7 @@ def give_old_disqualifications_a_reason(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0022_radar_list_indexes"),
+        ("leads", "0023_custom_fields"),
     ]
 
     operations = [
