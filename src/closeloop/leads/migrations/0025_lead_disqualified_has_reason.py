@@ -11,7 +11,7 @@ def give_old_disqualifications_a_reason(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0023_custom_fields"),
+        ("leads", "0024_lead_match_key"),
     ]
 
     operations = [
