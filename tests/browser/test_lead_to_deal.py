@@ -58,7 +58,7 @@ def test_a_lead_keeps_its_owner_and_next_step_from_import_to_deal(org, new_page,
     expect(page.locator("ul.timeline")).to_contain_text("打过电话，没人接")
     lead.refresh_from_db()
     assert lead.owner == org.owner
-    assert timezone.localtime(lead.next_follow_up_at).strftime("%Y-%m-%dT%H:%M") == proposed
+    assert timezone.localtime(lead.next_follow_up_at).strftime("%Y-%m-%d %H:%M") == proposed
 
     # Qualified and converted: the deal has the same owner and carries the next follow-up over.
     lead_update(lead=lead, data={"status": LeadStatus.QUALIFIED}, actor=org.owner, channel=Channel.WEB)

@@ -1,8 +1,16 @@
+from datetime import date, datetime
+
 from django import forms
 from django.core.validators import URLValidator
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from . import dates
+from .errors import ValidationFailed
 from .hooks import collect
+from .inputs import datetime_input
 from .models import Department, RobotPlatform, Role, User
 
 
@@ -122,3 +130,80 @@ class NotificationPreferencesForm(forms.Form):
 
     def choices(self) -> dict[str, tuple[bool, bool]]:
         return {kind: (self.cleaned_data[f"{kind}:in_app"], self.cleaned_data[f"{kind}:email"]) for kind in self.kinds}
+
+
+class TypedDateInput(forms.TextInput):
+    """A text field for a date as people write it (明天, 下周一, 3月5日: core.dates), with the value it reads
+    echoed under it while typing (HTMX asks core's `date_echo`), before anything is saved."""
+
+    template_name = "core/widgets/typed_date.html"
+
+    def __init__(self, *, with_time: bool = False, month_start: bool = False, attrs=None):
+        self.with_time = with_time
+        self.month_start = month_start  # a list's lower bound: a bare month is its first day
+        super().__init__(attrs={"autocomplete": "off", **(attrs or {})})
+
+    def format_value(self, value):
+        if isinstance(value, datetime):
+            return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(value) \
+                else value.strftime("%Y-%m-%d %H:%M")
+        if isinstance(value, date):
+            return value.isoformat()
+        return super().format_value(value)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        widget = context["widget"]
+        echo_id = f"{widget['attrs'].get('id') or name}_echo"
+        widget["echo_id"] = echo_id
+        widget["echo"] = dates.echo(value if isinstance(value, str) else "", with_time=self.with_time,
+                                    month_start=self.month_start)
+        query = {"field": name, "echo": echo_id, "as": "datetime" if self.with_time else "date",
+                 "bound": "start" if self.month_start else "end"}
+        widget["attrs"].setdefault("placeholder", _("e.g. %(examples)s") % {"examples": dates.EXAMPLES})
+        widget["attrs"].update({
+            "aria-describedby": echo_id,
+            "hx-get": f"{reverse('date_echo')}?{urlencode(query)}",
+            "hx-trigger": "input changed delay:300ms",
+            "hx-target": f"#{echo_id}",
+            "hx-swap": "outerHTML",
+            "hx-sync": "this:replace",
+        })
+        return context
+
+
+class TypedDateField(forms.Field):
+    """A date typed as people write it; cleans to a `date`."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", TypedDateInput())
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, date):
+            return value.date() if isinstance(value, datetime) else value
+        try:
+            return dates.parse_typed_date(value, month_start=getattr(self.widget, "month_start", False)).day
+        except dates.DateNotUnderstood as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+class TypedDateTimeField(forms.Field):
+    """A date and time typed as people write it (明天 10点; a day alone stands for core.dates.DAY_TIME); cleans to
+    an aware `datetime`."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", TypedDateInput(with_time=True))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value if timezone.is_aware(value) else timezone.make_aware(value)
+        try:
+            return datetime_input(str(value), "value")
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.field_errors["value"][0], code="invalid") from None

@@ -6,50 +6,74 @@ from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import FieldDoesNotExist
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .dates import DateNotUnderstood, TypedDate, parse_typed_date
 from .errors import ValidationFailed, invalid
 
 
 def datetime_input(value, field: str) -> datetime | None:
-    """A timezone-aware datetime (naive ones are in the site's time zone), or None when empty."""
+    """A timezone-aware datetime (naive ones are in the site's time zone), or None when empty. Text is ISO
+    ("2026-12-01T10:00+08:00") or a date as people write it (明天 10点, 下周一, 3月5日: core.dates), a date
+    alone standing for its DAY_TIME."""
     if value in (None, ""):
         return None
     if isinstance(value, str):
-        parsed = parse_datetime(value.strip())
-        if parsed is None:
-            raise invalid(field, _("Enter a date and time, for example 2026-12-01 10:00."))
-        value = parsed
+        try:
+            value = parse_typed_date(value).as_datetime()
+        except DateNotUnderstood as exc:
+            # What people type is read first; an ISO time with its offset (the API's) is the rest.
+            value = parse_datetime(value.strip())
+            if value is None:
+                raise invalid(field, str(exc)) from None
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value
 
 
 def date_input(value, field: str) -> date | None:
-    """A date (a datetime gives its date), or None when empty."""
+    """A date (a datetime gives its date), or None when empty; text as core.dates reads it."""
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    parsed = parse_date(str(value).strip())
-    if parsed is None:
-        raise invalid(field, _("Enter a date, for example 2026-12-31."))
-    return parsed
+    return _typed(value, field).day
+
+
+def _typed(value, field: str) -> TypedDate:
+    try:
+        return parse_typed_date(str(value))
+    except DateNotUnderstood as exc:
+        raise invalid(field, str(exc)) from None
 
 
 def day_start(text: str, *, days_after: int = 0) -> datetime | None:
-    """Local midnight of an ISO date typed into a list filter, `days_after` days later; None when blank or not a
-    date. Lists compare datetime columns with these bounds: `created_at__date` would wrap the column in a function
-    that no index serves."""
-    try:
-        day = date.fromisoformat(text) + timedelta(days=days_after) if text else None
-    except ValueError:
+    """Local midnight of a date typed into a list filter (as core.dates reads it), `days_after` days later; None
+    when blank or not a date (the filter form says why: `filter_date_error`). A lower bound (`days_after=0`)
+    reads a bare month as its first day, an upper one as its last. Lists compare datetime columns with these
+    bounds: `created_at__date` would wrap the column in a function that no index serves."""
+    if not text:
         return None
-    return timezone.make_aware(datetime.combine(day, time.min)) if day else None
+    try:
+        day = parse_typed_date(text, month_start=days_after == 0).day + timedelta(days=days_after)
+    except DateNotUnderstood:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def filter_date_error(text: str) -> str:
+    """Why a list filter's date was ignored ("" when it was read or empty), for the list to say."""
+    if not text:
+        return ""
+    try:
+        parse_typed_date(text)
+    except DateNotUnderstood as exc:
+        return str(exc)
+    return ""
 
 
 def too_long_message(limit: int, count: int) -> str:

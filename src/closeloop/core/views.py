@@ -1,3 +1,5 @@
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -5,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from . import dates
 from .errors import DomainError, form_errors_from
 from .forms import DepartmentForm, GroupRobotForm, NotificationPreferencesForm, UserForm
 from .models import DeliveryStatus, Department, GroupRobot, NotificationDelivery, Role, User
@@ -229,3 +232,17 @@ def delivery_list(request):
     page = paginate(request, deliveries, per_page=50, count=True)
     return render(request, "core/delivery_list.html", {"page": page, "status": status, "statuses": DeliveryStatus.choices,
                                                         "query": query_without_page(request)})
+
+
+@login_required
+def date_echo(request):
+    """The echo under a typed date field (HTMX, while typing): the day and time it will be saved as, or what in
+    it was not understood. `field` names the parameter holding the text, `echo` the element to replace, `as`
+    whether a time is wanted and `bound=start` reads a bare month as its first day (a list's lower bound)."""
+    field = request.GET.get("field", "")
+    echo_id = request.GET.get("echo") or f"{field}_echo"
+    if not re.fullmatch(r"[\w-]{1,80}", echo_id):
+        raise Http404
+    echo = dates.echo(request.GET.get(field, ""), with_time=request.GET.get("as") == "datetime",
+                      month_start=request.GET.get("bound") == "start")
+    return render(request, "core/_date_echo.html", {"echo": echo, "echo_id": echo_id})

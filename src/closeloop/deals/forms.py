@@ -3,8 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.forms import TypedDateField, TypedDateTimeField
 from closeloop.core.models import User
-from closeloop.followup.forms import DATETIME
 
 from .models import (
     GATE_FIELDS,
@@ -13,8 +13,6 @@ from .models import (
     Pipeline,
     WinReason,
 )
-
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class CustomerForm(forms.Form):
@@ -41,14 +39,14 @@ class ContactForm(forms.Form):
 class OpportunityForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=200)
     amount = forms.CharField(label=_("amount (CNY)"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    expected_close_date = forms.DateField(label=_("expected close date"), required=False, widget=DATE)
+    expected_close_date = TypedDateField(label=_("expected close date"), required=False)
     contacts = forms.ModelMultipleChoiceField(label=_("contacts"), queryset=Contact.objects.none(), required=False)
     budget = forms.CharField(label=_("budget (CNY)"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     authority = forms.CharField(label=_("decision maker"), max_length=200, required=False)
     need = forms.CharField(label=_("need"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
     timeline = forms.CharField(label=_("timeline"), max_length=100, required=False)
     next_step = forms.CharField(label=_("next step"), max_length=200, required=False)
-    next_follow_up_at = forms.DateTimeField(label=_("next follow-up"), required=False, widget=DATETIME)
+    next_follow_up_at = TypedDateTimeField(label=_("next follow-up"), required=False)
 
     def __init__(self, *args, customer=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,11 +4,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.forms import TypedDateTimeField
 from closeloop.core.models import User
 
 from .models import FOLLOW_UP_KINDS, ActivityKind, ParticipantRole
-
-DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 class ActivityForm(forms.Form):
@@ -18,7 +17,7 @@ class ActivityForm(forms.Form):
     feedback = forms.CharField(label=_("customer feedback"), widget=forms.Textarea(attrs={"rows": 2}), required=False,
                                max_length=5000)
     next_plan = forms.CharField(label=_("next plan"), required=False, max_length=1000)
-    next_follow_up_at = forms.DateTimeField(label=_("next follow-up"), required=False, widget=DATETIME)
+    next_follow_up_at = TypedDateTimeField(label=_("next follow-up"), required=False)
 
     def __init__(self, *args, record=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,7 +46,7 @@ class HandoffForm(forms.Form):
     assignee = forms.ModelChoiceField(label=_("hand to"), queryset=_active_people())
     title = forms.CharField(label=_("task"), max_length=200, initial=_("Technical assessment"))
     role = forms.ChoiceField(label=_("their role"), choices=ParticipantRole.choices, initial=ParticipantRole.PRESALES)
-    due_at = forms.DateTimeField(label=_("due"), widget=DATETIME)
+    due_at = TypedDateTimeField(label=_("due"))
     details = forms.CharField(label=_("details"), required=False, max_length=5000,
                               widget=forms.Textarea(attrs={"rows": 2}))
 

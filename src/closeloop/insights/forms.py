@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.forms import TypedDateField, TypedDateInput
 from closeloop.core.visibility import people_visible_to
 
 
@@ -23,8 +24,8 @@ class DashboardForm(forms.Form):
     the dashboard falls back to the default (this month, the viewer's whole line)."""
 
     period = forms.ChoiceField(label=_("Period"), choices=[], required=False)
-    start = forms.DateField(label=_("First day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("Last day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = TypedDateField(label=_("First day"), required=False, widget=TypedDateInput(month_start=True))
+    end = TypedDateField(label=_("Last day"), required=False)
     rep = forms.ModelChoiceField(label=_("Rep"), queryset=None, required=False, empty_label=_("Everyone I review"))
     pipeline = forms.ModelChoiceField(label=_("Pipeline"), queryset=None, required=False,
                                       empty_label=_("Default pipeline"))

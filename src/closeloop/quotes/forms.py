@@ -4,9 +4,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from closeloop.core.forms import TypedDateInput
+
 from .models import ApprovalChain, ApprovalOperator, Product, QuoteTemplate
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# Dates as people type them (明天, 3月5日, 下月底), read by the services through core.inputs and echoed while typing.
+DATE = TypedDateInput()
 DECIMAL = forms.TextInput(attrs={"inputmode": "decimal"})
 
 

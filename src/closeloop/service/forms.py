@@ -5,13 +5,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from closeloop.contracts.models import Contract, ContractStatus
+from closeloop.core.forms import TypedDateField
 from closeloop.core.models import User
 from closeloop.deals.models import Contact
 
 from .access import SERVICE_TEAM_ROLES
 from .models import CustomerTier, TicketCategory, TicketPriority
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MILESTONE_ROWS = 5
 
 
@@ -32,7 +32,7 @@ class DeliveryForm(forms.Form):
 
 class MilestoneForm(forms.Form):
     name = forms.CharField(label=_("milestone"), max_length=200, required=False)
-    planned_date = forms.DateField(label=_("planned date"), widget=DATE, required=False)
+    planned_date = TypedDateField(label=_("planned date"), required=False)
     owner = forms.ModelChoiceField(label=_("owner"), queryset=User.objects.none(), required=False,
                                    empty_label=_("— the delivery owner —"))
 
@@ -47,7 +47,7 @@ def milestone_forms(data=None) -> list[MilestoneForm]:
 
 class AcceptanceUploadForm(forms.Form):
     file = forms.FileField(label=_("signed acceptance form (PDF, JPG or PNG)"), required=False)
-    accepted_on = forms.DateField(label=_("accepted on"), widget=DATE, required=False)
+    accepted_on = TypedDateField(label=_("accepted on"), required=False)
     acceptor_name = forms.CharField(label=_("signed by"), max_length=100, required=False)
 
 

@@ -386,3 +386,21 @@ def test_the_deal_page_reads_the_same_queries_however_many_stages(client, org, m
 
     all_stages = list(pipeline.stages.order_by("position", "id"))
     assert missing_by_stage(deal, all_stages) == {s.pk: missing_gate_fields(deal, s) for s in all_stages}
+
+
+def test_a_deal_takes_its_expected_close_as_people_write_it(client, org, make_deal):
+    """Issue 15: 2026年3月 closes by the month's end; 下月底 is next month's last day; 2月30日 is named."""
+    deal = make_deal(name="年度框架")
+    client.force_login(org.owner)
+    url = reverse("deals:edit", args=[deal.pk])
+    edit = client.get(url).content.decode()
+    assert 'name="expected_close_date"' in edit and 'type="date"' not in edit
+    response = client.post(url, {"name": "年度框架", "expected_close_date": "2026年3月"})
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert f"{deal.expected_close_date:%Y-%m-%d}" == "2026-03-31"
+    response = client.post(url, {"name": "年度框架", "expected_close_date": "2月30日"}, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    body = response.content.decode()
+    assert response.status_code == 200 and "“2月30日”不是日历上的日子" in body and 'value="2月30日"' in body
+    deal.refresh_from_db()
+    assert f"{deal.expected_close_date:%Y-%m-%d}" == "2026-03-31"

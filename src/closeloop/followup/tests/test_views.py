@@ -49,7 +49,7 @@ def test_today_lists_due_items_and_logs_inline(client, org, make_deal, make_lead
     form = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert "<form" in form and "<html" not in form
     # The inline form proposes the next follow-up from the pipeline's interval; the person keeps it.
-    proposed = timezone.localtime(follow_up_time(7)).strftime("%Y-%m-%dT%H:%M")
+    proposed = timezone.localtime(follow_up_time(7)).strftime("%Y-%m-%d %H:%M")
     assert f'value="{proposed}"' in form
     response = client.post(url, {"kind": "visit", "content": "上门拜访", "next_follow_up_at": proposed},
                            HTTP_HX_REQUEST="true")
@@ -161,7 +161,7 @@ def test_the_follow_up_form_proposes_the_next_one_and_will_not_empty_it(client, 
 
     lead = make_lead()
     client.force_login(org.owner)
-    proposed = timezone.localtime(follow_up_time(3)).strftime("%Y-%m-%dT%H:%M")
+    proposed = timezone.localtime(follow_up_time(3)).strftime("%Y-%m-%d %H:%M")
     page = client.get(lead.get_absolute_url()).content.decode()
     assert f'name="next_follow_up_at" value="{proposed}"' in page
     before = lead.next_follow_up_at
@@ -173,3 +173,55 @@ def test_the_follow_up_form_proposes_the_next_one_and_will_not_empty_it(client, 
     assert "an open record always has a next step" in body and "打过电话，没人接" in body
     lead.refresh_from_db()
     assert lead.next_follow_up_at == before and not Activity.objects.exists()
+
+
+def test_a_follow_up_takes_the_next_date_as_people_write_it(client, org, make_deal, settings):
+    """Issue 15: 下周一 下午3点 in the next follow-up is next Monday at 15:00, 下周一 alone its morning."""
+    settings.TIME_ZONE = "Asia/Shanghai"
+    deal = make_deal()
+    client.force_login(org.owner)
+    url = reverse("followup:activity_create", args=["opportunity", deal.pk])
+    today = timezone.localdate()
+    monday = today + timedelta(days=7 - today.weekday())
+    client.post(url, {"kind": "call", "content": "约好下周一再聊", "next_follow_up_at": "下周一 下午3点"})
+    deal.refresh_from_db()
+    assert timezone.localtime(deal.next_follow_up_at).strftime("%Y-%m-%d %H:%M") == f"{monday:%Y-%m-%d} 15:00"
+    client.post(url, {"kind": "call", "content": "改到上午", "next_follow_up_at": "下周一"})
+    deal.refresh_from_db()
+    assert timezone.localtime(deal.next_follow_up_at).strftime("%Y-%m-%d %H:%M") == f"{monday:%Y-%m-%d} 10:00"
+
+
+def test_a_follow_up_names_the_date_it_did_not_understand_and_keeps_the_text(client, org, make_deal):
+    deal = make_deal()
+    client.force_login(org.owner)
+    response = client.post(reverse("followup:activity_create", args=["opportunity", deal.pk]),
+                           {"kind": "call", "content": "打过电话", "next_follow_up_at": "2月30日"},
+                           HTTP_ACCEPT_LANGUAGE="zh-CN")
+    body = response.content.decode()
+    assert "“2月30日”不是日历上的日子" in body and 'value="2月30日"' in body
+    assert not deal.activities.exists()
+
+
+def test_the_date_echo_shows_what_a_typed_date_will_be_saved_as(client, org):
+    client.force_login(org.owner)
+    url = reverse("date_echo")
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    body = client.get(url, {"field": "next_follow_up_at", "as": "datetime", "echo": "id_next_follow_up_at_echo",
+                            "next_follow_up_at": "明天 下午3点"}, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert 'id="id_next_follow_up_at_echo"' in body and f"{tomorrow:%Y-%m-%d}" in body and "15:00" in body
+    body = client.get(url, {"field": "from", "bound": "start", "from": "2026年3月"}).content.decode()
+    assert "2026-03-01" in body
+    body = client.get(url, {"field": "to", "to": "2026年3月"}).content.decode()
+    assert "2026-03-31" in body
+    body = client.get(url, {"field": "due", "due": "下周八"}, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "看不懂日期“下周八”" in body and "error" in body
+    assert client.get(url, {"field": "x", "echo": "\"><script>"}).status_code == 404
+    client.logout()
+    assert client.get(url, {"field": "x"}).status_code == 302
+
+
+def test_the_log_form_asks_for_its_echo_while_typing(client, org, make_deal):
+    deal = make_deal()
+    client.force_login(org.owner)
+    body = client.get(deal.get_absolute_url()).content.decode()
+    assert 'hx-get="/inputs/date/?field=next_follow_up_at' in body and 'id="id_next_follow_up_at_echo"' in body
