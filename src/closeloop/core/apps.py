@@ -19,10 +19,14 @@ class CoreConfig(LoopApp):
         return CoreAction
 
     def sweeps(self):
-        from .tasks import recover_notification_deliveries
+        from .tasks import recover_notification_deliveries, send_daily_summaries
 
-        # Deliveries whose job was lost or that wait for a retry.
-        return [Sweep("core.recover_notification_deliveries", recover_notification_deliveries.enqueue, every_seconds=300)]
+        return [
+            # Deliveries whose job was lost or that wait for a retry.
+            Sweep("core.recover_notification_deliveries", recover_notification_deliveries.enqueue, every_seconds=300),
+            # The morning summary, before the working day starts (site time zone).
+            Sweep("core.daily_summaries", send_daily_summaries.enqueue, cron="30 8 * * *"),
+        ]
 
     def nav_entries(self):
         return [

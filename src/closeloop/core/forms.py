@@ -116,20 +116,30 @@ class GroupRobotForm(forms.Form):
 
 
 class NotificationPreferencesForm(forms.Form):
-    """Two checkboxes per event kind: in the app, by email."""
+    """Three checkboxes per event kind: in the app, by email at once, in the daily summary (none: not at all)."""
 
-    def __init__(self, *args, kinds, current: dict[str, tuple[bool, bool]], **kwargs):
+    CHANNELS = (("in_app", _("in the app")), ("email", _("by email at once")), ("summary", _("in the daily summary")))
+
+    def __init__(self, *args, kinds, current: dict, **kwargs):
         super().__init__(*args, **kwargs)
         self.rows = []
         self.kinds = [kind.kind for kind in kinds]
         for kind in kinds:
-            in_app, email = current[kind.kind]
-            self.fields[f"{kind.kind}:in_app"] = forms.BooleanField(label=_("in the app"), required=False, initial=in_app)
-            self.fields[f"{kind.kind}:email"] = forms.BooleanField(label=_("by email"), required=False, initial=email)
-            self.rows.append((kind, self[f"{kind.kind}:in_app"], self[f"{kind.kind}:email"]))
+            chosen = current[kind.kind]._asdict()
+            for name, label in self.CHANNELS:
+                self.fields[f"{kind.kind}:{name}"] = forms.BooleanField(label=label, required=False,
+                                                                         initial=chosen[name])
+            self.rows.append((kind, *(self[f"{kind.kind}:{name}"] for name, _label in self.CHANNELS)))
 
-    def choices(self) -> dict[str, tuple[bool, bool]]:
-        return {kind: (self.cleaned_data[f"{kind}:in_app"], self.cleaned_data[f"{kind}:email"]) for kind in self.kinds}
+    def clean(self):
+        for kind in self.kinds:
+            if self.cleaned_data.get(f"{kind}:email") and self.cleaned_data.get(f"{kind}:summary"):
+                self.add_error(f"{kind}:summary", _("Choose either a mail at once or the daily summary, not both."))
+        return self.cleaned_data
+
+    def choices(self) -> dict[str, tuple[bool, bool, bool]]:
+        return {kind: tuple(self.cleaned_data[f"{kind}:{name}"] for name, _label in self.CHANNELS)
+                for kind in self.kinds}
 
 
 class TypedDateInput(forms.TextInput):

@@ -50,6 +50,9 @@ class NotificationKind:
     kind: str  # "lead.assigned"
     label: Any
     email: bool = False  # whether email is on until the user says otherwise
+    # Whether the morning summary carries it instead of the app until the user says otherwise: for events a person
+    # meets anyway on their Today page or lists (a new lead is listed there), where one unread item each is noise.
+    summary: bool = False
 
 
 @dataclass(frozen=True)

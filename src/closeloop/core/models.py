@@ -172,12 +172,41 @@ class NotificationPreference(models.Model):
     kind = models.CharField(max_length=40)
     in_app = models.BooleanField(_("in the app"), default=True)
     email = models.BooleanField(_("by email"), default=False)
+    # Collected into the morning's summary mail (SummaryItem) instead of a mail at once.
+    summary = models.BooleanField(_("in the daily summary"), default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_unique")]
 
     def __str__(self):
         return f"{self.user}: {self.kind}"
+
+
+class SummaryItem(models.Model):
+    """An event waiting for its recipient's daily summary: the people who chose it for a kind (or kept the kind's
+    default) read these in one mail at 08:30 instead of one message each (core.summaries)."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    message = models.CharField(max_length=500)
+    url = models.CharField(max_length=300, blank=True)
+    key = models.CharField(max_length=150, blank=True, default="")  # as Notification.key: once per event
+    created_at = models.DateTimeField(default=timezone.now)
+    summarized_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The morning sweep: each recipient's items not yet summarized.
+            models.Index(fields=["summarized_at", "recipient"], name="summary_item_pending_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "key"], condition=~models.Q(key=""),
+                                    name="summary_item_unique_key"),
+        ]
+
+    def __str__(self):
+        return self.message
 
 
 class RobotPlatform(models.TextChoices):

@@ -9,6 +9,7 @@ import logging
 import threading
 import uuid
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,6 +23,7 @@ from .models import (
     Notification,
     NotificationDelivery,
     NotificationPreference,
+    SummaryItem,
 )
 
 logger = logging.getLogger(__name__)
@@ -50,24 +52,39 @@ def kind_label(kind: str) -> str:
     return str(KINDS[kind].label) if kind in KINDS else kind
 
 
-def channels_for(user, kind: str) -> tuple[bool, bool]:
-    """(in_app, email) for one user and one event kind: their choice, else the kind's default."""
-    choices = configcache.cached(
-        f"notify.preferences.{user.pk}",
-        lambda: {k: (in_app, email) for k, in_app, email in
-                 NotificationPreference.objects.filter(user=user).values_list("kind", "in_app", "email")},
-        models=(NotificationPreference,),
-    )
-    if kind in choices:
-        return choices[kind]
-    return True, KINDS[kind].email if kind in KINDS else False
+class Channels(NamedTuple):
+    """Where one kind of event reaches one person: in the app (unread), by email at once, in the daily summary.
+    All three off is "not at all"."""
+
+    in_app: bool
+    email: bool
+    summary: bool = False
 
 
-def preferences_for(user, kinds: list[Kind]) -> dict[str, tuple[bool, bool]]:
-    """(in_app, email) for each kind, in one query."""
-    stored = {kind: (in_app, email) for kind, in_app, email in
-              NotificationPreference.objects.filter(user=user).values_list("kind", "in_app", "email")}
-    return {kind.kind: stored.get(kind.kind, (True, kind.email)) for kind in kinds}
+def default_channels(kind: Kind | None) -> Channels:
+    if kind is None:
+        return Channels(True, False, False)
+    if kind.summary:
+        return Channels(False, False, True)
+    return Channels(True, kind.email, False)
+
+
+def _stored(user) -> dict[str, Channels]:
+    return {kind: Channels(in_app, email, summary) for kind, in_app, email, summary in
+            NotificationPreference.objects.filter(user=user).values_list("kind", "in_app", "email", "summary")}
+
+
+def channels_for(user, kind: str) -> Channels:
+    """Where one kind of event reaches one user: their choice, else the kind's default."""
+    choices = configcache.cached(f"notify.preferences.{user.pk}", lambda: _stored(user),
+                                 models=(NotificationPreference,))
+    return choices.get(kind) or default_channels(KINDS.get(kind))
+
+
+def preferences_for(user, kinds: list[Kind]) -> dict[str, Channels]:
+    """The channels of each kind, in one query."""
+    stored = _stored(user)
+    return {kind.kind: stored.get(kind.kind, default_channels(kind)) for kind in kinds}
 
 
 def robots_for(user, kind: str) -> list[GroupRobot]:
@@ -119,7 +136,7 @@ def notify(*, recipient, kind: str, message: str, url: str = "", key: str = "") 
     if recipient is None:
         return
     message = str(message)[:500]
-    in_app, email = channels_for(recipient, kind)
+    in_app, email, summary = channels_for(recipient, kind)
     event = key or uuid.uuid4().hex
     # No savepoint: on the intake path every statement counts, and an error here fails the caller anyway.
     with transaction.atomic(savepoint=False):
@@ -137,6 +154,16 @@ def notify(*, recipient, kind: str, message: str, url: str = "", key: str = "") 
         deliveries = []
         if not recipient.is_active or getattr(_local, "in_app_only", False):
             return  # someone who left keeps their inbox, but their mailbox and team chat hear nothing
+        if summary:
+            item = SummaryItem(recipient=recipient, kind=kind, message=message, url=url, key=key)
+            if key:
+                try:
+                    with transaction.atomic():
+                        item.save()
+                except IntegrityError:
+                    return  # already waiting for (or in) a summary
+            else:
+                item.save()
         if email and recipient.email:
             deliveries.append(NotificationDelivery(
                 key=f"{recipient.pk}:{event}:email", channel=DeliveryChannel.EMAIL, recipient=recipient,

@@ -22,7 +22,7 @@ from .models import (
     User,
     hash_token,
 )
-from .notify import KINDS, Kind, preferences_for
+from .notify import KINDS, Channels, Kind, preferences_for
 
 
 def _require_admin(actor):
@@ -230,23 +230,26 @@ def robot_send_test(*, actor, robot: GroupRobot, channel: str = Channel.WEB) -> 
     return delivery
 
 
-def notification_preferences_save(*, user: User, choices: dict[str, tuple[bool, bool]], actor,
+def notification_preferences_save(*, user: User, choices: dict[str, tuple], actor,
                                   channel: str = Channel.WEB) -> None:
-    """Store which kinds reach `user` in the app and by email: `{kind: (in_app, email)}`."""
+    """Store where each kind reaches `user`: `{kind: (in_app, email, summary)}` (summary: in the daily summary,
+    which replaces a mail at once, so email and summary are not both on)."""
     if actor is not None and actor.pk != user.pk and not actor.is_admin:
         raise Forbidden(_("You can only change your own notification settings."))
     with transaction.atomic():
         before_values = preferences_for(user, [KINDS.get(kind) or Kind(kind, kind, False) for kind in choices])
         changes = {}
-        for kind, (in_app, email) in choices.items():
-            before_value = before_values[kind]
-            if before_value == (in_app, email):
+        for kind, chosen in choices.items():
+            after = Channels(*chosen)
+            if after.email and after.summary:
+                raise ValidationFailed(_("Choose either a mail at once or the daily summary, not both."),
+                                       field_errors={f"{kind}:summary": [
+                                           _("Choose either a mail at once or the daily summary, not both.")]})
+            before = before_values[kind]
+            if before == after:
                 continue
-            NotificationPreference.objects.update_or_create(user=user, kind=kind,
-                                                            defaults={"in_app": in_app, "email": email})
-            changes[kind] = [
-                {"in_app": before_value[0], "email": before_value[1]}, {"in_app": in_app, "email": email}
-            ]
+            NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults=after._asdict())
+            changes[kind] = [before._asdict(), after._asdict()]
         if changes:
             audit_record(actor=actor or user, channel=channel, action="notification_preferences.update",
                          target=user, changes=changes)

@@ -3,6 +3,7 @@
 from django.tasks import task
 
 from .delivery import deliveries_recover, delivery_send
+from .summaries import summaries_send
 
 
 @task
@@ -13,3 +14,8 @@ def deliver_notification(key: str) -> str:
 @task
 def recover_notification_deliveries() -> int:
     return deliveries_recover()
+
+
+@task
+def send_daily_summaries() -> int:
+    return summaries_send()

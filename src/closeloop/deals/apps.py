@@ -67,14 +67,14 @@ class DealsConfig(LoopApp):
     def notification_kinds(self):
         return [
             NotificationKind("reminder.stale", _("A deal is stale in its stage")),
-            NotificationKind("reminder.no_activity", _("A record has had no activity for a while")),
+            NotificationKind("reminder.no_activity", _("A record has had no activity for a while"), summary=True),
             NotificationKind("opportunity.assigned", _("A deal is assigned to me"), email=True),
             NotificationKind("opportunity.stage", _("My deal moved to another stage")),
             NotificationKind("opportunity.transferred", _("A deal is transferred to or from me"), email=True),
             NotificationKind("customer.transferred", _("A customer is transferred to me"), email=True),
             NotificationKind("customer.pool_warning", _("My customers are about to return to the public pool"),
                              email=True),
-            NotificationKind("customer.pool_returned", _("My customers returned to the public pool")),
+            NotificationKind("customer.pool_returned", _("My customers returned to the public pool"), summary=True),
         ]
 
     def record_types(self):

@@ -21,7 +21,7 @@ class FollowupConfig(LoopApp):
             NotificationKind("handoff.request", _("Someone hands work over to me to accept"), email=True),
             NotificationKind("handoff.accepted", _("My hand-off was accepted")),
             NotificationKind("handoff.declined", _("My hand-off was declined"), email=True),
-            NotificationKind("handoff.done", _("My hand-off was completed")),
+            NotificationKind("handoff.done", _("My hand-off was completed"), summary=True),
             NotificationKind("comment.mention", _("Someone mentions me in a comment"), email=True),
         ]
 

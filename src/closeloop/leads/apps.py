@@ -90,10 +90,11 @@ class LeadsConfig(LoopApp):
 
     def notification_kinds(self):
         return [
-            # Reps get many leads a day: in the app and the team chat, not a mailbox full of them.
-            NotificationKind("lead.assigned", _("A lead is assigned to me")),
+            # Reps get many leads a day, and Today lists the new ones: in the morning summary (and the team
+            # chat), not one unread item or mail each.
+            NotificationKind("lead.assigned", _("A lead is assigned to me"), summary=True),
             NotificationKind("pool.warning", _("My leads are about to return to the public pool"), email=True),
-            NotificationKind("pool.returned", _("My leads returned to the public pool")),
+            NotificationKind("pool.returned", _("My leads returned to the public pool"), summary=True),
             NotificationKind("reminder.first_contact", _("First contact is due"), email=True),
         ]
 

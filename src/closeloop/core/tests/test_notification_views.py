@@ -105,12 +105,12 @@ def test_deleting_a_robot_asks_first(client, org, robot):
 
 def defaults(**changes):
     """The settings form as it comes, with some boxes changed: {"lead.assigned:email": False}."""
-    from closeloop.core.notify import KINDS
+    from closeloop.core.notify import KINDS, default_channels
 
     data = {}
     for kind in KINDS.values():
-        data[f"{kind.kind}:in_app"] = True
-        data[f"{kind.kind}:email"] = kind.email
+        for channel, on in default_channels(kind)._asdict().items():
+            data[f"{kind.kind}:{channel}"] = on
     data.update({name.replace("__", ":"): value for name, value in changes.items()})
     return {name: "on" for name, value in data.items() if value}
 
@@ -122,14 +122,15 @@ def test_everyone_sets_their_own_preferences(client, org, who):
     page = client.get(reverse("notification_preferences"))
     html = page.content.decode()
     assert page.status_code == 200 and 'name="handoff.request:email" checked' in html
-    assert 'name="lead.assigned:email" checked' not in html and 'name="lead.assigned:in_app" checked' in html
+    assert 'name="lead.assigned:email" checked' not in html and 'name="lead.assigned:summary" checked' in html
     response = client.post(reverse("notification_preferences"), defaults(**{"handoff.request__email": False}))
     assert response.status_code == 302
     choice = NotificationPreference.objects.get(user=person, kind="handoff.request")
     assert (choice.in_app, choice.email) == (True, False)
     assert NotificationPreference.objects.count() == 1  # nobody else's choices changed
     entry = AuditEntry.objects.get(action="notification_preferences.update")
-    assert entry.changes["handoff.request"] == [{"in_app": True, "email": True}, {"in_app": True, "email": False}]
+    assert entry.changes["handoff.request"] == [{"in_app": True, "email": True, "summary": False},
+                                                {"in_app": True, "email": False, "summary": False}]
 
 
 def test_saving_unchanged_preferences_writes_nothing(client, org):

@@ -25,6 +25,7 @@ from closeloop.core.models import (
     NotificationDelivery,
     NotificationPreference,
     RobotPlatform,
+    SummaryItem,
 )
 from closeloop.core.notify import notify
 from closeloop.core.tasks import deliver_notification
@@ -202,10 +203,11 @@ def test_preferences_decide_in_app_and_email(org, tell, run_worker):
     for person in (org.owner, org.teammate, org.outsider):
         tell(person)
     for person in (org.teammate, org.manager):
-        tell(person, kind="lead.assigned")  # email is off by default for this kind; the manager opted in
+        tell(person, kind="lead.assigned")  # the daily summary by default for this kind; the manager opted in
     run_worker()
     assert sorted(Notification.objects.values_list("recipient__username", flat=True)) == [
-        "manager", "outsider", "teammate", "teammate"]
+        "manager", "outsider", "teammate"]
+    assert list(SummaryItem.objects.values_list("recipient__username", flat=True)) == ["teammate"]
     assert sorted(m.to[0] for m in mail.outbox) == ["manager@example.com", "teammate@example.com"]
 
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from closeloop.core.errors import ValidationFailed
-from closeloop.core.models import AuditEntry, Channel, Notification
+from closeloop.core.models import AuditEntry, Channel, Notification, SummaryItem
 from closeloop.core.schedule import SWEEPS
 from closeloop.deals.models import Customer
 from closeloop.deals.pool import customer_claim, customer_pool_sweep_run, customer_release
@@ -68,7 +68,7 @@ def test_the_sweep_warns_once_then_returns_once_however_often_and_late_it_runs(o
     customer.refresh_from_db()
     assert customer.owner is None and customer.pooled_at == later and customer.owned_since is None
     assert _notes(org.owner, "customer.pool_warning").count() == 1
-    assert _notes(org.owner, "customer.pool_returned").count() == 1
+    assert SummaryItem.objects.filter(recipient=org.owner, kind="customer.pool_returned").count() == 1
     entry = AuditEntry.objects.for_object(customer).get(action="customer.return_to_pool")
     assert entry.channel == Channel.SYSTEM and entry.actor is None
     assert entry.changes["owner"] == [str(org.owner), None] and "15 days" in entry.note

@@ -6,7 +6,7 @@ from django.db import connection
 from django.utils import timezone
 
 from closeloop.core.errors import Conflict, ValidationFailed
-from closeloop.core.models import AuditEntry, Channel, Notification
+from closeloop.core.models import AuditEntry, Channel, Notification, SummaryItem
 from closeloop.followup.models import Activity, ActivityKind, Task, TaskStatus
 from closeloop.leads.models import Lead, LeadStatus, PoolEvent
 from closeloop.leads.pool import lead_claim, mask_email, mask_phone, pool_sweep_run
@@ -115,7 +115,7 @@ def test_the_sweep_warns_once_then_returns_once(org, make_lead, django_capture_o
     entry = AuditEntry.objects.for_object(stale).get(action="lead.return_to_pool")
     assert entry.channel == Channel.SYSTEM and entry.actor is None
     assert Task.objects.get(lead=stale).status == TaskStatus.CANCELLED
-    assert Notification.objects.filter(recipient=org.owner, kind="pool.returned").count() == 1
+    assert SummaryItem.objects.filter(recipient=org.owner, kind="pool.returned").count() == 1  # the summary's
     assert Notification.objects.filter(kind="pool.warning").count() == 1
 
 
