@@ -6,12 +6,15 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from closeloop.deals.defaults import install_default_pipeline
+
 pytestmark = pytest.mark.browser
 
 WAIT = 30_000
 
 
 def test_a_follow_up_date_is_echoed_while_typing_and_saved_as_echoed(org, make_deal, new_page, tmp_path):
+    install_default_pipeline()  # a live server's flush removed the migration's pipeline
     deal = make_deal(name="云帆年度框架")
     page = new_page(user=org.owner, phone=True, locale="zh-CN")
     page.set_default_timeout(WAIT)
