@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0004_sweepschedule'),
+        ('core', '0005_custom_fields'),
     ]
 
     operations = [
