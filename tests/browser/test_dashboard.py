@@ -35,7 +35,13 @@ def test_a_manager_reads_the_dashboard_on_a_phone(org, make_lead, make_deal, new
     expect(page.get_by_role("heading", name="经营看板", exact=True)).to_be_visible()
     # Every section with figures has its chart drawn on a canvas, and its table.
     expect(page.locator(".chart.drawn canvas").first).to_be_visible()
-    assert page.locator(".chart.drawn").count() == 5
+    # Sources, funnel, cycle time (the lost deal left 初步接洽), first contacts (the team's three leads are due),
+    # lost reasons, forecast, quote to cash; no hand-offs, nothing overdue, no tickets or surveys: no chart there.
+    assert page.locator(".chart.drawn").count() == 7
+    expect(page.locator("#table-cycle").get_by_role("row", name=re.compile("初步接洽"))).to_contain_text("1")
+    expect(page.locator("#table-sla tfoot")).to_contain_text("3")
+    expect(page.locator("#table-handoffs")).to_contain_text("本期没有交接。")
+    expect(page.locator("#table-tickets")).to_contain_text("本期没有工单。")
     sources = page.locator("#table-sources")
     expect(sources.get_by_role("row", name=re.compile("官网"))).to_contain_text("3")
     expect(page.locator("#table-lost")).to_contain_text("价格过高")

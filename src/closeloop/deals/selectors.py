@@ -5,6 +5,7 @@ from datetime import date
 
 from django.db.models import Count, F, Q
 from django.http import Http404
+from django.utils import timezone
 
 from closeloop.core.inputs import day_start
 from closeloop.core.money import from_fen, sum_fen
@@ -43,6 +44,11 @@ class OpportunityFilters:
     closed_from: str = ""
     closed_to: str = ""
     close_month: str = ""  # "2027-01", or "none" for deals without a date
+    # Left a stage (a stay in it ended) on these days: the cycle time's drill-down.
+    left: str = ""
+    left_from: str = ""
+    left_to: str = ""
+    overdue: str = ""  # "1": open, with the next follow-up past due
 
 
 
@@ -90,6 +96,15 @@ def _review_filters(deals, filters: OpportunityFilters):
     elif month := _month(filters.close_month):
         following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
         deals = deals.filter(expected_close_date__gte=month, expected_close_date__lt=following)
+    if filters.left.isdigit():
+        stays = StageHistory.objects.filter(stage_id=int(filters.left), exited_at__isnull=False)
+        if start := day_start(filters.left_from):
+            stays = stays.filter(exited_at__gte=start)
+        if end := day_start(filters.left_to, days_after=1):
+            stays = stays.filter(exited_at__lt=end)
+        deals = deals.filter(pk__in=stays.values("opportunity_id"))
+    if filters.overdue == "1":
+        deals = deals.filter(status=OpportunityStatus.OPEN, next_follow_up_at__lt=timezone.now())
     return deals
 
 

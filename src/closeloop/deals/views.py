@@ -62,7 +62,7 @@ def _form_data(form) -> dict:
 
 
 REVIEW_PARAMETERS = ("pipeline", "source", "from", "to", "lead_from", "lead_to", "reached", "lost_reason", "closed_from", "closed_to",
-                     "close_month")
+                     "close_month", "left", "left_from", "left_to", "overdue")
 
 
 def _filters(request) -> OpportunityFilters:
@@ -75,7 +75,9 @@ def _filters(request) -> OpportunityFilters:
                               lead_from=get.get("lead_from", ""), lead_to=get.get("lead_to", ""),
                               reached=get.get("reached", ""), lost_reason=get.get("lost_reason", ""),
                               closed_from=get.get("closed_from", ""), closed_to=get.get("closed_to", ""),
-                              close_month=get.get("close_month", ""))
+                              close_month=get.get("close_month", ""), left=get.get("left", ""),
+                              left_from=get.get("left_from", ""), left_to=get.get("left_to", ""),
+                              overdue=get.get("overdue", ""))
 
 
 def _people_filters(user) -> dict:

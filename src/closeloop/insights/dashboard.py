@@ -13,8 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DateField, Exists, F, OuterRef, Q
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    Count,
+    DateField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Window,
+)
+from django.db.models.functions import RowNumber, TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -22,12 +32,23 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from closeloop.contracts.models import Contract, Instalment, Payment
-from closeloop.core.models import Role, User
+from closeloop.core.models import Department, Role, User
 from closeloop.core.money import from_fen, sum_fen
 from closeloop.core.visibility import owners_seen
 from closeloop.deals.models import Opportunity, OpportunityStatus, Pipeline, StageHistory
+from closeloop.followup.models import Handoff, HandoffStatus, TaskStatus
+from closeloop.leads.assignment import FIRST_CONTACT
 from closeloop.leads.models import Lead, LeadSource, LeadStatus
+from closeloop.leads.selectors import CLOSED_STATUSES, first_contact_outcome
 from closeloop.quotes.models import ApprovalRequest, ApprovalStatus, Quote, QuoteStatus
+from closeloop.service.models import Ticket
+from closeloop.service.selectors import (
+    answered_surveys,
+    resolution_outcome,
+    response_outcome,
+    satisfaction,
+    satisfaction_total,
+)
 
 PERIODS = {
     "week": gettext_lazy("This week"),
@@ -138,22 +159,67 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+def percentiles(rows, *, group: tuple[str, ...], start: str, end: str) -> dict:
+    """{group values: (how many, median, p90)} of the durations `end - start` of `rows` (timedeltas), by nearest
+    rank: the ⌈n/2⌉-th and ⌈9n/10⌉-th shortest of each group. The database ranks them with window functions and
+    returns those two rows per group, however many durations there are: SQLite has no percentile function, and
+    fetching every duration to sort it in Python would grow with the table."""
+    partition = [F(name) for name in group]
+    ranked = rows.annotate(duration=ExpressionWrapper(F(end) - F(start), output_field=DurationField())).annotate(
+        rank=Window(RowNumber(), partition_by=partition, order_by=[F("duration").asc(), F("pk").asc()]),
+        n=Window(Count("pk"), partition_by=partition))
+    median, p90 = (F("n") + 1) / 2, (F("n") * 9 + 9) / 10
+    result = {}
+    for row in ranked.filter(Q(rank=median) | Q(rank=p90)).values(*group, "rank", "n", "duration"):
+        key = tuple(row[name] for name in group)
+        n, found = row["n"], result.setdefault(key, [row["n"], None, None])
+        if row["rank"] == (n + 1) // 2:
+            found[1] = row["duration"]
+        if row["rank"] == (n * 9 + 9) // 10:
+            found[2] = row["duration"]
+    return {key: tuple(value) for key, value in result.items()}
+
+
+def _in_days(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 86400, 1)
+
+
+def in_hours(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 3600, 1)
+
+
+def _names(model, ids, field: str) -> dict:
+    return dict(model.objects.filter(pk__in={pk for pk in ids if pk is not None}).values_list("pk", field))
+
+
 # ---------------------------------------------------------------------------------------------------
 # Sections
 
 
 def lead_sources(scope: Scope) -> dict:
-    """Leads created in the period by source, and how many of them were qualified, became a deal, were won."""
+    """Leads created in the period by source, how many of them were qualified and became a deal, and the won deals
+    that came of them. Won counts deals, as its drill-down (the deal list) does: the line's won deals whose lead
+    was created in the period, whoever owns the lead (a lead handed to another rep is won on their line)."""
     leads = scope.line(Lead.objects).filter(scope.during("created_at"))
+    won = scope.line(Opportunity.objects).filter(status=OpportunityStatus.WON, lead__created_at__gte=scope.since,
+                                                 lead__created_at__lt=scope.until)
     if scope.source is not None:
         leads = leads.filter(source=scope.source)
-    won = Opportunity.objects.filter(lead=OuterRef("pk"), status=OpportunityStatus.WON)
-    rows = list(leads.values("source_id", "source__name").annotate(
+        won = won.filter(lead__source=scope.source)
+    rows = {row["source_id"]: row for row in leads.values("source_id", "source__name", "source__position").annotate(
         leads=Count("pk"),
         qualified=Count("pk", filter=Q(status__in=QUALIFIED_STATUSES)),
         deals=Count("pk", filter=Q(status=LeadStatus.CONVERTED)),
-        won=Count("pk", filter=Exists(won)),
-    ).order_by("source__position", "source_id"))
+    ).order_by()}
+    for row in won.order_by().values("lead__source_id", "lead__source__name", "lead__source__position").annotate(
+            won=Count("pk")):
+        rows.setdefault(row["lead__source_id"], {
+            "source_id": row["lead__source_id"], "source__name": row["lead__source__name"],
+            "source__position": row["lead__source__position"], "leads": 0, "qualified": 0, "deals": 0})
+        rows[row["lead__source_id"]]["won"] = row["won"]
+    rows = sorted(rows.values(), key=lambda row: (row["source__position"], row["source_id"]))
+    for row in rows:
+        row.setdefault("won", 0)
     total = {"name": _("Total"), "source_id": None}
     for key in ("leads", "qualified", "deals", "won"):
         total[key] = sum(row[key] for row in rows)
@@ -291,15 +357,199 @@ def quote_to_cash(scope: Scope) -> dict:
             "collected_rate": _ratio(float(from_fen(collected["fen"])), float(due_amount)) if due_amount else None}
 
 
-def figures(scope: Scope) -> dict:
-    return {"sources": lead_sources(scope), "funnel": funnel(scope), "lost": lost_reasons(scope),
-            "forecast": forecast(scope), "cash": quote_to_cash(scope)}
+def cycle_times(scope: Scope) -> dict:
+    """How long deals stay in each open stage of the pipeline: the stays that ended in the period (the deal moved
+    on, won or lost), their median and p90 in days, and how many deals made them. Two queries over the stage
+    history of the line's deals."""
+    pipeline = scope.funnel_pipeline()
+    if pipeline is None:
+        return {"pipeline": None, "rows": []}
+    stages = [stage for stage in pipeline.stages.order_by("position", "id") if not stage.is_closed]
+    stays = (StageHistory.objects.filter(opportunity__in=scope.deals().filter(pipeline=pipeline).values("pk"),
+                                         stage__in=[stage.pk for stage in stages], exited_at__isnull=False)
+             .filter(scope.during("exited_at")))
+    deals = dict(stays.order_by().values("stage_id").annotate(n=Count("opportunity_id", distinct=True))
+                 .values_list("stage_id", "n"))
+    times = percentiles(stays, group=("stage_id",), start="entered_at", end="exited_at")
+    rows = []
+    for stage in stages:
+        stays_n, median, p90 = times.get((stage.pk,), (0, None, None))
+        rows.append({"stage": stage, "name": stage.name, "deals": deals.get(stage.pk, 0), "stays": stays_n,
+                     "median": _in_days(median), "p90": _in_days(p90),
+                     "url": scope.link("deals:list", pipeline=pipeline.pk, left=stage.pk,
+                                       left_from=scope.start.isoformat(), left_to=scope.end.isoformat())})
+    return {"pipeline": pipeline, "rows": rows}
+
+
+def handoffs_in(scope: Scope):
+    """Hand-offs asked for in the period that the viewer may see, from or to someone of the line (a manager's
+    team hands work to pre-sales; a pre-sales engineer's line receives it). Any record, so neither pipeline nor
+    source narrows them."""
+    handoffs = Handoff.objects.visible_to(scope.viewer).filter(scope.during("created_at"))
+    if scope.owners is not None:
+        handoffs = handoffs.filter(Q(requested_by__in=scope.owners) | Q(assignee__in=scope.owners))
+    return handoffs
+
+
+ACCEPTED = (HandoffStatus.ACCEPTED, HandoffStatus.DONE)
+
+
+def handoff_times(scope: Scope) -> dict:
+    """Hand-offs between departments (the asking person's to the receiving one's) asked for in the period: how
+    many, how many accepted, and the hours from the request to the acceptance (median and p90)."""
+    handoffs = handoffs_in(scope)
+    group = ("requested_by__department_id", "assignee__department_id")
+    counted = list(handoffs.order_by().values(*group).annotate(
+        asked=Count("pk"), accepted=Count("pk", filter=Q(status__in=ACCEPTED)),
+        declined=Count("pk", filter=Q(status=HandoffStatus.DECLINED)), waiting=Count("pk", filter=Q(status=HandoffStatus.PENDING))))
+    times = percentiles(handoffs.filter(status__in=ACCEPTED, responded_at__isnull=False), group=group,
+                        start="created_at", end="responded_at")
+    names = _names(Department, {row[name] for row in counted for name in group}, "name")
+    rows = []
+    for row in counted:
+        key = tuple(row[name] for name in group)
+        _n, median, p90 = times.get(key, (0, None, None))
+        source, target = key
+        rows.append({"from_id": source, "to_id": target, "from": names.get(source, "–"), "to": names.get(target, "–"),
+                     "asked": row["asked"], "accepted": row["accepted"], "declined": row["declined"],
+                     "waiting": row["waiting"], "median": in_hours(median), "p90": in_hours(p90),
+                     "url": handoffs_link(scope, source, target)})
+    rows.sort(key=lambda r: (-r["asked"], str(r["from"]), str(r["to"])))
+    return {"rows": rows, "asked": sum(r["asked"] for r in rows)}
+
+
+def handoffs_link(scope: Scope, source, target) -> str:
+    """The list of the hand-offs behind a row: the dashboard's own filters, and the two departments."""
+    query = {"period": "custom", "start": scope.start.isoformat(), "end": scope.end.isoformat(),
+             "rep": scope.rep.pk if scope.rep else "", "from_department": source or "none",
+             "to_department": target or "none"}
+    return reverse("insights:handoffs") + "?" + urlencode({k: v for k, v in query.items() if v != ""})
+
+
+def first_contact_sla(scope: Scope, now: datetime) -> dict:
+    """By rep, the leads whose first contact (their SLA task) fell due in the period: made in time, late, not made
+    yet past the due time, still to come; and the share made in time of those due by now. Then what is overdue now
+    (whatever the period): open leads and deals whose next follow-up has passed. One grouped query each."""
+    leads = scope.line(Lead.objects)
+    if scope.source is not None:
+        leads = leads.filter(source=scope.source)
+    due = leads.filter(tasks__kind=FIRST_CONTACT, tasks__status__in=(TaskStatus.OPEN, TaskStatus.DONE),
+                       tasks__due_at__gte=scope.since, tasks__due_at__lt=scope.until)
+    outcomes = {outcome: Count("pk", distinct=True, filter=first_contact_outcome(outcome, now, prefix="tasks__"))
+                for outcome in ("met", "late", "missed")}
+    sla = {row["owner_id"]: row for row in due.order_by().values("owner_id").annotate(
+        due=Count("pk", distinct=True), **outcomes)}
+    overdue_leads = dict(leads.filter(next_follow_up_at__lt=now).exclude(status__in=CLOSED_STATUSES).order_by()
+                         .values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"))
+    overdue_deals = dict(scope.deals().filter(status=OpportunityStatus.OPEN, next_follow_up_at__lt=now).order_by()
+                         .values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"))
+    owners = {*sla, *overdue_leads, *overdue_deals} - {None}
+    names = _names(User, owners, "display_name")
+    days = {"due_from": scope.start.isoformat(), "due_to": scope.end.isoformat()}
+    rows, overdue = [], []
+    for owner in sorted(owners, key=lambda pk: (str(names.get(pk, "")), pk)):
+        rep = names.get(owner, "")
+        if owner in sla:
+            row = {key: sla[owner][key] for key in ("due", "met", "late", "missed")}
+            row["pending"] = row["due"] - row["met"] - row["late"] - row["missed"]
+            row["rate"] = _ratio(row["met"], row["met"] + row["late"] + row["missed"])
+            row["urls"] = {outcome: scope.link("leads:list", narrowed=False, owner=owner, first_contact=outcome,
+                                               source=scope.source.pk if scope.source else "", **days)
+                           for outcome in ("met", "late", "missed")}
+            rows.append({"owner_id": owner, "rep": rep, **row})
+        if overdue_leads.get(owner) or overdue_deals.get(owner):
+            overdue.append({"owner_id": owner, "rep": rep, "leads": overdue_leads.get(owner, 0),
+                            "deals": overdue_deals.get(owner, 0),
+                            "urls": {"leads": scope.link("leads:list", narrowed=False, owner=owner, overdue=1,
+                                                         source=scope.source.pk if scope.source else ""),
+                                     "deals": scope.link("deals:list", owner=owner, overdue=1)}})
+    total = {key: sum(row[key] for row in rows) for key in ("due", "met", "late", "missed", "pending")}
+    total["rate"] = _ratio(total["met"], total["met"] + total["late"] + total["missed"])
+    return {"rows": rows, "total": total, "overdue": overdue,
+            "overdue_total": {key: sum(row[key] for row in overdue) for key in ("leads", "deals")}}
+
+
+def tickets_in(scope: Scope):
+    """The tickets the viewer may see of the line: assigned to someone of it, or for a customer they own (a rep's
+    customers' tickets are worked by after-sales service). Neither pipeline nor source narrows them."""
+    tickets = Ticket.objects.visible_to(scope.viewer)
+    if scope.owners is not None:
+        tickets = tickets.filter(Q(owner__in=scope.owners) | Q(customer__owner__in=scope.owners))
+    return tickets
+
+
+def surveys_in(scope: Scope):
+    """The satisfaction surveys answered in the period that the viewer may see, of the line's customers (the account
+    owner when each was sent)."""
+    surveys = answered_surveys(user=scope.viewer, start=scope.start, end=scope.end)
+    return surveys if scope.owners is None else surveys.filter(owner__in=scope.owners)
+
+
+def service(scope: Scope, now: datetime) -> dict:
+    """After-sales service in the period, by assignee: tickets opened and resolved, the first response in time (of
+    those opened) and the resolution in time (of those resolved); then CSAT and NPS of the surveys answered, by
+    account owner and over time (service.selectors.satisfaction)."""
+    opened, resolved = scope.during("created_at"), scope.during("resolved_at")
+    grouped = list(tickets_in(scope).filter(opened | resolved).order_by().values("owner_id").annotate(
+        opened=Count("pk", filter=opened), resolved=Count("pk", filter=resolved),
+        response_met=Count("pk", filter=opened & response_outcome("met")),
+        response_missed=Count("pk", filter=opened & response_outcome("missed", now)),
+        resolution_met=Count("pk", filter=resolved & resolution_outcome("met")),
+        resolution_missed=Count("pk", filter=resolved & resolution_outcome("missed"))))
+    names = _names(User, {row["owner_id"] for row in grouped}, "display_name")
+    keys = ("opened", "resolved", "response_met", "response_missed", "resolution_met", "resolution_missed")
+    opened_days = {"opened_from": scope.start.isoformat(), "opened_to": scope.end.isoformat()}
+    resolved_days = {"resolved_from": scope.start.isoformat(), "resolved_to": scope.end.isoformat()}
+
+    def link(assignee, **params):
+        query = {"status": "all", "line": scope.owner_param, "assignee": assignee, **params}
+        return reverse("service:tickets") + "?" + urlencode({k: v for k, v in query.items() if v not in ("", None)})
+
+    rows = []
+    for row in grouped:
+        assignee = row["owner_id"] or "none"
+        rows.append({"owner_id": row["owner_id"], "assignee": names.get(row["owner_id"], _("Nobody")),
+                     **{key: row[key] for key in keys},
+                     "response_rate": _ratio(row["response_met"], row["response_met"] + row["response_missed"]),
+                     "resolution_rate": _ratio(row["resolution_met"], row["resolution_met"] + row["resolution_missed"]),
+                     "urls": {"opened": link(assignee, **opened_days), "resolved": link(assignee, **resolved_days),
+                              "response_met": link(assignee, response="met", **opened_days),
+                              "response_missed": link(assignee, response="missed", **opened_days),
+                              "resolution_met": link(assignee, resolution="met", **resolved_days),
+                              "resolution_missed": link(assignee, resolution="missed", **resolved_days)}})
+    rows.sort(key=lambda r: (-r["opened"], str(r["assignee"]), r["owner_id"] or 0))
+    total = {key: sum(row[key] for row in rows) for key in keys}
+    total["response_rate"] = _ratio(total["response_met"], total["response_met"] + total["response_missed"])
+    total["resolution_rate"] = _ratio(total["resolution_met"], total["resolution_met"] + total["resolution_missed"])
+
+    surveys = surveys_in(scope)
+    by_owner = satisfaction(user=scope.viewer, by="owner", surveys=surveys)
+    for row in by_owner:
+        row["url"] = surveys_link(scope, row["key"] or "none")
+    every = "week" if (scope.end - scope.start).days <= 62 else "month"
+    return {"rows": rows, "total": total, "satisfaction": by_owner, "overall": satisfaction_total(surveys),
+            "over_time": satisfaction(user=scope.viewer, by="period", period=every, surveys=surveys)}
+
+
+def surveys_link(scope: Scope, owner) -> str:
+    """The answered surveys behind a row of the satisfaction table: the dashboard's filters and the account owner."""
+    query = {"period": "custom", "start": scope.start.isoformat(), "end": scope.end.isoformat(),
+             "rep": scope.rep.pk if scope.rep else "", "survey_owner": owner}
+    return reverse("insights:surveys") + "?" + urlencode({k: v for k, v in query.items() if v != ""})
+
+
+def figures(scope: Scope, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    return {"sources": lead_sources(scope), "funnel": funnel(scope), "cycle": cycle_times(scope),
+            "handoffs": handoff_times(scope), "sla": first_contact_sla(scope, now), "lost": lost_reasons(scope),
+            "forecast": forecast(scope), "cash": quote_to_cash(scope), "service": service(scope, now)}
 
 
 def chart_data(figures: dict) -> dict:
     """What the page's script draws, embedded with `json_script` (numbers as numbers; the tables keep the exact
     amounts)."""
     sources, funnel_, lost, forecast_, cash = (figures[key] for key in ("sources", "funnel", "lost", "forecast", "cash"))
+    cycle, handoffs, sla, service_ = figures["cycle"], figures["handoffs"], figures["sla"], figures["service"]
     return {
         "sources": {"labels": [row["name"] for row in sources["rows"]],
                     "series": [{"name": str(label), "data": [row[key] for row in sources["rows"]]}
@@ -315,4 +565,25 @@ def chart_data(figures: dict) -> dict:
                                 {"name": str(_("Weighted")), "data": [float(row["weighted"]) for row in forecast_["rows"]]}]},
         "cash": {"labels": [str(row["name"]) for row in cash["rows"]],
                  "series": [{"name": str(_("Amount")), "data": [float(row["amount"]) for row in cash["rows"]]}]},
+        "cycle": {"labels": [row["name"] for row in cycle["rows"] if row["deals"]],
+                  "series": [{"name": str(label), "data": [row[key] for row in cycle["rows"] if row["deals"]]}
+                             for key, label in (("median", _("Median (days)")), ("p90", _("90th percentile (days)")))]},
+        "handoffs": {"labels": [f"{row['from']} → {row['to']}" for row in handoffs["rows"]],
+                     "series": [{"name": str(label), "data": [row[key] for row in handoffs["rows"]]}
+                                for key, label in (("median", _("Median (hours)")),
+                                                   ("p90", _("90th percentile (hours)")))]},
+        "sla": {"labels": [row["rep"] for row in sla["rows"]],
+                "series": [{"name": str(label), "stack": "sla", "data": [row[key] for row in sla["rows"]]}
+                           for key, label in (("met", _("In time")), ("late", _("Late")), ("missed", _("Missed")),
+                                              ("pending", _("Still to come")))]},
+        "tickets": {"labels": [str(row["assignee"]) for row in service_["rows"]],
+                    "series": [{"name": str(label), "data": [row[key] for row in service_["rows"]]}
+                               for key, label in (("opened", _("Opened")), ("resolved", _("Resolved")))]},
+        "satisfaction": {"labels": [row["label"] for row in service_["over_time"]], "line": True,
+                         "series": [{"name": "CSAT", "data": [row["csat"] for row in service_["over_time"]]},
+                                    {"name": "NPS", "data": [row["nps"] for row in service_["over_time"]],
+                                     "axis": 1}]},
+        "overdue": {"labels": [row["rep"] for row in sla["overdue"]],
+                    "series": [{"name": str(label), "data": [row[key] for row in sla["overdue"]]}
+                               for key, label in (("leads", _("Leads")), ("deals", _("Deals")))]},
     }

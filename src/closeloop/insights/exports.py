@@ -42,6 +42,7 @@ def radar_workbook(user, now, *, owner=None) -> bytes:
 def dashboard_workbook(scope, figures: dict) -> bytes:
     """Every table of the dashboard, one sheet each, with the same figures the page shows (amounts as numbers)."""
     sources, funnel, lost, forecast, cash = (figures[key] for key in ("sources", "funnel", "lost", "forecast", "cash"))
+    cycle, handoffs, sla, service = figures["cycle"], figures["handoffs"], figures["sla"], figures["service"]
     sheets = [
         (_("Leads by source"), [_("Source"), _("Leads"), _("Qualified"), "%", _("Became a deal"), "%", _("Won"), "%"],
          [[row["name"], row["leads"], row["qualified"], row["qualified_rate"], row["deals"], row["deal_rate"], row["won"],
@@ -49,6 +50,19 @@ def dashboard_workbook(scope, figures: dict) -> bytes:
         (_("Funnel by stage"), [_("Stage"), _("Deals that reached it"), _("Conversion from the stage before")],
          [[row["name"], row["reached"], row["from_previous"]] for row in funnel["rows"]]
          + [[_("Win rate"), funnel["win_rate"], None]]),
+        (_("Cycle time per stage"), [_("Stage"), _("Deals that left it"), _("Median (days)"),
+                                     _("90th percentile (days)")],
+         [[row["name"], row["deals"], row["median"], row["p90"]] for row in cycle["rows"]]),
+        (_("Hand-off time"), [_("From department"), _("To department"), _("Asked"), _("Accepted"), _("Declined"), _("Waiting"),
+                              _("Median (hours)"), _("90th percentile (hours)")],
+         [[row["from"], row["to"], row["asked"], row["accepted"], row["declined"], row["waiting"], row["median"],
+           row["p90"]] for row in handoffs["rows"]]),
+        (_("First-contact SLA"), [_("Rep"), _("Due"), _("In time"), _("Late"), _("Missed"), _("Still to come"),
+                                  _("Compliance") + " %"],
+         [[row["rep"], row["due"], row["met"], row["late"], row["missed"], row["pending"], row["rate"]]
+          for row in sla["rows"]]),
+        (_("Overdue follow-ups"), [_("Rep"), _("Leads"), _("Deals")],
+         [[row["rep"], row["leads"], row["deals"]] for row in sla["overdue"]]),
         (_("Lost reasons"), [_("Reason"), _("Deals lost"), _("Amount")],
          [[row["name"], row["deals"], row["amount"]] for row in lost["rows"]]),
         (_("Lost reasons by rep"), [_("Rep"), _("Reason"), _("Deals lost"), _("Amount")],
@@ -58,6 +72,15 @@ def dashboard_workbook(scope, figures: dict) -> bytes:
           for row in forecast["rows"]]),
         (_("Quote to cash"), [_("Figure"), _("Count"), _("Amount")],
          [[row["name"], row["count"], row["amount"]] for row in cash["rows"]]),
+        (_("Tickets"), [_("Assignee"), _("Opened"), _("Resolved"), _("First response in time"),
+                        _("First response late"), "%", _("Resolved in time"), _("Resolved late"), "%"],
+         [[row["assignee"], row["opened"], row["resolved"], row["response_met"], row["response_missed"],
+           row["response_rate"], row["resolution_met"], row["resolution_missed"], row["resolution_rate"]]
+          for row in service["rows"]]),
+        (_("Satisfaction"), [_("Account owner"), _("Answers"), "CSAT", "NPS", _("Promoters"), _("Passives"),
+                             _("Detractors")],
+         [[row["label"], row["answered"], row["csat"], row["nps"], row["promoters"], row["passives"],
+           row["detractors"]] for row in service["satisfaction"]]),
     ]
     with workbook_export() as export:
         book, bold, money = export.book, export.bold, export.money

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Role, User
-from closeloop.core.pagination import page_number, query_without_page
+from closeloop.core.pagination import page_number, paginate, query_without_page
 from closeloop.core.spreadsheets import xlsx_response
 from closeloop.core.visibility import people_visible_to
 
@@ -52,6 +52,46 @@ def dashboard_export_view(request):
     _form, scope = dashboard_scope(request)
     content = dashboard_workbook(scope, dashboard.figures(scope))
     return xlsx_response(content, f"dashboard-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.xlsx")
+
+
+@login_required
+@require_GET
+def handoffs_view(request):
+    """The hand-offs behind a row of the dashboard's hand-off table: the same filters, between two departments
+    ("none" for people without one)."""
+    _form, scope = dashboard_scope(request)
+    handoffs = dashboard.handoffs_in(scope)
+    for name, field in (("from_department", "requested_by__department"), ("to_department", "assignee__department")):
+        value = request.GET.get(name, "")
+        if value == "none":
+            handoffs = handoffs.filter(**{f"{field}__isnull": True})
+        elif value.isdigit():
+            handoffs = handoffs.filter(**{f"{field}_id": int(value)})
+    page = paginate(request, handoffs.select_related("requested_by", "assignee").prefetch_related("record")
+                    .order_by("-created_at", "-id"))
+    for handoff in page["rows"]:
+        waited = handoff.responded_at - handoff.created_at if handoff.status in dashboard.ACCEPTED and handoff.responded_at else None
+        handoff.hours = dashboard.in_hours(waited)
+    return render(request, "insights/handoffs.html", {"page": page, "scope": scope,
+                                                      "query": query_without_page(request)})
+
+
+@login_required
+@require_GET
+def surveys_view(request):
+    """The answered surveys behind a row of the dashboard's satisfaction table: the same filters, one account owner
+    ("none" for surveys sent when the customer had none)."""
+    _form, scope = dashboard_scope(request)
+    surveys = dashboard.surveys_in(scope)
+    owner = request.GET.get("survey_owner", "")
+    if owner == "none":
+        surveys = surveys.filter(owner__isnull=True)
+    elif owner.isdigit() and int(owner) < 2**63:
+        surveys = surveys.filter(owner_id=int(owner))
+    page = paginate(request, surveys.select_related("customer", "owner", "ticket", "delivery")
+                    .order_by("-answered_at", "-id"))
+    return render(request, "insights/surveys.html", {"page": page, "scope": scope,
+                                                     "query": query_without_page(request)})
 
 
 def owner_choices(user: User):

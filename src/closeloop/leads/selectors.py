@@ -3,15 +3,17 @@
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.http import Http404
+from django.utils import timezone
 
 from closeloop.core.inputs import day_start
 from closeloop.core.visibility import owners_named
-from closeloop.followup.models import TaskStatus
+from closeloop.followup.models import Task, TaskStatus
 
 from . import name_search, normalize
+from .assignment import FIRST_CONTACT
 from .models import Lead, LeadStatus
 
 SORTS = {
@@ -30,6 +32,32 @@ REACHED_STATUSES = {
 }
 
 
+# Leads nobody works on any more: they have no follow-up to be late for.
+CLOSED_STATUSES = (LeadStatus.CONVERTED, LeadStatus.MERGED, LeadStatus.DISQUALIFIED)
+FIRST_CONTACT_OUTCOMES = ("met", "late", "missed")
+
+
+def first_contacts(due_from: str = "", due_to: str = ""):
+    """The leads' first-contact tasks (their SLA) due on these local days, leaving out the cancelled (the lead went
+    back to the pool or was disqualified before anyone had to call)."""
+    tasks = Task.objects.of_type(Lead).filter(kind=FIRST_CONTACT).exclude(status=TaskStatus.CANCELLED)
+    if start := day_start(due_from):
+        tasks = tasks.filter(due_at__gte=start)
+    if end := day_start(due_to, days_after=1):
+        tasks = tasks.filter(due_at__lt=end)
+    return tasks
+
+
+def first_contact_outcome(outcome: str, now=None, prefix: str = "") -> Q:
+    """A first-contact task made in time ("met"), made late ("late"), or still not made past its due time ("missed");
+    `prefix` reaches the task through a relation (`tasks__` from a lead)."""
+    if outcome == "met":
+        return Q(**{f"{prefix}status": TaskStatus.DONE, f"{prefix}closed_at__lte": F(f"{prefix}due_at")})
+    if outcome == "late":
+        return Q(**{f"{prefix}status": TaskStatus.DONE, f"{prefix}closed_at__gt": F(f"{prefix}due_at")})
+    return Q(**{f"{prefix}status": TaskStatus.OPEN, f"{prefix}due_at__lt": now or timezone.now()})
+
+
 @dataclass
 class LeadFilters:
     q: str = ""
@@ -42,6 +70,12 @@ class LeadFilters:
     sort: str = "-created_at"
     import_job: str = ""  # the leads one import created
     not_status: str = ""  # leave out one status (an import's "assigned to" link leaves out nurture)
+    # The review's drill-downs: still worked on with the next follow-up past due ("1"); the first contact, due on
+    # these days, made in time ("met"), late ("late") or not yet made past its due time ("missed").
+    overdue: str = ""
+    first_contact: str = ""
+    due_from: str = ""
+    due_to: str = ""
 
 
 def lead_list(*, user, filters: LeadFilters):
@@ -62,6 +96,11 @@ def lead_list(*, user, filters: LeadFilters):
         leads = leads.filter(status__in=REACHED_STATUSES[filters.reached])
     if filters.import_job.isdigit():
         leads = leads.filter(import_job_id=int(filters.import_job))
+    if filters.overdue == "1":
+        leads = leads.filter(next_follow_up_at__lt=timezone.now()).exclude(status__in=CLOSED_STATUSES)
+    if filters.first_contact in FIRST_CONTACT_OUTCOMES:
+        leads = leads.filter(pk__in=first_contacts(filters.due_from, filters.due_to)
+                             .filter(first_contact_outcome(filters.first_contact)).values("record_id"))
     # Day bounds as datetimes in the current time zone: `created_at__date` wraps the column in a
     # function, which no index serves (a full scan, ~1 s per query on a million leads).
     if start := day_start(filters.created_from):

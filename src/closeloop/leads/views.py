@@ -10,7 +10,7 @@ from closeloop.core.customfields import registry
 from closeloop.core.customfields.forms import add_record_fields, submitted
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel, User
-from closeloop.core.pagination import paginate, query_without_page
+from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.core.redirects import next_url
 from closeloop.followup.rights import Act, require_page
 from closeloop.followup.selectors import follow_up_panel
@@ -30,7 +30,13 @@ def _filters(request) -> LeadFilters:
         owner=get.get("owner", ""), source=get.get("source", ""), reached=get.get("reached", ""),
         created_from=get.get("from", ""), created_to=get.get("to", ""),
         sort=get.get("sort", "-created_at"), import_job=get.get("import", "")[:12],
+        overdue=get.get("overdue", ""), first_contact=get.get("first_contact", ""),
+        due_from=get.get("due_from", ""), due_to=get.get("due_to", ""),
     )
+
+
+# The dashboard's drill-downs the list's form does not show, kept as hidden fields.
+REVIEW_PARAMETERS = ("overdue", "first_contact", "due_from", "due_to")
 
 
 @login_required
@@ -39,6 +45,7 @@ def lead_list_view(request):
     page = paginate(request, lead_list(user=request.user, filters=filters))
     context = {
         "page": page, "filters": filters, "query": query_without_page(request),
+        "review_filters": kept_parameters(request, REVIEW_PARAMETERS),
         "statuses": LeadStatus.choices, "sources": LeadSource.objects.all(),
         "owners": User.objects.filter(is_active=True, role__in=["sales_rep", "sales_manager"]).order_by("username")
         if request.user.can_assign else [],

@@ -1,12 +1,16 @@
 """Delivery, ticket and survey reads. Every one starts from the records' `visible_to(user)`; a delivery or ticket
 outside it is a 404."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek
 from django.http import Http404
 from django.utils import timezone
+
+from closeloop.core.inputs import day_start
+from closeloop.core.visibility import owners_named
 
 from .models import LOW_NPS, Delivery, DeliveryStatus, Milestone, Survey
 
@@ -44,11 +48,71 @@ def get_milestone_for_user(user, delivery_pk, pk) -> Milestone:
     return milestone
 
 
+@dataclass
+class TicketReview:
+    """The review dashboard's drill-downs into the ticket list: the dashboard's line (`line`: "me", "team" or a user
+    id; tickets assigned to them or for a customer they own), one assignee, opened or resolved on these local days,
+    the first response or the resolution in time ("met") or not ("missed")."""
+
+    line: str = ""
+    assignee: str = ""
+    opened_from: str = ""
+    opened_to: str = ""
+    resolved_from: str = ""
+    resolved_to: str = ""
+    response: str = ""
+    resolution: str = ""
+
+
+def response_outcome(outcome: str, now=None) -> Q:
+    """The first response came by its due time ("met"), or after it or not yet with the time passed ("missed")."""
+    if outcome == "met":
+        return Q(first_responded_at__isnull=False, first_responded_at__lte=F("first_response_due_at"))
+    return Q(first_response_due_at__isnull=False) & (
+        Q(first_responded_at__gt=F("first_response_due_at"))
+        | Q(first_responded_at__isnull=True, first_response_due_at__lt=now or timezone.now()))
+
+
+def resolution_outcome(outcome: str) -> Q:
+    """A resolved ticket was resolved by its due time ("met") or after it ("missed")."""
+    if outcome == "met":
+        return Q(resolved_at__isnull=False, resolved_at__lte=F("resolution_due_at"))
+    return Q(resolved_at__isnull=False, resolved_at__gt=F("resolution_due_at"))
+
+
+def ticket_line(user, line: str) -> Q | None:
+    """Tickets of the owners a dashboard's line names: assigned to them, or for a customer they own."""
+    owners = owners_named(user, line)
+    return None if owners is None else Q(owner__in=owners) | Q(customer__owner__in=owners)
+
+
+def _ticket_review(tickets, user, review: TicketReview):
+    if (line := ticket_line(user, review.line)) is not None:
+        tickets = tickets.filter(line)
+    if review.assignee == "none":
+        tickets = tickets.filter(owner__isnull=True)
+    elif review.assignee.isdigit() and int(review.assignee) < 2**63:
+        tickets = tickets.filter(owner_id=int(review.assignee))
+    for column, first, last in (("created_at", review.opened_from, review.opened_to),
+                                ("resolved_at", review.resolved_from, review.resolved_to)):
+        if start := day_start(first):
+            tickets = tickets.filter(**{f"{column}__gte": start})
+        if end := day_start(last, days_after=1):
+            tickets = tickets.filter(**{f"{column}__lt": end})
+    if review.response in ("met", "missed"):
+        tickets = tickets.filter(response_outcome(review.response))
+    if review.resolution in ("met", "missed"):
+        tickets = tickets.filter(resolution_outcome(review.resolution))
+    return tickets
+
+
 def ticket_list(*, user, status: str = "", q: str = "", customer: int | None = None, mine: bool = False,
-                priority: str = ""):
+                priority: str = "", review: TicketReview | None = None):
     from .models import OPEN_TICKET_STATUSES, Ticket, TicketPriority, TicketStatus
 
     tickets = Ticket.objects.visible_to(user)
+    if review is not None:
+        tickets = _ticket_review(tickets, user, review)
     if status == "open":
         tickets = tickets.filter(status__in=OPEN_TICKET_STATUSES)
     elif status in TicketStatus.values:
@@ -98,6 +162,12 @@ def _aggregates() -> dict:
     return {"answered": Count("id"), "csat_sum": Sum("csat"),
             "promoters": Count("id", filter=Q(nps__gte=PROMOTER_NPS)),
             "detractors": Count("id", filter=Q(nps__lte=LOW_NPS))}
+
+
+def satisfaction_total(surveys) -> dict:
+    """CSAT and NPS over all of `surveys` (answered ones), as one row of `satisfaction`."""
+    row = surveys.aggregate(**_aggregates())
+    return _figures(row["answered"], row["csat_sum"], row["promoters"], row["detractors"])
 
 
 def answered_surveys(*, user, start: date | None = None, end: date | None = None):

@@ -12,30 +12,38 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from closeloop.contracts import documents
 from closeloop.core.errors import DomainError, error_text, form_errors_from
-from closeloop.core.pagination import paginate, query_without_page
+from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.deals.selectors import get_customer_for_user
 from closeloop.followup.selectors import follow_up_panel
 
 from . import access, sla, ticket_forms, tickets
 from .forms import AssignForm, ReplyForm, TicketForm
 from .models import TicketPriority, TicketStatus
-from .selectors import get_ticket_for_user, survey_context, ticket_list
+from .selectors import TicketReview, get_ticket_for_user, survey_context, ticket_list
+
+# The dashboard's drill-downs the list's form does not show, kept as hidden fields.
+TICKET_REVIEW_PARAMETERS = ("line", "assignee", "opened_from", "opened_to", "resolved_from", "resolved_to", "response",
+                            "resolution")
 
 
 @login_required
 @require_GET
 def ticket_list_view(request):
     status = request.GET.get("status", "open")
+    status = "" if status == "all" else status  # the dashboard's drill-downs: every status
     q = request.GET.get("q", "").strip()[:100]
     priority = request.GET.get("priority", "")
     mine = request.GET.get("mine") == "1"
-    page = paginate(request, ticket_list(user=request.user, status=status, q=q, priority=priority, mine=mine))
+    review = TicketReview(**{name: request.GET.get(name, "")[:20] for name in TICKET_REVIEW_PARAMETERS})
+    page = paginate(request, ticket_list(user=request.user, status=status, q=q, priority=priority, mine=mine,
+                                         review=review))
     now = timezone.now()
     for ticket in page["rows"]:
         ticket.timers = sla.timers(ticket, now)
     context = {"page": page, "status": status, "q": q, "priority": priority, "mine": mine,
                "query": query_without_page(request), "statuses": TicketStatus.choices,
-               "priorities": TicketPriority.choices}
+               "priorities": TicketPriority.choices,
+               "review_filters": kept_parameters(request, TICKET_REVIEW_PARAMETERS)}
     template = ("service/_ticket_rows.html" if request.htmx and request.htmx.target == "ticket-rows"
                 else "service/tickets.html")
     return render(request, template, context)

@@ -1,4 +1,5 @@
-"""The contracts' and quotes' factories (an accepted quote, a contract with or without a plan, a signed one)."""
+"""The contracts' and quotes' factories (an accepted quote, a contract with or without a plan, a signed one) and the
+service ones (after-sales staff, tickets)."""
 
 from closeloop.contracts.tests.conftest import (  # noqa: F401 (fixtures)
     accepted_quote,
@@ -13,3 +14,4 @@ from closeloop.contracts.tests.conftest import (  # noqa: F401 (fixtures)
     presales,
     signed_contract,
 )
+from closeloop.service.tests.conftest import make_ticket, service_staff, service_team  # noqa: F401 (fixtures)

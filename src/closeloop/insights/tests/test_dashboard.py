@@ -106,6 +106,25 @@ def test_leads_by_source_count_each_viewers_line(org, known):
     assert sources(org.admin, source=org.sources["展会"]) == ({"展会": (1, 0, 0, 0)}, (1, 0, 0, 0))
 
 
+def test_won_counts_the_deals_its_link_lists(client, org, known, make_lead, make_deal, stages):
+    """A lead of the owner's won by the teammate: the win is on the teammate's line, the figure as its link."""
+    lead = make_lead(owner=org.owner)
+    handed = make_deal(owner=org.teammate, amount="1000", **DEAL_FIELDS)
+    Opportunity.objects.filter(pk=handed.pk).update(lead=lead)
+    for name in ("需求确认", "方案报价", "赢单"):
+        opportunity_move_stage(opportunity=handed, stage=stages[name], actor=org.teammate)
+    assert sources(org.owner)[1] == (4, 2, 1, 1)
+    assert sources(org.teammate)[1] == (1, 0, 0, 1)
+    assert sources(org.manager)[1] == (5, 2, 1, 2)
+    today = timezone.localdate()
+    query = f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
+    for user, won in [(org.owner, 1), (org.teammate, 1), (org.manager, 2)]:
+        client.force_login(user)
+        total = client.get(reverse("insights:dashboard") + query).context["figures"]["sources"]["total"]
+        assert total["won"] == won
+        assert len(client.get(total["urls"]["won"]).context["page"]["rows"]) == won, user
+
+
 def test_the_funnel_counts_deals_that_reached_each_stage(org, known):
     rows, totals = funnel(org.owner)
     # The won deal skipped 商务谈判 and the negotiating one skipped two stages: both reached them.
@@ -194,7 +213,7 @@ def test_periods_are_local_days(org):
 def test_one_query_per_section(django_assert_max_num_queries, org, known):
     scope = scope_for(org.manager)
     dashboard.lead_sources(scope)  # the team's ids, kept on the user for the request
-    with django_assert_max_num_queries(1):
+    with django_assert_max_num_queries(2):  # leads, won deals
         dashboard.lead_sources(scope)
     with django_assert_max_num_queries(3):  # the default pipeline, its stages, the counts
         dashboard.funnel(scope)
@@ -256,8 +275,9 @@ def test_every_table_exports_to_its_own_sheet(client, org, known):
     response = client.get(reverse("insights:dashboard_export") + query)
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content), read_only=True)
-    assert book.sheetnames == ["Leads by source", "Funnel by stage", "Lost reasons", "Lost reasons by rep",
-                               "Weighted forecast", "Quote to cash"]
+    assert book.sheetnames == ["Leads by source", "Funnel by stage", "Cycle time per stage", "Hand-off time",
+                               "First-contact SLA", "Overdue follow-ups", "Lost reasons", "Lost reasons by rep",
+                               "Weighted forecast", "Quote to cash", "Tickets", "Satisfaction"]
     sheets = {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
     # Sources in their configured order (展会 first).
     assert sheets["Leads by source"][1:] == [("展会", 1, 0, 0.0, 0, 0.0, 0, 0.0), ("官网", 3, 2, 66.7, 1, 33.3, 1, 33.3),

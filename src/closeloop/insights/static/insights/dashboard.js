@@ -28,9 +28,17 @@
       return base;
     }
     base.xAxis = { type: "category", data: data.labels, axisLabel: { interval: 0, hideOverlap: true } };
+    if (data.line) {
+      // CSAT (1–5) on the left axis, NPS (−100 to 100) on the right.
+      base.yAxis = [{ type: "value", min: 0, max: 5 }, { type: "value", min: -100, max: 100 }];
+      base.series = data.series.map(function (series) {
+        return { name: series.name, type: "line", yAxisIndex: series.axis || 0, connectNulls: true, data: series.data };
+      });
+      return base;
+    }
     base.yAxis = { type: "value" };
     base.series = data.series.map(function (series) {
-      return { name: series.name, type: "bar", data: series.data };
+      return { name: series.name, type: "bar", stack: series.stack, data: series.data };
     });
     return base;
   }

@@ -1,0 +1,210 @@
+"""The dashboard's flow figures: cycle time per stage, hand-off time between departments, first-contact SLA and
+overdue follow-ups, exact per viewer (owner and teammate in team A under manager, outsider in team B under
+other_manager, admin), with times set on the rows so the medians and 90th percentiles are known.
+
+Percentiles are by nearest rank: of n durations, the ⌈n/2⌉-th and ⌈9n/10⌉-th shortest.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from closeloop.core.models import Role, User
+from closeloop.core.services import department_save
+from closeloop.deals.models import Opportunity, StageHistory
+from closeloop.deals.services.opportunities import opportunity_move_stage
+from closeloop.followup.models import Handoff, Task, TaskStatus
+from closeloop.followup.services import handoff_request, handoff_respond, participant_add
+from closeloop.insights import dashboard
+from closeloop.leads.models import Lead
+
+pytestmark = pytest.mark.django_db
+
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+def scope_for(user, **kwargs):
+    today = timezone.localdate()
+    return dashboard.Scope(viewer=user, start=today - timedelta(days=10), end=today + timedelta(days=10), **kwargs)
+
+
+def query():
+    today = timezone.localdate()
+    return f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
+
+
+def stay(deal, stage, *, entered, exited):
+    StageHistory.objects.filter(opportunity=deal, stage=stage).update(entered_at=entered, exited_at=exited)
+
+
+@pytest.fixture
+def presales(org):
+    department = department_save(actor=org.admin, name="售前部", parent=org.team_a.parent.parent)
+    return User.objects.create_user("presales", "presales@example.com", "pw", role=Role.PRESALES,
+                                    department=department, display_name="presales")
+
+
+@pytest.fixture
+def flow(org, make_deal, make_lead, stages, presales):
+    now = timezone.now()
+    first, second, third = stages["初步接洽"], stages["需求确认"], stages["方案报价"]
+    deals = {}
+    # Days in 初步接洽: owner 1, 2, 5; teammate 10; outsider 4. The owner's first deal also stayed 3 days in 需求确认.
+    for key, owner, days in [("a", org.owner, 1), ("b", org.owner, 2), ("c", org.owner, 5),
+                             ("d", org.teammate, 10), ("e", org.outsider, 4)]:
+        deal = make_deal(owner=owner, amount="1000", need="上线CRM", budget="50000", authority="总经理",
+                         expected_close_date="2027-01-15")
+        opportunity_move_stage(opportunity=deal, stage=second, actor=owner)
+        stay(deal, first, entered=now - HOUR - days * DAY, exited=now - HOUR)
+        deals[key] = deal
+    opportunity_move_stage(opportunity=deals["a"], stage=third, actor=org.owner)
+    stay(deals["a"], first, entered=now - 4 * DAY - HOUR, exited=now - 3 * DAY - HOUR)
+    stay(deals["a"], second, entered=now - 3 * DAY - HOUR, exited=now - HOUR)
+    # The owner collaborates on the teammate's deal: they see it, but it is the teammate's figure.
+    participant_add(record=deals["d"], user=org.owner, role="sales", actor=org.admin)
+
+    # Hand-offs to pre-sales, hours to accept: owner 2 and 6 (and one declined), teammate 10 (and one waiting),
+    # outsider 4.
+    def handoff(deal, actor, hours=None, accept=True):
+        row = handoff_request(record=deal, assignee=presales, title="技术评估", due_at=now + DAY, actor=actor)
+        if hours is not None or not accept:
+            handoff_respond(handoff=row, actor=presales, accept=accept, note="" if accept else "本周没空")
+        if hours is not None:
+            Handoff.objects.filter(pk=row.pk).update(created_at=now - 20 * HOUR, responded_at=now - 20 * HOUR + hours * HOUR)
+        return row
+
+    handoff(deals["a"], org.owner, 2)
+    handoff(deals["b"], org.owner, 6)
+    handoff(deals["c"], org.owner, accept=False)
+    handoff(deals["d"], org.teammate, 10)
+    handoff(deals["d"], org.teammate)
+    handoff(deals["e"], org.outsider, 4)
+
+    # First contacts: owner in time, late, missed, still to come; teammate in time; outsider missed.
+    def lead(owner, outcome, *, next_follow_up):
+        row = make_lead(owner=owner)
+        task = Task.objects.for_record(row).get(kind="first_contact")
+        due, status, closed = {"met": (now - 2 * HOUR, TaskStatus.DONE, now - 3 * HOUR),
+                               "late": (now - 5 * HOUR, TaskStatus.DONE, now - HOUR),
+                               "missed": (now - HOUR, TaskStatus.OPEN, None),
+                               "pending": (now + 2 * HOUR, TaskStatus.OPEN, None)}[outcome]
+        Task.objects.filter(pk=task.pk).update(due_at=due, status=status, closed_at=closed)
+        Lead.objects.filter(pk=row.pk).update(next_follow_up_at=now + next_follow_up)
+        return row
+
+    lead(org.owner, "met", next_follow_up=DAY)
+    lead(org.owner, "late", next_follow_up=DAY)
+    lead(org.owner, "missed", next_follow_up=-HOUR)
+    lead(org.owner, "pending", next_follow_up=2 * HOUR)
+    lead(org.teammate, "met", next_follow_up=DAY)
+    lead(org.outsider, "missed", next_follow_up=-HOUR)
+    # Overdue deals: one of the owner's, one of the teammate's.
+    Opportunity.objects.update(next_follow_up_at=now + DAY)
+    Opportunity.objects.filter(pk__in=[deals["b"].pk, deals["d"].pk]).update(next_follow_up_at=now - 2 * HOUR)
+    return deals
+
+
+def cycle(user):
+    return [(row["name"], row["deals"], row["median"], row["p90"])
+            for row in dashboard.cycle_times(scope_for(user))["rows"]]
+
+
+def test_cycle_time_per_stage_is_median_and_p90_days_per_viewer(org, flow):
+    empty = [("方案报价", 0, None, None), ("商务谈判", 0, None, None)]
+    assert cycle(org.owner) == [("初步接洽", 3, 2.0, 5.0), ("需求确认", 1, 3.0, 3.0), *empty]
+    assert cycle(org.teammate) == [("初步接洽", 1, 10.0, 10.0), ("需求确认", 0, None, None), *empty]
+    assert cycle(org.manager) == [("初步接洽", 4, 2.0, 10.0), ("需求确认", 1, 3.0, 3.0), *empty]
+    assert cycle(org.other_manager) == [("初步接洽", 1, 4.0, 4.0), ("需求确认", 0, None, None), *empty]
+    assert cycle(org.admin) == [("初步接洽", 5, 4.0, 10.0), ("需求确认", 1, 3.0, 3.0), *empty]
+    assert cycle(org.outsider) == cycle(org.other_manager)
+
+
+def handoffs(user):
+    return [(row["from"], row["to"], row["asked"], row["accepted"], row["declined"], row["waiting"], row["median"],
+             row["p90"]) for row in dashboard.handoff_times(scope_for(user))["rows"]]
+
+
+def test_hand_off_time_between_departments_per_viewer(org, flow):
+    assert handoffs(org.owner) == [("一组", "售前部", 3, 2, 1, 0, 2.0, 6.0)]
+    assert handoffs(org.teammate) == [("一组", "售前部", 2, 1, 0, 1, 10.0, 10.0)]
+    assert handoffs(org.manager) == [("一组", "售前部", 5, 3, 1, 1, 6.0, 10.0)]
+    assert handoffs(org.other_manager) == [("二组", "售前部", 1, 1, 0, 0, 4.0, 4.0)]
+    assert handoffs(org.admin) == [("一组", "售前部", 5, 3, 1, 1, 6.0, 10.0), ("二组", "售前部", 1, 1, 0, 0, 4.0, 4.0)]
+
+
+def sla(user):
+    figures = dashboard.first_contact_sla(scope_for(user), timezone.now())
+    return ([(row["rep"], row["due"], row["met"], row["late"], row["missed"], row["pending"], row["rate"])
+             for row in figures["rows"]],
+            [(row["rep"], row["leads"], row["deals"]) for row in figures["overdue"]])
+
+
+def test_first_contact_sla_and_overdue_follow_ups_by_rep(org, flow):
+    owner, teammate = ("owner", 4, 1, 1, 1, 1, 33.3), ("teammate", 1, 1, 0, 0, 0, 100.0)
+    outsider = ("outsider", 1, 0, 0, 1, 0, 0.0)
+    assert sla(org.owner) == ([owner], [("owner", 1, 1)])
+    assert sla(org.teammate) == ([teammate], [("teammate", 0, 1)])
+    assert sla(org.manager) == ([owner, teammate], [("owner", 1, 1), ("teammate", 0, 1)])
+    assert sla(org.other_manager) == ([outsider], [("outsider", 1, 0)])
+    assert sla(org.admin) == ([outsider, owner, teammate], [("outsider", 1, 0), ("owner", 1, 1), ("teammate", 0, 1)])
+    total = dashboard.first_contact_sla(scope_for(org.manager), timezone.now())["total"]
+    assert total == {"due": 5, "met": 2, "late": 1, "missed": 1, "pending": 1, "rate": 50.0}
+
+
+def flow_links(figures):
+    for row in figures["cycle"]["rows"]:
+        yield row["deals"], row["url"]
+    for row in figures["handoffs"]["rows"]:
+        yield row["asked"], row["url"]
+    for row in figures["sla"]["rows"]:
+        for key in ("met", "late", "missed"):
+            yield row[key], row["urls"][key]
+    for row in figures["sla"]["overdue"]:
+        for key in ("leads", "deals"):
+            yield row[key], row["urls"][key]
+
+
+def test_every_flow_figure_drills_down_to_as_many_records(client, org, flow):
+    followed = 0
+    for user in (org.owner, org.teammate, org.manager, org.other_manager, org.admin):
+        client.force_login(user)
+        response = client.get(reverse("insights:dashboard") + query())
+        assert response.status_code == 200
+        for figure, url in flow_links(response.context["figures"]):
+            listed = client.get(url)
+            assert listed.status_code == 200, url
+            assert len(listed.context["page"]["rows"]) == figure, (user, url)
+            followed += 1
+    assert followed > 40
+    # The lists keep the drill-down's filters as hidden fields while the viewer filters on.
+    client.force_login(org.owner)
+    figures = client.get(reverse("insights:dashboard") + query()).context["figures"]
+    page = client.get(figures["sla"]["overdue"][0]["urls"]["leads"]).content.decode()
+    assert 'type="hidden" name="overdue" value="1"' in page
+
+
+def test_the_flow_tables_export_to_their_sheets(client, org, flow):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(org.manager)
+    book = load_workbook(io.BytesIO(client.get(reverse("insights:dashboard_export") + query()).content), read_only=True)
+    sheets = {name: list(book[name].iter_rows(values_only=True))[1:] for name in book.sheetnames}
+    assert sheets["Cycle time per stage"][:2] == [("初步接洽", 4, 2, 10), ("需求确认", 1, 3, 3)]
+    assert sheets["Hand-off time"] == [("一组", "售前部", 5, 3, 1, 1, 6, 10)]
+    assert sheets["First-contact SLA"] == [("owner", 4, 1, 1, 1, 1, 33.3), ("teammate", 1, 1, 0, 0, 0, 100)]
+    assert sheets["Overdue follow-ups"] == [("owner", 1, 1), ("teammate", 0, 1)]
+
+
+def test_flow_sections_read_a_bounded_number_of_queries(django_assert_max_num_queries, org, flow):
+    scope = scope_for(org.manager)
+    dashboard.lead_sources(scope)  # the team's ids, kept on the user for the request
+    with django_assert_max_num_queries(4):  # the pipeline, its stages, deals per stage, the percentiles
+        dashboard.cycle_times(scope)
+    with django_assert_max_num_queries(3):  # counts, percentiles, department names
+        dashboard.handoff_times(scope)
+    with django_assert_max_num_queries(4):  # first contacts, overdue leads, overdue deals, names
+        dashboard.first_contact_sla(scope, timezone.now())

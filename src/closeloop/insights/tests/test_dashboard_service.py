@@ -1,0 +1,148 @@
+"""The dashboard's after-sales section: tickets opened and resolved by assignee with their SLA clocks, and CSAT and
+NPS of the surveys answered, exact per viewer. Tickets belong to a line through their customer's owner (owner,
+teammate in team A under manager; outsider in team B under other_manager) and are worked by service and service2."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from closeloop.insights import dashboard
+from closeloop.service.models import Survey, Ticket, TicketStatus
+
+pytestmark = pytest.mark.django_db
+
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+def scope_for(user):
+    today = timezone.localdate()
+    return dashboard.Scope(viewer=user, start=today - timedelta(days=10), end=today + timedelta(days=10))
+
+
+def query():
+    today = timezone.localdate()
+    return f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
+
+
+@pytest.fixture
+def served(org, make_customer, make_ticket, service_team):
+    now = timezone.now()
+    customers = {user: make_customer(owner=user) for user in (org.owner, org.teammate, org.outsider)}
+
+    def ticket(customer, assignee, *, opened, response_due, responded=None, resolved=None, resolution_due=None):
+        row = make_ticket(customer=customer, actor=customer.owner)
+        Ticket.objects.filter(pk=row.pk).update(
+            owner=assignee, created_at=opened, first_response_due_at=response_due, first_responded_at=responded,
+            resolved_at=resolved, resolution_due_at=resolution_due or now + DAY,
+            status=TicketStatus.RESOLVED if resolved else TicketStatus.IN_PROGRESS)
+        return row
+
+    first, second = service_team.first, service_team.second
+    mine = customers[org.owner]
+    # In time both ways; first response late; opened long ago and resolved late.
+    ticket(mine, first, opened=now - 2 * DAY, response_due=now - 2 * DAY + 4 * HOUR, responded=now - 2 * DAY + HOUR,
+           resolved=now - DAY, resolution_due=now - DAY + HOUR)
+    ticket(mine, first, opened=now - 2 * DAY, response_due=now - 2 * DAY + HOUR, responded=now - 2 * DAY + 3 * HOUR)
+    ticket(mine, second, opened=now - 20 * DAY, response_due=now - 20 * DAY + HOUR,
+           responded=now - 20 * DAY + HOUR / 2, resolved=now - HOUR, resolution_due=now - 2 * HOUR)
+    # The teammate's customer: no first response and its time has passed. The outsider's: not due yet.
+    ticket(customers[org.teammate], second, opened=now - DAY, response_due=now - HOUR)
+    ticket(customers[org.outsider], first, opened=now - DAY, response_due=now + HOUR)
+
+    def survey(owner, csat, nps, answered):
+        Survey.objects.create(customer=customers[owner], owner=owner, expires_at=now + 10 * DAY, sent_at=answered - DAY,
+                              answered_at=answered, csat=csat, nps=nps)
+
+    survey(org.owner, 5, 10, now - DAY)
+    survey(org.owner, 3, 7, now - 2 * DAY)
+    survey(org.owner, 1, 0, now - 30 * DAY)  # outside the period
+    survey(org.teammate, 1, 2, now - DAY)
+    survey(org.outsider, 4, 9, now - DAY)
+    return service_team
+
+
+def tickets(user):
+    return [(row["assignee"], row["opened"], row["resolved"], row["response_met"], row["response_missed"],
+             row["response_rate"], row["resolution_met"], row["resolution_missed"], row["resolution_rate"])
+            for row in dashboard.service(scope_for(user), timezone.now())["rows"]]
+
+
+def test_tickets_and_their_sla_by_assignee_per_viewer(org, served):
+    assert tickets(org.owner) == [("service", 2, 1, 1, 1, 50.0, 1, 0, 100.0),
+                                  ("service2", 0, 1, 0, 0, None, 0, 1, 0.0)]
+    assert tickets(org.teammate) == [("service2", 1, 0, 0, 1, 0.0, 0, 0, None)]
+    assert tickets(org.manager) == [("service", 2, 1, 1, 1, 50.0, 1, 0, 100.0),
+                                    ("service2", 1, 1, 0, 1, 0.0, 0, 1, 0.0)]
+    assert tickets(org.other_manager) == [("service", 1, 0, 0, 0, None, 0, 0, None)]
+    assert tickets(org.admin) == [("service", 3, 1, 1, 1, 50.0, 1, 0, 100.0),
+                                  ("service2", 1, 1, 0, 1, 0.0, 0, 1, 0.0)]
+    # After-sales staff see every ticket (a company-wide role); their line is what is assigned to them.
+    assert tickets(served.first) == [("service", 3, 1, 1, 1, 50.0, 1, 0, 100.0)]
+
+
+def satisfaction(user):
+    figures = dashboard.service(scope_for(user), timezone.now())
+    overall = figures["overall"]
+    return ([(row["label"], row["answered"], row["csat"], row["nps"]) for row in figures["satisfaction"]],
+            (overall["answered"], overall["csat"], overall["nps"]))
+
+
+def test_csat_and_nps_by_account_owner_per_viewer(org, served):
+    assert satisfaction(org.owner) == ([("owner", 2, 4.0, 50)], (2, 4.0, 50))
+    assert satisfaction(org.teammate) == ([("teammate", 1, 1.0, -100)], (1, 1.0, -100))
+    assert satisfaction(org.manager) == ([("owner", 2, 4.0, 50), ("teammate", 1, 1.0, -100)], (3, 3.0, 0))
+    assert satisfaction(org.other_manager) == ([("outsider", 1, 4.0, 100)], (1, 4.0, 100))
+    rows, overall = satisfaction(org.admin)
+    assert rows == [("owner", 2, 4.0, 50), ("outsider", 1, 4.0, 100), ("teammate", 1, 1.0, -100)]
+    assert overall[0] == 4 and overall[2] == 25
+    over_time = dashboard.service(scope_for(org.manager), timezone.now())["over_time"]
+    assert sum(row["answered"] for row in over_time) == 3
+
+
+def service_links(figures):
+    for row in figures["service"]["rows"]:
+        for key, url in row["urls"].items():
+            yield row[key], url
+    for row in figures["service"]["satisfaction"]:
+        yield row["answered"], row["url"]
+
+
+def test_every_service_figure_drills_down_to_as_many_records(client, org, served):
+    followed = 0
+    for user in (org.owner, org.teammate, org.manager, org.other_manager, org.admin):
+        client.force_login(user)
+        response = client.get(reverse("insights:dashboard") + query())
+        assert response.status_code == 200
+        for figure, url in service_links(response.context["figures"]):
+            listed = client.get(url)
+            assert listed.status_code == 200, url
+            assert len(listed.context["page"]["rows"]) == figure, (user, url)
+            followed += 1
+    assert followed > 40
+    # A drill-down keeps its filters on the ticket list's form; a rep cannot widen the line past what they see.
+    client.force_login(org.teammate)
+    figures = client.get(reverse("insights:dashboard") + query()).context["figures"]
+    url = figures["service"]["rows"][0]["urls"]["opened"]
+    assert 'type="hidden" name="opened_from"' in client.get(url).content.decode()
+    assert len(client.get(url.replace("line=me", "line=team")).context["page"]["rows"]) == 1
+
+
+def test_the_service_tables_export_to_their_sheets(client, org, served):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(org.manager)
+    book = load_workbook(io.BytesIO(client.get(reverse("insights:dashboard_export") + query()).content), read_only=True)
+    sheets = {name: list(book[name].iter_rows(values_only=True))[1:] for name in book.sheetnames}
+    assert sheets["Tickets"] == [("service", 2, 1, 1, 1, 50, 1, 0, 100), ("service2", 1, 1, 0, 1, 0, 0, 1, 0)]
+    assert sheets["Satisfaction"] == [("owner", 2, 4, 50, 1, 1, 0), ("teammate", 1, 1, -100, 0, 0, 1)]
+
+
+def test_the_service_section_reads_a_bounded_number_of_queries(django_assert_max_num_queries, org, served):
+    scope = scope_for(org.manager)
+    dashboard.lead_sources(scope)  # the team's ids, kept on the user for the request
+    with django_assert_max_num_queries(5):  # tickets, assignees' names, by owner, overall, over time
+        dashboard.service(scope, timezone.now())
