@@ -216,8 +216,9 @@ class RadarBreak:
     viewer for the page, everything for the radar's per-owner recount, `shared_with` a viewer for what they see
     beyond their owners). `owner` is the path to who owns a record ("owner", "opportunity__owner"; null when
     nobody does), the path of the model's `owner_field`; `also_owner` the path of its `also_owner_fields` (a
-    contract's deal's owner), if any. One query, which the radar counts, orders by `broken_since`, filters by
-    owner and pages. `threshold` is how long something may wait before it counts (`default_threshold` unless
+    contract's deal's owner), if any; `unowned()` the id of who answers for a record whose owner is null (a ticket
+    nobody is assigned: the service manager), or None. One query, which the radar counts, orders by
+    `broken_since`, filters by owner and pages. `threshold` is how long something may wait before it counts (`default_threshold` unless
     an administrator set another; zero for kinds broken at once). `action` is the one thing that mends a
     record: a label and `action_url(record)`."""
 
@@ -229,6 +230,7 @@ class RadarBreak:
     default_threshold: timedelta = timedelta(0)
     owner: str = "owner"
     also_owner: str | None = None
+    unowned: Callable[[], int | None] | None = None
     order: int = 100
 
 

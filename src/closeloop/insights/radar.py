@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from closeloop.core.hooks import RadarBreak, collect
@@ -62,13 +63,22 @@ class Beyond:
         return self.built[queryset.model].all()
 
 
+def of_owner(kind: RadarBreak, found, owner: int):
+    """`found` narrowed to one owner's records, with the records nobody owns when the kind names `owner` as who
+    answers for them (`RadarBreak.unowned`: a ticket nobody is assigned is the service manager's)."""
+    mine = Q(**{f"{kind.owner}_id": owner})
+    if kind.unowned is not None and kind.unowned() == owner:
+        mine |= Q(**{f"{kind.owner}__isnull": True})
+    return found.filter(mine)
+
+
 def rows(kind: RadarBreak, user: User, now: datetime, *, owner: int | None = None, limits: dict | None = None):
     """The records broken in this way that `user` may see (of one owner when given); `limits` are the
     thresholds by kind (`services.thresholds`, read once per page)."""
     limits = limits if limits is not None else thresholds([kind])
     found = kind.rows(lambda queryset: queryset.visible_to(user), now, limits[kind.key])
     if owner is not None:
-        found = found.filter(**{f"{kind.owner}_id": owner})
+        found = of_owner(kind, found, owner)
     return found
 
 
@@ -95,6 +105,9 @@ def recount(now: datetime | None = None) -> int:
             pairs = found.values_list(kind.owner, kind.also_owner).iterator(chunk_size=5000)
         else:
             pairs = ((owner, None) for owner in found.values_list(kind.owner, flat=True).iterator(chunk_size=5000))
+        if kind.unowned is not None:  # counted as theirs who answer for what nobody owns
+            answers = kind.unowned()
+            pairs = ((answers if owner is None else owner, also) for owner, also in pairs)
         owners = Counter(pairs)
         kept += [RadarCount(kind=kind.key, owner_id=owner, also_owner_id=also, count=n)
                  for (owner, also), n in owners.items()]
@@ -128,7 +141,7 @@ def summary(user: User, now: datetime, *, owner: int | None = None) -> tuple[lis
             row for row in kept[kind.key] if row[0] in mine or row[1] in mine]
         if owner is not None:
             seen = [row for row in seen if row[0] == owner]
-            extra = extra.filter(**{f"{kind.owner}_id": owner})
+            extra = of_owner(kind, extra, owner)
         result.append((kind, sum(row[2] for row in seen) + (0 if beyond.sees_all else extra.count())))
     return result, last.counted_at
 
@@ -174,12 +187,20 @@ def _owner(record, path: str):
     return record
 
 
+def _owners(kind: RadarBreak):
+    """Who owns a record of the kind: its owner path's user, else who answers for what nobody owns."""
+    answers = kind.unowned() if kind.unowned is not None else None
+    fallback = User.objects.filter(pk=answers).first() if answers is not None else None
+    return lambda record: _owner(record, kind.owner) or fallback
+
+
 def listing(kind: RadarBreak, user: User, now: datetime, *, page: int, owner: int | None = None,
             per_page: int = 25) -> dict:
     """One page of a kind, longest broken first (`core.pagination.page_of`; its rows are `Broken`)."""
     found = rows(kind, user, now, owner=owner).select_related(kind.owner).order_by("broken_since", "pk")
     result = page_of(found, page=page, per_page=per_page)
-    result["rows"] = [Broken(kind, record, _owner(record, kind.owner), _moment(record.broken_since), now)
+    owner_of = _owners(kind)
+    result["rows"] = [Broken(kind, record, owner_of(record), _moment(record.broken_since), now)
                       for record in result["rows"]]
     return result
 
@@ -195,5 +216,6 @@ def every_row(user: User, now: datetime, *, owner: int | None = None, limit_per_
     limits = thresholds(every)
     for kind in every:
         found = rows(kind, user, now, owner=owner, limits=limits).select_related(kind.owner).order_by("broken_since", "pk")
+        owner_of = _owners(kind)
         for record in found[:limit_per_kind].iterator(chunk_size=1000):
-            yield Broken(kind, record, _owner(record, kind.owner), _moment(record.broken_since), now)
+            yield Broken(kind, record, owner_of(record), _moment(record.broken_since), now)

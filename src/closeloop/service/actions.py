@@ -20,6 +20,7 @@ class ServiceAction(models.TextChoices):
     TICKET_REOPEN = "ticket.reopen", _("Ticket reopened")
     TICKET_FORM_SHARE = "ticket_form.share", _("Public ticket form shared")
     SURVEY_SEND = "survey.send", _("Satisfaction survey sent")
+    SURVEY_RESEND = "survey.resend", _("Satisfaction survey sent again")
     SURVEY_ANSWER = "survey.answer", _("Satisfaction survey answered")
     RENEWAL_OPEN = "renewal.open", _("Renewal deal opened")
     SETTINGS_UPDATE = "service_settings.update", _("Service settings edited")

@@ -86,6 +86,11 @@ class ServiceConfig(LoopApp):
             RecordPanel("deals.Opportunity", "details", "service/_opportunity_renewal.html"),
         ]
 
+    def radar_breaks(self):
+        from .radar import radar_breaks
+
+        return radar_breaks()
+
     def timeline_sources(self):
         from . import timeline
 

@@ -271,10 +271,13 @@ class TicketQuerySet(VisibleQuerySet):
     def _visibility_filter(self, user) -> Q:
         # The assignee (a manager: the team's), the reps of the customer (and their managers: whoever sees the
         # customer), and the family's participants (who replied or was asked in).
+        return super()._visibility_filter(user) | self._shared_filter(user)
+
+    def _shared_filter(self, user) -> Q:
+        # Beyond the assignee's line: the customer's reps and the participants (the radar counts these live).
         from closeloop.deals.models import Customer
 
-        return (super()._visibility_filter(user) | involved(user, Ticket)
-                | Q(customer__in=Customer.objects.visible_to(user).values("pk")))
+        return involved(user, Ticket) | Q(customer__in=Customer.objects.visible_to(user).values("pk"))
 
 
 class Ticket(FollowedUp, models.Model):
@@ -352,6 +355,14 @@ class Ticket(FollowedUp, models.Model):
                          condition=Q(first_responded_at__isnull=True, first_response_breached_at__isnull=True)),
             models.Index(fields=["resolution_due_at"], name="ticket_resolution_due_idx",
                          condition=Q(resolved_at__isnull=True, resolution_breached_at__isnull=True)),
+            # The breakpoint radar's "past its SLA": open tickets (neither resolved nor closed; reopening clears
+            # both) by each clock's due time, escalated or not (the sweep's indexes above drop a ticket once it is
+            # escalated). Said with IS NULL, not the status: SQLite matches a partial index's literal `IN` list to
+            # no bound parameter.
+            models.Index(fields=["first_response_due_at"], name="ticket_radar_response_idx",
+                         condition=Q(first_responded_at__isnull=True, resolved_at__isnull=True, closed_at__isnull=True)),
+            models.Index(fields=["resolution_due_at"], name="ticket_radar_resolution_idx",
+                         condition=Q(resolved_at__isnull=True, closed_at__isnull=True)),
         ]
 
     def __str__(self):
@@ -375,9 +386,12 @@ class SurveyQuerySet(VisibleQuerySet):
 
     def _visibility_filter(self, user) -> Q:
         # The account owner when it was sent (a manager: the team's), and whoever sees the customer now.
+        return super()._visibility_filter(user) | self._shared_filter(user)
+
+    def _shared_filter(self, user) -> Q:
         from closeloop.deals.models import Customer
 
-        return super()._visibility_filter(user) | Q(customer__in=Customer.objects.visible_to(user).values("pk"))
+        return Q(customer__in=Customer.objects.visible_to(user).values("pk"))
 
 
 class Survey(models.Model):
@@ -419,6 +433,8 @@ class Survey(models.Model):
             # "By owner" and a manager's team; the period breakdown reads answered_at.
             models.Index(fields=["owner", "answered_at"], name="survey_owner_idx"),
             models.Index(fields=["answered_at"], name="survey_answered_idx", condition=Q(answered_at__isnull=False)),
+            # The breakpoint radar's "no answer": surveys still unanswered, oldest first.
+            models.Index(fields=["sent_at"], name="survey_unanswered_idx", condition=Q(answered_at__isnull=True)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ticket__isnull=True) | Q(delivery__isnull=True),
@@ -434,6 +450,9 @@ class Survey(models.Model):
     def __str__(self):
         subject = self.ticket or self.delivery
         return str(_("Satisfaction survey")) + (f" · {subject}" if subject else "")
+
+    def get_absolute_url(self):
+        return self.subject.get_absolute_url() + "#survey"
 
     @property
     def subject(self):

@@ -217,6 +217,14 @@ def _period_label(bucket, period: str) -> str:
     return f"{day:%Y-%m}"
 
 
+def get_survey_for_user(user, pk: int) -> Survey:
+    """A survey the user may see (404 for missing and not visible alike), with its ticket or delivery."""
+    survey = Survey.objects.visible_to(user).select_related("ticket", "delivery").filter(pk=pk).first()
+    if survey is None:
+        raise Http404
+    return survey
+
+
 def survey_context(subject, *, show_link: bool) -> dict:
     """The survey of a ticket or delivery the viewer sees, for its page; its link only for who may work the record
     (the key is the customer's credential)."""

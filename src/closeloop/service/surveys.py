@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record
-from closeloop.core.errors import Conflict, ValidationFailed
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.inputs import text_limit_errors
 from closeloop.core.models import Channel
 from closeloop.core.notify import absolute_url, notify
@@ -46,12 +46,21 @@ def _address(customer, contact=None, *first) -> str:
     return customer.contacts.exclude(email="").order_by("-is_primary", "id").values_list("email", flat=True).first() or ""
 
 
+def _ticket_address(ticket: Ticket) -> str:
+    return _address(ticket.customer, ticket.contact, ticket.requester_email)
+
+
+def _title(subject) -> str:
+    if isinstance(subject, Ticket):
+        return f"[{subject.number}] {subject.title}"
+    return f"{subject.contract.number} {subject.title}"
+
+
 def survey_for_ticket(ticket: Ticket, *, channel: str = Channel.WEB) -> Survey | None:
     """The survey of a ticket just resolved (inside the move's transaction); none if it had one already (a ticket
     reopened and resolved again is asked once)."""
     return _send(subject=ticket, customer=ticket.customer, product_id=ticket.product_id, channel=channel,
-                 email=_address(ticket.customer, ticket.contact, ticket.requester_email),
-                 title=f"[{ticket.number}] {ticket.title}")
+                 email=_ticket_address(ticket))
 
 
 def survey_for_delivery(delivery: Delivery, *, channel: str = Channel.WEB) -> Survey | None:
@@ -60,10 +69,10 @@ def survey_for_delivery(delivery: Delivery, *, channel: str = Channel.WEB) -> Su
     product_id = (delivery.contract.lines.exclude(product=None).order_by("-amount_incl_tax", "position")
                   .values_list("product_id", flat=True).first())
     return _send(subject=delivery, customer=delivery.customer, product_id=product_id, channel=channel,
-                 email=_address(delivery.customer), title=f"{delivery.contract.number} {delivery.title}")
+                 email=_address(delivery.customer))
 
 
-def _send(*, subject, customer, product_id, channel, email, title) -> Survey | None:
+def _send(*, subject, customer, product_id, channel, email) -> Survey | None:
     field = "ticket" if isinstance(subject, Ticket) else "delivery"
     if Survey.objects.filter(**{field: subject}).exists():
         return None
@@ -73,15 +82,48 @@ def _send(*, subject, customer, product_id, channel, email, title) -> Survey | N
         expires_at=now + timedelta(days=days), **{field: subject})
     audit_record(actor=None, channel=channel, action=ServiceAction.SURVEY_SEND, target=subject,
                  changes={"survey": [None, email or _("no email address: pass the link on")]})
-    if email:
-        url = survey_url(survey)
-        # In the site's language, whoever's request resolved the ticket: the customer reads it.
-        with translation.override(settings.LANGUAGE_CODE):
-            mail_subject = _("How did we do? %(title)s") % {"title": title}
-            body = _("Hello,\n\nThank you for working with us on %(title)s. Would you tell us in one minute how it "
-                     "went? Your answer goes straight to the people who served you.\n\n%(url)s\n\nThe link stays "
-                     "open for %(days)d days.") % {"title": title, "url": url, "days": days}
-        transaction.on_commit(lambda: customer_mail.enqueue(email, mail_subject, body))
+    _mail(survey, subject, days)
+    return survey
+
+
+def _mail(survey: Survey, subject, days: int) -> None:
+    """The survey's mail, after commit, when there is an address to send it to."""
+    email = survey.email
+    if not email:
+        return
+    url, title = survey_url(survey), _title(subject)
+    # In the site's language, whoever's request resolved the ticket: the customer reads it.
+    with translation.override(settings.LANGUAGE_CODE):
+        mail_subject = _("How did we do? %(title)s") % {"title": title}
+        body = _("Hello,\n\nThank you for working with us on %(title)s. Would you tell us in one minute how it "
+                 "went? Your answer goes straight to the people who served you.\n\n%(url)s\n\nThe link stays "
+                 "open for %(days)d days.") % {"title": title, "url": url, "days": days}
+    transaction.on_commit(lambda: customer_mail.enqueue(email, mail_subject, body))
+
+
+def survey_resend(*, survey: Survey, actor, channel: str = Channel.WEB) -> Survey:
+    """Send an unanswered survey again (the breakpoint radar's mend for a survey nobody answered): the same link,
+    open again for the configured days from now, mailed to the address the customer has now. Whoever may work the
+    ticket or delivery may resend it."""
+    from . import access
+
+    with transaction.atomic():
+        survey = Survey.objects.select_for_update().select_related("ticket__customer", "ticket__contact",
+                                                                   "delivery__contract", "customer").get(pk=survey.pk)
+        subject = survey.subject
+        allowed = (access.can_work_ticket(actor, subject) if isinstance(subject, Ticket)
+                   else access.can_run(actor, subject))
+        if not allowed:
+            raise Forbidden(_("Only who may work the ticket or delivery can send its survey again."))
+        if survey.answered_at is not None:
+            raise Conflict(_("This survey was answered already. Thank you!"), code="survey_answered")
+        now, days = timezone.now(), service_settings().survey_expiry_days
+        email = (_ticket_address(subject) if isinstance(subject, Ticket) else _address(survey.customer))[:200]
+        Survey.objects.filter(pk=survey.pk).update(sent_at=now, expires_at=now + timedelta(days=days), email=email)
+        survey.sent_at, survey.expires_at, survey.email = now, now + timedelta(days=days), email
+        audit_record(actor=actor, channel=channel, action=ServiceAction.SURVEY_RESEND, target=subject,
+                     changes={"survey": [None, email or _("no email address: pass the link on")]})
+        _mail(survey, subject, days)
     return survey
 
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("tickets/<int:pk>/reply/", views_tickets.ticket_reply_view, name="ticket_reply"),
     path("tickets/<int:pk>/files/<int:attachment_pk>/", views_tickets.ticket_file_view, name="ticket_file"),
     path("customers/<int:customer_pk>/ticket-form/", views_tickets.ticket_form_share_view, name="ticket_form_share"),
+    path("surveys/<int:pk>/resend/", views_tickets.survey_resend_view, name="survey_resend"),
     path("settings/", views_settings.settings_view, name="settings"),
     path("deliveries/", views.delivery_list_view, name="deliveries"),
     path("deliveries/new/", views.delivery_create_view, name="delivery_create"),

@@ -16,10 +16,10 @@ from closeloop.core.pagination import kept_parameters, paginate, query_without_p
 from closeloop.deals.selectors import get_customer_for_user
 from closeloop.followup.selectors import follow_up_panel
 
-from . import access, sla, ticket_forms, tickets
+from . import access, sla, surveys, ticket_forms, tickets
 from .forms import AssignForm, ReplyForm, TicketForm
 from .models import TicketPriority, TicketStatus
-from .selectors import TicketReview, get_ticket_for_user, survey_context, ticket_list
+from .selectors import TicketReview, get_survey_for_user, get_ticket_for_user, survey_context, ticket_list
 
 # The dashboard's drill-downs the list's form does not show, kept as hidden fields.
 TICKET_REVIEW_PARAMETERS = ("line", "assignee", "opened_from", "opened_to", "resolved_from", "resolved_to", "response",
@@ -170,3 +170,17 @@ def ticket_form_share_view(request, customer_pk):
     else:
         messages.success(request, _("The customer's public ticket form is ready: send them the link."))
     return redirect(customer.get_absolute_url() + "#tickets")
+
+
+@login_required
+@require_POST
+def survey_resend_view(request, pk):
+    """Send a ticket's or delivery's unanswered survey again (the service checks who may)."""
+    survey = get_survey_for_user(request.user, pk)
+    try:
+        surveys.survey_resend(survey=survey, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    else:
+        messages.success(request, _("Survey sent again."))
+    return redirect(survey.get_absolute_url())

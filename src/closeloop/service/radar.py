@@ -1,0 +1,58 @@
+"""The service's breaks in the loop, for the breakpoint radar (see core.hooks.RadarBreak): an open ticket past its
+SLA, and a resolved ticket or accepted delivery whose survey nobody answered.
+
+Each reads its own partial index (models: `ticket_radar_response_idx`, `ticket_radar_resolution_idx`,
+`survey_unanswered_idx`), so the recount walks the few broken rows rather than every ticket or survey."""
+
+from datetime import timedelta
+
+from django.db.models import Case, DateTimeField, F, Q, When
+from django.utils.translation import gettext_lazy as _
+
+from closeloop.core.hooks import RadarBreak
+
+from .models import Survey, Ticket
+from .sla import service_settings
+
+
+def ticket_past_sla(scope, now, threshold):
+    """Open tickets whose first response or resolution is overdue (escalated or not): broken since the earlier
+    clock ran out. A ticket waiting on the customer has no resolution due time (its clock stands still)."""
+    late = now - threshold
+    response = Q(first_responded_at__isnull=True, first_response_due_at__lt=late)
+    resolution = Q(resolved_at__isnull=True, resolution_due_at__lt=late)
+    # Open (neither resolved nor closed) inside each branch, so each branch implies its partial index's condition
+    # and SQLite plans the OR as one walk of each index.
+    still_open = Q(resolved_at__isnull=True, closed_at__isnull=True)
+    return (scope(Ticket.objects).filter((still_open & response) | (still_open & resolution))
+            .annotate(broken_since=Case(When(response, then=F("first_response_due_at")),
+                                        default=F("resolution_due_at"), output_field=DateTimeField())))
+
+
+def survey_unanswered(scope, now, threshold):
+    """Surveys unanswered `threshold` after they were sent, or expired, unless someone followed the customer up
+    since: a call logged on the ticket or delivery (its people) or on the customer (the account owner) mends it."""
+    return (scope(Survey.objects).filter(answered_at__isnull=True)
+            .filter(Q(sent_at__lte=now - threshold) | Q(expires_at__lte=now))
+            .filter(Q(ticket__isnull=True) | Q(ticket__last_activity_at__isnull=True)
+                    | Q(ticket__last_activity_at__lt=F("sent_at")))
+            .filter(Q(delivery__isnull=True) | Q(delivery__last_activity_at__isnull=True)
+                    | Q(delivery__last_activity_at__lt=F("sent_at")))
+            .filter(Q(customer__last_activity_at__isnull=True) | Q(customer__last_activity_at__lt=F("sent_at")))
+            .select_related("ticket", "delivery")
+            .annotate(broken_since=F("sent_at")))
+
+
+def _service_manager() -> int | None:
+    return service_settings().service_manager_id
+
+
+def radar_breaks() -> list[RadarBreak]:
+    return [
+        RadarBreak("service.ticket_past_sla", _("Ticket past its SLA"), ticket_past_sla, _("Work the ticket"),
+                   lambda ticket: ticket.get_absolute_url(), default_threshold=timedelta(0),
+                   unowned=_service_manager, order=120),
+        RadarBreak("service.survey_unanswered", _("Resolved ticket or accepted delivery without a survey answer"),
+                   survey_unanswered, _("Resend the survey or call the customer"),
+                   lambda survey: survey.get_absolute_url(), default_threshold=timedelta(days=7), order=130),
+    ]

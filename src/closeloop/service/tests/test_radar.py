@@ -1,0 +1,149 @@
+"""The service's breaks on the breakpoint radar: an open ticket past its SLA (the assignee's, the service manager's
+when nobody is assigned) and a survey nobody answered (the account owner's, mended by a call), seen through each
+viewer's visibility, counted per owner by the recount as live, on their partial indexes."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from closeloop.followup.services import activity_log
+from closeloop.insights import radar
+from closeloop.service import tickets
+from closeloop.service.models import ServiceSettings, Survey, Ticket, TicketStatus
+
+pytestmark = pytest.mark.django_db
+S = TicketStatus
+PAST_SLA, UNANSWERED = "service.ticket_past_sla", "service.survey_unanswered"
+
+
+def count(user, key, now, owner=None):
+    return dict((kind.key, n) for kind, n in radar.counts(user, now, owner=owner))[key]
+
+
+def kept(user, key, now, owner=None):
+    return dict((kind.key, n) for kind, n in radar.summary(user, now, owner=owner)[0])[key]
+
+
+def test_service_adds_its_kinds_after_the_contracts():
+    keys = [kind.key for kind in radar.kinds()]
+    assert keys.index(PAST_SLA) > keys.index("contracts.instalment_overdue") and UNANSWERED in keys
+
+
+def test_a_ticket_past_its_first_response_then_its_resolution(org, make_ticket, service_team, finance):
+    ticket = make_ticket(priority="P1")  # 7×24: respond within 30 minutes
+    kind = radar.kind_of(PAST_SLA)
+    late = ticket.first_response_due_at + timedelta(minutes=5)
+    assert count(org.admin, PAST_SLA, ticket.first_response_due_at - timedelta(minutes=1)) == 0
+    for user, seen in [(ticket.owner, 1), (service_team.second, 1), (org.owner, 1), (org.manager, 1), (org.admin, 1),
+                       (org.teammate, 0), (org.outsider, 0), (org.other_manager, 0), (finance, 0)]:
+        assert count(user, PAST_SLA, late) == seen, user
+    row = radar.listing(kind, org.owner, late, page=1)["rows"][0]
+    assert row.record == ticket and row.owner == ticket.owner and row.since == ticket.first_response_due_at
+    assert row.action_url == ticket.get_absolute_url()
+    tickets.ticket_reply(ticket=ticket, actor=ticket.owner, body="正在处理")
+    assert count(org.owner, PAST_SLA, late) == 0  # answered in time, resolution still running
+    ticket.refresh_from_db()
+    after = ticket.resolution_due_at + timedelta(minutes=1)
+    assert count(org.owner, PAST_SLA, after) == 1
+    assert radar.listing(kind, org.owner, after, page=1)["rows"][0].since == ticket.resolution_due_at
+    tickets.ticket_move(ticket=ticket, status=S.WAITING, actor=ticket.owner)
+    assert count(org.owner, PAST_SLA, after) == 0  # waiting on the customer: the clock stands still
+    tickets.ticket_move(ticket=ticket, status=S.RESOLVED, actor=ticket.owner)
+    assert count(org.admin, PAST_SLA, after + timedelta(days=30)) == 0
+
+
+def test_an_unassigned_ticket_past_its_sla_is_the_service_managers(org, make_ticket, service_team):
+    ticket = make_ticket(priority="P1")
+    Ticket.objects.filter(pk=ticket.pk).update(owner=None)
+    manager = service_team.manager
+    late = ticket.first_response_due_at + timedelta(hours=1)
+    kind = radar.kind_of(PAST_SLA)
+    assert count(manager, PAST_SLA, late, owner=manager.pk) == 1
+    assert count(org.admin, PAST_SLA, late, owner=service_team.first.pk) == 0
+    assert radar.listing(kind, org.admin, late, page=1, owner=manager.pk)["rows"][0].owner == manager
+    radar.recount(late)
+    for viewer in (org.admin, manager, service_team.first, org.owner, org.manager, org.outsider):
+        assert kept(viewer, PAST_SLA, late) == count(viewer, PAST_SLA, late), viewer
+        for owner in (manager, service_team.first, org.owner):
+            assert kept(viewer, PAST_SLA, late, owner.pk) == count(viewer, PAST_SLA, late, owner.pk), (viewer, owner)
+    assert kept(manager, PAST_SLA, late, manager.pk) == 1 and kept(org.owner, PAST_SLA, late) == 1
+    row = ServiceSettings.objects.get(pk=1)
+    row.service_manager = None
+    row.save()  # through save: the settings cache hears of it
+    assert radar.listing(kind, org.admin, late, page=1)["rows"][0].owner is None
+
+
+def test_a_survey_nobody_answered_waits_for_a_call(org, make_customer, make_ticket, service_team, finance):
+    from closeloop.deals.services.customers import contact_create
+
+    customer = make_customer(owner=org.owner)
+    contact = contact_create(customer=customer, data={"name": "周敏", "email": "zhou@example.com"}, actor=org.owner)
+    ticket = make_ticket(customer=customer, contact=contact)
+    tickets.ticket_move(ticket=ticket, status=S.RESOLVED, actor=ticket.owner)
+    survey = Survey.objects.get(ticket=ticket)
+    kind = radar.kind_of(UNANSWERED)
+    assert count(org.admin, UNANSWERED, survey.sent_at + timedelta(days=6)) == 0
+    week = survey.sent_at + timedelta(days=8)
+    for user, seen in [(org.owner, 1), (org.manager, 1), (service_team.first, 1), (org.admin, 1),
+                       (org.teammate, 0), (org.outsider, 0), (finance, 0)]:
+        assert count(user, UNANSWERED, week) == seen, user
+    row = radar.listing(kind, org.manager, week, page=1)["rows"][0]
+    assert row.record == survey and row.owner == org.owner and row.days == 8
+    assert row.action_url == ticket.get_absolute_url() + "#survey"
+    radar.recount(week)
+    assert kept(org.owner, UNANSWERED, week) == 1 and kept(service_team.first, UNANSWERED, week) == 1
+    # An expired survey counts before the wait is over (an administrator set a longer one).
+    Survey.objects.filter(pk=survey.pk).update(expires_at=survey.sent_at + timedelta(days=2))
+    assert count(org.owner, UNANSWERED, survey.sent_at + timedelta(days=3)) == 1
+    # A call mends it: the ticket's people log it on the ticket, the account owner on the customer.
+    activity_log(actor=ticket.owner, record=ticket, data={"kind": "call", "content": "回访：问题已解决，客户满意"})
+    assert count(org.owner, UNANSWERED, week) == 0
+    Ticket.objects.filter(pk=ticket.pk).update(last_activity_at=survey.sent_at - timedelta(minutes=1))
+    assert count(org.owner, UNANSWERED, week) == 1
+    activity_log(actor=org.owner, record=customer, data={"kind": "call", "content": "回访"})
+    assert count(org.owner, UNANSWERED, week) == 0
+
+
+def test_the_kinds_read_their_partial_indexes(org):
+    now = timezone.now()
+    past_sla = str(radar.kind_of(PAST_SLA).rows(radar.everything, now, timedelta(0)).order_by().explain())
+    unanswered = str(radar.kind_of(UNANSWERED).rows(radar.everything, now, timedelta(days=7)).order_by().explain())
+    if connection.vendor == "sqlite":  # PostgreSQL plans an empty table by its statistics
+        assert "ticket_radar_response_idx" in past_sla and "ticket_radar_resolution_idx" in past_sla, past_sla
+        assert "survey_unanswered_idx" in unanswered, unanswered
+    assert past_sla and unanswered
+
+
+def test_resending_a_survey_opens_it_again_and_mends_the_break(client, org, make_customer, make_ticket, service_team):
+    from django.urls import reverse
+
+    from closeloop.core.models import AuditEntry
+    from closeloop.deals.services.customers import contact_create
+
+    customer = make_customer(owner=org.owner)
+    contact = contact_create(customer=customer, data={"name": "周敏", "email": "zhou@example.com"}, actor=org.owner)
+    ticket = make_ticket(customer=customer, contact=contact)
+    tickets.ticket_move(ticket=ticket, status=S.RESOLVED, actor=ticket.owner)
+    survey = Survey.objects.get(ticket=ticket)
+    Survey.objects.filter(pk=survey.pk).update(sent_at=survey.sent_at - timedelta(days=20),
+                                               expires_at=survey.sent_at - timedelta(days=6))
+    now = timezone.now()
+    assert count(org.owner, UNANSWERED, now) == 1
+    url = reverse("service:survey_resend", args=[survey.pk])
+    for user, status in [(org.outsider, 404), (org.teammate, 404)]:
+        client.force_login(user)
+        assert client.post(url).status_code == status, user
+    client.force_login(org.owner)
+    assert f'action="{url}"' in client.get(ticket.get_absolute_url()).content.decode()
+    response = client.post(url)
+    assert response.status_code == 302 and response["Location"] == ticket.get_absolute_url() + "#survey"
+    survey.refresh_from_db()
+    assert survey.expires_at > now + timedelta(days=13) and not survey.expired
+    assert count(org.owner, UNANSWERED, timezone.now()) == 0
+    assert AuditEntry.objects.filter(action="survey.resend", actor=org.owner).exists()
+    Survey.objects.filter(pk=survey.pk).update(answered_at=now, csat=5, nps=10)
+    client.post(url)
+    survey.refresh_from_db()
+    assert survey.csat == 5  # answered: nothing to resend
