@@ -66,3 +66,10 @@ def can_share_ticket_form(user: User, customer) -> bool:
     """Who hands a customer its public ticket form: the customer's people (its owner, their managers, its
     collaborators) and administrators."""
     return _active(user) and (user.is_admin or may(user, customer, Act.FOLLOW_UP))
+
+
+def can_manage_sla(user: User) -> bool:
+    """Who sets the SLA targets and customers' service tiers: administrators and the service manager."""
+    from .sla import service_settings
+
+    return _active(user) and (user.is_admin or user.pk == service_settings().service_manager_id)

@@ -24,3 +24,4 @@ class ServiceAction(models.TextChoices):
     SURVEY_ANSWER = "survey.answer", _("Satisfaction survey answered")
     RENEWAL_OPEN = "renewal.open", _("Renewal deal opened")
     SETTINGS_UPDATE = "service_settings.update", _("Service settings edited")
+    TIER_SET = "service_tier.set", _("Service tier set")

@@ -20,6 +20,12 @@ def _admin(user) -> bool:
     return user.is_authenticated and user.is_admin
 
 
+def _manages_sla(user) -> bool:
+    from .access import can_manage_sla
+
+    return can_manage_sla(user)
+
+
 class ServiceConfig(LoopApp):
     name = "closeloop.service"
     label = "service"
@@ -30,7 +36,8 @@ class ServiceConfig(LoopApp):
     audit_extra_labels = {"service.milestone.name": _("milestone"), "ticket_form": _("public ticket form"),
                           "survey": _("satisfaction survey"), "attachments": _("attachments"),
                           "renewal": _("renewal deal"), "csat": _("satisfaction (CSAT 1–5)"),
-                          "nps": _("likely to recommend (NPS 0–10)")}
+                          "nps": _("likely to recommend (NPS 0–10)"), "service_tier": _("service tier"),
+                          "policies": _("SLA policies")}
 
     def notification_kinds(self):
         return [
@@ -83,6 +90,7 @@ class ServiceConfig(LoopApp):
             RecordPanel("deals.Customer", "details", "service/_customer_panel.html"),
             RecordPanel("deals.Customer", "details", "service/_customer_tickets.html", order=110),
             RecordPanel("deals.Customer", "details", "service/_customer_satisfaction.html", order=105),
+            RecordPanel("deals.Customer", "details", "service/_customer_tier.html", order=108),
             RecordPanel("deals.Opportunity", "details", "service/_opportunity_renewal.html"),
         ]
 
@@ -101,7 +109,8 @@ class ServiceConfig(LoopApp):
     def nav_entries(self):
         return [NavEntry("service", _("Tickets"), "service:tickets", order=5),
                 NavEntry("service", _("Deliveries"), "service:deliveries", order=10),
-                NavEntry("settings", _("Service and SLA"), "service:settings", order=80, visible=_admin)]
+                NavEntry("settings", _("Service and SLA"), "service:settings", order=80, visible=_admin),
+                NavEntry("settings", _("SLA targets and tiers"), "service:sla", order=81, visible=_manages_sla)]
 
     def urls(self):
         from . import views_public

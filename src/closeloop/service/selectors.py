@@ -12,7 +12,7 @@ from django.utils import timezone
 from closeloop.core.inputs import day_start
 from closeloop.core.visibility import owners_named
 
-from .models import LOW_NPS, Delivery, DeliveryStatus, Milestone, Survey
+from .models import LOW_NPS, Delivery, DeliveryStatus, Milestone, Survey, Ticket
 
 
 def delivery_list(*, user, status: str = "", q: str = "", customer: int | None = None):
@@ -223,6 +223,19 @@ def get_survey_for_user(user, pk: int) -> Survey:
     if survey is None:
         raise Http404
     return survey
+
+
+def get_tier_customer_for_user(user, pk: int):
+    """A customer whose service tier the user may look at: one they see, or the customer of a ticket they see (the
+    service team works every ticket without seeing the sales side's customers). 404 otherwise."""
+    from closeloop.deals.models import Customer
+
+    customer = (Customer.objects.filter(pk=pk).filter(
+        Q(pk__in=Customer.objects.visible_to(user).values("pk"))
+        | Q(pk__in=Ticket.objects.visible_to(user).values("customer_id"))).first())
+    if customer is None:
+        raise Http404
+    return customer
 
 
 def survey_context(subject, *, show_link: bool) -> dict:

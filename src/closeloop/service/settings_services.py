@@ -1,18 +1,22 @@
-"""The service settings an administrator changes: the working calendar (days, hours, holidays and 调休 working
-days), who hears of SLA breaches, how new tickets are assigned, and the SLA policies. One audited save."""
+"""The service settings: the working calendar (days, hours, holidays and 调休 working days), who hears of SLA
+breaches and how new tickets are assigned (administrators, one audited save); the SLA targets per priority and
+tier, and each customer's tier (administrators and the service manager, audited)."""
 
 import re
 from datetime import date, time
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record, diff, snapshot
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 
+from . import access
 from .actions import ServiceAction
-from .models import CalendarDay, CustomerTier, ServiceSettings, SlaPolicy, TicketPriority
+from .models import CalendarDay, CustomerTier, ServiceLevel, ServiceSettings, SlaPolicy, TicketPriority
 
 SETTINGS_FIELDS = ["work_weekdays", "work_start", "work_end", "service_manager", "assignment_strategy",
                    "survey_expiry_days", "renewal_days"]
@@ -44,10 +48,9 @@ def calendar_text(*, working: bool) -> str:
     return "\n".join(f"{d.day} {d.name}".strip() for d in CalendarDay.objects.filter(working=working))
 
 
-def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: str, policies: list[dict],
+def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: str,
                           channel: str = Channel.WEB) -> ServiceSettings:
-    """Save the settings row, replace the calendar days and the policies (rows with a priority; a row's minutes
-    both empty removes it)."""
+    """Save the settings row and replace the calendar days."""
     if not actor.is_admin:
         raise Forbidden(_("Only administrators change the service settings."))
     errors: dict[str, list[str]] = {}
@@ -72,20 +75,6 @@ def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: s
             errors[name] = [_("Between 1 and 365 days.")]
     if both := sorted(set(off) & set(worked)):
         errors["workdays"] = [_("%(day)s is both a holiday and a working day.") % {"day": both[0]}]
-    rows = []
-    for n, row in enumerate(policies):
-        response, resolution = row.get("first_response_minutes"), row.get("resolution_minutes")
-        if response is None and resolution is None:
-            continue
-        if row.get("priority") not in TicketPriority.values or (row.get("tier") or "") not in ["", *CustomerTier.values]:
-            errors[f"policy{n}"] = [_("Choose a priority and a tier.")]
-        elif not (response and resolution and 0 < response <= MAX_MINUTES and 0 < resolution <= MAX_MINUTES):
-            errors[f"policy{n}"] = [_("Give both targets in minutes, more than 0.")]
-        elif any(r["priority"] == row["priority"] and r["tier"] == (row.get("tier") or "") for r in rows):
-            errors[f"policy{n}"] = [_("One policy per priority and tier.")]
-        else:
-            rows.append({"priority": row["priority"], "tier": row.get("tier") or "", "first_response_minutes": response,
-                         "resolution_minutes": resolution, "always": bool(row.get("always"))})
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     with transaction.atomic():
@@ -109,17 +98,72 @@ def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: s
             changes["holidays"] = [old_days[0], new_days[0]]
         if old_days[1] != new_days[1]:
             changes["workdays"] = [old_days[1], new_days[1]]
-        old_policies = [str(p) + f" {p.first_response_minutes}/{p.resolution_minutes}" for p in SlaPolicy.objects.all()]
+        if changes:
+            audit_record(actor=actor, channel=channel, action=ServiceAction.SETTINGS_UPDATE, target=row,
+                         changes=changes)
+    return row
+
+
+def _policies_text() -> list[str]:
+    with translation.override(settings.LANGUAGE_CODE):
+        return [str(p) + f" {p.first_response_minutes}/{p.resolution_minutes}" + (" 7×24" if p.always else "")
+                for p in SlaPolicy.objects.all()]
+
+
+def sla_policies_save(*, actor: User, policies: list[dict], channel: str = Channel.WEB) -> list[SlaPolicy]:
+    """Replace the SLA targets per priority and tier (a row with a priority; a row whose minutes are both empty is
+    removed). Tickets keep the targets they were raised with. Administrators and the service manager."""
+    if not access.can_manage_sla(actor):
+        raise Forbidden(_("Only administrators and the service manager change the SLA targets."))
+    errors: dict[str, list[str]] = {}
+    rows = []
+    for n, row in enumerate(policies):
+        response, resolution = row.get("first_response_minutes"), row.get("resolution_minutes")
+        if response is None and resolution is None:
+            continue
+        if row.get("priority") not in TicketPriority.values or (row.get("tier") or "") not in ["", *CustomerTier.values]:
+            errors[f"policy{n}"] = [_("Choose a priority and a tier.")]
+        elif not (response and resolution and 0 < response <= MAX_MINUTES and 0 < resolution <= MAX_MINUTES):
+            errors[f"policy{n}"] = [_("Give both targets in minutes, more than 0.")]
+        elif any(r["priority"] == row["priority"] and r["tier"] == (row.get("tier") or "") for r in rows):
+            errors[f"policy{n}"] = [_("One policy per priority and tier.")]
+        else:
+            rows.append({"priority": row["priority"], "tier": row.get("tier") or "", "first_response_minutes": response,
+                         "resolution_minutes": resolution, "always": bool(row.get("always"))})
+    if errors:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    with transaction.atomic():
+        settings_row, _created = ServiceSettings.objects.select_for_update().get_or_create(pk=1)
+        old_policies = _policies_text()
         kept = set()
         for values in rows:
             policy, _new = SlaPolicy.objects.update_or_create(priority=values["priority"], tier=values["tier"],
                                                               defaults=values)
             kept.add(policy.pk)
         SlaPolicy.objects.exclude(pk__in=kept).delete()
-        new_policies = [str(p) + f" {p.first_response_minutes}/{p.resolution_minutes}" for p in SlaPolicy.objects.all()]
+        new_policies = _policies_text()
         if old_policies != new_policies:
-            changes["policies"] = ["; ".join(old_policies), "; ".join(new_policies)]
-        if changes:
-            audit_record(actor=actor, channel=channel, action=ServiceAction.SETTINGS_UPDATE, target=row,
-                         changes=changes)
-    return row
+            audit_record(actor=actor, channel=channel, action=ServiceAction.SETTINGS_UPDATE, target=settings_row,
+                         changes={"policies": ["; ".join(old_policies), "; ".join(new_policies)]})
+    return list(SlaPolicy.objects.all())
+
+
+def customer_tier_set(*, customer, tier: str, actor: User, channel: str = Channel.WEB) -> ServiceLevel:
+    """Give a customer a service tier (its new tickets take the tier's SLA targets; open ones keep theirs), audited
+    on the customer. Administrators and the service manager."""
+    if not access.can_manage_sla(actor):
+        raise Forbidden(_("Only administrators and the service manager set a customer's service tier."))
+    if tier not in CustomerTier.values:
+        raise ValidationFailed(_("Choose a service tier."), field_errors={"tier": [_("Choose a service tier.")]})
+    with transaction.atomic():
+        level, _created = ServiceLevel.objects.select_for_update().get_or_create(customer=customer)
+        old = CustomerTier.STANDARD.value if _created else level.tier
+        if old != tier:
+            level.tier = tier
+            level.save(update_fields=["tier"])
+            # The trail keeps text: the tiers' names in the site's language.
+            with translation.override(settings.LANGUAGE_CODE):
+                names = [str(CustomerTier(old).label), str(CustomerTier(tier).label)]
+            audit_record(actor=actor, channel=channel, action=ServiceAction.TIER_SET, target=customer,
+                         changes={"service_tier": names})
+    return level

@@ -69,3 +69,15 @@ def renewal_of_deal(opportunity, user):
 
     return (Renewal.objects.filter(opportunity=opportunity, contract__in=Contract.objects.visible_to(user))
             .select_related("contract").first())
+
+
+@register.simple_tag
+def tier_of_customer(customer, user) -> dict:
+    """A customer's service tier, the tiers to choose from and whether `user` may set it (administrators and the
+    service manager)."""
+    from ..access import can_manage_sla
+    from ..models import CustomerTier
+    from ..sla import tier_of
+
+    return {"tier": CustomerTier(tier_of(customer)), "tiers": CustomerTier.choices,
+            "may_set": can_manage_sla(user)}

@@ -210,16 +210,18 @@ def test_the_settings_page_sets_the_calendar_and_the_policies(client, org, servi
     client.force_login(org.owner)
     assert client.get(reverse("service:settings")).status_code == 403
     client.force_login(org.admin)
-    page = client.get(reverse("service:settings")).content.decode()
+    page = client.get(reverse("service:sla")).content.decode()
     assert page.count('name="p') >= 4 * 5
+    policies = {"rows": "2", "p0-priority": "P1", "p0-tier": "", "p0-first_response_minutes": "15",
+                "p0-resolution_minutes": "120", "p0-always": "on", "p1-priority": "P2", "p1-tier": "vip",
+                "p1-first_response_minutes": "60", "p1-resolution_minutes": "240"}
+    assert client.post(reverse("service:sla"), policies).status_code == 302
+    assert set(SlaPolicy.objects.values_list("priority", "tier")) == {("P1", ""), ("P2", "vip")}
     data = {"work_weekdays": "12345", "work_start": "08:30", "work_end": "17:30", "service_manager": service_team.second.pk,
-            "assignment_strategy": "least_load", "holidays": "2026-10-01 国庆节\n2026-10-02", "workdays": "2026-09-27 调休",
-            "rows": "2", "p0-priority": "P1", "p0-tier": "", "p0-first_response_minutes": "15",
-            "p0-resolution_minutes": "120", "p0-always": "on", "p1-priority": "P2", "p1-tier": "vip",
-            "p1-first_response_minutes": "60", "p1-resolution_minutes": "240"}
+            "assignment_strategy": "least_load", "holidays": "2026-10-01 国庆节\n2026-10-02", "workdays": "2026-09-27 调休"}
     response = client.post(reverse("service:settings"), data)
     assert response.status_code == 302
-    assert set(SlaPolicy.objects.values_list("priority", "tier")) == {("P1", ""), ("P2", "vip")}
+    assert SlaPolicy.objects.count() == 2  # the calendar's page leaves the targets alone
     calendar = sla.working_calendar()
     assert calendar.start.hour == 8 and not calendar.is_working_day(timezone.datetime(2026, 10, 1).date())
     assert calendar.is_working_day(timezone.datetime(2026, 9, 27).date())
