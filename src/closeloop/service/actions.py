@@ -18,6 +18,7 @@ class ServiceAction(models.TextChoices):
     TICKET_ASSIGN = "ticket.assign", _("Ticket assigned")
     TICKET_STATUS = "ticket.status", _("Ticket status changed")
     TICKET_REOPEN = "ticket.reopen", _("Ticket reopened")
+    TICKET_ATTACH = "ticket.attach", _("Files attached to the ticket")
     TICKET_FORM_SHARE = "ticket_form.share", _("Public ticket form shared")
     SURVEY_SEND = "survey.send", _("Satisfaction survey sent")
     SURVEY_RESEND = "survey.resend", _("Satisfaction survey sent again")

@@ -82,8 +82,10 @@ class ServiceConfig(LoopApp):
 
     def record_types(self):
         from .tickets import on_activity
+        from .timeline import ticket_attachment_entries
 
-        return [RecordType("service.Delivery"), RecordType("service.Ticket", on_activity=on_activity)]
+        return [RecordType("service.Delivery"),
+                RecordType("service.Ticket", on_activity=on_activity, timeline_entries=ticket_attachment_entries)]
 
     def record_panels(self):
         return [

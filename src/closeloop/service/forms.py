@@ -138,6 +138,8 @@ class AssignForm(forms.Form):
 class ReplyForm(forms.Form):
     body = forms.CharField(label=_("reply"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
     internal = forms.BooleanField(label=_("internal note (the customer does not see it)"), required=False)
+    attachments = AttachmentsField(label=_("files for colleagues (optional: up to 3 PDF, JPG or PNG files, 10 MB each; "
+                                           "not mailed to the customer)"), required=False)
 
 
 class ServiceSettingsForm(forms.Form):

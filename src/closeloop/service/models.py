@@ -520,6 +520,11 @@ class TicketAttachment(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    # Added with a reply or an internal note, after the ticket was raised: the timeline shows it there. `reply` is
+    # the reply's activity (None for a note); the file stays on the ticket if the activity ever goes.
+    added_later = models.BooleanField(_("added with a reply or note"), default=False)
+    reply = models.ForeignKey("followup.Activity", verbose_name=_("reply"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -134,9 +134,9 @@ def attachments_check(uploads, guard=None) -> list:
     return uploads
 
 
-def _attach(ticket: Ticket, uploads, actor) -> list[TicketAttachment]:
+def _attach(ticket: Ticket, uploads, actor, *, later: bool = False, reply=None) -> list[TicketAttachment]:
     """Keep checked uploads on the ticket, as the last step of the caller's transaction (a file written before a
-    refusal is deleted again), each audited on the ticket."""
+    refusal is deleted again). `later`: with a reply (`reply`, its activity) or a note, shown on the timeline."""
     kept = []
     try:
         for upload in uploads:
@@ -149,7 +149,8 @@ def _attach(ticket: Ticket, uploads, actor) -> list[TicketAttachment]:
             upload.seek(0)
             attachment = TicketAttachment(ticket=ticket, original_name=(upload.name or kind)[:200], size=upload.size,
                                           content_type=documents.KINDS[kind][0], sha256=digest.hexdigest(),
-                                          uploaded_by=actor if getattr(actor, "pk", None) else None)
+                                          uploaded_by=actor if getattr(actor, "pk", None) else None,
+                                          added_later=later, reply=reply)
             attachment.file.save(f"{uuid.uuid4().hex}.{kind}", upload, save=False)
             kept.append(attachment)
             attachment.save()
@@ -296,21 +297,28 @@ def on_activity(ticket: Ticket, activity) -> dict:
 
 
 def ticket_reply(*, ticket: Ticket, actor: User, body: str, internal: bool = False,
-                 channel: str = Channel.WEB):
+                 channel: str = Channel.WEB, attachments=(), guard=None):
     """A reply to the customer (an email activity on the ticket's timeline, mailed to the requester or contact)
-    or an internal note (a comment only colleagues read). Whoever replies takes part in the ticket from then on."""
+    or an internal note (a comment only colleagues read). Whoever replies takes part in the ticket from then on.
+    `attachments`: files kept on the ticket with the reply or note (checked as a new ticket's), shown on its
+    timeline and downloaded only by who may see the ticket (the customer's mail does not carry them)."""
     body = (body or "").strip()
     if not body:
         raise invalid("body", _("Write the reply."))
     if len(body) > REPLY_LIMIT:
         raise invalid("body", _("At most %(limit)d characters.") % {"limit": REPLY_LIMIT})
+    uploads = attachments_check(attachments, guard)
     with transaction.atomic():
         ticket = _locked(ticket)
         _require_work(actor, ticket)
         if ticket.owner_id != actor.pk:
             participant_ensure(record=ticket, user=actor, role=ParticipantRole.SERVICE)
+        if uploads:
+            audit_record(actor=actor, channel=channel, action=ServiceAction.TICKET_ATTACH, target=ticket,
+                         changes={"attachments": [None, "、".join(upload.name[:100] for upload in uploads)]})
         if internal:
             comment, _unreachable = comment_add(record=ticket, actor=actor, body=body, channel=channel)
+            _attach(ticket, uploads, actor, later=True)
             return comment
         if ticket.status == S.CLOSED:
             raise Conflict(_("The ticket is closed; reopen it to reply."), code="ticket_status")
@@ -320,4 +328,5 @@ def ticket_reply(*, ticket: Ticket, actor: User, body: str, internal: bool = Fal
         if address:
             subject = f"[{ticket.number}] {ticket.title}"
             transaction.on_commit(lambda: customer_mail.enqueue(address, subject, body))
+        _attach(ticket, uploads, actor, later=True, reply=activity)
     return activity

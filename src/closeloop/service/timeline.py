@@ -1,7 +1,8 @@
-"""What deliveries add to the one timeline: a contract's and a customer's timelines show their deliveries' trail
-(started, milestones, acceptance), each entry marked with its delivery."""
+"""What deliveries and tickets add to the one timeline: a contract's and a customer's timelines show their deliveries'
+trail (started, milestones, acceptance), each entry marked with its delivery; a ticket's shows the files sent with its
+replies and notes, where they were sent."""
 
-from closeloop.followup.timeline import AUDIT
+from closeloop.followup.timeline import AUDIT, TimelineEntry
 
 from .models import Delivery
 
@@ -27,3 +28,15 @@ def customer_tickets(customer, viewer):
     if viewer is not None:
         tickets = tickets.visible_to(viewer)
     yield list(tickets.only("id", "number", "title")), {AUDIT}
+
+
+ATTACHMENT_TEMPLATE = "service/timeline/_attachment.html"
+
+
+def ticket_attachment_entries(ticket, viewer):
+    """Files added with a reply or a note (the ticket's page is read only by who may see the ticket, and each
+    download checks it again)."""
+    from .models import TicketAttachment
+
+    return [TimelineEntry(attachment.created_at, "attachment", attachment, ATTACHMENT_TEMPLATE)
+            for attachment in TicketAttachment.objects.filter(ticket=ticket, added_later=True).select_related("uploaded_by")]

@@ -132,15 +132,25 @@ def ticket_assign_view(request, pk):
     return redirect(ticket)
 
 
+@csrf_exempt
 @login_required
 @require_POST
 def ticket_reply_view(request, pk):
+    # As for a new ticket: the upload guard before anything reads the body, the CSRF check after it.
+    guard = documents.guard_uploads(request, limit=tickets.ATTACHMENT_MAX_BYTES, hint=tickets.ATTACHMENT_HINT,
+                                    files=tickets.MAX_ATTACHMENTS)
+    return _ticket_reply(request, pk, guard)
+
+
+@csrf_protect
+def _ticket_reply(request, pk, guard):
     ticket = get_ticket_for_user(request.user, pk)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         try:
             tickets.ticket_reply(ticket=ticket, actor=request.user, body=form.cleaned_data["body"],
-                                 internal=form.cleaned_data["internal"])
+                                 internal=form.cleaned_data["internal"],
+                                 attachments=request.FILES.getlist("attachments"), guard=guard)
         except DomainError as exc:
             form_errors_from(form, exc, always_message=True)
         else:
