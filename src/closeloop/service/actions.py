@@ -24,5 +24,6 @@ class ServiceAction(models.TextChoices):
     SURVEY_RESEND = "survey.resend", _("Satisfaction survey sent again")
     SURVEY_ANSWER = "survey.answer", _("Satisfaction survey answered")
     RENEWAL_OPEN = "renewal.open", _("Renewal deal opened")
+    RENEWAL_QUOTE = "renewal.quote", _("Renewal quote drafted from the contract's lines")
     SETTINGS_UPDATE = "service_settings.update", _("Service settings edited")
     TIER_SET = "service_tier.set", _("Service tier set")

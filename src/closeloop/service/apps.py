@@ -38,6 +38,7 @@ class ServiceConfig(LoopApp):
                           "survey": _("satisfaction survey"), "attachments": _("attachments"),
                           "renewal": _("renewal deal"), "csat": _("satisfaction (CSAT 1–5)"),
                           "nps": _("likely to recommend (NPS 0–10)"), "service_tier": _("service tier"),
+                          "renewal_quote": _("renewal quote"), "renewal_windows": _("renewal days by product category"),
                           "policies": _("SLA policies")}
 
     def notification_kinds(self):

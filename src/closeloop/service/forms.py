@@ -159,6 +159,9 @@ class ServiceSettingsForm(forms.Form):
     renewal_days = forms.IntegerField(label=_("open a renewal deal (days before a contract ends)"), min_value=1,
                                       max_value=365, required=False,
                                       help_text=_("A signed contract ending within this many days gets a renewal deal for the account owner."))
+    renewal_windows = forms.CharField(
+        label=_("renewal days by product category"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One product category a line with its days, e.g. 软件 90; other contracts use the days above."))
     holidays = forms.CharField(label=_("public holidays (days off)"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
                                help_text=_("One date a line, with an optional name: 2026-10-01 国庆节"))
     workdays = forms.CharField(label=_("weekend days worked (调休)"), required=False, widget=forms.Textarea(attrs={"rows": 3}),

@@ -535,6 +535,24 @@ class TicketAttachment(models.Model):
         return self.original_name
 
 
+class RenewalWindow(models.Model):
+    """How many days before a contract ends its renewal deal opens, for contracts with products of a category (the
+    catalog's free-text category); a contract with none of these uses ServiceSettings.renewal_days, one with several
+    the longest window of its lines."""
+
+    category = models.CharField(_("product category"), max_length=50, unique=True)
+    days = models.PositiveSmallIntegerField(_("days before the end"))
+
+    class Meta:
+        ordering = ["category"]
+        verbose_name = _("renewal window")
+        verbose_name_plural = _("renewal windows")
+        constraints = [models.CheckConstraint(condition=Q(days__gte=1, days__lte=365), name="renewal_window_days")]
+
+    def __str__(self):
+        return f"{self.category} {self.days}"
+
+
 class Renewal(models.Model):
     """The renewal deal (二次销售) the sweep opened for a contract about to end: one per contract (the unique key
     makes the sweep idempotent, however often and on however many workers it runs)."""
@@ -545,6 +563,9 @@ class Renewal(models.Model):
                                        related_name="renewal_of")
     # The customer's latest NPS was a detractor's when the renewal opened: call before you sell.
     low_nps = models.BooleanField(_("low NPS"), default=False)
+    # The quote draft "renew" made from the old contract's lines (once; later versions are the quote's own).
+    quote = models.OneToOneField("quotes.Quote", verbose_name=_("renewal quote"), null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="renewal_of")
     created_at = models.DateTimeField(_("opened"), default=timezone.now)
 
     class Meta:

@@ -1,9 +1,11 @@
 """Renewals (二次销售): a signed contract that ends within the configured days (ServiceSettings.renewal_days, 60 by
-default) gets a renewal deal in the default pipeline for the account owner, opened through the deals' own
+default, or the window of its products' category, RenewalWindow) gets a renewal deal in the default pipeline for the account owner, opened through the deals' own
 `opportunity_create` (its first stage, its audit entry), linked to the contract by a `Renewal` row, audited on the
 contract, and announced to the owner and their manager. A customer whose latest NPS is a detractor's is flagged on
-the renewal. The sweep is idempotent: the contract's row is locked and its one Renewal is a unique key."""
+the renewal. The sweep is idempotent: the contract's row is locked and its one Renewal is a unique key. "Renew" makes
+the renewal deal's quote draft from the old contract's lines."""
 
+from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from closeloop.contracts.models import RECEIVABLE_STATUSES, Contract
+from closeloop.contracts.models import RECEIVABLE_STATUSES, Contract, ContractLine
 from closeloop.core.audit import audit_record
 from closeloop.core.errors import DomainError
 from closeloop.core.models import Channel
@@ -20,35 +22,58 @@ from closeloop.core.notify import notify
 from closeloop.deals.models import Pipeline
 from closeloop.deals.services.opportunities import opportunity_create
 from closeloop.deals.services.ownership import SELLING_ROLES
+from closeloop.quotes.pricing import convert_price, line_amounts
+from closeloop.quotes.services import quote_create, quote_line_add
 
 from .actions import ServiceAction
-from .models import LOW_NPS, Renewal, Survey
+from .models import LOW_NPS, Renewal, RenewalWindow, Survey
 from .sla import service_settings
 
 BATCH = 200
 
 
+def renewal_windows() -> tuple[int, dict[str, int]]:
+    """The global window (days before a contract ends) and the windows by product category."""
+    return service_settings().renewal_days, dict(RenewalWindow.objects.values_list("category", "days"))
+
+
 def renewal_due(now=None):
-    """Signed or running contracts that end within the renewal window and have no renewal yet (the sweep's list)."""
+    """Signed or running contracts that end within the widest renewal window and have no renewal yet (the sweep's
+    candidates; `in_window` tells each contract's own window)."""
     today = timezone.localdate(now)
-    horizon = today + timedelta(days=service_settings().renewal_days)
+    default, by_category = renewal_windows()
+    horizon = today + timedelta(days=max([default, *by_category.values()]))
     return (Contract.objects.filter(status__in=RECEIVABLE_STATUSES, end_date__gte=today, end_date__lte=horizon,
                                     renewal__isnull=True).order_by("end_date", "id"))
+
+
+def window_days(categories, default: int, by_category: dict[str, int]) -> int:
+    """A contract's window: the longest of its lines' categories' windows (the global one for a line whose category
+    has none, or a contract without lines), so the earliest renewal any of its products asks for."""
+    return max([by_category.get(category or "", default) for category in categories] or [default])
 
 
 def renewal_sweep(now=None) -> int:
     """Open the renewal deals that are due; returns how many it opened. A contract whose renewal cannot open (no
     active pipeline, a first stage's gate, nobody who may own it) is left for the next run."""
     opened, after = 0, 0
-    while ids := list(renewal_due(now).filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:BATCH]):
+    today = timezone.localdate(now)
+    default, by_category = renewal_windows()
+    while rows := list(renewal_due(now).filter(pk__gt=after).order_by("pk").values_list("pk", "end_date")[:BATCH]):
+        categories = defaultdict(list)
+        for contract_id, category in (ContractLine.objects.filter(contract_id__in=[pk for pk, _end in rows])
+                                      .values_list("contract_id", "product__category")):
+            categories[contract_id].append(category)
         # Batches go on past the contracts left behind, so those never hold the others back.
-        for contract_id in ids:
+        for contract_id, end_date in rows:
+            if end_date > today + timedelta(days=window_days(categories[contract_id], default, by_category)):
+                continue
             try:
                 if renewal_open(contract_id=contract_id) is not None:
                     opened += 1
             except DomainError:
                 continue
-        after = ids[-1]
+        after = rows[-1][0]
     return opened
 
 
@@ -98,3 +123,41 @@ def renewal_open(*, contract_id: int) -> Renewal | None:
                 notify(recipient=user, kind="renewal.opened", url=opportunity.get_absolute_url(), message=message,
                        key=f"renewal:{contract.pk}")
     return renewal
+
+
+def _prices_included_tax(line: ContractLine) -> bool:
+    """Whether the contract line's unit price included tax: its quote's basis, which the contract does not keep, told
+    by which basis gives back the line's own amount."""
+    amounts = line_amounts(quantity=line.quantity, unit_price=line.unit_price, discount_pct=line.discount_pct,
+                           tax_rate=line.tax_rate, unit_cost=None, list_price=None, prices_include_tax=True)
+    return amounts.amount_incl_tax == line.amount_incl_tax
+
+
+def renewal_quote_draft(*, renewal: Renewal, actor, channel: str = Channel.WEB):
+    """"Renew": a quote draft on the renewal deal with the old contract's lines (products still sold keep their
+    product; prices as the customer paid them, in the new quote's tax basis), through the quotes' own services (who
+    may quote the deal, the lines' checks, each audited), and the renewal remembers it. Once: a second call gives
+    the same quote."""
+    with transaction.atomic():
+        renewal = (Renewal.objects.select_for_update(of=("self",)).select_related("contract", "opportunity", "quote")
+                   .get(pk=renewal.pk))
+        if renewal.quote is not None:
+            return renewal.quote
+        contract = renewal.contract
+        with translation.override(settings.LANGUAGE_CODE):
+            title = _("Renewal of %(number)s") % {"number": contract.number}
+        quote = quote_create(opportunity=renewal.opportunity, actor=actor, channel=channel, title=title[:200])
+        include_tax = quote.current_version.prices_include_tax
+        for line in contract.lines.select_related("product").order_by("position", "id"):
+            data = {"name": line.name, "description": line.description, "unit": line.unit, "quantity": line.quantity,
+                    "discount_pct": line.discount_pct, "tax_rate": line.tax_rate,
+                    "unit_price": convert_price(line.unit_price, tax_rate=line.tax_rate,
+                                                from_incl=_prices_included_tax(line), to_incl=include_tax)}
+            if line.product is not None and line.product.active:
+                data["product"] = line.product
+            quote_line_add(quote=quote, data=data, actor=actor, channel=channel)
+        renewal.quote = quote
+        renewal.save(update_fields=["quote"])
+        audit_record(actor=actor, channel=channel, action=ServiceAction.RENEWAL_QUOTE, target=contract,
+                     changes={"renewal_quote": [None, quote.number]})
+    return quote

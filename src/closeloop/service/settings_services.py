@@ -16,7 +16,15 @@ from closeloop.core.models import Channel, User
 
 from . import access
 from .actions import ServiceAction
-from .models import CalendarDay, CustomerTier, ServiceLevel, ServiceSettings, SlaPolicy, TicketPriority
+from .models import (
+    CalendarDay,
+    CustomerTier,
+    RenewalWindow,
+    ServiceLevel,
+    ServiceSettings,
+    SlaPolicy,
+    TicketPriority,
+)
 
 SETTINGS_FIELDS = ["work_weekdays", "work_start", "work_end", "service_manager", "assignment_strategy",
                    "survey_expiry_days", "renewal_days"]
@@ -44,13 +52,37 @@ def parse_days(text: str, field: str) -> dict[date, str]:
     return days
 
 
+WINDOW_LINE = re.compile(r"^\s*(.+?)\s+(\d{1,3})\s*$")
+
+
+def parse_windows(text: str) -> dict[str, int]:
+    """"软件 90" lines → {category: days}; a line without a category and days from 1 to 365 is refused."""
+    windows, errors = {}, []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = WINDOW_LINE.match(line)
+        if match is None or not 1 <= int(match.group(2)) <= 365 or len(match.group(1)) > 50:
+            errors.append(_("Line %(n)d is not a product category and days from 1 to 365 like 软件 90: “%(line)s”.")
+                          % {"n": number, "line": line[:40]})
+            continue
+        windows[match.group(1)] = int(match.group(2))
+    if errors:
+        raise ValidationFailed(errors[0], field_errors={"renewal_windows": errors})
+    return windows
+
+
+def windows_text() -> str:
+    return "\n".join(f"{w.category} {w.days}" for w in RenewalWindow.objects.all())
+
+
 def calendar_text(*, working: bool) -> str:
     return "\n".join(f"{d.day} {d.name}".strip() for d in CalendarDay.objects.filter(working=working))
 
 
-def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: str,
+def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: str, renewal_windows: str | None = None,
                           channel: str = Channel.WEB) -> ServiceSettings:
-    """Save the settings row and replace the calendar days."""
+    """Save the settings row and replace the calendar days (and the renewal windows by category, when given)."""
     if not actor.is_admin:
         raise Forbidden(_("Only administrators change the service settings."))
     errors: dict[str, list[str]] = {}
@@ -73,6 +105,12 @@ def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: s
     for name, value in days.items():
         if value is not None and (not isinstance(value, int) or not 1 <= value <= 365):
             errors[name] = [_("Between 1 and 365 days.")]
+    windows = None
+    if renewal_windows is not None:
+        try:
+            windows = parse_windows(renewal_windows)
+        except ValidationFailed as exc:
+            errors.update(exc.field_errors)
     if both := sorted(set(off) & set(worked)):
         errors["workdays"] = [_("%(day)s is both a holiday and a working day.") % {"day": both[0]}]
     if errors:
@@ -98,6 +136,12 @@ def service_settings_save(*, actor: User, data: dict, holidays: str, workdays: s
             changes["holidays"] = [old_days[0], new_days[0]]
         if old_days[1] != new_days[1]:
             changes["workdays"] = [old_days[1], new_days[1]]
+        if windows is not None:
+            old_windows = windows_text()
+            RenewalWindow.objects.all().delete()
+            RenewalWindow.objects.bulk_create([RenewalWindow(category=c, days=d) for c, d in windows.items()])
+            if (new_windows := windows_text()) != old_windows:
+                changes["renewal_windows"] = [old_windows, new_windows]
         if changes:
             audit_record(actor=actor, channel=channel, action=ServiceAction.SETTINGS_UPDATE, target=row,
                          changes=changes)

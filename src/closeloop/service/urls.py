@@ -16,6 +16,7 @@ urlpatterns = [
     path("surveys/<int:pk>/resend/", views_tickets.survey_resend_view, name="survey_resend"),
     path("settings/", views_settings.settings_view, name="settings"),
     path("sla/", views_settings.sla_view, name="sla"),
+    path("renewals/<int:pk>/quote/", views_settings.renewal_quote_view, name="renewal_quote"),
     path("customers/<int:customer_pk>/tier/", views_settings.customer_tier_view, name="customer_tier"),
     path("deliveries/", views.delivery_list_view, name="deliveries"),
     path("deliveries/new/", views.delivery_create_view, name="delivery_create"),

@@ -4,6 +4,7 @@ the service manager the SLA targets per priority and tier, and a customer's tier
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -12,9 +13,15 @@ from closeloop.core.errors import DomainError, error_text, form_errors_from
 
 from . import access
 from .forms import PolicyRowForm, ServiceSettingsForm
-from .models import CustomerTier, ServiceLevel, SlaPolicy
+from .models import CustomerTier, Renewal, ServiceLevel, SlaPolicy
 from .selectors import get_tier_customer_for_user
-from .settings_services import calendar_text, customer_tier_set, service_settings_save, sla_policies_save
+from .settings_services import (
+    calendar_text,
+    customer_tier_set,
+    service_settings_save,
+    sla_policies_save,
+    windows_text,
+)
 from .sla import service_settings
 
 BLANK_POLICY_ROWS = 2
@@ -30,12 +37,14 @@ def settings_view(request):
         "work_weekdays": current.work_weekdays, "work_start": current.work_start, "work_end": current.work_end,
         "service_manager": current.service_manager_id, "assignment_strategy": current.assignment_strategy,
         "survey_expiry_days": current.survey_expiry_days, "renewal_days": current.renewal_days,
-        "holidays": calendar_text(working=False), "workdays": calendar_text(working=True)})
+        "holidays": calendar_text(working=False), "workdays": calendar_text(working=True),
+        "renewal_windows": windows_text()})
     if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k not in ("holidays", "workdays")}
+        data = {k: v for k, v in form.cleaned_data.items() if k not in ("holidays", "workdays", "renewal_windows")}
         try:
             service_settings_save(actor=request.user, data=data, holidays=form.cleaned_data["holidays"],
-                                  workdays=form.cleaned_data["workdays"])
+                                  workdays=form.cleaned_data["workdays"],
+                                  renewal_windows=form.cleaned_data["renewal_windows"])
         except DomainError as exc:
             form_errors_from(form, exc, always_message=True)
         else:
@@ -94,3 +103,24 @@ def customer_tier_view(request, customer_pk):
     if not back.startswith("/") or back.startswith("//"):
         back = customer.get_absolute_url() + "#service-tier"
     return redirect(back)
+
+
+@login_required
+@require_POST
+def renewal_quote_view(request, pk):
+    """"Renew": the renewal deal's quote draft from the old contract's lines (the quotes' services check who may)."""
+    from closeloop.deals.selectors import get_opportunity_for_user
+
+    from .renewals import renewal_quote_draft
+
+    renewal = Renewal.objects.filter(pk=pk).first()
+    if renewal is None:
+        raise Http404
+    get_opportunity_for_user(request.user, renewal.opportunity_id)  # 404 for who does not see the renewal deal
+    try:
+        quote = renewal_quote_draft(renewal=renewal, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect(renewal.opportunity.get_absolute_url() + "#renewal")
+    messages.success(request, _("The renewal quote is drafted from the contract's lines: check it and send it."))
+    return redirect(quote.get_absolute_url())

@@ -68,7 +68,7 @@ def renewal_of_deal(opportunity, user):
     from ..models import Renewal
 
     return (Renewal.objects.filter(opportunity=opportunity, contract__in=Contract.objects.visible_to(user))
-            .select_related("contract").first())
+            .select_related("contract", "quote").first())
 
 
 @register.simple_tag

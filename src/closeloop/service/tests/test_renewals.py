@@ -101,3 +101,59 @@ def test_the_renewal_window_is_a_setting(client, org):
         "work_weekdays": "12345", "work_start": "09:00", "work_end": "18:00", "assignment_strategy": "round_robin",
         "renewal_days": "0", "rows": "0"})
     assert refused.status_code == 422
+
+
+def test_a_product_categorys_window_opens_its_renewal_earlier(client, org, delivered_contract):
+    from closeloop.quotes.models import Product
+
+    software = ending_in(delivered_contract(), 80)
+    other = ending_in(delivered_contract(), 80)
+    Product.objects.filter(pk__in=software.lines.values("product_id")).update(category="软件")
+    assert renewals.renewal_sweep() == 0  # 80 days away, the global window is 60
+    client.force_login(org.admin)
+    url = reverse("service:settings")
+    data = {"work_weekdays": "12345", "work_start": "09:00", "work_end": "18:00", "assignment_strategy": "round_robin",
+            "renewal_days": "60", "holidays": "", "workdays": ""}
+    bad = client.post(url, {**data, "renewal_windows": "软件 九十"})
+    assert bad.status_code == 422 and "Line 1" in bad.content.decode()
+    assert client.post(url, {**data, "renewal_windows": "软件 90\n硬件 30"}).status_code == 302
+    assert "软件 90" in client.get(url).content.decode()
+    assert AuditEntry.objects.filter(action="service_settings.update", changes__has_key="renewal_windows").exists()
+    assert renewals.renewal_sweep() == 1
+    assert Renewal.objects.get().contract == software and not Renewal.objects.filter(contract=other).exists()
+    # A contract with lines of several categories takes the longest window of them; without one, the global one.
+    assert renewals.window_days(["软件", "硬件"], 60, {"软件": 90, "硬件": 30}) == 90
+    assert renewals.window_days(["硬件", ""], 60, {"硬件": 30}) == 60 and renewals.window_days([], 45, {}) == 45
+
+
+def test_renew_drafts_the_quote_from_the_old_contracts_lines(client, org, delivered_contract):
+    from decimal import Decimal
+
+    from closeloop.core.money import quantize
+
+    contract = ending_in(delivered_contract(), 30)
+    assert renewals.renewal_sweep() == 1
+    renewal = Renewal.objects.get()
+    url = reverse("service:renewal_quote", args=[renewal.pk])
+    client.force_login(org.outsider)
+    assert client.post(url).status_code == 404
+    client.force_login(org.owner)
+    assert f'action="{url}"' in client.get(renewal.opportunity.get_absolute_url()).content.decode()
+    response = client.post(url)
+    renewal.refresh_from_db()
+    quote = renewal.quote
+    assert response.status_code == 302 and response["Location"] == quote.get_absolute_url()
+    assert quote.opportunity == renewal.opportunity and quote.status == "draft" and contract.number in quote.title
+    old = list(contract.lines.order_by("position"))
+    new = list(quote.current_version.lines.order_by("position"))
+    assert [(n.product_id, n.name, n.quantity, n.discount_pct, n.tax_rate) for n in new] == [
+        (o.product_id, o.name, o.quantity, o.discount_pct, o.tax_rate) for o in old]
+    assert [n.amount_incl_tax for n in new] == [o.amount_incl_tax for o in old] == [Decimal("10000.00"), Decimal("20000.00")]
+    assert quantize(sum(n.amount_incl_tax for n in new)) == contract.amount == Decimal("30000.00")
+    assert AuditEntry.objects.filter(action="renewal.quote", target_id=str(contract.pk), actor=org.owner).count() == 1
+    assert AuditEntry.objects.filter(action="quote.create", target_id=str(quote.pk)).exists()
+    # Once: the deal page links the draft, and asking again gives the same quote.
+    page = client.get(renewal.opportunity.get_absolute_url()).content.decode()
+    assert f'action="{url}"' not in page and quote.number in page
+    assert renewals.renewal_quote_draft(renewal=renewal, actor=org.owner) == quote
+    assert quote.opportunity.quotes.count() == 1
