@@ -459,12 +459,13 @@ def start_contract(request, contract_id: int):
 
 @router.post("/{contract_id}/delivery-acceptance", response={200: ContractOut, **ERRORS},
              summary="The delivery was accepted: release the “on acceptance” instalments",
-             description="Idempotent. A fully paid contract completes.")
+             description="Idempotent. A fully paid contract completes. 409 `acceptance_by_delivery` when deliveries "
+                         "record acceptance (the service app): then only an accepted delivery releases them.")
 def accept_delivery(request, contract_id: int, payload: AcceptanceIn):
     if payload.accepted_on > timezone.localdate():
         raise ValidationFailed(_("Please correct the marked fields."),
                                field_errors={"accepted_on": [_("The acceptance cannot be in the future.")]})
-    services.contract_delivery_accept(contract=_contract(request, contract_id), accepted_on=payload.accepted_on,
+    services.contract_delivery_record(contract=_contract(request, contract_id), accepted_on=payload.accepted_on,
                                       actor=request.user, channel=Channel.API)
     return _contract(request, contract_id)
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from closeloop.core.audit import audit_record, audited_create, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
+from closeloop.core.hooks import loop_apps
 from closeloop.core.inputs import date_input, too_long_message
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.money import format_yuan, parse_money, quantize
@@ -442,6 +443,23 @@ def contract_complete(*, contract: Contract, actor: User, channel: str = Channel
             start(contract, actor=actor, channel=channel)
         complete(contract, actor=actor, channel=channel, note=(note or "").strip()[:500])
     return contract
+
+
+def acceptance_by_delivery() -> bool:
+    """Whether an app above records delivery acceptance (core.hooks.LoopApp.records_delivery_acceptance)."""
+    return any(app.records_delivery_acceptance for app in loop_apps())
+
+
+def contract_delivery_record(*, contract: Contract, accepted_on: date, actor: User,
+                             channel: str = Channel.WEB) -> list[Instalment]:
+    """Staff say by hand, on the contract's page or through the API, that its delivery was accepted. Refused when
+    an app records the acceptance of deliveries (409 `acceptance_by_delivery`): the customer's or the signed form's
+    acceptance there is what releases the instalments due "on acceptance", never a click beside it."""
+    if acceptance_by_delivery():
+        raise Conflict(_("Record the acceptance on the contract's delivery: the customer accepts it there (or you upload "
+                         "the signed acceptance form), and that releases the instalments due on acceptance."),
+                       code="acceptance_by_delivery")
+    return contract_delivery_accept(contract=contract, accepted_on=accepted_on, actor=actor, channel=channel)
 
 
 def contract_delivery_accept(*, contract: Contract, accepted_on: date, actor: User | None,

@@ -167,7 +167,7 @@ def _detail_context(request, contract: Contract, **extra) -> dict:
         "issue_form": InvoiceIssueForm(initial={"issued_on": timezone.localdate().isoformat()}),
         "InvoiceStatus": InvoiceStatus, "S": ContractStatus, "today": timezone.localdate(),
         # The service app records acceptance with its deliveries; without one, the contract's people or finance do.
-        "may_deliver": contract.delivered_at is None and (can_edit or finance)
+        "may_deliver": contract.delivered_at is None and (can_edit or finance) and not services.acceptance_by_delivery()
         and contract.status in (ContractStatus.SIGNED, ContractStatus.ACTIVE),
     }
     context.update(extra)
@@ -244,7 +244,7 @@ def plan_edit_view(request, pk):
 
 
 def _deliver(request, contract):
-    services.contract_delivery_accept(
+    services.contract_delivery_record(
         contract=contract, actor=request.user,
         accepted_on=date_input(request.POST.get("accepted_on") or None, "accepted_on") or timezone.localdate())
     return contract

@@ -297,6 +297,10 @@ class LoopApp(AppConfig):
     # Action prefixes whose entries sit on another record than the one whose fields they change
     # ({"contact": "deals.Contact"}: contact edits are shown on the customer).
     audit_action_models: dict[str, str] = {}
+    # This app records contracts' delivery acceptance itself (service: the customer accepts a delivery), so a
+    # contract's own "delivery accepted" action and API route defer to it and cannot release an instalment due
+    # "on acceptance" around it.
+    records_delivery_acceptance: bool = False
 
     def notification_kinds(self) -> Iterable[NotificationKind]:
         return ()

@@ -34,6 +34,8 @@ class ServiceConfig(LoopApp):
     audit_actions = ServiceAction
     # Milestones are recorded on their delivery; their changes are a milestone's fields.
     audit_action_models = {"milestone": "service.Milestone"}
+    # A contract's instalments due "on acceptance" are released by its delivery's acceptance alone.
+    records_delivery_acceptance = True
     audit_extra_labels = {"service.milestone.name": _("milestone"), "ticket_form": _("public ticket form"),
                           "survey": _("satisfaction survey"), "attachments": _("attachments"),
                           "renewal": _("renewal deal"), "csat": _("satisfaction (CSAT 1–5)"),

@@ -143,3 +143,22 @@ def test_an_accepted_delivery_takes_no_more_milestones(make_delivery, service_st
     with pytest.raises(Conflict):
         deliveries.milestone_add(delivery=delivery, name="追加", planned_date=timezone.localdate(), owner=None,
                                  actor=service_staff)
+
+
+def test_the_contract_page_and_api_cannot_release_the_acceptance_instalment_around_the_delivery(
+        client, org, delivered_contract, finance, api_auth):
+    from django.urls import reverse
+
+    contract = delivered_contract()
+    instalment = contract.instalments.get(condition=InstalmentCondition.ON_ACCEPTANCE)
+    for user in (org.owner, finance):
+        client.force_login(user)
+        page = client.get(contract.get_absolute_url()).content.decode()
+        assert reverse("contracts:action", args=[contract.pk, "deliver"]) not in page, user
+        client.post(reverse("contracts:action", args=[contract.pk, "deliver"]), {"accepted_on": ""})
+    response = client.post(f"/api/contracts/{contract.pk}/delivery-acceptance", {"accepted_on": str(timezone.localdate())},
+                           content_type="application/json", **api_auth(org.owner))
+    assert response.status_code == 409 and response.json()["code"] == "acceptance_by_delivery"
+    contract.refresh_from_db()
+    instalment.refresh_from_db()
+    assert contract.delivered_at is None and instalment.due_date is None  # still waiting for the delivery

@@ -298,3 +298,23 @@ def test_surveys_and_satisfaction_through_the_api(client, org, answered, service
     assert client.get("/api/surveys/satisfaction?start=2026-02-01&end=2026-01-01", **owner).json() == []
     assert client.get("/api/surveys/satisfaction?start=0102-01-03&end=9999-12-31", **owner).json() == rows
     assert client.get("/api/surveys/").status_code == 401
+
+
+def test_the_survey_mail_is_in_the_sites_language_whoever_resolves_or_resends(
+        org, make_customer, make_ticket, service_team, django_capture_on_commit_callbacks, run_worker, settings):
+    """The customer reads it: the site's language (settings.LANGUAGE_CODE, zh-hans by default; contacts carry no
+    language of their own), not the language of the colleague whose click sent it."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    customer = make_customer()
+    contact = contact_create(customer=customer, data={"name": "周敏", "email": "zhou@example.com"}, actor=org.owner)
+    ticket = make_ticket(customer=customer, contact=contact)
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        tickets.ticket_move(ticket=ticket, status=S.RESOLVED, actor=ticket.owner)
+        surveys.survey_resend(survey=Survey.objects.get(ticket=ticket), actor=ticket.owner)
+    run_worker()
+    assert len(mail.outbox) == 2
+    for message in mail.outbox:
+        assert message.subject.startswith("请评价我们的服务") and "How did we do" not in message.subject + message.body
+    assert AuditEntry.objects.filter(action="survey.resend", target_id=str(ticket.pk)).count() == 1
