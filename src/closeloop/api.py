@@ -8,6 +8,7 @@ from ninja.security import HttpBearer
 
 from closeloop.core import throttle
 from closeloop.core.apischema import JsonObjectParser, NotAnObject, declare_common_errors
+from closeloop.core.customfields.api import describe as describe_custom_fields
 from closeloop.core.errors import DomainError, Throttled
 from closeloop.core.hooks import loop_apps
 from closeloop.core.services import user_for_token
@@ -28,7 +29,9 @@ class TokenAuth(HttpBearer):
 class CloseloopAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         # Every operation also declares the errors any request may meet (see core/apischema.py).
-        return declare_common_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+        # Custom fields are data: their typed properties are written into the document when it is asked for.
+        return describe_custom_fields(declare_common_errors(
+            super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)))
 
 
 api = CloseloopAPI(

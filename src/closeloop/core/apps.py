@@ -47,6 +47,11 @@ class CoreConfig(LoopApp):
 
         gen_data_org(ctx)
 
+    def api_routers(self):
+        from .customfields.api import router
+
+        return [("/custom-fields", router)]
+
     def urls(self):
         from django.urls import include, path
 

@@ -2,19 +2,21 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from closeloop.core.apischema import IsoDate, IsoDateTime, JsonInt, Money, StrictBool, int_in
+from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import api_page
 from closeloop.deals.services.conversion import lead_convert
-from closeloop.deals.services.customers import customer_create
+from closeloop.deals.services.customers import CUSTOMER_TARGET, customer_create
 from closeloop.deals.services.opportunities import (
+    DEAL_TARGET,
     opportunity_create,
     opportunity_move_stage,
     opportunity_transfer,
@@ -50,6 +52,7 @@ class CustomerIn(Schema):
     city: str = Field("", max_length=50)
     address: str = Field("", max_length=200)
     company_size: str = Field("", max_length=30)
+    custom: dict[str, Any] | None = custom_in(CUSTOMER_TARGET)
 
 
 class CustomerOut(Schema):
@@ -62,6 +65,11 @@ class CustomerOut(Schema):
     owner: str | None
     next_follow_up_at: datetime | None
     last_activity_at: datetime | None
+    custom: dict[str, Any] = custom_out(CUSTOMER_TARGET)
+
+    @staticmethod
+    def resolve_custom(obj, context):
+        return values_for(obj, context)
 
     @staticmethod
     def resolve_owner(obj):
@@ -120,6 +128,11 @@ class OpportunityOut(Schema):
     lost_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    custom: dict[str, Any] = custom_out(DEAL_TARGET)
+
+    @staticmethod
+    def resolve_custom(obj, context):
+        return values_for(obj, context)
 
     @staticmethod
     def resolve_customer(obj):
@@ -154,9 +167,10 @@ class OpportunityIn(Schema):
     next_step: str = Field("", max_length=200)
     next_follow_up_at: IsoDateTime | None = None
     contact_ids: list[JsonInt] = Field(default_factory=list, max_length=50)
+    custom: dict[str, Any] | None = custom_in(DEAL_TARGET)
 
 
-class OpportunityPatch(Schema):
+class OpportunityFields(Schema):
     name: str | None = Field(None, min_length=1, max_length=200)
     amount: Money | None = None
     expected_close_date: IsoDate | None = None
@@ -170,7 +184,11 @@ class OpportunityPatch(Schema):
     contact_ids: list[JsonInt] | None = Field(None, max_length=50)
 
 
-class StageMoveIn(OpportunityPatch):
+class OpportunityPatch(OpportunityFields):
+    custom: dict[str, Any] | None = custom_in(DEAL_TARGET)
+
+
+class StageMoveIn(OpportunityFields):
     stage_id: JsonInt
     lost_reason: str | None = Field(None, max_length=100, description="Name or id of a lost-reason category.")
     lost_note: str | None = Field(None, max_length=5000)

@@ -7,6 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from closeloop.core.customfields import registry
+from closeloop.core.customfields.forms import add_record_fields, submitted
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
 from closeloop.core.money import parse_money
@@ -15,6 +17,7 @@ from closeloop.core.redirects import next_url
 from closeloop.core.visibility import departments_visible_to, people_visible_to
 from closeloop.deals.services.conversion import lead_convert
 from closeloop.deals.services.opportunities import (
+    DEAL_TARGET,
     field_label,
     missing_by_stage,
     missing_gate_fields,
@@ -47,14 +50,26 @@ def apply_errors(form, exc: DomainError):
 
 
 def _form_data(form) -> dict:
-    """The raw typed values of the fields the person filled; the services parse them."""
+    """The raw typed values of the fields the person filled (custom fields as `custom`); the services parse them."""
     data = {}
-    for name in form.fields:
-        if name == "contacts":
+    custom_fields = []
+    for name, field in form.fields.items():
+        if (custom_field := getattr(field, "custom_field", None)) is not None:
+            custom_fields.append(custom_field)
+        elif name == "contacts":
             data[name] = form.data.getlist(name)
         elif name in form.data:
             data[name] = form.data.get(name, "")
+    if custom_fields:
+        data["custom"] = submitted(form.data, custom_fields)
     return data
+
+
+def with_custom_fields(form, target: str, user, record=None):
+    """The record form with the custom fields `user` may edit (a new record's with their defaults)."""
+    add_record_fields(form, registry.editable_fields(target, user), values=record.custom if record else None,
+                      creating=record is None, required_channel=Channel.WEB)
+    return form
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -163,7 +178,7 @@ def opportunity_detail_view(request, pk):
 def opportunity_create_view(request, customer_pk):
     customer = get_customer_for_user(request.user, customer_pk)
     require_page(request.user, customer, Act.EDIT)  # seen, not theirs to sell to: 403, as the API answers
-    form = OpportunityForm(request.POST or None, customer=customer)
+    form = with_custom_fields(OpportunityForm(request.POST or None, customer=customer), DEAL_TARGET, request.user)
     if request.method == "POST" and form.is_valid():
         try:
             deal = opportunity_create(customer=customer, data=_form_data(form), actor=request.user)
@@ -182,7 +197,8 @@ def opportunity_edit_view(request, pk):
     require_page(request.user, deal, Act.EDIT)
     initial = {name: getattr(deal, name) for name in OpportunityForm.base_fields if name != "contacts"}
     initial["contacts"] = list(deal.contacts.values_list("pk", flat=True))
-    form = OpportunityForm(request.POST or None, customer=deal.customer, initial=initial)
+    form = with_custom_fields(OpportunityForm(request.POST or None, customer=deal.customer, initial=initial),
+                              DEAL_TARGET, request.user, deal)
     if request.method == "POST" and form.is_valid():
         try:
             opportunity_update(opportunity=deal, data=_form_data(form), actor=request.user)

@@ -9,6 +9,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from closeloop.core.errors import DomainError, error_text
 from closeloop.core.pagination import paginate
 from closeloop.deals.services.customers import (
+    CONTACT_TARGET,
+    CUSTOMER_TARGET,
     can_delete_contact,
     contact_create,
     contact_delete,
@@ -26,7 +28,7 @@ from . import pool
 from .forms import ContactForm, CustomerForm
 from .models import Contact, Customer
 from .selectors import customer_list, customer_pool, get_customer_for_user
-from .views import _form_data, apply_errors, transfer_page
+from .views import _form_data, apply_errors, transfer_page, with_custom_fields
 
 
 @login_required
@@ -60,7 +62,7 @@ def customer_detail_view(request, pk):
     return render(request, "deals/customer_detail.html", {
         "customer": customer, "contacts": customer.contacts.all(),
         "deals": customer.opportunities.visible_to(request.user).select_related("stage", "owner").order_by("-updated_at")[:50],
-        "followup": follow_up_panel(customer, viewer=request.user), "contact_form": ContactForm(),
+        "followup": follow_up_panel(customer, viewer=request.user), "contact_form": with_custom_fields(ContactForm(), CONTACT_TARGET, request.user),
         # Seeing a customer (a collaborator, marketing) is not changing it: the page offers what the services allow.
         "can_edit": may(request.user, customer, Act.EDIT),
         "can_manage": may(request.user, customer, Act.MANAGE),  # delete contacts, return to the pool
@@ -71,7 +73,7 @@ def customer_detail_view(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def customer_create_view(request):
-    form = CustomerForm(request.POST or None)
+    form = with_custom_fields(CustomerForm(request.POST or None), CUSTOMER_TARGET, request.user)
     duplicate = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -93,7 +95,8 @@ def customer_edit_view(request, pk):
     customer = get_customer_for_user(request.user, pk)
     require_page(request.user, customer, Act.EDIT)
     initial = {name: getattr(customer, name) for name in CustomerForm.base_fields}
-    form = CustomerForm(request.POST or None, initial=initial)
+    form = with_custom_fields(CustomerForm(request.POST or None, initial=initial), CUSTOMER_TARGET, request.user,
+                              customer)
     if request.method == "POST" and form.is_valid():
         try:
             customer_update(customer=customer, data=_form_data(form), actor=request.user)
@@ -110,7 +113,7 @@ def customer_edit_view(request, pk):
 def contact_create_view(request, pk):
     customer = get_customer_for_user(request.user, pk)
     require_page(request.user, customer, Act.EDIT)
-    form = ContactForm(request.POST)
+    form = with_custom_fields(ContactForm(request.POST), CONTACT_TARGET, request.user)
     if form.is_valid():
         try:
             contact_create(customer=customer, data=_form_data(form), actor=request.user)
@@ -133,7 +136,9 @@ def _contact_for_user(user, customer_pk, pk):
 def contact_edit_view(request, pk, contact_pk):
     contact = _contact_for_user(request.user, pk, contact_pk)
     require_page(request.user, contact.customer, Act.EDIT)
-    form = ContactForm(request.POST or None, initial={name: getattr(contact, name) for name in ContactForm.base_fields})
+    form = with_custom_fields(
+        ContactForm(request.POST or None, initial={name: getattr(contact, name) for name in ContactForm.base_fields}),
+        CONTACT_TARGET, request.user, contact)
     if request.method == "POST" and form.is_valid():
         try:
             contact_update(contact=contact, data=_form_data(form), actor=request.user)

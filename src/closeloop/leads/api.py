@@ -4,6 +4,7 @@ import hashlib
 import json
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError
 from django.http import Http404, JsonResponse
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from closeloop.core.apischema import IsoDate, Money, StrictBool
+from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import Conflict, ErrorOut, NotFound
 from closeloop.core.models import Channel
 from closeloop.core.pagination import api_page
@@ -19,7 +21,7 @@ from . import pool
 from .models import DisqualifyReason, IdempotencyRecord, Lead, LeadStatus
 from .selectors import LeadFilters, get_lead_for_user, lead_list
 from .services.editing import lead_disqualify, lead_update
-from .services.intake import lead_submit
+from .services.intake import LEAD_TARGET, lead_submit
 
 router = Router()
 
@@ -44,6 +46,7 @@ class LeadIn(Schema):
     source: str = Field(..., min_length=1, max_length=50, description="Name of a configured source channel.")
     assign_to_me: StrictBool = Field(False, description="Keep the lead yourself (sales staff only); otherwise the "
                                "assignment rules decide, and a lead no rule takes goes to the public pool.")
+    custom: dict[str, Any] | None = custom_in(LEAD_TARGET)
 
 
 class LeadPatch(Schema):
@@ -65,6 +68,7 @@ class LeadPatch(Schema):
     status: LeadStatus | None = Field(None, description=(
         "A working status. `converted` and `disqualified` are refused (422): convert with "
         "`POST /api/deals/convert/{lead_id}`, disqualify with `POST /api/leads/{lead_id}/disqualify`."))
+    custom: dict[str, Any] | None = custom_in(LEAD_TARGET)
 
 
 class ScoreLine(Schema):
@@ -104,6 +108,11 @@ class LeadOut(Schema):
     grade: str
     score_details: list[ScoreLine] = Field(description="Every rule that gave points, with the reason.")
     product_interest: str
+    custom: dict[str, Any] = custom_out(LEAD_TARGET)
+
+    @staticmethod
+    def resolve_custom(obj, context):
+        return values_for(obj, context)
 
     @staticmethod
     def resolve_source(obj):
@@ -185,17 +194,17 @@ def _request_hash(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _serialize(lead: Lead) -> dict:
-    return LeadOut.from_orm(lead).model_dump(mode="json")
+def _serialize(lead: Lead, request) -> dict:
+    return LeadOut.model_validate(lead, context={"request": request}).model_dump(mode="json")
 
 
-def _duplicate_answer(user, lead: Lead) -> dict:
+def _duplicate_answer(request, lead: Lead) -> dict:
     """A submission that matched a lead on record: the lead itself when the submitter may see it; else only
     that it exists and who owns it (no company, place, status or dates)."""
     owner = lead.owner if lead.owner_id else None
     existing = {"id": lead.pk, "owner": owner.username if owner else None, "owner_name": str(owner) if owner else None}
-    visible = Lead.objects.visible_to(user).filter(pk=lead.pk).exists()
-    return {"lead": _serialize(lead) if visible else None, "existing": existing}
+    visible = Lead.objects.visible_to(request.user).filter(pk=lead.pk).exists()
+    return {"lead": _serialize(lead, request) if visible else None, "existing": existing}
 
 
 @router.post(
@@ -219,8 +228,8 @@ def create_lead(request, payload: LeadIn):
 
     def record(result):
         # A duplicate answers with the lead on record (200), or only its owner when it is not the submitter's to see.
-        found = {"lead": _serialize(result.lead), "existing": None} if result.created else \
-            _duplicate_answer(request.user, result.lead)
+        found = {"lead": _serialize(result.lead, request), "existing": None} if result.created else \
+            _duplicate_answer(request, result.lead)
         answer["body"] = {**found, "created": result.created, "messages": result.messages}
         answer["status"] = 201 if result.created else 200
         if key:

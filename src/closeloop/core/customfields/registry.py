@@ -131,3 +131,35 @@ def clean_custom(target: str, data: dict | None, *, channel: str, actor, current
 
 def role_choices() -> list[tuple[str, str]]:
     return list(Role.choices)
+
+
+def clean_record(clean, target: str, data: dict, *, channel: str, actor, current: dict | None = None,
+                 creating: bool = False):
+    """A record's own cleaning (`clean()`, which may raise ValidationFailed) and its custom fields' (`data["custom"]`)
+    in one round: `(clean()'s result, the new custom values or None)`, or one ValidationFailed naming every problem.
+    On an edit that sends no custom values, they stay `current`."""
+    from ..errors import ValidationFailed
+
+    errors: dict[str, list[str]] = {}
+    message = None
+    cleaned = None
+    try:
+        cleaned = clean()
+    except ValidationFailed as exc:
+        if not exc.field_errors:
+            raise
+        errors.update(exc.field_errors)
+        message = exc.message
+    custom = current
+    if "custom" in data or creating:
+        submitted = data.get("custom") or {}
+        if not isinstance(submitted, dict):
+            errors["custom"] = [_("Give custom fields as an object of values by key.")]
+        else:
+            values, custom_errors = clean_custom(target, submitted, channel=channel, actor=actor, current=current,
+                                                 creating=creating)
+            custom = values or None
+            errors.update(custom_errors)
+    if errors:
+        raise ValidationFailed(message or _("Please correct the marked fields."), field_errors=errors)
+    return cleaned, custom

@@ -28,3 +28,12 @@ def custom_form_fields(form):
 def is_custom(bound_field) -> bool:
     """`{% if field|is_custom %}`: a record form's loop over its own fields leaves the custom ones to the tag."""
     return hasattr(bound_field.field, "custom_field")
+
+
+@register.inclusion_tag("core/customfields/_inline.html", takes_context=True)
+def custom_inline(context, record):
+    """A record's custom values on one line (“label: value · …”), for a row in another record's page (a contact's)."""
+    request = context.get("request")
+    rows = [row for _section, rows in registry.shown_values(record._meta.label, record.custom,
+                                                            getattr(request, "user", None)) for row in rows if row[1]]
+    return {"rows": rows}

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record, audited_create, audited_update, creation_changes, snapshot
+from closeloop.core.customfields.registry import clean_record
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import text_limit_errors
 from closeloop.core.models import Channel, User
@@ -25,6 +26,8 @@ from .ownership import check_may_give, check_new_owner
 
 CUSTOMER_FIELDS = ["name", "credit_code", "industry", "region", "city", "address", "company_size"]
 CONTACT_FIELDS = ["name", "title", "mobile", "landline", "email", "wechat"]
+# The record types of their custom fields (DealsConfig.custom_field_targets).
+CUSTOMER_TARGET, CONTACT_TARGET = "deals.Customer", "deals.Contact"
 
 
 def _clean_customer(data: dict) -> dict:
@@ -64,14 +67,15 @@ def duplicate_customer_error(existing: Customer) -> Conflict:
 
 
 def customer_create(*, data: dict, actor: User, channel: str = Channel.WEB, owner: User | None = None) -> Customer:
-    cleaned = _clean_customer(data)
+    cleaned, custom = clean_record(lambda: _clean_customer(data), CUSTOMER_TARGET, data, channel=channel, actor=actor,
+                                   creating=True)
     owner = owner or actor
     check_may_give(actor, owner)
     check_new_owner(owner)
     with transaction.atomic():
         if existing := find_customer_duplicate(credit_code=cleaned["credit_code"], company_key=cleaned["company_key"]):
             raise duplicate_customer_error(existing)
-        customer = Customer(**cleaned, owner=owner, created_by=actor, owned_since=timezone.now())
+        customer = Customer(**cleaned, custom=custom, owner=owner, created_by=actor, owned_since=timezone.now())
         try:
             with transaction.atomic():
                 customer.save()
@@ -89,7 +93,9 @@ def customer_update(*, customer: Customer, data: dict, actor: User, channel: str
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         merged = {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
         merged.update({k: v for k, v in data.items() if k in CUSTOMER_FIELDS})
-        cleaned = _clean_customer(merged)
+        cleaned, custom = clean_record(lambda: _clean_customer(merged), CUSTOMER_TARGET, data, channel=channel,
+                                       actor=actor, current=customer.custom)
+        cleaned["custom"] = custom
         existing = find_customer_duplicate(credit_code=cleaned["credit_code"], company_key=cleaned["company_key"],
                                            exclude_pk=customer.pk)
         if existing:
@@ -131,11 +137,13 @@ def matching_contact(customer: Customer, cleaned: dict, exclude_pk=None) -> Cont
 
 def contact_create(*, customer: Customer, data: dict, actor: User, channel: str = Channel.WEB) -> Contact:
     require(actor, customer, Act.EDIT)
-    cleaned = clean_contact(data)
+    cleaned, custom = clean_record(lambda: clean_contact(data), CONTACT_TARGET, data, channel=channel, actor=actor,
+                                   creating=True)
     with transaction.atomic():
         if existing := matching_contact(customer, cleaned):
             raise _duplicate_contact_error(existing)
-        contact = Contact(customer=customer, is_primary=not Contact.objects.filter(customer=customer).exists(), **cleaned)
+        contact = Contact(customer=customer, is_primary=not Contact.objects.filter(customer=customer).exists(),
+                          custom=custom, **cleaned)
         audited_create(instance=contact, actor=actor, channel=channel, action="contact.create", target=customer,
                        note=str(contact), fields=CONTACT_FIELDS)
     return contact
@@ -153,7 +161,9 @@ def contact_update(*, contact: Contact, data: dict, actor: User, channel: str = 
         require(actor, contact.customer, Act.EDIT)
         merged = {name: getattr(contact, name) for name in CONTACT_FIELDS}
         merged.update({k: v for k, v in data.items() if k in CONTACT_FIELDS})
-        cleaned = clean_contact(merged)
+        cleaned, custom = clean_record(lambda: clean_contact(merged), CONTACT_TARGET, data, channel=channel,
+                                       actor=actor, current=contact.custom)
+        cleaned["custom"] = custom
         existing = matching_contact(contact.customer, cleaned, exclude_pk=contact.pk)
         if existing:
             raise _duplicate_contact_error(existing)

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
 from closeloop.core.audit import audit_record, audited_update, creation_changes
+from closeloop.core.customfields.registry import clean_record
 from closeloop.core.errors import Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import check_text_limits, date_input, datetime_input
 from closeloop.core.models import Channel, User
@@ -41,6 +42,8 @@ def list_separator() -> str:
 OPPORTUNITY_FIELDS = ["name", "amount", "expected_close_date", "probability", "budget", "authority", "need", "timeline",
                       "next_step", "next_follow_up_at", "lost_reason", "lost_note", "win_reason", "win_note",
                       "contacts"]
+# The record type of deals' custom fields (DealsConfig.custom_field_targets).
+DEAL_TARGET = "deals.Opportunity"
 # The category fields: a name or an id of one of the configured reasons.
 REASON_FIELDS = {"lost_reason": (LostReason, _lazy("Choose one of the configured lost reasons.")),
                  "win_reason": (WinReason, _lazy("Choose one of the configured win reasons."))}
@@ -222,7 +225,10 @@ def opportunity_create(*, customer: Customer, data: dict, actor: User, channel: 
         now = timezone.now()
         opportunity = Opportunity(customer=customer, pipeline=pipeline, stage=first, owner=owner, created_by=actor,
                                   lead=lead, probability=first.probability, stage_entered_at=now)
-        values, contacts = _clean_opportunity_fields(opportunity, {"name": "", **data})
+        (values, contacts), custom = clean_record(
+            lambda: _clean_opportunity_fields(opportunity, {"name": "", **data}), DEAL_TARGET, data, channel=channel,
+            actor=actor, creating=True)
+        values["custom"] = custom
         values.pop("lost_reason", None)
         values.pop("win_reason", None)
         for name, value in values.items():
@@ -252,7 +258,9 @@ def opportunity_update(*, opportunity: Opportunity, data: dict, actor: User, cha
     require(actor, opportunity, Act.EDIT)
     with transaction.atomic():
         opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("stage").get(pk=opportunity.pk)
-        values, contacts = _clean_opportunity_fields(opportunity, data)
+        (values, contacts), custom = clean_record(lambda: _clean_opportunity_fields(opportunity, data), DEAL_TARGET,
+                                                  data, channel=channel, actor=actor, current=opportunity.custom)
+        values["custom"] = custom
         if not opportunity.stage.is_lost:
             values.pop("lost_reason", None)
         if not opportunity.stage.is_won:

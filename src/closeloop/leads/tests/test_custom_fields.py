@@ -123,3 +123,60 @@ def test_public_form_shows_public_fields_only(client, org, fields):
     lead = Lead.objects.get(company_name="宁波某汽配有限公司")
     # The visitor's value for a field not on the form is not taken; the default is.
     assert lead.custom == {"sub_industry": "汽车零部件", "headcount": 10}
+
+
+@pytest.fixture
+def token(org):
+    from closeloop.core.services import api_token_create
+
+    def make(user):
+        raw, _token = api_token_create(user=user, name="t", actor=None)
+        return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+    return make
+
+
+def test_api_takes_typed_custom_values_and_refuses_bad_ones_with_every_error(client, org, fields, token):
+    auth = token(org.manager)
+    body = {**BASE, "mobile": "12", "custom": {"sub_industry": "航天", "headcount": 1.5, "nope": 1}}
+    response = client.post("/api/leads/", body, content_type="application/json", **auth)
+    assert response.status_code == 422
+    assert set(response.json()["fields"]) == {"mobile", "custom.sub_industry", "custom.headcount", "custom.nope"}
+    body = {**BASE, "custom": {"sub_industry": "电子", "headcount": 40, "credit_limit": 200000.5}}
+    response = client.post("/api/leads/", body, content_type="application/json", **auth)
+    assert response.status_code == 201, response.json()
+    answer = response.json()["lead"]["custom"]
+    assert answer == {"sub_industry": "电子", "headcount": 40, "credit_limit": "200000.50"}
+    lead_id = response.json()["lead"]["id"]
+    from closeloop.leads.services.editing import lead_assign
+
+    lead_assign(lead=Lead.objects.get(pk=lead_id), owner=org.owner, actor=org.admin)
+    # The owner may not see the credit limit: it is not in their answers.
+    owner_auth = token(org.owner)
+    read = client.get(f"/api/leads/{lead_id}", **owner_auth).json()
+    assert read["custom"] == {"sub_industry": "电子", "headcount": 40}
+    listed = client.get("/api/leads/", **owner_auth).json()["items"][0]
+    assert "credit_limit" not in listed["custom"]
+    patched = client.patch(f"/api/leads/{lead_id}", {"custom": {"headcount": 41}}, content_type="application/json",
+                           **owner_auth)
+    assert patched.status_code == 200 and patched.json()["custom"]["headcount"] == 41
+    refused = client.patch(f"/api/leads/{lead_id}", {"custom": {"credit_limit": 1}}, content_type="application/json",
+                           **owner_auth)
+    assert refused.status_code == 422 and list(refused.json()["fields"]) == ["custom.credit_limit"]
+
+
+def test_definitions_endpoint_and_openapi_document_describe_the_fields(client, org, fields, token):
+    auth = token(org.owner)
+    listed = client.get("/api/custom-fields/?target=leads.Lead", **auth).json()
+    assert [f["key"] for f in listed] == ["headcount", "sub_industry"] or {f["key"] for f in listed} == {
+        "headcount", "sub_industry"}
+    assert client.get("/api/custom-fields/?target=nope.Nope", **auth).status_code == 404
+    document = client.get("/api/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    out = schemas["LeadOut"]["properties"]["custom"]
+    assert out["additionalProperties"] is False
+    assert out["properties"]["sub_industry"]["anyOf"][0]["enum"] == ["汽车零部件", "电子", "医药"]
+    assert out["properties"]["headcount"]["anyOf"][0] == {"type": "integer"}
+    assert out["properties"]["credit_limit"]["anyOf"][0]["type"] == "string"
+    created = schemas["LeadIn"]["properties"]["custom"]
+    assert created["anyOf"][0]["properties"]["credit_limit"]["anyOf"][0]["anyOf"][0] == {"type": "number"}

@@ -1,0 +1,133 @@
+"""Custom fields in the JSON API: the `custom` object of the records' schemas, the field-definitions endpoint, and
+the OpenAPI document's description of each record type's custom fields as an object of typed properties.
+
+Fields are data, so the document is written when it is asked for: a record schema's `custom` property carries
+`x-custom-fields: <record type>` and `describe` replaces it with the current fields' typed properties. Values are
+cleaned by the records' services (`registry.clean_custom`), so an invalid value is a 422 naming `custom.<key>`,
+with every other problem of the request.
+"""
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from ..errors import ErrorOut, NotFound
+from ..models import CustomFieldType as T
+from . import registry, types
+
+MARKER = "x-custom-fields"
+READ_MARKER = "x-custom-fields-read"
+
+
+def custom_in(target: str) -> Any:
+    """The `custom` property of a record's input schema."""
+    return Field(None, description="Custom field values by key (see GET /api/custom-fields/); null clears one.",
+                 json_schema_extra={MARKER: target})
+
+
+def custom_out(target: str) -> Any:
+    """The `custom` property of a record's output schema: the values the caller may see."""
+    return Field(default_factory=dict, description="Custom field values by key: those the caller may see.",
+                 json_schema_extra={READ_MARKER: target})
+
+
+def values_for(record, context) -> dict:
+    """A record's custom values as the API shows them to the request's user (`resolve_custom`)."""
+    request = (context or {}).get("request")
+    user = getattr(request, "user", None)
+    custom = record.custom or {}
+    return {field.key: types.api_value(field, custom.get(field.key))
+            for field in registry.visible_fields(record._meta.label, user)}
+
+
+def _property(field, *, read: bool) -> dict:
+    kind = field.type
+    if kind in (T.TEXT, T.LONG_TEXT):
+        schema = {"type": "string", "maxLength": types.LONG_TEXT_LIMIT if kind == T.LONG_TEXT else types.TEXT_LIMIT}
+    elif kind == T.INTEGER:
+        schema = {"type": "integer"}
+    elif kind in (T.DECIMAL, T.MONEY):
+        text = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
+        schema = text if read else {"anyOf": [{"type": "number"}, text]}
+    elif kind == T.DATE:
+        schema = {"type": "string", "format": "date"}
+    elif kind == T.DATETIME:
+        schema = {"type": "string", "format": "date-time"}
+    elif kind == T.CHOICE:
+        schema = {"type": "string", "enum": list(field.options)}
+    elif kind == T.MULTI_CHOICE:
+        schema = {"type": "array", "items": {"type": "string", "enum": list(field.options)}}
+    elif kind == T.USER:
+        schema = {"type": "integer", "description": "A user's id."}
+    elif kind == T.BOOLEAN:
+        schema = {"type": "boolean"}
+    elif kind == T.EMAIL:
+        schema = {"type": "string", "format": "email"}
+    elif kind == T.URL:
+        schema = {"type": "string", "format": "uri"}
+    else:
+        schema = {"type": "string"}
+    description = " · ".join(part for part in [field.label_zh, field.label_en, field.help_text] if part)
+    return {"anyOf": [schema, {"type": "null"}], "title": field.label_zh, "description": description}
+
+
+def _typed(target: str, *, read: bool) -> dict:
+    fields = registry.definitions(target)
+    return {
+        "type": "object",
+        "properties": {field.key: _property(field, read=read) for field in fields},
+        "additionalProperties": False,
+        "description": _("Custom fields of %(records)s, by key.") % {"records": registry.targets()[target].label}
+        if target in registry.targets() else "",
+    }
+
+
+def describe(document: dict) -> dict:
+    """The OpenAPI document with each record schema's `custom` property as the current typed fields."""
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        for name, prop in list(schema.get("properties", {}).items()):
+            for marker, read in ((MARKER, False), (READ_MARKER, True)):
+                if marker in prop:
+                    typed = _typed(prop[marker], read=read)
+                    if not read:
+                        typed = {"anyOf": [typed, {"type": "null"}]}
+                    schema["properties"][name] = {**typed, "description": prop.get("description", "")}
+    return document
+
+
+router = Router(tags=["custom fields"])
+
+
+class CustomFieldOut(Schema):
+    key: str
+    label_zh: str
+    label_en: str
+    type: str = Field(description="text, long_text, integer, decimal, money, date, datetime, choice, multi_choice, "
+                      "user, boolean, phone, email or url.")
+    options: list[str]
+    default: Any = None
+    help_text: str
+    section: str
+    position: int
+    required_channels: list[str] = Field(description="Channels on which a new record must have a value.")
+    editable: bool = Field(description="Whether you may set it.")
+
+
+class DefinitionParams(Schema):
+    target: str = Field(..., max_length=50, description="The record type: leads.Lead, deals.Customer, deals.Contact, "
+                        "deals.Opportunity, …")
+
+
+@router.get("/", response={200: list[CustomFieldOut], 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+            summary="List a record type's custom fields you may see")
+def list_definitions(request, params: Query[DefinitionParams]):
+    if params.target not in registry.targets():
+        raise NotFound(_("No record type “%(target)s” takes custom fields.") % {"target": params.target})
+    return [
+        {"key": f.key, "label_zh": f.label_zh, "label_en": f.label_en, "type": f.type, "options": f.options,
+         "default": types.api_value(f, f.default), "help_text": f.help_text, "section": f.section,
+         "position": f.position, "required_channels": f.required_channels,
+         "editable": registry.may_edit(f, request.user)}
+        for f in registry.visible_fields(params.target, request.user)
+    ]

@@ -1,0 +1,101 @@
+"""Custom fields on customers, contacts and deals: forms, detail pages, API and the trail, with field-level
+permission, as owner, manager and outsider."""
+
+import pytest
+from django.urls import reverse
+
+from closeloop.core.audit import audit_trail
+from closeloop.core.customfields.services import custom_field_create
+from closeloop.core.errors import ValidationFailed
+from closeloop.core.services import api_token_create
+from closeloop.deals.models import Customer, Opportunity
+from closeloop.deals.services.customers import contact_create, customer_update
+from closeloop.deals.services.opportunities import opportunity_update
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def fields(org):
+    return {
+        "tier": custom_field_create(target="deals.Customer", key="tier", field_type="choice", actor=org.admin,
+                                    data={"label_zh": "客户等级", "label_en": "Tier", "options": "战略\n重点\n普通",
+                                          "required_channels": ["web"]}),
+        "birthday": custom_field_create(target="deals.Contact", key="birthday", field_type="date", actor=org.admin,
+                                        data={"label_zh": "生日", "label_en": "Birthday"}),
+        "competitor": custom_field_create(target="deals.Opportunity", key="competitor", field_type="text",
+                                          actor=org.admin, data={"label_zh": "竞争对手", "label_en": "Competitor"}),
+        "margin": custom_field_create(target="deals.Opportunity", key="floor_margin", field_type="decimal",
+                                      actor=org.admin, data={"label_zh": "最低毛利率", "label_en": "Floor margin",
+                                                             "view_roles": ["sales_manager"]}),
+    }
+
+
+def test_services_clean_custom_values_with_their_own_fields(org, fields, make_customer, make_deal):
+    with pytest.raises(ValidationFailed) as refused:
+        make_customer(name="", custom={"tier": "金牌"})
+    assert set(refused.value.field_errors) == {"name", "custom.tier"}
+    customer = make_customer(custom={"tier": "重点"})
+    assert customer.custom == {"tier": "重点"}
+    customer_update(customer=customer, data={"custom": {"tier": "战略"}}, actor=org.owner)
+    entry = audit_trail(customer).filter(action="customer.update").get()
+    assert entry.changes == {"custom.tier": ["重点", "战略"]}
+    contact = contact_create(customer=customer, data={"name": "王芳", "custom": {"birthday": "1990/3/8"}},
+                             actor=org.owner)
+    assert contact.custom == {"birthday": "1990-03-08"}
+    deal = make_deal(customer=customer)
+    opportunity_update(opportunity=deal, data={"custom": {"competitor": "纷享销客"}}, actor=org.owner)
+    deal.refresh_from_db()
+    assert deal.custom == {"competitor": "纷享销客"}
+    with pytest.raises(ValidationFailed) as not_theirs:
+        opportunity_update(opportunity=deal, data={"custom": {"floor_margin": "0.3"}}, actor=org.owner)
+    assert list(not_theirs.value.field_errors) == ["custom.floor_margin"]
+
+
+def test_pages_show_and_save_what_each_role_may(client, org, fields, make_customer, make_deal):
+    customer = make_customer(custom={"tier": "普通"})
+    deal = make_deal(customer=customer)
+    opportunity_update(opportunity=deal, data={"custom": {"floor_margin": "0.25"}}, actor=org.manager)
+    client.force_login(org.owner)
+    page = client.get(customer.get_absolute_url()).content.decode()
+    assert "Tier" in page and "普通" in page and 'name="custom.birthday"' in page
+    page = client.get(reverse("deals:edit", args=[deal.pk])).content.decode()
+    assert 'name="custom.competitor"' in page and "custom.floor_margin" not in page
+    assert "Floor margin" not in client.get(deal.get_absolute_url()).content.decode()
+    client.force_login(org.manager)
+    assert "0.25" in client.get(deal.get_absolute_url()).content.decode()
+    client.force_login(org.outsider)
+    assert client.get(deal.get_absolute_url()).status_code == 404
+    client.force_login(org.owner)
+    response = client.post(reverse("deals:customer_edit", args=[customer.pk]), {
+        "name": customer.name, "custom.tier": ""})
+    assert response.status_code == 200 and "This field is required." in response.content.decode()
+    response = client.post(reverse("deals:customer_edit", args=[customer.pk]), {
+        "name": customer.name, "custom.tier": "战略"})
+    assert response.status_code == 302
+    assert Customer.objects.get(pk=customer.pk).custom == {"tier": "战略"}
+
+
+def test_api_reads_and_writes_custom_values(client, org, fields, make_customer):
+    raw, _token = api_token_create(user=org.owner, name="t", actor=None)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    response = client.post("/api/deals/customers", {"name": "苏州某精密机械有限公司", "custom": {"tier": "X"}},
+                           content_type="application/json", **auth)
+    assert response.status_code == 422 and list(response.json()["fields"]) == ["custom.tier"]
+    response = client.post("/api/deals/customers", {"name": "苏州某精密机械有限公司", "custom": {"tier": "重点"}},
+                           content_type="application/json", **auth)
+    assert response.status_code == 201 and response.json()["custom"] == {"tier": "重点"}
+    customer_id = response.json()["id"]
+    response = client.post("/api/deals/", {"customer_id": customer_id, "name": "产线改造",
+                                           "custom": {"competitor": "销售易"}}, content_type="application/json", **auth)
+    assert response.status_code == 201, response.json()
+    assert response.json()["custom"] == {"competitor": "销售易"}
+    deal_id = response.json()["id"]
+    Opportunity.objects.filter(pk=deal_id).update(custom={"competitor": "销售易", "floor_margin": 0.2})
+    assert "floor_margin" not in client.get(f"/api/deals/{deal_id}", **auth).json()["custom"]
+    document = client.get("/api/openapi.json").json()["components"]["schemas"]
+    assert set(document["OpportunityOut"]["properties"]["custom"]["properties"]) == {"competitor", "floor_margin"}
+    assert "custom" not in document["StageMoveIn"]["properties"]
