@@ -419,6 +419,8 @@ class CustomField(models.Model):
     edit_roles = models.JSONField(_("roles that edit it"), default=list, blank=True)
     # Shown on the public web form (for record types with one: leads).
     public = models.BooleanField(_("on the public web form"), default=False)
+    # Shown as a column of the records' list (leads today).
+    list_column = models.BooleanField(_("shown in the list"), default=False)
     hidden = models.BooleanField(_("hidden"), default=False)
     # An expression index on the value serves the list's filter (core/customfields/indexes.py).
     indexed = models.BooleanField(_("indexed for filtering"), default=False)

@@ -75,9 +75,9 @@ def _lead_submit(*, rows, actor, on_chunk, job=None):
 
 
 def _lead_fields() -> dict:
-    from .imports import FIELD_LABELS
+    from .imports import lead_fields
 
-    return FIELD_LABELS
+    return lead_fields()
 
 
 class LeadsConfig(LoopApp):

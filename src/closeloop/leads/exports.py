@@ -7,6 +7,8 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.core.customfields import registry, types
+from closeloop.core.models import CustomFieldType, User
 from closeloop.core.spreadsheets import export_workbook, neutralize, xlsx_response
 
 from .models import Lead
@@ -17,6 +19,17 @@ COLUMNS = [
     ("industry", "行业"), ("company_size", "公司规模"), ("need", "需求"), ("budget", "预算"), ("timeline", "预计时间"),
     ("credit_code", "统一社会信用代码"), ("source", "来源"), ("status", "状态"), ("owner", "负责人"), ("created_at", "创建时间"),
 ]
+def _custom_columns(viewer) -> list:
+    """The custom fields the viewer may see, as columns after the built-in ones, headed by their labels (so a
+    re-import maps them back by label)."""
+    return registry.visible_fields("leads.Lead", viewer) if viewer is not None else []
+
+
+def _custom_cells(lead: Lead, fields: list, users: dict) -> list[str]:
+    custom = lead.custom or {}
+    return [neutralize(types.display(field, custom.get(field.key), users=users)) for field in fields]
+
+
 def _row(lead: Lead) -> list[str]:
     values = []
     for name, _label in COLUMNS:
@@ -34,17 +47,26 @@ def _row(lead: Lead) -> list[str]:
     return values
 
 
-def export_response(leads, *, fmt: str):
+def export_response(leads, *, fmt: str, viewer=None):
     leads = leads.select_related("source", "owner")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    custom_fields = _custom_columns(viewer)
+    headers = [label for _name, label in COLUMNS] + [field.label for field in custom_fields]
+    # Person fields show names: every user's, read once (a company has hundreds, an export a million rows).
+    users = {user.pk: str(user) for user in User.objects.all()} if any(
+        field.type == CustomFieldType.USER for field in custom_fields) else {}
+
+    def row(lead: Lead) -> list[str]:
+        return _row(lead) + _custom_cells(lead, custom_fields, users) if custom_fields else _row(lead)
+
     if fmt == "csv":
         def rows():
             buffer = io.StringIO()
             writer = csv.writer(buffer)
             buffer.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
-            writer.writerow([label for _name, label in COLUMNS])
+            writer.writerow(headers)
             for lead in leads.iterator(chunk_size=2000):
-                writer.writerow(_row(lead))
+                writer.writerow(row(lead))
                 if buffer.tell() > 64_000:
                     yield buffer.getvalue()
                     buffer.seek(0)
@@ -58,10 +80,10 @@ def export_response(leads, *, fmt: str):
     output = io.BytesIO()
     book = export_workbook(output)
     sheet = book.add_worksheet("Leads")
-    for col, (_name, label) in enumerate(COLUMNS):
+    for col, label in enumerate(headers):
         sheet.write_string(0, col, label)
     for row_number, lead in enumerate(leads.iterator(chunk_size=2000), start=1):
-        for col, value in enumerate(_row(lead)):
+        for col, value in enumerate(row(lead)):
             sheet.write_string(row_number, col, value)
     book.close()
     return xlsx_response(output.getvalue(), f"leads-{stamp}.xlsx")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from closeloop.core.customfields import registry
 from closeloop.core.hooks import ImportKind, collect
 
 # The file checks and reader, under the names the import job uses.
@@ -58,6 +59,8 @@ def header_key(text: str) -> str:
 
 
 LEADS = "leads"
+LEAD_TARGET = "leads.Lead"
+CUSTOM_PREFIX = registry.ERROR_PREFIX
 
 
 def import_kinds() -> dict[str, ImportKind]:
@@ -70,7 +73,19 @@ def import_kind(key: str) -> ImportKind:
 
 
 def _alias_index(kind: ImportKind) -> dict[str, str]:
-    return {header_key(alias): name for name, aliases in kind.aliases.items() for alias in aliases}
+    index = {header_key(alias): name for name, aliases in kind.aliases.items() for alias in aliases}
+    # Custom fields are recognised by their labels and key (auto-mapped as their label reads in the sheet).
+    for name in kind.fields():
+        if name.startswith(CUSTOM_PREFIX) and (field := registry.definition(LEAD_TARGET, name[len(CUSTOM_PREFIX):])):
+            for alias in (field.key, field.label_en, field.label_zh):
+                if alias:
+                    index.setdefault(header_key(alias), name)
+    return index
+
+
+def lead_fields() -> dict:
+    """The leads kind's importable fields and labels: the built-in ones, then the custom fields."""
+    return {**FIELD_LABELS, **{registry.error_key(field): field.label for field in registry.definitions(LEAD_TARGET)}}
 
 
 def auto_mapping(headers: list[str], kind: ImportKind | None = None) -> list[str]:
@@ -89,7 +104,11 @@ def auto_mapping(headers: list[str], kind: ImportKind | None = None) -> list[str
 
 
 def row_data(cells: list[str], mapping: list[str]) -> dict:
-    return {name: cells[i] for i, name in enumerate(mapping) if name and i < len(cells) and cells[i] != ""}
+    """A row's cells by field; custom fields' under `custom`, by key, as the services take them."""
+    data = {name: cells[i] for i, name in enumerate(mapping) if name and i < len(cells) and cells[i] != ""}
+    if custom := {name[len(CUSTOM_PREFIX):]: data.pop(name) for name in list(data) if name.startswith(CUSTOM_PREFIX)}:
+        data["custom"] = custom
+    return data
 
 
 def report_rows(headers: list[str], refusals, labels: dict | None = None) -> Iterator[list[str]]:

@@ -8,6 +8,7 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
+from closeloop.core.customfields import indexes
 from closeloop.core.inputs import day_start
 from closeloop.core.visibility import owners_named
 from closeloop.followup.models import Task, TaskStatus
@@ -76,6 +77,8 @@ class LeadFilters:
     first_contact: str = ""
     due_from: str = ""
     due_to: str = ""
+    # Custom field filters: (field, operator, stored value, text) from core.customfields.indexes.filters_from_query.
+    custom: tuple = ()
 
 
 def lead_list(*, user, filters: LeadFilters):
@@ -107,6 +110,8 @@ def lead_list(*, user, filters: LeadFilters):
         leads = leads.filter(created_at__gte=start)
     if end := day_start(filters.created_to, days_after=1):
         leads = leads.filter(created_at__lt=end)
+    # Served by the field's expression index when an administrator switched it on (core/customfields/indexes.py).
+    leads = indexes.apply_filters(leads, filters.custom)
     return leads.order_by(*SORTS.get(filters.sort, SORTS["-created_at"]))
 
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from closeloop.core.customfields import registry
+from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import add_record_fields, submitted
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel, User
@@ -25,7 +25,8 @@ from .services.intake import LEAD_TARGET, channel_policy, lead_submit
 
 def _filters(request) -> LeadFilters:
     get = request.GET
-    return LeadFilters(
+    custom = indexes.filters_from_query(registry.visible_fields(LEAD_TARGET, request.user), get)
+    return LeadFilters(custom=tuple(custom),
         q=get.get("q", "").strip()[:100], status=get.get("status", ""), not_status=get.get("not_status", "")[:15],
         owner=get.get("owner", ""), source=get.get("source", ""), reached=get.get("reached", ""),
         created_from=get.get("from", ""), created_to=get.get("to", ""),
@@ -43,9 +44,15 @@ REVIEW_PARAMETERS = ("overdue", "first_contact", "due_from", "due_to")
 def lead_list_view(request):
     filters = _filters(request)
     page = paginate(request, lead_list(user=request.user, filters=filters))
+    visible = registry.visible_fields(LEAD_TARGET, request.user)
+    chosen = {(field.key, operator): text for field, operator, _value, text in filters.custom}
     context = {
         "page": page, "filters": filters, "query": query_without_page(request),
         "review_filters": kept_parameters(request, REVIEW_PARAMETERS),
+        # The custom fields shown as columns, and the filters offered on those an administrator indexed.
+        "custom_columns": [field for field in visible if field.list_column],
+        "custom_filters": [(field, chosen.get((field.key, "eq"), "")) for field in visible
+                           if field.list_column and field.indexed],
         "statuses": LeadStatus.choices, "sources": LeadSource.objects.all(),
         "owners": User.objects.filter(is_active=True, role__in=["sales_rep", "sales_manager"]).order_by("username")
         if request.user.can_assign else [],
@@ -165,4 +172,4 @@ def lead_bulk_assign_view(request):
 def lead_export_view(request):
     fmt = request.GET.get("format", "xlsx")
     leads = lead_list(user=request.user, filters=_filters(request))
-    return export_response(leads, fmt=fmt)
+    return export_response(leads, fmt=fmt, viewer=request.user)

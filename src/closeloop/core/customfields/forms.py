@@ -121,6 +121,8 @@ class CustomFieldForm(forms.Form):
     edit_roles = forms.MultipleChoiceField(label=_("roles that edit it"), required=False, choices=Role.choices,
                                            widget=forms.CheckboxSelectMultiple,
                                            help_text=_("None ticked: everyone who sees the field and edits the record."))
+    list_column = forms.BooleanField(label=_("shown in the list"), required=False,
+                                     help_text=_("A column of the records' list, and a filter there when indexed."))
     public = forms.BooleanField(label=_("on the public web form"), required=False)
 
     def __init__(self, *args, instance: CustomField | None = None, target: str | None = None, **kwargs):
@@ -132,7 +134,7 @@ class CustomFieldForm(forms.Form):
                 "default": "" if instance.default is None else types.as_input(instance, instance.default),
                 "help_text": instance.help_text, "section": instance.section, "position": instance.position,
                 "required_channels": instance.required_channels, "view_roles": instance.view_roles,
-                "edit_roles": instance.edit_roles, "public": instance.public,
+                "edit_roles": instance.edit_roles, "public": instance.public, "list_column": instance.list_column,
             }
         elif target and "initial" not in kwargs:
             kwargs["initial"] = {"target": target}

@@ -115,3 +115,37 @@ def index_exists(target: str, key: str) -> bool:
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
     return index_name(model, key) in constraints
+
+
+QUERY_PREFIX = "cf."
+
+
+def filters_from_query(fields, query) -> list[tuple]:
+    """A list's custom field filters from its query string: `cf.<key>=value` (equal), `cf.<key>.gte=` / `.lte=`
+    (at least / at most, for numbers, dates and times), for `fields` (those the viewer may see: filtering on
+    another would tell its values). Returns `(field, operator, stored value, text)`; a value that is not one of
+    its field's type is left out."""
+    from . import types
+
+    by_key = {field.key: field for field in fields if field.type in INDEXABLE_TYPES}
+    chosen = []
+    for name, text in query.items():
+        if not name.startswith(QUERY_PREFIX) or not str(text).strip():
+            continue
+        key, _dot, operator = name[len(QUERY_PREFIX):].partition(".")
+        operator = operator or "eq"
+        field = by_key.get(key)
+        if field is None or operator not in OPERATORS or (operator != "eq" and field.type not in ORDERED_TYPES):
+            continue
+        try:
+            value = types.parse(field, str(text)[:200])
+        except types.ValueProblem:
+            continue
+        chosen.append((field, operator, value, str(text)[:200]))
+    return chosen
+
+
+def apply_filters(queryset, chosen):
+    for field, operator, value, _text in chosen:
+        queryset = value_filter(queryset, field, value, operator)
+    return queryset

@@ -86,7 +86,7 @@ def error_key(field_or_key) -> str:
 
 
 def clean_custom(target: str, data: dict | None, *, channel: str, actor, current: dict | None = None,
-                 creating: bool = False) -> tuple[dict, dict[str, list[str]]]:
+                 creating: bool = False, types_only: bool = False) -> tuple[dict, dict[str, list[str]]]:
     """The record's new `custom` values and every problem with them: `({key: stored value}, {"custom.<key>":
     [messages]})`.
 
@@ -94,7 +94,8 @@ def clean_custom(target: str, data: dict | None, *, channel: str, actor, current
     keep `current` (or, when `creating`, get the field's default). A value for an unknown or hidden field, or one
     the actor may not edit that differs from the stored one, is refused. On `creating`, a field required on
     `channel` must have a value; on an edit, a required field may not be emptied. The public web form
-    (`actor` None) writes only the fields on it.
+    (`actor` None) writes only the fields on it. `types_only` checks the values alone, as if the actor may edit
+    every field (an import's preview, before its job knows who runs it).
     """
     data = data or {}
     values = dict(current or {})
@@ -105,7 +106,7 @@ def clean_custom(target: str, data: dict | None, *, channel: str, actor, current
         if key not in fields:
             errors.setdefault(error_key(key), []).append(_("There is no custom field “%(key)s”.") % {"key": key})
     for key, field in fields.items():
-        allowed = field.public if public else may_edit(field, actor)
+        allowed = types_only or (field.public if public else may_edit(field, actor))
         if key in data:
             try:
                 value = types.parse(field, data[key])

@@ -18,7 +18,7 @@ from . import indexes, registry, types
 
 CHOICE_TYPES = {T.CHOICE, T.MULTI_CHOICE}
 EDITABLE = ["label_zh", "label_en", "options", "default", "help_text", "section", "position", "required_channels",
-            "view_roles", "edit_roles", "public"]
+            "view_roles", "edit_roles", "public", "list_column"]
 EXAMPLES = 5
 
 
@@ -70,6 +70,8 @@ def _clean(data: dict, *, target: str, field_type: str, errors: dict) -> dict:
             values["position"] = max(0, min(32767, int(values["position"] or 0)))
         except (TypeError, ValueError):
             errors.setdefault("position", []).append(_("Enter a whole number, for example 10."))
+    if "list_column" in values:
+        values["list_column"] = bool(values["list_column"])
     if "public" in values:
         # A person field on the public form would list the company's users to any visitor.
         values["public"] = (bool(values["public"]) and bool(target_config and target_config.public_form)

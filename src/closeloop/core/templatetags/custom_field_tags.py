@@ -37,3 +37,11 @@ def custom_inline(context, record):
     rows = [row for _section, rows in registry.shown_values(record._meta.label, record.custom,
                                                             getattr(request, "user", None)) for row in rows if row[1]]
     return {"rows": rows}
+
+
+@register.simple_tag
+def custom_cell(record, field) -> str:
+    """`{% custom_cell lead field %}`: a record's value of one custom field as people read it (a list's cell)."""
+    from closeloop.core.customfields import types
+
+    return types.display(field, (record.custom or {}).get(field.key))

@@ -21,7 +21,14 @@ from ..models import (
     Lead,
     LeadSource,
 )
-from .intake import channel_policy, clean_submission, lead_submit, match_note, resolve_source
+from .intake import (
+    channel_policy,
+    clean_custom_fields,
+    clean_submission,
+    lead_submit,
+    match_note,
+    resolve_source,
+)
 
 
 @dataclass
@@ -128,6 +135,12 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_jo
         except ValidationFailed as exc:
             outcome.refused.append((key, exc.field_errors or {"": [exc.message]}))
             continue
+        custom, custom_errors = clean_custom_fields(data, channel=channel, actor=actor)
+        if custom_errors:
+            outcome.refused.append((key, custom_errors))
+            continue
+        if custom:
+            cleaned["custom"] = custom
         lead = new_lead(cleaned, source)
         rows.append((key, data, source, lead, dedup.entry_for_lead(lead)))
     entries = [row[4] for row in rows]

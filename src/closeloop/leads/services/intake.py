@@ -326,9 +326,13 @@ def lead_touch(*, lead: Lead, data: dict, source: LeadSource | None, campaign: C
 
 def lead_check(*, data: dict, channel: str) -> dict:
     """The field errors `lead_submit` would report for this data, without writing anything ({} = fine)."""
+    errors = {}
     try:
         clean_submission(data, channel=channel)
         resolve_source(data, None)
     except ValidationFailed as exc:
-        return exc.field_errors or {"": [exc.message]}
-    return {}
+        errors = exc.field_errors or {"": [exc.message]}
+    if data.get("custom") or registry.definitions(LEAD_TARGET):
+        errors |= registry.clean_custom(LEAD_TARGET, data.get("custom") or {}, channel=channel, actor=None,
+                                        creating=True, types_only=True)[1]
+    return errors
