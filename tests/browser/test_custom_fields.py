@@ -17,7 +17,7 @@ def test_an_admin_adds_a_field_and_a_rep_fills_it_on_a_phone(org, new_page, tmp_
     admin = new_page(user=org.admin, phone=True, locale="zh-CN")
     admin.goto("/settings/fields/?target=leads.Lead")
     expect(admin.get_by_role("heading", name="自定义字段")).to_be_visible()
-    admin.get_by_role("link", name="新增字段").click()
+    admin.get_by_role("button", name="新增字段").click()
     admin.get_by_label("字段标识").fill("sub_industry")
     admin.get_by_label("中文名称").fill("细分行业")
     admin.get_by_label("英文名称").fill("Sub-industry")
