@@ -21,7 +21,7 @@ def test_an_admin_adds_a_field_and_a_rep_fills_it_on_a_phone(org, new_page, tmp_
     admin.get_by_label("字段标识").fill("sub_industry")
     admin.get_by_label("中文名称").fill("细分行业")
     admin.get_by_label("英文名称").fill("Sub-industry")
-    admin.get_by_label("类型").select_option("choice")
+    admin.locator("#id_type").select_option("choice")
     admin.get_by_label("选项").fill("汽车零部件\n电子\n医药")
     admin.get_by_label("在列表中显示").check()
     admin.screenshot(path=tmp_path / "custom-field-form-phone.png", full_page=True)
@@ -32,10 +32,10 @@ def test_an_admin_adds_a_field_and_a_rep_fills_it_on_a_phone(org, new_page, tmp_
 
     rep = new_page(user=org.owner, phone=True)
     rep.goto("/leads/new/")
-    rep.get_by_label("Company").fill("宁波甬江汽配有限公司")
-    rep.get_by_label("Contact").fill("周强")
-    rep.get_by_label("Mobile").fill("13905741234")
-    rep.get_by_label("Source").select_option(label="电话")
+    rep.locator("#id_company_name").fill("宁波甬江汽配有限公司")
+    rep.locator("#id_contact_name").fill("周强")
+    rep.locator("#id_mobile").fill("13905741234")
+    rep.locator("#id_source").select_option(label="电话")
     rep.get_by_label("Sub-industry").select_option("汽车零部件")
     rep.screenshot(path=tmp_path / "lead-form-custom-phone.png", full_page=True)
     assert overflow(rep) <= 0
