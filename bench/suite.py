@@ -286,29 +286,10 @@ class Suite:
 
     # --- dashboard --------------------------------------------------------------------------------
     def dashboard(self):
-        from django.test import Client
-        from django.urls import NoReverseMatch, reverse
+        from bench.dashboard import suite_results
 
-        url = None
-        for name in ("insights:dashboard", "insights:index", "insights:home"):
-            try:
-                url = reverse(name)
-                break
-            except NoReverseMatch:
-                continue
-        if url is None:
-            self.report(Result("dashboard over all leads/opportunities", budget="<= 500 ms", status=NOT_BUILT))
-            return
-        client = Client()
-        client.force_login(self.admin)
-        cookie = f"sessionid={client.cookies['sessionid'].value}"
-        with Server(self.env) as server:
-            run = loadgen.run("127.0.0.1", server.port, [("GET", url, None, {"Cookie": cookie})] * 12,
-                              concurrency=1, processes=1, time_limit=120)
-        p95 = loadgen.percentile(run.latencies[2:], 95) * 1000
-        ok = set(run.statuses) == {200}
-        self.report(Result("dashboard (admin)", p95, "ms", None, None, "<= 500 ms",
-                           PASS if ok and p95 <= 500 else FAIL, f"statuses {run.statuses}"))
+        for line in suite_results(quick=self.quick)["results"]:
+            self.report(Result(**line))
 
     # --- pieces other parts of the app provide ----------------------------------------------------
     def dedupe_command(self):

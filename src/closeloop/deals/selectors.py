@@ -161,8 +161,19 @@ def get_customer_for_user(user, pk) -> Customer:
     return customer
 
 
-def customer_list(*, user, q: str = ""):
+def customer_list(*, user, q: str = "", owner: str = "", department: str = "", created_from: str = "",
+                  created_to: str = ""):
+    """Customers `user` may see; the dashboard's drill-downs narrow them to an owner ("me", "team" or an id) or a
+    team, created on these local days."""
     customers = Customer.objects.visible_to(user).select_related("owner")
+    if owner == "team":
+        customers = customers.filter(owner__in=owners_named(user, "team"))
+        owner = ""
+    customers = owner_filter(customers, user=user, owner=owner, department=department)
+    if start := day_start(created_from):
+        customers = customers.filter(created_at__gte=start)
+    if end := day_start(created_to, days_after=1):
+        customers = customers.filter(created_at__lt=end)
     if q:
         q = q.strip()
         condition = Q(name__icontains=q)

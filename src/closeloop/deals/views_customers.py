@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, error_text
-from closeloop.core.pagination import paginate
+from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.deals.services.customers import (
     CONTACT_TARGET,
     CUSTOMER_TARGET,
@@ -34,8 +34,17 @@ from .views import _form_data, apply_errors, transfer_page, with_custom_fields
 @login_required
 def customer_list_view(request):
     q = request.GET.get("q", "").strip()[:100]
-    page = paginate(request, customer_list(user=request.user, q=q))
-    return render(request, "deals/customer_list.html", {"page": page, "q": q, "query": f"q={q}" if q else ""})
+    get = request.GET
+    page = paginate(request, customer_list(user=request.user, q=q, owner=get.get("owner", "")[:20],
+                                           department=get.get("department", "")[:20],
+                                           created_from=get.get("from", ""), created_to=get.get("to", "")))
+    return render(request, "deals/customer_list.html", {
+        "page": page, "q": q, "query": query_without_page(request),
+        "review_filters": kept_parameters(request, CUSTOMER_REVIEW_PARAMETERS)})
+
+
+# The dashboard's drill-downs (new customers against a target) the list's search form keeps as hidden fields.
+CUSTOMER_REVIEW_PARAMETERS = ("owner", "department", "from", "to")
 
 
 @login_required

@@ -10,6 +10,12 @@ def _admin(user) -> bool:
     return user.is_authenticated and user.is_admin
 
 
+def _sets_targets(user) -> bool:
+    from .targets import sets_targets
+
+    return user.is_authenticated and sets_targets(user)
+
+
 class InsightsConfig(LoopApp):
     """Review (数据复盘), at the top of the layers: it reads every app and no app imports it."""
 
@@ -21,6 +27,7 @@ class InsightsConfig(LoopApp):
     def nav_entries(self):
         return [NavEntry("insights", _("Dashboard"), "insights:dashboard", order=5),
                 NavEntry("insights", _("Breakpoint radar"), "insights:radar", order=10),
+                NavEntry("insights", _("Sales targets"), "insights:targets", order=20, visible=_sets_targets),
                 NavEntry("settings", _("Breakpoint radar"), "insights:radar_settings", order=90, visible=_admin)]
 
     def sweeps(self):

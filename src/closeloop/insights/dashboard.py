@@ -35,7 +35,7 @@ from closeloop.contracts.models import Contract, Instalment, Payment
 from closeloop.core.models import Department, Role, User
 from closeloop.core.money import from_fen, sum_fen
 from closeloop.core.visibility import owners_seen
-from closeloop.deals.models import Opportunity, OpportunityStatus, Pipeline, StageHistory
+from closeloop.deals.models import Customer, Opportunity, OpportunityStatus, Pipeline, StageHistory
 from closeloop.followup.models import Handoff, HandoffStatus, TaskStatus
 from closeloop.leads.assignment import FIRST_CONTACT
 from closeloop.leads.models import Lead, LeadSource, LeadStatus
@@ -49,6 +49,8 @@ from closeloop.service.selectors import (
     satisfaction,
     satisfaction_total,
 )
+
+from .targets import sets_targets, target_teams, targets_for
 
 PERIODS = {
     "week": gettext_lazy("This week"),
@@ -307,6 +309,51 @@ def forecast(scope: Scope) -> dict:
             "weighted": sum((r["weighted"] for r in rows), Decimal("0.00"))}
 
 
+ACCURACY_MONTHS = 6
+
+
+def forecast_accuracy(scope: Scope, today: date | None = None) -> dict:
+    """How good the weighted forecast was, for each of the last six whole months: the forecast as it stood when the
+    month began (the line's deals then open in an open stage and expected to close that month, amount × the then
+    stage's probability, from the stage history) against the deals won that month. Two queries, one sum per month
+    each. The amount and the expected close date are today's: the history keeps stages, not edits."""
+    today = today or timezone.localdate()
+    months = []
+    first = today.replace(day=1)
+    for _n in range(ACCURACY_MONTHS):
+        first = (first - timedelta(days=1)).replace(day=1)
+        months.append(first)
+    months.reverse()
+
+    def following(month):
+        return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+    deals = scope.deals()
+    forecast_sums, won_sums = {}, {}
+    for n, month in enumerate(months):
+        began = local_midnight(month)
+        then_open = (Q(entered_at__lt=began) & (Q(exited_at__isnull=True) | Q(exited_at__gte=began))
+                     & Q(opportunity__expected_close_date__gte=month, opportunity__expected_close_date__lt=following(month)))
+        forecast_sums[f"n{n}"] = Count("opportunity_id", distinct=True, filter=then_open)
+        forecast_sums[f"fen{n}"] = sum_fen(F("opportunity__amount") * F("stage__probability"), filter=then_open)
+        won = Q(won_at__gte=began, won_at__lt=local_midnight(following(month)))
+        won_sums[f"n{n}"] = Count("pk", filter=won)
+        won_sums[f"fen{n}"] = sum_fen(F("amount") * 100, filter=won)
+    forecast_ = StageHistory.objects.filter(opportunity__in=deals.values("pk"), stage__is_won=False,
+                                            stage__is_lost=False).aggregate(**forecast_sums)
+    won_ = deals.filter(status=OpportunityStatus.WON).aggregate(**won_sums)
+    rows = []
+    for n, month in enumerate(months):
+        forecast_amount, won_amount = from_fen(forecast_[f"fen{n}"]), from_fen(won_[f"fen{n}"])
+        last_day = following(month) - timedelta(days=1)
+        rows.append({"key": f"{month:%Y-%m}", "forecast_deals": forecast_[f"n{n}"], "forecast": forecast_amount,
+                     "won_deals": won_[f"n{n}"], "won": won_amount,
+                     "accuracy": _ratio(float(won_amount), float(forecast_amount)) if forecast_amount else None,
+                     "url": scope.link("deals:list", status=OpportunityStatus.WON, closed_from=month.isoformat(),
+                                       closed_to=last_day.isoformat())})
+    return {"rows": rows}
+
+
 def quote_to_cash(scope: Scope) -> dict:
     """Quotes sent, approved and accepted in the period; contracts signed; instalments due against payments
     collected. One query per table."""
@@ -439,8 +486,16 @@ def first_contact_sla(scope: Scope, now: datetime) -> dict:
                 for outcome in ("met", "late", "missed")}
     sla = {row["owner_id"]: row for row in due.order_by().values("owner_id").annotate(
         due=Count("pk", distinct=True), **outcomes)}
-    overdue_leads = dict(leads.filter(next_follow_up_at__lt=now).exclude(status__in=CLOSED_STATUSES).order_by()
-                         .values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"))
+    # Apart, before and after the first contact: each half repeats the condition of its partial index (the radar's
+    # lead_radar_first_contact_idx and lead_radar_follow_up_at_idx), so SQLite reads the overdue leads from the index
+    # instead of walking every lead of the line.
+    overdue_leads: dict = {}
+    for contacted in (False, True):
+        part = (leads.filter(next_follow_up_at__isnull=False, last_activity_at__isnull=not contacted,
+                             next_follow_up_at__lt=now).exclude(status__in=CLOSED_STATUSES)
+                .order_by().values("owner_id").annotate(n=Count("pk")))
+        for row in part:
+            overdue_leads[row["owner_id"]] = overdue_leads.get(row["owner_id"], 0) + row["n"]
     overdue_deals = dict(scope.deals().filter(status=OpportunityStatus.OPEN, next_follow_up_at__lt=now).order_by()
                          .values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"))
     owners = {*sla, *overdue_leads, *overdue_deals} - {None}
@@ -538,11 +593,88 @@ def surveys_link(scope: Scope, owner) -> str:
     return reverse("insights:surveys") + "?" + urlencode({k: v for k, v in query.items() if v != ""})
 
 
+def _months(scope: Scope) -> tuple[date, date, date]:
+    """The first days of the first and last month the period touches, and the day after the last month."""
+    first, last = scope.start.replace(day=1), scope.end.replace(day=1)
+    year, month = divmod(last.month, 12)
+    return first, last, date(last.year + year, month + 1, 1)
+
+
+TARGET_KEYS = ("new_customers", "won_amount", "collected_amount")
+TARGET_LABELS = [("new_customers", gettext_lazy("New customers")), ("won_amount", gettext_lazy("Won amount")),
+                 ("collected_amount", gettext_lazy("Collected amount"))]
+
+
+def achievement(scope: Scope) -> dict:
+    """Sales targets against what was done (完成率), over the whole months the period touches (targets are monthly):
+    new customers, the amount of deals won, the amount collected; for each rep of the line with a target or a
+    figure, and for the teams in view (a manager's own and those under it; every team for an administrator) with a
+    target. A team's figure is its people's. Neither pipeline nor source narrows them."""
+    first, last, after = _months(scope)
+    since, until = local_midnight(first), local_midnight(after)
+    customers = dict(scope.line(Customer.objects).filter(created_at__gte=since, created_at__lt=until).order_by()
+                     .values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"))
+    won = dict(scope.line(Opportunity.objects).filter(status=OpportunityStatus.WON, won_at__gte=since,
+                                                      won_at__lt=until)
+               .order_by().values("owner_id").annotate(fen=sum_fen(F("amount") * 100)).values_list("owner_id", "fen"))
+    collected = dict(Payment.objects.filter(contract__in=scope.line(Contract.objects).values("pk"), voided_at__isnull=True,
+                                            received_on__gte=first, received_on__lt=after)
+                     .order_by().values("contract__owner_id").annotate(fen=sum_fen(F("amount") * 100))
+                     .values_list("contract__owner_id", "fen"))
+    done = {}
+    for key, figures_ in (("new_customers", customers), ("won_amount", won), ("collected_amount", collected)):
+        for owner, value in figures_.items():
+            if owner is not None:
+                done.setdefault(owner, {})[key] = value if key == "new_customers" else from_fen(value)
+    if scope.rep is not None or not sets_targets(scope.viewer):
+        teams = []
+    else:
+        teams = list(target_teams(scope.viewer).values("pk", "name", "path"))
+    targets = targets_for(months=(first, last), users=scope.owners, departments=[team["pk"] for team in teams])
+    people = {pk for kind, pk in targets if kind == "user"} | set(done)
+    users = {row["pk"]: row for row in User.objects.filter(pk__in=people).values("pk", "display_name", "department__path")}
+    closed = {"status": OpportunityStatus.WON, "closed_from": first.isoformat(),
+              "closed_to": (after - timedelta(days=1)).isoformat()}
+    made = {"from": first.isoformat(), "to": (after - timedelta(days=1)).isoformat()}
+
+    def row(name, target, actual, urls):
+        cells = {}
+        for key in TARGET_KEYS:
+            goal = target.get(key)
+            value = actual.get(key, 0 if key == "new_customers" else Decimal("0.00"))
+            cells[key] = {"target": goal, "actual": value, "rate": _ratio(float(value), float(goal)) if goal else None,
+                          "url": urls.get(key)}
+        return {"name": name, **cells}
+
+    reps = []
+    for pk in sorted(users, key=lambda pk: (str(users[pk]["display_name"]), pk)):
+        reps.append(row(users[pk]["display_name"], targets.get(("user", pk), {}), done.get(pk, {}), {
+            "new_customers": scope.link("deals:customer_list", narrowed=False, owner=pk, **made),
+            "won_amount": scope.link("deals:list", narrowed=False, owner=pk, **closed)}))
+    rows_teams = []
+    for team in teams:
+        target = targets.get(("department", team["pk"]))
+        if target is None:
+            continue
+        actual = {}
+        for pk, figures_ in done.items():
+            path = users.get(pk, {}).get("department__path") or ""
+            if path.startswith(team["path"]):
+                for key, value in figures_.items():
+                    actual[key] = actual.get(key, 0) + value
+        rows_teams.append(row(team["name"], target, actual, {
+            "new_customers": scope.link("deals:customer_list", narrowed=False, department=team["pk"], **made),
+            "won_amount": scope.link("deals:list", narrowed=False, department=team["pk"], **closed)}))
+    return {"months": (first, last), "teams": rows_teams, "reps": reps}
+
+
 def figures(scope: Scope, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     return {"sources": lead_sources(scope), "funnel": funnel(scope), "cycle": cycle_times(scope),
             "handoffs": handoff_times(scope), "sla": first_contact_sla(scope, now), "lost": lost_reasons(scope),
-            "forecast": forecast(scope), "cash": quote_to_cash(scope), "service": service(scope, now)}
+            "forecast": forecast(scope), "accuracy": forecast_accuracy(scope), "cash": quote_to_cash(scope),
+            "service": service(scope, now),
+            "targets": achievement(scope)}
 
 
 def chart_data(figures: dict) -> dict:
@@ -550,6 +682,7 @@ def chart_data(figures: dict) -> dict:
     amounts)."""
     sources, funnel_, lost, forecast_, cash = (figures[key] for key in ("sources", "funnel", "lost", "forecast", "cash"))
     cycle, handoffs, sla, service_ = figures["cycle"], figures["handoffs"], figures["sla"], figures["service"]
+    targets_rows = [*figures["targets"]["teams"], *figures["targets"]["reps"]]
     return {
         "sources": {"labels": [row["name"] for row in sources["rows"]],
                     "series": [{"name": str(label), "data": [row[key] for row in sources["rows"]]}
@@ -576,6 +709,15 @@ def chart_data(figures: dict) -> dict:
                 "series": [{"name": str(label), "stack": "sla", "data": [row[key] for row in sla["rows"]]}
                            for key, label in (("met", _("In time")), ("late", _("Late")), ("missed", _("Missed")),
                                               ("pending", _("Still to come")))]},
+        "targets": {"labels": [str(row["name"]) for row in targets_rows if any(row[key]["rate"] is not None
+                                                                                  for key in TARGET_KEYS)],
+                    "series": [{"name": f"{label} %", "data": [row[key]["rate"] for row in targets_rows
+                                                               if any(row[k]["rate"] is not None for k in TARGET_KEYS)]}
+                               for key, label in TARGET_LABELS]},
+        "accuracy": {"labels": [row["key"] for row in figures["accuracy"]["rows"]],
+                     "series": [{"name": str(label), "data": [float(row[key]) for row in figures["accuracy"]["rows"]]}
+                                for key, label in (("forecast", _("Forecast at the month's start")),
+                                                   ("won", _("Won in the month")))]},
         "tickets": {"labels": [str(row["assignee"]) for row in service_["rows"]],
                     "series": [{"name": str(label), "data": [row[key] for row in service_["rows"]]}
                                for key, label in (("opened", _("Opened")), ("resolved", _("Resolved")))]},

@@ -10,6 +10,7 @@ from closeloop.core.notify import absolute_url
 from closeloop.core.spreadsheets import workbook_export
 
 from . import radar
+from .dashboard import TARGET_KEYS, TARGET_LABELS
 
 
 def radar_workbook(user, now, *, owner=None) -> bytes:
@@ -43,7 +44,12 @@ def dashboard_workbook(scope, figures: dict) -> bytes:
     """Every table of the dashboard, one sheet each, with the same figures the page shows (amounts as numbers)."""
     sources, funnel, lost, forecast, cash = (figures[key] for key in ("sources", "funnel", "lost", "forecast", "cash"))
     cycle, handoffs, sla, service = figures["cycle"], figures["handoffs"], figures["sla"], figures["service"]
+    targets = [*figures["targets"]["teams"], *figures["targets"]["reps"]]
     sheets = [
+        (_("Targets"), [_("Rep or team"), *[f"{label} · {part}" for _key, label in TARGET_LABELS
+                                            for part in (_("Done"), _("Target"), "%")]],
+         [[row["name"], *[cell for key in TARGET_KEYS for cell in (row[key]["actual"], row[key]["target"],
+                                                                   row[key]["rate"])]] for row in targets]),
         (_("Leads by source"), [_("Source"), _("Leads"), _("Qualified"), "%", _("Became a deal"), "%", _("Won"), "%"],
          [[row["name"], row["leads"], row["qualified"], row["qualified_rate"], row["deals"], row["deal_rate"], row["won"],
            row["won_rate"]] for row in [*sources["rows"], sources["total"]] if sources["rows"]]),
@@ -70,6 +76,10 @@ def dashboard_workbook(scope, figures: dict) -> bytes:
         (_("Weighted forecast"), [_("Expected close month"), _("Open deals"), _("Amount"), _("Weighted")],
          [[row["key"] if row["month"] else _("No date"), row["deals"], row["amount"], row["weighted"]]
           for row in forecast["rows"]]),
+        (_("Forecast accuracy"), [_("Month"), _("Deals forecast"), _("Forecast at the month's start"), _("Deals won"),
+                                  _("Won in the month"), _("Won ÷ forecast") + " %"],
+         [[row["key"], row["forecast_deals"], row["forecast"], row["won_deals"], row["won"], row["accuracy"]]
+          for row in figures["accuracy"]["rows"]]),
         (_("Quote to cash"), [_("Figure"), _("Count"), _("Amount")],
          [[row["name"], row["count"], row["amount"]] for row in cash["rows"]]),
         (_("Tickets"), [_("Assignee"), _("Opened"), _("Resolved"), _("First response in time"),

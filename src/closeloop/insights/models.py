@@ -1,8 +1,9 @@
-"""The insights app's settings (how long each kind of break may wait before the breakpoint radar counts it) and
-the radar's counts per owner, kept by the worker."""
+"""The insights app's settings (how long each kind of break may wait before the breakpoint radar counts it), the
+radar's counts per owner, kept by the worker, and the monthly sales targets of reps and teams."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -52,3 +53,41 @@ class RadarRecount(models.Model):
 
     def __str__(self):
         return f"{self.counted_at:%Y-%m-%d %H:%M}"
+
+
+class SalesTarget(models.Model):
+    """One month's sales targets (业绩目标) for one rep or one team (a department and those under it): new customers,
+    the amount of deals won and the amount collected. Entered by a manager for their subtree (or an administrator),
+    on the targets page or from an Excel sheet, through `insights.targets.target_save`; an empty value has no target."""
+
+    month = models.DateField(_("month"))  # its first day
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("rep"), null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey("core.Department", verbose_name=_("team"), null=True, blank=True,
+                                   on_delete=models.CASCADE, related_name="+")
+    new_customers = models.PositiveIntegerField(_("new customers"), null=True, blank=True)
+    won_amount = models.DecimalField(_("won amount"), max_digits=14, decimal_places=2, null=True, blank=True)
+    collected_amount = models.DecimalField(_("collected amount"), max_digits=14, decimal_places=2, null=True,
+                                           blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["month", "id"]
+        verbose_name = _("sales target")
+        verbose_name_plural = _("sales targets")
+        constraints = [
+            models.CheckConstraint(condition=Q(user__isnull=False, department__isnull=True)
+                                   | Q(user__isnull=True, department__isnull=False), name="salestarget_rep_or_team"),
+            # One row per rep and month, one per team and month; they also serve "the targets of these months".
+            models.UniqueConstraint(fields=["month", "user"], condition=Q(user__isnull=False),
+                                    name="salestarget_rep_month_unique"),
+            models.UniqueConstraint(fields=["month", "department"], condition=Q(department__isnull=False),
+                                    name="salestarget_team_month_unique"),
+            models.CheckConstraint(condition=Q(won_amount__isnull=True) | Q(won_amount__gte=0),
+                                   name="salestarget_won_not_negative"),
+            models.CheckConstraint(condition=Q(collected_amount__isnull=True) | Q(collected_amount__gte=0),
+                                   name="salestarget_collected_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} · {self.user or self.department}"

@@ -1,13 +1,19 @@
 """The breakpoint radar's page and its Excel export. Every figure and row goes through the apps' visibility
 (a rep sees their own records, a manager their team's, an administrator everything)."""
 
+import tempfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Role, User
@@ -15,7 +21,7 @@ from closeloop.core.pagination import page_number, paginate, query_without_page
 from closeloop.core.spreadsheets import xlsx_response
 from closeloop.core.visibility import people_visible_to
 
-from . import dashboard, radar
+from . import dashboard, radar, targets
 from .exports import dashboard_workbook, radar_workbook
 from .forms import DashboardForm, ThresholdsForm
 from .services import radar_settings, radar_settings_save
@@ -42,7 +48,7 @@ def dashboard_view(request):
     figures = dashboard.figures(scope)
     return render(request, "insights/dashboard.html", {
         "form": form, "scope": scope, "figures": figures, "charts": dashboard.chart_data(figures),
-        "query": request.GET.urlencode(),
+        "query": request.GET.urlencode(), "can_set_targets": targets.sets_targets(request.user),
     })
 
 
@@ -92,6 +98,99 @@ def surveys_view(request):
                     .order_by("-answered_at", "-id"))
     return render(request, "insights/surveys.html", {"page": page, "scope": scope,
                                                      "query": query_without_page(request)})
+
+
+def _typed(value) -> str:
+    """A saved target as a person would type it again: 50000, not 50000.00."""
+    if value is None:
+        return ""
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
+
+
+def _target_month(request) -> date:
+    month = targets.month_of(request.POST.get("month") or request.GET.get("month") or "")
+    return month or timezone.localdate().replace(day=1)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def targets_view(request):
+    """A month's targets for the viewer's teams and people, one row each; saving writes the rows that changed."""
+    if not targets.sets_targets(request.user):
+        raise PermissionDenied
+    month = _target_month(request)
+    people = list(targets.target_people(request.user).order_by("username"))
+    teams = list(targets.target_teams(request.user).order_by("path"))
+    current = targets.targets_for(months=(month, month), users=[p.pk for p in people], departments=[t.pk for t in teams])
+    rows, errors = [], 0
+    for kind, record in [*(("department", team) for team in teams), *(("user", person) for person in people)]:
+        prefix = f"{kind[0]}{record.pk}"
+        saved = current.get((kind, record.pk), {})
+        values = {key: request.POST.get(f"{prefix}-{key}", "").strip() if request.method == "POST"
+                  else _typed(saved.get(key)) for key in targets.FIELDS}
+        row = {"kind": kind, "record": record, "prefix": prefix, "values": values, "errors": {}}
+        if request.method == "POST":
+            before = {key: _typed(saved.get(key)) for key in targets.FIELDS}
+            if values != before:
+                try:
+                    targets.target_save(actor=request.user, month=month, data=values,
+                                        **{kind: record})
+                except DomainError as exc:
+                    row["errors"] = exc.field_errors or {"": [exc.message]}
+                    errors += 1
+        rows.append(row)
+    if request.method == "POST" and not errors:
+        messages.success(request, _("Targets for %(month)s saved.") % {"month": f"{month:%Y-%m}"})
+        return redirect(f"{reverse('insights:targets')}?month={month:%Y-%m}")
+    return render(request, "insights/targets.html", {
+        "month": month, "rows": rows, "fields": [(key, targets.LABELS[key]) for key in targets.FIELDS],
+        "import_errors": [],
+    }, status=422 if errors else 200)
+
+
+@login_required
+@require_POST
+def targets_import_view(request):
+    """Targets from an uploaded sheet (the template's columns): every row is checked, and nothing is saved unless
+    every row is good; the page lists each refused row."""
+    if not targets.sets_targets(request.user):
+        raise PermissionDenied
+    upload = request.FILES.get("file")
+    month = _target_month(request)
+    if upload is None:
+        problems = [_("Choose a file to import.")]
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            # The reader tells a workbook by its name's ending too.
+            suffix = Path(upload.name).suffix.lower()
+            path = Path(folder) / ("targets" + (suffix if suffix in (".xlsx", ".xlsm", ".csv") else ""))
+            with path.open("wb") as handle:
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+            try:
+                saved = targets.targets_import(actor=request.user, path=path, name=upload.name)
+            except DomainError as exc:
+                problems = [exc.message, *exc.details.get("rows", [])]
+            else:
+                messages.success(request, _("%(count)d targets imported.") % {"count": saved})
+                return redirect(f"{reverse('insights:targets')}?month={month:%Y-%m}")
+    people = targets.target_people(request.user).order_by("username")
+    teams = targets.target_teams(request.user).order_by("path")
+    current = targets.targets_for(months=(month, month), users=[p.pk for p in people], departments=[t.pk for t in teams])
+    rows = [{"kind": kind, "record": record, "prefix": f"{kind[0]}{record.pk}", "errors": {},
+             "values": {key: _typed(current.get((kind, record.pk), {}).get(key)) for key in targets.FIELDS}}
+            for kind, record in [*(("department", team) for team in teams), *(("user", person) for person in people)]]
+    return render(request, "insights/targets.html", {
+        "month": month, "rows": rows, "fields": [(key, targets.LABELS[key]) for key in targets.FIELDS],
+        "import_errors": problems}, status=422)
+
+
+@login_required
+@require_GET
+def targets_template_view(request):
+    if not targets.sets_targets(request.user):
+        raise PermissionDenied
+    return xlsx_response(targets.template_workbook(), "targets-template.xlsx")
 
 
 def owner_choices(user: User):

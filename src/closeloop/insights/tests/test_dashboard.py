@@ -275,9 +275,9 @@ def test_every_table_exports_to_its_own_sheet(client, org, known):
     response = client.get(reverse("insights:dashboard_export") + query)
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content), read_only=True)
-    assert book.sheetnames == ["Leads by source", "Funnel by stage", "Cycle time per stage", "Hand-off time",
+    assert book.sheetnames == ["Targets", "Leads by source", "Funnel by stage", "Cycle time per stage", "Hand-off time",
                                "First-contact SLA", "Overdue follow-ups", "Lost reasons", "Lost reasons by rep",
-                               "Weighted forecast", "Quote to cash", "Tickets", "Satisfaction"]
+                               "Weighted forecast", "Forecast accuracy", "Quote to cash", "Tickets", "Satisfaction"]
     sheets = {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
     # Sources in their configured order (展会 first).
     assert sheets["Leads by source"][1:] == [("展会", 1, 0, 0.0, 0, 0.0, 0, 0.0), ("官网", 3, 2, 66.7, 1, 33.3, 1, 33.3),
