@@ -38,6 +38,9 @@ def customer_list_view(request):
     page = paginate(request, customer_list(user=request.user, q=q, owner=get.get("owner", "")[:20],
                                            department=get.get("department", "")[:20],
                                            created_from=get.get("from", ""), created_to=get.get("to", "")))
+    primary = _primary_contacts(page["rows"])
+    for customer in page["rows"]:
+        customer.primary_contact = primary.get(customer.pk)  # the phone card names whom to call
     return render(request, "deals/customer_list.html", {
         "page": page, "q": q, "query": query_without_page(request),
         "review_filters": kept_parameters(request, CUSTOMER_REVIEW_PARAMETERS)})
@@ -47,13 +50,19 @@ def customer_list_view(request):
 CUSTOMER_REVIEW_PARAMETERS = ("owner", "department", "from", "to")
 
 
+def _primary_contacts(customers) -> dict:
+    """Each customer's primary contact (else its first), in one query."""
+    primary = {}
+    for contact in Contact.objects.filter(customer__in=customers).order_by("customer_id", "-is_primary", "id"):
+        primary.setdefault(contact.customer_id, contact)
+    return primary
+
+
 @login_required
 def customer_pool_view(request):
     q = request.GET.get("q", "").strip()[:100]
     page = paginate(request, customer_pool(user=request.user, q=q))
-    primary = {}
-    for contact in Contact.objects.filter(customer__in=page["rows"]).order_by("customer_id", "-is_primary", "id"):
-        primary.setdefault(contact.customer_id, contact)
+    primary = _primary_contacts(page["rows"])
     for customer in page["rows"]:
         # Masked before the template sees them, as on the lead pool: the page never carries a full number.
         contact = primary.get(customer.pk)

@@ -1,0 +1,65 @@
+"""Lists on a 390-px phone (issue 15): each record a card with its key fields, the filters behind one button;
+a desktop keeps the table with its filters open."""
+
+import pytest
+from playwright.sync_api import expect
+
+from closeloop.deals.defaults import install_default_pipeline
+from closeloop.deals.services.customers import contact_create
+
+pytestmark = pytest.mark.browser
+
+WAIT = 30_000
+
+
+def test_lead_deal_and_customer_lists_are_cards_on_a_phone(org, make_lead, make_deal, make_customer, new_page,
+                                                          tmp_path):
+    install_default_pipeline()  # the live server's flush removed the migration's pipeline
+    make_lead(owner=org.owner, company_name="苏州云帆智能科技有限公司", contact_name="王芳")
+    customer = make_customer(owner=org.owner, name="杭州青禾实业有限公司")
+    contact_create(customer=customer, data={"name": "陈静", "mobile": "13812345678"}, actor=org.owner)
+    make_deal(owner=org.owner, customer=customer, name="青禾年度框架", amount="500000")
+    page = new_page(user=org.owner, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+
+    page.goto("/leads/")
+    card = page.locator("#lead-rows table.cards tbody tr").first
+    expect(card).to_contain_text("苏州云帆智能科技有限公司")
+    expect(card).to_contain_text("王芳")
+    # Each field says what it is (the cell's label, drawn before it on a phone).
+    follow_up = card.locator('td[data-label="下次跟进"]')
+    expect(follow_up).to_be_visible()
+    assert "下次跟进" in follow_up.evaluate("td => getComputedStyle(td, '::before').content")
+    expect(page.locator("#lead-rows thead")).to_be_hidden()
+    assert card.evaluate("row => getComputedStyle(row).display") == "block"
+    # The filters fold behind one button.
+    search = page.locator(".filters input[name=q]")
+    expect(search).to_be_hidden()
+    page.get_by_role("button", name="筛选").click()
+    expect(search).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=tmp_path / "leads-phone.png", full_page=True)
+
+    page.goto("/deals/")
+    card = page.locator("#deal-rows table.cards tbody tr").first
+    for text in ("青禾年度框架", "杭州青禾实业有限公司", "¥500,000.00"):
+        expect(card).to_contain_text(text)
+    for label in ("金额", "阶段", "负责人", "下次跟进"):
+        expect(card.locator(f'td[data-label="{label}"]')).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=tmp_path / "deals-phone.png", full_page=True)
+
+    page.goto("/deals/customers/")
+    card = page.locator("table.cards tbody tr").first
+    for text in ("杭州青禾实业有限公司", "陈静", "13812345678"):
+        expect(card).to_contain_text(text)
+    expect(card.locator('td[data-label="下次跟进"]')).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # A desktop keeps the table, its header and its filters open, with no fold button.
+    desk = new_page(user=org.owner, locale="zh-CN")
+    desk.goto("/leads/")
+    expect(desk.locator("#lead-rows thead")).to_be_visible()
+    expect(desk.locator(".filters input[name=q]")).to_be_visible()
+    expect(desk.get_by_role("button", name="筛选")).to_be_hidden()
+    assert desk.locator("#lead-rows tbody tr").first.evaluate("row => getComputedStyle(row).display") == "table-row"
