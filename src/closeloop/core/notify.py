@@ -127,6 +127,19 @@ def absolute_url(url: str) -> str:
     return settings.CLOSELOOP_BASE_URL.rstrip("/") + "/" + url.lstrip("/")
 
 
+def _saved_once(row) -> bool:
+    """Save a Notification or SummaryItem; False when one with its key exists (a sweep that ran twice)."""
+    if not row.key:
+        row.save()
+        return True
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        return False
+    return True
+
+
 def notify(*, recipient, kind: str, message: str, url: str = "", key: str = "") -> None:
     """Tell `recipient` about an event, in each place their preferences and their team choose.
 
@@ -140,30 +153,14 @@ def notify(*, recipient, kind: str, message: str, url: str = "", key: str = "") 
     event = key or uuid.uuid4().hex
     # No savepoint: on the intake path every statement counts, and an error here fails the caller anyway.
     with transaction.atomic(savepoint=False):
-        if in_app:
-            notification = Notification(recipient=recipient, kind=kind, message=message, url=url, key=key)
-            if key:
-                try:
-                    with transaction.atomic():
-                        notification.save()
-                except IntegrityError:
-                    return  # notified about this before
-            else:
-                notification.save()
+        if in_app and not _saved_once(Notification(recipient=recipient, kind=kind, message=message, url=url, key=key)):
+            return  # notified about this before
         link = absolute_url(url)
         deliveries = []
         if not recipient.is_active or getattr(_local, "in_app_only", False):
             return  # someone who left keeps their inbox, but their mailbox and team chat hear nothing
-        if summary:
-            item = SummaryItem(recipient=recipient, kind=kind, message=message, url=url, key=key)
-            if key:
-                try:
-                    with transaction.atomic():
-                        item.save()
-                except IntegrityError:
-                    return  # already waiting for (or in) a summary
-            else:
-                item.save()
+        if summary and not _saved_once(SummaryItem(recipient=recipient, kind=kind, message=message, url=url, key=key)):
+            return  # already waiting for (or in) a summary
         if email and recipient.email:
             deliveries.append(NotificationDelivery(
                 key=f"{recipient.pk}:{event}:email", channel=DeliveryChannel.EMAIL, recipient=recipient,
