@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0005_custom_fields'),
+        ('core', '0006_summary_items'),
     ]
 
     operations = [
