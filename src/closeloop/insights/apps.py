@@ -37,6 +37,11 @@ class InsightsConfig(LoopApp):
         # The radar's counts per owner; idempotent (each run replaces the last), so a late or doubled run is harmless.
         return [Sweep("insights.radar_recount", radar_recount.enqueue, every_seconds=RECOUNT_SECONDS)]
 
+    def demo(self, ctx):
+        from .demo import load_demo_targets
+
+        ctx.summary.append(load_demo_targets(ctx))
+
     def gen_data(self, ctx):
         from .radar import recount
 
