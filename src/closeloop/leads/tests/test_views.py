@@ -94,7 +94,7 @@ def test_the_list_answers_htmx_with_the_rows_only(client, org, make_lead):
     client.force_login(org.owner)
     response = client.get(reverse("leads:list"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="lead-rows")
     content = response.content.decode()
-    assert "<table>" in content and "<html" not in content
+    assert "<table class=\"cards\">" in content and "<html" not in content
 
 
 def test_the_empty_list_says_what_to_do(client, org):
