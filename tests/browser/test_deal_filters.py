@@ -29,6 +29,7 @@ def test_a_manager_filters_deals_by_rep_on_a_phone(org, make_deal, new_page, tmp
     assert overflow <= 0, f"the board is {overflow}px wider than the phone"
 
     page.goto("/deals/")
+    page.locator("details.filter-fold summary").click()  # on a phone the list's filters fold behind 筛选
     page.get_by_label("负责人").select_option(label=str(org.owner))
     expect(page.get_by_role("link", name=theirs.name)).to_have_count(0)
     expect(page.get_by_role("link", name=mine.name)).to_be_visible()
