@@ -108,8 +108,10 @@ def survey_resend(*, survey: Survey, actor, channel: str = Channel.WEB) -> Surve
     from . import access
 
     with transaction.atomic():
-        survey = Survey.objects.select_for_update().select_related("ticket__customer", "ticket__contact",
-                                                                   "delivery__contract", "customer").get(pk=survey.pk)
+        # Lock the survey row only: PostgreSQL refuses FOR UPDATE on the nullable side of the outer joins.
+        survey = (Survey.objects.select_for_update(of=("self",))
+                  .select_related("ticket__customer", "ticket__contact", "delivery__contract", "customer")
+                  .get(pk=survey.pk))
         subject = survey.subject
         allowed = (access.can_work_ticket(actor, subject) if isinstance(subject, Ticket)
                    else access.can_run(actor, subject))
