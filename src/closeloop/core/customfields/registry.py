@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from .. import configcache
 from ..hooks import CustomFieldTarget, collect
-from ..models import CustomField, Role
+from ..models import CustomField, CustomFieldType, Role, User
 from . import types
 
 ERROR_PREFIX = "custom."
@@ -74,10 +74,21 @@ def visible_values(target: str, custom: dict | None, user) -> dict:
 def shown_values(target: str, custom: dict | None, user) -> list[tuple[str, list[tuple[CustomField, str]]]]:
     """A detail page's custom fields the viewer may see, as (section, [(field, displayed value)]) in order."""
     custom = custom or {}
+    fields = visible_fields(target, user)
+    users = user_names(fields, [custom])
     sections: dict[str, list] = {}
-    for field in visible_fields(target, user):
-        sections.setdefault(field.section, []).append((field, types.display(field, custom.get(field.key))))
+    for field in fields:
+        sections.setdefault(field.section, []).append((field, types.display(field, custom.get(field.key), users=users)))
     return list(sections.items())
+
+
+def user_names(fields, customs) -> dict:
+    """The names `types.display` shows for the person fields among `fields` in the records' `customs` (their
+    `custom` dicts), read in one query for all of them, none when no such field has a value."""
+    ids = {custom.get(field.key) for field in fields if field.type == CustomFieldType.USER
+           for custom in customs if custom}
+    ids = {pk for pk in ids if isinstance(pk, int) and not isinstance(pk, bool)}
+    return {user.pk: str(user) for user in User.objects.filter(pk__in=ids)} if ids else {}
 
 
 def error_key(field_or_key) -> str:

@@ -40,8 +40,16 @@ def custom_inline(context, record):
 
 
 @register.simple_tag
-def custom_cell(record, field) -> str:
-    """`{% custom_cell lead field %}`: a record's value of one custom field as people read it (a list's cell)."""
+def custom_people(records, fields) -> dict:
+    """`{% custom_people page.rows custom_columns as custom_users %}`: the names of the people in the records'
+    person fields, read once for a list's page and handed to each `custom_cell`."""
+    return registry.user_names(fields, [record.custom for record in records])
+
+
+@register.simple_tag
+def custom_cell(record, field, users=None) -> str:
+    """`{% custom_cell lead field custom_users %}`: a record's value of one custom field as people read it (a
+    list's cell); `users` from `custom_people`, else a person field's cell reads its name on its own."""
     from closeloop.core.customfields import types
 
-    return types.display(field, (record.custom or {}).get(field.key))
+    return types.display(field, (record.custom or {}).get(field.key), users=users)

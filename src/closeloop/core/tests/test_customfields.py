@@ -243,3 +243,28 @@ def test_settings_pages_for_the_administrator_only(client, org, field):
     client.post(reverse("custom_field_hide", args=[created.pk]), {"hidden": "1"})
     created.refresh_from_db()
     assert created.hidden
+
+
+def test_a_person_column_names_its_people_in_one_query_for_the_whole_page(client, org, make_lead):
+    """A list's column of a person field: its cells' names are read once for the page, not once a row."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    custom_field_create(target="leads.Lead", key="presales", field_type=T.USER, actor=org.admin,
+                        data={"label_zh": "售前", "list_column": True})
+    people = [org.owner, org.manager, org.admin, org.teammate]
+    client.force_login(org.admin)
+
+    def queries_for_the_list() -> int:
+        with CaptureQueriesContext(db) as captured:
+            page = client.get(reverse("leads:list"))
+        assert page.status_code == 200
+        return len(captured)
+
+    make_lead(custom={"presales": org.owner.pk})
+    one = queries_for_the_list()
+    for person in people[1:]:
+        make_lead(custom={"presales": person.pk})
+    page = client.get(reverse("leads:list")).content.decode()
+    assert all(str(person) in page for person in people)
+    assert queries_for_the_list() == one
