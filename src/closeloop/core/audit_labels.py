@@ -19,8 +19,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from .audit import declared_actions
+from .customfields import registry, types
 from .hooks import loop_apps
-from .models import AuditEntry
+from .models import AuditEntry, CustomFieldType, User
 
 
 @functools.cache
@@ -167,10 +168,15 @@ def labelled_changes(entries, *, viewer=None) -> dict[int, list[dict]]:
         rows = []
         for name, change in entry.changes.items():
             old, new = _split(change)
+            if name.startswith(CUSTOM_PREFIX):
+                custom = _custom_field(model, name)
+                if custom is None or viewer is None or registry.may_see(custom, viewer):
+                    if custom is not None and custom.type == CustomFieldType.USER:
+                        wanted[User].update(v for v in (old, new) if _is_id(v))
+                    rows.append((name, custom, old, new))
+                continue
             field = _field(model, name)
             if is_internal(field, name):
-                continue
-            if name.startswith(CUSTOM_PREFIX) and not _custom_visible(model, name, viewer):
                 continue
             if field is not None and (field.many_to_one or field.one_to_one):
                 wanted[field.related_model].update(v for v in (old, new) if _is_id(v))
@@ -179,7 +185,7 @@ def labelled_changes(entries, *, viewer=None) -> dict[int, list[dict]]:
     names = {related: {pk: str(obj) for pk, obj in related._default_manager.in_bulk(list(pks)).items()}
              for related, pks in wanted.items() if pks}
     return {
-        pk: [_custom_row(model, name, old, new) if name.startswith(CUSTOM_PREFIX) else
+        pk: [_custom_row(field, name, old, new, names.get(User, {})) if name.startswith(CUSTOM_PREFIX) else
              {"field": name, "label": field_label(model, name), "old": _display(field, old, names),
               "new": _display(field, new, names)} for name, field, old, new in rows]
         for pk, model, rows in plans
@@ -191,24 +197,15 @@ def change_rows(entry) -> list[dict]:
     return labelled_changes([entry]).get(entry.pk, [])
 
 
-def _custom_row(model, name: str, old, new) -> dict:
-    """A custom field's change (`custom.<key>`), labelled and shown as its field is, hidden fields too (their
-    history stays); a key no field has any more is shown as it is stored."""
-    from .customfields import registry, types
+def _custom_field(model, name: str):
+    """The definition of a custom field's change (`custom.<key>`), hidden ones too (their history stays)."""
+    return registry.definition(model._meta.label, name.removeprefix(CUSTOM_PREFIX)) if model is not None else None
 
-    key = name.removeprefix(CUSTOM_PREFIX)
-    field = registry.definition(model._meta.label, key) if model is not None else None
+
+def _custom_row(field, name: str, old, new, users: dict) -> dict:
+    """A custom field's change labelled and shown as its field is (`users`: names for person fields); a key no
+    field has any more is shown as it is stored."""
     if field is None:
-        return {"field": name, "label": key, "old": old, "new": new}
-    return {"field": name, "label": field.label, "old": types.display(field, old) or None,
-            "new": types.display(field, new) or None}
-
-
-def _custom_visible(model, name: str, viewer) -> bool:
-    """A custom field's changes are shown to whoever may see the field (everyone, when no viewer is named)."""
-    from .customfields import registry
-
-    if viewer is None or model is None:
-        return True
-    field = registry.definition(model._meta.label, name.removeprefix(CUSTOM_PREFIX))
-    return field is None or registry.may_see(field, viewer)
+        return {"field": name, "label": name.removeprefix(CUSTOM_PREFIX), "old": old, "new": new}
+    return {"field": name, "label": field.label, "old": types.display(field, old, users=users) or None,
+            "new": types.display(field, new, users=users) or None}

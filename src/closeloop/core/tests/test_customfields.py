@@ -268,3 +268,20 @@ def test_a_person_column_names_its_people_in_one_query_for_the_whole_page(client
     page = client.get(reverse("leads:list")).content.decode()
     assert all(str(person) in page for person in people)
     assert queries_for_the_list() == one
+
+
+def test_the_trail_shows_every_custom_change_naming_people_in_one_query(org, make_lead, django_assert_num_queries):
+    """A key ending in `_key` is a custom field like any other (only built-in `*_key` columns are internal), and
+    the people a person field held are named in one query for the whole timeline."""
+    custom_field_create(target="leads.Lead", key="license_key", field_type=T.TEXT, actor=org.admin,
+                        data={"label_zh": "许可证号"})
+    custom_field_create(target="leads.Lead", key="presales", field_type=T.USER, actor=org.admin,
+                        data={"label_zh": "售前"})
+    leads = [make_lead(custom={"license_key": f"LIC-{n}", "presales": person.pk})
+             for n, person in enumerate([org.owner, org.manager, org.teammate])]
+    entries = [audit_trail(lead).filter(action="lead.create").get() for lead in leads]
+    with django_assert_num_queries(2):  # the leads' source, and the people
+        rows = labelled_changes(entries)
+    for entry, person in zip(entries, [org.owner, org.manager, org.teammate], strict=True):
+        shown = {row["label"]: row["new"] for row in rows[entry.pk]}
+        assert shown["许可证号"].startswith("LIC-") and shown["售前"] == str(person)
