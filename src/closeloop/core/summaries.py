@@ -30,7 +30,9 @@ def summaries_send(*, now=None) -> int:
         with transaction.atomic():
             if NotificationDelivery.objects.filter(key=key).exists():
                 continue  # today's summary went out; what came after it waits for tomorrow's
-            items = list(SummaryItem.objects.select_for_update().select_related("recipient")
+            # Only the items are locked: FOR UPDATE over the join would hold the person's user row as well,
+            # stalling a login (last_login) or a profile save on PostgreSQL until this commits.
+            items = list(SummaryItem.objects.select_for_update(of=("self",)).select_related("recipient")
                          .filter(recipient_id=recipient_id, summarized_at__isnull=True, created_at__lte=now))
             if not items:
                 continue
