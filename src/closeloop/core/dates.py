@@ -232,8 +232,8 @@ class Echo:
 
 
 def echo(text: str, *, with_time: bool = False, month_start: bool = False) -> Echo:
-    """The echo of `text`: nothing for an empty field or a plain ISO value (already what it says), the day read
-    and, where a time is wanted, the time it stands for (DAY_TIME when none was written)."""
+    """The echo of `text`: nothing for an empty field, else the day read and, where a time is wanted, the time it
+    stands for (DAY_TIME when none was written), or why it could not be read."""
     text = (text or "").strip()
     if not text:
         return Echo()
