@@ -1,6 +1,7 @@
 """`lead_submit` for many rows at once (spreadsheet imports): the same checks per row, the writes batched."""
 
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from operator import itemgetter
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import creation_changes
+from closeloop.core.customfields.registry import clean_record
 from closeloop.core.errors import DomainError, ValidationFailed
 from closeloop.core.models import AuditEntry, Channel, User
 from closeloop.core.notify import notify
@@ -21,14 +23,7 @@ from ..models import (
     Lead,
     LeadSource,
 )
-from .intake import (
-    channel_policy,
-    clean_custom_fields,
-    clean_submission,
-    lead_submit,
-    match_note,
-    resolve_source,
-)
+from .intake import LEAD_TARGET, channel_policy, clean_submission, lead_submit, match_note, resolve_source
 
 
 @dataclass
@@ -130,14 +125,12 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_jo
     rows = []
     for key, data in chunk:
         try:
-            cleaned = clean_submission(data, channel=channel, policy=policy)
+            # The built-in fields and the custom ones in one round, as lead_submit checks them.
+            cleaned, custom = clean_record(partial(clean_submission, data, channel=channel, policy=policy),
+                                           LEAD_TARGET, data, channel=channel, actor=actor, creating=True)
             source = _cached_source(data, campaign, sources)
         except ValidationFailed as exc:
             outcome.refused.append((key, exc.field_errors or {"": [exc.message]}))
-            continue
-        custom, custom_errors = clean_custom_fields(data, channel=channel, actor=actor)
-        if custom_errors:
-            outcome.refused.append((key, custom_errors))
             continue
         if custom:
             cleaned["custom"] = custom

@@ -247,3 +247,15 @@ def test_import_maps_custom_columns_by_label_and_refuses_bad_values(org, fields,
     assert Lead.objects.get(contact_name="张三").custom == {"sub_industry": "电子", "headcount": 120}
     refusal = ImportRefusal.objects.get(job=job)
     assert set(refusal.errors) == {"custom.sub_industry", "custom.headcount"}
+
+
+def test_an_import_row_is_refused_with_every_problem_at_once_as_on_other_channels(org, fields):
+    """A row with a bad phone and a bad custom value names both, as lead_submit and the import's preview do:
+    fixing the phone alone would only have it refused again."""
+    from closeloop.leads.services.batch import lead_submit_batch
+
+    refused = []
+    row = {**BASE, "mobile": "123", "custom": {"headcount": "很多"}}
+    lead_submit_batch(rows=[(1, row)], channel=Channel.IMPORT, actor=org.owner,
+                      on_chunk=lambda outcome: refused.extend(outcome.refused))
+    assert [(key, set(errors)) for key, errors in refused] == [(1, {"mobile", "custom.headcount"})]
