@@ -476,7 +476,6 @@ NOT_IN_THE_TABLE = {
     "leads.assignment.after_intake": "lead_submit's assignment rules",
     "leads.assignment.after_intake_batch": "lead_submit_batch's assignment rules",
     "leads.services.intake.lead_touch": "lead_submit's answer to a duplicate",
-    "leads.services.intake.clean_custom_fields": "lead_submit's and lead_update's parsing of custom fields",
     # Intake: anyone signed in (and the public form, with no one) may submit a lead; tested with the channels.
     "leads.services.intake.lead_submit": "every channel may submit; leads/tests/test_intake*",
     "leads.services.batch.lead_submit_batch": "an import's rows, started by import_job_start",

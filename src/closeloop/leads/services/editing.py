@@ -1,12 +1,14 @@
 """Editing a lead's fields and giving it to an owner."""
 
 from copy import copy
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audited_update
+from closeloop.core.customfields.registry import clean_record
 from closeloop.core.errors import Conflict, ValidationFailed, invalid
 from closeloop.core.inputs import text_limit_errors
 from closeloop.core.models import Channel, User
@@ -23,7 +25,7 @@ from ..models import (
     Lead,
     LeadStatus,
 )
-from .intake import clean_custom_fields, clean_submission, resolve_source
+from .intake import LEAD_TARGET, clean_submission, resolve_source
 
 EDITABLE_FIELDS = CONFIGURABLE_FIELDS + ["credit_code", "source", "status"]
 
@@ -36,19 +38,11 @@ def lead_update(*, lead: Lead, data: dict, actor: User, channel: str) -> Lead:
         merged = {name: getattr(lead, name) for name in CONFIGURABLE_FIELDS + ["credit_code"]}
         merged.update({k: v for k, v in data.items() if k in CONFIGURABLE_FIELDS + ["credit_code"]})
         # Every problem at once: the built-in fields' and the custom fields' together.
-        errors = {}
-        try:
-            values = clean_submission(merged, channel=channel, policy=ChannelPolicy(
-                channel=channel, required_fields=[], require_contact_method=False))
-        except ValidationFailed as exc:
-            errors, values = exc.field_errors, {}
+        policy = ChannelPolicy(channel=channel, required_fields=[], require_contact_method=False)
+        values, custom = clean_record(partial(clean_submission, merged, channel=channel, policy=policy), LEAD_TARGET,
+                                      data, channel=channel, actor=actor, current=lead.custom)
         if "custom" in data:
-            custom, custom_errors = clean_custom_fields(data, channel=channel, actor=actor, current=lead.custom,
-                                                       creating=False)
-            errors |= custom_errors
             values["custom"] = custom
-        if errors:
-            raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
         if "source" in data and data["source"] not in (None, ""):
             values["source"] = resolve_source({"source": data["source"]}, None)
         if "status" in data and data["status"] and data["status"] != lead.status:

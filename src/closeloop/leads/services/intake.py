@@ -4,6 +4,7 @@ find duplicates, score, assign, save, audit, notify."""
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -134,20 +135,6 @@ def resolve_source(data: dict, campaign: Campaign | None) -> LeadSource:
     raise ValidationFailed(_("Please correct the marked fields."), field_errors={"source": [_("This field is required.")]})
 
 
-def clean_custom_fields(data: dict, *, channel: str, actor, current: dict | None = None,
-                        creating: bool = True) -> tuple[dict | None, dict]:
-    """The lead's custom field values (`data["custom"]`, by key) and their problems, checked as every other field
-    (core.customfields); (None, {}) when leads have no custom fields and none were sent: nothing to store."""
-    submitted = data.get("custom") or {}
-    if not submitted and not registry.definitions(LEAD_TARGET):
-        return current, {}
-    if not isinstance(submitted, dict):
-        return current, {"custom": [_("Give custom fields as an object of values by key.")]}
-    values, errors = registry.clean_custom(LEAD_TARGET, submitted, channel=channel, actor=actor, current=current,
-                                           creating=creating)
-    return values or None, errors
-
-
 def _clean_with_source(data: dict, *, channel: str, campaign: Campaign | None, actor=None) -> tuple[dict, LeadSource]:
     """Every field checked in one round, the source and custom fields too: a person learns of all they must fix
     at once."""
@@ -155,16 +142,13 @@ def _clean_with_source(data: dict, *, channel: str, campaign: Campaign | None, a
     message = ""
     cleaned = source = None
     try:
-        cleaned = clean_submission(data, channel=channel)
+        cleaned, custom = registry.clean_record(partial(clean_submission, data, channel=channel), LEAD_TARGET, data,
+                                                channel=channel, actor=actor, creating=True)
+        if custom:
+            cleaned["custom"] = custom
     except ValidationFailed as exc:
         errors.update(exc.field_errors)
         message = exc.message
-    custom, custom_errors = clean_custom_fields(data, channel=channel, actor=actor)
-    if custom_errors:
-        errors.update(custom_errors)
-        message = message or _("Please correct the marked fields.")
-    elif cleaned is not None and custom:
-        cleaned["custom"] = custom
     try:
         source = resolve_source(data, campaign)
     except ValidationFailed as exc:
