@@ -107,10 +107,13 @@ def departments_visible_to(user: User):
 
 
 def owner_filter(queryset, *, user, owner: str = "", department: str = "", field: str = "owner"):
-    """`queryset` narrowed to one owner ("me" or a user id) and/or one team (a department id and those under
-    it) among those the viewer may filter by; an id outside them narrows to nothing."""
+    """`queryset` narrowed to one owner ("me" or a user id), the viewer's line ("team": a manager's team, anyone
+    else's own, as the dashboard links it) and/or one team (a department id and those under it) among those the
+    viewer may filter by; an id outside them narrows to nothing."""
     if owner == "me":
         queryset = queryset.filter(**{field: user})
+    elif owner == "team":
+        queryset = queryset.filter(**{f"{field}__in": owners_seen(user)})
     elif owner.isdigit():
         queryset = queryset.filter(**{f"{field}__in": people_visible_to(user).filter(pk=int(owner)).values("pk")})
     if department.isdigit():

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from closeloop.core.inputs import day_start
 from closeloop.core.money import from_fen, sum_fen
-from closeloop.core.visibility import owner_filter, owners_named
+from closeloop.core.visibility import owner_filter
 from closeloop.leads import normalize
 
 from .models import Customer, Opportunity, OpportunityStatus, Pipeline, Stage, StageHistory
@@ -63,10 +63,7 @@ def opportunity_list(*, user, filters: OpportunityFilters):
         deals = deals.filter(stage_id=int(filters.stage))
     if filters.pipeline.isdigit():
         deals = deals.filter(pipeline_id=int(filters.pipeline))
-    if filters.owner == "team":  # the dashboard's manager line
-        deals = owner_filter(deals.filter(owner__in=owners_named(user, "team")), user=user, department=filters.department)
-    else:
-        deals = owner_filter(deals, user=user, owner=filters.owner, department=filters.department)
+    deals = owner_filter(deals, user=user, owner=filters.owner, department=filters.department)
     return _review_filters(deals, filters).order_by(*SORTS.get(filters.sort, SORTS["-updated_at"]))
 
 
@@ -165,11 +162,8 @@ def customer_list(*, user, q: str = "", owner: str = "", department: str = "", c
                   created_to: str = ""):
     """Customers `user` may see; the dashboard's drill-downs narrow them to an owner ("me", "team" or an id) or a
     team, created on these local days."""
-    customers = Customer.objects.visible_to(user).select_related("owner")
-    if owner == "team":
-        customers = customers.filter(owner__in=owners_named(user, "team"))
-        owner = ""
-    customers = owner_filter(customers, user=user, owner=owner, department=department)
+    customers = owner_filter(Customer.objects.visible_to(user).select_related("owner"), user=user, owner=owner,
+                             department=department)
     if start := day_start(created_from):
         customers = customers.filter(created_at__gte=start)
     if end := day_start(created_to, days_after=1):

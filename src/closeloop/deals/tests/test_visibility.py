@@ -177,3 +177,18 @@ def test_the_customer_page_lists_only_the_deals_and_notes_the_viewer_may_see(cli
     # An administrator sees every deal of the customer.
     client.force_login(org.admin)
     assert "别人的保密项目" in client.get(customer.get_absolute_url()).content.decode()
+
+
+def test_the_dashboards_team_line_lists_what_the_team_owns_not_all_the_viewer_sees(client, org, make_deal):
+    """`owner=team` (a manager's line on the dashboard) narrows the customer and deal lists to the team's records:
+    a deal of another team the manager collaborates on is seen, and left out of the line."""
+    ours = make_deal(owner=org.teammate, name="本组商机")
+    theirs = make_deal(owner=org.outsider, name="外组协作商机")
+    participant_add(record=theirs, user=org.manager, role="presales", actor=org.outsider)
+    client.force_login(org.manager)
+    for url, ours_name, theirs_name in ((reverse("deals:list"), ours.name, theirs.name),
+                                        (reverse("deals:customer_list"), ours.customer.name, theirs.customer.name)):
+        everything = client.get(url).content.decode()
+        assert ours_name in everything and theirs_name in everything
+        line = client.get(url, {"owner": "team"}).content.decode()
+        assert ours_name in line and theirs_name not in line
