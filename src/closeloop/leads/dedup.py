@@ -234,7 +234,6 @@ def match_key_for(values: dict) -> str:
                      values.get("credit_code", ""), values.get("landline", ""))
 
 
-
 _MATCH_KEY_SOURCES = ("company_name", "contact_name", "mobile_key", "landline_key", "email_key", "city", "credit_code",
                       "landline")
 

@@ -12,6 +12,7 @@ from closeloop.core.models import CustomFieldType, User
 from closeloop.core.spreadsheets import export_workbook, neutralize, xlsx_response
 
 from .models import Lead
+from .services.intake import LEAD_TARGET
 
 COLUMNS = [
     ("id", "ID"), ("company_name", "公司名称"), ("contact_name", "联系人"), ("title", "职务"), ("mobile", "手机"),
@@ -19,10 +20,12 @@ COLUMNS = [
     ("industry", "行业"), ("company_size", "公司规模"), ("need", "需求"), ("budget", "预算"), ("timeline", "预计时间"),
     ("credit_code", "统一社会信用代码"), ("source", "来源"), ("status", "状态"), ("owner", "负责人"), ("created_at", "创建时间"),
 ]
+
+
 def _custom_columns(viewer) -> list:
     """The custom fields the viewer may see, as columns after the built-in ones, headed by their labels (so a
     re-import maps them back by label)."""
-    return registry.visible_fields("leads.Lead", viewer) if viewer is not None else []
+    return registry.visible_fields(LEAD_TARGET, viewer) if viewer is not None else []
 
 
 def _custom_cells(lead: Lead, fields: list, users: dict) -> list[str]:

@@ -21,6 +21,7 @@ from closeloop.core.spreadsheets import SpreadsheetError as ImportFileError  # n
 
 from . import normalize
 from .models import CONFIGURABLE_FIELDS, Lead
+from .services.intake import LEAD_TARGET
 
 IMPORT_FIELDS = CONFIGURABLE_FIELDS + ["credit_code", "source"]
 # Labels from the model, so a field added to CONFIGURABLE_FIELDS is importable without touching this list.
@@ -59,7 +60,6 @@ def header_key(text: str) -> str:
 
 
 LEADS = "leads"
-LEAD_TARGET = "leads.Lead"
 CUSTOM_PREFIX = registry.ERROR_PREFIX
 
 
