@@ -259,3 +259,28 @@ def test_an_import_row_is_refused_with_every_problem_at_once_as_on_other_channel
     lead_submit_batch(rows=[(1, row)], channel=Channel.IMPORT, actor=org.owner,
                       on_chunk=lambda outcome: refused.extend(outcome.refused))
     assert [(key, set(errors)) for key, errors in refused] == [(1, {"mobile", "custom.headcount"})]
+
+
+def test_a_person_column_costs_the_list_one_query_however_many_rows(client, org, make_lead):
+    """A person field shown in the list names each row's person from one read of the page's people, not a query
+    per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    custom_field_create(target="leads.Lead", key="presales", field_type="user", actor=org.admin,
+                        data={"label_zh": "售前", "label_en": "Pre-sales", "list_column": True})
+    people = [org.owner, org.teammate, org.manager]
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("leads:list")).content.decode()
+        assert all(str(person) in page for person in people)
+        return len(captured)
+
+    for person in people:
+        make_lead(custom={"presales": person.username})
+    client.force_login(org.admin)
+    few = queries()
+    for person in people * 3:
+        make_lead(custom={"presales": person.username})
+    assert queries() == few
