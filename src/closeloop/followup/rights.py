@@ -52,12 +52,17 @@ PARTICIPANT_DEFAULT_ACTS = frozenset({Act.FOLLOW_UP})
 
 def is_overseer(user, record) -> bool:
     """An administrator, or a manager over the owner's department (their own records included)."""
+    return oversees(user, getattr(record, "owner_id", None))
+
+
+def oversees(user, owner_id: int | None) -> bool:
+    """An administrator, or a manager over the department of `owner_id` (themselves included): who may decide what
+    that person owns."""
     if user.is_admin:
         return True
     if user.role != Role.SALES_MANAGER:
         return False
     # A record in the pool has no owner; the managers distribute it.
-    owner_id = getattr(record, "owner_id", None)
     return owner_id is None or owner_id in team_owner_ids(user)
 
 

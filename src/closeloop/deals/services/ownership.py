@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.errors import Forbidden, invalid
 from closeloop.core.models import Role, User
-from closeloop.core.visibility import team_owner_ids
+from closeloop.followup.rights import oversees
 
 SELLING_ROLES = {Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN}
 
@@ -17,8 +17,6 @@ def check_new_owner(owner: User) -> None:
 def check_may_give(actor: User | None, owner: User) -> None:
     """A new customer or deal for someone else is their manager's doing (or an administrator's, or a job's): a rep
     who could make records for a colleague could hand them work, or a company, that nobody above them chose."""
-    if actor is None or actor.pk == owner.pk or actor.is_admin:
-        return
-    if actor.role == Role.SALES_MANAGER and owner.pk in team_owner_ids(actor):
+    if actor is None or actor.pk == owner.pk or oversees(actor, owner.pk):
         return
     raise Forbidden(_("Only a manager of %(user)s or an administrator can make records for them.") % {"user": owner})
