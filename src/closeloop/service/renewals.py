@@ -22,7 +22,7 @@ from closeloop.core.notify import notify
 from closeloop.deals.models import Pipeline
 from closeloop.deals.services.opportunities import opportunity_create
 from closeloop.deals.services.ownership import SELLING_ROLES
-from closeloop.quotes.pricing import convert_price, line_amounts
+from closeloop.quotes.pricing import convert_price
 from closeloop.quotes.services import quote_create, quote_line_add
 
 from .actions import ServiceAction
@@ -125,22 +125,14 @@ def renewal_open(*, contract_id: int) -> Renewal | None:
     return renewal
 
 
-def _prices_included_tax(line: ContractLine) -> bool:
-    """Whether the contract line's unit price included tax: its quote's basis, which the contract does not keep, told
-    by which basis gives back the line's own amount."""
-    amounts = line_amounts(quantity=line.quantity, unit_price=line.unit_price, discount_pct=line.discount_pct,
-                           tax_rate=line.tax_rate, unit_cost=None, list_price=None, prices_include_tax=True)
-    return amounts.amount_incl_tax == line.amount_incl_tax
-
-
 def renewal_quote_draft(*, renewal: Renewal, actor, channel: str = Channel.WEB):
     """"Renew": a quote draft on the renewal deal with the old contract's lines (products still sold keep their
     product; prices as the customer paid them, in the new quote's tax basis), through the quotes' own services (who
     may quote the deal, the lines' checks, each audited), and the renewal remembers it. Once: a second call gives
     the same quote."""
     with transaction.atomic():
-        renewal = (Renewal.objects.select_for_update(of=("self",)).select_related("contract", "opportunity", "quote")
-                   .get(pk=renewal.pk))
+        renewal = (Renewal.objects.select_for_update(of=("self",))
+                   .select_related("contract__quote_version", "opportunity", "quote").get(pk=renewal.pk))
         if renewal.quote is not None:
             return renewal.quote
         contract = renewal.contract
@@ -148,11 +140,14 @@ def renewal_quote_draft(*, renewal: Renewal, actor, channel: str = Channel.WEB):
             title = _("Renewal of %(number)s") % {"number": contract.number}
         quote = quote_create(opportunity=renewal.opportunity, actor=actor, channel=channel, title=title[:200])
         include_tax = quote.current_version.prices_include_tax
+        # The lines were copied from the accepted quote version, so their prices are in that version's basis.
+        version = contract.quote_version
+        included_tax = version.prices_include_tax if version is not None else include_tax
         for line in contract.lines.select_related("product").order_by("position", "id"):
             data = {"name": line.name, "description": line.description, "unit": line.unit, "quantity": line.quantity,
                     "discount_pct": line.discount_pct, "tax_rate": line.tax_rate,
                     "unit_price": convert_price(line.unit_price, tax_rate=line.tax_rate,
-                                                from_incl=_prices_included_tax(line), to_incl=include_tax)}
+                                                from_incl=included_tax, to_incl=include_tax)}
             if line.product is not None and line.product.active:
                 data["product"] = line.product
             quote_line_add(quote=quote, data=data, actor=actor, channel=channel)
