@@ -21,10 +21,10 @@ def _admin(user) -> bool:
 
 
 def _manages_sla(user) -> bool:
-    # Every page draws the navigation: no query here (the service manager is a setting); the page checks exactly.
-    from closeloop.core.models import Role
+    # Every page draws the navigation: the service manager is read from the cached settings row (no query per page).
+    from .access import can_manage_sla
 
-    return user.is_authenticated and (user.is_admin or user.role == Role.SERVICE)
+    return user.is_authenticated and can_manage_sla(user)
 
 
 class ServiceConfig(LoopApp):

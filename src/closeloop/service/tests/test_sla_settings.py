@@ -71,3 +71,22 @@ def test_a_customers_tier_gives_its_next_ticket_the_tiers_targets(client, org, m
     page = client.get(customer.get_absolute_url()).content.decode()
     assert f'action="{url}"' in page
     assert customer.name in client.get(reverse("service:sla")).content.decode()
+
+
+def test_the_settings_menu_links_the_sla_page_for_exactly_who_may_open_it(client, org, service_team):
+    """The link follows the service manager setting, whatever their role: a service colleague who is not the
+    manager is not shown a page that refuses them, and a pre-sales service manager is shown theirs."""
+    from closeloop.core import configcache
+    from closeloop.core.models import Role, User
+    from closeloop.service.models import ServiceSettings
+
+    url = reverse("service:sla")
+    client.force_login(service_team.first)
+    page = client.get(reverse("service:tickets"))
+    assert page.status_code == 200 and f'href="{url}"' not in page.content.decode()
+    presales = User.objects.create_user("presales", "presales@example.com", "pw", role=Role.PRESALES)
+    ServiceSettings.objects.filter(pk=1).update(service_manager=presales)
+    configcache.clear()  # update() sends no signal: as another process's change, seen once the cache expires
+    client.force_login(presales)
+    assert f'href="{url}"' in client.get(reverse("service:tickets")).content.decode()
+    assert client.get(url).status_code == 200
