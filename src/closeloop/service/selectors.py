@@ -238,6 +238,26 @@ def get_tier_customer_for_user(user, pk: int):
     return customer
 
 
+def renewals_for_user(user):
+    """Renewals whose deal and old contract `user` both sees: "renew" copies the contract's lines and prices into a
+    quote on the deal, so a colleague on the renewal deal alone (who is not shown the contract) does neither."""
+    from closeloop.contracts.models import Contract
+    from closeloop.deals.models import Opportunity
+
+    from .models import Renewal
+
+    return Renewal.objects.filter(opportunity__in=Opportunity.objects.visible_to(user).values("pk"),
+                                  contract__in=Contract.objects.visible_to(user).values("pk"))
+
+
+def get_renewal_for_user(user, pk: int):
+    """A renewal of renewals_for_user (404 for missing and not visible alike), with its deal."""
+    renewal = renewals_for_user(user).select_related("opportunity").filter(pk=pk).first()
+    if renewal is None:
+        raise Http404
+    return renewal
+
+
 def survey_context(subject, *, show_link: bool) -> dict:
     """The survey of a ticket or delivery the viewer sees, for its page; its link only for who may work the record
     (the key is the customer's credential)."""

@@ -4,7 +4,6 @@ the service manager the SLA targets per priority and tier, and a customer's tier
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -13,8 +12,8 @@ from closeloop.core.errors import DomainError, error_text, form_errors_from
 
 from . import access
 from .forms import PolicyRowForm, ServiceSettingsForm
-from .models import CustomerTier, Renewal, ServiceLevel, SlaPolicy
-from .selectors import get_tier_customer_for_user
+from .models import CustomerTier, ServiceLevel, SlaPolicy
+from .selectors import get_renewal_for_user, get_tier_customer_for_user
 from .settings_services import (
     calendar_text,
     customer_tier_set,
@@ -109,14 +108,9 @@ def customer_tier_view(request, customer_pk):
 @require_POST
 def renewal_quote_view(request, pk):
     """"Renew": the renewal deal's quote draft from the old contract's lines (the quotes' services check who may)."""
-    from closeloop.deals.selectors import get_opportunity_for_user
-
     from .renewals import renewal_quote_draft
 
-    renewal = Renewal.objects.filter(pk=pk).first()
-    if renewal is None:
-        raise Http404
-    get_opportunity_for_user(request.user, renewal.opportunity_id)  # 404 for who does not see the renewal deal
+    renewal = get_renewal_for_user(request.user, pk)
     try:
         quote = renewal_quote_draft(renewal=renewal, actor=request.user)
     except DomainError as exc:

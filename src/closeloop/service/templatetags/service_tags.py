@@ -63,12 +63,9 @@ def ticket_form_of(customer, user) -> dict:
 def renewal_of_deal(opportunity, user):
     """The contract a renewal deal renews, or None; None too when `user` may not see that contract (a colleague
     working on the renewal deal is not shown the old contract's number and dates)."""
-    from closeloop.contracts.models import Contract
+    from ..selectors import renewals_for_user
 
-    from ..models import Renewal
-
-    return (Renewal.objects.filter(opportunity=opportunity, contract__in=Contract.objects.visible_to(user))
-            .select_related("contract", "quote").first())
+    return renewals_for_user(user).filter(opportunity=opportunity).select_related("contract", "quote").first()
 
 
 @register.simple_tag

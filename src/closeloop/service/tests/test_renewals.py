@@ -157,3 +157,22 @@ def test_renew_drafts_the_quote_from_the_old_contracts_lines(client, org, delive
     assert f'action="{url}"' not in page and quote.number in page
     assert renewals.renewal_quote_draft(renewal=renewal, actor=org.owner) == quote
     assert quote.opportunity.quotes.count() == 1
+
+
+def test_a_colleague_on_the_renewal_deal_alone_does_not_copy_the_old_contracts_lines(client, org, delivered_contract):
+    """The deal page does not show them the old contract; "renew" would copy its lines and prices into a quote."""
+    from closeloop.followup.models import ParticipantRole
+    from closeloop.followup.services import participant_add
+
+    ending_in(delivered_contract(), 30)
+    assert renewals.renewal_sweep() == 1
+    renewal = Renewal.objects.get()
+    participant_add(record=renewal.opportunity, user=org.outsider, role=ParticipantRole.SALES, actor=org.owner)
+    assert not Contract.objects.visible_to(org.outsider).filter(pk=renewal.contract_id).exists()
+    client.force_login(org.outsider)
+    url = reverse("service:renewal_quote", args=[renewal.pk])
+    page = client.get(renewal.opportunity.get_absolute_url())
+    assert page.status_code == 200 and f'action="{url}"' not in page.content.decode()
+    assert client.post(url).status_code == 404
+    renewal.refresh_from_db()
+    assert renewal.quote is None
