@@ -225,17 +225,34 @@ def get_survey_for_user(user, pk: int) -> Survey:
     return survey
 
 
-def get_tier_customer_for_user(user, pk: int):
-    """A customer whose service tier the user may look at: one they see, or the customer of a ticket they see (the
-    service team works every ticket without seeing the sales side's customers). 404 otherwise."""
+def tier_customers_q(user) -> Q:
+    """The customers whose service tier the user may look at: those they see, and the customers of the tickets they
+    see (the service team works every ticket without seeing the sales side's customers)."""
     from closeloop.deals.models import Customer
 
-    customer = (Customer.objects.filter(pk=pk).filter(
-        Q(pk__in=Customer.objects.visible_to(user).values("pk"))
-        | Q(pk__in=Ticket.objects.visible_to(user).values("customer_id"))).first())
+    return (Q(pk__in=Customer.objects.visible_to(user).values("pk"))
+            | Q(pk__in=Ticket.objects.visible_to(user).values("customer_id")))
+
+
+def get_tier_customer_for_user(user, pk: int):
+    """A customer of tier_customers_q (404 otherwise)."""
+    from closeloop.deals.models import Customer
+
+    customer = Customer.objects.filter(pk=pk).filter(tier_customers_q(user)).first()
     if customer is None:
         raise Http404
     return customer
+
+
+def tiered_customers(user):
+    """The service levels other than standard of the customers tier_customers_q lets `user` look at, by tier."""
+    from closeloop.deals.models import Customer
+
+    from .models import CustomerTier, ServiceLevel
+
+    return (ServiceLevel.objects.exclude(tier=CustomerTier.STANDARD)
+            .filter(customer__in=Customer.objects.filter(tier_customers_q(user)).values("pk"))
+            .select_related("customer").order_by("tier", "customer__name"))
 
 
 def renewals_for_user(user):

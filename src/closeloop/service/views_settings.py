@@ -12,8 +12,8 @@ from closeloop.core.errors import DomainError, error_text, form_errors_from
 
 from . import access
 from .forms import PolicyRowForm, ServiceSettingsForm
-from .models import CustomerTier, ServiceLevel, SlaPolicy
-from .selectors import get_renewal_for_user, get_tier_customer_for_user
+from .models import SlaPolicy
+from .selectors import get_renewal_for_user, get_tier_customer_for_user, tiered_customers
 from .settings_services import (
     calendar_text,
     customer_tier_set,
@@ -82,8 +82,7 @@ def sla_view(request):
             messages.success(request, _("SLA targets saved."))
             return redirect("service:sla")
     invalid = error or any(row.errors for row in rows)
-    tiered = (ServiceLevel.objects.exclude(tier=CustomerTier.STANDARD).select_related("customer")
-              .order_by("tier", "customer__name")[:200])
+    tiered = tiered_customers(request.user)[:200]
     return render(request, "service/sla.html", {"rows": rows, "error": error, "tiered": tiered},
                   status=422 if invalid else 200)
 

@@ -90,3 +90,18 @@ def test_the_settings_menu_links_the_sla_page_for_exactly_who_may_open_it(client
     client.force_login(presales)
     assert f'href="{url}"' in client.get(reverse("service:tickets")).content.decode()
     assert client.get(url).status_code == 200
+
+
+def test_the_tier_list_names_only_customers_the_viewer_may_look_at(client, org, make_customer, make_ticket,
+                                                                   service_team):
+    """The service manager sees every ticket's customer, not the sales side's other customers; administrators all."""
+    with_ticket, without = make_customer(owner=org.owner), make_customer(owner=org.owner)
+    make_ticket(customer=with_ticket)
+    ServiceLevel.objects.bulk_create([ServiceLevel(customer=with_ticket, tier="vip"),
+                                      ServiceLevel(customer=without, tier="vip")])
+    client.force_login(service_team.manager)
+    page = client.get(reverse("service:sla")).content.decode()
+    assert with_ticket.name in page and without.name not in page
+    client.force_login(org.admin)
+    page = client.get(reverse("service:sla")).content.decode()
+    assert with_ticket.name in page and without.name in page
