@@ -37,11 +37,11 @@ def renewal_windows() -> tuple[int, dict[str, int]]:
     return service_settings().renewal_days, dict(RenewalWindow.objects.values_list("category", "days"))
 
 
-def renewal_due(now=None):
+def renewal_due(now=None, windows: tuple[int, dict[str, int]] | None = None):
     """Signed or running contracts that end within the widest renewal window and have no renewal yet (the sweep's
-    candidates; `in_window` tells each contract's own window)."""
+    candidates; `window_days` tells each contract's own window). `windows`: renewal_windows(), read when not given."""
     today = timezone.localdate(now)
-    default, by_category = renewal_windows()
+    default, by_category = windows or renewal_windows()
     horizon = today + timedelta(days=max([default, *by_category.values()]))
     return (Contract.objects.filter(status__in=RECEIVABLE_STATUSES, end_date__gte=today, end_date__lte=horizon,
                                     renewal__isnull=True).order_by("end_date", "id"))
@@ -58,8 +58,8 @@ def renewal_sweep(now=None) -> int:
     active pipeline, a first stage's gate, nobody who may own it) is left for the next run."""
     opened, after = 0, 0
     today = timezone.localdate(now)
-    default, by_category = renewal_windows()
-    while rows := list(renewal_due(now).filter(pk__gt=after).order_by("pk").values_list("pk", "end_date")[:BATCH]):
+    default, by_category = windows = renewal_windows()
+    while rows := list(renewal_due(now, windows).filter(pk__gt=after).order_by("pk").values_list("pk", "end_date")[:BATCH]):
         categories = defaultdict(list)
         for contract_id, category in (ContractLine.objects.filter(contract_id__in=[pk for pk, _end in rows])
                                       .values_list("contract_id", "product__category")):
