@@ -49,7 +49,7 @@ def settings_view(request):
         else:
             messages.success(request, _("Service settings saved."))
             return redirect("service:settings")
-    return render(request, "service/settings.html", {"form": form, "may_manage_sla": True},
+    return render(request, "service/settings.html", {"form": form},
                   status=422 if form.errors else 200)
 
 
