@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, error_text, form_errors_from
+from closeloop.core.redirects import next_url
 
 from . import access
 from .forms import PolicyRowForm, ServiceSettingsForm
@@ -97,10 +98,7 @@ def customer_tier_view(request, customer_pk):
         messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Service tier saved."))
-    back = request.POST.get("next", "")
-    if not back.startswith("/") or back.startswith("//"):
-        back = customer.get_absolute_url() + "#service-tier"
-    return redirect(back)
+    return redirect(next_url(request, customer.get_absolute_url() + "#service-tier"))
 
 
 @login_required

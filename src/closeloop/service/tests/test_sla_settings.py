@@ -105,3 +105,14 @@ def test_the_tier_list_names_only_customers_the_viewer_may_look_at(client, org, 
     client.force_login(org.admin)
     page = client.get(reverse("service:sla")).content.decode()
     assert with_ticket.name in page and without.name in page
+
+
+def test_setting_a_tier_goes_back_only_to_this_site(client, org, make_customer, service_team):
+    """Browsers read `/\\evil.com` as `//evil.com`: the `next` is checked by core.redirects, not by its first slash."""
+    customer = make_customer(owner=org.owner)
+    url = reverse("service:customer_tier", args=[customer.pk])
+    client.force_login(org.admin)
+    for target in ("/\\evil.example.com/", "//evil.example.com/", "https://evil.example.com/"):
+        response = client.post(url, {"tier": "vip", "next": target})
+        assert response["Location"] == customer.get_absolute_url() + "#service-tier", target
+    assert client.post(url, {"tier": "strategic", "next": "/service/tickets/"})["Location"] == "/service/tickets/"
