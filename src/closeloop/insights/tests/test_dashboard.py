@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from closeloop.contracts.payments import payment_record
 from closeloop.deals.models import Opportunity
@@ -18,6 +17,8 @@ from closeloop.deals.services.opportunities import opportunity_move_stage
 from closeloop.followup.services import participant_add
 from closeloop.insights import dashboard
 from closeloop.leads.models import Lead, LeadStatus
+
+from .dashboards import exported_sheets, follow_drill_downs, period_query, scope_for
 
 pytestmark = pytest.mark.django_db
 
@@ -61,11 +62,6 @@ def known(org, make_lead, qualified_lead, make_deal, stages, deal, signed_contra
     make_deal(owner=org.outsider, amount="5000")
     return {"won": won, "negotiating": negotiating, "quoted": quoted, "lost": lost, "teammates_lost": teammates_lost,
             "contract": contract}
-
-
-def scope_for(user, **kwargs):
-    today = timezone.localdate()
-    return dashboard.Scope(viewer=user, start=today - timedelta(days=10), end=today + timedelta(days=10), **kwargs)
 
 
 def sources(user, **kwargs):
@@ -116,8 +112,7 @@ def test_won_counts_the_deals_its_link_lists(client, org, known, make_lead, make
     assert sources(org.owner)[1] == (4, 2, 1, 1)
     assert sources(org.teammate)[1] == (1, 0, 0, 1)
     assert sources(org.manager)[1] == (5, 2, 1, 2)
-    today = timezone.localdate()
-    query = f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
+    query = period_query()
     for user, won in [(org.owner, 1), (org.teammate, 1), (org.manager, 2)]:
         client.force_login(user)
         total = client.get(reverse("insights:dashboard") + query).context["figures"]["sources"]["total"]
@@ -176,8 +171,7 @@ def test_quote_to_cash(org, known):
 
 def test_the_page_shows_each_viewer_their_line(client, org, known):
     url = reverse("insights:dashboard")
-    today = timezone.localdate()
-    query = f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
+    query = period_query()
     for user, leads in [(org.owner, 3), (org.teammate, 1), (org.manager, 4), (org.other_manager, 1), (org.admin, 5),
                         (org.outsider, 1)]:
         client.force_login(user)
@@ -241,20 +235,12 @@ def drill_downs(figures):
 
 
 def test_every_figure_drills_down_to_as_many_records(client, org, known):
-    today = timezone.localdate()
-    query = f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
-    followed = 0
+    query = period_query()
+    assert follow_drill_downs(client, org, drill_downs) > 100
     for user in (org.owner, org.teammate, org.manager, org.other_manager, org.admin):
         client.force_login(user)
-        figures = client.get(reverse("insights:dashboard") + query).context["figures"]
-        for figure, url in drill_downs(figures):
-            response = client.get(url)
-            assert response.status_code == 200, url
-            assert len(response.context["page"]["rows"]) == figure, (user, url)
-            followed += 1
         body = client.get(reverse("insights:dashboard") + query).content.decode()
         assert body.count("<a href=\"/leads/?") >= 1
-    assert followed > 100
     # The manager's funnel links keep the team and the stage; the list's form keeps them as it pages and filters.
     client.force_login(org.manager)
     figures = client.get(reverse("insights:dashboard") + query).context["figures"]
@@ -265,20 +251,10 @@ def test_every_figure_drills_down_to_as_many_records(client, org, known):
 
 
 def test_every_table_exports_to_its_own_sheet(client, org, known):
-    import io
-
-    from openpyxl import load_workbook
-
-    today = timezone.localdate()
-    query = f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
-    client.force_login(org.manager)
-    response = client.get(reverse("insights:dashboard_export") + query)
-    assert response.status_code == 200
-    book = load_workbook(io.BytesIO(response.content), read_only=True)
-    assert book.sheetnames == ["Targets", "Leads by source", "Funnel by stage", "Cycle time per stage", "Hand-off time",
-                               "First-contact SLA", "Overdue follow-ups", "Lost reasons", "Lost reasons by rep",
-                               "Weighted forecast", "Forecast accuracy", "Quote to cash", "Tickets", "Satisfaction"]
-    sheets = {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+    sheets = exported_sheets(client, org.manager)
+    assert list(sheets) == ["Targets", "Leads by source", "Funnel by stage", "Cycle time per stage", "Hand-off time",
+                            "First-contact SLA", "Overdue follow-ups", "Lost reasons", "Lost reasons by rep",
+                            "Weighted forecast", "Forecast accuracy", "Quote to cash", "Tickets", "Satisfaction"]
     # Sources in their configured order (展会 first).
     assert sheets["Leads by source"][1:] == [("展会", 1, 0, 0.0, 0, 0.0, 0, 0.0), ("官网", 3, 2, 66.7, 1, 33.3, 1, 33.3),
                                              ("Total", 4, 2, 50.0, 1, 25.0, 1, 25.0)]
@@ -288,7 +264,5 @@ def test_every_table_exports_to_its_own_sheet(client, org, known):
     assert sheets["Weighted forecast"][1:] == [("2027-01", 1, 20000, 15000), ("No date", 1, 30000, 3000)]
     assert sheets["Quote to cash"][4] == ("Contracts signed", 1, 30000)
     # A rep's workbook holds only their own line.
-    client.force_login(org.teammate)
-    book = load_workbook(io.BytesIO(client.get(reverse("insights:dashboard_export") + query).content), read_only=True)
-    assert list(book["Leads by source"].iter_rows(values_only=True))[1:] == [("官网", 1, 0, 0.0, 0, 0.0, 0, 0.0),
-                                                                          ("Total", 1, 0, 0.0, 0, 0.0, 0, 0.0)]
+    assert exported_sheets(client, org.teammate)["Leads by source"][1:] == [("官网", 1, 0, 0.0, 0, 0.0, 0, 0.0),
+                                                                           ("Total", 1, 0, 0.0, 0, 0.0, 0, 0.0)]

@@ -20,19 +20,11 @@ from closeloop.followup.services import handoff_request, handoff_respond, partic
 from closeloop.insights import dashboard
 from closeloop.leads.models import Lead
 
+from .dashboards import exported_sheets, follow_drill_downs, period_query, scope_for
+
 pytestmark = pytest.mark.django_db
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
-
-
-def scope_for(user, **kwargs):
-    today = timezone.localdate()
-    return dashboard.Scope(viewer=user, start=today - timedelta(days=10), end=today + timedelta(days=10), **kwargs)
-
-
-def query():
-    today = timezone.localdate()
-    return f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
 
 
 def stay(deal, stage, *, entered, exited):
@@ -167,32 +159,16 @@ def flow_links(figures):
 
 
 def test_every_flow_figure_drills_down_to_as_many_records(client, org, flow):
-    followed = 0
-    for user in (org.owner, org.teammate, org.manager, org.other_manager, org.admin):
-        client.force_login(user)
-        response = client.get(reverse("insights:dashboard") + query())
-        assert response.status_code == 200
-        for figure, url in flow_links(response.context["figures"]):
-            listed = client.get(url)
-            assert listed.status_code == 200, url
-            assert len(listed.context["page"]["rows"]) == figure, (user, url)
-            followed += 1
-    assert followed > 40
+    assert follow_drill_downs(client, org, flow_links) > 40
     # The lists keep the drill-down's filters as hidden fields while the viewer filters on.
     client.force_login(org.owner)
-    figures = client.get(reverse("insights:dashboard") + query()).context["figures"]
+    figures = client.get(reverse("insights:dashboard") + period_query()).context["figures"]
     page = client.get(figures["sla"]["overdue"][0]["urls"]["leads"]).content.decode()
     assert 'type="hidden" name="overdue" value="1"' in page
 
 
 def test_the_flow_tables_export_to_their_sheets(client, org, flow):
-    import io
-
-    from openpyxl import load_workbook
-
-    client.force_login(org.manager)
-    book = load_workbook(io.BytesIO(client.get(reverse("insights:dashboard_export") + query()).content), read_only=True)
-    sheets = {name: list(book[name].iter_rows(values_only=True))[1:] for name in book.sheetnames}
+    sheets = {name: rows[1:] for name, rows in exported_sheets(client, org.manager).items()}
     assert sheets["Cycle time per stage"][:2] == [("初步接洽", 4, 2, 10), ("需求确认", 1, 3, 3)]
     assert sheets["Hand-off time"] == [("一组", "售前部", 5, 3, 1, 1, 6, 10)]
     assert sheets["First-contact SLA"] == [("owner", 4, 1, 1, 1, 1, 33.3), ("teammate", 1, 1, 0, 0, 0, 100)]

@@ -11,19 +11,11 @@ from django.utils import timezone
 from closeloop.insights import dashboard
 from closeloop.service.models import Survey, Ticket, TicketStatus
 
+from .dashboards import exported_sheets, follow_drill_downs, period_query, scope_for
+
 pytestmark = pytest.mark.django_db
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
-
-
-def scope_for(user):
-    today = timezone.localdate()
-    return dashboard.Scope(viewer=user, start=today - timedelta(days=10), end=today + timedelta(days=10))
-
-
-def query():
-    today = timezone.localdate()
-    return f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
 
 
 @pytest.fixture
@@ -110,33 +102,17 @@ def service_links(figures):
 
 
 def test_every_service_figure_drills_down_to_as_many_records(client, org, served):
-    followed = 0
-    for user in (org.owner, org.teammate, org.manager, org.other_manager, org.admin):
-        client.force_login(user)
-        response = client.get(reverse("insights:dashboard") + query())
-        assert response.status_code == 200
-        for figure, url in service_links(response.context["figures"]):
-            listed = client.get(url)
-            assert listed.status_code == 200, url
-            assert len(listed.context["page"]["rows"]) == figure, (user, url)
-            followed += 1
-    assert followed > 40
+    assert follow_drill_downs(client, org, service_links) > 40
     # A drill-down keeps its filters on the ticket list's form; a rep cannot widen the line past what they see.
     client.force_login(org.teammate)
-    figures = client.get(reverse("insights:dashboard") + query()).context["figures"]
+    figures = client.get(reverse("insights:dashboard") + period_query()).context["figures"]
     url = figures["service"]["rows"][0]["urls"]["opened"]
     assert 'type="hidden" name="opened_from"' in client.get(url).content.decode()
     assert len(client.get(url.replace("line=me", "line=team")).context["page"]["rows"]) == 1
 
 
 def test_the_service_tables_export_to_their_sheets(client, org, served):
-    import io
-
-    from openpyxl import load_workbook
-
-    client.force_login(org.manager)
-    book = load_workbook(io.BytesIO(client.get(reverse("insights:dashboard_export") + query()).content), read_only=True)
-    sheets = {name: list(book[name].iter_rows(values_only=True))[1:] for name in book.sheetnames}
+    sheets = {name: rows[1:] for name, rows in exported_sheets(client, org.manager).items()}
     assert sheets["Tickets"] == [("service", 2, 1, 1, 1, 50, 1, 0, 100), ("service2", 1, 1, 0, 1, 0, 0, 1, 0)]
     assert sheets["Satisfaction"] == [("owner", 2, 4, 50, 1, 1, 0), ("teammate", 1, 1, -100, 0, 0, 1)]
 

@@ -6,7 +6,6 @@ The figures come from the dashboard's `known` records: the owner has four new cu
 """
 
 import io
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +17,8 @@ from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.insights import dashboard, targets
 from closeloop.insights.models import SalesTarget
 from closeloop.insights.tests.test_dashboard import deal, known  # noqa: F401 (fixtures)
+
+from .dashboards import exported_sheets, period_query, scope_for
 
 pytestmark = pytest.mark.django_db
 
@@ -112,11 +113,6 @@ def goals(org, known):  # noqa: F811 (the fixture imported above)
     return known
 
 
-def scope_for(user, **kwargs):
-    today = timezone.localdate()
-    return dashboard.Scope(viewer=user, start=today - timedelta(days=10), end=today + timedelta(days=10), **kwargs)
-
-
 def achieved(user, **kwargs):
     figures = dashboard.achievement(scope_for(user, **kwargs))
     return [(row["name"], *[(row[key]["actual"], row[key]["target"], row[key]["rate"]) for key in dashboard.TARGET_KEYS])
@@ -141,8 +137,7 @@ def test_achievement_for_the_rep_and_team_in_view(org, goals):
 
 
 def test_achievement_drills_down_and_exports(client, org, goals):
-    today = timezone.localdate()
-    query = f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
+    query = period_query()
     for user in (org.owner, org.teammate, org.manager, org.other_manager, org.admin):
         client.force_login(user)
         figures = client.get(reverse("insights:dashboard") + query).context["figures"]["targets"]
@@ -151,9 +146,5 @@ def test_achievement_drills_down_and_exports(client, org, goals):
             assert len(customers) == row["new_customers"]["actual"], (user, row["name"])
             won = client.get(row["won_amount"]["url"]).context["page"]["rows"]
             assert sum((won_deal.amount for won_deal in won), D("0.00")) == row["won_amount"]["actual"], (user, row["name"])
-    from openpyxl import load_workbook
-
-    client.force_login(org.manager)
-    book = load_workbook(io.BytesIO(client.get(reverse("insights:dashboard_export") + query).content), read_only=True)
-    rows = list(book["Targets"].iter_rows(values_only=True))
+    rows = exported_sheets(client, org.manager)["Targets"]
     assert rows[1] == ("一组", 5, 5, 100, 10000, 50000, 20, 9000, None, None)
