@@ -112,6 +112,23 @@ def _target_month(request) -> date:
     return month or timezone.localdate().replace(day=1)
 
 
+def _target_rows(actor, month: date) -> list[dict]:
+    """The targets page's rows: each team, then each person, `actor` sets targets for, with the month's saved
+    targets as a person would type them."""
+    people = list(targets.target_people(actor).order_by("username"))
+    teams = list(targets.target_teams(actor).order_by("path"))
+    current = targets.targets_for(months=(month, month), users=[p.pk for p in people], departments=[t.pk for t in teams])
+    return [{"kind": kind, "record": record, "prefix": f"{kind[0]}{record.pk}", "errors": {},
+             "values": {key: _typed(current.get((kind, record.pk), {}).get(key)) for key in targets.FIELDS}}
+            for kind, record in [*(("department", team) for team in teams), *(("user", person) for person in people)]]
+
+
+def _targets_page(request, month: date, rows: list[dict], *, import_errors=(), status: int = 200):
+    return render(request, "insights/targets.html", {
+        "month": month, "rows": rows, "fields": [(key, targets.LABELS[key]) for key in targets.FIELDS],
+        "import_errors": list(import_errors)}, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def targets_view(request):
@@ -119,33 +136,24 @@ def targets_view(request):
     if not targets.sets_targets(request.user):
         raise PermissionDenied
     month = _target_month(request)
-    people = list(targets.target_people(request.user).order_by("username"))
-    teams = list(targets.target_teams(request.user).order_by("path"))
-    current = targets.targets_for(months=(month, month), users=[p.pk for p in people], departments=[t.pk for t in teams])
-    rows, errors = [], 0
-    for kind, record in [*(("department", team) for team in teams), *(("user", person) for person in people)]:
-        prefix = f"{kind[0]}{record.pk}"
-        saved = current.get((kind, record.pk), {})
-        values = {key: request.POST.get(f"{prefix}-{key}", "").strip() if request.method == "POST"
-                  else _typed(saved.get(key)) for key in targets.FIELDS}
-        row = {"kind": kind, "record": record, "prefix": prefix, "values": values, "errors": {}}
-        if request.method == "POST":
-            before = {key: _typed(saved.get(key)) for key in targets.FIELDS}
-            if values != before:
-                try:
-                    targets.target_save(actor=request.user, month=month, data=values,
-                                        **{kind: record})
-                except DomainError as exc:
-                    row["errors"] = exc.field_errors or {"": [exc.message]}
-                    errors += 1
-        rows.append(row)
-    if request.method == "POST" and not errors:
-        messages.success(request, _("Targets for %(month)s saved.") % {"month": f"{month:%Y-%m}"})
-        return redirect(f"{reverse('insights:targets')}?month={month:%Y-%m}")
-    return render(request, "insights/targets.html", {
-        "month": month, "rows": rows, "fields": [(key, targets.LABELS[key]) for key in targets.FIELDS],
-        "import_errors": [],
-    }, status=422 if errors else 200)
+    rows = _target_rows(request.user, month)
+    if request.method == "GET":
+        return _targets_page(request, month, rows)
+    errors = 0
+    for row in rows:
+        typed = {key: request.POST.get(f"{row['prefix']}-{key}", "").strip() for key in targets.FIELDS}
+        if typed == row["values"]:
+            continue
+        row["values"] = typed
+        try:
+            targets.target_save(actor=request.user, month=month, data=typed, **{row["kind"]: row["record"]})
+        except DomainError as exc:
+            row["errors"] = exc.field_errors or {"": [exc.message]}
+            errors += 1
+    if errors:
+        return _targets_page(request, month, rows, status=422)
+    messages.success(request, _("Targets for %(month)s saved.") % {"month": f"{month:%Y-%m}"})
+    return redirect(f"{reverse('insights:targets')}?month={month:%Y-%m}")
 
 
 @login_required
@@ -174,15 +182,7 @@ def targets_import_view(request):
             else:
                 messages.success(request, _("%(count)d targets imported.") % {"count": saved})
                 return redirect(f"{reverse('insights:targets')}?month={month:%Y-%m}")
-    people = targets.target_people(request.user).order_by("username")
-    teams = targets.target_teams(request.user).order_by("path")
-    current = targets.targets_for(months=(month, month), users=[p.pk for p in people], departments=[t.pk for t in teams])
-    rows = [{"kind": kind, "record": record, "prefix": f"{kind[0]}{record.pk}", "errors": {},
-             "values": {key: _typed(current.get((kind, record.pk), {}).get(key)) for key in targets.FIELDS}}
-            for kind, record in [*(("department", team) for team in teams), *(("user", person) for person in people)]]
-    return render(request, "insights/targets.html", {
-        "month": month, "rows": rows, "fields": [(key, targets.LABELS[key]) for key in targets.FIELDS],
-        "import_errors": problems}, status=422)
+    return _targets_page(request, month, _target_rows(request.user, month), import_errors=problems, status=422)
 
 
 @login_required
