@@ -60,6 +60,12 @@ def dashboard_export_view(request):
     return xlsx_response(content, f"dashboard-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.xlsx")
 
 
+def _key(text: str) -> int | None:
+    """A record id from a drill-down link; None for anything a 64-bit key cannot be (the database driver would fail
+    on it rather than find nothing)."""
+    return int(text) if text.isdigit() and int(text) < 2**63 else None
+
+
 @login_required
 @require_GET
 def handoffs_view(request):
@@ -71,8 +77,8 @@ def handoffs_view(request):
         value = request.GET.get(name, "")
         if value == "none":
             handoffs = handoffs.filter(**{f"{field}__isnull": True})
-        elif value.isdigit():
-            handoffs = handoffs.filter(**{f"{field}_id": int(value)})
+        elif (department := _key(value)) is not None:
+            handoffs = handoffs.filter(**{f"{field}_id": department})
     page = paginate(request, handoffs.select_related("requested_by", "assignee").prefetch_related("record")
                     .order_by("-created_at", "-id"))
     for handoff in page["rows"]:
@@ -92,8 +98,8 @@ def surveys_view(request):
     owner = request.GET.get("survey_owner", "")
     if owner == "none":
         surveys = surveys.filter(owner__isnull=True)
-    elif owner.isdigit() and int(owner) < 2**63:
-        surveys = surveys.filter(owner_id=int(owner))
+    elif (owner_id := _key(owner)) is not None:
+        surveys = surveys.filter(owner_id=owner_id)
     page = paginate(request, surveys.select_related("customer", "owner", "ticket", "delivery")
                     .order_by("-answered_at", "-id"))
     return render(request, "insights/surveys.html", {"page": page, "scope": scope,

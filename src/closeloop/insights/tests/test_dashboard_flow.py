@@ -184,3 +184,15 @@ def test_flow_sections_read_a_bounded_number_of_queries(django_assert_max_num_qu
         dashboard.handoff_times(scope)
     with django_assert_max_num_queries(5):  # first contacts, overdue leads (two halves), overdue deals, names
         dashboard.first_contact_sla(scope, timezone.now())
+
+
+def test_the_handoff_list_ignores_a_department_id_no_key_can_hold(client, org, flow):
+    """A hand-edited link with a department id past 64 bits lists as if it named none, as the survey list does with
+    its owner, instead of failing in the database driver."""
+    client.force_login(org.manager)
+    url = reverse("insights:handoffs") + period_query()
+    every = len(client.get(url).context["page"]["rows"])
+    for name in ("from_department", "to_department"):
+        response = client.get(f"{url}&{name}={2**64}")
+        assert response.status_code == 200
+        assert len(response.context["page"]["rows"]) == every
