@@ -128,6 +128,13 @@ class Scope:
         query |= params
         return reverse(name) + "?" + urlencode({key: value for key, value in query.items() if value not in ("", None)})
 
+    def own_link(self, name: str, **params) -> str:
+        """One of the dashboard's own lists (its hand-offs, its surveys) with the dashboard's period and rep, and
+        `params` on top; those lists take neither pipeline nor source."""
+        query = {"period": "custom", "start": self.start.isoformat(), "end": self.end.isoformat(),
+                 "rep": self.rep.pk if self.rep else "", **params}
+        return reverse(name) + "?" + urlencode({key: value for key, value in query.items() if value != ""})
+
     @property
     def days(self) -> dict:
         return {"from": self.start.isoformat(), "to": self.end.isoformat()}
@@ -460,17 +467,10 @@ def handoff_times(scope: Scope) -> dict:
         rows.append({"from_id": source, "to_id": target, "from": names.get(source, "–"), "to": names.get(target, "–"),
                      "asked": row["asked"], "accepted": row["accepted"], "declined": row["declined"],
                      "waiting": row["waiting"], "median": in_hours(median), "p90": in_hours(p90),
-                     "url": handoffs_link(scope, source, target)})
+                     "url": scope.own_link("insights:handoffs", from_department=source or "none",
+                                           to_department=target or "none")})
     rows.sort(key=lambda r: (-r["asked"], str(r["from"]), str(r["to"])))
     return {"rows": rows, "asked": sum(r["asked"] for r in rows)}
-
-
-def handoffs_link(scope: Scope, source, target) -> str:
-    """The list of the hand-offs behind a row: the dashboard's own filters, and the two departments."""
-    query = {"period": "custom", "start": scope.start.isoformat(), "end": scope.end.isoformat(),
-             "rep": scope.rep.pk if scope.rep else "", "from_department": source or "none",
-             "to_department": target or "none"}
-    return reverse("insights:handoffs") + "?" + urlencode({k: v for k, v in query.items() if v != ""})
 
 
 def first_contact_sla(scope: Scope, now: datetime) -> dict:
@@ -580,17 +580,10 @@ def service(scope: Scope, now: datetime) -> dict:
     surveys = surveys_in(scope)
     by_owner = satisfaction(user=scope.viewer, by="owner", surveys=surveys)
     for row in by_owner:
-        row["url"] = surveys_link(scope, row["key"] or "none")
+        row["url"] = scope.own_link("insights:surveys", survey_owner=row["key"] or "none")
     every = "week" if (scope.end - scope.start).days <= 62 else "month"
     return {"rows": rows, "total": total, "satisfaction": by_owner, "overall": satisfaction_total(surveys),
             "over_time": satisfaction(user=scope.viewer, by="period", period=every, surveys=surveys)}
-
-
-def surveys_link(scope: Scope, owner) -> str:
-    """The answered surveys behind a row of the satisfaction table: the dashboard's filters and the account owner."""
-    query = {"period": "custom", "start": scope.start.isoformat(), "end": scope.end.isoformat(),
-             "rep": scope.rep.pk if scope.rep else "", "survey_owner": owner}
-    return reverse("insights:surveys") + "?" + urlencode({k: v for k, v in query.items() if v != ""})
 
 
 def _months(scope: Scope) -> tuple[date, date, date]:
