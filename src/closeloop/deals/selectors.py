@@ -10,6 +10,7 @@ from django.utils import timezone
 from closeloop.core.inputs import day_start
 from closeloop.core.money import from_fen, sum_fen
 from closeloop.core.visibility import owner_filter
+from closeloop.followup.tags import with_tag
 from closeloop.leads import normalize
 
 from .models import Customer, Opportunity, OpportunityStatus, Pipeline, Stage, StageHistory
@@ -30,6 +31,7 @@ class OpportunityFilters:
     pipeline: str = ""
     owner: str = ""  # a user id, "me" or "team"
     department: str = ""  # a team: a department id, with the departments under it
+    tag: str = ""  # a tag's id
     sort: str = "-updated_at"
     # The review's drill-downs (insights): the lead's source, created on these days (the deal, or the lead it came
     # from), reached a stage (entered it or a later one other than lost), lost for a reason, won or lost on these
@@ -51,7 +53,6 @@ class OpportunityFilters:
     overdue: str = ""  # "1": open, with the next follow-up past due
 
 
-
 def opportunity_list(*, user, filters: OpportunityFilters):
     deals = Opportunity.objects.visible_to(user)
     if filters.q:
@@ -64,6 +65,8 @@ def opportunity_list(*, user, filters: OpportunityFilters):
     if filters.pipeline.isdigit():
         deals = deals.filter(pipeline_id=int(filters.pipeline))
     deals = owner_filter(deals, user=user, owner=filters.owner, department=filters.department)
+    if filters.tag:
+        deals = with_tag(deals, filters.tag)
     return _review_filters(deals, filters).order_by(*SORTS.get(filters.sort, SORTS["-updated_at"]))
 
 

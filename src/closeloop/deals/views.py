@@ -26,8 +26,10 @@ from closeloop.deals.services.opportunities import (
     opportunity_transfer,
     opportunity_update,
 )
+from closeloop.followup.models import Tag
 from closeloop.followup.rights import Act, may, require_page
 from closeloop.followup.selectors import follow_up_panel
+from closeloop.followup.tags import attach_tags
 from closeloop.leads.selectors import get_lead_for_user
 
 from .exports import deals_export_response
@@ -92,7 +94,7 @@ def _filters(request) -> OpportunityFilters:
                               closed_from=get.get("closed_from", ""), closed_to=get.get("closed_to", ""),
                               close_month=get.get("close_month", ""), left=get.get("left", ""),
                               left_from=get.get("left_from", ""), left_to=get.get("left_to", ""),
-                              overdue=get.get("overdue", ""))
+                              overdue=get.get("overdue", ""), tag=get.get("tag", "")[:12])
 
 
 def _people_filters(user) -> dict:
@@ -109,7 +111,9 @@ def opportunity_list_view(request):
     filters = _filters(request)
     deals = opportunity_list(user=request.user, filters=filters)
     page = paginate(request, deals.select_related("customer", "owner", "stage"))
+    attach_tags(page["rows"])
     context = {
+        "tags": list(Tag.objects.all()),
         "page": page, "filters": filters, "query": query_without_page(request), "totals": money_totals(deals),
         "statuses": OpportunityStatus.choices, "stages": Stage.objects.select_related("pipeline"),
         # The dashboard's drill-downs narrow the list by what the form does not show: kept as hidden fields.

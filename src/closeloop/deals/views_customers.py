@@ -20,8 +20,10 @@ from closeloop.deals.services.customers import (
     customer_update,
     open_deals_needing,
 )
+from closeloop.followup.models import Tag
 from closeloop.followup.rights import Act, may, require_page
 from closeloop.followup.selectors import follow_up_panel
+from closeloop.followup.tags import attach_tags, with_tag
 from closeloop.leads.pool import mask_email, mask_phone
 
 from . import pool
@@ -35,14 +37,17 @@ from .views import _form_data, apply_errors, transfer_page, with_custom_fields
 def customer_list_view(request):
     q = request.GET.get("q", "").strip()[:100]
     get = request.GET
-    page = paginate(request, customer_list(user=request.user, q=q, owner=get.get("owner", "")[:20],
-                                           department=get.get("department", "")[:20],
-                                           created_from=get.get("from", ""), created_to=get.get("to", "")))
+    tag = get.get("tag", "")[:12]
+    customers = customer_list(user=request.user, q=q, owner=get.get("owner", "")[:20],
+                              department=get.get("department", "")[:20],
+                              created_from=get.get("from", ""), created_to=get.get("to", ""))
+    page = paginate(request, with_tag(customers, tag) if tag else customers)
+    attach_tags(page["rows"])
     primary = _primary_contacts(page["rows"])
     for customer in page["rows"]:
         customer.primary_contact = primary.get(customer.pk)  # the phone card names whom to call
     return render(request, "deals/customer_list.html", {
-        "page": page, "q": q, "query": query_without_page(request),
+        "page": page, "q": q, "query": query_without_page(request), "tag": tag, "tags": list(Tag.objects.all()),
         "review_filters": kept_parameters(request, CUSTOMER_REVIEW_PARAMETERS)})
 
 

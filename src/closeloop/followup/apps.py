@@ -11,7 +11,7 @@ class FollowupConfig(LoopApp):
     label = "followup"
     verbose_name = _("Follow-up")
     audit_actions = FollowupAction
-    audit_extra_labels = {"collaborators": _("collaborators"), "handoff": _("hand-off")}
+    audit_extra_labels = {"collaborators": _("collaborators"), "handoff": _("hand-off"), "tags": _("tags")}
 
     def notification_kinds(self):
         return [
@@ -41,7 +41,8 @@ class FollowupConfig(LoopApp):
         return SOURCES
 
     def nav_entries(self):
-        return [NavEntry("home", _("Today"), "followup:today", order=10)]
+        return [NavEntry("home", _("Today"), "followup:today", order=10),
+                NavEntry("settings", _("Tags"), "followup:tag_list", order=40, visible=lambda user: user.is_admin)]
 
     def urls(self):
         return [path("follow-up/", include("closeloop.followup.urls"))]

@@ -13,6 +13,9 @@ class FollowupAction(models.TextChoices):
     HANDOFF_ACCEPTED = "handoff.accepted", _("Hand-off accepted")
     HANDOFF_DECLINED = "handoff.declined", _("Hand-off declined")
     HANDOFF_DONE = "handoff.done", _("Hand-off done")
+    TAGS_SET = "tags.set", _("Tags changed")
+    TAG_SAVE = "tag.save", _("Tag defined")
+    TAG_DELETE = "tag.delete", _("Tag deleted")
     # Written on deals before collaborators were the participants of any record; kept for those entries' labels.
     OPPORTUNITY_COLLABORATOR_ADD = "opportunity.collaborator_add", _("Collaborator added")
     OPPORTUNITY_COLLABORATOR_REMOVE = "opportunity.collaborator_remove", _("Collaborator removed")

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from closeloop.core.forms import TypedDateTimeField
 from closeloop.core.models import User
 
-from .models import FOLLOW_UP_KINDS, ActivityKind, ParticipantRole
+from .models import FOLLOW_UP_KINDS, ActivityKind, ParticipantRole, TagColor
 
 
 class ActivityForm(forms.Form):
@@ -49,6 +49,11 @@ class HandoffForm(forms.Form):
     due_at = TypedDateTimeField(label=_("due"))
     details = forms.CharField(label=_("details"), required=False, max_length=5000,
                               widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TagForm(forms.Form):
+    name = forms.CharField(label=_("name"), max_length=20)
+    color = forms.ChoiceField(label=_("color"), choices=TagColor.choices, initial=TagColor.BLUE)
 
 
 def form_data(form) -> dict:

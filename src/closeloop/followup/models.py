@@ -298,6 +298,57 @@ class Comment(RecordRow):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Tags
+
+
+class TagColor(models.TextChoices):
+    GREY = "grey", _("Grey")
+    RED = "red", _("Red")
+    ORANGE = "orange", _("Orange")
+    GREEN = "green", _("Green")
+    BLUE = "blue", _("Blue")
+    PURPLE = "purple", _("Purple")
+
+
+class Tag(models.Model):
+    """A colored label an administrator defines (a closed list, so "VIP" is not also "vip客户"); people put it on
+    leads, customers and deals, filter lists by it and set it on many leads at once (followup/tags.py)."""
+
+    name = models.CharField(_("name"), max_length=20, unique=True)
+    color = models.CharField(_("color"), max_length=10, choices=TagColor.choices, default=TagColor.GREY)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+
+    def __str__(self):
+        return self.name
+
+
+class TagLink(RecordRow):
+    """One tag on one record."""
+
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="links")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["tag__name"]
+        constraints = [
+            # A record's tags (its page, a list's chips) read through this index too.
+            models.UniqueConstraint(fields=["record_type", "record_id", "tag"], name="tag_link_once"),
+        ]
+        indexes = [
+            # A list filtered by a tag: the ids of the records of one type that carry it.
+            models.Index(fields=["record_type", "tag", "record_id"], name="tag_link_filter_idx"),
+        ]
+
+    def __str__(self):
+        return self.tag.name
+
+
+# ---------------------------------------------------------------------------------------------------
 # What a record model inherits
 
 
@@ -317,6 +368,7 @@ class FollowedUp(models.Model):
     participants = _rows("followup.Participant", "%(class)s")
     handoffs = _rows("followup.Handoff", "%(class)s")
     comments = _rows("followup.Comment", "%(class)s")
+    tag_links = _rows("followup.TagLink", "%(class)s")
 
     class Meta:
         abstract = True

@@ -1,11 +1,12 @@
 """Follow-up reads for a record page: every one starts from the record the viewer may see."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.http import Http404
 
 from .forms import ActivityForm, HandoffForm, ParticipantForm
-from .models import Handoff, Participant
+from .models import Handoff, Participant, Tag, TagLink
 from .registry import model_for_name
 from .rights import Act, may
 from .timeline import record_timeline
@@ -47,6 +48,15 @@ class FollowUpPanel:
     @property
     def record_type(self) -> str:
         return self.record._meta.model_name
+
+    # Read only by the pages that show tags (leads, customers, deals), so the others pay no query for them.
+    @cached_property
+    def tags(self) -> list:
+        return [link.tag for link in TagLink.objects.for_record(self.record).select_related("tag").order_by("tag__name")]
+
+    @cached_property
+    def all_tags(self) -> list:
+        return list(Tag.objects.all())
 
 
 def follow_up_panel(record, *, viewer) -> FollowUpPanel:

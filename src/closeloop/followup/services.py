@@ -27,6 +27,7 @@ from .models import (
     HandoffStatus,
     Participant,
     ParticipantRole,
+    TagLink,
     Task,
     TaskStatus,
 )
@@ -357,6 +358,16 @@ def rows_move(*, model, from_ids: list[int], to, owner_id: int | None) -> dict[s
         if user_id not in keep or rank < keep[user_id]:
             keep[user_id] = rank
     merged.exclude(pk__in=[pk for _sales, pk in keep.values()]).delete()
+    # Tags: the survivor keeps its own and gains the merged ones', each tag once.
+    links = TagLink.objects.for_records(model, from_ids)
+    links.filter(tag__in=TagLink.objects.for_record(to).values("tag")).delete()
+    seen, repeated = set(), []
+    for pk, tag_id in links.order_by("pk").values_list("pk", "tag_id"):
+        if tag_id in seen:
+            repeated.append(pk)
+        seen.add(tag_id)
+    links.filter(pk__in=repeated).delete()
+    links.update(record_id=to.pk)
     moved = {}
     for row_model in (Activity, Task, Handoff, Comment, Participant):
         count = row_model.objects.for_records(model, from_ids).update(record_id=to.pk)

@@ -12,9 +12,9 @@ from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.models import User
 from closeloop.core.redirects import next_url
 
-from . import services
-from .forms import ActivityForm, HandoffForm, ParticipantForm, form_data
-from .models import Handoff
+from . import services, tags
+from .forms import ActivityForm, HandoffForm, ParticipantForm, TagForm, form_data
+from .models import Handoff, Tag
 from .selectors import comment_draft_key, get_record_for_user, record_of
 from .team import may_view_person
 from .today import today_sections
@@ -141,3 +141,65 @@ def person_today_view(request, user_pk: int):
     if not may_view_person(request.user, person):
         raise Http404
     return render(request, "followup/today.html", {"sections": today_sections(user=person), "person": person})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tags
+
+
+@login_required
+@require_POST
+def record_tags_view(request, record_type, pk):
+    """Set a record's tags from its page (the boxes ticked are its tags)."""
+    record = get_record_for_user(request.user, record_type, pk)
+    chosen = list(Tag.objects.filter(pk__in=[v for v in request.POST.getlist("tags") if v.isdigit()]))
+    try:
+        if tags.record_tags_set(record=record, tags=chosen, actor=request.user):
+            messages.success(request, _("Tags saved."))
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    return redirect(record)
+
+
+def _admin_only(request):
+    if not request.user.is_admin:
+        raise Http404
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tag_list_view(request):
+    """The tags an administrator defines, each editable in place, and a form for a new one."""
+    _admin_only(request)
+    form = TagForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tag = tags.tag_save(data=form.cleaned_data, actor=request.user)
+        except DomainError as exc:
+            form_errors_from(form, exc)
+        else:
+            messages.success(request, _("Tag “%(tag)s” saved.") % {"tag": tag})
+            return redirect("followup:tag_list")
+    rows = [(tag, TagForm(initial={"name": tag.name, "color": tag.color}, prefix=f"t{tag.pk}"))
+            for tag in Tag.objects.all()]
+    return render(request, "followup/tag_list.html", {"form": form, "rows": rows, "limit": tags.MAX_TAGS_PER_RECORD})
+
+
+@login_required
+@require_POST
+def tag_edit_view(request, tag_pk):
+    _admin_only(request)
+    tag = get_object_or_404(Tag, pk=tag_pk)
+    if request.POST.get("delete"):
+        tags.tag_delete(tag=tag, actor=request.user)
+        messages.success(request, _("Tag “%(tag)s” deleted.") % {"tag": tag})
+        return redirect("followup:tag_list")
+    form = TagForm(request.POST, prefix=f"t{tag.pk}")
+    try:
+        if not form.is_valid():
+            raise DomainError(_("Please correct the marked fields."))
+        tags.tag_save(tag=tag, data=form.cleaned_data, actor=request.user)
+        messages.success(request, _("Tag “%(tag)s” saved.") % {"tag": tag})
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    return redirect("followup:tag_list")

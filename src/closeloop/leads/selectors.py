@@ -12,6 +12,7 @@ from closeloop.core.customfields import indexes
 from closeloop.core.inputs import day_start
 from closeloop.core.visibility import owners_named
 from closeloop.followup.models import Task, TaskStatus
+from closeloop.followup.tags import with_tag
 
 from . import name_search, normalize
 from .assignment import FIRST_CONTACT
@@ -79,6 +80,7 @@ class LeadFilters:
     due_to: str = ""
     # Custom field filters: (field, operator, stored value, text) from core.customfields.indexes.filters_from_query.
     custom: tuple = ()
+    tag: str = ""  # a tag's id
 
 
 def lead_list(*, user, filters: LeadFilters):
@@ -104,6 +106,8 @@ def lead_list(*, user, filters: LeadFilters):
     if filters.first_contact in FIRST_CONTACT_OUTCOMES:
         leads = leads.filter(pk__in=first_contacts(filters.due_from, filters.due_to)
                              .filter(first_contact_outcome(filters.first_contact)).values("record_id"))
+    if filters.tag:
+        leads = with_tag(leads, filters.tag)
     # Day bounds as datetimes in the current time zone: `created_at__date` wraps the column in a
     # function, which no index serves (a full scan, ~1 s per query on a million leads).
     if start := day_start(filters.created_from):

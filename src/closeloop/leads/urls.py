@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.lead_create_view, name="create"),
     path("export/", views.lead_export_view, name="export"),
     path("assign/", views.lead_bulk_assign_view, name="bulk_assign"),
+    path("tag/", views.lead_bulk_tag_view, name="bulk_tag"),
     path("import/", views_import.import_upload_view, name="import"),
     path("import/<int:pk>/", views_import.import_detail_view, name="import_detail"),
     path("import/<int:pk>/progress/", views_import.import_progress_view, name="import_progress"),

@@ -12,12 +12,14 @@ from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.core.redirects import next_url
+from closeloop.followup.models import Tag
 from closeloop.followup.rights import Act, require_page
 from closeloop.followup.selectors import follow_up_panel
+from closeloop.followup.tags import attach_tags, records_tag_add
 
 from .exports import export_response
 from .forms import BulkAssignForm, DisqualifyForm, LeadEditForm, LeadForm
-from .models import LeadSource, LeadStatus
+from .models import Lead, LeadSource, LeadStatus
 from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_open_tasks
 from .services.editing import lead_assign, lead_disqualify, lead_update
 from .services.intake import LEAD_TARGET, channel_policy, lead_submit
@@ -32,7 +34,7 @@ def _filters(request) -> LeadFilters:
         created_from=get.get("from", ""), created_to=get.get("to", ""),
         sort=get.get("sort", "-created_at"), import_job=get.get("import", "")[:12],
         overdue=get.get("overdue", ""), first_contact=get.get("first_contact", ""),
-        due_from=get.get("due_from", ""), due_to=get.get("due_to", ""),
+        due_from=get.get("due_from", ""), due_to=get.get("due_to", ""), tag=get.get("tag", "")[:12],
     )
 
 
@@ -44,9 +46,11 @@ REVIEW_PARAMETERS = ("overdue", "first_contact", "due_from", "due_to")
 def lead_list_view(request):
     filters = _filters(request)
     page = paginate(request, lead_list(user=request.user, filters=filters))
+    attach_tags(page["rows"])
     visible = registry.visible_fields(LEAD_TARGET, request.user)
     chosen = {(field.key, operator): text for field, operator, _value, text in filters.custom}
     context = {
+        "tags": list(Tag.objects.all()),
         "page": page, "filters": filters, "query": query_without_page(request),
         "review_filters": kept_parameters(request, REVIEW_PARAMETERS),
         # The custom fields shown as columns, and the filters offered on those an administrator indexed.
@@ -165,6 +169,23 @@ def lead_bulk_assign_view(request):
         except DomainError as exc:
             messages.error(request, f"{lead}: {exc.message}")
     messages.success(request, _("%(n)d leads assigned to %(user)s.") % {"n": done, "user": form.cleaned_data["owner"]})
+    return redirect(next_url(request, reverse("leads:list")))
+
+
+@login_required
+@require_POST
+def lead_bulk_tag_view(request):
+    """Put one tag on the leads selected in the list (those the person may edit; the rest are counted)."""
+    ids = [v for v in request.POST.getlist("leads") if v.isdigit()]
+    tag = Tag.objects.filter(pk=request.POST.get("tag") or 0).first()
+    leads = list(Lead.objects.visible_to(request.user).filter(pk__in=ids))
+    if tag is None or not leads:
+        messages.error(request, _("Choose the leads and the tag to put on them."))
+        return redirect(next_url(request, reverse("leads:list")))
+    added = records_tag_add(records=leads, tag=tag, actor=request.user)
+    messages.success(request, _("Tag “%(tag)s” put on %(n)d of %(total)d leads (a lead you may not edit, or that has "
+                                "the tag or five tags already, is left as it was).")
+                     % {"tag": tag, "n": added, "total": len(leads)})
     return redirect(next_url(request, reverse("leads:list")))
 
 

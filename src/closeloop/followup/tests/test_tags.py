@@ -1,0 +1,107 @@
+"""Tags on leads, customers and deals (issue 15): defined by an administrator, set by who may edit a record, in bulk
+from the lead list, filtered by in lists, shown on cards and pages, audited; as owner, teammate, manager, outsider."""
+
+import pytest
+from django.urls import reverse
+
+from closeloop.core.errors import Forbidden, ValidationFailed
+from closeloop.core.models import AuditEntry
+from closeloop.followup.models import Tag, TagLink
+from closeloop.followup.tags import MAX_TAGS_PER_RECORD, record_tags_set, tag_save
+
+# Who may set a record's tags: those who may edit it.
+WHO_EDITS = {"owner": True, "teammate": False, "manager": True, "outsider": False, "admin": True}
+
+
+@pytest.fixture
+def tags(org):
+    return {name: tag_save(data={"name": name, "color": color}, actor=org.admin)
+            for name, color in (("VIP", "red"), ("政府", "blue"), ("老客户", "green"))}
+
+
+def test_only_an_administrator_defines_tags(client, org):
+    with pytest.raises(Forbidden):
+        tag_save(data={"name": "VIP"}, actor=org.manager)
+    client.force_login(org.manager)
+    assert client.get(reverse("followup:tag_list")).status_code == 404
+    client.force_login(org.admin)
+    response = client.post(reverse("followup:tag_list"), {"name": "VIP", "color": "red"})
+    assert response.status_code == 302 and Tag.objects.get().color == "red"
+    body = client.post(reverse("followup:tag_list"), {"name": "vip", "color": "blue"},
+                       HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "已有同名标签" in body and Tag.objects.count() == 1
+    tag = Tag.objects.get()
+    client.post(reverse("followup:tag_edit", args=[tag.pk]), {f"t{tag.pk}-name": "重点", f"t{tag.pk}-color": "orange"})
+    tag.refresh_from_db()
+    assert (tag.name, tag.color) == ("重点", "orange")
+    assert AuditEntry.objects.filter(action="tag.save").count() == 2
+
+
+@pytest.mark.parametrize("who", WHO_EDITS)
+def test_who_may_edit_a_record_sets_its_tags(client, org, make_lead, tags, who):
+    lead = make_lead(owner=org.owner)
+    client.force_login(getattr(org, who))
+    client.post(reverse("followup:record_tags", args=["lead", lead.pk]),
+                {"tags": [tags["VIP"].pk, tags["政府"].pk]})
+    names = sorted(link.tag.name for link in TagLink.objects.for_record(lead))
+    assert names == (["VIP", "政府"] if WHO_EDITS[who] else [])
+    if WHO_EDITS[who]:
+        entry = AuditEntry.objects.for_object(lead).get(action="tags.set")
+        assert entry.changes["tags"] == [[], ["VIP", "政府"]]
+        page = client.get(lead.get_absolute_url()).content.decode()
+        assert 'class="tag tag-red">VIP<' in page and "Change tags" in page
+
+
+def test_a_record_carries_a_handful_of_tags(org, make_lead):
+    lead = make_lead(owner=org.owner)
+    many = [tag_save(data={"name": f"标签{n}"}, actor=org.admin) for n in range(MAX_TAGS_PER_RECORD + 1)]
+    with pytest.raises(ValidationFailed):
+        record_tags_set(record=lead, tags=many, actor=org.owner)
+    assert record_tags_set(record=lead, tags=many[:MAX_TAGS_PER_RECORD], actor=org.owner)
+    assert not record_tags_set(record=lead, tags=many[:MAX_TAGS_PER_RECORD], actor=org.owner)  # unchanged
+
+
+def test_the_lead_list_tags_the_selection_filters_by_tag_and_shows_chips(client, org, make_lead, tags):
+    mine, theirs, other = make_lead(owner=org.owner), make_lead(owner=org.outsider), make_lead(owner=org.owner)
+    client.force_login(org.owner)
+    response = client.post(reverse("leads:bulk_tag"), {"leads": [mine.pk, theirs.pk], "tag": tags["VIP"].pk})
+    assert response.status_code == 302
+    tagged = set(TagLink.objects.filter(tag=tags["VIP"]).values_list("record_id", flat=True))
+    assert tagged == {mine.pk}  # the outsider's lead is not even visible to the owner
+    body = client.get(reverse("leads:list"), {"tag": tags["VIP"].pk}).content.decode()
+    assert str(mine) in body and str(other) not in body and 'class="tag tag-red">VIP<' in body
+    assert 'name="tag"' in client.get(reverse("leads:list")).content.decode()  # the bulk box for a rep too
+
+
+def test_deal_and_customer_lists_filter_by_tag(client, org, make_deal, tags):
+    tagged, plain = make_deal(name="甲项目"), make_deal(name="乙项目")
+    record_tags_set(record=tagged, tags=[tags["政府"]], actor=org.owner)
+    record_tags_set(record=tagged.customer, tags=[tags["老客户"]], actor=org.owner)
+    client.force_login(org.owner)
+    body = client.get(reverse("deals:list"), {"tag": tags["政府"].pk}).content.decode()
+    assert "甲项目" in body and "乙项目" not in body and 'class="tag tag-blue">政府<' in body
+    body = client.get(reverse("deals:customer_list"), {"tag": tags["老客户"].pk}).content.decode()
+    assert tagged.customer.name in body and plain.customer.name not in body
+    assert 'class="tag tag-blue">政府<' in client.get(tagged.get_absolute_url()).content.decode()
+
+
+def test_a_merge_keeps_every_tag_once(org, make_lead, tags):
+    from closeloop.leads.models import Lead
+    from closeloop.leads.services.merge import lead_merge
+
+    survivor = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="张三", mobile="13900000001")
+    merged = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="李四", mobile="13900000002")
+    record_tags_set(record=survivor, tags=[tags["VIP"]], actor=org.owner)
+    record_tags_set(record=merged, tags=[tags["VIP"], tags["政府"]], actor=org.owner)
+    lead_merge(survivor=survivor, others=[Lead.objects.get(pk=merged.pk)], field_choices={}, actor=org.owner)
+    assert sorted(link.tag.name for link in TagLink.objects.for_record(survivor)) == ["VIP", "政府"]
+
+
+def test_deleting_a_tag_removes_it_everywhere_and_says_so(org, make_lead, tags):
+    from closeloop.followup.tags import tag_delete
+
+    lead = make_lead(owner=org.owner)
+    record_tags_set(record=lead, tags=[tags["VIP"]], actor=org.owner)
+    tag_delete(tag=tags["VIP"], actor=org.admin)
+    assert not TagLink.objects.exists()
+    assert "1" in AuditEntry.objects.get(action="tag.delete").note
