@@ -38,6 +38,7 @@ from closeloop.core.models import Channel, Role, User
 from closeloop.deals import pool as customer_pool
 from closeloop.deals.services import conversion, customers, opportunities
 from closeloop.followup import services as followup
+from closeloop.followup import tags
 from closeloop.followup.models import Handoff, ParticipantRole
 from closeloop.leads import pool as lead_pool
 from closeloop.leads.models import Lead, LeadStatus
@@ -103,6 +104,9 @@ class World:
 
     def _build_contact(self):
         return customers.contact_create(customer=self.fresh("customer"), data={"name": "李工"}, actor=self.org.owner)
+
+    def _build_tag(self):
+        return tags.tag_save(data={"name": "重点客户", "color": "red"}, actor=self.org.admin)
 
     def _build_handoff(self):
         return Handoff.objects.get(record_id=self.build("deal").pk, assignee=self.people["receiver"])
@@ -208,6 +212,13 @@ class World:
             "title": "系统登录报错", "description": "登录后提示500错误", "priority": "P3"})
 
 
+def some_or_refused(count: int) -> int:
+    """A bulk service skips what the person may not change: none changed reads as a refusal."""
+    if not count:
+        raise PermissionDenied
+    return count
+
+
 def pdf(name="扫描件.pdf"):
     return SimpleUploadedFile(name, PDF, content_type="application/pdf")
 
@@ -308,6 +319,20 @@ MATRIX = [
          handoff=followup.handoff_respond(handoff=w.fresh("handoff"), accept=True, actor=w.people["receiver"]),
          actor=a),
      "403 404 403 404 404 403 ok 404 404 404 403"),
+    # Tags: an administrator defines them; who may edit a record sets its tags (one by one or in bulk, where a
+    # record the person may not edit is skipped, so the row refuses when nothing was tagged).
+    ("followup.tags.tag_save", None,
+     lambda w, a: tags.tag_save(data={"name": "政府", "color": "blue"}, actor=a),
+     "403 403 403 403 403 403 403 403 403 403 ok"),
+    ("followup.tags.tag_delete", None,
+     lambda w, a: tags.tag_delete(tag=w.build("tag"), actor=a),
+     "403 403 403 403 403 403 403 403 403 403 ok"),
+    ("followup.tags.record_tags_set", "deal",
+     lambda w, a: tags.record_tags_set(record=w.fresh("deal"), tags=[w.build("tag")], actor=a),
+     "ok 404 ok 404 404 403 403 404 404 404 ok"),
+    ("followup.tags.records_tag_add", "deal",
+     lambda w, a: some_or_refused(tags.records_tag_add(records=[w.fresh("deal")], tag=w.build("tag"), actor=a)),
+     "ok 404 ok 404 404 403 403 404 404 404 ok"),
     # Quotes: the owner's side and pre-sales build them; finance reads them.
     ("quotes.services.quote_create", "deal",
      lambda w, a: quotes.quote_create(opportunity=w.fresh("deal"), actor=a),
