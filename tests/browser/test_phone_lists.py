@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from closeloop.deals.defaults import install_default_pipeline
 from closeloop.deals.services.customers import contact_create
+from closeloop.followup.tags import record_tags_set, tag_save
 
 pytestmark = pytest.mark.browser
 
@@ -15,10 +16,14 @@ WAIT = 30_000
 def test_lead_deal_and_customer_lists_are_cards_on_a_phone(org, make_lead, make_deal, make_customer, new_page,
                                                           tmp_path):
     install_default_pipeline()  # the live server's flush removed the migration's pipeline
-    make_lead(owner=org.owner, company_name="苏州云帆智能科技有限公司", contact_name="王芳")
+    lead = make_lead(owner=org.owner, company_name="苏州云帆智能科技有限公司", contact_name="王芳")
     customer = make_customer(owner=org.owner, name="杭州青禾实业有限公司")
     contact_create(customer=customer, data={"name": "陈静", "mobile": "13812345678"}, actor=org.owner)
-    make_deal(owner=org.owner, customer=customer, name="青禾年度框架", amount="500000")
+    deal = make_deal(owner=org.owner, customer=customer, name="青禾年度框架", amount="500000")
+    # Each card shows its record's tags as colored chips.
+    vip = tag_save(data={"name": "重点客户", "color": "red"}, actor=org.admin)
+    for record in (lead, customer, deal):
+        record_tags_set(record=record, tags=[vip], actor=org.owner)
     page = new_page(user=org.owner, phone=True, locale="zh-CN")
     page.set_default_timeout(WAIT)
 
@@ -26,6 +31,7 @@ def test_lead_deal_and_customer_lists_are_cards_on_a_phone(org, make_lead, make_
     card = page.locator("#lead-rows table.cards tbody tr").first
     expect(card).to_contain_text("苏州云帆智能科技有限公司")
     expect(card).to_contain_text("王芳")
+    expect(card.locator(".tag.tag-red", has_text="重点客户")).to_be_visible()
     # Each field says what it is (the cell's label, drawn before it on a phone).
     follow_up = card.locator('td[data-label="下次跟进"]')
     expect(follow_up).to_be_visible()
@@ -44,6 +50,7 @@ def test_lead_deal_and_customer_lists_are_cards_on_a_phone(org, make_lead, make_
     card = page.locator("#deal-rows table.cards tbody tr").first
     for text in ("青禾年度框架", "杭州青禾实业有限公司", "¥500,000.00"):
         expect(card).to_contain_text(text)
+    expect(card.locator(".tag.tag-red", has_text="重点客户")).to_be_visible()
     for label in ("金额", "阶段", "负责人", "下次跟进"):
         expect(card.locator(f'td[data-label="{label}"]')).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -53,8 +60,10 @@ def test_lead_deal_and_customer_lists_are_cards_on_a_phone(org, make_lead, make_
     card = page.locator("table.cards tbody tr").first
     for text in ("杭州青禾实业有限公司", "陈静", "13812345678"):
         expect(card).to_contain_text(text)
+    expect(card.locator(".tag.tag-red", has_text="重点客户")).to_be_visible()
     expect(card.locator('td[data-label="下次跟进"]')).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=tmp_path / "customers-phone.png", full_page=True)
 
     # A desktop keeps the table, its header and its filters open, with no fold button.
     desk = new_page(user=org.owner, locale="zh-CN")
