@@ -34,7 +34,9 @@ from closeloop.contracts import documents, invoices, payments, plans
 from closeloop.contracts import services as contracts
 from closeloop.contracts.models import SignedVia
 from closeloop.core.errors import DomainError, Forbidden, NotFound
-from closeloop.core.models import Channel, Role, User
+from closeloop.core.models import Channel, Role, User, WebhookDelivery, WebhookSubscription
+from closeloop.core.webhooks import services as webhooks
+from closeloop.core.webhooks.models import SubscriptionStatus
 from closeloop.deals import pool as customer_pool
 from closeloop.deals.services import conversion, customers, opportunities
 from closeloop.followup import services as followup
@@ -206,6 +208,19 @@ class World:
 
     def _build_milestone(self):
         return self.fresh("delivery").milestones.get()
+
+    # -- core: outbound webhooks (settings of administrators)
+    def _build_webhook(self):
+        return WebhookSubscription.objects.create(name="OA", url="https://203.0.113.10/hook", events=["lead.created"],
+                                                  created_by=self.people["admin"])
+
+    def _build_paused_webhook(self):
+        return WebhookSubscription.objects.create(name="财务", url="https://203.0.113.11/hook",
+                                                  events=["deal.won"], status=SubscriptionStatus.PAUSED)
+
+    def _build_webhook_delivery(self):
+        return WebhookDelivery.objects.create(subscription=self.build("webhook"), event="lead.created",
+                                              record_type="leads.Lead", record_id=self.build("lead").pk)
 
     def _build_ticket(self):
         return tickets.ticket_create(customer=self.fresh("customer"), actor=self.org.owner, data={
@@ -479,6 +494,26 @@ MATRIX = [
      "ok 404 ok 404 404 403 404 404 404 404 ok"),
 ]
 
+ADMIN_ONLY = "403 403 403 403 403 403 403 403 403 403 ok"
+MATRIX += [
+    ("core.webhooks.services.webhook_subscription_save", None,
+     lambda w, a: webhooks.webhook_subscription_save(subscription=w.fresh("webhook"), data={"name": "OA 系统"}, actor=a),
+     ADMIN_ONLY),
+    ("core.webhooks.services.webhook_subscription_rotate_secret", None,
+     lambda w, a: webhooks.webhook_subscription_rotate_secret(subscription=w.fresh("webhook"), actor=a), ADMIN_ONLY),
+    ("core.webhooks.services.webhook_subscription_pause", None,
+     lambda w, a: webhooks.webhook_subscription_pause(subscription=w.fresh("webhook"), actor=a), ADMIN_ONLY),
+    ("core.webhooks.services.webhook_subscription_resume", None,
+     lambda w, a: webhooks.webhook_subscription_resume(subscription=w.fresh("paused_webhook"), actor=a), ADMIN_ONLY),
+    ("core.webhooks.services.webhook_subscription_delete", None,
+     lambda w, a: webhooks.webhook_subscription_delete(subscription=w.fresh("webhook"), actor=a), ADMIN_ONLY),
+    ("core.webhooks.services.webhook_delivery_replay", None,
+     lambda w, a: webhooks.webhook_delivery_replay(delivery=w.fresh("webhook_delivery"), actor=a), ADMIN_ONLY),
+    # Refused before any request is made: a documentation address (203.0.113.0/24) is not public.
+    ("core.webhooks.services.webhook_send_test", None,
+     lambda w, a: webhooks.webhook_send_test(subscription=w.fresh("paused_webhook"), actor=a), ADMIN_ONLY),
+]
+
 # Functions with an `actor` that are not a person's write of their own, each with why it has no row.
 NOT_IN_THE_TABLE = {
     # Steps inside another service, which checked the right before calling them.
@@ -541,16 +576,19 @@ NOT_IN_THE_TABLE = {
 }
 
 SERVICE_APPS = ("leads", "deals", "followup", "quotes", "contracts", "service")
+# Core's packages whose writes are in the table too (the rest of core's settings are tested beside them).
+WALKED_CORE_PACKAGES = ("closeloop.core.webhooks",)
 NOT_SERVICE_MODULES = re.compile(r"\.(tests|migrations|management)(\.|$)|\.(views\w*|api\w*|forms|demo|gendata|"
                                  r"urls|apps|admin|audit|timeline|today|radar|selectors)$")
 
 
 def write_services() -> set[str]:
-    """Every public function of the six apps' modules that takes an `actor`, as `app.module.function`."""
+    """Every public function of the six apps' modules (and WALKED_CORE_PACKAGES) that takes an `actor`, as
+    `app.module.function`."""
     found = set()
     for info in pkgutil.walk_packages(closeloop.__path__, "closeloop."):
         app = info.name.split(".")[1]
-        if app not in SERVICE_APPS or NOT_SERVICE_MODULES.search(info.name):
+        if (app not in SERVICE_APPS and not info.name.startswith(WALKED_CORE_PACKAGES)) or NOT_SERVICE_MODULES.search(info.name):
             continue
         module = importlib.import_module(info.name)
         for name, function in vars(module).items():

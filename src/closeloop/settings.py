@@ -312,6 +312,10 @@ LOGGING = {
 # channel policies, sources, robots) after an admin changed it; the process that made the change
 # sees it at once. See core/configcache.py.
 CLOSELOOP_CONFIG_CACHE_SECONDS = float(os.environ.get("CLOSELOOP_CONFIG_CACHE_SECONDS", "5"))
+# Outbound webhooks: a subscription pauses after this many failed attempts in a row (and the admins are told).
+CLOSELOOP_WEBHOOK_PAUSE_AFTER = int(os.environ.get("CLOSELOOP_WEBHOOK_PAUSE_AFTER", "10"))
 # Hosts besides the platforms' own (qyapi.weixin.qq.com, oapi.dingtalk.com, open.feishu.cn,
-# open.larksuite.com) that group robots may post to, e.g. a company relay; comma-separated.
+# open.larksuite.com) that group robots may post to, e.g. a company relay, and that webhooks may post
+# to whatever their address (an intranet system; outside this list only https to public addresses,
+# core/outbound.py); comma-separated.
 CLOSELOOP_ROBOT_EXTRA_HOSTS = [h.strip() for h in os.environ.get("CLOSELOOP_ROBOT_EXTRA_HOSTS", "").split(",") if h.strip()]

@@ -11,6 +11,7 @@ from closeloop.core.hooks import (
     TaskKind,
     TimelineSource,
     TodaySource,
+    WebhookEvent,
 )
 
 from .actions import ContractAction
@@ -107,6 +108,21 @@ class ContractsConfig(LoopApp):
             NavEntry("contracts", _("Receivables"), "contracts:receivables", order=20, visible=_receivables),
             NavEntry("contracts", _("Invoice requests"), "contracts:invoices", order=30, visible=_finance),
             NavEntry("settings", _("Contracts"), "contracts:settings", order=70, visible=_admin),
+        ]
+
+    def webhook_events(self):
+        from closeloop.core.webhooks.events import api_serializer
+
+        contract = api_serializer("closeloop.contracts.api.ContractOut")
+        return [
+            WebhookEvent("contract.created", _("Contract created"), "contracts.Contract", ("contract.create",),
+                         contract),
+            WebhookEvent("contract.signed", _("Contract signed"), "contracts.Contract", ("contract.sign",), contract),
+            # The contract as it stands after the payment: paid and outstanding amounts, its instalments.
+            WebhookEvent("contract.payment_received", _("Payment received"), "contracts.Contract",
+                         ("payment.record",), contract),
+            WebhookEvent("contract.completed", _("Contract completed"), "contracts.Contract", ("contract.complete",),
+                         contract),
         ]
 
     def radar_breaks(self):

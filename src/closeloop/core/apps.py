@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from .hooks import LoopApp, NavEntry, Sweep, collect
+from .hooks import LoopApp, NavEntry, NotificationKind, Sweep, collect
 
 
 def _admin(user) -> bool:
@@ -18,10 +18,17 @@ class CoreConfig(LoopApp):
 
         return CoreAction
 
+    def notification_kinds(self):
+        return [NotificationKind("webhook.paused", _("A webhook subscription was paused after repeated failures"),
+                                 email=True)]
+
     def sweeps(self):
         from .tasks import recover_notification_deliveries, send_daily_summaries
+        from .webhooks.tasks import recover_webhook_deliveries
 
         return [
+            # Webhook deliveries whose job was lost (a crash right after the commit) or whose worker died mid-send.
+            Sweep("core.recover_webhook_deliveries", recover_webhook_deliveries.enqueue, every_seconds=300),
             # Deliveries whose job was lost or that wait for a retry.
             Sweep("core.recover_notification_deliveries", recover_notification_deliveries.enqueue, every_seconds=300),
             # The morning summary, before the working day starts (site time zone).
@@ -35,6 +42,7 @@ class CoreConfig(LoopApp):
             NavEntry("settings", _("Custom fields"), "custom_field_list", order=70, visible=_admin),
             NavEntry("settings", _("Group robots"), "robot_list", order=80, visible=_admin),
             NavEntry("settings", _("Delivery log"), "delivery_list", order=81, visible=_admin),
+            NavEntry("settings", _("Webhooks"), "webhook_list", order=85, visible=_admin),
         ]
 
     def demo(self, ctx):
@@ -68,7 +76,10 @@ class CoreConfig(LoopApp):
         from .schedule import register_sweeps
 
         # Every app's configuration exists before any ready() runs, so core can walk them all here.
+        from .webhooks.events import register as register_webhook_events
+
         register_kinds(collect("notification_kinds"))
+        register_webhook_events()
         register_sweeps(collect("sweeps"))
 
         from axes.signals import user_locked_out

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from .hooks import loop_apps
 from .inputs import check_text_limits
 from .models import AuditEntry, Channel
+from .webhooks import events as webhook_events
 
 
 class CoreAction(models.TextChoices):
@@ -38,6 +39,14 @@ class CoreAction(models.TextChoices):
     CUSTOM_FIELD_SHOW = "custom_field.show", _("Custom field shown again")
     CUSTOM_FIELD_CONVERT = "custom_field.convert", _("Custom field's type changed, values converted")
     CUSTOM_FIELD_INDEX = "custom_field.index", _("Custom field's filter index switched")
+    WEBHOOK_CREATE = "webhook.create", _("Webhook subscription created")
+    WEBHOOK_UPDATE = "webhook.update", _("Webhook subscription edited")
+    WEBHOOK_ROTATE_SECRET = "webhook.rotate_secret", _("Webhook signing secret rotated")
+    WEBHOOK_PAUSE = "webhook.pause", _("Webhook subscription paused")
+    WEBHOOK_RESUME = "webhook.resume", _("Webhook subscription resumed")
+    WEBHOOK_DELETE = "webhook.delete", _("Webhook subscription deleted")
+    WEBHOOK_REPLAY = "webhook.replay", _("Webhook delivery replayed")
+    WEBHOOK_TEST = "webhook.test", _("Webhook test event sent")
 
 
 @functools.cache
@@ -138,7 +147,7 @@ def audit_record(
         raise ValueError(f"unknown channel {channel!r}")
     if action not in declared_actions():
         raise ValueError(f"undeclared audit action {action!r}: add it to the app's audit actions")
-    return AuditEntry.objects.create(
+    entry = AuditEntry.objects.create(
         actor=actor if getattr(actor, "pk", None) else None,
         channel=channel,
         action=action,
@@ -148,6 +157,9 @@ def audit_record(
         changes={k: [_plain(v[0]), _plain(v[1])] for k, v in (changes or {}).items()},
         note=note,
     )
+    # Every change passes here, so this is where outbound webhooks hear of it (in the same transaction).
+    webhook_events.on_audit(action=action, target=target, changes=entry.changes)
+    return entry
 
 
 def audited_create(*, instance: models.Model, actor, channel: str, action: str, target: models.Model | None = None,

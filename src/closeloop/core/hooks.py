@@ -5,7 +5,7 @@ the hooks it needs; core and the lower apps walk `loop_apps()` (INSTALLED_APPS o
 layer order, lowest first) to assemble what used to be hard-wired: the demo company, `gen-data`, the
 worker's schedule, notification kinds, audit action labels, the navigation, the settings menu, the
 Today page, the follow-up family's record types, task kinds and reminders, the breakpoint radar's kinds and
-the record types that take custom fields. Adding an app means
+the record types that take custom fields and the events outbound webhooks send. Adding an app means
 writing its `AppConfig`; nothing below it changes.
 
 Hooks are plain methods returning plain data, so a hook's result can be cached per process and tests
@@ -248,6 +248,25 @@ class CustomFieldTarget:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class WebhookEvent:
+    """An event outside systems may subscribe to (数据推送, core/webhooks). An app declares the events of its
+    records; core sends them. The event happens when a service writes one of `actions` to the audit trail (the
+    one place every change passes, so no service calls the webhooks itself) and `when(target, changes)` (the audit
+    entry's target and its changes), if given, says yes: a deal's stage change is "won" only when its status
+    became won. The event is about a record of `model`: the entry's target, or what `record(target)` finds (a
+    survey's answer is written on its ticket). `serialize(record)` is the record as the app's API shows it (the
+    body's "data"), read right after the change commits."""
+
+    code: str  # "lead.created"
+    label: Any
+    model: str  # "leads.Lead"
+    actions: tuple[str, ...]
+    serialize: Callable[[Any], dict]
+    when: Callable[[Any, dict], bool] | None = None
+    record: Callable[[Any], Any] | None = None
+
+
 @dataclass
 class DemoContext:
     """Shared by the apps' demo hooks, lowest app first: each reads what lower apps made and adds its own."""
@@ -348,6 +367,10 @@ class LoopApp(AppConfig):
 
     def custom_field_targets(self) -> Iterable[CustomFieldTarget]:
         """Kinds of this app's records that take custom fields."""
+        return ()
+
+    def webhook_events(self) -> Iterable[WebhookEvent]:
+        """Events of this app's records that outside systems may subscribe to."""
         return ()
 
     def radar_breaks(self) -> Iterable[RadarBreak]:

@@ -445,3 +445,7 @@ class CustomField(models.Model):
         if self.label_en and not (get_language() or "zh-hans").startswith("zh"):
             return self.label_en
         return self.label_zh
+
+
+# Outbound webhooks live in their own module; imported here so Django registers them with core.
+from .webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401

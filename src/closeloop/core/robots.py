@@ -23,9 +23,9 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
+from . import outbound
 from .models import RobotPlatform
 
 TIMEOUT_SECONDS = 5
@@ -45,7 +45,7 @@ def webhook_problem(platform: str, webhook_url: str) -> str | None:
     official = PLATFORM_HOSTS.get(platform, set())
     if host in official:
         return None if parts.scheme == "https" else _("Use the https:// address the platform shows for the robot.")
-    if host and host in {h.lower() for h in settings.CLOSELOOP_ROBOT_EXTRA_HOSTS}:
+    if outbound.host_allowed(host):
         return None
     return _("A %(platform)s robot's webhook address is on %(hosts)s; copy it from the robot's settings in the "
              "group chat.") % {"platform": RobotPlatform(platform).label if platform in RobotPlatform.values else platform,

@@ -3,6 +3,7 @@ from django.urls import path
 
 from . import views
 from .customfields import views as field_views
+from .webhooks import views as webhook_views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -28,6 +29,17 @@ urlpatterns = [
     path("settings/robots/<int:pk>/test/", views.robot_test, name="robot_test"),
     path("settings/robots/<int:pk>/delete/", views.robot_delete_view, name="robot_delete"),
     path("settings/deliveries/", views.delivery_list, name="delivery_list"),
+    path("settings/webhooks/", webhook_views.webhook_list, name="webhook_list"),
+    path("settings/webhooks/new/", webhook_views.webhook_edit, name="webhook_create"),
+    path("settings/webhooks/<int:pk>/", webhook_views.webhook_edit, name="webhook_edit"),
+    path("settings/webhooks/<int:pk>/rotate/", webhook_views.webhook_rotate, name="webhook_rotate"),
+    path("settings/webhooks/<int:pk>/pause/", webhook_views.webhook_pause, name="webhook_pause"),
+    path("settings/webhooks/<int:pk>/resume/", webhook_views.webhook_resume, name="webhook_resume"),
+    path("settings/webhooks/<int:pk>/test/", webhook_views.webhook_test, name="webhook_test"),
+    path("settings/webhooks/<int:pk>/delete/", webhook_views.webhook_delete, name="webhook_delete"),
+    path("settings/webhooks/log/", webhook_views.webhook_deliveries, name="webhook_deliveries"),
+    path("settings/webhooks/log/<int:pk>/", webhook_views.webhook_delivery, name="webhook_delivery"),
+    path("settings/webhooks/log/<int:pk>/replay/", webhook_views.webhook_replay, name="webhook_replay"),
     path("settings/fields/", field_views.field_list, name="custom_field_list"),
     path("settings/fields/new/", field_views.field_edit, name="custom_field_create"),
     path("settings/fields/<int:pk>/", field_views.field_edit, name="custom_field_edit"),

@@ -10,6 +10,7 @@ from closeloop.core.hooks import (
     RecordType,
     ReminderSource,
     Sweep,
+    WebhookEvent,
 )
 
 from .audit import DealAction
@@ -141,6 +142,23 @@ class DealsConfig(LoopApp):
             CustomFieldTarget("deals.Customer", _("Customers"), order=20),
             CustomFieldTarget("deals.Contact", _("Contacts"), order=30),
             CustomFieldTarget("deals.Opportunity", _("Deals"), order=40),
+        ]
+
+    def webhook_events(self):
+        from closeloop.core.webhooks.events import api_serializer
+
+        deal = api_serializer("closeloop.deals.api.OpportunityOut")
+
+        def became(status):
+            return lambda deal, changes: (changes.get("status") or [None, None])[1] == status
+
+        return [
+            WebhookEvent("deal.stage_changed", _("Deal moved to another stage"), "deals.Opportunity",
+                         ("opportunity.stage",), deal),
+            WebhookEvent("deal.won", _("Deal won"), "deals.Opportunity", ("opportunity.stage",), deal,
+                         when=became("won")),
+            WebhookEvent("deal.lost", _("Deal lost"), "deals.Opportunity", ("opportunity.stage",), deal,
+                         when=became("lost")),
         ]
 
     def radar_breaks(self):

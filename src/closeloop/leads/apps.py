@@ -11,6 +11,7 @@ from closeloop.core.hooks import (
     Sweep,
     TaskKind,
     TodaySource,
+    WebhookEvent,
 )
 
 from .audit import LeadAction
@@ -179,6 +180,17 @@ class LeadsConfig(LoopApp):
 
         return [CustomFieldTarget("leads.Lead", _("Leads"), channels=("web", "form", "api", "import"),
                                   public_form=True, order=10)]
+
+    def webhook_events(self):
+        from closeloop.core.webhooks.events import api_serializer
+
+        lead = api_serializer("closeloop.leads.api.LeadOut")
+        return [
+            WebhookEvent("lead.created", _("Lead created"), "leads.Lead", ("lead.create",), lead),
+            WebhookEvent("lead.assigned", _("Lead assigned"), "leads.Lead", ("lead.assign",), lead),
+            # Written by the deals app, which converts; the event is the lead's.
+            WebhookEvent("lead.converted", _("Lead converted to a deal"), "leads.Lead", ("lead.convert",), lead),
+        ]
 
     def radar_breaks(self):
         from .radar import radar_breaks

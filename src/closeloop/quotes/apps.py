@@ -10,6 +10,7 @@ from closeloop.core.hooks import (
     ReminderSource,
     TimelineSource,
     TodaySource,
+    WebhookEvent,
 )
 
 from .actions import QuoteAction
@@ -84,6 +85,16 @@ class QuotesConfig(LoopApp):
         from .demo import load_demo_quotes
 
         ctx.summary.append(load_demo_quotes(ctx))
+
+    def webhook_events(self):
+        from closeloop.core.webhooks.events import api_serializer
+
+        quote = api_serializer("closeloop.quotes.api.QuoteOut")
+        return [
+            WebhookEvent("quote.sent", _("Quote sent to the customer"), "quotes.Quote", ("quote.send",), quote),
+            WebhookEvent("quote.accepted", _("Quote accepted"), "quotes.Quote", ("quote.accept",), quote),
+            WebhookEvent("quote.declined", _("Quote declined"), "quotes.Quote", ("quote.decline",), quote),
+        ]
 
     def radar_breaks(self):
         from .radar import radar_breaks

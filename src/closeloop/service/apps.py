@@ -11,6 +11,7 @@ from closeloop.core.hooks import (
     TaskKind,
     TimelineSource,
     TodaySource,
+    WebhookEvent,
 )
 
 from .actions import ServiceAction
@@ -98,6 +99,20 @@ class ServiceConfig(LoopApp):
             RecordPanel("deals.Customer", "details", "service/_customer_satisfaction.html", order=105),
             RecordPanel("deals.Customer", "details", "service/_customer_tier.html", order=108),
             RecordPanel("deals.Opportunity", "details", "service/_opportunity_renewal.html"),
+        ]
+
+    def webhook_events(self):
+        from closeloop.core.webhooks.events import api_serializer
+
+        ticket = api_serializer("closeloop.service.api.TicketOut")
+        return [
+            WebhookEvent("ticket.created", _("Ticket raised"), "service.Ticket", ("ticket.create",), ticket),
+            WebhookEvent("ticket.resolved", _("Ticket resolved"), "service.Ticket", ("ticket.status",), ticket,
+                         when=lambda ticket, changes: (changes.get("status") or [None, None])[1] == "resolved"),
+            # The answer is written on the ticket's or the delivery's trail; the event is the survey's.
+            WebhookEvent("survey.answered", _("Satisfaction survey answered"), "service.Survey", ("survey.answer",),
+                         api_serializer("closeloop.service.api_surveys.SurveyOut"),
+                         record=lambda subject: getattr(subject, "survey", None)),
         ]
 
     def radar_breaks(self):

@@ -16,6 +16,7 @@ from closeloop.core.customfields.registry import clean_record
 from closeloop.core.errors import DomainError, ValidationFailed
 from closeloop.core.models import AuditEntry, Channel, User
 from closeloop.core.notify import notify
+from closeloop.core.webhooks import events as webhook_events
 
 from .. import assignment, dedup, scoring
 from ..models import (
@@ -235,6 +236,8 @@ def _insert_leads(leads: list[Lead], *, actor, channel: str) -> None:
     for lead in leads:
         lead._state.adding = False
         lead._state.db = "default"
+    # What audit_record would tell the webhooks for each entry, told once for the chunk.
+    webhook_events.on_created_many(action="lead.create", records=leads)
 
 
 def _reserve_ids(model, count: int) -> list[int]:
