@@ -187,7 +187,9 @@ class LeadsConfig(LoopApp):
         lead = api_serializer("closeloop.leads.api.LeadOut")
         return [
             WebhookEvent("lead.created", _("Lead created"), "leads.Lead", ("lead.create",), lead),
-            WebhookEvent("lead.assigned", _("Lead assigned"), "leads.Lead", ("lead.assign",), lead),
+            # Assigned by hand, or by the assignment rules as it came in (its creation names an owner).
+            WebhookEvent("lead.assigned", _("Lead assigned"), "leads.Lead", ("lead.assign", "lead.create"), lead,
+                         when=lambda lead, changes: (changes.get("owner") or [None, None])[1] not in (None, "")),
             # Written by the deals app, which converts; the event is the lead's.
             WebhookEvent("lead.converted", _("Lead converted to a deal"), "leads.Lead", ("lead.convert",), lead),
         ]

@@ -104,14 +104,17 @@ def on_audit(*, action: str, target, changes: dict | None) -> None:
             emit_many(events=[event], records=[record])
 
 
-def on_created_many(*, action: str, records: Iterable) -> None:
-    """For services that write their audit rows in bulk (an import's leads): the events `action` makes."""
-    records = list(records)
+def on_created_many(*, action: str, changes: Iterable[tuple]) -> None:
+    """For services that write their audit rows in bulk (an import's leads): what `on_audit` would do for each
+    `(record, changes)`, with one insert for them all."""
     candidates = _BY_ACTION.get(action)
-    if candidates and records:
-        label_ = records[0]._meta.label
-        emit_many(events=[event for event in candidates if event.model == label_ and event.when is None
-                          and event.record is None], records=records)
+    if not candidates:
+        return
+    for event in candidates:
+        records = [record for record, record_changes in changes if record._meta.label == event.model
+                   and event.record is None and (event.when is None or event.when(record, record_changes))]
+        if records:
+            emit_many(events=[event], records=records)
 
 
 def emit_many(*, events: list[WebhookEvent], records: list) -> None:

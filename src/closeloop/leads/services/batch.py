@@ -237,7 +237,8 @@ def _insert_leads(leads: list[Lead], *, actor, channel: str) -> None:
         lead._state.adding = False
         lead._state.db = "default"
     # What audit_record would tell the webhooks for each entry, told once for the chunk.
-    webhook_events.on_created_many(action="lead.create", records=leads)
+    webhook_events.on_created_many(action="lead.create", changes=[(lead, entry["changes"]) for lead, entry in
+                                                                  zip(leads, entries, strict=True)])
 
 
 def _reserve_ids(model, count: int) -> list[int]:
