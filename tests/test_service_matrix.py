@@ -35,6 +35,7 @@ from closeloop.contracts import services as contracts
 from closeloop.contracts.models import SignedVia
 from closeloop.core.errors import DomainError, Forbidden, NotFound
 from closeloop.core.models import Channel, Role, User, WebhookDelivery, WebhookSubscription
+from closeloop.core.savedviews import services as saved_views
 from closeloop.core.webhooks import services as webhooks
 from closeloop.core.webhooks.models import SubscriptionStatus
 from closeloop.deals import pool as customer_pool
@@ -72,6 +73,11 @@ class World:
     def fresh(self, name):
         record = self.build(name)
         return type(record).objects.get(pk=record.pk)
+
+    # -- saved views: the owner's view of the lead list, shared with team A
+    def _build_view(self):
+        return saved_views.view_save(list_key="leads", name="本周待跟进", shared=True, actor=self.org.owner,
+                                     filters="status=contacting", columns=["contact", "owner"])
 
     # -- leads
     def _build_lead(self):
@@ -348,6 +354,22 @@ MATRIX = [
     ("followup.tags.records_tag_add", "deal",
      lambda w, a: some_or_refused(tags.records_tag_add(records=[w.fresh("deal")], tag=w.build("tag"), actor=a)),
      "ok 404 ok 404 404 403 403 404 404 404 ok"),
+    # Saved views (视图): anyone saves their own; the owner (or an administrator) changes and deletes one; the team's
+    # manager (or an administrator) makes a shared one the team's default. Team A sees the shared view.
+    ("core.savedviews.services.view_save", None,
+     lambda w, a: saved_views.view_save(list_key="deals", name="我的大单", shared=False, actor=a, sort="-amount",
+                                        columns=["amount"]),
+     "ok ok ok ok ok ok ok ok ok ok ok"),
+    ("core.savedviews.services.view_save", "view",
+     lambda w, a: saved_views.view_save(view=w.fresh("view"), list_key="leads", name="改名", shared=True, actor=a),
+     "ok 403 403 404 404 404 404 404 404 404 ok"),
+    ("core.savedviews.services.view_delete", "view",
+     lambda w, a: saved_views.view_delete(view=w.fresh("view"), actor=a),
+     "ok 403 403 404 404 404 404 404 404 404 ok"),
+    ("core.savedviews.services.view_set_team_default", "view",
+     lambda w, a: saved_views.view_set_team_default(list_key="leads", department=w.org.team_a,
+                                                    view=w.fresh("view"), actor=a),
+     "403 403 ok 404 404 404 404 404 404 404 ok"),
     # Quotes: the owner's side and pre-sales build them; finance reads them.
     ("quotes.services.quote_create", "deal",
      lambda w, a: quotes.quote_create(opportunity=w.fresh("deal"), actor=a),
@@ -577,7 +599,7 @@ NOT_IN_THE_TABLE = {
 
 SERVICE_APPS = ("leads", "deals", "followup", "quotes", "contracts", "service")
 # Core's packages whose writes are in the table too (the rest of core's settings are tested beside them).
-WALKED_CORE_PACKAGES = ("closeloop.core.webhooks",)
+WALKED_CORE_PACKAGES = ("closeloop.core.webhooks", "closeloop.core.savedviews")
 NOT_SERVICE_MODULES = re.compile(r"\.(tests|migrations|management)(\.|$)|\.(views\w*|api\w*|forms|demo|gendata|"
                                  r"urls|apps|admin|audit|timeline|today|radar|selectors)$")
 

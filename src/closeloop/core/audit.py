@@ -47,6 +47,10 @@ class CoreAction(models.TextChoices):
     WEBHOOK_DELETE = "webhook.delete", _("Webhook subscription deleted")
     WEBHOOK_REPLAY = "webhook.replay", _("Webhook delivery replayed")
     WEBHOOK_TEST = "webhook.test", _("Webhook test event sent")
+    SAVED_VIEW_CREATE = "saved_view.create", _("View saved")
+    SAVED_VIEW_UPDATE = "saved_view.update", _("View changed")
+    SAVED_VIEW_DELETE = "saved_view.delete", _("View deleted")
+    SAVED_VIEW_TEAM_DEFAULT = "saved_view.team_default", _("Team's default view set")
 
 
 @functools.cache

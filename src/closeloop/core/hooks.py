@@ -4,8 +4,9 @@ Core knows no stage of the loop. Every Closeloop app's `AppConfig` subclasses `L
 the hooks it needs; core and the lower apps walk `loop_apps()` (INSTALLED_APPS order, which is the
 layer order, lowest first) to assemble what used to be hard-wired: the demo company, `gen-data`, the
 worker's schedule, notification kinds, audit action labels, the navigation, the settings menu, the
-Today page, the follow-up family's record types, task kinds and reminders, the breakpoint radar's kinds and
-the record types that take custom fields and the events outbound webhooks send. Adding an app means
+Today page, the follow-up family's record types, task kinds and reminders, the breakpoint radar's kinds,
+the record types that take custom fields, the events outbound webhooks send and the lists people save views
+of. Adding an app means
 writing its `AppConfig`; nothing below it changes.
 
 Hooks are plain methods returning plain data, so a hook's result can be cached per process and tests
@@ -267,6 +268,41 @@ class WebhookEvent:
     record: Callable[[Any], Any] | None = None
 
 
+@dataclass(frozen=True)
+class ListColumn:
+    """A built-in column of a record list that a saved view may show, hide and move (core/savedviews)."""
+
+    key: str  # "owner"
+    label: Any
+    sort: str = ""  # the list's `sort` value that orders by it ("next_follow_up_at"; "-…" is the reverse), if any
+
+
+@dataclass(frozen=True)
+class SavedViewList:
+    """A record list people save views of (视图: columns, sort and filters, core/savedviews): leads declares its
+    lead list, deals its deal list. Core names no list: it keeps a view's `list` as this `key`.
+
+    - `columns`: the built-in columns in the table's order (the title column, always first, is not among them);
+    - `default_columns`: those shown when no view says otherwise (and the custom fields marked “shown in the list”);
+    - `parameters`: the list's own query-string filters besides `sort` and `page`; a view keeps only these (and
+      `cf.<key>` filters on `custom_target`'s fields when `custom_filters`), refusing others when saved;
+    - `sorts`: the `sort` values the list knows (a view's sort must be one of them; the first is the default);
+    - `custom_target`: the record type whose custom fields are offered as columns (`cf.<key>`), if any.
+    """
+
+    key: str  # "leads"
+    label: Any  # the list's records, plural: "Leads"
+    url_name: str  # the list page, reversed without arguments
+    columns: tuple[ListColumn, ...]
+    default_columns: tuple[str, ...]
+    parameters: tuple[str, ...]
+    sorts: tuple[str, ...]
+    title_sort: str = ""  # the sort of the title column's header, if any
+    custom_target: str | None = None
+    custom_filters: bool = False
+    order: int = 100
+
+
 @dataclass
 class DemoContext:
     """Shared by the apps' demo hooks, lowest app first: each reads what lower apps made and adds its own."""
@@ -371,6 +407,10 @@ class LoopApp(AppConfig):
 
     def webhook_events(self) -> Iterable[WebhookEvent]:
         """Events of this app's records that outside systems may subscribe to."""
+        return ()
+
+    def saved_view_lists(self) -> Iterable[SavedViewList]:
+        """This app's record lists whose columns, sort and filters people save as views."""
         return ()
 
     def radar_breaks(self) -> Iterable[RadarBreak]:

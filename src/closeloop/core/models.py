@@ -447,5 +447,67 @@ class CustomField(models.Model):
         return self.label_zh
 
 
+class SavedViewQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A person's own views and those shared with their department or one above it (a view shared with 销售部
+        reaches 一组 under it); nobody else's private views, an administrator's neither (they reach any view by
+        its id to mend it, see core/savedviews/services.py)."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        mine = models.Q(owner=user)
+        if user.department_id is None:
+            return self.filter(mine)
+        # The viewer's department path as a subquery: one query, "/1/4/9/" starts with each shared department's path.
+        path = Department.objects.filter(pk=user.department_id).values("path")[:1]
+        return (self.annotate(viewer_path=models.Subquery(path))
+                .filter(mine | models.Q(department__isnull=False, viewer_path__startswith=models.F("department__path"))))
+
+
+class SavedView(models.Model):
+    """A named choice of a record list's columns, sort and filters (视图), private or shared with the owner's team.
+
+    Core names no list: `list_key` is the key an app declared through `LoopApp.saved_view_lists()`. `filters` is the
+    list's own query string (kept only with parameters the list knows, checked on save), `columns` the built-in
+    column keys and `cf.<key>` custom fields in their order. A manager may make a shared view their team's
+    default (`default_for`): who opens the list with no query and has not picked a view of their own gets it.
+    """
+
+    list_key = models.CharField(_("record list"), max_length=30)
+    name = models.CharField(_("name"), max_length=60)
+    owner = models.ForeignKey(User, verbose_name=_("owner"), on_delete=models.CASCADE, related_name="saved_views")
+    # Shared with this department and those under it; null for a private view.
+    department = models.ForeignKey(Department, verbose_name=_("shared with"), null=True, blank=True,
+                                   on_delete=models.CASCADE, related_name="+")
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    sort = models.CharField(_("sort"), max_length=40, blank=True)
+    filters = models.CharField(_("filters"), max_length=1000, blank=True)
+    # The team whose default view this is (within `department`'s subtree).
+    default_for = models.ForeignKey(Department, verbose_name=_("default for"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SavedViewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["list_key", "name", "id"]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        indexes = [
+            # The list page's menu: a person's own views of a list.
+            models.Index(fields=["owner", "list_key"], name="saved_view_owner_list"),
+            # ... and those shared with their department line.
+            models.Index(fields=["department", "list_key"], name="saved_view_department_list"),
+        ]
+        constraints = [
+            # One default view per team and list.
+            models.UniqueConstraint(fields=["list_key", "default_for"], condition=models.Q(default_for__isnull=False),
+                                    name="saved_view_one_default_per_team"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
 # Outbound webhooks live in their own module; imported here so Django registers them with core.
 from .webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401

@@ -3,6 +3,7 @@ from django.urls import path
 
 from . import views
 from .customfields import views as field_views
+from .savedviews import views as saved_views
 from .webhooks import views as webhook_views
 
 urlpatterns = [
@@ -40,6 +41,11 @@ urlpatterns = [
     path("settings/webhooks/log/", webhook_views.webhook_deliveries, name="webhook_deliveries"),
     path("settings/webhooks/log/<int:pk>/", webhook_views.webhook_delivery, name="webhook_delivery"),
     path("settings/webhooks/log/<int:pk>/replay/", webhook_views.webhook_replay, name="webhook_replay"),
+    path("views/<slug:list_key>/new/", saved_views.view_create, name="saved_view_create"),
+    path("views/<slug:list_key>/columns/", saved_views.view_columns, name="saved_view_columns"),
+    path("views/<int:pk>/", saved_views.view_edit, name="saved_view_edit"),
+    path("views/<int:pk>/delete/", saved_views.view_delete_view, name="saved_view_delete"),
+    path("views/<int:pk>/default/", saved_views.view_default, name="saved_view_default"),
     path("settings/fields/", field_views.field_list, name="custom_field_list"),
     path("settings/fields/new/", field_views.field_edit, name="custom_field_create"),
     path("settings/fields/<int:pk>/", field_views.field_edit, name="custom_field_edit"),

@@ -120,10 +120,11 @@ class DealsConfig(LoopApp):
         ]
 
     def demo(self, ctx):
-        from .demo import load_demo_deals
+        from .demo import load_demo_deals, load_demo_views
 
         deals = load_demo_deals(rng=ctx.rng, reps=ctx.shared["reps"], presales=ctx.users["presales1"], admin=ctx.admin)
         ctx.summary.append(f"{deals} deals")
+        load_demo_views(ctx)
 
     def gen_data_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=0)
@@ -134,6 +135,25 @@ class DealsConfig(LoopApp):
         from .gendata import generate
 
         generate(ctx)
+
+    def saved_view_lists(self):
+        from closeloop.core.hooks import ListColumn, SavedViewList
+
+        from .selectors import SORTS
+        from .views import LIST_PARAMETERS
+
+        return [SavedViewList(
+            "deals", _("Deals"), "deals:list", columns=(
+                ListColumn("customer", _("Customer")), ListColumn("stage", _("Stage")),
+                ListColumn("amount", _("Amount"), sort="-amount"), ListColumn("probability", _("Probability")),
+                ListColumn("expected_close", _("Expected close"), sort="expected_close_date"),
+                ListColumn("owner", _("Owner")),
+                ListColumn("next_follow_up", _("Next follow-up"), sort="next_follow_up_at"),
+                ListColumn("updated", _("Updated"), sort="-updated_at"),
+            ),
+            default_columns=("customer", "stage", "amount", "probability", "expected_close", "owner",
+                             "next_follow_up"),
+            parameters=LIST_PARAMETERS, sorts=tuple(SORTS), custom_target="deals.Opportunity", order=20)]
 
     def custom_field_targets(self):
         from closeloop.core.hooks import CustomFieldTarget

@@ -69,3 +69,13 @@ def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
             if rng.random() < 0.5:
                 handoff_respond(handoff=handoff, actor=presales, accept=True, note="周五前给评估结论")
     return made
+
+
+def load_demo_views(ctx) -> None:
+    """Each sales team's shared view of the deal list (视图): its open deals, largest first."""
+    from closeloop.core.savedviews.services import view_save
+
+    for manager in ("manager1", "manager2"):
+        view_save(list_key="deals", name="团队大单", shared=True, actor=ctx.users[manager],
+                  filters="status=open&owner=team", sort="-amount",
+                  columns=["customer", "stage", "amount", "expected_close", "owner", "next_follow_up"])

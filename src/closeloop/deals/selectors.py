@@ -17,9 +17,13 @@ from .models import Customer, Opportunity, OpportunityStatus, Pipeline, Stage, S
 
 SORTS = {
     "-updated_at": ("-updated_at", "-id"),
+    "updated_at": ("updated_at", "id"),
     "-amount": ("-amount", "-id"),
+    "amount": ("amount", "id"),
     "expected_close_date": ("expected_close_date", "id"),
+    "-expected_close_date": ("-expected_close_date", "-id"),
     "next_follow_up_at": ("next_follow_up_at", "id"),
+    "-next_follow_up_at": ("-next_follow_up_at", "-id"),
 }
 
 

@@ -14,6 +14,7 @@ from closeloop.core.models import Channel
 from closeloop.core.money import parse_money
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.core.redirects import next_url
+from closeloop.core.savedviews.lists import open_list
 from closeloop.core.visibility import departments_visible_to, people_visible_to
 from closeloop.deals.services.conversion import lead_convert
 from closeloop.deals.services.opportunities import (
@@ -82,6 +83,12 @@ REVIEW_PARAMETERS = ("pipeline", "source", "from", "to", "lead_from", "lead_to",
                      "close_month", "left", "left_from", "left_to", "overdue")
 
 
+# The list's filters by their query-string names (what a saved view may keep).
+LIST_PARAMETERS = ("q", "status", "stage", "pipeline", "owner", "department", "source", "from", "to", "lead_from",
+                   "lead_to", "reached", "lost_reason", "closed_from", "closed_to", "close_month", "left", "left_from",
+                   "left_to", "overdue", "tag")
+
+
 def _filters(request) -> OpportunityFilters:
     get = request.GET
     return OpportunityFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), stage=get.get("stage", ""),
@@ -108,6 +115,9 @@ def _people_filters(user) -> dict:
 
 @login_required
 def opportunity_list_view(request):
+    list_views = open_list(request, "deals")
+    if list_views.redirect:
+        return redirect(list_views.redirect)
     filters = _filters(request)
     deals = opportunity_list(user=request.user, filters=filters)
     page = paginate(request, deals.select_related("customer", "owner", "stage"))
@@ -115,6 +125,9 @@ def opportunity_list_view(request):
     context = {
         "tags": list(Tag.objects.all()),
         "page": page, "filters": filters, "query": query_without_page(request), "totals": money_totals(deals),
+        # The columns the view shows (core/savedviews).
+        "list_views": list_views,
+        "custom_columns": [column.field for column in list_views.columns if column.field is not None],
         "statuses": OpportunityStatus.choices, "stages": Stage.objects.select_related("pipeline"),
         # The dashboard's drill-downs narrow the list by what the form does not show: kept as hidden fields.
         "review_filters": kept_parameters(request, REVIEW_PARAMETERS),

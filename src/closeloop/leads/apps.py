@@ -194,6 +194,24 @@ class LeadsConfig(LoopApp):
             WebhookEvent("lead.converted", _("Lead converted to a deal"), "leads.Lead", ("lead.convert",), lead),
         ]
 
+    def saved_view_lists(self):
+        from closeloop.core.hooks import ListColumn, SavedViewList
+
+        from .selectors import SORTS
+        from .views import LIST_PARAMETERS
+
+        return [SavedViewList(
+            "leads", _("Leads"), "leads:list", columns=(
+                ListColumn("contact", _("Contact")), ListColumn("mobile", _("Mobile")),
+                ListColumn("status", _("Status")), ListColumn("source", _("Source")), ListColumn("owner", _("Owner")),
+                ListColumn("next_follow_up", _("Next follow-up"), sort="next_follow_up_at"),
+                ListColumn("grade", _("Grade")), ListColumn("created", _("Created"), sort="-created_at"),
+                ListColumn("updated", _("Updated"), sort="-updated_at"),
+            ),
+            default_columns=("contact", "mobile", "status", "source", "owner", "next_follow_up", "grade", "created"),
+            parameters=LIST_PARAMETERS, sorts=tuple(SORTS), title_sort="company_name",
+            custom_target="leads.Lead", custom_filters=True, order=10)]
+
     def radar_breaks(self):
         from .radar import radar_breaks
 

@@ -85,6 +85,7 @@ def load_demo(ctx: DemoContext, *, leads: int) -> None:
             elif status != LeadStatus.ASSIGNED:
                 Lead.objects.filter(pk=lead.pk).update(status=status)
     ctx.summary.append(f"{Lead.objects.count()} leads")
+    load_demo_views(ctx)
     # After every app's part: the deals take their qualified leads first, then the pool ages what is left.
     ctx.finish.append(lambda: load_demo_pool(rng=rng))
 
@@ -119,3 +120,15 @@ def load_demo_pool(*, rng, returned: int = 6, warned: int = 4) -> None:
     Lead.objects.filter(pk__in=picked[:returned]).update(assigned_at=now - timedelta(days=days + 3))
     Lead.objects.filter(pk__in=picked[returned:]).update(assigned_at=now - timedelta(days=days - 0.5))
     pool_sweep_run(now=now)
+
+
+def load_demo_views(ctx: DemoContext) -> None:
+    """Each sales team's shared view of the lead list (视图), which its manager makes the team's default."""
+    from closeloop.core.savedviews.services import view_save, view_set_team_default
+
+    for manager, team in (("manager1", "team_a"), ("manager2", "team_b")):
+        view = view_save(list_key="leads", name="本周待跟进", shared=True, actor=ctx.users[manager],
+                         filters="owner=team&status=contacting", sort="next_follow_up_at",
+                         columns=["contact", "mobile", "status", "owner", "next_follow_up", "grade"])
+        view_set_team_default(list_key="leads", department=ctx.departments[team], view=view,
+                              actor=ctx.users[manager])

@@ -22,8 +22,11 @@ SORTS = {
     "-created_at": ("-created_at", "-id"),
     "created_at": ("created_at", "id"),
     "company_name": ("company_name", "id"),
+    "-company_name": ("-company_name", "-id"),
     "-updated_at": ("-updated_at", "-id"),
+    "updated_at": ("updated_at", "id"),
     "next_follow_up_at": ("next_follow_up_at", "id"),
+    "-next_follow_up_at": ("-next_follow_up_at", "-id"),
 }
 
 

@@ -12,6 +12,7 @@ from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.core.redirects import next_url
+from closeloop.core.savedviews.lists import open_list
 from closeloop.followup.models import Tag
 from closeloop.followup.rights import Act, require_page
 from closeloop.followup.selectors import follow_up_panel
@@ -38,12 +39,19 @@ def _filters(request) -> LeadFilters:
     )
 
 
+# The list's filters by their query-string names (what a saved view may keep, besides `cf.<key>` ones).
+LIST_PARAMETERS = ("q", "status", "not_status", "owner", "source", "reached", "from", "to", "import", "overdue",
+                   "first_contact", "due_from", "due_to", "tag")
+
 # The dashboard's drill-downs the list's form does not show, kept as hidden fields.
 REVIEW_PARAMETERS = ("overdue", "first_contact", "due_from", "due_to")
 
 
 @login_required
 def lead_list_view(request):
+    list_views = open_list(request, "leads")
+    if list_views.redirect:
+        return redirect(list_views.redirect)
     filters = _filters(request)
     page = paginate(request, lead_list(user=request.user, filters=filters))
     attach_tags(page["rows"])
@@ -53,8 +61,10 @@ def lead_list_view(request):
         "tags": list(Tag.objects.all()),
         "page": page, "filters": filters, "query": query_without_page(request),
         "review_filters": kept_parameters(request, REVIEW_PARAMETERS),
-        # The custom fields shown as columns, and the filters offered on those an administrator indexed.
-        "custom_columns": [field for field in visible if field.list_column],
+        # The columns the view shows (core/savedviews), and the filters offered on the custom fields an administrator
+        # indexed and shows in the list.
+        "list_views": list_views,
+        "custom_columns": [column.field for column in list_views.columns if column.field is not None],
         "custom_filters": [(field, chosen.get((field.key, "eq"), "")) for field in visible
                            if field.list_column and field.indexed],
         "statuses": LeadStatus.choices, "sources": LeadSource.objects.all(),
