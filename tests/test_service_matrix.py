@@ -40,8 +40,8 @@ from closeloop.core.webhooks import services as webhooks
 from closeloop.core.webhooks.models import SubscriptionStatus
 from closeloop.deals import pool as customer_pool
 from closeloop.deals.services import conversion, customers, opportunities
+from closeloop.followup import activity_templates, tags
 from closeloop.followup import services as followup
-from closeloop.followup import tags
 from closeloop.followup.models import Handoff, ParticipantRole
 from closeloop.leads import pool as lead_pool
 from closeloop.leads.models import Lead, LeadStatus
@@ -370,6 +370,10 @@ MATRIX = [
      lambda w, a: saved_views.view_set_team_default(list_key="leads", department=w.org.team_a,
                                                     view=w.fresh("view"), actor=a),
      "403 403 ok 404 404 404 404 404 404 404 ok"),
+    # Follow-up templates are settings: an administrator's.
+    ("followup.activity_templates.activity_template_save", None,
+     lambda w, a: activity_templates.activity_template_save(kind="call", data={"fields": "通话对象*"}, actor=a),
+     "403 403 403 403 403 403 403 403 403 403 ok"),
     # Quotes: the owner's side and pre-sales build them; finance reads them.
     ("quotes.services.quote_create", "deal",
      lambda w, a: quotes.quote_create(opportunity=w.fresh("deal"), actor=a),

@@ -42,7 +42,15 @@ class FollowupConfig(LoopApp):
 
     def nav_entries(self):
         return [NavEntry("home", _("Today"), "followup:today", order=10),
-                NavEntry("settings", _("Tags"), "followup:tag_list", order=40, visible=lambda user: user.is_admin)]
+                NavEntry("settings", _("Tags"), "followup:tag_list", order=40, visible=lambda user: user.is_admin),
+                NavEntry("settings", _("Follow-up templates"), "followup:activity_templates", order=41,
+                         visible=lambda user: user.is_admin)]
+
+    def demo(self, ctx):
+        from .demo import load_demo
+
+        # After every app's records: the demo's history was logged before anyone asked for these fields.
+        ctx.finish.append(lambda: load_demo(ctx))
 
     def urls(self):
         return [path("follow-up/", include("closeloop.followup.urls"))]

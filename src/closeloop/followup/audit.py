@@ -16,6 +16,8 @@ class FollowupAction(models.TextChoices):
     TAGS_SET = "tags.set", _("Tags changed")
     TAG_SAVE = "tag.save", _("Tag defined")
     TAG_DELETE = "tag.delete", _("Tag deleted")
+    ACTIVITY_TEMPLATE_SAVE = "activity_template.save", _("Follow-up template set")
+    ACTIVITY_TEMPLATE_DELETE = "activity_template.delete", _("Follow-up template removed")
     # Written on deals before collaborators were the participants of any record; kept for those entries' labels.
     OPPORTUNITY_COLLABORATOR_ADD = "opportunity.collaborator_add", _("Collaborator added")
     OPPORTUNITY_COLLABORATOR_REMOVE = "opportunity.collaborator_remove", _("Collaborator removed")

@@ -1,5 +1,7 @@
 """Forms parse what a person typed; the follow-up services decide and validate the rules."""
 
+import json
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -7,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from closeloop.core.forms import TypedDateTimeField
 from closeloop.core.models import User
 
-from .models import FOLLOW_UP_KINDS, ActivityKind, ParticipantRole, TagColor
+from .activity_templates import field_lines, skeleton, template_errors, templates_by_kind
+from .models import FOLLOW_UP_KINDS, TEMPLATE_KINDS, ActivityKind, ParticipantRole, TagColor
 
 
 class ActivityForm(forms.Form):
@@ -31,6 +34,31 @@ class ActivityForm(forms.Form):
             field.required = True
             field.error_messages["required"] = _("Choose when to follow up next: an open record always has a next step.")
             field.help_text = _("Proposed from the follow-up interval; change it if you agreed on another time.")
+        self._offer_templates()
+
+    def _offer_templates(self):
+        """The kinds' templates: the content starts from the chosen kind's skeleton (app.js swaps it when the kind
+        changes while the text is untouched), and its help names what each kind must record."""
+        self.templates = templates_by_kind()
+        if not self.templates:
+            return
+        content = self.fields["content"]
+        skeletons = {kind: skeleton(template) for kind, template in self.templates.items()}
+        content.widget.attrs.update({"rows": 5, "data-templates": json.dumps(skeletons, ensure_ascii=False)})
+        if not self.is_bound:
+            content.initial = skeletons.get(self.fields["kind"].initial, "")
+        listed = "; ".join(f"{template.get_kind_display()} — {'、'.join(field_lines(template).splitlines())}"
+                           for template in self.templates.values() if template.fields)
+        content.help_text = _("Templates: %(templates)s (* required).") % {"templates": listed}
+
+    def clean(self):
+        # The template's fields are checked with the form's own, so one round names every problem.
+        cleaned = super().clean()
+        kind = self.data.get("kind", "")
+        if self.templates and kind in TEMPLATE_KINDS:
+            for message in template_errors(kind, self.data.get("content", ""), self.templates):
+                self.add_error("content", message)
+        return cleaned
 
 
 def _active_people():
@@ -49,6 +77,18 @@ class HandoffForm(forms.Form):
     due_at = TypedDateTimeField(label=_("due"))
     details = forms.CharField(label=_("details"), required=False, max_length=5000,
                               widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ActivityTemplateForm(forms.Form):
+    """One kind's template on the settings page (prefixed by the kind)."""
+
+    fields = forms.CharField(
+        label=_("fields"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("One a line, in the order the form lists them; end a line with * to require it. "
+                    "Leave both boxes empty for no template."))
+    text = forms.CharField(label=_("opening text"), required=False, max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text=_("Optional: a line the skeleton starts with."))
 
 
 class TagForm(forms.Form):

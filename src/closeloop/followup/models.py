@@ -297,6 +297,32 @@ class Comment(RecordRow):
         return self.body[:50]
 
 
+# The kinds an administrator may give a template (followup/activity_templates.py): what people log by hand after
+# talking to a customer. Not email (a ticket's reply is logged as one) nor a note (free by nature).
+TEMPLATE_KINDS = [ActivityKind.CALL, ActivityKind.VISIT, ActivityKind.MEETING, ActivityKind.WECHAT]
+
+
+class ActivityTemplate(models.Model):
+    """What a follow-up of one kind must record: named fields (通话对象, 客户需求, 下一步 …), each required or
+    not, and an optional opening text. The log form inserts them as a skeleton into its content; a log that leaves a
+    required field empty is refused (followup/activity_templates.py)."""
+
+    kind = models.CharField(_("type"), max_length=10, choices=[(k.value, k.label) for k in TEMPLATE_KINDS],
+                            unique=True)
+    # [{"label": "通话对象", "required": true}, ...] in the order the skeleton lists them.
+    fields = models.JSONField(_("fields"), default=list, blank=True)
+    text = models.TextField(_("opening text"), blank=True, max_length=500)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("follow-up template")
+        verbose_name_plural = _("follow-up templates")
+
+    def __str__(self):
+        return self.get_kind_display()
+
+
 # ---------------------------------------------------------------------------------------------------
 # Tags
 

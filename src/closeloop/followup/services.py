@@ -19,6 +19,7 @@ from closeloop.core.inputs import check_text_limits, datetime_input, text_limit_
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 
+from .activity_templates import template_errors
 from .models import (
     FOLLOW_UP_KINDS,
     Activity,
@@ -71,6 +72,8 @@ def activity_log(*, actor: User, record, data: dict, channel: str = Channel.WEB)
     next_plan = str(data.get("next_plan") or "").strip()
     if not content:
         errors["content"] = [_("Say what happened in this follow-up.")]
+    if missing := template_errors(kind, content):  # what the kind's template asks for, every field at once
+        errors.setdefault("content", []).extend(missing)
     errors.update(text_limit_errors(Activity, {"content": content, "feedback": feedback, "next_plan": next_plan}))
     try:
         next_follow_up_at = datetime_input(data.get("next_follow_up_at"), "next_follow_up_at")

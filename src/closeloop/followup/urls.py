@@ -17,4 +17,5 @@ urlpatterns = [
     path("<str:record_type>/<int:pk>/tags/", views.record_tags_view, name="record_tags"),
     path("settings/tags/", views.tag_list_view, name="tag_list"),
     path("settings/tags/<int:tag_pk>/", views.tag_edit_view, name="tag_edit"),
+    path("settings/templates/", views.activity_templates_view, name="activity_templates"),
 ]

@@ -12,9 +12,9 @@ from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.models import User
 from closeloop.core.redirects import next_url
 
-from . import services, tags
-from .forms import ActivityForm, HandoffForm, ParticipantForm, TagForm, form_data
-from .models import Handoff, Tag
+from . import activity_templates, services, tags
+from .forms import ActivityForm, ActivityTemplateForm, HandoffForm, ParticipantForm, TagForm, form_data
+from .models import TEMPLATE_KINDS, Handoff, Tag
 from .selectors import comment_draft_key, get_record_for_user, record_of
 from .team import may_view_person
 from .today import today_sections
@@ -203,3 +203,33 @@ def tag_edit_view(request, tag_pk):
     except DomainError as exc:
         messages.error(request, error_text(exc))
     return redirect("followup:tag_list")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Follow-up templates
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def activity_templates_view(request):
+    """Each kind's template, one form a kind; a form saved with errors comes back as typed, with every error."""
+    _admin_only(request)
+    current = activity_templates.templates_by_kind()
+    posted = request.POST.get("kind", "") if request.method == "POST" else ""
+    if posted and posted not in TEMPLATE_KINDS:
+        raise Http404
+    forms = {}
+    for kind in TEMPLATE_KINDS:
+        template = current.get(kind)
+        initial = {"fields": activity_templates.field_lines(template), "text": template.text if template else ""}
+        forms[kind] = ActivityTemplateForm(request.POST if kind == posted else None, initial=initial, prefix=kind)
+    if posted and forms[posted].is_valid():
+        try:
+            activity_templates.activity_template_save(kind=posted, data=forms[posted].cleaned_data, actor=request.user)
+        except DomainError as exc:
+            form_errors_from(forms[posted], exc)
+        else:
+            messages.success(request, _("Follow-up template saved."))
+            return redirect("followup:activity_templates")
+    rows = [(kind, kind.label, forms[kind], current.get(kind)) for kind in TEMPLATE_KINDS]
+    return render(request, "followup/activity_templates.html", {"rows": rows})

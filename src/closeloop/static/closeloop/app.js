@@ -6,6 +6,8 @@
 //   data-close-dialog             a link that closes the dialog around it instead of leaving the page
 //   data-select-on-focus          a field whose text is selected when it gets focus (embed codes)
 //   data-history-back             a link that goes back a page (keeping what was typed there) when it can
+//   data-templates='{"call": …}'  a textarea that follows its form's kind select with that kind's skeleton
+//                                 (follow-up templates) while its text is empty or an untouched skeleton
 (() => {
   "use strict";
 
@@ -41,6 +43,16 @@
     document.querySelectorAll(`input[name="${CSS.escape(all.dataset.selectAll)}"]`).forEach((box) => {
       box.checked = all.checked;
     });
+  });
+
+  document.addEventListener("change", (event) => {
+    const kind = event.target.closest('select[name="kind"]');
+    const area = kind && kind.form && kind.form.querySelector("textarea[data-templates]");
+    if (!area) return;
+    const skeletons = JSON.parse(area.dataset.templates);
+    const text = area.value.trim();
+    if (text && !Object.values(skeletons).some((skeleton) => skeleton.trim() === text)) return;
+    area.value = skeletons[kind.value] || "";
   });
 
   document.addEventListener("focusin", (event) => {
