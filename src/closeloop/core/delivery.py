@@ -8,7 +8,7 @@ import logging
 import smtplib
 from datetime import timedelta
 
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,7 +35,9 @@ def _send_email(delivery: NotificationDelivery) -> robots.SendResult:
         return robots.SendResult(ok=False, retryable=False, status=None, error=_("The recipient has no email address."))
     body = delivery.body + (f"\n\n{delivery.url}" if delivery.url else "")
     body += "\n\n-- \n" + _("Closeloop. Choose which notifications reach you by email on your notification settings page.")
-    message = EmailMessage(subject=f"[Closeloop] {delivery.subject}", body=body, to=[address])
+    message = EmailMultiAlternatives(subject=f"[Closeloop] {delivery.subject}", body=body, to=[address])
+    if delivery.html:
+        message.attach_alternative(delivery.html, "text/html")
     try:
         message.send()
     except smtplib.SMTPRecipientsRefused as exc:

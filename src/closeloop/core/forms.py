@@ -1,6 +1,7 @@
 from datetime import date, datetime
 
 from django import forms
+from django.conf import settings
 from django.core.validators import URLValidator
 from django.urls import reverse
 from django.utils import timezone
@@ -120,8 +121,13 @@ class NotificationPreferencesForm(forms.Form):
 
     CHANNELS = (("in_app", _("in the app")), ("email", _("by email at once")), ("summary", _("in the daily summary")))
 
-    def __init__(self, *args, kinds, current: dict, **kwargs):
+    language = forms.ChoiceField(label=_("Language of emails"), required=False,
+                                 help_text=_("The weekly digest and other mails are written in it."))
+
+    def __init__(self, *args, kinds, current: dict, language: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("The site's language")), *settings.LANGUAGES]
+        self.fields["language"].initial = language
         self.rows = []
         self.kinds = [kind.kind for kind in kinds]
         for kind in kinds:

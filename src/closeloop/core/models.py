@@ -65,6 +65,10 @@ class User(AbstractUser):
     )
     mobile = models.CharField(_("mobile"), max_length=32, blank=True)
     on_leave = models.BooleanField(_("on leave"), default=False)
+    # The language of what reaches the person outside a page (the weekly digest mail); empty: the site's.
+    # Pages follow the browser's choice instead (LocaleMiddleware).
+    language = models.CharField(_("language of emails"), max_length=10, blank=True,
+                                choices=settings.LANGUAGES)
 
     objects = UserManager()
 
@@ -304,6 +308,8 @@ class NotificationDelivery(models.Model):
     kind = models.CharField(max_length=40)
     subject = models.CharField(max_length=200)
     body = models.TextField()
+    # An email's HTML alternative (the weekly digest's tables), sent beside the plain-text body; empty: text only.
+    html = models.TextField(blank=True)
     url = models.CharField(max_length=500, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Concat, Substr
@@ -230,10 +231,11 @@ def robot_send_test(*, actor, robot: GroupRobot, channel: str = Channel.WEB) -> 
     return delivery
 
 
-def notification_preferences_save(*, user: User, choices: dict[str, tuple], actor,
+def notification_preferences_save(*, user: User, choices: dict[str, tuple], actor, language: str | None = None,
                                   channel: str = Channel.WEB) -> None:
     """Store where each kind reaches `user`: `{kind: (in_app, email, summary)}` (summary: in the daily summary,
-    which replaces a mail at once, so email and summary are not both on)."""
+    which replaces a mail at once, so email and summary are not both on), and the language of their mails
+    (`language`: a code of LANGUAGES, "" for the site's; None leaves it)."""
     if actor is not None and actor.pk != user.pk and not actor.is_admin:
         raise Forbidden(_("You can only change your own notification settings."))
     with transaction.atomic():
@@ -250,6 +252,13 @@ def notification_preferences_save(*, user: User, choices: dict[str, tuple], acto
                 continue
             NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults=after._asdict())
             changes[kind] = [before._asdict(), after._asdict()]
+        if language is not None and language != user.language:
+            if language and language not in dict(settings.LANGUAGES):
+                raise ValidationFailed(_("Choose one of the languages offered."),
+                                       field_errors={"language": [_("Choose one of the languages offered.")]})
+            changes["language"] = [user.language, language]
+            user.language = language
+            user.save(update_fields=["language"])
         if changes:
             audit_record(actor=actor or user, channel=channel, action="notification_preferences.update",
                          target=user, changes=changes)

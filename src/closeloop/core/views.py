@@ -169,9 +169,11 @@ def notification_badge(request):
 def notification_preferences(request):
     kinds = kinds_for(request.user)
     current = preferences_for(request.user, kinds)
-    form = NotificationPreferencesForm(request.POST or None, kinds=kinds, current=current)
+    form = NotificationPreferencesForm(request.POST or None, kinds=kinds, current=current,
+                                       language=request.user.language)
     if request.method == "POST" and form.is_valid():
-        notification_preferences_save(user=request.user, choices=form.choices(), actor=request.user)
+        notification_preferences_save(user=request.user, choices=form.choices(), actor=request.user,
+                                      language=form.cleaned_data["language"])
         messages.success(request, _("Notification settings saved."))
         return redirect("notification_preferences")
     return render(request, "core/notification_preferences.html", {"form": form})

@@ -22,6 +22,7 @@ from django.db.models import (
     F,
     OuterRef,
     Q,
+    Subquery,
     Window,
 )
 from django.db.models.functions import RowNumber, TruncMonth
@@ -34,7 +35,7 @@ from django.utils.translation import gettext_lazy
 from closeloop.contracts.models import Contract, Instalment, Payment
 from closeloop.core.models import Department, Role, User
 from closeloop.core.money import from_fen, sum_fen
-from closeloop.core.visibility import owners_seen
+from closeloop.core.visibility import owners_seen, team_owner_ids
 from closeloop.deals.models import Customer, Opportunity, OpportunityStatus, Pipeline, StageHistory
 from closeloop.followup.models import Handoff, HandoffStatus, TaskStatus
 from closeloop.leads.assignment import FIRST_CONTACT
@@ -92,11 +93,15 @@ class Scope:
     pipeline: Pipeline | None = None
     source: LeadSource | None = None
     period: str = "month"
+    # The viewer's own team (their department's subtree) even when they see more: an administrator's weekly digest.
+    own_team: bool = False
     owners: list[int] | None = field(init=False)
 
     def __post_init__(self):
         if self.rep is not None:
             self.owners = [self.rep.pk]
+        elif self.own_team:
+            self.owners = team_owner_ids(self.viewer)
         else:
             self.owners = None if self.viewer.is_admin else owners_seen(self.viewer)
 
@@ -622,7 +627,11 @@ def achievement(scope: Scope) -> dict:
     if scope.rep is not None or not sets_targets(scope.viewer):
         teams = []
     else:
-        teams = list(target_teams(scope.viewer).values("pk", "name", "path"))
+        teams = target_teams(scope.viewer)
+        if scope.own_team:
+            teams = teams.filter(path__startswith=Subquery(Department.objects.filter(pk=scope.viewer.department_id)
+                                                           .values("path")[:1]))
+        teams = list(teams.values("pk", "name", "path"))
     targets = targets_for(months=(first, last), users=scope.owners, departments=[team["pk"] for team in teams])
     people = {pk for kind, pk in targets if kind == "user"} | set(done)
     users = {row["pk"]: row for row in User.objects.filter(pk__in=people).values("pk", "display_name", "department__path")}

@@ -54,3 +54,10 @@ class DashboardForm(forms.Form):
             elif (end - start).days > 3660:
                 self.add_error("end", _("A period is at most ten years long."))
         return data
+
+
+class DigestSettingsForm(forms.Form):
+    send_at = forms.TimeField(label=_("Sent on Mondays at"), input_formats=["%H:%M"],
+                              widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
+                              help_text=_("In the site's time zone. Each manager gets last week's review (Monday to "
+                                          "Sunday) by email and in their team's group robot."))

@@ -1,6 +1,8 @@
 """The insights app's settings (how long each kind of break may wait before the breakpoint radar counts it), the
 radar's counts per owner, kept by the worker, and the monthly sales targets of reps and teams."""
 
+from datetime import time
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -91,3 +93,36 @@ class SalesTarget(models.Model):
 
     def __str__(self):
         return f"{self.month:%Y-%m} · {self.user or self.department}"
+
+
+class DigestSettings(models.Model):
+    """One row (pk 1): when the weekly digest (每周复盘) goes out, on Mondays, in the site's time zone."""
+
+    send_at = models.TimeField(_("sent on Mondays at"), default=time(8, 0))
+
+    class Meta:
+        verbose_name = _("weekly digest settings")
+        verbose_name_plural = _("weekly digest settings")
+
+    def __str__(self):
+        return str(_("Weekly digest settings"))
+
+
+class WeeklyDigest(models.Model):
+    """One manager's review of one week, claimed by the sweep that sends it: the unique row is what keeps it to one
+    digest per manager and week however many workers run the sweep, and however often."""
+
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField()  # the reviewed week's Monday (site time zone)
+    created_at = models.DateTimeField(auto_now_add=True)
+    emailed = models.BooleanField(default=False)
+    robots = models.PositiveSmallIntegerField(default=0)  # how many team robots were sent the summary
+
+    class Meta:
+        ordering = ["-week", "manager_id"]
+        verbose_name = _("weekly digest")
+        verbose_name_plural = _("weekly digests")
+        constraints = [models.UniqueConstraint(fields=["manager", "week"], name="weeklydigest_manager_week_unique")]
+
+    def __str__(self):
+        return f"{self.week:%Y-%m-%d} · {self.manager_id}"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from closeloop.core.hooks import RadarBreak, collect
@@ -144,6 +144,33 @@ def summary(user: User, now: datetime, *, owner: int | None = None) -> tuple[lis
             extra = of_owner(kind, extra, owner)
         result.append((kind, sum(row[2] for row in seen) + (0 if beyond.sees_all else extra.count())))
     return result, last.counted_at
+
+
+def line_counts(user: User, now: datetime, *, owners: list[int]) -> list[tuple[RadarBreak, int]]:
+    """Every kind with how many records of `owners` are broken in this way (the weekly digest: a manager's subtree,
+    without what they see beyond it), from the last recount; counted live before the first one."""
+    every = kinds()
+    if RadarRecount.objects.first() is None:
+        limits = thresholds(every)
+        return [(kind, rows(kind, user, now, limits=limits).filter(**{f"{kind.owner}__in": owners}).count())
+                for kind in every]
+    kept = dict(RadarCount.objects.filter(owner_id__in=owners).order_by().values("kind").annotate(n=Sum("count"))
+                .values_list("kind", "n"))
+    return [(kind, kept.get(kind.key, 0)) for kind in every]
+
+
+def longest_broken(user: User, now: datetime, *, owners: list[int], limit: int) -> list["Broken"]:
+    """The `limit` records of `owners` broken longest, whatever their kind: each kind's longest on its index, then
+    the longest of those."""
+    every = kinds()
+    limits = thresholds(every)
+    found = []
+    for kind in every:
+        records = (rows(kind, user, now, limits=limits).filter(**{f"{kind.owner}__in": owners})
+                   .select_related(kind.owner).order_by("broken_since", "pk")[:limit])
+        owner_of = _owners(kind)
+        found += [Broken(kind, record, owner_of(record), _moment(record.broken_since), now) for record in records]
+    return sorted(found, key=lambda broken: broken.since)[:limit]
 
 
 @dataclass

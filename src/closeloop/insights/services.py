@@ -1,6 +1,7 @@
-"""Writes of the insights app: the breakpoint radar's thresholds (administrators only, audited)."""
+"""Writes of the insights app: the breakpoint radar's thresholds and the weekly digest's time (administrators only,
+audited)."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -11,7 +12,7 @@ from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 
 from .actions import InsightsAction
-from .models import RadarSettings
+from .models import DigestSettings, RadarSettings
 
 MAX_HOURS = 24 * 365
 
@@ -53,4 +54,25 @@ def radar_settings_save(*, actor: User, kinds, data: dict, channel: str = Channe
             current.save(update_fields=["thresholds"])
             audit_record(actor=actor, channel=channel, action=InsightsAction.RADAR_SETTINGS, target=current,
                          changes=changes)
+    return current
+
+
+def digest_settings() -> DigestSettings:
+    """The weekly digest's one settings row, through the configuration cache, created on first use."""
+    return configcache.cached("insights.digest_settings", lambda: DigestSettings.objects.get_or_create(pk=1)[0],
+                              models=(DigestSettings,))
+
+
+def digest_settings_save(*, actor: User, send_at: time, channel: str = Channel.WEB) -> DigestSettings:
+    """Set the time of day (site time zone) the weekly digest goes out on Mondays."""
+    if not actor.is_admin:
+        raise Forbidden(_("Only administrators change when the weekly digest goes out."))
+    with transaction.atomic():
+        current = DigestSettings.objects.select_for_update().get_or_create(pk=1)[0]
+        send_at = send_at.replace(second=0, microsecond=0)
+        if current.send_at != send_at:
+            audit_record(actor=actor, channel=channel, action=InsightsAction.DIGEST_SETTINGS, target=current,
+                         changes={"send_at": [f"{current.send_at:%H:%M}", f"{send_at:%H:%M}"]})
+            current.send_at = send_at
+            current.save(update_fields=["send_at"])
     return current

@@ -2,9 +2,15 @@
 
 from django.tasks import task
 
+from .digest import digests_send
 from .radar import recount
 
 
 @task
 def radar_recount() -> int:
     return recount()
+
+
+@task
+def weekly_digests() -> int:
+    return digests_send()

@@ -15,4 +15,6 @@ urlpatterns = [
     path("radar/", views.radar_view, name="radar"),
     path("radar/export/", views.radar_export_view, name="radar_export"),
     path("radar/settings/", views.radar_settings_view, name="radar_settings"),
+    path("digest/", views.digest_view, name="digest"),
+    path("digest/settings/", views.digest_settings_view, name="digest_settings"),
 ]

@@ -2,7 +2,7 @@
 (a rep sees their own records, a manager their team's, an administrator everything)."""
 
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,10 +21,10 @@ from closeloop.core.pagination import page_number, paginate, query_without_page
 from closeloop.core.spreadsheets import xlsx_response
 from closeloop.core.visibility import people_visible_to
 
-from . import dashboard, radar, targets
+from . import dashboard, digest, radar, targets
 from .exports import dashboard_workbook, radar_workbook
-from .forms import DashboardForm, ThresholdsForm
-from .services import radar_settings, radar_settings_save
+from .forms import DashboardForm, DigestSettingsForm, ThresholdsForm
+from .services import digest_settings, digest_settings_save, radar_settings, radar_settings_save
 
 
 def dashboard_scope(request) -> tuple[DashboardForm, dashboard.Scope]:
@@ -253,3 +253,46 @@ def radar_settings_view(request):
             messages.success(request, _("Breakpoint radar thresholds saved."))
             return redirect("insights:radar_settings")
     return render(request, "insights/radar_settings.html", {"form": form})
+
+
+def _week_param(value: str) -> date | None:
+    try:
+        return digest.week_of(date.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+@login_required
+@require_GET
+def digest_view(request):
+    """The weekly digest as its mail shows it: a manager's own, any manager's for an administrator; any past week."""
+    user = request.user
+    if not (user.is_admin or digest.reviews(user)):
+        raise PermissionDenied
+    reviewers = list(digest.reviewers().select_related("department")) if user.is_admin else [user]
+    wanted = _key(request.GET.get("manager", ""))
+    manager = next((person for person in reviewers if person.pk == wanted), None)
+    if manager is None:
+        manager = user if user in reviewers else (reviewers[0] if reviewers else None)
+    this_week = digest.week_of(timezone.localdate())
+    week = _week_param(request.GET.get("week", "")) or this_week - timedelta(days=7)
+    week = min(week, this_week)
+    weeks = [this_week - timedelta(days=7 * n) for n in range(1, 13)]
+    return render(request, "insights/digest.html", {
+        "digest": digest.digest_build(manager, week) if manager else None, "reviewers": reviewers,
+        "manager": manager, "week": week, "weeks": weeks if week in weeks else [week, *weeks],
+        "target_labels": dashboard.TARGET_LABELS, "link_base": "", "send_at": digest_settings().send_at,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def digest_settings_view(request):
+    if not request.user.is_admin:
+        raise PermissionDenied
+    form = DigestSettingsForm(request.POST or None, initial={"send_at": digest_settings().send_at})
+    if request.method == "POST" and form.is_valid():
+        digest_settings_save(actor=request.user, send_at=form.cleaned_data["send_at"])
+        messages.success(request, _("The weekly digest's time is saved."))
+        return redirect("insights:digest_settings")
+    return render(request, "insights/digest_settings.html", {"form": form})
