@@ -13,11 +13,14 @@ and week, is claimed in the same transaction as the digest's deliveries, so howe
 once, and however late, each manager gets one digest a week.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
@@ -111,11 +114,15 @@ class Digest:
         return self.cash["collected"]
 
 
-def _bar(rate: float | None, widest: float = 100.0) -> int:
-    """A bar's width in percent of its cell."""
-    if not rate or not widest:
-        return 0
-    return max(1, min(100, round(100 * rate / widest)))
+BAR_BLOCKS = 12
+
+
+def _bar(value: float | None, widest: float = 100.0) -> str:
+    """A bar of block characters, as long as `value` is of `widest` (at most `BAR_BLOCKS`): mail clients drop
+    scripts and many drop styles, but they all show text."""
+    if not value or not widest:
+        return ""
+    return "▇" * max(1, min(BAR_BLOCKS, round(BAR_BLOCKS * float(value) / float(widest))))
 
 
 def digest_build(manager: User, week: date, now: datetime | None = None) -> Digest:
@@ -145,9 +152,15 @@ def digest_build(manager: User, week: date, now: datetime | None = None) -> Dige
         worst=radar.longest_broken(manager, now, owners=scope.owners, limit=WORST_ITEMS), targets=targets)
 
 
+@functools.cache
+def mail_css() -> str:
+    """The preview page's stylesheet, carried in the mail's head: one look for both."""
+    return Path(finders.find("insights/digest.css")).read_text(encoding="utf-8")
+
+
 def digest_render(digest: Digest) -> dict:
     """The digest as a mail's HTML and plain text and a robot's markdown, in the current language."""
-    context = {"digest": digest, "target_labels": dashboard.TARGET_LABELS,
+    context = {"digest": digest, "target_labels": dashboard.TARGET_LABELS, "css": mail_css(),
                "link_base": settings.CLOSELOOP_BASE_URL.rstrip("/")}
     return {"subject": digest.subject,
             "html": render_to_string("insights/digest/email.html", context),

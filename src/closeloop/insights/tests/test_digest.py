@@ -41,11 +41,14 @@ def mail_dir(settings, tmp_path):
 
 
 def mails(folder) -> dict:
-    """{recipient: the parsed message} of every mail the development mailer wrote."""
+    """{recipient: the parsed message} of every mail the development mailer wrote (a file holds the mails of one
+    connection, each followed by a line of dashes; two connections in the same second may share a file)."""
     found = {}
     for path in folder.iterdir():
-        message = message_from_bytes(path.read_bytes().rsplit(b"-" * 79, 1)[0], policy=policy.default)
-        found[message["To"]] = message
+        for raw in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            if raw.strip():
+                message = message_from_bytes(raw, policy=policy.default)
+                found[message["To"]] = message
     return found
 
 
@@ -95,7 +98,7 @@ def test_the_worker_mails_each_manager_their_own_teams_week(org, week, run_worke
         assert "官网" in body and "¥10,000.00" in body and "价格过高" in body
         # Nothing of team B's: its source, its amount, its reason.
         assert "广告" not in body and "777,777" not in body and "选择了竞争对手" not in body
-    assert "<table" in html and "<script" not in html
+    assert "<table" in html and "<script" not in html and ".digest .bar" in html  # the stylesheet, in its head
     week_link = f"/insights/?period=custom&amp;start={THIS_WEEK}&amp;end={THIS_WEEK + timedelta(days=6)}"
     assert week_link in html
     assert week_link.replace("&amp;", "&") in text
