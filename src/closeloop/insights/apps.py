@@ -19,7 +19,7 @@ def _sets_targets(user) -> bool:
 def _reviews(user) -> bool:
     from .digest import reviews
 
-    return user.is_authenticated and (user.is_admin or reviews(user))
+    return user.is_authenticated and (user.is_admin or reviews(user))  # an administrator previews anyone's
 
 
 class InsightsConfig(LoopApp):

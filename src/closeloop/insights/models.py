@@ -1,5 +1,6 @@
 """The insights app's settings (how long each kind of break may wait before the breakpoint radar counts it), the
-radar's counts per owner, kept by the worker, and the monthly sales targets of reps and teams."""
+radar's counts per owner, kept by the worker, the monthly sales targets of reps and teams, and the weekly digest's
+time and the digests sent."""
 
 from datetime import time
 

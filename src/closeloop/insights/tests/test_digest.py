@@ -110,11 +110,12 @@ def test_the_worker_mails_each_manager_their_own_teams_week(org, week, run_worke
     assert sent["other_manager@example.com"]["Subject"].startswith("[Closeloop] 每周复盘")
 
 
-def test_a_manager_who_chose_english_reads_it_in_english(org, week, run_worker, mail_dir, settings,
+def test_a_manager_who_chose_english_reads_it_in_english(client, org, week, run_worker, mail_dir, settings,
                                                          django_capture_on_commit_callbacks):
     settings.LANGUAGE_CODE = "zh-hans"
-    org.manager.language = "en"
-    org.manager.save()
+    client.force_login(org.manager)
+    response = client.post(reverse("notification_preferences"), {f"{DIGEST_KIND}:email": "on", "language": "en"})
+    assert response.status_code == 302
     with django_capture_on_commit_callbacks(execute=True):
         digests_send(now=at(MONDAY_AFTER, 8, 5))
     run_worker()
