@@ -4,6 +4,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 
 
 class Receiver:
@@ -77,3 +78,37 @@ def run_worker(db):
             worker.run_task(job)
 
     return run
+
+
+def at_once(work, workers: int = 2) -> list:
+    """Run `work()` in `workers` threads released together, as that many workers would at the same moment (each
+    on its own database connection); their results, or the first error any of them met."""
+    start = threading.Barrier(workers)
+    results, errors = [], []
+
+    def worker():
+        try:
+            start.wait()
+            results.append(work())
+        except Exception as exc:  # raised below, in the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+@pytest.fixture
+def mail_dir(settings, tmp_path):
+    """The development mailer: each mail a file, as `make run` writes them."""
+    folder = tmp_path / "mail"
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                                    "OPTIONS": {"file_path": str(folder)}}}
+    return folder

@@ -1,16 +1,16 @@
 """The worker's schedule: sweeps at an interval or a time of day, enqueued once per due time by however
 many workers run, with nothing but the database."""
 
-import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
 
 from closeloop.core import schedule
 from closeloop.core.hooks import Sweep
 from closeloop.core.models import SweepSchedule
+
+from .conftest import at_once
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SUNDAY = datetime(2026, 12, 6, 10, 0, tzinfo=SHANGHAI)
@@ -99,24 +99,7 @@ def test_two_workers_at_the_same_moment_enqueue_a_sweep_once(sweeps):
     sweeps.add("test.shared", every_seconds=300)
     schedule.run_due(SUNDAY)  # the first run registers the row; both workers then find it due together
     due = SUNDAY + timedelta(seconds=300)
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def worker():
-        try:
-            start.wait()
-            results.append(schedule.run_due(due))
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    results = at_once(lambda: schedule.run_due(due))
     assert sorted(results, key=len) == [[], ["test.shared"]]
     assert sweeps.calls == ["test.shared", "test.shared"]
 

@@ -30,15 +30,6 @@ def tell(django_capture_on_commit_callbacks):
     return send
 
 
-@pytest.fixture
-def mail_dir(settings, tmp_path):
-    """The development mailer: each mail a file, as `make run` writes them."""
-    folder = tmp_path / "mail"
-    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-                                    "OPTIONS": {"file_path": str(folder)}}}
-    return folder
-
-
 def test_a_new_lead_waits_for_the_summary_instead_of_an_unread_item(org, tell):
     tell(org.owner, "lead.assigned", "新线索：甲公司")
     assert not Notification.objects.filter(recipient=org.owner).exists()

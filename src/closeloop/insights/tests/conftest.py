@@ -14,5 +14,5 @@ from closeloop.contracts.tests.conftest import (  # noqa: F401 (fixtures)
     presales,
     signed_contract,
 )
-from closeloop.core.tests.conftest import receiver, run_worker  # noqa: F401 (fixtures)
+from closeloop.core.tests.conftest import mail_dir, receiver, run_worker  # noqa: F401 (fixtures)
 from closeloop.service.tests.conftest import make_ticket, service_staff, service_team  # noqa: F401 (fixtures)

@@ -6,17 +6,16 @@ Team A (manager: owner and teammate) wins ¥10,000 from the website (官网) and
 (other_manager: outsider) wins ¥777,777 from an advert (广告) and loses one to a competitor (选择了竞争对手).
 """
 
-import threading
 from datetime import datetime, time, timedelta
 from email import message_from_bytes, policy
 
 import pytest
-from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from closeloop.core.models import DeliveryStatus, Notification, NotificationDelivery, NotificationPreference
 from closeloop.core.schedule import SWEEPS
+from closeloop.core.tests.conftest import at_once
 from closeloop.deals.services.opportunities import opportunity_move_stage
 from closeloop.insights.digest import DIGEST_KIND, digests_send, due_week, week_of
 from closeloop.insights.models import WeeklyDigest
@@ -29,15 +28,6 @@ MONDAY_AFTER = THIS_WEEK + timedelta(days=7)
 
 def at(day, hour, minute=0):
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
-
-
-@pytest.fixture
-def mail_dir(settings, tmp_path):
-    """The development mailer: each mail a file, as `make run` writes them."""
-    folder = tmp_path / "mail"
-    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-                                    "OPTIONS": {"file_path": str(folder)}}}
-    return folder
 
 
 def mails(folder) -> dict:
@@ -167,26 +157,7 @@ def test_an_administrator_with_a_team_gets_the_whole_subtree(org, week, django_c
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_send_one_digest_per_manager(org):
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def worker():
-        try:
-            start.wait()
-            with transaction.atomic():
-                pass
-            results.append(digests_send(now=at(MONDAY_AFTER, 8, 5)))
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    results = at_once(lambda: digests_send(now=at(MONDAY_AFTER, 8, 5)))
     assert sum(results) == 2
     assert WeeklyDigest.objects.count() == 2
     assert NotificationDelivery.objects.filter(kind=DIGEST_KIND).count() == 2
