@@ -366,6 +366,28 @@ def forecast_accuracy(scope: Scope, today: date | None = None) -> dict:
     return {"rows": rows}
 
 
+def contracts_in(scope: Scope):
+    """The line's contracts the viewer may see, in the pipeline and from the source the scope names."""
+    contracts = scope.line(Contract.objects)
+    if scope.pipeline is not None:
+        contracts = contracts.filter(opportunity__pipeline=scope.pipeline)
+    if scope.source is not None:
+        contracts = contracts.filter(opportunity__lead__source=scope.source)
+    return contracts
+
+
+def instalments_due_in(scope: Scope):
+    """The instalments falling due in the period, of the line's contracts (through them, so the contract's visibility
+    is the instalment's)."""
+    return Instalment.objects.filter(contract__in=contracts_in(scope).values("pk")).filter(scope.on_days("due_date"))
+
+
+def payments_in(scope: Scope):
+    """The payments received in the period (not voided), of the line's contracts."""
+    return (Payment.objects.filter(contract__in=contracts_in(scope).values("pk"), voided_at__isnull=True)
+            .filter(scope.on_days("received_on")))
+
+
 def quote_to_cash(scope: Scope) -> dict:
     """Quotes sent, approved and accepted in the period; contracts signed; instalments due against payments
     collected. One query per table."""
@@ -382,19 +404,17 @@ def quote_to_cash(scope: Scope) -> dict:
         sent=Count("pk", filter=scope.during("sent_at")), sent_fen=sum_fen(total, filter=scope.during("sent_at")),
         approved=Count("pk", filter=Exists(approved)), approved_fen=sum_fen(total, filter=Exists(approved)),
         accepted=Count("pk", filter=accepted), accepted_fen=sum_fen(total, filter=accepted))
-    contracts = scope.line(Contract.objects)
-    if scope.pipeline is not None:
-        contracts = contracts.filter(opportunity__pipeline=scope.pipeline)
-    if scope.source is not None:
-        contracts = contracts.filter(opportunity__lead__source=scope.source)
+    contracts = contracts_in(scope)
     signed = contracts.filter(scope.during("signed_at")).aggregate(n=Count("pk"), fen=sum_fen(F("amount") * 100))
-    # Instalments and payments through the contracts the line may see (the contract's owner is the line's).
-    due = Instalment.objects.filter(contract__in=contracts.values("pk")).filter(scope.on_days("due_date")).aggregate(
-        n=Count("pk"), fen=sum_fen(F("amount") * 100), paid_fen=sum_fen(F("paid_amount") * 100))
-    collected = (Payment.objects.filter(contract__in=contracts.values("pk"), voided_at__isnull=True)
-                 .filter(scope.on_days("received_on")).aggregate(n=Count("pk"), fen=sum_fen(F("amount") * 100)))
+    due = instalments_due_in(scope).aggregate(n=Count("pk"), fen=sum_fen(F("amount") * 100),
+                                              paid_fen=sum_fen(F("paid_amount") * 100))
+    collected = payments_in(scope).aggregate(n=Count("pk"), fen=sum_fen(F("amount") * 100))
     def quotes_url(event):
         return scope.link("quotes:list", event=event, **scope.days)
+
+    def collection_link(figure):
+        return scope.own_link("insights:collection", figure=figure, pipeline=scope.pipeline.pk if scope.pipeline else "",
+                              source=scope.source.pk if scope.source else "")
 
     signed_url = scope.link("contracts:list", signed_from=scope.start.isoformat(), signed_to=scope.end.isoformat())
     rows = [
@@ -406,9 +426,10 @@ def quote_to_cash(scope: Scope) -> dict:
          "amount": from_fen(figures["accepted_fen"]), "url": quotes_url("accepted")},
         {"key": "contracts_signed", "name": _("Contracts signed"), "count": signed["n"], "amount": from_fen(signed["fen"]),
          "url": signed_url},
-        {"key": "instalments_due", "name": _("Instalments due"), "count": due["n"], "amount": from_fen(due["fen"])},
+        {"key": "instalments_due", "name": _("Instalments due"), "count": due["n"], "amount": from_fen(due["fen"]),
+         "url": collection_link("due")},
         {"key": "collected", "name": _("Payments collected"), "count": collected["n"],
-         "amount": from_fen(collected["fen"])},
+         "amount": from_fen(collected["fen"]), "url": collection_link("collected")},
     ]
     due_amount = from_fen(due["fen"])
     return {"rows": rows, "due": due_amount, "due_paid": from_fen(due["paid_fen"]),

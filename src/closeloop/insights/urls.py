@@ -9,6 +9,7 @@ urlpatterns = [
     path("export/", views.dashboard_export_view, name="dashboard_export"),
     path("handoffs/", views.handoffs_view, name="handoffs"),
     path("surveys/", views.surveys_view, name="surveys"),
+    path("collection/", views.collection_view, name="collection"),
     path("targets/", views.targets_view, name="targets"),
     path("targets/import/", views.targets_import_view, name="targets_import"),
     path("targets/template/", views.targets_template_view, name="targets_template"),

@@ -106,6 +106,22 @@ def surveys_view(request):
                                                      "query": query_without_page(request)})
 
 
+@login_required
+@require_GET
+def collection_view(request):
+    """What the dashboard's collection figures count: the instalments due in the period (`figure=due`) or the payments
+    received in it (`figure=collected`), of the line's contracts the viewer may see, in its pipeline and source."""
+    _form, scope = dashboard_scope(request)
+    figure = "collected" if request.GET.get("figure") == "collected" else "due"
+    if figure == "due":
+        rows = dashboard.instalments_due_in(scope).order_by("due_date", "id")
+    else:
+        rows = dashboard.payments_in(scope).order_by("-received_on", "-id")
+    page = paginate(request, rows.select_related("contract", "contract__customer", "contract__owner"))
+    return render(request, "insights/collection.html", {"page": page, "scope": scope, "figure": figure,
+                                                        "query": query_without_page(request)})
+
+
 def _typed(value) -> str:
     """A saved target as a person would type it again: 50000, not 50000.00."""
     if value is None:

@@ -266,3 +266,17 @@ def test_every_table_exports_to_its_own_sheet(client, org, known):
     # A rep's workbook holds only their own line.
     assert exported_sheets(client, org.teammate)["Leads by source"][1:] == [("官网", 1, 0, 0.0, 0, 0.0, 0, 0.0),
                                                                            ("Total", 1, 0, 0.0, 0, 0.0, 0, 0.0)]
+
+
+def test_the_collection_figures_list_their_instalments_and_payments_to_who_may_see_them(client, org, known):
+    """The dashboard's "Instalments due" and "Payments collected" open the records behind them; the owner's link
+    opened by someone outside the line lists nothing (the list follows the viewer, not the link)."""
+    figures = {row["key"]: row for row in dashboard.quote_to_cash(scope_for(org.owner))["rows"]}
+    contract = known["contract"]
+    for key in ("instalments_due", "collected"):
+        client.force_login(org.owner)
+        page = client.get(figures[key]["url"])
+        assert [row.contract_id for row in page.context["page"]["rows"]] == [contract.pk]
+        assert str(contract) in page.text
+        client.force_login(org.outsider)
+        assert client.get(figures[key]["url"]).context["page"]["rows"] == []
