@@ -219,6 +219,19 @@ def test_a_lost_job_is_queued_again_by_the_recovery_sweep(org, make_lead, subscr
     assert receiver.requests[0]["json"]["data"]["company_name"]
 
 
+def test_the_recovery_sweep_leaves_what_waits_for_an_earlier_event(org, make_lead, subscribe, committed, receiver,
+                                                                   run_worker):
+    subscribe(events=["lead.created", "lead.assigned"])
+    receiver.default = (500, {})
+    committed(lambda: make_lead(owner=False))  # created fails and waits for its retry; assigned waits for it
+    run_worker()
+    WebhookDelivery.objects.update(created_at=timezone.now() - timedelta(minutes=10),
+                                   next_attempt_at=timezone.now() - timedelta(minutes=10))
+    created, assigned = WebhookDelivery.objects.order_by("id")
+    assert created.event == "lead.created" and assigned.event == "lead.assigned"
+    assert deliveries_recover() == 1  # the creation's retry, not the assignment behind it
+
+
 def test_rotating_the_secret_signs_with_the_new_one(org, subscribe, receiver):
     subscription = subscribe()
     old = subscription.secret

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -211,11 +211,17 @@ def deliveries_recover(*, now=None, limit: int = 1000) -> int:
     # The status condition again: a worker may have finished one of them in the meantime.
     WebhookDelivery.objects.filter(pk__in=stuck, status=WebhookDeliveryStatus.SENDING).update(
         status=WebhookDeliveryStatus.PENDING, claimed_at=None, next_attempt_at=now)
+    # Not those that wait for an earlier event of their record (its end queues them), or a record with many
+    # events behind a failing one would fill every sweep's batch with deliveries that cannot go yet.
+    earlier = WebhookDelivery.objects.filter(
+        subscription_id=OuterRef("subscription_id"), record_type=OuterRef("record_type"),
+        record_id=OuterRef("record_id"), id__lt=OuterRef("id"), status__in=UNFINISHED)
     lost = list(
         WebhookDelivery.objects.filter(status=WebhookDeliveryStatus.PENDING,
                                        subscription__status=SubscriptionStatus.ACTIVE)
         .filter(Q(next_attempt_at__isnull=True, created_at__lt=now - LOST_AFTER)
                 | Q(next_attempt_at__lt=now - LOST_AFTER))
+        .filter(~Exists(earlier))
         .order_by("id").values_list("pk", flat=True)[:limit]
     )
     ids = stuck + [pk for pk in lost if pk not in set(stuck)]

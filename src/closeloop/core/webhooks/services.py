@@ -121,8 +121,10 @@ def webhook_subscription_resume(*, actor, subscription: WebhookSubscription,
         subscription.save(update_fields=["status", "paused_at", "paused_reason", "failure_streak", "updated_at"])
         audit_record(actor=actor, channel=channel, action="webhook.resume", target=subscription,
                      changes=diff(before, _audit_view(subscription)))
-        waiting = list(subscription.deliveries.filter(status=WebhookDeliveryStatus.PENDING)
-                       .order_by("id").values_list("pk", flat=True))
+        pending = subscription.deliveries.filter(status=WebhookDeliveryStatus.PENDING)
+        # What waited for a retry goes now too: its scheduled job may have run (and stopped) while paused.
+        pending.exclude(next_attempt_at=None).update(next_attempt_at=None)
+        waiting = list(pending.order_by("id").values_list("pk", flat=True))
         transaction.on_commit(lambda: _enqueue(waiting))
     return subscription
 
