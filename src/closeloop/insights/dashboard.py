@@ -157,13 +157,18 @@ class Scope:
         rows = queryset.visible_to(self.viewer)
         return rows if self.owners is None else rows.filter(**{f"{owner}__in": self.owners})
 
-    def deals(self):
-        deals = self.line(Opportunity.objects)
+    def of_deals(self, queryset, *, deal: str = "", owner: str = "owner"):
+        """The line's records (`line`) whose deal (the path `deal` to it: "" for deals themselves, "opportunity__"
+        for a quote or a contract) is in the scope's pipeline and came from its source."""
+        rows = self.line(queryset, owner)
         if self.pipeline is not None:
-            deals = deals.filter(pipeline=self.pipeline)
+            rows = rows.filter(**{f"{deal}pipeline": self.pipeline})
         if self.source is not None:
-            deals = deals.filter(lead__source=self.source)
-        return deals
+            rows = rows.filter(**{f"{deal}lead__source": self.source})
+        return rows
+
+    def deals(self):
+        return self.of_deals(Opportunity.objects)
 
     def funnel_pipeline(self) -> Pipeline | None:
         return self.pipeline or Pipeline.default()
@@ -368,12 +373,7 @@ def forecast_accuracy(scope: Scope, today: date | None = None) -> dict:
 
 def contracts_in(scope: Scope):
     """The line's contracts the viewer may see, in the pipeline and from the source the scope names."""
-    contracts = scope.line(Contract.objects)
-    if scope.pipeline is not None:
-        contracts = contracts.filter(opportunity__pipeline=scope.pipeline)
-    if scope.source is not None:
-        contracts = contracts.filter(opportunity__lead__source=scope.source)
-    return contracts
+    return scope.of_deals(Contract.objects, deal="opportunity__")
 
 
 def instalments_due_in(scope: Scope):
@@ -391,11 +391,7 @@ def payments_in(scope: Scope):
 def quote_to_cash(scope: Scope) -> dict:
     """Quotes sent, approved and accepted in the period; contracts signed; instalments due against payments
     collected. One query per table."""
-    quotes = scope.line(Quote.objects, owner="opportunity__owner")
-    if scope.pipeline is not None:
-        quotes = quotes.filter(opportunity__pipeline=scope.pipeline)
-    if scope.source is not None:
-        quotes = quotes.filter(opportunity__lead__source=scope.source)
+    quotes = scope.of_deals(Quote.objects, deal="opportunity__", owner="opportunity__owner")
     approved = ApprovalRequest.objects.filter(kind="quote", target_id=OuterRef("pk"), status=ApprovalStatus.APPROVED,
                                               decided_at__gte=scope.since, decided_at__lt=scope.until)
     accepted = Q(status=QuoteStatus.ACCEPTED) & scope.during("decided_at")
