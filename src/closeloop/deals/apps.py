@@ -139,8 +139,9 @@ class DealsConfig(LoopApp):
     def saved_view_lists(self):
         from closeloop.core.hooks import ListColumn, SavedViewList
 
-        from .selectors import SORTS
+        from .selectors import CUSTOMER_SORTS, SORTS
         from .views import LIST_PARAMETERS
+        from .views_customers import CUSTOMER_LIST_PARAMETERS
 
         return [SavedViewList(
             "deals", _("Deals"), "deals:list", columns=(
@@ -153,7 +154,17 @@ class DealsConfig(LoopApp):
             ),
             default_columns=("customer", "stage", "amount", "probability", "expected_close", "owner",
                              "next_follow_up"),
-            parameters=LIST_PARAMETERS, sorts=tuple(SORTS), custom_target="deals.Opportunity", order=20)]
+            parameters=LIST_PARAMETERS, sorts=tuple(SORTS), custom_target="deals.Opportunity", order=20),
+            SavedViewList(
+                "customers", _("Customers"), "deals:customer_list", columns=(
+                    ListColumn("contact", _("Contact")), ListColumn("industry", _("Industry")),
+                    ListColumn("city", _("City")), ListColumn("owner", _("Owner")),
+                    ListColumn("next_follow_up", _("Next follow-up"), sort="next_follow_up_at"),
+                    ListColumn("created", _("Created"), sort="-created_at"),
+                ),
+                default_columns=("contact", "industry", "city", "owner", "next_follow_up"),
+                parameters=CUSTOMER_LIST_PARAMETERS, sorts=tuple(CUSTOMER_SORTS), title_sort="name",
+                custom_target="deals.Customer", order=30)]
 
     def custom_field_targets(self):
         from closeloop.core.hooks import CustomFieldTarget

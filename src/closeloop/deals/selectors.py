@@ -165,10 +165,20 @@ def get_customer_for_user(user, pk) -> Customer:
     return customer
 
 
+CUSTOMER_SORTS = {
+    "-created_at": ("-created_at", "-id"),
+    "created_at": ("created_at", "id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+    "next_follow_up_at": ("next_follow_up_at", "id"),
+    "-next_follow_up_at": ("-next_follow_up_at", "-id"),
+}
+
+
 def customer_list(*, user, q: str = "", owner: str = "", department: str = "", created_from: str = "",
-                  created_to: str = ""):
+                  created_to: str = "", sort: str = "-created_at"):
     """Customers `user` may see; the dashboard's drill-downs narrow them to an owner ("me", "team" or an id) or a
-    team, created on these local days."""
+    team, created on these local days; in `sort`'s order (CUSTOMER_SORTS, newest first by default)."""
     customers = owner_filter(Customer.objects.visible_to(user).select_related("owner"), user=user, owner=owner,
                              department=department)
     if start := day_start(created_from):
@@ -181,7 +191,7 @@ def customer_list(*, user, q: str = "", owner: str = "", department: str = "", c
         if len(q) == 18:
             condition |= Q(credit_code=normalize.credit_code_key(q))
         customers = customers.filter(condition)
-    return customers.order_by("-created_at", "-id")
+    return customers.order_by(*CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS["-created_at"]))
 
 
 def customer_pool(*, user, q: str = ""):

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, error_text
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
+from closeloop.core.savedviews.lists import open_list
 from closeloop.deals.services.customers import (
     CONTACT_TARGET,
     CUSTOMER_TARGET,
@@ -35,12 +36,16 @@ from .views import _form_data, apply_errors, transfer_page, with_custom_fields
 
 @login_required
 def customer_list_view(request):
+    list_views = open_list(request, "customers")
+    if list_views.redirect:
+        return redirect(list_views.redirect)
     q = request.GET.get("q", "").strip()[:100]
     get = request.GET
     tag = get.get("tag", "")[:12]
     customers = customer_list(user=request.user, q=q, owner=get.get("owner", "")[:20],
                               department=get.get("department", "")[:20],
-                              created_from=get.get("from", ""), created_to=get.get("to", ""))
+                              created_from=get.get("from", ""), created_to=get.get("to", ""),
+                              sort=get.get("sort", "-created_at"))
     page = paginate(request, with_tag(customers, tag) if tag else customers)
     attach_tags(page["rows"])
     primary = _primary_contacts(page["rows"])
@@ -48,11 +53,16 @@ def customer_list_view(request):
         customer.primary_contact = primary.get(customer.pk)  # the phone card names whom to call
     return render(request, "deals/customer_list.html", {
         "page": page, "q": q, "query": query_without_page(request), "tag": tag, "tags": list(Tag.objects.all()),
-        "review_filters": kept_parameters(request, CUSTOMER_REVIEW_PARAMETERS)})
+        "review_filters": kept_parameters(request, CUSTOMER_REVIEW_PARAMETERS),
+        # The columns the view shows (core/savedviews).
+        "list_views": list_views,
+        "custom_columns": [column.field for column in list_views.columns if column.field is not None]})
 
 
 # The dashboard's drill-downs (new customers against a target) the list's search form keeps as hidden fields.
 CUSTOMER_REVIEW_PARAMETERS = ("owner", "department", "from", "to")
+# The list's filters by their query-string names (what a saved view may keep).
+CUSTOMER_LIST_PARAMETERS = ("q", "tag", *CUSTOMER_REVIEW_PARAMETERS)
 
 
 def _primary_contacts(customers) -> dict:

@@ -88,6 +88,13 @@ def column_label(kind: SavedViewList, key: str) -> str:
     return str({column.key: column.label for column in kind.columns}.get(key, key))
 
 
+def _filter_label(kind: SavedViewList, name: str) -> str:
+    """A filter parameter's field: `cf.industry.gte` filters on the custom field `industry`."""
+    if name.startswith(QUERY_PREFIX):
+        return column_label(kind, CUSTOM_PREFIX + name[len(QUERY_PREFIX):].partition(".")[0])
+    return name
+
+
 def view_url(kind: SavedViewList, view: SavedView) -> str:
     """The list showing `view`: its id (for its columns), its filters and its sort."""
     parts = [urlencode({VIEW: view.pk})]
@@ -217,8 +224,7 @@ def open_list(request, key: str) -> ListViews:
                 "names": "、".join(column_label(kind, key) for key in gone)})
         if ignored := unknown_filters(kind, user, QueryDict(state.current.filters)):
             state.notices.append(_("This view's filters on fields no longer available are ignored: %(names)s.") % {
-                "names": "、".join(column_label(kind, name.split(".")[0] + "." + name.split(".")[1])
-                                  if name.startswith(QUERY_PREFIX) else name for name in ignored)})
+                "names": "、".join(dict.fromkeys(_filter_label(kind, name) for name in ignored))})
         state.may_save_changes = may_change(state.current, user) and (
             COLUMNS in query or filters_of(query) != state.current.filters
             or query.get("sort", "") != state.current.sort)

@@ -56,24 +56,34 @@ def _content(kind, user, query: QueryDict) -> dict:
     return {"filters": filters_of(query), "sort": query.get("sort", ""), "columns": columns}
 
 
+def _list_or_404(list_key):
+    try:
+        return get_list(list_key)
+    except DomainError as exc:
+        raise Http404 from exc
+
+
+def _save(request, form, kind, *, view=None, content: dict):
+    """Save the form's view (a new one when `view` is None) and go to the list it shows; None with the form's errors."""
+    try:
+        view = view_save(view=view, list_key=kind.key, name=form.cleaned_data["name"],
+                         shared=form.cleaned_data["shared"], actor=request.user, **content)
+    except DomainError as exc:
+        form_errors_from(form, exc)
+        return None
+    messages.success(request, _("View “%(view)s” saved.") % {"view": view})
+    return redirect(view_url(kind, view))
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def view_create(request, list_key):
-    try:
-        kind = get_list(list_key)
-    except DomainError as exc:
-        raise Http404 from exc
+    kind = _list_or_404(list_key)
     form = SavedViewForm(request.POST or None, initial={"query": request.GET.urlencode()})
     if request.method == "POST" and form.is_valid():
-        query = QueryDict(form.cleaned_data["query"])
-        try:
-            view = view_save(list_key=kind.key, name=form.cleaned_data["name"], shared=form.cleaned_data["shared"],
-                             actor=request.user, **_content(kind, request.user, query))
-        except DomainError as exc:
-            form_errors_from(form, exc)
-        else:
-            messages.success(request, _("View “%(view)s” saved.") % {"view": view})
-            return redirect(view_url(kind, view))
+        content = _content(kind, request.user, QueryDict(form.cleaned_data["query"]))
+        if done := _save(request, form, kind, content=content):
+            return done
     return render(request, "core/savedviews/form.html", {
         "form": form, "kind": kind, "back": f"{reverse(kind.url_name)}?{form['query'].value() or ''}"})
 
@@ -96,14 +106,8 @@ def view_edit(request, pk):
             content = {}
             if form.cleaned_data["update"] and form.cleaned_data["query"]:
                 content = _content(kind, request.user, QueryDict(form.cleaned_data["query"]))
-            try:
-                view_save(view=view, list_key=view.list_key, name=form.cleaned_data["name"],
-                          shared=form.cleaned_data["shared"], actor=request.user, **content)
-            except DomainError as exc:
-                form_errors_from(form, exc)
-            else:
-                messages.success(request, _("View “%(view)s” saved.") % {"view": view})
-                return redirect(view_url(kind, view))
+            if done := _save(request, form, kind, view=view, content=content):
+                return done
     return render(request, "core/savedviews/form.html", {
         "form": form, "kind": kind, "view": view, "may_change": may_change(view, request.user),
         "teams": [team for team in teams if view.department_id and team.path.startswith(view.department.path)],
@@ -148,10 +152,7 @@ def view_default(request, pk):
 def view_columns(request, list_key):
     """Choose and order the list's columns: ticks, and up/down buttons that send the page again (no script). The
     result goes back to the list as `cols`, to be saved into a view from there or not."""
-    try:
-        kind = get_list(list_key)
-    except DomainError as exc:
-        raise Http404 from exc
+    kind = _list_or_404(list_key)
     choices = column_choices(kind, request.user)
     query = request.GET.copy()
     if "order" in query:

@@ -240,3 +240,18 @@ def test_phone_cards_keep_the_cells_a_view_leaves_out(client, org, make_lead):
     content = client.get(f"{reverse('leads:list')}?view={view.pk}").content.decode()
     assert 'class="card-2 view-off">王五' in content
     assert "<th class=\"hide-sm\">" in content
+
+
+def test_the_customer_list_takes_views_with_a_custom_column_and_a_name_sort(client, org, make_customer):
+    custom_field_create(target="deals.Customer", key="tier", field_type="text", actor=org.admin,
+                        data={"label_zh": "客户等级", "label_en": "Tier"})
+    make_customer(owner=org.owner, name="Alpha科技有限公司")
+    make_customer(owner=org.owner, name="Beta科技有限公司")
+    view = view_save(list_key="customers", name="按名称", shared=False, actor=org.owner, sort="-name",
+                     columns=["cf.tier", "owner"])
+    client.force_login(org.owner)
+    response = client.get(view_url(get_list("customers"), view))
+    assert [customer.name for customer in response.context["page"]["rows"]] == ["Beta科技有限公司", "Alpha科技有限公司"]
+    assert [column.key for column in response.context["list_views"].columns] == ["cf.tier", "owner"]
+    content = response.content.decode()
+    assert "客户等级" in content and 'class="card-2 view-off"' in content
