@@ -48,3 +48,15 @@ def test_the_log_form_follows_the_kinds_template_and_keeps_what_was_typed(org, m
     page.get_by_role("button", name="记录跟进").click()
     expect(page.locator("p.message.success")).to_contain_text("苏州云帆智能科技有限公司")
     assert Activity.objects.get().content == "通话对象：周敏\n客户需求：30人销售团队\n下一步：周五演示"
+
+
+def test_the_templates_settings_page_fits_a_phone(org, new_page, tmp_path):
+    page = new_page(user=org.admin, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto(reverse("followup:activity_templates"))
+    page.locator("textarea[name=call-fields]").fill("通话对象*\n客户需求*\n通话对象")
+    page.locator("#template-call").get_by_role("button", name="保存").click()
+    expect(page.locator("#template-call ul.errorlist")).to_contain_text("“通话对象”重复了")
+    expect(page.locator("textarea[name=call-fields]")).to_have_value("通话对象*\n客户需求*\n通话对象")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=tmp_path / "templates-settings-phone.png", full_page=True)

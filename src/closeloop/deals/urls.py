@@ -32,6 +32,8 @@ urlpatterns = [
     path("settings/pipelines/<int:pk>/", views_settings.pipeline_edit_view, name="pipeline_edit"),
     path("settings/pipelines/<int:pipeline_pk>/stages/new/", views_settings.stage_edit_view, name="stage_create"),
     path("settings/pipelines/<int:pipeline_pk>/stages/<int:pk>/", views_settings.stage_edit_view, name="stage_edit"),
+    path("settings/pipelines/<int:pipeline_pk>/stages/<int:pk>/move/", views_settings.stage_move_view,
+         name="stage_move"),
     path("settings/pipelines/<int:pipeline_pk>/stages/<int:pk>/delete/", views_settings.stage_delete_view,
          name="stage_delete"),
     path("settings/lost-reasons/new/", views_settings.reason_edit_view, {"kind": "lost"}, name="lost_reason_create"),

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, error_text
 from closeloop.core.views import admin_required
@@ -14,6 +14,7 @@ from closeloop.deals.services.pipelines import (
     reason_save,
     stage_delete,
     stage_delete_targets,
+    stage_move,
     stage_save,
 )
 
@@ -66,6 +67,20 @@ def stage_edit_view(request, pipeline_pk, pk=None):
             return redirect("deals:settings")
     return render(request, "deals/settings_form.html", {"form": form, "title": stage or _("New stage"),
                                                         "subtitle": pipeline})
+
+
+@admin_required
+@require_POST
+def stage_move_view(request, pipeline_pk, pk):
+    """Move a stage to a place in its pipeline's order: the up/down buttons, or the drag (deals/stage-sort.js)."""
+    stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=pk, pipeline_id=pipeline_pk)
+    index = request.POST.get("index", "")
+    if not (index.isdigit() and len(index) <= 4):
+        messages.error(request, _("Choose where the stage goes."))
+    else:
+        stage_move(actor=request.user, stage=stage, index=int(index))
+        messages.success(request, _("Stage “%(stage)s” moved.") % {"stage": stage.name})
+    return redirect("deals:settings")
 
 
 @admin_required

@@ -92,6 +92,20 @@ def stage_save(*, actor: User, pipeline: Pipeline, data: dict, stage: Stage | No
     return stage
 
 
+def stage_move(*, actor: User, stage: Stage, index: int, channel: str = Channel.WEB) -> Stage:
+    """Put the stage at `index` (0 first) in its pipeline's order, as the settings' drag or its up/down buttons
+    ask: it takes the position of the stage now there, which moves down a place with the later ones (stage_save's
+    rule), or goes last. Only the position changes, audited on each stage that moved."""
+    _require_admin(actor)
+    others = list(Stage.objects.filter(pipeline_id=stage.pipeline_id).exclude(pk=stage.pk).order_by("position", "id"))
+    index = max(0, min(int(index), len(others)))
+    position = others[index].position if index < len(others) else (others[-1].position + 1 if others else 0)
+    data = {"name": stage.name, "probability": stage.probability, "required_fields": stage.required_fields,
+            "position": position, "stale_after_days": stage.stale_after_days, "is_won": stage.is_won,
+            "is_lost": stage.is_lost}
+    return stage_save(actor=actor, pipeline=stage.pipeline, data=data, stage=stage, channel=channel)
+
+
 def _make_room(*, pipeline: Pipeline, position: int, moving: Stage | None, name: str, actor: User, channel: str):
     """A stage put at a taken position goes before the stage there: that one and every later one move down a
     place, so "at position 4" means before what is at 4 now, never after the won and lost stages."""

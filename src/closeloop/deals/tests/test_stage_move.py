@@ -1,0 +1,51 @@
+"""Reordering a pipeline's stages from the settings page (issue 15): up/down buttons that work without JavaScript and
+a drag (deals/stage-sort.js) posting the same place, both through stage_move, which reuses stage_save's positions."""
+
+import pytest
+from django.urls import reverse
+
+from closeloop.core.errors import Forbidden
+from closeloop.core.models import AuditEntry
+from closeloop.deals.models import Stage
+from closeloop.deals.services.pipelines import stage_move
+
+DEFAULT = ["初步接洽", "需求确认", "方案报价", "商务谈判", "赢单", "输单"]
+
+
+def order(pipeline):
+    return list(pipeline.stages.order_by("position", "id").values_list("name", flat=True))
+
+
+def test_a_stage_goes_to_the_place_asked_and_the_others_keep_their_order(org, pipeline, stages):
+    stage_move(actor=org.admin, stage=stages["商务谈判"], index=1)
+    assert order(pipeline) == ["初步接洽", "商务谈判", "需求确认", "方案报价", "赢单", "输单"]
+    stage_move(actor=org.admin, stage=Stage.objects.get(pipeline=pipeline, name="初步接洽"), index=3)
+    assert order(pipeline) == ["商务谈判", "需求确认", "方案报价", "初步接洽", "赢单", "输单"]
+    stage_move(actor=org.admin, stage=Stage.objects.get(pipeline=pipeline, name="需求确认"), index=99)  # past the end
+    assert order(pipeline) == ["商务谈判", "方案报价", "初步接洽", "赢单", "输单", "需求确认"]
+    assert AuditEntry.objects.for_object(stages["赢单"]).filter(action="stage.update").exists()
+
+
+@pytest.mark.parametrize("who", ["owner", "teammate", "manager", "outsider"])
+def test_only_an_administrator_reorders_stages(client, org, pipeline, stages, who):
+    user = getattr(org, who)
+    with pytest.raises(Forbidden):
+        stage_move(actor=user, stage=stages["赢单"], index=0)
+    client.force_login(user)
+    url = reverse("deals:stage_move", args=[pipeline.pk, stages["赢单"].pk])
+    assert client.post(url, {"index": "0"}).status_code == 404
+    assert order(pipeline) == DEFAULT
+
+
+def test_the_settings_page_moves_a_stage_up_and_down_without_javascript(client, org, pipeline, stages):
+    client.force_login(org.admin)
+    page = client.get(reverse("deals:settings"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "deals/stage-sort.js" in page and "data-stage-sort" in page
+    assert "将“初步接洽”下移" in page and "将“初步接洽”上移" not in page and "将“输单”下移" not in page
+    url = reverse("deals:stage_move", args=[pipeline.pk, stages["方案报价"].pk])
+    assert client.post(url, {"index": "1"}).status_code == 302  # ↑ on the third row
+    assert order(pipeline) == ["初步接洽", "方案报价", "需求确认", "商务谈判", "赢单", "输单"]
+    client.post(url, {"index": "2"})  # ↓ on what is now the second row
+    assert order(pipeline) == DEFAULT
+    response = client.post(url, {"index": "上"}, follow=True, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert "请选择阶段要移到的位置" in response.content.decode() and order(pipeline) == DEFAULT
