@@ -18,8 +18,11 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do (the page's default below): on a loaded CI machine a cross-site post
+    # can take longer than expect's own 5 s.
+    expect.set_options(timeout=15_000)
     # Playwright's sync API runs an asyncio loop in this thread, and Django refuses ORM calls from a
     # thread with a running loop unless told it is safe. Only while the browser runs: the variable
     # must not leak into other tests (the deploy check rightly fails when it is set), and the module
