@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import outbound
-from ..audit import audit_record, diff, snapshot
+from ..audit import audit_record, audited_update, diff, snapshot
 from ..errors import Conflict, Forbidden, ValidationFailed
 from ..models import Channel, Role, User
 from ..notify import notify
@@ -57,6 +57,10 @@ def _clean(data: dict) -> dict:
     return values
 
 
+def _locked(subscription: WebhookSubscription) -> WebhookSubscription:
+    return WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+
+
 def webhook_subscription_save(*, actor, data: dict, subscription: WebhookSubscription | None = None,
                               channel: str = Channel.WEB) -> WebhookSubscription:
     """Create a subscription (with a new secret, shown once) or change its name, address and events."""
@@ -68,7 +72,7 @@ def webhook_subscription_save(*, actor, data: dict, subscription: WebhookSubscri
             subscription = WebhookSubscription(created_by=actor)
             before = {}
         else:
-            subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+            subscription = _locked(subscription)
             before = _audit_view(subscription)
         for name, value in values.items():
             setattr(subscription, name, value)
@@ -83,7 +87,7 @@ def webhook_subscription_rotate_secret(*, actor, subscription: WebhookSubscripti
     """A new secret at once; deliveries signed from now on use it (the receiver must switch too)."""
     _require_admin(actor)
     with transaction.atomic():
-        subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        subscription = _locked(subscription)
         subscription.secret = new_secret()
         subscription.save(update_fields=["secret", "updated_at"])
         audit_record(actor=actor, channel=channel, action="webhook.rotate_secret", target=subscription)
@@ -95,15 +99,12 @@ def webhook_subscription_pause(*, actor, subscription: WebhookSubscription,
     """Stop sending; events keep being recorded and wait for the resume."""
     _require_admin(actor)
     with transaction.atomic():
-        subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        subscription = _locked(subscription)
         if subscription.status == SubscriptionStatus.PAUSED:
             raise Conflict(_("The subscription is paused already."), code="webhook_paused")
-        before = _audit_view(subscription)
-        subscription.status, subscription.paused_at = SubscriptionStatus.PAUSED, timezone.now()
-        subscription.paused_reason = _("Paused by %(user)s.") % {"user": actor}
-        subscription.save(update_fields=["status", "paused_at", "paused_reason", "updated_at"])
-        audit_record(actor=actor, channel=channel, action="webhook.pause", target=subscription,
-                     changes=diff(before, _audit_view(subscription)))
+        audited_update(instance=subscription, actor=actor, channel=channel, action="webhook.pause", data={
+            "status": SubscriptionStatus.PAUSED, "paused_at": timezone.now(),
+            "paused_reason": _("Paused by %(user)s.") % {"user": actor}})
     return subscription
 
 
@@ -112,15 +113,11 @@ def webhook_subscription_resume(*, actor, subscription: WebhookSubscription,
     """Send again: the failure count starts over and the waiting deliveries are queued, oldest first."""
     _require_admin(actor)
     with transaction.atomic():
-        subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+        subscription = _locked(subscription)
         if subscription.status == SubscriptionStatus.ACTIVE:
             raise Conflict(_("The subscription is active already."), code="webhook_active")
-        before = _audit_view(subscription)
-        subscription.status, subscription.paused_at, subscription.paused_reason = SubscriptionStatus.ACTIVE, None, ""
-        subscription.failure_streak = 0
-        subscription.save(update_fields=["status", "paused_at", "paused_reason", "failure_streak", "updated_at"])
-        audit_record(actor=actor, channel=channel, action="webhook.resume", target=subscription,
-                     changes=diff(before, _audit_view(subscription)))
+        audited_update(instance=subscription, actor=actor, channel=channel, action="webhook.resume", data={
+            "status": SubscriptionStatus.ACTIVE, "paused_at": None, "paused_reason": "", "failure_streak": 0})
         pending = subscription.deliveries.filter(status=WebhookDeliveryStatus.PENDING)
         # What waited for a retry goes now too: its scheduled job may have run (and stopped) while paused.
         pending.exclude(next_attempt_at=None).update(next_attempt_at=None)
