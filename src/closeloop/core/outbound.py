@@ -52,7 +52,9 @@ def resolve(url: str) -> tuple[urllib.parse.SplitResult, str | None]:
         port = parts.port or 443
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, ValueError, UnicodeError) as exc:
-        raise AddressRefused(_("The host %(host)s could not be found (%(reason)s).") % {"host": host, "reason": exc}) from exc
+        # The resolver's own words (errno, English) mean nothing to an administrator; what to check does.
+        raise AddressRefused(_("The host %(host)s could not be found: check the address, and that this server can "
+                               "look up names on the internet.") % {"host": host}) from exc
     addresses = [info[4][0] for info in infos]
     if not addresses or not all(_public(address) for address in addresses):
         raise AddressRefused(_("%(host)s is not a public address (loopback, private or link-local addresses are "

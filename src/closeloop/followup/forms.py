@@ -5,6 +5,7 @@ import json
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from closeloop.core.forms import TypedDateTimeField
 from closeloop.core.models import User
@@ -47,7 +48,7 @@ class ActivityForm(forms.Form):
         content.widget.attrs.update({"rows": 5, "data-templates": json.dumps(skeletons, ensure_ascii=False)})
         if not self.is_bound:
             content.initial = skeletons.get(self.fields["kind"].initial, "")
-        listed = "; ".join(f"{template.get_kind_display()} — {'、'.join(field_lines(template).splitlines())}"
+        listed = pgettext("list separator", "; ").join(f"{template.get_kind_display()} — {'、'.join(field_lines(template).splitlines())}"
                            for template in self.templates.values() if template.fields)
         content.help_text = _("Templates: %(templates)s (* required).") % {"templates": listed}
 

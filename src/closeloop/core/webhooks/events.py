@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import configcache
 from ..hooks import WebhookEvent, loop_apps
@@ -54,6 +55,8 @@ def groups() -> list[tuple[object, list[WebhookEvent]]]:
 
 
 def label(code: str) -> str:
+    if code == TEST_EVENT:
+        return _("Test event")
     return str(EVENTS[code].label) if code in EVENTS else code
 
 
