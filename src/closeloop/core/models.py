@@ -67,7 +67,9 @@ class User(AbstractUser):
     on_leave = models.BooleanField(_("on leave"), default=False)
     # The language of what reaches the person outside a page (the weekly digest mail); empty: the site's.
     # Pages follow the browser's choice instead (LocaleMiddleware).
-    language = models.CharField(_("language of emails"), max_length=10, blank=True,
+    # A default in the database too: rows written by code that predates the column (a migration's historical
+    # User, an older release during a rolling upgrade) stay valid.
+    language = models.CharField(_("language of emails"), max_length=10, blank=True, default="", db_default="",
                                 choices=settings.LANGUAGES)
 
     objects = UserManager()
