@@ -1,5 +1,6 @@
 import json
 import threading
+from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -112,3 +113,14 @@ def mail_dir(settings, tmp_path):
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.filebased.EmailBackend",
                                     "OPTIONS": {"file_path": str(folder)}}}
     return folder
+
+
+def written_mails(folder) -> list:
+    """Every mail the development mailer wrote, parsed. A file holds the mails of one connection, each followed by a
+    line of dashes, and two connections in the same second may share a file, so a file is not a mail."""
+    found = []
+    for path in sorted(folder.iterdir()):
+        for raw in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
+            if raw.strip():
+                found.append(message_from_bytes(raw, policy=policy.default))
+    return found

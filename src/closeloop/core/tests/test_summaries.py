@@ -1,7 +1,6 @@
 """Notification defaults a person would keep, and the 08:30 daily summary (issue 15)."""
 
 from datetime import datetime
-from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,6 +17,7 @@ from closeloop.core.models import (
 )
 from closeloop.core.notify import notify
 from closeloop.core.schedule import SWEEPS, next_due
+from closeloop.core.tests.conftest import written_mails
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -65,8 +65,7 @@ def test_the_worker_mails_one_summary_per_person_who_has_events_waiting(org, tel
     assert set(summaries.values_list("status", flat=True)) == {DeliveryStatus.SENT}
     assert not SummaryItem.objects.filter(summarized_at__isnull=True).exists()
 
-    mails = [message_from_bytes(path.read_bytes().rsplit(b"-" * 79, 1)[0], policy=policy.default)
-             for path in mail_dir.iterdir()]
+    mails = written_mails(mail_dir)
     assert sorted(m["To"] for m in mails) == ["owner@example.com", "teammate@example.com"]
     owner_mail = next(m for m in mails if m["To"] == "owner@example.com")
     assert "13" in owner_mail["Subject"]  # one mail counting every event

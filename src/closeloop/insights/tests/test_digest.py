@@ -7,7 +7,6 @@ Team A (manager: owner and teammate) wins ¥10,000 from the website (官网) and
 """
 
 from datetime import datetime, time, timedelta
-from email import message_from_bytes, policy
 
 import pytest
 from django.urls import reverse
@@ -15,7 +14,7 @@ from django.utils import timezone
 
 from closeloop.core.models import DeliveryStatus, Notification, NotificationDelivery, NotificationPreference
 from closeloop.core.schedule import SWEEPS
-from closeloop.core.tests.conftest import at_once
+from closeloop.core.tests.conftest import at_once, written_mails
 from closeloop.deals.services.opportunities import opportunity_move_stage
 from closeloop.insights.digest import DIGEST_KIND, digests_send, due_week, week_of
 from closeloop.insights.models import WeeklyDigest
@@ -31,15 +30,8 @@ def at(day, hour, minute=0):
 
 
 def mails(folder) -> dict:
-    """{recipient: the parsed message} of every mail the development mailer wrote (a file holds the mails of one
-    connection, each followed by a line of dashes; two connections in the same second may share a file)."""
-    found = {}
-    for path in folder.iterdir():
-        for raw in path.read_bytes().split(b"\n" + b"-" * 79 + b"\n"):
-            if raw.strip():
-                message = message_from_bytes(raw, policy=policy.default)
-                found[message["To"]] = message
-    return found
+    """{recipient: the parsed message} of every mail the development mailer wrote."""
+    return {message["To"]: message for message in written_mails(folder)}
 
 
 def parts(message) -> tuple[str, str]:
