@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.core import configcache
 from closeloop.core.audit import audit_record
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.inputs import text_limit_errors
@@ -26,7 +27,12 @@ COLONS = "：:"
 
 
 def templates_by_kind() -> dict[str, ActivityTemplate]:
-    return {template.kind: template for template in ActivityTemplate.objects.all()}
+    """Each kind's template, from the configuration cache: every log form and every `activity_log` asks, and an
+    administrator changes them a few times a year (a save or delete drops the entry). Shared: read-only."""
+    def load():
+        return {template.kind: template for template in ActivityTemplate.objects.all()}
+
+    return configcache.cached("followup.activity_templates", load, models=(ActivityTemplate,))
 
 
 def skeleton(template: ActivityTemplate) -> str:

@@ -5,6 +5,8 @@ what was typed; as owner, teammate, manager, outsider and administrator."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -117,6 +119,23 @@ def test_the_service_and_the_api_refuse_what_the_form_refuses(client, org, make_
     # A kind without a template logs as before.
     activity_log(actor=org.owner, record=lead, data={"kind": "wechat", "content": "发了资料"})
     assert Activity.objects.filter(kind="wechat").exists()
+
+
+def test_templates_are_read_once_and_a_change_shows_at_once(client, org, make_lead, call_template):
+    lead = make_lead(owner=org.owner)
+    client.force_login(org.owner)
+    client.get(lead.get_absolute_url())  # loads the cache
+    with CaptureQueriesContext(connection) as queries:
+        client.get(lead.get_absolute_url())
+        activity_log(actor=org.owner, record=lead, data={
+            "kind": "call", "content": "通话对象：王总\n客户需求：CRM\n下一步：演示", "next_follow_up_at": due()})
+    assert not [query for query in queries if "followup_activitytemplate" in query["sql"]]
+    activity_template_save(kind="call", data={"fields": "通话对象*\n预算*"}, actor=org.admin)
+    with pytest.raises(ValidationFailed) as refused:
+        activity_log(actor=org.owner, record=lead, data={"kind": "call", "content": "通话对象：王总"})
+    assert "预算" in refused.value.field_errors["content"][0]
+    activity_template_save(kind="call", data={}, actor=org.admin)
+    activity_log(actor=org.owner, record=lead, data={"kind": "call", "content": "打过电话，没人接"})
 
 
 def test_the_demo_sets_templates_for_calls_and_visits(org):
