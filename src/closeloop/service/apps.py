@@ -149,6 +149,18 @@ class ServiceConfig(LoopApp):
 
         return [("/tickets", api.router), ("/surveys", api_surveys.router)]
 
+    def gen_data_arguments(self, parser):
+        parser.add_argument("--deliveries", type=int, default=0,
+                            help="Deliveries with milestones (and surveys once accepted), on signed contracts.")
+        parser.add_argument("--tickets", type=int, default=0,
+                            help="Tickets over the customers, about a fifth open, with SLA clocks, replies and surveys.")
+        parser.add_argument("--service-staff", type=int, default=8, help="The after-sales team (created if missing).")
+
+    def gen_data(self, ctx):
+        from .gendata import generate
+
+        generate(ctx)
+
     def demo(self, ctx):
         from .demo import load_demo_deliveries, load_demo_surveys, load_demo_ticket_form, load_demo_tickets
 
