@@ -49,7 +49,8 @@ from closeloop.leads.services import editing, merge
 from closeloop.quotes import approvals, catalog
 from closeloop.quotes import services as quotes
 from closeloop.quotes.models import ApprovalRequest
-from closeloop.service import deliveries, ticket_forms, tickets
+from closeloop.service import deliveries, renewals, settings_services, surveys, ticket_forms, tickets
+from closeloop.service.models import ServiceSettings, Survey
 
 ROLES = ("owner", "teammate", "manager", "other_manager", "marketer", "presales", "receiver", "finance", "service",
          "outsider", "admin")
@@ -231,6 +232,22 @@ class World:
     def _build_ticket(self):
         return tickets.ticket_create(customer=self.fresh("customer"), actor=self.org.owner, data={
             "title": "系统登录报错", "description": "登录后提示500错误", "priority": "P3"})
+
+    def _build_survey(self):
+        """The survey that went to the customer when after-sales service resolved the ticket."""
+        tickets.ticket_move(ticket=self.fresh("ticket"), status="resolved", actor=self.people["service"])
+        return Survey.objects.get(ticket=self.build("ticket"))
+
+    def _build_service_manager(self):
+        """After-sales `service` is also the service manager named in the service settings."""
+        ServiceSettings.objects.update_or_create(pk=1, defaults={"service_manager": self.people["service"]})
+        return self.people["service"]
+
+    def _build_renewal_deal(self):
+        """The renewal deal the sweep opened for the signed contract, ending in a month, for its owner."""
+        contract = self.fresh("signed_contract")
+        type(contract).objects.filter(pk=contract.pk).update(end_date=timezone.localdate() + timedelta(days=30))
+        return renewals.renewal_open(contract_id=contract.pk).opportunity
 
 
 def some_or_refused(count: int) -> int:
@@ -518,6 +535,24 @@ MATRIX = [
     ("service.ticket_forms.ticket_form_share", "customer",
      lambda w, a: ticket_forms.ticket_form_share(customer=w.fresh("customer"), actor=a),
      "ok 404 ok 404 404 403 404 404 404 404 ok"),
+    # A survey nobody answered is sent again by whoever may work its ticket.
+    ("service.surveys.survey_resend", "ticket",
+     lambda w, a: surveys.survey_resend(survey=w.fresh("survey"), actor=a),
+     "ok 404 ok 404 404 403 404 404 ok 404 ok"),
+    # "Renew" drafts the quote with quote_create's rights on the renewal deal (the account owner's; the old deal's
+    # pre-sales participant is not on the new one).
+    ("service.renewals.renewal_quote_draft", "renewal_deal",
+     lambda w, a: renewals.renewal_quote_draft(renewal=w.fresh("renewal_deal").renewal_of, actor=a),
+     "ok 404 ok 404 404 404 404 404 404 404 ok"),
+    # SLA targets and customers' tiers: administrators and the service manager (here `service`) alone.
+    ("service.settings_services.sla_policies_save", None,
+     lambda w, a: w.build("service_manager") and settings_services.sla_policies_save(actor=a, policies=[
+         {"priority": "P1", "tier": "", "first_response_minutes": 30, "resolution_minutes": 240}]),
+     "403 403 403 403 403 403 403 403 ok 403 ok"),
+    ("service.settings_services.customer_tier_set", "customer",
+     lambda w, a: w.build("service_manager") and settings_services.customer_tier_set(
+         customer=w.fresh("customer"), tier="vip", actor=a),
+     "403 404 403 404 404 403 404 404 ok 404 ok"),
 ]
 
 ADMIN_ONLY = "403 403 403 403 403 403 403 403 403 403 ok"
@@ -594,11 +629,6 @@ NOT_IN_THE_TABLE = {
     "quotes.catalog.quote_template_save": "settings",
     "quotes.catalog.approval_rule_save": "settings",
     "service.settings_services.service_settings_save": "settings",
-    # Rights tested in the service app's own tests for now (issue 11; rows to follow in this table).
-    "service.settings_services.sla_policies_save": "settings (administrators, the service manager: test_sla_settings)",
-    "service.settings_services.customer_tier_set": "settings (administrators, the service manager: test_sla_settings)",
-    "service.surveys.survey_resend": "who may work the ticket or delivery (test_radar)",
-    "service.renewals.renewal_quote_draft": "quote_create's rights on the renewal deal (test_renewals)",
     "contracts.services.contract_delivery_record": "refused to everyone while deliveries record acceptance (test_deliveries)",
 }
 
