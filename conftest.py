@@ -180,6 +180,15 @@ def _english_by_default(settings):
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _media_outside_the_checkout(tmp_path_factory):
+    # Uploads a test makes without its own MEDIA_ROOT (the demo's scanned acceptance form) go to a temporary
+    # folder, never into the checkout's var/media.
+    from django.conf import settings
+
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     # SQLite's shared-cache in-memory test database answers a second writer with "table is locked"

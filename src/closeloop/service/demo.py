@@ -1,10 +1,14 @@
-"""The demo's deliveries: the contract in performance is being delivered with a milestone past its date, and the
-newly signed one was delivered and accepted by the customer through their link."""
+"""The demo's deliveries: the contract the contracts demo paid in full was delivered and its signed acceptance form
+recorded weeks ago (which completed it), the contract in performance is being delivered with a milestone past its
+date, and the newly signed one was delivered and accepted by the customer through their link."""
 
+import io
 from datetime import timedelta
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
+from closeloop.contracts.demo import DELIVERIES_TO_ACCEPT
 from closeloop.contracts.models import Contract, ContractStatus
 from closeloop.core.errors import DomainError
 from closeloop.core.models import Channel
@@ -12,14 +16,48 @@ from closeloop.core.models import Channel
 from . import deliveries
 
 
+def _scanned_form() -> SimpleUploadedFile:
+    """A scan of the signed acceptance form: a page with its ruled lines and a signature stroke."""
+    from PIL import Image, ImageDraw
+
+    page = Image.new("L", (420, 594), 255)
+    draw = ImageDraw.Draw(page)
+    for y in range(80, 480, 40):
+        draw.line((40, y, 380, y), fill=160)
+    draw.line((250, 530, 280, 505, 300, 540, 340, 510), fill=20, width=3)
+    buffer = io.BytesIO()
+    page.save(buffer, format="PNG")
+    return SimpleUploadedFile("验收单.png", buffer.getvalue(), content_type="image/png")
+
+
+def _accept_handed_over(ctx, staff) -> int:
+    """The deliveries the contracts demo left to this app: delivered, and the customer's signed form recorded on
+    the day it names, through the same services as the delivery page (which release and complete the contract)."""
+    made = 0
+    for contract, accepted_on in ctx.shared.get(DELIVERIES_TO_ACCEPT, []):
+        delivery = deliveries.delivery_create(contract=contract, actor=contract.owner, owner=staff,
+                                              channel=Channel.SYSTEM, milestones=[
+            {"name": "部署上线", "planned_date": accepted_on - timedelta(days=10)},
+            {"name": "用户培训", "planned_date": accepted_on - timedelta(days=3)}])
+        for milestone in delivery.milestones.order_by("position"):
+            deliveries.milestone_update(milestone=milestone, actor=staff, channel=Channel.SYSTEM,
+                                        data={"done_date": milestone.planned_date})
+        deliveries.delivery_accept_by_form(delivery=delivery, upload=_scanned_form(), accepted_on=accepted_on,
+                                           acceptor_name="客户项目负责人", actor=staff, channel=Channel.SYSTEM)
+        made += 1
+    return made
+
+
 def load_demo_deliveries(ctx) -> str:
     today = ctx.now.date()
     staff = ctx.users.get("service1") or ctx.admin
     made = 0
-    active = Contract.objects.filter(status=ContractStatus.ACTIVE, delivered_at__isnull=True).order_by("id").first()
-    signed = Contract.objects.filter(status=ContractStatus.SIGNED).order_by("id").first()
     try:
         with transaction.atomic():
+            made += _accept_handed_over(ctx, staff)
+            active = (Contract.objects.filter(status=ContractStatus.ACTIVE, delivered_at__isnull=True)
+                      .order_by("id").first())
+            signed = Contract.objects.filter(status=ContractStatus.SIGNED).order_by("id").first()
             if active is not None:
                 deliveries.delivery_create(contract=active, actor=active.owner, owner=staff, channel=Channel.SYSTEM,
                                            notes="客户要求分两期上线", milestones=[

@@ -1,14 +1,17 @@
 """The demo has a delivery under way with a milestone past its date and one the customer accepted."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from closeloop.contracts.models import Contract, ContractStatus
 from closeloop.core.models import Notification
 from closeloop.followup.models import Task
 from closeloop.service.models import (
+    AcceptedVia,
     Delivery,
     DeliveryStatus,
     Milestone,
@@ -27,11 +30,17 @@ def test_the_demo_has_deliveries(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     out = StringIO()
     call_command("demo", leads=60, stdout=out)
-    assert "2 deliveries" in out.getvalue()
+    assert "3 deliveries" in out.getvalue()
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.IN_PROGRESS, DeliveryStatus.ACCEPTED}
     assert Milestone.objects.filter(done_date__isnull=True, planned_date__lt=timezone.localdate()).exists()
-    accepted = Delivery.objects.get(status=DeliveryStatus.ACCEPTED)
-    assert accepted.contract.delivered_at is not None
+    by_link = Delivery.objects.get(status=DeliveryStatus.ACCEPTED, accepted_via=AcceptedVia.LINK)
+    assert by_link.contract.delivered_at is not None
+    # The contract the contracts demo paid in full completed when this app recorded its signed acceptance form,
+    # on the day the contracts demo named, through the delivery's own service (no acceptance beside it).
+    by_form = Delivery.objects.get(status=DeliveryStatus.ACCEPTED, accepted_via=AcceptedVia.FORM)
+    assert by_form.contract.status == ContractStatus.COMPLETED and by_form.acceptance_form
+    assert timezone.localdate(by_form.contract.delivered_at) < timezone.localdate() - timedelta(days=15)
+    assert not Contract.objects.filter(delivered_at__isnull=False, delivery__isnull=True).exists()
     assert "5 tickets" in out.getvalue() and "1 public ticket form" in out.getvalue()
     assert Ticket.objects.filter(channel="form", customer__ticket_form__in=TicketFormLink.objects.all()).count() == 1
     assert set(Ticket.objects.values_list("status", flat=True)) == set(TicketStatus.values)
@@ -39,7 +48,7 @@ def test_the_demo_has_deliveries(settings, tmp_path):
     assert breached.priority == "P1" and Notification.objects.filter(kind="ticket.sla_breached").exists()
     # The closed ticket's survey was answered low (a call-back each for its account owner and the service manager),
     # the accepted delivery's high, the resolved ticket's waits.
-    assert "3 surveys (2 answered)" in out.getvalue()
+    assert "4 surveys (2 answered)" in out.getvalue()
     low = Survey.objects.get(ticket__status=TicketStatus.CLOSED)
     assert low.low_score and Survey.objects.filter(answered_at__isnull=True, ticket__status=TicketStatus.RESOLVED).exists()
     assert Task.objects.for_record(low.ticket).filter(kind="survey_low_score").count() == 2
