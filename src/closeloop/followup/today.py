@@ -88,9 +88,9 @@ def handoffs_to_confirm(user, now) -> list[TodayItem]:
 
 
 def escalations(user, now) -> list[TodayItem]:
-    reminders = Reminder.objects.filter(recipient=user, level=1, sent_at__gte=now - timedelta(days=7))
-    return [TodayItem("escalation", reminder, reminder.due_at, True, note=reminder.message)
-            for reminder in reminders.order_by("-sent_at")[:TODAY_LIMIT]]
+    reminders = (Reminder.objects.filter(recipient=user, level=1, sent_at__gte=now - timedelta(days=7))
+                 .prefetch_related("record").order_by("-sent_at")[:TODAY_LIMIT])
+    return [TodayItem("escalation", reminder, reminder.due_at, True, note=reminder.message) for reminder in reminders]
 
 
 SOURCES = [
@@ -111,15 +111,44 @@ class TodaySection:
     items: list
 
 
-def today_sections(*, user, now=None) -> list[TodaySection]:
-    """The non-empty sections of the user's Today page, in order; each record appears once."""
+def _subject(item):
+    """The record an item is about: an escalation's is its reminder's record."""
+    record = item.record
+    return record.record if item.kind == "escalation" else record
+
+
+def seen_by(viewer, items: list) -> list:
+    """The items whose record `viewer` may see, in their order. A record can leave a person's sight after its task,
+    hand-off or escalation was made (moved to another team); a team's hand-off can be about another team's record;
+    and a manager reading a rep's Today sees only what they may see themselves. A record without visibility of its
+    own (an approval request, an instalment) stays: its row names who answers it. Other items (the team's table)
+    are not about one record."""
+    by_model: dict[type, set] = {}
+    for item in items:
+        if isinstance(item, TodayItem) and (record := _subject(item)) is not None:
+            by_model.setdefault(type(record), set()).add(record.pk)
+    visible = {model: set(model.objects.visible_to(viewer).filter(pk__in=pks).values_list("pk", flat=True))
+               for model, pks in by_model.items() if hasattr(model.objects, "visible_to")}
+
+    def kept(item) -> bool:
+        if not isinstance(item, TodayItem):
+            return True
+        record = _subject(item)
+        return record is not None and (type(record) not in visible or record.pk in visible[type(record)])
+
+    return [item for item in items if kept(item)]
+
+
+def today_sections(*, user, now=None, viewer=None) -> list[TodaySection]:
+    """The non-empty sections of the user's Today page, in order; each record appears once. `viewer` (the user
+    unless a manager reads a team member's) sees only the records they may see."""
     now = now or timezone.now()
     sources = sorted((s for s in collect("today_sources") if s.visible(user)), key=lambda s: s.order)
     seen: set = set()
     sections = []
     for source in sources:
         items = []
-        for item in source.items(user, now):
+        for item in seen_by(viewer or user, list(source.items(user, now))):
             key = item.dedup_key
             if key is not None:
                 if key in seen:

@@ -140,7 +140,8 @@ def person_today_view(request, user_pk: int):
     person = get_object_or_404(User, pk=user_pk, is_active=True)
     if not may_view_person(request.user, person):
         raise Http404
-    return render(request, "followup/today.html", {"sections": today_sections(user=person), "person": person})
+    return render(request, "followup/today.html", {"sections": today_sections(user=person, viewer=request.user),
+                                                      "person": person})
 
 
 # ---------------------------------------------------------------------------------------------------
