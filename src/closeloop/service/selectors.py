@@ -114,7 +114,8 @@ def ticket_list(*, user, status: str = "", q: str = "", customer: int | None = N
     if review is not None:
         tickets = _ticket_review(tickets, user, review)
     if status == "open":
-        tickets = tickets.filter(status__in=OPEN_TICKET_STATUSES)
+        # Open tickets are neither resolved nor closed (reopening clears both): the terms of the open-list indexes.
+        tickets = tickets.filter(status__in=OPEN_TICKET_STATUSES, resolved_at__isnull=True, closed_at__isnull=True)
     elif status in TicketStatus.values:
         tickets = tickets.filter(status=status)
     if priority in TicketPriority.values:

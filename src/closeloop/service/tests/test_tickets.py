@@ -20,6 +20,7 @@ from closeloop.service.models import (
     Ticket,
     TicketStatus,
 )
+from closeloop.service.selectors import ticket_list
 
 pytestmark = pytest.mark.django_db
 S = TicketStatus
@@ -128,9 +129,14 @@ def test_resolve_close_and_reopen(org, make_ticket, service_team):
     tickets.ticket_move(ticket=ticket, status=S.CLOSED, actor=service_team.first)
     with pytest.raises(Conflict):
         tickets.ticket_reply(ticket=ticket, actor=service_team.first, body="补充")
+    open_list = ticket_list(user=service_team.first, status="open")
+    assert ticket not in open_list and ticket in ticket_list(user=service_team.first, status=S.CLOSED)
     tickets.ticket_move(ticket=ticket, status=S.IN_PROGRESS, actor=org.owner)  # the customer's rep reopens it
     ticket.refresh_from_db()
     assert ticket.status == S.IN_PROGRESS and ticket.resolved_at is None and ticket.closed_at is None
+    # The open list reads "neither resolved nor closed" (its indexes' terms): reopening clears both.
+    assert ticket in ticket_list(user=service_team.first, status="open")
+    assert ticket in ticket_list(user=ticket.owner, status="open", mine=True)
     assert ticket.resolution_due_at is not None
     with pytest.raises(Forbidden):
         tickets.ticket_move(ticket=ticket, status=S.WAITING, actor=org.outsider)

@@ -1,0 +1,204 @@
+"""After-sales service at scale (issue 11): the SLA sweep over 200k open tickets and the ticket list over 1M tickets.
+The `service` step of `make bench`, or alone `python -m bench.service` (on DATABASE_URL, else a SQLite file under
+var/bench/; generate once and reuse it).
+
+Tickets (about a fifth open, with their clocks, replies and surveys) and some deliveries are generated with
+`gen_data` when there are fewer than asked, over the customers there are (and customers first when there are none).
+
+- The sweep as the worker runs it every five minutes: the steady run (the clocks that ran out were escalated by the
+  previous run) per run and per open ticket, beside the same run's raw SQL of its two index reads; and a catch-up
+  run, the sweep two hours late (every clock due within those hours escalated, notices written), per escalated
+  clock, rolled back so the data stays as it was.
+- The ticket list as a service agent (their open tickets, one priority, a search by number) and the service manager
+  (all open tickets, waiting on the customer, page 20 of every ticket, a search by customer name) open it, and a sales
+  manager (the tickets of the team's customers), in-process through Django's test client (the server's own time),
+  p50 / p95, beside the login page as the same run's bare baseline. Budget (DESIGN.md): p95 <= 100 ms.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import timedelta
+
+from bench.pages import HEADER, say, setup
+from bench.pages import measure as measure_page
+
+BUDGET_MS = 100
+TICKETS, QUICK_TICKETS = 1_000_000, 50_000
+
+
+def generate(tickets: int) -> list[dict]:
+    """Top the tickets up to `tickets` (and deliveries to a fiftieth of that); the gen-data result line, if any."""
+    from django.core.management import call_command
+
+    from closeloop.deals.models import Customer
+    from closeloop.service.models import Delivery, Ticket
+
+    have = Ticket.objects.count()
+    if have >= tickets:
+        return []
+    missing = tickets - have
+    customers = 0 if Customer.objects.exists() else max(missing // 20, 1)
+    deliveries = max(tickets // 50 - Delivery.objects.count(), 0)
+    started = time.monotonic()
+    call_command("gen_data", leads=0, customers=customers, opportunities=customers, contracts=customers,
+                 deliveries=deliveries, tickets=missing, seed=20261207 + have, verbosity=0)
+    seconds = time.monotonic() - started
+    say(f"generated {missing:,} tickets in {seconds:.0f} s")
+    return [{"what": f"gen-data: {missing:,} tickets (with replies, surveys), {deliveries:,} deliveries",
+             "figure": seconds, "unit": "s", "note": f"{missing / seconds:,.0f} tickets/s"}]
+
+
+def _sweep_queries_raw(now, repeats: int) -> float:
+    """The floor of a steady run: the sweep's two index reads as raw SQL (p95, ms)."""
+    from django.db import connection
+    from django.db.models import Q
+
+    from closeloop.service.models import Ticket, TicketStatus
+
+    queries = []
+    for due, breached, done in (("first_response_due_at", "first_response_breached_at", "first_responded_at"),
+                                ("resolution_due_at", "resolution_breached_at", "resolved_at")):
+        rows = (Ticket.objects.filter(**{f"{due}__lte": now, f"{breached}__isnull": True, f"{done}__isnull": True})
+                .filter(~Q(status=TicketStatus.CLOSED)).order_by(due, "id").values_list("id")[:500])
+        queries.append(rows.query.sql_with_params())
+    timings = []
+    with connection.cursor() as cursor:
+        for _ in range(repeats + 1):
+            started = time.perf_counter()
+            for sql, params in queries:
+                cursor.execute(sql, params)
+                cursor.fetchall()
+            timings.append(time.perf_counter() - started)
+    return _p95(timings[1:]) * 1000
+
+
+def _p95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[max(0, int(len(values) * 0.95) - 1)]
+
+
+def sweep(repeats: int) -> list[dict]:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from closeloop.service.models import OPEN_TICKET_STATUSES, Ticket
+    from closeloop.service.sla import sla_sweep
+
+    open_tickets = Ticket.objects.filter(status__in=OPEN_TICKET_STATUSES).count()
+    # What fell due since the data was made (or the last run): the worker's next run escalates it, kept.
+    started = time.perf_counter()
+    first = sla_sweep()
+    say(f"sweep: first run escalated {first:,} clocks in {(time.perf_counter() - started) * 1000:,.0f} ms; "
+        f"{open_tickets:,} open tickets")
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        sla_sweep()
+        timings.append((time.perf_counter() - started) * 1000)
+    steady, raw = _p95(timings), _sweep_queries_raw(timezone.now(), repeats)
+    say(f"sweep, steady run: p50 {statistics.median(timings):.1f} ms, p95 {steady:.1f} ms; raw index reads p95 {raw:.2f} ms")
+    # Two hours late: every clock due in those hours is escalated, its notices written; then rolled back.
+    late = timezone.now() + timedelta(hours=2)
+    with transaction.atomic():
+        started = time.perf_counter()
+        escalated = sla_sweep(late)
+        catch_up = time.perf_counter() - started
+        transaction.set_rollback(True)
+    say(f"sweep, two hours late: {escalated:,} clocks escalated in {catch_up:.2f} s (rolled back)")
+    per_clock = catch_up * 1000 / escalated if escalated else None
+    return [{
+        "what": f"SLA sweep over {open_tickets:,} open tickets: steady run (p95)", "figure": steady, "unit": "ms",
+        "baseline": raw, "ratio": steady / raw if raw else None, "budget": "time per run (every 5 min)",
+        "note": f"{steady * 1000 / max(open_tickets, 1):.3f} µs per open ticket; p50 {statistics.median(timings):.1f} ms; "
+                f"baseline = its two index reads as raw SQL; first run escalated {first:,}",
+    }, {
+        "what": "SLA sweep two hours late: per escalated clock", "figure": per_clock, "unit": "ms",
+        "budget": "time per run",
+        "note": f"{escalated:,} clocks escalated (notices to the service manager and assignee) in {catch_up:.2f} s, "
+                "rolled back",
+    }]
+
+
+def ticket_list(repeats: int) -> list[dict]:
+    from django.test import Client
+
+    from closeloop.core.models import Role, User
+    from closeloop.deals.models import Customer
+    from closeloop.service.models import Ticket
+    from closeloop.service.sla import service_settings
+
+    manager = service_settings().service_manager
+    agents = User.objects.filter(role=Role.SERVICE, is_active=True).order_by("pk")
+    if manager is None:
+        manager = agents.first()
+    agent = agents.exclude(pk=manager.pk).first() or manager
+    sales_manager = (User.objects.filter(role=Role.SALES_MANAGER, reports__isnull=False).distinct().order_by("pk")
+                     .first())
+    sample = Ticket.objects.filter(owner=agent).order_by("-pk").values_list("number", "customer__name").first()
+    number, customer_name = sample or ("GD-0", "无此客户")
+    fragment = customer_name[2:6] if len(customer_name) > 6 else customer_name
+    viewers = [
+        (agent, [("my open tickets", "/service/tickets/?mine=1"),
+                 ("my open P2 tickets", "/service/tickets/?mine=1&priority=P2"),
+                 ("search by number", f"/service/tickets/?status=all&q={number}")]),
+        (manager, [("open tickets", "/service/tickets/"),
+                   ("waiting on the customer", "/service/tickets/?status=waiting"),
+                   ("every ticket, page 20", "/service/tickets/?status=all&page=20"),
+                   ("P1, every status", "/service/tickets/?status=all&priority=P1"),
+                   ("search by customer name", f"/service/tickets/?status=all&q={fragment}")]),
+    ]
+    if sales_manager is not None:
+        viewers.append((sales_manager, [("team's customers' open tickets", "/service/tickets/")]))
+    say(HEADER)
+    worst, worst_page, baseline = 0.0, "", 0.0
+    for user, pages in viewers:
+        client = Client()
+        client.force_login(user)
+        baseline = max(baseline, measure_page(Client(), user, "login page, anonymous (baseline)", "/login/", repeats))
+        for label, path in pages:
+            p95 = measure_page(client, user, label, path, repeats)
+            if p95 >= worst:
+                worst, worst_page = p95, f"{label} as {user.username}"
+    tickets = Ticket.objects.count()
+    return [{
+        "what": f"ticket list over {tickets:,} tickets (worst p95)", "figure": worst, "unit": "ms",
+        "baseline": baseline, "ratio": worst / baseline if baseline else None, "budget": f"<= {BUDGET_MS} ms",
+        "status": "PASS" if worst <= BUDGET_MS else "FAIL",
+        "note": f"worst: {worst_page}; {Customer.objects.count():,} customers; service agent, service manager, "
+                "sales manager; baseline = the login page, anonymous",
+    }]
+
+
+def measure(tickets: int, repeats: int) -> list[dict]:
+    results = generate(tickets)
+    results += sweep(repeats)
+    results += ticket_list(repeats)
+    return results
+
+
+def suite_results(*, quick: bool) -> dict:
+    """For `make bench` (`bench.suite`): on the suite's database, Django already set up."""
+    from django.conf import settings
+
+    if "testserver" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    return {"results": measure(QUICK_TICKETS if quick else TICKETS, 10 if quick else 20)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.service", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=TICKETS)
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args(argv)
+    setup(f"service-{args.tickets}")
+    for line in measure(args.tickets, args.repeats):
+        figure = "-" if line["figure"] is None else f"{line['figure']:,.2f}"
+        say(f"{line['what']}: {figure} {line['unit']} {line.get('status', '')} ({line.get('note', '')})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
