@@ -118,7 +118,10 @@ class Timer:
             return ""
         minutes = abs(int(self.remaining))
         hours, minutes = divmod(minutes, 60)
-        return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
+        # Working time, in the reader's language (3小时05分 / 3h05m).
+        if hours:
+            return _("%(hours)dh%(minutes)02dm") % {"hours": hours, "minutes": minutes}
+        return _("%(minutes)dm") % {"minutes": minutes}
 
 
 def timers(ticket: Ticket, now: datetime | None = None) -> list[Timer]:
