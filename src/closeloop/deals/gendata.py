@@ -74,6 +74,8 @@ def opportunities_generate(ctx: GenDataContext, total: int, seed: int, customers
     if not customers:
         ctx.log("opportunities: not generated — no customers (use --customers).")
         return
+    from closeloop.leads.models import Lead, LeadStatus
+
     from .models import LostReason, Opportunity, Stage
 
     stages = list(Stage.objects.filter(pipeline__is_default=True).values_list(
@@ -85,20 +87,27 @@ def opportunities_generate(ctx: GenDataContext, total: int, seed: int, customers
     rng = random.Random(seed + 3)
     end = datetime.now(UTC)
     open_stages = [s for s in stages if not s[3] and not s[4]]
+    # As in a live system, a converted lead has its deal, opened a few days after the lead came in; the deals
+    # beyond them were opened on customers directly. (Deals without leads would teach SQLite's statistics that
+    # `lead_id` says nothing, and the dashboard's joins from leads to deals would be planned for a database
+    # nobody has.)
+    converted = iter(Lead.objects.filter(status=LeadStatus.CONVERTED, opportunities=None).order_by("pk").values_list("pk", "created_at"))
     writer = BulkWriter(Opportunity)
     written = 0
     while written < total:
         batch = []
         for _ in range(min(50_000, total - written)):
             customer_id, owner_id, name = rng.choice(customers)
-            created = end - timedelta(seconds=rng.randrange(730 * 86400))
+            lead_id, lead_created = next(converted, (None, None))
+            created = (min(lead_created + timedelta(seconds=rng.randrange(10 * 86400)), end) if lead_id
+                       else end - timedelta(seconds=rng.randrange(730 * 86400)))
             roll = rng.random()
             stage = rng.choice([s for s in stages if s[3]]) if roll < 0.2 else (
                 rng.choice([s for s in stages if s[4]]) if roll < 0.45 else rng.choice(open_stages))
             status = "won" if stage[3] else "lost" if stage[4] else "open"
             closed = created + timedelta(days=rng.randrange(5, 120))
             batch.append({
-                "customer_id": customer_id, "name": f"{name} {rng.choice(PRODUCTS)}",
+                "customer_id": customer_id, "lead_id": lead_id, "name": f"{name} {rng.choice(PRODUCTS)}",
                 "amount": Decimal(rng.randrange(10, 3000)) * 1000, "pipeline_id": stage[1], "stage_id": stage[0],
                 "expected_close_date": (created + timedelta(days=rng.randrange(10, 180))).date(),
                 "status": status, "probability": stage[2], "owner_id": owner_id or rng.choice(ctx.owners),

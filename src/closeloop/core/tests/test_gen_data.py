@@ -69,6 +69,11 @@ def test_it_adds_customers_deals_and_follow_ups(db):
     for deal in deals:
         assert deal.status == ("won" if deal.stage.is_won else "lost" if deal.stage.is_lost else "open")
         assert (deal.lost_reason_id is not None) == (deal.status == "lost")
+    # Each converted lead became one deal, opened after the lead came in; the other deals have no lead.
+    converted = Lead.objects.filter(status="converted")
+    assert converted.exists()
+    assert sorted(deals.exclude(lead=None).values_list("lead_id", flat=True)) == sorted(converted.values_list("pk", flat=True))
+    assert all(deal.created_at >= deal.lead.created_at for deal in deals.exclude(lead=None).select_related("lead"))
     assert Activity.objects.count() == 300
     assert not Activity.objects.filter(lead__isnull=False, lead__owner=None).exists()
     assert Activity.objects.filter(opportunity__isnull=False).exists()
