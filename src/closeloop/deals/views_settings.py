@@ -1,6 +1,7 @@
 """Admin pages for pipelines, stages (with gates) and the lost-reason and win-reason categories."""
 
 from django.contrib import messages
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -15,6 +16,7 @@ from closeloop.deals.services.pipelines import (
     stage_delete,
     stage_delete_targets,
     stage_move,
+    stage_place,
     stage_save,
 )
 
@@ -25,10 +27,22 @@ from .views import apply_errors
 
 @admin_required
 def pipeline_settings_view(request):
+    pipelines = list(Pipeline.objects.prefetch_related("stages"))
+    for pipeline in pipelines:
+        _mark_moves(list(pipeline.stages.all()))
     return render(request, "deals/settings.html", {
-        "pipelines": Pipeline.objects.prefetch_related("stages"), "lost_reasons": LostReason.objects.all(),
-        "win_reasons": WinReason.objects.all(),
+        "pipelines": pipelines, "lost_reasons": LostReason.objects.all(), "win_reasons": WinReason.objects.all(),
     })
+
+
+def _mark_moves(stages):
+    """Each stage's ↑ and ↓ index (None: no button), within its side: open stages move among the open ones, won
+    and lost among the closed ones (stage_save keeps the closed after the open)."""
+    for index, stage in enumerate(stages):
+        above = stages[index - 1] if index else None
+        below = stages[index + 1] if index + 1 < len(stages) else None
+        stage.up_index = index - 1 if above is not None and above.is_closed == stage.is_closed else None
+        stage.down_index = index + 1 if below is not None and below.is_closed == stage.is_closed else None
 
 
 @admin_required
@@ -54,16 +68,20 @@ def pipeline_edit_view(request, pk=None):
 def stage_edit_view(request, pipeline_pk, pk=None):
     pipeline = get_object_or_404(Pipeline, pk=pipeline_pk)
     stage = get_object_or_404(Stage, pk=pk, pipeline=pipeline) if pk else None
+    # A new stage starts as an open one: its place is just before the won and lost stages.
+    closed = pipeline.stages.filter(Q(is_won=True) | Q(is_lost=True)).order_by("position").first()
     initial = {name: getattr(stage, name) for name in StageForm.base_fields} if stage else {
-        "position": pipeline.stages.count()}
+        "position": closed.position if closed else pipeline.stages.count()}
     form = StageForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            stage_save(actor=request.user, pipeline=pipeline, data=form.cleaned_data, stage=stage)
+            saved = stage_save(actor=request.user, pipeline=pipeline, data=form.cleaned_data, stage=stage)
         except DomainError as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Stage saved."))
+            if saved.position != form.cleaned_data["position"]:
+                _say_kept_in_order(request, saved)
             return redirect("deals:settings")
     return render(request, "deals/settings_form.html", {"form": form, "title": stage or _("New stage"),
                                                         "subtitle": pipeline})
@@ -79,8 +97,16 @@ def stage_move_view(request, pipeline_pk, pk):
         messages.error(request, _("Choose where the stage goes."))
     else:
         stage_move(actor=request.user, stage=stage, index=int(index))
-        messages.success(request, _("Stage “%(stage)s” moved.") % {"stage": stage.name})
+        if stage_place(stage) != int(index) + 1:
+            _say_kept_in_order(request, stage)
+        else:
+            messages.success(request, _("Stage “%(stage)s” moved.") % {"stage": stage.name})
     return redirect("deals:settings")
+
+
+def _say_kept_in_order(request, stage):
+    messages.warning(request, _("Won and lost stages come after the open ones, so “%(stage)s” is at place %(place)d.")
+                     % {"stage": stage.name, "place": stage_place(stage)})
 
 
 @admin_required

@@ -15,6 +15,7 @@ urlpatterns = [
     path("handoffs/<int:handoff_pk>/answer/", views.handoff_respond_view, name="handoff_respond"),
     path("<str:record_type>/<int:pk>/comments/", views.comment_create_view, name="comment_create"),
     path("<str:record_type>/<int:pk>/tags/", views.record_tags_view, name="record_tags"),
+    path("<str:record_type>/tag/", views.records_tag_view, name="records_tag"),
     path("settings/tags/", views.tag_list_view, name="tag_list"),
     path("settings/tags/<int:tag_pk>/", views.tag_edit_view, name="tag_edit"),
     path("settings/templates/", views.activity_templates_view, name="activity_templates"),

@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, error_text, form_errors_from
@@ -15,6 +16,7 @@ from closeloop.core.redirects import next_url
 from . import activity_templates, services, tags
 from .forms import ActivityForm, ActivityTemplateForm, HandoffForm, ParticipantForm, TagForm, form_data
 from .models import TEMPLATE_KINDS, Handoff, Tag
+from .registry import model_for_name
 from .selectors import comment_draft_key, get_record_for_user, record_of
 from .team import may_view_person
 from .today import today_sections
@@ -160,6 +162,35 @@ def record_tags_view(request, record_type, pk):
     except DomainError as exc:
         messages.error(request, error_text(exc))
     return redirect(record)
+
+
+@login_required
+@require_POST
+def records_tag_view(request, record_type):
+    """Put one tag on the records ticked in a list (the deal and customer lists: checkboxes named "records")."""
+    return bulk_tag(request, model_for_name(record_type), request.POST.getlist("records"), back="/")
+
+
+def bulk_tag(request, model, ids, *, back: str):
+    """Put the chosen tag on the selected records of `model` the person may see and edit, and say how many were
+    left as they were (not theirs to edit, the tag or five tags already). Every list's bulk tag box posts here."""
+    ids = {int(value) for value in ids if value.isdigit() and len(value) <= 18}
+    tag_id = request.POST.get("tag", "")
+    tag = Tag.objects.filter(pk=tag_id).first() if tag_id.isdigit() and len(tag_id) <= 18 else None
+    records = list(model.objects.visible_to(request.user).filter(pk__in=ids)) if ids else []
+    if tag is None or not ids:
+        messages.error(request, _("Choose the records and the tag to put on them."))
+        return redirect(next_url(request, back))
+    added = tags.records_tag_add(records=records, tag=tag, actor=request.user)
+    skipped = len(ids) - added
+    message = ngettext("Tag “%(tag)s” put on %(n)d selected record.", "Tag “%(tag)s” put on %(n)d selected records.",
+                       added) % {"tag": tag, "n": added}
+    if skipped:
+        message += " " + ngettext(
+            "%(n)d skipped: not yours to edit, or with the tag or five tags already.",
+            "%(n)d skipped: not yours to edit, or with the tag or five tags already.", skipped) % {"n": skipped}
+    (messages.success if added else messages.warning)(request, message)
+    return redirect(next_url(request, back))
 
 
 def _admin_only(request):

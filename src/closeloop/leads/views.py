@@ -16,7 +16,8 @@ from closeloop.core.savedviews.lists import open_list
 from closeloop.followup.models import Tag
 from closeloop.followup.rights import Act, require_page
 from closeloop.followup.selectors import follow_up_panel
-from closeloop.followup.tags import attach_tags, records_tag_add
+from closeloop.followup.tags import attach_tags
+from closeloop.followup.views import bulk_tag
 
 from .exports import export_response
 from .forms import BulkAssignForm, DisqualifyForm, LeadEditForm, LeadForm
@@ -186,17 +187,7 @@ def lead_bulk_assign_view(request):
 @require_POST
 def lead_bulk_tag_view(request):
     """Put one tag on the leads selected in the list (those the person may edit; the rest are counted)."""
-    ids = [v for v in request.POST.getlist("leads") if v.isdigit()]
-    tag = Tag.objects.filter(pk=request.POST.get("tag") or 0).first()
-    leads = list(Lead.objects.visible_to(request.user).filter(pk__in=ids))
-    if tag is None or not leads:
-        messages.error(request, _("Choose the leads and the tag to put on them."))
-        return redirect(next_url(request, reverse("leads:list")))
-    added = records_tag_add(records=leads, tag=tag, actor=request.user)
-    messages.success(request, _("Tag “%(tag)s” put on %(n)d of %(total)d leads (a lead you may not edit, or that has "
-                                "the tag or five tags already, is left as it was).")
-                     % {"tag": tag, "n": added, "total": len(leads)})
-    return redirect(next_url(request, reverse("leads:list")))
+    return bulk_tag(request, Lead, request.POST.getlist("leads"), back=reverse("leads:list"))
 
 
 @login_required

@@ -79,12 +79,14 @@ def stage_save(*, actor: User, pipeline: Pipeline, data: dict, stage: Stage | No
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     with transaction.atomic():
-        position = int(data.get("position") or 0)
+        siblings = list(Stage.objects.select_for_update().filter(pipeline=pipeline)
+                        .exclude(pk=getattr(stage, "pk", None)).order_by("position", "id"))
+        position = _open_before_closed(int(data.get("position") or 0), closed=is_won or is_lost, siblings=siblings)
         values = {"name": name, "probability": probability, "required_fields": required,
                   "position": position, "stale_after_days": stale, "is_won": is_won,
                   "is_lost": is_lost}
         if stage is None or stage.position != position:
-            _make_room(pipeline=pipeline, position=position, moving=stage, name=name, actor=actor, channel=channel)
+            _make_room(siblings=siblings, position=position, name=name, actor=actor, channel=channel)
         if stage is None:
             return audited_create(instance=Stage(pipeline=pipeline, **values), actor=actor, channel=channel,
                                   action="stage.create")
@@ -95,7 +97,8 @@ def stage_save(*, actor: User, pipeline: Pipeline, data: dict, stage: Stage | No
 def stage_move(*, actor: User, stage: Stage, index: int, channel: str = Channel.WEB) -> Stage:
     """Put the stage at `index` (0 first) in its pipeline's order, as the settings' drag or its up/down buttons
     ask: it takes the position of the stage now there, which moves down a place with the later ones (stage_save's
-    rule), or goes last. Only the position changes, audited on each stage that moved."""
+    rule), or goes last, but never across the line between open and closed stages (stage_save keeps won and lost
+    after the open ones). Only the position changes, audited on each stage that moved."""
     _require_admin(actor)
     others = list(Stage.objects.filter(pipeline_id=stage.pipeline_id).exclude(pk=stage.pk).order_by("position", "id"))
     index = max(0, min(int(index), len(others)))
@@ -106,11 +109,21 @@ def stage_move(*, actor: User, stage: Stage, index: int, channel: str = Channel.
     return stage_save(actor=actor, pipeline=stage.pipeline, data=data, stage=stage, channel=channel)
 
 
-def _make_room(*, pipeline: Pipeline, position: int, moving: Stage | None, name: str, actor: User, channel: str):
+def _open_before_closed(position: int, *, closed: bool, siblings: list[Stage]) -> int:
+    """The position asked for, kept on its side of the line: open stages come before the won and lost ones (the
+    board reads left to right towards the outcome, and a 赢单 column among the open ones reads as a step to pass).
+    An open stage asked for below the first closed one goes just before it; a closed one asked for above the last
+    open one goes just after it."""
+    if closed:
+        last_open = max((s.position for s in siblings if not s.is_closed), default=None)
+        return position if last_open is None or position > last_open else last_open + 1
+    first_closed = min((s.position for s in siblings if s.is_closed), default=None)
+    return position if first_closed is None or position <= first_closed else first_closed
+
+
+def _make_room(*, siblings: list[Stage], position: int, name: str, actor: User, channel: str):
     """A stage put at a taken position goes before the stage there: that one and every later one move down a
     place, so "at position 4" means before what is at 4 now, never after the won and lost stages."""
-    siblings = list(Stage.objects.select_for_update().filter(pipeline=pipeline)
-                    .exclude(pk=getattr(moving, "pk", None)).order_by("position", "id"))
     if not any(sibling.position == position for sibling in siblings):
         return
     for sibling in reversed(siblings):
@@ -121,6 +134,12 @@ def _make_room(*, pipeline: Pipeline, position: int, moving: Stage | None, name:
 
 def _stage_kind(stage: Stage) -> str:
     return "won" if stage.is_won else "lost" if stage.is_lost else "open"
+
+
+def stage_place(stage: Stage) -> int:
+    """Where the stage is in its pipeline's order, 1 first, as the settings page numbers them."""
+    return Stage.objects.filter(pipeline_id=stage.pipeline_id).filter(
+        Q(position__lt=stage.position) | Q(position=stage.position, id__lt=stage.pk)).count() + 1
 
 
 def stage_delete_targets(stage: Stage):

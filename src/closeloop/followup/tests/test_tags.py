@@ -1,5 +1,5 @@
 """Tags on leads, customers and deals (issue 15): defined by an administrator, set by who may edit a record, in bulk
-from the lead list, filtered by in lists, shown on cards and pages, audited; as owner, teammate, manager, outsider."""
+from the lead, deal and customer lists, filtered by in lists, shown on cards and pages, audited; as owner, teammate, manager, outsider."""
 
 import pytest
 from django.urls import reverse
@@ -83,6 +83,42 @@ def test_deal_and_customer_lists_filter_by_tag(client, org, make_deal, tags):
     body = client.get(reverse("deals:customer_list"), {"tag": tags["老客户"].pk}).content.decode()
     assert tagged.customer.name in body and plain.customer.name not in body
     assert 'class="tag tag-blue">政府<' in client.get(tagged.get_absolute_url()).content.decode()
+
+
+@pytest.mark.parametrize("who", ["owner", "teammate", "manager", "outsider"])
+@pytest.mark.parametrize("kind", ["deal", "customer"])
+def test_the_deal_and_customer_lists_tag_the_selection_only_where_the_person_may_edit(
+        client, org, make_deal, tags, who, kind):
+    mine, theirs = make_deal(name="甲项目", owner=org.owner), make_deal(name="乙项目", owner=org.outsider)
+    if kind == "customer":
+        mine, theirs = mine.customer, theirs.customer
+    lists = {"deal": "deals:list", "customer": "deals:customer_list"}
+    client.force_login(getattr(org, who))
+    page = client.get(reverse(lists[kind]), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "data-select-all=\"records\"" in page
+    assert {"deal": "给所选商机打标签…", "customer": "给所选客户打标签…"}[kind] in page
+    url = reverse("followup:records_tag", args=[{"deal": "opportunity", "customer": "customer"}[kind]])
+    response = client.post(url, {"records": [mine.pk, theirs.pk, "x"], "tag": tags["VIP"].pk,
+                                 "next": reverse(lists[kind])}, follow=True, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    expected = {"owner": {mine.pk}, "teammate": set(), "manager": {mine.pk}, "outsider": {theirs.pk}}[who]
+    assert set(TagLink.objects.filter(tag=tags["VIP"]).values_list("record_id", flat=True)) == expected
+    assert response.redirect_chain[-1][0] == reverse(lists[kind])
+    body = response.content.decode()
+    assert f"已给所选的 {len(expected)} 条记录打上标签“VIP”。" in body
+    assert f"跳过 {2 - len(expected)} 条：无权编辑，或已有此标签或已满五个标签。" in body
+    for record in (mine, theirs):
+        assert AuditEntry.objects.for_object(record).filter(action="tags.set").exists() == (record.pk in expected)
+
+
+def test_a_bulk_tag_without_a_tag_or_a_selection_says_what_is_missing(client, org, make_deal, tags):
+    deal = make_deal()
+    client.force_login(org.owner)
+    url = reverse("followup:records_tag", args=["opportunity"])
+    for data in ({"records": [deal.pk]}, {"tag": tags["VIP"].pk}, {"records": [deal.pk], "tag": "VIP"}):
+        body = client.post(url, data, follow=True, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+        assert "请选择记录和要打的标签。" in body
+    assert not TagLink.objects.exists()
+    assert client.post(reverse("followup:records_tag", args=["tag"]), {"records": [1], "tag": 1}).status_code == 404
 
 
 def test_a_merge_keeps_every_tag_once(org, make_lead, tags):

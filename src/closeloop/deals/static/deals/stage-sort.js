@@ -1,6 +1,7 @@
 // Drag a stage's row to reorder a pipeline's stages (deals/settings.html). The row's up/down buttons post the same
 // place without this script; the drag posts the row's new index to the same URL and reloads the page, whose
-// positions the server renumbered. HTML5 drag-and-drop: a mouse or a pen; a phone keeps the buttons.
+// positions the server renumbered. A row moves only among the rows of its side (open, or won and lost: data-side).
+// HTML5 drag-and-drop: a mouse or a pen; a phone keeps the buttons.
 (() => {
   "use strict";
 
@@ -23,6 +24,8 @@
     if (!dragged) return;
     const over = event.target.closest && event.target.closest("tr[data-move]");
     if (!over || over === dragged || over.parentElement !== dragged.parentElement) return;
+    // Open stages stay before the won and lost ones (the server keeps them so): a row moves only among its side.
+    if (over.dataset.side !== dragged.dataset.side) return;
     event.preventDefault();
     const box = over.getBoundingClientRect();
     const after = event.clientY > box.top + box.height / 2;
