@@ -1,16 +1,15 @@
 """A lead from a spreadsheet to a deal in a real browser, never without an owner or a next step (issue 15)."""
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from closeloop.core.models import Channel
 from closeloop.core.tests.sheets import xlsx_bytes
 from closeloop.deals.defaults import install_default_pipeline
 from closeloop.deals.models import Opportunity
 from closeloop.followup.models import Activity
 from closeloop.leads.models import Lead, LeadStatus
-from closeloop.leads.services.editing import lead_update
 
 pytestmark = pytest.mark.browser
 
@@ -60,9 +59,17 @@ def test_a_lead_keeps_its_owner_and_next_step_from_import_to_deal(org, new_page,
     assert lead.owner == org.owner
     assert timezone.localtime(lead.next_follow_up_at).strftime("%Y-%m-%d %H:%M") == proposed
 
-    # Qualified and converted: the deal has the same owner and carries the next follow-up over.
-    lead_update(lead=lead, data={"status": LeadStatus.QUALIFIED}, actor=org.owner, channel=Channel.WEB)
-    page.goto(lead.get_absolute_url())
+    # Qualified on the lead's edit form: saving it keeps the owner and the next step.
+    page.locator(f'a[href="{reverse("leads:edit", args=[lead.pk])}"]').click()
+    page.get_by_label("Status").select_option(label="Qualified")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("heading", name="苏州云帆智能科技有限公司")).to_be_visible()
+    expect(page.locator("mark").first).to_have_text("Qualified")
+    next_step = lead.next_follow_up_at
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.QUALIFIED and lead.owner == org.owner and lead.next_follow_up_at == next_step
+
+    # Converted: the deal has the same owner and carries the next follow-up over.
     page.get_by_role("button", name="Convert to deal").click()
     page.get_by_label("Deal name").fill("云帆CRM项目")
     page.get_by_role("button", name="Convert").click()

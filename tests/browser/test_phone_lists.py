@@ -1,6 +1,8 @@
 """Lists on a 390-px phone (issue 15): each record a card with its key fields, the filters behind one button;
 a desktop keeps the table with its filters open."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -22,6 +24,7 @@ def test_lead_deal_and_customer_lists_are_cards_on_a_phone(org, make_lead, make_
     deal = make_deal(owner=org.owner, customer=customer, name="青禾年度框架", amount="500000")
     # Each card shows its record's tags as colored chips.
     vip = tag_save(data={"name": "重点客户", "color": "red"}, actor=org.admin)
+    tag_save(data={"name": "年度框架", "color": "blue"}, actor=org.admin)
     for record in (lead, customer, deal):
         record_tags_set(record=record, tags=[vip], actor=org.owner)
     page = new_page(user=org.owner, phone=True, locale="zh-CN")
@@ -56,6 +59,12 @@ def test_lead_deal_and_customer_lists_are_cards_on_a_phone(org, make_lead, make_
         expect(card.locator(f'td[data-label="{label}"]')).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=tmp_path / "deals-phone.png", full_page=True)
+    # A card is ticked and tagged in bulk, as on the lead list.
+    card.locator("td.card-select input").check()
+    page.get_by_label("给所选商机打的标签").select_option(label="年度框架")
+    page.get_by_role("button", name="标签", exact=True).click()
+    expect(page.locator(".message.success")).to_contain_text("已给所选的 1 条记录打上标签“年度框架”。")
+    expect(page.locator("#deal-rows table.cards tbody tr").first.locator(".tag", has_text="年度框架")).to_be_visible()
 
     page.goto("/deals/customers/")
     card = page.locator("table.cards tbody tr").first
@@ -65,6 +74,14 @@ def test_lead_deal_and_customer_lists_are_cards_on_a_phone(org, make_lead, make_
     expect(card.locator('td[data-label="下次跟进"]')).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=tmp_path / "customers-phone.png", full_page=True)
+    # A card list has no column headers to tap: the folded filters sort it.
+    sort = page.locator(".filters select[name=sort]")
+    expect(sort).to_be_hidden()
+    page.get_by_role("button", name="筛选").first.click()
+    sort.select_option(label="公司名称")
+    page.locator(".filters button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"[?&]sort=name(&|$)"))
+    expect(page.locator(".filters select[name=sort] option:checked")).to_have_text("公司名称")
 
     # A desktop keeps the table, its header and its filters open, with no fold button.
     desk = new_page(user=org.owner, locale="zh-CN")
