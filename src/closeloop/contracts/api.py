@@ -15,9 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from closeloop.core.apischema import IsoDate, JsonInt, decimal_in, int_in
+from closeloop.core.apischema import IsoDate, JsonInt, decimal_in, form_bool, form_date, int_in
 from closeloop.core.errors import ErrorOut, Forbidden, NotFound, ValidationFailed
-from closeloop.core.inputs import date_input
 from closeloop.core.models import Channel
 from closeloop.core.pagination import api_page
 from closeloop.deals.selectors import get_opportunity_for_user
@@ -499,11 +498,10 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
 def upload_document(request, contract_id: int):
     guard = documents.guard_uploads(request)
     contract = _contract(request, contract_id)
-    sign = str(request.POST.get("sign", "")).lower() in ("1", "true", "on", "yes")
-    sign_date = request.POST.get("sign_date") or None
+    # The form's fields as the document types them (a date, not 明天; true or false, not "yes").
+    sign, sign_date = form_bool(request.POST, "sign"), form_date(request.POST, "sign_date")
     document = documents.document_upload(contract=contract, upload=request.FILES.get("file"), actor=request.user,
-                                         sign=sign, sign_date=date_input(sign_date, "sign_date"), channel=Channel.API,
-                                         guard=guard)
+                                         sign=sign, sign_date=sign_date, channel=Channel.API, guard=guard)
     return Status(201, document)
 
 

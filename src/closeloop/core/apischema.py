@@ -14,13 +14,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
+from ninja import errors as ninja_errors
 from ninja.parser import Parser
 from pydantic import BeforeValidator, StrictBool, WithJsonSchema
 
 from .errors import ErrorOut, ValidationFailed
 
-__all__ = ["IsoDate", "IsoDateTime", "JsonInt", "JsonObjectParser", "Money", "StrictBool", "declare_common_errors",
-           "decimal_in", "int_in"]
+__all__ = ["IsoDate", "IsoDateTime", "JsonInt", "JsonObjectParser", "Money", "QueryBool", "StrictBool",
+           "declare_common_errors", "decimal_in", "form_bool", "form_date", "int_in"]
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -110,10 +111,44 @@ def int_in(*, minimum: int, maximum: int) -> Any:
                      WithJsonSchema({"type": "integer", "minimum": minimum, "maximum": maximum})]
 
 
+def _query_bool(value: Any) -> Any:
+    # A query string carries text: the document's boolean is written `true` or `false` there, nothing else
+    # (pydantic would also read 1, yes, on, t ...).
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("Give true or false.")
+
+
+def form_bool(data, name: str) -> bool:
+    """A multipart form's boolean as the document writes it: absent or `false` is false, `true` is true, anything
+    else is refused as not matching the document (422 `request_invalid`)."""
+    value = data.get(name)
+    if value is None or value == "false":
+        return False
+    if value == "true":
+        return True
+    raise ninja_errors.ValidationError([{"loc": (name,), "msg": "Give true or false."}])
+
+
+def form_date(data, name: str) -> date | None:
+    """A multipart form's `format: date` field: absent is None, otherwise YYYY-MM-DD or refused as not matching the
+    document (422 `request_invalid`)."""
+    value = data.get(name)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(_iso_date(value))
+    except ValueError:
+        raise ninja_errors.ValidationError([{"loc": (name,), "msg": "Give a date as YYYY-MM-DD."}]) from None
+
+
 # Ids: a positive 64-bit integer, so a number past the database's integer is refused, not an error.
 JsonInt = int_in(minimum=1, maximum=2**63 - 1)
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_date_time)]
+QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
 Money = decimal_in(digits=12, below=1_000_000_000_000,
                    description="Yuan, at most two decimals: a number or a decimal string.")
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from closeloop.contracts.api import ERRORS, CustomerOut, PersonOut
-from closeloop.core.apischema import JsonInt
+from closeloop.core.apischema import JsonInt, QueryBool, StrictBool
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import api_page
@@ -86,7 +86,7 @@ class TicketParams(Schema):
     status: TicketStatus | Literal["open"] | None = None
     priority: TicketPriority | None = None
     customer_id: int | None = Field(None, ge=1, le=2**63 - 1)
-    mine: bool = False
+    mine: QueryBool = False
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(25, ge=1, le=200)
 
@@ -120,7 +120,7 @@ class StatusIn(Schema):
 
 class ReplyIn(Schema):
     body: str = Field(..., min_length=1, max_length=tickets.REPLY_LIMIT)
-    internal: bool = Field(False, description="An internal note colleagues read; otherwise a reply mailed to the customer.")
+    internal: StrictBool = Field(False, description="An internal note colleagues read; otherwise a reply mailed to the customer.")
 
 
 class ReplyOut(Schema):

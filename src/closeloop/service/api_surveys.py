@@ -8,6 +8,7 @@ from typing import Literal
 from ninja import Field, Query, Router, Schema
 
 from closeloop.contracts.api import CustomerOut, PersonOut
+from closeloop.core.apischema import IsoDate, QueryBool
 from closeloop.core.errors import ErrorOut
 from closeloop.core.pagination import api_page
 
@@ -45,15 +46,15 @@ class SurveyPage(Schema):
 
 class SurveyParams(Schema):
     customer_id: int | None = Field(None, ge=1, le=2**63 - 1)
-    answered: bool | None = None
+    answered: QueryBool | None = None
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(25, ge=1, le=200)
 
 
 class SatisfactionParams(Schema):
     by: Literal[SATISFACTION_GROUPS] = "customer"
-    start: date | None = Field(None, description="First local day of answers counted.")
-    end: date | None = Field(None, description="Last local day of answers counted (after the start, or no rows).")
+    start: IsoDate | None = Field(None, description="First local day of answers counted.")
+    end: IsoDate | None = Field(None, description="Last local day of answers counted (after the start, or no rows).")
     period: Literal[tuple(PERIODS)] = Field("month", description="With by=period: week, month or quarter.")
 
 
