@@ -109,8 +109,8 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
     ({"sign_date": ""}, "sign_date"), ({"sign_date": "明天"}, "sign_date"), ({"sign_date": "0"}, "sign_date"),
     ({"sign": "yes"}, "sign"), ({"sign": "1"}, "sign"), ({"sign": "on"}, "sign"),
 ])
-def test_the_upload_form_refuses_what_its_declared_fields_do_not_allow(client, org, api_auth, make_contract, fields,
-                                                                        refused, settings, tmp_path):
+def test_the_upload_form_refuses_what_its_declared_fields_do_not_allow(client, org, api_auth, make_contract,  # noqa: F811
+                                                                        fields, refused, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     contract = make_contract()
     answer = client.post(f"/api/contracts/{contract.pk}/documents",
