@@ -25,7 +25,7 @@ from bench.pages import HEADER, say, setup
 from bench.pages import measure as measure_page
 
 BUDGET_MS = 100
-TICKETS, QUICK_TICKETS = 1_000_000, 50_000
+TICKETS, QUICK_TICKETS = 1_000_000, 20_000
 
 
 def generate(tickets: int) -> list[dict]:

@@ -37,6 +37,21 @@ def test_the_list_shows_timers_in_a_fixed_number_of_queries(client, org, make_ti
     assert body.count('class="sla sla-running"') == 6
 
 
+def test_the_list_searches_number_subject_and_customer_name_within_what_the_viewer_sees(client, org, make_customer,
+                                                                                       make_ticket, service_team):
+    mine = make_ticket(customer=make_customer(name="宁波海曙精密机械有限公司"), title="报表导出失败")
+    other = make_ticket(customer=make_customer(owner=org.teammate, name="宁波江北精密电子有限公司"),
+                        actor=org.teammate, title="打印模板错位")
+    cases = [(mine.number, {mine}), (mine.number.lower(), {mine}), ("导出", {mine}), ("精密", {mine, other}),
+             ("江北", {other}), ("无此名称", set())]
+    for q, found in cases:
+        body = get(client, service_team.first, reverse("service:tickets"), query_params={"q": q}).content.decode()
+        assert {t for t in (mine, other) if t.get_absolute_url() in body} == found, q
+    # The rep's search finds only their own customer's ticket, whatever else matches.
+    body = get(client, org.owner, reverse("service:tickets"), query_params={"q": "精密"}).content.decode()
+    assert mine.get_absolute_url() in body and other.get_absolute_url() not in body
+
+
 def test_the_rep_raises_a_ticket_from_the_customer_page(client, org, make_customer, service_team):
     customer = make_customer()
     client.force_login(org.owner)
