@@ -23,7 +23,7 @@ class CoreConfig(LoopApp):
                                  email=True)]
 
     def sweeps(self):
-        from .tasks import recover_notification_deliveries, send_daily_summaries
+        from .tasks import recover_notification_deliveries, refresh_statistics, send_daily_summaries
         from .webhooks.tasks import recover_webhook_deliveries
 
         return [
@@ -33,6 +33,8 @@ class CoreConfig(LoopApp):
             Sweep("core.recover_notification_deliveries", recover_notification_deliveries.enqueue, every_seconds=300),
             # The morning summary, before the working day starts (site time zone).
             Sweep("core.daily_summaries", send_daily_summaries.enqueue, cron="30 8 * * *"),
+            # The query planner's statistics, at night (see statistics.py).
+            Sweep("core.refresh_statistics", refresh_statistics.enqueue, cron="40 3 * * *"),
         ]
 
     def nav_entries(self):

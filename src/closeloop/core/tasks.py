@@ -3,6 +3,7 @@
 from django.tasks import task
 
 from .delivery import deliveries_recover, delivery_send
+from .statistics import statistics_refresh
 from .summaries import summaries_send
 
 
@@ -19,3 +20,8 @@ def recover_notification_deliveries() -> int:
 @task
 def send_daily_summaries() -> int:
     return summaries_send()
+
+
+@task
+def refresh_statistics() -> str:
+    return statistics_refresh()
