@@ -52,3 +52,21 @@ def measure(client, user, label: str, path: str, repeats: int) -> float:
     p95 = times[max(0, int(len(times) * 0.95) - 1)]
     say(f"{label:45} {user.username:14} {statistics.median(times):8.1f} {p95:8.1f} {len(queries):8d}")
     return p95
+
+
+def measure_worst(viewers, repeats: int) -> tuple[float, str, float]:
+    """Each viewer's pages (`viewers`: [(user, [(label, path), ...]), ...]), each after the login page as an
+    anonymous visitor sees it (the same run's bare baseline): the worst p95 in ms, where it was, and the baseline."""
+    from django.test import Client
+
+    say(HEADER)
+    worst, where, baseline = 0.0, "", 0.0
+    for user, pages in viewers:
+        client = Client()
+        client.force_login(user)
+        baseline = max(baseline, measure(Client(), user, "login page, anonymous (baseline)", "/login/", repeats))
+        for label, path in pages:
+            p95 = measure(client, user, label, path, repeats)
+            if p95 >= worst:
+                worst, where = p95, f"{label} as {user.username}"
+    return worst, where, baseline

@@ -9,15 +9,12 @@ The worker's recount of the per-owner counts runs first (as `insights.radar_reco
 import sys
 import time
 
-from bench.pages import HEADER, say, setup
-from bench.pages import measure as measure_page
+from bench.pages import measure_worst, say, setup
 
 BUDGET_MS = 300
 
 
 def measure(repeats: int) -> list[dict]:
-    from django.test import Client
-
     from closeloop.core.models import Role, User
     from closeloop.insights import radar
     from closeloop.leads.models import Lead
@@ -30,20 +27,10 @@ def measure(repeats: int) -> list[dict]:
     kept = radar.recount()
     recount_seconds = time.monotonic() - started
     say(f"recount (the worker's sweep): {kept:,} counts per kind and owner in {recount_seconds:.1f} s")
-    say(HEADER)
-    worst, worst_page, baseline = 0.0, "", 0.0
-    for user in (admin, manager, rep):
-        if user is None:
-            continue
-        client = Client()
-        client.force_login(user)
-        baseline = max(baseline, measure_page(Client(), user, "login page, anonymous (baseline)", "/login/", repeats))
-        pages = [("radar", "/insights/radar/")] + [
-            (f"radar: {kind.key}", f"/insights/radar/?kind={kind.key}") for kind in radar.kinds()[:4]]
-        for label, path in pages:
-            p95 = measure_page(client, user, label, path, repeats)
-            if p95 >= worst:
-                worst, worst_page = p95, f"{label} as {user.username}"
+    pages = [("radar", "/insights/radar/")] + [
+        (f"radar: {kind.key}", f"/insights/radar/?kind={kind.key}") for kind in radar.kinds()[:4]]
+    worst, worst_page, baseline = measure_worst(
+        [(user, pages) for user in (admin, manager, rep) if user is not None], repeats)
     return [{
         "what": f"breakpoint radar recount over {leads:,} leads (the worker's sweep)", "figure": recount_seconds,
         "unit": "s", "note": f"{kept:,} counts per kind and owner, every {radar.RECOUNT_SECONDS // 60} minutes",

@@ -12,8 +12,8 @@ import argparse
 import sys
 import time
 
-from bench.pages import HEADER, say, setup
 from bench.pages import measure as measure_page
+from bench.pages import measure_worst, say, setup
 
 BUDGET_MS = 300
 CONTRACTS = 200_000
@@ -56,19 +56,11 @@ def measure(contracts: int, repeats: int) -> list[dict]:
         ("drill-down, not yet due", "/contracts/receivables/instalments/?bucket=not_due"),
         ("drill-down, one customer", f"/contracts/receivables/instalments/?customer={customer}"),
     ]
-    say(HEADER)
-    worst, worst_page, baseline = 0.0, "", 0.0
-    for user in (finance, manager):
-        if user is None:
-            continue
+    viewers = [user for user in (finance, manager) if user is not None]
+    worst, worst_page, baseline = measure_worst([(user, pages) for user in viewers], repeats)
+    for user in viewers:
         client = Client()
         client.force_login(user)
-        # The bare baseline: the login page as an anonymous visitor sees it, in the same run.
-        baseline = max(baseline, measure_page(Client(), user, "login page, anonymous (baseline)", "/login/", repeats))
-        for label, path in pages:
-            p95 = measure_page(client, user, label, path, repeats)
-            if p95 >= worst:
-                worst, worst_page = p95, f"{label} as {user.username}"
         measure_page(client, user, "contract list", "/contracts/", repeats)
     results.append({
         "what": f"receivables pages, {Contract.objects.count():,} contracts (worst p95)", "figure": worst, "unit": "ms",
