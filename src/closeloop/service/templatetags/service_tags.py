@@ -1,4 +1,7 @@
 from django import template
+from django.utils import dateformat, timezone
+from django.utils.html import format_html
+from django.utils.translation import pgettext
 
 from ..access import can_start
 from ..models import Delivery
@@ -78,3 +81,24 @@ def tier_of_customer(customer, user) -> dict:
 
     return {"tier": CustomerTier(tier_of(customer)), "tiers": CustomerTier.choices,
             "may_set": can_manage_sla(user)}
+
+
+@register.simple_tag
+def sla_timer(timer) -> str:
+    """A clock as the ticket page and each row of the ticket list show it (`sla.Timer`). Written here rather than as
+    a template include: the list has two per row, and 50 includes cost more than the rest of the page's rows."""
+    if timer.state == "none":
+        return format_html('<small class="muted">—</small>')
+    title = str(timer.label)
+    if timer.due_at:
+        title += " · " + dateformat.format(timezone.localtime(timer.due_at), "Y-m-d H:i")
+    if timer.state == "met":
+        shown = format_html("✓ {}", pgettext("sla", "met"))
+    elif timer.state == "paused":
+        shown = format_html("{} {}", pgettext("sla", "paused"), timer.text)
+    elif timer.state == "breached":
+        shown = format_html('<mark class="overdue">{}{}</mark>', pgettext("sla", "breached"),
+                            f" {timer.text}" if timer.text else "")
+    else:
+        shown = timer.text
+    return format_html('<span class="sla sla-{}" title="{}">{}</span>', timer.state, title, shown)
