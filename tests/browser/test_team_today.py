@@ -44,6 +44,9 @@ def test_a_managers_today_on_a_phone(org, make_deal, new_page, tmp_path, setting
     page.screenshot(path=tmp_path / "team-today-phone.png", full_page=True)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the team's Today is {overflow}px wider than the phone"
+    # Every count in sight: the team's table wraps its headers rather than scrolling sideways.
+    sideways = page.locator(".today-team .table-wrap").evaluate("wrap => wrap.scrollWidth - wrap.clientWidth")
+    assert sideways <= 0, f"the team's table scrolls {sideways}px sideways"
     page.get_by_role("link", name="1", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/follow-up/today/people/{org.owner.pk}/#today-follow_ups$"))
     expect(page.get_by_role("heading", name=f"{org.owner} 的今日")).to_be_visible()

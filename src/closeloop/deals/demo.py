@@ -22,6 +22,9 @@ ACTIVITY_NOTES = [
 ]
 
 
+DEAL_TOPICS = ["销售管理系统", "CRM 年度订阅", "企业微信对接", "销售团队扩容", "客户数据迁移", "移动端上线"]
+
+
 def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
     """Convert up to `count` demo leads and walk their deals through the default pipeline."""
     pipeline = Pipeline.default()
@@ -39,8 +42,10 @@ def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
         if lead.status != LeadStatus.QUALIFIED:
             Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.QUALIFIED)
         try:
+            # Named as a rep names a deal (what is sold), not after the lead's first note ("先了解一下，明年再说").
             result = lead_convert(lead=lead, actor=lead.owner, channel=Channel.SYSTEM,
-                                           amount=rng.choice([50000, 120000, 300000, 680000, 1200000]))
+                                  opportunity_name=f"{lead.company_name} · {rng.choice(DEAL_TOPICS)}",
+                                  amount=rng.choice([50000, 120000, 300000, 680000, 1200000]))
         except DomainError:
             continue  # the company is already another rep's customer: exactly what conversion refuses
         deal, owner = result.opportunity, lead.owner
