@@ -2,7 +2,7 @@
 from the lead, deal and customer lists, filtered by in lists, shown on cards and pages, audited; as owner, teammate, manager, outsider."""
 
 import pytest
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import AuditEntry
@@ -85,24 +85,32 @@ def test_deal_and_customer_lists_filter_by_tag(client, org, make_deal, tags):
     assert 'class="tag tag-blue">政府<' in client.get(tagged.get_absolute_url()).content.decode()
 
 
+# Each list's bulk tag box: the list, where it posts, the name of its checkboxes and its prompt in Chinese.
+BULK = {"lead": ("leads:list", reverse_lazy("leads:bulk_tag"), "leads", "给所选线索打标签…"),
+        "deal": ("deals:list", reverse_lazy("followup:records_tag", args=["opportunity"]), "records", "给所选商机打标签…"),
+        "customer": ("deals:customer_list", reverse_lazy("followup:records_tag", args=["customer"]), "records",
+                     "给所选客户打标签…")}
+
+
 @pytest.mark.parametrize("who", ["owner", "teammate", "manager", "outsider"])
-@pytest.mark.parametrize("kind", ["deal", "customer"])
-def test_the_deal_and_customer_lists_tag_the_selection_only_where_the_person_may_edit(
-        client, org, make_deal, tags, who, kind):
-    mine, theirs = make_deal(name="甲项目", owner=org.owner), make_deal(name="乙项目", owner=org.outsider)
+@pytest.mark.parametrize("kind", ["lead", "deal", "customer"])
+def test_each_list_tags_the_selection_only_where_the_person_may_edit_and_counts_the_rest(
+        client, org, make_lead, make_deal, tags, who, kind):
+    if kind == "lead":
+        mine, theirs = make_lead(owner=org.owner), make_lead(owner=org.outsider)
+    else:
+        mine, theirs = make_deal(name="甲项目", owner=org.owner), make_deal(name="乙项目", owner=org.outsider)
     if kind == "customer":
         mine, theirs = mine.customer, theirs.customer
-    lists = {"deal": "deals:list", "customer": "deals:customer_list"}
+    list_name, url, field, prompt = BULK[kind]
     client.force_login(getattr(org, who))
-    page = client.get(reverse(lists[kind]), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
-    assert "data-select-all=\"records\"" in page
-    assert {"deal": "给所选商机打标签…", "customer": "给所选客户打标签…"}[kind] in page
-    url = reverse("followup:records_tag", args=[{"deal": "opportunity", "customer": "customer"}[kind]])
-    response = client.post(url, {"records": [mine.pk, theirs.pk, "x"], "tag": tags["VIP"].pk,
-                                 "next": reverse(lists[kind])}, follow=True, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    page = client.get(reverse(list_name), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert f'data-select-all="{field}"' in page and prompt in page
+    response = client.post(url, {field: [mine.pk, theirs.pk, "x"], "tag": tags["VIP"].pk,
+                                 "next": reverse(list_name)}, follow=True, HTTP_ACCEPT_LANGUAGE="zh-CN")
     expected = {"owner": {mine.pk}, "teammate": set(), "manager": {mine.pk}, "outsider": {theirs.pk}}[who]
     assert set(TagLink.objects.filter(tag=tags["VIP"]).values_list("record_id", flat=True)) == expected
-    assert response.redirect_chain[-1][0] == reverse(lists[kind])
+    assert response.redirect_chain[-1][0] == reverse(list_name)
     body = response.content.decode()
     assert f"已给所选的 {len(expected)} 条记录打上标签“VIP”。" in body
     assert f"跳过 {2 - len(expected)} 条：无权编辑，或已有此标签或已满五个标签。" in body
