@@ -15,7 +15,6 @@ from decimal import Decimal
 
 from django.db.models import (
     Count,
-    DateField,
     DurationField,
     Exists,
     ExpressionWrapper,
@@ -25,7 +24,7 @@ from django.db.models import (
     Subquery,
     Window,
 )
-from django.db.models.functions import RowNumber, TruncMonth
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -311,16 +310,27 @@ def lost_reasons(scope: Scope) -> dict:
 
 
 def forecast(scope: Scope) -> dict:
-    """Open deals now (whatever the period) by expected close month: amount and amount × stage probability."""
-    rows = list(scope.deals().filter(status=OpportunityStatus.OPEN)
-                .annotate(month=TruncMonth("expected_close_date", output_field=DateField())).values("month")
+    """Open deals now (whatever the period) by expected close month: amount and amount × stage probability.
+
+    Grouped by close date in the database and folded into months here: a month of a date column is a function
+    per row on SQLite (a Python one), and the dates of two years are a few hundred groups. The line's open deals
+    are read from one covering index (`opp_forecast_idx`), each deal's weighted amount rounded to the fen as before.
+    """
+    months: dict = {}
+    for row in (scope.deals().filter(status=OpportunityStatus.OPEN).values("expected_close_date")
                 .annotate(deals=Count("pk"), amount_fen=sum_fen(F("amount") * 100),
-                          weighted_fen=sum_fen(F("amount") * F("stage__probability")))
-                .order_by(F("month").asc(nulls_last=True)))
-    for row in rows:
-        row["amount"], row["weighted"] = from_fen(row.pop("amount_fen")), from_fen(row.pop("weighted_fen"))
-        row["key"] = f"{row['month']:%Y-%m}" if row["month"] else "none"
-        row["url"] = scope.link("deals:list", status=OpportunityStatus.OPEN, close_month=row["key"])
+                          weighted_fen=sum_fen(F("amount") * F("stage__probability"))).order_by()):
+        day = row["expected_close_date"]
+        month = months.setdefault(day.replace(day=1) if day else None, {"deals": 0, "amount_fen": 0, "weighted_fen": 0})
+        for key in ("deals", "amount_fen", "weighted_fen"):
+            month[key] += row[key] or 0
+    rows = []
+    for month in sorted(months, key=lambda value: (value is None, value)):
+        row = months[month]
+        key = f"{month:%Y-%m}" if month else "none"
+        rows.append({"month": month, "deals": row["deals"], "amount": from_fen(row["amount_fen"]),
+                     "weighted": from_fen(row["weighted_fen"]), "key": key,
+                     "url": scope.link("deals:list", status=OpportunityStatus.OPEN, close_month=key)})
     return {"rows": rows, "deals": sum(r["deals"] for r in rows),
             "amount": sum((r["amount"] for r in rows), Decimal("0.00")),
             "weighted": sum((r["weighted"] for r in rows), Decimal("0.00"))}

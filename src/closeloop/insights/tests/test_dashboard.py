@@ -154,6 +154,16 @@ def test_the_weighted_forecast_is_amount_times_stage_probability_by_month(org, k
     assert forecast(org.admin) == [owner[0], ("none", 2, Decimal("35000.00"), Decimal("3500.00"))]
 
 
+def test_the_forecast_adds_the_days_of_a_month_and_rounds_each_deal_to_the_fen(org, make_deal, stages):
+    # 初步接洽 is 10%: ¥0.05 weighs half a fen (rounded up to 1 fen) on each of its two deals, 2 fen in all
+    # (weighing the month's sum, ¥0.10, once would give 1 fen).
+    for day, amount in (("2027-03-31", "0.05"), ("2027-03-01", "0.05"), ("2027-02-14", "100.00"), ("", "7")):
+        make_deal(owner=org.owner, amount=amount, **({"expected_close_date": day} if day else {}))
+    assert forecast(org.owner) == [("2027-02", 1, Decimal("100.00"), Decimal("10.00")),
+                                   ("2027-03", 2, Decimal("0.10"), Decimal("0.02")),
+                                   ("none", 1, Decimal("7.00"), Decimal("0.70"))]
+
+
 def test_quote_to_cash(org, known):
     # The signed contract's first instalment (30% of 30,000) falls due a week after signing, inside the period;
     # finance recorded it today. The 70% is due on 2027-06-30, outside.
