@@ -72,10 +72,13 @@ def test_a_lead_keeps_its_owner_and_next_step_from_import_to_deal(org, new_page,
     # Converted: the deal has the same owner and carries the next follow-up over.
     page.get_by_role("button", name="Convert to deal").click()
     page.get_by_label("Deal name").fill("云帆CRM项目")
+    # The amount as a rep says it, echoed as it will be saved before converting.
+    page.get_by_label("Expected amount (CNY)").fill("30万")
+    expect(page.locator("#id_amount_echo")).to_have_text("→ ¥300,000.00")
     page.get_by_role("button", name="Convert").click()
     expect(page.get_by_role("heading", name="云帆CRM项目")).to_be_visible()
     deal = Opportunity.objects.get(name="云帆CRM项目")
-    assert deal.owner == org.owner and deal.next_follow_up_at == lead.next_follow_up_at
+    assert deal.owner == org.owner and deal.next_follow_up_at == lead.next_follow_up_at and deal.amount == 300000
     expect(page.locator("dd").filter(has_text=timezone.localtime(deal.next_follow_up_at).strftime("%Y-%m-%d %H:%M"))
            ).to_be_visible()
     page.screenshot(path=tmp_path / "deal.png", full_page=True)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from . import dates
+from . import dates, money
 from .errors import ValidationFailed
 from .hooks import collect
 from .inputs import datetime_input
@@ -180,6 +180,34 @@ class TypedDateInput(forms.TextInput):
         widget["attrs"].update({
             "aria-describedby": echo_id,
             "hx-get": f"{reverse('date_echo')}?{urlencode(query)}",
+            "hx-trigger": "input changed delay:300ms",
+            "hx-target": f"#{echo_id}",
+            "hx-swap": "outerHTML",
+            "hx-sync": "this:replace",
+        })
+        return context
+
+
+class TypedMoneyInput(forms.TextInput):
+    """A text field for an amount as people write it (50000, 5万, 1.2亿, 五万: core.money.parse_money), with the
+    amount it reads echoed under it while typing (HTMX asks core's `money_echo`), before anything is saved. A text
+    keyboard, not a numeric one: a phone's number pad has no 万."""
+
+    template_name = "core/widgets/typed_money.html"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"autocomplete": "off", **(attrs or {})})
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        widget = context["widget"]
+        echo_id = f"{widget['attrs'].get('id') or name}_echo"
+        widget["echo_id"] = echo_id
+        widget["amount"], widget["error"] = money.echo(value if isinstance(value, str) else "")
+        widget["attrs"].setdefault("placeholder", _("e.g. 50000, 5万, 1.2亿"))
+        widget["attrs"].update({
+            "aria-describedby": echo_id,
+            "hx-get": f"{reverse('money_echo')}?{urlencode({'field': name, 'echo': echo_id})}",
             "hx-trigger": "input changed delay:300ms",
             "hx-target": f"#{echo_id}",
             "hx-swap": "outerHTML",

@@ -10,6 +10,7 @@ import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db.models import FloatField, Func, Sum
+from django.utils.translation import gettext as _
 
 CURRENCY = "CNY"
 CENT = Decimal("0.01")
@@ -100,6 +101,16 @@ def _amount_from_text(text: str, raw) -> Decimal:
         return Decimal(text)
     except InvalidOperation:
         raise ValueError(raw) from None
+
+
+def echo(text: str) -> tuple[str, str]:
+    """What an amount field will save, shown under it while typing: ("¥50,000.00", "") for “5万”, ("", why) for
+    text that is not an amount, ("", "") for an empty field."""
+    try:
+        amount = parse_money((text or "").strip()[:50])
+    except ValueError:
+        return "", _("Not an amount: write it as 50000, 5万, 1.2亿 or 五万.")
+    return (format_yuan(amount), "") if amount is not None else ("", "")
 
 
 def format_yuan(amount) -> str:

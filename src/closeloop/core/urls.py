@@ -15,6 +15,7 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/settings/", views.notification_preferences, name="notification_preferences"),
     path("inputs/date/", views.date_echo, name="date_echo"),
+    path("inputs/amount/", views.money_echo, name="money_echo"),
     path("notifications/badge/", views.notification_badge, name="notification_badge"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification_open"),

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from . import dates
+from . import dates, money
 from .errors import DomainError, form_errors_from
 from .forms import DepartmentForm, GroupRobotForm, NotificationPreferencesForm, UserForm
 from .models import DeliveryStatus, Department, GroupRobot, NotificationDelivery, Role, User
@@ -234,6 +234,18 @@ def delivery_list(request):
     page = paginate(request, deliveries, per_page=50, count=True)
     return render(request, "core/delivery_list.html", {"page": page, "status": status, "statuses": DeliveryStatus.choices,
                                                         "query": query_without_page(request)})
+
+
+@login_required
+def money_echo(request):
+    """The echo under a typed amount field (HTMX, while typing): the amount it will be saved as (5万 → ¥50,000.00),
+    or why it is not an amount. `field` names the parameter holding the text, `echo` the element to replace."""
+    field = request.GET.get("field", "")
+    echo_id = request.GET.get("echo") or f"{field}_echo"
+    if not re.fullmatch(r"[\w-]{1,80}", echo_id):
+        raise Http404
+    amount, error = money.echo(request.GET.get(field, ""))
+    return render(request, "core/_money_echo.html", {"amount": amount, "error": error, "echo_id": echo_id})
 
 
 @login_required

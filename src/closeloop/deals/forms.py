@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.core.forms import TypedDateField, TypedDateTimeField
+from closeloop.core.forms import TypedDateField, TypedDateTimeField, TypedMoneyInput
 from closeloop.core.models import User
 
 from .models import (
@@ -38,10 +38,10 @@ class ContactForm(forms.Form):
 
 class OpportunityForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=200)
-    amount = forms.CharField(label=_("amount (CNY)"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    amount = forms.CharField(label=_("amount (CNY)"), required=False, widget=TypedMoneyInput())
     expected_close_date = TypedDateField(label=_("expected close date"), required=False)
     contacts = forms.ModelMultipleChoiceField(label=_("contacts"), queryset=Contact.objects.none(), required=False)
-    budget = forms.CharField(label=_("budget (CNY)"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    budget = forms.CharField(label=_("budget (CNY)"), required=False, widget=TypedMoneyInput())
     authority = forms.CharField(label=_("decision maker"), max_length=200, required=False)
     need = forms.CharField(label=_("need"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
     timeline = forms.CharField(label=_("timeline"), max_length=100, required=False)
@@ -56,8 +56,7 @@ class OpportunityForm(forms.Form):
 
 class ConvertForm(forms.Form):
     opportunity_name = forms.CharField(label=_("deal name"), max_length=200, required=False)
-    amount = forms.CharField(label=_("expected amount (CNY)"), required=False,
-                             widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    amount = forms.CharField(label=_("expected amount (CNY)"), required=False, widget=TypedMoneyInput())
     pipeline = forms.ModelChoiceField(label=_("pipeline"), queryset=Pipeline.objects.filter(active=True), required=False)
 
 

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.forms import TypedMoneyInput
 from closeloop.core.hooks import UserField
 from closeloop.core.models import Channel, User
 
@@ -49,7 +50,7 @@ class LeadForm(forms.ModelForm):
 
     # Not required here: the intake service checks the source with every other field, in one round.
     source = forms.ModelChoiceField(label=_("source"), queryset=LeadSource.objects.filter(active=True), required=False)
-    budget = forms.CharField(label=_("budget (CNY)"), required=False, widget=LEAD_WIDGETS["budget"])
+    budget = forms.CharField(label=_("budget (CNY)"), required=False, widget=TypedMoneyInput())
     # Plain text here so the intake service reports every bad field at once, in its own words.
     email = forms.CharField(label=_("email"), required=False, max_length=200, widget=LEAD_WIDGETS["email"])
 

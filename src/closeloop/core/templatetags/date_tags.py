@@ -1,7 +1,7 @@
 from django import template
 from django.utils.html import format_html
 
-from closeloop.core.forms import TypedDateInput
+from closeloop.core.forms import TypedDateInput, TypedMoneyInput
 
 register = template.Library()
 
@@ -18,3 +18,12 @@ def typed_date_input(name: str, value="", *, time: bool = False, bound: str = ""
         attrs["aria-label"] = attrs["placeholder"] = label
     widget = TypedDateInput(with_time=time, month_start=bound == "start")
     return format_html('<span class="typed-date">{}</span>', widget.render(name, value or None, attrs))
+
+
+@register.simple_tag
+def typed_money_input(name: str, value="", *, required: bool = False, id: str = ""):
+    """A typed amount field outside a Django form (the stage-gate dialog), with its echo (5万 → ¥50,000.00)."""
+    attrs = {"id": id or f"id_{name}"}
+    if required:
+        attrs["required"] = True
+    return format_html('<span class="typed-money">{}</span>', TypedMoneyInput().render(name, value or None, attrs))

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from closeloop.core.money import amount_in_words, format_yuan, parse_money, quantize
 
@@ -77,3 +78,18 @@ def test_it_formats_yuan_grouped_by_thousands():
 )
 def test_it_writes_amounts_in_capital_numerals(amount, words):
     assert amount_in_words(amount) == words
+
+
+def test_an_amount_field_echoes_what_it_will_save_while_typing(client, org):
+    client.force_login(org.owner)
+    url = reverse("money_echo")
+    for typed, shown in (("5万", "→ ¥50,000.00"), ("五万", "→ ¥50,000.00"), ("1.2亿", "→ ¥120,000,000.00"),
+                         ("¥50,000", "→ ¥50,000.00")):
+        body = client.get(url, {"field": "budget", "echo": "id_budget_echo", "budget": typed}).content.decode()
+        assert 'id="id_budget_echo"' in body and shown in body
+    body = client.get(url, {"field": "budget", "budget": "十万左右"}, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert 'class="date-echo error"' in body and "无法识别的金额：请写成 50000、5万、1.2亿 或 五万。" in body
+    assert "→" not in client.get(url, {"field": "budget", "budget": ""}).content.decode()
+    assert client.get(url, {"field": "budget", "echo": "<x>"}).status_code == 404
+    client.logout()
+    assert client.get(url, {"field": "budget", "budget": "5万"}).status_code == 302

@@ -229,9 +229,11 @@ def test_a_gate_form_shown_again_with_errors_keeps_every_typed_value(client, org
     body = response.content.decode()
     assert response.status_code == 200 and 'id="gate-form"' in body
     # The invalid budget is shown again for correction, and the valid need and amount stay filled in.
-    assert 'name="budget" inputmode="decimal" value="十万左右"' in body
+    assert 'name="budget" value="十万左右"' in body
     assert ">30人销售团队需要CRM</textarea>" in body
-    assert 'name="amount" inputmode="decimal" value="250000"' in body
+    assert 'name="amount" value="250000"' in body
+    # Under each amount, what it reads as: the amount, or why the budget is not one.
+    assert 'class="date-echo error"' in body and "→ ¥250,000.00" in body
     response = client.post(reverse("deals:move", args=[deal.pk]), {
         "stage": stages["方案报价"].pk, "next": "/deals/board/", "need": "30人销售团队需要CRM", "budget": "100000",
         "amount": "250000"})
