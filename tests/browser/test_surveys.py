@@ -56,15 +56,22 @@ def test_a_ticket_from_the_public_form_is_assigned_answered_resolved_in_time_and
     assert ticket.owner == service_team.second and ticket.attachments.count() == 1
     assert ticket.first_response_due_at is not None and ticket.resolution_due_at is not None
 
-    # The colleague the rule chose finds it among their tickets, with both SLA clocks running.
-    agent = new_page(user=service_team.second, locale="zh-CN")
+    # The colleague the rule chose finds it among their tickets on their phone: a card with both SLA clocks running.
+    agent = new_page(user=service_team.second, phone=True, locale="zh-CN")
     agent.set_default_timeout(WAIT)
     agent.goto("/service/tickets/")
+    card = agent.locator("#ticket-rows table.cards tbody tr").first
+    expect(card).to_contain_text(ticket.number)
+    for label in ("首次响应", "解决时限", "处理人"):
+        expect(card.locator(f'td[data-label="{label}"]')).to_be_visible()
+    expect(card.locator(".sla-running")).to_have_count(2)
+    assert fits(agent)
     agent.get_by_role("link", name=re.compile(ticket.number)).first.click()
     expect(agent.locator("h1")).to_contain_text("报表导出乱码")
     expect(agent.locator("#sla")).to_contain_text("首次响应")
     expect(agent.locator("#sla .sla-running")).to_have_count(2)
     expect(agent.locator("#sla .sla-running").first).to_contain_text("小时")
+    assert fits(agent)
 
     # They answer; the customer hears of it by email, and the response clock is met.
     agent.screenshot(path=tmp_path / "ticket-new.png", full_page=True)

@@ -102,3 +102,15 @@ def sla_timer(timer) -> str:
     else:
         shown = timer.text
     return format_html('<span class="sla sla-{}" title="{}">{}</span>', timer.state, title, shown)
+
+
+@register.simple_tag
+def record_link(record, user, text=None):
+    """The record's name, a link to its page only for who may open it: after-sales service works a customer's
+    tickets and deliveries without seeing the customer's or the contract's page, and a link would lead them to a
+    404."""
+    if record is None:
+        return ""
+    if type(record).objects.visible_to(user).filter(pk=record.pk).exists():
+        return format_html('<a href="{}">{}</a>', record.get_absolute_url(), text or record)
+    return format_html("{}", text or record)

@@ -26,6 +26,18 @@ def test_a_ticket_is_seen_by_the_customers_people_and_service(client, org, make_
         assert body.count(url) == count, user
 
 
+def test_tickets_and_deliveries_link_the_customer_only_for_who_may_open_its_page(client, org, make_ticket,
+                                                                               make_delivery, service_team):
+    """After-sales service works tickets and deliveries without seeing the customer's or the contract's page: their
+    names are text for them, not links to a 404."""
+    ticket, delivery = make_ticket(), make_delivery()
+    for record, related in [(ticket, ticket.customer), (delivery, delivery.customer), (delivery, delivery.contract)]:
+        for user, linked in [(org.owner, True), (org.manager, True), (service_team.second, False)]:
+            body = get(client, user, record.get_absolute_url()).content.decode()
+            assert (f'href="{related.get_absolute_url()}"' in body) == linked, (record, related, user)
+        assert getattr(related, "number", None) or related.name in body
+
+
 def test_the_list_shows_timers_in_a_fixed_number_of_queries(client, org, make_ticket, service_team,
                                                             django_assert_max_num_queries):
     for priority in ("P1", "P2", "P3"):
