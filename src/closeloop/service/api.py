@@ -136,7 +136,8 @@ def _ticket(request, ticket_id: int):
         raise NotFound(_("No ticket with this id, or you cannot see it.")) from None
 
 
-def _person(user_id: int | None, field: str) -> User | None:
+def colleague(user_id: int | None, field: str) -> User | None:
+    """The active colleague a payload names by id (an assignee, an owner), or a 422 on `field`."""
     if user_id is None:
         return None
     user = User.objects.filter(pk=user_id, is_active=True).first()
@@ -170,7 +171,7 @@ def create_ticket(request, payload: TicketIn):
                                field_errors={"contract_id": [_("Choose a contract of this customer.")]})
     data = payload.model_dump(include={"title", "description", "category", "priority"})
     ticket = tickets.ticket_create(customer=customer, actor=request.user, channel=Channel.API,
-                                   assignee=_person(payload.owner_id, "owner_id"),
+                                   assignee=colleague(payload.owner_id, "owner_id"),
                                    data={**data, "contact": contact, "contract": contract})
     return 201, get_ticket_for_user(request.user, ticket.pk)
 
@@ -189,7 +190,7 @@ def update_ticket(request, ticket_id: int, payload: TicketPatch):
 
 @router.post("/{ticket_id}/assign", response={200: TicketOut, **ERRORS}, summary="Assign a ticket")
 def assign_ticket(request, ticket_id: int, payload: AssignIn):
-    tickets.ticket_assign(ticket=_ticket(request, ticket_id), assignee=_person(payload.owner_id, "owner_id"),
+    tickets.ticket_assign(ticket=_ticket(request, ticket_id), assignee=colleague(payload.owner_id, "owner_id"),
                           actor=request.user, channel=Channel.API)
     return _ticket(request, ticket_id)
 

@@ -145,9 +145,9 @@ class ServiceConfig(LoopApp):
         ]
 
     def api_routers(self):
-        from . import api, api_surveys
+        from . import api, api_deliveries, api_surveys
 
-        return [("/tickets", api.router), ("/surveys", api_surveys.router)]
+        return [("/tickets", api.router), ("/deliveries", api_deliveries.router), ("/surveys", api_surveys.router)]
 
     def gen_data_arguments(self, parser):
         parser.add_argument("--deliveries", type=int, default=0,
