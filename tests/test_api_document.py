@@ -128,3 +128,16 @@ def test_the_upload_form_takes_its_declared_fields(client, org, api_auth, make_c
         "file": SimpleUploadedFile("扫描件.pdf", PDF, content_type="application/pdf"), "sign": "false",
         "sign_date": "2026-12-01"}, **api_auth(org.owner))
     assert answer.status_code == 201, answer.content
+
+
+def test_the_upload_refuses_a_body_that_is_not_a_form(client, org, api_auth, make_contract, settings,  # noqa: F811
+                                                      tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    contract = make_contract()
+    url = f"/api/contracts/{contract.pk}/documents"
+    # A form without its boundary cannot be read at all; a JSON body has no file in it.
+    answer = client.post(url, b'{"sign": true}', content_type="multipart/form-data", **api_auth(org.owner))
+    assert answer.status_code == 422 and answer.json()["code"] == "request_invalid"
+    answer = client.post(url, b'{"sign": true}', content_type="application/json", **api_auth(org.owner))
+    assert answer.status_code == 422 and answer.json()["code"] == "file_refused"
+    assert not contract.documents.exists()

@@ -115,22 +115,32 @@ class ServerProcess:
         self.process = None
 
     @property
+    def log(self) -> Path:
+        return self.database.data_dir / "server.log"
+
+    def log_tail(self, size: int = 4000) -> str:
+        """The end of what the server wrote to stderr (its errors and Django's request log)."""
+        return self.log.read_bytes()[-size:].decode("utf-8", "replace") if self.log.exists() else ""
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self):
         # A fresh port each start: a restarted server must not depend on the old socket being released.
         self.port = free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "closeloop.cli", "serve", "--no-worker", "--port", str(self.port),
-             "--workers", str(self.workers)],
-            env=self.database.env, cwd=ROOT, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        # A file, not a pipe: nobody reads a pipe while a test runs, and once Django's request log (every 4xx is a
+        # warning) filled its 64 KiB the server stopped in the middle of a request.
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "closeloop.cli", "serve", "--no-worker", "--port", str(self.port),
+                 "--workers", str(self.workers)],
+                env=self.database.env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log,
+            )
         deadline = time.monotonic() + 180  # a loaded shared CI machine starts granian slowly
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"server exited: {self.log_tail()}")
             try:
                 status, _ = request(self.port, "GET", "/login/")
                 if status == 200:

@@ -15,7 +15,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from closeloop.core.apischema import IsoDate, JsonInt, decimal_in, form_bool, form_date, int_in
+from closeloop.core.apischema import (
+    IsoDate,
+    JsonInt,
+    decimal_in,
+    form_bool,
+    form_date,
+    int_in,
+    multipart_form,
+)
 from closeloop.core.errors import ErrorOut, Forbidden, NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.pagination import api_page
@@ -499,7 +507,8 @@ def upload_document(request, contract_id: int):
     guard = documents.guard_uploads(request)
     contract = _contract(request, contract_id)
     # The form's fields as the document types them (a date, not 明天; true or false, not "yes").
-    sign, sign_date = form_bool(request.POST, "sign"), form_date(request.POST, "sign_date")
+    form = multipart_form(request)
+    sign, sign_date = form_bool(form, "sign"), form_date(form, "sign_date")
     document = documents.document_upload(contract=contract, upload=request.FILES.get("file"), actor=request.user,
                                          sign=sign, sign_date=sign_date, channel=Channel.API, guard=guard)
     return Status(201, document)
