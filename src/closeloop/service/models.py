@@ -277,7 +277,7 @@ class TicketQuerySet(VisibleQuerySet):
         # Beyond the assignee's line: the customer's reps and the participants (the radar counts these live).
         from closeloop.deals.models import Customer
 
-        return involved(user, Ticket) | Q(customer__in=Customer.objects.visible_to(user).values("pk"))
+        return involved(user, Ticket) | Customer.objects.seen_through(user, "customer")
 
 
 class Ticket(FollowedUp, models.Model):
