@@ -1,18 +1,30 @@
-"""The service's breaks in the loop, for the breakpoint radar (see core.hooks.RadarBreak): an open ticket past its
-SLA, and a resolved ticket or accepted delivery whose survey nobody answered.
+"""The service's breaks in the loop, for the breakpoint radar (see core.hooks.RadarBreak): a signed contract nobody
+started delivering, an open ticket past its SLA, and a resolved ticket or accepted delivery whose survey nobody
+answered.
 
 Each reads its own partial index (models: `ticket_radar_response_idx`, `ticket_radar_resolution_idx`,
 `survey_unanswered_idx`), so the recount walks the few broken rows rather than every ticket or survey."""
 
 from datetime import timedelta
 
-from django.db.models import Case, DateTimeField, F, Q, When
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, When
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.contracts.models import Contract, ContractStatus
 from closeloop.core.hooks import RadarBreak
 
-from .models import Survey, Ticket
+from .models import Delivery, Survey, Ticket
 from .sla import service_settings
+
+
+def contract_without_delivery(scope, now, threshold):
+    """Signed contracts (in performance or not yet) with no delivery started: broken since the signature. Few rows
+    are signed and open at once, and the delivery's one-to-one key answers the NOT EXISTS."""
+    return (scope(Contract.objects).filter(status__in=[ContractStatus.SIGNED, ContractStatus.ACTIVE],
+                                           delivered_at__isnull=True, signed_at__isnull=False)
+            .filter(~Exists(Delivery.objects.filter(contract=OuterRef("pk"))))
+            .annotate(broken_since=F("signed_at")).filter(broken_since__lte=now - threshold))
 
 
 def ticket_past_sla(scope, now, threshold):
@@ -49,6 +61,10 @@ def _service_manager() -> int | None:
 
 def radar_breaks() -> list[RadarBreak]:
     return [
+        RadarBreak("service.contract_without_delivery", _("Signed contract with no delivery started"),
+                   contract_without_delivery, _("Start the delivery"),
+                   lambda contract: reverse("service:delivery_create") + f"?contract={contract.pk}",
+                   default_threshold=timedelta(days=7), also_owner="opportunity__owner", order=115),
         RadarBreak("service.ticket_past_sla", _("Ticket past its SLA"), ticket_past_sla, _("Work the ticket"),
                    lambda ticket: ticket.get_absolute_url(), default_threshold=timedelta(0),
                    unowned=_service_manager, order=120),

@@ -16,6 +16,7 @@ from closeloop.service.models import ServiceSettings, Survey, Ticket, TicketStat
 pytestmark = pytest.mark.django_db
 S = TicketStatus
 PAST_SLA, UNANSWERED = "service.ticket_past_sla", "service.survey_unanswered"
+NO_DELIVERY = "service.contract_without_delivery"
 
 
 def count(user, key, now, owner=None):
@@ -29,6 +30,21 @@ def kept(user, key, now, owner=None):
 def test_service_adds_its_kinds_after_the_contracts():
     keys = [kind.key for kind in radar.kinds()]
     assert keys.index(PAST_SLA) > keys.index("contracts.instalment_overdue") and UNANSWERED in keys
+
+
+def test_a_signed_contract_nobody_delivers_is_its_owners_and_managers_break(org, delivered_contract, service_staff):
+    from closeloop.service import deliveries
+
+    contract = delivered_contract()
+    now = timezone.now()
+    assert count(org.owner, NO_DELIVERY, now) == 0  # signed today: a week to start the delivery
+    later = now + timedelta(days=8)
+    for user, seen in [(org.owner, 1), (org.manager, 1), (org.admin, 1), (org.teammate, 0), (org.outsider, 0)]:
+        assert count(user, NO_DELIVERY, later) == seen, user
+    row = radar.listing(radar.kind_of(NO_DELIVERY), org.manager, later, page=1)["rows"][0]
+    assert str(contract.pk) in str(row)
+    deliveries.delivery_create(contract=contract, actor=org.owner, owner=service_staff)
+    assert count(org.owner, NO_DELIVERY, later) == 0
 
 
 def test_a_ticket_past_its_first_response_then_its_resolution(org, make_ticket, service_team, finance):
