@@ -14,6 +14,7 @@ import pytest
 from closeloop.contracts import services as contract_services
 from closeloop.core.models import Role, User
 from closeloop.core.services import api_token_create
+from closeloop.deals.services.customers import contact_create
 from closeloop.followup.models import ParticipantRole
 from closeloop.followup.services import participant_add
 from closeloop.quotes import catalog
@@ -30,15 +31,27 @@ MATRIX = [
     ("GET /leads/{lead}/edit/",                  200, 404, 200, 404, 403, 404, 404, 404, 404, 200),
     ("GET /api/leads/{lead}",                    200, 404, 200, 404, 200, 404, 404, 404, 404, 200),
     ("PATCH /api/leads/{lead}",                  200, 404, 200, 404, 403, 404, 404, 404, 404, 200),
+    ("GET /api/leads/{lead}/activities",         200, 404, 200, 404, 200, 404, 404, 404, 404, 200),
+    ("POST /api/leads/{lead}/activities",        201, 404, 201, 404, 403, 404, 404, 404, 404, 201),
     # Customers: seen by their owner's side and by whoever works on one of their deals.
     ("GET /deals/customers/{customer}/",         200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
     ("GET /deals/customers/{customer}/edit/",    200, 404, 200, 404, 404, 403, 404, 404, 404, 200),
     ("GET /api/deals/customers/{customer}",      200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
+    ("PATCH /api/deals/customers/{customer}",    200, 404, 200, 404, 404, 403, 404, 404, 404, 200),
+    ("GET /api/deals/customers/{customer}/activities", 200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
+    # Pre-sales sees the customer through its deal, but takes part in the deal, not in the customer.
+    ("POST /api/deals/customers/{customer}/activities", 201, 404, 201, 404, 404, 403, 404, 404, 404, 201),
+    # Contacts follow their customer: who may edit the customer adds and corrects its people.
+    ("GET /api/deals/customers/{customer}/contacts", 200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
+    ("POST /api/deals/customers/{customer}/contacts", 201, 404, 201, 404, 404, 403, 404, 404, 404, 201),
+    ("GET /api/deals/contacts/{contact}",        200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
+    ("PATCH /api/deals/contacts/{contact}",      200, 404, 200, 404, 404, 403, 404, 404, 404, 200),
     # Deals: pre-sales takes part (follows up, comments) but does not change the deal.
     ("GET /deals/{deal}/",                       200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
     ("GET /deals/{deal}/edit/",                  200, 404, 200, 404, 404, 403, 404, 404, 404, 200),
     ("GET /api/deals/{deal}",                    200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
     ("PATCH /api/deals/{deal}",                  200, 404, 200, 404, 404, 403, 404, 404, 404, 200),
+    ("GET /api/deals/{deal}/activities",         200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
     ("POST /api/deals/{deal}/activities",        201, 404, 201, 404, 404, 201, 404, 404, 404, 201),
     ("POST /api/deals/{deal}/comments",          201, 404, 201, 404, 404, 201, 404, 404, 404, 201),
     # Quotes follow their deal; finance reads every quote; pre-sales writes the technical lines with the owner.
@@ -55,6 +68,12 @@ BODIES = {
     "PATCH /api/leads/{lead}": {"city": "苏州"},
     "PATCH /api/deals/{deal}": {"next_step": "约技术交流"},
     "POST /api/deals/{deal}/activities": {"kind": "note", "content": "电话沟通了需求"},
+    "POST /api/leads/{lead}/activities": {"kind": "note", "content": "电话沟通了需求"},
+    "POST /api/deals/customers/{customer}/activities": {"kind": "note", "content": "拜访了采购部"},
+    "PATCH /api/deals/customers/{customer}": {"city": "苏州"},
+    # A name only: contacts are duplicates by phone or email, and every role sends the same body.
+    "POST /api/deals/customers/{customer}/contacts": {"name": "赵敏", "title": "采购"},
+    "PATCH /api/deals/contacts/{contact}": {"title": "采购总监"},
     "POST /api/deals/{deal}/comments": {"body": "方案下周给到"},
     "PATCH /api/quotes/{quote}": {"notes": "含一年维保"},
     "PATCH /api/contracts/{contract}": {"notes": "按合同附件执行"},
@@ -85,8 +104,9 @@ def world(org, make_lead, make_deal):
     quote_services.quote_send(quote=accepted, actor=org.owner)
     quote_services.quote_decide(quote=accepted, accept=True, actor=None, name="周敏", phone="13912345678")
     contract = contract_services.contract_create_from_quote(quote=accepted, actor=org.owner)
+    contact = contact_create(customer=deal.customer, data={"name": "钱伟", "mobile": "13912345670"}, actor=org.owner)
     ids = {"lead": lead.pk, "customer": deal.customer_id, "deal": deal.pk, "quote": quote_on_deal().pk,
-           "contract": contract.pk}
+           "contract": contract.pk, "contact": contact.pk}
     return people, ids
 
 

@@ -58,9 +58,10 @@ class CoreConfig(LoopApp):
         gen_data_org(ctx)
 
     def api_routers(self):
+        from .api import departments_router, users_router
         from .customfields.api import router
 
-        return [("/custom-fields", router)]
+        return [("/custom-fields", router), ("/users", users_router), ("/departments", departments_router)]
 
     def urls(self):
         from django.urls import include, path

@@ -10,11 +10,19 @@ from ninja import Field, Query, Router, Schema, Status
 
 from closeloop.core.apischema import IsoDate, IsoDateTime, JsonInt, Money, StrictBool, int_in
 from closeloop.core.customfields.api import custom_in, custom_out, values_for
-from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
+from closeloop.core.errors import Conflict, ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import api_page
 from closeloop.deals.services.conversion import lead_convert
-from closeloop.deals.services.customers import CUSTOMER_TARGET, customer_create
+from closeloop.deals.services.customers import (
+    CONTACT_TARGET,
+    CUSTOMER_TARGET,
+    contact_create,
+    contact_delete,
+    contact_update,
+    customer_create,
+    customer_update,
+)
 from closeloop.deals.services.opportunities import (
     DEAL_TARGET,
     opportunity_create,
@@ -22,9 +30,9 @@ from closeloop.deals.services.opportunities import (
     opportunity_transfer,
     opportunity_update,
 )
-from closeloop.followup.models import ActivityKind, Handoff, ParticipantRole
+from closeloop.followup.api import ActivityIn, ActivityOut, ActivityPage, activities_of, activity_log_api
+from closeloop.followup.models import Handoff, ParticipantRole
 from closeloop.followup.services import (
-    activity_log,
     comment_add,
     handoff_complete,
     handoff_request,
@@ -32,10 +40,12 @@ from closeloop.followup.services import (
 )
 from closeloop.leads.selectors import get_lead_for_user
 
-from .models import Opportunity, OpportunityStatus, Pipeline, Stage
+from .models import Contact, Customer, Opportunity, OpportunityStatus, Pipeline, Stage
+from .pool import customer_claim, customer_release
 from .selectors import (
     OpportunityFilters,
     customer_list,
+    customer_pool,
     get_customer_for_user,
     get_opportunity_for_user,
     opportunity_list,
@@ -74,6 +84,85 @@ class CustomerOut(Schema):
     @staticmethod
     def resolve_owner(obj):
         return obj.owner.username if obj.owner_id else None
+
+
+class CustomerPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    credit_code: str | None = Field(None, max_length=40)
+    industry: str | None = Field(None, max_length=50)
+    region: str | None = Field(None, max_length=50)
+    city: str | None = Field(None, max_length=50)
+    address: str | None = Field(None, max_length=200)
+    company_size: str | None = Field(None, max_length=30)
+    custom: dict[str, Any] | None = custom_in(CUSTOMER_TARGET)
+
+
+class PoolCustomerOut(Schema):
+    """A customer in the public pool (公海): who and where; its contacts are shown once it is claimed."""
+
+    id: int
+    name: str
+    industry: str
+    region: str
+    city: str
+    pooled_at: datetime | None
+
+
+class PoolCustomerPage(Schema):
+    items: list[PoolCustomerOut]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class ReleaseIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=300, description="Why the customer goes back to the pool; kept "
+                        "in its trail.")
+
+
+class ContactIn(Schema):
+    name: str = Field(..., min_length=1, max_length=100)
+    title: str = Field("", max_length=100)
+    mobile: str = Field("", max_length=40)
+    landline: str = Field("", max_length=40)
+    email: str = Field("", max_length=200)
+    wechat: str = Field("", max_length=100)
+    custom: dict[str, Any] | None = custom_in(CONTACT_TARGET)
+
+
+class ContactPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    title: str | None = Field(None, max_length=100)
+    mobile: str | None = Field(None, max_length=40)
+    landline: str | None = Field(None, max_length=40)
+    email: str | None = Field(None, max_length=200)
+    wechat: str | None = Field(None, max_length=100)
+    custom: dict[str, Any] | None = custom_in(CONTACT_TARGET)
+
+
+class ContactOut(Schema):
+    id: int
+    customer_id: int
+    name: str
+    title: str
+    mobile: str
+    landline: str
+    email: str
+    wechat: str
+    is_primary: bool
+    created_at: datetime
+    custom: dict[str, Any] = custom_out(CONTACT_TARGET)
+
+    @staticmethod
+    def resolve_custom(obj, context):
+        return values_for(obj, context)
+
+
+class ContactPage(Schema):
+    items: list[ContactOut]
+    page: int
+    page_size: int
+    has_next: bool
 
 
 class StageOut(Schema):
@@ -209,24 +298,6 @@ class ConvertOut(Schema):
     customer_created: bool
 
 
-class ActivityIn(Schema):
-    kind: ActivityKind
-    content: str = Field(..., min_length=1, max_length=5000)
-    feedback: str = Field("", max_length=5000)
-    next_plan: str = Field("", max_length=1000)
-    next_follow_up_at: IsoDateTime | None = None
-
-
-class ActivityOut(Schema):
-    id: int
-    kind: str
-    content: str
-    feedback: str
-    next_plan: str
-    next_follow_up_at: datetime | None
-    created_at: datetime
-
-
 class OpportunityPage(Schema):
     items: list[OpportunityOut]
     page: int
@@ -257,6 +328,11 @@ class CustomerParams(Schema):
     page_size: int = Field(25, ge=1, le=200)
 
 
+class PageParams(Schema):
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(25, ge=1, le=200)
+
+
 def _deal(request, deal_id: int):
     try:
         return get_opportunity_for_user(request.user, deal_id)
@@ -269,6 +345,18 @@ def _customer(request, customer_id: int):
         return get_customer_for_user(request.user, customer_id)
     except Http404:
         raise NotFound(_("No customer with this id, or you cannot see it.")) from None
+
+
+def _contact(request, contact_id: int) -> Contact:
+    contact = Contact.objects.visible_to(request.user).filter(pk=contact_id).first()
+    if contact is None:
+        raise NotFound(_("No contact with this id, or you cannot see it."))
+    return contact
+
+
+def _patch(payload: Schema) -> dict:
+    """The fields a PATCH sent; a field sent as null is left as it is (as the leads' PATCH does)."""
+    return {key: value for key, value in payload.model_dump(exclude_unset=True).items() if value is not None}
 
 
 def _fields(payload: Schema) -> dict:
@@ -290,6 +378,13 @@ def list_customers(request, params: Query[CustomerParams]):
     return api_page(customer_list(user=request.user, q=params.q), page=params.page, page_size=params.page_size)
 
 
+@router.get("/customers/pool", response={200: PoolCustomerPage, 401: ErrorOut, 422: ErrorOut},
+            summary="List the customers' public pool (公海)",
+            description="Sales staff see the customers nobody owns; others get an empty list.")
+def list_customer_pool(request, params: Query[CustomerParams]):
+    return api_page(customer_pool(user=request.user, q=params.q), page=params.page, page_size=params.page_size)
+
+
 @router.post("/customers", response={201: CustomerOut, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut},
              summary="Create a customer", description="Refused with 409 when a customer with the same credit code "
              "or company name exists; the message names its owner.")
@@ -300,6 +395,94 @@ def create_customer(request, payload: CustomerIn):
 @router.get("/customers/{customer_id}", response={200: CustomerOut, 401: ErrorOut, 404: ErrorOut}, summary="Read a customer")
 def get_customer(request, customer_id: int):
     return _customer(request, customer_id)
+
+
+@router.patch("/customers/{customer_id}", response={200: CustomerOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                                                   409: ErrorOut, 422: ErrorOut},
+              summary="Update a customer's fields",
+              description="Refused with 409 when another customer has the same credit code or company name.")
+def update_customer(request, customer_id: int, payload: CustomerPatch):
+    customer = _customer(request, customer_id)
+    customer_update(customer=customer, data=_patch(payload), actor=request.user, channel=Channel.API)
+    return _customer(request, customer_id)
+
+
+@router.post("/customers/{customer_id}/claim", response={200: CustomerOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                                                         409: ErrorOut, 422: ErrorOut},
+             summary="Claim a customer from the public pool",
+             description="Under the same caps and cool-down as the pool page; of two simultaneous claims one wins "
+             "and the other gets 409.")
+def claim_customer(request, customer_id: int):
+    customer = customer_pool(user=request.user).filter(pk=customer_id).first()
+    if customer is None:
+        if Customer.objects.filter(pk=customer_id, owner=request.user).exists():
+            raise Conflict(_("This customer is already yours."), code="already_yours")
+        raise NotFound(_("No customer with this id in the pool; someone else may have claimed it."))
+    customer_claim(customer=customer, actor=request.user, channel=Channel.API)
+    return _customer(request, customer_id)
+
+
+@router.post("/customers/{customer_id}/release", response={200: PoolCustomerOut, 401: ErrorOut, 403: ErrorOut,
+                                                           404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+             summary="Return a customer to the public pool",
+             description="The owner or their manager; refused with 409 while the customer has open deals.")
+def release_customer(request, customer_id: int, payload: ReleaseIn):
+    customer = _customer(request, customer_id)
+    return customer_release(customer=customer, actor=request.user, reason=payload.reason, channel=Channel.API)
+
+
+@router.get("/customers/{customer_id}/contacts", response={200: ContactPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+            summary="List a customer's contacts")
+def list_contacts(request, customer_id: int, params: Query[PageParams]):
+    customer = _customer(request, customer_id)
+    contacts = Contact.objects.filter(customer=customer).order_by("-is_primary", "name", "id")
+    return api_page(contacts, page=params.page, page_size=params.page_size)
+
+
+@router.post("/customers/{customer_id}/contacts", response={201: ContactOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                                                            409: ErrorOut, 422: ErrorOut},
+             summary="Add a contact to a customer",
+             description="Refused with 409 when the customer has a contact with the same phone or email.")
+def create_contact(request, customer_id: int, payload: ContactIn):
+    customer = _customer(request, customer_id)
+    return Status(201, contact_create(customer=customer, data=payload.model_dump(), actor=request.user,
+                                      channel=Channel.API))
+
+
+@router.get("/contacts/{contact_id}", response={200: ContactOut, 401: ErrorOut, 404: ErrorOut}, summary="Read a contact")
+def get_contact(request, contact_id: int):
+    return _contact(request, contact_id)
+
+
+@router.patch("/contacts/{contact_id}", response={200: ContactOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                                                  409: ErrorOut, 422: ErrorOut},
+              summary="Update a contact")
+def update_contact(request, contact_id: int, payload: ContactPatch):
+    contact = _contact(request, contact_id)
+    return contact_update(contact=contact, data=_patch(payload), actor=request.user, channel=Channel.API)
+
+
+@router.delete("/contacts/{contact_id}", response={204: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+               summary="Delete a contact",
+               description="The customer's owner or their manager; refused with 409 while it is the only contact of "
+               "an open deal.")
+def delete_contact(request, contact_id: int):
+    contact_delete(contact=_contact(request, contact_id), actor=request.user, channel=Channel.API)
+    return Status(204, None)
+
+
+@router.get("/customers/{customer_id}/activities", response={200: ActivityPage, 401: ErrorOut, 404: ErrorOut,
+                                                             422: ErrorOut},
+            summary="List the follow-ups on a customer, newest first")
+def list_customer_activities(request, customer_id: int, params: Query[PageParams]):
+    return api_page(activities_of(_customer(request, customer_id)), page=params.page, page_size=params.page_size)
+
+
+@router.post("/customers/{customer_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut,
+                                                              404: ErrorOut, 422: ErrorOut},
+             summary="Log a follow-up on a customer")
+def log_customer_activity(request, customer_id: int, payload: ActivityIn):
+    return Status(201, activity_log_api(request, _customer(request, customer_id), payload))
 
 
 @router.post("/convert/{lead_id}", response={201: ConvertOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
@@ -368,11 +551,16 @@ def move_opportunity(request, deal_id: int, payload: StageMoveIn):
     return _deal(request, deal_id)
 
 
+@router.get("/{deal_id}/activities", response={200: ActivityPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+            summary="List the follow-ups on a deal, newest first")
+def list_opportunity_activities(request, deal_id: int, params: Query[PageParams]):
+    return api_page(activities_of(_deal(request, deal_id)), page=params.page, page_size=params.page_size)
+
+
 @router.post("/{deal_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
              summary="Log a follow-up on a deal")
 def log_opportunity_activity(request, deal_id: int, payload: ActivityIn):
-    deal = _deal(request, deal_id)
-    return Status(201, activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API, record=deal))
+    return Status(201, activity_log_api(request, _deal(request, deal_id), payload))
 
 
 @router.post("/leads/{lead_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
@@ -382,7 +570,7 @@ def log_lead_activity(request, lead_id: int, payload: ActivityIn):
         lead = get_lead_for_user(request.user, lead_id)
     except Http404:
         raise NotFound(_("No lead with this id, or you cannot see it.")) from None
-    return Status(201, activity_log(actor=request.user, data=payload.model_dump(), channel=Channel.API, record=lead))
+    return Status(201, activity_log_api(request, lead, payload))
 
 
 class HandoffIn(Schema):

@@ -9,16 +9,17 @@ from typing import Any
 from django.db import IntegrityError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from closeloop.core.apischema import IsoDate, Money, StrictBool
 from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import Conflict, ErrorOut, NotFound
 from closeloop.core.models import Channel
 from closeloop.core.pagination import api_page
+from closeloop.followup.api import ActivityIn, ActivityOut, ActivityPage, activities_of, activity_log_api
 
 from . import pool
-from .models import DisqualifyReason, IdempotencyRecord, Lead, LeadStatus
+from .models import Campaign, DisqualifyReason, IdempotencyRecord, Lead, LeadSource, LeadStatus
 from .selectors import LeadFilters, get_lead_for_user, lead_list
 from .services.editing import lead_disqualify, lead_update
 from .services.intake import LEAD_TARGET, lead_submit
@@ -179,6 +180,39 @@ class LeadCreated(Schema):
     messages: list[str]
 
 
+class SourceOut(Schema):
+    """A source channel: the `source` a new lead names."""
+
+    id: int
+    name: str
+    position: int
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    source_id: int
+    source: str
+    active: bool
+    created_at: datetime
+
+    @staticmethod
+    def resolve_source(obj):
+        return obj.source.name
+
+
+class CampaignPage(Schema):
+    items: list[CampaignOut]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class PageParams(Schema):
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(25, ge=1, le=200)
+
+
 class ListParams(Schema):
     q: str = Field("", max_length=100)
     status: LeadStatus | None = None
@@ -262,6 +296,19 @@ def list_leads(request, params: Query[ListParams]):
                     page=params.page, page_size=params.page_size)
 
 
+@router.get("/sources", response={200: list[SourceOut], 401: ErrorOut}, summary="List the active source channels",
+            description="The values a new lead's `source` may name.")
+def list_sources(request):
+    return list(LeadSource.objects.filter(active=True))
+
+
+@router.get("/campaigns", response={200: CampaignPage, 401: ErrorOut, 422: ErrorOut}, summary="List the campaigns you run",
+            description="Marketing sees the campaigns of its source channels, administrators every one; sales roles run none.")
+def list_campaigns(request, params: Query[PageParams]):
+    campaigns = Campaign.objects.visible_to(request.user).select_related("source").order_by("-created_at", "-id")
+    return api_page(campaigns, page=params.page, page_size=params.page_size)
+
+
 @router.get("/pool", response={200: PoolPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
             summary="List the public pool (公海)", description="Contact details stay masked until a lead is claimed.")
 def list_pool(request, params: Query[PoolParams]):
@@ -316,6 +363,19 @@ class DisqualifyIn(Schema):
 def disqualify_lead(request, lead_id: int, payload: DisqualifyIn):
     lead = _visible(request, lead_id)
     return lead_disqualify(lead=lead, reason=payload.reason, note=payload.note, actor=request.user, channel=Channel.API)
+
+
+@router.get("/{lead_id}/activities", response={200: ActivityPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+            summary="List the follow-ups on a lead, newest first")
+def list_lead_activities(request, lead_id: int, params: Query[PageParams]):
+    return api_page(activities_of(_visible(request, lead_id)), page=params.page, page_size=params.page_size)
+
+
+@router.post("/{lead_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                                                422: ErrorOut},
+             summary="Log a follow-up on a lead")
+def log_lead_activity(request, lead_id: int, payload: ActivityIn):
+    return Status(201, activity_log_api(request, _visible(request, lead_id), payload))
 
 
 def _visible(request, lead_id: int) -> Lead:

@@ -171,3 +171,44 @@ def test_text_the_database_cannot_store_is_refused_in_body_and_query(client, org
     if "\x00" in text:
         listed = client.get("/api/leads/", {"q": text}, **auth)
         assert listed.status_code == 422 and listed.json()["code"] == "validation_failed"
+
+
+def test_sources_list_the_values_a_lead_may_name(client, org, auth):
+    org.sources["广告"].active = False
+    org.sources["广告"].save()
+    names = [source["name"] for source in client.get("/api/leads/sources", **auth).json()]
+    assert names == ["展会", "官网", "朋友介绍", "电话", "微信"]
+
+
+@pytest.mark.parametrize(("who", "seen"), [("marketer", ["春季展会"]), ("admin", ["官网投放", "春季展会"]),
+                                           ("owner", []), ("manager", []), ("outsider", [])])
+def test_campaigns_are_listed_as_their_pages_show_them(client, org, who, seen):
+    from closeloop.leads.models import Campaign
+
+    Campaign.objects.create(name="春季展会", source=org.sources["展会"])
+    Campaign.objects.create(name="官网投放", source=org.sources["官网"])
+    raw, _token = api_token_create(user=getattr(org, who), name="t", actor=None)
+    body = client.get("/api/leads/campaigns", HTTP_AUTHORIZATION=f"Bearer {raw}").json()
+    assert [item["name"] for item in body["items"]] == seen
+
+
+@pytest.mark.parametrize(("who", "read", "log"), [("owner", 200, 201), ("manager", 200, 201), ("teammate", 404, 404),
+                                                  ("outsider", 404, 404)])
+def test_a_leads_follow_ups_are_read_and_logged_as_on_its_page(client, org, make_lead, who, read, log):
+    from closeloop.followup.models import Activity
+
+    lead = make_lead()
+    raw, _token = api_token_create(user=getattr(org, who), name="t", actor=None)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    logged = client.post(f"/api/leads/{lead.pk}/activities", {"kind": "call", "content": "电话沟通需求"},
+                         content_type="application/json", **auth)
+    assert logged.status_code == log
+    listed = client.get(f"/api/leads/{lead.pk}/activities", **auth)
+    assert listed.status_code == read
+    if log == 201:
+        assert [item["content"] for item in listed.json()["items"]] == ["电话沟通需求"]
+        activity = Activity.objects.for_record(lead).get()
+        assert activity.channel == Channel.API and activity.actor == getattr(org, who)
+        lead.refresh_from_db()
+        assert lead.status == "contacting"
+        assert AuditEntry.objects.for_object(lead).filter(action="activity.log", channel=Channel.API).exists()
