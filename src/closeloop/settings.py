@@ -312,6 +312,10 @@ LOGGING = {
 # channel policies, sources, robots) after an admin changed it; the process that made the change
 # sees it at once. See core/configcache.py.
 CLOSELOOP_CONFIG_CACHE_SECONDS = float(os.environ.get("CLOSELOOP_CONFIG_CACHE_SECONDS", "5"))
+# API lists synced by `updated_since`/`cursor` hold back rows changed in the last this many seconds, so a change
+# whose transaction commits late (or whose process's clock runs behind) is not passed by a client's cursor before it
+# is visible. See core/pagination.py.
+CLOSELOOP_API_SYNC_SETTLE_SECONDS = float(os.environ.get("CLOSELOOP_API_SYNC_SETTLE_SECONDS", "5"))
 # Outbound webhooks: a subscription pauses after this many failed attempts in a row (and the admins are told).
 CLOSELOOP_WEBHOOK_PAUSE_AFTER = int(os.environ.get("CLOSELOOP_WEBHOOK_PAUSE_AFTER", "10"))
 # Hosts besides the platforms' own (qyapi.weixin.qq.com, oapi.dingtalk.com, open.feishu.cn,

@@ -26,7 +26,7 @@ from closeloop.core.apischema import (
 )
 from closeloop.core.errors import ErrorOut, Forbidden, NotFound, ValidationFailed
 from closeloop.core.models import Channel
-from closeloop.core.pagination import api_page
+from closeloop.core.pagination import ApiPage, SyncParams, api_list
 from closeloop.deals.selectors import get_opportunity_for_user
 from closeloop.quotes.selectors import get_quote_for_user
 
@@ -152,14 +152,11 @@ class ContractOut(ContractSummaryOut):
         return list(obj.instalments.order_by("position", "id"))
 
 
-class ContractPage(Schema):
+class ContractPage(ApiPage):
     items: list[ContractSummaryOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
-class ContractParams(Schema):
+class ContractParams(SyncParams):
     q: str = Field("", max_length=100)
     status: ContractStatus | None = None
     deal_id: int | None = Field(None, ge=1, le=2**63 - 1)
@@ -359,7 +356,7 @@ def _text(data: dict) -> dict:
 def list_contracts(request, params: Query[ContractParams]):
     filters = ContractFilters(q=params.q, status=params.status or "", deal=str(params.deal_id or ""),
                               customer=str(params.customer_id or ""))
-    return api_page(contract_list(user=request.user, filters=filters), page=params.page, page_size=params.page_size)
+    return api_list(contract_list(user=request.user, filters=filters), params)
 
 
 @router.post("/", response={201: ContractOut, **ERRORS}, summary="Make a contract from an accepted quote or a deal",

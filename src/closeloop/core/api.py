@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema
 
 from .errors import ErrorOut, NotFound
 from .models import Department, User
-from .pagination import api_page
+from .pagination import ApiPage, api_page
 
 users_router = Router(tags=["people"])
 departments_router = Router(tags=["people"])
@@ -37,11 +37,8 @@ class UserOut(Schema):
         return obj.department.name if obj.department_id else None
 
 
-class UserPage(Schema):
+class UserPage(ApiPage):
     items: list[UserOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
 class UserParams(Schema):

@@ -3,9 +3,32 @@
 Lists over a million visible rows page without COUNT(*) (counting them costs more than the page
 itself): one row past the page says whether there is a next one. Short lists (users, notifications)
 may ask for the count, to say "page 2 of 3".
+
+The JSON API's record lists also sync (`api_list`): given `updated_since` or a `cursor`, a list runs in the
+order of (updated_at, id) from that point, and each page gives the `next_cursor` to go on from, an opaque
+position after its last row. Another system keeps the cursor and asks again later, and gets every row changed
+since, each once per change: a keyset over (updated_at, id) neither skips nor repeats rows when others are
+written between two pages, as an offset would. One race is left to close: a change is stamped when its
+service runs but seen when its transaction commits, so a row stamped before a cursor's position could
+appear after the cursor passed it. Pages therefore hold back rows stamped in the last
+CLOSELOOP_API_SYNC_SETTLE_SECONDS (a service's transaction is far shorter; the window also covers clocks of
+several app servers a little apart): such a row comes in the next call.
 """
 
+import base64
+import binascii
+import json
 import math
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Schema
+
+from .apischema import IsoDateTime
+from .errors import invalid
 
 
 def page_number(request, name: str = "page") -> int:
@@ -61,3 +84,65 @@ def kept_parameters(request, names) -> list[tuple[str, str]]:
     """The query's values for `names` that a list's form keeps as hidden fields (the dashboard's drill-downs
     narrow a list by what its form does not show)."""
     return [(name, request.GET[name]) for name in names if request.GET.get(name)]
+
+
+class ApiPage(Schema):
+    """What every API list answers besides its `items`."""
+
+    page: int
+    page_size: int
+    has_next: bool
+    next_cursor: str | None = Field(None, description="When syncing (`updated_since` or `cursor` sent): where to go on "
+                                    "from. Follow it while `has_next`, keep it, and send it again later to get what "
+                                    "changed since. Null when not syncing.")
+
+
+class PageParams(Schema):
+    page: int = Field(1, ge=1, le=100_000, description="Ignored when syncing.")
+    page_size: int = Field(25, ge=1, le=200)
+
+
+class SyncParams(PageParams):
+    updated_since: IsoDateTime | None = Field(None, description="Sync: the rows changed at or after this time, oldest "
+                                              "change first (by updated_at, then id).")
+    cursor: str | None = Field(None, max_length=200, description="Sync: go on from a page's `next_cursor`.")
+
+
+def _encode(key: str, stamp: datetime, pk: int) -> str:
+    text = json.dumps([key, stamp.astimezone(UTC).isoformat(), pk], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, key: str) -> tuple[datetime, int]:
+    try:
+        name, stamp, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position = datetime.fromisoformat(stamp), int(pk)
+        if name != key or position[0].tzinfo is None:
+            raise ValueError(name)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise invalid("cursor", _("This cursor does not come from this list; start again with updated_since.")) from None
+    return position
+
+
+def api_list(rows, params, *, key: str = "updated_at", item=None) -> dict:
+    """One page of an API list (`ApiPage` with `items`): by page number in the list's own order, or, when
+    `params` asks to sync (`SyncParams`), from `updated_since` or `cursor` in the order of (`key`, id) (see the
+    module's docstring). `key` is a timestamp every change of the row moves (`created_at` for rows never changed)."""
+    since, cursor = getattr(params, "updated_since", None), getattr(params, "cursor", None)
+    if since is None and not cursor:
+        return api_page(rows, page=params.page, page_size=params.page_size, item=item)
+    if cursor:
+        stamp, pk = _decode(cursor, key)
+    else:
+        stamp, pk = since, 0
+    settled = timezone.now() - timedelta(seconds=settings.CLOSELOOP_API_SYNC_SETTLE_SECONDS)
+    window = list(rows.filter(Q(**{f"{key}__gt": stamp}) | Q(**{key: stamp, "pk__gt": pk}), **{f"{key}__lte": settled})
+                  .order_by(key, "pk")[:params.page_size + 1])
+    page = window[:params.page_size]
+    if page:
+        last = page[-1]
+        next_cursor = _encode(key, getattr(last, key), last.pk)
+    else:
+        next_cursor = _encode(key, stamp, pk)
+    return {"items": page if item is None else [item(row) for row in page], "page": 1, "page_size": params.page_size,
+            "has_next": len(window) > params.page_size, "next_cursor": next_cursor}

@@ -12,7 +12,7 @@ from closeloop.core.apischema import IsoDate, IsoDateTime, JsonInt, Money, Stric
 from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import Conflict, ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
-from closeloop.core.pagination import api_page
+from closeloop.core.pagination import ApiPage, PageParams, SyncParams, api_list, api_page
 from closeloop.deals.services.conversion import lead_convert
 from closeloop.deals.services.customers import (
     CONTACT_TARGET,
@@ -108,11 +108,8 @@ class PoolCustomerOut(Schema):
     pooled_at: datetime | None
 
 
-class PoolCustomerPage(Schema):
+class PoolCustomerPage(ApiPage):
     items: list[PoolCustomerOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
 class ReleaseIn(Schema):
@@ -158,11 +155,8 @@ class ContactOut(Schema):
         return values_for(obj, context)
 
 
-class ContactPage(Schema):
+class ContactPage(ApiPage):
     items: list[ContactOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
 class StageOut(Schema):
@@ -298,21 +292,15 @@ class ConvertOut(Schema):
     customer_created: bool
 
 
-class OpportunityPage(Schema):
+class OpportunityPage(ApiPage):
     items: list[OpportunityOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
-class CustomerPage(Schema):
+class CustomerPage(ApiPage):
     items: list[CustomerOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
-class ListParams(Schema):
+class ListParams(SyncParams):
     q: str = Field("", max_length=100)
     status: OpportunityStatus | None = None
     stage_id: int | None = None
@@ -322,13 +310,12 @@ class ListParams(Schema):
     page_size: int = Field(25, ge=1, le=200)
 
 
-class CustomerParams(Schema):
+class PoolParams(PageParams):
     q: str = Field("", max_length=100)
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int = Field(25, ge=1, le=200)
 
 
-class PageParams(Schema):
+class CustomerParams(SyncParams):
+    q: str = Field("", max_length=100)
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(25, ge=1, le=200)
 
@@ -375,13 +362,13 @@ def list_pipelines(request):
 
 @router.get("/customers", response={200: CustomerPage, 401: ErrorOut, 422: ErrorOut}, summary="List the customers you can see")
 def list_customers(request, params: Query[CustomerParams]):
-    return api_page(customer_list(user=request.user, q=params.q), page=params.page, page_size=params.page_size)
+    return api_list(customer_list(user=request.user, q=params.q), params)
 
 
 @router.get("/customers/pool", response={200: PoolCustomerPage, 401: ErrorOut, 422: ErrorOut},
             summary="List the customers' public pool (公海)",
             description="Sales staff see the customers nobody owns; others get an empty list.")
-def list_customer_pool(request, params: Query[CustomerParams]):
+def list_customer_pool(request, params: Query[PoolParams]):
     return api_page(customer_pool(user=request.user, q=params.q), page=params.page, page_size=params.page_size)
 
 
@@ -433,10 +420,10 @@ def release_customer(request, customer_id: int, payload: ReleaseIn):
 
 @router.get("/customers/{customer_id}/contacts", response={200: ContactPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
             summary="List a customer's contacts")
-def list_contacts(request, customer_id: int, params: Query[PageParams]):
+def list_contacts(request, customer_id: int, params: Query[SyncParams]):
     customer = _customer(request, customer_id)
     contacts = Contact.objects.filter(customer=customer).order_by("-is_primary", "name", "id")
-    return api_page(contacts, page=params.page, page_size=params.page_size)
+    return api_list(contacts, params)
 
 
 @router.post("/customers/{customer_id}/contacts", response={201: ContactOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
@@ -474,8 +461,8 @@ def delete_contact(request, contact_id: int):
 @router.get("/customers/{customer_id}/activities", response={200: ActivityPage, 401: ErrorOut, 404: ErrorOut,
                                                              422: ErrorOut},
             summary="List the follow-ups on a customer, newest first")
-def list_customer_activities(request, customer_id: int, params: Query[PageParams]):
-    return api_page(activities_of(_customer(request, customer_id)), page=params.page, page_size=params.page_size)
+def list_customer_activities(request, customer_id: int, params: Query[SyncParams]):
+    return api_list(activities_of(_customer(request, customer_id)), params, key="created_at")
 
 
 @router.post("/customers/{customer_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut,
@@ -509,7 +496,7 @@ def list_opportunities(request, params: Query[ListParams]):
     filters = OpportunityFilters(q=params.q, status=params.status or "", stage=str(params.stage_id or ""),
                                  pipeline=str(params.pipeline_id or ""), owner=params.owner)
     deals = opportunity_list(user=request.user, filters=filters).select_related("customer", "stage", "owner", "lost_reason", "win_reason")
-    return api_page(deals, page=params.page, page_size=params.page_size)
+    return api_list(deals, params)
 
 
 @router.post("/", response={201: OpportunityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
@@ -553,8 +540,8 @@ def move_opportunity(request, deal_id: int, payload: StageMoveIn):
 
 @router.get("/{deal_id}/activities", response={200: ActivityPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
             summary="List the follow-ups on a deal, newest first")
-def list_opportunity_activities(request, deal_id: int, params: Query[PageParams]):
-    return api_page(activities_of(_deal(request, deal_id)), page=params.page, page_size=params.page_size)
+def list_opportunity_activities(request, deal_id: int, params: Query[SyncParams]):
+    return api_list(activities_of(_deal(request, deal_id)), params, key="created_at")
 
 
 @router.post("/{deal_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -141,6 +141,9 @@ class Contact(models.Model):
     # (SQLite would copy the whole table, and drop its triggers, for a NOT NULL column).
     custom = models.JSONField(_("custom fields"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # What the API's contact lists sync on (core/pagination.py). A database default too, so rows written by code
+    # that predates the column (a migration's historical Contact) stay valid.
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_default=Now())
     mobile_key = models.CharField(max_length=20, blank=True, editable=False)
     landline_key = models.CharField(max_length=24, blank=True, editable=False)
     email_key = models.CharField(max_length=200, blank=True, editable=False)

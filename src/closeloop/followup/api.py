@@ -10,6 +10,7 @@ from ninja import Field, Schema
 
 from closeloop.core.apischema import IsoDateTime
 from closeloop.core.models import Channel
+from closeloop.core.pagination import ApiPage
 
 from .models import Activity, ActivityKind
 from .services import activity_log
@@ -39,11 +40,8 @@ class ActivityOut(Schema):
         return obj.actor.username if obj.actor_id else None
 
 
-class ActivityPage(Schema):
+class ActivityPage(ApiPage):
     items: list[ActivityOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
 def activities_of(record):

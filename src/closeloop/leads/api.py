@@ -15,7 +15,7 @@ from closeloop.core.apischema import IsoDate, Money, StrictBool
 from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import Conflict, ErrorOut, NotFound
 from closeloop.core.models import Channel
-from closeloop.core.pagination import api_page
+from closeloop.core.pagination import ApiPage, PageParams, SyncParams, api_list, api_page
 from closeloop.followup.api import ActivityIn, ActivityOut, ActivityPage, activities_of, activity_log_api
 
 from . import pool
@@ -128,11 +128,8 @@ class LeadOut(Schema):
         return obj.owner.username if obj.owner_id else None
 
 
-class LeadPage(Schema):
+class LeadPage(ApiPage):
     items: list[LeadOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
 class PoolLeadOut(Schema):
@@ -152,11 +149,8 @@ class PoolLeadOut(Schema):
     pooled_at: datetime | None
 
 
-class PoolPage(Schema):
+class PoolPage(ApiPage):
     items: list[PoolLeadOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
 class PoolParams(Schema):
@@ -201,19 +195,11 @@ class CampaignOut(Schema):
         return obj.source.name
 
 
-class CampaignPage(Schema):
+class CampaignPage(ApiPage):
     items: list[CampaignOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
-class PageParams(Schema):
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int = Field(25, ge=1, le=200)
-
-
-class ListParams(Schema):
+class ListParams(SyncParams):
     q: str = Field("", max_length=100)
     status: LeadStatus | None = None
     owner: str = Field("", max_length=20, description="A user id, `me` or `none`.")
@@ -292,8 +278,7 @@ def list_leads(request, params: Query[ListParams]):
         created_from=params.created_from.isoformat() if params.created_from else "",
         created_to=params.created_to.isoformat() if params.created_to else "",
     )
-    return api_page(lead_list(user=request.user, filters=filters).select_related("campaign"),
-                    page=params.page, page_size=params.page_size)
+    return api_list(lead_list(user=request.user, filters=filters).select_related("campaign"), params)
 
 
 @router.get("/sources", response={200: list[SourceOut], 401: ErrorOut}, summary="List the active source channels",
@@ -367,8 +352,8 @@ def disqualify_lead(request, lead_id: int, payload: DisqualifyIn):
 
 @router.get("/{lead_id}/activities", response={200: ActivityPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
             summary="List the follow-ups on a lead, newest first")
-def list_lead_activities(request, lead_id: int, params: Query[PageParams]):
-    return api_page(activities_of(_visible(request, lead_id)), page=params.page, page_size=params.page_size)
+def list_lead_activities(request, lead_id: int, params: Query[SyncParams]):
+    return api_list(activities_of(_visible(request, lead_id)), params, key="created_at")
 
 
 @router.post("/{lead_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,

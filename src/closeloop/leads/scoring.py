@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
@@ -195,7 +196,9 @@ def score_lead(lead, *, ruleset: Ruleset | None = None) -> None:
 def rescore_lead(lead) -> None:
     """Score a saved lead again after its data or its touches changed; its status stays."""
     score_lead(lead)
-    type(lead).objects.filter(pk=lead.pk).update(score=lead.score, grade=lead.grade, score_details=lead.score_details)
+    # updated_at too: an API client syncing on it must hear of the new score.
+    type(lead).objects.filter(pk=lead.pk).update(score=lead.score, grade=lead.grade, score_details=lead.score_details,
+                                                 updated_at=timezone.now())
 
 
 RESCORE_BATCH = 2000
@@ -236,11 +239,15 @@ def rescore_all() -> int:
                 key = json.dumps([score, grade, details], ensure_ascii=False, sort_keys=True)
                 outcomes.setdefault(key, []).append(lead)
         singles = [leads[0] for leads in outcomes.values() if len(leads) == 1]
+        # A changed score moves updated_at, so an API client syncing on it hears of it.
+        now = timezone.now()
+        for lead in singles:
+            lead.updated_at = now
         with transaction.atomic():
             for leads in outcomes.values():
                 if len(leads) > 1:
                     first = leads[0]
                     Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
-                        score=first.score, grade=first.grade, score_details=first.score_details)
-            Lead.objects.bulk_update(singles, ["score", "grade", "score_details"], batch_size=100)
+                        score=first.score, grade=first.grade, score_details=first.score_details, updated_at=now)
+            Lead.objects.bulk_update(singles, ["score", "grade", "score_details", "updated_at"], batch_size=100)
         changed += sum(len(leads) for leads in outcomes.values())

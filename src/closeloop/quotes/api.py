@@ -17,7 +17,7 @@ from closeloop.core.apischema import IsoDate, JsonInt, Money, StrictBool, decima
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.notify import absolute_url
-from closeloop.core.pagination import api_page
+from closeloop.core.pagination import ApiPage, SyncParams, api_list, api_page
 from closeloop.deals.selectors import get_opportunity_for_user
 
 from . import approvals, catalog, services
@@ -90,11 +90,8 @@ class ProductOut(Schema):
     active: bool
 
 
-class ProductPage(Schema):
+class ProductPage(ApiPage):
     items: list[ProductOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
 class LineIn(Schema):
@@ -220,11 +217,8 @@ class QuoteSummaryOut(Schema):
         return obj.current_version.total_incl_tax
 
 
-class QuotePage(Schema):
+class QuotePage(ApiPage):
     items: list[QuoteSummaryOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
 class QuoteIn(Schema):
@@ -253,7 +247,7 @@ class DecisionIn(Schema):
     note: str = Field("", max_length=500)
 
 
-class QuoteParams(Schema):
+class QuoteParams(SyncParams):
     q: str = Field("", max_length=100)
     status: QuoteStatus | None = None
     deal_id: int | None = None
@@ -366,7 +360,7 @@ def update_product(request, product_id: int, payload: ProductPatch):
 @router.get("/", response={200: QuotePage, 401: ErrorOut, 422: ErrorOut}, summary="List the quotes you can see")
 def list_quotes(request, params: Query[QuoteParams]):
     filters = QuoteFilters(q=params.q, status=params.status or "", deal=str(params.deal_id or ""))
-    return api_page(quote_list(user=request.user, filters=filters), page=params.page, page_size=params.page_size)
+    return api_list(quote_list(user=request.user, filters=filters), params)
 
 
 @router.post("/", response={201: QuoteOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},

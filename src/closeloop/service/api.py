@@ -15,7 +15,7 @@ from closeloop.contracts.api import ERRORS, CustomerOut, PersonOut
 from closeloop.core.apischema import JsonInt, QueryBool, StrictBool
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
-from closeloop.core.pagination import api_page
+from closeloop.core.pagination import ApiPage, SyncParams, api_list
 
 from . import sla, tickets
 from .models import TicketCategory, TicketPriority, TicketStatus
@@ -74,14 +74,11 @@ def _timers(ticket) -> list[dict]:
     return ticket._api_timers
 
 
-class TicketPage(Schema):
+class TicketPage(ApiPage):
     items: list[TicketSummaryOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
-class TicketParams(Schema):
+class TicketParams(SyncParams):
     q: str = Field("", max_length=100)
     status: TicketStatus | Literal["open"] | None = None
     priority: TicketPriority | None = None
@@ -150,7 +147,7 @@ def colleague(user_id: int | None, field: str) -> User | None:
 def list_tickets(request, params: Query[TicketParams]):
     rows = ticket_list(user=request.user, status=params.status or "", q=params.q, customer=params.customer_id,
                        mine=params.mine, priority=params.priority or "")
-    return api_page(rows, page=params.page, page_size=params.page_size)
+    return api_list(rows, params)
 
 
 @router.post("/", response={201: TicketOut, **ERRORS}, summary="Raise a ticket for a customer",

@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 from closeloop.contracts.api import CustomerOut, PersonOut
 from closeloop.core.apischema import IsoDate, QueryBool
 from closeloop.core.errors import ErrorOut
-from closeloop.core.pagination import api_page
+from closeloop.core.pagination import ApiPage, api_page
 
 from .models import Survey
 from .selectors import PERIODS, SATISFACTION_GROUPS, answered_surveys, satisfaction
@@ -37,11 +37,8 @@ class SurveyOut(Schema):
     low_score: bool = Field(description="CSAT ≤ 2 or NPS ≤ 6: call-back tasks were opened.")
 
 
-class SurveyPage(Schema):
+class SurveyPage(ApiPage):
     items: list[SurveyOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
 class SurveyParams(Schema):

@@ -189,7 +189,8 @@ def sla_sweep(now: datetime | None = None) -> int:
                 if not rows:
                     break
                 managers = service_managers()
-                Ticket.objects.filter(pk__in=[ticket.pk for ticket in rows]).update(**{breached: now})
+                # updated_at too: an API client syncing the tickets hears of the breach.
+                Ticket.objects.filter(pk__in=[ticket.pk for ticket in rows]).update(**{breached: now}, updated_at=now)
                 for ticket in rows:
                     _escalate(ticket, which, managers)
                 escalated += len(rows)

@@ -212,7 +212,7 @@ def contact_delete(*, contact: Contact, actor: User, channel: str = Channel.WEB)
         if was_primary and (successor := Contact.objects.filter(customer=customer).order_by("created_at", "id").first()):
             # A customer with contacts always has a primary one to call first.
             successor.is_primary = True
-            successor.save(update_fields=["is_primary"])
+            successor.save(update_fields=["is_primary", "updated_at"])
         # What was deleted stays readable in the trail: every filled field, and the deals it was linked to.
         changes = {name: [value, None] for name, value in before.items() if value}
         if linked:
