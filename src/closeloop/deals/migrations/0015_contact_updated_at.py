@@ -13,7 +13,7 @@ def stamp_from_creation(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('deals', '0013_custom_fields'),
+        ('deals', '0014_forecast_index'),
     ]
 
     operations = [
