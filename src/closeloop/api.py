@@ -9,21 +9,26 @@ from ninja.security import HttpBearer
 from closeloop.core import throttle
 from closeloop.core.apischema import JsonObjectParser, NotAnObject, declare_common_errors
 from closeloop.core.customfields.api import describe as describe_custom_fields
-from closeloop.core.errors import DomainError, Throttled
+from closeloop.core.errors import DomainError, Forbidden, Throttled
 from closeloop.core.hooks import loop_apps
-from closeloop.core.services import user_for_token
+from closeloop.core.services import api_token_use
+
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
         # An address that sent too many unknown tokens is refused before its token is looked at.
         throttle.api_token_check_address(request)
-        user = user_for_token(token)
-        if user is None:
+        found = api_token_use(token, address=throttle.client_ip(request))
+        if found is None:
             throttle.api_token_failed(request, token)
             return None
-        request.user = user
-        return user
+        if not found.writes and request.method not in READING_METHODS:
+            raise Forbidden(_("This token may only read. Create a read-and-write token to change records."),
+                            code="read_only_token")
+        request.user = found.user
+        return found.user
 
 
 class CloseloopAPI(NinjaAPI):

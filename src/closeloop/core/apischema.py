@@ -214,18 +214,22 @@ def _error(description: str) -> dict:
 
 def declare_common_errors(schema: dict) -> dict:
     """Add the answers any operation may give to the document: 401 and 429 where a token is needed (a
-    missing or unknown token; an address that sent too many unknown ones), 422 where the request has
+    missing, unknown or expired token; an address that sent too many unknown ones), 403 where it writes (a
+    read-only token), 422 where the request has
     parameters or a body that may break the schema, 400 where a body may not be JSON at all."""
     schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
         "ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}"))
     for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
+        for method, operation in path_item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
             if operation.get("security"):
-                responses.setdefault(401, _error("No valid API token was sent."))
+                responses.setdefault(401, _error("No valid API token was sent, or it expired."))
                 responses.setdefault(429, _error("Too many unknown tokens from this address; see Retry-After."))
+                if method.lower() not in ("get", "head", "options"):
+                    responses.setdefault(403, _error("The token is read-only (code `read_only_token`), or you may "
+                                                     "not do this."))
             if operation.get("parameters") or operation.get("requestBody"):
                 responses.setdefault(422, _error("The request does not match this document, or a rule refused it; "
                                                  "`fields` names what to change."))

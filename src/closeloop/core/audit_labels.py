@@ -27,7 +27,8 @@ from .models import AuditEntry, CustomFieldType, User
 @functools.cache
 def _vocabulary() -> tuple[dict, dict, dict]:
     """(extra keys' labels, per-model field labels, action prefix → model), gathered from the apps."""
-    extra: dict[str, object] = {"api_token": _("API token")}
+    extra: dict[str, object] = {"api_token": _("API token"), "api_token_access": _("API token access"),
+                                "api_token_expires_at": _("API token expires")}
     model_fields: dict[tuple[str, str], object] = {}
     action_models: dict[str, tuple[str, str]] = {}
     for config in loop_apps():

@@ -341,6 +341,11 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class TokenAccess(models.TextChoices):
+    READ = "read", _("Read only")
+    READ_WRITE = "read_write", _("Read and write")
+
+
 class ApiToken(models.Model):
     """A per-user bearer token; only its SHA-256 is stored, the raw value is shown once."""
 
@@ -348,8 +353,14 @@ class ApiToken(models.Model):
     name = models.CharField(_("name"), max_length=100, blank=True)
     prefix = models.CharField(max_length=12)
     token_hash = models.CharField(max_length=64, unique=True)
+    # A read-only token may only GET; tokens from before the choice existed keep writing (the database default).
+    access = models.CharField(_("access"), max_length=10, choices=TokenAccess.choices, default=TokenAccess.READ_WRITE,
+                              db_default=TokenAccess.READ_WRITE)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Where and when it was last used, written at most once a minute (core.services.api_token_use).
     last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_from = models.GenericIPAddressField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -361,6 +372,13 @@ class ApiToken(models.Model):
     @staticmethod
     def generate() -> str:
         return "cl_" + secrets.token_urlsafe(32)
+
+    def expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    @property
+    def writes(self) -> bool:
+        return self.access == TokenAccess.READ_WRITE
 
 
 class SweepSchedule(models.Model):

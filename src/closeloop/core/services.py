@@ -1,6 +1,7 @@
 """Writes on users, departments and API tokens; each records its audit entry in the same transaction."""
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +21,7 @@ from .models import (
     GroupRobot,
     NotificationDelivery,
     NotificationPreference,
+    TokenAccess,
     User,
     hash_token,
 )
@@ -142,13 +144,25 @@ def _refuse_reporting_cycle(user: User) -> None:
         current = managers.get(current)
 
 
-def api_token_create(*, user: User, name: str, actor) -> tuple[str, ApiToken]:
-    """Create a token and return its raw value, which is never stored and cannot be shown again."""
+def api_token_create(*, user: User, name: str, actor, access: str = TokenAccess.READ_WRITE,
+                     expires_in_days: int | None = None) -> tuple[str, ApiToken]:
+    """Create a token and return its raw value, which is never stored and cannot be shown again. A read-only token
+    may only read; `expires_in_days` ends it that many days from now (never, when None)."""
+    if access not in TokenAccess.values:
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors={"access": [_("Choose read only or read and write.")]})
+    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+        raise ValidationFailed(_("Please correct the marked fields."),
+                               field_errors={"expires_in_days": [_("Give between 1 and 3650 days, or none.")]})
     raw = ApiToken.generate()
+    expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
     with transaction.atomic():
-        token = ApiToken.objects.create(user=user, name=name[:100], prefix=raw[:10], token_hash=hash_token(raw))
+        token = ApiToken.objects.create(user=user, name=name[:100], prefix=raw[:10], token_hash=hash_token(raw),
+                                        access=access, expires_at=expires_at)
+        changes = {"api_token": [None, token.prefix + "…"], "api_token_access": [None, str(token.get_access_display())]}
+        if expires_at:
+            changes["api_token_expires_at"] = [None, timezone.localtime(expires_at).strftime("%Y-%m-%d %H:%M")]
         audit_record(actor=actor or user, channel=Channel.WEB if actor else Channel.SYSTEM,
-                     action="api_token.create", target=user, changes={"api_token": [None, token.prefix + "…"]})
+                     action="api_token.create", target=user, changes=changes)
     return raw, token
 
 
@@ -160,15 +174,22 @@ def api_token_revoke(*, token: ApiToken, actor) -> None:
                      changes={"api_token": [token.prefix + "…", None]})
 
 
-def user_for_token(raw: str) -> User | None:
+# How often a token's last use is written: a busy client's requests do not each write a row.
+TOKEN_USE_WRITE_SECONDS = 60
+
+
+def api_token_use(raw: str, *, address: str = "") -> ApiToken | None:
+    """The live token (not revoked, not expired, its user active) a raw value names, with its user; None otherwise.
+    Notes when and from where it was used, at most once a minute: a busy client does not write on every request."""
     token = ApiToken.objects.select_related("user").filter(token_hash=hash_token(raw), revoked_at__isnull=True).first()
-    if token is None or not token.user.is_active:
-        return None
-    # Touch last_used_at at most once a minute, so hot API clients don't write on every request.
     now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    if token is None or not token.user.is_active or token.expired(now):
+        return None
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > TOKEN_USE_WRITE_SECONDS:
+        # Conditional, so of several requests at once only one writes.
+        ApiToken.objects.filter(pk=token.pk, last_used_at=token.last_used_at).update(last_used_at=now,
+                                                                                     last_used_from=address or None)
+    return token
 
 
 ROBOT_FIELDS = ["name", "department", "platform", "kinds", "is_active"]

@@ -4,13 +4,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from . import dates, money
 from .errors import DomainError, form_errors_from
 from .forms import DepartmentForm, GroupRobotForm, NotificationPreferencesForm, UserForm
-from .models import DeliveryStatus, Department, GroupRobot, NotificationDelivery, Role, User
+from .models import DeliveryStatus, Department, GroupRobot, NotificationDelivery, Role, TokenAccess, User
 from .navigation import start_url
 from .notify import kinds_for, preferences_for
 from .pagination import paginate, query_without_page
@@ -53,6 +55,10 @@ def home(request, today=None):
     return redirect(start_url(request.user))
 
 
+# The lifetimes a new token may be given on the profile page (days: label); none means it never expires.
+TOKEN_LIFETIMES = {"30": gettext_lazy("30 days"), "90": gettext_lazy("90 days"), "365": gettext_lazy("1 year")}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request):
@@ -63,9 +69,15 @@ def profile(request):
             api_token_revoke(token=token, actor=request.user)
             messages.success(request, _("Token revoked."))
             return redirect("profile")
-        new_token, _token = api_token_create(user=request.user, name=request.POST.get("name", "")[:100], actor=request.user)
+        days = request.POST.get("expires_in_days", "")
+        new_token, _token = api_token_create(
+            user=request.user, name=request.POST.get("name", "")[:100], actor=request.user,
+            access=TokenAccess.READ if request.POST.get("access") == TokenAccess.READ else TokenAccess.READ_WRITE,
+            expires_in_days=int(days) if days in TOKEN_LIFETIMES else None)
     tokens = request.user.api_tokens.filter(revoked_at__isnull=True)
-    return render(request, "core/profile.html", {"tokens": tokens, "new_token": new_token})
+    return render(request, "core/profile.html", {"tokens": tokens, "new_token": new_token, "now": timezone.now(),
+                                                 "access_choices": TokenAccess.choices,
+                                                 "lifetimes": TOKEN_LIFETIMES.items()})
 
 
 @login_required
