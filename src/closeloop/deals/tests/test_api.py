@@ -3,7 +3,6 @@
 import pytest
 
 from closeloop.core.models import AuditEntry, Channel
-from closeloop.core.services import api_token_create
 from closeloop.deals.models import Contact, Customer
 from closeloop.deals.services.customers import contact_create
 from closeloop.followup.models import Activity
@@ -11,12 +10,8 @@ from closeloop.followup.services import activity_log
 
 
 @pytest.fixture
-def token_for(org):
-    def make(user):
-        raw, _token = api_token_create(user=user, name="t", actor=None)
-        return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-    return make
+def token_for(api_auth):
+    return api_auth
 
 
 def call(client, auth, method, url, body=None):
