@@ -116,10 +116,10 @@ def _encode(key: str, stamp: datetime, pk: int) -> str:
 def _decode(cursor: str, key: str) -> tuple[datetime, int]:
     try:
         name, stamp, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        position = datetime.fromisoformat(stamp), int(pk)
-        if name != key or position[0].tzinfo is None:
+        position = datetime.fromisoformat(stamp).astimezone(UTC), int(pk)
+        if name != key or not 0 <= position[1] < 2**63:
             raise ValueError(name)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise invalid("cursor", _("This cursor does not come from this list; start again with updated_since.")) from None
     return position
 
@@ -134,7 +134,11 @@ def api_list(rows, params, *, key: str = "updated_at", item=None) -> dict:
     if cursor:
         stamp, pk = _decode(cursor, key)
     else:
-        stamp, pk = since, 0
+        try:
+            stamp, pk = since.astimezone(UTC), 0
+        except OverflowError:
+            # Year 1 or 9999 in a far time zone: before or after every record.
+            stamp, pk = (datetime.min if since.year < 5000 else datetime.max).replace(tzinfo=UTC), 0
     settled = timezone.now() - timedelta(seconds=settings.CLOSELOOP_API_SYNC_SETTLE_SECONDS)
     window = list(rows.filter(Q(**{f"{key}__gt": stamp}) | Q(**{key: stamp, "pk__gt": pk}), **{f"{key}__lte": settled})
                   .order_by(key, "pk")[:params.page_size + 1])

@@ -176,3 +176,11 @@ def test_a_change_committed_after_a_later_one_is_not_passed(client, org, auth, m
         assert ids == {slow.pk, fast.pk}
     else:
         assert slow.pk not in ids and fast.pk in ids
+
+
+@pytest.mark.parametrize(("since", "found"), [("0001-01-01T00:00:00%2B14:00", True), ("9999-12-31T23:59:59-14:00", False)])
+def test_a_time_at_the_calendars_ends_is_read_as_before_or_after_everything(client, org, auth, make_lead, no_settle,
+                                                                           since, found):
+    lead = make_lead()
+    body = client.get(f"/api/leads/?updated_since={since}", **auth).json()
+    assert [item["id"] for item in body["items"]] == ([lead.pk] if found else [])
