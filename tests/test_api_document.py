@@ -141,3 +141,16 @@ def test_the_upload_refuses_a_body_that_is_not_a_form(client, org, api_auth, mak
     answer = client.post(url, b'{"sign": true}', content_type="application/json", **api_auth(org.owner))
     assert answer.status_code == 422 and answer.json()["code"] == "file_refused"
     assert not contract.documents.exists()
+
+
+def test_a_line_that_takes_the_quotes_totals_past_twelve_digits_is_refused(client, org, api_auth, make_quote):  # noqa: F811
+    """Found by schemathesis: two lines each under the limit made a cost total the column cannot hold, and every read of
+    the quote failed after it on SQLite."""
+    quote = make_quote(lines=[("10000", "0")])
+    url = f"/api/quotes/{quote.pk}/lines"
+    line = {"name": "实施服务", "quantity": "1", "unit_price": "600000000000", "unit_cost": "500000000000"}
+    assert client.post(url, line, content_type="application/json", **api_auth(org.owner)).status_code == 201
+    answer = client.post(url, line, content_type="application/json", **api_auth(org.owner))
+    assert answer.status_code == 422 and "quantity" in answer.json()["fields"], answer.content
+    shown = client.get(f"/api/quotes/{quote.pk}", **api_auth(org.owner))
+    assert shown.status_code == 200, shown.content

@@ -23,7 +23,7 @@ from closeloop.core.audit import audit_record, diff, snapshot
 from closeloop.core.errors import Conflict, DomainError, Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import date_input, text_limit_errors
 from closeloop.core.models import Channel, User
-from closeloop.core.money import format_yuan
+from closeloop.core.money import MAX_MONEY, format_yuan
 from closeloop.core.notify import notify
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.services.opportunities import opportunity_move_stage
@@ -91,7 +91,17 @@ def _recalculate(version: QuoteVersion) -> pricing.Totals:
     """Store the version's totals from its lines (the one place totals are made; see pricing)."""
     lines = list(version.lines.all())
     result = pricing.totals(pricing.amounts_of(line, prices_include_tax=version.prices_include_tax) for line in lines)
-    for name, value in result.stored().items():
+    stored = result.stored()
+    # Each line is bounded, their sums and the margin are not: a value past its column's digits (a total of several
+    # huge lines, the margin in % of a cost far above the price) would be stored on SQLite and then fail every read of
+    # the quote (PostgreSQL refuses the write). The caller's transaction undoes the line.
+    for name, value in stored.items():
+        field = QuoteVersion._meta.get_field(name)
+        if isinstance(value, Decimal) and abs(value) >= Decimal(10) ** (field.max_digits - field.decimal_places):
+            raise invalid("quantity", _("With this line the quote's totals or margin are too large to keep (totals "
+                                        "stay under %(limit)s): check the quantity, price and cost.")
+                          % {"limit": format_yuan(MAX_MONEY)})
+    for name, value in stored.items():
         setattr(version, name, value)
     version.save(update_fields=pricing.STORED_TOTALS)
     return result
