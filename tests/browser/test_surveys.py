@@ -14,7 +14,7 @@ from closeloop.core.tests.conftest import run_worker  # noqa: F401 (a fixture)
 from closeloop.followup.models import Task
 from closeloop.service import sla, ticket_forms
 from closeloop.service.models import ServiceSettings, Survey, Ticket, TicketStatus
-from closeloop.service.tests.conftest import service_staff, service_team  # noqa: F401 (fixtures)
+from closeloop.service.tests.conftest import default_sla_policies, service_staff, service_team  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,8 @@ def fits(page) -> bool:
 
 
 def test_a_ticket_from_the_public_form_is_assigned_answered_resolved_in_time_and_a_low_score_calls_back(
-        org, make_customer, service_team, run_worker, new_page, tmp_path, settings):  # noqa: F811 (fixtures)
+        org, make_customer, service_team, default_sla_policies, run_worker, new_page, tmp_path,  # noqa: F811
+        settings):
     settings.MEDIA_ROOT = str(tmp_path)
     # The company runs its site in Chinese: what the services write for people to read (a task's title) is too.
     settings.LANGUAGE_CODE = "zh-hans"

@@ -1,6 +1,7 @@
 """Delivery factories on top of the contract ones: a signed contract whose plan has an "on acceptance" instalment,
 after-sales staff, and a delivery of it with milestones."""
 
+import importlib
 import io
 from datetime import timedelta
 
@@ -26,6 +27,15 @@ from closeloop.contracts.tests.conftest import (  # noqa: F401 (fixtures)
 from closeloop.core.models import Role, User
 from closeloop.core.tests.conftest import receiver, run_worker  # noqa: F401 (fixtures)
 from closeloop.service import deliveries
+
+
+@pytest.fixture
+def default_sla_policies(transactional_db):
+    """The SLA policies the data migration adds, again: a transactional test (a browser test) starts from a database
+    that the previous one flushed, data migrations' rows included."""
+    from django.apps import apps
+
+    importlib.import_module("closeloop.service.migrations.0003_default_sla_policies").add(apps, None)
 
 
 @pytest.fixture
