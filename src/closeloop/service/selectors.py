@@ -1,6 +1,7 @@
 """Delivery, ticket and survey reads. Every one starts from the records' `visible_to(user)`; a delivery or ticket
 outside it is a 404."""
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -13,6 +14,9 @@ from closeloop.core.inputs import day_start
 from closeloop.core.visibility import owners_named
 
 from .models import LOW_NPS, Delivery, DeliveryStatus, Milestone, Survey, Ticket
+
+# A ticket's number as `tickets.ticket_create` gives it: GD-<year>-<00042>.
+TICKET_NUMBER = re.compile(r"GD-\d{4}-\d{5,}", re.IGNORECASE)
 
 
 def delivery_list(*, user, status: str = "", q: str = "", customer: int | None = None):
@@ -126,8 +130,13 @@ def ticket_list(*, user, status: str = "", q: str = "", customer: int | None = N
         # them all.
         from closeloop.deals.models import Customer
 
-        named = Customer.objects.filter(name__icontains=q).values("pk")
-        tickets = tickets.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(customer__in=named))
+        if TICKET_NUMBER.fullmatch(q.strip()):
+            # A whole ticket number (from a mail, read on the phone) is one row of the number's unique index, not a
+            # scan of every ticket's text for it.
+            tickets = tickets.filter(number=q.strip().upper())
+        else:
+            named = Customer.objects.filter(name__icontains=q).values("pk")
+            tickets = tickets.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(customer__in=named))
     if customer is not None:
         tickets = tickets.filter(customer_id=customer)
     if mine:

@@ -54,7 +54,8 @@ def test_the_list_searches_number_subject_and_customer_name_within_what_the_view
     mine = make_ticket(customer=make_customer(name="宁波海曙精密机械有限公司"), title="报表导出失败")
     other = make_ticket(customer=make_customer(owner=org.teammate, name="宁波江北精密电子有限公司"),
                         actor=org.teammate, title="打印模板错位")
-    cases = [(mine.number, {mine}), (mine.number.lower(), {mine}), ("导出", {mine}), ("精密", {mine, other}),
+    cases = [(mine.number, {mine}), (mine.number.lower(), {mine}), (f" {mine.number} ", {mine}),
+             (mine.number[3:], {mine}), ("导出", {mine}), ("精密", {mine, other}),
              ("江北", {other}), ("无此名称", set())]
     for q, found in cases:
         body = get(client, service_team.first, reverse("service:tickets"), query_params={"q": q}).content.decode()
