@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import fields as model_fields
+from django.utils import timezone
 
 
 class BulkWriter:
@@ -21,7 +22,12 @@ class BulkWriter:
         self.columns = [f.column for f in self.fields]
         self.vendor = connection.vendor
         self.fallback = {}
+        now = timezone.now()
         for field in self.fields:
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                # What a save would have written, when the app's rows leave it out.
+                self.fallback[field.attname] = now
+                continue
             if field.has_default() and not callable(field.default):
                 self.fallback[field.attname] = field.default
             elif field.has_default():

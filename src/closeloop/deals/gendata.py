@@ -56,7 +56,7 @@ def customers_generate(ctx: GenDataContext, total: int, seed: int) -> list[tuple
                 people.append({
                     "name": data["contact_name"] if n == 0 else rng.choice(lead_data.SURNAMES) + rng.choice(lead_data.GIVEN),
                     "title": data["title"], "mobile": mobile, "email": email, "is_primary": n == 0,
-                    "created_at": created, "mobile_key": normalize.phone_key(mobile),
+                    "created_at": created, "updated_at": created, "mobile_key": normalize.phone_key(mobile),
                     "email_key": normalize.email_key(email), "_row": len(batch) - 1,
                 })
         ids = write_returning_ids(writer, batch)
