@@ -42,7 +42,7 @@ def test_a_signed_contract_nobody_delivers_is_its_owners_and_managers_break(org,
     for user, seen in [(org.owner, 1), (org.manager, 1), (org.admin, 1), (org.teammate, 0), (org.outsider, 0)]:
         assert count(user, NO_DELIVERY, later) == seen, user
     row = radar.listing(radar.kind_of(NO_DELIVERY), org.manager, later, page=1)["rows"][0]
-    assert str(contract.pk) in str(row)
+    assert row.record == contract and row.owner == org.owner
     deliveries.delivery_create(contract=contract, actor=org.owner, owner=service_staff)
     assert count(org.owner, NO_DELIVERY, later) == 0
 
