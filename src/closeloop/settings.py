@@ -318,6 +318,9 @@ CLOSELOOP_CONFIG_CACHE_SECONDS = float(os.environ.get("CLOSELOOP_CONFIG_CACHE_SE
 CLOSELOOP_API_SYNC_SETTLE_SECONDS = float(os.environ.get("CLOSELOOP_API_SYNC_SETTLE_SECONDS", "5"))
 # Outbound webhooks: a subscription pauses after this many failed attempts in a row (and the admins are told).
 CLOSELOOP_WEBHOOK_PAUSE_AFTER = int(os.environ.get("CLOSELOOP_WEBHOOK_PAUSE_AFTER", "10"))
+# The webhook delivery log keeps delivered and given-up deliveries this many days (0: for ever); a nightly sweep
+# deletes older ones in batches (core/webhooks/sending.deliveries_prune).
+CLOSELOOP_WEBHOOK_LOG_DAYS = int(os.environ.get("CLOSELOOP_WEBHOOK_LOG_DAYS", "30"))
 # Hosts besides the platforms' own (qyapi.weixin.qq.com, oapi.dingtalk.com, open.feishu.cn,
 # open.larksuite.com) that group robots may post to, e.g. a company relay, and that webhooks may post
 # to whatever their address (an intranet system; outside this list only https to public addresses,

@@ -24,11 +24,13 @@ class CoreConfig(LoopApp):
 
     def sweeps(self):
         from .tasks import recover_notification_deliveries, refresh_statistics, send_daily_summaries
-        from .webhooks.tasks import recover_webhook_deliveries
+        from .webhooks.tasks import prune_webhook_deliveries, recover_webhook_deliveries
 
         return [
             # Webhook deliveries whose job was lost (a crash right after the commit) or whose worker died mid-send.
             Sweep("core.recover_webhook_deliveries", recover_webhook_deliveries.enqueue, every_seconds=300),
+            # The webhook delivery log's finished rows past CLOSELOOP_WEBHOOK_LOG_DAYS, at night.
+            Sweep("core.prune_webhook_deliveries", prune_webhook_deliveries.enqueue, cron="20 4 * * *"),
             # Deliveries whose job was lost or that wait for a retry.
             Sweep("core.recover_notification_deliveries", recover_notification_deliveries.enqueue, every_seconds=300),
             # The morning summary, before the working day starts (site time zone).

@@ -280,3 +280,37 @@ def test_unknown_or_no_events_are_refused(org, allow_loopback, receiver):
             services.webhook_subscription_save(actor=org.admin, data={"name": "x", "url": receiver.url,
                                                                        "events": events})
         assert "events" in refused.value.field_errors
+
+
+def test_the_retention_sweep_deletes_finished_deliveries_older_than_the_setting(org, subscribe, settings):
+    from closeloop.core.schedule import SWEEPS
+    from closeloop.core.webhooks.sending import deliveries_prune
+
+    settings.CLOSELOOP_WEBHOOK_LOG_DAYS = 30
+    subscription = subscribe()
+    now = timezone.now()
+    rows = {}
+    for name, age, status in [("old_delivered", 40, "delivered"), ("old_failed", 31, "failed"),
+                              ("old_pending", 45, "pending"), ("young_delivered", 29, "delivered"),
+                              ("older_again", 35, "delivered"), ("new_failed", 0, "failed")]:
+        rows[name] = WebhookDelivery.objects.create(subscription=subscription, event="lead.created",
+                                                    status=status, created_at=now - timedelta(days=age))
+    # A replay made today of a delivery that is deleted keeps its row; only its link goes.
+    replay = WebhookDelivery.objects.create(subscription=subscription, event="lead.created", status="delivered",
+                                            replay_of=rows["old_failed"])
+    # Rows are written in time order in life; "older_again" came after a young one (a clock set back): kept until the
+    # young ones before it go, never deleted early.
+    assert deliveries_prune(now=now, batch=1) == 2
+    left = set(WebhookDelivery.objects.values_list("pk", flat=True))
+    assert left == {rows[name].pk for name in ("old_pending", "young_delivered", "older_again", "new_failed")} | {
+        replay.pk}
+    replay.refresh_from_db()
+    assert replay.replay_of is None
+    assert deliveries_prune(now=now) == 0  # nothing more to do, and idempotent
+    # A month later the rest of what was finished then goes; what still waits stays.
+    assert deliveries_prune(now=now + timedelta(days=31), batch=2) == 4
+    assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [rows["old_pending"].pk]
+    settings.CLOSELOOP_WEBHOOK_LOG_DAYS = 0
+    WebhookDelivery.objects.filter(pk=rows["old_pending"].pk).update(status="failed")
+    assert deliveries_prune(now=now + timedelta(days=400)) == 0  # 0 keeps the log for ever
+    assert "core.prune_webhook_deliveries" in SWEEPS

@@ -229,3 +229,31 @@ def deliveries_recover(*, now=None, limit: int = 1000) -> int:
     return len(ids)
 
 
+
+
+# Finished deliveries (delivered or given up) whose log rows the retention sweep may delete.
+FINISHED = (WebhookDeliveryStatus.DELIVERED, WebhookDeliveryStatus.FAILED)
+
+
+def deliveries_prune(*, now=None, days: int | None = None, batch: int = 1000) -> int:
+    """Delete the delivery log's finished rows older than `days` (CLOSELOOP_WEBHOOK_LOG_DAYS), a batch at a time so
+    no transaction holds the table long; returns how many went. A pending or sending delivery is kept however old
+    (a paused subscription's events wait for its resume).
+
+    `created_at` has no index (every event writes a row): ids grow with time, so the sweep finds the first row young
+    enough to keep by id, and deletes by id below it. The rows it keeps are few and the scan stops at the first
+    young one."""
+    days = settings.CLOSELOOP_WEBHOOK_LOG_DAYS if days is None else days
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    boundary = (WebhookDelivery.objects.filter(created_at__gte=cutoff).order_by("id")
+                .values_list("id", flat=True).first())
+    old = WebhookDelivery.objects.filter(status__in=FINISHED, created_at__lt=cutoff)
+    if boundary is not None:
+        old = old.filter(id__lt=boundary)
+    deleted = 0
+    while ids := list(old.order_by("id").values_list("id", flat=True)[:batch]):
+        # A replay of a deleted row keeps its own row; its link to the original is cleared (SET_NULL).
+        deleted += WebhookDelivery.objects.filter(id__in=ids).delete()[1].get(WebhookDelivery._meta.label, 0)
+    return deleted

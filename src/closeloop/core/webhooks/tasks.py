@@ -2,7 +2,7 @@
 
 from django.tasks import task
 
-from .sending import deliveries_recover, delivery_send
+from .sending import deliveries_prune, deliveries_recover, delivery_send
 
 
 @task
@@ -13,3 +13,8 @@ def send_webhook(pk: int) -> str:
 @task
 def recover_webhook_deliveries() -> int:
     return deliveries_recover()
+
+
+@task
+def prune_webhook_deliveries() -> int:
+    return deliveries_prune()
