@@ -7,11 +7,11 @@ from closeloop.core.forms import TypedDateField, TypedDateTimeField, TypedMoneyI
 from closeloop.core.models import User
 
 from .models import (
-    GATE_FIELDS,
     Contact,
     LostReason,
     Pipeline,
     WinReason,
+    gate_choices,
 )
 
 
@@ -77,7 +77,7 @@ class StageForm(forms.Form):
     position = forms.IntegerField(label=_("position"), min_value=0, initial=0)
     probability = forms.IntegerField(label=_("win probability (%)"), min_value=0, max_value=100, initial=0)
     required_fields = forms.MultipleChoiceField(
-        label=_("required before entering"), choices=list(GATE_FIELDS.items()), required=False,
+        label=_("required before entering"), choices=gate_choices, required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     stale_after_days = forms.IntegerField(label=_("stale after (days)"), min_value=1, max_value=3650, required=False)

@@ -203,6 +203,36 @@ GATE_FIELDS = {
     "next_follow_up_at": _("next follow-up"),
     "contacts": _("contacts"),
 }
+# A gate may also require a deal's custom field (自定义字段), named as its form field and its errors are:
+# `custom.<key>`.
+CUSTOM_GATE_PREFIX = "custom."
+
+
+def gate_choices() -> list[tuple[str, str]]:
+    """What a stage gate may require: the built-in fields, then the deals' custom fields not hidden."""
+    from closeloop.core.customfields import registry
+
+    return [*((name, str(label)) for name, label in GATE_FIELDS.items()),
+            *((CUSTOM_GATE_PREFIX + field.key, field.label) for field in registry.definitions("deals.Opportunity"))]
+
+
+def gate_custom_field(name: str):
+    """The custom field a gate's `custom.<key>` names, if it is one and still shown (a hidden field is no longer
+    filled anywhere, so it no longer holds deals back); None otherwise."""
+    if not name.startswith(CUSTOM_GATE_PREFIX):
+        return None
+    from closeloop.core.customfields import registry
+
+    field = registry.definition("deals.Opportunity", name[len(CUSTOM_GATE_PREFIX):])
+    return None if field is None or field.hidden else field
+
+
+def gate_label(name: str) -> str:
+    """A gate field's label as people read it: a custom field's own label."""
+    if name.startswith(CUSTOM_GATE_PREFIX):
+        field = gate_custom_field(name)
+        return field.label if field is not None else name[len(CUSTOM_GATE_PREFIX):]
+    return str(GATE_FIELDS.get(name, name))
 
 
 class Stage(models.Model):
@@ -233,7 +263,8 @@ class Stage(models.Model):
         return self.is_won or self.is_lost
 
     def required_field_labels(self):
-        return [str(GATE_FIELDS.get(name, name)) for name in self.required_fields]
+        return [gate_label(name) for name in self.required_fields
+                if not name.startswith(CUSTOM_GATE_PREFIX) or gate_custom_field(name) is not None]
 
 
 class ReasonCategory(models.Model):

@@ -1,5 +1,6 @@
 """Deal pages: list, board, detail, stage moves with gates, conversion, transfers."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -35,7 +36,7 @@ from closeloop.leads.selectors import get_lead_for_user
 
 from .exports import deals_export_response
 from .forms import ConvertForm, OpportunityForm, TransferForm, lost_reasons, win_reasons
-from .models import OpportunityStatus, Pipeline, Stage
+from .models import CUSTOM_GATE_PREFIX, OpportunityStatus, Pipeline, Stage, gate_custom_field
 from .selectors import (
     KANBAN_CARDS_PER_STAGE,
     OpportunityFilters,
@@ -244,14 +245,27 @@ def _gate_form_fields(request, deal, stage, exc: DomainError) -> list[str]:
     if not exc.field_errors:
         return []
     names = [*missing_gate_fields(deal, stage), *(name for name in GATE_INPUTS if name in request.POST),
+             *(name for name in request.POST if name.startswith(CUSTOM_GATE_PREFIX)),
              *exc.field_errors]
     # The notes are shown together with their reasons, never as inputs of their own.
-    return [name for name in dict.fromkeys(names) if name in GATE_INPUTS and name not in ("lost_note", "win_note")]
+    return [name for name in dict.fromkeys(names) if (name in GATE_INPUTS or gate_custom_field(name) is not None)
+            and name not in ("lost_note", "win_note")]
+
+
+def _gate_custom_inputs(request, deal, missing) -> dict:
+    """The inputs of the custom fields a gate asks for, by name (`custom.<key>`), with what was typed."""
+    fields = [field for name in missing if (field := gate_custom_field(name)) is not None]
+    if not fields:
+        return {}
+    form = forms.Form(request.POST if any(name.startswith(CUSTOM_GATE_PREFIX) for name in request.POST) else None)
+    add_record_fields(form, fields, values=deal.custom)
+    return {name: form[name] for name in form.fields}
 
 
 def _gate_context(request, deal, stage, back, *, missing, error=None, question="") -> dict:
     return {
         "deal": deal, "stage": stage, "error": error, "question": question, "missing": missing,
+        "custom_inputs": _gate_custom_inputs(request, deal, missing),
         "values": request.POST, "next": back, "labels": {name: field_label(name) for name in missing},
         "contacts": deal.customer.contacts.all(), "lost_reasons": lost_reasons(), "win_reasons": win_reasons(),
         "chosen_contacts": request.POST.getlist("contacts"),
@@ -280,6 +294,8 @@ def opportunity_move_view(request, pk):
     fields = {name: request.POST.get(name) for name in GATE_INPUTS if name in request.POST and name != "contacts"}
     if "contacts" in request.POST:
         fields["contacts"] = request.POST.getlist("contacts")
+    if posted := [field for name in request.POST if (field := gate_custom_field(name)) is not None]:
+        fields["custom"] = submitted(request.POST, posted)
     try:
         opportunity_move_stage(opportunity=deal, stage=stage, actor=request.user, channel=Channel.WEB,
                                         fields=fields)

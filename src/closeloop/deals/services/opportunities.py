@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
 from closeloop.core.audit import audit_record, audited_update, creation_changes
+from closeloop.core.customfields import types
 from closeloop.core.customfields.registry import clean_record
 from closeloop.core.errors import Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import check_text_limits, date_input, datetime_input
@@ -19,7 +20,7 @@ from closeloop.followup.services import follow_up_time, participant_discard, par
 from closeloop.leads.models import Lead
 
 from ..models import (
-    GATE_FIELDS,
+    CUSTOM_GATE_PREFIX,
     Contact,
     Customer,
     LostReason,
@@ -29,6 +30,8 @@ from ..models import (
     Stage,
     StageHistory,
     WinReason,
+    gate_custom_field,
+    gate_label,
 )
 from .ownership import check_may_give, check_new_owner
 
@@ -128,6 +131,10 @@ def _missing(opportunity: Opportunity, fields: list[str], has_contacts) -> list[
         if name == "contacts":
             if not opportunity.pk or not has_contacts():
                 missing.append(name)
+        elif name.startswith(CUSTOM_GATE_PREFIX):
+            field = gate_custom_field(name)
+            if field is not None and types.is_empty((opportunity.custom or {}).get(field.key)):
+                missing.append(name)
         elif getattr(opportunity, name, None) in (None, ""):
             missing.append(name)
     return missing
@@ -165,7 +172,7 @@ def field_label(name: str) -> str:
         return str(_("lost reason"))
     if name == "win_reason":
         return str(_("win reason"))
-    return str(GATE_FIELDS.get(name, name))
+    return gate_label(name)
 
 
 def _check_gate(opportunity: Opportunity, stage: Stage) -> None:
@@ -287,7 +294,12 @@ def opportunity_move_stage(*, opportunity: Opportunity, stage: Stage, actor: Use
         opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("stage", "owner").get(pk=opportunity.pk)
         if stage.pipeline_id != opportunity.pipeline_id:
             raise invalid("stage", _("“%(stage)s” is not a stage of this deal's pipeline.") % {"stage": stage.name})
-        values, contacts = _clean_opportunity_fields(opportunity, fields or {})
+        fields = fields or {}
+        # A gate's custom fields are filled on the way like its own (`fields["custom"]`, by key).
+        (values, contacts), custom = clean_record(lambda: _clean_opportunity_fields(opportunity, fields), DEAL_TARGET,
+                                                  fields, channel=channel, actor=actor, current=opportunity.custom)
+        if "custom" in fields:
+            values["custom"] = custom
         if contacts is not None:
             opportunity.contacts.set(contacts)
         old_stage, now = opportunity.stage, timezone.now()

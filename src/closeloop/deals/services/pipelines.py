@@ -11,12 +11,12 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 
 from ..models import (
-    GATE_FIELDS,
     LostReason,
     Opportunity,
     Pipeline,
     Stage,
     StageHistory,
+    gate_choices,
 )
 from .opportunities import field_label, gate_fields, list_separator
 
@@ -61,7 +61,8 @@ def stage_save(*, actor: User, pipeline: Pipeline, data: dict, stage: Stage | No
         errors["probability"] = [_("Enter a percentage from 0 to 100.")]
         probability = 0
     required = [f for f in (data.get("required_fields") or []) if f]
-    if unknown := [f for f in required if f not in GATE_FIELDS]:
+    known = {name for name, _label in gate_choices()} | set(getattr(stage, "required_fields", None) or [])
+    if unknown := [f for f in required if f not in known]:
         errors["required_fields"] = [_("Unknown fields: %(names)s") % {"names": ", ".join(unknown)}]
     stale = data.get("stale_after_days")
     try:

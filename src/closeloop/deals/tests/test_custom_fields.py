@@ -99,3 +99,101 @@ def test_api_reads_and_writes_custom_values(client, org, fields, make_customer):
     document = client.get("/api/openapi.json").json()["components"]["schemas"]
     assert set(document["OpportunityOut"]["properties"]["custom"]["properties"]) == {"competitor", "floor_margin"}
     assert "custom" not in document["StageMoveIn"]["properties"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# A stage gate that requires a custom field
+
+
+@pytest.fixture
+def gated(org, stages):
+    """需求确认 needs the deal's competitor (a custom choice field) besides its need."""
+    from closeloop.deals.services.pipelines import stage_save
+
+    field = custom_field_create(target="deals.Opportunity", key="rival", field_type="choice", actor=org.admin,
+                                data={"label_zh": "竞争对手", "label_en": "Main rival", "options": "纷享销客\n销售易"})
+    stage = stages["需求确认"]
+    stage_save(actor=org.admin, pipeline=stage.pipeline, stage=stage, data={
+        "name": stage.name, "probability": stage.probability, "position": stage.position,
+        "required_fields": ["need", "custom.rival"], "stale_after_days": stage.stale_after_days})
+    stage.refresh_from_db()
+    return field, stage
+
+
+def test_a_stage_gate_refuses_a_deal_without_its_custom_field_naming_it(org, gated, make_deal):
+    from closeloop.deals.services.opportunities import opportunity_move_stage
+
+    field, stage = gated
+    assert stage.required_fields == ["need", "custom.rival"]
+    assert stage.required_field_labels() == ["need", "Main rival"]
+    deal = make_deal(need="CRM")
+    with pytest.raises(ValidationFailed) as refused:
+        opportunity_move_stage(opportunity=deal, stage=stage, actor=org.owner)
+    assert refused.value.code == "stage_gate"
+    assert "Main rival" in refused.value.message and "需求确认" in refused.value.message
+    assert list(refused.value.field_errors) == ["custom.rival"]
+    deal.refresh_from_db()
+    assert deal.stage != stage
+    # Filled on the way (the gate form), the value is saved with the move and audited as the field.
+    opportunity_move_stage(opportunity=deal, stage=stage, actor=org.owner, fields={"custom": {"rival": "销售易"}})
+    deal.refresh_from_db()
+    assert deal.stage == stage and deal.custom == {"rival": "销售易"}
+    entry = audit_trail(deal).filter(action="opportunity.stage").get()
+    assert entry.changes["custom.rival"] == [None, "销售易"]
+    # A later gate keeps the earlier one: emptying the field on an edit is refused while the deal is there.
+    with pytest.raises(ValidationFailed) as kept:
+        opportunity_update(opportunity=deal, data={"custom": {"rival": None}}, actor=org.owner)
+    assert list(kept.value.field_errors) == ["custom.rival"]
+
+
+def test_a_hidden_custom_field_no_longer_holds_deals_back(org, gated, make_deal):
+    from closeloop.core.customfields.services import custom_field_hide
+    from closeloop.deals.services.opportunities import opportunity_move_stage
+
+    field, stage = gated
+    custom_field_hide(field=field, hidden=True, actor=org.admin)
+    deal = make_deal(need="CRM")
+    opportunity_move_stage(opportunity=deal, stage=stage, actor=org.owner)
+    deal.refresh_from_db()
+    assert deal.stage == stage
+    assert stage.required_field_labels() == ["need"]
+
+
+def test_the_gate_form_asks_for_the_custom_field_and_saves_it(client, org, gated, make_deal):
+    field, stage = gated
+    deal = make_deal(need="CRM")
+    client.force_login(org.owner)
+    response = client.post(reverse("deals:move", args=[deal.pk]), {"stage": stage.pk, "next": "/deals/board/"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "Main rival" in body
+    assert '<select name="custom.rival"' in body and "纷享销客" in body
+    response = client.post(reverse("deals:move", args=[deal.pk]), {
+        "stage": stage.pk, "next": "/deals/board/", "custom.rival": "金蝶"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "is not one of the options" in body and '<select name="custom.rival"' in body
+    response = client.post(reverse("deals:move", args=[deal.pk]), {
+        "stage": stage.pk, "next": "/deals/board/", "custom.rival": "纷享销客"})
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert deal.stage == stage and deal.custom == {"rival": "纷享销客"}
+
+
+def test_the_settings_offer_custom_fields_for_a_gate_and_the_api_obeys_it(client, org, gated, make_deal, stages):
+    field, stage = gated
+    client.force_login(org.admin)
+    page = client.get(reverse("deals:stage_edit", args=[stage.pipeline_id, stage.pk])).content.decode()
+    assert 'value="custom.rival"' in page and "Main rival" in page
+    deal = make_deal(need="CRM")
+    raw, _token = api_token_create(user=org.owner, name="t", actor=None)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    response = client.post(f"/api/deals/{deal.pk}/stage", {"stage_id": stage.pk}, content_type="application/json",
+                           **auth)
+    assert response.status_code == 422 and response.json()["code"] == "stage_gate"
+    assert response.json()["details"]["missing"] == ["custom.rival"]
+    assert "Main rival" in response.json()["message"]
+    response = client.patch(f"/api/deals/{deal.pk}", {"custom": {"rival": "销售易"}}, content_type="application/json",
+                            **auth)
+    assert response.status_code == 200
+    response = client.post(f"/api/deals/{deal.pk}/stage", {"stage_id": stage.pk}, content_type="application/json",
+                           **auth)
+    assert response.status_code == 200 and response.json()["stage"] == stage.name
