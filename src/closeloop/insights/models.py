@@ -58,6 +58,28 @@ class RadarRecount(models.Model):
         return f"{self.counted_at:%Y-%m-%d %H:%M}"
 
 
+class OverdueCount(models.Model):
+    """How many open leads (or deals) of one owner, from one source (and in one pipeline, for deals), had their next
+    follow-up past due at the last recount: the dashboard's "overdue follow-ups by rep" (`insights.dashboard`),
+    kept by the radar's sweep with the same `RadarRecount.counted_at`. Counting every open record of the line on
+    each view took half a second at 1M leads; a line's figure is the sum of its owners' rows."""
+
+    LEAD, DEAL = "lead", "deal"
+
+    record = models.CharField(max_length=4)  # LEAD or DEAL
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey("leads.LeadSource", null=True, on_delete=models.CASCADE, related_name="+")
+    pipeline = models.ForeignKey("deals.Pipeline", null=True, on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("overdue follow-up count")
+        verbose_name_plural = _("overdue follow-up counts")
+
+    def __str__(self):
+        return f"{self.record} · {self.owner_id} · {self.count}"
+
+
 class SalesTarget(models.Model):
     """One month's sales targets (业绩目标) for one rep or one team (a department and those under it): new customers,
     the amount of deals won and the amount collected. Entered by a manager for their subtree (or an administrator),

@@ -26,7 +26,8 @@ from closeloop.core.models import User
 from closeloop.core.pagination import page_of
 from closeloop.core.visibility import owners_seen
 
-from .models import RadarCount, RadarRecount
+from .dashboard import overdue_recount
+from .models import OverdueCount, RadarCount, RadarRecount
 from .services import thresholds
 
 
@@ -90,8 +91,8 @@ def counts(user: User, now: datetime, *, owner: int | None = None) -> list[tuple
 
 
 def recount(now: datetime | None = None) -> int:
-    """Count every kind over every record, by owner, into `RadarCount` (replacing the last counts); returns the
-    number of rows. The counting runs outside the transaction; the swap takes the recount row's lock."""
+    """Count every kind over every record, by owner, into `RadarCount`, and the dashboard's overdue follow-ups into
+    `OverdueCount` (replacing the last counts); returns the number of radar rows. The counting runs outside the transaction; the swap takes the recount row's lock."""
     started = clock.monotonic()
     now = now or timezone.now()
     every = kinds()
@@ -111,10 +112,13 @@ def recount(now: datetime | None = None) -> int:
         owners = Counter(pairs)
         kept += [RadarCount(kind=kind.key, owner_id=owner, also_owner_id=also, count=n)
                  for (owner, also), n in owners.items()]
+    overdue = overdue_recount(now)  # the dashboard's overdue follow-ups by rep, as of the same moment
     with transaction.atomic():
         RadarRecount.objects.select_for_update().get_or_create(pk=1, defaults={"counted_at": now})
         RadarCount.objects.all().delete()
         RadarCount.objects.bulk_create(kept, batch_size=1000)
+        OverdueCount.objects.all().delete()
+        OverdueCount.objects.bulk_create(overdue, batch_size=1000)
         RadarRecount.objects.filter(pk=1).update(counted_at=now, seconds=clock.monotonic() - started)
     return len(kept)
 

@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from closeloop.core.models import Role, User
 from closeloop.core.services import department_save
-from closeloop.deals.models import Opportunity, StageHistory
+from closeloop.deals.models import Opportunity, OpportunityStatus, Pipeline, StageHistory
 from closeloop.deals.services.opportunities import opportunity_move_stage
 from closeloop.followup.models import Handoff, Task, TaskStatus
 from closeloop.followup.services import handoff_request, handoff_respond, participant_add
-from closeloop.insights import dashboard
-from closeloop.leads.models import Lead
+from closeloop.insights import dashboard, radar
+from closeloop.insights.models import OverdueCount
+from closeloop.leads.models import Lead, LeadSource, LeadStatus
 
 from .dashboards import exported_sheets, follow_drill_downs, period_query, scope_for
 
@@ -182,7 +183,11 @@ def test_flow_sections_read_a_bounded_number_of_queries(django_assert_max_num_qu
         dashboard.cycle_times(scope)
     with django_assert_max_num_queries(3):  # counts, percentiles, department names
         dashboard.handoff_times(scope)
-    with django_assert_max_num_queries(5):  # first contacts, overdue leads (two halves), overdue deals, names
+    # First contacts, the last recount (none yet), overdue leads (two halves), overdue deals, names.
+    with django_assert_max_num_queries(6):
+        dashboard.first_contact_sla(scope, timezone.now())
+    radar.recount()
+    with django_assert_max_num_queries(4):  # first contacts, the last recount, the kept counts, names
         dashboard.first_contact_sla(scope, timezone.now())
 
 
@@ -196,3 +201,74 @@ def test_the_handoff_list_ignores_a_department_id_no_key_can_hold(client, org, f
         response = client.get(f"{url}&{name}={2**64}")
         assert response.status_code == 200
         assert len(response.context["page"]["rows"]) == every
+
+
+def overdue(scope, now):
+    """The overdue figures by owner as the dashboard shows them (nobody's records are no rep's row)."""
+    leads, deals, counted_at = dashboard.overdue_by_owner(scope, now)
+    return {k: v for k, v in leads.items() if k is not None}, {k: v for k, v in deals.items() if k is not None}, counted_at
+
+
+def live(scope, now):
+    leads, deals = dashboard.overdue_counted(scope, now)
+    return {k: v for k, v in leads.items() if k is not None}, {k: v for k, v in deals.items() if k is not None}
+
+
+def test_overdue_follow_ups_are_read_from_the_recount_and_equal_the_live_count(client, org, flow, make_lead):
+    """The overdue table reads the counts the radar's sweep keeps per owner, source and pipeline; after writes and a
+    recount they equal the live count for every viewer and filter (records a viewer may not see among them: the
+    teammate's deal the owner collaborates on, the other team's records); the page says as of when."""
+    now = timezone.now()
+    fair, web = LeadSource.objects.get(name="展会"), LeadSource.objects.get(name="官网")
+    renewals = Pipeline.objects.create(name="续费", position=5)
+    radar.recount(now)
+    before = {viewer.pk: overdue(scope_for(viewer), now)[:2] for viewer in (org.owner, org.manager, org.admin)}
+    assert before[org.owner.pk] == ({org.owner.pk: 1}, {org.owner.pk: 1})
+
+    # Writes after the recount: a fair lead of the outsider's and one of the owner's, overdue; a nurture lead
+    # (still worked by marketing, so still overdue) and a converted one (closed: not); the teammate's deal moved to
+    # another pipeline and given the fair lead; a won deal whose follow-up passed (not open: not overdue).
+    past = now - 3 * HOUR
+    outsider_fair, owner_fair = make_lead(owner=org.outsider, source="展会"), make_lead(owner=org.owner, source="展会")
+    nurture, converted = make_lead(owner=org.teammate), make_lead(owner=org.teammate)
+    Lead.objects.filter(pk__in=[outsider_fair.pk, owner_fair.pk, nurture.pk, converted.pk]).update(next_follow_up_at=past)
+    Lead.objects.filter(pk=nurture.pk).update(status=LeadStatus.NURTURE)
+    Lead.objects.filter(pk=converted.pk).update(status=LeadStatus.CONVERTED)
+    Opportunity.objects.filter(pk=flow["d"].pk).update(pipeline=renewals, lead=owner_fair)
+    Opportunity.objects.filter(pk=flow["e"].pk).update(next_follow_up_at=past, status=OpportunityStatus.WON)
+    Opportunity.objects.filter(pk=flow["c"].pk).update(next_follow_up_at=past, lead=outsider_fair)
+    # Until the next recount the figures stay as they were counted.
+    assert {viewer.pk: overdue(scope_for(viewer), now)[:2] for viewer in (org.owner, org.manager, org.admin)} == before
+
+    later = now + HOUR
+    radar.recount(later)
+    assert OverdueCount.objects.filter(source=fair).exists() and OverdueCount.objects.filter(pipeline=renewals).exists()
+    filters = [{}, {"source": fair}, {"source": web}, {"pipeline": renewals}, {"pipeline": Pipeline.default()},
+               {"source": fair, "pipeline": renewals}]
+    for viewer in (org.owner, org.teammate, org.manager, org.other_manager, org.outsider, org.admin, org.marketer):
+        for narrowed in [*filters, {"rep": viewer}]:
+            scope = scope_for(viewer, **narrowed)
+            *kept, counted_at = overdue(scope, later)
+            assert counted_at == later, viewer
+            assert tuple(kept) == live(scope, later), (viewer, narrowed)
+    for viewer in (org.manager, org.admin):  # a manager's and the administrator's rep filter
+        for rep in (org.owner, org.teammate):
+            scope = scope_for(viewer, rep=rep)
+            assert tuple(overdue(scope, later)[:2]) == live(scope, later)
+    # The figures themselves, so the equality above is not only about empty tables.
+    assert overdue(scope_for(org.owner), later)[:2] == ({org.owner.pk: 2}, {org.owner.pk: 2})
+    assert overdue(scope_for(org.teammate), later)[:2] == ({org.teammate.pk: 1}, {org.teammate.pk: 1})
+    assert overdue(scope_for(org.owner, source=fair), later)[:2] == ({org.owner.pk: 1}, {org.owner.pk: 1})
+    assert overdue(scope_for(org.manager, pipeline=renewals), later)[:2] == ({org.owner.pk: 2, org.teammate.pk: 1},
+                                                                              {org.teammate.pk: 1})
+    assert overdue(scope_for(org.admin), later)[:2] == (
+        {org.owner.pk: 2, org.teammate.pk: 1, org.outsider.pk: 2}, {org.owner.pk: 2, org.teammate.pk: 1})
+
+    # The page says as of when, and its drill-downs still list as many records, live through visibility.
+    client.force_login(org.manager)
+    response = client.get(reverse("insights:dashboard") + period_query())
+    assert response.context["figures"]["sla"]["overdue_counted_at"] == later
+    assert f"As of {timezone.localtime(later):%H:%M}" in response.content.decode()
+    for row in response.context["figures"]["sla"]["overdue"]:
+        for key in ("leads", "deals"):
+            assert len(client.get(row["urls"][key]).context["page"]["rows"]) == row[key], (row["rep"], key)
