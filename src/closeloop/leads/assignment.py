@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core import configcache
-from closeloop.core.models import Channel, Department, Role, User
+from closeloop.core.models import Channel, CustomField, Department, Role, User
 from closeloop.core.notify import notify
 from closeloop.followup.models import Task
 from closeloop.followup.services import follow_up_time, task_open, tasks_open_bulk
@@ -111,7 +111,7 @@ def active_rules() -> list[AssignmentRule]:
     return configcache.cached(
         "assignment.rules",
         lambda: list(AssignmentRule.objects.filter(active=True).prefetch_related("sources", "campaigns")),
-        models=(AssignmentRule, AssignmentRule.sources.through, AssignmentRule.campaigns.through),
+        models=(AssignmentRule, AssignmentRule.sources.through, AssignmentRule.campaigns.through, CustomField),
     )
 
 
@@ -130,13 +130,15 @@ def _conditions(rule: AssignmentRule) -> tuple:
 
         compiled = (words(rule.regions), words(rule.industries), words(rule.products),
                     rule.grades.upper() if rule.grades else "", {s.pk for s in rule.sources.all()},
-                    {c.pk for c in rule.campaigns.all()})
+                    {c.pk for c in rule.campaigns.all()}, rule.custom_test())
         rule._compiled_conditions = compiled
     return compiled
 
 
 def rule_matches(rule: AssignmentRule, lead) -> bool:
-    regions, industries, products, grades, sources, campaigns = _conditions(rule)
+    regions, industries, products, grades, sources, campaigns, custom = _conditions(rule)
+    if custom is not None and not custom(lead.custom):
+        return False
     if regions and not _contains_any(f"{lead.region} {lead.city}", regions):
         return False
     if industries and not _contains_any(lead.industry, industries):

@@ -25,9 +25,39 @@ class ScoringKind(models.TextChoices):
     COMPANY_SIZE = "company_size", _("Fit: company size contains a keyword")
     SOURCE = "source", _("Behaviour: source is one of")
     TOUCHES = "touches", _("Behaviour: repeated touches, at least")
+    CUSTOM = "custom", _("Custom field: a condition on its value")
 
 
-class ScoringRule(models.Model):
+class CustomCondition(models.Model):
+    """A condition on one of the lead's custom fields (core/customfields/conditions.py): the field's key, how to
+    compare, and the value as typed. No key: no condition."""
+
+    custom_key = models.CharField(_("custom field"), max_length=40, blank=True, default="", db_default="")
+    custom_operator = models.CharField(_("comparison"), max_length=10, blank=True, default="", db_default="")
+    custom_value = models.CharField(_("value"), max_length=200, blank=True, default="", db_default="",
+                                    help_text=_("Not needed for “is filled in”."))
+
+    class Meta:
+        abstract = True
+
+    def custom_test(self):
+        """The condition compiled for this loaded rule (None: no condition); compiled once, kept on the object,
+        which comes from the configuration cache and is dropped with it when a rule or a custom field changes."""
+        cached = self.__dict__.get("_custom_test")
+        signature = (self.custom_key, self.custom_operator, self.custom_value)
+        if cached is None or cached[0] != signature:
+            from closeloop.core.customfields.conditions import compile_condition
+
+            cached = self.__dict__["_custom_test"] = (signature, compile_condition("leads.Lead", *signature))
+        return cached[1]
+
+    def custom_condition_text(self) -> str:
+        from closeloop.core.customfields.conditions import describe
+
+        return describe("leads.Lead", self.custom_key, self.custom_operator, self.custom_value) if self.custom_key else ""
+
+
+class ScoringRule(CustomCondition):
     """Points for one condition. Within a kind only the first matching rule (by position) counts,
     so budget ranges or title tiers never add up twice."""
 
@@ -142,7 +172,7 @@ class AssignmentStrategy(models.TextChoices):
     WEIGHTED = "weighted", _("Weighted")
 
 
-class AssignmentRule(models.Model):
+class AssignmentRule(CustomCondition):
     """Conditions → people. Rules are tried in order; the first that matches and has someone
     available assigns the lead. An empty condition matches everything."""
 

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.customfields import conditions
 from closeloop.core.models import User
 
 from .assignment import OWNER_ROLES
@@ -39,13 +40,39 @@ class PoolSettingsForm(NoModelValidation, forms.ModelForm):
         fields = POOL_FIELDS
 
 
+class CustomConditionFields(forms.Form):
+    """A rule's condition on a lead custom field: which field, how to compare, the value."""
+
+    custom_key = forms.ChoiceField(label=_("custom field"), required=False)
+    custom_operator = forms.ChoiceField(label=_("comparison"), required=False,
+                                        choices=[("", "—"), *conditions.Operator.choices])
+    custom_value = forms.CharField(label=_("value"), max_length=200, required=False,
+                                   help_text=_("Not needed for “is filled in”. Greater than: numbers and amounts."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["custom_key"].choices = conditions.field_choices("leads.Lead")
+
+
 class ScoringRuleForm(NoModelValidation, forms.ModelForm):
+    custom_key = CustomConditionFields.base_fields["custom_key"]
+    custom_operator = CustomConditionFields.base_fields["custom_operator"]
+    custom_value = CustomConditionFields.base_fields["custom_value"]
+
     class Meta:
         model = ScoringRule
-        fields = ["kind", "label", "keywords", "min_amount", "max_amount", "min_count", "points", "position", "active"]
+        fields = ["kind", "label", "keywords", "min_amount", "max_amount", "min_count", "points", "position", "active",
+                  "custom_key", "custom_operator", "custom_value"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["custom_key"].choices = conditions.field_choices("leads.Lead")
 
 
 class AssignmentRuleForm(NoModelValidation, forms.ModelForm):
+    custom_key = CustomConditionFields.base_fields["custom_key"]
+    custom_operator = CustomConditionFields.base_fields["custom_operator"]
+    custom_value = CustomConditionFields.base_fields["custom_value"]
     sources = forms.ModelMultipleChoiceField(label=_("sources"), queryset=LeadSource.objects.all(), required=False,
                                              widget=forms.CheckboxSelectMultiple)
     campaigns = forms.ModelMultipleChoiceField(label=_("campaigns"), queryset=Campaign.objects.all(), required=False)
@@ -53,7 +80,11 @@ class AssignmentRuleForm(NoModelValidation, forms.ModelForm):
     class Meta:
         model = AssignmentRule
         fields = ["name", "position", "active", "regions", "industries", "products", "grades", "sources", "campaigns",
-                  "department", "strategy"]
+                  "custom_key", "custom_operator", "custom_value", "department", "strategy"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["custom_key"].choices = conditions.field_choices("leads.Lead")
 
 
 class MemberForm(forms.Form):

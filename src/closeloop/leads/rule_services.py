@@ -15,6 +15,8 @@ from closeloop.core.audit import (
     diff,
     snapshot,
 )
+from closeloop.core.customfields import conditions
+from closeloop.core.customfields.conditions import Operator
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 
@@ -30,15 +32,29 @@ from .quality import (
 from .scoring import quality_settings
 from .tasks import enqueue_rescore
 
+LEAD_TARGET = "leads.Lead"
+
 THRESHOLD_FIELDS = ["grade_a_min", "grade_b_min", "grade_c_min", "nurture_below"]
 SLA_FIELDS = ["first_contact_hours", "follow_up_days", "nurture_owner", "nurture_recheck_days"]
 POOL_FIELDS = [
     "pool_enabled", "return_after_days_without_follow_up", "return_after_days_unqualified",
     "max_open_leads_per_rep", "max_claims_per_day", "reclaim_cooldown_days",
 ]
-SCORING_RULE_FIELDS = ["kind", "label", "keywords", "min_amount", "max_amount", "min_count", "points", "position", "active"]
+CUSTOM_CONDITION_FIELDS = ["custom_key", "custom_operator", "custom_value"]
+SCORING_RULE_FIELDS = ["kind", "label", "keywords", "min_amount", "max_amount", "min_count", "points", "position", "active",
+                       *CUSTOM_CONDITION_FIELDS]
 ASSIGNMENT_RULE_FIELDS = ["name", "position", "active", "regions", "industries", "products", "grades", "department",
-                          "strategy"]
+                          "strategy", *CUSTOM_CONDITION_FIELDS]
+
+
+def _custom_condition(data: dict) -> dict:
+    """The rule's condition on a lead custom field, tidied (no key: none) and checked; raises naming the field."""
+    key = str(data.get("custom_key") or "").strip()
+    operator = str(data.get("custom_operator") or "").strip() if key else ""
+    value = str(data.get("custom_value") or "").strip() if key and operator != Operator.SET else ""
+    if errors := conditions.check(LEAD_TARGET, key, operator, value):
+        raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+    return {"custom_key": key, "custom_operator": operator, "custom_value": value}
 
 
 def _removed(obj) -> dict:
@@ -97,6 +113,9 @@ def _check_scoring_rule(rule: ScoringRule) -> None:
     elif rule.kind == ScoringKind.TOUCHES:
         if not rule.min_count:
             errors["min_count"] = [_("Say how many touches, at least 1.")]
+    elif rule.kind == ScoringKind.CUSTOM:
+        if not rule.custom_key:
+            errors["custom_key"] = [_("Choose the custom field the rule looks at.")]
     elif rule.kind != ScoringKind.NEED and not rule.keyword_list():
         errors["keywords"] = [_("Give at least one keyword, separated by commas.")]
     if errors:
@@ -106,6 +125,10 @@ def _check_scoring_rule(rule: ScoringRule) -> None:
 def scoring_rule_save(*, data: dict, actor: User, rule: ScoringRule | None = None) -> ScoringRule:
     _require_admin(actor)
     quality_settings()  # seeds the default rules first, so a new rule is not mistaken for a fresh install
+    if data.get("kind", getattr(rule, "kind", None)) == ScoringKind.CUSTOM:
+        data = {**data, **_custom_condition(data)}
+    else:
+        data = {**data, "custom_key": "", "custom_operator": "", "custom_value": ""}
     with transaction.atomic():
         if rule is None:
             rule = ScoringRule(**{name: data[name] for name in SCORING_RULE_FIELDS if name in data})
@@ -142,7 +165,7 @@ def assignment_rule_save(
     if any(g not in "ABCD" for g in grades):
         raise ValidationFailed(_("Please correct the marked fields."),
                                field_errors={"grades": [_("Use the letters A, B, C and D, for example AB.")]})
-    data = {**data, "grades": grades}
+    data = {**data, "grades": grades, **_custom_condition(data)}
     with transaction.atomic():
         if rule is None:
             # Saved first: its sources, campaigns and people need its id.

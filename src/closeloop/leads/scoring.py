@@ -15,6 +15,7 @@ from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
 from closeloop.core import configcache
+from closeloop.core.models import CustomField
 from closeloop.followup.models import Activity, ActivityKind
 
 from .quality import QualitySettings, ScoringKind, ScoringRule
@@ -75,12 +76,14 @@ class Ruleset:
         for rule in rules:
             # (keyword as written, lower-cased) once per load, not once per lead and rule.
             rule.keywords_cached = [(word, word.lower()) for word in rule.keyword_list()]
+            rule.custom_test()  # compiled here, not on the first lead
         return cls(rules=rules, settings=settings)
 
     @classmethod
     def current(cls) -> "Ruleset":
         """The rules in force, from the per-process cache: read-only, shared between requests."""
-        return configcache.cached("scoring.ruleset", cls.load, models=(QualitySettings, ScoringRule))
+        # A custom field's type or options change what its conditions test: they drop the rules too.
+        return configcache.cached("scoring.ruleset", cls.load, models=(QualitySettings, ScoringRule, CustomField))
 
     def grade(self, score: int) -> str:
         s = self.settings
@@ -98,11 +101,13 @@ class Ruleset:
         scored_kinds = set()
         texts = _texts()
         for rule in self.rules:
-            if rule.kind in scored_kinds:
+            # Custom-field rules count once per field, as the built-in kinds once per kind.
+            kind = rule.kind if rule.kind != ScoringKind.CUSTOM else f"custom.{rule.custom_key}"
+            if kind in scored_kinds:
                 continue
             reason = _match(rule, lead, touches, texts)
             if reason is not None:
-                scored_kinds.add(rule.kind)
+                scored_kinds.add(kind)
                 details.append({"rule": rule.label, "points": rule.points, "reason": reason})
         return sum(d["points"] for d in details), details
 
@@ -128,6 +133,10 @@ def _match(rule: ScoringRule, lead, touches: int, texts: dict) -> str | None:
         return texts["budget"] % {"amount": f"{lead.budget:,.0f}", "rule": rule.label}
     if kind == ScoringKind.NEED:
         return texts["need"] if lead.need.strip() else None
+    if kind == ScoringKind.CUSTOM:
+        test = rule.custom_test()
+        # The value itself is not repeated: the explanation is read by people who may not see the field.
+        return texts["custom"] % {"rule": rule.label} if test is not None and test(lead.custom) else None
     if kind == ScoringKind.TOUCHES:
         if touches >= (rule.min_count or 1):
             return texts["touches"] % {"n": touches, "min": rule.min_count or 1}
@@ -147,6 +156,7 @@ _TEXTS = {
     "need": gettext_noop("A need is described."),
     "touches": gettext_noop("%(n)d repeated touches (at least %(min)d)."),
     "contains": gettext_noop("%(field)s “%(value)s” contains “%(word)s”."),
+    "custom": gettext_noop("A custom field meets “%(rule)s”."),
     ScoringKind.AUTHORITY: gettext_noop("Title"), ScoringKind.TIMELINE: gettext_noop("Timeline"),
     ScoringKind.INDUSTRY: gettext_noop("Industry"), ScoringKind.REGION: gettext_noop("Region"),
     ScoringKind.COMPANY_SIZE: gettext_noop("Company size"), ScoringKind.SOURCE: gettext_noop("Source"),
@@ -217,7 +227,7 @@ def rescore_all() -> int:
     ), Value(0))
     ruleset = Ruleset.load()
     fields = ["id", "budget", "title", "need", "timeline", "industry", "region", "city", "company_size",
-              "source__name", "score", "grade", "score_details"]
+              "source__name", "score", "grade", "score_details", "custom"]
     changed = 0
     last_pk = 0
     while True:
