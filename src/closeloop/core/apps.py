@@ -62,8 +62,11 @@ class CoreConfig(LoopApp):
     def api_routers(self):
         from .api import departments_router, users_router
         from .customfields.api import router
+        from .savedviews.api import router as saved_views_router
+        from .webhooks.api import router as webhooks_router
 
-        return [("/custom-fields", router), ("/users", users_router), ("/departments", departments_router)]
+        return [("/custom-fields", router), ("/users", users_router), ("/departments", departments_router),
+                ("/saved-views", saved_views_router), ("/webhooks", webhooks_router)]
 
     def urls(self):
         from django.urls import include, path

@@ -41,7 +41,8 @@ def _shared_with(owner, shared: bool, errors: dict):
 
 
 def view_save(*, list_key: str, name: str, shared: bool, actor, view: SavedView | None = None,
-              filters: str | None = None, sort: str | None = None, columns: list[str] | None = None) -> SavedView:
+              filters: str | None = None, sort: str | None = None, columns: list[str] | None = None,
+              channel: str = Channel.WEB) -> SavedView:
     """Save a new view of a list (`view` None) or change one: its name and sharing, and, when given, its filters (the
     list's query string), sort and columns. Shared views reach the owner's department and those under it."""
     kind = get_list(view.list_key if view is not None else list_key)
@@ -65,20 +66,20 @@ def view_save(*, list_key: str, name: str, shared: bool, actor, view: SavedView 
     with transaction.atomic():
         if view is None:
             view = SavedView(list_key=kind.key, owner=actor, **data)
-            return audited_create(instance=view, actor=actor, channel=Channel.WEB, action="saved_view.create",
+            return audited_create(instance=view, actor=actor, channel=channel, action="saved_view.create",
                                   fields=["list_key", "name", "department", "columns", "sort", "filters"])
         if data["department"] is None:
             # A view no longer shared is nobody's default.
             data["default_for"] = None
-        audited_update(instance=view, data=data, actor=actor, channel=Channel.WEB, action="saved_view.update")
+        audited_update(instance=view, data=data, actor=actor, channel=channel, action="saved_view.update")
     return view
 
 
-def view_delete(*, view: SavedView, actor) -> None:
+def view_delete(*, view: SavedView, actor, channel: str = Channel.WEB) -> None:
     if not may_change(view, actor):
         raise Forbidden(_("Only the view's owner or an administrator may delete it."))
     with transaction.atomic():
-        audit_record(actor=actor, channel=Channel.WEB, action="saved_view.delete", target=view,
+        audit_record(actor=actor, channel=channel, action="saved_view.delete", target=view,
                      changes={"name": [view.name, None]})
         view.delete()
 
@@ -88,7 +89,8 @@ def may_set_default(user, department: Department) -> bool:
     return user.is_admin or (user.is_manager and departments_visible_to(user).filter(pk=department.pk).exists())
 
 
-def view_set_team_default(*, list_key: str, department: Department, view: SavedView | None, actor) -> None:
+def view_set_team_default(*, list_key: str, department: Department, view: SavedView | None, actor,
+                          channel: str = Channel.WEB) -> None:
     """Make `view` the default view of `department`'s list (None: the team has no default any more). The view must
     be shared with that department or one above it, so everyone who gets it sees it."""
     kind = get_list(list_key)
@@ -101,8 +103,8 @@ def view_set_team_default(*, list_key: str, department: Department, view: SavedV
     with transaction.atomic():
         for previous in SavedView.objects.select_for_update().filter(list_key=kind.key, default_for=department):
             if view is None or previous.pk != view.pk:
-                audited_update(instance=previous, data={"default_for": None}, actor=actor, channel=Channel.WEB,
+                audited_update(instance=previous, data={"default_for": None}, actor=actor, channel=channel,
                                action="saved_view.team_default")
         if view is not None:
-            audited_update(instance=view, data={"default_for": department}, actor=actor, channel=Channel.WEB,
+            audited_update(instance=view, data={"default_for": department}, actor=actor, channel=channel,
                            action="saved_view.team_default")
