@@ -7,7 +7,7 @@ from ninja import errors as ninja_errors
 from ninja.security import HttpBearer
 
 from closeloop.core import throttle
-from closeloop.core.apischema import JsonObjectParser, NotAnObject, declare_common_errors
+from closeloop.core.apischema import JsonObjectParser, NotAnObject, declare_common_errors, request_errors
 from closeloop.core.customfields.api import describe as describe_custom_fields
 from closeloop.core.errors import DomainError, Forbidden, Throttled
 from closeloop.core.hooks import loop_apps
@@ -62,10 +62,7 @@ def domain_error(request, exc: DomainError):
 def request_invalid(request, exc: ninja_errors.ValidationError):
     # The same error shape as the services' ValidationFailed, so clients handle one format; the code says the
     # request does not match the OpenAPI document (a service's rule refusing it says "validation_failed").
-    fields: dict[str, list[str]] = {}
-    for error in exc.errors:
-        location = [str(part) for part in error.get("loc", []) if part not in ("body", "payload", "query", "params")]
-        fields.setdefault(".".join(location) or "request", []).append(str(error.get("msg", "invalid")))
+    fields = request_errors(exc.errors)
     body = {"code": "request_invalid", "message": str(_("Please correct the marked fields.")), "fields": fields}
     return api.create_response(request, body, status=422)
 

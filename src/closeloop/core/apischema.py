@@ -22,7 +22,8 @@ from pydantic import BeforeValidator, StrictBool, WithJsonSchema
 from .errors import ErrorOut, ValidationFailed
 
 __all__ = ["IsoDate", "IsoDateTime", "JsonInt", "JsonObjectParser", "Money", "QueryBool", "StrictBool",
-           "declare_common_errors", "decimal_in", "form_bool", "form_date", "int_in", "multipart_form"]
+           "declare_common_errors", "decimal_in", "form_bool", "form_date", "int_in", "multipart_form",
+           "request_errors"]
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -34,7 +35,7 @@ def _iso_date(value: Any) -> Any:
     if isinstance(value, date):
         return value
     if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise ValueError("Give a date as YYYY-MM-DD.")
+        raise ValueError(_("Give a date as YYYY-MM-DD."))
     return value
 
 
@@ -42,8 +43,14 @@ def _iso_date_time(value: Any) -> Any:
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
-        raise ValueError("Give a time as RFC 3339, e.g. 2026-03-01T09:30:00+08:00.")
+        raise ValueError(_("Give a time as RFC 3339, e.g. 2026-03-01T09:30:00+08:00."))
     return value
+
+
+def _bounds_text(bounds: dict) -> str:
+    words = {"minimum": _("at least %s"), "exclusiveMinimum": _("above %s"), "maximum": _("at most %s"),
+             "exclusiveMaximum": _("below %s")}
+    return _(", ").join(words[key] % f"{value:,}" for key, value in bounds.items())
 
 
 def decimal_in(*, digits: int, places: int = 2, above: int | None = None, at_least: int | None = 0,
@@ -58,25 +65,26 @@ def decimal_in(*, digits: int, places: int = 2, above: int | None = None, at_lea
 
     def parse(value: Any) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-            raise ValueError("Give a number, e.g. 300000 or \"300000.00\".")
+            raise ValueError(_("Give a number, e.g. 300000 or \"300000.00\"."))
         if isinstance(value, str) and not re.fullmatch(pattern, value):
-            raise ValueError(f"Give a number with at most {places} decimals, e.g. \"12.50\".")
+            raise ValueError(_("Give a number with at most %(places)s decimals, e.g. \"12.50\".") % {"places": places})
         try:
             amount = Decimal(str(value))
         except InvalidOperation:
-            raise ValueError("Give a number, e.g. 300000.") from None
+            raise ValueError(_("Give a number, e.g. 300000.")) from None
         if (not amount.is_finite()
                 or (at_least is not None and amount < at_least) or (above is not None and amount <= above)
                 or (at_most is not None and amount > at_most) or (below is not None and amount >= below)
                 or abs(amount) >= 10**digits):
-            raise ValueError(f"Give a number within {bounds} with at most {places} decimals.")
+            raise ValueError(_("Give a number %(bounds)s, with at most %(places)s decimals.") % {
+                "bounds": _bounds_text(bounds), "places": places})
         # Within bounds, so quantizing cannot overflow the decimal context (9e307 would raise, not refuse).
         nearest = amount.quantize(step)
         if isinstance(value, float) and abs(amount - nearest) < step / 1_000_000:
             # 57 * 0.01 is 0.5700000000000001 in binary floating point: a client's float is read to the cent.
             amount = nearest
         if amount != nearest:
-            raise ValueError(f"Give a number with at most {places} decimals.")
+            raise ValueError(_("Give a number with at most %(places)s decimals.") % {"places": places})
         return amount
 
     return Annotated[Decimal, BeforeValidator(parse), WithJsonSchema({
@@ -88,10 +96,10 @@ def decimal_in(*, digits: int, places: int = 2, above: int | None = None, at_lea
 def _json_int(value: Any) -> int:
     # JSON Schema's "integer" is a number without a fraction: 81.0 is one, "81" and true are not.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError("Give a whole number.")
+        raise ValueError(_("Give a whole number."))
     if isinstance(value, float):
         if not value.is_integer():
-            raise ValueError("Give a whole number.")
+            raise ValueError(_("Give a whole number."))
         return int(value)
     return value
 
@@ -105,7 +113,8 @@ def int_in(*, minimum: int, maximum: int) -> Any:
     def bounded(value: Any) -> int:
         number = _json_int(value)
         if not minimum <= number <= maximum:
-            raise ValueError(f"Give a whole number from {minimum} to {maximum}.")
+            raise ValueError(_("Give a whole number from %(minimum)s to %(maximum)s.") % {
+                "minimum": minimum, "maximum": maximum})
         return number
 
     return Annotated[int, BeforeValidator(bounded),
@@ -119,7 +128,7 @@ def _query_bool(value: Any) -> Any:
         return value
     if value in ("true", "false"):
         return value == "true"
-    raise ValueError("Give true or false.")
+    raise ValueError(_("Give true or false."))
 
 
 def multipart_form(request):
@@ -128,7 +137,7 @@ def multipart_form(request):
     try:
         return request.POST
     except MultiPartParserError:
-        raise ninja_errors.ValidationError([{"loc": ("request",), "msg": "Send the form as multipart/form-data."}]) \
+        raise ninja_errors.ValidationError([{"loc": ("request",), "msg": _("Send the form as multipart/form-data.")}]) \
             from None
 
 
@@ -140,7 +149,7 @@ def form_bool(data, name: str) -> bool:
         return False
     if value == "true":
         return True
-    raise ninja_errors.ValidationError([{"loc": (name,), "msg": "Give true or false."}])
+    raise ninja_errors.ValidationError([{"loc": (name,), "msg": _("Give true or false.")}])
 
 
 def form_date(data, name: str) -> date | None:
@@ -152,7 +161,7 @@ def form_date(data, name: str) -> date | None:
     try:
         return date.fromisoformat(_iso_date(value))
     except ValueError:
-        raise ninja_errors.ValidationError([{"loc": (name,), "msg": "Give a date as YYYY-MM-DD."}]) from None
+        raise ninja_errors.ValidationError([{"loc": (name,), "msg": _("Give a date as YYYY-MM-DD.")}]) from None
 
 
 # Ids: a positive 64-bit integer, so a number past the database's integer is refused, not an error.
@@ -197,7 +206,7 @@ class JsonObjectParser(Parser):
     def parse_body(self, request):
         data = json.loads(request.body)
         if not isinstance(data, dict):
-            raise NotAnObject("The request body must be a JSON object.")
+            raise NotAnObject(_("The request body must be a JSON object."))
         _refuse_unstorable(data, [])
         return data
 
@@ -236,3 +245,72 @@ def declare_common_errors(schema: dict) -> dict:
             if operation.get("requestBody"):
                 responses.setdefault(400, _error("The body is not JSON."))
     return schema
+
+
+# Pydantic's error types, as a sentence a person can act on: each names the field and the limit it broke.
+# Unknown types keep pydantic's own (English) text after the field's name.
+_MESSAGES = {
+    "missing": lambda ctx: _("“%(field)s” is required."),
+    "string_too_short": lambda ctx: (_("“%(field)s” cannot be empty.") if ctx.get("min_length") in (1, "1")
+                                     else _("“%(field)s” needs at least %(min_length)s characters.")),
+    "string_too_long": lambda ctx: _("“%(field)s” may have at most %(max_length)s characters; shorten it."),
+    "too_short": lambda ctx: _("“%(field)s” needs at least %(min_length)s items."),
+    "too_long": lambda ctx: _("“%(field)s” may hold at most %(max_length)s items."),
+    "greater_than": lambda ctx: _("“%(field)s” must be greater than %(gt)s."),
+    "greater_than_equal": lambda ctx: _("“%(field)s” must be at least %(ge)s."),
+    "less_than": lambda ctx: _("“%(field)s” must be less than %(lt)s."),
+    "less_than_equal": lambda ctx: _("“%(field)s” must be at most %(le)s."),
+    "string_type": lambda ctx: _("“%(field)s” must be text."),
+    "string_pattern_mismatch": lambda ctx: _("“%(field)s” does not have the expected form (%(pattern)s)."),
+    "int_type": lambda ctx: _("“%(field)s” must be a whole number."),
+    "int_parsing": lambda ctx: _("“%(field)s” must be a whole number."),
+    "int_from_float": lambda ctx: _("“%(field)s” must be a whole number."),
+    "bool_type": lambda ctx: _("“%(field)s” must be true or false."),
+    "bool_parsing": lambda ctx: _("“%(field)s” must be true or false."),
+    "literal_error": lambda ctx: _("“%(field)s” must be one of: %(expected)s."),
+    "enum": lambda ctx: _("“%(field)s” must be one of: %(expected)s."),
+    "dict_type": lambda ctx: _("“%(field)s” must be a JSON object."),
+    "model_type": lambda ctx: _("“%(field)s” must be a JSON object."),
+    "model_attributes_type": lambda ctx: _("“%(field)s” must be a JSON object."),
+    "list_type": lambda ctx: _("“%(field)s” must be a list."),
+    "extra_forbidden": lambda ctx: _("“%(field)s” is not a field of this request; remove it."),
+    "value_error": lambda ctx: _("“%(field)s”: %(error)s"),
+    "assertion_error": lambda ctx: _("“%(field)s”: %(error)s"),
+}
+# Where ninja found the value, and the name of the view's schema parameter: not part of the field's name.
+_SOURCES = ("body", "query", "path", "header", "cookie", "form", "file")
+_PARAMETERS = ("payload", "params", "filters")
+
+
+def _number(value: Any) -> Any:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def request_errors(errors: list[dict]) -> dict[str, list[str]]:
+    """A request that does not match the document, as `fields` for the error answer: by dotted field name
+    (`request` for the whole request), messages in the request's language (zh-hans or English, from the
+    site language or Accept-Language) naming the field and the limit, where pydantic's are English only."""
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] in _SOURCES:
+            location = location[1:]
+        if location and location[0] in _PARAMETERS:
+            location = location[1:]
+        field = ".".join(location) or "request"
+        kind = error.get("type")
+        ctx = {key: _number(value) for key, value in (error.get("ctx") or {}).items()}
+        if isinstance(ctx.get("expected"), str):  # pydantic's "'a', 'b' or 'c'": the "or" is English
+            ctx["expected"] = ctx["expected"].replace(" or ", ", ")
+        if kind is None:
+            # Raised by hand (multipart_form, form_bool ...): its message is already the person's.
+            message = str(error.get("msg") or _("This value is not valid."))
+        else:
+            try:
+                message = str(_MESSAGES[kind](ctx)) % {**ctx, "field": field}
+            except KeyError:  # an unknown type, or a context without the limit the sentence names
+                message = None
+        if message is None:
+            message = _("“%(field)s” is not valid: %(detail)s") % {"field": field, "detail": error.get("msg", "")}
+        fields.setdefault(field, []).append(message)
+    return fields
