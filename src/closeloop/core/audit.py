@@ -13,6 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from . import fastsql
 from .hooks import loop_apps
 from .inputs import check_text_limits
 from .models import AuditEntry, Channel
@@ -151,7 +152,8 @@ def audit_record(
         raise ValueError(f"unknown channel {channel!r}")
     if action not in declared_actions():
         raise ValueError(f"undeclared audit action {action!r}: add it to the app's audit actions")
-    entry = AuditEntry.objects.create(
+    # One prepared INSERT (core.fastsql): every write of every service passes here.
+    entry = fastsql.insert(AuditEntry(
         actor=actor if getattr(actor, "pk", None) else None,
         channel=channel,
         action=action,
@@ -160,7 +162,7 @@ def audit_record(
         target_repr=str(target)[:200],
         changes={k: [_plain(v[0]), _plain(v[1])] for k, v in (changes or {}).items()},
         note=note,
-    )
+    ))
     # Every change passes here, so this is where outbound webhooks hear of it (in the same transaction).
     webhook_events.on_audit(action=action, target=target, changes=entry.changes)
     return entry

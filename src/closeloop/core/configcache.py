@@ -59,6 +59,12 @@ def _model_changed(sender, **kwargs) -> None:
     transaction.on_commit(lambda: clear(*names))
 
 
+def model_changed(model: type) -> None:
+    """What a save of `model` does to the cache, for writes that send no signal (`core.fastsql.insert`)."""
+    if model in _names_by_model:
+        _model_changed(model)
+
+
 def _m2m_changed(sender, instance, **kwargs) -> None:
     _model_changed(type(instance))
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from . import configcache
+from . import configcache, fastsql
 from .hooks import NotificationKind as Kind
 from .models import (
     DeliveryChannel,
@@ -130,11 +130,11 @@ def absolute_url(url: str) -> str:
 def _saved_once(row) -> bool:
     """Save a Notification or SummaryItem; False when one with its key exists (a sweep that ran twice)."""
     if not row.key:
-        row.save()
+        fastsql.insert(row)
         return True
     try:
         with transaction.atomic():
-            row.save()
+            fastsql.insert(row)
     except IntegrityError:
         return False
     return True

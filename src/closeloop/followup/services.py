@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.core import fastsql
 from closeloop.core.audit import audit_record, audited_update
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import check_text_limits, datetime_input, text_limit_errors
@@ -122,7 +123,7 @@ def task_open(*, record, owner: User, kind: str, due_at, title: str = "", take_o
     if task is None:
         task = Task(owner=owner, kind=kind, due_at=due_at, title=title)
         task.set_record(record)
-        task.save()
+        fastsql.insert(task)
     else:
         task.owner, task.due_at = owner, due_at
         task.save(update_fields=["owner", "due_at"])

@@ -11,6 +11,7 @@ from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from closeloop.core import fastsql
 from closeloop.core.apischema import IsoDate, Money, StrictBool
 from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import Conflict, ErrorOut, NotFound
@@ -21,6 +22,7 @@ from closeloop.followup.api import ActivityIn, ActivityOut, ActivityPage, activi
 from . import pool
 from .models import Campaign, DisqualifyReason, IdempotencyRecord, Lead, LeadSource, LeadStatus
 from .selectors import LeadFilters, get_lead_for_user, lead_list
+from .services import intake_fast
 from .services.editing import lead_disqualify, lead_update
 from .services.intake import LEAD_TARGET, lead_submit
 
@@ -238,7 +240,7 @@ def create_lead(request, payload: LeadIn):
     key = request.headers.get("Idempotency-Key", "").strip()[:200]
     body = payload.model_dump()
     if key:
-        previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+        previous = intake_fast.idempotency_record(user_id=request.user.pk, key=key)
         if previous is not None:
             if previous.request_hash != _request_hash(body):
                 raise Conflict(_("This Idempotency-Key was already used for a different request."),
@@ -254,16 +256,16 @@ def create_lead(request, payload: LeadIn):
         answer["status"] = 201 if result.created else 200
         if key:
             # Stored in the lead's transaction: a lead exists exactly when its key is recorded.
-            IdempotencyRecord.objects.create(
+            fastsql.insert(IdempotencyRecord(
                 user=request.user, key=key, request_hash=_request_hash(body), status_code=answer["status"],
                 response_body=answer["body"],
-            )
+            ))
 
     try:
         lead_submit(data=body, channel=Channel.API, actor=request.user, within=record)
     except IntegrityError:
         # A concurrent retry with the same key won the race; answer with its result.
-        previous = IdempotencyRecord.objects.filter(user=request.user, key=key).first() if key else None
+        previous = intake_fast.idempotency_record(user_id=request.user.pk, key=key) if key else None
         if previous is None:
             raise
         return JsonResponse(previous.response_body, status=previous.status_code)

@@ -130,7 +130,7 @@ class LeadsConfig(LoopApp):
                          reminder=_("First contact is due for the lead %(record)s."), done_by_activity=True)]
 
     def sweeps(self):
-        from .tasks import pool_sweep, refresh_match_keys, sync_name_index
+        from .tasks import pool_sweep, recount_loads, refresh_match_keys, sync_name_index
 
         return [
             # Every 15 minutes: warnings go out about a day ahead, returns land close to their deadline.
@@ -139,6 +139,8 @@ class LeadsConfig(LoopApp):
             Sweep("leads.sync_name_index", sync_name_index.enqueue, every_seconds=60),
             # Matching is right without stored comparison fields, only slower: after an upgrade it fills them.
             Sweep("leads.refresh_match_keys", refresh_match_keys.enqueue, every_seconds=30 * 60),
+            # Least load reads counters the lead table's triggers keep; a recount fixes (and logs) any drift.
+            Sweep("leads.recount_loads", recount_loads.enqueue, cron="35 3 * * *"),
         ]
 
     def nav_entries(self):
@@ -235,7 +237,9 @@ class LeadsConfig(LoopApp):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from . import name_search
+        from . import loads, name_search
 
-        # Django rebuilds SQLite tables on some schema changes, dropping the name index's triggers.
+        # Django rebuilds SQLite tables on some schema changes, dropping the name index's triggers
+        # and the open-lead counters' triggers.
         post_migrate.connect(name_search.on_post_migrate, sender=self)
+        post_migrate.connect(loads.on_post_migrate, sender=self, dispatch_uid="closeloop.leads.loads")

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +21,7 @@ from closeloop.followup.services import follow_up_time, task_open, tasks_open_bu
 from .models import LeadSource, LeadStatus
 from .quality import AssignmentMember, AssignmentRule, AssignmentStrategy, QualitySettings, split_keywords
 from .scoring import Ruleset
+from .services import intake_fast
 
 OWNER_ROLES = {"sales_rep", "sales_manager", "admin"}
 # The task kind (declared in apps.py) whose due time is the first-contact SLA.
@@ -178,9 +179,7 @@ def pick_owner(rule: AssignmentRule, batch: "AssignmentBatch | None" = None) -> 
         found, last_assigned_id = batch.cursor(rule)
     else:
         # Only the cursor is read again (locked): the rest of the rule comes from the configuration cache.
-        cursor = list(AssignmentRule.objects.select_for_update().filter(pk=rule.pk)
-                      .values_list("last_assigned_id", flat=True)[:1])
-        found, last_assigned_id = bool(cursor), cursor[0] if cursor else None
+        found, last_assigned_id = intake_fast.locked_cursor(rule.pk)
     if not found:
         return None  # deleted since the rules were read
     people = candidates(rule)
@@ -197,7 +196,7 @@ def pick_owner(rule: AssignmentRule, batch: "AssignmentBatch | None" = None) -> 
         batch.cursors[rule.pk] = (True, owner.pk)
         batch.moved.add(rule.pk)
     else:
-        AssignmentRule.objects.filter(pk=rule.pk).update(last_assigned=owner)
+        intake_fast.move_cursor(rule.pk, owner.pk)
     return owner
 
 
@@ -213,11 +212,11 @@ def _next_in_circle(last_assigned_id, people, eligible) -> User:
 
 
 def open_load(users) -> dict[int, int]:
-    from .models import Lead
+    """{person: open leads they own}, from the counters the lead table's triggers keep (`leads.loads`): read
+    inside the assigning transaction they equal a count, without counting."""
+    from .loads import open_loads
 
-    rows = (Lead.objects.filter(owner__in=users, status__in=OPEN_STATUSES).order_by()
-            .values("owner").annotate(n=Count("id")).values_list("owner", "n"))
-    return dict(rows)
+    return open_loads(u.pk for u in users)
 
 
 def _least_loaded(eligible, batch=None) -> User:

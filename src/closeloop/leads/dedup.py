@@ -530,7 +530,8 @@ def check_intake(*, lead, channel: str, actor) -> DuplicateDecision:
     Same person at the same company: the channel's `duplicate_action` (attach as a touch by default).
     Same company, another person: create the lead, flagged, so the company's owner hears of it.
     """
-    from .models import ChannelPolicy, DuplicateAction, Lead
+    from .models import ChannelPolicy, DuplicateAction
+    from .services import intake_fast
 
     best = _verdicts(entry_for_lead(lead), exclude_pk=lead.pk)
     if not best:
@@ -539,7 +540,7 @@ def check_intake(*, lead, channel: str, actor) -> DuplicateDecision:
     # million leads, loading every match with its owner cost more than finding them.
     pk, match = best_verdict(best)
     # Unordered and sliced: ordering a one-row primary-key lookup cost the ORM a fifth of the check.
-    existing = next(iter(Lead.objects.select_related("owner").order_by().filter(pk=pk)[:1]), None)
+    existing = intake_fast.lead_with_owner(pk)
     if existing is None:  # deleted since it was found
         return DuplicateDecision()
     matches = [LeadMatch(lead=existing, match=match)]

@@ -429,6 +429,20 @@ class ImportRefusal(models.Model):
         return f"{self.job_id}:{self.row_number}"
 
 
+class OwnerLoad(models.Model):
+    """How many open leads (new, assigned, contacting, qualified) each person owns: least-load assignment
+    reads it instead of counting their leads on every intake. Kept by triggers on the lead table
+    (`leads/loads.py`), so every write that opens, reassigns or closes a lead moves it in its own transaction
+    whatever path it takes (a service, a bulk `update()`, the import); a nightly recount fixes any drift and
+    logs it. No foreign key: a counter row outliving its user is dropped by the recount."""
+
+    owner_id = models.IntegerField(primary_key=True)
+    open_leads = models.IntegerField(default=0, db_default=0)
+
+    def __str__(self):
+        return f"{self.owner_id}: {self.open_leads}"
+
+
 # Scoring, assignment and pool models live in their own module; importing it registers them.
 from .quality import (  # noqa: E402, F401
     AssignmentMember,

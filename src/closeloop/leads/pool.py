@@ -28,7 +28,8 @@ from closeloop.core.notify import notify
 from closeloop.followup.models import Activity, ActivityKind
 from closeloop.followup.services import tasks_cancel
 
-from .assignment import OPEN_STATUSES, can_own, first_contact_task
+from .assignment import can_own, first_contact_task
+from .loads import open_loads
 from .models import Lead, LeadStatus
 from .quality import PoolEvent, PoolEventKind, QualitySettings
 from .scoring import quality_settings
@@ -78,7 +79,8 @@ class Pool:
 
 
 def _open_leads_held(user) -> int:
-    return Lead.objects.filter(owner=user, status__in=OPEN_STATUSES).count()
+    # The counters the lead table's triggers keep (leads.loads): exact inside the claim's transaction.
+    return open_loads([user.pk]).get(user.pk, 0)
 
 
 LEADS = Pool(

@@ -58,3 +58,11 @@ def inspect_import(job_id: int) -> None:
     from .services.importing import import_job_inspect
 
     import_job_inspect(job_id=job_id)
+
+
+@task
+def recount_loads() -> int:
+    """Check every owner's open-lead counter against a count; fix and log any that drifted. Returns how many."""
+    from .loads import recount
+
+    return len(recount())

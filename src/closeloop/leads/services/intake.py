@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core import configcache
+from closeloop.core import configcache, fastsql
 from closeloop.core.audit import audit_record, creation_changes, diff, snapshot
 from closeloop.core.customfields import registry
 from closeloop.core.errors import Conflict, ValidationFailed
@@ -214,7 +214,7 @@ def _save_submission(lead: Lead, decision, *, data: dict, cleaned: dict, channel
             "owner": lead.owner, "date": timezone.localtime(lead.next_follow_up_at).strftime("%Y-%m-%d")})
     elif actor is not None and actor.pk and lead.owner_id is None:
         messages.append(_("No assignment rule took the lead, so it is in the public pool, where sales staff can claim it."))
-    lead.save()
+    fastsql.insert(lead)
     audit_record(actor=actor, channel=channel, action="lead.create", target=lead, changes=creation_changes(lead),
                  note=_reasons_note(decision) if lead.duplicate_of_id else "")
     assignment.after_intake(lead=lead, actor=actor)

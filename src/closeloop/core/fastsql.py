@@ -1,0 +1,99 @@
+"""Reading and inserting one record without the ORM's query building, for the few hot paths where the
+profile shows Django building a statement costing more than the database running it (an API intake: the
+token lookup, the idempotency lookup, loading the matched lead, the inserts under the write lock).
+
+The statement text is built once per model and kept, so the database driver reuses its prepared
+statement (sqlite3's statement cache; psycopg's prepared statements); values go through each field's own
+`get_db_prep_save` on the way in and the backend's and field's converters on the way out, so a record
+read or written here is the record the ORM would read or write. Callers keep the service's rules:
+`insert` is `Model.save()` for a new record minus the signals, which only the configuration cache
+listens to (`insert` tells it when a model it caches is written).
+
+Use it where a profile says so, beside the service it serves (`leads/services/intake_fast.py`), with a
+test that the fast path writes the rows the ORM path writes.
+"""
+
+from collections.abc import Iterable, Sequence
+
+from django.db import connection, models
+
+from . import configcache
+
+_INSERTS: dict[tuple[type, str], tuple[str, list]] = {}
+_READERS: dict[tuple[type, str, str], tuple[str, list]] = {}
+
+
+def _insert_statement(model: type[models.Model]) -> tuple[str, list]:
+    key = (model, connection.vendor)
+    found = _INSERTS.get(key)
+    if found is None:
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        pk = quote(meta.pk.column)
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608 - names from the model
+        found = _INSERTS[key] = (sql, fields)
+    return found
+
+
+def insert(instance: models.Model) -> models.Model:
+    """Save a new record in one INSERT, as `instance.save()` would (defaults, `auto_now`, values as the
+    fields prepare them), and give it its primary key."""
+    sql, fields = _insert_statement(type(instance))
+    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    configcache.model_changed(type(instance))
+    return instance
+
+
+def _reader(model: type[models.Model], prefix: str) -> tuple[str, list]:
+    """`alias.col, …` for every concrete column, with each column's converters from database values."""
+    key = (model, prefix, connection.vendor)
+    found = _READERS.get(key)
+    if found is None:
+        quote = connection.ops.quote_name
+        fields = list(model._meta.concrete_fields)
+        select = ", ".join(f"{prefix}.{quote(f.column)}" for f in fields)
+        converters = []
+        for f in fields:
+            col = f.get_col(prefix)
+            converters.append([*connection.ops.get_db_converters(col), *f.get_db_converters(connection)])
+        found = _READERS[key] = (select, [(f.attname, col_converters, f.get_col(prefix))
+                                          for f, col_converters in zip(fields, converters, strict=True)])
+    return found
+
+
+def columns(model: type[models.Model], prefix: str = "t") -> str:
+    """The select list `load` reads for `model` under the table alias `prefix`."""
+    return _reader(model, prefix)[0]
+
+
+def width(model: type[models.Model]) -> int:
+    return len(model._meta.concrete_fields)
+
+
+def build(model: type[models.Model], row: Sequence, prefix: str = "t") -> models.Model:
+    """A model instance from the columns `columns(model, prefix)` selected, converted as the ORM converts them."""
+    _select, fields = _reader(model, prefix)
+    values = []
+    for (_attname, converters, col), value in zip(fields, row, strict=True):
+        for converter in converters:
+            value = converter(value, col, connection)
+        values.append(value)
+    return model.from_db(connection.alias, None, values)
+
+
+def fetch_one(sql: str, params: Iterable) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        return cursor.fetchone()
+
+
+def table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
