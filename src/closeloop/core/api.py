@@ -5,13 +5,15 @@ receiver) show every active colleague: an integrator needs the usernames other r
 (email, mobile) are not in it. Administrators also see deactivated accounts, as on the team page.
 """
 
+from datetime import datetime
+
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from .errors import ErrorOut, NotFound
 from .models import Department, User
-from .pagination import ApiPage, api_page
+from .pagination import ApiPage, SyncParams, api_list
 
 users_router = Router(tags=["people"])
 departments_router = Router(tags=["people"])
@@ -27,6 +29,7 @@ class UserOut(Schema):
     manager_id: int | None
     is_active: bool
     on_leave: bool
+    updated_at: datetime
 
     @staticmethod
     def resolve_display_name(obj):
@@ -41,10 +44,10 @@ class UserPage(ApiPage):
     items: list[UserOut]
 
 
-class UserParams(Schema):
+class UserParams(SyncParams):
     q: str = Field("", max_length=100, description="Part of a username or name.")
     department_id: int | None = Field(None, description="Only the members of this department and those under it.")
-    page: int = Field(1, ge=1, le=100_000)
+    page: int = Field(1, ge=1, le=100_000, description="Ignored when syncing.")
     page_size: int = Field(50, ge=1, le=200)
 
 
@@ -69,7 +72,7 @@ def list_users(request, params: Query[UserParams]):
     if params.department_id is not None:
         department = Department.objects.filter(pk=params.department_id).first()
         people = people.filter(department__path__startswith=department.path) if department else people.none()
-    return api_page(people.order_by("username", "id"), page=params.page, page_size=params.page_size)
+    return api_list(people.order_by("username", "id"), params)
 
 
 @users_router.get("/me", response={200: UserOut, 401: ErrorOut}, summary="Who the token belongs to")

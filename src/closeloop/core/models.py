@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -71,6 +72,8 @@ class User(AbstractUser):
     # User, an older release during a rolling upgrade) stay valid.
     language = models.CharField(_("language of emails"), max_length=10, blank=True, default="", db_default="",
                                 choices=settings.LANGUAGES)
+    # For the API's sync of the directory (core/pagination.py); a login (last_login only) does not move it.
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_default=Now())
 
     objects = UserManager()
 

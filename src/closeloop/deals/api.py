@@ -12,7 +12,7 @@ from closeloop.core.apischema import IsoDate, IsoDateTime, JsonInt, Money, Stric
 from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import Conflict, ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
-from closeloop.core.pagination import ApiPage, PageParams, SyncParams, api_list, api_page
+from closeloop.core.pagination import ApiPage, SyncParams, api_list
 from closeloop.deals.services.conversion import lead_convert
 from closeloop.deals.services.customers import (
     CONTACT_TARGET,
@@ -106,6 +106,7 @@ class PoolCustomerOut(Schema):
     region: str
     city: str
     pooled_at: datetime | None
+    updated_at: datetime
 
 
 class PoolCustomerPage(ApiPage):
@@ -310,7 +311,7 @@ class ListParams(SyncParams):
     page_size: int = Field(25, ge=1, le=200)
 
 
-class PoolParams(PageParams):
+class PoolParams(SyncParams):
     q: str = Field("", max_length=100)
 
 
@@ -367,9 +368,10 @@ def list_customers(request, params: Query[CustomerParams]):
 
 @router.get("/customers/pool", response={200: PoolCustomerPage, 401: ErrorOut, 422: ErrorOut},
             summary="List the customers' public pool (公海)",
-            description="Sales staff see the customers nobody owns; others get an empty list.")
+            description="Sales staff see the customers nobody owns; others get an empty list. Syncing lists the "
+            "customers that came into the pool or changed there since; one claimed since is not reported.")
 def list_customer_pool(request, params: Query[PoolParams]):
-    return api_page(customer_pool(user=request.user, q=params.q), page=params.page, page_size=params.page_size)
+    return api_list(customer_pool(user=request.user, q=params.q), params)
 
 
 @router.post("/customers", response={201: CustomerOut, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut},

@@ -16,7 +16,7 @@ from closeloop.core.apischema import IsoDate, Money, StrictBool
 from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import Conflict, ErrorOut, NotFound
 from closeloop.core.models import Channel
-from closeloop.core.pagination import ApiPage, PageParams, SyncParams, api_list, api_page
+from closeloop.core.pagination import ApiPage, SyncParams, api_list
 from closeloop.followup.api import ActivityIn, ActivityOut, ActivityPage, activities_of, activity_log_api
 
 from . import pool
@@ -149,14 +149,15 @@ class PoolLeadOut(Schema):
     industry: str
     grade: str
     pooled_at: datetime | None
+    updated_at: datetime
 
 
 class PoolPage(ApiPage):
     items: list[PoolLeadOut]
 
 
-class PoolParams(Schema):
-    page: int = Field(1, ge=1, le=10_000)
+class PoolParams(SyncParams):
+    page: int = Field(1, ge=1, le=10_000, description="Ignored when syncing.")
     page_size: int = Field(20, ge=1, le=100)
 
 
@@ -191,6 +192,7 @@ class CampaignOut(Schema):
     source: str
     active: bool
     created_at: datetime
+    updated_at: datetime
 
     @staticmethod
     def resolve_source(obj):
@@ -291,22 +293,24 @@ def list_sources(request):
 
 @router.get("/campaigns", response={200: CampaignPage, 401: ErrorOut, 422: ErrorOut}, summary="List the campaigns you run",
             description="Marketing sees the campaigns of its source channels, administrators every one; sales roles run none.")
-def list_campaigns(request, params: Query[PageParams]):
+def list_campaigns(request, params: Query[SyncParams]):
     campaigns = Campaign.objects.visible_to(request.user).select_related("source").order_by("-created_at", "-id")
-    return api_page(campaigns, page=params.page, page_size=params.page_size)
+    return api_list(campaigns, params)
 
 
 @router.get("/pool", response={200: PoolPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
-            summary="List the public pool (公海)", description="Contact details stay masked until a lead is claimed.")
+            summary="List the public pool (公海)",
+            description="Contact details stay masked until a lead is claimed. Syncing lists the leads that came into "
+            "the pool or changed there since; a lead claimed since is not reported (it left the pool).")
 def list_pool(request, params: Query[PoolParams]):
     if not pool.can_use_pool(request.user):
         raise NotFound(_("Only sales staff use the pool."))
-    return api_page(pool.pool_leads(), page=params.page, page_size=params.page_size, item=lambda lead: {
+    return api_list(pool.pool_leads(), params, item=lambda lead: {
         "id": lead.pk, "company_name": lead.company_name, "contact_name": lead.contact_name, "title": lead.title,
         "mobile": pool.mask_phone(lead.mobile) if lead.mobile else "",
         "landline": pool.mask_phone(lead.landline) if lead.landline else "",
         "email": pool.mask_email(lead.email) if lead.email else "", "region": lead.region, "city": lead.city,
-        "industry": lead.industry, "grade": lead.grade, "pooled_at": lead.pooled_at,
+        "industry": lead.industry, "grade": lead.grade, "pooled_at": lead.pooled_at, "updated_at": lead.updated_at,
     })
 
 

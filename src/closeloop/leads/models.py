@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -86,6 +86,8 @@ class Campaign(models.Model):
     active = models.BooleanField(_("active"), default=True)
     thank_you_message = models.CharField(_("thank-you message"), max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # For the API's sync (core/pagination.py); the database's default stamps rows written before the column.
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_default=Now())
 
     objects = CampaignQuerySet.as_manager()
 

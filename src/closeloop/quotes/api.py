@@ -17,7 +17,7 @@ from closeloop.core.apischema import IsoDate, JsonInt, Money, StrictBool, decima
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.notify import absolute_url
-from closeloop.core.pagination import ApiPage, SyncParams, api_list, api_page
+from closeloop.core.pagination import ApiPage, SyncParams, api_list
 from closeloop.deals.selectors import get_opportunity_for_user
 
 from . import approvals, catalog, services
@@ -88,6 +88,7 @@ class ProductOut(Schema):
     cost: Decimal | None
     tax_rate: Decimal
     active: bool
+    updated_at: datetime
 
 
 class ProductPage(ApiPage):
@@ -255,9 +256,9 @@ class QuoteParams(SyncParams):
     page_size: int = Field(25, ge=1, le=200)
 
 
-class ProductParams(Schema):
+class ProductParams(SyncParams):
     q: str = Field("", max_length=100)
-    page: int = Field(1, ge=1, le=100_000)
+    page: int = Field(1, ge=1, le=100_000, description="Ignored when syncing.")
     page_size: int = Field(50, ge=1, le=200)
 
 
@@ -317,7 +318,7 @@ def _typed(data: dict) -> dict:
 def list_products(request, params: Query[ProductParams]):
     from .selectors import product_search
 
-    return api_page(product_search(q=params.q), page=params.page, page_size=params.page_size)
+    return api_list(product_search(q=params.q), params)
 
 
 @router.post("/products", response={201: ProductOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},

@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema
 from closeloop.contracts.api import CustomerOut, PersonOut
 from closeloop.core.apischema import IsoDate, QueryBool
 from closeloop.core.errors import ErrorOut
-from closeloop.core.pagination import ApiPage, api_page
+from closeloop.core.pagination import ApiPage, SyncParams, api_list
 
 from .models import Survey
 from .selectors import PERIODS, SATISFACTION_GROUPS, answered_surveys, satisfaction
@@ -35,16 +35,17 @@ class SurveyOut(Schema):
     nps: int | None = Field(None, description="0–10, once answered.")
     comment: str
     low_score: bool = Field(description="CSAT ≤ 2 or NPS ≤ 6: call-back tasks were opened.")
+    updated_at: datetime
 
 
 class SurveyPage(ApiPage):
     items: list[SurveyOut]
 
 
-class SurveyParams(Schema):
+class SurveyParams(SyncParams):
     customer_id: int | None = Field(None, ge=1, le=2**63 - 1)
     answered: QueryBool | None = None
-    page: int = Field(1, ge=1, le=100_000)
+    page: int = Field(1, ge=1, le=100_000, description="Ignored when syncing.")
     page_size: int = Field(25, ge=1, le=200)
 
 
@@ -73,7 +74,7 @@ def list_surveys(request, params: Query[SurveyParams]):
         rows = rows.filter(customer_id=params.customer_id)
     if params.answered is not None:
         rows = rows.filter(answered_at__isnull=not params.answered)
-    return api_page(rows.order_by("-sent_at", "-id"), page=params.page, page_size=params.page_size)
+    return api_list(rows.order_by("-sent_at", "-id"), params)
 
 
 @router.get("/satisfaction", response={200: list[SatisfactionRow], 401: ErrorOut, 422: ErrorOut},

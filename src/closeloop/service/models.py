@@ -11,6 +11,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -428,6 +429,8 @@ class Survey(models.Model):
     csat = models.PositiveSmallIntegerField(_("satisfaction (CSAT 1–5)"), null=True, blank=True)
     nps = models.PositiveSmallIntegerField(_("likely to recommend (NPS 0–10)"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    # For the API's sync (core/pagination.py): the conditional UPDATEs of answering and resending set it too.
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_default=Now())
 
     objects = SurveyQuerySet.as_manager()
 

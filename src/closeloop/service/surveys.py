@@ -121,7 +121,8 @@ def survey_resend(*, survey: Survey, actor, channel: str = Channel.WEB) -> Surve
             raise Conflict(_("This survey was answered already. Thank you!"), code="survey_answered")
         now, days = timezone.now(), service_settings().survey_expiry_days
         email = (_ticket_address(subject) if isinstance(subject, Ticket) else _address(survey.customer))[:200]
-        Survey.objects.filter(pk=survey.pk).update(sent_at=now, expires_at=now + timedelta(days=days), email=email)
+        Survey.objects.filter(pk=survey.pk).update(sent_at=now, expires_at=now + timedelta(days=days), email=email,
+                                                  updated_at=now)
         survey.sent_at, survey.expires_at, survey.email = now, now + timedelta(days=days), email
         audit_record(actor=actor, channel=channel, action=ServiceAction.SURVEY_RESEND, target=subject,
                      changes={"survey": [None, email or _("no email address: pass the link on")]})
@@ -155,7 +156,7 @@ def survey_answer(*, survey: Survey, csat, nps, comment: str = "", channel: str 
     now = timezone.now()
     with transaction.atomic():
         counted = Survey.objects.filter(pk=survey.pk, answered_at__isnull=True, expires_at__gt=now).update(
-            answered_at=now, csat=csat, nps=nps, comment=comment)
+            answered_at=now, csat=csat, nps=nps, comment=comment, updated_at=now)
         if not counted:
             survey.refresh_from_db()
             if survey.answered_at is not None:

@@ -13,6 +13,7 @@ from closeloop.core.models import Channel
 from closeloop.core.services import api_token_create
 from closeloop.leads.models import Lead
 from closeloop.leads.services.editing import lead_update
+from closeloop.service.tests.conftest import make_ticket, service_staff, service_team  # noqa: F401 (fixtures)
 
 EPOCH = "2000-01-01T00:00:00Z"
 
@@ -184,3 +185,60 @@ def test_a_time_at_the_calendars_ends_is_read_as_before_or_after_everything(clie
     lead = make_lead()
     body = client.get(f"/api/leads/?updated_since={since}", **auth).json()
     assert [item["id"] for item in body["items"]] == ([lead.pk] if found else [])
+
+
+def test_products_campaigns_people_surveys_and_the_pools_sync_too(client, org, auth, make_lead, make_customer,
+                                                                   make_ticket, no_settle):  # noqa: F811
+    from closeloop.deals.pool import customer_release
+    from closeloop.leads.models import LeadSource
+    from closeloop.leads.services_campaigns import campaign_save
+    from closeloop.quotes import catalog
+    from closeloop.service.models import Survey
+    from closeloop.service.surveys import survey_answer
+
+    raw, _token = api_token_create(user=org.admin, name="sync", actor=None)
+    admin = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+    product = catalog.product_save(actor=org.admin, data={
+        "code": "CRM-STD", "name": "CRM标准版", "unit": "套", "list_price": "10000", "cost": "4000", "tax_rate": "13",
+        "price_includes_tax": True})
+    seen, cursor = sync(client, auth, "/api/quotes/products")
+    assert [item["id"] for item in seen] == [product.pk]
+    catalog.product_save(actor=org.admin, product=product, data={"name": "CRM标准版（年付）"})
+    seen, cursor = sync(client, auth, "/api/quotes/products", cursor=cursor)
+    assert [item["name"] for item in seen] == ["CRM标准版（年付）"]
+
+    source = LeadSource.objects.get(name="展会")
+    campaign = campaign_save(actor=org.admin, data={"name": "春季展会", "source": source, "active": True})
+    seen, cursor = sync(client, admin, "/api/leads/campaigns")
+    assert [item["id"] for item in seen] == [campaign.pk]
+    assert sync(client, admin, "/api/leads/campaigns", cursor=cursor)[0] == []
+
+    people, cursor = sync(client, auth, "/api/users/", page_size=50)
+    assert {item["username"] for item in people} >= {"owner", "teammate", "manager", "admin"}
+    org.teammate.on_leave = True
+    org.teammate.save()
+    seen, cursor = sync(client, auth, "/api/users/", cursor=cursor)
+    assert [(item["username"], item["on_leave"]) for item in seen] == [("teammate", True)]
+
+    ticket = make_ticket()
+    survey = Survey.objects.create(customer=ticket.customer, ticket=ticket, owner=org.owner,
+                                   expires_at=timezone.now() + timedelta(days=7))
+    seen, cursor = sync(client, auth, "/api/surveys/")
+    assert [item["id"] for item in seen] == [survey.pk]
+    survey_answer(survey=survey, csat=5, nps=10)
+    seen, cursor = sync(client, auth, "/api/surveys/", cursor=cursor)
+    assert [item["csat"] for item in seen] == [5]
+
+    pooled = make_lead(owner=False)
+    Lead.objects.filter(pk=pooled.pk).update(owner=None, in_pool=True, pooled_at=timezone.now(),
+                                             updated_at=timezone.now())
+    seen, cursor = sync(client, auth, "/api/leads/pool")
+    assert [item["id"] for item in seen] == [pooled.pk]
+    # Claimed since: it left the pool, and the pool's sync does not report it (the leads' sync does).
+    assert client.post(f"/api/leads/{pooled.pk}/claim", **auth).status_code == 200
+    assert sync(client, auth, "/api/leads/pool", cursor=cursor)[0] == []
+
+    customer = customer_release(customer=make_customer(), actor=org.owner, reason="不再跟进")
+    seen, cursor = sync(client, auth, "/api/deals/customers/pool")
+    assert [item["id"] for item in seen] == [customer.pk]
