@@ -19,7 +19,7 @@ from django.utils.translation import pgettext_lazy
 
 from closeloop.contracts.models import Contract
 from closeloop.core.models import Role
-from closeloop.core.visibility import VisibleQuerySet
+from closeloop.core.visibility import VisibleQuerySet, owners_seen
 from closeloop.followup.models import FollowedUp
 from closeloop.followup.visibility import involved
 
@@ -45,10 +45,10 @@ class DeliveryQuerySet(VisibleQuerySet):
 
     def _visibility_filter(self, user) -> Q:
         # The delivery's owner (a manager: the team's), whoever may see its contract (the rep, their manager,
-        # finance), the owners of its milestones and the family's participants.
+        # finance), the owners of its milestones (a manager: the team's) and the family's participants.
         return (super()._visibility_filter(user) | involved(user, Delivery)
                 | Q(contract__in=Contract.objects.visible_to(user).values("pk"))
-                | Q(pk__in=Milestone.objects.filter(owner=user).values("delivery_id")))
+                | Q(pk__in=Milestone.objects.filter(owner__in=owners_seen(user)).values("delivery_id")))
 
 
 def acceptance_path(delivery, filename: str) -> str:
@@ -116,6 +116,20 @@ class Delivery(FollowedUp, models.Model):
         return reverse("service:delivery", args=[self.pk])
 
 
+class MilestoneQuerySet(VisibleQuerySet):
+    """Seen by who sees its delivery and by its owner's line; owned by its owner and its delivery's owner (the
+    radar's counts are kept by both)."""
+
+    also_owner_fields = ("delivery__owner",)
+    company_wide_roles = frozenset({Role.SERVICE})
+
+    def _visibility_filter(self, user) -> Q:
+        return super()._visibility_filter(user) | self._shared_filter(user)
+
+    def _shared_filter(self, user) -> Q:
+        return Q(delivery__in=Delivery.objects.visible_to(user).values("pk"))
+
+
 class Milestone(models.Model):
     """A step of a delivery with a planned date, an owner and, when done, the day it was done."""
 
@@ -126,6 +140,8 @@ class Milestone(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
                               related_name="delivery_milestones", db_index=False)  # served by milestone_open_idx
     position = models.PositiveSmallIntegerField(default=0)
+
+    objects = MilestoneQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "planned_date", "id"]
@@ -138,7 +154,11 @@ class Milestone(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        # Named with its delivery where it stands alone (the radar's rows); load the delivery with it.
+        return f"{self.delivery.title} · {self.name}"
+
+    def get_absolute_url(self):
+        return self.delivery.get_absolute_url() + "#milestones"
 
     @property
     def overdue(self) -> bool:

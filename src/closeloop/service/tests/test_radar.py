@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from closeloop.followup.services import activity_log
@@ -163,3 +164,85 @@ def test_resending_a_survey_opens_it_again_and_mends_the_break(client, org, make
     client.post(url)
     survey.refresh_from_db()
     assert survey.csat == 5  # answered: nothing to resend
+
+
+WON_NO_DELIVERY, MILESTONE_LATE = "service.won_without_delivery", "service.milestone_overdue"
+
+
+def set_threshold(admin, key, *, days):
+    from closeloop.insights.services import radar_settings_save
+
+    radar_settings_save(actor=admin, kinds=radar.kinds(), data={key: str(days * 24)})
+
+
+def test_a_won_deal_nothing_was_signed_for_is_its_owners_break_until_its_contract_is_signed(
+        org, make_deal, service_staff):
+    from closeloop.contracts import plans
+    from closeloop.contracts import services as contract_services
+    from closeloop.contracts.models import SignedVia
+    from closeloop.deals.models import Opportunity, OpportunityStatus
+    from closeloop.service import deliveries
+
+    now = timezone.now()
+    won = make_deal(owner=org.owner)
+    theirs = make_deal(owner=org.outsider)  # another team's won deal: not the manager's to see
+    Opportunity.objects.filter(pk__in=[won.pk, theirs.pk]).update(status=OpportunityStatus.WON,
+                                                                  won_at=now - timedelta(days=20))
+    fresh = make_deal(owner=org.owner)
+    Opportunity.objects.filter(pk=fresh.pk).update(status=OpportunityStatus.WON, won_at=now - timedelta(days=3))
+    kind = radar.kind_of(WON_NO_DELIVERY)
+    for user, seen in [(org.owner, 1), (org.manager, 1), (org.teammate, 0), (org.outsider, 1),
+                       (org.other_manager, 1), (service_staff, 0), (org.admin, 2)]:
+        assert count(user, WON_NO_DELIVERY, now) == seen, user
+    row = radar.listing(kind, org.manager, now, page=1)["rows"][0]
+    assert row.record == won and row.owner == org.owner and row.days == 20
+    assert row.action_url == reverse("contracts:create") + f"?deal={won.pk}"
+    radar.recount(now)
+    for viewer in (org.admin, org.owner, org.manager, org.outsider, org.teammate):
+        assert kept(viewer, WON_NO_DELIVERY, now) == count(viewer, WON_NO_DELIVERY, now), viewer
+    # A draft contract does not mend it: the action opens that contract to sign rather than making another.
+    contract = contract_services.contract_create_from_deal(opportunity=won, data={"amount": "30000"}, actor=org.owner)
+    assert count(org.owner, WON_NO_DELIVERY, now) == 1
+    assert radar.listing(kind, org.owner, now, page=1)["rows"][0].action_url == reverse(
+        "contracts:detail", args=[contract.pk])
+    plans.payment_plan_save(contract=contract, actor=org.owner, instalments=[
+        {"title": "全款", "condition": "on_signing", "days_after": "7", "percentage": "100"}])
+    contract_services.contract_submit(contract=contract, actor=org.owner)
+    contract_services.contract_sign(contract=contract, actor=org.owner, sign_date=None, via=SignedVia.SCAN)
+    # Signed: now the contract's break (a week to start its delivery), not the deal's as well.
+    assert count(org.owner, WON_NO_DELIVERY, now) == 0 and count(org.admin, WON_NO_DELIVERY, now) == 1
+    deliveries.delivery_create(contract=contract, actor=org.owner, owner=service_staff)
+    assert count(org.owner, WON_NO_DELIVERY, now) == 0
+
+
+def test_a_milestone_past_its_date_is_its_owners_and_the_delivery_owners_break(org, make_delivery, service_team):
+    from closeloop.service import deliveries
+
+    delivery = make_delivery()  # run by service_team.first; milestones planned 10 and 3 days ago, and in 7
+    late = list(delivery.milestones.order_by("planned_date"))
+    deliveries.milestone_update(milestone=late[0], data={"done_date": timezone.localdate()},
+                                actor=delivery.owner)
+    deliveries.milestone_update(milestone=late[1], data={"owner": service_team.second}, actor=delivery.owner)
+    now = timezone.now()
+    kind = radar.kind_of(MILESTONE_LATE)
+    for user, seen in [(service_team.second, 1), (delivery.owner, 1), (org.owner, 1), (org.manager, 1),
+                       (org.admin, 1), (org.teammate, 0), (org.outsider, 0), (org.other_manager, 0)]:
+        assert count(user, MILESTONE_LATE, now) == seen, user
+    row = radar.listing(kind, org.manager, now, page=1)["rows"][0]
+    assert row.record == late[1] and row.owner == service_team.second and row.days == 2
+    assert row.action_url == delivery.get_absolute_url() + "#milestones"
+    assert str(row.record) == f"{delivery.title} · 系统部署"
+    assert count(org.admin, MILESTONE_LATE, now, owner=service_team.second.pk) == 1
+    assert count(org.admin, MILESTONE_LATE, now, owner=delivery.owner.pk) == 0
+    radar.recount(now)
+    for viewer in (org.admin, org.owner, org.manager, org.outsider, service_team.second, delivery.owner):
+        assert kept(viewer, MILESTONE_LATE, now) == count(viewer, MILESTONE_LATE, now), viewer
+    # Two days before, the milestone planned 3 days ago was not yet late; an administrator's longer wait delays it.
+    assert count(org.admin, MILESTONE_LATE, now - timedelta(days=3)) == 0
+    set_threshold(org.admin, MILESTONE_LATE, days=5)
+    assert count(org.admin, MILESTONE_LATE, now) == 0
+    assert count(org.admin, MILESTONE_LATE, now + timedelta(days=3)) == 1
+    set_threshold(org.admin, MILESTONE_LATE, days=0)
+    deliveries.milestone_update(milestone=late[1], data={"done_date": timezone.localdate()},
+                                actor=service_team.second)
+    assert count(org.admin, MILESTONE_LATE, now) == 0
