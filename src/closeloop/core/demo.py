@@ -26,7 +26,9 @@ PEOPLE = [
     ("presales1", "孙工", Role.PRESALES, "presales", None),
     # The later stages' people: contracts and payments, deliveries and tickets.
     ("finance1", "钱会计", Role.FINANCE, "finance", None),
-    ("service1", "吴售后", Role.SERVICE, "service", None),
+    ("service1", "吴售后", Role.SERVICE, "service", None),  # the service manager: hears of breaches
+    ("service2", "郑客服", Role.SERVICE, "service", "service1"),
+    ("service3", "冯客服", Role.SERVICE, "service", "service1"),
 ]
 
 

@@ -1,6 +1,7 @@
 """The demo's deliveries: the contract the contracts demo paid in full was delivered and its signed acceptance form
 recorded weeks ago (which completed it), the contract in performance is being delivered with a milestone past its
-date, and the newly signed one was delivered and accepted by the customer through their link."""
+date, and the newly signed one was delivered and accepted by the customer through their link. A service agent runs
+them."""
 
 import io
 from datetime import timedelta
@@ -48,9 +49,15 @@ def _accept_handed_over(ctx, staff) -> int:
     return made
 
 
+def _agents(ctx) -> list:
+    """The service agents (the demo's service2 and service3), or whoever serves when the company has only one."""
+    agents = [ctx.users[name] for name in ("service2", "service3") if name in ctx.users]
+    return agents or [ctx.users.get("service1") or ctx.admin]
+
+
 def load_demo_deliveries(ctx) -> str:
     today = ctx.now.date()
-    staff = ctx.users.get("service1") or ctx.admin
+    staff = _agents(ctx)[0]
     made = 0
     try:
         with transaction.atomic():
@@ -84,15 +91,16 @@ def load_demo_deliveries(ctx) -> str:
 
 
 def load_demo_tickets(ctx) -> str:
-    """Tickets in every open state and two closed ones; the urgent one was raised hours ago and breaches its SLA
-    (the sweep escalates it to the service manager)."""
+    """Tickets in every open state and two closed ones, given in turn to the service agents (the service manager,
+    service1, takes none while they are there); the urgent one was raised hours ago and breaches its SLA (the sweep
+    escalates it to the service manager)."""
     from closeloop.deals.models import Customer
 
     from . import sla, tickets
     from .models import ServiceSettings, Ticket, TicketStatus
 
-    staff = ctx.users.get("service1") or ctx.admin
-    ServiceSettings.objects.update_or_create(pk=1, defaults={"service_manager": staff})
+    manager = ctx.users.get("service1") or ctx.admin
+    ServiceSettings.objects.update_or_create(pk=1, defaults={"service_manager": manager})
     customers = list(Customer.objects.filter(owner__isnull=False).select_related("owner").order_by("id")[:5])
     if not customers:
         return "0 tickets"

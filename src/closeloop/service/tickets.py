@@ -106,10 +106,15 @@ def _load(users) -> dict[int, int]:
 
 def pick_assignee() -> User | None:
     """The next of the service team by the settings' strategy (the lead assignment engine's round-robin or least
-    load), under the settings row's lock so two tickets raised together do not read the same cursor."""
+    load), under the settings row's lock so two tickets raised together do not read the same cursor. The service
+    manager, who hears of the team's breaches, takes new tickets only when nobody else in the team is available
+    (a team of one: the manager is the team)."""
     row, _created = ServiceSettings.objects.select_for_update().get_or_create(pk=1)
     # Only after-sales service takes new tickets in turn; pre-sales and administrators are given one by hand.
     people = list(User.objects.filter(role=Role.SERVICE, is_active=True).order_by("pk"))
+    agents = [person for person in people if person.pk != row.service_manager_id]
+    if any(not person.on_leave for person in agents):
+        people = agents
     owner = choose_next(strategy=row.assignment_strategy, people=people, last_assigned_id=row.last_assigned_id,
                         load=_load, is_available=lambda u: u.is_active and not u.on_leave)
     if owner is not None:

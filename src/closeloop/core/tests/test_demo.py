@@ -17,11 +17,12 @@ def test_the_demo_company_has_every_role_the_loop_needs(db):
     assert roles["finance1"] == Role.FINANCE and roles["service1"] == Role.SERVICE
     assert User.objects.get(username="finance1").display_name == "钱会计"
     assert User.objects.get(username="service1").display_name == "吴售后"
+    assert {roles["service2"], roles["service3"]} == {Role.SERVICE}  # the agents beside the service manager
     assert {"admin", "director", "manager1", "manager2", "marketing1", "presales1"} <= set(roles)
     assert User.objects.filter(role=Role.SALES_REP).count() == 6
     assert Lead.objects.count() == 30
     # Each app's part is in the command's one summary line, lowest app first.
-    assert f"Demo loaded: 14 users, 30 leads, {Opportunity.objects.count()} deals" in out.getvalue()
+    assert f"Demo loaded: 16 users, 30 leads, {Opportunity.objects.count()} deals" in out.getvalue()
     # 已转化 only through the conversion: each converted lead has its deal; each disqualified one its reason.
     converted = Lead.objects.filter(status=LeadStatus.CONVERTED)
     assert converted.exists() and not converted.filter(opportunities=None).exists()

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from closeloop.contracts.models import Contract, ContractStatus
-from closeloop.core.models import Notification
+from closeloop.core.models import Notification, User
 from closeloop.followup.models import Task
 from closeloop.service.models import (
     AcceptedVia,
@@ -16,6 +16,7 @@ from closeloop.service.models import (
     DeliveryStatus,
     Milestone,
     Renewal,
+    ServiceSettings,
     Survey,
     Ticket,
     TicketFormLink,
@@ -46,6 +47,14 @@ def test_the_demo_has_deliveries(settings, tmp_path):
     assert set(Ticket.objects.values_list("status", flat=True)) == set(TicketStatus.values)
     breached = Ticket.objects.get(first_response_breached_at__isnull=False)
     assert breached.priority == "P1" and Notification.objects.filter(kind="ticket.sla_breached").exists()
+    # The agents take the tickets in turn; the service manager takes none and hears of the agent's breach.
+    agents = set(User.objects.filter(username__in=["service2", "service3"]))
+    manager = User.objects.get(username="service1")
+    assert ServiceSettings.objects.get(pk=1).service_manager == manager
+    assert {ticket.owner for ticket in Ticket.objects.select_related("owner")} == agents
+    assert breached.owner in agents
+    assert Notification.objects.filter(kind="ticket.sla_breached", recipient=manager, url__contains=f"/{breached.pk}/").exists()
+    assert {delivery.owner for delivery in Delivery.objects.select_related("owner")} <= agents
     # The closed ticket's survey was answered low (a call-back each for its account owner and the service manager),
     # the accepted delivery's high, the resolved ticket's waits.
     assert "4 surveys (2 answered)" in out.getvalue()

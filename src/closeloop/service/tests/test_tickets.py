@@ -39,6 +39,19 @@ def test_a_ticket_is_numbered_assigned_in_turn_and_gets_its_policys_clocks(org, 
     assert Notification.objects.filter(recipient=service_team.first, kind="ticket.assigned").count() == 2
 
 
+def test_the_service_manager_takes_new_tickets_only_when_no_agent_is_available(org, make_ticket, service_team):
+    from closeloop.core.models import User
+
+    manager = service_team.manager
+    User.objects.filter(pk=manager.pk).update(on_leave=False)  # back at work: still not in the agents' turn
+    assert {make_ticket().owner for _ in range(3)} == {service_team.first, service_team.second}
+    User.objects.filter(pk__in=[service_team.first.pk, service_team.second.pk]).update(on_leave=True)
+    assert make_ticket().owner == manager  # nobody else is there: the manager is the team
+    ServiceSettings.objects.filter(pk=1).update(service_manager=None)
+    User.objects.filter(pk=service_team.first.pk).update(on_leave=False)
+    assert {make_ticket().owner for _ in range(2)} == {manager, service_team.first}  # no manager named: all take turns
+
+
 def test_least_load_gives_the_ticket_to_whoever_has_fewest_open(org, make_ticket, service_team):
     make_ticket()  # service (round-robin)
     ServiceSettings.objects.filter(pk=1).update(assignment_strategy="least_load")

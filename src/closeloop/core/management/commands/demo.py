@@ -35,5 +35,5 @@ class Command(BaseCommand):
                 step()
         self.stdout.write(self.style.SUCCESS(
             f"Demo loaded: {', '.join(ctx.summary)}. Log in as admin / {DEMO_PASSWORD} "
-            "(or manager1, rep1 … rep6, marketing1, presales1, finance1, service1)."
+            "(or manager1, rep1 … rep6, marketing1, presales1, finance1, service1 … service3)."
         ))
