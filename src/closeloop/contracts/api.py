@@ -8,7 +8,7 @@ a 422 saying by how much.
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import Http404
 from django.utils import timezone
@@ -24,6 +24,7 @@ from closeloop.core.apischema import (
     int_in,
     multipart_form,
 )
+from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import ErrorOut, Forbidden, NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.pagination import ApiPage, SyncParams, api_list
@@ -39,6 +40,7 @@ from .selectors import (
     get_invoice_request_for_user,
     get_payment_for_user,
 )
+from .services import CONTRACT_TARGET
 
 router = Router()
 
@@ -138,6 +140,11 @@ class ContractOut(ContractSummaryOut):
     termination_reason: str
     lines: list[LineOut]
     instalments: list[InstalmentOut]
+    custom: dict[str, Any] = custom_out(CONTRACT_TARGET)
+
+    @staticmethod
+    def resolve_custom(obj, context):
+        return values_for(obj, context)
 
     @staticmethod
     def resolve_quote_version(obj):
@@ -178,6 +185,7 @@ class ContractIn(Schema):
     end_date: IsoDate | None = None
     payment_terms: str = Field("", max_length=2000)
     notes: str = Field("", max_length=5000)
+    custom: dict[str, Any] | None = custom_in(CONTRACT_TARGET)
 
 
 class ContractPatch(Schema):
@@ -191,6 +199,7 @@ class ContractPatch(Schema):
     end_date: IsoDate | None = None
     payment_terms: str | None = Field(None, max_length=2000)
     notes: str | None = Field(None, max_length=5000)
+    custom: dict[str, Any] | None = custom_in(CONTRACT_TARGET)
 
 
 class NoteIn(Schema):
@@ -343,8 +352,10 @@ def _contract(request, contract_id: int):
 
 
 def _text(data: dict) -> dict:
-    """Schema values as the services take them: decimals and dates as text, None as empty."""
-    return {k: (f"{v:f}" if isinstance(v, Decimal) else v.isoformat() if isinstance(v, date) else "" if v is None else v)
+    """Schema values as the services take them: decimals and dates as text, None as empty (custom values as sent,
+    the whole object null as none)."""
+    return {k: (v or {}) if k == "custom" else
+            (f"{v:f}" if isinstance(v, Decimal) else v.isoformat() if isinstance(v, date) else "" if v is None else v)
             for k, v in data.items()}
 
 

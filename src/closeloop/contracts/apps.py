@@ -110,6 +110,11 @@ class ContractsConfig(LoopApp):
             NavEntry("settings", _("Contracts"), "contracts:settings", order=70, visible=_admin),
         ]
 
+    def custom_field_targets(self):
+        from closeloop.core.hooks import CustomFieldTarget
+
+        return [CustomFieldTarget("contracts.Contract", _("Contracts"), order=60)]
+
     def webhook_events(self):
         from closeloop.core.webhooks.events import api_serializer
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from closeloop.core.audit import audit_record, audited_create, audited_update
+from closeloop.core.customfields.registry import clean_record
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.hooks import loop_apps
 from closeloop.core.inputs import date_input, too_long_message
@@ -109,6 +110,13 @@ DATE_FIELDS = ["sign_date", "start_date", "end_date"]
 EDIT_FIELDS = [*TEXT_FIELDS, "amount", *DATE_FIELDS]
 # What a contract's creation entry shows: what it is, not every carried-over term.
 CREATION_FIELDS = ["number", "title", "amount", "status", "owner"]
+# The record type of contracts' custom fields (ContractsConfig.custom_field_targets).
+CONTRACT_TARGET = "contracts.Contract"
+
+
+def _creation_fields(custom: dict | None) -> list[str]:
+    """The creation entry's fields, with the custom values the contract starts with (audited key by key)."""
+    return [*CREATION_FIELDS, *(f"custom.{key}" for key in custom or {})]
 
 
 def _clean(data: dict, *, contract: Contract | None, amount_editable: bool) -> dict:
@@ -155,7 +163,8 @@ def contract_create_from_quote(*, quote: Quote, actor: User, channel: str = Chan
     deal = quote.opportunity
     _require(access.can_create_for_deal(actor, deal),
              _("Only the deal's owner, their manager or a collaborator on the deal can make its contract."))
-    values = _clean(_given(data), contract=None, amount_editable=False)
+    values, custom = clean_record(lambda: _clean(_given(data), contract=None, amount_editable=False), CONTRACT_TARGET,
+                                  data or {}, channel=channel, actor=actor, creating=True)
     with transaction.atomic():
         # The quote's lock makes "one live contract per quote" hold when two people click at once.
         quote = (Quote.objects.select_for_update(of=("self",))
@@ -176,10 +185,10 @@ def contract_create_from_quote(*, quote: Quote, actor: User, channel: str = Chan
             party_b_phone=values.get("party_b_phone") or version.contact_phone,
             amount=version.total_incl_tax, amount_excl_tax=version.total_excl_tax, tax_amount=version.tax_total,
             payment_terms=values.get("payment_terms") or version.payment_terms, notes=values.get("notes") or version.notes,
-            start_date=values.get("start_date"), end_date=values.get("end_date"),
+            start_date=values.get("start_date"), end_date=values.get("end_date"), custom=custom,
         )
         audited_create(instance=contract, actor=actor, channel=channel, action=ContractAction.CONTRACT_CREATE,
-                       fields=CREATION_FIELDS,
+                       fields=_creation_fields(custom),
                        note=_("from quote %(number)s v%(version)s") % {"number": quote.number, "version": version.number})
         ContractLine.objects.bulk_create([
             ContractLine(contract=contract, position=position, product_id=line.product_id, name=line.name,
@@ -204,14 +213,15 @@ def contract_create_from_deal(*, opportunity: Opportunity, data: dict, actor: Us
         data["amount"] = opportunity.amount
     if data.get("amount") in (None, ""):
         raise invalid("amount", _("Enter the contract amount."))
-    values = _clean(data, contract=None, amount_editable=True)
+    values, custom = clean_record(lambda: _clean(data, contract=None, amount_editable=True), CONTRACT_TARGET, data,
+                                  channel=channel, actor=actor, creating=True)
     values.pop("sign_date", None)
     with transaction.atomic():
         contract = Contract(number=_new_number(), opportunity=opportunity, customer=opportunity.customer,
-                            owner=opportunity.owner, created_by=actor, **values)
+                            owner=opportunity.owner, created_by=actor, custom=custom, **values)
         contract.party_a = contract.party_a or quote_settings().company_name
         audited_create(instance=contract, actor=actor, channel=channel, action=ContractAction.CONTRACT_CREATE,
-                       fields=CREATION_FIELDS, note=_("from deal %(deal)s") % {"deal": opportunity.name})
+                       fields=_creation_fields(custom), note=_("from deal %(deal)s") % {"deal": opportunity.name})
     return contract
 
 
@@ -235,9 +245,11 @@ def contract_update(*, contract: Contract, data: dict, actor: User, channel: str
         has_lines = contract.lines.exists()
         if has_lines and "amount" in fields and _same_amount(fields["amount"], contract.amount):
             fields.pop("amount")  # the form sends the amount back as it was
-        values = _clean(fields, contract=contract, amount_editable=not has_lines)
+        values, custom = clean_record(lambda: _clean(fields, contract=contract, amount_editable=not has_lines),
+                                      CONTRACT_TARGET, data, channel=channel, actor=actor, current=contract.custom)
+        values["custom"] = custom
         changes = audited_update(instance=contract, data=values, actor=actor, channel=channel,
-                                 action=ContractAction.CONTRACT_UPDATE, fields=EDIT_FIELDS)
+                                 action=ContractAction.CONTRACT_UPDATE, fields=[*EDIT_FIELDS, "custom"])
         if "amount" in changes:
             # Instalments typed as a share follow the new amount.
             sync_instalments(contract, rescale=True)

@@ -11,6 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from closeloop.core.customfields import indexes
+from closeloop.core.customfields.forms import custom_data, own_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.inputs import date_input
 from closeloop.core.money import amount_in_words
@@ -57,8 +59,10 @@ def contract_list_view(request):
                               customer=get.get("customer", ""), owner=get.get("owner", ""),
                               pipeline=get.get("pipeline", ""), source=get.get("source", ""),
                               signed_from=get.get("signed_from", ""), signed_to=get.get("signed_to", ""))
-    page = paginate(request, contract_list(user=request.user, filters=filters))
-    context = {"page": page, "filters": filters, "query": query_without_page(request),
+    contracts, custom_columns = indexes.list_fields(contract_list(user=request.user, filters=filters),
+                                                    services.CONTRACT_TARGET, request.user, get)
+    page = paginate(request, contracts)
+    context = {"page": page, "filters": filters, "query": query_without_page(request), "custom_columns": custom_columns,
                "statuses": ContractStatus.choices, "review_filters": kept_parameters(request, REVIEW_PARAMETERS)}
     template = ("contracts/_list_rows.html" if request.htmx and request.htmx.target == "contract-rows"
                 else "contracts/list.html")
@@ -83,8 +87,9 @@ def _create_from_quote(request, quote_pk: str):
         "title": quote.title, "party_b": quote.opportunity.customer.name, "amount": quote.current_version.total_incl_tax,
         "party_b_contact": quote.current_version.contact_name, "party_b_phone": quote.current_version.contact_phone,
         "payment_terms": quote.current_version.payment_terms})
+    form = with_custom_fields(form, services.CONTRACT_TARGET, request.user)
     if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k != "amount"}
+        data = {k: v for k, v in _data(form).items() if k != "amount"}
         try:
             contract = services.contract_create_from_quote(quote=quote, actor=request.user, data=data)
         except DomainError as exc:
@@ -96,6 +101,14 @@ def _create_from_quote(request, quote_pk: str):
     return render(request, "contracts/create.html", {"form": form, "quote": quote, "deal": quote.opportunity})
 
 
+def _data(form) -> dict:
+    """The contract form's values, its custom fields as `custom`."""
+    data = own_data(form.cleaned_data)
+    if (custom := custom_data(form)) is not None:
+        data["custom"] = custom
+    return data
+
+
 def _create_from_deal(request, deal_pk: str):
     try:
         deal = get_opportunity_for_user(request.user, int(deal_pk))
@@ -103,9 +116,10 @@ def _create_from_deal(request, deal_pk: str):
         raise Http404 from None
     form = ContractForm(request.POST or None, initial={"title": deal.name, "party_b": deal.customer.name,
                                                        "amount": deal.amount or ""})
+    form = with_custom_fields(form, services.CONTRACT_TARGET, request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            contract = services.contract_create_from_deal(opportunity=deal, actor=request.user, data=form.cleaned_data)
+            contract = services.contract_create_from_deal(opportunity=deal, actor=request.user, data=_data(form))
         except DomainError as exc:
             form_errors_from(form, exc)
         else:
@@ -192,9 +206,10 @@ def contract_edit_view(request, pk):
                                                           "party_b_phone", "payment_terms", "notes")}
     initial.update({name: getattr(contract, name).isoformat() if getattr(contract, name) else ""
                     for name in ("start_date", "end_date")})
-    form = ContractForm(request.POST or None, initial=initial, amount_fixed=fixed)
+    form = with_custom_fields(ContractForm(request.POST or None, initial=initial, amount_fixed=fixed),
+                              services.CONTRACT_TARGET, request.user, contract)
     if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if not (fixed and k == "amount")}
+        data = {k: v for k, v in _data(form).items() if not (fixed and k == "amount")}
         try:
             services.contract_update(contract=contract, data=data, actor=request.user)
         except DomainError as exc:

@@ -170,8 +170,10 @@ def labelled_changes(entries, *, viewer=None) -> dict[int, list[dict]]:
         for name, change in entry.changes.items():
             old, new = _split(change)
             if name.startswith(CUSTOM_PREFIX):
-                custom = _custom_field(model, name)
-                if custom is None or viewer is None or registry.may_see(custom, viewer):
+                custom = _custom_field(entry, model, name)
+                # Fields are never deleted: a change whose field is not found is not shown to a viewer it could
+                # tell a restricted value.
+                if viewer is None or (custom is not None and registry.may_see(custom, viewer)):
                     if custom is not None and custom.type == CustomFieldType.USER:
                         wanted[User].update(v for v in (old, new) if _is_id(v))
                     rows.append((name, custom, old, new))
@@ -198,9 +200,20 @@ def change_rows(entry) -> list[dict]:
     return labelled_changes([entry]).get(entry.pk, [])
 
 
-def _custom_field(model, name: str):
-    """The definition of a custom field's change (`custom.<key>`), hidden ones too (their history stays)."""
-    return registry.definition(model._meta.label, name.removeprefix(CUSTOM_PREFIX)) if model is not None else None
+def _custom_field(entry, model, name: str):
+    """The definition of a custom field's change (`custom.<key>`), hidden ones too (their history stays): a field
+    of the model the entry's changes are labelled with, else of the record it is written on (a quote's custom
+    values change in an entry labelled with its version's fields)."""
+    key = name.removeprefix(CUSTOM_PREFIX)
+    found = registry.definition(model._meta.label, key) if model is not None else None
+    if found is None:
+        try:
+            target = ContentType.objects.get_for_id(entry.target_type_id).model_class()
+        except ContentType.DoesNotExist:
+            target = None
+        if target is not None and target is not model:
+            found = registry.definition(target._meta.label, key)
+    return found
 
 
 def _custom_row(field, name: str, old, new, users: dict) -> dict:

@@ -6,7 +6,7 @@ out of order (sending an unapproved quote, changing a sent one) a 409 with a `co
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import Http404, HttpResponse
 from django.urls import reverse
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from closeloop.core.apischema import IsoDate, JsonInt, Money, StrictBool, decimal_in
+from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.notify import absolute_url
@@ -31,6 +32,7 @@ from .selectors import (
     price_history,
     quote_list,
 )
+from .services import QUOTE_TARGET
 
 router = Router()
 approvals_router = Router()
@@ -178,6 +180,11 @@ class QuoteOut(Schema):
     public_url: str | None = Field(None, description="The customer's link, once the quote is sent.")
     versions: list[int]
     current_version: VersionOut
+    custom: dict[str, Any] = custom_out(QUOTE_TARGET)
+
+    @staticmethod
+    def resolve_custom(obj, context):
+        return values_for(obj, context)
 
     @staticmethod
     def resolve_customer(obj):
@@ -226,6 +233,7 @@ class QuoteIn(Schema):
     opportunity_id: JsonInt
     title: str = Field("", max_length=200, description="Empty: the deal's name.")
     template_id: JsonInt | None = None
+    custom: dict[str, Any] | None = custom_in(QUOTE_TARGET)
 
 
 class QuotePatch(Schema):
@@ -235,6 +243,7 @@ class QuotePatch(Schema):
     notes: str | None = Field(None, max_length=5000)
     contact_name: str | None = Field(None, max_length=100)
     contact_phone: str | None = Field(None, max_length=40)
+    custom: dict[str, Any] | None = custom_in(QUOTE_TARGET)
 
 
 class SubmitIn(Schema):
@@ -378,7 +387,7 @@ def create_quote(request, payload: QuoteIn):
             raise ValidationFailed(_("Please correct the marked fields."),
                                    field_errors={"template_id": [_("No active template with this id.")]})
     quote = services.quote_create(opportunity=deal, actor=request.user, channel=Channel.API, title=payload.title,
-                                  template=template)
+                                  template=template, custom=payload.custom or {})
     return Status(201, _fresh(request, quote.pk))
 
 
@@ -393,7 +402,9 @@ def get_quote(request, quote_id: int):
               description="A sent quote is frozen (409 `quote_frozen`): make a new version first.")
 def update_quote(request, quote_id: int, payload: QuotePatch):
     quote = _quote(request, quote_id)
-    data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
+    data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None and k != "custom"}
+    if "custom" in payload.model_fields_set:
+        data["custom"] = payload.custom or {}
     services.quote_update(quote=quote, data=data, actor=request.user, channel=Channel.API)
     return _fresh(request, quote_id)
 

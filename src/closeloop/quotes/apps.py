@@ -86,6 +86,11 @@ class QuotesConfig(LoopApp):
 
         ctx.summary.append(load_demo_quotes(ctx))
 
+    def custom_field_targets(self):
+        from closeloop.core.hooks import CustomFieldTarget
+
+        return [CustomFieldTarget("quotes.Quote", _("Quotes"), order=50)]
+
     def webhook_events(self):
         from closeloop.core.webhooks.events import api_serializer
 

@@ -230,6 +230,8 @@ class Quote(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
     )
+    # Custom fields (自定义字段, core/customfields): values by key, cleaned by this app's services.
+    custom = models.JSONField(_("custom fields"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)

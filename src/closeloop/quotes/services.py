@@ -19,7 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, diff, snapshot
+from closeloop.core.audit import audit_record, custom_changes, diff, snapshot
+from closeloop.core.customfields.registry import clean_new, clean_record
 from closeloop.core.errors import Conflict, DomainError, Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import date_input, text_limit_errors
 from closeloop.core.models import Channel, User
@@ -198,17 +199,25 @@ def _default_contact(deal: Opportunity) -> tuple[str, str]:
     return (contact.name, contact.mobile or contact.landline) if contact else ("", "")
 
 
+# The record type of quotes' custom fields (QuotesConfig.custom_field_targets).
+QUOTE_TARGET = "quotes.Quote"
+
+
 def quote_create(*, opportunity: Opportunity, actor: User, channel: str = Channel.WEB, title: str = "",
-                 template: QuoteTemplate | None = None) -> Quote:
-    """A new quote for a deal, version 1 in draft, optionally filled from a template."""
+                 template: QuoteTemplate | None = None, custom: dict | None = None) -> Quote:
+    """A new quote for a deal, version 1 in draft, optionally filled from a template. `custom` holds its custom
+    field values (the fields' defaults fill the rest); a quote the system drafts (a renewal) passes none and gets
+    the defaults, its required fields asked for when a person edits it."""
     _require_editor(actor, opportunity)
     if opportunity.status == OpportunityStatus.LOST:
         raise Conflict(_("This deal is lost; reopen it before quoting."), code="deal_lost")
+    custom = clean_new(QUOTE_TARGET, custom, channel=channel, actor=actor)
     title = (title or "").strip()[:200] or opportunity.name[:200]
     settings = quote_settings()
     with transaction.atomic():
         number = next_number(series="quote", pattern=f"{settings.number_prefix}-{{YYYY}}-{{NNNN}}")
-        quote = Quote.objects.create(opportunity=opportunity, number=number, title=title, created_by=actor)
+        quote = Quote.objects.create(opportunity=opportunity, number=number, title=title, created_by=actor,
+                                     custom=custom)
         name, phone = _default_contact(opportunity)
         version = QuoteVersion.objects.create(
             quote=quote, number=1, prices_include_tax=settings.prices_include_tax, created_by=actor,
@@ -228,7 +237,8 @@ def quote_create(*, opportunity: Opportunity, actor: User, channel: str = Channe
         quote.current_version = version
         quote.save(update_fields=["current_version"])
         audit_record(actor=actor, channel=channel, action=QuoteAction.QUOTE_CREATE, target=quote,
-                     changes=diff({}, snapshot(quote, ["number", "title", "opportunity", "status"])),
+                     changes=diff({}, snapshot(quote, ["number", "title", "opportunity", "status"]))
+                     | custom_changes(None, custom),
                      note=_("from template %(name)s") % {"name": template.name} if template else "")
     return quote
 
@@ -255,11 +265,14 @@ def quote_update(*, quote: Quote, data: dict, actor: User, channel: str = Channe
                 errors.update(exc.field_errors)
             if values.get("valid_until") is None and "valid_until" not in errors:
                 errors["valid_until"] = [_("This field is required.")]
-        if errors:
-            raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+        def check():
+            if errors:
+                raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
+
+        _none, custom = clean_record(check, QUOTE_TARGET, data, channel=channel, actor=actor, current=quote.custom)
         before = {**snapshot(version, VERSION_FIELDS), "title": quote.title}
         after = {**before, **values}
-        changes = diff(before, after)
+        changes = diff(before, after) | custom_changes(quote.custom, custom)
         if not changes:
             return quote
         note = _make_editable(quote)
@@ -267,7 +280,8 @@ def quote_update(*, quote: Quote, data: dict, actor: User, channel: str = Channe
             setattr(version, name, after[name])
         version.save(update_fields=VERSION_FIELDS)
         quote.title = after["title"]
-        quote.save(update_fields=["title", "status", "updated_at"])
+        quote.custom = custom
+        quote.save(update_fields=["title", "custom", "status", "updated_at"])
         audit_record(actor=actor, channel=channel, action=QuoteAction.QUOTE_UPDATE, target=quote, changes=changes,
                      note=note)
     return quote

@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from closeloop.core.audit import audit_trail
+from closeloop.core.customfields import indexes
+from closeloop.core.customfields.forms import custom_data, own_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.money import amount_in_words
 from closeloop.core.notify import absolute_url
@@ -44,8 +46,11 @@ def quote_list_view(request):
     filters = QuoteFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), deal=get.get("deal", ""),
                            owner=get.get("owner", ""), pipeline=get.get("pipeline", ""), source=get.get("source", ""),
                            event=get.get("event", ""), start=get.get("from", ""), end=get.get("to", ""))
-    page = paginate(request, quote_list(user=request.user, filters=filters))
+    quotes, custom_columns = indexes.list_fields(quote_list(user=request.user, filters=filters), services.QUOTE_TARGET,
+                                                 request.user, get)
+    page = paginate(request, quotes)
     context = {"page": page, "filters": filters, "query": query_without_page(request), "statuses": QuoteStatus.choices,
+               "custom_columns": custom_columns,
                "review_filters": kept_parameters(request, REVIEW_PARAMETERS)}
     template = "quotes/_list_rows.html" if request.htmx and request.htmx.target == "quote-rows" else "quotes/list.html"
     return render(request, template, context)
@@ -71,12 +76,13 @@ def _quotable_deals(user, selected: int | None):
 def quote_create_view(request):
     selected = request.GET.get("deal", "")
     deals = _quotable_deals(request.user, int(selected) if selected.isdigit() else None)
-    form = QuoteCreateForm(request.POST or None, deals=deals, initial={"opportunity": selected})
+    form = with_custom_fields(QuoteCreateForm(request.POST or None, deals=deals, initial={"opportunity": selected}),
+                              services.QUOTE_TARGET, request.user)
     if request.method == "POST" and form.is_valid():
         deal = get_opportunity_for_user(request.user, form.cleaned_data["opportunity"])
         try:
             quote = services.quote_create(opportunity=deal, actor=request.user, title=form.cleaned_data["title"],
-                                          template=form.cleaned_data["template"])
+                                          template=form.cleaned_data["template"], custom=custom_data(form) or {})
         except DomainError as exc:
             form_errors_from(form, exc)
         else:
@@ -107,9 +113,10 @@ def _detail_context(request, quote, version, *, line_form=None, editing=None, te
             "hx-get": reverse("quotes:price_history", args=[quote.pk]), "hx-trigger": "change",
             "hx-target": "#price-history", "hx-swap": "innerHTML"})
     if editable and terms_form is None:
-        terms_form = QuoteTermsForm(initial={
+        terms_form = with_custom_fields(QuoteTermsForm(initial={
             "title": quote.title, "valid_until": version.valid_until.isoformat(), "contact_name": version.contact_name,
-            "contact_phone": version.contact_phone, "payment_terms": version.payment_terms, "notes": version.notes})
+            "contact_phone": version.contact_phone, "payment_terms": version.payment_terms, "notes": version.notes}),
+            services.QUOTE_TARGET, user, quote)
     rounds = list(approvals.requests_for(services.APPROVAL_KIND, quote.pk))
     pending = next((r for r in rounds if r.status == approvals.ApprovalStatus.PENDING), None)
     step = pending.current_step if pending else None
@@ -207,10 +214,13 @@ def line_remove_view(request, pk, line_pk):
 @require_POST
 def quote_terms_view(request, pk):
     quote = get_quote_for_user(request.user, pk)
-    form = QuoteTermsForm(request.POST)
+    form = with_custom_fields(QuoteTermsForm(request.POST), services.QUOTE_TARGET, request.user, quote)
     if form.is_valid():
+        data = own_data(form.cleaned_data)
+        if (custom := custom_data(form)) is not None:
+            data["custom"] = custom
         try:
-            services.quote_update(quote=quote, actor=request.user, data=form.cleaned_data)
+            services.quote_update(quote=quote, actor=request.user, data=data)
         except DomainError as exc:
             form_errors_from(form, exc)
         else:

@@ -5,7 +5,7 @@ status does not allow a 409 `ticket_status`, a field a person must fix a 422.
 """
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from ninja import Field, Query, Router, Schema
 
 from closeloop.contracts.api import ERRORS, CustomerOut, PersonOut
 from closeloop.core.apischema import JsonInt, QueryBool, StrictBool
+from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import ApiPage, SyncParams, api_list
@@ -56,6 +57,11 @@ class TicketOut(TicketSummaryOut):
     closed_at: datetime | None
     first_response: TimerOut
     resolution: TimerOut
+    custom: dict[str, Any] = custom_out(tickets.TICKET_TARGET)
+
+    @staticmethod
+    def resolve_custom(obj, context):
+        return values_for(obj, context)
 
     @staticmethod
     def resolve_first_response(obj):
@@ -97,6 +103,7 @@ class TicketIn(Schema):
     contact_id: JsonInt | None = None
     contract_id: JsonInt | None = None
     owner_id: JsonInt | None = Field(None, description="The assignee; empty: the service team's strategy picks one.")
+    custom: dict[str, Any] | None = custom_in(tickets.TICKET_TARGET)
 
 
 class TicketPatch(Schema):
@@ -104,6 +111,7 @@ class TicketPatch(Schema):
     description: str | None = Field(None, max_length=5000)
     category: TicketCategory | None = None
     priority: TicketPriority | None = Field(None, description="Takes the new priority's SLA targets.")
+    custom: dict[str, Any] | None = custom_in(tickets.TICKET_TARGET)
 
 
 class AssignIn(Schema):
@@ -169,7 +177,8 @@ def create_ticket(request, payload: TicketIn):
     data = payload.model_dump(include={"title", "description", "category", "priority"})
     ticket = tickets.ticket_create(customer=customer, actor=request.user, channel=Channel.API,
                                    assignee=colleague(payload.owner_id, "owner_id"),
-                                   data={**data, "contact": contact, "contract": contract})
+                                   data={**data, "contact": contact, "contract": contract,
+                                         "custom": payload.custom or {}})
     return 201, get_ticket_for_user(request.user, ticket.pk)
 
 
@@ -180,8 +189,10 @@ def get_ticket(request, ticket_id: int):
 
 @router.patch("/{ticket_id}", response={200: TicketOut, **ERRORS}, summary="Change a ticket")
 def update_ticket(request, ticket_id: int, payload: TicketPatch):
-    tickets.ticket_update(ticket=_ticket(request, ticket_id), actor=request.user, channel=Channel.API,
-                          data=payload.model_dump(exclude_unset=True, exclude_none=True))
+    data = payload.model_dump(exclude_unset=True, exclude_none=True)
+    if "custom" in payload.model_fields_set:
+        data["custom"] = payload.custom or {}
+    tickets.ticket_update(ticket=_ticket(request, ticket_id), actor=request.user, channel=Channel.API, data=data)
     return _ticket(request, ticket_id)
 
 

@@ -7,6 +7,7 @@ customer's link and the signed form uploaded on the page, which release the inst
 """
 
 from datetime import date, datetime
+from typing import Any
 
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from ninja import Field, Query, Router, Schema
 from closeloop.contracts.api import ERRORS, CustomerOut, PersonOut
 from closeloop.contracts.selectors import get_contract_for_user
 from closeloop.core.apischema import IsoDate, JsonInt
+from closeloop.core.customfields.api import custom_in, custom_out, values_for
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.pagination import api_page
@@ -56,6 +58,11 @@ class DeliveryOut(DeliverySummaryOut):
     accepted_via: AcceptedVia | None = Field(None, description="The customer's link or a signed form uploaded.")
     acceptor_name: str
     milestones: list[MilestoneOut]
+    custom: dict[str, Any] = custom_out(deliveries.DELIVERY_TARGET)
+
+    @staticmethod
+    def resolve_custom(obj, context):
+        return values_for(obj, context)
 
     @staticmethod
     def resolve_accepted_via(obj):
@@ -93,12 +100,14 @@ class DeliveryIn(Schema):
     owner_id: JsonInt | None = Field(None, description="The delivery owner; empty: you.")
     notes: str = Field("", max_length=2000)
     milestones: list[MilestoneIn] = Field([], max_length=deliveries.MAX_MILESTONES)
+    custom: dict[str, Any] | None = custom_in(deliveries.DELIVERY_TARGET)
 
 
 class DeliveryPatch(Schema):
     title: str | None = Field(None, min_length=1, max_length=200)
     notes: str | None = Field(None, max_length=2000)
     owner_id: JsonInt | None = None
+    custom: dict[str, Any] | None = custom_in(deliveries.DELIVERY_TARGET)
 
 
 class MilestonePatch(Schema):
@@ -134,7 +143,7 @@ def create_delivery(request, payload: DeliveryIn):
         title=payload.title, notes=payload.notes,
         milestones=[{"name": row.name, "planned_date": row.planned_date,
                      "owner": colleague(row.owner_id, f"milestones.{n}.owner_id")}
-                    for n, row in enumerate(payload.milestones)])
+                    for n, row in enumerate(payload.milestones)], custom=payload.custom or {})
     return 201, _delivery(request, delivery.pk)
 
 
@@ -150,6 +159,8 @@ def update_delivery(request, delivery_id: int, payload: DeliveryPatch):
         raise ValidationFailed(_("Name the delivery."), field_errors={"title": [_("Name the delivery.")]})
     if payload.owner_id is not None:
         data["owner"] = colleague(payload.owner_id, "owner_id")
+    if "custom" in payload.model_fields_set:
+        data["custom"] = payload.custom or {}
     deliveries.delivery_update(delivery=_delivery(request, delivery_id), data=data, actor=request.user,
                                channel=Channel.API)
     return _delivery(request, delivery_id)

@@ -101,6 +101,12 @@ class ServiceConfig(LoopApp):
             RecordPanel("deals.Opportunity", "details", "service/_opportunity_renewal.html"),
         ]
 
+    def custom_field_targets(self):
+        from closeloop.core.hooks import CustomFieldTarget
+
+        return [CustomFieldTarget("service.Delivery", _("Deliveries"), order=70),
+                CustomFieldTarget("service.Ticket", _("Tickets"), order=80)]
+
     def webhook_events(self):
         from closeloop.core.webhooks.events import api_serializer
 

@@ -15,6 +15,7 @@ from closeloop.contracts.invoices import finance_users
 from closeloop.contracts.models import Contract, ContractStatus
 from closeloop.contracts.services import contract_delivery_accept
 from closeloop.core.audit import audit_record, audited_create, audited_update
+from closeloop.core.customfields.registry import clean_new, clean_record
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 from closeloop.core.money import format_yuan
@@ -52,11 +53,17 @@ def _clean_milestones(rows) -> list[dict]:
     return cleaned
 
 
+# The record type of deliveries' custom fields (ServiceConfig.custom_field_targets).
+DELIVERY_TARGET = "service.Delivery"
+
+
 def delivery_create(*, contract: Contract, actor: User, owner: User | None = None, title: str = "",
-                    notes: str = "", milestones=(), channel: str = Channel.WEB) -> Delivery:
-    """Start the delivery of a signed contract (one per contract), run by `owner` (the actor by default)."""
+                    notes: str = "", milestones=(), channel: str = Channel.WEB, custom: dict | None = None) -> Delivery:
+    """Start the delivery of a signed contract (one per contract), run by `owner` (the actor by default), with
+    its custom field values (`custom`; None: the fields' defaults)."""
     owner = _active_user(owner or actor, "owner")
     rows = _clean_milestones(milestones)
+    custom = clean_new(DELIVERY_TARGET, custom, channel=channel, actor=actor)
     with transaction.atomic():
         contract = Contract.objects.lock(contract.pk)
         if not access.can_start(actor, contract):
@@ -69,9 +76,9 @@ def delivery_create(*, contract: Contract, actor: User, owner: User | None = Non
         delivery = audited_create(
             instance=Delivery(contract=contract, customer_id=contract.customer_id, owner=owner,
                               title=(title or "").strip()[:200] or contract.title, notes=(notes or "")[:2000],
-                              created_by=actor),
+                              created_by=actor, custom=custom),
             actor=actor, channel=channel, action=ServiceAction.DELIVERY_CREATE,
-            fields=["contract", "title", "owner", "notes"])
+            fields=["contract", "title", "owner", "notes", *(f"custom.{key}" for key in custom or {})])
         for position, row in enumerate(rows):
             _milestone_add(delivery, row, position=position, actor=actor, channel=channel)
         if owner.pk != actor.pk:
@@ -117,8 +124,10 @@ def delivery_update(*, delivery: Delivery, data: dict, actor: User, channel: str
         delivery = _locked(delivery)
         _require_run(actor, delivery)
         old_owner = delivery.owner
-        audited_update(instance=delivery, data=data, fields=["title", "notes", "owner"], actor=actor,
-                       channel=channel, action=ServiceAction.DELIVERY_UPDATE)
+        _none, custom = clean_record(lambda: None, DELIVERY_TARGET, data, channel=channel, actor=actor,
+                                     current=delivery.custom)
+        audited_update(instance=delivery, data={**data, "custom": custom}, fields=["title", "notes", "owner", "custom"],
+                       actor=actor, channel=channel, action=ServiceAction.DELIVERY_UPDATE)
         new_owner = delivery.owner
         if new_owner.pk != old_owner.pk and new_owner.pk != actor.pk:
             _tell_owner(delivery, actor)

@@ -84,6 +84,8 @@ class Delivery(FollowedUp, models.Model):
                                     on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT,
                                    related_name="+")
+    # Custom fields (自定义字段, core/customfields): values by key, cleaned by this app's services.
+    custom = models.JSONField(_("custom fields"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     next_follow_up_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
@@ -337,6 +339,8 @@ class Ticket(FollowedUp, models.Model):
     requester_phone = models.CharField(_("requester phone"), max_length=40, blank=True)
     requester_email = models.CharField(_("requester email"), max_length=200, blank=True)
     channel = models.CharField(_("channel"), max_length=10, default="web")
+    # Custom fields (自定义字段, core/customfields): values by key, cleaned by this app's services.
+    custom = models.JSONField(_("custom fields"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     next_follow_up_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy
 
 from closeloop.contracts import documents
 from closeloop.contracts.models import Contract
-from closeloop.core.audit import audit_record, audited_update
+from closeloop.core.audit import audit_record, audited_update, custom_changes
+from closeloop.core.customfields.registry import clean_record
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, Role, User
 from closeloop.core.notify import notify
@@ -166,6 +167,10 @@ def _attach(ticket: Ticket, uploads, actor, *, later: bool = False, reply=None) 
     return kept
 
 
+# The record type of tickets' custom fields (ServiceConfig.custom_field_targets).
+TICKET_TARGET = "service.Ticket"
+
+
 def ticket_create(*, customer: Customer, data: dict, actor: User | None, channel: str = Channel.WEB,
                   assignee: User | None = None, attachments=(), guard=None) -> Ticket:
     """Raise a ticket for a customer: staff (who must see the customer), the API, or the public form (actor None).
@@ -174,20 +179,22 @@ def ticket_create(*, customer: Customer, data: dict, actor: User | None, channel
     if actor is not None:
         if not access.can_raise_ticket(actor) or not ticket_customers(actor).filter(pk=customer.pk).exists():
             raise Forbidden(_("You can raise tickets only for customers you can see."))
-    values = ticket_fields(data, customer=customer, actor=actor)
+    values, custom = clean_record(lambda: ticket_fields(data, customer=customer, actor=actor), TICKET_TARGET, data,
+                                  channel=channel, actor=actor, creating=True)
     uploads = attachments_check(attachments, guard)
     if assignee is not None and not access.can_be_assigned(assignee):
         raise invalid("owner", _("%(user)s is not in the service team.") % {"user": assignee})
     with transaction.atomic():
         owner = assignee or pick_assignee()
         ticket = Ticket(customer=customer, owner=owner, created_by=actor, channel=channel, number=uuid.uuid4().hex[:20],
-                        **values)
+                        custom=custom, **values)
         sla.apply_policy(ticket)
         ticket.save()
         ticket.number = f"GD-{timezone.localdate(ticket.created_at):%Y}-{ticket.pk:05d}"
         ticket.save(update_fields=["number"])
         changes = {"title": [None, ticket.title], "priority": [None, ticket.priority],
-                   "category": [None, ticket.category], "owner": [None, str(owner) if owner else None]}
+                   "category": [None, ticket.category], "owner": [None, str(owner) if owner else None],
+                   **custom_changes(None, custom)}
         if uploads:
             changes["attachments"] = [None, "、".join(upload.name[:100] for upload in uploads)]
         audit_record(actor=actor, channel=channel, action=ServiceAction.TICKET_CREATE, target=ticket, changes=changes,
@@ -241,8 +248,9 @@ def ticket_update(*, ticket: Ticket, data: dict, actor: User, channel: str = Cha
         # again: whoever works the ticket need not see the contract the rep linked).
         merged = {"title": ticket.title, "description": ticket.description, "category": ticket.category,
                   "priority": ticket.priority, **data}
-        values = ticket_fields(merged, customer=ticket.customer, actor=actor)
-        values = {k: values[k] for k in ("title", "description", "category", "priority")}
+        values, custom = clean_record(lambda: ticket_fields(merged, customer=ticket.customer, actor=actor),
+                                      TICKET_TARGET, data, channel=channel, actor=actor, current=ticket.custom)
+        values = {k: values[k] for k in ("title", "description", "category", "priority")} | {"custom": custom}
         old_priority = ticket.priority
         changes = audited_update(instance=ticket, data=values, actor=actor, channel=channel,
                                  action=ServiceAction.TICKET_UPDATE)

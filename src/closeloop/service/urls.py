@@ -10,6 +10,7 @@ urlpatterns = [
     path("tickets/<int:pk>/", views_tickets.ticket_detail_view, name="ticket"),
     path("tickets/<int:pk>/status/", views_tickets.ticket_status_view, name="ticket_status"),
     path("tickets/<int:pk>/assign/", views_tickets.ticket_assign_view, name="ticket_assign"),
+    path("tickets/<int:pk>/fields/", views_tickets.ticket_fields_view, name="ticket_fields"),
     path("tickets/<int:pk>/reply/", views_tickets.ticket_reply_view, name="ticket_reply"),
     path("tickets/<int:pk>/files/<int:attachment_pk>/", views_tickets.ticket_file_view, name="ticket_file"),
     path("customers/<int:customer_pk>/ticket-form/", views_tickets.ticket_form_share_view, name="ticket_form_share"),

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from closeloop.contracts import documents
 from closeloop.contracts.selectors import get_contract_for_user
+from closeloop.core.customfields import indexes
+from closeloop.core.customfields.forms import custom_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.inputs import date_input
 from closeloop.core.notify import absolute_url
@@ -31,8 +33,11 @@ from .selectors import delivery_list, get_delivery_for_user, get_milestone_for_u
 def delivery_list_view(request):
     status = request.GET.get("status", "")
     q = request.GET.get("q", "").strip()[:100]
-    page = paginate(request, delivery_list(user=request.user, status=status, q=q))
+    rows, custom_columns = indexes.list_fields(delivery_list(user=request.user, status=status, q=q),
+                                               deliveries.DELIVERY_TARGET, request.user, request.GET)
+    page = paginate(request, rows)
     context = {"page": page, "status": status, "q": q, "query": query_without_page(request),
+               "custom_columns": custom_columns,
                "statuses": DeliveryStatus.choices, "today": timezone.localdate()}
     template = ("service/_delivery_rows.html" if request.htmx and request.htmx.target == "delivery-rows"
                 else "service/deliveries.html")
@@ -48,14 +53,16 @@ def delivery_create_view(request):
         raise Http404 from None
     if not access.can_start(request.user, contract):
         raise Http404
-    form = DeliveryForm(request.POST or None, initial={"title": contract.title, "owner": request.user.pk})
+    form = with_custom_fields(DeliveryForm(request.POST or None, initial={"title": contract.title,
+                                                                          "owner": request.user.pk}),
+                              deliveries.DELIVERY_TARGET, request.user)
     rows = milestone_forms(request.POST or None)
     if request.method == "POST" and form.is_valid() and all(row.is_valid() for row in rows):
         try:
             delivery = deliveries.delivery_create(
                 contract=contract, actor=request.user, owner=form.cleaned_data["owner"],
                 title=form.cleaned_data["title"], notes=form.cleaned_data["notes"],
-                milestones=[row.cleaned_data for row in rows])
+                milestones=[row.cleaned_data for row in rows], custom=custom_data(form) or {})
         except DomainError as exc:
             form_errors_from(form, exc, always_message=True)
         else:
@@ -96,13 +103,16 @@ def delivery_edit_view(request, pk):
     delivery = get_delivery_for_user(request.user, pk)
     if not access.can_run(request.user, delivery):
         raise Http404
-    form = DeliveryForm(request.POST or None, initial={"title": delivery.title, "owner": delivery.owner_id,
-                                                       "notes": delivery.notes})
+    form = with_custom_fields(DeliveryForm(request.POST or None, initial={
+        "title": delivery.title, "owner": delivery.owner_id, "notes": delivery.notes}),
+        deliveries.DELIVERY_TARGET, request.user, delivery)
     if request.method == "POST" and form.is_valid():
+        data = {"title": form.cleaned_data["title"] or delivery.title, "owner": form.cleaned_data["owner"],
+                "notes": form.cleaned_data["notes"]}
+        if (custom := custom_data(form)) is not None:
+            data["custom"] = custom
         try:
-            deliveries.delivery_update(delivery=delivery, actor=request.user, data={
-                "title": form.cleaned_data["title"] or delivery.title, "owner": form.cleaned_data["owner"],
-                "notes": form.cleaned_data["notes"]})
+            deliveries.delivery_update(delivery=delivery, actor=request.user, data=data)
         except DomainError as exc:
             form_errors_from(form, exc, always_message=True)
         else:

@@ -1,6 +1,7 @@
 """Ticket pages: the list with its SLA timers, raising a ticket for a customer, the ticket with its clocks, status
 moves, assignment, replies and notes on its timeline."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -11,6 +12,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from closeloop.contracts import documents
+from closeloop.core.customfields import indexes, registry
+from closeloop.core.customfields.forms import custom_data, own_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.deals.selectors import get_customer_for_user
@@ -35,12 +38,15 @@ def ticket_list_view(request):
     priority = request.GET.get("priority", "")
     mine = request.GET.get("mine") == "1"
     review = TicketReview(**{name: request.GET.get(name, "")[:20] for name in TICKET_REVIEW_PARAMETERS})
-    page = paginate(request, ticket_list(user=request.user, status=status, q=q, priority=priority, mine=mine,
-                                         review=review))
+    rows, custom_columns = indexes.list_fields(
+        ticket_list(user=request.user, status=status, q=q, priority=priority, mine=mine, review=review),
+        tickets.TICKET_TARGET, request.user, request.GET)
+    page = paginate(request, rows)
     now = timezone.now()
     for ticket in page["rows"]:
         ticket.timers = sla.timers(ticket, now)
     context = {"page": page, "status": status, "q": q, "priority": priority, "mine": mine,
+               "custom_columns": custom_columns,
                "query": query_without_page(request), "statuses": TicketStatus.choices,
                "priorities": TicketPriority.choices,
                "review_filters": kept_parameters(request, TICKET_REVIEW_PARAMETERS)}
@@ -66,10 +72,12 @@ def _ticket_create(request, guard):
                 if customer_id.isdigit() and int(customer_id) < 2**63 else None)
     if customer is None:
         raise Http404
-    form = TicketForm(request.POST or None, request.FILES or None, customer=customer,
-                      contracts=tickets.ticket_contracts(request.user, customer))
+    form = with_custom_fields(TicketForm(request.POST or None, request.FILES or None, customer=customer,
+                                         contracts=tickets.ticket_contracts(request.user, customer)),
+                              tickets.TICKET_TARGET, request.user)
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+        data = own_data(form.cleaned_data)
+        data["custom"] = custom_data(form) or {}
         assignee = data.pop("owner", None)
         data.pop("attachments", None)
         try:
@@ -93,9 +101,28 @@ def _detail(request, ticket, **extra):
         "reply_form": ReplyForm(), "assign_form": AssignForm(initial={"owner": ticket.owner_id}),
         "followup": follow_up_panel(ticket, viewer=user), **survey_context(ticket, show_link=can_work),
         "attachments": list(ticket.attachments.all()),
+        "fields_form": extra.pop("fields_form", None) or (
+            with_custom_fields(forms.Form(), tickets.TICKET_TARGET, user, ticket)
+            if can_work and registry.editable_fields(tickets.TICKET_TARGET, user) else None),
     }
     context.update(extra)
     return context
+
+
+@login_required
+@require_POST
+def ticket_fields_view(request, pk):
+    """Change a ticket's custom fields (those the person may edit) from its page."""
+    ticket = get_ticket_for_user(request.user, pk)
+    form = with_custom_fields(forms.Form(request.POST), tickets.TICKET_TARGET, request.user, ticket)
+    form.is_valid()
+    try:
+        tickets.ticket_update(ticket=ticket, data={"custom": custom_data(form) or {}}, actor=request.user)
+    except DomainError as exc:
+        form_errors_from(form, exc, always_message=True)
+        return render(request, "service/ticket.html", _detail(request, ticket, fields_form=form), status=422)
+    messages.success(request, _("Ticket saved."))
+    return redirect(ticket)
 
 
 @login_required

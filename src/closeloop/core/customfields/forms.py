@@ -161,3 +161,22 @@ class CustomFieldForm(forms.Form):
         if "public" not in self.fields:
             data.pop("public", None)
         return data
+
+
+def with_custom_fields(form, target: str, user, record=None, *, required_channel: str = Channel.WEB):
+    """A record's form with the custom fields `user` may edit: the record's values, or a new record's defaults."""
+    add_record_fields(form, registry.editable_fields(target, user), values=record.custom if record is not None else None,
+                      creating=record is None, required_channel=required_channel)
+    return form
+
+
+def custom_data(form) -> dict | None:
+    """What a form with custom fields posted for them, by key (for the service's `data["custom"]`); None when the
+    form has none (the record's values stay as they are)."""
+    fields = [formfield.custom_field for formfield in form.fields.values() if hasattr(formfield, "custom_field")]
+    return submitted(form.data, fields) if fields else None
+
+
+def own_data(cleaned: dict) -> dict:
+    """A form's cleaned values without its custom fields (`custom.<key>`), which go as `custom`."""
+    return {name: value for name, value in cleaned.items() if not name.startswith(registry.ERROR_PREFIX)}

@@ -149,3 +149,12 @@ def apply_filters(queryset, chosen):
     for field, operator, value, _text in chosen:
         queryset = value_filter(queryset, field, value, operator)
     return queryset
+
+
+def list_fields(records, target: str, user, query):
+    """A record list's custom fields: `records` narrowed by the `cf.<key>` filters of `query` on the fields `user`
+    may see, and the columns it shows (those of them an administrator marked “shown in the list”)."""
+    from . import registry
+
+    visible = registry.visible_fields(target, user)
+    return apply_filters(records, filters_from_query(visible, query)), [field for field in visible if field.list_column]

@@ -175,3 +175,13 @@ def clean_record(clean, target: str, data: dict, *, channel: str, actor, current
     if errors:
         raise ValidationFailed(message or _("Please correct the marked fields."), field_errors=errors)
     return cleaned, custom
+
+
+def clean_new(target: str, custom: dict | None, *, channel: str, actor) -> dict | None:
+    """A new record's custom values, for a service whose other inputs are keyword arguments: `custom` cleaned as
+    `clean_record` does (raising ValidationFailed naming `custom.<key>`); None, for a record made by the system
+    or a step that asks no one (a renewal's draft), gives the fields' defaults and asks for no required value."""
+    if custom is None:
+        values, _errors = clean_custom(target, {}, channel="", actor=actor, creating=True)
+        return values or None
+    return clean_record(lambda: None, target, {"custom": custom}, channel=channel, actor=actor, creating=True)[1]
