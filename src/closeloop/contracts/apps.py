@@ -8,6 +8,7 @@ from closeloop.core.hooks import (
     RecordPanel,
     RecordType,
     Sweep,
+    SyncedKind,
     TaskKind,
     TimelineSource,
     TodaySource,
@@ -163,3 +164,7 @@ class ContractsConfig(LoopApp):
         from .services import contract_approval_kind
 
         register_kind(contract_approval_kind())
+
+    def synced_kinds(self):
+        # Their deletions are reported to the API's sync (GET /api/deleted/{kind}).
+        return [SyncedKind("contracts", "contracts.Contract")]

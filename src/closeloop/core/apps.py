@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from .hooks import LoopApp, NavEntry, NotificationKind, Sweep, collect
+from .hooks import LoopApp, NavEntry, NotificationKind, Sweep, SyncedKind, collect
 
 
 def _admin(user) -> bool:
@@ -63,10 +63,11 @@ class CoreConfig(LoopApp):
         from .api import departments_router, users_router
         from .customfields.api import router
         from .savedviews.api import router as saved_views_router
+        from .sync import router as deleted_router
         from .webhooks.api import router as webhooks_router
 
         return [("/custom-fields", router), ("/users", users_router), ("/departments", departments_router),
-                ("/saved-views", saved_views_router), ("/webhooks", webhooks_router)]
+                ("/saved-views", saved_views_router), ("/webhooks", webhooks_router), ("/deleted", deleted_router)]
 
     def urls(self):
         from django.urls import include, path
@@ -90,6 +91,10 @@ class CoreConfig(LoopApp):
         register_webhook_events()
         register_sweeps(collect("sweeps"))
 
+        from .sync import connect as connect_deletions
+
+        connect_deletions()
+
         from axes.signals import user_locked_out
 
         from .throttle import record_login_lockout
@@ -98,3 +103,7 @@ class CoreConfig(LoopApp):
             record_login_lockout(username=username, ip_address=ip_address or "")
 
         user_locked_out.connect(locked_out, dispatch_uid="closeloop.core.login_lockout", weak=False)
+
+    def synced_kinds(self):
+        # Their deletions are reported to the API's sync (GET /api/deleted/{kind}).
+        return [SyncedKind("users", "core.User"), SyncedKind("saved_views", "core.SavedView")]

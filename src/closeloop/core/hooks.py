@@ -303,6 +303,15 @@ class SavedViewList:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class SyncedKind:
+    """A kind of record the API syncs whose deletions it reports (`GET /api/deleted/{kind}`, core/sync.py): every
+    delete of `model` (a service's, a cascade's, a merge's) leaves a `Deletion` row in its transaction."""
+
+    kind: str  # the name in the API's path: "leads", "contacts"
+    model: str  # "leads.Lead"
+
+
 @dataclass
 class DemoContext:
     """Shared by the apps' demo hooks, lowest app first: each reads what lower apps made and adds its own."""
@@ -415,6 +424,10 @@ class LoopApp(AppConfig):
 
     def radar_breaks(self) -> Iterable[RadarBreak]:
         """Kinds of break in the loop this app's records can have, for the breakpoint radar."""
+        return ()
+
+    def synced_kinds(self) -> Iterable[SyncedKind]:
+        """This app's records whose deletions the API's sync reports."""
         return ()
 
     def demo(self, ctx: DemoContext) -> None:

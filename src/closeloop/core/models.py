@@ -538,5 +538,24 @@ class SavedView(models.Model):
         return self.name
 
 
+class Deletion(models.Model):
+    """A record that was deleted, for the API's sync (`GET /api/deleted/{kind}`, core/sync.py): the kind's name
+    (`SyncedKind.kind`), the record's id and when. Written in the deleting transaction by a post_delete receiver,
+    so a rolled-back delete leaves none and a committed one cannot lose it."""
+
+    kind = models.CharField(max_length=30)
+    record_id = models.BigIntegerField()
+    deleted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The sync's keyset: a kind's deletions in the order of (deleted_at, id).
+            models.Index(fields=["kind", "deleted_at", "id"], name="deletion_sync_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.record_id}"
+
+
 # Outbound webhooks live in their own module; imported here so Django registers them with core.
 from .webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401

@@ -10,6 +10,7 @@ from closeloop.core.hooks import (
     RecordType,
     ReminderSource,
     Sweep,
+    SyncedKind,
     WebhookEvent,
 )
 
@@ -204,3 +205,7 @@ class DealsConfig(LoopApp):
         from .api import router
 
         return [("/deals", router)]
+
+    def synced_kinds(self):
+        # Their deletions are reported to the API's sync (GET /api/deleted/{kind}).
+        return [SyncedKind("customers", "deals.Customer"), SyncedKind("contacts", "deals.Contact"), SyncedKind("deals", "deals.Opportunity")]

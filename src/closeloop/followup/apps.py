@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, Sweep, TaskKind
+from closeloop.core.hooks import LoopApp, NavEntry, NotificationKind, Sweep, SyncedKind, TaskKind
 
 from .audit import FollowupAction
 
@@ -54,3 +54,7 @@ class FollowupConfig(LoopApp):
 
     def urls(self):
         return [path("follow-up/", include("closeloop.followup.urls"))]
+
+    def synced_kinds(self):
+        # Their deletions are reported to the API's sync (GET /api/deleted/{kind}).
+        return [SyncedKind("activities", "followup.Activity")]

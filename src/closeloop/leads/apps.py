@@ -9,6 +9,7 @@ from closeloop.core.hooks import (
     NotificationKind,
     RecordType,
     Sweep,
+    SyncedKind,
     TaskKind,
     TodaySource,
     WebhookEvent,
@@ -243,3 +244,7 @@ class LeadsConfig(LoopApp):
         # and the open-lead counters' triggers.
         post_migrate.connect(name_search.on_post_migrate, sender=self)
         post_migrate.connect(loads.on_post_migrate, sender=self, dispatch_uid="closeloop.leads.loads")
+
+    def synced_kinds(self):
+        # Their deletions are reported to the API's sync (GET /api/deleted/{kind}).
+        return [SyncedKind("leads", "leads.Lead"), SyncedKind("campaigns", "leads.Campaign")]

@@ -8,6 +8,7 @@ from closeloop.core.hooks import (
     NotificationKind,
     RecordPanel,
     ReminderSource,
+    SyncedKind,
     TimelineSource,
     TodaySource,
     WebhookEvent,
@@ -126,3 +127,7 @@ class QuotesConfig(LoopApp):
         from .services import quote_approval_kind
 
         register_kind(quote_approval_kind())
+
+    def synced_kinds(self):
+        # Their deletions are reported to the API's sync (GET /api/deleted/{kind}).
+        return [SyncedKind("quotes", "quotes.Quote"), SyncedKind("products", "quotes.Product")]

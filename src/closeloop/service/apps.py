@@ -8,6 +8,7 @@ from closeloop.core.hooks import (
     RecordPanel,
     RecordType,
     Sweep,
+    SyncedKind,
     TaskKind,
     TimelineSource,
     TodaySource,
@@ -174,3 +175,7 @@ class ServiceConfig(LoopApp):
         ctx.summary.append(load_demo_tickets(ctx))
         ctx.summary.append(load_demo_surveys(ctx))
         ctx.summary.append(load_demo_ticket_form(ctx))
+
+    def synced_kinds(self):
+        # Their deletions are reported to the API's sync (GET /api/deleted/{kind}).
+        return [SyncedKind("tickets", "service.Ticket"), SyncedKind("surveys", "service.Survey")]
