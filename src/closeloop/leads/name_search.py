@@ -1,7 +1,8 @@
 """Substring search on lead company and contact names that an index serves, on both databases.
 
 A name fragment is an `icontains` match, which no B-tree index serves: over a million leads, a
-fragment that few leads contain scans the whole table (about a second). Trigram indexes serve it:
+fragment that few leads contain scans the whole table (about a second). Trigram indexes serve it (the SQLite
+index is core's generic one, `core/text_search.py`):
 
 - PostgreSQL: `pg_trgm` GIN indexes on `UPPER(name)`, the expression Django's `icontains` compares,
   so the planner uses them for the unchanged query (migration 0006).
@@ -20,14 +21,12 @@ on some schema changes and drops its triggers with it, so `ensure_sqlite_index` 
 migrate and re-indexes every lead when a trigger was missing.
 """
 
-from django.db import connection as default_connection
-from django.db import transaction
+from closeloop.core import text_search
 
 FTS_TABLE = "leads_lead_name_index"
 QUEUE_TABLE = "leads_lead_name_queue"
-MIN_LENGTH = 3
-
 STATE_TABLE = "leads_lead_name_state"
+MIN_LENGTH = text_search.MIN_LENGTH
 
 _TRIGGERS = {
     "leads_lead_name_queue_ad": """
@@ -41,93 +40,30 @@ _TRIGGERS = {
         END""",
 }
 
+# The index itself is core's generic SQLite trigram index (core/text_search.py), over both names.
+INDEX = text_search.TrigramIndex(
+    name="leads_lead_name", table="leads_lead", columns=("company_name", "contact_name"),
+    select="SELECT id, company_name, contact_name FROM leads_lead", triggers=_TRIGGERS, key="lead_id")
+
 # PostgreSQL: (index name, column). Django's icontains compares UPPER("col"::text) LIKE UPPER(%s).
 PG_INDEXES = [("lead_company_name_trgm", "company_name"), ("lead_contact_name_trgm", "contact_name")]
 
 # Candidate ids for a fragment: what the index matches, leads renamed or deleted since, and leads added since.
-CANDIDATES_SQL = (
-    "SELECT rowid FROM leads_lead_name_index WHERE leads_lead_name_index MATCH %s "
-    "UNION ALL SELECT lead_id FROM leads_lead_name_queue "
-    "UNION ALL SELECT id FROM leads_lead WHERE id > (SELECT indexed_upto FROM leads_lead_name_state)"
-)
+CANDIDATES_SQL = INDEX.candidates_sql
 
 
 def ensure_sqlite_index(connection=None) -> bool:
     """Create the index, its queue and triggers when missing; re-index every lead if any were. True if it did."""
-    connection = connection or default_connection
-    if connection.vendor != "sqlite":
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
-        present = {row[0] for row in cursor.fetchall()}
-        if "leads_lead" not in present:
-            return False
-        if {FTS_TABLE, QUEUE_TABLE, STATE_TABLE, *_TRIGGERS} <= present:
-            return False
-        cursor.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS leads_lead_name_index "
-            "USING fts5(company_name, contact_name, tokenize='trigram')"
-        )
-        cursor.execute("CREATE TABLE IF NOT EXISTS leads_lead_name_queue (lead_id INTEGER PRIMARY KEY)")
-        cursor.execute("CREATE TABLE IF NOT EXISTS leads_lead_name_state (indexed_upto INTEGER NOT NULL)")
-        for sql in _TRIGGERS.values():
-            cursor.execute(sql)
-        # Leads changed while a trigger was missing are unknown: index them all again, in one statement.
-        cursor.execute("DELETE FROM leads_lead_name_index")
-        cursor.execute(
-            "INSERT INTO leads_lead_name_index(rowid, company_name, contact_name) "
-            "SELECT id, company_name, contact_name FROM leads_lead"
-        )
-        cursor.execute("DELETE FROM leads_lead_name_queue")
-        cursor.execute("DELETE FROM leads_lead_name_state")
-        cursor.execute("INSERT INTO leads_lead_name_state (indexed_upto) SELECT coalesce(max(id), 0) FROM leads_lead")
-    return True
+    return text_search.ensure(INDEX, connection)
 
 
 def sync_sqlite_index(connection=None, *, batch: int = 20_000) -> int:
     """Index renamed, deleted and new leads in bulk; returns how many. A no-op on PostgreSQL."""
-    connection = connection or default_connection
-    if connection.vendor != "sqlite":
-        return 0
-    done = 0
-    while True:
-        # One short write transaction per batch, so intake never waits long for the lock.
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            cursor.execute("SELECT max(lead_id), count(*) FROM "
-                           "(SELECT lead_id FROM leads_lead_name_queue ORDER BY lead_id LIMIT %s)", [batch])
-            last, count = cursor.fetchone()
-            if count:
-                cursor.execute("DELETE FROM leads_lead_name_index WHERE rowid IN "
-                               "(SELECT lead_id FROM leads_lead_name_queue WHERE lead_id <= %s)", [last])
-                # Queued leads above the mark are indexed with the new ones below.
-                cursor.execute(
-                    "INSERT INTO leads_lead_name_index(rowid, company_name, contact_name) "
-                    "SELECT id, company_name, contact_name FROM leads_lead WHERE id IN "
-                    "(SELECT lead_id FROM leads_lead_name_queue WHERE lead_id <= %s) "
-                    "AND id <= (SELECT indexed_upto FROM leads_lead_name_state)", [last])
-                cursor.execute("DELETE FROM leads_lead_name_queue WHERE lead_id <= %s", [last])
-                done += count
-                continue
-            cursor.execute("SELECT max(id), count(*) FROM (SELECT id FROM leads_lead WHERE id > "
-                           "(SELECT indexed_upto FROM leads_lead_name_state) ORDER BY id LIMIT %s)", [batch])
-            last, count = cursor.fetchone()
-            if not count:
-                return done
-            cursor.execute(
-                "INSERT INTO leads_lead_name_index(rowid, company_name, contact_name) "
-                "SELECT id, company_name, contact_name FROM leads_lead "
-                "WHERE id > (SELECT indexed_upto FROM leads_lead_name_state) AND id <= %s", [last])
-            cursor.execute("UPDATE leads_lead_name_state SET indexed_upto = %s", [last])
-            done += count
+    return text_search.sync(INDEX, connection, batch=batch)
 
 
 def drop_sqlite_index(connection) -> None:
-    with connection.cursor() as cursor:
-        for name in _TRIGGERS:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")  # noqa: S608 - our own constant names
-        cursor.execute("DROP TABLE IF EXISTS leads_lead_name_index")
-        cursor.execute("DROP TABLE IF EXISTS leads_lead_name_queue")
-        cursor.execute("DROP TABLE IF EXISTS leads_lead_name_state")
+    text_search.drop(INDEX, connection)
 
 
 def drop_first_sqlite_index(connection) -> None:
@@ -138,9 +74,7 @@ def drop_first_sqlite_index(connection) -> None:
         cursor.execute("DROP TABLE IF EXISTS leads_lead_name_fts")
 
 
-def sqlite_phrase(text: str) -> str:
-    """An FTS5 phrase matching `text` as a substring (quotes doubled, so any input is a literal)."""
-    return '"' + text.replace('"', '""') + '"'
+sqlite_phrase = text_search.phrase
 
 
 def on_post_migrate(sender, using="default", **kwargs):

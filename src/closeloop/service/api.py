@@ -21,6 +21,7 @@ from closeloop.core.pagination import ApiPage, SyncParams, api_list
 from . import sla, tickets
 from .models import TicketCategory, TicketPriority, TicketStatus
 from .selectors import get_ticket_for_user, ticket_list
+from .ticket_search import SHORT_WINDOW
 
 router = Router()
 
@@ -85,7 +86,9 @@ class TicketPage(ApiPage):
 
 
 class TicketParams(SyncParams):
-    q: str = Field("", max_length=100)
+    q: str = Field("", max_length=100, description=(
+        "A fragment of the number, the subject or the customer's name. One or two characters search the newest "
+        f"{SHORT_WINDOW:,} tickets the caller sees; three or more search every ticket."))
     status: TicketStatus | Literal["open"] | None = None
     priority: TicketPriority | None = None
     customer_id: int | None = Field(None, ge=1, le=2**63 - 1)

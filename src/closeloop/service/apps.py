@@ -67,13 +67,23 @@ class ServiceConfig(LoopApp):
                          reminder=_("Call back the unhappy customer of %(record)s"), done_by_activity=True)]
 
     def sweeps(self):
-        from .tasks import contract_renewal_sweep, ticket_sla_sweep
+        from .tasks import contract_renewal_sweep, sync_ticket_search, ticket_sla_sweep
 
         # Every five minutes: a first response may be due within the hour; the sweep escalates each clock once.
         # Renewals every six hours (one indexed read when nothing is due); an interval sweep also runs when a worker
         # first starts, so a new installation (the demo's contract in performance) has its renewal deals at once.
         return [Sweep("service.sla", ticket_sla_sweep.enqueue, every_seconds=300),
-                Sweep("service.renewals", contract_renewal_sweep.enqueue, every_seconds=6 * 3600)]
+                Sweep("service.renewals", contract_renewal_sweep.enqueue, every_seconds=6 * 3600),
+                # Searches stay exact without it (new and changed tickets are candidates); it keeps them fast.
+                Sweep("service.sync_ticket_search", sync_ticket_search.enqueue, every_seconds=60)]
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from . import ticket_search
+
+        # Django rebuilds SQLite tables on some schema changes, dropping the search index's triggers.
+        post_migrate.connect(ticket_search.on_post_migrate, sender=self)
 
     def today_sources(self):
         from closeloop.followup.today import ITEM_TEMPLATE

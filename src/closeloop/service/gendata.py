@@ -237,6 +237,11 @@ def tickets_generate(ctx: GenDataContext, total: int, staff: list[int]) -> None:
                       if sent)
         written += len(batch)
         ctx.log(f"tickets: {written:,} / {total:,} (with replies and surveys)")
+    # New tickets are search candidates until indexed (ticket_search.py): index them now, as the worker would.
+    from .ticket_search import sync_sqlite_index
+
+    if indexed := sync_sqlite_index():
+        ctx.log(f"tickets: {indexed:,} indexed for search")
 
 
 def _ticket(rng, now, created, status, priority, policies, calendars, staff):

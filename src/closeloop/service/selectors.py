@@ -13,6 +13,7 @@ from django.utils import timezone
 from closeloop.core.inputs import day_start
 from closeloop.core.visibility import owners_named
 
+from . import ticket_search
 from .models import LOW_NPS, Delivery, DeliveryStatus, Milestone, Survey, Ticket
 
 # A ticket's number as `tickets.ticket_create` gives it: GD-<year>-<00042>.
@@ -124,19 +125,14 @@ def ticket_list(*, user, status: str = "", q: str = "", customer: int | None = N
         tickets = tickets.filter(status=status)
     if priority in TicketPriority.values:
         tickets = tickets.filter(priority=priority)
-    if q:
-        # The customers whose name matches, read once (one pass over the customers), rather than each scanned
-        # ticket's customer row fetched to compare its name: a search that matches few of a million tickets reads
-        # them all.
-        from closeloop.deals.models import Customer
-
-        if TICKET_NUMBER.fullmatch(q.strip()):
+    if q := q.strip():
+        if TICKET_NUMBER.fullmatch(q):
             # A whole ticket number (from a mail, read on the phone) is one row of the number's unique index, not a
             # scan of every ticket's text for it.
-            tickets = tickets.filter(number=q.strip().upper())
+            tickets = tickets.filter(number=q.upper())
         else:
-            named = Customer.objects.filter(name__icontains=q).values("pk")
-            tickets = tickets.filter(Q(number__icontains=q) | Q(title__icontains=q) | Q(customer__in=named))
+            # A fragment of the number, the subject or the customer's name: through the trigram indexes.
+            tickets = tickets.filter(ticket_search.matching(q, Ticket.objects.visible_to(user)))
     if customer is not None:
         tickets = tickets.filter(customer_id=customer)
     if mine:

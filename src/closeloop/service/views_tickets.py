@@ -19,7 +19,7 @@ from closeloop.core.pagination import kept_parameters, paginate, query_without_p
 from closeloop.deals.selectors import get_customer_for_user
 from closeloop.followup.selectors import follow_up_panel
 
-from . import access, sla, surveys, ticket_forms, tickets
+from . import access, sla, surveys, ticket_forms, ticket_search, tickets
 from .forms import AssignForm, ReplyForm, TicketForm
 from .models import TicketPriority, TicketStatus
 from .selectors import TicketReview, get_survey_for_user, get_ticket_for_user, survey_context, ticket_list
@@ -45,8 +45,11 @@ def ticket_list_view(request):
     now = timezone.now()
     for ticket in page["rows"]:
         ticket.timers = sla.timers(ticket, now)
+    # One or two characters are shorter than the index's trigrams: the list says how far such a search looks.
+    short_search = 0 < len(q) < ticket_search.MIN_LENGTH
     context = {"page": page, "status": status, "q": q, "priority": priority, "mine": mine,
                "custom_columns": custom_columns,
+               "short_search": short_search, "short_window": ticket_search.SHORT_WINDOW,
                "query": query_without_page(request), "statuses": TicketStatus.choices,
                "priorities": TicketPriority.choices,
                "review_filters": kept_parameters(request, TICKET_REVIEW_PARAMETERS)}
