@@ -327,6 +327,8 @@ class Instalment(models.Model):
             # its visibility reads and the flag its filter repeats, so rows it skips never touch the table.
             models.Index(fields=["due_date", "contract", "owner", "receivable"], name="instalment_radar_overdue_idx",
                          condition=Q(receivable=True)),
+            # The review's instalments falling due in a period, paid or not.
+            models.Index(fields=["due_date", "contract"], name="instalment_due_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),

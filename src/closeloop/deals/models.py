@@ -385,6 +385,12 @@ class Opportunity(FollowedUp, models.Model):
             models.Index(fields=["-amount", "-id"], name="opp_amount_idx"),
             models.Index(fields=["expected_close_date", "id"], name="opp_close_date_idx"),
             models.Index(fields=["next_follow_up_at", "id"], name="opp_follow_up_idx"),
+            # The review's deals created in a period (its funnel's cohort), with the columns its line and
+            # pipeline filters read.
+            models.Index(fields=["created_at", "owner", "pipeline"], name="opp_created_idx"),
+            # The review's deals won or lost in a period (targets, forecast accuracy, lost reasons), by owner.
+            models.Index(fields=["status", "won_at", "owner"], name="opp_won_at_idx"),
+            models.Index(fields=["status", "lost_at", "owner"], name="opp_lost_at_idx"),
             # Covers the money totals (list footer, kanban column sums): summing from this index reads a
             # fraction of the table's pages, and grouping by stage walks it in order.
             models.Index(fields=["pipeline", "stage", "status", "owner", "amount", "probability"], name="opp_money_idx"),

@@ -68,3 +68,21 @@ def test_collaborator_sees_deal_and_customer(org, make_deal):
     assert Customer.objects.visible_to(org.outsider).filter(pk=deal.customer_id).exists()
     participant_remove(record=deal, user=org.outsider, actor=org.owner)
     assert not Opportunity.objects.visible_to(org.outsider).filter(pk=deal.pk).exists()
+
+
+def test_rows_checked_one_by_one_against_their_record_are_the_visible_ones(org, make_deal, make_lead):
+    """`visible_row_by_row` (an EXISTS per row, for rows narrowed to a few) lets through exactly what `visible_to`
+    does: hand-offs on a deal, a lead and a customer, from the owner's team and from the outsider's."""
+    from closeloop.followup.models import Handoff
+
+    due = timezone.now() + timedelta(days=2)
+    mine, theirs = make_deal(), make_deal(owner=org.outsider)
+    for record, actor in ((mine, org.owner), (theirs, org.outsider), (make_lead(), org.owner),
+                          (make_lead(owner=org.outsider), org.outsider), (mine.customer, org.owner)):
+        handoff_request(record=record, assignee=org.teammate, title="评估", due_at=due, actor=actor)
+    participant_add(record=theirs, user=org.owner, role="sales", actor=org.admin)  # the owner sees it too
+    for user in (org.owner, org.teammate, org.manager, org.other_manager, org.outsider, org.admin, org.marketer):
+        expected = set(Handoff.objects.visible_to(user).values_list("pk", flat=True))
+        assert set(Handoff.objects.visible_row_by_row(user).values_list("pk", flat=True)) == expected, user
+    assert Handoff.objects.visible_row_by_row(org.other_manager).count() == 2
+    assert Handoff.objects.visible_row_by_row(org.owner).count() == 4  # not the outsider's lead
