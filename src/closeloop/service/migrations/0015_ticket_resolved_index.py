@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('service', '0013_custom_fields'),
+        ('service', '0014_ticket_text_search'),
     ]
 
     operations = [
