@@ -67,16 +67,57 @@ def main(argv=None) -> int:
         ("lead list, tier = A, page 20", "/leads/?cf.tier=A&page=20"),
         ("lead list, tier = A, status new", "/leads/?cf.tier=A&status=new"),
     ]
+    _plan(field)
     say(HEADER)
+    ratios = []
     for user in (admin, manager):
         if user is None:
             continue
         client = Client()
         client.force_login(user)
+        # The same run's baselines: the login page as an anonymous visitor, and the plain list.
+        baseline = measure(Client(), user, "login page, anonymous (baseline)", "/login/", args.repeats)
+        plain = None
         for label, path in scenarios:
-            measure(client, user, label, path, args.repeats)
+            p95 = measure(client, user, label, path, args.repeats)
+            plain = plain or p95
+            ratios.append((user.username, label, p95 / baseline, p95 / plain, _cpu(client, path, args.repeats)))
+    # Wall time on a loaded machine counts the other processes' turns; the process's own CPU time does not.
+    say(f"{'page':45} {'user':14} {'÷ login':>8} {'÷ plain':>8} {'CPU ms':>8}")
+    for username, label, to_login, to_plain, cpu in ratios:
+        say(f"{label:45} {username:14} {to_login:8.1f} {to_plain:8.2f} {cpu:8.1f}")
     say(f"load {os.getloadavg()[0]:.1f}")
     return 0
+
+
+def _cpu(client, path: str, repeats: int) -> float:
+    """The median CPU time of the process (the server's own work and its SQLite reads) for `path`, in ms."""
+    import statistics
+
+    times = []
+    for _ in range(repeats):
+        started = time.process_time()
+        client.get(path)
+        times.append((time.process_time() - started) * 1000)
+    return statistics.median(times)
+
+
+def _plan(field) -> None:
+    """How the database answers the filtered list's query: the field's expression index, or a scan."""
+    from django.db import connection
+
+    from closeloop.core.customfields import indexes
+    from closeloop.core.models import User
+    from closeloop.leads.models import Lead
+    from closeloop.leads.selectors import LeadFilters, lead_list
+
+    admin = User.objects.filter(is_superuser=True).first()
+    query = lead_list(user=admin, filters=LeadFilters(custom=((field, "eq", "A", "A"),)))[:25]
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ") + sql, params)
+        say("plan: " + " | ".join(str(row[-1] if connection.vendor == "sqlite" else row[0]) for row in cursor.fetchall()))
+    say(f"index {indexes.index_name(Lead, field.key)} present: {indexes.index_exists(field.target, field.key)}")
 
 
 if __name__ == "__main__":

@@ -88,6 +88,12 @@ def index_name(model, key: str) -> str:
     return f"cf_{model._meta.db_table}_{_checked(key)}"[:63]
 
 
+# The lists' default order, newest first: the index holds it after the value, so a filtered list reads its page
+# in order from the index (a rare value's 20th page without scanning the newest records for matches, a common one
+# without sorting its matches).
+LIST_ORDER = ("created_at", "id")
+
+
 def _index_sql(model, key: str) -> str:
     quote = connection.ops.quote_name
     column = quote("custom")
@@ -95,12 +101,17 @@ def _index_sql(model, key: str) -> str:
         expression = f"({column} -> '{_checked(key)}')"
     else:
         expression = f"JSON_EXTRACT({column}, '$.\"{_checked(key)}\"')"
-    return f"CREATE INDEX IF NOT EXISTS {quote(index_name(model, key))} ON {quote(model._meta.db_table)} ({expression})"
+    names = {field.name for field in model._meta.concrete_fields}
+    order = "".join(f", {quote(name)} DESC" for name in LIST_ORDER if name in names) if "created_at" in names else ""
+    return (f"CREATE INDEX IF NOT EXISTS {quote(index_name(model, key))} ON {quote(model._meta.db_table)} "
+            f"({expression}{order})")
 
 
 def index_create(target: str, key: str) -> None:
+    """Build the field's index (again: an index of an earlier form, the value alone, is replaced)."""
     model = apps.get_model(target)
     with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(index_name(model, key))}")
         cursor.execute(_index_sql(model, key))
 
 

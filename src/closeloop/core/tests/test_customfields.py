@@ -285,3 +285,31 @@ def test_the_trail_shows_every_custom_change_naming_people_in_one_query(org, mak
     for entry, person in zip(entries, [org.owner, org.manager, org.teammate], strict=True):
         shown = {row["label"]: row["new"] for row in rows[entry.pk]}
         assert shown["许可证号"].startswith("LIC-") and shown["售前"] == str(person)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_filter_index_gives_the_list_its_page_in_order(org, make_lead):
+    """The index holds the list's order after the value: a filtered list's page is read from it in order, not by
+    scanning the newest records for matches (a rare value's 20th page) nor by sorting every match."""
+    from closeloop.leads.models import Lead
+    from closeloop.leads.selectors import LeadFilters, lead_list
+
+    field = custom_field_create(target="leads.Lead", key="tier", field_type=T.CHOICE, actor=org.admin,
+                                data={"label_zh": "等级", "options": ["金", "银"]})
+    leads = [make_lead(custom={"tier": "金" if n % 2 else "银"}) for n in range(6)]
+    custom_field_index(field=field, indexed=True, actor=org.admin)
+    listed = lead_list(user=org.admin, filters=LeadFilters(custom=((field, "eq", "金", "金"),)))
+    assert list(listed) == sorted((lead for lead in leads if lead.custom == {"tier": "金"}),
+                                  key=lambda lead: (lead.created_at, lead.pk), reverse=True)
+    sql, params = listed.all()[:25].query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        else:
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = " ".join(row[0] for row in cursor.fetchall())
+            cursor.execute("SET enable_seqscan = on")
+    assert indexes.index_name(Lead, "tier") in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
