@@ -27,7 +27,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -84,6 +84,18 @@ def local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _path(name: str) -> str:
+    """The path of a list (no arguments), resolved once per script prefix and URLconf: a dashboard builds hundreds
+    of drill-down links (each rep's lost reasons), and resolving the same name each time showed in its profile."""
+    key = (get_script_prefix(), get_urlconf(), name)
+    if key not in _paths:
+        _paths[key] = reverse(name)
+    return _paths[key]
+
+
+_paths: dict = {}
+
+
 @dataclass
 class Scope:
     """Who looks, at whose line, over which days, in which pipeline and from which source."""
@@ -133,14 +145,14 @@ class Scope:
         if narrowed:
             query |= {"pipeline": self.pipeline.pk if self.pipeline else "", "source": self.source.pk if self.source else ""}
         query |= params
-        return reverse(name) + "?" + urlencode({key: value for key, value in query.items() if value not in ("", None)})
+        return _path(name) + "?" + urlencode({key: value for key, value in query.items() if value not in ("", None)})
 
     def own_link(self, name: str, **params) -> str:
         """One of the dashboard's own lists (its hand-offs, its surveys) with the dashboard's period and rep, and
         `params` on top; those lists take neither pipeline nor source."""
         query = {"period": "custom", "start": self.start.isoformat(), "end": self.end.isoformat(),
                  "rep": self.rep.pk if self.rep else "", **params}
-        return reverse(name) + "?" + urlencode({key: value for key, value in query.items() if value != ""})
+        return _path(name) + "?" + urlencode({key: value for key, value in query.items() if value != ""})
 
     @property
     def days(self) -> dict:
@@ -692,7 +704,7 @@ def service(scope: Scope, now: datetime) -> dict:
 
     def link(assignee, **params):
         query = {"status": "all", "line": scope.owner_param, "assignee": assignee, **params}
-        return reverse("service:tickets") + "?" + urlencode({k: v for k, v in query.items() if v not in ("", None)})
+        return _path("service:tickets") + "?" + urlencode({k: v for k, v in query.items() if v not in ("", None)})
 
     rows = []
     for row in grouped:
