@@ -59,10 +59,11 @@ def contract_list_view(request):
                               customer=get.get("customer", ""), owner=get.get("owner", ""),
                               pipeline=get.get("pipeline", ""), source=get.get("source", ""),
                               signed_from=get.get("signed_from", ""), signed_to=get.get("signed_to", ""))
-    contracts, custom_columns = indexes.list_fields(contract_list(user=request.user, filters=filters),
+    contracts, custom_columns, custom_filters = indexes.list_fields(contract_list(user=request.user, filters=filters),
                                                     services.CONTRACT_TARGET, request.user, get)
     page = paginate(request, contracts)
     context = {"page": page, "filters": filters, "query": query_without_page(request), "custom_columns": custom_columns,
+               "custom_filters": custom_filters,
                "statuses": ContractStatus.choices, "review_filters": kept_parameters(request, REVIEW_PARAMETERS)}
     template = ("contracts/_list_rows.html" if request.htmx and request.htmx.target == "contract-rows"
                 else "contracts/list.html")

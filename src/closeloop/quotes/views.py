@@ -46,11 +46,11 @@ def quote_list_view(request):
     filters = QuoteFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), deal=get.get("deal", ""),
                            owner=get.get("owner", ""), pipeline=get.get("pipeline", ""), source=get.get("source", ""),
                            event=get.get("event", ""), start=get.get("from", ""), end=get.get("to", ""))
-    quotes, custom_columns = indexes.list_fields(quote_list(user=request.user, filters=filters), services.QUOTE_TARGET,
+    quotes, custom_columns, custom_filters = indexes.list_fields(quote_list(user=request.user, filters=filters), services.QUOTE_TARGET,
                                                  request.user, get)
     page = paginate(request, quotes)
     context = {"page": page, "filters": filters, "query": query_without_page(request), "statuses": QuoteStatus.choices,
-               "custom_columns": custom_columns,
+               "custom_columns": custom_columns, "custom_filters": custom_filters,
                "review_filters": kept_parameters(request, REVIEW_PARAMETERS)}
     template = "quotes/_list_rows.html" if request.htmx and request.htmx.target == "quote-rows" else "quotes/list.html"
     return render(request, template, context)

@@ -33,11 +33,11 @@ from .selectors import delivery_list, get_delivery_for_user, get_milestone_for_u
 def delivery_list_view(request):
     status = request.GET.get("status", "")
     q = request.GET.get("q", "").strip()[:100]
-    rows, custom_columns = indexes.list_fields(delivery_list(user=request.user, status=status, q=q),
+    rows, custom_columns, custom_filters = indexes.list_fields(delivery_list(user=request.user, status=status, q=q),
                                                deliveries.DELIVERY_TARGET, request.user, request.GET)
     page = paginate(request, rows)
     context = {"page": page, "status": status, "q": q, "query": query_without_page(request),
-               "custom_columns": custom_columns,
+               "custom_columns": custom_columns, "custom_filters": custom_filters,
                "statuses": DeliveryStatus.choices, "today": timezone.localdate()}
     template = ("service/_delivery_rows.html" if request.htmx and request.htmx.target == "delivery-rows"
                 else "service/deliveries.html")

@@ -38,7 +38,7 @@ def ticket_list_view(request):
     priority = request.GET.get("priority", "")
     mine = request.GET.get("mine") == "1"
     review = TicketReview(**{name: request.GET.get(name, "")[:20] for name in TICKET_REVIEW_PARAMETERS})
-    rows, custom_columns = indexes.list_fields(
+    rows, custom_columns, custom_filters = indexes.list_fields(
         ticket_list(user=request.user, status=status, q=q, priority=priority, mine=mine, review=review),
         tickets.TICKET_TARGET, request.user, request.GET)
     page = paginate(request, rows)
@@ -48,7 +48,7 @@ def ticket_list_view(request):
     # One or two characters are shorter than the index's trigrams: the list says how far such a search looks.
     short_search = 0 < len(q) < ticket_search.MIN_LENGTH
     context = {"page": page, "status": status, "q": q, "priority": priority, "mine": mine,
-               "custom_columns": custom_columns,
+               "custom_columns": custom_columns, "custom_filters": custom_filters,
                "short_search": short_search, "short_window": ticket_search.SHORT_WINDOW,
                "query": query_without_page(request), "statuses": TicketStatus.choices,
                "priorities": TicketPriority.choices,

@@ -162,10 +162,16 @@ def apply_filters(queryset, chosen):
     return queryset
 
 
-def list_fields(records, target: str, user, query):
+def list_fields(records, target: str, user, query) -> tuple:
     """A record list's custom fields: `records` narrowed by the `cf.<key>` filters of `query` on the fields `user`
-    may see, and the columns it shows (those of them an administrator marked “shown in the list”)."""
+    may see, the columns it shows (those of them an administrator marked “shown in the list”), and the filters it
+    offers, `(field, chosen text)`, on those of the columns whose index is switched on."""
     from . import registry
 
     visible = registry.visible_fields(target, user)
-    return apply_filters(records, filters_from_query(visible, query)), [field for field in visible if field.list_column]
+    chosen = filters_from_query(visible, query)
+    texts = {(field.key, operator): text for field, operator, _value, text in chosen}
+    columns = [field for field in visible if field.list_column]
+    offered = [(field, texts.get((field.key, "eq"), "")) for field in columns
+               if field.indexed and field.type in INDEXABLE_TYPES]
+    return apply_filters(records, chosen), columns, offered

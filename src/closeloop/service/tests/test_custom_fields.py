@@ -210,11 +210,12 @@ def test_the_api_reads_writes_and_describes_custom_values(client, org, fields, m
 def test_lists_show_marked_columns_and_filter_on_the_fields_the_viewer_may_see(client, org, fields, make_quote,
                                                                                make_contract, make_delivery,
                                                                                make_ticket, service_team):
-    from closeloop.core.customfields.services import custom_field_update
+    from closeloop.core.customfields.services import custom_field_index, custom_field_update
 
     for target in TARGETS:
         for field in fields[target]:
             custom_field_update(field=field, data={"list_column": True}, actor=org.admin)
+        custom_field_index(field=fields[target][0], indexed=True, actor=org.admin)
     quotes = [make_quote(), make_quote()]
     contracts = [make_contract(), make_contract()]
     runs = [make_delivery(), make_delivery()]
@@ -230,6 +231,8 @@ def test_lists_show_marked_columns_and_filter_on_the_fields_the_viewer_may_see(c
         page = client.get(url).content.decode()
         assert "Sales channel" in page and "Floor price" in page and "99,000" in page, url
         page = client.get(url + "cf.channel=代理").content.decode()
+        # The indexed field is offered as a filter, the choice kept.
+        assert '<select name="cf.channel"' in page and '<option value="代理" selected>' in page, url
         assert f'href="{records[1].get_absolute_url()}"' in page, url
         assert f'href="{records[0].get_absolute_url()}"' not in page, url
     # A field the viewer may not see is neither a column nor a filter (the filter would tell its values).
