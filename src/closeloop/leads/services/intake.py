@@ -293,7 +293,7 @@ def lead_touch(*, lead: Lead, data: dict, source: LeadSource | None, campaign: C
             payload={**payload, "match_reasons": reasons},
         )
         activity.set_record(lead)
-        activity.save()
+        fastsql.insert(activity)
         # Repeated touches are a scoring signal (behaviour), so the grade moves with them.
         before = snapshot(lead, ["score", "grade"])
         scoring.rescore_lead(lead)

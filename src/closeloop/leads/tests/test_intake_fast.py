@@ -13,7 +13,7 @@ from closeloop.core import fastsql
 from closeloop.core.audit import creation_changes
 from closeloop.core.models import ApiToken, AuditEntry, Channel, Notification
 from closeloop.core.services import _live_token, api_token_create, api_token_revoke
-from closeloop.followup.models import Task
+from closeloop.followup.models import Activity, ActivityKind, Task
 from closeloop.leads.models import IdempotencyRecord, Lead, LeadStatus
 from closeloop.leads.services import intake_fast
 
@@ -68,6 +68,9 @@ def test_the_other_rows_of_an_intake_match_too(org):
                      created_at=NOW),
         lambda: Notification(recipient=org.owner, kind="lead.assigned", message="新线索：杭州远景", url="/leads/1/",
                              created_at=NOW),
+        lambda: Activity(kind=ActivityKind.TOUCH, content="通过 API 再次提交：杭州远景", feedback="要上线CRM",
+                         actor=org.admin, channel=Channel.API, record_type=lead_type, record_id=lead.pk,
+                         payload={"mobile": "13912340001", "match_reasons": ["mobile"]}, created_at=NOW),
         lambda: IdempotencyRecord(user=org.admin, key=f"k-{next(KEYS)}", request_hash="ab" * 32,
                                   status_code=201, response_body={"lead": {"id": 1, "公司": "远景"}, "created": True},
                                   created_at=NOW),
