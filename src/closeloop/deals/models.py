@@ -97,6 +97,8 @@ class Customer(FollowedUp, models.Model):
         verbose_name_plural = _("customers")
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="customer_created_idx"),
+            # The API's sync: a keyset over (updated_at, id) (core/pagination.py).
+            models.Index(fields=["updated_at", "id"], name="customer_sync_idx"),
             models.Index(fields=["owner", "-created_at"], name="customer_owner_idx"),
             # Duplicate lookups on create and on lead conversion.
             models.Index(fields=["company_key"], name="customer_company_key_idx", condition=~Q(company_key="")),

@@ -246,6 +246,9 @@ class Lead(FollowedUp, models.Model):
         indexes = [
             # The default list: newest first, optionally by status.
             models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
+            # The API's sync: a keyset over (updated_at, id) (core/pagination.py); without it each page sorted every
+            # visible lead (4–6 s at 1M, BENCHMARKS.md).
+            models.Index(fields=["updated_at", "id"], name="lead_sync_idx"),
             models.Index(fields=["status", "-created_at"], name="lead_status_created_idx"),
             # A rep's or a team's list, and open-load counts for assignment.
             models.Index(fields=["owner", "status", "-created_at"], name="lead_owner_status_idx"),
