@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="100k leads and fewer requests: a few minutes.")
     parser.add_argument("--leads", type=int, help="Leads to generate (default 1M, or 100k with --quick).")
     parser.add_argument("--only", default="", help="Comma-separated steps: intake,dedup_check,import_speed,"
-                        "dedupe_command,lists,dashboard,dedup_quality,quote_pdf,receivables,radar,service")
+                        "dedupe_command,lists,dashboard,dedup_quality,quote_pdf,receivables,radar,service,custom_fields")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args(argv)
     leads = args.leads or (100_000 if args.quick else 1_000_000)
