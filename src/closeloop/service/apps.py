@@ -116,7 +116,8 @@ class ServiceConfig(LoopApp):
         from closeloop.core.hooks import CustomFieldTarget
 
         return [CustomFieldTarget("service.Delivery", _("Deliveries"), order=70),
-                CustomFieldTarget("service.Ticket", _("Tickets"), order=80)]
+                CustomFieldTarget("service.Ticket", _("Tickets"), channels=("web", "form", "api"),
+                                  public_form=True, order=80)]
 
     def webhook_events(self):
         from closeloop.core.webhooks.events import api_serializer

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audit_record
+from closeloop.core.customfields.registry import clean_custom
 from closeloop.core.errors import Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.deals.models import Customer
@@ -14,7 +15,7 @@ from closeloop.deals.models import Customer
 from . import access
 from .actions import ServiceAction
 from .models import Ticket, TicketCategory, TicketFormLink, TicketPriority, new_public_key
-from .tickets import ticket_create
+from .tickets import TICKET_TARGET, ticket_create
 
 PUBLIC_CATEGORIES = [TicketCategory.FAULT, TicketCategory.QUESTION, TicketCategory.REQUEST, TicketCategory.COMPLAINT,
                      TicketCategory.OTHER]
@@ -54,9 +55,13 @@ def ticket_submit_public(*, link: TicketFormLink, data: dict, attachments=(), gu
         errors["requester_phone"] = [_("Leave a phone number or an email address so we can answer you.")]
     if data.get("category") not in PUBLIC_CATEGORIES:
         errors["category"] = [_("Choose a category.")]
+    # The public form's custom fields, checked with the rest so the customer learns of every problem at once.
+    _values, custom_errors = clean_custom(TICKET_TARGET, data.get("custom") or {}, channel=Channel.FORM, actor=None,
+                                          creating=True)
+    errors.update(custom_errors)
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), field_errors=errors)
     fields = {key: data.get(key) for key in ("title", "description", "category", "requester_name", "requester_phone",
                                              "requester_email")}
     return ticket_create(customer=link.customer, actor=None, channel=Channel.FORM, attachments=attachments,
-                         guard=guard, data={**fields, "priority": TicketPriority.P3})
+                         guard=guard, data={**fields, "priority": TicketPriority.P3, "custom": data.get("custom") or {}})

@@ -16,6 +16,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from closeloop.contracts import documents
+from closeloop.core.customfields import registry
+from closeloop.core.customfields.forms import add_record_fields, submitted
 from closeloop.core.errors import Conflict, DomainError, form_errors_from
 from closeloop.core.models import Channel
 from closeloop.leads.public_form import HONEYPOT_FIELD, declared_too_large, keep_private, rate_limit_hit
@@ -115,11 +117,16 @@ def _public_ticket_form(request, key, guard):
     if link is None:
         raise Http404
     form = PublicTicketForm(request.POST or None, request.FILES or None)
+    # The custom fields an administrator put on the public form (自定义字段, “on the public web form”).
+    custom_fields = registry.public_fields(tickets.TICKET_TARGET)
+    add_record_fields(form, custom_fields, creating=True, required_channel=Channel.FORM)
     if request.method == "POST":
         if request.POST.get(HONEYPOT_FIELD):
             return keep_private(render(request, "service/public/ticket_thanks.html", {"link": link}))
         form.is_valid()
-        data = {name: request.POST.get(name, "") for name in form.fields if name != "attachments"}
+        data = {name: request.POST.get(name, "") for name in form.fields
+                if name != "attachments" and not hasattr(form.fields[name], "custom_field")}
+        data["custom"] = submitted(request.POST, custom_fields)
         try:
             ticket = ticket_forms.ticket_submit_public(link=link, data=data, guard=guard,
                                                        attachments=request.FILES.getlist("attachments"))

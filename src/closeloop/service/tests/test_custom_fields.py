@@ -239,3 +239,26 @@ def test_lists_show_marked_columns_and_filter_on_the_fields_the_viewer_may_see(c
     client.force_login(org.owner)
     page = client.get(reverse("quotes:list") + "?cf.floor_price=1").content.decode()
     assert "Floor price" not in page and quotes[0].number in page
+
+
+def test_the_customers_public_ticket_form_carries_the_fields_put_on_it(client, org, make_customer, service_team):
+    from closeloop.service.ticket_forms import ticket_form_share
+
+    custom_field_create(target="service.Ticket", key="device_sn", field_type="text", actor=org.admin, data={
+        "label_zh": "设备序列号", "label_en": "Device serial", "public": True, "required_channels": ["form"]})
+    custom_field_create(target="service.Ticket", key="root_cause", field_type="text", actor=org.admin, data={
+        "label_zh": "根因", "label_en": "Root cause"})
+    link = ticket_form_share(customer=make_customer(owner=org.owner), actor=org.owner)
+    url = reverse("ticket_form_public", args=[link.key])
+    page = client.get(url).content.decode()
+    assert 'name="custom.device_sn"' in page and "custom.root_cause" not in page
+    data = {"requester_name": "李工", "requester_phone": "13900001111", "title": "扫码枪失灵", "category": "fault"}
+    # A missing required field is named with the form's own problems, in one round; nothing is raised.
+    response = client.post(url, {**data, "requester_name": ""})
+    body = response.content.decode()
+    assert response.status_code == 422 and "Tell us who you are." in body and "This field is required." in body
+    assert not Ticket.objects.exists()
+    # A visitor cannot set a field that is not on the form.
+    response = client.post(url, {**data, "custom.device_sn": "SN-001", "custom.root_cause": "x"})
+    assert response.status_code == 302
+    assert Ticket.objects.get().custom == {"device_sn": "SN-001"}
