@@ -13,6 +13,7 @@ there is cheap insurance after bulk loads (imports), which autovacuum sees late.
 
 from django.db import connection, transaction
 
+
 def statistics_refresh() -> str:
     """Refresh the statistics of every table; returns the database's vendor, for the job's log."""
     if connection.vendor != "sqlite":
