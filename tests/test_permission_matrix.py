@@ -1,5 +1,6 @@
-"""Who gets what: every role × the main pages and API endpoints of leads, deals, customers, quotes and
-contracts, read as one table. 200/201 = allowed, 403 = may see but not do, 404 = may not even see.
+"""Who gets what: every role × the main pages and API endpoints of leads, deals, customers, quotes,
+contracts, saved views and webhooks, read as one table. 200/201 = allowed, 403 = may see but not do,
+404 = may not even see.
 
 The world: `owner` (a rep in team A under `manager`) owns a lead from the trade-fair channel (展会, which
 `marketer` runs), a customer, a deal on it with `presales` as its pre-sales participant, a draft quote and a
@@ -13,6 +14,7 @@ import pytest
 
 from closeloop.contracts import services as contract_services
 from closeloop.core.models import Role, User
+from closeloop.core.savedviews.services import view_save
 from closeloop.core.services import api_token_create
 from closeloop.deals.services.customers import contact_create
 from closeloop.followup.models import ParticipantRole
@@ -62,6 +64,11 @@ MATRIX = [
     ("GET /contracts/{contract}/",               200, 404, 200, 404, 404, 200, 200, 404, 404, 200),
     ("GET /api/contracts/{contract}",            200, 404, 200, 404, 404, 200, 200, 404, 404, 200),
     ("PATCH /api/contracts/{contract}",          200, 404, 200, 404, 404, 403, 403, 404, 404, 200),
+    # Saved views: the owner's view shared with team A reaches the team; only its owner (or an admin) changes it.
+    ("GET /api/saved-views/{view}",              200, 200, 200, 404, 404, 404, 404, 404, 404, 200),
+    ("PATCH /api/saved-views/{view}",            200, 403, 403, 404, 404, 404, 404, 404, 404, 200),
+    # Webhook subscriptions are settings of administrators: 403 for everyone else, before any lookup.
+    ("GET /api/webhooks/",                       403, 403, 403, 403, 403, 403, 403, 403, 403, 200),
 ]
 
 BODIES = {
@@ -77,6 +84,7 @@ BODIES = {
     "POST /api/deals/{deal}/comments": {"body": "方案下周给到"},
     "PATCH /api/quotes/{quote}": {"notes": "含一年维保"},
     "PATCH /api/contracts/{contract}": {"notes": "按合同附件执行"},
+    "PATCH /api/saved-views/{view}": {"name": "本周重点"},
 }
 
 
@@ -105,8 +113,9 @@ def world(org, make_lead, make_deal):
     quote_services.quote_decide(quote=accepted, accept=True, actor=None, name="周敏", phone="13912345678")
     contract = contract_services.contract_create_from_quote(quote=accepted, actor=org.owner)
     contact = contact_create(customer=deal.customer, data={"name": "钱伟", "mobile": "13912345670"}, actor=org.owner)
+    view = view_save(list_key="leads", name="本周待跟进", shared=True, actor=org.owner, columns=["contact"])
     ids = {"lead": lead.pk, "customer": deal.customer_id, "deal": deal.pk, "quote": quote_on_deal().pk,
-           "contract": contract.pk, "contact": contact.pk}
+           "contract": contract.pk, "contact": contact.pk, "view": view.pk}
     return people, ids
 
 

@@ -15,14 +15,14 @@ caller saw it can no longer be asked.
 
 import functools
 from datetime import datetime
+from typing import Literal
 
 from django.apps import apps
 from django.db.models.signals import post_delete
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from .errors import ErrorOut, NotFound
+from .errors import ErrorOut
 from .hooks import SyncedKind, collect
 from .pagination import ApiPage, SyncParams, api_list
 
@@ -65,17 +65,19 @@ class DeletionPage(ApiPage):
     items: list[DeletionOut]
 
 
-@router.get("/{kind}", response={200: DeletionPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+# The kinds as the document's enum: this module is first imported by core's ready(), when every app is configured.
+Kind = Literal[tuple(kinds())]
+
+
+@router.get("/{kind}", response={200: DeletionPage, 401: ErrorOut, 422: ErrorOut},
             summary="The records of a list deleted since a time or a cursor",
             description="`kind` is a synced list: leads, customers, contacts, deals, activities, quotes, products, "
-            "contracts, tickets, surveys, campaigns, users, saved_views (404 for another). With `updated_since` or "
+            "contracts, tickets, surveys, campaigns, users, saved_views. With `updated_since` or "
             "`cursor` the deletions come oldest first, as the lists' changes do; keep the last `next_cursor` beside "
             "the list's own. Only ids: whether you saw the record can no longer be asked. A record that only left "
             "your sight (reassigned, claimed from a pool) is not listed here; ask for it by id (404) to find out.")
-def list_deletions(request, kind: str, params: Query[SyncParams]):
+def list_deletions(request, kind: Kind, params: Query[SyncParams]):
     from .models import Deletion
 
-    if kind not in kinds():
-        raise NotFound(_("There is no such list."))
     rows = Deletion.objects.filter(kind=kind).order_by("-deleted_at", "-id")
     return api_list(rows, params, key="deleted_at")

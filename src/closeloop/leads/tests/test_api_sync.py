@@ -279,7 +279,7 @@ def test_deletes_are_reported_to_the_sync_and_a_merge_is_a_change(client, org, a
     assert changed[merged.pk]["status"] == "merged"
     # Once: the cursor goes on after it.
     assert deleted(client, auth, "leads", cursor=cursor)[0] == []
-    assert client.get("/api/deleted/nope", **auth).status_code == 404
+    assert client.get("/api/deleted/nope", **auth).status_code == 422
     # Without sync parameters: pages, newest first.
     assert client.get("/api/deleted/leads", **auth).json()["items"][0]["id"] == gone_id
 
