@@ -115,6 +115,23 @@ def index_create(target: str, key: str) -> None:
         cursor.execute(_index_sql(model, key))
 
 
+def indexes_rebuild(fields) -> int:
+    """Rebuild the index of every `(target, key)` in `fields` in the current form (the upgrade's migration, for
+    indexes switched on before they held the list's order). A target whose app or table is gone is passed by:
+    there is nothing to filter. Returns how many were rebuilt."""
+    tables = set(connection.introspection.table_names())
+    rebuilt = 0
+    for target, key in fields:
+        try:
+            model = apps.get_model(target)
+        except (LookupError, ValueError):
+            continue
+        if model._meta.db_table in tables:
+            index_create(target, key)
+            rebuilt += 1
+    return rebuilt
+
+
 def index_drop(target: str, key: str) -> None:
     model = apps.get_model(target)
     with connection.cursor() as cursor:
