@@ -38,8 +38,13 @@ class CustomerQuerySet(VisibleQuerySet):
         list, every query would first read tens of thousands of customer ids."""
         if self.sees_all(user):
             return Q(**{f"{path}__isnull": False})
-        return (_owned_customers(user, f"{path}__owner")
-                | Q(**{f"{path}__in": self.model._base_manager.filter(self._beyond_owner(user)).values("pk")}))
+        return _owned_customers(user, f"{path}__owner") | self.seen_beyond_owner(user, path)
+
+    def seen_beyond_owner(self, user, path: str) -> Q:
+        """The part of `seen_through` that is not the customer's owner: the few customers `user` sees otherwise
+        (collaborations, their deals' customers), as a subquery. For a model that counts the customer's owner as
+        one of its owners (`also_owner_fields`), this is what the viewer sees beyond their owners."""
+        return Q(**{f"{path}__in": self.model._base_manager.filter(self._beyond_owner(user)).values("pk")})
 
     def pooled(self):
         return self.filter(owner__isnull=True)

@@ -290,17 +290,23 @@ class TicketCategory(models.TextChoices):
 class TicketQuerySet(VisibleQuerySet):
     # After-sales service works every customer's tickets.
     company_wide_roles = frozenset({Role.SERVICE})
+    # The customer's owner's line sees its tickets too: the radar keeps its counts by both owners.
+    also_owner_fields = ("customer__owner",)
 
     def _visibility_filter(self, user) -> Q:
         # The assignee (a manager: the team's), the reps of the customer (and their managers: whoever sees the
         # customer), and the family's participants (who replied or was asked in).
-        return super()._visibility_filter(user) | self._shared_filter(user)
-
-    def _shared_filter(self, user) -> Q:
-        # Beyond the assignee's line: the customer's reps and the participants (the radar counts these live).
         from closeloop.deals.models import Customer
 
-        return involved(user, Ticket) | Customer.objects.seen_through(user, "customer")
+        return (super()._visibility_filter(user) | Customer.objects.seen_through(user, "customer")
+                | involved(user, Ticket))
+
+    def _shared_filter(self, user) -> Q:
+        # Beyond the assignee's and the customer owner's lines: the participants and the customers seen otherwise
+        # (the radar counts these live).
+        from closeloop.deals.models import Customer
+
+        return involved(user, Ticket) | Customer.objects.seen_beyond_owner(user, "customer")
 
 
 class Ticket(FollowedUp, models.Model):
@@ -419,15 +425,20 @@ class Ticket(FollowedUp, models.Model):
 class SurveyQuerySet(VisibleQuerySet):
     # After-sales service reads every survey, as it works every ticket and delivery.
     company_wide_roles = frozenset({Role.SERVICE})
+    # The customer's owner now: their line sees the survey too (the radar keeps its counts by both owners).
+    also_owner_fields = ("customer__owner",)
 
     def _visibility_filter(self, user) -> Q:
         # The account owner when it was sent (a manager: the team's), and whoever sees the customer now.
-        return super()._visibility_filter(user) | self._shared_filter(user)
-
-    def _shared_filter(self, user) -> Q:
         from closeloop.deals.models import Customer
 
-        return Q(customer__in=Customer.objects.visible_to(user).values("pk"))
+        return super()._visibility_filter(user) | Customer.objects.seen_through(user, "customer")
+
+    def _shared_filter(self, user) -> Q:
+        # Beyond both owners' lines: the customers seen otherwise (the radar counts these live).
+        from closeloop.deals.models import Customer
+
+        return Customer.objects.seen_beyond_owner(user, "customer")
 
 
 class Survey(models.Model):

@@ -106,8 +106,9 @@ def radar_breaks() -> list[RadarBreak]:
                    default_threshold=timedelta(0), also_owner="delivery__owner", order=117),
         RadarBreak("service.ticket_past_sla", _("Ticket past its SLA"), ticket_past_sla, _("Work the ticket"),
                    lambda ticket: ticket.get_absolute_url(), default_threshold=timedelta(0),
-                   unowned=_service_manager, order=120),
+                   also_owner="customer__owner", unowned=_service_manager, order=120),
         RadarBreak("service.survey_unanswered", _("Resolved ticket or accepted delivery without a survey answer"),
                    survey_unanswered, _("Resend the survey or call the customer"),
-                   lambda survey: survey.get_absolute_url(), default_threshold=timedelta(days=7), order=130),
+                   lambda survey: survey.get_absolute_url(), default_threshold=timedelta(days=7),
+                   also_owner="customer__owner", order=130),
     ]

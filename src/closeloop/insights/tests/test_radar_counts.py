@@ -15,6 +15,7 @@ from closeloop.followup.services import participant_add
 from closeloop.insights import radar
 from closeloop.insights.models import RadarCount
 from closeloop.leads.models import Lead, LeadStatus
+from closeloop.service.models import Survey, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,8 @@ def by_key(counts):
 
 
 @pytest.fixture
-def broken(org, make_lead, make_deal, make_contract, signed_contract, accepted_quote, finance, director, presales):
+def broken(org, make_lead, make_deal, make_contract, signed_contract, accepted_quote, finance, director, presales,
+           make_ticket, make_customer, service_staff):
     """Records broken in every way the radar knows, seen through each path of the visibility rules: owner and
     manager, a collaborator from the other team, a marketer's channel, finance company-wide, a contract owned
     outside the team that sees its deal."""
@@ -44,11 +46,23 @@ def broken(org, make_lead, make_deal, make_contract, signed_contract, accepted_q
     # A contract its deal's owner no longer owns: whoever sees the deal still sees it (the second owner path).
     Contract.objects.filter(pk=moved.pk).update(owner=org.outsider)
     Instalment.objects.filter(contract=moved).update(owner=org.outsider)
+    # Service: tickets past their SLA assigned to service staff (the teammate's customer's, the outsider's customer's,
+    # one the teammate collaborates on), and unanswered surveys of those customers (one sent when the owner held
+    # the account, which the outsider holds now): seen by the customer's owner's line, owned by service.
+    from closeloop.service.surveys import survey_for_ticket
+
+    tickets = [make_ticket(customer=make_customer(owner=owner), actor=org.admin)
+               for owner in (org.teammate, org.outsider, org.outsider)]
+    participant_add(record=tickets[2], user=org.teammate, role=ParticipantRole.SALES, actor=org.admin)
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(owner=service_staff)
+    for ticket in tickets[:2]:
+        survey_for_ticket(ticket)
+    Survey.objects.filter(ticket=tickets[1]).update(owner=org.owner)
     return [org.admin, director, org.manager, org.other_manager, org.owner, org.teammate, org.outsider, org.marketer,
-            finance, presales]
+            finance, presales, service_staff]
 
 
-def test_after_a_recount_every_viewer_counts_what_they_see_live(org, broken):
+def test_after_a_recount_every_viewer_counts_what_they_see_live(org, broken, service_staff):
     later = timezone.now() + timedelta(days=9)  # the first instalment (due in 7 days) overdue, every wait over
     radar.recount(later)
     assert RadarCount.objects.exists()
@@ -62,7 +76,15 @@ def test_after_a_recount_every_viewer_counts_what_they_see_live(org, broken):
     # What the paths beyond ownership bring, so the equality above is not only about owners.
     assert by_key(radar.summary(org.teammate, later)[0])["leads.first_contact_overdue"] == 1  # collaborating
     assert by_key(radar.summary(org.marketer, later)[0])["leads.first_contact_overdue"] == 1  # its channel
-    assert by_key(radar.summary(broken[-1], later)[0])["deals.no_next_step"] == 1  # pre-sales on the deal
+    assert by_key(radar.summary(broken[-2], later)[0])["deals.no_next_step"] == 1  # pre-sales on the deal
+    # The service kinds: by the customer's owner's line (kept per both owners), a collaborator's live part.
+    assert by_key(radar.summary(org.teammate, later)[0])["service.ticket_past_sla"] == 2  # own customer's, collaborating
+    assert by_key(radar.summary(org.manager, later)[0])["service.ticket_past_sla"] == 1  # not the collaboration
+    assert by_key(radar.summary(org.other_manager, later)[0])["service.ticket_past_sla"] == 2
+    assert by_key(radar.summary(org.teammate, later)[0])["service.survey_unanswered"] == 1
+    assert by_key(radar.summary(org.owner, later)[0])["service.survey_unanswered"] == 1  # sent while they held it
+    assert by_key(radar.summary(org.outsider, later)[0])["service.survey_unanswered"] == 1
+    assert by_key(radar.summary(service_staff, later)[0])["service.ticket_past_sla"] == 3
     manager = by_key(radar.summary(org.manager, later)[0])
     assert manager["contracts.instalment_overdue"] == 1 and manager["leads.no_next_step"] == 1  # the deal's owner's line; their rep's lead
     assert by_key(radar.summary(org.outsider, later)[0])["contracts.instalment_overdue"] == 1  # the contract's owner
