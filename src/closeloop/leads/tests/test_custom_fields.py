@@ -284,3 +284,33 @@ def test_a_person_column_costs_the_list_one_query_however_many_rows(client, org,
     for person in people * 3:
         make_lead(custom={"presales": person.username})
     assert queries() == few
+
+
+def test_the_api_answer_without_pydantic_is_what_lead_out_gives(org, fields):
+    """`api._serialize` builds the intake's answer by hand: it must equal LeadOut's, value for value and in
+    order, for a lead fresh from the intake (in memory), reloaded, on a touch, with a campaign and a budget,
+    with custom values a reader may or may not see."""
+    from types import SimpleNamespace
+
+    from closeloop.leads.api import LeadOut, _serialize
+    from closeloop.leads.models import Campaign, LeadSource
+
+    campaign = Campaign.objects.create(name="春季展会", source=LeadSource.objects.get(name="官网"))
+    submitted = [
+        lead_submit(data={**BASE, "budget": "50000.5", "title": "采购经理", "need": "需要CRM",
+                          "custom": {"sub_industry": "电子", "headcount": 40, "credit_limit": 200000.5}},
+                    channel=Channel.API, actor=org.manager, campaign=campaign),
+        lead_submit(data={**BASE, "mobile": "13812345679", "company_name": "某某", "email": "a@b.cn"},
+                    channel=Channel.API, actor=org.admin),
+        # The same contact again: a touch on the lead on record, rescored.
+        lead_submit(data={**BASE, "budget": "50000.5"}, channel=Channel.API, actor=org.admin),
+    ]
+    leads = [result.lead for result in submitted]
+    leads += [Lead.objects.get(pk=lead.pk) for lead in leads]
+    assert not submitted[2].created and any(lead.campaign_id for lead in leads)
+    assert any(lead.budget is not None and lead.score_details for lead in leads)
+    for user in (org.admin, org.owner, org.manager):
+        request = SimpleNamespace(user=user)
+        for lead in leads:
+            expected = LeadOut.model_validate(lead, context={"request": request}).model_dump(mode="json")
+            assert list(_serialize(lead, request).items()) == list(expected.items())
