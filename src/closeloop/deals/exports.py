@@ -1,16 +1,22 @@
 """The deal list as an Excel workbook (XlsxWriter in constant memory): the rows the viewer's filters select,
-through their visibility, with the figures as numbers and dates as dates."""
+through their visibility, with the figures as numbers and dates as dates, then the custom fields the viewer may see."""
 
 
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from closeloop.core.customfields import registry
 from closeloop.core.notify import absolute_url
 from closeloop.core.spreadsheets import workbook_export, xlsx_response
 
+from .services.opportunities import DEAL_TARGET
 
-def deals_workbook(deals) -> bytes:
+BUILT_IN_COLUMNS = 14
+
+
+def deals_workbook(deals, *, viewer=None) -> bytes:
+    custom = registry.export_columns(DEAL_TARGET, viewer)
     with workbook_export() as export:
         book, bold, money, day, moment = export.book, export.bold, export.money, export.day, export.moment
         sheet = book.add_worksheet(_("Deals"))
@@ -20,6 +26,7 @@ def deals_workbook(deals) -> bytes:
         sheet.write_row(0, 0, [
             _("Deal"), _("Customer"), _("Pipeline"), _("Stage"), _("Status"), _("Amount"), _("Probability"),
             _("Expected close"), _("Owner"), _("Team"), _("Next follow-up"), _("Updated"), _("Next step"), _("Link"),
+            *custom.headers,
         ], bold)
         rows = deals.select_related("customer", "pipeline", "stage", "owner__department")
         for n, deal in enumerate(rows.iterator(chunk_size=2000), start=1):
@@ -40,8 +47,10 @@ def deals_workbook(deals) -> bytes:
             sheet.write_datetime(n, 11, timezone.localtime(deal.updated_at).replace(tzinfo=None), moment)
             sheet.write(n, 12, deal.next_step)
             sheet.write(n, 13, absolute_url(deal.get_absolute_url()))
+            if custom.fields:
+                sheet.write_row(n, BUILT_IN_COLUMNS, custom.cells(deal.custom))
     return export.content
 
 
-def deals_export_response(deals) -> HttpResponse:
-    return xlsx_response(deals_workbook(deals), f"deals-{timezone.localtime():%Y%m%d-%H%M}.xlsx")
+def deals_export_response(deals, *, viewer) -> HttpResponse:
+    return xlsx_response(deals_workbook(deals, viewer=viewer), f"deals-{timezone.localtime():%Y%m%d-%H%M}.xlsx")

@@ -158,7 +158,7 @@ def board_view(request, pipeline_pk=None):
 def opportunity_export_view(request):
     """The deal list as an Excel workbook: the same filters, the same visibility, every row."""
     deals = opportunity_list(user=request.user, filters=_filters(request))
-    return deals_export_response(deals)
+    return deals_export_response(deals, viewer=request.user)
 
 
 def _board_after_move(request, pk: int, old_stage_id: int, message: str, board_url: str):

@@ -7,8 +7,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.customfields import registry, types
-from closeloop.core.models import CustomFieldType, User
+from closeloop.core.customfields import registry
 from closeloop.core.spreadsheets import export_workbook, neutralize, xlsx_response
 
 from .models import Lead
@@ -20,17 +19,6 @@ COLUMNS = [
     ("industry", "行业"), ("company_size", "公司规模"), ("need", "需求"), ("budget", "预算"), ("timeline", "预计时间"),
     ("credit_code", "统一社会信用代码"), ("source", "来源"), ("status", "状态"), ("owner", "负责人"), ("created_at", "创建时间"),
 ]
-
-
-def _custom_columns(viewer) -> list:
-    """The custom fields the viewer may see, as columns after the built-in ones, headed by their labels (so a
-    re-import maps them back by label)."""
-    return registry.visible_fields(LEAD_TARGET, viewer) if viewer is not None else []
-
-
-def _custom_cells(lead: Lead, fields: list, users: dict) -> list[str]:
-    custom = lead.custom or {}
-    return [neutralize(types.display(field, custom.get(field.key), users=users)) for field in fields]
 
 
 def _row(lead: Lead) -> list[str]:
@@ -53,14 +41,13 @@ def _row(lead: Lead) -> list[str]:
 def export_response(leads, *, fmt: str, viewer=None):
     leads = leads.select_related("source", "owner")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    custom_fields = _custom_columns(viewer)
-    headers = [label for _name, label in COLUMNS] + [field.label for field in custom_fields]
-    # Person fields show names: every user's, read once (a company has hundreds, an export a million rows).
-    users = {user.pk: str(user) for user in User.objects.all()} if any(
-        field.type == CustomFieldType.USER for field in custom_fields) else {}
+    custom = registry.export_columns(LEAD_TARGET, viewer)
+    headers = [label for _name, label in COLUMNS] + custom.headers
 
     def row(lead: Lead) -> list[str]:
-        return _row(lead) + _custom_cells(lead, custom_fields, users) if custom_fields else _row(lead)
+        if not custom.fields:
+            return _row(lead)
+        return _row(lead) + [neutralize(cell) for cell in custom.cells(lead.custom)]
 
     if fmt == "csv":
         def rows():

@@ -4,6 +4,9 @@ Apps declare their record types through `LoopApp.custom_field_targets()`; their 
 with the rest of a record's fields, so every channel refuses the same values in the same words, all at once.
 """
 
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
 from django.utils.translation import gettext as _
 
 from .. import configcache
@@ -89,6 +92,33 @@ def user_names(fields, customs) -> dict:
            for custom in customs if custom}
     ids = {pk for pk in ids if isinstance(pk, int) and not isinstance(pk, bool)}
     return {user.pk: str(user) for user in User.objects.filter(pk__in=ids)} if ids else {}
+
+
+@dataclass
+class ExportColumns:
+    """The custom-field columns of a record list's export: the fields the exporting viewer may see, headed by their
+    labels (a re-import maps them back by label), and each record's values as people read them."""
+
+    fields: list[CustomField]
+    users: dict = dataclass_field(default_factory=dict)
+
+    @property
+    def headers(self) -> list[str]:
+        return [field.label for field in self.fields]
+
+    def cells(self, custom: dict | None) -> list[str]:
+        custom = custom or {}
+        return [types.display(field, custom.get(field.key), users=self.users) for field in self.fields]
+
+
+def export_columns(target: str, viewer) -> ExportColumns:
+    """What every list export adds after its own columns (leads, deals, …): one place decides which fields a role
+    may take out of the system. Person fields show names: every user's, read once (a company has hundreds, an
+    export a million rows)."""
+    fields = visible_fields(target, viewer) if viewer is not None else []
+    users = {user.pk: str(user) for user in User.objects.all()} if any(
+        field.type == CustomFieldType.USER for field in fields) else {}
+    return ExportColumns(fields, users)
 
 
 def error_key(field_or_key) -> str:

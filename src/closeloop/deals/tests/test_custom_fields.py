@@ -79,6 +79,30 @@ def test_pages_show_and_save_what_each_role_may(client, org, fields, make_custom
     assert Customer.objects.get(pk=customer.pk).custom == {"tier": "战略"}
 
 
+def test_the_deal_export_has_the_custom_columns_the_viewer_may_see(client, org, fields, make_customer, make_deal):
+    import io
+
+    from openpyxl import load_workbook
+
+    deal = make_deal(customer=make_customer(custom={"tier": "普通"}))
+    opportunity_update(opportunity=deal, data={"custom": {"competitor": "=纷享销客"}}, actor=org.owner)
+    opportunity_update(opportunity=deal, data={"custom": {"floor_margin": "0.25"}}, actor=org.manager)
+
+    def exported(user) -> dict:
+        client.force_login(user)
+        response = client.get(reverse("deals:export"))
+        assert response.status_code == 200
+        header, *rows = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0].iter_rows(
+            values_only=True)
+        return dict(zip(header, rows[0], strict=True))
+
+    # The owner may not see the floor margin: no column, not an empty one.
+    row = exported(org.owner)
+    assert row["Competitor"] == "=纷享销客" and "Floor margin" not in row  # a text cell, never a formula
+    assert row["Deal"] == deal.name
+    assert exported(org.manager)["Floor margin"] == "0.25"
+
+
 def test_api_reads_and_writes_custom_values(client, org, fields, make_customer):
     raw, _token = api_token_create(user=org.owner, name="t", actor=None)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
