@@ -274,6 +274,8 @@ class OpportunityPatch(OpportunityFields):
 
 class StageMoveIn(OpportunityFields):
     stage_id: JsonInt
+    # What the board's gate dialog asks for, sent with the move: no PATCH first for a gate's custom field.
+    custom: dict[str, Any] | None = custom_in(DEAL_TARGET)
     lost_reason: str | None = Field(None, max_length=100, description="Name or id of a lost-reason category.")
     lost_note: str | None = Field(None, max_length=5000)
     win_reason: str | None = Field(None, max_length=100, description="Name or id of a win-reason category (optional).")
@@ -527,7 +529,8 @@ def update_opportunity(request, deal_id: int, payload: OpportunityPatch):
 @router.post("/{deal_id}/stage", response={200: OpportunityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
              summary="Move a deal to a stage",
              description="Stage gates apply: a 422 with code `stage_gate` lists the missing fields in `details.missing`. "
-             "Fields sent along are saved only when the move succeeds. Losing needs a `lost_reason`.")
+             "Fields sent along, custom values (`custom`, by key) among them, are checked as an update checks them "
+             "and saved, in the move's trail entry, only when the move succeeds. Losing needs a `lost_reason`.")
 def move_opportunity(request, deal_id: int, payload: StageMoveIn):
     deal = _deal(request, deal_id)
     stage = Stage.objects.filter(pk=payload.stage_id, pipeline_id=deal.pipeline_id).first()

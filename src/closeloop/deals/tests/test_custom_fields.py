@@ -122,7 +122,11 @@ def test_api_reads_and_writes_custom_values(client, org, fields, make_customer):
     assert "floor_margin" not in client.get(f"/api/deals/{deal_id}", **auth).json()["custom"]
     document = client.get("/api/openapi.json").json()["components"]["schemas"]
     assert set(document["OpportunityOut"]["properties"]["custom"]["properties"]) == {"competitor", "floor_margin"}
-    assert "custom" not in document["StageMoveIn"]["properties"]
+    # A stage move takes the gate's custom values as an update does, with the same typed properties.
+    moved = document["StageMoveIn"]["properties"]["custom"]
+    assert moved == document["OpportunityPatch"]["properties"]["custom"]
+    assert {"competitor", "floor_margin"} <= set(next(part for part in moved.get("anyOf", [moved])
+                                                      if part.get("properties"))["properties"])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -215,9 +219,17 @@ def test_the_settings_offer_custom_fields_for_a_gate_and_the_api_obeys_it(client
     assert response.status_code == 422 and response.json()["code"] == "stage_gate"
     assert response.json()["details"]["missing"] == ["custom.rival"]
     assert "Main rival" in response.json()["message"]
-    response = client.patch(f"/api/deals/{deal.pk}", {"custom": {"rival": "销售易"}}, content_type="application/json",
-                            **auth)
-    assert response.status_code == 200
-    response = client.post(f"/api/deals/{deal.pk}/stage", {"stage_id": stage.pk}, content_type="application/json",
-                           **auth)
+    # The gate's value comes with the move, checked like an update's: a value not among the options, or a key
+    # that is no field, is refused under its key and nothing moves.
+    for custom, key in [({"rival": "金蝶"}, "custom.rival"), ({"rival": "销售易", "nope": 1}, "custom.nope")]:
+        response = client.post(f"/api/deals/{deal.pk}/stage", {"stage_id": stage.pk, "custom": custom},
+                               content_type="application/json", **auth)
+        assert response.status_code == 422 and key in response.json()["fields"], response.json()
+    deal.refresh_from_db()
+    assert deal.stage != stage and not deal.custom
+    response = client.post(f"/api/deals/{deal.pk}/stage", {"stage_id": stage.pk, "custom": {"rival": "销售易"}},
+                           content_type="application/json", **auth)
     assert response.status_code == 200 and response.json()["stage"] == stage.name
+    assert response.json()["custom"] == {"rival": "销售易"}
+    entry = audit_trail(deal).filter(action="opportunity.stage").get()
+    assert entry.channel == "api" and entry.changes["custom.rival"] == [None, "销售易"]
