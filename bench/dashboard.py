@@ -10,6 +10,7 @@ Budget (DESIGN.md): ≤ 500 ms at 1M leads / 200k deals / 2M activities.
 
 import sys
 import time
+from datetime import timedelta
 
 from bench.pages import HEADER, say, setup
 from bench.pages import measure as measure_page
@@ -62,6 +63,28 @@ def _sections(user) -> None:
     say(f"sections as {user.username} (ms): " + ", ".join(timings))
 
 
+def _digest(manager, repeats: int) -> dict:
+    """Time to build and render one manager's weekly digest (last week), as the Monday sweep does for each
+    manager: no budget of its own (a sweep, not a page), so the result says what the sweep costs per manager."""
+    from django.utils import timezone
+
+    from closeloop.core.visibility import team_owner_ids
+    from closeloop.insights import digest
+
+    week = digest.week_of(timezone.localdate()) - timedelta(days=7)
+    timings = []
+    for _ in range(repeats + 1):
+        started = time.perf_counter()
+        digest.digest_render(digest.digest_build(manager, week))
+        timings.append((time.perf_counter() - started) * 1000)
+    timings = sorted(timings[1:])
+    p95 = timings[max(0, int(len(timings) * 0.95) - 1)]
+    say(f"weekly digest of {manager.username} (build and render, p95 of {repeats}): {p95:.0f} ms")
+    return {"what": f"weekly digest of one manager ({manager.username}: {len(team_owner_ids(manager))}"
+                    " people), build and render", "figure": p95, "unit": "ms",
+            "note": "the Monday sweep's cost per manager; no budget (a sweep, not a page)"}
+
+
 def measure(repeats: int) -> list[dict]:
     from django.test import Client
 
@@ -91,7 +114,8 @@ def measure(repeats: int) -> list[dict]:
                 slowest = _slowest_query(client, path)
     baseline = _raw_p95(slowest[0], repeats) if slowest[0] else None
     say(f"slowest query of the worst page ({slowest[1]:.0f} ms in the page): {slowest[0][:300]}")
-    return [{
+    digest_line = _digest(manager, max(3, repeats // 2)) if manager else None
+    return [*([digest_line] if digest_line else []), {
         "what": f"dashboard over {sizes} (worst p95)", "figure": worst, "unit": "ms", "baseline": baseline,
         "ratio": worst / baseline if baseline else None, "budget": f"<= {BUDGET_MS} ms",
         "status": "PASS" if worst <= BUDGET_MS else "FAIL",
