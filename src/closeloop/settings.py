@@ -316,6 +316,9 @@ CLOSELOOP_CONFIG_CACHE_SECONDS = float(os.environ.get("CLOSELOOP_CONFIG_CACHE_SE
 # whose transaction commits late (or whose process's clock runs behind) is not passed by a client's cursor before it
 # is visible. See core/pagination.py.
 CLOSELOOP_API_SYNC_SETTLE_SECONDS = float(os.environ.get("CLOSELOOP_API_SYNC_SETTLE_SECONDS", "5"))
+# The API's deletions (`GET /api/deleted/{kind}`) are kept this many days (0: for ever); a nightly sweep deletes older
+# ones in batches, and a sync from before what is kept is answered 410 `sync_expired` (core/sync.py).
+CLOSELOOP_API_DELETIONS_DAYS = int(os.environ.get("CLOSELOOP_API_DELETIONS_DAYS", "90"))
 # Outbound webhooks: a subscription pauses after this many failed attempts in a row (and the admins are told).
 CLOSELOOP_WEBHOOK_PAUSE_AFTER = int(os.environ.get("CLOSELOOP_WEBHOOK_PAUSE_AFTER", "10"))
 # The webhook delivery log keeps delivered and given-up deliveries this many days (0: for ever); a nightly sweep

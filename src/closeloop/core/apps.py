@@ -23,7 +23,12 @@ class CoreConfig(LoopApp):
                                  email=True)]
 
     def sweeps(self):
-        from .tasks import recover_notification_deliveries, refresh_statistics, send_daily_summaries
+        from .tasks import (
+            prune_sync_deletions,
+            recover_notification_deliveries,
+            refresh_statistics,
+            send_daily_summaries,
+        )
         from .webhooks.tasks import prune_webhook_deliveries, recover_webhook_deliveries
 
         return [
@@ -31,6 +36,8 @@ class CoreConfig(LoopApp):
             Sweep("core.recover_webhook_deliveries", recover_webhook_deliveries.enqueue, every_seconds=300),
             # The webhook delivery log's finished rows past CLOSELOOP_WEBHOOK_LOG_DAYS, at night.
             Sweep("core.prune_webhook_deliveries", prune_webhook_deliveries.enqueue, cron="20 4 * * *"),
+            # The API's deletions past CLOSELOOP_API_DELETIONS_DAYS, at night (core/sync.py).
+            Sweep("core.prune_sync_deletions", prune_sync_deletions.enqueue, cron="30 4 * * *"),
             # Deliveries whose job was lost or that wait for a retry.
             Sweep("core.recover_notification_deliveries", recover_notification_deliveries.enqueue, every_seconds=300),
             # The morning summary, before the working day starts (site time zone).

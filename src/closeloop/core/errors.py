@@ -57,6 +57,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Gone(DomainError):
+    """What was asked for is no longer kept (a sync position older than the deletions' retention)."""
+
+    status = 410
+    code = "gone"
+
+
 class Throttled(DomainError):
     """Too many attempts: `retry_after` seconds until the next one is looked at."""
 

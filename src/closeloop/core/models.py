@@ -557,5 +557,16 @@ class Deletion(models.Model):
         return f"{self.kind} {self.record_id}"
 
 
+class DeletionHorizon(models.Model):
+    """How far back a kind's deletions were pruned (`core.sync.deletions_prune`): deletions before `pruned_before`
+    may be gone, so a sync from an older position cannot be told them and is answered 410 `sync_expired`."""
+
+    kind = models.CharField(max_length=30, unique=True)
+    pruned_before = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.kind} < {self.pruned_before}"
+
+
 # Outbound webhooks live in their own module; imported here so Django registers them with core.
 from .webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401

@@ -124,21 +124,29 @@ def _decode(cursor: str, key: str) -> tuple[datetime, int]:
     return position
 
 
+def sync_position(params, key: str = "updated_at") -> tuple[datetime, int] | None:
+    """Where a sync asks to go on from, as (`key`'s time, id), from its `cursor` or `updated_since`; None when
+    `params` do not ask to sync. A cursor from another list is refused naming it."""
+    since, cursor = getattr(params, "updated_since", None), getattr(params, "cursor", None)
+    if since is None and not cursor:
+        return None
+    if cursor:
+        return _decode(cursor, key)
+    try:
+        return since.astimezone(UTC), 0
+    except OverflowError:
+        # Year 1 or 9999 in a far time zone: before or after every record.
+        return (datetime.min if since.year < 5000 else datetime.max).replace(tzinfo=UTC), 0
+
+
 def api_list(rows, params, *, key: str = "updated_at", item=None) -> dict:
     """One page of an API list (`ApiPage` with `items`): by page number in the list's own order, or, when
     `params` asks to sync (`SyncParams`), from `updated_since` or `cursor` in the order of (`key`, id) (see the
     module's docstring). `key` is a timestamp every change of the row moves (`created_at` for rows never changed)."""
-    since, cursor = getattr(params, "updated_since", None), getattr(params, "cursor", None)
-    if since is None and not cursor:
+    position = sync_position(params, key)
+    if position is None:
         return api_page(rows, page=params.page, page_size=params.page_size, item=item)
-    if cursor:
-        stamp, pk = _decode(cursor, key)
-    else:
-        try:
-            stamp, pk = since.astimezone(UTC), 0
-        except OverflowError:
-            # Year 1 or 9999 in a far time zone: before or after every record.
-            stamp, pk = (datetime.min if since.year < 5000 else datetime.max).replace(tzinfo=UTC), 0
+    stamp, pk = position
     settled = timezone.now() - timedelta(seconds=settings.CLOSELOOP_API_SYNC_SETTLE_SECONDS)
     # (key, id) > (stamp, pk), written as a range on `key` and a filter within it: as an OR of two branches SQLite
     # read both branches whole (a MULTI-INDEX OR) and sorted them, 4 s a page at 1M leads (BENCHMARKS.md).

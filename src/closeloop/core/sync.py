@@ -11,20 +11,29 @@ a hand-off ended) is not deleted and does not come; its next change does not rea
 integrator that needs to know asks for the record by id (404: no longer theirs) or compares a full list now and
 then. Deletions are listed to every caller by id alone, with no other field: the record is gone, so whether the
 caller saw it can no longer be asked.
+
+Deletions are kept CLOSELOOP_API_DELETIONS_DAYS (90) days: a nightly sweep (`deletions_prune`) deletes older ones
+and notes per kind how far back it pruned (`DeletionHorizon`). A sync whose position is older than that horizon
+may have missed deletions and is answered 410 `sync_expired`: the integrator reads the whole list again (without
+`updated_since`), then syncs on from the time it started. A position older than the retention whose deletions were
+never pruned (a young installation) still syncs.
 """
 
 import functools
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from django.apps import apps
+from django.conf import settings
+from django.db import transaction
 from django.db.models.signals import post_delete
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from .errors import ErrorOut
+from .errors import ErrorOut, Gone
 from .hooks import SyncedKind, collect
-from .pagination import ApiPage, SyncParams, api_list
+from .pagination import ApiPage, SyncParams, api_list, sync_position
 
 
 @functools.cache
@@ -48,6 +57,40 @@ def connect() -> None:
                             dispatch_uid=f"closeloop.sync.deleted.{kind.kind}")
 
 
+def deletions_prune(*, now=None, days: int | None = None, batch: int = 1000) -> int:
+    """Delete each kind's deletions older than `days` (CLOSELOOP_API_DELETIONS_DAYS; 0: keep them for ever), a batch
+    at a time along the sync index, and move the kind's horizon to the cutoff when any went; returns how many."""
+    from .models import Deletion, DeletionHorizon
+
+    days = settings.CLOSELOOP_API_DELETIONS_DAYS if days is None else days
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    total = 0
+    for kind in kinds():
+        old = Deletion.objects.filter(kind=kind, deleted_at__lt=cutoff).order_by("deleted_at", "id")
+        while ids := list(old.values_list("id", flat=True)[:batch]):
+            with transaction.atomic():
+                # The horizon first: a sync between two batches is already told to start again.
+                DeletionHorizon.objects.update_or_create(kind=kind, defaults={"pruned_before": cutoff})
+                total += Deletion.objects.filter(id__in=ids).delete()[0]
+    return total
+
+
+def check_not_expired(kind: str, params) -> None:
+    """Refuse (410 `sync_expired`) a sync of `kind`'s deletions from before what is kept."""
+    from .models import DeletionHorizon
+
+    position = sync_position(params, "deleted_at")
+    if position is None:
+        return
+    horizon = DeletionHorizon.objects.filter(kind=kind).values_list("pruned_before", flat=True).first()
+    if horizon is not None and position[0] < horizon:
+        raise Gone(_("Deletions before %(time)s are no longer kept, so this sync may have missed some. Read the whole "
+                     "list again without updated_since, then sync on from when you started.")
+                   % {"time": timezone.localtime(horizon).isoformat(timespec="seconds")},
+                   code="sync_expired", kept_since=horizon.isoformat())
+
 
 router = Router(tags=["sync"])
 
@@ -69,15 +112,19 @@ class DeletionPage(ApiPage):
 Kind = Literal[tuple(kinds())]
 
 
-@router.get("/{kind}", response={200: DeletionPage, 401: ErrorOut, 422: ErrorOut},
+@router.get("/{kind}", response={200: DeletionPage, 401: ErrorOut, 410: ErrorOut, 422: ErrorOut},
             summary="The records of a list deleted since a time or a cursor",
             description="`kind` is a synced list: leads, customers, contacts, deals, activities, quotes, products, "
             "contracts, tickets, surveys, campaigns, users, saved_views. With `updated_since` or "
             "`cursor` the deletions come oldest first, as the lists' changes do; keep the last `next_cursor` beside "
             "the list's own. Only ids: whether you saw the record can no longer be asked. A record that only left "
-            "your sight (reassigned, claimed from a pool) is not listed here; ask for it by id (404) to find out.")
+            "your sight (reassigned, claimed from a pool) is not listed here; ask for it by id (404) to find out. "
+            "Deletions are kept 90 days by default (CLOSELOOP_API_DELETIONS_DAYS): a sync from a position older "
+            "than what was pruned is answered 410 with code `sync_expired`; read the whole list again, then sync "
+            "on.")
 def list_deletions(request, kind: Kind, params: Query[SyncParams]):
     from .models import Deletion
 
+    check_not_expired(kind, params)
     rows = Deletion.objects.filter(kind=kind).order_by("-deleted_at", "-id")
     return api_list(rows, params, key="deleted_at")

@@ -25,3 +25,10 @@ def send_daily_summaries() -> int:
 @task
 def refresh_statistics() -> str:
     return statistics_refresh()
+
+
+@task
+def prune_sync_deletions() -> int:
+    from .sync import deletions_prune  # sync.py reads the apps' synced kinds when imported
+
+    return deletions_prune()

@@ -386,3 +386,43 @@ def test_a_delete_committed_after_a_later_one_is_not_passed(client, org, auth, m
         assert ids == {slow_id, fast_id}
     else:
         assert slow_id not in ids and fast_id in ids
+
+
+def test_old_deletions_are_pruned_in_batches_and_a_sync_from_before_them_is_told_to_start_again(
+        client, org, auth, make_lead, no_settle, settings):
+    from closeloop.core.models import Deletion, DeletionHorizon
+    from closeloop.core.sync import deletions_prune
+
+    leads = [make_lead() for _ in range(4)]
+    ids = [lead.pk for lead in leads]
+    for lead in leads:
+        lead.delete()
+    now = timezone.now()
+    # Three deletions a hundred days old, one from yesterday; a customer's deletion of the same age stays apart.
+    Deletion.objects.filter(kind="leads", record_id__in=ids[:3]).update(deleted_at=now - timedelta(days=100))
+    Deletion.objects.create(kind="customers", record_id=7, deleted_at=now - timedelta(days=1))
+    Deletion.objects.filter(kind="leads", record_id=ids[3]).update(deleted_at=now - timedelta(days=1))
+    old_since = (now - timedelta(days=120)).isoformat()
+    # Nothing pruned yet: a sync from long ago still gets everything (a young installation loses nothing).
+    assert [item["id"] for item in deleted(client, auth, "leads", since=old_since)[0]] == ids
+    old_cursor = client.get(f"/api/deleted/leads?updated_since={old_since.replace('+', '%2B')}&page_size=1",
+                            **auth).json()["next_cursor"]
+    assert deletions_prune(now=now, days=90, batch=2) == 3
+    assert list(Deletion.objects.filter(kind="leads").values_list("record_id", flat=True)) == [ids[3]]
+    assert DeletionHorizon.objects.get(kind="leads").pruned_before == now - timedelta(days=90)
+    assert not DeletionHorizon.objects.filter(kind="customers").exists()
+    # From before the horizon, by time or by a cursor kept since then: 410, with a code a program acts on.
+    for query in (f"updated_since={old_since.replace('+', '%2B')}", f"cursor={old_cursor}"):
+        response = client.get(f"/api/deleted/leads?{query}", **auth)
+        assert response.status_code == 410
+        body = response.json()
+        assert body["code"] == "sync_expired" and "again" in body["message"]
+        assert body["details"]["kept_since"] == (now - timedelta(days=90)).isoformat()
+    # From after it, and other kinds, sync as before; the default retention keeps what is younger.
+    recent = (now - timedelta(days=30)).isoformat().replace("+", "%2B")
+    assert [item["id"] for item in client.get(f"/api/deleted/leads?updated_since={recent}", **auth).json()["items"]] \
+        == [ids[3]]
+    assert client.get(f"/api/deleted/customers?updated_since={old_since.replace('+', '%2B')}", **auth).status_code == 200
+    assert deletions_prune(now=now) == 0
+    settings.CLOSELOOP_API_DELETIONS_DAYS = 0
+    assert deletions_prune(now=now + timedelta(days=1000)) == 0  # 0: kept for ever
