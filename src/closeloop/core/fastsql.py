@@ -76,6 +76,31 @@ def insert(instance: models.Model) -> models.Model:
     return instance
 
 
+_UPDATES: dict[tuple[type, tuple, str], tuple[str, list]] = {}
+
+
+def update(model: type[models.Model], pk, values: dict) -> int:
+    """`model.objects.filter(pk=pk).update(**values)` for plain values (no expressions) in one prepared
+    UPDATE, each value prepared by its field; returns the rows changed."""
+    names = tuple(values)
+    key = (model, names, connection.vendor)
+    found = _UPDATES.get(key)
+    if found is None:
+        meta = model._meta
+        fields = [meta.get_field(name) for name in names]
+        quote = connection.ops.quote_name
+        sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+        sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608 - names from the model
+        found = _UPDATES[key] = (sql, [_preparer(f) for f in fields])
+    sql, preparers = found
+    params = [prepare(values[name]) for name, prepare in zip(names, preparers, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, pk])
+        changed = cursor.rowcount
+    configcache.model_changed(model)
+    return changed
+
+
 def _reader(model: type[models.Model], prefix: str) -> tuple[str, list]:
     """`alias.col, …` for every concrete column, with each column's converters from database values."""
     key = (model, prefix, connection.vendor)

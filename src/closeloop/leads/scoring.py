@@ -192,10 +192,12 @@ def touch_count(lead) -> int:
     return Activity.objects.for_record(lead).filter(kind=ActivityKind.TOUCH).count()
 
 
-def score_lead(lead, *, ruleset: Ruleset | None = None) -> None:
-    """Set score, grade and the explanation. A new lead below the nurture threshold goes to nurture."""
+def score_lead(lead, *, ruleset: Ruleset | None = None, touches: int | None = None) -> None:
+    """Set score, grade and the explanation. A new lead below the nurture threshold goes to nurture.
+
+    `touches`: the lead's touch count when the caller has it (else counted here)."""
     ruleset = ruleset or Ruleset.current()
-    score, details = ruleset.evaluate(lead, touches=touch_count(lead))
+    score, details = ruleset.evaluate(lead, touches=touch_count(lead) if touches is None else touches)
     lead.score, lead.grade, lead.score_details = score, ruleset.grade(score), details
     if lead.pk is None and score < ruleset.settings.nurture_below:
         from .models import LeadStatus

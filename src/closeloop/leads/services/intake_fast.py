@@ -8,9 +8,12 @@ through the fast path writes the same rows and audit entries as the ORM path.
 """
 
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
+from django.utils import timezone
 
 from closeloop.core import fastsql
+from closeloop.followup.models import Activity, ActivityKind
 
 from ..models import IdempotencyRecord, Lead
 from ..quality import AssignmentRule
@@ -52,3 +55,19 @@ def move_cursor(rule_pk: int, owner_pk: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {fastsql.table(AssignmentRule)} SET last_assigned_id = %s WHERE id = %s",  # noqa: S608
                        [owner_pk, rule_pk])
+
+
+def touch_count(lead: Lead) -> int:
+    """The lead's touches, as `scoring.touch_count` counts them."""
+    record_type = ContentType.objects.get_for_model(Lead).pk
+    row = fastsql.fetch_one(
+        f"SELECT COUNT(*) FROM {fastsql.table(Activity)} WHERE record_type_id = %s AND record_id = %s "  # noqa: S608
+        "AND kind = %s", [record_type, lead.pk, ActivityKind.TOUCH.value])
+    return row[0]
+
+
+def save_score(lead: Lead) -> None:
+    """What `scoring.rescore_lead` writes after scoring: score, grade, explanation and a new `updated_at`
+    (in the database only, as its `update()` does)."""
+    fastsql.update(Lead, lead.pk, {"score": lead.score, "grade": lead.grade, "score_details": lead.score_details,
+                                   "updated_at": timezone.now()})

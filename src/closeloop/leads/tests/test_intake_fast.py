@@ -97,6 +97,29 @@ def test_the_matched_lead_is_read_as_the_orm_reads_it(org):
     assert intake_fast.lead_with_owner(pooled.pk + 1000) is None
 
 
+def test_a_touch_counts_and_saves_the_score_as_rescore_lead_does(org):
+    from closeloop.leads import scoring
+
+    by_orm, by_fast = fastsql.insert(_lead(org)), fastsql.insert(_lead(org))
+    lead_type = ContentType.objects.get_for_model(Lead)
+    for lead in (by_orm, by_fast):
+        assert intake_fast.touch_count(lead) == scoring.touch_count(lead) == 0
+        for kind in (ActivityKind.TOUCH, ActivityKind.TOUCH, ActivityKind.CALL):
+            fastsql.insert(Activity(kind=kind, content="再次提交", actor=org.admin, channel=Channel.API,
+                                    record_type=lead_type, record_id=lead.pk, created_at=NOW))
+        assert intake_fast.touch_count(lead) == scoring.touch_count(lead) == 2
+    Lead.objects.filter(pk__in=[by_orm.pk, by_fast.pk]).update(updated_at=NOW - timedelta(days=1))
+    scoring.rescore_lead(by_orm)
+    scoring.score_lead(by_fast, touches=intake_fast.touch_count(by_fast))
+    intake_fast.save_score(by_fast)
+    orm, fast = _row(by_orm, skip=()), _row(by_fast, skip=())
+    assert (fast["score"], fast["grade"], fast["score_details"]) == (orm["score"], orm["grade"], orm["score_details"])
+    assert fast["score_details"] and fast["score"] == by_fast.score and fast["score"] != 72
+    # Both stamp the row (an API client syncing on updated_at hears of the new score), not the instance.
+    assert abs(fast["updated_at"] - orm["updated_at"]) < timedelta(minutes=1) and fast["updated_at"] > NOW
+    assert by_orm.updated_at < orm["updated_at"] and by_fast.updated_at < fast["updated_at"]
+
+
 def test_a_token_and_a_stored_answer_are_read_as_the_orm_reads_them(org):
     raw, token = api_token_create(user=org.owner, name="t", actor=None)
     fast = _live_token(token.token_hash)
