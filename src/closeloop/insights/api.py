@@ -1,7 +1,7 @@
 """The breakpoint radar for other systems: `GET /api/insights/radar` — the counts per kind, and one page of one
 kind's records, through the same visibility as the page."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,6 +32,13 @@ class BrokenOut(Schema):
     action_url: str
 
 
+class TrendOut(Schema):
+    week: date  # the Monday
+    # Records broken per kind at the week's last recount (the current week: the latest), of the owners whose records
+    # the caller sees through ownership; a kind is missing in weeks before the history starts.
+    counts: dict[str, int]
+
+
 class RadarOut(Schema):
     as_of: datetime
     # When the counts per owner were taken by the worker's recount (null: counted live); the items are live.
@@ -39,6 +46,8 @@ class RadarOut(Schema):
     kinds: list[KindOut]
     kind: str | None
     items: list[BrokenOut]
+    # The last weeks' counts, oldest first (empty before the worker's first recount kept a week).
+    trend: list[TrendOut]
     page: int
     has_next: bool
 
@@ -55,7 +64,11 @@ def get_radar(request, kind: str = Query("", max_length=60), owner: int | None =
         if chosen is None:
             raise NotFound(_("No such kind of break."))
     listing = radar.listing(chosen, request.user, now, page=page, owner=owner) if chosen else None
+    trend = radar.trend(request.user, now, owner=owner)
+    weeks = [{"week": week, "counts": {k.key: counts[i] for k, counts in trend["rows"] if counts[i] is not None}}
+             for i, week in enumerate(trend["weeks"])] if trend else []
     return {
+        "trend": weeks,
         "as_of": now, "counts_as_of": counted_at, "kinds": [{"key": k.key, "label": str(k.label), "count": n} for k, n in counts],
         "kind": chosen.key if chosen else None, "page": page, "has_next": bool(listing and listing["has_next"]),
         "items": [{"kind": row.kind.key, "record": str(row.record), "url": row.url,

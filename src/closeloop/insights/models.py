@@ -43,6 +43,25 @@ class RadarCount(models.Model):
         return f"{self.kind} · {self.owner_id} · {self.count}"
 
 
+class RadarWeek(models.Model):
+    """How many records of one kind of break one owner had in one week (its Monday, local time): the radar's trend.
+    The recount writes the current week's rows (replacing that week's earlier ones), so a past week keeps the counts
+    of its last recount, as of its Sunday. By the first owner path only, like the weekly digest's counts."""
+
+    week = models.DateField()
+    kind = models.CharField(max_length=60)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
+    count = models.PositiveIntegerField(db_default=0)
+
+    class Meta:
+        verbose_name = _("breakpoint radar week")
+        verbose_name_plural = _("breakpoint radar weeks")
+        indexes = [models.Index(fields=["week", "owner"], name="insights_radarweek_week_owner")]
+
+    def __str__(self):
+        return f"{self.week} · {self.kind} · {self.owner_id} · {self.count}"
+
+
 class RadarRecount(models.Model):
     """One row (pk 1): when the counts in `RadarCount` were taken, and how long it took. The recount locks it, so
     two workers recounting at once take turns instead of both writing their rows."""

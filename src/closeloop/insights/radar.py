@@ -27,7 +27,7 @@ from closeloop.core.pagination import page_of
 from closeloop.core.visibility import owners_seen
 
 from .dashboard import overdue_recount
-from .models import OverdueCount, RadarCount, RadarRecount
+from .models import OverdueCount, RadarCount, RadarRecount, RadarWeek
 from .services import thresholds
 
 
@@ -113,10 +113,17 @@ def recount(now: datetime | None = None) -> int:
         kept += [RadarCount(kind=kind.key, owner_id=owner, also_owner_id=also, count=n)
                  for (owner, also), n in owners.items()]
     overdue = overdue_recount(now)  # the dashboard's overdue follow-ups by rep, as of the same moment
+    week = week_of(now)
+    weekly = Counter()
+    for row in kept:
+        weekly[row.kind, row.owner_id] += row.count
     with transaction.atomic():
         RadarRecount.objects.select_for_update().get_or_create(pk=1, defaults={"counted_at": now})
         RadarCount.objects.all().delete()
         RadarCount.objects.bulk_create(kept, batch_size=1000)
+        RadarWeek.objects.filter(week=week).delete()  # this week's latest recount replaces its earlier ones
+        RadarWeek.objects.bulk_create([RadarWeek(week=week, kind=kind, owner_id=owner, count=n)
+                                       for (kind, owner), n in weekly.items()], batch_size=1000)
         OverdueCount.objects.all().delete()
         OverdueCount.objects.bulk_create(overdue, batch_size=1000)
         RadarRecount.objects.filter(pk=1).update(counted_at=now, seconds=clock.monotonic() - started)
@@ -148,6 +155,40 @@ def summary(user: User, now: datetime, *, owner: int | None = None) -> tuple[lis
             extra = of_owner(kind, extra, owner)
         result.append((kind, sum(row[2] for row in seen) + (0 if beyond.sees_all else extra.count())))
     return result, last.counted_at
+
+
+# The trend shows this many weeks, the current one last.
+TREND_WEEKS = 8
+
+
+def week_of(moment: datetime) -> date:
+    """The Monday of the local week `moment` falls in."""
+    day = timezone.localdate(moment)
+    return day - timedelta(days=day.weekday())
+
+
+def trend(user: User, now: datetime, *, owner: int | None = None, weeks: int = TREND_WEEKS) -> dict | None:
+    """The last `weeks` weeks' counts per kind of the owners whose counts `user` sees through ownership (a rep their
+    own, a manager the subtree, an administrator everyone; of one owner when given), from `RadarWeek`: a past week
+    as of its last recount, the current one as of the latest. None before any recount kept a week. Returns
+    {"weeks": [Monday, ...], "rows": [(kind, [count or None per week]), ...]}; None marks a week before the history."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    current = week_of(now)
+    mondays = [current - timedelta(days=7 * n) for n in range(weeks - 1, -1, -1)]
+    # The history starts with the first week a recount kept (one that found nothing broken anywhere keeps no row).
+    started = RadarWeek.objects.order_by("week").values_list("week", flat=True).first()
+    if started is None:
+        return None
+    found = RadarWeek.objects.filter(week__gte=mondays[0], week__lte=current)
+    if not user.is_admin:
+        found = found.filter(owner_id__in=owners_seen(user))
+    if owner is not None:
+        found = found.filter(owner_id=owner)
+    kept = {(key, week): n for key, week, n in found.order_by().values("kind", "week").annotate(n=Sum("count"))
+            .values_list("kind", "week", "n")}
+    return {"weeks": mondays, "rows": [(kind, [None if week < started else kept.get((kind.key, week), 0)
+                                               for week in mondays]) for kind in kinds()]}
 
 
 def line_counts(user: User, now: datetime, *, owners: list[int]) -> list[tuple[RadarBreak, int]]:

@@ -240,7 +240,7 @@ def radar_view(request):
     return render(request, "insights/radar.html", {
         "counts": counts, "kind": kind, "page": page, "owner": owner, "owners": owner_choices(request.user),
         "total": sum(n for _kind, n in counts), "query": query_without_page(request), "counted_at": counted_at,
-        "recount_minutes": radar.RECOUNT_SECONDS // 60,
+        "recount_minutes": radar.RECOUNT_SECONDS // 60, "trend": radar.trend(request.user, now, owner=owner),
     })
 
 

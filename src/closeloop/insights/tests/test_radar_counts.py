@@ -13,7 +13,7 @@ from closeloop.deals.models import Opportunity
 from closeloop.followup.models import ParticipantRole
 from closeloop.followup.services import participant_add
 from closeloop.insights import radar
-from closeloop.insights.models import RadarCount
+from closeloop.insights.models import RadarCount, RadarWeek
 from closeloop.leads.models import Lead, LeadStatus
 from closeloop.service.models import Survey, Ticket
 
@@ -130,3 +130,66 @@ def test_a_closed_lead_nobody_owns_is_no_break(org, make_lead):
 
 def test_the_worker_recounts_on_a_schedule():
     assert "insights.radar_recount" in [sweep.name for sweep in collect("sweeps")]
+
+
+def overdue_lead(make_lead, owner, days=2):
+    lead = make_lead(owner=owner)
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(days=days))
+    return lead
+
+
+def trend_of(viewer, now, kind="leads.first_contact_overdue", **kwargs):
+    found = radar.trend(viewer, now, **kwargs)
+    return None if found is None else dict(zip(found["weeks"], dict((k.key, n) for k, n in found["rows"])[kind], strict=True))
+
+
+def test_the_recount_keeps_this_weeks_counts_and_replaces_them_at_the_next(org, make_lead):
+    before, now = timezone.now(), timezone.now() + timedelta(days=7)
+    this_week, last_week = radar.week_of(now), radar.week_of(before)
+    assert radar.trend(org.manager, now) is None  # no history before the first recount
+    overdue_lead(make_lead, org.owner)
+    radar.recount(before)  # last week's last recount
+    overdue_lead(make_lead, org.owner)
+    overdue_lead(make_lead, org.teammate)
+    radar.recount(now)
+    radar.recount(now)  # the same week again: replaces, does not add
+    rows = RadarWeek.objects.filter(kind="leads.first_contact_overdue")
+    assert {(row.week, row.owner_id): row.count for row in rows} == {
+        (last_week, org.owner.pk): 1, (this_week, org.owner.pk): 2, (this_week, org.teammate.pk): 1}
+    trend = trend_of(org.manager, now)
+    assert len(trend) == radar.TREND_WEEKS and list(trend)[-1] == this_week
+    assert trend[this_week] == 3 and trend[last_week] == 1  # last week as of its last recount
+    assert trend[last_week - timedelta(days=7)] is None  # before the history started
+    Lead.objects.filter(owner=org.teammate).delete()
+    radar.recount(now)
+    assert trend_of(org.manager, now)[this_week] == 2 and trend_of(org.manager, now)[last_week] == 1
+
+
+def test_a_rep_sees_their_own_trend_a_manager_the_subtree_an_outsider_nothing_of_others(client, org, make_lead, api_auth):
+    for owner in (org.owner, org.owner, org.teammate, org.outsider):
+        overdue_lead(make_lead, owner)
+    now = timezone.now()
+    week = radar.week_of(now)
+    radar.recount(now)
+    assert trend_of(org.owner, now)[week] == 2
+    assert trend_of(org.teammate, now)[week] == 1
+    assert trend_of(org.manager, now)[week] == 3
+    assert trend_of(org.manager, now, owner=org.teammate.pk)[week] == 1
+    assert trend_of(org.manager, now, owner=org.outsider.pk)[week] == 0  # not their subtree
+    assert trend_of(org.outsider, now)[week] == 1
+    assert trend_of(org.outsider, now, owner=org.owner.pk)[week] == 0
+    assert trend_of(org.admin, now)[week] == 4
+    # The page shows it as a table; the API gives the same weeks.
+    client.force_login(org.owner)
+    body = client.get(reverse("insights:radar")).content.decode()
+    assert "Trend by week" in body and f'title="{week:%Y-%m-%d}"' in body
+    answer = client.get("/api/insights/radar", **api_auth(org.manager)).json()["trend"]
+    assert len(answer) == radar.TREND_WEEKS and answer[-1]["week"] == f"{week:%Y-%m-%d}"
+    assert answer[-1]["counts"]["leads.first_contact_overdue"] == 3
+    assert "leads.first_contact_overdue" not in answer[-2]["counts"]  # before the history
+
+
+def test_the_trend_is_empty_before_any_recount(client, org, api_auth):
+    client.force_login(org.manager)
+    assert "No trend yet" in client.get(reverse("insights:radar")).content.decode()
+    assert client.get("/api/insights/radar", **api_auth(org.manager)).json()["trend"] == []
