@@ -110,6 +110,12 @@ class ExportColumns:
         custom = custom or {}
         return [types.display(field, custom.get(field.key), users=self.users) for field in self.fields]
 
+    def typed_cells(self, custom: dict | None) -> list[tuple[CustomField, object, str]]:
+        """(field, stored value, displayed text) per column, for a workbook that writes figures as numbers."""
+        custom = custom or {}
+        return [(field, custom.get(field.key), types.display(field, custom.get(field.key), users=self.users))
+                for field in self.fields]
+
 
 def export_columns(target: str, viewer) -> ExportColumns:
     """What every list export adds after its own columns (leads, deals, …): one place decides which fields a role
