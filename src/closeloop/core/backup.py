@@ -170,6 +170,14 @@ def _drop_all_tables() -> None:
         if connection.vendor == "postgresql":
             if tables:
                 cursor.execute("DROP TABLE " + ", ".join(connection.ops.quote_name(t) for t in tables) + " CASCADE")
+            # Functions the apps created (the lead table's trigger functions) are in the dump too; the ones an
+            # extension owns (pg_trgm's) go with the extension, which the dump creates only if it is missing.
+            cursor.execute("""
+                SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname = current_schema()
+                  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')""")
+            for (function,) in cursor.fetchall():
+                cursor.execute(f"DROP FUNCTION IF EXISTS {function} CASCADE")
         else:
             cursor.execute("PRAGMA foreign_keys=OFF")
             for table in tables:
