@@ -13,10 +13,12 @@ WAIT = 30_000
 
 
 def test_a_manager_mends_a_break_from_the_radar_on_a_phone(org, make_lead, new_page, tmp_path):
+    from closeloop.insights import radar
     from closeloop.leads.models import Lead
 
     lead = make_lead(owner=org.owner)
     Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(days=3))
+    radar.recount()  # keeps this week's counts: the trend's line and table
     page = new_page(user=org.manager, phone=True, locale="zh-CN")
     page.set_default_timeout(WAIT)
     page.goto("/insights/radar/")
@@ -25,6 +27,8 @@ def test_a_manager_mends_a_break_from_the_radar_on_a_phone(org, make_lead, new_p
     expect(card).to_have_attribute("aria-current", "page")
     expect(page.get_by_role("link", name=lead.company_name, exact=False)).to_be_visible()
     expect(page.get_by_text("3 天")).to_be_visible()
+    expect(page.get_by_role("heading", name="每周趋势")).to_be_visible()
+    expect(page.locator(".radar-trend .chart.drawn canvas")).to_be_visible()  # drawn under the CSP
     page.screenshot(path=tmp_path / "radar-phone.png", full_page=True)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the radar is {overflow}px wider than the phone"

@@ -237,11 +237,19 @@ def radar_view(request):
     if kind is None:  # the first kind with something broken, else the first kind
         kind = next((k for k, n in counts if n), counts[0][0] if counts else None)
     page = radar.listing(kind, request.user, now, page=page_number(request), owner=owner) if kind else None
+    trend = radar.trend(request.user, now, owner=owner)
     return render(request, "insights/radar.html", {
         "counts": counts, "kind": kind, "page": page, "owner": owner, "owners": owner_choices(request.user),
         "total": sum(n for _kind, n in counts), "query": query_without_page(request), "counted_at": counted_at,
-        "recount_minutes": radar.RECOUNT_SECONDS // 60, "trend": radar.trend(request.user, now, owner=owner),
+        "recount_minutes": radar.RECOUNT_SECONDS // 60, "trend": trend,
+        "charts": {"trend": trend_chart(trend)} if trend else {},
     })
+
+
+def trend_chart(trend: dict) -> dict:
+    """The radar's trend for `dashboard.js`: a line per kind that had something broken in the weeks shown."""
+    return {"counts": True, "labels": [f"{week:%m-%d}" for week in trend["weeks"]],
+            "series": [{"name": str(kind.label), "data": weeks} for kind, weeks in trend["rows"] if any(weeks)]}
 
 
 @login_required

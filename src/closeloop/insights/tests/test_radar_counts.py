@@ -183,6 +183,9 @@ def test_a_rep_sees_their_own_trend_a_manager_the_subtree_an_outsider_nothing_of
     client.force_login(org.owner)
     body = client.get(reverse("insights:radar")).content.decode()
     assert "Trend by week" in body and f'title="{week:%Y-%m-%d}"' in body
+    chart = client.get(reverse("insights:radar")).context["charts"]["trend"]
+    assert chart["labels"][-1] == f"{week:%m-%d}"
+    assert [series["data"][-1] for series in chart["series"]] == [2]  # only kinds with something broken: a line each
     answer = client.get("/api/insights/radar", **api_auth(org.manager)).json()["trend"]
     assert len(answer) == radar.TREND_WEEKS and answer[-1]["week"] == f"{week:%Y-%m-%d}"
     assert answer[-1]["counts"]["leads.first_contact_overdue"] == 3

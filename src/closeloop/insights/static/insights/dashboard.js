@@ -1,4 +1,4 @@
-/* The dashboard's charts, drawn with ECharts from the figures the page embeds (#dashboard-charts). The tables
+/* The dashboard's charts (and the radar's trend), drawn with ECharts from the figures the page embeds (#dashboard-charts). The tables
    beside them hold the same figures, so without this script (or ECharts) nothing is lost. */
 (function () {
   "use strict";
@@ -28,6 +28,14 @@
       return base;
     }
     base.xAxis = { type: "category", data: data.labels, axisLabel: { interval: 0, hideOverlap: true } };
+    if (data.counts) {
+      // The radar's trend: one line per kind of break; a week before the history is a gap (null).
+      base.yAxis = { type: "value", minInterval: 1 };
+      base.series = data.series.map(function (series) {
+        return { name: series.name, type: "line", connectNulls: false, data: series.data };
+      });
+      return base;
+    }
     if (data.line) {
       // CSAT (1–5) on the left axis, NPS (−100 to 100) on the right.
       base.yAxis = [{ type: "value", min: 0, max: 5 }, { type: "value", min: -100, max: 100 }];
@@ -51,7 +59,7 @@
     document.querySelectorAll(".chart[data-chart]").forEach(function (element) {
       var kind = element.dataset.chart;
       var data = figures[kind];
-      if (!data || !data.labels.length) {
+      if (!data || !data.labels.length || (data.counts && !data.series.length)) {
         element.hidden = true;
         return;
       }
