@@ -6,7 +6,7 @@ from datetime import datetime, time
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.contracts.models import RECEIVABLE_STATUSES, Contract
+from closeloop.contracts.models import RECEIVABLE_STATUSES, Contract, ContractStatus
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.followup.today import TODAY_LIMIT, TodayItem
 
@@ -23,8 +23,11 @@ def awaiting_delivery(user, now) -> list[TodayItem]:
                  .select_related("customer").order_by("signed_at", "id")[:TODAY_LIMIT])
     items = [TodayItem("task", contract, contract.signed_at or contract.created_at, False,
                        note=_("Start the delivery")) for contract in contracts]
+    # As the breakpoint radar (`service.radar.won_deal_without_delivery`): a deal whose contract was completed is
+    # done, delivered outside the service app or before it; "make the contract and start the delivery" would be
+    # noise on its owner's Today every day.
     deals = (Opportunity.objects.filter(owner=user, status=OpportunityStatus.WON)
-             .exclude(contracts__status__in=RECEIVABLE_STATUSES)
+             .exclude(contracts__status__in=(*RECEIVABLE_STATUSES, ContractStatus.COMPLETED))
              .exclude(contracts__delivery__isnull=False)
              .order_by("-won_at", "-id")[:TODAY_LIMIT - len(items)])
     items += [TodayItem("task", deal, deal.won_at or deal.updated_at, False,

@@ -215,6 +215,31 @@ def test_a_won_deal_nothing_was_signed_for_is_its_owners_break_until_its_contrac
     assert count(org.owner, WON_NO_DELIVERY, now) == 0
 
 
+def test_a_won_deal_whose_contract_was_completed_without_a_delivery_is_neither_on_today_nor_on_the_radar(
+        org, make_deal):
+    """Today and the radar agree: a completed contract's deal is done (delivered outside the service app or before
+    it), while a won deal with nothing signed, or a signed contract, is on both."""
+    from closeloop.contracts import services as contract_services
+    from closeloop.contracts.models import Contract, ContractStatus
+    from closeloop.deals.models import Opportunity, OpportunityStatus
+    from closeloop.service.today import awaiting_delivery
+
+    now = timezone.now()
+    won = make_deal(owner=org.owner)
+    Opportunity.objects.filter(pk=won.pk).update(status=OpportunityStatus.WON, won_at=now - timedelta(days=20))
+    won.refresh_from_db()
+    assert [item.record for item in awaiting_delivery(org.owner, now)] == [won]
+    assert count(org.owner, WON_NO_DELIVERY, now) == 1
+    contract = contract_services.contract_create_from_deal(opportunity=won, data={"amount": "30000"}, actor=org.owner)
+    Contract.objects.filter(pk=contract.pk).update(status=ContractStatus.SIGNED, signed_at=now - timedelta(days=10))
+    assert [item.record for item in awaiting_delivery(org.owner, now)] == [Contract.objects.get(pk=contract.pk)]
+    assert count(org.owner, "service.contract_without_delivery", now) == 1
+    Contract.objects.filter(pk=contract.pk).update(status=ContractStatus.COMPLETED)
+    assert awaiting_delivery(org.owner, now) == []
+    assert count(org.owner, WON_NO_DELIVERY, now) == 0
+    assert count(org.owner, "service.contract_without_delivery", now) == 0
+
+
 def test_a_milestone_past_its_date_is_its_owners_and_the_delivery_owners_break(org, make_delivery, service_team):
     from closeloop.service import deliveries
 
