@@ -210,3 +210,20 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         name = f"closeloop-test-{os.getpid()}-{worker}.sqlite3"
         database.setdefault("TEST", {})["NAME"] = os.path.join(tempfile.gettempdir(), name)
+
+
+@pytest.fixture
+def data_migration_rows(transactional_db):
+    """The default rows the data migrations add (the default pipeline and its reasons, tax rates, SLA policies, the
+    service settings row), again: a transactional test (a browser test) starts from a database the previous one
+    flushed, data migrations' rows included. Each function adds only what is missing."""
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in (("deals.migrations.0003_default_pipeline", "create"),
+                             ("deals.migrations.0010_win_reasons_follow_up_days", "add_win_reasons"),
+                             ("quotes.migrations.0002_default_tax_rates", "install"),
+                             ("service.migrations.0003_default_sla_policies", "add"),
+                             ("service.migrations.0010_service_settings_row", "make_row")):
+        getattr(importlib.import_module(f"closeloop.{module}"), function)(apps, None)

@@ -230,7 +230,7 @@ def more_than_the_demo():
     return [lead.get_absolute_url(), contract.get_absolute_url()]
 
 
-def test_every_page_a_logged_in_user_can_open_has_no_violation(transactional_db, new_page, settings):
+def test_every_page_a_logged_in_user_can_open_has_no_violation(data_migration_rows, new_page, settings):
     settings.CLOSELOOP_ROBOT_EXTRA_HOSTS = ["127.0.0.1"]  # the webhook subscription's receiver (never called)
     call_command("demo", leads=30, stdout=StringIO())
     start = more_than_the_demo()

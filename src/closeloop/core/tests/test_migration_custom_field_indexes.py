@@ -40,8 +40,15 @@ def _value_only_index(model, key: str) -> None:
     expression = (f"({quote('custom')} -> '{key}')" if connection.vendor == "postgresql"
                   else f"JSON_EXTRACT({quote('custom')}, '$.\"{key}\"')")
     with connection.cursor() as cursor:
+        # A transactional test's flush empties tables but leaves indexes: one left by an earlier test goes first.
+        cursor.execute(f"DROP INDEX IF EXISTS {quote(indexes.index_name(model, key))}")
         cursor.execute(f"CREATE INDEX {quote(indexes.index_name(model, key))} ON {quote(model._meta.db_table)} "
                        f"({expression})")
+
+
+def _drop(model, key: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(indexes.index_name(model, key))}")
 
 
 def test_an_index_of_the_earlier_form_is_rebuilt_in_list_order_on_upgrade(org, make_lead):
@@ -52,24 +59,29 @@ def test_an_index_of_the_earlier_form_is_rebuilt_in_list_order_on_upgrade(org, m
 
     executor = _migrate(BEFORE)
     old = executor.loader.project_state(BEFORE).apps.get_model("core", "CustomField")
-    for target, key in [("leads.Lead", "tier"), ("deals.Customer", "region"), ("leads.Lead", "note_only")]:
-        old.objects.create(target=target, key=key, label_zh=key, type=T.TEXT, indexed=key != "note_only")
+    for target, key in [("leads.Lead", "upgrade_tier"), ("deals.Customer", "upgrade_region"), ("leads.Lead", "upgrade_note")]:
+        old.objects.create(target=target, key=key, label_zh=key, type=T.TEXT, indexed=key != "upgrade_note")
     # A field of a record type whose app is gone: nothing to rebuild, and the upgrade goes on.
     old.objects.create(target="gone.Thing", key="x", label_zh="x", type=T.TEXT, indexed=True)
-    _value_only_index(Lead, "tier")
-    _value_only_index(Customer, "region")
-    gold = make_lead(custom={"tier": "金"})
-    assert "created_at" not in _definition(indexes.index_name(Lead, "tier"))
+    try:
+        _value_only_index(Lead, "upgrade_tier")
+        _value_only_index(Customer, "upgrade_region")
+        gold = make_lead(custom={"upgrade_tier": "金"})
+        assert "created_at" not in _definition(indexes.index_name(Lead, "upgrade_tier"))
 
-    _migrate(executor.loader.graph.leaf_nodes())
+        _migrate(executor.loader.graph.leaf_nodes())
 
-    for model, key in [(Lead, "tier"), (Customer, "region")]:
-        rebuilt = _definition(indexes.index_name(model, key))
-        assert rebuilt is not None and "created_at" in rebuilt and "DESC" in rebuilt, rebuilt
-    # An unindexed field gets no index on the way.
-    assert _definition(indexes.index_name(Lead, "note_only")) is None
-    field = CustomField.objects.get(target="leads.Lead", key="tier")
-    assert list(indexes.value_filter(Lead.objects.all(), field, "金")) == [gold]
+        for model, key in [(Lead, "upgrade_tier"), (Customer, "upgrade_region")]:
+            rebuilt = _definition(indexes.index_name(model, key))
+            assert rebuilt is not None and "created_at" in rebuilt and "DESC" in rebuilt, rebuilt
+        # An unindexed field gets no index on the way.
+        assert _definition(indexes.index_name(Lead, "upgrade_note")) is None
+        field = CustomField.objects.get(target="leads.Lead", key="upgrade_tier")
+        assert list(indexes.value_filter(Lead.objects.all(), field, "金")) == [gold]
+    finally:
+        # The flush after this test keeps indexes; later tests may build their own of the same name.
+        _drop(Lead, "upgrade_tier")
+        _drop(Customer, "upgrade_region")
 
 
 def test_an_empty_database_upgrades_without_anything_to_rebuild():
