@@ -10,3 +10,15 @@ def test_whitenoise_starts_without_a_missing_directory_warning():
         warnings.simplefilter("always")
         WhiteNoiseMiddleware(lambda request: None)
     assert not [w for w in caught if "No directory at" in str(w.message)]
+
+
+def test_every_page_names_the_site_icon_and_it_is_served(client, db):
+    """Without a named icon the browser asks for /favicon.ico on every page and logs a 404 in the console."""
+    import re
+
+    page = client.get("/login/")
+    icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', page.content.decode())
+    assert icon, "the login page names no icon"
+    from django.contrib.staticfiles import finders
+
+    assert finders.find(icon.group(1).removeprefix("/static/")) is not None
