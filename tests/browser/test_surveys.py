@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from closeloop.core.models import Notification
@@ -114,7 +115,11 @@ def test_a_ticket_from_the_public_form_is_assigned_answered_resolved_in_time_and
 
     # The account owner has the call-back on Today, and it leads to the ticket with the answer.
     run_worker()
-    assert Task.objects.filter(owner=org.owner, kind="survey_low_score").exists()
+    call_back = Task.objects.get(owner=org.owner, kind="survey_low_score")
+    # Today lists what is due today: a call-back opened after 20:00 (due in 4 hours) falls due after midnight,
+    # so the walk brings it into today rather than depend on the hour the suite runs at.
+    if timezone.localdate(call_back.due_at) != timezone.localdate():
+        Task.objects.filter(pk=call_back.pk).update(due_at=timezone.now())
     owner = new_page(user=org.owner, phone=True, locale="zh-CN")
     owner.set_default_timeout(WAIT)
     owner.goto("/follow-up/today/")
