@@ -319,6 +319,9 @@ CLOSELOOP_API_SYNC_SETTLE_SECONDS = float(os.environ.get("CLOSELOOP_API_SYNC_SET
 # The API's deletions (`GET /api/deleted/{kind}`) are kept this many days (0: for ever); a nightly sweep deletes older
 # ones in batches, and a sync from before what is kept is answered 410 `sync_expired` (core/sync.py).
 CLOSELOOP_API_DELETIONS_DAYS = int(os.environ.get("CLOSELOOP_API_DELETIONS_DAYS", "90"))
+# The breakpoint radar keeps its weekly counts (the trend) this many weeks, the current one included (0: for ever;
+# never fewer than the weeks the trend shows); the recount prunes older ones (insights/radar.py).
+CLOSELOOP_RADAR_WEEKS_KEPT = int(os.environ.get("CLOSELOOP_RADAR_WEEKS_KEPT", "26"))
 # Outbound webhooks: a subscription pauses after this many failed attempts in a row (and the admins are told).
 CLOSELOOP_WEBHOOK_PAUSE_AFTER = int(os.environ.get("CLOSELOOP_WEBHOOK_PAUSE_AFTER", "10"))
 # The webhook delivery log keeps delivered and given-up deliveries this many days (0: for ever); a nightly sweep

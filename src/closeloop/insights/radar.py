@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -92,7 +93,8 @@ def counts(user: User, now: datetime, *, owner: int | None = None) -> list[tuple
 
 def recount(now: datetime | None = None) -> int:
     """Count every kind over every record, by owner, into `RadarCount`, and the dashboard's overdue follow-ups into
-    `OverdueCount` (replacing the last counts); returns the number of radar rows. The counting runs outside the transaction; the swap takes the recount row's lock."""
+    `OverdueCount` (replacing the last counts), and this week's counts into `RadarWeek` (pruning the weeks older than
+`CLOSELOOP_RADAR_WEEKS_KEPT`); returns the number of radar rows. The counting runs outside the transaction; the swap takes the recount row's lock."""
     started = clock.monotonic()
     now = now or timezone.now()
     every = kinds()
@@ -122,6 +124,9 @@ def recount(now: datetime | None = None) -> int:
         RadarCount.objects.all().delete()
         RadarCount.objects.bulk_create(kept, batch_size=1000)
         RadarWeek.objects.filter(week=week).delete()  # this week's latest recount replaces its earlier ones
+        oldest = oldest_week_kept(week)
+        if oldest is not None:
+            RadarWeek.objects.filter(week__lt=oldest).delete()
         RadarWeek.objects.bulk_create([RadarWeek(week=week, kind=kind, owner_id=owner, count=n)
                                        for (kind, owner), n in weekly.items()], batch_size=1000)
         OverdueCount.objects.all().delete()
@@ -165,6 +170,15 @@ def week_of(moment: datetime) -> date:
     """The Monday of the local week `moment` falls in."""
     day = timezone.localdate(moment)
     return day - timedelta(days=day.weekday())
+
+
+def oldest_week_kept(current: date) -> date | None:
+    """The Monday of the oldest week the radar keeps counts of (`CLOSELOOP_RADAR_WEEKS_KEPT` weeks up to `current`,
+    never fewer than the trend shows); None: kept for ever."""
+    weeks = settings.CLOSELOOP_RADAR_WEEKS_KEPT
+    if weeks <= 0:
+        return None
+    return current - timedelta(days=7 * (max(weeks, TREND_WEEKS) - 1))
 
 
 def trend(user: User, now: datetime, *, owner: int | None = None, weeks: int = TREND_WEEKS) -> dict | None:

@@ -196,3 +196,23 @@ def test_the_trend_is_empty_before_any_recount(client, org, api_auth):
     client.force_login(org.manager)
     assert "No trend yet" in client.get(reverse("insights:radar")).content.decode()
     assert client.get("/api/insights/radar", **api_auth(org.manager)).json()["trend"] == []
+
+
+def test_the_recount_keeps_a_bounded_history_of_weeks(org, make_lead, settings):
+    """`CLOSELOOP_RADAR_WEEKS_KEPT` weeks up to the current one survive a recount; older ones are deleted (0: for
+    ever; fewer than the trend shows count as the trend's weeks)."""
+    overdue_lead(make_lead, org.owner, days=200)  # broken at every recount below
+    now = timezone.now()
+    settings.CLOSELOOP_RADAR_WEEKS_KEPT = 10
+    for back in range(12, -1, -1):  # a recount in each of the last 13 weeks
+        radar.recount(now - timedelta(days=7 * back))
+    weeks = sorted(set(RadarWeek.objects.values_list("week", flat=True)))
+    this_week = radar.week_of(now)
+    assert weeks == [this_week - timedelta(days=7 * back) for back in range(9, -1, -1)]
+    assert trend_of(org.owner, now)[this_week - timedelta(days=7 * 7)] == 1  # the trend's oldest week is still kept
+    settings.CLOSELOOP_RADAR_WEEKS_KEPT = 3  # fewer than the trend shows: the trend's weeks are kept
+    radar.recount(now)
+    assert len(set(RadarWeek.objects.values_list("week", flat=True))) == radar.TREND_WEEKS
+    settings.CLOSELOOP_RADAR_WEEKS_KEPT = 0  # for ever
+    radar.recount(now + timedelta(days=7 * 30))
+    assert len(set(RadarWeek.objects.values_list("week", flat=True))) == radar.TREND_WEEKS + 1
