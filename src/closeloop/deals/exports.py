@@ -2,22 +2,17 @@
 through their visibility, with the figures as numbers and dates as dates, then the custom fields the viewer may see."""
 
 
-from decimal import Decimal
-
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.customfields import registry
-from closeloop.core.models import CustomFieldType
 from closeloop.core.notify import absolute_url
 from closeloop.core.spreadsheets import workbook_export, xlsx_response
 
 from .services.opportunities import DEAL_TARGET
 
 BUILT_IN_COLUMNS = 14
-# Custom figures are numbers in the workbook, as the deal's own amount is (sums and filters work on them).
-NUMBER_TYPES = {CustomFieldType.INTEGER, CustomFieldType.DECIMAL, CustomFieldType.MONEY}
 
 
 def deals_workbook(deals, *, viewer=None) -> bytes:
@@ -52,11 +47,7 @@ def deals_workbook(deals, *, viewer=None) -> bytes:
             sheet.write_datetime(n, 11, timezone.localtime(deal.updated_at).replace(tzinfo=None), moment)
             sheet.write(n, 12, deal.next_step)
             sheet.write(n, 13, absolute_url(deal.get_absolute_url()))
-            for col, (field, value, text) in enumerate(custom.typed_cells(deal.custom), start=BUILT_IN_COLUMNS):
-                if field.type in NUMBER_TYPES and text:
-                    sheet.write_number(n, col, Decimal(str(value)), money if field.type == CustomFieldType.MONEY else None)
-                else:
-                    sheet.write_string(n, col, text)
+            custom.write(sheet, n, BUILT_IN_COLUMNS, deal.custom, export)
     return export.content
 
 

@@ -9,6 +9,7 @@ app_name = "quotes"
 
 urlpatterns = [
     path("", views.quote_list_view, name="list"),
+    path("export/", views.quote_export_view, name="export"),
     path("new/", views.quote_create_view, name="create"),
     path("<int:pk>/", views.quote_detail_view, name="detail"),
     path("<int:pk>/v<int:number>/", views.quote_detail_view, name="version"),

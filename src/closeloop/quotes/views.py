@@ -22,6 +22,7 @@ from closeloop.followup.timeline import AUDIT, TEMPLATES, TimelineEntry
 
 from . import approvals, services
 from .catalog import quote_settings, tax_rates
+from .exports import quotes_export_response
 from .forms import LineForm, QuoteCreateForm, QuoteTermsForm
 from .models import Product, QuoteStatus, QuoteTemplate
 from .pdf import pdf_filename, quote_pdf
@@ -39,21 +40,36 @@ from .selectors import (
 REVIEW_PARAMETERS = ("owner", "pipeline", "source", "event", "from", "to")
 
 
-@login_required
-@require_GET
-def quote_list_view(request):
+def _listed(request):
+    """The quotes the list's filters, search and `cf.<key>` filters select, through the viewer's visibility (the
+    list's pages and its export read the same), with the list's custom columns and filters."""
     get = request.GET
     filters = QuoteFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), deal=get.get("deal", ""),
                            owner=get.get("owner", ""), pipeline=get.get("pipeline", ""), source=get.get("source", ""),
                            event=get.get("event", ""), start=get.get("from", ""), end=get.get("to", ""))
-    quotes, custom_columns, custom_filters = indexes.list_fields(quote_list(user=request.user, filters=filters), services.QUOTE_TARGET,
-                                                 request.user, get)
+    quotes, custom_columns, custom_filters = indexes.list_fields(
+        quote_list(user=request.user, filters=filters), services.QUOTE_TARGET, request.user, get)
+    return filters, quotes, custom_columns, custom_filters
+
+
+@login_required
+@require_GET
+def quote_list_view(request):
+    filters, quotes, custom_columns, custom_filters = _listed(request)
     page = paginate(request, quotes)
     context = {"page": page, "filters": filters, "query": query_without_page(request), "statuses": QuoteStatus.choices,
                "custom_columns": custom_columns, "custom_filters": custom_filters,
                "review_filters": kept_parameters(request, REVIEW_PARAMETERS)}
     template = "quotes/_list_rows.html" if request.htmx and request.htmx.target == "quote-rows" else "quotes/list.html"
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def quote_export_view(request):
+    """The quote list as an Excel workbook: the same filters, the same visibility, every row."""
+    _filters, quotes, _columns, _offered = _listed(request)
+    return quotes_export_response(quotes, viewer=request.user)
 
 
 def _quotable_deals(user, selected: int | None):

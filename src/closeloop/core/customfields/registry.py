@@ -6,6 +6,7 @@ with the rest of a record's fields, so every channel refuses the same values in 
 
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
@@ -94,6 +95,10 @@ def user_names(fields, customs) -> dict:
     return {user.pk: str(user) for user in User.objects.filter(pk__in=ids)} if ids else {}
 
 
+# Custom figures are numbers in a workbook.
+NUMBER_TYPES = {CustomFieldType.INTEGER, CustomFieldType.DECIMAL, CustomFieldType.MONEY}
+
+
 @dataclass
 class ExportColumns:
     """The custom-field columns of a record list's export: the fields the exporting viewer may see, headed by their
@@ -115,6 +120,19 @@ class ExportColumns:
         custom = custom or {}
         return [(field, custom.get(field.key), types.display(field, custom.get(field.key), users=self.users))
                 for field in self.fields]
+
+    def write(self, sheet, row: int, first_column: int, custom: dict | None, export) -> None:
+        """A record's values into a workbook's row from `first_column` on (`export`: core.spreadsheets'
+        `WorkbookExport`): figures as numbers, as a record's own amounts are (sums and filters work on them), money
+        in the money format; everything else as the text people read, never run as a formula."""
+        for col, (field, value, text) in enumerate(self.typed_cells(custom), start=first_column):
+            if not text:
+                continue  # an empty cell, as a record's own empty values are
+            if field.type in NUMBER_TYPES:
+                sheet.write_number(row, col, Decimal(str(value)),
+                                   export.money if field.type == CustomFieldType.MONEY else None)
+            else:
+                sheet.write_string(row, col, text)
 
 
 def export_columns(target: str, viewer) -> ExportColumns:
