@@ -690,15 +690,21 @@ def service(scope: Scope, now: datetime) -> dict:
     """After-sales service in the period, by assignee: tickets opened and resolved, the first response in time (of
     those opened) and the resolution in time (of those resolved); then CSAT and NPS of the surveys answered, by
     account owner and over time (service.selectors.satisfaction)."""
-    opened, resolved = scope.during("created_at"), scope.during("resolved_at")
-    grouped = list(tickets_in(scope).filter(opened | resolved).order_by().values("owner_id").annotate(
-        opened=Count("pk", filter=opened), resolved=Count("pk", filter=resolved),
-        response_met=Count("pk", filter=opened & response_outcome("met")),
-        response_missed=Count("pk", filter=opened & response_outcome("missed", now)),
-        resolution_met=Count("pk", filter=resolved & resolution_outcome("met")),
-        resolution_missed=Count("pk", filter=resolved & resolution_outcome("missed"))))
-    names = _names(User, {row["owner_id"] for row in grouped}, "display_name")
+    # Two grouped queries, one per side, each read from its covering index (ticket_review_opened_idx,
+    # ticket_review_resolved_idx): one query over `opened OR resolved` read every such ticket's row, half a second
+    # over a quarter at 1M tickets.
+    tickets = tickets_in(scope).order_by()
     keys = ("opened", "resolved", "response_met", "response_missed", "resolution_met", "resolution_missed")
+    by_owner: dict = {}
+    for row in [*tickets.filter(scope.during("created_at")).values("owner_id").annotate(
+                    opened=Count("pk"), response_met=Count("pk", filter=response_outcome("met")),
+                    response_missed=Count("pk", filter=response_outcome("missed", now))),
+                *tickets.filter(scope.during("resolved_at")).values("owner_id").annotate(
+                    resolved=Count("pk"), resolution_met=Count("pk", filter=resolution_outcome("met")),
+                    resolution_missed=Count("pk", filter=resolution_outcome("missed")))]:
+        by_owner.setdefault(row["owner_id"], dict.fromkeys(keys, 0) | {"owner_id": row["owner_id"]}).update(row)
+    grouped = list(by_owner.values())
+    names = _names(User, set(by_owner), "display_name")
     opened_days = {"opened_from": scope.start.isoformat(), "opened_to": scope.end.isoformat()}
     resolved_days = {"resolved_from": scope.start.isoformat(), "resolved_to": scope.end.isoformat()}
 

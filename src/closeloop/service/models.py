@@ -402,9 +402,14 @@ class Ticket(FollowedUp, models.Model):
                          condition=Q(resolved_at__isnull=True, closed_at__isnull=True)),
             models.Index(fields=["owner", "-created_at", "-id"], name="ticket_owner_open_idx",
                          condition=Q(resolved_at__isnull=True, closed_at__isnull=True)),
-            # The review's tickets resolved in a period (with ticket_created_idx for those opened in it: one
-            # index per side of the OR, instead of every ticket of the line).
-            models.Index(fields=["resolved_at"], name="ticket_resolved_idx", condition=Q(resolved_at__isnull=False)),
+            # The review's tickets opened and resolved in a period, by assignee, with their SLA outcome, read from
+            # the index alone (insights.dashboard.service; the customer, for a line's customers' tickets): a
+            # quarter's tickets' rows, read from the table, took half a second at 1M tickets. The second also
+            # serves the ticket list's resolved-between filter.
+            models.Index(fields=["created_at", "owner", "customer", "first_responded_at", "first_response_due_at"],
+                         name="ticket_review_opened_idx"),
+            models.Index(fields=["resolved_at", "owner", "customer", "resolution_due_at"],
+                         name="ticket_review_resolved_idx", condition=Q(resolved_at__isnull=False)),
         ]
 
     def __str__(self):
