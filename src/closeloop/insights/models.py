@@ -62,6 +62,21 @@ class RadarWeek(models.Model):
         return f"{self.week} · {self.kind} · {self.owner_id} · {self.count}"
 
 
+class RadarWeekKept(models.Model):
+    """A week (its Monday, local time) in which the worker recounted at least once, so `RadarWeek` holds its counts:
+    a week without a row had no recount (the worker was not running, or it is before the history began) and the
+    trend shows "no data" for it, not 0. A kind and owner without a `RadarWeek` row in a kept week had nothing broken."""
+
+    week = models.DateField(unique=True)
+
+    class Meta:
+        verbose_name = _("breakpoint radar week kept")
+        verbose_name_plural = _("breakpoint radar weeks kept")
+
+    def __str__(self):
+        return f"{self.week}"
+
+
 class RadarRecount(models.Model):
     """One row (pk 1): when the counts in `RadarCount` were taken, and how long it took. The recount locks it, so
     two workers recounting at once take turns instead of both writing their rows."""

@@ -28,7 +28,7 @@ from closeloop.core.pagination import page_of
 from closeloop.core.visibility import owners_seen
 
 from .dashboard import overdue_recount
-from .models import OverdueCount, RadarCount, RadarRecount, RadarWeek
+from .models import OverdueCount, RadarCount, RadarRecount, RadarWeek, RadarWeekKept
 from .services import thresholds
 
 
@@ -124,11 +124,13 @@ def recount(now: datetime | None = None) -> int:
         RadarCount.objects.all().delete()
         RadarCount.objects.bulk_create(kept, batch_size=1000)
         RadarWeek.objects.filter(week=week).delete()  # this week's latest recount replaces its earlier ones
+        RadarWeek.objects.bulk_create([RadarWeek(week=week, kind=kind, owner_id=owner, count=n)
+                                       for (kind, owner), n in weekly.items()], batch_size=1000)
+        RadarWeekKept.objects.get_or_create(week=week)  # this week has data, even if nothing was broken
         oldest = oldest_week_kept(week)
         if oldest is not None:
             RadarWeek.objects.filter(week__lt=oldest).delete()
-        RadarWeek.objects.bulk_create([RadarWeek(week=week, kind=kind, owner_id=owner, count=n)
-                                       for (kind, owner), n in weekly.items()], batch_size=1000)
+            RadarWeekKept.objects.filter(week__lt=oldest).delete()
         OverdueCount.objects.all().delete()
         OverdueCount.objects.bulk_create(overdue, batch_size=1000)
         RadarRecount.objects.filter(pk=1).update(counted_at=now, seconds=clock.monotonic() - started)
@@ -185,15 +187,16 @@ def trend(user: User, now: datetime, *, owner: int | None = None, weeks: int = T
     """The last `weeks` weeks' counts per kind of the owners whose counts `user` sees through ownership (a rep their
     own, a manager the subtree, an administrator everyone; of one owner when given), from `RadarWeek`: a past week
     as of its last recount, the current one as of the latest. None before any recount kept a week. Returns
-    {"weeks": [Monday, ...], "rows": [(kind, [count or None per week]), ...]}; None marks a week before the history."""
+    {"weeks": [Monday, ...], "rows": [(kind, [count or None per week]), ...], "gaps": bool}; None marks a week
+    without data (no recount in it: the worker was not running, or before the history began), unlike a true 0."""
     if not user.is_authenticated or not user.is_active:
         return None
     current = week_of(now)
     mondays = [current - timedelta(days=7 * n) for n in range(weeks - 1, -1, -1)]
-    # The history starts with the first week a recount kept (one that found nothing broken anywhere keeps no row).
-    started = RadarWeek.objects.order_by("week").values_list("week", flat=True).first()
-    if started is None:
+    if not RadarWeekKept.objects.exists():
         return None
+    kept_weeks = set(RadarWeekKept.objects.filter(week__gte=mondays[0], week__lte=current)
+                     .values_list("week", flat=True))
     found = RadarWeek.objects.filter(week__gte=mondays[0], week__lte=current)
     if not user.is_admin:
         found = found.filter(owner_id__in=owners_seen(user))
@@ -201,8 +204,9 @@ def trend(user: User, now: datetime, *, owner: int | None = None, weeks: int = T
         found = found.filter(owner_id=owner)
     kept = {(key, week): n for key, week, n in found.order_by().values("kind", "week").annotate(n=Sum("count"))
             .values_list("kind", "week", "n")}
-    return {"weeks": mondays, "rows": [(kind, [None if week < started else kept.get((kind.key, week), 0)
-                                               for week in mondays]) for kind in kinds()]}
+    return {"weeks": mondays, "gaps": len(kept_weeks) < len(mondays),
+            "rows": [(kind, [kept.get((kind.key, week), 0) if week in kept_weeks else None for week in mondays])
+                     for kind in kinds()]}
 
 
 def line_counts(user: User, now: datetime, *, owners: list[int]) -> list[tuple[RadarBreak, int]]:

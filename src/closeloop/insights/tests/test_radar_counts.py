@@ -13,7 +13,7 @@ from closeloop.deals.models import Opportunity
 from closeloop.followup.models import ParticipantRole
 from closeloop.followup.services import participant_add
 from closeloop.insights import radar
-from closeloop.insights.models import RadarCount, RadarWeek
+from closeloop.insights.models import RadarCount, RadarWeek, RadarWeekKept
 from closeloop.leads.models import Lead, LeadStatus
 from closeloop.service.models import Survey, Ticket
 
@@ -189,7 +189,7 @@ def test_a_rep_sees_their_own_trend_a_manager_the_subtree_an_outsider_nothing_of
     answer = client.get("/api/insights/radar", **api_auth(org.manager)).json()["trend"]
     assert len(answer) == radar.TREND_WEEKS and answer[-1]["week"] == f"{week:%Y-%m-%d}"
     assert answer[-1]["counts"]["leads.first_contact_overdue"] == 3
-    assert "leads.first_contact_overdue" not in answer[-2]["counts"]  # before the history
+    assert answer[-2]["counts"]["leads.first_contact_overdue"] is None  # before the history: no data
 
 
 def test_the_trend_is_empty_before_any_recount(client, org, api_auth):
@@ -209,6 +209,7 @@ def test_the_recount_keeps_a_bounded_history_of_weeks(org, make_lead, settings):
     weeks = sorted(set(RadarWeek.objects.values_list("week", flat=True)))
     this_week = radar.week_of(now)
     assert weeks == [this_week - timedelta(days=7 * back) for back in range(9, -1, -1)]
+    assert sorted(RadarWeekKept.objects.values_list("week", flat=True)) == weeks
     assert trend_of(org.owner, now)[this_week - timedelta(days=7 * 7)] == 1  # the trend's oldest week is still kept
     settings.CLOSELOOP_RADAR_WEEKS_KEPT = 3  # fewer than the trend shows: the trend's weeks are kept
     radar.recount(now)
@@ -216,3 +217,37 @@ def test_the_recount_keeps_a_bounded_history_of_weeks(org, make_lead, settings):
     settings.CLOSELOOP_RADAR_WEEKS_KEPT = 0  # for ever
     radar.recount(now + timedelta(days=7 * 30))
     assert len(set(RadarWeek.objects.values_list("week", flat=True))) == radar.TREND_WEEKS + 1
+
+
+def test_a_week_without_recount_is_no_data_not_zero(client, org, make_lead, api_auth):
+    """The worker was down one week: the trend, its table, chart and the API say "no data" for it (None, "—", a gap,
+    null), while a week it recounted and found nothing broken is a true 0."""
+    now = timezone.now()
+    this_week = radar.week_of(now)
+    down, empty, counted = (this_week - timedelta(days=7 * n) for n in (1, 2, 3))
+    lead = overdue_lead(make_lead, org.owner, days=60)
+    radar.recount(now - timedelta(days=21))  # three weeks ago: one broken
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=None, status=LeadStatus.QUALIFIED)
+    Lead.objects.filter(pk=lead.pk).delete()
+    radar.recount(now - timedelta(days=14))  # two weeks ago: nothing broken anywhere, a true 0
+    assert not RadarWeek.objects.filter(week=empty).exists()
+    # last week: no recount (the worker was down)
+    overdue_lead(make_lead, org.owner, days=60)
+    radar.recount(now)
+    trend = trend_of(org.manager, now)
+    assert (trend[counted], trend[empty], trend[down], trend[this_week]) == (1, 0, None, 1)
+    assert trend[counted - timedelta(days=7)] is None  # before the history: no data either
+    client.force_login(org.manager)
+    answer = client.get(reverse("insights:radar"))
+    body = answer.content.decode()
+    assert "No data for that week" in body and "—</span>" in body
+    series = answer.context["charts"]["trend"]["series"]
+    assert [series[0]["data"][i] for i in (-4, -3, -2, -1)] == [1, 0, None, 1]  # the chart's gap
+    api = {week["week"]: week["counts"]["leads.first_contact_overdue"]
+           for week in client.get("/api/insights/radar", **api_auth(org.manager)).json()["trend"]}
+    assert (api[f"{counted:%Y-%m-%d}"], api[f"{empty:%Y-%m-%d}"], api[f"{down:%Y-%m-%d}"]) == (1, 0, None)
+    # Every week kept: no note.
+    client.force_login(org.owner)
+    for back in range(radar.TREND_WEEKS):
+        radar.recount(now - timedelta(days=7 * back))
+    assert "No data for that week" not in client.get(reverse("insights:radar")).content.decode()

@@ -29,7 +29,7 @@
     }
     base.xAxis = { type: "category", data: data.labels, axisLabel: { interval: 0, hideOverlap: true } };
     if (data.counts) {
-      // The radar's trend: one line per kind of break; a week before the history is a gap (null).
+      // The radar's trend: one line per kind of break; a week without data (null: no recount in it) is a gap.
       base.yAxis = { type: "value", minInterval: 1 };
       base.series = data.series.map(function (series) {
         return { name: series.name, type: "line", connectNulls: false, data: series.data };
