@@ -1,12 +1,18 @@
-"""The receivables as an Excel workbook (XlsxWriter, written row by row in constant memory): the summary by
-age bucket, by rep and by customer, and every instalment behind it."""
+"""Contract workbooks (XlsxWriter, written row by row in constant memory): the receivables — the summary by age
+bucket, by rep and by customer, and every instalment behind it — and the contract list."""
 
 
+from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
-from closeloop.core.spreadsheets import workbook_export
+from closeloop.core.customfields import registry
+from closeloop.core.notify import absolute_url
+from closeloop.core.spreadsheets import ExportColumn, records_workbook, workbook_export, xlsx_response
 
 from . import receivables
+from .services import CONTRACT_TARGET
 
 
 def receivables_workbook(rows, filters: receivables.DrillFilters, today) -> bytes:
@@ -65,3 +71,34 @@ def receivables_workbook(rows, filters: receivables.DrillFilters, today) -> byte
             detail.write(n, 6, labels[receivables.bucket_of(instalment, today)])
             detail.write_row(n, 7, [instalment.amount, instalment.paid_amount, instalment.outstanding], money)
     return export.content
+
+
+def contract_columns() -> list[ExportColumn]:
+    return [
+        ExportColumn(_("Number"), lambda c: c.number, width=20),
+        ExportColumn(pgettext("record", "Title"), lambda c: c.title, width=36),
+        ExportColumn(_("Customer"), lambda c: c.customer.name, width=36),
+        ExportColumn(_("Deal"), lambda c: c.opportunity.name, width=36),
+        ExportColumn(_("Status"), lambda c: c.get_status_display()),
+        ExportColumn(_("Amount"), lambda c: c.amount, "money"),
+        ExportColumn(_("Amount excl. tax"), lambda c: c.amount_excl_tax, "money"),
+        ExportColumn(_("Paid"), lambda c: c.paid_amount, "money"),
+        ExportColumn(_("Invoiced"), lambda c: c.invoiced_amount, "money"),
+        ExportColumn(_("Sign date"), lambda c: c.sign_date, "date"),
+        ExportColumn(_("Start date"), lambda c: c.start_date, "date"),
+        ExportColumn(_("End date"), lambda c: c.end_date, "date"),
+        ExportColumn(_("Owner"), lambda c: str(c.owner)),
+        ExportColumn(_("Team"), lambda c: str(c.owner.department or "")),
+        ExportColumn(_("Created"), lambda c: c.created_at, "moment"),
+        ExportColumn(_("Link"), lambda c: absolute_url(c.get_absolute_url()), width=40),
+    ]
+
+
+def contracts_export_response(contracts, *, viewer) -> HttpResponse:
+    """The contract list as an Excel workbook: the rows the viewer's filters and search select, through their
+    visibility, every page; amounts as money, dates as dates, a link to each contract, then the custom fields the
+    viewer may see."""
+    content = records_workbook(contracts.select_related("opportunity", "owner__department"),
+                               sheet_name=_("Contracts"), columns=contract_columns(),
+                               custom=registry.export_columns(CONTRACT_TARGET, viewer))
+    return xlsx_response(content, f"contracts-{timezone.localtime():%Y%m%d-%H%M}.xlsx")

@@ -6,6 +6,7 @@ app_name = "contracts"
 
 urlpatterns = [
     path("", views.contract_list_view, name="list"),
+    path("export/", views.contract_export_view, name="export"),
     path("new/", views.contract_create_view, name="create"),
     path("receivables/", views_receivables.receivables_view, name="receivables"),
     path("receivables/instalments/", views_receivables.receivables_instalments_view, name="receivables_instalments"),

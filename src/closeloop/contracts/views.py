@@ -26,6 +26,7 @@ from closeloop.quotes.models import Quote
 from closeloop.quotes.selectors import get_quote_for_user
 
 from . import access, documents, plans, services
+from .exports import contracts_export_response
 from .forms import (
     ContractForm,
     InstalmentRowForm,
@@ -51,9 +52,9 @@ PLAN_BLANK_ROWS = 3
 REVIEW_PARAMETERS = ("owner", "pipeline", "source", "signed_from", "signed_to")
 
 
-@login_required
-@require_GET
-def contract_list_view(request):
+def _listed(request):
+    """The contracts the list's filters, search and `cf.<key>` filters select, through the viewer's visibility (the
+    list's pages and its export read the same), with the list's custom columns and filters."""
     get = request.GET
     filters = ContractFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), deal=get.get("deal", ""),
                               customer=get.get("customer", ""), owner=get.get("owner", ""),
@@ -61,6 +62,13 @@ def contract_list_view(request):
                               signed_from=get.get("signed_from", ""), signed_to=get.get("signed_to", ""))
     contracts, custom_columns, custom_filters = indexes.list_fields(contract_list(user=request.user, filters=filters),
                                                     services.CONTRACT_TARGET, request.user, get)
+    return filters, contracts, custom_columns, custom_filters
+
+
+@login_required
+@require_GET
+def contract_list_view(request):
+    filters, contracts, custom_columns, custom_filters = _listed(request)
     page = paginate(request, contracts)
     context = {"page": page, "filters": filters, "query": query_without_page(request), "custom_columns": custom_columns,
                "custom_filters": custom_filters,
@@ -68,6 +76,14 @@ def contract_list_view(request):
     template = ("contracts/_list_rows.html" if request.htmx and request.htmx.target == "contract-rows"
                 else "contracts/list.html")
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def contract_export_view(request):
+    """The contract list as an Excel workbook: the same filters, the same visibility, every row."""
+    _filters, contracts, _columns, _offered = _listed(request)
+    return contracts_export_response(contracts, viewer=request.user)
 
 
 def _quotes_awaiting_contract(user):
