@@ -82,7 +82,11 @@ def child(rows: int, path: Path) -> dict:
     for position, name in enumerate(["展会", "官网", "广告", "电话"]):
         LeadSource.objects.get_or_create(name=name, defaults={"position": position})
 
-    started, cpu_started = time.monotonic(), time.process_time()
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    started, cpu_started, children_started = time.monotonic(), time.process_time(), children_cpu()
     with path.open("rb") as handle:
         job = import_job_create(upload=File(handle, name=path.name), actor=user)
     checked = time.monotonic()
@@ -91,7 +95,10 @@ def child(rows: int, path: Path) -> dict:
                                                default_source=LeadSource.objects.get(name="电话"))
     job = import_job_run(job_id=job.pk)
     finished, cpu = time.monotonic(), time.process_time() - cpu_started
+    # The job's second process (it reads and cleans the rows) is a child of this one, ended by now.
+    cpu_children = children_cpu() - children_started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_children_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
     # Baseline: the same rows' cells, inserted with raw executemany in 2,000-row transactions.
     columns = ", ".join(f"c{i} text" for i in range(len(HEADERS)))
@@ -118,7 +125,8 @@ def child(rows: int, path: Path) -> dict:
                 flush()
     flush()
     return {"rows": rows, "check_s": checked - started, "run_s": finished - checked, "baseline_s": baseline, "cpu_s": cpu,
-            "peak_mib": peak_mib, "imported": job.imported_rows, "refused": job.refused_rows,
+            "cpu_children_s": cpu_children, "peak_mib": peak_mib, "peak_children_mib": peak_children_mib,
+            "imported": job.imported_rows, "refused": job.refused_rows,
             "routed": job.routed_rows, "status": job.status, "error": job.error}
 
 
@@ -237,8 +245,10 @@ def result_line(figures: dict) -> dict:
     rows = figures["rows"]
     seconds_budget, memory_budget = BUDGETS.get(rows, (None, None))
     total = figures["check_s"] + figures["run_s"]
+    # Both processes' peaks added up: an upper bound, since the second shares the first's pages until written.
+    peak = figures["peak_mib"] + figures.get("peak_children_mib", 0)
     ok = figures["status"] == "done" and (seconds_budget is None or total <= seconds_budget) and (
-        memory_budget is None or figures["peak_mib"] <= memory_budget)
+        memory_budget is None or peak <= memory_budget)
     budget = f"<= {seconds_budget} s" + (f", {memory_budget} MiB" if memory_budget else "")
     if figures["status"] == "stopped":
         return {"what": f"import {rows:,} rows .xlsx (check + job)", "figure": total, "unit": "s", "baseline": None,
@@ -249,8 +259,9 @@ def result_line(figures: dict) -> dict:
         "baseline": figures["baseline_s"], "ratio": total / figures["baseline_s"] if figures["baseline_s"] else None,
         "budget": budget, "status": "PASS" if ok else "FAIL",
         "note": (f"{rows / total:,.0f} rows/s; check {figures['check_s']:.1f} s, job {figures['run_s']:.1f} s, "
-                 f"CPU {figures['cpu_s']:.1f} s; "
-                 f"peak {figures['peak_mib']:,.0f} MiB; {figures['imported']:,} imported, "
+                 f"CPU {figures['cpu_s']:.1f} s + {figures.get('cpu_children_s', 0):.1f} s in the reading process; "
+                 f"peak {figures['peak_mib']:,.0f} + {figures.get('peak_children_mib', 0):,.0f} MiB; "
+                 f"{figures['imported']:,} imported, "
                  f"{figures['refused']:,} refused, {figures['routed']:,} routed"
                  + (f"; {figures['error']}" if figures["error"] else "")),
     }

@@ -68,12 +68,14 @@ def _lead_check(data: dict) -> dict:
     return lead_check(data=data, channel=Channel.IMPORT)
 
 
-def _lead_submit(*, rows, actor, on_chunk, job=None):
+def _lead_submit(*, rows, actor, on_chunk, job=None, progress=None):
     from closeloop.core.models import Channel
 
     from .services.batch import lead_submit_batch
 
-    return lead_submit_batch(rows=rows, channel=Channel.IMPORT, actor=actor, on_chunk=on_chunk, import_job=job)
+    # A job's rows come from its file alone: read and cleaned in a second process while this one writes.
+    return lead_submit_batch(rows=rows, channel=Channel.IMPORT, actor=actor, on_chunk=on_chunk, import_job=job,
+                             progress=progress, apart=job is not None)
 
 
 def _lead_fields() -> dict:

@@ -55,7 +55,8 @@ def _check(data: dict) -> dict:
     return catalog.product_check(data=row_values(data))
 
 
-def _submit(*, rows, actor, on_chunk, job=None):
+def _submit(*, rows, actor, on_chunk, job=None, progress=None):
+    # `progress` is for rows read in another process; these are read here, so the job's own state is current.
     return catalog.product_import(rows=((key, row_values(data)) for key, data in rows), actor=actor, on_chunk=on_chunk)
 
 

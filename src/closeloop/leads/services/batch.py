@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import islice
 from operator import itemgetter
 
 from django.contrib.contenttypes.models import ContentType
@@ -24,6 +23,7 @@ from ..models import (
     Lead,
     LeadSource,
 )
+from . import pipeline
 from .intake import LEAD_TARGET, channel_policy, clean_submission, lead_submit, match_note, resolve_source
 
 
@@ -36,15 +36,21 @@ class BatchOutcome:
     refused: list = field(default_factory=list)
     owners: dict = field(default_factory=dict)  # owner → new leads they received
     flagged: dict = field(default_factory=dict)  # owner id → new leads flagged as looking like theirs
+    progress: object = None  # what the batch's `progress()` said once this chunk's rows were drawn
 
 
 def lead_submit_batch(
     *, rows, channel: str, actor: User | None, campaign: Campaign | None = None, chunk_size: int = 2000,
-    on_chunk=None, import_job=None,
+    on_chunk=None, import_job=None, progress=None, apart: bool = False,
 ) -> BatchOutcome:
     """`lead_submit` for many rows: the same `_clean`, source rules and dedup/scoring/assignment seams per
     row, with the writes batched. `rows` yields `(key, data)`; each chunk of `chunk_size` rows is one
     transaction, and `on_chunk(outcome)` runs inside it, so a caller's progress commits with the leads.
+
+    `apart`: read `rows` and clean them in a second process (`pipeline.chunks_apart`) while this one
+    searches, assigns and writes; `rows` must then need no database. `progress()` is read after each chunk
+    is drawn from `rows`, in the process that reads them, and handed to `on_chunk` as `outcome.progress`
+    (a generator's own bookkeeping, such as the last row number, lives in that process).
 
     A row the duplicate check does not simply let through goes through `lead_submit` itself, so
     routing a duplicate to its owner (touch, flag, refusal) behaves exactly as on every other channel.
@@ -54,14 +60,13 @@ def lead_submit_batch(
     policy = channel_policy(channel)
     sources: dict = {}
     total = BatchOutcome()
-    rows = iter(rows)
-    while True:
-        chunk = list(islice(rows, chunk_size))
-        if not chunk:
-            break
+    prepare = partial(_prepare_row, channel=channel, policy=policy)
+    chunks = pipeline.chunks_apart if apart and pipeline.available() else pipeline.chunks_in_process
+    for chunk, drawn in chunks(rows, chunk_size, prepare, progress):
         with transaction.atomic():
-            outcome = _submit_chunk(chunk, channel=channel, actor=actor, campaign=campaign, policy=policy,
-                                    sources=sources, import_job=import_job)
+            outcome = _submit_chunk(chunk, channel=channel, actor=actor, campaign=campaign, sources=sources,
+                                    import_job=import_job)
+            outcome.progress = drawn
             if on_chunk is not None:
                 on_chunk(outcome)
         total.created += outcome.created
@@ -84,7 +89,26 @@ def lead_submit_batch(
     return total
 
 
-def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_job=None) -> BatchOutcome:
+def _prepare_row(row, *, channel, policy) -> tuple:
+    """What a row's cleaning needs no database for (`clean_submission`): `(key, data, cleaned, None)`, or
+    `(key, data, None, (message, field errors))` for a refused row. Runs in the preparing process of an
+    import, so it returns plain values that travel well, not models or exceptions."""
+    key, data = row
+    try:
+        return key, data, clean_submission(data, channel=channel, policy=policy), None
+    except ValidationFailed as exc:
+        return key, data, None, (exc.message, exc.field_errors)
+
+
+def _cleaned(cleaned, problem) -> dict:
+    """A prepared row's cleaning, as `clean_submission` returned or raised it."""
+    if problem is not None:
+        message, field_errors = problem
+        raise ValidationFailed(message, field_errors=field_errors)
+    return cleaned
+
+
+def _submit_chunk(chunk, *, channel, actor, campaign, sources, import_job=None) -> BatchOutcome:
     outcome = BatchOutcome()
     pending: list[Lead] = []
     # Rows the duplicate check did not simply let through: they go through `lead_submit` after the
@@ -124,11 +148,12 @@ def _submit_chunk(chunk, *, channel, actor, campaign, policy, sources, import_jo
         deferred.clear()
 
     rows = []
-    for key, data in chunk:
+    for key, data, prepared, problem in chunk:
         try:
-            # The built-in fields and the custom ones in one round, as lead_submit checks them.
-            cleaned, custom = clean_record(partial(clean_submission, data, channel=channel, policy=policy),
-                                           LEAD_TARGET, data, channel=channel, actor=actor, creating=True)
+            # The built-in fields (cleaned by `_prepare_row`) and the custom ones in one round, as lead_submit
+            # checks them.
+            cleaned, custom = clean_record(partial(_cleaned, prepared, problem), LEAD_TARGET, data, channel=channel,
+                                           actor=actor, creating=True)
             source = _cached_source(data, campaign, sources)
         except ValidationFailed as exc:
             outcome.refused.append((key, exc.field_errors or {"": [exc.message]}))

@@ -153,7 +153,7 @@ def import_mapping_errors(*, mapping: list[str], headers: list[str], default_sou
 @dataclass
 class _RowState:
     last_row: int = 0
-    merged: int = 0
+    merged: int = 0  # rows merged into an earlier row, since the job (re)started
 
 
 def import_job_run(*, job_id: int) -> ImportJob | None:
@@ -171,9 +171,15 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         job.started_at = job.started_at or timezone.now()
         job.save(update_fields=["status", "started_at"])
     state = _RowState(last_row=job.last_row)
+    committed = _RowState(last_row=job.last_row)
     plan = _merge_plan(job) if job.merge_duplicates else {}
+    job.default_source  # noqa: B018 - read here: the rows may be read in a process that may not query
 
     def on_chunk(outcome: BatchOutcome):
+        # The rows may be read in another process (the lead import's), which reports where it is with each
+        # chunk; otherwise the state here is current.
+        last_row, merged_total = getattr(outcome, "progress", None) or (state.last_row, state.merged)
+        merged, committed.merged = merged_total - committed.merged, merged_total
         refusals = []
         for (number, cells), errors in outcome.refused:
             if number in plan and plan[number][0] == "rep" and plan[number][1]:
@@ -181,16 +187,15 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
                 errors = {**errors, "merged": [_("Rows %(rows)s were merged into this row.") % {"rows": members}]}
             refusals.append(ImportRefusal(job_id=job.pk, row_number=number, cells=cells, errors=errors))
         ImportRefusal.objects.bulk_create(refusals)
-        merged, state.merged = state.merged, 0
         ImportJob.objects.filter(pk=job.pk).update(
-            last_row=state.last_row, imported_rows=F("imported_rows") + outcome.created,
+            last_row=last_row, imported_rows=F("imported_rows") + outcome.created,
             routed_rows=F("routed_rows") + outcome.routed, refused_rows=F("refused_rows") + len(refusals),
             merged_rows=F("merged_rows") + merged,
         )
 
     try:
         imports.import_kind(job.kind).submit(rows=_job_rows(job, state, plan), actor=job.created_by, on_chunk=on_chunk,
-                                             job=job)
+                                             job=job, progress=lambda: (state.last_row, state.merged))
     except imports.ImportFileError as exc:
         return _import_job_finish(job, error=exc.message)
     except Exception:

@@ -154,13 +154,14 @@ def _per_row(rows, actor) -> tuple[dict, dict]:
     return counts
 
 
-def _batch(rows, actor, chunk_size) -> dict:
+def _batch(rows, actor, chunk_size, apart=False) -> dict:
     outcome = {"created": 0, "routed": 0, "refused": []}
 
     def on_chunk(chunk):
         outcome["refused"] += chunk.refused
 
-    total = lead_submit_batch(rows=rows, channel=Channel.IMPORT, actor=actor, chunk_size=chunk_size, on_chunk=on_chunk)
+    total = lead_submit_batch(rows=rows, channel=Channel.IMPORT, actor=actor, chunk_size=chunk_size, on_chunk=on_chunk,
+                              apart=apart)
     outcome["created"], outcome["routed"] = total.created, total.routed
     return outcome
 
@@ -179,8 +180,9 @@ def _run(fn) -> tuple[dict, dict]:
     return captured["counts"], captured["written"]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_the_batch_writes_what_lead_submit_writes_row_by_row(rules, seed):
+@pytest.mark.parametrize(("seed", "apart"), [(1, False), (2, False), (3, True)])
+def test_the_batch_writes_what_lead_submit_writes_row_by_row(rules, seed, apart):
+    """`apart`: the rows cleaned in a second process (the import job's pipeline), written in this one."""
     org = rules
     rng = random.Random(seed)
     on_record = []
@@ -194,7 +196,7 @@ def test_the_batch_writes_what_lead_submit_writes_row_by_row(rules, seed):
     importer = org.marketer  # may not own leads: every row goes by the rules
 
     per_row_counts, per_row = _run(lambda: _per_row(rows, importer))
-    batch_counts, batch = _run(lambda: _batch(rows, importer, chunk_size=60))
+    batch_counts, batch = _run(lambda: _batch(rows, importer, chunk_size=60, apart=apart))
 
     # The generated rows exercise every branch: new, touched, flagged, refused, pooled, nurtured, each rule.
     assert per_row_counts["created"] > 80 and per_row_counts["routed"] > 10 and len(per_row_counts["refused"]) > 5

@@ -1,0 +1,87 @@
+"""The import's second process (`services.pipeline`): rows prepared apart, in order, with their progress; its
+errors raised in the writer; no database use there; and never a process left behind."""
+
+import multiprocessing
+import os
+import time
+
+import pytest
+
+from closeloop.core.spreadsheets import SpreadsheetError
+from closeloop.leads.services import pipeline
+
+pytestmark = pytest.mark.skipif(not pipeline.available(), reason="needs fork and two cores")
+
+
+def _prepared(row):
+    return row, row * row, os.getpid()
+
+
+def _children() -> list:
+    return [child for child in multiprocessing.active_children() if child.name == "closeloop-import-prepare"]
+
+
+def test_chunks_come_back_in_order_prepared_in_another_process_with_their_progress():
+    seen = []
+
+    def rows():
+        for n in range(1, 11):
+            seen.append(n)
+            yield n
+
+    chunks = list(pipeline.chunks_apart(rows(), 4, _prepared, lambda: seen[-1]))
+    assert [[row for row, _square, _pid in chunk] for chunk, _progress in chunks] == [[1, 2, 3, 4], [5, 6, 7, 8],
+                                                                                   [9, 10]]
+    assert [progress for _chunk, progress in chunks] == [4, 8, 10]
+    assert all(square == row * row for chunk, _ in chunks for row, square, _pid in chunk)
+    # Read and prepared over there: this process's generator never ran.
+    assert seen == [] and {pid for chunk, _ in chunks for _r, _s, pid in chunk} - {os.getpid()}
+    assert list(pipeline.chunks_in_process(range(1, 6), 4, _prepared)) == [
+        ([(1, 1, os.getpid()), (2, 4, os.getpid()), (3, 9, os.getpid()), (4, 16, os.getpid())], None),
+        ([(5, 25, os.getpid())], None)]
+    assert not _children()
+
+
+def test_an_error_while_reading_is_raised_here_after_the_chunks_before_it():
+    def rows():
+        yield from range(5)
+        raise SpreadsheetError("The file has more than 5 rows; the import stopped there.")
+
+    chunks = pipeline.chunks_apart(rows(), 2, _prepared)
+    assert [row for row, _square, _pid in next(chunks)[0]] == [0, 1]
+    assert [row for row, _square, _pid in next(chunks)[0]] == [2, 3]
+    with pytest.raises(SpreadsheetError, match="more than 5 rows"):
+        next(chunks)
+    assert not _children()
+
+
+def test_the_preparing_process_may_not_query_the_database(db):
+    from closeloop.leads.models import Lead
+
+    def rows():
+        yield Lead.objects.count()
+
+    with pytest.raises(RuntimeError, match="may not use the database"):
+        list(pipeline.chunks_apart(rows(), 10, _prepared))
+    # This process's connection is untouched by it.
+    assert Lead.objects.count() == 0
+
+
+def test_a_writer_that_stops_reading_ends_the_preparing_process():
+    chunks = pipeline.chunks_apart(iter(range(1_000_000)), 10, _prepared)
+    next(chunks)
+    [child] = _children()
+    assert child.is_alive()
+    chunks.close()  # what an exception in the writer does to the generator
+    assert not child.is_alive() and not _children()
+
+
+def test_a_preparing_process_that_dies_is_reported():
+    def rows():
+        yield 1
+        os._exit(3)
+
+    with pytest.raises(RuntimeError, match="stopped unexpectedly"):
+        started = time.monotonic()
+        list(pipeline.chunks_apart(rows(), 1, _prepared))
+    assert time.monotonic() - started < 10 and not _children()
