@@ -14,6 +14,7 @@ from closeloop.deals.defaults import install_default_pipeline
 from closeloop.deals.models import Stage
 from closeloop.quotes import catalog
 from closeloop.quotes.models import ApprovalChain, ApprovalOperator, Quote, QuoteStatus
+from closeloop.quotes.services import quote_create, quote_line_add
 
 pytestmark = pytest.mark.browser
 
@@ -103,3 +104,37 @@ def test_discount_over_the_threshold_manager_approves_customer_accepts(org, make
     assert deal.stage.name == "需求确认"
     rep.goto(quote.get_absolute_url())
     expect(rep.locator("#quote-status")).to_have_text("Accepted")
+
+
+
+def test_rep_edits_a_catalogue_line_and_its_price_history_stays_beside_the_editor(org, make_deal, new_page):
+    # The editor of a catalogue line loads the product's price history into #price-history; the lazy loader
+    # once inherited the editor form's hx-target and replaced the whole line area (lines, totals, editor).
+    install_default_pipeline()
+    catalog.install_default_tax_rates()
+    product = catalog.product_save(actor=org.admin, data={
+        "code": "CRM-STD", "name": "CRM标准版", "unit": "用户·年", "list_price": "1200", "cost": "150",
+        "tax_rate": "13", "price_includes_tax": True})
+    deal = make_deal(name="云帆CRM项目", amount="36000")
+    quote = quote_create(opportunity=deal, actor=org.owner)
+    line = quote_line_add(quote=quote, data={"product": product, "quantity": "10"}, actor=org.owner)
+
+    rep = new_page(user=org.owner, phone=True)
+    rep.set_default_timeout(WAIT)
+    for opened in ("by the link, without a reload", "as a page of its own"):
+        if opened == "as a page of its own":
+            rep.goto(f"{quote.get_absolute_url()}?edit={line.pk}#line-editor")
+        else:
+            rep.goto(quote.get_absolute_url())
+            expect(rep.locator("#totals")).to_contain_text("¥12,000.00")
+            rep.locator("table.lines").get_by_role("link", name="Edit").click()
+        expect(rep.get_by_role("heading", name="Change line: CRM标准版")).to_be_visible()
+        expect(rep.locator("#price-history")).to_contain_text("Never quoted to this customer.")
+        expect(rep.locator("table.lines")).to_contain_text("CRM标准版")
+        expect(rep.locator("#totals")).to_contain_text("¥12,000.00")
+        expect(rep.get_by_role("button", name="Save line")).to_be_visible()
+    rep.locator("#line-editor").get_by_label("Discount (%)").fill("25")
+    rep.get_by_role("button", name="Save line").click()
+    expect(rep.locator("#totals")).to_contain_text("¥9,000.00")
+    line.refresh_from_db()
+    assert line.discount_pct == 25
