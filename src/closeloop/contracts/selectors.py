@@ -6,9 +6,11 @@ from django.db.models import Exists, OuterRef, Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
+from closeloop.core.customfields import indexes
 from closeloop.core.inputs import day_start
 from closeloop.core.money import quantize
 from closeloop.core.visibility import owners_named
+from closeloop.deals.models import Opportunity
 
 from .models import Contract, ContractStatus, InvoiceRequest, InvoiceStatus, Payment
 
@@ -26,6 +28,8 @@ class ContractFilters:
     source: str = ""
     signed_from: str = ""
     signed_to: str = ""
+    # Filters on the deal's custom fields (`deal.cf.<key>`, core.customfields.indexes): quote to cash through the deal.
+    deal_custom: tuple = ()
 
 
 def awaiting_contract(quotes):
@@ -59,6 +63,7 @@ def contract_list(*, user, filters: ContractFilters):
         contracts = contracts.filter(opportunity__pipeline_id=pipeline)
     if (source := _id(filters.source)) is not None:
         contracts = contracts.filter(opportunity__lead__source_id=source)
+    contracts = indexes.through(contracts, "opportunity", Opportunity, filters.deal_custom)
     if start := day_start(filters.signed_from):
         contracts = contracts.filter(signed_at__gte=start)
     if end := day_start(filters.signed_to, days_after=1):

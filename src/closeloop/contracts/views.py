@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from closeloop.core.customfields import indexes
+from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import custom_data, own_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.inputs import date_input
@@ -19,6 +19,7 @@ from closeloop.core.money import amount_in_words
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.selectors import get_opportunity_for_user
+from closeloop.deals.services.opportunities import DEAL_TARGET
 from closeloop.followup.rights import Act, allowed
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.quotes import approvals
@@ -50,6 +51,7 @@ PLAN_BLANK_ROWS = 3
 
 # The dashboard's drill-downs: kept as hidden fields by the list's form.
 REVIEW_PARAMETERS = ("owner", "pipeline", "source", "signed_from", "signed_to")
+DEAL_PREFIX = "deal."  # `deal.cf.<key>`: a filter on the deal's custom field
 
 
 def _listed(request):
@@ -59,7 +61,9 @@ def _listed(request):
     filters = ContractFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), deal=get.get("deal", ""),
                               customer=get.get("customer", ""), owner=get.get("owner", ""),
                               pipeline=get.get("pipeline", ""), source=get.get("source", ""),
-                              signed_from=get.get("signed_from", ""), signed_to=get.get("signed_to", ""))
+                              signed_from=get.get("signed_from", ""), signed_to=get.get("signed_to", ""),
+                              deal_custom=tuple(indexes.related_filters(
+                                  registry.visible_fields(DEAL_TARGET, request.user), get, DEAL_PREFIX)))
     contracts, custom_columns, custom_filters = indexes.list_fields(contract_list(user=request.user, filters=filters),
                                                     services.CONTRACT_TARGET, request.user, get)
     return filters, contracts, custom_columns, custom_filters
@@ -72,7 +76,8 @@ def contract_list_view(request):
     page = paginate(request, contracts)
     context = {"page": page, "filters": filters, "query": query_without_page(request), "custom_columns": custom_columns,
                "custom_filters": custom_filters,
-               "statuses": ContractStatus.choices, "review_filters": kept_parameters(request, REVIEW_PARAMETERS)}
+               "statuses": ContractStatus.choices, "review_filters": kept_parameters(request, REVIEW_PARAMETERS,
+                                                                    prefixes=(DEAL_PREFIX + indexes.QUERY_PREFIX,))}
     template = ("contracts/_list_rows.html" if request.htmx and request.htmx.target == "contract-rows"
                 else "contracts/list.html")
     return render(request, template, context)

@@ -80,9 +80,12 @@ def api_page(rows, *, page: int, page_size: int, item=None) -> dict:
     return {"items": items, "page": result["number"], "page_size": page_size, "has_next": result["has_next"]}
 
 
-def kept_parameters(request, names) -> list[tuple[str, str]]:
-    """The query's values for `names` that a list's form keeps as hidden fields (the dashboard's drill-downs
-    narrow a list by what its form does not show)."""
+def kept_parameters(request, names, *, prefixes=()) -> list[tuple[str, str]]:
+    """The query's values for `names`, and for the names starting with one of `prefixes` (custom field filters,
+    `cf.` or `deal.cf.`), that a list's form keeps as hidden fields (the dashboard's drill-downs narrow a list by
+    what its form does not show)."""
+    if prefixes:
+        names = [*names, *(name for name in request.GET if name not in names and name.startswith(tuple(prefixes)))]
     return [(name, request.GET[name]) for name in names if request.GET.get(name)]
 
 

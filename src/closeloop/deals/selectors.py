@@ -7,11 +7,13 @@ from django.db.models import Count, F, Q
 from django.http import Http404
 from django.utils import timezone
 
+from closeloop.core.customfields import indexes
 from closeloop.core.inputs import day_start
 from closeloop.core.money import from_fen, sum_fen
 from closeloop.core.visibility import owner_filter
 from closeloop.followup.tags import with_tag
 from closeloop.leads import normalize
+from closeloop.leads.models import Lead
 
 from .models import Customer, Opportunity, OpportunityStatus, Pipeline, Stage, StageHistory
 
@@ -55,6 +57,10 @@ class OpportunityFilters:
     left_from: str = ""
     left_to: str = ""
     overdue: str = ""  # "1": open, with the next follow-up past due
+    # Custom field filters, (field, operator, stored value, text) from core.customfields.indexes: on the deal's own
+    # fields (`cf.<key>`), and on the fields of the lead it came from (`lead.cf.<key>`, the review's lead sources).
+    custom: tuple = ()
+    lead_custom: tuple = ()
 
 
 def opportunity_list(*, user, filters: OpportunityFilters):
@@ -109,6 +115,8 @@ def _review_filters(deals, filters: OpportunityFilters):
         deals = deals.filter(pk__in=stays.values("opportunity_id"))
     if filters.overdue == "1":
         deals = deals.filter(status=OpportunityStatus.OPEN, next_follow_up_at__lt=timezone.now())
+    # Served by the fields' expression indexes when an administrator switched them on.
+    deals = indexes.through(indexes.apply_filters(deals, filters.custom), "lead", Lead, filters.lead_custom)
     return deals
 
 

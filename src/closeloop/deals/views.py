@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from closeloop.core.customfields import registry
+from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import add_record_fields, submitted
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.models import Channel
@@ -33,6 +33,7 @@ from closeloop.followup.rights import Act, may, require_page
 from closeloop.followup.selectors import follow_up_panel
 from closeloop.followup.tags import attach_tags
 from closeloop.leads.selectors import get_lead_for_user
+from closeloop.leads.services.intake import LEAD_TARGET
 
 from .exports import deals_export_response
 from .forms import ConvertForm, OpportunityForm, TransferForm, lost_reasons, win_reasons
@@ -90,9 +91,17 @@ LIST_PARAMETERS = ("q", "status", "stage", "pipeline", "owner", "department", "s
                    "left_to", "overdue", "tag")
 
 
+# The custom field filters a drill-down brings: the deal's own fields, and the fields of the lead it came from.
+CUSTOM_PREFIXES = (indexes.QUERY_PREFIX, "lead." + indexes.QUERY_PREFIX)
+
+
 def _filters(request) -> OpportunityFilters:
     get = request.GET
-    return OpportunityFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), stage=get.get("stage", ""),
+    deal_fields = registry.visible_fields(DEAL_TARGET, request.user)
+    lead_fields = registry.visible_fields(LEAD_TARGET, request.user)
+    return OpportunityFilters(custom=tuple(indexes.filters_from_query(deal_fields, get)),
+                              lead_custom=tuple(indexes.related_filters(lead_fields, get, "lead.")),
+                              q=get.get("q", "").strip()[:100], status=get.get("status", ""), stage=get.get("stage", ""),
                               pipeline=get.get("pipeline", ""), owner=get.get("owner", ""),
                               department=get.get("department", ""), sort=get.get("sort", "-updated_at"),
                               source=get.get("source", ""),
@@ -131,7 +140,7 @@ def opportunity_list_view(request):
         "custom_columns": [column.field for column in list_views.columns if column.field is not None],
         "statuses": OpportunityStatus.choices, "stages": Stage.objects.select_related("pipeline"),
         # The dashboard's drill-downs narrow the list by what the form does not show: kept as hidden fields.
-        "review_filters": kept_parameters(request, REVIEW_PARAMETERS),
+        "review_filters": kept_parameters(request, REVIEW_PARAMETERS, prefixes=CUSTOM_PREFIXES),
         **_people_filters(request.user),
     }
     template = "deals/_list_rows.html" if request.htmx and request.htmx.target == "deal-rows" else "deals/list.html"

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from closeloop.contracts.models import Contract, Instalment, Payment
+from closeloop.core.customfields import indexes, registry, types
 from closeloop.core.models import Department, Role, User
 from closeloop.core.money import from_fen, sum_fen
 from closeloop.core.visibility import owners_seen, team_owner_ids
@@ -84,6 +85,13 @@ def local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+# Which custom-field filters narrow the list a drill-down opens, and the prefix of their parameters there: a lead's
+# fields on the leads list, a deal's on the deals list, the deal's (`deal.cf.<key>`) on its quotes and contracts.
+LINK_FILTERS = {"leads:list": ("lead", ""), "deals:list": ("deal", ""), "quotes:list": ("deal", "deal."),
+                "contracts:list": ("deal", "deal.")}
+LEAD_PREFIX, DEAL_PREFIX = "lead.", "deal."  # the dashboard's own parameters: `lead.cf.<key>`, `deal.cf.<key>`
+
+
 def _path(name: str) -> str:
     """The path of a list (no arguments), resolved once per script prefix and URLconf: a dashboard builds hundreds
     of drill-down links (each rep's lost reasons), and resolving the same name each time showed in its profile."""
@@ -98,7 +106,9 @@ _paths: dict = {}
 
 @dataclass
 class Scope:
-    """Who looks, at whose line, over which days, in which pipeline and from which source."""
+    """Who looks, at whose line, over which days, in which pipeline and from which source, and which values of the
+    leads' and the deals' custom fields (`lead_filters`, `deal_filters`: (field, operator, stored value, text) from
+    core.customfields.indexes) the lead-based and the deal-based sections count."""
 
     viewer: User
     start: date
@@ -109,6 +119,8 @@ class Scope:
     period: str = "month"
     # The viewer's own team (their department's subtree) even when they see more: an administrator's weekly digest.
     own_team: bool = False
+    lead_filters: tuple = ()
+    deal_filters: tuple = ()
     owners: list[int] | None = field(init=False)
 
     def __post_init__(self):
@@ -137,13 +149,26 @@ class Scope:
             return ""
         return "team" if self.viewer.role == Role.SALES_MANAGER else "me"
 
-    def link(self, name: str, *, narrowed: bool = True, **params) -> str:
+    @property
+    def filtered(self) -> bool:
+        """Whether a custom field narrows what the dashboard counts."""
+        return bool(self.lead_filters or self.deal_filters)
+
+    def custom_params(self, kind: str, prefix: str = "") -> dict:
+        """The custom-field filters of one kind ("lead" or "deal") as a list's parameters."""
+        return indexes.query_params(self.lead_filters if kind == "lead" else self.deal_filters, prefix)
+
+    def link(self, name: str, *, narrowed: bool = True, custom: dict | None = None, **params) -> str:
         """A list page narrowed to what a figure counts: this line's owners and, unless `narrowed` is False (the
-        leads list, which has no pipeline), this pipeline and source, with `params` on top (an `owner` among them
-        names one rep of the line)."""
+        leads list, which has no pipeline), this pipeline and source, and the custom-field filters the list takes
+        (`LINK_FILTERS`, unless `custom` names them: {} for a figure they do not narrow), with `params` on top (an
+        `owner` among them names one rep of the line)."""
         query = {"owner": self.owner_param}
         if narrowed:
             query |= {"pipeline": self.pipeline.pk if self.pipeline else "", "source": self.source.pk if self.source else ""}
+        if custom is None:
+            custom = self.custom_params(*LINK_FILTERS[name]) if name in LINK_FILTERS else {}
+        query |= custom
         query |= params
         return _path(name) + "?" + urlencode({key: value for key, value in query.items() if value not in ("", None)})
 
@@ -191,13 +216,21 @@ class Scope:
 
     def of_deals(self, queryset, *, deal: str = "", owner: str = "owner"):
         """The line's records (`line`) whose deal (the path `deal` to it: "" for deals themselves, "opportunity__"
-        for a quote or a contract) is in the scope's pipeline and came from its source."""
+        for a quote or a contract) is in the scope's pipeline, came from its source and has the deal fields'
+        values the scope filters on."""
         rows = self.line(queryset, owner)
         if self.pipeline is not None:
             rows = rows.filter(**{f"{deal}pipeline": self.pipeline})
         if self.source is not None:
             rows = rows.filter(**{f"{deal}lead__source": self.source})
-        return rows
+        if deal:  # a quote's or a contract's own `custom` is not the deal's
+            return indexes.through(rows, deal.removesuffix("__"), Opportunity, self.deal_filters)
+        return indexes.apply_filters(rows, self.deal_filters)
+
+    def leads(self):
+        """The line's leads from the scope's source with the lead fields' values it filters on."""
+        leads = indexes.apply_filters(self.line(Lead.objects), self.lead_filters)
+        return leads if self.source is None else leads.filter(source=self.source)
 
     def deals(self):
         return self.of_deals(Opportunity.objects)
@@ -251,12 +284,13 @@ def lead_sources(scope: Scope) -> dict:
     """Leads created in the period by source, how many of them were qualified and became a deal, and the won deals
     that came of them. Won counts deals, as its drill-down (the deal list) does: the line's won deals whose lead
     was created in the period, whoever owns the lead (a lead handed to another rep is won on their line)."""
-    leads = scope.line(Lead.objects).filter(scope.during("created_at"))
+    leads = scope.leads().filter(scope.during("created_at"))
     won = scope.line(Opportunity.objects).filter(status=OpportunityStatus.WON, lead__created_at__gte=scope.since,
                                                  lead__created_at__lt=scope.until)
     if scope.source is not None:
-        leads = leads.filter(source=scope.source)
         won = won.filter(lead__source=scope.source)
+    # The lead fields narrow the won deals through their lead, as the deal list's `lead.cf.<key>` does.
+    won = indexes.through(won, "lead", Lead, scope.lead_filters)
     rows = {row["source_id"]: row for row in leads.values("source_id", "source__name", "source__position").annotate(
         leads=Count("pk"),
         qualified=Count("pk", filter=Q(status__in=QUALIFIED_STATUSES)),
@@ -281,6 +315,7 @@ def lead_sources(scope: Scope) -> dict:
         row["urls"] = {"leads": leads_url, "qualified": leads_url + "&reached=qualified",
                        "deals": leads_url + "&reached=deal",
                        "won": scope.link("deals:list", narrowed=False, status=OpportunityStatus.WON, source=source,
+                                         custom=scope.custom_params("lead", LEAD_PREFIX),
                                          lead_from=scope.start.isoformat(), lead_to=scope.end.isoformat())}
         row["qualified_rate"] = _ratio(row["qualified"], row["leads"])
         row["deal_rate"] = _ratio(row["deals"], row["leads"])
@@ -429,7 +464,7 @@ def of_contracts(queryset, scope: Scope, contracts=None):
     every contract (an administrator's or finance's whole company, no pipeline or source): `contract IN (every
     contract)` let SQLite walk every contract and probe its rows instead of reading the period's from its index."""
     if (contracts is None and scope.owners is None and scope.pipeline is None and scope.source is None
-            and Contract.objects.all().sees_all(scope.viewer)):
+            and not scope.deal_filters and Contract.objects.all().sees_all(scope.viewer)):
         return queryset
     return queryset.filter(contract__in=(contracts if contracts is not None else contracts_in(scope)).values("pk"))
 
@@ -466,7 +501,7 @@ def quote_to_cash(scope: Scope) -> dict:
 
     def collection_link(figure):
         return scope.own_link("insights:collection", figure=figure, pipeline=scope.pipeline.pk if scope.pipeline else "",
-                              source=scope.source.pk if scope.source else "")
+                              source=scope.source.pk if scope.source else "", **scope.custom_params("deal", DEAL_PREFIX))
 
     signed_url = scope.link("contracts:list", signed_from=scope.start.isoformat(), signed_to=scope.end.isoformat())
     rows = [
@@ -557,9 +592,7 @@ def first_contact_sla(scope: Scope, now: datetime) -> dict:
     """By rep, the leads whose first contact (their SLA task) fell due in the period: made in time, late, not made
     yet past the due time, still to come; and the share made in time of those due by now. Then what is overdue now
     (whatever the period): open leads and deals whose next follow-up has passed. One grouped query each."""
-    leads = scope.line(Lead.objects)
-    if scope.source is not None:
-        leads = leads.filter(source=scope.source)
+    leads = scope.leads()
     due = leads.filter(tasks__kind=FIRST_CONTACT, tasks__status__in=(TaskStatus.OPEN, TaskStatus.DONE),
                        tasks__due_at__gte=scope.since, tasks__due_at__lt=scope.until)
     outcomes = {outcome: Count("pk", distinct=True, filter=first_contact_outcome(outcome, now, prefix="tasks__"))
@@ -612,6 +645,8 @@ def _kept_counts_serve(scope: Scope) -> bool:
     viewer = scope.viewer
     if not viewer.is_authenticated or not viewer.is_active:
         return False
+    if scope.filtered:  # nothing is kept per custom field value
+        return False
     return scope.owners is None and viewer.is_admin or (
         scope.owners is not None and (viewer.is_admin or set(scope.owners) <= set(owners_seen(viewer))))
 
@@ -639,9 +674,7 @@ def overdue_by_owner(scope: Scope, now: datetime) -> tuple[dict, dict, datetime 
 
 def overdue_counted(scope: Scope, now: datetime) -> tuple[dict, dict]:
     """{owner: overdue leads}, {owner: overdue deals} of the line, counted now (one grouped query each)."""
-    leads = scope.line(Lead.objects)
-    if scope.source is not None:
-        leads = leads.filter(source=scope.source)
+    leads = scope.leads()
     by_lead: dict = {}
     for part in leads_overdue(leads, now):
         for owner, n in part.order_by().values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"):
@@ -800,7 +833,7 @@ def achievement(scope: Scope) -> dict:
     for pk in sorted(users, key=lambda pk: (str(users[pk]["display_name"]), pk)):
         reps.append(row(users[pk]["display_name"], targets.get(("user", pk), {}), done.get(pk, {}), {
             "new_customers": scope.link("deals:customer_list", narrowed=False, owner=pk, **made),
-            "won_amount": scope.link("deals:list", narrowed=False, owner=pk, **closed)}))
+            "won_amount": scope.link("deals:list", narrowed=False, custom={}, owner=pk, **closed)}))
     rows_teams = []
     for team in teams:
         target = targets.get(("department", team["pk"]))
@@ -814,7 +847,7 @@ def achievement(scope: Scope) -> dict:
                     actual[key] = actual.get(key, 0) + value
         rows_teams.append(row(team["name"], target, actual, {
             "new_customers": scope.link("deals:customer_list", narrowed=False, department=team["pk"], **made),
-            "won_amount": scope.link("deals:list", narrowed=False, department=team["pk"], **closed)}))
+            "won_amount": scope.link("deals:list", narrowed=False, custom={}, department=team["pk"], **closed)}))
     return {"months": (first, last), "teams": rows_teams, "reps": reps}
 
 
@@ -825,6 +858,28 @@ def figures(scope: Scope, now: datetime | None = None) -> dict:
             "forecast": forecast(scope), "accuracy": forecast_accuracy(scope), "cash": quote_to_cash(scope),
             "service": service(scope, now),
             "targets": achievement(scope)}
+
+
+# Which custom fields narrow each section: the lead-based ones the leads' fields, the deal-based ones the deals'
+# (quote to cash through the deal); targets, hand-offs and service count records no custom field of either has.
+SECTION_FILTERS = {"targets": (), "sources": ("lead",), "funnel": ("deal",), "cycle": ("deal",), "handoffs": (),
+                   "sla": ("lead", "deal"), "lost": ("deal",), "forecast": ("deal",), "accuracy": ("deal",),
+                   "cash": ("deal",), "service": ()}
+
+
+def narrowing(scope: Scope) -> dict:
+    """{section: {"by": [the filters that narrow it, as people read them], "not_by": [those that do not]}} when a
+    custom field filters the dashboard (else {}), for the page to say which sections a filter narrows."""
+    if not scope.filtered:
+        return {}
+    chosen = {"lead": scope.lead_filters, "deal": scope.deal_filters}
+    users = registry.user_names([f for kind in chosen.values() for f, *_rest in kind],
+                                [{f.key: value} for kind in chosen.values() for f, _op, value, _text in kind])
+    words = {kind: [f"{f.label} = {types.display(f, value, users=users)}" for f, _op, value, _text in filters]
+             for kind, filters in chosen.items()}
+    return {section: {"by": [text for kind in kinds for text in words[kind]],
+                      "not_by": [text for kind in ("lead", "deal") if kind not in kinds for text in words[kind]]}
+            for section, kinds in SECTION_FILTERS.items()}
 
 
 def chart_data(figures: dict) -> dict:

@@ -1,8 +1,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from closeloop.core.customfields import indexes, registry
 from closeloop.core.forms import TypedDateField, TypedDateInput
+from closeloop.core.models import CustomFieldType, User
 from closeloop.core.visibility import people_visible_to
+
+# Custom field types whose values make a dashboard filter: a handful of values each, chosen from a list.
+FILTER_TYPES = (CustomFieldType.CHOICE, CustomFieldType.BOOLEAN, CustomFieldType.USER)
 
 
 class ThresholdsForm(forms.Form):
@@ -42,6 +47,23 @@ class DashboardForm(forms.Form):
         self.fields["rep"].queryset = people_visible_to(viewer).order_by("username")
         self.fields["pipeline"].queryset = Pipeline.objects.filter(active=True).order_by("position", "id")
         self.fields["source"].queryset = LeadSource.objects.order_by("position", "id")
+        self.custom_fields = []
+        for kind, name, custom in dashboard_custom_fields(viewer):
+            label = (_("Lead · %(field)s") if kind == "lead" else _("Deal · %(field)s")) % {"field": custom.label}
+            self.fields[name] = forms.ChoiceField(label=label, required=False, choices=[("", _("Any")),
+                                                                                         *_custom_choices(custom)])
+            self.custom_fields.append((kind, name, custom))
+
+    def custom_filters(self) -> tuple[tuple, tuple]:
+        """The lead fields' and the deal fields' filters the valid form chose, as core.customfields.indexes gives
+        them: `(field, operator, stored value, text)`."""
+        data = self.cleaned_data
+        chosen = {}
+        for kind, name, custom in self.custom_fields:
+            if data.get(name):
+                chosen.setdefault(kind, []).extend(indexes.filters_from_query([custom], {
+                    indexes.QUERY_PREFIX + custom.key: data[name]}))
+        return tuple(chosen.get("lead", ())), tuple(chosen.get("deal", ()))
 
     def clean(self):
         data = super().clean()
@@ -61,3 +83,25 @@ class DigestSettingsForm(forms.Form):
                               widget=forms.TimeInput(format="%H:%M", attrs={"type": "time"}),
                               help_text=_("In the site's time zone. Each manager gets last week's review (Monday to "
                                           "Sunday) by email and in their team's group robot."))
+
+
+def dashboard_custom_fields(viewer) -> list[tuple]:
+    """(kind, parameter, field) for each lead and deal custom field `viewer` may see whose type makes a filter:
+    `lead.cf.<key>` and `deal.cf.<key>`, the names the lists take them by through a related record."""
+    from closeloop.deals.services.opportunities import DEAL_TARGET
+    from closeloop.leads.services.intake import LEAD_TARGET
+
+    from .dashboard import DEAL_PREFIX, LEAD_PREFIX
+
+    return [(kind, f"{prefix}{indexes.QUERY_PREFIX}{custom.key}", custom)
+            for kind, target, prefix in (("lead", LEAD_TARGET, LEAD_PREFIX), ("deal", DEAL_TARGET, DEAL_PREFIX))
+            for custom in registry.visible_fields(target, viewer) if custom.type in FILTER_TYPES]
+
+
+def _custom_choices(custom) -> list[tuple[str, str]]:
+    if custom.type == CustomFieldType.CHOICE:
+        return [(str(option), str(option)) for option in custom.options]
+    if custom.type == CustomFieldType.BOOLEAN:
+        return [("1", _("Yes")), ("0", _("No"))]
+    return [(str(pk), name or username) for pk, name, username in User.objects.filter(is_active=True)
+            .order_by("display_name", "username").values_list("pk", "display_name", "username")]

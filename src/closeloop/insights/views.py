@@ -31,14 +31,17 @@ def dashboard_scope(request) -> tuple[DashboardForm, dashboard.Scope]:
     """The filters from the query string and the scope they give; what does not validate falls back to the
     default (this month, the viewer's whole line) and shows its error beside the field."""
     form = DashboardForm(request.GET or None, viewer=request.user, initial={"period": "month"})
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    valid = form.is_bound and form.is_valid()
+    data = form.cleaned_data if valid else {}
+    lead_filters, deal_filters = form.custom_filters() if valid else ((), ())
     period = data.get("period") or "month"
     if period == "custom":
         start, end = data["start"], data["end"]
     else:
         start, end = dashboard.period_bounds(period, timezone.localdate())
     return form, dashboard.Scope(viewer=request.user, start=start, end=end, period=period, rep=data.get("rep"),
-                                 pipeline=data.get("pipeline"), source=data.get("source"))
+                                 pipeline=data.get("pipeline"), source=data.get("source"),
+                                 lead_filters=lead_filters, deal_filters=deal_filters)
 
 
 @login_required
@@ -48,6 +51,7 @@ def dashboard_view(request):
     figures = dashboard.figures(scope)
     return render(request, "insights/dashboard.html", {
         "form": form, "scope": scope, "figures": figures, "charts": dashboard.chart_data(figures),
+        "narrowing": dashboard.narrowing(scope),
         "query": request.GET.urlencode(), "can_set_targets": targets.sets_targets(request.user),
     })
 

@@ -58,16 +58,20 @@ def lead_list_view(request):
     attach_tags(page["rows"])
     visible = registry.visible_fields(LEAD_TARGET, request.user)
     chosen = {(field.key, operator): text for field, operator, _value, text in filters.custom}
+    offered = [field for field in visible if field.list_column and field.indexed]
+    # A dashboard's drill-down may filter on a custom field the form does not offer: kept as a hidden field.
+    shown = {indexes.QUERY_PREFIX + field.key for field in offered}
+    custom_kept = [(name, value) for name, value in kept_parameters(request, (), prefixes=(indexes.QUERY_PREFIX,))
+                   if name not in shown]
     context = {
         "tags": list(Tag.objects.all()),
         "page": page, "filters": filters, "query": query_without_page(request),
-        "review_filters": kept_parameters(request, REVIEW_PARAMETERS),
+        "review_filters": [*kept_parameters(request, REVIEW_PARAMETERS), *custom_kept],
         # The columns the view shows (core/savedviews), and the filters offered on the custom fields an administrator
         # indexed and shows in the list.
         "list_views": list_views,
         "custom_columns": [column.field for column in list_views.columns if column.field is not None],
-        "custom_filters": [(field, chosen.get((field.key, "eq"), "")) for field in visible
-                           if field.list_column and field.indexed],
+        "custom_filters": [(field, chosen.get((field.key, "eq"), "")) for field in offered],
         "statuses": LeadStatus.choices, "sources": LeadSource.objects.all(),
         "owners": User.objects.filter(is_active=True, role__in=["sales_rep", "sales_manager"]).order_by("username")
         if request.user.can_assign else [],

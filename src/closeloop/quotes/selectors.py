@@ -7,9 +7,11 @@ from statistics import median
 from django.db.models import Q
 from django.http import Http404
 
+from closeloop.core.customfields import indexes
 from closeloop.core.inputs import day_start
 from closeloop.core.money import quantize
 from closeloop.core.visibility import owners_named
+from closeloop.deals.models import Opportunity
 
 from .models import ApprovalRequest, ApprovalStatus, Product, Quote, QuoteLine, QuoteStatus, QuoteVersion
 
@@ -31,6 +33,8 @@ class QuoteFilters:
     event: str = ""
     start: str = ""
     end: str = ""
+    # Filters on the deal's custom fields (`deal.cf.<key>`, core.customfields.indexes): quote to cash through the deal.
+    deal_custom: tuple = ()
 
 
 # What a quote did on a day, for the drill-downs: the column that says when.
@@ -58,6 +62,7 @@ def _review_filters(quotes, user, filters: QuoteFilters):
         quotes = quotes.filter(opportunity__pipeline_id=int(filters.pipeline))
     if filters.source.isdigit():
         quotes = quotes.filter(opportunity__lead__source_id=int(filters.source))
+    quotes = indexes.through(quotes, "opportunity", Opportunity, filters.deal_custom)
     start, end = day_start(filters.start), day_start(filters.end, days_after=1)
     if filters.event == "approved":
         decided = ApprovalRequest.objects.filter(kind="quote", status=ApprovalStatus.APPROVED)

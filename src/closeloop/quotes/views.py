@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from closeloop.core.audit import audit_trail
-from closeloop.core.customfields import indexes
+from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import custom_data, own_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.money import amount_in_words
@@ -17,6 +17,7 @@ from closeloop.core.notify import absolute_url
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.deals.selectors import get_opportunity_for_user
+from closeloop.deals.services.opportunities import DEAL_TARGET
 from closeloop.followup.rights import Act, allowed, may
 from closeloop.followup.timeline import AUDIT, TEMPLATES, TimelineEntry
 
@@ -38,6 +39,7 @@ from .selectors import (
 
 # The dashboard's drill-downs: kept as hidden fields by the list's form.
 REVIEW_PARAMETERS = ("owner", "pipeline", "source", "event", "from", "to")
+DEAL_PREFIX = "deal."  # `deal.cf.<key>`: a filter on the deal's custom field
 
 
 def _listed(request):
@@ -46,7 +48,9 @@ def _listed(request):
     get = request.GET
     filters = QuoteFilters(q=get.get("q", "").strip()[:100], status=get.get("status", ""), deal=get.get("deal", ""),
                            owner=get.get("owner", ""), pipeline=get.get("pipeline", ""), source=get.get("source", ""),
-                           event=get.get("event", ""), start=get.get("from", ""), end=get.get("to", ""))
+                           event=get.get("event", ""), start=get.get("from", ""), end=get.get("to", ""),
+                           deal_custom=tuple(indexes.related_filters(registry.visible_fields(DEAL_TARGET, request.user),
+                                                                     get, DEAL_PREFIX)))
     quotes, custom_columns, custom_filters = indexes.list_fields(
         quote_list(user=request.user, filters=filters), services.QUOTE_TARGET, request.user, get)
     return filters, quotes, custom_columns, custom_filters
@@ -59,7 +63,8 @@ def quote_list_view(request):
     page = paginate(request, quotes)
     context = {"page": page, "filters": filters, "query": query_without_page(request), "statuses": QuoteStatus.choices,
                "custom_columns": custom_columns, "custom_filters": custom_filters,
-               "review_filters": kept_parameters(request, REVIEW_PARAMETERS)}
+               "review_filters": kept_parameters(request, REVIEW_PARAMETERS,
+                                                 prefixes=(DEAL_PREFIX + indexes.QUERY_PREFIX,))}
     template = "quotes/_list_rows.html" if request.htmx and request.htmx.target == "quote-rows" else "quotes/list.html"
     return render(request, template, context)
 

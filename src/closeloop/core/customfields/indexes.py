@@ -179,6 +179,29 @@ def apply_filters(queryset, chosen):
     return queryset
 
 
+def related_filters(fields, query, prefix: str) -> list[tuple]:
+    """Filters on a related record's custom fields, `<prefix>cf.<key>=value` (a deal's fields on the quotes list:
+    `deal.cf.industry=制造业`), read as `filters_from_query` reads a list's own."""
+    return filters_from_query(fields, {name[len(prefix):]: text for name, text in query.items()
+                                       if name.startswith(prefix + QUERY_PREFIX)})
+
+
+def through(queryset, path: str, model, chosen):
+    """`queryset` narrowed to the records whose `path` (a foreign key to `model`) is a record that the filters
+    `chosen` on `model`'s custom fields keep: `path IN (SELECT id … WHERE <value> = …)`, which the field's index
+    serves. Visibility stays `queryset`'s own."""
+    if not chosen:
+        return queryset
+    return queryset.filter(**{f"{path}__in": apply_filters(model._default_manager.all(), chosen).values("pk")})
+
+
+def query_params(chosen, prefix: str = "") -> dict[str, str]:
+    """The query-string parameters that give the filters `chosen` again (with `prefix` for a related record's
+    fields): what a link to another list carries."""
+    return {f"{prefix}{QUERY_PREFIX}{field.key}" + ("" if operator == "eq" else f".{operator}"): text
+            for field, operator, _value, text in chosen}
+
+
 def list_fields(records, target: str, user, query) -> tuple:
     """A record list's custom fields: `records` narrowed by the `cf.<key>` filters of `query` on the fields `user`
     may see, the columns it shows (those of them an administrator marked “shown in the list”), and the filters it

@@ -233,3 +233,31 @@ def test_the_settings_offer_custom_fields_for_a_gate_and_the_api_obeys_it(client
     assert response.json()["custom"] == {"rival": "销售易"}
     entry = audit_trail(deal).filter(action="opportunity.stage").get()
     assert entry.channel == "api" and entry.changes["custom.rival"] == [None, "销售易"]
+
+
+def test_the_deal_list_filters_on_the_deals_and_their_leads_custom_fields(client, org, fields, make_customer, make_deal,
+                                                                          make_lead):
+    """`cf.<key>` on the deal's own fields, `lead.cf.<key>` on the lead's it came from (the dashboard's drill-downs),
+    each only on a field the viewer may see."""
+    custom_field_create(target="leads.Lead", key="tier", field_type="choice", actor=org.admin,
+                        data={"label_zh": "等级", "label_en": "Grade", "options": "金\n银"})
+    gold, silver, plain = (make_deal(owner=org.owner, customer=make_customer(custom={"tier": "普通"})) for _n in range(3))
+    Opportunity.objects.filter(pk=gold.pk).update(custom={"competitor": "纷享销客", "floor_margin": 0.25},
+                                                  lead=make_lead(owner=org.owner, custom={"tier": "金"}))
+    Opportunity.objects.filter(pk=silver.pk).update(lead=make_lead(owner=org.owner, custom={"tier": "银"}))
+
+    def listed(user, query) -> set:
+        client.force_login(user)
+        return {deal.pk for deal in client.get(reverse("deals:list") + query).context["page"]["rows"]}
+
+    assert listed(org.owner, "?cf.competitor=纷享销客") == {gold.pk}
+    assert listed(org.owner, "?lead.cf.tier=金") == {gold.pk}
+    assert listed(org.owner, "?lead.cf.tier=银&cf.competitor=纷享销客") == set()
+    assert listed(org.owner, "?lead.cf.tier=铜") == {gold.pk, silver.pk, plain.pk}  # not an option: no filter
+    # The floor margin is the managers': a rep filtering on it filters nothing, a manager does.
+    assert listed(org.owner, "?cf.floor_margin=0.25") == {gold.pk, silver.pk, plain.pk}
+    assert listed(org.manager, "?cf.floor_margin=0.25") == {gold.pk}
+    # The list's form keeps the filters it does not show as hidden fields.
+    client.force_login(org.owner)
+    page = client.get(reverse("deals:list") + "?lead.cf.tier=金").content.decode()
+    assert '<input type="hidden" name="lead.cf.tier" value="金">' in page

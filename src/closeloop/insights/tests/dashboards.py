@@ -25,13 +25,14 @@ def period_query() -> str:
     return f"?period=custom&start={today - timedelta(days=10)}&end={today + timedelta(days=10)}"
 
 
-def follow_drill_downs(client, org, links) -> int:
-    """As each viewer, open the dashboard and follow every (figure, url) that `links(figures)` yields: each list shows
-    as many records as its figure says. Returns how many were followed."""
+def follow_drill_downs(client, org, links, *, query: str = "", viewers=VIEWERS) -> int:
+    """As each viewer, open the dashboard (with `query`'s filters on top of the period) and follow every (figure,
+    url) that `links(figures)` yields: each list shows as many records as its figure says. Returns how many were
+    followed."""
     followed = 0
-    for user in (getattr(org, name) for name in VIEWERS):
+    for user in (getattr(org, name) for name in viewers):
         client.force_login(user)
-        response = client.get(reverse("insights:dashboard") + period_query())
+        response = client.get(reverse("insights:dashboard") + period_query() + query)
         assert response.status_code == 200
         for figure, url in links(response.context["figures"]):
             listed = client.get(url)
