@@ -91,6 +91,8 @@ def test_discount_over_the_threshold_manager_approves_customer_accepts(org, make
     expect(customer.get_by_role("heading", name=f"Quotation {quote.number}")).to_be_visible()
     expect(customer.locator("main")).to_contain_text("¥28,800.00")
     expect(customer.locator("main")).not_to_contain_text("margin")
+    # The phone hides the discount column; the unit price says it, or 30 × ¥1,200 would not make ¥28,800.
+    expect(customer.locator("main table").get_by_text("Discount 20%")).to_be_visible()
     assert customer.evaluate("document.documentElement.scrollWidth") <= 390
     customer.get_by_label("Your name").fill("周敏")
     customer.get_by_label("Mobile (to accept)").fill("13912345678")
