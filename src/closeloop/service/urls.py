@@ -20,6 +20,7 @@ urlpatterns = [
     path("renewals/<int:pk>/quote/", views_settings.renewal_quote_view, name="renewal_quote"),
     path("customers/<int:customer_pk>/tier/", views_settings.customer_tier_view, name="customer_tier"),
     path("deliveries/", views.delivery_list_view, name="deliveries"),
+    path("deliveries/export/", views.delivery_export_view, name="delivery_export"),
     path("deliveries/new/", views.delivery_create_view, name="delivery_create"),
     path("deliveries/<int:pk>/", views.delivery_detail_view, name="delivery"),
     path("deliveries/<int:pk>/edit/", views.delivery_edit_view, name="delivery_edit"),

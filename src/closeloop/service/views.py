@@ -23,18 +23,26 @@ from closeloop.core.pagination import paginate, query_without_page
 from closeloop.followup.selectors import follow_up_panel
 
 from . import access, deliveries
+from .exports import deliveries_export_response
 from .forms import AcceptanceUploadForm, DeliveryForm, MilestoneForm, milestone_forms
 from .models import DeliveryStatus
 from .selectors import delivery_list, get_delivery_for_user, get_milestone_for_user, survey_context
 
 
-@login_required
-@require_GET
-def delivery_list_view(request):
+def _listed(request):
+    """The deliveries the list's status, search and `cf.<key>` filters select, through the viewer's visibility (the
+    list's pages and its export read the same), with the list's custom columns and filters."""
     status = request.GET.get("status", "")
     q = request.GET.get("q", "").strip()[:100]
     rows, custom_columns, custom_filters = indexes.list_fields(delivery_list(user=request.user, status=status, q=q),
                                                deliveries.DELIVERY_TARGET, request.user, request.GET)
+    return status, q, rows, custom_columns, custom_filters
+
+
+@login_required
+@require_GET
+def delivery_list_view(request):
+    status, q, rows, custom_columns, custom_filters = _listed(request)
     page = paginate(request, rows)
     context = {"page": page, "status": status, "q": q, "query": query_without_page(request),
                "custom_columns": custom_columns, "custom_filters": custom_filters,
@@ -42,6 +50,14 @@ def delivery_list_view(request):
     template = ("service/_delivery_rows.html" if request.htmx and request.htmx.target == "delivery-rows"
                 else "service/deliveries.html")
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def delivery_export_view(request):
+    """The delivery list as an Excel workbook: the same filters, the same visibility, every row."""
+    *_filters, rows, _columns, _offered = _listed(request)
+    return deliveries_export_response(rows, viewer=request.user)
 
 
 @login_required

@@ -1,0 +1,38 @@
+"""The delivery and ticket lists as Excel workbooks (XlsxWriter in constant memory): the rows the viewer's filters
+and search select, through their visibility, every page; counts as numbers, times as dates, a link to each record,
+then the custom fields the viewer may see."""
+
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from closeloop.core.customfields import registry
+from closeloop.core.notify import absolute_url
+from closeloop.core.spreadsheets import ExportColumn, records_workbook, xlsx_response
+
+from .deliveries import DELIVERY_TARGET
+
+
+def _link(record) -> str:
+    return absolute_url(record.get_absolute_url())
+
+
+def delivery_columns() -> list[ExportColumn]:
+    return [
+        ExportColumn(_("Delivery"), lambda d: d.title, width=36),
+        ExportColumn(_("Customer"), lambda d: d.customer.name, width=36),
+        ExportColumn(_("Contract"), lambda d: d.contract.number, width=20),
+        ExportColumn(_("Status"), lambda d: d.get_status_display()),
+        ExportColumn(_("Milestones"), lambda d: d.milestone_count, "number", width=10),
+        ExportColumn(_("Milestones done"), lambda d: d.milestones_done, "number", width=10),
+        ExportColumn(_("Delivery owner"), lambda d: str(d.owner)),
+        ExportColumn(_("Created"), lambda d: d.created_at, "moment"),
+        ExportColumn(_("Accepted at"), lambda d: d.accepted_at, "moment"),
+        ExportColumn(_("Link"), _link, width=40),
+    ]
+
+
+def deliveries_export_response(deliveries, *, viewer) -> HttpResponse:
+    content = records_workbook(deliveries, sheet_name=_("Deliveries"), columns=delivery_columns(),
+                               custom=registry.export_columns(DELIVERY_TARGET, viewer))
+    return xlsx_response(content, f"deliveries-{timezone.localtime():%Y%m%d-%H%M}.xlsx")
