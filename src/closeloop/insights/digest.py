@@ -93,8 +93,9 @@ class Digest:
     won: dict
     lost: dict
     cash: dict
-    radar: list
+    radar: list  # (kind, broken now, broken a week earlier or None: no data, the change or None)
     radar_total: int
+    radar_before: int | None  # the total a week earlier (None: the worker did not recount that week)
     worst: list
     targets: dict
 
@@ -141,6 +142,9 @@ def digest_build(manager: User, week: date, now: datetime | None = None) -> Dige
     for row in lost["rows"]:
         row["bar"] = _bar(row["deals"], widest)
     counts = radar.line_counts(manager, now, owners=scope.owners)
+    # Against the counts at the end of the week before the one reviewed: its last recount's (None: no data).
+    before = radar.week_counts(week - timedelta(days=7), owners=scope.owners)
+    trend = [(kind, n, None if before is None else before.get(kind.key, 0)) for kind, n in counts]
     targets = dashboard.achievement(scope)
     for row in [*targets["teams"], *targets["reps"]]:
         for key, label in dashboard.TARGET_LABELS:
@@ -149,7 +153,8 @@ def digest_build(manager: User, week: date, now: datetime | None = None) -> Dige
     return Digest(
         manager=manager, week=week, now=now, sources=sources, funnel=dashboard.funnel(scope),
         won={"deals": won["deals"], "amount": from_fen(won["fen"])}, lost=lost, cash=dashboard.quote_to_cash(scope),
-        radar=[(kind, n) for kind, n in counts if n], radar_total=sum(n for _kind, n in counts),
+        radar=[(kind, n, was, None if was is None else n - was) for kind, n, was in trend if n or was],
+        radar_total=sum(n for _kind, n in counts), radar_before=None if before is None else sum(before.values()),
         worst=radar.longest_broken(manager, now, owners=scope.owners, limit=WORST_ITEMS), targets=targets)
 
 

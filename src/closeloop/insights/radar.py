@@ -222,6 +222,15 @@ def line_counts(user: User, now: datetime, *, owners: list[int]) -> list[tuple[R
     return [(kind, kept.get(kind.key, 0)) for kind in every]
 
 
+def week_counts(week: date, *, owners: list[int]) -> dict[str, int] | None:
+    """How many records of `owners` were broken in each kind at the last recount of the week starting on Monday
+    `week` (`RadarWeek`, by kind key; a kind missing had none), or None when no recount ran that week."""
+    if not RadarWeekKept.objects.filter(week=week).exists():
+        return None
+    return dict(RadarWeek.objects.filter(week=week, owner_id__in=owners).order_by().values("kind")
+                .annotate(n=Sum("count")).values_list("kind", "n"))
+
+
 def longest_broken(user: User, now: datetime, *, owners: list[int], limit: int) -> list["Broken"]:
     """The `limit` records of `owners` broken longest, whatever their kind: each kind's longest on its index, then
     the longest of those."""

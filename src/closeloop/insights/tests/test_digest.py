@@ -176,3 +176,46 @@ def test_only_an_administrator_sets_the_time(client, org):
     response = client.post(reverse("insights:digest_settings"), {"send_at": "09:15"})
     assert response.status_code == 302
     assert due_week(at(MONDAY_AFTER, 9, 14)) is None and due_week(at(MONDAY_AFTER, 9, 15)) == THIS_WEEK
+
+
+def test_the_digest_shows_each_radar_kind_against_a_week_earlier(org, make_lead):
+    """The radar's counts now against the last recount of the week before the one reviewed, in the mail (HTML and
+    text) and the robot's message with the records broken longest; "no data" when the worker did not recount then."""
+    from closeloop.insights import radar
+    from closeloop.insights.digest import digest_build, digest_render
+    from closeloop.leads.models import Lead
+
+    def overdue(owner):
+        lead = make_lead(owner=owner)
+        Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(days=30))
+        return lead
+
+    overdue(org.owner)
+    overdue(org.outsider)  # another team's: not in the manager's figures
+    radar.recount(at(THIS_WEEK - timedelta(days=3), 12))  # the week before the reviewed one: one broken of team A
+    first = digest_build(org.manager, THIS_WEEK - timedelta(days=7), at(THIS_WEEK, 8, 5))
+    assert first.radar_before is None  # the week before that one had no recount: no data, not 0
+    assert "a week earlier: no data" in digest_render(first)["text"]
+    for owner in (org.owner, org.teammate, org.teammate):
+        overdue(owner)
+    radar.recount(at(MONDAY_AFTER, 8))
+    digest = digest_build(org.manager, THIS_WEEK, at(MONDAY_AFTER, 8, 5))
+    rows = {kind.key: (n, was, change) for kind, n, was, change in digest.radar}
+    assert rows["leads.first_contact_overdue"] == (4, 1, 3)
+    assert digest.radar_before == 1 and digest.radar_total >= 4
+    content = digest_render(digest)
+    assert "First contact overdue: 4 (a week earlier: 1, +3)" in content["text"]
+    assert ">A week earlier</th>" in content["html"] and '<td class="num">+3</td>' in content["html"]
+    assert f"Breakpoints: {digest.radar_total} (a week earlier: 1)" in content["markdown"]
+    assert "  - First contact overdue: 4 (+3)" in content["markdown"]
+    assert "Broken longest" in content["markdown"] and digest.worst
+    worst = digest.worst[0]
+    assert f"[{worst.record}](http" in content["markdown"] and worst.url in content["markdown"]
+    # A kind that went down shows a negative change, and stays listed while it was broken a week earlier.
+    Lead.objects.filter(owner__in=[org.owner, org.teammate]).delete()
+    radar.recount(at(MONDAY_AFTER, 9))
+    again = digest_build(org.manager, THIS_WEEK, at(MONDAY_AFTER, 9, 5))
+    rows = {kind.key: (n, was, change) for kind, n, was, change in again.radar}
+    assert rows["leads.first_contact_overdue"] == (0, 1, -1)
+    assert "First contact overdue: 0 (a week earlier: 1, -1)" in digest_render(again)["text"]
+    assert all(n or was for n, was, _change in rows.values())  # a kind broken in neither week is left out
