@@ -50,7 +50,7 @@ from closeloop.service.selectors import (
     resolution_outcome,
     response_outcome,
     satisfaction,
-    satisfaction_total,
+    satisfaction_over_days,
 )
 
 from .models import OverdueCount, RadarRecount
@@ -767,8 +767,8 @@ def service(scope: Scope, now: datetime) -> dict:
     for row in by_owner:
         row["url"] = scope.own_link("insights:surveys", survey_owner=row["key"] or "none")
     every = "week" if (scope.end - scope.start).days <= 62 else "month"
-    return {"rows": rows, "total": total, "satisfaction": by_owner, "overall": satisfaction_total(surveys),
-            "over_time": satisfaction(user=scope.viewer, by="period", period=every, surveys=surveys)}
+    over_time, overall = satisfaction_over_days(surveys, start=scope.start, end=scope.end, period=every)
+    return {"rows": rows, "total": total, "satisfaction": by_owner, "overall": overall, "over_time": over_time}
 
 
 def _months(scope: Scope) -> tuple[date, date, date]:

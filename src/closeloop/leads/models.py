@@ -252,7 +252,10 @@ class Lead(FollowedUp, models.Model):
             models.Index(fields=["status", "-created_at"], name="lead_status_created_idx"),
             # A rep's or a team's list, and open-load counts for assignment.
             models.Index(fields=["owner", "status", "-created_at"], name="lead_owner_status_idx"),
-            models.Index(fields=["source", "-created_at"], name="lead_source_created_idx"),
+            # A source's leads newest first; with the owner and status, the review's leads by source over a
+            # period (insights.dashboard.lead_sources) are read from the index alone: a quarter's 90k leads' rows,
+            # read from the table, were a fifth of the quarter's dashboard at 1M leads.
+            models.Index(fields=["source", "-created_at", "owner", "status"], name="lead_source_review_idx"),
             # Duplicate lookups by exact normalized key.
             models.Index(fields=["mobile_key"], name="lead_mobile_key_idx", condition=~Q(mobile_key="")),
             models.Index(fields=["landline_key"], name="lead_landline_key_idx", condition=~Q(landline_key="")),

@@ -123,3 +123,28 @@ def test_the_service_section_reads_a_bounded_number_of_queries(django_assert_max
     # tickets opened, tickets resolved, assignees' names, surveys by owner, overall, over time
     with django_assert_max_num_queries(6):
         dashboard.service(scope, timezone.now())
+
+
+@pytest.mark.parametrize("days", [20, 100, 500])
+def test_satisfaction_over_time_in_one_pass_equals_the_grouped_one(org, served, days):
+    """The dashboard sums CSAT and NPS per week or month between known bounds in one pass; it must give what grouping
+    by the truncated local time gives, surveys on either side of a local midnight that starts a week or month
+    included, and the overall figure too."""
+    from closeloop.service import selectors
+
+    today = timezone.localdate()
+    customer = Survey.objects.first().customer
+    for back in range(0, days, 9):
+        first = (today - timedelta(days=back)).replace(day=1)
+        for moment in (dashboard.local_midnight(first) - timedelta(seconds=1), dashboard.local_midnight(first),
+                       dashboard.local_midnight(today - timedelta(days=back)) + timedelta(hours=23, minutes=59)):
+            Survey.objects.create(customer=customer, owner=org.owner, expires_at=moment + 10 * DAY,
+                                  sent_at=moment - DAY, answered_at=moment, csat=1 + back % 5, nps=back % 11)
+    for user in (org.admin, org.manager, org.owner):
+        scope = dashboard.Scope(viewer=user, start=today - timedelta(days=days), end=today)
+        surveys = dashboard.surveys_in(scope)
+        for period in ("week", "month"):
+            rows, overall = selectors.satisfaction_over_days(surveys, start=scope.start, end=scope.end, period=period)
+            assert rows == selectors.satisfaction(user=user, by="period", period=period, surveys=surveys)
+            assert overall == selectors.satisfaction_total(surveys)
+            assert overall["answered"] > 3
