@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core import fastsql
 from closeloop.core.audit import audit_record, audited_update
+from closeloop.core.bulk import executemany_insert
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import check_text_limits, datetime_input, text_limit_errors
 from closeloop.core.models import Channel, User
@@ -135,8 +136,9 @@ def tasks_open_bulk(*, records, kind: str, due_at) -> None:
     if not records:
         return
     record_type_id = ContentType.objects.get_for_model(records[0]).pk
-    Task.objects.bulk_create([Task(record_type_id=record_type_id, record_id=record.pk, owner_id=record.owner_id,
-                                   kind=kind, due_at=due_at) for record in records])
+    # One executemany: `bulk_create` cost ~5x the insert itself for an import chunk's tasks.
+    executemany_insert(Task, [Task(record_type_id=record_type_id, record_id=record.pk, owner_id=record.owner_id,
+                                   kind=kind, due_at=due_at).__dict__ for record in records], with_pk=False)
 
 
 def tasks_cancel(*, record, now=None) -> int:

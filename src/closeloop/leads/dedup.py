@@ -326,12 +326,17 @@ def _verdicts(entry: Entry, *, exclude_pk=None) -> dict[int, Match]:
     return _decide(entry, _candidates(_lookups(entry)), exclude_pk=exclude_pk)
 
 
-def _decide(entry: Entry, candidates: list[tuple], *, exclude_pk=None) -> dict[int, Match]:
-    """`_verdicts` on candidate rows (`_CANDIDATE_COLUMNS`) already read."""
+def _decide(entry: Entry, candidates: list[tuple], *, exclude_pk=None, entries: dict | None = None
+            ) -> dict[int, Match]:
+    """`_verdicts` on candidate rows (`_CANDIDATE_COLUMNS`) already read. `entries` keeps the candidates'
+    engine entries by id for the next call (an import chunk meets each popular lead dozens of times)."""
     rows = [row for row in candidates if row[0] != exclude_pk and _worth_comparing(entry, row)]
     best: dict[int, Match] = {}
     for row in rows:
-        stored = _entry(*row[:8], row[11], row[12])
+        if entries is None:
+            stored = _entry(*row[:8], row[11], row[12])
+        elif (stored := entries.get(row[0])) is None:
+            stored = entries[row[0]] = _entry(*row[:8], row[11], row[12])
         verdict = compare(entry, stored) or _same_contact_elsewhere(entry, stored)
         if verdict is None:
             continue
@@ -352,9 +357,11 @@ def _same_contact_elsewhere(new: Entry, old: Entry) -> Match | None:
     offline clustering keeps them apart; but at intake it is exactly how two reps end up chasing
     one person, so the submission is flagged and both sides see it.
     """
-    keys = [k for k in ("mobile", "email") if getattr(new, k) and getattr(new, k) == getattr(old, k)]
-    if not keys or (new.code and old.code and new.code != old.code):
+    same_mobile = bool(new.mobile) and new.mobile == old.mobile
+    same_email = bool(new.email) and new.email == old.email
+    if not (same_mobile or same_email) or (new.code and old.code and new.code != old.code):
         return None
+    keys = ["mobile"] * same_mobile + ["email"] * same_email
     return Match(ref=old.ref, same_person=False, same_company=False, reasons=keys)
 
 
@@ -414,6 +421,7 @@ class ChunkSearch:
         self._found: dict[tuple[str, str], list[int]] = {}  # (column, value) → candidate ids
         self._rows: dict[int, tuple] = {}  # id → candidate row (`_CANDIDATE_COLUMNS`)
         self._owners: dict[int, int | None] = {}  # id → owner id, read with the row
+        self._entries: dict[int, Entry] = {}  # id → the engine's entry of the row, once compared
         self._waiting: dict[tuple[str, str], list[tuple]] = {}  # (column, value) → unwritten rows as candidates
         self._waiting_count = 0
 
@@ -451,7 +459,7 @@ class ChunkSearch:
         # The UNION of the row's own query: each lead once, in id order.
         found = self._rows
         pks = sorted({pk for column, value, _cap in lookups for pk in self._found[column, value]})
-        return _decide(entry, [found[pk] for pk in pks], exclude_pk=exclude_pk)
+        return _decide(entry, [found[pk] for pk in pks], exclude_pk=exclude_pk, entries=self._entries)
 
     def wait(self, lead) -> None:
         """Note a row of the chunk that is not written yet (its lead, unsaved, with its keys)."""
@@ -482,6 +490,7 @@ class ChunkSearch:
         self._found.clear()
         self._rows.clear()
         self._owners.clear()
+        self._entries.clear()
 
 
 _LOOKUP_COLUMNS = ("credit_code", "mobile_key", "email_key", "landline_key", "company_key", "brand_key",

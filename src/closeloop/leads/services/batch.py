@@ -2,15 +2,15 @@
 
 from dataclasses import dataclass, field
 from functools import partial
-from operator import itemgetter
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import creation_changes
+from closeloop.core.bulk import executemany_insert
 from closeloop.core.customfields.registry import clean_record
 from closeloop.core.errors import DomainError, ValidationFailed
 from closeloop.core.models import AuditEntry, Channel, User
@@ -248,7 +248,7 @@ def _insert_leads(leads: list[Lead], *, actor, channel: str) -> None:
     for lead, pk in zip(leads, _reserve_ids(Lead, len(leads)), strict=True):
         lead.pk = pk
         lead.updated_at = now
-    _executemany_insert(Lead, [lead.__dict__ for lead in leads], with_pk=True)
+    executemany_insert(Lead, [lead.__dict__ for lead in leads], with_pk=True)
     lead_type_id = ContentType.objects.get_for_model(Lead).pk
     actor_id = actor.pk if actor is not None and actor.pk else None
     entries = [
@@ -257,7 +257,7 @@ def _insert_leads(leads: list[Lead], *, actor, channel: str) -> None:
          "changes": creation_changes(lead), "note": getattr(lead, "audit_note", "")}
         for lead in leads
     ]
-    _executemany_insert(AuditEntry, entries, with_pk=False)
+    executemany_insert(AuditEntry, entries, with_pk=False)
     for lead in leads:
         lead._state.adding = False
         lead._state.db = "default"
@@ -283,45 +283,3 @@ def _reserve_ids(model, count: int) -> list[int]:
         row = cursor.fetchone()
         start = max(start, row[0] if row else 0)
     return list(range(start + 1, start + 1 + count))
-
-
-_PLAIN_TYPES = {
-    "CharField", "TextField", "EmailField", "ForeignKey", "BigAutoField", "AutoField", "IntegerField",
-    "SmallIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField", "BigIntegerField", "BooleanField",
-}
-
-
-def _converter(field, db):
-    """How a non-plain column's value goes to the database (plain text and numbers go as they are)."""
-    name = field.attname
-    if field.get_internal_type() == "DateTimeField":
-        adapted: dict = {}  # a chunk shares a few timestamp objects; adapt each once (by identity: hashing is slow)
-
-        def datetime_value(values):
-            value = values.get(name)
-            if value is None:
-                return None
-            key = id(value)
-            if key not in adapted:
-                adapted[key] = field.get_db_prep_save(value, db)
-            return adapted[key]
-
-        return datetime_value
-    return lambda values: field.get_db_prep_save(values.get(name), db)
-
-
-def _executemany_insert(model, rows: list[dict], *, with_pk: bool) -> None:
-    """INSERT rows given as {attname: value} (a model instance's __dict__ will do) with one executemany."""
-    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
-    plain = [f for f in fields if f.get_internal_type() in _PLAIN_TYPES]
-    adapted = [f for f in fields if f.get_internal_type() not in _PLAIN_TYPES]
-    ordered = plain + adapted  # the column list follows the values: plain ones first, taken in one C call
-    take_plain = itemgetter(*[f.attname for f in plain])
-    db = connections[DEFAULT_DB_ALIAS]  # the real connection: the `connection` proxy costs a lookup per use
-    converters = [_converter(f, db) for f in adapted]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in ordered)
-    placeholders = ", ".join(["%s"] * len(ordered))
-    sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    params = [take_plain(row) + tuple(convert(row) for convert in converters) for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
