@@ -6,6 +6,7 @@ app_name = "service"
 
 urlpatterns = [
     path("tickets/", views_tickets.ticket_list_view, name="tickets"),
+    path("tickets/export/", views_tickets.ticket_export_view, name="ticket_export"),
     path("tickets/new/", views_tickets.ticket_create_view, name="ticket_create"),
     path("tickets/<int:pk>/", views_tickets.ticket_detail_view, name="ticket"),
     path("tickets/<int:pk>/status/", views_tickets.ticket_status_view, name="ticket_status"),

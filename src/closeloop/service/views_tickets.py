@@ -20,6 +20,7 @@ from closeloop.deals.selectors import get_customer_for_user
 from closeloop.followup.selectors import follow_up_panel
 
 from . import access, sla, surveys, ticket_forms, ticket_search, tickets
+from .exports import tickets_export_response
 from .forms import AssignForm, ReplyForm, TicketForm
 from .models import TicketPriority, TicketStatus
 from .selectors import TicketReview, get_survey_for_user, get_ticket_for_user, survey_context, ticket_list
@@ -29,9 +30,10 @@ TICKET_REVIEW_PARAMETERS = ("line", "assignee", "opened_from", "opened_to", "res
                             "resolution")
 
 
-@login_required
-@require_GET
-def ticket_list_view(request):
+def _listed(request) -> dict:
+    """The tickets the list's status (open ones unless told), priority, search, review and `cf.<key>` filters select,
+    through the viewer's visibility (the list's pages and its export read the same), with the filters as read and
+    the list's custom columns and filters."""
     status = request.GET.get("status", "open")
     status = "" if status == "all" else status  # the dashboard's drill-downs: every status
     q = request.GET.get("q", "").strip()[:100]
@@ -41,21 +43,35 @@ def ticket_list_view(request):
     rows, custom_columns, custom_filters = indexes.list_fields(
         ticket_list(user=request.user, status=status, q=q, priority=priority, mine=mine, review=review),
         tickets.TICKET_TARGET, request.user, request.GET)
-    page = paginate(request, rows)
+    return {"rows": rows, "status": status, "q": q, "priority": priority, "mine": mine,
+            "custom_columns": custom_columns, "custom_filters": custom_filters}
+
+
+@login_required
+@require_GET
+def ticket_list_view(request):
+    listed = _listed(request)
+    page = paginate(request, listed.pop("rows"))
     now = timezone.now()
     for ticket in page["rows"]:
         ticket.timers = sla.timers(ticket, now)
     # One or two characters are shorter than the index's trigrams: the list says how far such a search looks.
-    short_search = 0 < len(q) < ticket_search.MIN_LENGTH
-    context = {"page": page, "status": status, "q": q, "priority": priority, "mine": mine,
-               "custom_columns": custom_columns, "custom_filters": custom_filters,
-               "short_search": short_search, "short_window": ticket_search.SHORT_WINDOW,
+    short_search = 0 < len(listed["q"]) < ticket_search.MIN_LENGTH
+    context = {"page": page, **listed, "short_search": short_search, "short_window": ticket_search.SHORT_WINDOW,
                "query": query_without_page(request), "statuses": TicketStatus.choices,
                "priorities": TicketPriority.choices,
                "review_filters": kept_parameters(request, TICKET_REVIEW_PARAMETERS)}
     template = ("service/_ticket_rows.html" if request.htmx and request.htmx.target == "ticket-rows"
                 else "service/tickets.html")
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def ticket_export_view(request):
+    """The ticket list as an Excel workbook: the same filters (open tickets unless told), the same visibility,
+    every row."""
+    return tickets_export_response(_listed(request)["rows"], viewer=request.user)
 
 
 @csrf_exempt
