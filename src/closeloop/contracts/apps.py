@@ -95,6 +95,7 @@ class ContractsConfig(LoopApp):
         return [
             RecordPanel("deals.Opportunity", "details", "contracts/_deal_panel.html"),
             RecordPanel("deals.Customer", "details", "contracts/_customer_panel.html"),
+            RecordPanel("quotes.Quote", "actions", "contracts/_quote_panel.html"),
         ]
 
     def timeline_sources(self):

@@ -23,6 +23,17 @@ def contract_starts(deal, user) -> dict:
     return {"allowed": True, "quotes": list(quotes.order_by("-decided_at", "-id")[:5])}
 
 
+@register.simple_tag
+def quote_contracts(quote, user) -> dict:
+    """What an accepted quote's page offers: its contracts the viewer may see, and making one when it has none."""
+    if quote.status != "accepted":
+        return {"contracts": [], "start": False}
+    contracts = list(Contract.objects.visible_to(user).filter(quote=quote).order_by("-created_at", "-id")[:5])
+    start = can_create_for_deal(user, quote.opportunity) and awaiting_contract(
+        type(quote).objects.filter(pk=quote.pk)).exists()
+    return {"contracts": contracts, "start": start}
+
+
 @register.filter
 def get_bucket(mapping, key):
     """`totals|get_bucket:"d1_30"`: one age bucket's amount."""

@@ -70,6 +70,21 @@ def test_the_rep_makes_a_contract_from_the_accepted_quote_and_plans_it(client, o
     assert contract.number in body and "Contract approved" in body
 
 
+
+def test_the_accepted_quote_leads_on_to_its_contract(client, org, accepted_quote, make_quote, finance):
+    # The rep whom the customer's acceptance brings to the quote's page finds the next step there, not only on
+    # the deal's page; once the contract is made, the quote names it instead.
+    quote = accepted_quote()
+    start = f'href="{reverse("contracts:create")}?quote={quote.pk}"'
+    assert start in get(client, org.owner, quote.get_absolute_url()).content.decode()
+    assert start not in get(client, finance, quote.get_absolute_url()).content.decode()
+    contract = services.contract_create_from_quote(quote=quote, actor=org.owner)
+    body = get(client, org.owner, quote.get_absolute_url()).content.decode()
+    assert start not in body and f'href="{contract.get_absolute_url()}"' in body
+    # A quote the customer has not accepted offers none.
+    sent = make_quote(lines=[("10000", "0")])
+    assert "?quote=" not in get(client, org.owner, sent.get_absolute_url()).content.decode()
+
 def test_a_plan_that_does_not_add_up_is_shown_back(client, org, make_contract):
     contract = make_contract(plan=False)
     client.force_login(org.owner)
