@@ -466,6 +466,12 @@ def of_contracts(queryset, scope: Scope, contracts=None):
     if (contracts is None and scope.owners is None and scope.pipeline is None and scope.source is None
             and not scope.deal_filters and Contract.objects.all().sees_all(scope.viewer)):
         return queryset
+    if (contracts is None and scope.owners is not None and scope.pipeline is None and scope.source is None
+            and not scope.deal_filters and scope.owned_by_line(Contract.objects, "owner")):
+        # The line's contracts are those its owners own (`Scope.line`): joined to each of the period's rows, not
+        # `contract IN (every contract of the line)`, which let SQLite walk a manager's contracts and probe each
+        # one's instalments (every instalment of the team, instead of the period's).
+        return queryset.filter(contract__owner__in=scope.owners)
     return queryset.filter(contract__in=(contracts if contracts is not None else contracts_in(scope)).values("pk"))
 
 
