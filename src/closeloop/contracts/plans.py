@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from closeloop.core.audit import audit_record
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
@@ -143,7 +144,7 @@ def plan_text(instalments) -> str:
     lines = []
     for n, i in enumerate(instalments, start=1):
         when = (i.due_date.isoformat() if i.condition == InstalmentCondition.ON_DATE and i.due_date
-                else f"{InstalmentCondition(i.condition).label} +{i.days_after}d")
+                else f"{InstalmentCondition(i.condition).label} +{i.days_after}{pgettext('days', 'd')}")
         share = f" {i.percentage.normalize():f}%" if i.percentage is not None else ""
         lines.append(f"{n}. {i.title}{share} {format_yuan(i.amount)} · {when}")
     return "\n".join(lines)

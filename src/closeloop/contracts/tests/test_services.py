@@ -5,7 +5,7 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from closeloop.contracts import invoices, payments, plans, services
 from closeloop.contracts.models import ContractStatus, Instalment, InvoiceStatus, SignedVia
@@ -71,6 +71,16 @@ def test_the_plan_must_add_up_and_shares_take_the_rounding(org, make_contract, d
     assert sum(r.amount for r in rows) == odd.amount
     assert [r.due_date for r in rows][:2] == [None, None]
 
+
+
+def test_the_plan_in_the_trail_reads_in_the_writers_language(org, make_contract):
+    # The trail's "+15d" was English in a Chinese trail; the plan's own table said "+15天".
+    contract = make_contract(plan=False)
+    with translation.override("zh-hans"):
+        plans.payment_plan_save(contract=contract, actor=org.owner, instalments=[
+            {"title": "首付款", "condition": "on_acceptance", "days_after": "15", "percentage": "100"}])
+    entry = AuditEntry.objects.filter(target_id=str(contract.pk)).order_by("-id").first()
+    assert "验收后 +15天" in str(entry.changes) and "+15d" not in str(entry.changes)
 
 def test_submitting_without_a_rule_approves_at_once_and_signing_releases_the_plan(org, make_contract):
     contract = make_contract()
