@@ -34,9 +34,10 @@ class BrokenOut(Schema):
 
 class TrendOut(Schema):
     week: date  # the Monday
-    # Records broken per kind at the week's last recount (the current week: the latest), of the owners whose records
-    # the caller sees through ownership; every kind is null in a week without data (no recount in it: the worker was
-    # not running, or before the history began), which is not the same as 0.
+    # Records broken per kind at the week's last recount, of the owners whose records the caller sees (as `kinds`
+    # counts them); the current week is `kinds`' counts, with what others share with the caller, past weeks without
+    # it; every kind is null in a week without data (no recount in it: the worker was not running, or before the
+    # history began), which is not the same as 0.
     counts: dict[str, int | None]
 
 
@@ -65,7 +66,7 @@ def get_radar(request, kind: str = Query("", max_length=60), owner: int | None =
         if chosen is None:
             raise NotFound(_("No such kind of break."))
     listing = radar.listing(chosen, request.user, now, page=page, owner=owner) if chosen else None
-    trend = radar.trend(request.user, now, owner=owner)
+    trend = radar.trend(request.user, now, owner=owner, current=counts)
     weeks = [{"week": week, "counts": {k.key: counts[i] for k, counts in trend["rows"]}}
              for i, week in enumerate(trend["weeks"])] if trend else []
     return {

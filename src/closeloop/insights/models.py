@@ -46,11 +46,13 @@ class RadarCount(models.Model):
 class RadarWeek(models.Model):
     """How many records of one kind of break one owner had in one week (its Monday, local time): the radar's trend.
     The recount writes the current week's rows (replacing that week's earlier ones), so a past week keeps the counts
-    of its last recount, as of its Sunday. By the first owner path only, like the weekly digest's counts."""
+    of its last recount, as of its Sunday. By owner and second owner path, like `RadarCount`, so a viewer's trend
+    sums the rows `RadarCount` would give them (the weekly digest's counts use the first owner only)."""
 
     week = models.DateField()
     kind = models.CharField(max_length=60)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
+    also_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
     count = models.PositiveIntegerField(db_default=0)
 
     class Meta:

@@ -116,16 +116,14 @@ def recount(now: datetime | None = None) -> int:
                  for (owner, also), n in owners.items()]
     overdue = overdue_recount(now)  # the dashboard's overdue follow-ups by rep, as of the same moment
     week = week_of(now)
-    weekly = Counter()
-    for row in kept:
-        weekly[row.kind, row.owner_id] += row.count
     with transaction.atomic():
         RadarRecount.objects.select_for_update().get_or_create(pk=1, defaults={"counted_at": now})
         RadarCount.objects.all().delete()
         RadarCount.objects.bulk_create(kept, batch_size=1000)
         RadarWeek.objects.filter(week=week).delete()  # this week's latest recount replaces its earlier ones
-        RadarWeek.objects.bulk_create([RadarWeek(week=week, kind=kind, owner_id=owner, count=n)
-                                       for (kind, owner), n in weekly.items()], batch_size=1000)
+        RadarWeek.objects.bulk_create([RadarWeek(week=week, kind=row.kind, owner_id=row.owner_id,
+                                                 also_owner_id=row.also_owner_id, count=row.count)
+                                       for row in kept], batch_size=1000)
         RadarWeekKept.objects.get_or_create(week=week)  # this week has data, even if nothing was broken
         oldest = oldest_week_kept(week)
         if oldest is not None:
@@ -183,30 +181,51 @@ def oldest_week_kept(current: date) -> date | None:
     return current - timedelta(days=7 * (max(weeks, TREND_WEEKS) - 1))
 
 
-def trend(user: User, now: datetime, *, owner: int | None = None, weeks: int = TREND_WEEKS) -> dict | None:
-    """The last `weeks` weeks' counts per kind of the owners whose counts `user` sees through ownership (a rep their
-    own, a manager the subtree, an administrator everyone; of one owner when given), from `RadarWeek`: a past week
-    as of its last recount, the current one as of the latest. None before any recount kept a week. Returns
-    {"weeks": [Monday, ...], "rows": [(kind, [count or None per week]), ...], "gaps": bool}; None marks a week
-    without data (no recount in it: the worker was not running, or before the history began), unlike a true 0."""
+def trend(user: User, now: datetime, *, owner: int | None = None, weeks: int = TREND_WEEKS,
+          current: list[tuple[RadarBreak, int]] | None = None) -> dict | None:
+    """The last `weeks` weeks' counts per kind that `user` sees (of one owner when given), from `RadarWeek`: a past
+    week as of its last recount, by the same owner rule as the radar's counts (`summary`: the owner or second owner
+    in the viewer's line, every row of a kind whose records they all see); `current` (the `summary` of the page)
+    replaces the current week's figures, so the trend ends on the counts the page shows, what the viewer sees
+    beyond their line (collaborations, hand-offs ...) included; past weeks cannot count that part. None before any
+    recount kept a week. Returns {"weeks": [Monday, ...], "rows": [(kind, [count or None per week]), ...],
+    "gaps": bool}; None marks a week without data (no recount in it: the worker was not running, or before the
+    history began), unlike a true 0."""
     if not user.is_authenticated or not user.is_active:
         return None
-    current = week_of(now)
-    mondays = [current - timedelta(days=7 * n) for n in range(weeks - 1, -1, -1)]
+    current_week = week_of(now)
+    mondays = [current_week - timedelta(days=7 * n) for n in range(weeks - 1, -1, -1)]
     if not RadarWeekKept.objects.exists():
         return None
-    kept_weeks = set(RadarWeekKept.objects.filter(week__gte=mondays[0], week__lte=current)
+    kept_weeks = set(RadarWeekKept.objects.filter(week__gte=mondays[0], week__lte=current_week)
                      .values_list("week", flat=True))
-    found = RadarWeek.objects.filter(week__gte=mondays[0], week__lte=current)
+    every = kinds()
+    found = RadarWeek.objects.filter(week__gte=mondays[0], week__lte=current_week)
     if not user.is_admin:
-        found = found.filter(owner_id__in=owners_seen(user))
+        limits, built, mine, whole = thresholds(every), {}, owners_seen(user), []
+        for kind in every:  # the kinds whose records the viewer sees all of (finance: contracts)
+            beyond = Beyond(user, built)
+            kind.rows(beyond, now, limits[kind.key])
+            if beyond.sees_all:
+                whole.append(kind.key)
+        found = found.filter(Q(kind__in=whole) | Q(owner_id__in=mine) | Q(also_owner_id__in=mine))
     if owner is not None:
         found = found.filter(owner_id=owner)
     kept = {(key, week): n for key, week, n in found.order_by().values("kind", "week").annotate(n=Sum("count"))
             .values_list("kind", "week", "n")}
+    now_counts = {kind.key: n for kind, n in current} if current is not None else {}
+    if current is not None:
+        kept_weeks.add(current_week)
+
+    def figure(kind, week):
+        if week not in kept_weeks:
+            return None
+        if week == current_week and kind.key in now_counts:
+            return now_counts[kind.key]
+        return kept.get((kind.key, week), 0)
+
     return {"weeks": mondays, "gaps": len(kept_weeks) < len(mondays),
-            "rows": [(kind, [kept.get((kind.key, week), 0) if week in kept_weeks else None for week in mondays])
-                     for kind in kinds()]}
+            "rows": [(kind, [figure(kind, week) for week in mondays]) for kind in every]}
 
 
 def line_counts(user: User, now: datetime, *, owners: list[int]) -> list[tuple[RadarBreak, int]]:

@@ -241,7 +241,7 @@ def radar_view(request):
     if kind is None:  # the first kind with something broken, else the first kind
         kind = next((k for k, n in counts if n), counts[0][0] if counts else None)
     page = radar.listing(kind, request.user, now, page=page_number(request), owner=owner) if kind else None
-    trend = radar.trend(request.user, now, owner=owner)
+    trend = radar.trend(request.user, now, owner=owner, current=counts)
     return render(request, "insights/radar.html", {
         "counts": counts, "kind": kind, "page": page, "owner": owner, "owners": owner_choices(request.user),
         "total": sum(n for _kind, n in counts), "query": query_without_page(request), "counted_at": counted_at,

@@ -251,3 +251,38 @@ def test_a_week_without_recount_is_no_data_not_zero(client, org, make_lead, api_
     for back in range(radar.TREND_WEEKS):
         radar.recount(now - timedelta(days=7 * back))
     assert "No data for that week" not in client.get(reverse("insights:radar")).content.decode()
+
+
+def test_the_trend_counts_what_the_radar_counts_for_every_viewer(client, org, broken, finance, api_auth):
+    """The trend sums the rows the radar's counts would (owner or second owner in the viewer's line, every row of
+    a kind a role sees all of); its current week is the page's counts, what is shared with the viewer included
+    (a collaborator's lead and ticket); a past week leaves out only that shared part, which it cannot know."""
+    from closeloop.insights.services import thresholds
+
+    later = timezone.now() + timedelta(days=9)
+    radar.recount(later)
+    a_week_on = later + timedelta(days=7)  # its trend's second-last week is the recount's
+    every = radar.kinds()
+    limits = thresholds(every)
+    for viewer in broken:
+        shown, _at = radar.summary(viewer, later)
+        this_week = radar.trend(viewer, later, current=shown)
+        assert {kind.key: weeks[-1] for kind, weeks in this_week["rows"]} == by_key(shown), viewer
+        past = {kind.key: weeks[-2] for kind, weeks in radar.trend(viewer, a_week_on)["rows"]}
+        shared = {}
+        for kind in every:
+            beyond = radar.Beyond(viewer, {})
+            found = kind.rows(beyond, later, limits[kind.key])
+            shared[kind.key] = 0 if beyond.sees_all else found.count()
+        assert past == {key: n - shared[key] for key, n in by_key(shown).items()}, viewer
+    # What the rule brings: the deal owner's line sees the contract another owns; finance every contract.
+    manager = {kind.key: weeks[-2] for kind, weeks in radar.trend(org.manager, a_week_on)["rows"]}
+    assert manager["contracts.instalment_overdue"] == 1
+    assert {kind.key: weeks[-2] for kind, weeks in radar.trend(finance, a_week_on)["rows"]}[
+        "contracts.instalment_overdue"] == 1
+    # The collaborator: today's counts include the outsider's lead and ticket; the past week cannot.
+    teammate = radar.trend(org.teammate, a_week_on)
+    assert {kind.key: weeks[-2] for kind, weeks in teammate["rows"]}["leads.first_contact_overdue"] == 0
+    answer = client.get("/api/insights/radar", **api_auth(org.teammate)).json()
+    now_counts = {kind["key"]: kind["count"] for kind in answer["kinds"]}
+    assert answer["trend"][-1]["counts"] == now_counts and now_counts["service.ticket_past_sla"] >= 1
