@@ -7,6 +7,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from closeloop.core.customfields import indexes
+from closeloop.core.customfields import search as custom_search
 from closeloop.core.inputs import day_start
 from closeloop.core.money import quantize
 from closeloop.core.visibility import owners_named
@@ -49,8 +50,9 @@ def contract_list(*, user, filters: ContractFilters):
     contracts = Contract.objects.visible_to(user)
     if filters.q:
         text = filters.q.strip()
-        contracts = contracts.filter(Q(number__icontains=text) | Q(title__icontains=text)
-                                     | Q(customer__name__icontains=text))
+        contracts = contracts.filter(custom_search.also(Q(number__icontains=text) | Q(title__icontains=text)
+                                                        | Q(customer__name__icontains=text),
+                                                        Contract._meta.label, text, user))
     if filters.status in ContractStatus.values:
         contracts = contracts.filter(status=filters.status)
     if (deal := _id(filters.deal)) is not None:

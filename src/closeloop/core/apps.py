@@ -28,6 +28,7 @@ class CoreConfig(LoopApp):
             recover_notification_deliveries,
             refresh_statistics,
             send_daily_summaries,
+            sync_custom_search,
         )
         from .webhooks.tasks import prune_webhook_deliveries, recover_webhook_deliveries
 
@@ -44,6 +45,9 @@ class CoreConfig(LoopApp):
             Sweep("core.daily_summaries", send_daily_summaries.enqueue, cron="30 8 * * *"),
             # The query planner's statistics, at night (see statistics.py).
             Sweep("core.refresh_statistics", refresh_statistics.enqueue, cron="40 3 * * *"),
+            # The lists' search in custom values stays exact without it (new and changed records are candidates);
+            # it fills a new index and keeps it fast (customfields/search.py).
+            Sweep("core.sync_custom_search", sync_custom_search.enqueue, every_seconds=60),
         ]
 
     def nav_entries(self):
@@ -83,6 +87,13 @@ class CoreConfig(LoopApp):
 
     def ready(self):
         from django.db.models import fields
+        from django.db.models.signals import post_migrate
+
+        from .customfields.search import on_post_migrate
+
+        # Django rebuilds SQLite tables on some schema changes, dropping the custom search index's triggers (the
+        # signal comes after every app's migrations, so every record type's table is in its final form).
+        post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="closeloop.core.custom_search")
 
         # Django 6.1's "nothing chosen" label is not in its zh-hans catalogue yet. Django reads it at
         # render time and lets ready() replace it; as our own string it is translated with the rest.

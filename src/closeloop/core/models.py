@@ -453,6 +453,8 @@ class CustomField(models.Model):
     hidden = models.BooleanField(_("hidden"), default=False)
     # An expression index on the value serves the list's filter (core/customfields/indexes.py).
     indexed = models.BooleanField(_("indexed for filtering"), default=False)
+    # The list's search box also looks in its value (text-like types; core/customfields/search.py).
+    searchable = models.BooleanField(_("searchable"), default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -32,3 +32,11 @@ def prune_sync_deletions() -> int:
     from .sync import deletions_prune  # sync.py reads the apps' synced kinds when imported
 
     return deletions_prune()
+
+
+@task
+def sync_custom_search() -> int:
+    """Fill and keep up the SQLite index of the lists' search in custom values (a no-op on PostgreSQL)."""
+    from .customfields.search import sync
+
+    return sync()

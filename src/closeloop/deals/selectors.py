@@ -8,6 +8,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from closeloop.core.customfields import indexes
+from closeloop.core.customfields import search as custom_search
 from closeloop.core.inputs import day_start
 from closeloop.core.money import from_fen, sum_fen
 from closeloop.core.visibility import owner_filter
@@ -67,7 +68,8 @@ def opportunity_list(*, user, filters: OpportunityFilters):
     deals = Opportunity.objects.visible_to(user)
     if filters.q:
         text = filters.q.strip()
-        deals = deals.filter(Q(name__icontains=text) | Q(customer__name__icontains=text))
+        deals = deals.filter(custom_search.also(Q(name__icontains=text) | Q(customer__name__icontains=text),
+                                                Opportunity._meta.label, text, user))
     if filters.status in OpportunityStatus.values:
         deals = deals.filter(status=filters.status)
     if filters.stage.isdigit():
@@ -198,7 +200,7 @@ def customer_list(*, user, q: str = "", owner: str = "", department: str = "", c
         condition = Q(name__icontains=q)
         if len(q) == 18:
             condition |= Q(credit_code=normalize.credit_code_key(q))
-        customers = customers.filter(condition)
+        customers = customers.filter(custom_search.also(condition, Customer._meta.label, q, user))
     return customers.order_by(*CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS["-created_at"]))
 
 
@@ -208,7 +210,7 @@ def customer_pool(*, user, q: str = ""):
         return Customer.objects.none()
     customers = Customer.objects.pooled()
     if q:
-        customers = customers.filter(name__icontains=q.strip())
+        customers = customers.filter(custom_search.also(Q(name__icontains=q.strip()), Customer._meta.label, q, user))
     return customers.order_by("-pooled_at", "-id")
 
 

@@ -9,6 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from closeloop.core.customfields import indexes
+from closeloop.core.customfields import search as custom_search
 from closeloop.core.inputs import day_start
 from closeloop.core.visibility import owners_named
 from closeloop.followup.models import Task, TaskStatus
@@ -89,7 +90,8 @@ class LeadFilters:
 def lead_list(*, user, filters: LeadFilters):
     leads = Lead.objects.visible_to(user).select_related("owner", "source")
     if filters.q:
-        leads = leads.filter(_search(filters.q))
+        # Also in the custom text fields an administrator made searchable (core/customfields/search.py).
+        leads = leads.filter(custom_search.also(_search(filters.q), Lead._meta.label, filters.q, user))
     if filters.status:
         leads = leads.filter(status=filters.status)
     if filters.not_status:

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from closeloop.core.customfields import indexes
+from closeloop.core.customfields import search as custom_search
 from closeloop.core.inputs import day_start
 from closeloop.core.money import quantize
 from closeloop.core.visibility import owners_named
@@ -45,8 +46,9 @@ def quote_list(*, user, filters: QuoteFilters):
     quotes = Quote.objects.visible_to(user)
     if filters.q:
         text = filters.q.strip()
-        quotes = quotes.filter(Q(number__icontains=text) | Q(title__icontains=text)
-                               | Q(opportunity__customer__name__icontains=text))
+        quotes = quotes.filter(custom_search.also(Q(number__icontains=text) | Q(title__icontains=text)
+                                                  | Q(opportunity__customer__name__icontains=text),
+                                                  Quote._meta.label, text, user))
     if filters.status in QuoteStatus.values:
         quotes = quotes.filter(status=filters.status)
     if filters.deal.isdigit():

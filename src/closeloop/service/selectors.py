@@ -10,6 +10,7 @@ from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek
 from django.http import Http404
 from django.utils import timezone
 
+from closeloop.core.customfields import search as custom_search
 from closeloop.core.inputs import day_start
 from closeloop.core.visibility import owners_named
 
@@ -25,8 +26,9 @@ def delivery_list(*, user, status: str = "", q: str = "", customer: int | None =
     if status in DeliveryStatus.values:
         deliveries = deliveries.filter(status=status)
     if q:
-        deliveries = deliveries.filter(Q(title__icontains=q) | Q(customer__name__icontains=q)
-                                       | Q(contract__number__icontains=q))
+        deliveries = deliveries.filter(custom_search.also(Q(title__icontains=q) | Q(customer__name__icontains=q)
+                                                          | Q(contract__number__icontains=q),
+                                                          Delivery._meta.label, q, user))
     if customer is not None:
         deliveries = deliveries.filter(customer_id=customer)
     return (deliveries.select_related("customer", "owner", "contract")

@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 from closeloop.core import text_search
+from closeloop.core.customfields import search as custom_search
 
 MIN_LENGTH = text_search.MIN_LENGTH
 SHORT_WINDOW = 5_000
@@ -93,6 +94,8 @@ def matching(text: str, user) -> Q:
 
     exact = Q(number__icontains=text) | Q(title__icontains=text) | Q(customer__name__icontains=text)
     if len(text) < MIN_LENGTH:
+        # The searchable custom values are looked in within the same window.
+        exact = custom_search.also(exact, Ticket._meta.label, text, user)
         visible = Ticket.objects.visible_to(user)
         newest = visible.order_by("-id").values_list("pk", flat=True)[:SHORT_WINDOW]
         if connection.vendor != "postgresql":
@@ -101,6 +104,11 @@ def matching(text: str, user) -> Q:
         # window is given as the id of its oldest ticket, a range the list walks in its own order.
         edge = list(newest[SHORT_WINDOW - 1:SHORT_WINDOW])
         return Q(pk__gte=edge[0]) & exact if edge else exact
+    # The searchable custom values, through their own index (core/customfields/search.py).
+    return custom_search.also(_built_in(text, exact), Ticket._meta.label, text, user)
+
+
+def _built_in(text: str, exact: Q) -> Q:
     limit = candidates_limit()
     if connection.vendor == "sqlite":
         if text_search.count_candidates(INDEX, text, limit) > limit:

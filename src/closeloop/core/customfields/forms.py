@@ -123,6 +123,10 @@ class CustomFieldForm(forms.Form):
                                            help_text=_("None ticked: everyone who sees the field and edits the record."))
     list_column = forms.BooleanField(label=_("shown in the list"), required=False,
                                      help_text=_("A column of the records' list, and a filter there when indexed."))
+    searchable = forms.BooleanField(
+        label=_("searchable"), required=False,
+        help_text=_("For text, long text, phone, email and URL fields: the list's search box also finds records by "
+                    "this field's value (for those who may see the field)."))
     public = forms.BooleanField(label=_("on the public web form"), required=False)
 
     def __init__(self, *args, instance: CustomField | None = None, target: str | None = None, **kwargs):
@@ -135,6 +139,7 @@ class CustomFieldForm(forms.Form):
                 "help_text": instance.help_text, "section": instance.section, "position": instance.position,
                 "required_channels": instance.required_channels, "view_roles": instance.view_roles,
                 "edit_roles": instance.edit_roles, "public": instance.public, "list_column": instance.list_column,
+                "searchable": instance.searchable,
             }
         elif target and "initial" not in kwargs:
             kwargs["initial"] = {"target": target}

@@ -14,11 +14,11 @@ from ..audit import audited_create, audited_update
 from ..errors import Forbidden, ValidationFailed
 from ..models import Channel, CustomField, Role
 from ..models import CustomFieldType as T
-from . import indexes, registry, types
+from . import indexes, registry, search, types
 
 CHOICE_TYPES = {T.CHOICE, T.MULTI_CHOICE}
 EDITABLE = ["label_zh", "label_en", "options", "default", "help_text", "section", "position", "required_channels",
-            "view_roles", "edit_roles", "public", "list_column"]
+            "view_roles", "edit_roles", "public", "list_column", "searchable"]
 EXAMPLES = 5
 
 
@@ -72,6 +72,9 @@ def _clean(data: dict, *, target: str, field_type: str, errors: dict) -> dict:
             errors.setdefault("position", []).append(_("Enter a whole number, for example 10."))
     if "list_column" in values:
         values["list_column"] = bool(values["list_column"])
+    # Only a text-like field is looked in by the lists' search; a field whose type stops being one leaves it.
+    if "searchable" in values or field_type not in search.SEARCHABLE_TYPES:
+        values["searchable"] = bool(values.get("searchable")) and field_type in search.SEARCHABLE_TYPES
     if "public" in values:
         # A person field on the public form would list the company's users to any visitor.
         values["public"] = (bool(values["public"]) and bool(target_config and target_config.public_form)
@@ -112,6 +115,7 @@ def custom_field_create(*, target: str, key: str, field_type: str, data: dict, a
     field.default = values.get("default")
     with transaction.atomic():
         audited_create(instance=field, actor=actor, channel=Channel.WEB, action="custom_field.create")
+        search.field_changed(field, was_searchable=False)
     return field
 
 
@@ -140,9 +144,12 @@ def custom_field_update(*, field: CustomField, data: dict, actor, field_type: st
             values |= {"type": field_type}
         note = ngettext("%(count)d value converted.", "%(count)d values converted.", converted) % {
             "count": converted} if converted else ""
-        return audited_update(instance=field, data=values, actor=actor, channel=Channel.WEB,
-                              action="custom_field.convert" if field_type != field.type else "custom_field.update",
-                              note=note)
+        was_searchable = search.is_searchable(field)
+        changes = audited_update(instance=field, data=values, actor=actor, channel=Channel.WEB,
+                                 action="custom_field.convert" if field_type != field.type else "custom_field.update",
+                                 note=note)
+        search.field_changed(field, was_searchable=was_searchable)
+        return changes
 
 
 def _convert_values(field: CustomField, new: CustomField) -> int:
