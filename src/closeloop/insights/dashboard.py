@@ -803,8 +803,11 @@ def achievement(scope: Scope) -> dict:
                .order_by().values("owner_id").annotate(fen=sum_fen(F("amount") * 100)).values_list("owner_id", "fen"))
     every_contract = scope.owners is None and Contract.objects.all().sees_all(scope.viewer)
     payments = Payment.objects.filter(voided_at__isnull=True, received_on__gte=first, received_on__lt=after)
-    collected = dict((payments if every_contract else payments.filter(contract__in=scope.line(Contract.objects).values("pk")))
-                     .order_by().values("contract__owner_id").annotate(fen=sum_fen(F("amount") * 100))
+    if scope.owners is not None and scope.owned_by_line(Contract.objects, "owner"):
+        payments = payments.filter(contract__owner__in=scope.owners)  # joined, as `of_contracts` says why
+    elif not every_contract:
+        payments = payments.filter(contract__in=scope.line(Contract.objects).values("pk"))
+    collected = dict(payments.order_by().values("contract__owner_id").annotate(fen=sum_fen(F("amount") * 100))
                      .values_list("contract__owner_id", "fen"))
     done = {}
     for key, figures_ in (("new_customers", customers), ("won_amount", won), ("collected_amount", collected)):
