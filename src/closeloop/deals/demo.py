@@ -7,7 +7,7 @@ from django.utils import timezone
 from closeloop.core.errors import DomainError
 from closeloop.core.models import Channel
 from closeloop.deals.services.conversion import lead_convert
-from closeloop.deals.services.opportunities import opportunity_move_stage
+from closeloop.deals.services.opportunities import opportunity_move_stage, opportunity_update
 from closeloop.followup.services import activity_log, handoff_request, handoff_respond
 from closeloop.leads.models import Lead, LeadStatus
 
@@ -23,6 +23,17 @@ ACTIVITY_NOTES = [
 
 
 DEAL_TOPICS = ["销售管理系统", "CRM 年度订阅", "企业微信对接", "销售团队扩容", "客户数据迁移", "移动端上线"]
+# The demo's deal custom field: how the customer buys, one of the dashboard's filters (and indexed for the list's).
+PURCHASE_MODES = ["直接采购", "招标采购", "渠道采购"]
+
+
+def load_demo_fields(admin) -> None:
+    from closeloop.core.customfields.services import custom_field_create, custom_field_index
+
+    mode = custom_field_create(target="deals.Opportunity", key="purchase_mode", field_type="choice", actor=admin,
+                               data={"label_zh": "采购方式", "label_en": "Purchase mode", "options": PURCHASE_MODES,
+                                     "list_column": True})
+    custom_field_index(field=mode, indexed=True, actor=admin)
 
 
 def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
@@ -33,6 +44,7 @@ def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
     won = next(s for s in stages if s.is_won)
     lost = next(s for s in stages if s.is_lost)
     reasons = list(LostReason.objects.all())
+    load_demo_fields(admin)
     now = timezone.now()
     made = 0
     leads = Lead.objects.filter(owner__in=reps).exclude(status__in=[LeadStatus.MERGED, LeadStatus.CONVERTED])
@@ -50,6 +62,8 @@ def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
             continue  # the company is already another rep's customer: exactly what conversion refuses
         deal, owner = result.opportunity, lead.owner
         made += 1
+        deal = opportunity_update(opportunity=deal, actor=owner, channel=Channel.SYSTEM,
+                                  data={"custom": {"purchase_mode": PURCHASE_MODES[made % 3]}})
         kind, content, feedback, plan = rng.choice(ACTIVITY_NOTES)
         follow_up = now + timedelta(hours=rng.randrange(1, 24 * 7))
         activity_log(actor=owner, record=deal, channel=Channel.SYSTEM, data={

@@ -33,6 +33,19 @@ NEEDS = ["需要一套销售管理系统，30人左右使用", "想了解报价�
          "需要和企业微信打通", "年底前要上线，预算已批", "先了解一下，明年再说", "希望安排上门演示"]
 # The channels the marketer runs (the demo's marketing1).
 MARKETER_SOURCES = ("展会", "官网", "广告")
+# The demo's lead custom field (自定义字段): the grade a rep gives a lead, shown in the list, indexed for its filter,
+# and one of the dashboard's filters. Spread 2:5:3 without drawing from the demo's random sequence.
+GRADES = ["A类", "B类", "C类"]
+GRADE_SPREAD = [0, 1, 1, 2, 1, 2, 0, 1, 2, 1]
+
+
+def load_demo_fields(admin) -> None:
+    from closeloop.core.customfields.services import custom_field_create, custom_field_index
+
+    grade = custom_field_create(target="leads.Lead", key="grade", field_type="choice", actor=admin, data={
+        "label_zh": "客户等级", "label_en": "Customer grade", "options": GRADES, "list_column": True,
+        "help_text": "A类：预算明确、半年内采购；B类：有需求、时间未定；C类：仅了解", "section": "销售判断"})
+    custom_field_index(field=grade, indexed=True, actor=admin)
 
 
 def load_demo(ctx: DemoContext, *, leads: int) -> None:
@@ -48,6 +61,7 @@ def load_demo(ctx: DemoContext, *, leads: int) -> None:
     load_demo_rules(admin=admin, team_a=ctx.departments["team_a"], team_b=ctx.departments["team_b"], sources=sources,
                     referral_reps=[(reps[0], 2), (reps[3], 1)])
 
+    load_demo_fields(admin)
     channels = [Channel.WEB, Channel.WEB, Channel.FORM, Channel.API, Channel.IMPORT]
     # No 已转化 here: converted leads are those the deals' demo converts through lead_convert (with their customer
     # and deal); setting the status alone would make a converted lead that leads nowhere.
@@ -72,6 +86,8 @@ def load_demo(ctx: DemoContext, *, leads: int) -> None:
             "source": source, "assign_to_me": False,
         }
         actor = None if channel == Channel.FORM else (rep if channel == Channel.WEB else admin)
+        if actor is not None:  # a visitor's web form does not ask for the grade: a rep gives it later
+            data["custom"] = {"grade": GRADES[GRADE_SPREAD[n % len(GRADE_SPREAD)]]}
         lead = lead_submit(data=data, channel=channel, actor=actor, campaign=campaign).lead
         created = ctx.now - timedelta(days=rng.randrange(0, 120), hours=rng.randrange(0, 24))
         Lead.objects.filter(pk=lead.pk).update(created_at=created)
