@@ -8,14 +8,27 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from closeloop.core.errors import DomainError, error_text
+from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.money import format_yuan
 from closeloop.core.pagination import paginate
 from closeloop.core.redirects import next_url
 
 from . import access, invoices, payments
+from .forms import InvoiceRequestForm, PaymentForm
 from .models import Contract, InvoiceRequest, InvoiceStatus
 from .selectors import get_contract_for_user, get_invoice_request_for_user, get_payment_for_user
+
+
+def _refused(request, contract: Contract, exc: DomainError, extra: dict | None = None, **forms):
+    """The contract's page again with the refused form as it was typed, its errors under its fields and the
+    whole reason on top (a redirect would empty it: finance retyped the amount, the reference and the note)."""
+    from .views import _detail_context
+
+    for form in forms.values():
+        form_errors_from(form, exc)
+    messages.error(request, exc.message)
+    return render(request, "contracts/detail.html", _detail_context(request, contract, **forms, **(extra or {})),
+                  status=400)
 
 
 def _allocations(request, contract: Contract) -> list[dict] | None:
@@ -34,7 +47,9 @@ def payment_record_view(request, pk):
         payment = payments.payment_record(contract=contract, data=data, actor=request.user,
                                           allocations=_allocations(request, contract))
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        typed = {int(key[6:]): value[:30] for key, value in request.POST.items()
+                 if key.startswith("alloc-") and key[6:].isdigit() and len(key) < 26}
+        return _refused(request, contract, exc, {"typed_allocations": typed}, payment_form=PaymentForm(data))
     else:
         messages.success(request, _("Payment of %(amount)s recorded.") % {"amount": format_yuan(payment.amount)})
     return redirect(contract.get_absolute_url() + "#payments")
@@ -62,7 +77,7 @@ def invoice_request_view(request, pk):
     try:
         invoices.invoice_request_create(contract=contract, data=data, actor=request.user)
     except DomainError as exc:
-        messages.error(request, error_text(exc))
+        return _refused(request, contract, exc, invoice_form=InvoiceRequestForm(data))
     else:
         messages.success(request, _("Invoice requested; finance is notified."))
     return redirect(contract.get_absolute_url() + "#invoices")

@@ -136,6 +136,33 @@ def test_finance_records_a_payment_the_rep_cannot(client, org, signed_contract, 
     assert contract.paid_amount == D("9000.00") and contract.status == ContractStatus.ACTIVE
 
 
+
+def test_a_refused_payment_or_invoice_request_keeps_what_was_typed(client, org, signed_contract, finance):
+    # Refused, the form came back empty after a redirect: finance retyped the reference and the note, and read
+    # only "More than is owed." without how much is owed.
+    contract = signed_contract()
+    instalment = contract.instalments.order_by("position").first()
+    client.force_login(finance)
+    response = client.post(reverse("contracts:payment_record", args=[contract.pk]), {
+        "amount": "40000", "received_on": "2026-12-01", "method": "transfer", "reference": "TX-20261201-7",
+        "note": "首付款到账", f"alloc-{instalment.pk}": "40000"})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert 'value="TX-20261201-7"' in body and 'value="首付款到账"' in body and 'value="40000"' in body
+    assert f'name="alloc-{instalment.pk}" inputmode="decimal" value="40000"' in body
+    assert "still owes (¥30,000.00); overpayment is refused" in body and '<details open id="record-payment">' in body
+    contract.refresh_from_db()
+    assert contract.paid_amount == 0
+
+    client.force_login(org.owner)
+    response = client.post(reverse("contracts:invoice_request", args=[contract.pk]), {
+        "amount": "90000", "invoice_type": "special", "buyer_tax_id": "91440101MA5ABCDE12", "note": "请尽快"})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert 'value="91440101MA5ABCDE12"' in body and 'value="请尽快"' in body
+    assert '<details id="request-invoice" open>' in body
+    assert not contract.invoice_requests.exists()
+
 def test_the_invoice_queue_is_financees_and_issuing_goes_through_it(client, org, signed_contract, finance):
     contract = signed_contract()
     request = invoices.invoice_request_create(contract=contract, actor=org.owner, data={
