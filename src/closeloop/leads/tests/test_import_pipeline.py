@@ -85,3 +85,43 @@ def test_a_preparing_process_that_dies_is_reported():
         started = time.monotonic()
         list(pipeline.chunks_apart(rows(), 1, _prepared))
     assert time.monotonic() - started < 10 and not _children()
+
+
+def test_the_preparing_process_dies_with_a_writer_killed_outright(tmp_path):
+    """A worker killed with SIGKILL runs no `finally`: the parent-death signal ends its second process."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "writer.py"
+    script.write_text(
+        "import django, itertools, sys, time\n"
+        "django.setup()\n"
+        "from closeloop.leads.services import pipeline\n"
+        "chunks = pipeline.chunks_apart(itertools.count(), 10, lambda row: row)\n"
+        "next(chunks)\n"
+        "print([c.pid for c in __import__('multiprocessing').active_children()][0], flush=True)\n"
+        "time.sleep(60)\n")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "closeloop.settings"}
+    writer = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        child_pid = int(writer.stdout.readline())
+        os.kill(child_pid, 0)  # running
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child_pid, 0)
+                # A zombie is gone as a process; it only waits for init to reap it.
+                with open(f"/proc/{child_pid}/stat") as stat:
+                    if stat.read().split(")")[-1].split()[0] == "Z":
+                        break
+            except (ProcessLookupError, FileNotFoundError):
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"the preparing process {child_pid} outlived its killed writer")
+    finally:
+        writer.kill()
+        writer.wait()
