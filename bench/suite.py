@@ -396,6 +396,12 @@ class Suite:
         for line in suite_results(quick=self.quick)["results"]:
             self.report(Result(**line))
 
+    def dashboard_filters(self):
+        from bench.dashboard_filters import suite_results
+
+        for line in suite_results(quick=self.quick)["results"]:
+            self.report(Result(**line))
+
     def import_speed(self):
         result = self.external("import_speed", "import 100k rows / 1M rows", "<= 20 s / <= 4 min, 1 GiB")
         if isinstance(result, dict):
@@ -432,7 +438,7 @@ def main(argv=None):
     suite = Suite(quick=args.quick, leads=args.leads, requests=args.requests)
     suite.prepare()
     steps = ["intake", "dedup_check", "import_speed", "dedupe_command", "lists", "dashboard", "dedup_quality",
-             "quote_pdf", "receivables", "radar", "service", "custom_fields"]
+             "quote_pdf", "receivables", "radar", "service", "custom_fields", "dashboard_filters"]
     for step in steps:
         if args.only and step not in args.only.split(","):
             continue

@@ -73,10 +73,31 @@ def test_a_lead_field_narrows_the_lead_sections_and_a_deal_field_the_deal_sectio
         scope_for(org.owner, deal_filters=retail))["rows"]}["contracts_signed"] == 0
 
 
+def every_drill_down(figures):
+    """The dashboard tests' drill-downs, and those of the cycle times, the forecast's accuracy, the first contacts
+    and what is overdue."""
+    yield from drill_downs(figures)
+    for row in figures["cycle"]["rows"]:
+        yield row["deals"], row["url"]
+    for row in figures["accuracy"]["rows"]:
+        yield row["won_deals"], row["url"]
+    for row in figures["sla"]["rows"]:
+        for outcome in ("met", "late", "missed"):
+            yield row[outcome], row["urls"][outcome]
+    for row in figures["sla"]["overdue"]:
+        for key in ("leads", "deals"):
+            yield row[key], row["urls"][key]
+
+
 def test_every_filtered_figure_drills_down_to_as_many_records(client, org, fields):
     """A rep, a manager and the administrator (and the others): each figure's list, with the filter carried, shows
     as many records as the figure."""
-    assert follow_drill_downs(client, org, drill_downs, query=FILTERED) > 100
+    overdue = timezone.now() - timedelta(hours=3)
+    Lead.objects.update(next_follow_up_at=overdue)
+    Opportunity.objects.update(next_follow_up_at=overdue)
+    assert follow_drill_downs(client, org, every_drill_down, query=FILTERED) > 150
+    assert follow_drill_downs(client, org, every_drill_down, query="&lead.cf.tier=银&deal.cf.industry=零售",
+                              viewers=("owner", "manager", "admin")) > 100
     client.force_login(org.manager)
     figures = client.get(reverse("insights:dashboard") + period_query() + FILTERED).context["figures"]
     total = figures["sources"]["total"]
