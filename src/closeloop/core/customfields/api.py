@@ -14,7 +14,7 @@ from ninja import Field, Query, Router, Schema
 
 from ..errors import ErrorOut, NotFound
 from ..models import CustomFieldType as T
-from . import registry, types
+from . import registry, search, types
 
 MARKER = "x-custom-fields"
 READ_MARKER = "x-custom-fields-read"
@@ -112,6 +112,7 @@ class CustomFieldOut(Schema):
     position: int
     required_channels: list[str] = Field(description="Channels on which a new record must have a value.")
     editable: bool = Field(description="Whether you may set it.")
+    searchable: bool = Field(description="Whether the record type's list search (`q`) also looks in its value.")
 
 
 class DefinitionParams(Schema):
@@ -128,6 +129,6 @@ def list_definitions(request, params: Query[DefinitionParams]):
         {"key": f.key, "label_zh": f.label_zh, "label_en": f.label_en, "type": f.type, "options": f.options,
          "default": types.api_value(f, f.default), "help_text": f.help_text, "section": f.section,
          "position": f.position, "required_channels": f.required_channels,
-         "editable": registry.may_edit(f, request.user)}
+         "editable": registry.may_edit(f, request.user), "searchable": search.is_searchable(f)}
         for f in registry.visible_fields(params.target, request.user)
     ]

@@ -194,6 +194,10 @@ def test_the_list_page_and_the_api_search_custom_values(client, org, leads):
     answer = client.get("/api/leads/", {"q": "ningbo_st"}, HTTP_AUTHORIZATION=f"Bearer {raw}").json()
     assert [item["id"] for item in answer["items"]] == [leads["steel"].pk]
     assert client.get("/api/leads/", {"q": "价格敏感"}, HTTP_AUTHORIZATION=f"Bearer {raw}").json()["items"] == []
+    # The field definitions tell an integrator which values `q` looks in.
+    listed = client.get("/api/custom-fields/", {"target": "leads.Lead"}, HTTP_AUTHORIZATION=f"Bearer {raw}").json()
+    assert {item["key"]: item["searchable"] for item in listed} == {
+        "note": True, "wechat": True, "backup_phone": True, "plain": False}
 
 
 def test_the_sweep_fills_the_index(org, leads):
@@ -210,4 +214,6 @@ def test_the_settings_form_has_the_switch(client, org, fields):
     client.force_login(org.admin)
     page = client.get(f"/settings/fields/{fields['plain'].pk}/").content.decode()
     assert 'name="searchable"' in page
+    listed = client.get("/settings/fields/", {"target": "leads.Lead"}).content.decode()
+    assert listed.count("(searchable)") == 4
     assert CustomField.objects.get(pk=fields["note"].pk).searchable
