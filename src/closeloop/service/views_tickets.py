@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -16,6 +17,7 @@ from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import custom_data, own_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
+from closeloop.deals.models import Customer
 from closeloop.deals.selectors import get_customer_for_user
 from closeloop.followup.selectors import follow_up_panel
 
@@ -87,6 +89,8 @@ def ticket_create_view(request):
 @csrf_protect
 def _ticket_create(request, guard):
     customer_id = request.GET.get("customer", "")
+    if not customer_id and request.method == "GET":
+        return _ticket_customer_pick(request)
     customer = (tickets.ticket_customers(request.user).filter(pk=int(customer_id)).first()
                 if customer_id.isdigit() and int(customer_id) < 2**63 else None)
     if customer is None:
@@ -107,8 +111,27 @@ def _ticket_create(request, guard):
         else:
             messages.success(request, _("Ticket %(number)s raised.") % {"number": ticket.number})
             return redirect(ticket)
-    return render(request, "service/ticket_create.html", {"form": form, "customer": customer},
+    # Back to the customer's page when the viewer came from it (after-sales service may not see it).
+    back = (customer.get_absolute_url() if Customer.objects.visible_to(request.user).filter(pk=customer.pk).exists()
+            else reverse("service:tickets"))
+    return render(request, "service/ticket_create.html", {"form": form, "customer": customer, "back": back},
                   status=422 if form.errors else 200)
+
+
+PICK_LIMIT = 20
+
+
+def _ticket_customer_pick(request):
+    """A new ticket from the ticket list: first which customer it is for, found by a part of the name among those
+    the viewer may raise tickets for (after-sales service does not see the customers' pages to start from)."""
+    q = " ".join(request.GET.get("q", "").split())[:100]
+    found = None
+    if len(q) >= 2:
+        found = list(tickets.ticket_customers(request.user).filter(name__icontains=q).order_by("name", "pk")
+                     .only("pk", "name")[:PICK_LIMIT + 1])
+    return render(request, "service/ticket_customer_pick.html",
+                  {"q": q, "found": (found or [])[:PICK_LIMIT], "searched": found is not None,
+                   "more": found is not None and len(found) > PICK_LIMIT})
 
 
 def _detail(request, ticket, **extra):

@@ -81,6 +81,31 @@ def test_the_rep_raises_a_ticket_from_the_customer_page(client, org, make_custom
     assert ticket.get_absolute_url() in client.get(customer.get_absolute_url()).content.decode()
 
 
+
+def test_service_raises_a_ticket_from_the_list_by_finding_the_customer(client, org, make_customer, service_team):
+    # After-sales service does not see the customers' pages, where "New ticket" was the only way in: the list
+    # offers it, the bare address asks which customer (it was a 404), and the form's links lead nowhere hidden.
+    mine = make_customer(name="广州新锐信息技术有限公司")
+    theirs = make_customer(owner=org.teammate, name="广州新锐贸易有限公司")
+    agent = service_team.second
+    start = reverse("service:ticket_create")
+    assert f'href="{start}"' in get(client, agent, reverse("service:tickets")).content.decode()
+    body = get(client, agent, start).content.decode()
+    assert 'name="q"' in body and "?customer=" not in body
+    body = get(client, agent, start, query_params={"q": " 新锐 "}).content.decode()
+    assert f'href="?customer={mine.pk}"' in body and f'href="?customer={theirs.pk}"' in body
+    assert "?customer=" not in get(client, agent, start, query_params={"q": "新"}).content.decode()
+    assert "无此公司" in get(client, agent, start, query_params={"q": "无此公司"}).content.decode()
+    # The rep finds only the customers they see.
+    body = get(client, org.owner, start, query_params={"q": "新锐"}).content.decode()
+    assert f'href="?customer={mine.pk}"' in body and f'href="?customer={theirs.pk}"' not in body
+
+    body = get(client, agent, f"{start}?customer={mine.pk}").content.decode()
+    assert f'href="{mine.get_absolute_url()}"' not in body and f'href="{reverse("service:tickets")}">Cancel' in body
+    body = get(client, org.owner, f"{start}?customer={mine.pk}").content.decode()
+    assert f'href="{mine.get_absolute_url()}"' in body and f'href="{mine.get_absolute_url()}">Cancel' in body
+    assert get(client, org.owner, f"{start}?customer={theirs.pk}").status_code == 404
+
 def test_service_replies_and_resolves_on_the_page(client, org, make_ticket, service_team):
     ticket = make_ticket()
     client.force_login(service_team.second)
