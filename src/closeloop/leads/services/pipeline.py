@@ -18,6 +18,7 @@ import os
 import pickle
 import queue
 import signal
+import time
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
@@ -28,6 +29,10 @@ logger = logging.getLogger(__name__)
 AHEAD = 2
 # How often (seconds) a side blocked on the queue checks that the other is still there.
 _POLL = 1.0
+# How long the writer waits for one chunk before it gives up on the preparing process. A chunk takes it well
+# under a second; this bounds the one hang fork can cause: a lock another thread of this process (the worker's
+# scheduler) held at the moment of the fork, which the preparing process would wait for forever.
+STALL_SECONDS = 300.0
 
 
 def available() -> bool:
@@ -68,12 +73,15 @@ def chunks_apart(rows: Iterable, size: int, prepare: Callable, progress: Callabl
 
 
 def _receive(channel, child) -> tuple[str, object]:
+    deadline = time.monotonic() + STALL_SECONDS
     while True:
         try:
             return channel.get(timeout=_POLL)
         except queue.Empty:
             if child.is_alive():
-                continue
+                if time.monotonic() < deadline:
+                    continue
+                raise RuntimeError(f"the import's preparing process sent nothing for {STALL_SECONDS:.0f} s") from None
         # The process is gone: what it sent before it went may still be in the pipe.
         try:
             return channel.get(timeout=_POLL)

@@ -125,3 +125,21 @@ def test_the_preparing_process_dies_with_a_writer_killed_outright(tmp_path):
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_a_preparing_process_that_hangs_is_given_up(monkeypatch):
+    """Fork can leave the preparing process waiting forever for a lock another thread held: the writer waits
+    a bounded time for each chunk, then ends it and fails."""
+    monkeypatch.setattr(pipeline, "STALL_SECONDS", 2.0)
+
+    def rows():
+        yield 1
+        time.sleep(60)
+        yield 2
+
+    chunks = pipeline.chunks_apart(rows(), 1, _prepared)
+    assert next(chunks)[0][0][0] == 1
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="sent nothing for 2 s"):
+        next(chunks)
+    assert time.monotonic() - started < 10 and not _children()
