@@ -87,6 +87,8 @@ def test_the_profile_page_creates_a_read_only_expiring_token_and_shows_its_use(c
     client.get("/api/users/me", **bearer(raw, "203.0.113.7"))
     html = client.get("/profile/", **chinese).content.decode()
     assert "只读" in html and "来自 203.0.113.7" in html and token.expires_at.strftime("%Y-") in html
+    # Whoever makes a token finds what it can do: the page links the API reference.
+    assert '<a href="/api/docs">API 文档</a>' in html
     entry = AuditEntry.objects.filter(action="api_token.create").get()
     assert entry.changes["api_token_access"] == [None, "只读"] and "api_token_expires_at" in entry.changes
 
