@@ -229,6 +229,9 @@ def test_settings_pages_for_the_administrator_only(client, org, field):
     client.force_login(org.admin)
     page = client.get(reverse("custom_field_list") + "?target=leads.Lead")
     assert field.label in page.content.decode()
+    # The field's name column is not the scoring rules' "规则名称" (rule name) it once borrowed.
+    body = client.get(reverse("custom_field_list") + "?target=leads.Lead", HTTP_ACCEPT_LANGUAGE="zh-hans").content
+    assert "<th>字段名称</th>" in body.decode() and "规则名称" not in body.decode()
     response = client.post(reverse("custom_field_create"), {
         "target": "leads.Lead", "key": "budget_year", "label_zh": "预算年度", "type": "integer", "position": "5"})
     assert response.status_code == 302
