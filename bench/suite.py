@@ -84,7 +84,8 @@ class Suite:
         if have < self.leads:
             started = time.monotonic()
             call_command("gen_data", leads=self.leads - have, activities=(self.leads - have) * 2,
-                         customers=self.leads // 5, opportunities=self.leads // 5, seed=20261122 + have)
+                         customers=self.leads // 5, opportunities=self.leads // 5,
+                         handoffs=self.leads // 25, quotes=self.leads // 7, seed=20261122 + have)
             self.report(Result(f"gen-data: {self.leads - have:,} leads (bulk load)", time.monotonic() - started, "s",
                                note=f"{(self.leads - have) / (time.monotonic() - started):,.0f} leads/s incl. activities"))
         else:

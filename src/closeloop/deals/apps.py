@@ -131,6 +131,8 @@ class DealsConfig(LoopApp):
         parser.add_argument("--customers", type=int, default=0)
         parser.add_argument("--opportunities", type=int, default=0)
         parser.add_argument("--activities", type=int, default=0)
+        parser.add_argument("--handoffs", type=int, default=0,
+                            help="Hand-offs from reps to pre-sales on deals and leads.")
 
     def gen_data(self, ctx):
         from .gendata import generate

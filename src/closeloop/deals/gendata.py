@@ -26,6 +26,7 @@ def generate(ctx: GenDataContext) -> None:
     customers = customers_generate(ctx, options.customers, options.seed)
     opportunities_generate(ctx, options.opportunities, options.seed, customers)
     activities_generate(ctx, options.activities, options.seed)
+    handoffs_generate(ctx, options.handoffs, options.seed)
 
 
 def customers_generate(ctx: GenDataContext, total: int, seed: int) -> list[tuple]:
@@ -165,3 +166,63 @@ def activities_generate(ctx: GenDataContext, total: int, seed: int) -> None:
             ctx.log(f"activities: {written:,} / {total:,}")
     written += writer.write(batch)
     ctx.log(f"activities: {written:,} written.")
+
+
+HANDOFF_TASKS = ["技术方案交流", "产品演示", "需求调研", "报价技术评审", "部署环境评估", "POC测试"]
+
+
+def handoffs_generate(ctx: GenDataContext, total: int, seed: int) -> int:
+    """Hand-offs (交接) from reps to pre-sales on deals (four in five) and leads, over the two years: most accepted
+    within hours (some after days), some done, declined or still waiting (the recent ones more often), so the
+    dashboard's hand-off times have figures at volume. Deterministic by seed; bulk-written."""
+    if not total:
+        return 0
+    from django.contrib.contenttypes.models import ContentType
+
+    from closeloop.core.models import Role, User
+    from closeloop.followup.models import Handoff, HandoffStatus, ParticipantRole
+    from closeloop.leads.models import Lead
+
+    from .models import Opportunity
+
+    assignees = list(User.objects.filter(role=Role.PRESALES, is_active=True).order_by("pk").values_list("pk", flat=True))
+    records = {
+        ContentType.objects.get_for_model(Opportunity).pk: list(
+            Opportunity._base_manager.order_by("pk").values_list("pk", "owner_id", "created_at")),
+        ContentType.objects.get_for_model(Lead).pk: list(
+            Lead.objects.filter(owner__isnull=False).order_by("-pk").values_list("pk", "owner_id", "created_at")[:200_000]),
+    }
+    records = {kind: rows for kind, rows in records.items() if rows}
+    if not assignees or not records:
+        ctx.log("hand-offs: not generated — no pre-sales people or no deals and leads.")
+        return 0
+    rng = random.Random(seed + 13)
+    kinds, weights = list(records), [4 if n == 0 else 1 for n in range(len(records))]
+    end = datetime.now(UTC)
+    writer = BulkWriter(Handoff)
+    written, batch = 0, []
+    for _ in range(total):
+        kind = rng.choices(kinds, weights)[0]
+        record_id, owner_id, opened = rng.choice(records[kind])
+        created = min(opened + timedelta(hours=rng.expovariate(1 / 72)), end - timedelta(minutes=rng.randrange(1, 600)))
+        age = end - created
+        roll = rng.random()
+        # Waiting: most of the last two days' hand-offs, a few older ones nobody answered.
+        waiting = roll < (0.5 if age < timedelta(days=2) else 0.04)
+        status = (HandoffStatus.PENDING if waiting else HandoffStatus.DECLINED if roll > 0.92
+                  else HandoffStatus.DONE if roll > 0.7 else HandoffStatus.ACCEPTED)
+        # Answered within a few hours as a rule (median ~3 h), a long tail of days.
+        answer = timedelta(hours=rng.lognormvariate(1.1, 1.3))
+        batch.append({
+            "record_type_id": kind, "record_id": record_id, "title": rng.choice(HANDOFF_TASKS),
+            "role": ParticipantRole.PRESALES, "requested_by_id": owner_id, "assignee_id": rng.choice(assignees),
+            "due_at": created + timedelta(hours=24), "status": status, "created_at": created,
+            "responded_at": None if waiting else min(created + answer, end),
+        })
+        if len(batch) == 50_000:
+            written += writer.write(batch)
+            batch = []
+            ctx.log(f"hand-offs: {written:,} / {total:,}")
+    written += writer.write(batch)
+    ctx.log(f"hand-offs: {written:,} written.")
+    return written

@@ -176,9 +176,11 @@ class LeadsConfig(LoopApp):
                             help="Fraction of leads that repeat an earlier company/person, written differently.")
 
     def gen_data(self, ctx):
-        from .gendata import generate
+        from .gendata import first_contact_tasks, generate
 
         generate(ctx)
+        # Also for leads an earlier run wrote without them (`--leads 0` on an older database adds them).
+        first_contact_tasks(ctx)
 
     def custom_field_targets(self):
         from closeloop.core.hooks import CustomFieldTarget

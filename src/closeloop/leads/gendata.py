@@ -228,3 +228,57 @@ def generate(ctx: GenDataContext) -> None:
         if pool is not None:
             pool.close()
             pool.join()
+
+
+# What became of an owned lead's first-contact task, by the lead's status: a lead still waiting for its first call
+# has it open unless it was called (its last activity); one worked on or closed had it done; nurture leads get none
+# (the intake leaves them out, as `assignment.after_intake` does), a merged lead's went with it.
+WORKED = {"assigned", "contacting"}
+FIRST_CONTACT_MET = 0.72  # made within the SLA; the rest late (a live team's share, roughly)
+
+
+def first_contact_tasks(ctx: GenDataContext) -> int:
+    """Each owned lead's first-contact task (`assignment.FIRST_CONTACT`), due the SLA's hours after its assignment:
+    made in time or late (closed then), still open (missed once due) or cancelled when the lead was closed unworked,
+    so the dashboard's first-contact SLA has figures at volume. Deterministic by seed; bulk-written."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from closeloop.followup.models import Task, TaskStatus
+
+    from .assignment import FIRST_CONTACT
+    from .models import Lead
+    from .scoring import Ruleset
+
+    hours = Ruleset.current().settings.first_contact_hours
+    sla = timedelta(hours=hours)
+    rng = random.Random(ctx.options.seed + 11)
+    lead_type = ContentType.objects.get_for_model(Lead).pk
+    now = datetime.now(UTC)
+    # Leads after the last one that has its task (gen-data adds to what an earlier run wrote).
+    done = Task.objects.filter(record_type_id=lead_type, kind=FIRST_CONTACT).order_by("-record_id").values_list(
+        "record_id", flat=True).first() or 0
+    leads = (Lead.objects.filter(pk__gt=done, owner__isnull=False, assigned_at__isnull=False)
+             .exclude(status__in=("nurture", "merged")).order_by("pk")
+             .values_list("pk", "owner_id", "status", "assigned_at", "last_activity_at"))
+    writer = BulkWriter(Task)
+    written, batch = 0, []
+    for pk, owner, status, assigned, activity in leads.iterator(chunk_size=20_000):
+        due = assigned + sla
+        row = {"record_type_id": lead_type, "record_id": pk, "owner_id": owner, "kind": FIRST_CONTACT,
+               "title": "首次联系", "due_at": due, "created_at": assigned}
+        if status in WORKED and activity is None:
+            row["status"] = TaskStatus.OPEN  # not called yet: missed once due
+        elif activity is None and status == "disqualified" and rng.random() < 0.5:
+            row.update(status=TaskStatus.CANCELLED, closed_at=min(due + timedelta(days=rng.randrange(1, 10)), now))
+        else:
+            late = rng.random() >= FIRST_CONTACT_MET
+            delay = (sla + timedelta(hours=rng.expovariate(1 / 18))) if late else sla * rng.uniform(0.05, 1)
+            row.update(status=TaskStatus.DONE, closed_at=min(assigned + delay, now))
+        batch.append(row)
+        if len(batch) == 50_000:
+            written += writer.write(batch)
+            batch = []
+            ctx.log(f"first-contact tasks: {written:,}")
+    written += writer.write(batch)
+    ctx.log(f"first-contact tasks: {written:,} written.")
+    return written

@@ -36,6 +36,14 @@ class QuotesConfig(LoopApp):
         "quotes.quotetemplate.lines": _("products"),
     }
 
+    def gen_data_arguments(self, parser):
+        parser.add_argument("--quotes", type=int, default=0, help="Quotes on deals (one version each).")
+
+    def gen_data(self, ctx):
+        from .gendata import generate
+
+        generate(ctx)
+
     def notification_kinds(self):
         return [
             # Approvals hold up a deal: approvers and submitters hear of them by email too.
