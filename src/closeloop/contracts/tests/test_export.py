@@ -7,6 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -114,3 +116,18 @@ def test_the_list_links_its_export_with_the_filters(client, org, contracts):
     client.force_login(org.manager)
     body = client.get(reverse("contracts:list"), {"status": "draft"}).content.decode()
     assert f'href="{reverse("contracts:export")}?status=draft"' in body
+
+
+def test_the_export_reads_in_a_fixed_number_of_queries(client, org, make_contract):
+    """Every row's customer, owner and team come with it: more rows, not more queries."""
+    def queries() -> int:
+        client.force_login(org.owner)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("contracts:export")).status_code == 200
+        return len(captured)
+
+    make_contract(plan=False)
+    few = queries()
+    for _ in range(3):
+        make_contract(plan=False)
+    assert queries() == few

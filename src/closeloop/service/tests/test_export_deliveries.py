@@ -6,6 +6,8 @@ import io
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -124,3 +126,18 @@ def test_the_list_links_its_export_with_the_filters(client, org, delivered, serv
     client.force_login(service_staff)
     body = client.get(reverse("service:deliveries"), {"status": "accepted"}).content.decode()
     assert f'href="{reverse("service:delivery_export")}?status=accepted"' in body
+
+
+def test_the_export_reads_in_a_fixed_number_of_queries(client, org, make_delivery, service_staff):
+    """Every row's customer, owner and team come with it: more rows, not more queries."""
+    def queries() -> int:
+        client.force_login(service_staff)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("service:delivery_export")).status_code == 200
+        return len(captured)
+
+    make_delivery()
+    few = queries()
+    for _ in range(3):
+        make_delivery()
+    assert queries() == few
