@@ -173,15 +173,20 @@ def _drop_named(name: str, connection) -> None:
 
 
 def _refresh_sqlite(target: str, connection) -> text_search.TrigramIndex | None:
-    """Make the record type's current index when missing, empty (filled by `sync`), and drop other sets'."""
+    """Make the record type's current index when missing, empty (filled by `sync`), and drop other sets'. Writes
+    (in one transaction) only when something is to change: the sweep calls it every minute."""
     table = _table(target)
     if table not in connection.introspection.table_names():
         return None
     index = sqlite_index(target)
-    for name in _others(table, index.name if index else "", connection):
-        _drop_named(name, connection)
-    if index is not None and not _present(index, connection):
-        text_search.create_empty(index, connection)
+    stale = _others(table, index.name if index else "", connection)
+    missing = index is not None and not _present(index, connection)
+    if stale or missing:
+        with transaction.atomic(using=connection.alias):
+            for name in stale:
+                _drop_named(name, connection)
+            if missing:
+                text_search.create_empty(index, connection)
     return index
 
 
@@ -235,8 +240,7 @@ def sync(connection=None, *, batch: int = 20_000) -> int:
         return 0
     done = 0
     for target in registry.targets():
-        with transaction.atomic(using=connection.alias):
-            index = _refresh_sqlite(target, connection)
+        index = _refresh_sqlite(target, connection)
         if index is not None:
             done += text_search.sync(index, connection, batch=batch)
     return done
