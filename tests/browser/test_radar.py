@@ -34,3 +34,6 @@ def test_a_manager_mends_a_break_from_the_radar_on_a_phone(org, make_lead, new_p
     assert overflow <= 0, f"the radar is {overflow}px wider than the phone"
     page.get_by_role("button", name="记录跟进").first.click()
     expect(page).to_have_url(re.compile(rf"/leads/{lead.pk}/#log-follow-up$"))
+    # The action lands on the follow-up form unfolded, not on its folded summary to tap once more.
+    expect(page.locator("#log-follow-up form")).to_be_visible()
+    expect(page.locator("#log-follow-up form")).to_be_in_viewport()

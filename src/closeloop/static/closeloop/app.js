@@ -8,6 +8,7 @@
 //   data-history-back             a link that goes back a page (keeping what was typed there) when it can
 //   data-templates='{"call": …}'  a textarea that follows its form's kind select with that kind's skeleton
 //                                 (follow-up templates) while its text is empty or an untouched skeleton
+//   a link to #id of a folded <details> (or of something inside one) unfolds it
 (() => {
   "use strict";
 
@@ -54,6 +55,25 @@
     if (text && !Object.values(skeletons).some((skeleton) => skeleton.trim() === text)) return;
     area.value = skeletons[kind.value] || "";
   });
+
+  // A link to a folded section (the radar's "Log a follow-up" to #log-follow-up) unfolds it and the
+  // sections around it, then shows it: the browser scrolled to the folded summary and stopped there.
+  const unfold = () => {
+    const target = window.location.hash.length > 1 && document.getElementById(decodeURIComponent(
+      window.location.hash.slice(1)));
+    if (!target) return;
+    let folded = false;
+    for (let node = target; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS" && !node.open) {
+        node.open = true;
+        folded = true;
+      }
+    }
+    if (folded) target.scrollIntoView({block: "start"});
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", unfold);
+  else unfold();
+  window.addEventListener("hashchange", unfold);
 
   document.addEventListener("focusin", (event) => {
     if (event.target.matches("[data-select-on-focus]")) event.target.select();
