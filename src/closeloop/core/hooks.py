@@ -242,12 +242,14 @@ class CustomFieldTarget:
     """A kind of record an administrator may add fields to (自定义字段, core/customfields). The model has a
     `custom` JSONField (default dict) and its app's services clean the values with
     `core.customfields.registry.clean_custom`. `channels` are the doors its records come in through, for
-    “required on”; `public_form` whether it has a public web form (leads)."""
+    “required on”; `public_form` whether it has a public web form (leads); `searched` whether its list has a
+    search box that looks in the fields marked searchable (`core.customfields.search.also`)."""
 
     model: str  # "leads.Lead"
     label: Any  # the records, plural: "Leads"
     channels: tuple[str, ...] = ("web", "api")
     public_form: bool = False
+    searched: bool = True
     order: int = 100
 
 

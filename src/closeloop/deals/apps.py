@@ -174,7 +174,8 @@ class DealsConfig(LoopApp):
 
         return [
             CustomFieldTarget("deals.Customer", _("Customers"), order=20),
-            CustomFieldTarget("deals.Contact", _("Contacts"), order=30),
+            # Contacts are listed on their customer's page, with no search box.
+            CustomFieldTarget("deals.Contact", _("Contacts"), order=30, searched=False),
             CustomFieldTarget("deals.Opportunity", _("Deals"), order=40),
         ]
 

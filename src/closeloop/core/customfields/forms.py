@@ -156,6 +156,8 @@ class CustomFieldForm(forms.Form):
                 self.fields[name].required = False
         if chosen is not None and not chosen.public_form:
             del self.fields["public"]
+        if chosen is not None and not chosen.searched:
+            del self.fields["searchable"]
 
     def definition_data(self) -> dict:
         data = dict(self.cleaned_data)

@@ -74,7 +74,8 @@ def _clean(data: dict, *, target: str, field_type: str, errors: dict) -> dict:
         values["list_column"] = bool(values["list_column"])
     # Only a text-like field is looked in by the lists' search; a field whose type stops being one leaves it.
     if "searchable" in values or field_type not in search.SEARCHABLE_TYPES:
-        values["searchable"] = bool(values.get("searchable")) and field_type in search.SEARCHABLE_TYPES
+        values["searchable"] = (bool(values.get("searchable")) and field_type in search.SEARCHABLE_TYPES
+                                and bool(target_config and target_config.searched))
     if "public" in values:
         # A person field on the public form would list the company's users to any visitor.
         values["public"] = (bool(values["public"]) and bool(target_config and target_config.public_form)

@@ -134,6 +134,10 @@ def test_the_switch_is_audited_and_only_for_text_like_types(org, fields):
     count = custom_field_create(target="leads.Lead", key="headcount", field_type="integer", actor=org.admin,
                                 data={"label_zh": "人数", "searchable": True})
     assert count.searchable is False
+    # Contacts have no list search box: the switch is not offered for their fields, nor taken.
+    role = custom_field_create(target="deals.Contact", key="role_note", field_type="text", actor=org.admin,
+                               data={"label_zh": "角色说明", "searchable": True})
+    assert role.searchable is False
     with pytest.raises(Forbidden):
         custom_field_update(field=fields["plain"], data={"searchable": True}, actor=org.manager)
 
@@ -214,6 +218,7 @@ def test_the_settings_form_has_the_switch(client, org, fields):
     client.force_login(org.admin)
     page = client.get(f"/settings/fields/{fields['plain'].pk}/").content.decode()
     assert 'name="searchable"' in page
+    assert 'name="searchable"' not in client.get("/settings/fields/new/", {"target": "deals.Contact"}).content.decode()
     listed = client.get("/settings/fields/", {"target": "leads.Lead"}).content.decode()
     assert listed.count("(searchable)") == 4
     assert CustomField.objects.get(pk=fields["note"].pk).searchable
