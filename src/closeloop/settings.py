@@ -189,6 +189,9 @@ STORAGES = {
 # In development the files are served straight from the finders, so no collectstatic is needed;
 # the empty STATIC_ROOT only stops WhiteNoise warning "No directory at" on every start.
 WHITENOISE_USE_FINDERS = DEV
+# ...and looked up at each request: indexed once at start-up, a file edited while `make run` serves was sent
+# with its old length, cut short (a broken app.js on every page).
+WHITENOISE_AUTOREFRESH = DEV
 if DEV:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "media"
