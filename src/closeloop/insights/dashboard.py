@@ -653,12 +653,16 @@ def deals_overdue(deals, now: datetime):
 
 
 def _kept_counts_serve(scope: Scope) -> bool:
-    """Whether the counts kept per owner are the line's figure: the viewer sees every record of the line's owners
-    (an administrator everything, anyone else the owners whose records they see through ownership)."""
+    """Whether the counts kept per owner are the line's figure: no custom field narrows it (nothing is kept per
+    custom value) and the viewer sees every record of the line's owners (`_line_seen_whole`)."""
+    return not scope.filtered and _line_seen_whole(scope)
+
+
+def _line_seen_whole(scope: Scope) -> bool:
+    """Whether the viewer sees every record of the line's owners: an administrator everything, anyone else the
+    owners whose records they see through ownership."""
     viewer = scope.viewer
     if not viewer.is_authenticated or not viewer.is_active:
-        return False
-    if scope.filtered:  # nothing is kept per custom field value
         return False
     return scope.owners is None and viewer.is_admin or (
         scope.owners is not None and (viewer.is_admin or set(scope.owners) <= set(owners_seen(viewer))))
@@ -667,11 +671,16 @@ def _kept_counts_serve(scope: Scope) -> bool:
 def overdue_by_owner(scope: Scope, now: datetime) -> tuple[dict, dict, datetime | None]:
     """{owner: overdue leads}, {owner: overdue deals} of the line, and when they were counted: from the counts the
     radar's sweep keeps per owner, source and pipeline (`OverdueCount`, as of its last recount), or counted now
-    (None) before the first recount. Counting the line's open records on each view took half a second at 1M leads."""
+    (None) before the first recount. Counting the line's open records on each view took half a second at 1M leads.
+    A custom field's filter is counted now for its own records only: a deal field's leaves the leads' kept counts
+    serving, a lead field's the deals'."""
     last = RadarRecount.objects.first()
-    if last is None or not _kept_counts_serve(scope):
+    if last is None or not _line_seen_whole(scope):
         return *overdue_counted(scope, now), None
-    kept = OverdueCount.objects.all()
+    live = {OverdueCount.LEAD: bool(scope.lead_filters), OverdueCount.DEAL: bool(scope.deal_filters)}
+    if all(live.values()):
+        return *overdue_counted(scope, now), None
+    kept = OverdueCount.objects.exclude(record__in=[record for record, counted in live.items() if counted])
     if scope.owners is not None:
         kept = kept.filter(owner__in=scope.owners)
     if scope.source is not None:
@@ -682,28 +691,35 @@ def overdue_by_owner(scope: Scope, now: datetime) -> tuple[dict, dict, datetime 
     for record, owner, n in kept.order_by().values("record", "owner_id").annotate(n=Sum("count")).values_list(
             "record", "owner_id", "n"):
         found[record][owner] = n
+    if live[OverdueCount.LEAD]:
+        found[OverdueCount.LEAD] = overdue_counted(scope, now, deals=False)[0]
+    if live[OverdueCount.DEAL]:
+        found[OverdueCount.DEAL] = overdue_counted(scope, now, leads=False)[1]
     return found[OverdueCount.LEAD], found[OverdueCount.DEAL], last.counted_at
 
 
-def overdue_counted(scope: Scope, now: datetime) -> tuple[dict, dict]:
-    """{owner: overdue leads}, {owner: overdue deals} of the line, counted now (one grouped query each). The custom
-    fields' filters as lists of ids from their indexes (`apply_filters_listed`): the overdue leads are a good part of
-    a million, and reading each one's JSON doubled the count's cost."""
-    leads = scope.line(Lead.objects)
-    if scope.source is not None:
-        leads = leads.filter(source=scope.source)
-    leads = indexes.apply_filters_listed(leads, scope.lead_filters)
+def overdue_counted(scope: Scope, now: datetime, *, leads: bool = True, deals: bool = True) -> tuple[dict, dict]:
+    """{owner: overdue leads}, {owner: overdue deals} of the line (either left empty when not asked for), counted
+    now (one grouped query each). The custom fields' filters as lists of ids from their indexes
+    (`apply_filters_listed`): the overdue leads are a good part of a million, and reading each one's JSON doubled
+    the count's cost."""
     by_lead: dict = {}
-    for part in leads_overdue(leads, now):
-        for owner, n in part.order_by().values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"):
-            by_lead[owner] = by_lead.get(owner, 0) + n
-    deals = scope.line(Opportunity.objects)
-    if scope.pipeline is not None:
-        deals = deals.filter(pipeline=scope.pipeline)
-    if scope.source is not None:
-        deals = deals.filter(lead__source=scope.source)
-    by_deal = dict(deals_overdue(indexes.apply_filters_listed(deals, scope.deal_filters), now).order_by().values("owner_id").annotate(n=Count("pk"))
-                   .values_list("owner_id", "n"))
+    if leads:
+        rows = scope.line(Lead.objects)
+        if scope.source is not None:
+            rows = rows.filter(source=scope.source)
+        for part in leads_overdue(indexes.apply_filters_listed(rows, scope.lead_filters), now):
+            for owner, n in part.order_by().values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"):
+                by_lead[owner] = by_lead.get(owner, 0) + n
+    by_deal: dict = {}
+    if deals:
+        rows = scope.line(Opportunity.objects)
+        if scope.pipeline is not None:
+            rows = rows.filter(pipeline=scope.pipeline)
+        if scope.source is not None:
+            rows = rows.filter(lead__source=scope.source)
+        by_deal = dict(deals_overdue(indexes.apply_filters_listed(rows, scope.deal_filters), now).order_by()
+                       .values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"))
     return by_lead, by_deal
 
 

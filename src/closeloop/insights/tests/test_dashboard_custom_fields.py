@@ -160,7 +160,7 @@ def test_the_export_counts_what_the_filtered_page_counts(client, org, fields):
     assert exported_sheets(client, org.manager)["Funnel by stage"][1][:2] == ("初步接洽", 5)
 
 
-def test_kept_overdue_counts_give_way_to_a_live_count_under_a_custom_field_filter(org, fields):
+def test_kept_overdue_counts_give_way_to_a_live_count_for_the_records_a_custom_field_filters(org, fields):
     """The counts the radar keeps per owner know no custom values: a filtered dashboard counts live."""
     now = timezone.now()
     Lead.objects.filter(owner=org.teammate).update(next_follow_up_at=now - timedelta(hours=3))
@@ -177,3 +177,13 @@ def test_kept_overdue_counts_give_way_to_a_live_count_under_a_custom_field_filte
     assert counted_at is None
     assert deals == {org.owner.pk: 1}  # the quoted deal
     assert leads == {}  # the teammate's overdue leads are gold
+    # A deal field alone leaves the leads' kept counts serving (and a lead field the deals'): counted now only
+    # for the records the filter is about.
+    OverdueCount.objects.filter(record=OverdueCount.LEAD).update(count=7)
+    OverdueCount.objects.filter(record=OverdueCount.DEAL).update(count=9)
+    leads, deals, counted_at = dashboard.overdue_by_owner(
+        scope_for(org.manager, deal_filters=((industry, "eq", "制造", "制造"),)), now)
+    assert counted_at is not None and leads == {org.teammate.pk: 7} and deals == {org.owner.pk: 1}
+    leads, deals, counted_at = dashboard.overdue_by_owner(
+        scope_for(org.manager, lead_filters=((tier, "eq", "金", "金"),)), now)
+    assert counted_at is not None and leads == {org.teammate.pk: 1} and deals == {org.owner.pk: 9}
