@@ -12,6 +12,8 @@ numbers. What the columns mean is the importing app's business.
 Writing: every export opens its workbook with `export_workbook` (or `workbook_export` for a download built in
 constant memory, with the shared cell formats), so text people typed (a company name
 from the public form) is written as text and never runs as a formula or becomes a link.
+A record list's rows go through `ContinuedSheet`, which continues on a next sheet at Excel's row limit
+(`SHEET_MAX_ROWS`) rather than let XlsxWriter drop them.
 """
 
 import codecs
@@ -651,6 +653,47 @@ def workbook_export() -> Iterator[WorkbookExport]:
     export.content = buffer.getvalue()
 
 
+# Excel (and WPS) open at most this many rows a sheet, the header row included; XlsxWriter silently ignores a row
+# past it. An export's rows continue on a next sheet instead (`ContinuedSheet`). Tests lower it.
+SHEET_MAX_ROWS = 1_048_576
+SHEET_NAME_MAX = 31
+
+
+class ContinuedSheet:
+    """The rows of one list across as many sheets as Excel's row limit needs: "线索", then "线索 (2)", … each with the
+    same header row and column widths, so an export never drops a row. `next_row()` gives the sheet and row index
+    for the next record; `rows` counts the records written over all sheets."""
+
+    def __init__(self, book: xlsxwriter.Workbook, name: str, headers: list[str], *, header_format=None,
+                 widths: list[tuple[int, int, int]] = ()):
+        self.book, self.name, self.headers = book, str(name), [str(header) for header in headers]
+        self.header_format, self.widths = header_format, list(widths)
+        self.sheets: list = []
+        self.rows = 0
+        self._add_sheet()
+
+    def _add_sheet(self) -> None:
+        suffix = f" ({len(self.sheets) + 1})" if self.sheets else ""
+        sheet = self.book.add_worksheet(self.name[:SHEET_NAME_MAX - len(suffix)] + suffix)
+        for first, last, width in self.widths:
+            sheet.set_column(first, last, width)
+        if self.header_format is None:
+            for col, header in enumerate(self.headers):
+                sheet.write_string(0, col, header)
+        else:
+            sheet.write_row(0, 0, self.headers, self.header_format)
+        self.sheets.append(sheet)
+        self.sheet, self.row = sheet, 0
+
+    def next_row(self):
+        """(sheet, row index) for the next record, on a new sheet when this one is full."""
+        if self.row + 1 >= SHEET_MAX_ROWS:
+            self._add_sheet()
+        self.row += 1
+        self.rows += 1
+        return self.sheet, self.row
+
+
 def xlsx_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -686,16 +729,17 @@ def write_cell(sheet, row: int, col: int, kind: str, value, export: WorkbookExpo
 
 
 def records_workbook(records, *, sheet_name: str, columns: list[ExportColumn], custom) -> bytes:
-    """A record list as one sheet, written in constant memory: the built-in `columns`, then the custom-field
-    columns `custom` (the `ExportColumns` of core.customfields.registry: the fields the viewer may see). `records`
-    is the list's queryset, read in chunks: every row it selects, not one page."""
+    """A record list as a sheet (continued on further sheets past Excel's row limit), written in constant memory:
+    the built-in `columns`, then the custom-field columns `custom` (the `ExportColumns` of
+    core.customfields.registry: the fields the viewer may see). `records` is the list's queryset, read in chunks:
+    every row it selects, not one page."""
     with workbook_export() as export:
-        sheet = export.book.add_worksheet(str(sheet_name)[:31])
-        for col, column in enumerate(columns):
-            sheet.set_column(col, col, column.width)
-        sheet.write_row(0, 0, [str(column.header) for column in columns] + custom.headers, export.bold)
+        sheets = ContinuedSheet(export.book, sheet_name, [column.header for column in columns] + custom.headers,
+                                header_format=export.bold,
+                                widths=[(col, col, column.width) for col, column in enumerate(columns)])
         first_custom = len(columns)
-        for n, record in enumerate(records.iterator(chunk_size=2000), start=1):
+        for record in records.iterator(chunk_size=2000):
+            sheet, n = sheets.next_row()
             for col, column in enumerate(columns):
                 write_cell(sheet, n, col, column.kind, column.value(record), export)
             custom.write(sheet, n, first_custom, record.custom, export)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from closeloop.core.customfields import registry
 from closeloop.core.notify import absolute_url
-from closeloop.core.spreadsheets import workbook_export, xlsx_response
+from closeloop.core.spreadsheets import ContinuedSheet, workbook_export, xlsx_response
 
 from .services.opportunities import DEAL_TARGET
 
@@ -19,17 +19,14 @@ def deals_workbook(deals, *, viewer=None) -> bytes:
     custom = registry.export_columns(DEAL_TARGET, viewer)
     with workbook_export() as export:
         book, bold, money, day, moment = export.book, export.bold, export.money, export.day, export.moment
-        sheet = book.add_worksheet(_("Deals"))
-        sheet.set_column(0, 1, 36)
-        sheet.set_column(2, 11, 16)
-        sheet.set_column(12, 13, 40)
-        sheet.write_row(0, 0, [
+        sheets = ContinuedSheet(book, _("Deals"), [
             _("Deal"), _("Customer"), _("Pipeline"), _("Stage"), _("Status"), _("Amount"), _("Probability"),
             _("Expected close"), _("Owner"), _("Team"), _("Next follow-up"), _("Updated"), _("Next step"), _("Link"),
             *custom.headers,
-        ], bold)
+        ], header_format=bold, widths=[(0, 1, 36), (2, 11, 16), (12, 13, 40)])
         rows = deals.select_related("customer", "pipeline", "stage", "owner__department")
-        for n, deal in enumerate(rows.iterator(chunk_size=2000), start=1):
+        for deal in rows.iterator(chunk_size=2000):
+            sheet, n = sheets.next_row()
             sheet.write(n, 0, deal.name)
             sheet.write(n, 1, deal.customer.name)
             sheet.write(n, 2, deal.pipeline.name)

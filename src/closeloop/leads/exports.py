@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.customfields import registry
-from closeloop.core.spreadsheets import export_workbook, neutralize, xlsx_response
+from closeloop.core.spreadsheets import ContinuedSheet, export_workbook, neutralize, xlsx_response
 
 from .models import Lead
 from .services.intake import LEAD_TARGET
@@ -69,10 +69,9 @@ def export_response(leads, *, fmt: str, viewer=None):
 
     output = io.BytesIO()
     book = export_workbook(output)
-    sheet = book.add_worksheet("Leads")
-    for col, label in enumerate(headers):
-        sheet.write_string(0, col, label)
-    for row_number, lead in enumerate(leads.iterator(chunk_size=2000), start=1):
+    sheets = ContinuedSheet(book, _("Leads"), headers)
+    for lead in leads.iterator(chunk_size=2000):
+        sheet, row_number = sheets.next_row()
         for col, value in enumerate(row(lead)):
             sheet.write_string(row_number, col, value)
     book.close()

@@ -14,8 +14,10 @@ from openpyxl import load_workbook
 
 from closeloop.contracts import services
 from closeloop.contracts.models import ContractStatus, SignedVia
+from closeloop.core import spreadsheets
 from closeloop.core.customfields.services import custom_field_create
 from closeloop.core.models import Role, User
+from closeloop.core.tests.sheets import continued_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +133,11 @@ def test_the_export_reads_in_a_fixed_number_of_queries(client, org, make_contrac
     for _ in range(3):
         make_contract(plan=False)
     assert queries() == few
+
+
+def test_rows_past_excels_sheet_limit_continue_on_a_next_sheet(client, org, contracts, monkeypatch):
+    monkeypatch.setattr(spreadsheets, "SHEET_MAX_ROWS", 2)  # a header and one contract a sheet
+    client.force_login(org.admin)
+    names, rows = continued_rows(client.get(reverse("contracts:export")).content)
+    assert names == ["Contracts", "Contracts (2)", "Contracts (3)"]
+    assert sorted(row[0] for row in rows) == sorted(contract.number for contract in contracts.values())

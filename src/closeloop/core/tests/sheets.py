@@ -17,3 +17,18 @@ def xlsx_bytes(rows, *, headers=HEADERS, sheet_offset=(0, 0)) -> bytes:
         sheet.write_row(r0 + i, c0, row)
     book.close()
     return buffer.getvalue()
+
+
+def continued_rows(content: bytes) -> tuple[list[str], list[tuple]]:
+    """An export's sheet names and its data rows over all its sheets, in order; every sheet must repeat the first
+    sheet's header row (a list continued past Excel's row limit)."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(content), read_only=True)
+    header, rows = None, []
+    for sheet in book.worksheets:
+        first, *data = sheet.iter_rows(values_only=True)
+        header = header or first
+        assert first == header, f"sheet {sheet.title} has another header"
+        rows.extend(data)
+    return book.sheetnames, rows

@@ -9,6 +9,9 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from closeloop.core import spreadsheets
+from closeloop.core.tests.sheets import continued_rows
+
 pytestmark = pytest.mark.django_db
 
 
@@ -90,3 +93,12 @@ def test_the_list_links_its_export_with_the_filters(client, org, deals):
     client.force_login(org.manager)
     body = client.get(reverse("deals:list"), {"owner": org.owner.pk}).content.decode()
     assert f'{reverse("deals:export")}?owner={org.owner.pk}' in body
+
+
+def test_rows_past_excels_sheet_limit_continue_on_a_next_sheet(client, org, deals, settings, monkeypatch):
+    settings.LANGUAGE_CODE = "zh-hans"
+    monkeypatch.setattr(spreadsheets, "SHEET_MAX_ROWS", 2)  # a header and one deal a sheet
+    client.force_login(org.admin)
+    names, rows = continued_rows(client.get(reverse("deals:export")).content)
+    assert names == ["商机", "商机 (2)", "商机 (3)"]
+    assert sorted(row[0] for row in rows) == sorted(deal.name for deal in deals.values())

@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from closeloop.core import spreadsheets
 from closeloop.core.customfields.services import custom_field_create
+from closeloop.core.tests.sheets import continued_rows
 from closeloop.quotes import services
 from closeloop.quotes.models import QuoteStatus
 
@@ -120,3 +122,11 @@ def test_the_export_reads_in_a_fixed_number_of_queries(client, org, make_quote):
     for _ in range(3):
         make_quote()
     assert queries() == few
+
+
+def test_rows_past_excels_sheet_limit_continue_on_a_next_sheet(client, org, quotes, monkeypatch):
+    monkeypatch.setattr(spreadsheets, "SHEET_MAX_ROWS", 3)  # a header and two quotes a sheet
+    client.force_login(org.admin)
+    names, rows = continued_rows(client.get(reverse("quotes:export")).content)
+    assert names == ["Quotes", "Quotes (2)"]
+    assert sorted(row[0] for row in rows) == sorted(quote.number for quote in quotes.values())

@@ -15,7 +15,9 @@ from openpyxl import load_workbook
 from closeloop.contracts import plans
 from closeloop.contracts import services as contract_services
 from closeloop.contracts.models import SignedVia
+from closeloop.core import spreadsheets
 from closeloop.core.customfields.services import custom_field_create
+from closeloop.core.tests.sheets import continued_rows
 from closeloop.service import deliveries
 from closeloop.service.models import DeliveryStatus
 
@@ -141,3 +143,11 @@ def test_the_export_reads_in_a_fixed_number_of_queries(client, org, make_deliver
     for _ in range(3):
         make_delivery()
     assert queries() == few
+
+
+def test_rows_past_excels_sheet_limit_continue_on_a_next_sheet(client, org, delivered, monkeypatch):
+    monkeypatch.setattr(spreadsheets, "SHEET_MAX_ROWS", 2)  # a header and one delivery a sheet
+    client.force_login(org.admin)
+    names, rows = continued_rows(client.get(reverse("service:delivery_export")).content)
+    assert names == ["Deliveries", "Deliveries (2)", "Deliveries (3)"]
+    assert sorted(row[2] for row in rows) == sorted(d.contract.number for d in delivered.values())

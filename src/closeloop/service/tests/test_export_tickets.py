@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from closeloop.core import spreadsheets
 from closeloop.core.customfields.services import custom_field_create
+from closeloop.core.tests.sheets import continued_rows
 from closeloop.service import tickets
 from closeloop.service.models import TicketStatus
 
@@ -131,3 +133,11 @@ def test_the_export_reads_in_a_fixed_number_of_queries(client, org, make_ticket,
     for _ in range(3):
         make_ticket()
     assert queries() == few
+
+
+def test_rows_past_excels_sheet_limit_continue_on_a_next_sheet(client, org, raised, monkeypatch):
+    monkeypatch.setattr(spreadsheets, "SHEET_MAX_ROWS", 2)  # a header and one ticket a sheet
+    client.force_login(org.admin)
+    names, rows = continued_rows(client.get(reverse("service:ticket_export")).content)
+    assert names == ["Tickets", "Tickets (2)", "Tickets (3)"]
+    assert sorted(row[0] for row in rows) == sorted(ticket.number for ticket in raised.values())
