@@ -222,3 +222,21 @@ def test_the_settings_form_has_the_switch(client, org, fields):
     listed = client.get("/settings/fields/", {"target": "leads.Lead"}).content.decode()
     assert listed.count("(searchable)") == 4
     assert CustomField.objects.get(pk=fields["note"].pk).searchable
+
+
+def test_turning_the_switch_on_asks_the_worker_to_fill_the_new_index(org, fields, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    with django_capture_on_commit_callbacks(execute=True):
+        custom_field_update(field=fields["plain"], data={"searchable": True}, actor=org.admin)
+    jobs = DBTaskResult.objects.filter(task_path__endswith="sync_custom_search").count()
+    if connection.vendor == "sqlite":
+        assert jobs == 1
+        index = search.sqlite_index("leads.Lead")
+        assert "plain" in index.select
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT indexed_upto FROM {index.state}")  # noqa: S608
+            assert cursor.fetchone()[0] == 0  # empty until the sweep fills it
+        assert search.sync() >= Lead.objects.count()
+    else:
+        assert jobs == 0  # the index was built in the service's transaction
