@@ -708,7 +708,12 @@ def overdue_counted(scope: Scope, now: datetime, *, leads: bool = True, deals: b
         rows = scope.line(Lead.objects)
         if scope.source is not None:
             rows = rows.filter(source=scope.source)
-        for part in leads_overdue(indexes.apply_filters_listed(rows, scope.lead_filters), now):
+        # Under a lead field's filter, one query probing the value's leads (listed once from the field's index)
+        # rather than a walk of each partial index, each building the list again.
+        parts = leads_overdue(rows, now) if not scope.lead_filters else [
+            indexes.apply_filters_listed(rows, scope.lead_filters).filter(next_follow_up_at__lt=now)
+            .exclude(status__in=CLOSED_STATUSES)]
+        for part in parts:
             for owner, n in part.order_by().values("owner_id").annotate(n=Count("pk")).values_list("owner_id", "n"):
                 by_lead[owner] = by_lead.get(owner, 0) + n
     by_deal: dict = {}
