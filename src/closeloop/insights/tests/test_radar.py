@@ -104,6 +104,16 @@ def test_an_accepted_quote_without_a_contract(org, accepted_quote, make_contract
     assert count(org.owner, "contracts.quote_without_contract", later) == 0
 
 
+
+def test_a_break_of_minutes_reads_less_than_an_hour(client, org, make_lead):
+    # The radar said a record had been broken for "0 小时" (0 hours) until its first full hour.
+    lead = make_lead(owner=org.owner)
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(minutes=20))
+    client.force_login(org.manager)
+    body = client.get(reverse("insights:radar") + "?kind=leads.first_contact_overdue",
+                      HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert lead.company_name in body and "不到 1 小时" in body and "0 小时" not in body
+
 def test_the_api_gives_counts_and_a_page_of_one_kind(client, org, make_lead, api_auth):
     lead = make_lead(owner=org.owner)
     Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(hours=3))
