@@ -100,8 +100,17 @@ def test_an_accepted_quote_without_a_contract(org, accepted_quote, make_contract
     assert count(org.owner, "contracts.quote_without_contract", later) == 1
     row = radar.listing(radar.kind_of("contracts.quote_without_contract"), org.owner, later, page=1)["rows"][0]
     assert row.owner == org.owner and row.action_url == reverse("contracts:create") + f"?quote={quote.pk}"
-    make_contract(quote=quote)
+    contract = make_contract(quote=quote)
     assert count(org.owner, "contracts.quote_without_contract", later) == 0
+    # A terminated contract leaves the quote waiting for a live one, as the contract pages say
+    # (`awaiting_contract`, which the radar's NOT IN form must agree with).
+    from closeloop.contracts.models import Contract, ContractStatus
+    from closeloop.contracts.selectors import awaiting_contract
+    from closeloop.quotes.models import Quote
+
+    Contract.objects.filter(pk=contract.pk).update(status=ContractStatus.TERMINATED)
+    assert count(org.owner, "contracts.quote_without_contract", later) == 1
+    assert list(awaiting_contract(Quote.objects.all()).values_list("pk", flat=True)) == [quote.pk]
 
 
 
