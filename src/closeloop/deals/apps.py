@@ -157,7 +157,8 @@ class DealsConfig(LoopApp):
             ),
             default_columns=("customer", "stage", "amount", "probability", "expected_close", "owner",
                              "next_follow_up"),
-            parameters=LIST_PARAMETERS, sorts=tuple(SORTS), custom_target="deals.Opportunity", order=20),
+            parameters=LIST_PARAMETERS, sorts=tuple(SORTS), custom_target="deals.Opportunity", custom_filters=True,
+            order=20),
             SavedViewList(
                 "customers", _("Customers"), "deals:customer_list", columns=(
                     ListColumn("contact", _("Contact")), ListColumn("industry", _("Industry")),

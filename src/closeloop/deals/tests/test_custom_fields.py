@@ -261,3 +261,12 @@ def test_the_deal_list_filters_on_the_deals_and_their_leads_custom_fields(client
     client.force_login(org.owner)
     page = client.get(reverse("deals:list") + "?lead.cf.tier=金").content.decode()
     assert '<input type="hidden" name="lead.cf.tier" value="金">' in page
+
+
+def test_a_deal_view_keeps_a_filter_on_a_deal_field_the_viewer_may_see(org, fields):
+    from closeloop.core.savedviews.services import view_save
+
+    view = view_save(list_key="deals", name="纷享", shared=False, actor=org.owner, filters="cf.competitor=纷享销客")
+    assert view.filters == "cf.competitor=%E7%BA%B7%E4%BA%AB%E9%94%80%E5%AE%A2"
+    with pytest.raises(ValidationFailed):  # the floor margin is the managers'
+        view_save(list_key="deals", name="毛利", shared=False, actor=org.owner, filters="cf.floor_margin=0.25")
