@@ -130,7 +130,8 @@ def suite_results(*, quick: bool) -> dict:
 def main() -> int:
     setup(sys.argv[1] if len(sys.argv) > 1 else "dashboard-1m")
     for line in measure(5):
-        say(f"{line['what']}: {line['figure']:,.1f} {line['unit']} {line.get('status', '')} ({line['note']})")
+        baseline = f", baseline {line['baseline']:,.1f} ms, ratio {line['ratio']:.1f}" if line.get("baseline") else ""
+        say(f"{line['what']}: {line['figure']:,.1f} {line['unit']} {line.get('status', '')}{baseline} ({line['note']})")
     return 0
 
 
