@@ -1,0 +1,48 @@
+"""Irreversible acts ask first in a real browser: dismissing the question leaves the record as it was."""
+
+import pytest
+from playwright.sync_api import expect
+
+from closeloop.contracts.models import ContractStatus
+from closeloop.contracts.tests.conftest import (  # noqa: F401 (fixtures)
+    accepted_quote,
+    deal,
+    finance,
+    make_contract,
+    make_product,
+    make_quote,
+    signed_contract,
+)
+from closeloop.deals.defaults import install_default_pipeline
+
+pytestmark = pytest.mark.browser
+
+WAIT = 30_000
+
+
+def test_terminating_a_signed_contract_asks_first(org, signed_contract, new_page):  # noqa: F811 (fixtures above)
+    # A reason typed and one tap ended a signed contract for good, with no question asked.
+    install_default_pipeline()  # the live server's flush removed the migration's pipeline
+    contract = signed_contract()
+    page = new_page(user=org.manager, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto(contract.get_absolute_url())
+    page.get_by_text("退回草稿或终止").click()
+    page.get_by_placeholder("终止原因？").fill("客户取消项目")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    page.get_by_role("button", name="终止合同").click()
+    expect(page.get_by_role("button", name="终止合同")).to_be_visible()
+    page.wait_for_timeout(500)
+    contract.refresh_from_db()
+    assert asked == [f"确定终止 {contract.number}？终止后不能恢复，不再有待回款，也不再提醒。"]
+    assert contract.status != ContractStatus.TERMINATED
+    page.get_by_role("button", name="终止合同").click()
+    expect(page.locator(".status").first).to_have_text("已终止")
+    contract.refresh_from_db()
+    assert contract.status == ContractStatus.TERMINATED and len(asked) == 2
