@@ -23,7 +23,11 @@ class QuoteCreateForm(forms.Form):
 
     def __init__(self, *args, deals=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["opportunity"].choices = [(deal.pk, f"{deal.name} · {deal.customer.name}") for deal in deals]
+        # The customer after the deal's name, unless the name already says it (a converted lead's deal is named
+        # "customer · need": "广州新锐 · 销售管理系统 · 广州新锐" read the customer twice).
+        self.fields["opportunity"].choices = [
+            (deal.pk, deal.name if deal.customer.name in deal.name else f"{deal.name} · {deal.customer.name}")
+            for deal in deals]
 
 
 class QuoteTermsForm(forms.Form):

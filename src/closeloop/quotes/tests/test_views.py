@@ -56,11 +56,16 @@ def test_an_approver_sees_the_quote_and_decides_on_it(client, org, make_quote, d
     assert client.post(reverse("quotes:approval_decide", args=[request.pk]), {"decision": "approve"}).status_code == 404
 
 
-def test_a_rep_builds_a_quote_from_the_deal(client, org, deal, make_product):
+def test_a_rep_builds_a_quote_from_the_deal(client, org, deal, make_deal, make_product):
     product = make_product(name="CRM标准版", list_price="12800")
     client.force_login(org.owner)
     response = client.get(reverse("quotes:create") + f"?deal={deal.pk}")
     assert response.status_code == 200 and deal.name in response.content.decode()
+    # Each deal is offered with its customer, named once.
+    plain = make_deal(name="年度续费", customer=deal.customer)
+    choices = dict(client.get(reverse("quotes:create")).context["form"].fields["opportunity"].choices)
+    assert deal.customer.name in deal.name and choices[deal.pk] == deal.name
+    assert choices[plain.pk] == f"年度续费 · {deal.customer.name}"
     response = client.post(reverse("quotes:create") + f"?deal={deal.pk}", {"opportunity": deal.pk, "title": ""})
     quote = Quote.objects.get()
     assert response.status_code == 302 and response["Location"] == quote.get_absolute_url()
