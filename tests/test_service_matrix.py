@@ -47,8 +47,8 @@ from closeloop.followup.models import Handoff, ParticipantRole
 from closeloop.insights import services as insights
 from closeloop.insights import targets
 from closeloop.leads import pool as lead_pool
-from closeloop.leads.models import Lead, LeadStatus
-from closeloop.leads.services import editing, merge
+from closeloop.leads.models import ImportJob, ImportStatus, Lead, LeadStatus
+from closeloop.leads.services import editing, importing, merge
 from closeloop.quotes import approvals, catalog
 from closeloop.quotes import services as quotes
 from closeloop.quotes.models import ApprovalRequest
@@ -245,6 +245,11 @@ class World:
         tickets.ticket_move(ticket=self.fresh("ticket"), status="resolved", actor=self.people["service"])
         return Survey.objects.get(ticket=self.build("ticket"))
 
+    # -- an import the owner queued
+    def _build_import_job(self):
+        return ImportJob.objects.create(created_by=self.org.owner, original_name="名片.xlsx", file_kind="xlsx",
+                                        status=ImportStatus.QUEUED)
+
     def _build_service_manager(self):
         """After-sales `service` is also the service manager named in the service settings."""
         ServiceSettings.objects.update_or_create(pk=1, defaults={"service_manager": self.people["service"]})
@@ -287,6 +292,10 @@ MATRIX = [
     ("leads.services.merge.lead_merge", "lead",
      lambda w, a: merge.lead_merge(survivor=w.fresh("lead"), others=[w.fresh("lead2")], field_choices={}, actor=a),
      "ok 404 ok 404 403 404 404 404 404 404 ok"),
+    # An import holds a whole sheet of contacts: its uploader and administrators only, even for a manager.
+    ("leads.services.importing.import_job_cancel", "import_job",
+     lambda w, a: importing.import_job_cancel(job=w.fresh("import_job"), actor=a),
+     "ok 404 404 404 404 404 404 404 404 404 ok"),
     # The pool is open to the sales side only (marketing sees its channels' pooled leads, claims none).
     ("leads.pool.lead_claim", "pooled_lead",
      lambda w, a: lead_pool.lead_claim(lead=w.fresh("pooled_lead"), actor=a),

@@ -93,7 +93,8 @@ class ImportKind:
       `refused` (`[((row number, cells), field errors)]`), so the job's progress commits with the rows
       (`job`: the ImportJob, for records that remember the import they came with; `progress()`: where the
       rows' reader is, read after each chunk is drawn and handed back as `outcome.progress`, for a kind that
-      reads the rows in another process; a kind that reads them in its own may ignore it);
+      reads the rows in another process; a kind that reads them in its own may ignore it; `stop()`: asked
+      after each chunk commits, true once the job is cancelled: the kind stops there, keeping what it wrote);
     - `may_import(user)`: who may upload and start one (the pages check it; the job stays its uploader's);
     - `required`: fields a mapping must include; `upload_url` / `list_url`: URL names of the kind's upload
       page and of the list its records land in; `routed_label`: what `routed` rows became (a lead sent to

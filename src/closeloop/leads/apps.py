@@ -68,14 +68,14 @@ def _lead_check(data: dict) -> dict:
     return lead_check(data=data, channel=Channel.IMPORT)
 
 
-def _lead_submit(*, rows, actor, on_chunk, job=None, progress=None):
+def _lead_submit(*, rows, actor, on_chunk, job=None, progress=None, stop=None):
     from closeloop.core.models import Channel
 
-    from .services.batch import lead_submit_batch
+    from .services.batch import IMPORT_CHUNK_ROWS, lead_submit_batch
 
     # A job's rows come from its file alone: read and cleaned in a second process while this one writes.
     return lead_submit_batch(rows=rows, channel=Channel.IMPORT, actor=actor, on_chunk=on_chunk, import_job=job,
-                             progress=progress, apart=job is not None)
+                             progress=progress, apart=job is not None, stop=stop, chunk_size=IMPORT_CHUNK_ROWS)
 
 
 def _lead_fields() -> dict:

@@ -16,6 +16,7 @@ class LeadAction(models.TextChoices):
     RETURN_TO_POOL = "lead.return_to_pool", _("Returned to the public pool")
     IMPORT_UPLOAD = "import.upload", _("Import uploaded")
     IMPORT_START = "import.start", _("Import started")
+    IMPORT_CANCEL = "import.cancel", _("Import cancelled")
     IMPORT_FINISH = "import.finish", _("Import finished")
     CAMPAIGN_CREATE = "campaign.create", _("Campaign created")
     CAMPAIGN_UPDATE = "campaign.update", _("Campaign edited")

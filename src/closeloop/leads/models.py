@@ -332,6 +332,7 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class ImportJobQuerySet(VisibleQuerySet):
@@ -377,6 +378,9 @@ class ImportJob(models.Model):
     error = models.CharField(_("error"), max_length=500, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by `import_job_cancel` on a running job: its writer stops after the chunk it is writing and the job
+    # ends as cancelled.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     objects = ImportJobQuerySet.as_manager()
 
@@ -415,7 +419,17 @@ class ImportJob(models.Model):
 
     @property
     def finished(self) -> bool:
-        return self.status in {ImportStatus.DONE, ImportStatus.FAILED}
+        return self.status in {ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED}
+
+    @property
+    def cancelling(self) -> bool:
+        return self.status == ImportStatus.RUNNING and self.cancel_requested_at is not None
+
+    def may_cancel(self, user) -> bool:
+        """Whether `user` may cancel this import now: its uploader or an administrator, while it is not over
+        and no cancel is already on its way."""
+        return (not self.finished and not self.cancelling
+                and (user.pk == self.created_by_id or getattr(user, "is_admin", False)))
 
 
 class ImportRefusal(models.Model):

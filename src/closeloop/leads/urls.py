@@ -13,6 +13,7 @@ urlpatterns = [
     path("import/", views_import.import_upload_view, name="import"),
     path("import/<int:pk>/", views_import.import_detail_view, name="import_detail"),
     path("import/<int:pk>/progress/", views_import.import_progress_view, name="import_progress"),
+    path("import/<int:pk>/cancel/", views_import.import_cancel_view, name="import_cancel"),
     path("import/<int:pk>/refused.xlsx", views_import.import_report_view, name="import_report"),
     path("duplicates/", views_duplicates.duplicate_list_view, name="duplicates"),
     path("duplicates/hints/", views_duplicates.duplicate_hints_view, name="duplicate_hints"),

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.pagination import paginate
@@ -22,7 +22,7 @@ from .forms import ImportMappingForm, ImportUploadForm
 from .imports import LEADS, import_kind, reason_text, row_data
 from .models import ImportJob, ImportStatus
 from .selectors import get_import_for_user, import_destinations
-from .services.importing import import_job_create, import_job_start
+from .services.importing import import_job_cancel, import_job_create, import_job_start
 
 
 def _too_big(request) -> bool:
@@ -95,7 +95,8 @@ def import_detail_view(request, pk):
             destinations = import_destinations(job, user=request.user) if job.kind == LEADS else []
             return render(request, "leads/import_result.html", {"job": job, "page": page, "kind": kind,
                                                                 "destinations": destinations})
-        return render(request, "leads/import_progress.html", {"job": job, "kind": kind})
+        return render(request, "leads/import_progress.html",
+                      {"job": job, "kind": kind, "may_cancel": job.may_cancel(request.user)})
     form = ImportMappingForm(request.POST or None, job=job, user=request.user)
     mapping, default_source = job.mapping, job.default_source
     if request.method == "POST" and form.is_valid():
@@ -118,11 +119,28 @@ def import_detail_view(request, pk):
 @require_GET
 def import_progress_view(request, pk):
     job = get_import_for_user(request.user, pk)
-    response = render(request, "leads/_import_progress.html", {"job": job})
+    response = render(request, "leads/_import_progress.html", {"job": job, "may_cancel": job.may_cancel(request.user)})
     if request.htmx and (job.finished or job.status == ImportStatus.MAPPING):
         # The mapping page replaces the progress page once the file is read, the result page once the job is over.
         response["HX-Redirect"] = job.get_absolute_url()
     return response
+
+
+@login_required
+@require_POST
+def import_cancel_view(request, pk):
+    job = get_import_for_user(request.user, pk)
+    try:
+        job = import_job_cancel(job=job, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if job.finished:
+            messages.success(request, _("The import is cancelled; no row was imported."))
+        else:
+            messages.success(request, _("Cancelling: the import stops once the rows being written are saved. "
+                                        "The rows imported until then are kept."))
+    return redirect(job)
 
 
 @login_required

@@ -214,13 +214,14 @@ def product_check(*, data: dict) -> dict:
     return {}
 
 
-def product_import(*, rows, actor: User, on_chunk=None, chunk_size: int = 500) -> BatchOutcome:
+def product_import(*, rows, actor: User, on_chunk=None, chunk_size: int = 500, stop=None) -> BatchOutcome:
     """Products from a spreadsheet (the lead import's job and pages, see quotes/imports.py).
 
     `rows` yields `(key, data)`. A row whose code is in the catalog updates that product (its empty cells
     keep the product's values: a price list updates prices), any other row makes a new one; each through
     `product_save`, so the same checks and audit entries as the product form. Each chunk is one
-    transaction, and `on_chunk(outcome)` runs inside it, so the job's progress commits with the products.
+    transaction, and `on_chunk(outcome)` runs inside it, so the job's progress commits with the products;
+    `stop()`, asked after each commit, ends the import there (a cancelled job).
     """
     _require_catalog(actor)
     total = BatchOutcome()
@@ -244,6 +245,8 @@ def product_import(*, rows, actor: User, on_chunk=None, chunk_size: int = 500) -
         total.created += outcome.created
         total.routed += outcome.routed
         total.refused.extend(outcome.refused)
+        if stop is not None and stop():
+            break
     return total
 
 

@@ -55,9 +55,10 @@ def _check(data: dict) -> dict:
     return catalog.product_check(data=row_values(data))
 
 
-def _submit(*, rows, actor, on_chunk, job=None, progress=None):
+def _submit(*, rows, actor, on_chunk, job=None, progress=None, stop=None):
     # `progress` is for rows read in another process; these are read here, so the job's own state is current.
-    return catalog.product_import(rows=((key, row_values(data)) for key, data in rows), actor=actor, on_chunk=on_chunk)
+    return catalog.product_import(rows=((key, row_values(data)) for key, data in rows), actor=actor, on_chunk=on_chunk,
+                                  stop=stop)
 
 
 def product_import_kind() -> ImportKind:

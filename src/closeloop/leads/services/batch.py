@@ -1,5 +1,6 @@
 """`lead_submit` for many rows at once (spreadsheet imports): the same checks per row, the writes batched."""
 
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -39,9 +40,13 @@ class BatchOutcome:
     progress: object = None  # what the batch's `progress()` said once this chunk's rows were drawn
 
 
+# Rows an import writes per transaction (and between two looks at whether it was cancelled).
+IMPORT_CHUNK_ROWS = 2000
+
+
 def lead_submit_batch(
     *, rows, channel: str, actor: User | None, campaign: Campaign | None = None, chunk_size: int = 2000,
-    on_chunk=None, import_job=None, progress=None, apart: bool = False,
+    on_chunk=None, import_job=None, progress=None, apart: bool = False, stop=None,
 ) -> BatchOutcome:
     """`lead_submit` for many rows: the same `_clean`, source rules and dedup/scoring/assignment seams per
     row, with the writes batched. `rows` yields `(key, data)`; each chunk of `chunk_size` rows is one
@@ -54,6 +59,9 @@ def lead_submit_batch(
 
     A row the duplicate check does not simply let through goes through `lead_submit` itself, so
     routing a duplicate to its owner (touch, flag, refusal) behaves exactly as on every other channel.
+
+    `stop()` is asked after each chunk commits; when it says so the batch ends there (a cancelled import),
+    the chunks written before kept, the preparing process ended.
     """
     if channel not in Channel.values:
         raise ValueError(channel)
@@ -62,19 +70,22 @@ def lead_submit_batch(
     total = BatchOutcome()
     prepare = partial(_prepare_row, channel=channel, policy=policy)
     chunks = pipeline.chunks_apart if apart and pipeline.available() else pipeline.chunks_in_process
-    for chunk, drawn in chunks(rows, chunk_size, prepare, progress):
-        with transaction.atomic():
-            outcome = _submit_chunk(chunk, channel=channel, actor=actor, campaign=campaign, sources=sources,
-                                    import_job=import_job)
-            outcome.progress = drawn
-            if on_chunk is not None:
-                on_chunk(outcome)
-        total.created += outcome.created
-        total.routed += outcome.routed
-        for owner, count in outcome.owners.items():
-            total.owners[owner] = total.owners.get(owner, 0) + count
-        for owner, count in outcome.flagged.items():
-            total.flagged[owner] = total.flagged.get(owner, 0) + count
+    with closing(chunks(rows, chunk_size, prepare, progress)) as stream:  # closing it ends the second process
+        for chunk, drawn in stream:
+            with transaction.atomic():
+                outcome = _submit_chunk(chunk, channel=channel, actor=actor, campaign=campaign, sources=sources,
+                                        import_job=import_job)
+                outcome.progress = drawn
+                if on_chunk is not None:
+                    on_chunk(outcome)
+            total.created += outcome.created
+            total.routed += outcome.routed
+            for owner, count in outcome.owners.items():
+                total.owners[owner] = total.owners.get(owner, 0) + count
+            for owner, count in outcome.flagged.items():
+                total.flagged[owner] = total.flagged.get(owner, 0) + count
+            if stop is not None and stop():
+                break
     for owner, count in total.owners.items():
         if owner != actor:
             notify(recipient=owner, kind="lead.assigned",

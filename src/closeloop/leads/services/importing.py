@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from closeloop.core.audit import audited_create, audited_update
-from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
 
 from .. import assignment, dedup, imports
@@ -123,6 +123,41 @@ def import_job_start(
     return job
 
 
+def import_job_cancel(*, job: ImportJob, actor: User) -> ImportJob:
+    """Stop an import its uploader (or an administrator) no longer wants.
+
+    A job that has not started writing (being checked, waiting for its mapping, queued) is cancelled at once;
+    a running one is asked to stop: its writer ends after the chunk it is writing (the rows committed before
+    stay) and `import_job_run` finishes it as cancelled. A job that is over cannot be cancelled."""
+    with transaction.atomic():
+        job = ImportJob.objects.visible_to(actor).select_for_update().filter(pk=job.pk).first()
+        if job is None:
+            raise NotFound(_("This import does not exist or is not yours."))
+        if actor.pk != job.created_by_id and not actor.is_admin:
+            raise Forbidden(_("Only the person who uploaded this import (or an administrator) may cancel it."))
+        if job.finished:
+            raise Conflict(_("This import is already over; there is nothing to cancel."))
+        if job.cancel_requested_at is not None:
+            return job  # asked already: the writer stops after its chunk
+        now = timezone.now()
+        if job.status == ImportStatus.RUNNING:
+            audited_update(instance=job, data={"cancel_requested_at": now}, actor=actor, channel=Channel.WEB,
+                           action="import.cancel", always=True,
+                           note=_("Stops after the rows being written; %(imported)d imported so far.")
+                           % {"imported": job.imported_rows})
+            return job
+        audited_update(instance=job, data={"status": ImportStatus.CANCELLED, "cancel_requested_at": now,
+                                           "finished_at": now},
+                       actor=actor, channel=Channel.WEB, action="import.cancel", always=True,
+                       note=_("Cancelled before any row was imported."))
+        transaction.on_commit(lambda: job.file.delete(save=False))
+    return job
+
+
+def _cancel_requested(job_id: int) -> bool:
+    return ImportJob.objects.filter(pk=job_id, cancel_requested_at__isnull=False).exists()
+
+
 def import_mapping_errors(*, mapping: list[str], headers: list[str], default_source, kind=None) -> list[str]:
     """What is wrong with a column mapping, in words a person can act on."""
     kind = kind or imports.import_kind(imports.LEADS)
@@ -154,6 +189,7 @@ def import_mapping_errors(*, mapping: list[str], headers: list[str], default_sou
 class _RowState:
     last_row: int = 0
     merged: int = 0  # rows merged into an earlier row, since the job (re)started
+    stopped: bool = False  # the writer stopped because the job was cancelled
 
 
 def import_job_run(*, job_id: int) -> ImportJob | None:
@@ -167,6 +203,8 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.status not in {ImportStatus.QUEUED, ImportStatus.RUNNING}:
             return job
+        if job.cancel_requested_at is not None:  # cancelled while running, and the worker stopped before it ended
+            return _import_job_finish(job, error="", cancelled=True)
         job.status = ImportStatus.RUNNING
         job.started_at = job.started_at or timezone.now()
         job.save(update_fields=["status", "started_at"])
@@ -193,24 +231,32 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
             merged_rows=F("merged_rows") + merged,
         )
 
+    def stop() -> bool:
+        state.stopped = state.stopped or _cancel_requested(job.pk)
+        return state.stopped
+
     try:
+        # Between chunks the writer asks whether the job was cancelled: one indexed read per committed chunk.
         imports.import_kind(job.kind).submit(rows=_job_rows(job, state, plan), actor=job.created_by, on_chunk=on_chunk,
-                                             job=job, progress=lambda: (state.last_row, state.merged))
+                                             job=job, progress=lambda: (state.last_row, state.merged),
+                                             stop=stop)
     except imports.ImportFileError as exc:
         return _import_job_finish(job, error=exc.message)
     except Exception:
         logger.exception("import %s failed", job.pk)
         return _import_job_finish(job, error=_("The import stopped because of an unexpected error. The rows "
                                                "imported before it are kept; the rest were not imported."))
-    return _import_job_finish(job, error="")
+    return _import_job_finish(job, error="", cancelled=state.stopped)
 
 
-def _import_job_finish(job: ImportJob, *, error: str) -> ImportJob:
+def _import_job_finish(job: ImportJob, *, error: str, cancelled: bool = False) -> ImportJob:
+    status = ImportStatus.FAILED if error else ImportStatus.CANCELLED if cancelled else ImportStatus.DONE
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.status == ImportStatus.CANCELLED:  # cancelled while its file was being checked: it stays so
+            return job
         audited_update(
-            instance=job, data={"status": ImportStatus.FAILED if error else ImportStatus.DONE, "error": error[:500],
-                                "finished_at": timezone.now()},
+            instance=job, data={"status": status, "error": error[:500], "finished_at": timezone.now()},
             actor=job.created_by, channel=Channel.IMPORT, action="import.finish", always=True,
             note=_("%(imported)d imported, %(routed)d sent to existing records, %(merged)d merged, "
                    "%(refused)d refused") % {"imported": job.imported_rows, "routed": job.routed_rows,
