@@ -71,6 +71,7 @@ NOT_CRAWLED = {
     "service:ticket_file": "a download of a ticket's attachment (the demo's tickets have none)",
     "leads:import_detail": "an import's page: needs an uploaded file (tests/browser/test_lead_to_deal.py walks one)",
     "leads:import_progress": "the import page's progress fragment",
+    "leads:import_cancel": "the POST of a running import's cancel (tests/browser/test_import_cancel.py)",
     "leads:import_report": "an import's refused rows, a spreadsheet download",
     "quotes:line_update": "the POST of a quote line's edit form, shown once a line is chosen for editing",
     "deals:customer_claim": "a POST from the customer pool (the demo's pool is empty)",
