@@ -496,10 +496,15 @@ def quote_to_cash(scope: Scope) -> dict:
     """Quotes sent, approved and accepted in the period; contracts signed; instalments due against payments
     collected. One query per table."""
     quotes = scope.of_deals(Quote.objects, deal="opportunity__", owner="opportunity__owner")
-    approved = ApprovalRequest.objects.filter(kind="quote", target_id=OuterRef("pk"), status=ApprovalStatus.APPROVED,
-                                              decided_at__gte=scope.since, decided_at__lt=scope.until)
+    approved_in = ApprovalRequest.objects.filter(kind="quote", status=ApprovalStatus.APPROVED,
+                                                 decided_at__gte=scope.since, decided_at__lt=scope.until)
+    approved = approved_in.filter(target_id=OuterRef("pk"))
     accepted = Q(status=QuoteStatus.ACCEPTED) & scope.during("decided_at")
     total = F("current_version__total_incl_tax") * 100
+    # Only the quotes with something in the period, each date from its index (quotes 0004): the FILTERs alone read
+    # every quote of the line (150k at 1M leads) whatever the period.
+    quotes = quotes.filter(scope.during("sent_at") | scope.during("decided_at")
+                           | Q(pk__in=approved_in.values("target_id")))
     figures = quotes.aggregate(
         sent=Count("pk", filter=scope.during("sent_at")), sent_fen=sum_fen(total, filter=scope.during("sent_at")),
         approved=Count("pk", filter=Exists(approved)), approved_fen=sum_fen(total, filter=Exists(approved)),

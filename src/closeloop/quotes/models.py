@@ -251,6 +251,9 @@ class Quote(models.Model):
             models.Index(fields=["-created_at", "-id"], name="quote_created_idx"),
             models.Index(fields=["opportunity", "-created_at"], name="quote_opportunity_idx"),
             models.Index(fields=["status", "-created_at"], name="quote_status_idx"),
+            # The review's quotes sent and decided in a period (insights.dashboard.quote_to_cash).
+            models.Index(fields=["sent_at"], name="quote_sent_idx", condition=Q(sent_at__isnull=False)),
+            models.Index(fields=["decided_at"], name="quote_decided_idx", condition=Q(decided_at__isnull=False)),
         ]
 
     def __str__(self):
@@ -453,6 +456,8 @@ class ApprovalRequest(models.Model):
             models.Index(fields=["kind", "target_id", "-submitted_at"], name="approval_target_idx"),
             # Requests waiting too long (the breakpoint radar), and a submitter's open requests.
             models.Index(fields=["status", "submitted_at"], name="approval_status_idx"),
+            # The review's approvals decided in a period, by kind (insights.dashboard.quote_to_cash).
+            models.Index(fields=["kind", "status", "decided_at"], name="approval_decided_idx"),
         ]
         constraints = [
             # One open round per record: a second submit while one is pending is a conflict, not a second chain.
