@@ -20,6 +20,7 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 from closeloop.core.money import format_yuan
 from closeloop.core.notify import notify
+from closeloop.leads import normalize
 
 from . import access
 from .actions import ServiceAction
@@ -114,6 +115,16 @@ def _require_run(actor, delivery):
 def _require_open(delivery):
     if delivery.status != DeliveryStatus.IN_PROGRESS:
         raise Conflict(_("The delivery is accepted; it changes no more."), code="delivery_status")
+
+
+def _require_milestones_done(delivery):
+    """The customer accepts what was delivered: not while a milestone is still open. (Staff recording a signed
+    form record what the customer already did on paper, so that path does not ask.)"""
+    open_names = list(delivery.milestones.filter(done_date__isnull=True).values_list("name", flat=True))
+    if open_names:
+        raise Conflict(_("The delivery cannot be accepted yet: these milestones are not done: %(names)s. Please "
+                         "ask your contact to finish them first.") % {"names": "、".join(open_names)},
+                       code="milestones_open")
 
 
 def delivery_update(*, delivery: Delivery, data: dict, actor: User, channel: str = Channel.WEB) -> Delivery:
@@ -220,6 +231,8 @@ def delivery_accept_by_link(*, delivery: Delivery, name: str, phone: str, commen
         errors["name"] = [_("Say who accepts the delivery.")]
     if not phone:
         errors["phone"] = [_("Leave a phone number we can call back.")]
+    elif problem := normalize.phone_error("mobile", phone):
+        errors["phone"] = [problem]
     kind = None
     if signature is not None:
         kind = _image_kind(signature)
@@ -232,6 +245,7 @@ def delivery_accept_by_link(*, delivery: Delivery, name: str, phone: str, commen
     with transaction.atomic():
         delivery = _locked(delivery)
         _require_open(delivery)
+        _require_milestones_done(delivery)
         delivery.accepted_via = AcceptedVia.LINK
         delivery.acceptor_name, delivery.acceptor_phone, delivery.acceptance_comment = name, phone, comment
         if signature is not None:

@@ -10,6 +10,8 @@ from closeloop.core.models import AuditEntry
 from closeloop.service import deliveries
 from closeloop.service.models import Delivery
 
+from .conftest import milestones_done
+
 pytestmark = pytest.mark.django_db
 
 
@@ -63,7 +65,7 @@ def test_the_rep_starts_a_delivery_and_service_runs_its_milestones(client, org, 
     assert patch(client, f"/api/deliveries/{delivery_id}", {"notes": "x"}, api_auth(org.teammate)).status_code == 404
 
     # Once accepted (on the customer's link), the delivery takes no more milestones.
-    deliveries.delivery_accept_by_link(delivery=Delivery.objects.get(pk=delivery_id), name="周敏", phone="13912345678")
+    deliveries.delivery_accept_by_link(delivery=milestones_done(Delivery.objects.get(pk=delivery_id)), name="周敏", phone="13912345678")
     closed = post(client, f"/api/deliveries/{delivery_id}/milestones",
                   {"name": "回访", "planned_date": str(today)}, staff)
     assert closed.status_code == 409 and closed.json()["code"] == "delivery_status"

@@ -16,7 +16,7 @@ from closeloop.core.models import Notification
 from closeloop.service import deliveries
 from closeloop.service.models import AcceptedVia, DeliveryStatus
 
-from .conftest import PDF, png_bytes
+from .conftest import PDF, milestones_done, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +84,7 @@ def test_the_customer_accepts_by_link_which_releases_the_acceptance_instalment(o
     instalment = delivery.contract.instalments.get(condition=InstalmentCondition.ON_ACCEPTANCE)
     assert instalment.due_date is None and not instalment.receivable or instalment.due_date is None
     signature = SimpleUploadedFile("签名.png", png_bytes(), content_type="image/png")
+    milestones_done(delivery)
     deliveries.delivery_accept_by_link(delivery=delivery, name="周敏", phone="13912345678", comment="验收通过",
                                        signature=signature)
     delivery.refresh_from_db()
@@ -106,7 +107,7 @@ def test_the_customer_accepts_by_link_which_releases_the_acceptance_instalment(o
 def test_a_signature_must_be_an_image_by_its_bytes(make_delivery, name, content):
     delivery = make_delivery()
     with pytest.raises(ValidationFailed) as refused:
-        deliveries.delivery_accept_by_link(delivery=delivery, name="周敏", phone="139",
+        deliveries.delivery_accept_by_link(delivery=delivery, name="周敏", phone="13912345678",
                                            signature=SimpleUploadedFile(name, content))
     assert "signature" in refused.value.field_errors
     delivery.refresh_from_db()
@@ -117,6 +118,22 @@ def test_the_customer_gives_a_name_and_a_phone(make_delivery):
     with pytest.raises(ValidationFailed) as refused:
         deliveries.delivery_accept_by_link(delivery=make_delivery(), name=" ", phone="")
     assert set(refused.value.field_errors) == {"name", "phone"}
+    with pytest.raises(ValidationFailed) as refused:
+        deliveries.delivery_accept_by_link(delivery=make_delivery(), name="周敏", phone="1391234567")
+    assert "1391234567" in refused.value.field_errors["phone"][0]
+
+
+def test_the_customer_accepts_no_delivery_with_a_milestone_still_open(make_delivery):
+    delivery = make_delivery()
+    delivery.milestones.filter(name="需求调研").update(done_date=timezone.localdate())
+    with pytest.raises(Conflict) as refused:
+        deliveries.delivery_accept_by_link(delivery=delivery, name="周敏", phone="13912345678")
+    assert "系统部署、培训上线" in refused.value.message and "需求调研" not in refused.value.message
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.IN_PROGRESS
+    deliveries.delivery_accept_by_link(delivery=milestones_done(delivery), name="周敏", phone="139 1234 5678")
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.ACCEPTED
 
 
 def test_staff_record_the_signed_acceptance_form(org, make_delivery, service_staff):
@@ -138,8 +155,8 @@ def test_staff_record_the_signed_acceptance_form(org, make_delivery, service_sta
 
 
 def test_an_accepted_delivery_takes_no_more_milestones(make_delivery, service_staff):
-    delivery = make_delivery()
-    deliveries.delivery_accept_by_link(delivery=delivery, name="周敏", phone="139")
+    delivery = milestones_done(make_delivery())
+    deliveries.delivery_accept_by_link(delivery=delivery, name="周敏", phone="13912345678")
     with pytest.raises(Conflict):
         deliveries.milestone_add(delivery=delivery, name="追加", planned_date=timezone.localdate(), owner=None,
                                  actor=service_staff)

@@ -18,6 +18,8 @@ from closeloop.followup.today import today_sections
 from closeloop.service import selectors, surveys, tickets
 from closeloop.service.models import ServiceSettings, Survey, TicketStatus
 
+from .conftest import milestones_done
+
 pytestmark = pytest.mark.django_db
 S = TicketStatus
 
@@ -87,7 +89,7 @@ def test_an_accepted_delivery_asks_the_customers_contact(org, make_delivery, mak
     delivery = make_delivery()
     contact_create(customer=delivery.customer, data={"name": "李雷", "email": "li@example.com", "is_primary": True},
                    actor=org.owner)
-    deliveries.delivery_accept_by_link(delivery=delivery, name="李雷", phone="13912345678")
+    deliveries.delivery_accept_by_link(delivery=milestones_done(delivery), name="李雷", phone="13912345678")
     survey = Survey.objects.get(delivery=delivery)
     assert survey.email == "li@example.com" and survey.customer == delivery.customer and survey.ticket is None
 

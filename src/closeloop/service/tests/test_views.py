@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from closeloop.service.models import Delivery, DeliveryStatus
 
-from .conftest import PDF, png_bytes
+from .conftest import PDF, milestones_done, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +128,9 @@ def test_the_customer_accepts_on_the_public_link_with_a_signature(client, org, m
     assert client.get(reverse("delivery_public", args=["not-the-key"])).status_code == 404
     refused = client.post(url, {"name": "周敏", "phone": "139", "signature": SimpleUploadedFile("s.png", b"MZ\x90")})
     assert refused.status_code == 422 and "PNG or JPEG" in refused.content.decode()
+    open_ones = client.post(url, {"name": "周敏", "phone": "13912345678"})
+    assert open_ones.status_code == 422 and "培训上线" in open_ones.content.decode()
+    milestones_done(delivery)
     response = client.post(url, {"name": "周敏", "phone": "13912345678", "comment": "运行正常",
                                  "signature": SimpleUploadedFile("签名.png", png_bytes())})
     assert response.status_code == 302
