@@ -30,6 +30,13 @@ def generate(ctx: GenDataContext) -> None:
     if not deals:
         ctx.log("contracts: not generated — no deals (use --opportunities).")
         return
+    # A contract is made from its deal's accepted quote when there is one (gen-data's quotes come first), as in a
+    # live system: contracts without quotes teach SQLite's statistics that the quote index says nothing.
+    from closeloop.quotes.models import Quote, QuoteStatus
+
+    accepted = {deal: (quote, version) for deal, quote, version in Quote._base_manager.filter(
+        status=QuoteStatus.ACCEPTED).order_by("opportunity_id", "pk").values_list(
+        "opportunity_id", "pk", "current_version_id")}
     rng = random.Random(ctx.options.seed + 7)
     today = datetime.now(UTC).date()
     start = Contract._base_manager.count()
@@ -63,6 +70,8 @@ def generate(ctx: GenDataContext) -> None:
                 "invoiced_amount": Decimal(0), "created_by_id": owner_id, "created_at": created, "updated_at": created,
                 "sign_date": signed if status in ("signed", "active", "completed") else None,
                 "signed_via": "scan" if status in ("signed", "active", "completed") else "",
+                "quote_id": accepted.get(deal_id, (None, None))[0],
+                "quote_version_id": accepted.get(deal_id, (None, None))[1],
             })
             plans.append(rows)
         ids = write_returning_ids(contracts, batch)

@@ -22,7 +22,8 @@ def _generate(**options):
 
 
 def test_gen_data_gives_the_hand_off_sla_and_quote_sections_figures_equal_to_live_counts(db):
-    _generate(leads=600, customers=80, opportunities=200, activities=100, handoffs=150, quotes=250, seed=5)
+    _generate(leads=600, customers=80, opportunities=200, activities=100, handoffs=150, quotes=250, contracts=120,
+              seed=5)
     today = timezone.localdate()
     now = timezone.now()
     admin = User.objects.get(username="admin")
@@ -60,6 +61,13 @@ def test_gen_data_gives_the_hand_off_sla_and_quote_sections_figures_equal_to_liv
                                                   decided_at__lt=during["lt"])
         assert figures["quotes_approved"]["count"] == approved.count() > 0
         assert figures["quotes_sent"]["amount"] > 0
+    # A contract on a deal with an accepted quote is made from it (its current version).
+    from closeloop.contracts.models import Contract
+
+    linked = Contract.objects.exclude(quote=None).select_related("quote")
+    assert linked.exists()
+    assert all(c.quote.status == QuoteStatus.ACCEPTED and c.quote.opportunity_id == c.opportunity_id
+               and c.quote_version_id == c.quote.current_version_id for c in linked)
     # Every quote has its version; every owned lead worked on has its first-contact task, once.
     assert not Quote.objects.filter(current_version=None).exists()
     assert Task.objects.filter(kind=FIRST_CONTACT).count() == Task.objects.filter(kind=FIRST_CONTACT).values(
