@@ -77,6 +77,8 @@ def test_a_rep_builds_a_quote_from_the_deal(client, org, deal, make_deal, make_p
     assert response.status_code == 200 and 'id="line-area"' in body and "CRM标准版" in body
     assert "¥36,480.00" in body  # 3 × 12,800 less 5%
     line = quote.current_version.lines.get()
+    # Removing a line asks first, naming it, as the other destructive actions do (static/closeloop/app.js).
+    assert 'data-confirm="Remove the line “CRM标准版”?">Remove</button>' in body
     response = client.post(reverse("quotes:line_update", args=[quote.pk, line.pk]),
                            {"product": product.pk, "quantity": "3", "discount_pct": "abc"},
                            HTTP_HX_REQUEST="true", HTTP_HX_TARGET="line-area")
