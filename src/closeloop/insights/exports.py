@@ -5,12 +5,21 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from closeloop.core.notify import absolute_url
 from closeloop.core.spreadsheets import workbook_export
 
 from . import radar
-from .dashboard import TARGET_KEYS, TARGET_LABELS
+from .dashboard import TARGET_KEYS, TARGET_LABELS, narrowing
+
+# The dashboard's sections as the page heads them (`dashboard.SECTION_FILTERS`' keys).
+SECTION_TITLES = {"targets": gettext_lazy("Targets"), "sources": gettext_lazy("Leads by source"),
+                  "funnel": gettext_lazy("Funnel by stage"), "cycle": gettext_lazy("Cycle time per stage"),
+                  "handoffs": gettext_lazy("Hand-off time between departments"),
+                  "sla": gettext_lazy("First-contact SLA by rep"), "lost": gettext_lazy("Lost reasons"),
+                  "forecast": gettext_lazy("Weighted forecast"), "accuracy": gettext_lazy("Forecast accuracy"),
+                  "cash": gettext_lazy("Quote to cash"), "service": gettext_lazy("After-sales service")}
 
 
 def radar_workbook(user, now, *, owner=None) -> bytes:
@@ -92,6 +101,11 @@ def dashboard_workbook(scope, figures: dict) -> bytes:
          [[row["label"], row["answered"], row["csat"], row["nps"], row["promoters"], row["passives"],
            row["detractors"]] for row in service["satisfaction"]]),
     ]
+    if notes := narrowing(scope):
+        # A filtered workbook says so, and which of its sheets each filter narrows, as the page does.
+        sheets.append((_("Custom field filters"), [_("Section"), _("Narrowed by"), _("Not narrowed by")],
+                       [[SECTION_TITLES[key], "; ".join(note["by"]), "; ".join(note["not_by"])]
+                        for key, note in notes.items()]))
     with workbook_export() as export:
         book, bold, money = export.book, export.bold, export.money
         for title, header, rows in sheets:

@@ -157,6 +157,10 @@ def test_the_export_counts_what_the_filtered_page_counts(client, org, fields):
     sheets = {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
     assert sheets["Leads by source"][-1][:2] == ("Total", 2)
     assert sheets["Funnel by stage"][1][:2] == ("初步接洽", 3)
+    filters = {row[0]: row[1:] for row in sheets["Custom field filters"][1:]}
+    assert filters["Leads by source"] == ("Tier = 金", "Industry = 制造")
+    assert filters["Quote to cash"] == ("Industry = 制造", "Tier = 金")
+    assert filters["Targets"] == ("", "Tier = 金; Industry = 制造")
     assert exported_sheets(client, org.manager)["Funnel by stage"][1][:2] == ("初步接洽", 5)
 
 
