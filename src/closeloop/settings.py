@@ -236,6 +236,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("CLOSELOOP_MAX_BODY_BYTES", str(5 * 1024 * 1024)))
 CLOSELOOP_IMPORT_MAX_BYTES = int(os.environ.get("CLOSELOOP_IMPORT_MAX_BYTES", str(100 * 1024 * 1024)))
 CLOSELOOP_IMPORT_MAX_ROWS = int(os.environ.get("CLOSELOOP_IMPORT_MAX_ROWS", "1000000"))
+# A list export of more rows than this is written by the job worker (a web worker would spend a minute of CPU on
+# 200k rows); the requester follows it on a page and is told when the file is ready. Kept that many days.
+CLOSELOOP_EXPORT_BACKGROUND_ROWS = int(os.environ.get("CLOSELOOP_EXPORT_BACKGROUND_ROWS", "20000"))
+CLOSELOOP_EXPORT_KEEP_DAYS = int(os.environ.get("CLOSELOOP_EXPORT_KEEP_DAYS", "7"))
 CLOSELOOP_PUBLIC_FORM_RATE = os.environ.get("CLOSELOOP_PUBLIC_FORM_RATE", "20/h")
 # The public form's largest body: every field is bounded (the need, the longest, is 5,000 characters, at most
 # ~45 KB percent-encoded), so anything bigger is refused before it is read.

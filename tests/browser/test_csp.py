@@ -73,6 +73,8 @@ NOT_CRAWLED = {
     "leads:import_progress": "the import page's progress fragment",
     "leads:import_cancel": "the POST of a running import's cancel (tests/browser/test_import_cancel.py)",
     "leads:import_report": "an import's refused rows, a spreadsheet download",
+    "export_job": "a large export's page: needs a list past CLOSELOOP_EXPORT_BACKGROUND_ROWS (test_list_exports.py)",
+    "export_download": "a large export's file, a spreadsheet download",
     "quotes:line_update": "the POST of a quote line's edit form, shown once a line is chosen for editing",
     "deals:customer_claim": "a POST from the customer pool (the demo's pool is empty)",
     "service:renewal_quote": "a POST on a renewal (the demo has no renewal due)",

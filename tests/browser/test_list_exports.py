@@ -65,3 +65,34 @@ def test_a_list_exports_its_rows_from_a_phone(org, records, new_page, tmp_path, 
     head, *rows = load_workbook(io.BytesIO(saved.read_bytes())).worksheets[0].iter_rows(values_only=True)
     assert head[0] == header and "链接" in head
     assert [row[0] for row in rows] == [getattr(records[record], cell)]
+
+
+def test_a_large_export_runs_in_the_background_and_is_downloaded_from_its_page(org, records, new_page, tmp_path,
+                                                                                settings):
+    from closeloop.core import exports
+    from closeloop.core.models import ExportJob
+
+    settings.DATA_DIR = tmp_path
+    settings.CLOSELOOP_EXPORT_BACKGROUND_ROWS = 0  # the one ticket is "large"
+    page = new_page(user=org.admin, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto("/service/tickets/?status=all")
+    page.get_by_role("button", name="导出 Excel").click()
+    expect(page.get_by_role("heading", name="工单导出")).to_be_visible()
+    expect(page.locator("#export-progress")).to_contain_text("已处理 0 行，共约 1 行")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    exports.export_run(job_id=ExportJob.objects.get().pk)  # the worker
+    download_link = page.get_by_role("link", name="下载")
+    expect(download_link).to_be_visible()  # the page polls itself
+    box = download_link.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=tmp_path / "background-export-phone.png", full_page=True)
+    with page.expect_download() as download:
+        download_link.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("tickets-") and saved.suffix == ".xlsx"
+    head, *rows = load_workbook(io.BytesIO(saved.read_bytes())).worksheets[0].iter_rows(values_only=True)
+    assert [row[0] for row in rows] == [records["ticket"].number]

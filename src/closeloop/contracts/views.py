@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import custom_data, own_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
+from closeloop.core.exports import export_or_respond
 from closeloop.core.inputs import date_input
 from closeloop.core.money import amount_in_words
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
@@ -88,7 +89,8 @@ def contract_list_view(request):
 def contract_export_view(request):
     """The contract list as an Excel workbook: the same filters, the same visibility, every row."""
     _filters, contracts, _columns, _offered = _listed(request)
-    return contracts_export_response(contracts, viewer=request.user)
+    return export_or_respond(request, contracts, lambda: contracts_export_response(contracts, viewer=request.user),
+                             label=_("Contracts"))
 
 
 def _quotes_awaiting_contract(user):

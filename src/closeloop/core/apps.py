@@ -20,10 +20,12 @@ class CoreConfig(LoopApp):
 
     def notification_kinds(self):
         return [NotificationKind("webhook.paused", _("A webhook subscription was paused after repeated failures"),
-                                 email=True)]
+                                 email=True),
+                NotificationKind("export.ready", _("A large export I asked for is ready"))]
 
     def sweeps(self):
         from .tasks import (
+            prune_exports,
             prune_sync_deletions,
             recover_notification_deliveries,
             refresh_statistics,
@@ -48,6 +50,8 @@ class CoreConfig(LoopApp):
             # The lists' search in custom values stays exact without it (new and changed records are candidates);
             # it fills a new index and keeps it fast (customfields/search.py).
             Sweep("core.sync_custom_search", sync_custom_search.enqueue, every_seconds=60),
+            # Background exports past CLOSELOOP_EXPORT_KEEP_DAYS, with their files, at night (exports.py).
+            Sweep("core.prune_exports", prune_exports.enqueue, cron="50 4 * * *"),
         ]
 
     def nav_entries(self):

@@ -52,6 +52,7 @@ class CoreAction(models.TextChoices):
     SAVED_VIEW_UPDATE = "saved_view.update", _("View changed")
     SAVED_VIEW_DELETE = "saved_view.delete", _("View deleted")
     SAVED_VIEW_TEAM_DEFAULT = "saved_view.team_default", _("Team's default view set")
+    EXPORT_REQUEST = "export.request", _("Large export requested")
 
 
 @functools.cache

@@ -572,3 +572,61 @@ class DeletionHorizon(models.Model):
 
 # Outbound webhooks live in their own module; imported here so Django registers them with core.
 from .webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting")
+    RUNNING = "running", _("Writing")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class ExportJobQuerySet(models.QuerySet):
+    def requested_by(self, user):
+        # An export holds every row of a list as its requester saw it: theirs alone, administrators included.
+        return self.filter(requested_by=user) if getattr(user, "pk", None) else self.none()
+
+
+class ExportJob(models.Model):
+    """A list export too large for the web request, written by the job worker as its requester at request time
+    (core/exports.py): the list's page and filters are stored with it; the file lives under the data dir."""
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    path = models.CharField(max_length=200)  # the list's export URL
+    query = models.CharField(max_length=2000, blank=True)  # its filters, as the request's query string
+    language = models.CharField(max_length=10, default="zh-hans")
+    label = models.CharField(max_length=100)  # what is exported, as the requester read it
+    total_rows = models.PositiveIntegerField(default=0)  # counted when requested; rows written may differ
+    written_rows = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    file_name = models.CharField(max_length=200, blank=True)  # the download's name; the file is named by the pk
+    error = models.CharField(max_length=500, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["requested_at"], name="core_export_requested_idx")]
+
+    def __str__(self):
+        return f"{self.label} {self.requested_at:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("export_job", args=[self.pk])
+
+    @property
+    def file_path(self):
+        return settings.DATA_DIR / "exports" / f"{self.pk}.bin"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ExportStatus.DONE, ExportStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == ExportStatus.DONE:
+            return 100
+        return min(99, self.written_rows * 100 // self.total_rows) if self.total_rows else 0

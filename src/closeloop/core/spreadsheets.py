@@ -26,6 +26,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -657,6 +658,8 @@ def workbook_export() -> Iterator[WorkbookExport]:
 # past it. An export's rows continue on a next sheet instead (`ContinuedSheet`). Tests lower it.
 SHEET_MAX_ROWS = 1_048_576
 SHEET_NAME_MAX = 31
+# A background export's progress (core/exports.py): told the rows written so far, after each row.
+export_progress: ContextVar[Callable[[int], None] | None] = ContextVar("export_progress", default=None)
 
 
 class ContinuedSheet:
@@ -670,6 +673,7 @@ class ContinuedSheet:
         self.header_format, self.widths = header_format, list(widths)
         self.sheets: list = []
         self.rows = 0
+        self._report = export_progress.get()
         self._add_sheet()
 
     def _add_sheet(self) -> None:
@@ -691,6 +695,8 @@ class ContinuedSheet:
             self._add_sheet()
         self.row += 1
         self.rows += 1
+        if self._report is not None:
+            self._report(self.rows)
         return self.sheet, self.row
 
 

@@ -40,3 +40,17 @@ def sync_custom_search() -> int:
     from .customfields.search import sync
 
     return sync()
+
+
+@task
+def run_export(job_id: int) -> str:
+    from .exports import export_run
+
+    return export_run(job_id=job_id)
+
+
+@task
+def prune_exports() -> int:
+    from .exports import exports_prune
+
+    return exports_prune()

@@ -2,7 +2,7 @@ import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,7 +12,17 @@ from django.views.decorators.http import require_http_methods
 from . import dates, money
 from .errors import DomainError, form_errors_from
 from .forms import DepartmentForm, GroupRobotForm, NotificationPreferencesForm, UserForm
-from .models import DeliveryStatus, Department, GroupRobot, NotificationDelivery, Role, TokenAccess, User
+from .models import (
+    DeliveryStatus,
+    Department,
+    ExportJob,
+    ExportStatus,
+    GroupRobot,
+    NotificationDelivery,
+    Role,
+    TokenAccess,
+    User,
+)
 from .navigation import start_url
 from .notify import kinds_for, preferences_for
 from .pagination import paginate, query_without_page
@@ -28,6 +38,7 @@ from .services import (
     robot_send_test,
     user_save,
 )
+from .spreadsheets import XLSX_CONTENT_TYPE
 
 
 def admin_required(view):
@@ -272,3 +283,27 @@ def date_echo(request):
     echo = dates.echo(request.GET.get(field, ""), with_time=request.GET.get("as") == "datetime",
                       month_start=request.GET.get("bound") == "start")
     return render(request, "core/_date_echo.html", {"echo": echo, "echo_id": echo_id})
+
+
+def _export_job(request, pk) -> ExportJob:
+    # Only the requester: an export holds every row of a list as they saw it (administrators included).
+    return get_object_or_404(ExportJob.objects.requested_by(request.user), pk=pk)
+
+
+@login_required
+@require_http_methods(["GET"])
+def export_job(request, pk):
+    """A large export's progress, then its download link (the page polls itself while the worker writes)."""
+    job = _export_job(request, pk)
+    template = "core/_export_progress.html" if request.htmx else "core/export_job.html"
+    return render(request, template, {"job": job})
+
+
+@login_required
+@require_http_methods(["GET"])
+def export_download(request, pk):
+    job = _export_job(request, pk)
+    if job.status != ExportStatus.DONE or not job.file_path.exists():
+        raise Http404
+    return FileResponse(job.file_path.open("rb"), as_attachment=True, filename=job.file_name,
+                        content_type=XLSX_CONTENT_TYPE if job.file_name.endswith(".xlsx") else "text/csv; charset=utf-8")

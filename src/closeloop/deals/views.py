@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import add_record_fields, submitted
 from closeloop.core.errors import DomainError, form_errors_from
+from closeloop.core.exports import export_or_respond
 from closeloop.core.models import Channel
 from closeloop.core.money import parse_money
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
@@ -167,7 +168,8 @@ def board_view(request, pipeline_pk=None):
 def opportunity_export_view(request):
     """The deal list as an Excel workbook: the same filters, the same visibility, every row."""
     deals = opportunity_list(user=request.user, filters=_filters(request))
-    return deals_export_response(deals, viewer=request.user)
+    return export_or_respond(request, deals, lambda: deals_export_response(deals, viewer=request.user),
+                             label=_("Deals"))
 
 
 def _board_after_move(request, pk: int, old_stage_id: int, message: str, board_url: str):

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import add_record_fields, submitted
 from closeloop.core.errors import DomainError, form_errors_from
+from closeloop.core.exports import export_or_respond
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.core.redirects import next_url
@@ -198,4 +199,5 @@ def lead_bulk_tag_view(request):
 def lead_export_view(request):
     fmt = request.GET.get("format", "xlsx")
     leads = lead_list(user=request.user, filters=_filters(request))
-    return export_response(leads, fmt=fmt, viewer=request.user)
+    return export_or_respond(request, leads, lambda: export_response(leads, fmt=fmt, viewer=request.user),
+                             label=_("Leads"))

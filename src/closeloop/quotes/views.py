@@ -12,6 +12,7 @@ from closeloop.core.audit import audit_trail
 from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import custom_data, own_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
+from closeloop.core.exports import export_or_respond
 from closeloop.core.money import amount_in_words
 from closeloop.core.notify import absolute_url
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
@@ -74,7 +75,8 @@ def quote_list_view(request):
 def quote_export_view(request):
     """The quote list as an Excel workbook: the same filters, the same visibility, every row."""
     _filters, quotes, _columns, _offered = _listed(request)
-    return quotes_export_response(quotes, viewer=request.user)
+    return export_or_respond(request, quotes, lambda: quotes_export_response(quotes, viewer=request.user),
+                             label=_("Quotes"))
 
 
 def _quotable_deals(user, selected: int | None):

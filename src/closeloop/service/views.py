@@ -17,6 +17,7 @@ from closeloop.contracts.selectors import get_contract_for_user
 from closeloop.core.customfields import indexes
 from closeloop.core.customfields.forms import custom_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
+from closeloop.core.exports import export_or_respond
 from closeloop.core.inputs import date_input
 from closeloop.core.notify import absolute_url
 from closeloop.core.pagination import paginate, query_without_page
@@ -57,7 +58,8 @@ def delivery_list_view(request):
 def delivery_export_view(request):
     """The delivery list as an Excel workbook: the same filters, the same visibility, every row."""
     *_filters, rows, _columns, _offered = _listed(request)
-    return deliveries_export_response(rows, viewer=request.user)
+    return export_or_respond(request, rows, lambda: deliveries_export_response(rows, viewer=request.user),
+                             label=_("Deliveries"))
 
 
 @login_required

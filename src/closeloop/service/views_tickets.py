@@ -16,6 +16,7 @@ from closeloop.contracts import documents
 from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import custom_data, own_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
+from closeloop.core.exports import export_or_respond
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.deals.models import Customer
 from closeloop.deals.selectors import get_customer_for_user
@@ -73,7 +74,9 @@ def ticket_list_view(request):
 def ticket_export_view(request):
     """The ticket list as an Excel workbook: the same filters (open tickets unless told), the same visibility,
     every row."""
-    return tickets_export_response(_listed(request)["rows"], viewer=request.user)
+    rows = _listed(request)["rows"]
+    return export_or_respond(request, rows, lambda: tickets_export_response(rows, viewer=request.user),
+                             label=_("Tickets"))
 
 
 @csrf_exempt
