@@ -187,10 +187,13 @@ def labelled_changes(entries, *, viewer=None) -> dict[int, list[dict]]:
         plans.append((entry.pk, model, rows))
     names = {related: {pk: str(obj) for pk, obj in related._default_manager.in_bulk(list(pks)).items()}
              for related, pks in wanted.items() if pks}
+    # A change that reads the same before and after (a stage re-entered within the minute: 20:57 → 20:57) tells
+    # the reader nothing: it is not shown.
     return {
-        pk: [_custom_row(field, name, old, new, names.get(User, {})) if name.startswith(CUSTOM_PREFIX) else
-             {"field": name, "label": field_label(model, name), "old": _display(field, old, names),
-              "new": _display(field, new, names)} for name, field, old, new in rows]
+        pk: [row for row in (
+            _custom_row(field, name, old, new, names.get(User, {})) if name.startswith(CUSTOM_PREFIX) else
+            {"field": name, "label": field_label(model, name), "old": _display(field, old, names),
+             "new": _display(field, new, names)} for name, field, old, new in rows) if row["old"] != row["new"]]
         for pk, model, rows in plans
     }
 

@@ -47,6 +47,15 @@ def test_change_rows_use_verbose_names_and_choice_labels(org, make_lead):
     assert rows["not_a_field"]["label"] == "not a field"
 
 
+def test_a_change_that_reads_the_same_before_and_after_is_not_shown(org, deal):
+    entry = AuditEntry.objects.for_object(deal).first()
+    entry.changes = {"stage_entered_at": ["2026-12-07T12:57:10+00:00", "2026-12-07T12:57:40+00:00"],
+                     "probability": [10, 10], "name": ["旧名", "新名"]}
+    assert [row["field"] for row in change_rows(entry)] == ["name"]
+    entry.changes["stage_entered_at"][1] = "2026-12-07T12:58:00+00:00"
+    assert [row["field"] for row in change_rows(entry)] == ["stage_entered_at", "name"]
+
+
 def test_deal_timeline_reads_in_words(client, org, deal):
     client.force_login(org.owner)
     with translation.override("en"):
