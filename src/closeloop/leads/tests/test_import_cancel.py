@@ -159,3 +159,50 @@ def test_the_pages_offer_cancel_to_whom_may_and_say_what_was_kept(org, client):
     assert "The import was cancelled. 3 rows were imported before it stopped" in page
     assert "Cancel import" not in page
     assert "Cancel import" not in client.get(reverse("leads:import_progress", args=[job.pk])).text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_from_another_connection_stops_the_worker_between_chunks(org, monkeypatch):
+    """The worker writes while a web request (another thread, its own connection) cancels: the worker sees it
+    after the chunk it was writing when the cancel committed, and nothing after."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    monkeypatch.setattr(batch, "IMPORT_CHUNK_ROWS", 3)
+    job = queued(org, count=30)
+    submit_chunk = batch._submit_chunk
+
+    seen = {}
+
+    def cancel():
+        try:
+            deadline = time.monotonic() + 60
+            while not ImportJob.objects.filter(pk=job.pk, imported_rows__gte=3).exists():
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            seen["at_cancel"] = import_job_cancel(job=ImportJob.objects.get(pk=job.pk), actor=org.owner).imported_rows
+        except BaseException as exc:  # reported below, in the test's thread
+            seen["error"] = exc
+        finally:
+            connection.close()
+
+    canceller = threading.Thread(target=cancel)
+
+    def slow(chunk, **kwargs):
+        if canceller.ident is None:  # started once the preparing process is forked, not before
+            canceller.start()
+        time.sleep(0.2)  # a chunk takes a while, as 2,000 rows do
+        return submit_chunk(chunk, **kwargs)
+
+    monkeypatch.setattr(batch, "_submit_chunk", slow)
+    before = children()
+    job = import_job_run(job_id=job.pk)
+    canceller.join(timeout=60)
+    assert "error" not in seen, seen.get("error")
+    assert job.status == ImportStatus.CANCELLED
+    # At most the chunk being written when the cancel committed was added after it; the rest was not written.
+    assert seen["at_cancel"] <= job.imported_rows <= seen["at_cancel"] + 3 < 30
+    assert Lead.objects.filter(company_name__startswith="取消测试").count() == job.imported_rows
+    assert children() - before == set()

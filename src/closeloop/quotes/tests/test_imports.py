@@ -131,3 +131,17 @@ def test_the_job_is_its_uploaders(client, org, presales, who, sees):
     job = ImportJob.objects.get()
     client.force_login(presales if who == "presales" else getattr(org, who))
     assert client.get(job.get_absolute_url()).status_code == (200 if sees else 404)
+
+
+def test_a_cancelled_product_import_stops_after_the_chunk_it_is_writing(org):
+    rows = (((n, []), {"code": f"P-{n:03d}", "name": f"产品{n}", "unit": "套", "list_price": "100",
+                       "tax_rate": "13"}) for n in range(10))
+    asked = []
+
+    def stop():  # cancelled while the first chunk was written
+        asked.append(1)
+        return True
+
+    outcome = catalog.product_import(rows=rows, actor=org.admin, chunk_size=4, stop=stop)
+    assert (outcome.created, len(asked)) == (4, 1)
+    assert sorted(Product.objects.values_list("code", flat=True)) == ["P-000", "P-001", "P-002", "P-003"]
