@@ -13,6 +13,7 @@ from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import custom_data, own_data, with_custom_fields
 from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.exports import export_or_respond
+from closeloop.core.models import AuditEntry
 from closeloop.core.money import amount_in_words
 from closeloop.core.notify import absolute_url
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
@@ -23,6 +24,7 @@ from closeloop.followup.rights import Act, allowed, may
 from closeloop.followup.timeline import AUDIT, TEMPLATES, TimelineEntry
 
 from . import approvals, services
+from .actions import QuoteAction
 from .catalog import quote_settings, tax_rates
 from .exports import quotes_export_response
 from .forms import LineForm, QuoteCreateForm, QuoteTermsForm
@@ -140,6 +142,9 @@ def _detail_context(request, quote, version, *, line_form=None, editing=None, te
             "title": quote.title, "valid_until": version.valid_until.isoformat(), "contact_name": version.contact_name,
             "contact_phone": version.contact_phone, "payment_terms": version.payment_terms, "notes": version.notes}),
             services.QUOTE_TARGET, user, quote)
+    # Who answered: the customer on the quote's link (no actor), or a person of ours who recorded their answer.
+    decision = (AuditEntry.objects.for_object(quote).filter(action__in=[QuoteAction.QUOTE_ACCEPT, QuoteAction.QUOTE_DECLINE])
+                .select_related("actor").first() if quote.decided_at else None)
     rounds = list(approvals.requests_for(services.APPROVAL_KIND, quote.pk))
     pending = next((r for r in rounds if r.status == approvals.ApprovalStatus.PENDING), None)
     step = pending.current_step if pending else None
@@ -148,6 +153,11 @@ def _detail_context(request, quote, version, *, line_form=None, editing=None, te
         "lines": lines, "current": current, "can_edit": can_edit, "editable": editable, "line_form": line_form,
         "editing": editing, "terms_form": terms_form, "rounds": rounds, "pending": pending, "step": step,
         "may_decide": approvals.may_decide(user, step),
+        "decided_on_link": decision is not None and decision.actor_id is None,
+        "decision_recorder": decision.actor if decision is not None else None,
+        # The service names the recorder when the customer's name was not given: then say only that.
+        "decided_unnamed": decision is not None and decision.actor_id is not None
+        and quote.decided_by_name in ("", str(decision.actor)),
         "reason_text": {r.pk: [approvals.reason_text(r.kind, reason) for reason in r.reasons] for r in rounds},
         "lines_without_cost": sum(1 for line in lines if line.unit_cost is None),
         "approval_reasons": [approvals.reason_text(services.APPROVAL_KIND, reason) for reason in

@@ -41,6 +41,23 @@ def test_the_customer_reads_and_accepts_without_logging_in(client, org, make_quo
     assert quote.status == QuoteStatus.ACCEPTED and quote.decided_by_name == "周敏"
     body = client.get(url).content.decode()
     assert "Accepted by 周敏" in body and 'name="answer"' not in body
+    # The rep's page says the customer answered on the link, not that the rep recorded it.
+    client.force_login(org.owner)
+    body = client.get(quote.get_absolute_url()).content.decode()
+    assert "by 周敏 of the customer, on the quote link (139 1234 5678)" in body and "recorded by" not in body
+
+
+def test_the_quote_page_says_who_recorded_an_answer_given_to_the_rep(client, org, make_quote):
+    named, unnamed = make_quote(), make_quote()
+    for quote in (named, unnamed):
+        services.quote_send(quote=quote, actor=org.owner)
+    services.quote_decide(quote=named, accept=True, actor=org.owner, name="周敏")
+    services.quote_decide(quote=unnamed, accept=False, actor=org.owner)
+    client.force_login(org.owner)
+    body = client.get(named.get_absolute_url()).content.decode()
+    assert f"by 周敏 · recorded by {org.owner}" in body and "quote link" not in body
+    body = client.get(unnamed.get_absolute_url()).content.decode()
+    assert f"as recorded by {org.owner} (the customer’s name was not given)" in body
 
 
 def test_accepting_needs_a_name_and_a_phone(client, org, make_quote):
