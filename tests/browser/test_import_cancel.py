@@ -26,6 +26,7 @@ def test_a_rep_cancels_a_running_import_on_a_phone(org, new_page, tmp_path, sett
     expect(button).to_be_visible()
     box = button.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    page.screenshot(path=tmp_path / "import-running.png", full_page=True)
     asked = []
 
     def answer(dialog):
