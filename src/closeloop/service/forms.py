@@ -1,12 +1,13 @@
 """Forms parse what a person typed; the services decide (who may, states, files)."""
 
 from django import forms
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from closeloop.contracts.models import Contract, ContractStatus
 from closeloop.core.forms import TypedDateField
-from closeloop.core.models import User
+from closeloop.core.models import Role, User
 from closeloop.deals.models import Contact
 
 from .access import SERVICE_TEAM_ROLES
@@ -19,6 +20,26 @@ def _people():
     return User.objects.filter(is_active=True).order_by("display_name", "username")
 
 
+def owner_choices(users) -> list:
+    """A delivery's (or milestone's) possible owners: after-sales service first, then everyone else, each sorted
+    by name, so the people who run deliveries are not lost among the whole company."""
+    service, others = [], []
+    for user in sorted(users, key=lambda u: str(u)):
+        (service if user.role == Role.SERVICE else others).append((user.pk, str(user)))
+    return [(Role.SERVICE.label, service), (_("Everyone else"), others)] if service else others
+
+
+def default_delivery_owner(actor):
+    """Who runs a new delivery unless someone else is chosen: the person starting it when they are in after-sales
+    service, else the service colleague with the fewest deliveries in progress, else the person starting it."""
+    if actor.role == Role.SERVICE:
+        return actor
+    least = (User.objects.filter(is_active=True, role=Role.SERVICE)
+             .annotate(running=Count("owned_deliveries", filter=Q(owned_deliveries__status="in_progress")))
+             .order_by("running", "display_name", "username").first())
+    return least or actor
+
+
 class DeliveryForm(forms.Form):
     title = forms.CharField(label=_("delivery"), max_length=200, required=False,
                             help_text=_("The contract's title unless you name it."))
@@ -27,7 +48,8 @@ class DeliveryForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = _people()
+        self.fields["owner"].queryset = people = _people()
+        self.fields["owner"].choices = [("", "---------"), *owner_choices(people)]
 
 
 class MilestoneForm(forms.Form):
@@ -38,7 +60,8 @@ class MilestoneForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = _people()
+        self.fields["owner"].queryset = people = _people()
+        self.fields["owner"].choices = [("", self.fields["owner"].empty_label), *owner_choices(people)]
 
 
 def milestone_forms(data=None) -> list[MilestoneForm]:

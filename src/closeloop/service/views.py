@@ -25,7 +25,7 @@ from closeloop.followup.selectors import follow_up_panel
 
 from . import access, deliveries
 from .exports import deliveries_export_response
-from .forms import AcceptanceUploadForm, DeliveryForm, MilestoneForm, milestone_forms
+from .forms import AcceptanceUploadForm, DeliveryForm, MilestoneForm, default_delivery_owner, milestone_forms
 from .models import DeliveryStatus
 from .selectors import delivery_list, get_delivery_for_user, get_milestone_for_user, survey_context
 
@@ -72,7 +72,7 @@ def delivery_create_view(request):
     if not access.can_start(request.user, contract):
         raise Http404
     form = with_custom_fields(DeliveryForm(request.POST or None, initial={"title": contract.title,
-                                                                          "owner": request.user.pk}),
+                                                                          "owner": default_delivery_owner(request.user).pk}),
                               deliveries.DELIVERY_TARGET, request.user)
     rows = milestone_forms(request.POST or None)
     if request.method == "POST" and form.is_valid() and all(row.is_valid() for row in rows):

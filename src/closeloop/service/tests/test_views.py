@@ -78,6 +78,16 @@ def test_the_rep_starts_the_delivery_from_the_contract_page(client, org, deliver
     assert get(client, org.teammate, start).status_code == 404
     assert get(client, org.outsider, start).status_code == 404
     client.force_login(org.owner)
+    # The owner is chosen among after-sales service first (sorted), and one of them is proposed.
+    form = client.get(start).context["form"]
+    assert form.initial["owner"] == service_staff.pk
+    groups = [label for label, _choices in form.fields["owner"].choices[1:]]
+    assert groups == ["After-sales service", "Everyone else"]
+    assert [pk for pk, _name in form.fields["owner"].choices[1][1]] == [service_staff.pk]
+    others = [name for _pk, name in form.fields["owner"].choices[2][1]]
+    assert others == sorted(others) and str(org.owner) in others
+    body = client.get(start).content.decode()
+    assert body.index('<optgroup label="After-sales service">') < body.index(f'>{org.owner}</option>')
     response = client.post(start, {"title": "", "owner": service_staff.pk, "notes": "",
                                    "m0-name": "部署", "m0-planned_date": "2027-01-10", "m0-owner": "",
                                    "m1-name": "", "m1-planned_date": ""})
