@@ -140,3 +140,11 @@ def test_rep_edits_a_catalogue_line_and_its_price_history_stays_beside_the_edito
     expect(rep.locator("#totals")).to_contain_text("¥9,000.00")
     line.refresh_from_db()
     assert line.discount_pct == 25
+    # At 390 px the line's discount and amount read without scrolling sideways (the discount under the price).
+    lines = rep.locator("table.lines")
+    expect(lines).to_contain_text("Discount 25%")
+    wrap = rep.locator("#line-area .table-wrap").first
+    overflow = wrap.evaluate("e => e.scrollWidth - e.clientWidth")
+    widths = lines.evaluate("t => [...t.rows[1].cells].map(c => [c.className, c.offsetWidth, c.innerText.slice(0, 30)])")
+    assert overflow <= 0, f"the line table is {overflow}px wider than the phone: {widths}"
+    expect(lines).to_contain_text("¥9,000.00")

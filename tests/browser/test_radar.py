@@ -37,3 +37,19 @@ def test_a_manager_mends_a_break_from_the_radar_on_a_phone(org, make_lead, new_p
     # The action lands on the follow-up form unfolded, not on its folded summary to tap once more.
     expect(page.locator("#log-follow-up form")).to_be_visible()
     expect(page.locator("#log-follow-up form")).to_be_in_viewport()
+
+
+def test_the_radars_action_fits_a_phone_in_english(org, make_lead, new_page):
+    from closeloop.leads.models import Lead
+
+    lead = make_lead(owner=org.owner)
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - timedelta(days=3))
+    page = new_page(user=org.manager, phone=True)
+    page.set_default_timeout(WAIT)
+    page.goto("/insights/radar/")
+    action = page.get_by_role("button", name="Log a follow-up").first
+    expect(action).to_be_visible()
+    box = action.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"the action is cut at the edge: {box}"
+    wrap = page.locator(".table-wrap").first
+    assert wrap.evaluate("e => e.scrollWidth - e.clientWidth") <= 0
