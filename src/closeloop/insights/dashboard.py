@@ -610,13 +610,7 @@ def first_contact_sla(scope: Scope, now: datetime) -> dict:
     """By rep, the leads whose first contact (their SLA task) fell due in the period: made in time, late, not made
     yet past the due time, still to come; and the share made in time of those due by now. Then what is overdue now
     (whatever the period): open leads and deals whose next follow-up has passed. One grouped query each."""
-    leads = scope.leads()
-    due = leads.filter(tasks__kind=FIRST_CONTACT, tasks__status__in=(TaskStatus.OPEN, TaskStatus.DONE),
-                       tasks__due_at__gte=scope.since, tasks__due_at__lt=scope.until)
-    outcomes = {outcome: Count("pk", distinct=True, filter=first_contact_outcome(outcome, now, prefix="tasks__"))
-                for outcome in ("met", "late", "missed")}
-    sla = {row["owner_id"]: row for row in due.order_by().values("owner_id").annotate(
-        due=Count("pk", distinct=True), **outcomes)}
+    sla = {row["owner_id"]: row for row in first_contacts_by_owner(scope, now)}
     overdue_leads, overdue_deals, counted_at = overdue_by_owner(scope, now)
     owners = {*sla, *overdue_leads, *overdue_deals} - {None}
     names = _names(User, owners, "display_name")
@@ -642,6 +636,18 @@ def first_contact_sla(scope: Scope, now: datetime) -> dict:
     total["rate"] = _ratio(total["met"], total["met"] + total["late"] + total["missed"])
     return {"rows": rows, "total": total, "overdue": overdue, "overdue_counted_at": counted_at,
             "overdue_total": {key: sum(row[key] for row in overdue) for key in ("leads", "deals")}}
+
+
+def first_contacts_by_owner(scope: Scope, now: datetime):
+    """{owner_id, due, met, late, missed} per owner: the line's leads whose first contact fell due in the period.
+    The tasks are read from `task_kind_due_idx` alone (kind, due time, lead, status, closed time), then each
+    lead's owner: reading each task's row made this the quarter's slowest section at 1M leads (137 ms of SQL)."""
+    due = scope.leads().filter(tasks__kind=FIRST_CONTACT, tasks__status__in=(TaskStatus.OPEN, TaskStatus.DONE),
+                               tasks__due_at__gte=scope.since, tasks__due_at__lt=scope.until)
+    # A lead counts once per figure even with two tasks due in the period (done, then a new owner's first contact).
+    outcomes = {outcome: Count("pk", distinct=True, filter=first_contact_outcome(outcome, now, prefix="tasks__"))
+                for outcome in ("met", "late", "missed")}
+    return due.order_by().values("owner_id").annotate(due=Count("pk", distinct=True), **outcomes)
 
 
 def leads_overdue(leads, now: datetime) -> list:
