@@ -52,9 +52,12 @@ class CustomText(Expression):
 
     output_field = CharField()
 
-    def __init__(self, key: str):
+    def __init__(self, key: str, *, unindexed: bool = False):
         super().__init__()
         self.key = indexes._checked(key)
+        # PostgreSQL: `|| ''` (the same text, NULL stays NULL) is not the trigram index's expression, so the
+        # planner walks the list's own order with the condition as a filter.
+        self.unindexed = unindexed
 
     def _column(self, compiler) -> str:
         alias = compiler.query.get_initial_alias()
@@ -64,6 +67,8 @@ class CustomText(Expression):
         return f"JSON_EXTRACT({self._column(compiler)}, '$.\"{self.key}\"')", []
 
     def as_postgresql(self, compiler, connection):
+        if self.unindexed:
+            return f"(({self._column(compiler)} ->> '{self.key}') || '')", []
         return f"({self._column(compiler)} ->> '{self.key}')", []
 
     def as_sql(self, compiler, connection):
@@ -86,11 +91,11 @@ def searched_fields(target: str, user) -> list[CustomField]:
     return [field for field in registry.visible_fields(target, user) if is_searchable(field)]
 
 
-def condition(fields, text: str) -> Q:
+def condition(fields, text: str, *, unindexed: bool = False) -> Q:
     """The plain substring match over `fields`' values (what a search finds, index or not)."""
     match = Q()
     for field in fields:
-        match |= Q(IContains(CustomText(field.key), text))
+        match |= Q(IContains(CustomText(field.key, unindexed=unindexed), text))
     return match
 
 
@@ -102,7 +107,11 @@ def matching(target: str, text: str, user) -> Q | None:
     if not text or not fields:
         return None
     exact = condition(fields, text)
-    if default_connection.vendor != "sqlite" or len(text) < text_search.MIN_LENGTH:
+    if len(text) < text_search.MIN_LENGTH:
+        return exact
+    if default_connection.vendor == "postgresql":
+        return _pg_matching(target, fields, text)
+    if default_connection.vendor != "sqlite":
         return exact
     index = sqlite_index(target)
     if index is None or not _present(index):
@@ -110,6 +119,29 @@ def matching(target: str, text: str, user) -> Q | None:
     if text_search.count_candidates(index, text, CANDIDATES_LIMIT) > CANDIDATES_LIMIT:
         return exact
     return Q(pk__in=RawSQL(index.candidates_sql, [text_search.phrase(text)])) & exact
+
+
+def _pg_matching(target: str, fields, text: str) -> Q:
+    """PostgreSQL: the candidates' ids read first through the fields' GIN indexes, up to CANDIDATES_LIMIT; more
+    walk the list's order with the condition as a filter. (Given the condition alone, the planner guessed 100
+    matches for a word 10,000 of a million leads hold, read them all through the index and sorted them: 116 ms,
+    where walking the list's order took 13.) The lookups are the substring match itself (the expression Django's
+    `icontains` compares, with its escaping), so nothing is compared again."""
+    pattern = f"%{default_connection.ops.prep_for_like_query(text)}%"
+    table = default_connection.ops.quote_name(_table(target))
+    # Our own names: the table's, and keys checked against KEY_PATTERN.
+    lookups = " UNION ALL ".join(
+        f"SELECT id FROM {table} WHERE UPPER((\"custom\" ->> '{indexes._checked(field.key)}')::text) "  # noqa: S608
+        "LIKE UPPER(%s)" for field in fields)
+    with default_connection.cursor() as cursor:
+        cursor.execute(f"{lookups} LIMIT %s", [pattern] * len(fields) + [CANDIDATES_LIMIT + 1])  # noqa: S608
+        rows = cursor.fetchall()
+    # Counted as rows, not distinct ids: a record matching in two fields is two rows, and a cut-off list of rows
+    # may hold fewer distinct ids than the limit while missing some.
+    if len(rows) > CANDIDATES_LIMIT:
+        return condition(fields, text, unindexed=True)
+    # One array parameter: thousands of `IN (%s, ...)` parameters cost Django and the planner far more.
+    return Q(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [list({row[0] for row in rows})]))
 
 
 def also(built_in: Q, target: str, text: str, user) -> Q:

@@ -4,6 +4,7 @@ trigram index catches up; the switch is audited, a non-text type or a hidden fie
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from closeloop.core.audit import audit_trail
 from closeloop.core.customfields import search
@@ -71,6 +72,21 @@ def test_search_finds_exactly_a_substring_scan_of_the_values_the_viewer_sees(org
         assert _found(user, q) == _plain_scan(user, q), (user, q)
 
 
+@pytest.mark.parametrize("limit", [0, 1, 2])
+def test_the_same_results_above_the_candidates_limit(org, leads, make_lead, monkeypatch, limit):
+    """Over the limit the list walks its own order with the plain condition (PostgreSQL: an expression no index
+    serves); at or under it, the candidates are read first. Either way the same leads."""
+    make_lead(company_name="丽水某某五金有限公司", custom={"note": "stainless 第二", "wechat": "stainless_2"})
+    search.sync()
+    monkeypatch.setattr(search, "CANDIDATES_LIMIT", limit)
+    for q in QUERIES:
+        for user in (org.admin, org.owner):
+            assert _found(user, q) == _plain_scan(user, q), (limit, user, q)
+    if connection.vendor == "postgresql" and limit == 0:
+        sql = str(lead_list(user=org.admin, filters=LeadFilters(q="Stainless")).query)
+        assert "|| '')" in sql and "unnest" not in sql, sql
+
+
 def test_it_finds_by_each_searchable_field_and_keeps_visibility_and_field_permission(org, leads):
     assert _found(org.owner, "stainless") == {leads["steel"].pk}  # not the unsearchable field, not another team's
     assert _found(org.outsider, "stainless") == {leads["theirs"].pk}
@@ -102,22 +118,24 @@ def test_results_are_the_same_before_and_after_the_index_catches_up(org, leads, 
 
 def test_the_index_serves_the_search(org, leads):
     search.sync()
-    rows = lead_list(user=org.admin, filters=LeadFilters(q="Stainless"))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'cft_leads_lead_%%'")
             names = {row[0] for row in cursor.fetchall()}
         assert names == {"cft_leads_lead_note", "cft_leads_lead_wechat", "cft_leads_lead_backup_phone",
                          "cft_leads_lead_secret"}
+        # The candidates' ids are read first (each field's lookup); the list takes them as ids.
+        with CaptureQueriesContext(connection) as queries:
+            rows = lead_list(user=org.admin, filters=LeadFilters(q="Stainless"))
+        lookup = next(q["sql"] for q in queries.captured_queries if "UNION ALL" in q["sql"])
         with connection.cursor() as cursor:
-            # A handful of rows is read by a scan (of the table or the list's order) whatever the indexes; without
-            # that choice the plan is theirs.
+            # A handful of rows is read by a scan whatever the indexes; without that choice the plan is theirs.
             cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL enable_indexscan = off")
-            plan = rows.explain()
+            cursor.execute(f"EXPLAIN {lookup}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
             cursor.execute("SET LOCAL enable_seqscan = on")
-            cursor.execute("SET LOCAL enable_indexscan = on")
         assert "cft_leads_lead_note" in plan and "cft_leads_lead_wechat" in plan, plan
+        assert "unnest" in str(rows.query)
     else:
         index = search.sqlite_index("leads.Lead")
         assert f"{index.fts} VIRTUAL TABLE INDEX" in rows.explain()
