@@ -84,7 +84,7 @@ def test_the_same_results_above_the_candidates_limit(org, leads, make_lead, monk
             assert _found(user, q) == _plain_scan(user, q), (limit, user, q)
     if connection.vendor == "postgresql" and limit == 0:
         sql = str(lead_list(user=org.admin, filters=LeadFilters(q="Stainless")).query)
-        assert "|| '')" in sql and "unnest" not in sql, sql
+        assert "|| '')" in sql and "ANY(" not in sql, sql
 
 
 def test_it_finds_by_each_searchable_field_and_keeps_visibility_and_field_permission(org, leads):
@@ -135,8 +135,9 @@ def test_the_index_serves_the_search(org, leads):
             plan = "\n".join(row[0] for row in cursor.fetchall())
             cursor.execute("SET LOCAL enable_seqscan = on")
         assert "cft_leads_lead_note" in plan and "cft_leads_lead_wechat" in plan, plan
-        assert "unnest" in str(rows.query)
+        assert "ANY(" in str(rows.query)
     else:
+        rows = lead_list(user=org.admin, filters=LeadFilters(q="Stainless"))
         index = search.sqlite_index("leads.Lead")
         assert f"{index.fts} VIRTUAL TABLE INDEX" in rows.explain()
     assert set(rows.values_list("pk", flat=True)) == {leads["steel"].pk, leads["theirs"].pk}
