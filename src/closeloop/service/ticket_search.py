@@ -121,8 +121,10 @@ def _built_in(text: str, exact: Q) -> Q:
         with connection.cursor() as cursor:
             cursor.execute(f"{PG_CANDIDATES_SQL.replace(' UNION ', ' UNION ALL ')} LIMIT %s",  # noqa: S608
                            [pattern] * 3 + [limit + 1])
-            found = {row[0] for row in cursor.fetchall()}
-        return exact if len(found) > limit else Q(pk__in=_ids(found))
+            rows = cursor.fetchall()
+        # Rows, not tickets, are what the LIMIT cut: a ticket matching in two columns is two rows, so a cut list can
+        # hold fewer tickets than the cap while a match was left unread.
+        return exact if len(rows) > limit else Q(pk__in=_ids({row[0] for row in rows}))
     return exact
 
 

@@ -92,6 +92,17 @@ def test_many_candidates_walk_the_list_order_and_find_the_same(org, raised, monk
     assert _found(org.admin, "有限公司") == expected == _substring("有限公司") and len(expected) == 4
 
 
+def test_a_ticket_found_twice_does_not_hide_another_past_the_cap(org, make_customer, make_ticket, monkeypatch):
+    # The candidates are read as rows, one per matching column: a ticket whose subject and customer both match is
+    # two rows. Cut at the cap, the rows held fewer tickets than the cap while a match was left unread.
+    xingchen = make_customer(name="星辰科技有限公司")
+    both = make_ticket(customer=xingchen, title="星辰科技的系统报错")
+    by_customer = make_ticket(customer=xingchen, title="打印机卡纸")
+    by_title = make_ticket(customer=make_customer(name="ACME Robotics"), title="星辰科技园区网络中断")
+    monkeypatch.setattr(ticket_search, "candidates_limit", lambda: 2)
+    assert _found(org.admin, "星辰科技") == {both.pk, by_customer.pk, by_title.pk} == _substring("星辰科技")
+
+
 def test_one_or_two_characters_search_the_newest_tickets_the_viewer_sees(client, org, raised, make_ticket,
                                                                          monkeypatch):
     newest = make_ticket(customer=raised["login"].customer, title="报表打不开")
