@@ -13,16 +13,14 @@ from closeloop.contracts.tests.conftest import (  # noqa: F401 (fixtures)
     make_quote,
     signed_contract,
 )
-from closeloop.deals.defaults import install_default_pipeline
 
 pytestmark = pytest.mark.browser
 
 WAIT = 30_000
 
 
-def test_terminating_a_signed_contract_asks_first(org, signed_contract, new_page):  # noqa: F811 (fixtures above)
+def test_terminating_a_signed_contract_asks_first(data_migration_rows, org, signed_contract, new_page):  # noqa: F811 (fixtures above)
     # A reason typed and one tap ended a signed contract for good, with no question asked.
-    install_default_pipeline()  # the live server's flush removed the migration's pipeline
     contract = signed_contract()
     page = new_page(user=org.manager, phone=True, locale="zh-CN")
     page.set_default_timeout(WAIT)

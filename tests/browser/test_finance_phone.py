@@ -13,7 +13,6 @@ from closeloop.contracts.tests.conftest import (  # noqa: F401 (fixtures)
     make_quote,
     signed_contract,
 )
-from closeloop.deals.defaults import install_default_pipeline
 
 pytestmark = pytest.mark.browser
 
@@ -21,12 +20,11 @@ WAIT = 30_000
 
 
 def test_finance_reads_outstanding_instalments_and_invoice_requests_as_cards_on_a_phone(
-        org, signed_contract, finance, new_page):  # noqa: F811 (the fixtures imported above)
+        data_migration_rows, org, signed_contract, finance, new_page):  # noqa: F811 (the fixtures imported above)
     # Both were wide tables: at 390 px the customer's name wrapped a character a line and the amount, the figure
     # finance opens them for, sat off the screen's edge.
     from closeloop.contracts import invoices
 
-    install_default_pipeline()  # the live server's flush removed the migration's pipeline
     contract = signed_contract()
     invoices.invoice_request_create(contract=contract, actor=org.owner, data={"amount": "9000", "invoice_type": "general"})
     page = new_page(user=finance, phone=True, locale="zh-CN")
