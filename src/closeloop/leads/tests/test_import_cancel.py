@@ -172,7 +172,7 @@ def test_a_cancel_from_another_connection_stops_the_worker_between_chunks(org, m
 
     monkeypatch.setattr(batch, "IMPORT_CHUNK_ROWS", 3)
     job = queued(org, count=30)
-    submit_chunk = batch._submit_chunk
+    prepared = pipeline.chunks_apart
 
     seen = {}
 
@@ -190,13 +190,17 @@ def test_a_cancel_from_another_connection_stops_the_worker_between_chunks(org, m
 
     canceller = threading.Thread(target=cancel)
 
-    def slow(chunk, **kwargs):
-        if canceller.ident is None:  # started once the preparing process is forked, not before
-            canceller.start()
-        time.sleep(0.2)  # a chunk takes a while, as 2,000 rows do
-        return submit_chunk(chunk, **kwargs)
+    def slow(*args, **kwargs):
+        # Chunks arrive a while apart, as 2,000 rows do. The pause is between the writer's transactions, where a
+        # real chunk's is (taking it off the queue): inside one, a 3-row chunk's writer would take SQLite's write
+        # lock back the instant it let go, and the cancel would wait for the whole import.
+        for item in prepared(*args, **kwargs):
+            if canceller.ident is None:  # started once the preparing process is forked, not before
+                canceller.start()
+            time.sleep(0.2)
+            yield item
 
-    monkeypatch.setattr(batch, "_submit_chunk", slow)
+    monkeypatch.setattr(pipeline, "chunks_apart", slow)
     before = children()
     job = import_job_run(job_id=job.pk)
     canceller.join(timeout=60)
