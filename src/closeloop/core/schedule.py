@@ -16,6 +16,9 @@ worker ran is run once when one starts again, not once per missed time.
 """
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from cronsim import CronSim
@@ -84,11 +87,41 @@ def run_due(now: datetime | None = None) -> list[str]:
     return enqueued
 
 
+# The scheduler thread ticks under this lock and holds nothing between ticks (it waits on its own event), so a
+# thread that takes it knows the scheduler holds no lock at all: what a process that forks needs (`paused`).
+_ticking = threading.Lock()
+_scheduler_threads: set[int] = set()
+
+
 def run_scheduler(stop, tick_seconds: float = 5.0) -> None:
-    while not stop.is_set():
-        try:
-            close_old_connections()
-            run_due()
-        except Exception:  # the database may be away for a moment; the next tick tries again
-            logger.exception("the sweep scheduler could not run")
-        stop.wait(tick_seconds)
+    _scheduler_threads.add(threading.get_ident())
+    try:
+        while not stop.is_set():
+            with _ticking:
+                try:
+                    close_old_connections()
+                    run_due()
+                except Exception:  # the database may be away for a moment; the next tick tries again
+                    logger.exception("the sweep scheduler could not run")
+            stop.wait(tick_seconds)
+    finally:
+        _scheduler_threads.discard(threading.get_ident())
+
+
+def scheduler_threads() -> frozenset[int]:
+    """The idents of this process's scheduler threads (the worker runs one beside the tasks)."""
+    return frozenset(_scheduler_threads)
+
+
+@contextmanager
+def paused(timeout: float) -> Iterator[bool]:
+    """Keep this process's scheduler threads between two ticks while the block runs: parked in their wait,
+    holding no lock (not the logging's, the database driver's or the import machinery's), so a process forked
+    inside the block cannot inherit a lock one of them held. Yields False when a tick did not end within
+    `timeout` seconds (a sweep's enqueue waiting for the database), and the block then runs unguarded."""
+    held = _ticking.acquire(timeout=timeout)
+    try:
+        yield held
+    finally:
+        if held:
+            _ticking.release()

@@ -10,6 +10,12 @@ The preparing process never uses the database: it inherits this process's connec
 touch, so any query it tries fails at once (`_no_database`). It stops with this process (a parent-death
 signal, and a check of its parent whenever the queue is full), and this process ends it when the rows are
 done, fail, or the caller stops reading (an exception in the writer, a closed generator): never a leftover.
+
+Fork copies only the thread that forks: a lock another thread held at that moment stays held forever in the
+child. The job worker runs one other thread, the sweep scheduler, which holds locks only while it ticks
+(`core.schedule.paused` keeps it parked between ticks while the process forks). Any other thread is one
+nobody can vouch for (a test's live server, an embedding program), so with one the rows are read and
+cleaned in this process instead: slower, never stuck.
 """
 
 import logging
@@ -18,9 +24,13 @@ import os
 import pickle
 import queue
 import signal
+import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
+
+from closeloop.core import schedule
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +43,9 @@ _POLL = 1.0
 # under a second; this bounds the one hang fork can cause: a lock another thread of this process (the worker's
 # scheduler) held at the moment of the fork, which the preparing process would wait for forever.
 STALL_SECONDS = 300.0
+# How long the writer waits for the scheduler's tick to end before it forks (a tick enqueues a few sweeps:
+# milliseconds, unless the database is busy); past it the rows are read in this process.
+PAUSE_SECONDS = 30.0
 
 
 def available() -> bool:
@@ -57,7 +70,18 @@ def chunks_apart(rows: Iterable, size: int, prepare: Callable, progress: Callabl
     channel = context.Queue(maxsize=AHEAD)
     child = context.Process(target=_produce, args=(rows, size, prepare, progress, channel, os.getpid()),
                             name="closeloop-import-prepare", daemon=True)
-    child.start()
+    with schedule.paused(PAUSE_SECONDS) as parked:
+        unsafe = unsafe_threads(scheduler_parked=parked)
+        if not unsafe:
+            with warnings.catch_warnings():
+                # Python warns of any fork beside other threads; the only other one here is parked, lock-free.
+                warnings.filterwarnings("ignore", r"This process .* is multi-threaded", DeprecationWarning)
+                child.start()
+    if unsafe:
+        logger.info("an import reads its rows in the writing process: other threads run here (%s)", ", ".join(unsafe))
+        channel.close()
+        yield from chunks_in_process(rows, size, prepare, progress)
+        return
     try:
         while True:
             kind, payload = _receive(channel, child)
@@ -70,6 +94,13 @@ def chunks_apart(rows: Iterable, size: int, prepare: Callable, progress: Callabl
         _stop(child)
         channel.close()
         channel.join_thread()
+
+
+def unsafe_threads(*, scheduler_parked: bool) -> list[str]:
+    """The threads of this process that a fork could catch holding a lock: every one but the caller's, and
+    the scheduler's while it is parked between ticks."""
+    me, parked = threading.get_ident(), schedule.scheduler_threads() if scheduler_parked else frozenset()
+    return [thread.name for thread in threading.enumerate() if thread.ident != me and thread.ident not in parked]
 
 
 def _receive(channel, child) -> tuple[str, object]:

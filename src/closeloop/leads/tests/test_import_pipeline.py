@@ -3,6 +3,7 @@ errors raised in the writer; no database use there; and never a process left beh
 
 import multiprocessing
 import os
+import threading
 import time
 
 import pytest
@@ -143,3 +144,58 @@ def test_a_preparing_process_that_hangs_is_given_up(monkeypatch):
     with pytest.raises(RuntimeError, match="sent nothing for 2 s"):
         next(chunks)
     assert time.monotonic() - started < 10 and not _children()
+
+
+def _with_thread(target, *args):
+    thread = threading.Thread(target=target, args=args, daemon=True, name="test-thread")
+    thread.start()
+    return thread
+
+
+def test_the_fork_waits_for_the_scheduler_between_ticks(monkeypatch):
+    """The worker's scheduler thread holds locks while it ticks (here one the preparing process needs too, held
+    most of the time): the fork happens while it is parked between ticks, so the child never inherits it held."""
+    from closeloop.core import schedule
+
+    held = threading.Lock()
+    ticks = []
+
+    def tick():
+        with held:
+            ticks.append(1)
+            time.sleep(0.2)
+
+    def prepare(row):
+        if not held.acquire(timeout=3):  # inherited held: without the pause this is the child's deadlock
+            raise RuntimeError("the preparing process inherited a lock held by the scheduler")
+        held.release()
+        return row, os.getpid()
+
+    monkeypatch.setattr(schedule, "run_due", tick)
+    stop = threading.Event()
+    scheduler = _with_thread(schedule.run_scheduler, stop, 0.01)
+    try:
+        while not ticks:
+            time.sleep(0.01)
+        for _attempt in range(5):
+            chunks = list(pipeline.chunks_apart(range(3), 2, prepare))
+            assert [[row for row, _pid in chunk] for chunk, _ in chunks] == [[0, 1], [2]]
+            assert {pid for chunk, _ in chunks for _row, pid in chunk} - {os.getpid()}  # forked, not in process
+    finally:
+        stop.set()
+        scheduler.join(timeout=5)
+    assert len(ticks) > 1 and not _children() and not schedule.scheduler_threads()
+
+
+def test_beside_a_thread_nobody_vouches_for_the_rows_are_read_here():
+    """A thread that may hold any lock (a live server, an embedding program): no fork, the same chunks."""
+    release = threading.Event()
+    other = _with_thread(release.wait, 30)
+    try:
+        assert pipeline.unsafe_threads(scheduler_parked=True) == ["test-thread"]
+        chunks = list(pipeline.chunks_apart(range(3), 2, _prepared))
+    finally:
+        release.set()
+        other.join(timeout=5)
+    assert chunks == [([(0, 0, os.getpid()), (1, 1, os.getpid())], None), ([(2, 4, os.getpid())], None)]
+    assert not _children() and pipeline.unsafe_threads(scheduler_parked=False) == []
