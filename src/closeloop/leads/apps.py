@@ -100,6 +100,9 @@ class LeadsConfig(LoopApp):
             NotificationKind("pool.warning", _("My leads are about to return to the public pool"), email=True),
             NotificationKind("pool.returned", _("My leads returned to the public pool"), summary=True),
             NotificationKind("reminder.first_contact", _("First contact is due"), email=True),
+            NotificationKind("lead.duplicate", _("Someone entered a lead that looks like mine")),
+            NotificationKind("lead.touch", _("My lead came in again")),
+            NotificationKind("lead.merged", _("My lead was merged into another")),
         ]
 
     def record_types(self):

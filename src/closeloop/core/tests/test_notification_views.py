@@ -195,3 +195,26 @@ def test_every_kind_sent_shows_up_in_the_settings(client, org):
     choice = NotificationPreference.objects.get(user=org.owner, kind="quote.approved")
     assert (choice.in_app, choice.email) == (False, True)  # the in-app box was not in the post
     assert NotificationPreference.objects.count() == 1
+
+
+def test_every_kind_the_code_sends_has_a_label():
+    # An unregistered kind still reaches people, but their settings list it by its raw key ("lead.duplicate").
+    import re
+    from pathlib import Path
+
+    from closeloop.core.notify import KINDS
+
+    root = Path(__file__).resolve().parents[2]
+    sent = set()
+    for path in root.rglob("*.py"):
+        if "tests" not in path.parts and "migrations" not in path.parts:
+            sent |= set(re.findall(r'notify\([^)]*?kind="([a-z_.]+)"', path.read_text(), re.S))
+    assert {"lead.duplicate", "lead.touch", "lead.merged", "handoff.request"} <= sent
+    assert sorted(sent - set(KINDS)) == []
+
+
+def test_a_duplicate_lead_notification_is_named_in_the_settings(client, org):
+    Notification.objects.create(recipient=org.owner, kind="lead.duplicate", message="有一条相似线索")
+    client.force_login(org.owner)
+    html = client.get(reverse("notification_preferences")).content.decode()
+    assert "lead.duplicate</" not in html and "Someone entered a lead that looks like mine" in html
