@@ -24,6 +24,12 @@ def is_service(user: User) -> bool:
     return _active(user) and user.role == Role.SERVICE
 
 
+def may_own_delivery(user: User) -> bool:
+    """Who may own a delivery or a milestone: any active colleague (the owner runs it through the family's
+    rights); the services refuse anyone else and the pages offer no one else."""
+    return _active(user)
+
+
 def can_start(user: User, contract) -> bool:
     return _active(user) and (user.is_admin or is_service(user) or contract_access.can_edit(user, contract))
 

@@ -33,7 +33,7 @@ SIGNATURE_KINDS = ("png", "jpg")
 
 
 def _active_user(user, field: str) -> User:
-    if user is None or not user.is_active:
+    if not access.may_own_delivery(user):
         raise invalid(field, _("Choose an active colleague."))
     return user
 

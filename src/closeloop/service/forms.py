@@ -10,8 +10,9 @@ from closeloop.core.forms import TypedDateField
 from closeloop.core.models import Role, User
 from closeloop.deals.models import Contact
 
+from . import access
 from .access import SERVICE_TEAM_ROLES
-from .models import CustomerTier, TicketCategory, TicketPriority
+from .models import CustomerTier, DeliveryStatus, TicketCategory, TicketPriority
 
 MILESTONE_ROWS = 5
 
@@ -21,22 +22,26 @@ def _people():
 
 
 def owner_choices(users) -> list:
-    """A delivery's (or milestone's) possible owners: after-sales service first, then everyone else, each sorted
-    by name, so the people who run deliveries are not lost among the whole company."""
+    """A delivery's (or milestone's) possible owners: every active colleague (the services' rule,
+    `access.may_own_delivery`), after-sales service first (they work every delivery, `access.is_service`), then
+    everyone else, each sorted by name, so the people who run deliveries are not lost among the whole company."""
     service, others = [], []
     for user in sorted(users, key=lambda u: str(u)):
-        (service if user.role == Role.SERVICE else others).append((user.pk, str(user)))
+        if access.may_own_delivery(user):
+            (service if access.is_service(user) else others).append((user.pk, str(user)))
     return [(Role.SERVICE.label, service), (_("Everyone else"), others)] if service else others
 
 
 def default_delivery_owner(actor):
-    """Who runs a new delivery unless someone else is chosen: the person starting it when they are in after-sales
-    service, else the service colleague with the fewest deliveries in progress, else the person starting it."""
-    if actor.role == Role.SERVICE:
+    """Who runs a new delivery unless someone else is chosen, always one of `owner_choices`: the person starting
+    it when they are in after-sales service, else the service colleague with the fewest deliveries in progress
+    (ties by name, as listed), else the person starting it."""
+    if access.is_service(actor):
         return actor
-    least = (User.objects.filter(is_active=True, role=Role.SERVICE)
-             .annotate(running=Count("owned_deliveries", filter=Q(owned_deliveries__status="in_progress")))
-             .order_by("running", "display_name", "username").first())
+    service = (User.objects.filter(is_active=True, role=Role.SERVICE)
+               .annotate(running=Count("owned_deliveries",
+                                       filter=Q(owned_deliveries__status=DeliveryStatus.IN_PROGRESS))))
+    least = min(service, key=lambda user: (user.running, str(user)), default=None)
     return least or actor
 
 

@@ -100,6 +100,31 @@ def test_the_rep_starts_the_delivery_from_the_contract_page(client, org, deliver
     assert delivery.get_absolute_url() in body
 
 
+def test_the_proposed_owner_is_the_first_least_busy_service_colleague_as_listed(client, org, delivered_contract,
+                                                                               make_delivery, service_staff):
+    """The proposal is one of the choices the services accept: among active after-sales service, the fewest
+    deliveries in progress (accepted ones do not count), ties broken in the order the list shows them (by the
+    name shown, which for a colleague without a display name is their full name)."""
+    from closeloop.core.models import Role, User
+    from closeloop.service.forms import DeliveryForm, default_delivery_owner
+
+    busy = make_delivery(owner=service_staff)  # service_staff ("service") has one delivery in progress
+    zed = User.objects.create_user("a-zed", role=Role.SERVICE, first_name="Zed")  # shown as "Zed"
+    bob = User.objects.create_user("b-bob", role=Role.SERVICE, display_name="Bob")
+    User.objects.create_user("a-gone", role=Role.SERVICE, display_name="Aaron", is_active=False)
+    listed = [pk for pk, _name in DeliveryForm().fields["owner"].choices[1][1]]
+    assert listed == [bob.pk, zed.pk, service_staff.pk]  # "Bob" < "Zed" < "service", as sorted()
+    assert default_delivery_owner(org.owner) == bob  # Bob and Zed have none in progress; Bob is listed first
+    Delivery.objects.filter(pk=busy.pk).update(owner=bob, status=DeliveryStatus.ACCEPTED,
+                                                   accepted_at=timezone.now(), accepted_via="form")
+    make_delivery(owner=zed)
+    assert default_delivery_owner(org.admin) == bob  # an accepted delivery is no work in progress
+    assert default_delivery_owner(zed) == zed  # a service colleague starting one runs it
+    client.force_login(org.owner)
+    form = client.get(reverse("service:delivery_create") + f"?contract={delivered_contract().pk}").context["form"]
+    assert form.initial["owner"] == bob.pk and bob.pk in listed
+
+
 def test_a_milestone_without_a_date_is_refused_on_the_page(client, org, delivered_contract):
     contract = delivered_contract()
     client.force_login(org.owner)
