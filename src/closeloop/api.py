@@ -1,6 +1,7 @@
 """The JSON API: one NinjaAPI, one router per app, bearer-token auth, domain errors mapped once."""
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja import errors as ninja_errors
@@ -87,6 +88,20 @@ def http_error(request, exc: ninja_errors.HttpError):
 def unauthenticated(request, exc):
     body = {"code": "unauthenticated", "message": str(_("Send a valid API token: Authorization: Bearer <token>."))}
     return api.create_response(request, body, status=401)
+
+
+@api.get("/", auth=None, include_in_schema=False)
+def index(request):
+    """`GET /api/`: where an integrator starts — the reference for people, the OpenAPI document for tools (also
+    as RFC 8631 Link headers), and how to authenticate. No token needed: it names no record."""
+    docs = request.build_absolute_uri(reverse("api:openapi-view"))
+    document = request.build_absolute_uri(reverse("api:openapi-json"))
+    response = api.create_response(request, {
+        "name": api.title, "version": api.version, "docs": docs, "openapi": document,
+        "authentication": "Authorization: Bearer <token>",
+    }, status=200)
+    response["Link"] = f'<{docs}>; rel="service-doc", <{document}>; rel="service-desc"'
+    return response
 
 
 # Each installed app mounts its own router (`LoopApp.api_routers()`), tagged with the app's label.
