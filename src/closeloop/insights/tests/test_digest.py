@@ -219,3 +219,33 @@ def test_the_digest_shows_each_radar_kind_against_a_week_earlier(org, make_lead)
     assert rows["leads.first_contact_overdue"] == (0, 1, -1)
     assert "First contact overdue: 0 (a week earlier: 1, -1)" in digest_render(again)["text"]
     assert all(n or was for n, was, _change in rows.values())  # a kind broken in neither week is left out
+
+
+def test_a_lead_of_the_week_converted_after_it_reads_as_no_contradiction(org, make_lead, stages):
+    """The source table counts the week's new leads that became a deal by now; the conversion line counts the deals
+    created in the week. A lead of the week converted on the Monday after is 1 in the first and 0 in the second:
+    both figures say what they count, in English and in Chinese (not "转为商机 1" beside "新建商机 0")."""
+    from django.utils import translation
+
+    from closeloop.deals.models import Opportunity
+    from closeloop.deals.services.conversion import lead_convert
+    from closeloop.insights.digest import digest_build, digest_render
+    from closeloop.leads.models import Lead, LeadStatus
+
+    lead = make_lead(owner=org.owner)
+    Lead.objects.filter(pk=lead.pk).update(status=LeadStatus.QUALIFIED, created_at=at(THIS_WEEK - timedelta(days=5), 10))
+    deal = lead_convert(lead=lead, actor=org.owner).opportunity
+    Opportunity.objects.filter(pk=deal.pk).update(created_at=at(THIS_WEEK, 9))  # the Monday after the reviewed week
+    digest = digest_build(org.manager, THIS_WEEK - timedelta(days=7), at(THIS_WEEK, 10))
+    assert digest.sources["total"]["deals"] == 1 and digest.funnel["total"] == 0
+    content = digest_render(digest)
+    assert "became a deal and were won by now" in content["text"]
+    assert "Became a deal 1 (100.0%)" in content["text"]
+    assert "0 deals created in the week (converted leads included), 0 won and 0 lost of them so far." in content["text"]
+    with translation.override("zh-hans"):
+        content = digest_render(digest_build(org.manager, THIS_WEEK - timedelta(days=7), at(THIS_WEEK, 10)))
+    for part in (content["text"], content["html"]):
+        assert "转为商机" not in part
+        assert "本周新建的线索，及其中至今已认定、已转商机、已赢单的数量" in part
+        assert "本周新建商机 0 个（含线索转化的），其中至今赢单 0 个、输单 0 个。" in part
+    assert "已转商机 1" in content["text"] and '<th class="num">已转商机</th>' in content["html"]
