@@ -132,6 +132,7 @@ class ListViews:
     kept: list = field(default_factory=list)  # `view` and `cols`, hidden fields of the filter form: filtering keeps them
     redirect: str = ""  # the list to go to instead (a bare list opens the viewer's last or team's default view)
     may_save_changes: bool = False  # the view shown is the viewer's to change and the page differs from it
+    may_manage: bool = False  # the viewer may open the view's page (change it, or make it a team's default)
 
 
 def _toggled(kind: SavedViewList, query: QueryDict, sort: str) -> tuple[str, str]:
@@ -225,6 +226,7 @@ def open_list(request, key: str) -> ListViews:
         if ignored := unknown_filters(kind, user, QueryDict(state.current.filters)):
             state.notices.append(_("This view's filters on fields no longer available are ignored: %(names)s.") % {
                 "names": "、".join(dict.fromkeys(_filter_label(kind, name) for name in ignored))})
+        state.may_manage = may_manage(state.current, user)
         state.may_save_changes = may_change(state.current, user) and (
             COLUMNS in query or filters_of(query) != state.current.filters
             or query.get("sort", "") != state.current.sort)
@@ -238,3 +240,8 @@ def open_list(request, key: str) -> ListViews:
 def may_change(view: SavedView, user) -> bool:
     """Renaming, sharing, re-saving and deleting a view is its owner's, or an administrator's."""
     return user.is_admin or view.owner_id == user.pk
+
+
+def may_manage(view: SavedView, user) -> bool:
+    """Opening a view's page: who may change it, and a manager, who makes a shared view their team's default."""
+    return may_change(view, user) or user.is_manager

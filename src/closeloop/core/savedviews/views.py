@@ -22,6 +22,7 @@ from .lists import (
     filters_of,
     get_list,
     may_change,
+    may_manage,
     shown_columns,
     view_url,
 )
@@ -94,7 +95,7 @@ def view_edit(request, pk):
     view = get_view_for_user(request.user, pk)
     kind = get_list(view.list_key)
     teams = departments_visible_to(request.user) if (request.user.is_admin or request.user.is_manager) else []
-    if not may_change(view, request.user) and not teams:
+    if not may_manage(view, request.user):
         raise PermissionDenied
     query = request.GET.urlencode()
     form = SavedViewForm(request.POST or None, initial={

@@ -190,6 +190,16 @@ def test_the_edit_page_renames_resaves_and_deletes_with_confirmation(client, org
     assert not SavedView.objects.exists()
 
 
+def test_the_list_links_a_views_page_only_for_those_it_opens_for(client, org, shared):
+    # A teammate sees the shared view but may not change it: a "Manage view…" link would lead to a refusal.
+    edit = reverse("saved_view_edit", args=[shared.pk])
+    for user, linked in [(org.teammate, False), (org.owner, True), (org.manager, True)]:
+        client.force_login(user)
+        html = client.get(f"{reverse('leads:list')}?view={shared.pk}").content.decode()
+        assert (f'href="{edit}' in html) is linked, user
+        assert client.get(edit).status_code == (200 if linked else 403), user
+
+
 def test_a_manager_makes_a_view_their_teams_default_on_its_page(client, org, shared):
     client.force_login(org.manager)
     page = client.get(reverse("saved_view_edit", args=[shared.pk]))
