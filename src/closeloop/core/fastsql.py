@@ -23,18 +23,22 @@ _INSERTS: dict[tuple[type, str], tuple[str, list]] = {}
 _READERS: dict[tuple[type, str, str], tuple[str, list]] = {}
 
 
+def insert_sql(model: type[models.Model], fields: Sequence[models.Field], *, returning_pk: bool = False) -> str:
+    """`INSERT INTO table (columns of fields, in order) VALUES (%s, …)`, optionally `RETURNING` the primary key:
+    the one INSERT builder, for `insert` here and the many-row inserts of `core.bulk`."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    returning = f" RETURNING {quote(model._meta.pk.column)}" if returning_pk else ""
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks}){returning}"  # noqa: S608 - names from the model
+
+
 def _insert_statement(model: type[models.Model]) -> tuple[str, list]:
     key = (model, connection.vendor)
     found = _INSERTS.get(key)
     if found is None:
-        meta = model._meta
-        fields = [f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in fields)
-        marks = ", ".join(["%s"] * len(fields))
-        pk = quote(meta.pk.column)
-        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}) RETURNING {pk}"  # noqa: S608 - names from the model
-        found = _INSERTS[key] = (sql, [(f, _preparer(f)) for f in fields])
+        fields = [f for f in model._meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
+        found = _INSERTS[key] = (insert_sql(model, fields, returning_pk=True), [(f, _preparer(f)) for f in fields])
     return found
 
 
