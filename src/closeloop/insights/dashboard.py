@@ -44,10 +44,10 @@ from closeloop.core.models import Department, Role, User
 from closeloop.core.money import from_fen, sum_fen
 from closeloop.core.visibility import owners_seen, team_owner_ids
 from closeloop.deals.models import Customer, Opportunity, OpportunityStatus, Pipeline, StageHistory
-from closeloop.followup.models import Handoff, HandoffStatus, TaskStatus
+from closeloop.followup.models import Handoff, HandoffStatus, Task, TaskStatus
 from closeloop.leads.assignment import FIRST_CONTACT
 from closeloop.leads.models import Lead, LeadSource, LeadStatus
-from closeloop.leads.selectors import CLOSED_STATUSES, first_contact_outcome
+from closeloop.leads.selectors import CLOSED_STATUSES, first_contact_outcome, latest_of_each_rep
 from closeloop.quotes.models import ApprovalRequest, ApprovalStatus, Quote, QuoteStatus
 from closeloop.service.models import Survey, Ticket
 from closeloop.service.selectors import (
@@ -607,9 +607,11 @@ def handoff_times(scope: Scope) -> dict:
 
 
 def first_contact_sla(scope: Scope, now: datetime) -> dict:
-    """By rep, the leads whose first contact (their SLA task) fell due in the period: made in time, late, not made
-    yet past the due time, still to come; and the share made in time of those due by now. Then what is overdue now
-    (whatever the period): open leads and deals whose next follow-up has passed. One grouped query each."""
+    """By rep, the first contacts (SLA tasks) they held that fell due in the period: made in time, late, not made
+    yet past the due time, still to come; and the share made in time of those due by now. Each rep is judged on
+    their own task, whoever owns the lead now (a lead handed on after its first contact counts for the rep who made
+    it, and for the new owner on theirs), once per lead (`first_contacts_by_owner`). Then what is overdue now
+    (whatever the period): open leads and deals whose next follow-up has passed."""
     sla = {row["owner_id"]: row for row in first_contacts_by_owner(scope, now)}
     overdue_leads, overdue_deals, counted_at = overdue_by_owner(scope, now)
     owners = {*sla, *overdue_leads, *overdue_deals} - {None}
@@ -622,8 +624,10 @@ def first_contact_sla(scope: Scope, now: datetime) -> dict:
             row = {key: sla[owner][key] for key in ("due", "met", "late", "missed")}
             row["pending"] = row["due"] - row["met"] - row["late"] - row["missed"]
             row["rate"] = _ratio(row["met"], row["met"] + row["late"] + row["missed"])
-            row["urls"] = {outcome: scope.link("leads:list", narrowed=False, owner=owner, first_contact=outcome,
-                                               source=scope.source.pk if scope.source else "", **days)
+            # The rep's own tasks, whoever owns the lead now: the list's `owner` would name the lead's owner.
+            row["urls"] = {outcome: scope.link("leads:list", narrowed=False, owner="", first_contact_by=owner,
+                                               first_contact=outcome, source=scope.source.pk if scope.source else "",
+                                               **days)
                            for outcome in ("met", "late", "missed")}
             rows.append({"owner_id": owner, "rep": rep, **row})
         if overdue_leads.get(owner) or overdue_deals.get(owner):
@@ -638,16 +642,43 @@ def first_contact_sla(scope: Scope, now: datetime) -> dict:
             "overdue_total": {key: sum(row[key] for row in overdue) for key in ("leads", "deals")}}
 
 
-def first_contacts_by_owner(scope: Scope, now: datetime):
-    """{owner_id, due, met, late, missed} per owner: the line's leads whose first contact fell due in the period.
-    The tasks are read from `task_kind_due_idx` alone (kind, due time, lead, status, closed time), then each
-    lead's owner: reading each task's row made this the quarter's slowest section at 1M leads (137 ms of SQL)."""
-    due = scope.leads().filter(tasks__kind=FIRST_CONTACT, tasks__status__in=(TaskStatus.OPEN, TaskStatus.DONE),
-                               tasks__due_at__gte=scope.since, tasks__due_at__lt=scope.until)
-    # A lead counts once per figure even with two tasks due in the period (done, then a new owner's first contact).
-    outcomes = {outcome: Count("pk", distinct=True, filter=first_contact_outcome(outcome, now, prefix="tasks__"))
+def first_contact_tasks(scope: Scope):
+    """The first-contact tasks the line is judged on: held by one of its reps (the task's owner), due on the
+    period's days, not cancelled, on a lead the viewer sees, from the scope's source, with the lead fields' values
+    it filters on. Read from `task_kind_owner_due_idx` alone; each task's lead is looked up only when something
+    narrows the leads (a viewer who does not see every lead, a source, a custom field): an administrator's
+    unfiltered quarter at 1M leads is 67k index entries and no lead."""
+    tasks = Task.objects.of_type(Lead).filter(
+        scope.during("due_at"), kind=FIRST_CONTACT, status__in=(TaskStatus.OPEN, TaskStatus.DONE))
+    # Everyone's line named as every user (a subquery): SQLite then seeks the index owner by owner instead of
+    # skipping through task_owner_due_idx and reading each task's row (twice the time).
+    tasks = tasks.filter(owner__in=scope.owners if scope.owners is not None else User.objects.values("pk"))
+    leads = indexes.apply_filters(Lead.objects.visible_to(scope.viewer), scope.lead_filters)
+    if scope.source is not None:
+        leads = leads.filter(source=scope.source)
+    if leads.query.has_filters():
+        tasks = tasks.filter(Exists(leads.filter(pk=OuterRef("record_id"))))
+    return tasks
+
+
+def first_contacts_by_owner(scope: Scope, now: datetime) -> list[dict]:
+    """[{owner_id, due, met, late, missed}] per rep of the line: the leads whose first contact they held fell due
+    in the period (`first_contact_tasks`), each judged on the rep's latest task on it due in the period
+    (`latest_of_each_rep`: they claimed it again from the pool, or leads were merged), so every lead counted is
+    exactly one of met, late, missed or still to come. One grouped query counts tasks and distinct leads per rep;
+    only the reps for whom they differ (rare) are counted again with each lead's latest task."""
+    tasks = first_contact_tasks(scope)
+    outcomes = {outcome: Count("pk", filter=first_contact_outcome(outcome, now))
                 for outcome in ("met", "late", "missed")}
-    return due.order_by().values("owner_id").annotate(due=Count("pk", distinct=True), **outcomes)
+    rows = list(tasks.order_by().values("owner_id").annotate(tasks=Count("pk"), due=Count("record_id", distinct=True),
+                                                             **outcomes))
+    twice = [row["owner_id"] for row in rows if row["tasks"] != row["due"]]
+    if twice:
+        latest = latest_of_each_rep(tasks.filter(owner__in=twice), scope.until)
+        again = {row["owner_id"]: row for row in latest.order_by().values("owner_id").annotate(due=Count("pk"),
+                                                                                                **outcomes)}
+        rows = [again.get(row["owner_id"], row) for row in rows]
+    return [{key: row[key] for key in ("owner_id", "due", "met", "late", "missed")} for row in rows]
 
 
 def leads_overdue(leads, now: datetime) -> list:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -54,6 +54,19 @@ def first_contacts(due_from: str = "", due_to: str = ""):
     return tasks
 
 
+def latest_of_each_rep(tasks, until=None):
+    """Of `tasks` (first-contact tasks of leads), each rep's latest on each lead: one a later task of the same owner
+    on the same lead supersedes (not cancelled, due before `until` when given) is left out. A rep holds a lead's first
+    contact twice when the lead went back to the pool and they claimed it again, or when leads were merged; the
+    review judges each rep once per lead and period, on their latest task (`first_contact_by` below)."""
+    later = Task.objects.filter(record_type=OuterRef("record_type"), record_id=OuterRef("record_id"),
+                                owner=OuterRef("owner"), kind=FIRST_CONTACT).exclude(status=TaskStatus.CANCELLED).filter(
+        Q(due_at__gt=OuterRef("due_at")) | Q(due_at=OuterRef("due_at"), pk__gt=OuterRef("pk")))
+    if until is not None:
+        later = later.filter(due_at__lt=until)
+    return tasks.exclude(Exists(later))
+
+
 def first_contact_outcome(outcome: str, now=None, prefix: str = "") -> Q:
     """A first-contact task made in time ("met"), made late ("late"), or still not made past its due time ("missed");
     `prefix` reaches the task through a relation (`tasks__` from a lead)."""
@@ -77,9 +90,12 @@ class LeadFilters:
     import_job: str = ""  # the leads one import created
     not_status: str = ""  # leave out one status (an import's "assigned to" link leaves out nurture)
     # The review's drill-downs: still worked on with the next follow-up past due ("1"); the first contact, due on
-    # these days, made in time ("met"), late ("late") or not yet made past its due time ("missed").
+    # these days, made in time ("met"), late ("late") or not yet made past its due time ("missed"); with
+    # `first_contact_by` (a user id), that rep's own first contact (the task they held, their latest on the lead
+    # due on these days), whoever owns the lead now.
     overdue: str = ""
     first_contact: str = ""
+    first_contact_by: str = ""
     due_from: str = ""
     due_to: str = ""
     # Custom field filters: (field, operator, stored value, text) from core.customfields.indexes.filters_from_query.
@@ -109,8 +125,11 @@ def lead_list(*, user, filters: LeadFilters):
     if filters.overdue == "1":
         leads = leads.filter(next_follow_up_at__lt=timezone.now()).exclude(status__in=CLOSED_STATUSES)
     if filters.first_contact in FIRST_CONTACT_OUTCOMES:
-        leads = leads.filter(pk__in=first_contacts(filters.due_from, filters.due_to)
-                             .filter(first_contact_outcome(filters.first_contact)).values("record_id"))
+        tasks = first_contacts(filters.due_from, filters.due_to)
+        if filters.first_contact_by.isdigit():
+            tasks = latest_of_each_rep(tasks.filter(owner_id=int(filters.first_contact_by)),
+                                       day_start(filters.due_to, days_after=1))
+        leads = leads.filter(pk__in=tasks.filter(first_contact_outcome(filters.first_contact)).values("record_id"))
     if filters.tag:
         leads = with_tag(leads, filters.tag)
     # Day bounds as datetimes in the current time zone: `created_at__date` wraps the column in a

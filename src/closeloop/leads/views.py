@@ -37,16 +37,17 @@ def _filters(request) -> LeadFilters:
         created_from=get.get("from", ""), created_to=get.get("to", ""),
         sort=get.get("sort", "-created_at"), import_job=get.get("import", "")[:12],
         overdue=get.get("overdue", ""), first_contact=get.get("first_contact", ""),
+        first_contact_by=get.get("first_contact_by", "")[:12],
         due_from=get.get("due_from", ""), due_to=get.get("due_to", ""), tag=get.get("tag", "")[:12],
     )
 
 
 # The list's filters by their query-string names (what a saved view may keep, besides `cf.<key>` ones).
 LIST_PARAMETERS = ("q", "status", "not_status", "owner", "source", "reached", "from", "to", "import", "overdue",
-                   "first_contact", "due_from", "due_to", "tag")
+                   "first_contact", "first_contact_by", "due_from", "due_to", "tag")
 
 # The dashboard's drill-downs the list's form does not show, kept as hidden fields.
-REVIEW_PARAMETERS = ("overdue", "first_contact", "due_from", "due_to")
+REVIEW_PARAMETERS = ("overdue", "first_contact", "first_contact_by", "due_from", "due_to")
 
 
 @login_required
