@@ -151,3 +151,57 @@ def test_a_failed_export_says_so_and_offers_no_file(client, org):
     client.force_login(org.owner)
     assert b"The export failed" in client.get(reverse("export_job", args=[job.pk])).content
     assert client.get(reverse("export_download", args=[job.pk])).status_code == 404
+
+
+def test_an_export_whose_worker_died_is_run_again_once_then_failed_with_a_message(client, org, leads,
+                                                                                django_capture_on_commit_callbacks):
+    """A worker killed while writing leaves its job "running"; the job queue never runs the task again. The sweep
+    queues a job silent for STALL_AFTER once more, and fails one that stalls again, telling its requester."""
+    from django_tasks_db.models import DBTaskResult
+
+    from closeloop.core.schedule import SWEEPS
+
+    assert SWEEPS["core.recover_exports"].every_seconds == 300
+    job = requested(client, org.owner)
+    now = timezone.now()
+
+    def worker_died(minutes_ago):
+        # What export_run leaves when its process is killed after its start mark: running, a heartbeat, no file.
+        ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING,
+                                                   heartbeat_at=now - timedelta(minutes=minutes_ago))
+
+    ExportJob.objects.filter(pk=job.pk).update(attempts=1)
+    worker_died(exports.STALL_AFTER.total_seconds() / 60 - 1)
+    assert exports.exports_recover(now=now) == 0  # still within the stall time: a slow worker is left alone
+    worker_died(exports.STALL_AFTER.total_seconds() / 60 + 1)
+    queued = DBTaskResult.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert exports.exports_recover(now=now) == 1
+    job.refresh_from_db()
+    assert job.status == ExportStatus.QUEUED and DBTaskResult.objects.count() == queued + 1
+    assert exports.export_run(job_id=job.pk) == "done"  # the second run writes it
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.written_rows) == (ExportStatus.DONE, 2, 2) and job.heartbeat_at > now
+    assert exports.exports_recover(now=now + timedelta(hours=1)) == 0  # a finished job is no stalled one
+
+    # A job that stalls on its second run too is failed: the person is told and the page says so.
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING, heartbeat_at=now - timedelta(hours=1),
+                                               finished_at=None)
+    Notification.objects.all().delete()
+    assert exports.exports_recover(now=now) == 1
+    job.refresh_from_db()
+    assert job.status == ExportStatus.FAILED and job.stalled and job.finished_at == now
+    note = Notification.objects.get(recipient=org.owner, kind="export.ready")
+    assert "stopped twice" in note.message and note.url == reverse("export_job", args=[job.pk])
+    page = client.get(reverse("export_job", args=[job.pk])).content.decode()
+    assert "The export stopped twice before it was written" in page and 'hx-trigger="every 2s"' not in page
+    assert exports.exports_recover(now=now) == 0
+
+
+def test_an_export_running_since_before_heartbeats_is_recovered_by_its_request_time(client, org, leads):
+    job = requested(client, org.owner)
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING, heartbeat_at=None, attempts=1)
+    assert exports.exports_recover(now=job.requested_at + timedelta(minutes=5)) == 0
+    assert exports.exports_recover(now=job.requested_at + exports.STALL_AFTER + timedelta(seconds=1)) == 1
+    job.refresh_from_db()
+    assert job.status == ExportStatus.QUEUED

@@ -27,6 +27,7 @@ class CoreConfig(LoopApp):
         from .tasks import (
             prune_exports,
             prune_sync_deletions,
+            recover_exports,
             recover_notification_deliveries,
             refresh_statistics,
             send_daily_summaries,
@@ -52,6 +53,8 @@ class CoreConfig(LoopApp):
             Sweep("core.sync_custom_search", sync_custom_search.enqueue, every_seconds=60),
             # Background exports past CLOSELOOP_EXPORT_KEEP_DAYS, with their files, at night (exports.py).
             Sweep("core.prune_exports", prune_exports.enqueue, cron="50 4 * * *"),
+            # Background exports whose worker stopped while writing them: run again once, then failed (exports.py).
+            Sweep("core.recover_exports", recover_exports.enqueue, every_seconds=300),
         ]
 
     def nav_entries(self):

@@ -6,6 +6,11 @@ past it an `ExportJob` stores the export URL with its filters (the query string)
 replays that same view as the requester (`export_run`): the same filters, the same visibility, the same writer.
 The requester follows the job on its page and is notified with the link when the file is ready; only they may
 download it. Files are kept under the data dir and pruned after CLOSELOOP_EXPORT_KEEP_DAYS days.
+
+A worker that dies while writing (killed, out of memory, the machine restarted) leaves its job "running" for ever:
+the job queue does not run a task again. The worker marks its job at the start and every PROGRESS_EVERY rows
+(`heartbeat_at`); a sweep (`exports_recover`, every few minutes, as the notification deliveries' recovery) queues a
+job silent for STALL_AFTER again, once, and fails one that stalls a second time with a message to its requester.
 """
 
 import logging
@@ -15,7 +20,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.shortcuts import redirect
 from django.test import RequestFactory
 from django.urls import resolve
@@ -26,10 +31,15 @@ from django_htmx.middleware import HtmxDetails
 from . import spreadsheets
 from .audit import audited_create
 from .errors import Forbidden
-from .models import Channel, ExportJob, ExportStatus
+from .models import EXPORT_STALLED, Channel, ExportJob, ExportStatus
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 5000
+# A running job with no sign of life for this long lost its worker: 5,000 rows take seconds, and writing the file
+# out at the end (the longest step without a mark) about a second per 20,000 rows.
+STALL_AFTER = timedelta(minutes=15)
+# Runs of one job: the first, and one more after a stall; a second stall fails it (it may be what kills the worker).
+MAX_ATTEMPTS = 2
 
 
 def export_or_respond(request, rows, respond, *, label):
@@ -66,7 +76,8 @@ def export_run(*, job_id: int) -> str:
     job = ExportJob.objects.select_related("requested_by").filter(pk=job_id).first()
     if job is None or job.status not in (ExportStatus.QUEUED, ExportStatus.RUNNING):
         return "skipped"
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING, written_rows=0)
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING, written_rows=0,
+                                               heartbeat_at=timezone.now(), attempts=F("attempts") + 1)
 
     written = 0
 
@@ -74,7 +85,7 @@ def export_run(*, job_id: int) -> str:
         nonlocal written
         written = rows
         if rows % PROGRESS_EVERY == 0:
-            ExportJob.objects.filter(pk=job.pk).update(written_rows=rows)
+            ExportJob.objects.filter(pk=job.pk).update(written_rows=rows, heartbeat_at=timezone.now())
 
     try:
         request = RequestFactory().get(f"{job.path}?{job.query}")
@@ -113,6 +124,38 @@ def export_run(*, job_id: int) -> str:
         notify(recipient=job.requested_by, kind="export.ready", url=job.get_absolute_url(), key=f"export:{job.pk}",
                message=_("Your export of %(what)s is ready to download.") % {"what": job.label})
     return "done"
+
+
+def exports_recover(*, now=None) -> int:
+    """Run again the exports whose worker stopped while writing them (no sign of life for STALL_AFTER), once; fail
+    and tell the requester of one that stalled a second time. Returns how many were queued or failed."""
+    from .notify import notify
+    from .tasks import run_export
+
+    now = now or timezone.now()
+    since = now - STALL_AFTER
+    # (A job running since before heartbeats were kept has none: its request time stands in.)
+    stalled = ExportJob.objects.filter(Q(heartbeat_at__lt=since) | Q(heartbeat_at__isnull=True, requested_at__lt=since),
+                                       status=ExportStatus.RUNNING)
+    handled = 0
+    for job in stalled.select_related("requested_by").order_by("pk")[:100]:
+        # The status and the heartbeat again, in the update: the worker may have moved on meanwhile.
+        still = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.RUNNING, heartbeat_at=job.heartbeat_at)
+        if job.attempts < MAX_ATTEMPTS:
+            with transaction.atomic():
+                if still.update(status=ExportStatus.QUEUED, written_rows=0):
+                    transaction.on_commit(lambda pk=job.pk: run_export.enqueue(pk))
+                    handled += 1
+            continue
+        if still.update(status=ExportStatus.FAILED, error=EXPORT_STALLED, finished_at=now):
+            logger.warning("export %s stalled %s times; failed", job.pk, job.attempts)
+            with translation.override(job.language):
+                notify(recipient=job.requested_by, kind="export.ready", url=job.get_absolute_url(),
+                       key=f"export:{job.pk}",
+                       message=_("The export of %(what)s stopped twice before it was written. Export again, or "
+                                 "narrow the list with its filters.") % {"what": job.label})
+            handled += 1
+    return handled
 
 
 def exports_prune(*, now=None) -> int:

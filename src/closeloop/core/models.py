@@ -581,6 +581,10 @@ class ExportStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# ExportJob.error of a job whose worker stopped while writing it (core/exports.py, exports_recover).
+EXPORT_STALLED = "stalled"
+
+
 class ExportJobQuerySet(models.QuerySet):
     def requested_by(self, user):
         # An export holds every row of a list as its requester saw it: theirs alone, administrators included.
@@ -603,6 +607,10 @@ class ExportJob(models.Model):
     file_name = models.CharField(max_length=200, blank=True)  # the download's name; the file is named by the pk
     error = models.CharField(max_length=500, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker's last sign of life on this job (its start, then every PROGRESS_EVERY rows) and how many runs
+    # it took: a job left running without one past exports.STALL_AFTER is run again, then failed (exports_recover).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     objects = ExportJobQuerySet.as_manager()
 
@@ -624,6 +632,11 @@ class ExportJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (ExportStatus.DONE, ExportStatus.FAILED)
+
+    @property
+    def stalled(self) -> bool:
+        """Failed because the worker writing it stopped (twice), not because of what was exported."""
+        return self.status == ExportStatus.FAILED and self.error == EXPORT_STALLED
 
     @property
     def percent(self) -> int:

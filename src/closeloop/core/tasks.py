@@ -50,6 +50,13 @@ def run_export(job_id: int) -> str:
 
 
 @task
+def recover_exports() -> int:
+    from .exports import exports_recover
+
+    return exports_recover()
+
+
+@task
 def prune_exports() -> int:
     from .exports import exports_prune
 
