@@ -182,6 +182,9 @@ class Contract(FollowedUp, models.Model):
             # The ending-soon reminder and the start sweep read contracts in performance by date.
             models.Index(fields=["end_date"], name="contract_ending_idx", condition=Q(status__in=["signed", "active"])),
             models.Index(fields=["start_date"], name="contract_start_idx", condition=Q(status="signed")),
+            # The review's contracts signed in a period, with the owner (the line) and the amount it sums.
+            models.Index(fields=["signed_at", "owner", "amount"], name="contract_signed_idx",
+                         condition=Q(signed_at__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="contract_amount_not_negative"),
@@ -327,8 +330,8 @@ class Instalment(models.Model):
             # its visibility reads and the flag its filter repeats, so rows it skips never touch the table.
             models.Index(fields=["due_date", "contract", "owner", "receivable"], name="instalment_radar_overdue_idx",
                          condition=Q(receivable=True)),
-            # The review's instalments falling due in a period, paid or not.
-            models.Index(fields=["due_date", "contract"], name="instalment_due_idx"),
+            # The review's instalments falling due in a period, paid or not, with the amounts it sums (covering).
+            models.Index(fields=["due_date", "contract", "amount", "paid_amount"], name="instalment_due_cover_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),

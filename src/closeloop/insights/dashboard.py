@@ -22,10 +22,8 @@ from decimal import Decimal
 from django.db.models import (
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
     Q,
     Subquery,
     Sum,
@@ -494,21 +492,21 @@ def payments_in(scope: Scope):
 
 def quote_to_cash(scope: Scope) -> dict:
     """Quotes sent, approved and accepted in the period; contracts signed; instalments due against payments
-    collected. One query per table."""
-    quotes = scope.of_deals(Quote.objects, deal="opportunity__", owner="opportunity__owner")
+    collected. One query per event of a quote, one per other table."""
+    quotes = scope.of_deals(Quote.objects, deal="opportunity__", owner="opportunity__owner").order_by()
     approved_in = ApprovalRequest.objects.filter(kind="quote", status=ApprovalStatus.APPROVED,
                                                  decided_at__gte=scope.since, decided_at__lt=scope.until)
-    approved = approved_in.filter(target_id=OuterRef("pk"))
-    accepted = Q(status=QuoteStatus.ACCEPTED) & scope.during("decided_at")
-    total = F("current_version__total_incl_tax") * 100
-    # Only the quotes with something in the period, each date from its index (quotes 0004): the FILTERs alone read
-    # every quote of the line (150k at 1M leads) whatever the period.
-    quotes = quotes.filter(scope.during("sent_at") | scope.during("decided_at")
-                           | Q(pk__in=approved_in.values("target_id")))
-    figures = quotes.aggregate(
-        sent=Count("pk", filter=scope.during("sent_at")), sent_fen=sum_fen(total, filter=scope.during("sent_at")),
-        approved=Count("pk", filter=Exists(approved)), approved_fen=sum_fen(total, filter=Exists(approved)),
-        accepted=Count("pk", filter=accepted), accepted_fen=sum_fen(total, filter=accepted))
+    total = sum_fen(F("current_version__total_incl_tax") * 100)
+    # One query per event, each from its own index: the sent and the decided quotes from covering partial indexes
+    # (quote_sent_cover_idx, quote_decided_cover_idx: the date, the deal, the current version), the approved from
+    # the approvals decided in the period. One query for the three (FILTERs over `sent OR decided OR approved`)
+    # merged the three ranges and probed the approvals twice for each row: twice the time at 150k quotes.
+    figures = {}
+    for key, rows in (("sent", quotes.filter(scope.during("sent_at"))),
+                      ("approved", quotes.filter(pk__in=approved_in.values("target_id"))),
+                      ("accepted", quotes.filter(scope.during("decided_at"), status=QuoteStatus.ACCEPTED))):
+        found = rows.aggregate(n=Count("pk"), fen=total)
+        figures[key], figures[f"{key}_fen"] = found["n"], found["fen"]
     contracts = contracts_in(scope)
     signed = contracts.filter(scope.during("signed_at")).aggregate(n=Count("pk"), fen=sum_fen(F("amount") * 100))
     due = instalments_due_in(scope).aggregate(n=Count("pk"), fen=sum_fen(F("amount") * 100),

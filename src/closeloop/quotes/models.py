@@ -251,9 +251,12 @@ class Quote(models.Model):
             models.Index(fields=["-created_at", "-id"], name="quote_created_idx"),
             models.Index(fields=["opportunity", "-created_at"], name="quote_opportunity_idx"),
             models.Index(fields=["status", "-created_at"], name="quote_status_idx"),
-            # The review's quotes sent and decided in a period (insights.dashboard.quote_to_cash).
-            models.Index(fields=["sent_at"], name="quote_sent_idx", condition=Q(sent_at__isnull=False)),
-            models.Index(fields=["decided_at"], name="quote_decided_idx", condition=Q(decided_at__isnull=False)),
+            # The review's quotes sent and decided in a period (insights.dashboard.quote_to_cash), covering: the
+            # deal (its owner is the line) and the current version (the amount), so no quote row is read.
+            models.Index(fields=["sent_at", "opportunity", "current_version"], name="quote_sent_cover_idx",
+                         condition=Q(sent_at__isnull=False)),
+            models.Index(fields=["decided_at", "status", "opportunity", "current_version"],
+                         name="quote_decided_cover_idx", condition=Q(decided_at__isnull=False)),
         ]
 
     def __str__(self):

@@ -484,8 +484,9 @@ class Survey(models.Model):
         indexes = [
             # The customer page's figures and the "by customer" rows.
             models.Index(fields=["customer", "answered_at"], name="survey_customer_idx"),
-            # "By owner" and a manager's team; the period breakdown reads answered_at.
-            models.Index(fields=["owner", "answered_at"], name="survey_owner_idx"),
+            # "By owner" and a manager's team; the period breakdown reads answered_at. Covering the scores, so the
+            # review's CSAT and NPS by owner and over time read no survey row.
+            models.Index(fields=["owner", "answered_at", "csat", "nps"], name="survey_owner_scores_idx"),
             models.Index(fields=["answered_at"], name="survey_answered_idx", condition=Q(answered_at__isnull=False)),
             # The breakpoint radar's "no answer": surveys still unanswered, oldest first.
             models.Index(fields=["sent_at"], name="survey_unanswered_idx", condition=Q(answered_at__isnull=True)),
