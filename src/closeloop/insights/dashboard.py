@@ -22,8 +22,10 @@ from decimal import Decimal
 from django.db.models import (
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
+    OuterRef,
     Q,
     Subquery,
     Sum,
