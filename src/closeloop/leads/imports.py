@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from closeloop.core.customfields import registry
 from closeloop.core.hooks import ImportKind, collect
@@ -125,6 +126,6 @@ def reason_text(errors: dict, labels: dict | None = None) -> str:
     for name, messages in errors.items():
         label = labels.get(name)
         text = " ".join(messages)
-        parts.append(f"{label}: {text}" if label else text)
-    return "; ".join(parts)
+        parts.append(_("%(field)s: %(errors)s") % {"field": label, "errors": text} if label else text)
+    return pgettext("between a row's errors", "; ").join(parts)
 
