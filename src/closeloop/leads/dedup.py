@@ -11,7 +11,7 @@ from functools import lru_cache
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz.distance import Levenshtein
 
-from closeloop.core import configcache
+from closeloop.core import configcache, fastsql
 
 from . import normalize
 from .matching import Entry, Match, cluster_entries, company_fields, compare, make_entry
@@ -302,9 +302,7 @@ def _candidates(lookups: list[tuple[str, str, int]]) -> list[tuple]:
              f"LIMIT {cap}) AS k{n}" for n, (column, _value, cap) in enumerate(lookups)]
     if not parts:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ".join(parts), [value for _column, value, _cap in lookups])
-        return cursor.fetchall()
+    return fastsql.fetch_all(" UNION ".join(parts), [value for _column, value, _cap in lookups])
 
 
 def _worth_comparing(entry: Entry, row: tuple) -> bool:
@@ -584,10 +582,12 @@ def confirm_in_transaction(*, lead, decision: DuplicateDecision, channel: str, a
     if not keys:
         return decision
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for column, value in keys:
-                digest = hashlib.blake2b(f"lead:{column}:{value}".encode(), digest_size=8).digest()
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+        # Every key's lock in one round trip, taken in the keys' order (sorted above) so that two
+        # submissions sharing two keys cannot each hold one and wait for the other.
+        locks = [int.from_bytes(hashlib.blake2b(f"lead:{column}:{value}".encode(), digest_size=8).digest(), "big",
+                                signed=True) for column, value in keys]
+        fastsql.fetch_all("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) WITH ORDINALITY AS l(k, n) "
+                          "ORDER BY n", [locks])
     known = decision.matched_ids
     rows = _candidates([(column, value, PER_KEY) for column, value in keys])
     if all((row[8] or row[0]) in known or row[0] == lead.pk for row in rows):

@@ -14,6 +14,8 @@ import logging
 from django.db import connection as default_connection
 from django.db import transaction
 
+from closeloop.core import fastsql
+
 from .assignment import OPEN_STATUSES
 
 log = logging.getLogger(__name__)
@@ -155,10 +157,8 @@ def open_loads(owner_ids) -> dict[int, int]:
     ids = list(owner_ids)
     if not ids:
         return {}
-    with default_connection.cursor() as cursor:
-        cursor.execute(f"SELECT owner_id, open_leads FROM {TABLE} WHERE owner_id IN ({', '.join(['%s'] * len(ids))})",  # noqa: S608
-                       ids)
-        return dict(cursor.fetchall())
+    return dict(fastsql.fetch_all(
+        f"SELECT owner_id, open_leads FROM {TABLE} WHERE owner_id IN ({', '.join(['%s'] * len(ids))})", ids))  # noqa: S608
 
 
 def on_post_migrate(sender, using="default", **kwargs):

@@ -52,9 +52,8 @@ def locked_cursor(rule_pk: int) -> tuple[bool, int | None]:
 
 
 def move_cursor(rule_pk: int, owner_pk: int) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {fastsql.table(AssignmentRule)} SET last_assigned_id = %s WHERE id = %s",  # noqa: S608
-                       [owner_pk, rule_pk])
+    fastsql.run(f"UPDATE {fastsql.table(AssignmentRule)} SET last_assigned_id = %s WHERE id = %s",  # noqa: S608
+                [owner_pk, rule_pk])
 
 
 def touch_count(lead: Lead) -> int:
