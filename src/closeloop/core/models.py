@@ -548,6 +548,11 @@ class Deletion(models.Model):
     kind = models.CharField(max_length=30)
     record_id = models.BigIntegerField()
     deleted_at = models.DateTimeField(default=timezone.now)
+    # Who could see the record when it was deleted, among the people who may call the API (ever had a token) and
+    # do not read every record of the kind anyway: ",3,17," (core/sync.py). Not scoped: listed to every caller
+    # (deletions from before it was kept, and kinds every colleague reads: people, products).
+    scoped = models.BooleanField(default=False, db_default=False)
+    seen_by = models.TextField(default="", db_default="", blank=True)
 
     class Meta:
         indexes = [

@@ -6,11 +6,19 @@ every way a record goes (a service, a merge, a cascade from its parent, an admin
 `Deletion` row in the same transaction. `GET /api/deleted/{kind}` lists them by (deleted_at, id) with the same
 `updated_since`/cursor and settle window as the lists.
 
+A caller is told only the deletions of records they could see when they were deleted: a pre_delete receiver asks
+the kind's visibility (`visible_to`), while the record still exists, for each person who may call the API (anyone
+who ever had a token: a sync runs only with one, and what was deleted before it could not be in their list) and
+does not read every record of the kind anyway; their ids are kept on the `Deletion` (`seen_by`). Administrators and
+the kind's company-wide roles (finance on quotes, service on tickets) are told every deletion of it. Kinds without
+visibility rules (people, products), records without an owner (in a public pool, whose lists every rep syncs) and
+deletions kept from before this was recorded are told to every caller.
+The cost is one query per deleted record for the callers and one per caller who does not see everything.
+
 What is not reported: a record that only left the caller's sight (reassigned to another team, claimed from a pool,
 a hand-off ended) is not deleted and does not come; its next change does not reach that caller either. An
 integrator that needs to know asks for the record by id (404: no longer theirs) or compares a full list now and
-then. Deletions are listed to every caller by id alone, with no other field: the record is gone, so whether the
-caller saw it can no longer be asked.
+then (docs/api-sync.md describes how the sync could tell it).
 
 Deletions are kept CLOSELOOP_API_DELETIONS_DAYS (90) days: a nightly sweep (`deletions_prune`) deletes older ones
 and notes per kind how far back it pruned (`DeletionHorizon`). A sync whose position is older than that horizon
@@ -26,7 +34,8 @@ from typing import Literal
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
-from django.db.models.signals import post_delete
+from django.db.models import Q
+from django.db.models.signals import post_delete, pre_delete
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -41,20 +50,53 @@ def kinds() -> dict[str, SyncedKind]:
     return {kind.kind: kind for kind in collect("synced_kinds")}
 
 
-def _receiver(kind: str):
+def sees_every_deletion(model, user) -> bool:
+    """Whether `user` is told every deletion of `model`: administrators, the kind's company-wide roles."""
+    sees_all = getattr(model._default_manager.all(), "sees_all", None)
+    return user.is_admin or bool(sees_all and sees_all(user))
+
+
+def _audience(model, instance) -> tuple[bool, str]:
+    """(scoped, seen_by) of a record about to be deleted: the API's callers who can see it now, other than those
+    told every deletion of the kind. A model without visibility rules is not scoped."""
+    from .models import ApiToken, User
+
+    queryset = model._default_manager.all()
+    if not hasattr(queryset, "visible_to"):
+        return False, ""
+    owner = getattr(queryset, "owner_field", "")
+    if "__" not in owner and owner and getattr(instance, f"{owner}_id", 0) is None:
+        # No owner: a lead or customer in a public pool, which the pools' lists show to every rep.
+        return False, ""
+    callers = User.objects.filter(is_active=True, pk__in=ApiToken.objects.values("user_id")).order_by("pk")
+    record = model._default_manager.filter(pk=instance.pk)
+    seen = [user.pk for user in callers
+            if not sees_every_deletion(model, user) and record.visible_to(user).exists()]
+    return True, "," + "".join(f"{pk}," for pk in seen)
+
+
+def _receivers(kind: str, model):
+    def before(sender, instance, **kwargs):
+        # Asked while the record (and, in a cascade, its parent) still exists.
+        instance._closeloop_sync_audience = _audience(model, instance)
+
     def record(sender, instance, **kwargs):
         from .models import Deletion
 
-        Deletion.objects.create(kind=kind, record_id=instance.pk, deleted_at=timezone.now())
+        scoped, seen_by = getattr(instance, "_closeloop_sync_audience", (False, ""))
+        Deletion.objects.create(kind=kind, record_id=instance.pk, deleted_at=timezone.now(), scoped=scoped,
+                                seen_by=seen_by)
 
-    return record
+    return before, record
 
 
 def connect() -> None:
-    """Called once by core's ready(): every synced model's deletions are written down."""
+    """Called once by core's ready(): every synced model's deletions are written down, with who could see them."""
     for kind in kinds().values():
-        post_delete.connect(_receiver(kind.kind), sender=apps.get_model(kind.model), weak=False,
-                            dispatch_uid=f"closeloop.sync.deleted.{kind.kind}")
+        model = apps.get_model(kind.model)
+        before, record = _receivers(kind.kind, model)
+        pre_delete.connect(before, sender=model, weak=False, dispatch_uid=f"closeloop.sync.deleting.{kind.kind}")
+        post_delete.connect(record, sender=model, weak=False, dispatch_uid=f"closeloop.sync.deleted.{kind.kind}")
 
 
 def deletions_prune(*, now=None, days: int | None = None, batch: int = 1000) -> int:
@@ -117,7 +159,8 @@ Kind = Literal[tuple(kinds())]
             description="`kind` is a synced list: leads, customers, contacts, deals, activities, quotes, products, "
             "contracts, tickets, surveys, campaigns, users, saved_views. With `updated_since` or "
             "`cursor` the deletions come oldest first, as the lists' changes do; keep the last `next_cursor` beside "
-            "the list's own. Only ids: whether you saw the record can no longer be asked. A record that only left "
+            "the list's own. Only ids, and only of records you could see when they were deleted (administrators, "
+            "finance for quotes and contracts and service for tickets and surveys: all). A record that only left "
             "your sight (reassigned, claimed from a pool) is not listed here; ask for it by id (404) to find out. "
             "Deletions are kept 90 days by default (CLOSELOOP_API_DELETIONS_DAYS): a sync from a position older "
             "than what was pruned is answered 410 with code `sync_expired`; read the whole list again, then sync "
@@ -126,5 +169,7 @@ def list_deletions(request, kind: Kind, params: Query[SyncParams]):
     from .models import Deletion
 
     check_not_expired(kind, params)
-    rows = Deletion.objects.filter(kind=kind).order_by("-deleted_at", "-id")
-    return api_list(rows, params, key="deleted_at")
+    rows = Deletion.objects.filter(kind=kind)
+    if not sees_every_deletion(apps.get_model(kinds()[kind].model), request.user):
+        rows = rows.filter(Q(scoped=False) | Q(seen_by__contains=f",{request.user.pk},"))
+    return api_list(rows.order_by("-deleted_at", "-id"), params, key="deleted_at")

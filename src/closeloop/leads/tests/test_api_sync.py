@@ -426,3 +426,49 @@ def test_old_deletions_are_pruned_in_batches_and_a_sync_from_before_them_is_told
     assert deletions_prune(now=now) == 0
     settings.CLOSELOOP_API_DELETIONS_DAYS = 0
     assert deletions_prune(now=now + timedelta(days=1000)) == 0  # 0: kept for ever
+
+
+def test_a_caller_is_told_only_the_deletions_of_records_they_could_see(client, org, make_lead, make_customer,
+                                                                       no_settle):
+    """Who could see a record when it was deleted is kept with its deletion: its owner's line, a collaborator,
+    administrators; not another team, nor a teammate it was not shared with. A cascade (a customer's contacts) is
+    judged while the parent still exists. Kinds every colleague reads (products) and deletions kept from before
+    this was recorded go to every caller; a token made after a deletion is not told it (that caller's first read
+    of the list could not hold the record)."""
+    from closeloop.core.models import Deletion
+    from closeloop.deals.services.customers import contact_create
+    from closeloop.followup.services import participant_ensure
+    from closeloop.quotes.models import Product
+
+    people = ("owner", "teammate", "manager", "outsider", "other_manager", "admin")
+    tokens = {name: {"HTTP_AUTHORIZATION": "Bearer " + api_token_create(user=getattr(org, name), name="sync",
+                                                                         actor=None)[0]} for name in people}
+    own, shared, theirs = make_lead(), make_lead(), make_lead(owner=org.outsider)
+    participant_ensure(record=shared, user=org.teammate)
+    customer = make_customer()
+    contact = contact_create(customer=customer, data={"name": "钱伟", "mobile": "13800000001"}, actor=org.owner)
+    product = Product.objects.create(code="SVC-1", name="年度服务", list_price="1000.00")
+    ids = {"own": own.pk, "shared": shared.pk, "theirs": theirs.pk, "contact": contact.pk, "product": product.pk}
+    Deletion.objects.create(kind="leads", record_id=999_999)  # kept from before who saw it was recorded
+    for record in (own, shared, theirs, product):
+        record.delete()
+    customer.delete()  # its contacts go with it
+
+    def told(name, kind):
+        return {item["id"] for item in deleted(client, tokens[name], kind)[0]}
+
+    leads = {name: told(name, "leads") - {999_999} for name in people}
+    assert leads == {"owner": {ids["own"], ids["shared"]}, "teammate": {ids["shared"]},
+                     "manager": {ids["own"], ids["shared"]}, "outsider": {ids["theirs"]},
+                     "other_manager": {ids["theirs"]}, "admin": {ids["own"], ids["shared"], ids["theirs"]}}
+    assert all(999_999 in told(name, "leads") for name in people)
+    assert {name for name in people if told(name, "contacts") == {ids["contact"]}} == {"owner", "manager", "admin"}
+    assert all(told(name, "products") == {ids["product"]} for name in people)
+    # A lead in the pool (no owner) is in the pool's list of every rep: its deletion is told to all.
+    pooled = make_lead(owner=None)
+    Lead.objects.filter(pk=pooled.pk).update(owner=None, in_pool=True)
+    pooled_id = pooled.pk
+    Lead.objects.get(pk=pooled_id).delete()
+    assert all(pooled_id in told(name, "leads") for name in people)
+    late = {"HTTP_AUTHORIZATION": "Bearer " + api_token_create(user=org.marketer, name="late", actor=None)[0]}
+    assert {item["id"] for item in deleted(client, late, "leads")[0]} == {999_999, pooled_id}
