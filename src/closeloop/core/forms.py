@@ -41,6 +41,12 @@ class UserForm(forms.Form):
                 **{field.name: field.initial(instance) for field in self.app_fields},
             }
         super().__init__(*args, **kwargs)
+        if instance is None:
+            # A new person starts with the fewest rights: an administrator who leaves the role as it comes must
+            # not make one more administrator. Their first password is no "new password" to "leave empty".
+            self.fields["role"].initial = Role.SALES_REP
+            self.fields["password"].label = _("password")
+            self.fields["password"].help_text = ""
         names = list(self.fields)
         at = names.index("on_leave")
         extra = {field.name: field.formfield() for field in self.app_fields}

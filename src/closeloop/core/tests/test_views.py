@@ -35,6 +35,15 @@ def test_admin_creates_a_user_with_an_audit_entry(client, org):
     assert "password" not in entry.changes
 
 
+def test_a_new_user_starts_as_a_sales_rep_with_a_first_password(client, org):
+    client.force_login(org.admin)
+    form = client.get(reverse("user_create")).context["form"]
+    assert form["role"].value() == Role.SALES_REP
+    assert form["password"].label == "password" and not form["password"].help_text
+    form = client.get(reverse("user_edit", args=[org.owner.pk])).context["form"]
+    assert form["password"].label == "new password" and form["password"].help_text
+
+
 def test_a_weak_password_is_refused(client, org):
     client.force_login(org.admin)
     response = client.post(reverse("user_create"), {"username": "rep9", "role": Role.SALES_REP, "password": "123"})
