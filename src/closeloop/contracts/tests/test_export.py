@@ -2,7 +2,6 @@
 (finance reads every contract), every page; amounts as numbers, dates as dates, a link to each contract, then the
 custom fields the viewer may see."""
 
-import io
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -10,14 +9,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from openpyxl import load_workbook
 
 from closeloop.contracts import services
 from closeloop.contracts.models import ContractStatus, SignedVia
 from closeloop.core import spreadsheets
 from closeloop.core.customfields.services import custom_field_create
 from closeloop.core.models import Role, User
-from closeloop.core.tests.sheets import continued_rows
+from closeloop.core.tests.sheets import continued_rows, exported_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -38,13 +36,7 @@ def contracts(org, make_deal, accepted_quote, make_contract):
 
 
 def exported(client, user, **query) -> list[dict]:
-    client.force_login(user)
-    response = client.get(reverse("contracts:export"), query)
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    assert response["Content-Disposition"].startswith('attachment; filename="contracts-')
-    header, *rows = load_workbook(io.BytesIO(response.content)).worksheets[0].iter_rows(values_only=True)
-    return [dict(zip(header, row, strict=True)) for row in rows]
+    return exported_rows(client, user, reverse("contracts:export"), "contracts", query)
 
 
 @pytest.mark.parametrize(("who", "expected"), [

@@ -1,4 +1,4 @@
-"""Spreadsheets for the import tests: real .xlsx bytes written by xlsxwriter."""
+"""Spreadsheets for the import tests (real .xlsx bytes written by xlsxwriter) and the export tests (read back)."""
 
 import io
 
@@ -32,3 +32,17 @@ def continued_rows(content: bytes) -> tuple[list[str], list[tuple]]:
         assert first == header, f"sheet {sheet.title} has another header"
         rows.extend(data)
     return book.sheetnames, rows
+
+
+def exported_rows(client, user, url: str, name: str, query: dict) -> list[dict]:
+    """A list's export downloaded by `user` with the list's `query`: an .xlsx attachment named `name-…`, its first
+    sheet's rows as {header: cell}."""
+    from openpyxl import load_workbook
+
+    client.force_login(user)
+    response = client.get(url, query)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert response["Content-Disposition"].startswith(f'attachment; filename="{name}-')
+    header, *rows = load_workbook(io.BytesIO(response.content)).worksheets[0].iter_rows(values_only=True)
+    return [dict(zip(header, row, strict=True)) for row in rows]

@@ -1,7 +1,6 @@
 """The quote list's Excel export: the rows the list's filters and search select, through the viewer's visibility,
 every page; totals as numbers, dates as dates, a link to each quote, then the custom fields the viewer may see."""
 
-import io
 from datetime import datetime
 from decimal import Decimal
 
@@ -9,11 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from openpyxl import load_workbook
 
 from closeloop.core import spreadsheets
 from closeloop.core.customfields.services import custom_field_create
-from closeloop.core.tests.sheets import continued_rows
+from closeloop.core.tests.sheets import continued_rows, exported_rows
 from closeloop.quotes import services
 from closeloop.quotes.models import QuoteStatus
 
@@ -33,13 +31,7 @@ def quotes(org, make_deal, make_quote):
 
 
 def exported(client, user, **query) -> list[dict]:
-    client.force_login(user)
-    response = client.get(reverse("quotes:export"), query)
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    assert response["Content-Disposition"].startswith('attachment; filename="quotes-')
-    header, *rows = load_workbook(io.BytesIO(response.content)).worksheets[0].iter_rows(values_only=True)
-    return [dict(zip(header, row, strict=True)) for row in rows]
+    return exported_rows(client, user, reverse("quotes:export"), "quotes", query)
 
 
 @pytest.mark.parametrize(("who", "expected"), [

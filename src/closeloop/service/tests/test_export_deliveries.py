@@ -2,7 +2,6 @@
 viewer's visibility (service reads every delivery), every page; counts as numbers, times as dates, a link to each
 delivery, then the custom fields the viewer may see."""
 
-import io
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,14 +9,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from openpyxl import load_workbook
 
 from closeloop.contracts import plans
 from closeloop.contracts import services as contract_services
 from closeloop.contracts.models import SignedVia
 from closeloop.core import spreadsheets
 from closeloop.core.customfields.services import custom_field_create
-from closeloop.core.tests.sheets import continued_rows
+from closeloop.core.tests.sheets import continued_rows, exported_rows
 from closeloop.service import deliveries
 from closeloop.service.models import DeliveryStatus
 
@@ -53,13 +51,7 @@ def delivered(org, make_deal, accepted_quote, make_contract, service_staff):
 
 
 def exported(client, user, **query) -> list[dict]:
-    client.force_login(user)
-    response = client.get(reverse("service:delivery_export"), query)
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    assert response["Content-Disposition"].startswith('attachment; filename="deliveries-')
-    header, *rows = load_workbook(io.BytesIO(response.content)).worksheets[0].iter_rows(values_only=True)
-    return [dict(zip(header, row, strict=True)) for row in rows]
+    return exported_rows(client, user, reverse("service:delivery_export"), "deliveries", query)
 
 
 def contracts_of(rows) -> set[str]:

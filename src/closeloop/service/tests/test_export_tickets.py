@@ -2,18 +2,16 @@
 filters select, through the viewer's visibility (service reads every ticket, a rep their customers'), every page;
 times as dates, a link to each ticket, then the custom fields the viewer may see."""
 
-import io
 from datetime import datetime
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from openpyxl import load_workbook
 
 from closeloop.core import spreadsheets
 from closeloop.core.customfields.services import custom_field_create
-from closeloop.core.tests.sheets import continued_rows
+from closeloop.core.tests.sheets import continued_rows, exported_rows
 from closeloop.service import tickets
 from closeloop.service.models import TicketStatus
 
@@ -33,13 +31,7 @@ def raised(org, make_customer, make_ticket):
 
 
 def exported(client, user, **query) -> list[dict]:
-    client.force_login(user)
-    response = client.get(reverse("service:ticket_export"), query)
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    assert response["Content-Disposition"].startswith('attachment; filename="tickets-')
-    header, *rows = load_workbook(io.BytesIO(response.content)).worksheets[0].iter_rows(values_only=True)
-    return [dict(zip(header, row, strict=True)) for row in rows]
+    return exported_rows(client, user, reverse("service:ticket_export"), "tickets", query)
 
 
 def numbers(rows) -> set[str]:
