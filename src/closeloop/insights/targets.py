@@ -161,7 +161,13 @@ def targets_import(*, actor, path: Path, name: str) -> int:
         missing = [COLUMNS[key][0] for key in ("month",) if key not in columns]
         if missing or not ({"rep", "team"} & set(columns)):
             raise ValidationFailed(_("The sheet needs the columns 月份 and 销售 or 团队; download the template."))
-        people = {person.username: person for person in target_people(actor)}
+        everyone = list(target_people(actor))
+        people = {person.username: person for person in everyone}
+        # A manager writes the names they know (张伟) as often as user names (rep1): a name shared by two is asked again.
+        named_people: dict[str, list[User]] = {}
+        for person in everyone:
+            if person.display_name:
+                named_people.setdefault(person.display_name, []).append(person)
         teams: dict[str, list[Department]] = {}
         for team in target_teams(actor):
             teams.setdefault(team.name, []).append(team)
@@ -180,7 +186,12 @@ def targets_import(*, actor, path: Path, name: str) -> int:
                 problems.append(_("give a rep (their user name) or a team, not both"))
             elif rep:
                 user = people.get(rep)
-                if user is None:
+                named = named_people.get(rep, []) if user is None else [user]
+                if len(named) == 1:
+                    user = named[0]
+                elif named:
+                    problems.append(_("several people are named %(rep)s; give their user name") % {"rep": rep})
+                else:
                     problems.append(_("%(rep)s is not someone you set targets for") % {"rep": rep})
             else:
                 named = teams.get(team, [])

@@ -90,6 +90,25 @@ def test_targets_import_from_excel_all_or_nothing(client, org):
     assert upload(client, [[month, "owner", "", "9", "", ""]]).status_code == 403
 
 
+def test_targets_import_takes_a_reps_name_as_well_as_their_user_name(client, org):
+    org.owner.display_name = "张伟"
+    org.owner.save(update_fields=["display_name"])
+    org.teammate.display_name = org.outsider.display_name = "李娜"  # the outsider is no one the manager sets
+    org.teammate.save(update_fields=["display_name"])
+    org.outsider.save(update_fields=["display_name"])
+    client.force_login(org.manager)
+    month = f"{this_month():%Y-%m}"
+    assert upload(client, [[month, "张伟", "", "3", "", ""], [month, "李娜", "", "2", "", ""]]).status_code == 302
+    assert {(t.user_id, t.new_customers) for t in SalesTarget.objects.all()} == {(org.owner.pk, 3), (org.teammate.pk, 2)}
+    org.manager.display_name = "张伟"
+    org.manager.save(update_fields=["display_name"])
+    refused = upload(client, [[month, "张伟", "", "4", "", ""]])
+    assert refused.status_code == 422
+    assert "several people are named 张伟; give their user name" in refused.context["import_errors"][1]
+    html = client.get(reverse("insights:targets")).content.decode()
+    assert "月份, 销售, 团队, 新客户数" in html
+
+
 def test_the_targets_page_saves_what_changed(client, org):
     client.force_login(org.manager)
     page = client.get(reverse("insights:targets"))
