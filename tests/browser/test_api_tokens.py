@@ -39,3 +39,21 @@ def test_a_rep_makes_a_read_only_token_on_a_phone_and_sees_its_last_use(org, new
     expect(table).to_contain_text(token.expires_at.strftime("%Y-"))
     page.screenshot(path=tmp_path / "tokens-phone.png", full_page=True)
     assert overflow(page) <= 0
+
+
+def test_the_api_reference_reads_on_a_phone_and_the_api_root_points_to_it(new_page, live_server, tmp_path):
+    """The reference (django-ninja's Swagger page) lays out at the phone's width, not a desktop's 980 px shrunk,
+    loads under the site's content policy without a refusal, and /api/ names it."""
+    page = new_page(phone=True, locale="zh-CN")
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
+            else None)
+    page.goto("/api/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Closeloop API")
+    expect(page.locator(".opblock").first).to_be_visible()
+    assert page.evaluate("window.innerWidth") == 390
+    assert overflow(page) <= 0
+    page.screenshot(path=tmp_path / "api-docs-phone.png")
+    assert refused == []
+    with urllib.request.urlopen(f"{live_server.url}/api/", timeout=30) as answer:
+        assert json.loads(answer.read())["docs"] == f"{live_server.url}/api/docs"
