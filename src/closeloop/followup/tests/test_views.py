@@ -131,6 +131,19 @@ def test_a_handoff_on_a_lead_lets_the_receiver_see_and_answer_it(client, org, ma
     assert response.status_code == 404
 
 
+def test_the_handoff_shows_what_is_asked_where_it_is_answered(client, org, make_lead):
+    lead = make_lead()
+    client.force_login(org.owner)
+    due = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    client.post(reverse("followup:handoff_create", args=["lead", lead.pk]), {
+        "assignee": org.outsider.pk, "title": "技术评估", "role": "presales", "due_at": due,
+        "details": "请评估对接 ERP 的可行性\n客户用的是用友"})
+    client.force_login(org.outsider)
+    html = client.get(lead.get_absolute_url()).content.decode()
+    handoffs = html.split('id="comments"')[0].rsplit("</h2>", 1)[-1]  # the hand-off list, before the comments
+    assert "Accept" in handoffs and "请评估对接 ERP 的可行性<br>客户用的是用友" in handoffs
+
+
 def test_the_lead_page_shows_what_deals_adds(client, org, make_lead, qualified):
     lead = make_lead()
     client.force_login(org.owner)
