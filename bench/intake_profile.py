@@ -63,6 +63,23 @@ def _call(factory, path, body, headers) -> int:
     return int(status[0].split()[0])
 
 
+def _backend_cpu() -> float | None:
+    """CPU seconds the PostgreSQL server process serving this connection has used (a server on this machine,
+    readable /proc); None on SQLite or when it cannot be read."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115, PTH123
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.intake_profile")
     parser.add_argument("--requests", type=int, default=400)
@@ -83,7 +100,7 @@ def main(argv=None):
         _call(factory, "/api/bench/ping", body, {})
         _call(factory, "/api/leads/", body, {**auth, "HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())})
     bodies = bodies[50:]
-    bare_cpu = intake_cpu = 0.0
+    bare_cpu = intake_cpu = server_cpu = 0.0
     bare_n = intake_n = 0
     statuses: dict[int, int] = {}
     profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall: the machine is shared
@@ -97,6 +114,7 @@ def main(argv=None):
         bare_n += len(chunk)
         if profiler:
             profiler.enable()
+        server_started = _backend_cpu()
         started = time.process_time()
         for body in chunk:
             wall = time.perf_counter()
@@ -104,6 +122,8 @@ def main(argv=None):
             intake_wall.append(time.perf_counter() - wall)
             statuses[status] = statuses.get(status, 0) + 1
         intake_cpu += time.process_time() - started
+        if server_started is not None:
+            server_cpu += _backend_cpu() - server_started
         intake_n += len(chunk)
         if profiler:
             profiler.disable()
@@ -114,6 +134,7 @@ def main(argv=None):
           f"intake wall p50 {intake_wall[len(intake_wall) // 2] * 1000:.2f} ms "
           f"p99 {intake_wall[int(len(intake_wall) * 0.99)] * 1000:.2f} ms; statuses {statuses}; "
           f"{intake_n} intakes; load {load[0]:.1f} {load[1]:.1f}"
+          + (f"; PostgreSQL server CPU per intake {server_cpu / intake_n * 1000:.2f} ms" if server_cpu else "")
           + (" (profiled: CPU figures include the profiler)" if profiler else "") + "\n")
     if profiler:
         out = io.StringIO()

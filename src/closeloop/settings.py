@@ -319,6 +319,9 @@ LOGGING = {
 # channel policies, sources, robots) after an admin changed it; the process that made the change
 # sees it at once. See core/configcache.py.
 CLOSELOOP_CONFIG_CACHE_SECONDS = float(os.environ.get("CLOSELOOP_CONFIG_CACHE_SECONDS", "5"))
+# PostgreSQL: the hot paths' fixed statements (core.fastsql) prepared once per connection. Off behind a pooler
+# that hands one session's statements to another (PgBouncer in transaction mode).
+CLOSELOOP_PG_PREPARED_STATEMENTS = env_bool("CLOSELOOP_PG_PREPARED_STATEMENTS", True)
 # API lists synced by `updated_since`/`cursor` hold back rows changed in the last this many seconds, so a change
 # whose transaction commits late (or whose process's clock runs behind) is not passed by a client's cursor before it
 # is visible. See core/pagination.py.
