@@ -84,9 +84,12 @@ def kept_parameters(request, names, *, prefixes=()) -> list[tuple[str, str]]:
     """The query's values for `names`, and for the names starting with one of `prefixes` (custom field filters,
     `cf.` or `deal.cf.`), that a list's form keeps as hidden fields (the dashboard's drill-downs narrow a list by
     what its form does not show)."""
+    kept = [(name, request.GET[name]) for name in names if request.GET.get(name)]
     if prefixes:
-        names = [*names, *(name for name in request.GET if name not in names and name.startswith(tuple(prefixes)))]
-    return [(name, request.GET[name]) for name in names if request.GET.get(name)]
+        # A multiple-choice filter's several options (a repeated parameter) kept as one, joined by commas.
+        kept += [(name, ",".join(value for value in request.GET.getlist(name) if value)) for name in request.GET
+                 if name not in names and name.startswith(tuple(prefixes)) and any(request.GET.getlist(name))]
+    return kept
 
 
 class ApiPage(Schema):

@@ -41,7 +41,7 @@ from django.utils.translation import gettext_lazy
 
 from closeloop.contracts.models import Contract, Instalment, Payment
 from closeloop.core.customfields import indexes, registry, types
-from closeloop.core.models import Department, Role, User
+from closeloop.core.models import CustomFieldType, Department, Role, User
 from closeloop.core.money import from_fen, sum_fen
 from closeloop.core.visibility import owners_seen, team_owner_ids
 from closeloop.deals.models import Customer, Opportunity, OpportunityStatus, Pipeline, StageHistory
@@ -990,7 +990,9 @@ def narrowing(scope: Scope) -> dict:
     chosen = {"lead": scope.lead_filters, "deal": scope.deal_filters}
     users = registry.user_names([f for kind in chosen.values() for f, *_rest in kind],
                                 [{f.key: value} for kind in chosen.values() for f, _op, value, _text in kind])
-    words = {kind: [f"{f.label} = {types.display(f, value, users=users)}" for f, _op, value, _text in filters]
+    words = {kind: [_("%(field)s has any of %(options)s") % {"field": f.label, "options": types.display(f, value)}
+                    if f.type == CustomFieldType.MULTI_CHOICE else f"{f.label} = {types.display(f, value, users=users)}"
+                    for f, _op, value, _text in filters]
              for kind, filters in chosen.items()}
     return {section: {"by": [text for kind in kinds for text in words[kind]],
                       "not_by": [text for kind in ("lead", "deal") if kind not in kinds for text in words[kind]]}

@@ -7,7 +7,20 @@ from closeloop.core.models import CustomFieldType, User
 from closeloop.core.visibility import people_visible_to
 
 # Custom field types whose values make a dashboard filter: a handful of values each, chosen from a list.
-FILTER_TYPES = (CustomFieldType.CHOICE, CustomFieldType.BOOLEAN, CustomFieldType.USER)
+FILTER_TYPES = (CustomFieldType.CHOICE, CustomFieldType.BOOLEAN, CustomFieldType.USER, CustomFieldType.MULTI_CHOICE)
+
+
+class OptionsField(forms.MultipleChoiceField):
+    """A multiple-choice custom field's filter: “has any of” the options chosen, given as the parameter repeated (the
+    form's own choices) or joined by commas (a drill-down's link); what is no option is passed by, as on the lists."""
+
+    def __init__(self, *args, custom, **kwargs):
+        self.custom = custom
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        texts = [] if not value else value if isinstance(value, list | tuple) else [value]
+        return indexes.options_chosen(self.custom, texts)
 
 
 class ThresholdsForm(forms.Form):
@@ -50,8 +63,14 @@ class DashboardForm(forms.Form):
         self.custom_fields = []
         for kind, name, custom in dashboard_custom_fields(viewer):
             label = (_("Lead · %(field)s") if kind == "lead" else _("Deal · %(field)s")) % {"field": custom.label}
-            self.fields[name] = forms.ChoiceField(label=label, required=False, choices=[("", _("Any")),
-                                                                                         *_custom_choices(custom)])
+            if custom.type == CustomFieldType.MULTI_CHOICE:
+                self.fields[name] = OptionsField(
+                    label=label, required=False, custom=custom, choices=_custom_choices(custom),
+                    help_text=_("Any of the chosen options."),
+                    widget=forms.SelectMultiple(attrs={"size": min(len(custom.options), 4)}))
+            else:
+                self.fields[name] = forms.ChoiceField(label=label, required=False, choices=[("", _("Any")),
+                                                                                             *_custom_choices(custom)])
             self.custom_fields.append((kind, name, custom))
 
     def custom_filters(self) -> tuple[tuple, tuple]:
@@ -99,7 +118,7 @@ def dashboard_custom_fields(viewer) -> list[tuple]:
 
 
 def _custom_choices(custom) -> list[tuple[str, str]]:
-    if custom.type == CustomFieldType.CHOICE:
+    if custom.type in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE):
         return [(str(option), str(option)) for option in custom.options]
     if custom.type == CustomFieldType.BOOLEAN:
         return [("1", _("Yes")), ("0", _("No"))]

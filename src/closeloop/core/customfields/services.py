@@ -145,11 +145,14 @@ def custom_field_update(*, field: CustomField, data: dict, actor, field_type: st
             values |= {"type": field_type}
         note = ngettext("%(count)d value converted.", "%(count)d values converted.", converted) % {
             "count": converted} if converted else ""
-        was_searchable = search.is_searchable(field)
+        was_searchable, was_type = search.is_searchable(field), field.type
         changes = audited_update(instance=field, data=values, actor=actor, channel=Channel.WEB,
                                  action="custom_field.convert" if field_type != field.type else "custom_field.update",
                                  note=note)
         search.field_changed(field, was_searchable=was_searchable)
+        if field.indexed and was_type != field_type:
+            # A multiple choice's index is of another kind (GIN, or SQLite's side table) than a value's.
+            indexes.index_create(field.target, field.key, field_type)
         return changes
 
 
@@ -211,7 +214,7 @@ def custom_field_index(*, field: CustomField, indexed: bool, actor) -> dict:
     with transaction.atomic():
         field = CustomField.objects.select_for_update().get(pk=field.pk)
         if indexed:
-            indexes.index_create(field.target, field.key)
+            indexes.index_create(field.target, field.key, field.type)
         else:
             indexes.index_drop(field.target, field.key)
         return audited_update(instance=field, data={"indexed": indexed}, actor=actor, channel=Channel.WEB,

@@ -53,3 +53,14 @@ def custom_cell(record, field, users=None) -> str:
     from closeloop.core.customfields import types
 
     return types.display(field, (record.custom or {}).get(field.key), users=users)
+
+
+@register.simple_tag
+def chosen_options(field, text) -> list[str]:
+    """The options of a multiple-choice filter's chosen text (`A,B`), in the options' order."""
+    from closeloop.core.customfields.indexes import QUERY_PREFIX, filters_from_query
+
+    if not text:
+        return []
+    chosen = filters_from_query([field], {QUERY_PREFIX + field.key: str(text)})
+    return list(chosen[0][2]) if chosen else []
