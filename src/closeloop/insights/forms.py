@@ -22,6 +22,9 @@ class OptionsField(forms.MultipleChoiceField):
         texts = [] if not value else value if isinstance(value, list | tuple) else [value]
         return indexes.options_chosen(self.custom, texts)
 
+    def bound_data(self, data, initial):
+        return self.to_python(data)  # the widget shows the options of a joined link's value selected
+
 
 class ThresholdsForm(forms.Form):
     """One field per kind of break: hours it may wait; empty keeps the app's default (shown as the placeholder)."""

@@ -250,7 +250,14 @@ def index_create(target: str, key: str, field_type: str | None = None) -> None:
             for statement in _side_sql(model, key):
                 cursor.execute(statement)
         else:
+            deferred = connection.vendor == "postgresql"
+            if deferred:
+                # PostgreSQL builds no index on a table with foreign-key checks still pending in the transaction
+                # (rows written before the switch, in the same transaction): check them now, then defer again.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(_index_sql(model, key, multi=multi))
+            if deferred:
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def indexes_rebuild(fields) -> int:
