@@ -415,6 +415,9 @@ class ChunkSearch:
     # Ids per statement of the second step, well under every backend's limit on parameters.
     ROWS_PER_STATEMENT = 500
 
+    # Candidate rows kept from one chunk to the next at most: past it the next chunk reads afresh (memory).
+    KEEP_ROWS = 100_000
+
     def __init__(self):
         self._found: dict[tuple[str, str], list[int]] = {}  # (column, value) → candidate ids
         self._rows: dict[int, tuple] = {}  # id → candidate row (`_CANDIDATE_COLUMNS`)
@@ -422,6 +425,23 @@ class ChunkSearch:
         self._entries: dict[int, Entry] = {}  # id → the engine's entry of the row, once compared
         self._waiting: dict[tuple[str, str], list[tuple]] = {}  # (column, value) → unwritten rows as candidates
         self._waiting_count = 0
+        self._waiting_leads: list = []
+        self._version: int | None = None  # the database's data version when the last chunk ended
+
+    def chunk_started(self) -> None:
+        """A chunk's transaction has begun: keep what the chunks before read only if nobody else wrote since.
+
+        A chunk's reads hold for the next one as long as only this import wrote in between (its own rows are
+        accounted for by `written` and `forget`). On SQLite, `PRAGMA data_version` says whether any other
+        connection committed since the last chunk ended (any table: a cheap, over-cautious test); PostgreSQL
+        has no such mark, so there every chunk reads afresh."""
+        version = _data_version()
+        if version is None or version != self._version or len(self._rows) > self.KEEP_ROWS:
+            self.forget()
+
+    def chunk_ended(self) -> None:
+        """Inside the chunk's transaction, after its last write: the mark `chunk_started` compares with."""
+        self._version = _data_version()
 
     def prefetch(self, entries) -> None:
         missing = list(dict.fromkeys(lookup for entry in entries for lookup in _lookups(entry)
@@ -462,6 +482,7 @@ class ChunkSearch:
     def wait(self, lead) -> None:
         """Note a row of the chunk that is not written yet (its lead, unsaved, with its keys)."""
         self._waiting_count += 1
+        self._waiting_leads.append(lead)
         row = (-self._waiting_count, lead.company_name, lead.contact_name, lead.mobile_key, lead.landline_key,
                lead.email_key, lead.city, lead.credit_code, None, lead.company_key, lead.brand_key, lead.landline,
                lead.match_key)
@@ -478,10 +499,30 @@ class ChunkSearch:
         return bool(rows) and bool(_decide(entry, list(rows.values())))
 
     def written(self) -> None:
-        """The noted rows are in the table now: forget the reads they would change, and the rows."""
-        for lookup in self._waiting:
-            self._found.pop(lookup, None)
+        """The noted rows are in the table now: bring the reads they change up to date, and forget the rows.
+
+        On SQLite a capped lookup returns the first leads of its index entry, and equal keys are in id order:
+        a lead written now (a higher id than any before it) joins a lookup that was not full, and leaves a full
+        one as it was. So each read is extended with the new leads (their rows known without a read) instead of
+        read again. Elsewhere the order is not promised, and the reads the rows change are forgotten."""
+        if _capped_in_id_order():
+            for lead in self._waiting_leads:
+                if lead.pk is None:  # not written by this batch (a row routed through `lead_submit`)
+                    continue
+                self._rows[lead.pk] = (lead.pk, lead.company_name, lead.contact_name, lead.mobile_key,
+                                       lead.landline_key, lead.email_key, lead.city, lead.credit_code, None,
+                                       lead.company_key, lead.brand_key, lead.landline, lead.match_key)
+                self._owners[lead.pk] = lead.owner_id
+                for column in _LOOKUP_COLUMNS:
+                    value = getattr(lead, column)
+                    found = self._found.get((column, value)) if value else None
+                    if found is not None and len(found) < _CAPS[column]:
+                        found.append(lead.pk)
+        else:
+            for lookup in self._waiting:
+                self._found.pop(lookup, None)
         self._waiting.clear()
+        self._waiting_leads.clear()
 
     def forget(self) -> None:
         """Something else wrote leads (a row through `lead_submit`): read everything again."""
@@ -491,8 +532,27 @@ class ChunkSearch:
         self._entries.clear()
 
 
+def _capped_in_id_order() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "sqlite"
+
+
+def _data_version() -> int | None:
+    """SQLite's `data_version` of this connection (it changes when another connection commits), or None."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA data_version")
+        return cursor.fetchone()[0]
+
+
 _LOOKUP_COLUMNS = ("credit_code", "mobile_key", "email_key", "landline_key", "company_key", "brand_key",
                    "brand_head", "brand_tail")
+_CAPS = {"credit_code": PER_KEY, "mobile_key": PER_KEY, "email_key": PER_KEY, "landline_key": PER_KEY,
+         "company_key": PER_NAME, "brand_key": PER_NAME, "brand_head": PER_BLOCK, "brand_tail": PER_BLOCK}
 
 
 def _candidate_ids_tagged(lookups: list[tuple[str, str, int]]) -> list[tuple]:

@@ -70,11 +70,12 @@ def lead_submit_batch(
     total = BatchOutcome()
     prepare = partial(_prepare_row, channel=channel, policy=policy)
     chunks = pipeline.chunks_apart if apart and pipeline.available() else pipeline.chunks_in_process
+    search = dedup.ChunkSearch()  # its reads carry over to the next chunk while nobody else writes
     with closing(chunks(rows, chunk_size, prepare, progress)) as stream:  # closing it ends the second process
         for chunk, drawn in stream:
             with transaction.atomic():
                 outcome = _submit_chunk(chunk, channel=channel, actor=actor, campaign=campaign, sources=sources,
-                                        import_job=import_job)
+                                        import_job=import_job, search=search)
                 outcome.progress = drawn
                 if on_chunk is not None:
                     on_chunk(outcome)
@@ -119,7 +120,7 @@ def _cleaned(cleaned, problem) -> dict:
     return cleaned
 
 
-def _submit_chunk(chunk, *, channel, actor, campaign, sources, import_job=None) -> BatchOutcome:
+def _submit_chunk(chunk, *, channel, actor, campaign, sources, import_job=None, search=None) -> BatchOutcome:
     outcome = BatchOutcome()
     pending: list[Lead] = []
     # Rows the duplicate check did not simply let through: they go through `lead_submit` after the
@@ -131,7 +132,8 @@ def _submit_chunk(chunk, *, channel, actor, campaign, sources, import_job=None) 
     # Rules are read once per chunk: a rule changed during a long import applies from the next chunk.
     ruleset = scoring.Ruleset.load()
     assigner = assignment.AssignmentBatch()
-    search = dedup.ChunkSearch()
+    search = search or dedup.ChunkSearch()
+    search.chunk_started()
 
     def flush():
         if pending:
@@ -207,6 +209,7 @@ def _submit_chunk(chunk, *, channel, actor, campaign, sources, import_job=None) 
             outcome.flagged[flagged_owner_id] = outcome.flagged.get(flagged_owner_id, 0) + 1
         pending.append(lead)
     flush()
+    search.chunk_ended()
     return outcome
 
 
