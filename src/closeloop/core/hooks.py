@@ -315,6 +315,9 @@ class SyncedKind:
 
     kind: str  # the name in the API's path: "leads", "contacts"
     model: str  # "leads.Lead"
+    # For a kind whose visibility is its parent's: record -> (the parent's model, its id), e.g. a contact's customer;
+    # who could see a deleted one is asked of the parent, once per parent in one delete.
+    follows: Callable[[Any], tuple[Any, Any]] | None = None
 
 
 @dataclass

@@ -13,7 +13,8 @@ does not read every record of the kind anyway; their ids are kept on the `Deleti
 the kind's company-wide roles (finance on quotes, service on tickets) are told every deletion of it. Kinds without
 visibility rules (people, products), records without an owner (in a public pool, whose lists every rep syncs) and
 deletions kept from before this was recorded are told to every caller.
-The cost is one query per deleted record for the callers and one per caller who does not see everything.
+The cost is one query per deleted record for each caller who does not see everything; a kind whose visibility is
+its parent's (`SyncedKind.follows`: follow-ups, contacts) asks once per parent within one delete.
 
 What is not reported: a record that only left the caller's sight (reassigned to another team, claimed from a pool,
 a hand-off ended) is not deleted and does not come; its next change does not reach that caller either. An
@@ -56,35 +57,60 @@ def sees_every_deletion(model, user) -> bool:
     return user.is_admin or bool(sees_all and sees_all(user))
 
 
-def _audience(model, instance) -> tuple[bool, str]:
-    """(scoped, seen_by) of a record about to be deleted: the API's callers who can see it now, other than those
-    told every deletion of the kind. A model without visibility rules is not scoped."""
+def _audience(model, instance, follows, cache: dict) -> tuple[bool, str]:
+    """(scoped, seen_by) of a record of `model` about to be deleted: the API's callers who can see it now, other
+    than those told every deletion of the kind. A model without visibility rules is not scoped. A kind whose
+    visibility is its parent's (`SyncedKind.follows`: a follow-up's record, a contact's customer) asks the parent's,
+    once per parent in one delete (`cache`): a lead's follow-ups deleted with it cost no more than the lead."""
     from .models import ApiToken, User
 
-    queryset = model._default_manager.all()
-    if not hasattr(queryset, "visible_to"):
-        return False, ""
+    target, pk = follows(instance) if follows else (model, instance.pk)
+    key = (model, target, pk)
+    if key in cache:
+        return cache[key]
+    queryset = target._default_manager.all() if target is not None else None
+    if queryset is None or not hasattr(queryset, "visible_to"):
+        cache[key] = (False, "")
+        return cache[key]
+    record = queryset.filter(pk=pk)
     owner = getattr(queryset, "owner_field", "")
-    if "__" not in owner and owner and getattr(instance, f"{owner}_id", 0) is None:
-        # No owner: a lead or customer in a public pool, which the pools' lists show to every rep.
-        return False, ""
-    callers = User.objects.filter(is_active=True, pk__in=ApiToken.objects.values("user_id")).order_by("pk")
-    record = model._default_manager.filter(pk=instance.pk)
-    seen = [user.pk for user in callers
-            if not sees_every_deletion(model, user) and record.visible_to(user).exists()]
-    return True, "," + "".join(f"{pk}," for pk in seen)
+    if owner and "__" not in owner:
+        owner_id = (getattr(instance, f"{owner}_id", 0) if target is model
+                    else record.values_list(f"{owner}_id", flat=True).first())
+        if owner_id is None:
+            # No owner: a lead or customer in a public pool, which the pools' lists show to every rep.
+            cache[key] = (False, "")
+            return cache[key]
+    if "callers" not in cache:
+        cache["callers"] = list(User.objects.filter(is_active=True, pk__in=ApiToken.objects.values("user_id")))
+    seen = sorted(user.pk for user in cache["callers"]
+                  if not sees_every_deletion(model, user) and record.visible_to(user).exists())
+    cache[key] = (True, "," + "".join(f"{pk}," for pk in seen))
+    return cache[key]
 
 
-def _receivers(kind: str, model):
-    def before(sender, instance, **kwargs):
+def _delete_cache(origin) -> dict:
+    """What one delete (a record or a queryset, with its cascade) has asked already, kept on its origin."""
+    cache = getattr(origin, "_closeloop_sync_cache", None)
+    if cache is None:
+        cache = {}
+        try:
+            origin._closeloop_sync_cache = cache
+        except AttributeError:  # an origin that takes no attribute: ask again for each record
+            pass
+    return cache
+
+
+def _receivers(synced: SyncedKind, model):
+    def before(sender, instance, origin=None, **kwargs):
         # Asked while the record (and, in a cascade, its parent) still exists.
-        instance._closeloop_sync_audience = _audience(model, instance)
+        instance._closeloop_sync_audience = _audience(model, instance, synced.follows, _delete_cache(origin))
 
     def record(sender, instance, **kwargs):
         from .models import Deletion
 
         scoped, seen_by = getattr(instance, "_closeloop_sync_audience", (False, ""))
-        Deletion.objects.create(kind=kind, record_id=instance.pk, deleted_at=timezone.now(), scoped=scoped,
+        Deletion.objects.create(kind=synced.kind, record_id=instance.pk, deleted_at=timezone.now(), scoped=scoped,
                                 seen_by=seen_by)
 
     return before, record
@@ -94,7 +120,7 @@ def connect() -> None:
     """Called once by core's ready(): every synced model's deletions are written down, with who could see them."""
     for kind in kinds().values():
         model = apps.get_model(kind.model)
-        before, record = _receivers(kind.kind, model)
+        before, record = _receivers(kind, model)
         pre_delete.connect(before, sender=model, weak=False, dispatch_uid=f"closeloop.sync.deleting.{kind.kind}")
         post_delete.connect(record, sender=model, weak=False, dispatch_uid=f"closeloop.sync.deleted.{kind.kind}")
 

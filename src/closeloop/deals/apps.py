@@ -212,4 +212,11 @@ class DealsConfig(LoopApp):
 
     def synced_kinds(self):
         # Their deletions are reported to the API's sync (GET /api/deleted/{kind}).
-        return [SyncedKind("customers", "deals.Customer"), SyncedKind("contacts", "deals.Contact"), SyncedKind("deals", "deals.Opportunity")]
+        return [SyncedKind("customers", "deals.Customer"), SyncedKind("contacts", "deals.Contact", follows=_contact_customer), SyncedKind("deals", "deals.Opportunity")]
+
+
+def _contact_customer(contact):
+    """A contact is seen by who sees its customer (deals.models.ContactQuerySet.visible_to)."""
+    from .models import Customer
+
+    return Customer, contact.customer_id

@@ -57,4 +57,11 @@ class FollowupConfig(LoopApp):
 
     def synced_kinds(self):
         # Their deletions are reported to the API's sync (GET /api/deleted/{kind}).
-        return [SyncedKind("activities", "followup.Activity")]
+        return [SyncedKind("activities", "followup.Activity", follows=_activity_record)]
+
+
+def _activity_record(activity):
+    """A follow-up is seen by who sees its record (followup.models.RecordQuerySet.visible_to)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    return ContentType.objects.get_for_id(activity.record_type_id).model_class(), activity.record_id
