@@ -103,3 +103,19 @@ def test_login_and_logout(client, org):
     assert client.get(reverse("leads:list")).status_code == 200
     client.post(reverse("logout"))
     assert client.get(reverse("leads:list")).status_code == 302
+
+
+def test_the_password_page_reads_like_the_other_forms_and_says_what_is_wrong(client, org):
+    client.force_login(org.owner)
+    html = client.get(reverse("password_change")).content.decode()
+    # The site's fields (label, then "*" if required), not Django's bare "Old password:", and a way back.
+    assert "Old password:" not in html and "Old password *" in html and f'href="{reverse("profile")}"' in html
+    response = client.post(reverse("password_change"), {
+        "old_password": "pw", "new_password1": "a-Long-pass-2026", "new_password2": "a-Long-pass-2027"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "Please correct the marked fields." in html
+    assert 'id="id_new_password2_error"' in html
+    response = client.post(reverse("password_change"), {
+        "old_password": "pw", "new_password1": "a-Long-pass-2026", "new_password2": "a-Long-pass-2026"})
+    assert response.status_code == 302
+    assert f'<a href="{reverse("home")}">Back to the home page</a>' in client.get(response["Location"]).content.decode()
