@@ -394,6 +394,11 @@ class Opportunity(FollowedUp, models.Model):
             models.Index(fields=["owner", "status", "-updated_at"], name="opp_owner_status_idx"),
             # The dashboard's weighted forecast: a line's open deals by close date, read from the index alone.
             models.Index(fields=["status", "owner", "expected_close_date", "stage", "amount"], name="opp_forecast_idx"),
+            # The same in close-date order, for a line of many owners (a director, the whole company): the grouped
+            # rows come in the order of their groups, so the forecast sorts no 100k rows (a rep's few deals are
+            # read from opp_forecast_idx, already in close-date order per owner).
+            models.Index(fields=["status", "expected_close_date", "owner", "stage", "amount"],
+                         name="opp_forecast_day_idx"),
             # The kanban: the top cards of one stage, and its per-stage totals.
             models.Index(fields=["stage", "-updated_at", "-id"], name="opp_stage_updated_idx"),
             models.Index(fields=["customer", "-updated_at"], name="opp_customer_idx"),
@@ -405,8 +410,9 @@ class Opportunity(FollowedUp, models.Model):
             # The review's deals created in a period (its funnel's cohort), with the columns its line and
             # pipeline filters read.
             models.Index(fields=["created_at", "owner", "pipeline"], name="opp_created_idx"),
-            # The review's deals won or lost in a period (targets, forecast accuracy, lost reasons), by owner.
-            models.Index(fields=["status", "won_at", "owner"], name="opp_won_at_idx"),
+            # The review's deals won or lost in a period (targets, forecast accuracy, lost reasons), by owner; the
+            # won ones with the amount those sum (covering).
+            models.Index(fields=["status", "won_at", "owner", "amount"], name="opp_won_amount_idx"),
             models.Index(fields=["status", "lost_at", "owner"], name="opp_lost_at_idx"),
             # Covers the money totals (list footer, kanban column sums): summing from this index reads a
             # fraction of the table's pages, and grouping by stage walks it in order.

@@ -462,7 +462,7 @@ class Survey(models.Model):
                                     on_delete=models.CASCADE, related_name="survey")
     # The account owner when it was sent: "CSAT by owner" counts the answers each rep's customers gave.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("account owner"), null=True, blank=True,
-                              on_delete=models.PROTECT, related_name="+", db_index=False)  # survey_owner_idx
+                              on_delete=models.PROTECT, related_name="+", db_index=False)  # survey_owner_scores_idx
     product = models.ForeignKey("quotes.Product", verbose_name=_("product"), null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="+")
     email = models.CharField(_("sent to"), max_length=200, blank=True)

@@ -11,12 +11,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from closeloop.core.customfields.services import custom_field_create
 from closeloop.core.models import Role, User
 from closeloop.core.money import from_fen, sum_fen
-from closeloop.deals.models import Opportunity, Pipeline
+from closeloop.deals.models import Opportunity, OpportunityStatus, Pipeline
 from closeloop.insights import dashboard
 from closeloop.leads.models import LeadSource
 from closeloop.quotes.models import ApprovalRequest, ApprovalStatus, Quote, QuoteStatus
@@ -41,6 +42,20 @@ def quote_figures_before(scope) -> dict:
     return {"quotes_sent": (figures["sent"], from_fen(figures["sent_fen"])),
             "quotes_approved": (figures["approved"], from_fen(figures["approved_fen"])),
             "quotes_accepted": (figures["accepted"], from_fen(figures["accepted_fen"]))}
+
+
+def forecast_before(scope) -> list:
+    """The forecast's months as the query grouped by COALESCE(close date, close date) gave them before."""
+    months: dict = {}
+    day = Coalesce("expected_close_date", "expected_close_date")
+    for row in (scope.deals().filter(status=OpportunityStatus.OPEN).values(close_day=day)
+                .annotate(deals=Count("pk"), amount_fen=sum_fen(F("amount") * 100),
+                          weighted_fen=sum_fen(F("amount") * F("stage__probability"))).order_by()):
+        month = months.setdefault(row["close_day"].replace(day=1) if row["close_day"] else None, [0, 0, 0])
+        for n, key in enumerate(("deals", "amount_fen", "weighted_fen")):
+            month[n] += row[key] or 0
+    return [(f"{month:%Y-%m}" if month else "none", found[0], from_fen(found[1]), from_fen(found[2]))
+            for month, found in sorted(months.items(), key=lambda item: (item[0] is None, item[0]))]
 
 
 def quote_figures_now(scope) -> dict:
@@ -137,3 +152,29 @@ def test_the_edges_count_as_the_period_says(company):
     approvals = ApprovalRequest.objects.filter(kind="quote", status=ApprovalStatus.APPROVED, decided_at__gte=since,
                                                decided_at__lt=until).count()
     assert figures["quotes_approved"][0] == len(approved_quotes) < approvals  # a quote approved twice counts once
+
+
+def test_the_forecast_equals_the_query_it_replaces(company):
+    """Grouped by the bare close date (read in its index's order) instead of a COALESCE of it: the same months,
+    deals and amounts, with open deals on the first and last day of a month and without a close date."""
+    industry = company
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    open_deals = list(Opportunity.objects.filter(status=OpportunityStatus.OPEN).order_by("pk").values_list(
+        "pk", flat=True))
+    assert len(open_deals) > 30
+    for n, close in enumerate([None, None, first, first - timedelta(days=1), first + timedelta(days=31)]):
+        Opportunity.objects.filter(pk=open_deals[n]).update(expected_close_date=close)
+    source = LeadSource.objects.filter(leads__opportunities__status=OpportunityStatus.OPEN).distinct().order_by(
+        "pk").first()
+    pipeline = Pipeline.objects.filter(opportunities__status=OpportunityStatus.OPEN).distinct().order_by("pk").first()
+    filters = [{}, {"source": source}, {"pipeline": pipeline}, {"deal_filters": ((industry, "eq", "制造", "制造"),)}]
+    start, end = dashboard.period_bounds("quarter", today)
+    months = set()
+    for viewer in _viewers():
+        for narrowed in filters:
+            scope = dashboard.Scope(viewer=viewer, start=start, end=end, period="quarter", **narrowed)
+            now = [(row["key"], row["deals"], row["amount"], row["weighted"]) for row in dashboard.forecast(scope)["rows"]]
+            assert now == forecast_before(scope), (viewer.username, narrowed)
+            months |= {row[0] for row in now}
+    assert "none" in months and len(months) > 3
