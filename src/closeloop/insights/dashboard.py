@@ -675,13 +675,28 @@ class OwnedBy(Exists):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         sql, params = self.as_sql(compiler, connection, **extra_context)
-        table = Lead._meta.db_table
-        # The name Django gave the owner column's index (not entered: SQLite's editor must not run in a transaction).
-        index = connection.schema_editor()._create_index_name(table, [Lead._meta.get_field("owner").column])
+        table, index = Lead._meta.db_table, _lead_owner_index(connection)
         hinted, found = re.subn(rf'(FROM "{table}" ("?U0"?) )', rf'\1INDEXED BY "{index}" ', sql, count=1)
-        if not found:  # Django wrote the subquery differently: unhinted, still right
+        if index is None or not found:  # no such index, or Django wrote the subquery differently: unhinted, still right
             return sql, params
         return hinted, params
+
+
+def _lead_owner_index(connection) -> str | None:
+    """The name Django gave the leads' owner index, if the database has it (a hint naming a missing index is an
+    error in SQLite). Checked once per database, outside Django's query log."""
+    key = (connection.alias, connection.settings_dict["NAME"])
+    if key not in _lead_owner_indexes:
+        # Not entered: SQLite's schema editor must not run inside a transaction; only its naming is used.
+        name = connection.schema_editor()._create_index_name(Lead._meta.db_table, [Lead._meta.get_field("owner").column])
+        connection.ensure_connection()
+        found = connection.connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                                              [name]).fetchone()
+        _lead_owner_indexes[key] = name if found else None
+    return _lead_owner_indexes[key]
+
+
+_lead_owner_indexes: dict = {}
 
 
 def first_contacts_by_owner(scope: Scope, now: datetime) -> list[dict]:
