@@ -134,7 +134,7 @@ def _side_ids(side: str, options):
         cursor.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {quoted} WHERE option IN ({marks}) "  # noqa: S608
                        f"LIMIT {CANDIDATES_LIMIT + 1})", list(options))
         few = cursor.fetchone()[0] <= CANDIDATES_LIMIT
-    return RawSQL(f"SELECT DISTINCT record_id FROM {quoted} WHERE option IN ({marks})", list(options)), few  # noqa: S608
+    return RawSQL(f"SELECT record_id FROM {quoted} WHERE option IN ({marks})", list(options)), few  # noqa: S608
 
 
 def any_filter(queryset, field, options, *, probe: bool = False):
