@@ -114,6 +114,7 @@ class ImportKind:
     required: tuple[str, ...] = ()
     routed_label: Any = None
     hint: Any = ""  # which headers are recognised, shown on the upload page
+    template_url: str = ""  # URL name of the kind's empty sheet to fill in (its headers are recognised as they are)
 
 
 @dataclass(frozen=True)

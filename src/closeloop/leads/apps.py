@@ -124,7 +124,7 @@ class LeadsConfig(LoopApp):
         return [ImportKind(
             LEADS, _("leads"), _("Import leads from Excel or CSV"), fields=_lead_fields, aliases=FIELD_ALIASES,
             check=_lead_check, submit=_lead_submit, may_import=lambda user: user.is_authenticated,
-            upload_url="leads:import", list_url="leads:list",
+            upload_url="leads:import", list_url="leads:list", template_url="leads:import_template",
             routed_label=_("rows matched existing records and were sent to their owners"),
             hint=_("Columns are recognised by their headers (公司名称, 联系人, 手机, 邮箱, company, name, mobile, email …); "
                    "you can correct the mapping and see a preview before anything is imported."),

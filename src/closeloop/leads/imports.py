@@ -17,7 +17,14 @@ from closeloop.core.customfields import registry
 from closeloop.core.hooks import ImportKind, collect
 
 # The file checks and reader, under the names the import job uses.
-from closeloop.core.spreadsheets import FileInfo, cell_text, check_upload, inspect_file, iter_file_rows  # noqa: F401
+from closeloop.core.spreadsheets import (  # noqa: F401
+    FileInfo,
+    cell_text,
+    check_upload,
+    inspect_file,
+    iter_file_rows,
+    workbook_export,
+)
 from closeloop.core.spreadsheets import SpreadsheetError as ImportFileError  # noqa: F401
 
 from . import normalize
@@ -87,6 +94,19 @@ def _alias_index(kind: ImportKind) -> dict[str, str]:
 def lead_fields() -> dict:
     """The leads kind's importable fields and labels: the built-in ones, then the custom fields."""
     return {**FIELD_LABELS, **{registry.error_key(field): field.label for field in registry.definitions(LEAD_TARGET)}}
+
+
+def template_workbook(kind: ImportKind) -> bytes:
+    """An empty sheet to fill in: one column per importable field, headed by the name people use for it (which
+    `auto_mapping` recognises), a required field's marked with "*" (which it ignores)."""
+    with workbook_export() as export:
+        sheet = export.book.add_worksheet(str(kind.label)[:31])
+        for column, (name, label) in enumerate(kind.fields().items()):
+            header = kind.aliases[name][0] if kind.aliases.get(name) else str(label)
+            sheet.write(0, column, f"{header}*" if name in kind.required else header, export.bold)
+            sheet.set_column(column, column, max(12, 2 * len(header) + 4))
+        sheet.freeze_panes(1, 0)
+    return export.content
 
 
 def auto_mapping(headers: list[str], kind: ImportKind | None = None) -> list[str]:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("assign/", views.lead_bulk_assign_view, name="bulk_assign"),
     path("tag/", views.lead_bulk_tag_view, name="bulk_tag"),
     path("import/", views_import.import_upload_view, name="import"),
+    path("import/template.xlsx", views_import.import_template_view, name="import_template"),
     path("import/<int:pk>/", views_import.import_detail_view, name="import_detail"),
     path("import/<int:pk>/progress/", views_import.import_progress_view, name="import_progress"),
     path("import/<int:pk>/cancel/", views_import.import_cancel_view, name="import_cancel"),

@@ -15,11 +15,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from closeloop.core.errors import DomainError, form_errors_from
 from closeloop.core.pagination import paginate
-from closeloop.core.spreadsheets import XLSX_CONTENT_TYPE
+from closeloop.core.spreadsheets import XLSX_CONTENT_TYPE, xlsx_response
 
 from .exports import refusal_report
 from .forms import ImportMappingForm, ImportUploadForm
-from .imports import LEADS, import_kind, reason_text, row_data
+from .imports import LEADS, import_kind, reason_text, row_data, template_workbook
 from .models import ImportJob, ImportStatus
 from .selectors import get_import_for_user, import_destinations
 from .services.importing import import_job_cancel, import_job_create, import_job_start
@@ -61,6 +61,15 @@ def import_upload_view(request, kind: str = LEADS):
     recent = ImportJob.objects.visible_to(request.user).filter(created_by=request.user, kind=kind.key)[:10]
     return render(request, "leads/import_upload.html",
                   {"form": form, "recent": recent, "too_big": too_big, "kind": kind})
+
+
+@login_required
+@require_GET
+def import_template_view(request, kind: str = LEADS):
+    kind = import_kind(kind)
+    if not kind.may_import(request.user):
+        raise PermissionDenied
+    return xlsx_response(template_workbook(kind), f"{kind.key}-template.xlsx")
 
 
 def _preview(job: ImportJob, mapping: list[str], default_source) -> list[dict]:

@@ -66,6 +66,7 @@ def product_import_kind() -> ImportKind:
         PRODUCTS, _("products"), _("Import products from Excel or CSV"), fields=product_fields,
         aliases=PRODUCT_ALIASES, check=_check, submit=_submit, may_import=catalog.can_manage_catalog,
         upload_url="quotes:product_import", list_url="quotes:product_list", required=("code", "name", "list_price"),
+        template_url="quotes:product_import_template",
         routed_label=_("rows updated the product with the same code"),
         hint=_("Columns are recognised by their headers (编码, 名称, 类别, 单位, 单价, 成本, 税率, code, name, price …). "
                "A row whose code is already in the catalog updates that product; empty cells keep its values."),

@@ -26,6 +26,8 @@ urlpatterns = [
     path("products/new/", views_catalog.product_edit_view, name="product_create"),
     # The lead import's pages with the catalog's fields; the job's own pages stay under /leads/import/<pk>/.
     path("products/import/", views_import.import_upload_view, {"kind": PRODUCTS}, name="product_import"),
+    path("products/import/template.xlsx", views_import.import_template_view, {"kind": PRODUCTS},
+         name="product_import_template"),
     path("products/<int:pk>/", views_catalog.product_edit_view, name="product_edit"),
     path("templates/", views_catalog.template_list_view, name="template_list"),
     path("templates/new/", views_catalog.template_edit_view, name="template_create"),

@@ -87,6 +87,31 @@ def test_it_goes_from_upload_to_mapping_to_result(client, org, django_capture_on
     assert job.original_name in client.get(reverse("leads:import")).content.decode()
 
 
+def test_the_template_is_a_sheet_whose_every_column_maps_by_itself(client, org):
+    from closeloop.core.customfields.services import custom_field_create
+
+    custom_field_create(target="leads.Lead", key="grade", field_type="choice", actor=org.admin,
+                        data={"label_zh": "客户等级", "label_en": "Customer grade", "options": "A\nB"})
+    client.force_login(org.owner)
+    upload_page = client.get(reverse("leads:import")).content.decode()
+    assert reverse("leads:import_template") in upload_page
+    response = client.get(reverse("leads:import_template"))
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")
+    headers = [cell.value for cell in openpyxl.load_workbook(io.BytesIO(response.content)).active[1]]
+    assert headers[:3] == ["公司名称", "联系人", "职务"] and "Customer grade" in headers
+    # Filled in and uploaded as it is, every column is mapped to its field without a correction.
+    row = ["上海甲科技有限公司", "张三", "", "13912345678"] + [""] * (len(headers) - 4)
+    upload(client, xlsx_bytes([row], headers=headers))
+    job = ImportJob.objects.get()
+    assert "" not in job.mapping and len(set(job.mapping)) == len(headers)
+    assert job.mapping[headers.index("Customer grade")] == "custom.grade"
+    # Products' template marks the columns a row must have; only those who import products get it.
+    client.force_login(org.admin)
+    product_headers = [cell.value for cell in openpyxl.load_workbook(io.BytesIO(
+        client.get(reverse("quotes:product_import_template")).content)).active[1]]
+    assert product_headers[:2] == ["编码*", "名称*"]
+
+
 def test_a_corrected_mapping_is_previewed_and_kept(client, org):
     client.force_login(org.owner)
     upload(client, xlsx_bytes([["甲公司", "张三", "13912345678"]], headers=["A", "B", "C"]))

@@ -116,6 +116,7 @@ def test_only_administrators_and_presales_import_products(client, org, who):
     user = getattr(org, who)
     client.force_login(user)
     assert client.get(reverse("quotes:product_import")).status_code == 403
+    assert client.get(reverse("quotes:product_import_template")).status_code == 403
     assert upload(client).status_code == 403
     with pytest.raises(Forbidden):
         import_job_create(upload=SimpleUploadedFile("p.xlsx", xlsx_bytes(ROWS, headers=HEADERS)), actor=user,
