@@ -279,9 +279,12 @@ def handoff_respond(*, handoff: Handoff, actor: User, accept: bool, note: str = 
         audit_record(actor=actor, channel=channel, action=f"handoff.{handoff.status}", target=record,
                      changes={"handoff": [str(HandoffStatus.PENDING.label), str(handoff.get_status_display())]},
                      note=f"{handoff.title}: {handoff.response_note}".strip(": "))
-        notify(recipient=handoff.requested_by, kind=f"handoff.{handoff.status}",
-               message=_("%(user)s %(status)s: %(title)s")
-               % {"user": actor, "status": handoff.get_status_display().lower(), "title": handoff.title},
+        # The requester may have asked for the same help on many records: the message names this one, and why not.
+        message = _("%(user)s %(status)s: %(title)s (%(record)s)") % {
+            "user": actor, "status": handoff.get_status_display().lower(), "title": handoff.title, "record": record}
+        if handoff.response_note:
+            message = _("%(message)s: “%(note)s”") % {"message": message, "note": handoff.response_note}
+        notify(recipient=handoff.requested_by, kind=f"handoff.{handoff.status}", message=message,
                url=record.get_absolute_url())
     return handoff
 
@@ -302,7 +305,8 @@ def handoff_complete(*, handoff: Handoff, actor: User, note: str = "", channel: 
                      changes={"handoff": [str(HandoffStatus.ACCEPTED.label), str(HandoffStatus.DONE.label)]},
                      note=handoff.title)
         notify(recipient=handoff.requested_by, kind="handoff.done",
-               message=_("%(user)s finished: %(title)s") % {"user": actor, "title": handoff.title},
+               message=_("%(user)s finished: %(title)s (%(record)s)") % {
+                   "user": actor, "title": handoff.title, "record": record},
                url=record.get_absolute_url())
     return handoff
 

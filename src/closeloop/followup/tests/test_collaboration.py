@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
-from closeloop.core.models import AuditEntry, Notification
+from closeloop.core.models import AuditEntry, Notification, SummaryItem
 from closeloop.deals.models import Customer, Opportunity
 from closeloop.followup.models import HandoffStatus, Participant
 from closeloop.followup.services import (
@@ -49,6 +49,22 @@ def test_a_declined_handoff_takes_the_deal_away_again(org, make_deal):
                                        due_at=timezone.now() + timedelta(days=1), actor=org.owner)
     handoff_respond(handoff=handoff, actor=org.outsider, accept=False, note="不是我负责")
     assert not Opportunity.objects.visible_to(org.outsider).filter(pk=deal.pk).exists()
+
+
+def test_the_answer_names_the_record_and_says_why(org, make_deal):
+    # A rep who asked pre-sales for "技术评估" on three deals must tell from the notification which was answered.
+    deals = [make_deal(name=f"商机{n}") for n in range(2)]
+    due = timezone.now() + timedelta(days=1)
+    declined, accepted = (handoff_request(record=deal, assignee=org.outsider, title="技术评估", due_at=due,
+                                          actor=org.owner) for deal in deals)
+    handoff_respond(handoff=declined, actor=org.outsider, accept=False, note="不是我负责")
+    handoff_respond(handoff=accepted, actor=org.outsider, accept=True)
+    handoff_complete(handoff=accepted, actor=org.outsider)
+    messages = {n.kind: n.message for n in Notification.objects.filter(recipient=org.owner)}
+    assert messages["handoff.declined"] == f"outsider declined: 技术评估 ({deals[0]}): “不是我负责”"
+    assert messages["handoff.accepted"] == f"outsider accepted: 技术评估 ({deals[1]})"
+    summary = SummaryItem.objects.get(recipient=org.owner, kind="handoff.done")  # done: in the morning summary
+    assert summary.message == f"outsider finished: 技术评估 ({deals[1]})"
 
 
 def test_mentions_notify_only_people_who_can_see_the_deal(org, make_deal, django_capture_on_commit_callbacks):
