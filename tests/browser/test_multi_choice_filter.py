@@ -33,6 +33,7 @@ def test_a_rep_ticks_two_options_on_the_leads_list_on_a_phone(org, make_lead, ne
     rep.get_by_role("checkbox", name="展会").check()
     expect(rep.get_by_text("杭州西溪软件有限公司")).to_have_count(0)
     rep.get_by_role("checkbox", name="官网").check()
+    expect(rep.locator("details.cf-multi summary")).to_have_text("意向渠道: 展会、官网")  # says what is ticked
     expect(rep.get_by_text("温州瓯江电器有限公司").first).to_be_visible()
     expect(rep.get_by_text("宁波甬江汽配有限公司").first).to_be_visible()
     expect(rep.get_by_text("杭州西溪软件有限公司")).to_have_count(0)

@@ -168,7 +168,7 @@ class DealsConfig(LoopApp):
                 ),
                 default_columns=("contact", "industry", "city", "owner", "next_follow_up"),
                 parameters=CUSTOMER_LIST_PARAMETERS, sorts=tuple(CUSTOMER_SORTS), title_sort="name",
-                custom_target="deals.Customer", order=30)]
+                custom_target="deals.Customer", custom_filters=True, order=30)]
 
     def custom_field_targets(self):
         from closeloop.core.hooks import CustomFieldTarget

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from closeloop.core.customfields import indexes
 from closeloop.core.errors import DomainError, error_text
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
 from closeloop.core.savedviews.lists import open_list
@@ -46,6 +47,8 @@ def customer_list_view(request):
                               department=get.get("department", "")[:20],
                               created_from=get.get("from", ""), created_to=get.get("to", ""),
                               sort=get.get("sort", "-created_at"))
+    # `cf.<key>` filters on the customer's fields the viewer may see; offered on the indexed ones shown in the list.
+    customers, _columns, custom_filters = indexes.list_fields(customers, CUSTOMER_TARGET, request.user, get)
     page = paginate(request, with_tag(customers, tag) if tag else customers)
     attach_tags(page["rows"])
     primary = _primary_contacts(page["rows"])
@@ -53,7 +56,11 @@ def customer_list_view(request):
         customer.primary_contact = primary.get(customer.pk)  # the phone card names whom to call
     return render(request, "deals/customer_list.html", {
         "page": page, "q": q, "query": query_without_page(request), "tag": tag, "tags": list(Tag.objects.all()),
-        "review_filters": kept_parameters(request, CUSTOMER_REVIEW_PARAMETERS),
+        # A custom filter the form does not offer (a link's, a saved view's) is kept as a hidden field.
+        "review_filters": [*kept_parameters(request, CUSTOMER_REVIEW_PARAMETERS), *(
+            (name, value) for name, value in kept_parameters(request, (), prefixes=(indexes.QUERY_PREFIX,))
+            if name not in {indexes.QUERY_PREFIX + field.key for field, _text in custom_filters})],
+        "custom_filters": custom_filters,
         # The columns the view shows (core/savedviews).
         "list_views": list_views,
         "custom_columns": [column.field for column in list_views.columns if column.field is not None]})

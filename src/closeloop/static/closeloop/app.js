@@ -8,6 +8,8 @@
 //   data-history-back             a link that goes back a page (keeping what was typed there) when it can
 //   data-templates='{"call": …}'  a textarea that follows its form's kind select with that kind's skeleton
 //                                 (follow-up templates) while its text is empty or an untouched skeleton
+//   data-options-any="不限"      a dropdown of checkboxes (a multiple-choice filter) whose summary's
+//                                 data-options-label says what is ticked, or this word when nothing is
 //   a link to #id of a folded <details> (or of something inside one) unfolds it
 (() => {
   "use strict";
@@ -44,6 +46,14 @@
     document.querySelectorAll(`input[name="${CSS.escape(all.dataset.selectAll)}"]`).forEach((box) => {
       box.checked = all.checked;
     });
+  });
+
+  document.addEventListener("change", (event) => {
+    const menu = event.target.closest("details[data-options-any]");
+    const summary = menu && menu.querySelector("summary[data-options-label]");
+    if (!summary) return;
+    const ticked = [...menu.querySelectorAll("input[type=checkbox]:checked")].map((box) => box.value);
+    summary.textContent = `${summary.dataset.optionsLabel}: ${ticked.length ? ticked.join("、") : menu.dataset.optionsAny}`;
   });
 
   document.addEventListener("change", (event) => {
