@@ -541,7 +541,7 @@ class SavedView(models.Model):
 
 
 class Deletion(models.Model):
-    """A record that was deleted, for the API's sync (`GET /api/deleted/{kind}`, core/sync.py): the kind's name
+    """A record that was deleted (or left some callers' sight: `why`), for the API's sync (`GET /api/deleted/{kind}`, core/sync.py): the kind's name
     (`SyncedKind.kind`), the record's id and when. Written in the deleting transaction by a post_delete receiver,
     so a rolled-back delete leaves none and a committed one cannot lose it."""
 
@@ -553,6 +553,11 @@ class Deletion(models.Model):
     # (deletions from before it was kept, and kinds every colleague reads: people, products).
     scoped = models.BooleanField(default=False, db_default=False)
     seen_by = models.TextField(default="", db_default="", blank=True)
+    # "deleted", or "left": the record still exists but a change of it (reassigned, released to a pool, a
+    # collaboration or hand-off ended) took it out of the sight of the callers in `seen_by` (core/sync.py
+    # `departures`); `deleted_at` is then when it left. Always scoped; never told to who sees every record.
+    why = models.CharField(max_length=10, choices=[("deleted", "deleted"), ("left", "left")], default="deleted",
+                           db_default="deleted")
 
     class Meta:
         indexes = [

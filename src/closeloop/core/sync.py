@@ -16,10 +16,14 @@ deletions kept from before this was recorded are told to every caller.
 The cost is one query per deleted record for each caller who does not see everything; a kind whose visibility is
 its parent's (`SyncedKind.follows`: follow-ups, contacts) asks once per parent within one delete.
 
-What is not reported: a record that only left the caller's sight (reassigned to another team, claimed from a pool,
-a hand-off ended) is not deleted and does not come; its next change does not reach that caller either. An
-integrator that needs to know asks for the record by id (404: no longer theirs) or compares a full list now and
-then (docs/api-sync.md describes how the sync could tell it).
+A record that leaves a caller's sight through a change of that one record (a lead, customer or deal reassigned to
+another team, released to a pool, a collaboration or hand-off ended) is listed with the deletions, `why: "left"`:
+the service that changes it wraps the change in `departures(record)`, which asks the same audience as a deletion
+before and after, in the change's transaction, and writes one `Deletion(why="left")` naming who saw it before and
+not after. Administrators and company-wide roles never lose sight, so are never told one. A record that comes
+back into sight comes again through the list (the change that brought it back moved its `updated_at`). Not told
+yet (docs/api-sync.md): the kinds that follow a parent (a lead's follow-ups, a customer's contacts) and changes
+that move many records at once (a person moved to another team, a role changed).
 
 Deletions are kept CLOSELOOP_API_DELETIONS_DAYS (90) days: a nightly sweep (`deletions_prune`) deletes older ones
 and notes per kind how far back it pruned (`DeletionHorizon`). A sync whose position is older than that horizon
@@ -29,6 +33,7 @@ never pruned (a young installation) still syncs.
 """
 
 import functools
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -62,8 +67,6 @@ def _audience(model, instance, follows, cache: dict) -> tuple[bool, str]:
     than those told every deletion of the kind. A model without visibility rules is not scoped. A kind whose
     visibility is its parent's (`SyncedKind.follows`: a follow-up's record, a contact's customer) asks the parent's,
     once per parent in one delete (`cache`): a lead's follow-ups deleted with it cost no more than the lead."""
-    from .models import ApiToken, User
-
     target, pk = follows(instance) if follows else (model, instance.pk)
     key = (model, target, pk)
     if key in cache:
@@ -81,12 +84,55 @@ def _audience(model, instance, follows, cache: dict) -> tuple[bool, str]:
             # No owner: a lead or customer in a public pool, which the pools' lists show to every rep.
             cache[key] = (False, "")
             return cache[key]
+    cache[key] = (True, _ids(_seers(model, record, _callers(cache))))
+    return cache[key]
+
+
+def _callers(cache: dict) -> list:
+    """Who may call the API (anyone who ever had a token, active), asked once per `cache`."""
+    from .models import ApiToken, User
+
     if "callers" not in cache:
         cache["callers"] = list(User.objects.filter(is_active=True, pk__in=ApiToken.objects.values("user_id")))
-    seen = sorted(user.pk for user in cache["callers"]
-                  if not sees_every_deletion(model, user) and record.visible_to(user).exists())
-    cache[key] = (True, "," + "".join(f"{pk}," for pk in seen))
-    return cache[key]
+    return cache["callers"]
+
+
+def _seers(model, record, callers) -> set[int]:
+    """The ids of `callers` who see `record` (a one-record queryset) and are not told every deletion of `model`."""
+    return {user.pk for user in callers if not sees_every_deletion(model, user) and record.visible_to(user).exists()}
+
+
+def _ids(pks) -> str:
+    return "," + "".join(f"{pk}," for pk in sorted(pks))
+
+
+@functools.cache
+def _by_model() -> dict:
+    return {apps.get_model(kind.model): kind for kind in kinds().values() if kind.follows is None}
+
+
+@contextmanager
+def departures(record):
+    """Wrap a change of one synced record that may take it out of some callers' sight (a new owner, a release to a
+    pool, a collaborator or hand-off ended), inside the change's transaction: who among the API's callers sees it
+    is asked before and after (the deletions' audience), and those who saw it before and not after are told it left
+    (`Deletion(why="left")`, listed by `GET /api/deleted/{kind}`). Costs two `EXISTS` per caller who does not see
+    every record; nothing for kinds without visibility rules or when no caller saw it."""
+    from .models import Deletion
+
+    model = type(record)._meta.concrete_model
+    synced = _by_model().get(model)
+    queryset = model._default_manager.filter(pk=record.pk)
+    if synced is None or not hasattr(queryset, "visible_to"):
+        yield
+        return
+    callers = _callers({})
+    before = _seers(model, queryset, callers)
+    yield
+    left = before - _seers(model, queryset, callers) if before else set()
+    if left:
+        Deletion.objects.create(kind=synced.kind, record_id=record.pk, deleted_at=timezone.now(), scoped=True,
+                                seen_by=_ids(left), why="left")
 
 
 def _delete_cache(origin) -> dict:
@@ -164,8 +210,11 @@ router = Router(tags=["sync"])
 
 
 class DeletionOut(Schema):
-    id: int = Field(description="The deleted record's id.")
-    deleted_at: datetime
+    id: int = Field(description="The record's id.")
+    deleted_at: datetime = Field(description="When it was deleted, or left your sight.")
+    why: Literal["deleted", "left"] = Field(description="`deleted`, or `left`: the record still exists but a change "
+                                            "of it (reassigned, released to a pool, a collaboration or hand-off "
+                                            "ended) took it out of your sight. Drop both from a mirror.")
 
     @staticmethod
     def resolve_id(obj):
@@ -181,13 +230,15 @@ Kind = Literal[tuple(kinds())]
 
 
 @router.get("/{kind}", response={200: DeletionPage, 401: ErrorOut, 410: ErrorOut, 422: ErrorOut},
-            summary="The records of a list deleted since a time or a cursor",
+            summary="The records of a list deleted, or that left your sight, since a time or a cursor",
             description="`kind` is a synced list: leads, customers, contacts, deals, activities, quotes, products, "
             "contracts, tickets, surveys, campaigns, users, saved_views. With `updated_since` or "
             "`cursor` the deletions come oldest first, as the lists' changes do; keep the last `next_cursor` beside "
             "the list's own. Only ids, and only of records you could see when they were deleted (administrators, "
-            "finance for quotes and contracts and service for tickets and surveys: all). A record that only left "
-            "your sight (reassigned, claimed from a pool) is not listed here; ask for it by id (404) to find out. "
+            "finance for quotes and contracts and service for tickets and surveys: all). A lead, customer or deal "
+            "that left your sight through a change of it (reassigned to another team, released to a pool, a "
+            "collaboration or hand-off ended) comes here too, with `why` `left`; if it comes back into your sight, "
+            "the list gives it again. "
             "Deletions are kept 90 days by default (CLOSELOOP_API_DELETIONS_DAYS): a sync from a position older "
             "than what was pruned is answered 410 with code `sync_expired`; read the whole list again, then sync "
             "on.")
@@ -196,6 +247,8 @@ def list_deletions(request, kind: Kind, params: Query[SyncParams]):
 
     check_not_expired(kind, params)
     rows = Deletion.objects.filter(kind=kind)
-    if not sees_every_deletion(apps.get_model(kinds()[kind].model), request.user):
+    if sees_every_deletion(apps.get_model(kinds()[kind].model), request.user):
+        rows = rows.exclude(why="left")  # who sees every record never loses sight of one
+    else:
         rows = rows.filter(Q(scoped=False) | Q(seen_by__contains=f",{request.user.pk},"))
     return api_list(rows.order_by("-deleted_at", "-id"), params, key="deleted_at")

@@ -32,6 +32,7 @@ from closeloop.core.audit import audit_record
 from closeloop.core.errors import Conflict, Forbidden, invalid
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
+from closeloop.core.sync import departures
 from closeloop.followup.models import Activity, ActivityKind
 from closeloop.followup.rights import Act, may
 from closeloop.leads.pool import (
@@ -141,8 +142,9 @@ def _return_one(customer: Customer, *, days: int, now) -> bool:
         # logged since the scan wins over the sweep.
         still_due = _with_follow_up_clock(_returnable()).filter(
             pk=customer.pk, owner_id=customer.owner_id, followed_up_at__lte=now - timedelta(days=days))
-        moved = Customer.objects.filter(Q(pk__in=still_due.values("pk"))).update(
-            owner=None, pooled_at=now, owned_since=None, next_follow_up_at=None, updated_at=now)
+        with departures(customer):
+            moved = Customer.objects.filter(Q(pk__in=still_due.values("pk"))).update(
+                owner=None, pooled_at=now, owned_since=None, next_follow_up_at=None, updated_at=now)
         if not moved:
             return False
         previous = User.objects.get(pk=customer.owner_id)
@@ -199,7 +201,8 @@ def customer_release(*, customer: Customer, actor: User, reason: str, channel: s
         customer.owner = None
         customer.pooled_at = timezone.now()
         customer.owned_since = None
-        customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
+        with departures(customer):
+            customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
         audit_record(actor=actor, channel=channel, action="customer.release", target=customer,
                      changes={"owner": [str(old), None]}, note=reason)
     return customer

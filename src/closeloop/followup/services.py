@@ -20,6 +20,7 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import check_text_limits, datetime_input, text_limit_errors
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
+from closeloop.core.sync import departures
 
 from .activity_templates import template_errors
 from .models import (
@@ -204,7 +205,7 @@ def participant_remove(*, record, user: User, actor: User, channel: str = Channe
     """Take a colleague off a record; a participant may also leave it themselves."""
     if user.pk != getattr(actor, "pk", None):
         require(actor, record, Act.MANAGE)
-    with transaction.atomic():
+    with transaction.atomic(), departures(record):
         if participant_discard(record=record, user=user):
             audit_record(actor=actor, channel=channel, action="participant.remove", target=record,
                          changes={"collaborators": [str(user), None]})
@@ -272,10 +273,11 @@ def handoff_respond(*, handoff: Handoff, actor: User, accept: bool, note: str = 
         handoff.status = HandoffStatus.ACCEPTED if accept else HandoffStatus.DECLINED
         handoff.response_note = note.strip()
         handoff.responded_at = timezone.now()
-        handoff.save(update_fields=["status", "response_note", "responded_at"])
         record = handoff.record
-        if accept:
-            participant_ensure(record=record, user=actor, role=handoff.role)
+        with departures(record):  # a declined hand-off no longer shows the record to its assignee
+            handoff.save(update_fields=["status", "response_note", "responded_at"])
+            if accept:
+                participant_ensure(record=record, user=actor, role=handoff.role)
         audit_record(actor=actor, channel=channel, action=f"handoff.{handoff.status}", target=record,
                      changes={"handoff": [str(HandoffStatus.PENDING.label), str(handoff.get_status_display())]},
                      note=f"{handoff.title}: {handoff.response_note}".strip(": "))

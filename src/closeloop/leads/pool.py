@@ -25,6 +25,7 @@ from closeloop.core.audit import audit_record
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
+from closeloop.core.sync import departures
 from closeloop.followup.models import Activity, ActivityKind
 from closeloop.followup.services import tasks_cancel
 
@@ -273,10 +274,11 @@ def pool_sweep_run(*, now=None) -> SweepResult:
 def _return_one(lead, *, reason, now) -> bool:
     with transaction.atomic():
         # Conditional on the owner we read: a reassignment or a claim in between wins over the sweep.
-        moved = Lead.objects.filter(pk=lead.pk, owner_id=lead.owner_id,
-                                    status__in=[*RETURNABLE_STATUSES, LeadStatus.NURTURE]).update(
-            owner=None, in_pool=True, pooled_at=now, status=LeadStatus.NEW, updated_at=now,
-        )
+        with departures(lead):  # its owner's line no longer sees it
+            moved = Lead.objects.filter(pk=lead.pk, owner_id=lead.owner_id,
+                                        status__in=[*RETURNABLE_STATUSES, LeadStatus.NURTURE]).update(
+                owner=None, in_pool=True, pooled_at=now, status=LeadStatus.NEW, updated_at=now,
+            )
         if not moved:
             return False
         previous = User.objects.get(pk=lead.owner_id)

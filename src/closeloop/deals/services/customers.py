@@ -11,6 +11,7 @@ from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import text_limit_errors
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
+from closeloop.core.sync import departures
 from closeloop.followup.models import ParticipantRole
 from closeloop.followup.rights import Act, may, require
 from closeloop.followup.services import participant_discard, participant_ensure
@@ -236,10 +237,11 @@ def customer_transfer(*, customer: Customer, new_owner: User, actor: User, reaso
         customer.owner = new_owner
         customer.pooled_at = None
         customer.owned_since = timezone.now()
-        customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
-        participant_discard(record=customer, user=new_owner)
-        if keep_as_collaborator and old is not None:
-            participant_ensure(record=customer, user=old, role=ParticipantRole.SALES)
+        with departures(customer):  # the old owner's line, unless kept as a collaborator
+            customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
+            participant_discard(record=customer, user=new_owner)
+            if keep_as_collaborator and old is not None:
+                participant_ensure(record=customer, user=old, role=ParticipantRole.SALES)
         audit_record(actor=actor, channel=channel, action="customer.transfer", target=customer,
                      changes={"owner": [str(old) if old else None, str(new_owner)]}, note=reason)
         notify(recipient=new_owner, kind="customer.transferred",

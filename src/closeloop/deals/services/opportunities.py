@@ -14,6 +14,7 @@ from closeloop.core.inputs import check_text_limits, date_input, datetime_input
 from closeloop.core.models import Channel, User
 from closeloop.core.money import parse_money
 from closeloop.core.notify import notify
+from closeloop.core.sync import departures
 from closeloop.followup.models import ParticipantRole
 from closeloop.followup.rights import Act, may, require
 from closeloop.followup.services import follow_up_time, participant_discard, participant_ensure
@@ -335,10 +336,11 @@ def opportunity_transfer(*, opportunity: Opportunity, new_owner: User, actor: Us
         if old == new_owner:
             return opportunity
         opportunity.owner = new_owner
-        opportunity.save(update_fields=["owner", "updated_at"])
-        participant_discard(record=opportunity, user=new_owner)
-        if keep_as_collaborator:
-            participant_ensure(record=opportunity, user=old, role=ParticipantRole.SALES)
+        with departures(opportunity):  # the old owner's line, unless kept as a collaborator
+            opportunity.save(update_fields=["owner", "updated_at"])
+            participant_discard(record=opportunity, user=new_owner)
+            if keep_as_collaborator:
+                participant_ensure(record=opportunity, user=old, role=ParticipantRole.SALES)
         audit_record(actor=actor, channel=channel, action="opportunity.transfer", target=opportunity,
                      changes={"owner": [str(old), str(new_owner)]}, note=reason)
         notify(recipient=new_owner, kind="opportunity.transferred",

@@ -13,6 +13,7 @@ from closeloop.core.errors import Conflict, ValidationFailed, invalid
 from closeloop.core.inputs import text_limit_errors
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
+from closeloop.core.sync import departures
 from closeloop.followup.rights import Act, require
 from closeloop.followup.services import tasks_cancel
 
@@ -116,7 +117,9 @@ def lead_assign(*, lead: Lead, owner: User, actor: User, channel: str = Channel.
         # A manager handing over a pool or nurture lead has decided it is for sales now.
         if lead.status in (LeadStatus.NEW, LeadStatus.NURTURE):
             values["status"] = LeadStatus.ASSIGNED
-        audited_update(instance=lead, data=values, actor=actor, channel=channel, action="lead.assign", note=reason)
+        with departures(lead):  # the old owner's line may no longer see it
+            audited_update(instance=lead, data=values, actor=actor, channel=channel, action="lead.assign",
+                           note=reason)
         assignment.first_contact_task(lead=lead, owner=owner)
         notify(recipient=owner, kind="lead.assigned", message=_("Lead assigned to you: %s") % lead, url=lead.get_absolute_url())
     return lead
