@@ -83,13 +83,17 @@ def handoff_create_view(request, record_type, pk):
             services.handoff_request(record=record, assignee=data["assignee"], title=data["title"],
                                      due_at=data["due_at"], details=data["details"], role=data["role"],
                                      actor=request.user)
+        except DomainError as exc:
+            if not exc.field_errors:
+                messages.error(request, error_text(exc))
+                return redirect(record)
+            form_errors_from(form, exc)
+        else:
             messages.success(request, _("Hand-off sent to %(user)s; it waits for their confirmation.")
                              % {"user": data["assignee"]})
-        except DomainError as exc:
-            messages.error(request, error_text(exc))
-    else:
-        messages.error(request, _("Give the person, the task and a due date."))
-    return redirect(record)
+            return redirect(record)
+    # The form again with what was typed and what is wrong, not the record page with the details lost.
+    return render(request, "followup/handoff_form.html", {"form": form, "record": record, "kind": record_type})
 
 
 @login_required

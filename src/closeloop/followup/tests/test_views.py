@@ -97,7 +97,8 @@ def test_every_record_page_has_the_follow_up_family_for_those_who_see_it(client,
     for name, data in (("followup:participant_add", {"user": org.teammate.pk, "role": "presales"}),
                        ("followup:handoff_create", {}), ("followup:comment_create", {"body": "看一下"})):
         response = client.post(reverse(name, args=[record_type, record.pk]), data)
-        assert response.status_code == (302 if sees else 404), name
+        # An incomplete hand-off comes back as its form, with what is missing marked.
+        assert response.status_code == ((200 if name == "followup:handoff_create" else 302) if sees else 404), name
     assert client.get(reverse("followup:activity_create", args=[record_type, record.pk])).status_code == (
         200 if sees else 404)
     if sees:
@@ -142,6 +143,19 @@ def test_the_handoff_shows_what_is_asked_where_it_is_answered(client, org, make_
     html = client.get(lead.get_absolute_url()).content.decode()
     handoffs = html.split('id="comments"')[0].rsplit("</h2>", 1)[-1]  # the hand-off list, before the comments
     assert "Accept" in handoffs and "请评估对接 ERP 的可行性<br>客户用的是用友" in handoffs
+
+
+def test_a_refused_handoff_keeps_what_was_typed(client, org, make_lead):
+    lead = make_lead()
+    client.force_login(org.owner)
+    response = client.post(reverse("followup:handoff_create", args=["lead", lead.pk]), {
+        "assignee": org.owner.pk, "title": "技术评估", "role": "presales", "due_at": "明天",
+        "details": "写了很久的一段说明"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "写了很久的一段说明</textarea>" in html
+    assert "Hand the task to someone else." in html and not Handoff.objects.exists()
+    response = client.post(reverse("followup:handoff_create", args=["lead", lead.pk]), {"details": "只写了说明"})
+    assert "只写了说明</textarea>" in response.content.decode() and "Please correct the marked fields." in response.content.decode()
 
 
 def test_the_lead_page_shows_what_deals_adds(client, org, make_lead, qualified):
