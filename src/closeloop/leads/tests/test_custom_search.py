@@ -72,13 +72,15 @@ def test_search_finds_exactly_a_substring_scan_of_the_values_the_viewer_sees(org
         assert _found(user, q) == _plain_scan(user, q), (user, q)
 
 
-@pytest.mark.parametrize("limit", [0, 1, 2])
-def test_the_same_results_above_the_candidates_limit(org, leads, make_lead, monkeypatch, limit):
+@pytest.mark.parametrize(("limit", "few"), [(0, 500), (1, 500), (2, 500), (2, 0), (2, 1), (1_000, 1)])
+def test_the_same_results_above_the_candidates_limit(org, leads, make_lead, monkeypatch, limit, few):
     """Over the limit the list walks its own order with the plain condition (PostgreSQL: an expression no index
-    serves); at or under it, the candidates are read first. Either way the same leads."""
+    serves); at or under it, the candidates are read first (PostgreSQL: over `few` of them, their number guessed
+    first). Either way the same leads."""
     make_lead(company_name="丽水某某五金有限公司", custom={"note": "stainless 第二", "wechat": "stainless_2"})
     search.sync()
     monkeypatch.setattr(search, "CANDIDATES_LIMIT", limit)
+    monkeypatch.setattr(search, "FEW_CANDIDATES", few)
     for q in QUERIES:
         for user in (org.admin, org.owner):
             assert _found(user, q) == _plain_scan(user, q), (limit, user, q)
@@ -259,3 +261,17 @@ def test_turning_the_switch_on_asks_the_worker_to_fill_the_new_index(org, fields
         assert search.sync() >= Lead.objects.count()
     else:
         assert jobs == 0  # the index was built in the service's transaction
+
+
+def test_a_cut_off_read_guesses_how_many_rows_the_lookups_hold():
+    """`_estimate` on `(id, field's number, block)` rows: the fields read to the end count as read, the cut one by
+    the share of the table its rows spanned (a scan may start anywhere and wrap)."""
+    # One field, 3 rows over blocks 0..9 of 100: 2 gaps in 10 blocks -> 20 in the table.
+    assert search._estimate([(1, 0, 0), (2, 0, 5), (3, 0, 9)], 100) == 20
+    # A scan that started at block 95 and wrapped to 4: the same span.
+    assert search._estimate([(1, 0, 95), (2, 0, 99), (3, 0, 4)], 100) == 20
+    # The first field read to the end (2 rows), the second cut: 2 + 1 gap in 2 blocks of 100.
+    assert search._estimate([(1, 0, 3), (2, 0, 7), (3, 1, 10), (4, 1, 11)], 100) == 2 + 50
+    # Nothing to measure: the rows as read.
+    assert search._estimate([(1, 0, 3), (2, 1, 7)], 100) == 2
+    assert search._estimate([(1, 0, 3), (2, 0, 7)], 0) == 2
