@@ -32,16 +32,14 @@ from bench.server import application  # noqa: E402
 
 
 def _bodies(count: int, seed: int) -> list[dict]:
-    from bench.suite import _LEAD_IN_FIELDS
+    from bench.suite import _LEAD_IN_FIELDS, _SAMPLE_FIELDS
     from closeloop.leads import gendata
     from closeloop.leads.models import Lead
 
     last = Lead.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     rng = random.Random(seed + last)
     ids = [rng.randrange(1, last + 1) for _ in range(200)] if last else []
-    fields = ["company_name", "contact_name", "title", "mobile", "landline", "email", "region", "city", "industry",
-              "need", "credit_code"]
-    existing = [dict(row) for row in Lead.objects.filter(pk__in=ids).values(*fields)]
+    existing = [dict(row) for row in Lead.objects.filter(pk__in=ids).values(*_SAMPLE_FIELDS)]
     bodies = []
     for n in range(count):
         data = gendata._variant(rng, existing[n % len(existing)]) if existing and rng.random() < 0.1 else \

@@ -19,6 +19,7 @@ class LoadResult:
     statuses: dict = field(default_factory=dict)
     latencies: list = field(default_factory=list)  # seconds, one per answered request
     errors: list = field(default_factory=list)  # connection errors, and bodies of 5xx answers
+    refused: list = field(default_factory=list)  # (status, body, request) of every 4xx answer, always kept
     bodies: list = field(default_factory=list)  # (status, body) when kept
 
     @property
@@ -55,7 +56,7 @@ def _worker(host, port, requests, deadline, keep_bodies, out):
             conn = http.client.HTTPConnection(host, port, timeout=30)
             continue
         latency = time.perf_counter() - started
-        text = data.decode("utf-8", "replace") if (keep_bodies or response.status >= 500) else None
+        text = data.decode("utf-8", "replace") if (keep_bodies or response.status >= 400) else None
         out.append((response.status, text, latency, (method, path, body, headers)))
     conn.close()
 
@@ -102,6 +103,8 @@ def run(host, port, requests, *, concurrency=8, processes=2, time_limit=60.0, ke
             result.latencies.append(latency)
             if status >= 500:
                 result.errors.append(f"{status}: {text[:300]}")
+            elif status >= 400:
+                result.refused.append((status, text, request))
             if keep_bodies:
                 result.bodies.append((status, text, request))
     return result

@@ -576,10 +576,26 @@ def phone_error(field: str, value: str) -> str | None:
 
     if phone_key(value):
         return None
+    if doubled := _doubled_country_code(value):
+        return _("“%(value)s” has the country code 86 twice; write it once: %(number)s.") % {
+            "value": value, "number": doubled}
     if field == "landline":
         return _("“%(value)s” is not a valid phone number; include the area code, e.g. 021-62345678.") % {"value": value}
     return _("“%(value)s” is not a valid phone number; enter the 11 digits of a mainland mobile, e.g. "
              "13912345678, or the country code first, e.g. +852 9123 4567.") % {"value": value}
+
+
+# "+86 +86 139…", "0086008613…", "86+86 139…": the country code written twice, as when a number copied with
+# its +86 is pasted after the +86 a form or a phone book already put there.
+_DOUBLED_COUNTRY_CODE = re.compile(r"(?:\+|00)?86(?:\+|00)?86(\d{7,})")
+
+
+def _doubled_country_code(value: str) -> str:
+    """The number written with one country code ("+86 139 1234 5678") when `value` has it twice; else ""."""
+    compact = re.sub(r"[\s\-.()]", "", fold_width(value))
+    if not (doubled := _DOUBLED_COUNTRY_CODE.fullmatch(compact)) or not (key := phone_key("+86" + doubled.group(1))):
+        return ""
+    return phonenumbers.format_number(phonenumbers.parse(key), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def credit_code_error(code: str) -> str | None:

@@ -64,6 +64,15 @@ def test_invalid_values_come_back_field_by_field(client, org, auth):
     assert not Lead.objects.exists()
 
 
+def test_a_doubled_country_code_is_refused_with_what_to_type_instead(client, org, auth):
+    # What the intake bench's 422s were: a +86 number pasted after another +86.
+    response = post(client, {**auth, "HTTP_ACCEPT_LANGUAGE": "zh-hans"}, {**PAYLOAD, "mobile": "+86 +86 139 1234 0001"},
+                    key="twice")
+    assert response.status_code == 422
+    assert response.json()["fields"]["mobile"] == ["“+86 +86 139 1234 0001”中国家代码 86 写了两遍；只写一遍：+86 139 1234 0001。"]
+    assert post(client, auth, {**PAYLOAD, "mobile": "+86 139 1234 0001"}, key="once").status_code == 201
+
+
 def test_schema_errors_use_the_same_shape_with_their_own_code(client, org, auth):
     response = post(client, auth, {"company_name": "x" * 500})
     assert response.status_code == 422

@@ -62,6 +62,22 @@ def test_it_gives_nothing_for_an_invalid_phone(raw):
     assert normalize.phone_key(raw) == ""
 
 
+@pytest.mark.parametrize(("raw", "once"), [
+    ("+86 +86 176 6356 4377", "+86 176 6356 4377"), ("0086008615559131306", "+86 155 5913 1306"),
+    ("86+86 156 7093 5794", "+86 156 7093 5794"), ("+86 861 8223 093238", "+86 182 2309 3238"),
+    ("＋８６ ＋８６ １３９１２３４５６７８", "+86 139 1234 5678"), ("+86 86 21 6234 5678", "+86 21 6234 5678"),
+])
+def test_a_country_code_written_twice_is_refused_with_the_number_written_once(raw, once):
+    # Refused, not repaired: the intake keeps to what was typed, but says exactly what to type instead.
+    assert normalize.phone_key(raw) == ""
+    assert normalize.phone_error("mobile", raw) == f"“{raw}” has the country code 86 twice; write it once: {once}."
+
+
+@pytest.mark.parametrize("raw", ["+86 86 1391234567", "8686", "+852 +852 9123 4567", "1391234567"])
+def test_other_invalid_phones_keep_the_general_hint(raw):
+    assert "enter the 11 digits of a mainland mobile" in normalize.phone_error("mobile", raw)
+
+
 def test_it_folds_email_case_and_spaces():
     assert normalize.email_key(" Wang.Wei@Example.COM ") == "wang.wei@example.com"
     assert normalize.email_key("ｗａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ") == "wang@example.com"
