@@ -133,6 +133,9 @@ def opportunity_list_view(request):
     deals = opportunity_list(user=request.user, filters=filters)
     page = paginate(request, deals.select_related("customer", "owner", "stage"))
     attach_tags(page["rows"])
+    texts = {field.key: text for field, operator, _value, text in filters.custom if operator == "eq"}
+    offered = [(field, texts.get(field.key, "")) for field in registry.visible_fields(DEAL_TARGET, request.user)
+               if field.list_column and field.indexed and field.type in indexes.INDEXABLE_TYPES]
     context = {
         "tags": list(Tag.objects.all()),
         "page": page, "filters": filters, "query": query_without_page(request), "totals": money_totals(deals),
@@ -141,7 +144,11 @@ def opportunity_list_view(request):
         "custom_columns": [column.field for column in list_views.columns if column.field is not None],
         "statuses": OpportunityStatus.choices, "stages": Stage.objects.select_related("pipeline"),
         # The dashboard's drill-downs narrow the list by what the form does not show: kept as hidden fields.
-        "review_filters": kept_parameters(request, REVIEW_PARAMETERS, prefixes=CUSTOM_PREFIXES),
+        "review_filters": [(name, value) for name, value in kept_parameters(request, REVIEW_PARAMETERS,
+                                                                            prefixes=CUSTOM_PREFIXES)
+                           if name not in {indexes.QUERY_PREFIX + field.key for field, _text in offered}],
+        # The filters offered on the deal's fields an administrator indexed and shows in the list.
+        "custom_filters": offered,
         **_people_filters(request.user),
     }
     template = "deals/_list_rows.html" if request.htmx and request.htmx.target == "deal-rows" else "deals/list.html"

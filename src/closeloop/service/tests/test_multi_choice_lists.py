@@ -67,7 +67,10 @@ def test_each_list_filters_on_any_chosen_option_for_each_viewer(client, org, fie
     response = client.get(reverse("quotes:list") + "?deal.cf.routes=代理,电商")
     assert {quote.pk for quote in response.context["page"]["rows"]} == {records["quotes"][1].pk}
     assert 'name="deal.cf.routes" value="代理,电商"' in response.content.decode()
-    # The offered filter: the list's checkboxes, the chosen ones checked.
+    # The offered filter: the list's checkboxes, the chosen ones checked (the deals list offers them too now).
+    page = client.get(urls["deals"] + "cf.routes=代理&cf.routes=电商").content.decode()
+    assert 'name="cf.routes" value="代理" checked' in page and 'name="cf.routes" value="直销">' in page
+    assert 'type="hidden" name="cf.routes"' not in page
     page = client.get(urls["tickets"] + "cf.routes=电商").content.decode()
     assert 'name="cf.routes" value="电商" checked' in page and 'name="cf.routes" value="直销">' in page
     # The export lists what the page lists.
