@@ -410,6 +410,13 @@ class Ticket(FollowedUp, models.Model):
                          name="ticket_review_opened_idx"),
             models.Index(fields=["resolved_at", "owner", "customer", "resolution_due_at"],
                          name="ticket_review_resolved_idx", condition=Q(resolved_at__isnull=False)),
+            # The same, assignee first: with the nightly statistics SQLite skip-scans them assignee by assignee (a
+            # dozen), so the review's rows come grouped and are not sorted (54k tickets opened in a quarter at 1M).
+            # Without statistics it keeps to the two above.
+            models.Index(fields=["owner", "created_at", "customer", "first_responded_at", "first_response_due_at"],
+                         name="ticket_owner_opened_idx"),
+            models.Index(fields=["owner", "resolved_at", "customer", "resolution_due_at"],
+                         name="ticket_owner_resolved_idx", condition=Q(resolved_at__isnull=False)),
         ]
 
     def __str__(self):
