@@ -2,12 +2,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import models
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from closeloop.core.errors import DomainError
+from closeloop.core.money import format_yuan
 from closeloop.core.pagination import page_number
 
 from .dedup import find_matches
@@ -89,11 +91,16 @@ def lead_merge_view(request):
     for name in MERGE_FIELDS:
         options = [(lead, getattr(lead, name)) for lead in leads]
         distinct = {str(value) for _lead, value in options if value not in (None, "")}
+        if name in MONEY_FIELDS:  # ¥50,000.00 as everywhere else, not the stored 50000.00
+            options = [(lead, format_yuan(value) if value is not None else None) for lead, value in options]
         rows.append({"name": name, "label": Lead._meta.get_field(name).verbose_name, "options": options,
                      "differs": len(distinct) > 1, "chosen": choices[name] or survivor.pk})
     return render(request, "leads/merge.html", {"leads": leads, "survivor": survivor, "rows": rows,
                                                 "ids": ",".join(str(lead.pk) for lead in leads),
                                                 "confirm_error": confirm_error})
+
+
+MONEY_FIELDS = {name for name in MERGE_FIELDS if isinstance(Lead._meta.get_field(name), models.DecimalField)}
 
 
 def _chosen(raw: str, by_pk: dict) -> int | None:

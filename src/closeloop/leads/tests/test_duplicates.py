@@ -282,6 +282,14 @@ def test_the_merge_page_merges_after_confirmation(client, org, make_lead, who, s
     assert Lead.objects.get(pk=b.pk).merged_into_id == a.pk
 
 
+def test_the_merge_page_shows_budgets_as_money(client, org, make_lead):
+    a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", mobile="13900000001", budget="50000")
+    b = make_lead(owner=org.owner, company_name="甲乙科技有限公司", mobile="13900000002")
+    client.force_login(org.owner)
+    page = client.get(reverse("leads:merge"), {"ids": f"{a.pk},{b.pk}"}).content.decode()
+    assert "¥50,000.00" in page and "50000.00" not in page
+
+
 def test_the_merge_page_keeps_every_choice_after_a_missing_confirmation(client, org, make_lead):
     a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="张三", mobile="13900000001")
     b = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="李四", mobile="13900000002")
