@@ -124,3 +124,20 @@ def test_deals_and_customers_leave_by_transfer_release_collaboration_and_hand_of
     # Still a collaborator on the released customer, the teammate keeps sight of it.
     assert customers["teammate"] == set()
     assert customers["outsider"] == customers["admin"] == set()
+
+
+def test_a_lead_the_sweep_returns_to_the_pool_left_its_owners_line_and_a_claim_tells_no_one(client, org, tokens,
+                                                                                           make_lead):
+    from closeloop.leads.models import Lead
+    from closeloop.leads.pool import lead_claim, pool_sweep_run
+    from closeloop.leads.rule_services import quality_settings_update
+
+    quality_settings_update(data={"return_after_days_unqualified": 30}, actor=org.admin)
+    lead = make_lead(need="x")
+    Lead.objects.filter(pk=lead.pk).update(assigned_at=timezone.now() - timedelta(days=31))
+    assert pool_sweep_run().returned == 1
+    expected = {"owner": {(lead.pk, "left")}, "manager": {(lead.pk, "left")}}
+    assert {name: found for name, found in told(client, tokens, "leads").items() if found} == expected
+    # In the pool it was in nobody's list but the pool's: taking it from there takes it from no one's sight.
+    lead_claim(lead=Lead.objects.get(pk=lead.pk), actor=org.outsider)
+    assert {name: found for name, found in told(client, tokens, "leads").items() if found} == expected
