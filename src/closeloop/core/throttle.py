@@ -5,18 +5,24 @@ Both count in the database (axes' access attempts, ratelimit's counters in the s
 app process and host counts against the same limit.
 """
 
+import functools
 import itertools
 import logging
 import time
 
 from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import DEFAULT_DB_ALIAS, connection, router
 from django.db.models import Sum
+from django.dispatch import receiver
+from django.test.signals import setting_changed
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
 
+from . import fastsql
 from .errors import Throttled
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,12 @@ def client_ip(request) -> str:
 
 def lockout_minutes() -> int:
     return max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+
+
+@receiver(setting_changed)
+def _cache_setting_changed(*, setting, **kwargs):
+    if setting == "CACHES":
+        _cache_row_sql.cache_clear()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -138,9 +150,31 @@ def api_token_check_address(request) -> None:
     which `api_token_failed` writes when a failure takes the address over its limit. (Asking the counter
     instead costs a cache write per call — a `cache.add` — and on SQLite that takes the one writer's lock
     on the intake path.)"""
-    until = cache.get(_blocked_key(client_ip(request)))
+    key = _blocked_key(client_ip(request))
+    if not _may_be_blocked(key):
+        return
+    until = cache.get(key)
     if until is not None and (left := int(until - time.time())) > 0:
         raise _token_refusal(left)
+
+
+def _may_be_blocked(key: str) -> bool:
+    """False when the cache holds no row for `key` at all: the answer of nearly every call, found by one
+    prepared statement (~8 µs) instead of the database cache's `get` (~40 µs: its key, router and cursor
+    work). A row, expired or not, is read again through `cache.get`, which decodes it and knows expiry."""
+    sql = _cache_row_sql()
+    if sql is None:
+        return True
+    return fastsql.run(sql, [cache.make_and_validate_key(key)], fetch="one") is not None
+
+
+@functools.cache
+def _cache_row_sql() -> str | None:
+    # Only for the database cache on the default database; any other backend is asked itself.
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(backend, DatabaseCache) or router.db_for_read(backend.cache_model_class) != DEFAULT_DB_ALIAS:
+        return None
+    return f"SELECT 1 FROM {connection.ops.quote_name(backend._table)} WHERE cache_key = %s"  # noqa: S608 - setting
 
 
 def api_token_failed(request, raw: str) -> None:

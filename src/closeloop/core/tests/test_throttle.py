@@ -132,3 +132,32 @@ def test_a_call_with_a_valid_token_only_reads_the_throttle(client, org):
     writes = [q["sql"] for q in queries.captured_queries
               if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
     assert writes == []
+
+
+def test_a_block_written_by_another_process_refuses_the_next_call_at_once(client, org):
+    """The address check reads the cache's table (one prepared statement) and only decodes a row it finds:
+    a block set elsewhere, even a moment ago, refuses the very next call; a lapsed one lets it through."""
+    import time
+
+    from closeloop.core.throttle import _blocked_key
+
+    raw, _token = api_token_create(user=org.owner, name="t", actor=org.owner)
+    assert _api(client, raw).status_code == 200
+    cache.set(_blocked_key("198.51.100.7"), time.time() + 300, timeout=300)
+    refused = _api(client, raw)
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 300
+    assert _api(client, raw, address="203.0.113.9").status_code == 200
+    cache.set(_blocked_key("198.51.100.7"), time.time() - 1, timeout=300)  # the row is there, its time is up
+    assert _api(client, raw).status_code == 200
+    cache.delete(_blocked_key("198.51.100.7"))
+    assert _api(client, raw).status_code == 200
+
+
+def test_a_revoked_token_fails_on_its_next_call(client, org):
+    from closeloop.core.services import api_token_revoke
+
+    raw, token = api_token_create(user=org.owner, name="t", actor=org.owner)
+    assert _api(client, raw).status_code == 200
+    api_token_revoke(token=token, actor=org.owner)
+    response = _api(client, raw)
+    assert response.status_code == 401 and response.json()["code"] == "unauthenticated"
