@@ -22,6 +22,7 @@ from .audit import declared_actions
 from .customfields import registry, types
 from .hooks import loop_apps
 from .models import AuditEntry, CustomFieldType, User
+from .money import format_yuan, is_money_field
 
 
 @functools.cache
@@ -133,7 +134,7 @@ def _local_datetime(value: str):
 
 def _display(field, value, names: dict):
     """A value as people read it: a related record by its name, a choice by its label, yes/no for flags,
-    a timestamp in local time, a list as lines."""
+    an amount as money, a timestamp in local time, a list as lines."""
     if value is None:
         return value
     if isinstance(value, datetime):
@@ -151,6 +152,9 @@ def _display(field, value, names: dict):
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):
         return yesno(value)
+    if is_money_field(field) and value != "":
+        # Stored as the column's text ("1200000.00"); read as every amount in the app is: ¥1,200,000.00.
+        return format_yuan(value)
     return value
 
 

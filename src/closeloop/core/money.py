@@ -9,7 +9,7 @@ import re
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.db.models import FloatField, Func, Sum
+from django.db.models import DecimalField, FloatField, Func, Sum
 from django.utils.translation import gettext as _
 
 CURRENCY = "CNY"
@@ -121,6 +121,12 @@ def format_yuan(amount) -> str:
         return f"¥{quantize(amount):,.2f}"
     except (InvalidOperation, TypeError, ValueError):
         return str(amount)
+
+
+def is_money_field(field) -> bool:
+    """Whether a model field holds an amount: the app's money columns are all DECIMAL(14, 2) (`MONEY` in the
+    models); quantities, rates and percentages are narrower."""
+    return isinstance(field, DecimalField) and field.max_digits == 14 and field.decimal_places == 2
 
 
 def amount_in_words(amount) -> str:

@@ -10,7 +10,11 @@ from closeloop.core.audit import declared_actions
 from closeloop.core.audit_labels import action_label, change_rows, labelled_changes
 from closeloop.core.models import AuditEntry, Channel
 from closeloop.deals.services.customers import contact_create, contact_delete, customer_create
-from closeloop.deals.services.opportunities import opportunity_create, opportunity_move_stage
+from closeloop.deals.services.opportunities import (
+    opportunity_create,
+    opportunity_move_stage,
+    opportunity_update,
+)
 from closeloop.leads.services.editing import lead_update
 
 
@@ -149,3 +153,17 @@ def test_a_deleted_contacts_deals_are_not_labelled_with_the_list_counter(org, de
         rows = {row["field"]: row for row in change_rows(entry)}
     assert rows["name"]["label"] == "联系人" and rows["opportunities"]["new"] is None
     assert rows["opportunities"]["label"] != "个商机" and rows["opportunities"]["old"] == "标签测试商机"
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_amounts_on_the_timeline_read_as_money(client, org, deal, language):
+    opportunity_update(opportunity=deal, data={"amount": "1200000", "budget": "800000.5"}, actor=org.owner)
+    client.force_login(org.owner)
+    text = _visible_text(client.get(deal.get_absolute_url(), HTTP_ACCEPT_LANGUAGE=language).content.decode())
+    assert "¥1,200,000.00" in text and "¥800,000.50" in text
+    assert "1200000" not in text and "800000.5" not in text
+    entry = AuditEntry.objects.for_object(deal).first()
+    entry.changes = {"amount": [None, "1200000.00"], "probability": [10, 20]}
+    rows = {row["field"]: row for row in change_rows(entry)}
+    # Only amounts: a probability is not money, and no amount stays empty rather than ¥0.
+    assert rows["probability"]["new"] == 20 and rows["amount"]["old"] is None
