@@ -11,6 +11,7 @@ A row reads: the request, then the answer for each role in the order of ROLES.
 """
 
 import pytest
+from django.db import transaction
 
 from closeloop.contracts import services as contract_services
 from closeloop.core.models import Role, User
@@ -35,6 +36,7 @@ MATRIX = [
     ("PATCH /api/leads/{lead}",                  200, 404, 200, 404, 403, 404, 404, 404, 404, 200),
     ("GET /api/leads/{lead}/activities",         200, 404, 200, 404, 200, 404, 404, 404, 404, 200),
     ("POST /api/leads/{lead}/activities",        201, 404, 201, 404, 403, 404, 404, 404, 404, 201),
+    ("POST /api/leads/{lead}/release",           200, 404, 200, 404, 403, 404, 404, 404, 404, 200),
     # Customers: seen by their owner's side and by whoever works on one of their deals.
     ("GET /deals/customers/{customer}/",         200, 404, 200, 404, 404, 200, 404, 404, 404, 200),
     ("GET /deals/customers/{customer}/edit/",    200, 404, 200, 404, 404, 403, 404, 404, 404, 200),
@@ -76,6 +78,7 @@ BODIES = {
     "PATCH /api/deals/{deal}": {"next_step": "约技术交流"},
     "POST /api/deals/{deal}/activities": {"kind": "note", "content": "电话沟通了需求"},
     "POST /api/leads/{lead}/activities": {"kind": "note", "content": "电话沟通了需求"},
+    "POST /api/leads/{lead}/release": {"reason": "联系不上"},
     "POST /api/deals/customers/{customer}/activities": {"kind": "note", "content": "拜访了采购部"},
     "PATCH /api/deals/customers/{customer}": {"city": "苏州"},
     # A name only: contacts are duplicates by phone or email, and every role sends the same body.
@@ -120,6 +123,14 @@ def world(org, make_lead, make_deal):
 
 
 def answer(client, user, request: str, ids: dict) -> int:
+    # Each role meets the same world: what one role's request changed (a lead released to the pool) is rolled back.
+    with transaction.atomic():
+        status = _answer(client, user, request, ids)
+        transaction.set_rollback(True)
+    return status
+
+
+def _answer(client, user, request: str, ids: dict) -> int:
     method, path = request.split(" ", 1)
     url = path.format(**ids)
     if url.startswith("/api/"):

@@ -297,6 +297,10 @@ MATRIX = [
     ("leads.services.importing.import_job_cancel", "import_job",
      lambda w, a: importing.import_job_cancel(job=w.fresh("import_job"), actor=a),
      "ok 404 404 404 404 404 404 404 404 404 ok"),
+    # Returning a lead to the pool is the owner's side's, as a customer's release is.
+    ("leads.pool.lead_release", "lead",
+     lambda w, a: lead_pool.lead_release(lead=w.fresh("lead"), reason="联系不上", actor=a),
+     "ok 404 ok 404 403 404 404 404 404 404 ok"),
     # The pool is open to the sales side only (marketing sees its channels' pooled leads, claims none).
     ("leads.pool.lead_claim", "pooled_lead",
      lambda w, a: lead_pool.lead_claim(lead=w.fresh("pooled_lead"), actor=a),

@@ -321,13 +321,17 @@ def list_campaigns(request, params: Query[SyncParams]):
 def list_pool(request, params: Query[PoolParams]):
     if not pool.can_use_pool(request.user):
         raise NotFound(_("Only sales staff use the pool."))
-    return api_list(pool.pool_leads(), params, item=lambda lead: {
+    return api_list(pool.pool_leads(), params, item=_pool_item)
+
+
+def _pool_item(lead) -> dict:
+    return {
         "id": lead.pk, "company_name": lead.company_name, "contact_name": lead.contact_name, "title": lead.title,
         "mobile": pool.mask_phone(lead.mobile) if lead.mobile else "",
         "landline": pool.mask_phone(lead.landline) if lead.landline else "",
         "email": pool.mask_email(lead.email) if lead.email else "", "region": lead.region, "city": lead.city,
         "industry": lead.industry, "grade": lead.grade, "pooled_at": lead.pooled_at, "updated_at": lead.updated_at,
-    })
+    }
 
 
 @router.post("/{lead_id}/claim", response={200: LeadOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
@@ -344,6 +348,23 @@ def claim_lead(request, lead_id: int):
             raise Conflict(_("This lead is already yours."), code="already_yours")
         raise NotFound(_("No lead with this id in the pool; someone else may have claimed it."))
     return pool.lead_claim(lead=lead, actor=request.user, channel=Channel.API)
+
+
+class ReleaseIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=pool.RELEASE_REASON_MAX,
+                        description="Why the lead goes back to the pool; kept in its trail.")
+
+
+@router.post("/{lead_id}/release", response={200: PoolLeadOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                                             409: ErrorOut, 422: ErrorOut},
+             summary="Return a lead to the public pool",
+             description="The owner or their manager; the lead goes back as `new`, its open tasks are cancelled and "
+             "the previous owner's reclaim cool-down starts. Refused with 409 for a converted, disqualified or merged "
+             "lead. Contact details come back masked, as the pool shows them.")
+def release_lead(request, lead_id: int, payload: ReleaseIn):
+    lead = pool.lead_release(lead=_visible(request, lead_id), reason=payload.reason, actor=request.user,
+                             channel=Channel.API)
+    return _pool_item(lead)
 
 
 @router.get("/{lead_id}", response={200: LeadOut, 401: ErrorOut, 404: ErrorOut}, summary="Read a lead")

@@ -14,6 +14,7 @@ class LeadAction(models.TextChoices):
     MERGED = "lead.merged", _("Merged into another lead")
     CLAIM = "lead.claim", _("Claimed from the public pool")
     RETURN_TO_POOL = "lead.return_to_pool", _("Returned to the public pool")
+    RELEASE = "lead.release", _("Released to the public pool")
     IMPORT_UPLOAD = "import.upload", _("Import uploaded")
     IMPORT_START = "import.start", _("Import started")
     IMPORT_CANCEL = "import.cancel", _("Import cancelled")

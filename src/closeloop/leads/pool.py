@@ -22,11 +22,12 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from closeloop.core.audit import audit_record
-from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
+from closeloop.core.errors import Conflict, Forbidden, ValidationFailed, invalid
 from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 from closeloop.core.sync import departures
 from closeloop.followup.models import Activity, ActivityKind
+from closeloop.followup.rights import Act, may
 from closeloop.followup.services import tasks_cancel
 
 from .assignment import can_own, first_contact_task
@@ -39,6 +40,7 @@ from .scoring import quality_settings
 RETURNABLE_STATUSES = [LeadStatus.ASSIGNED, LeadStatus.CONTACTING, LeadStatus.NEW, LeadStatus.QUALIFIED]
 NOT_QUALIFIED_STATUSES = [LeadStatus.ASSIGNED, LeadStatus.CONTACTING, LeadStatus.NEW]
 WARNING_AHEAD = timedelta(days=1)
+RELEASE_REASON_MAX = 300
 
 
 def mask_phone(value: str) -> str:
@@ -291,3 +293,36 @@ def _return_one(lead, *, reason, now) -> bool:
                      changes={"owner": [str(previous), None], "in_pool": [False, True], "status": [lead.status, "new"]},
                      note=note)
     return True
+
+
+def lead_release(*, lead: Lead, reason: str, actor: User, channel: str = Channel.WEB) -> Lead:
+    """Return a lead to the public pool by hand (the owner gives up, or their manager recycles it), as the customers'
+    release does. It leaves as the sweep returns one: back to `new`, open tasks cancelled, its owner's line told it
+    left, and a ledger row that starts the previous owner's reclaim cool-down (releasing a lead and claiming it back
+    does not restart its clock)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise invalid("reason", _("Say why the lead goes back to the pool."))
+    if len(reason) > RELEASE_REASON_MAX:
+        raise invalid("reason", _("Keep the reason under %(max)d characters.") % {"max": RELEASE_REASON_MAX})
+    now = timezone.now()
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
+        if lead.owner_id is None:
+            return lead
+        if not may(actor, lead, Act.MANAGE):
+            raise Forbidden(_("Only the owner or their manager can return a lead to the pool."))
+        if lead.status not in [*RETURNABLE_STATUSES, LeadStatus.NURTURE]:
+            raise Conflict(_("Only an open lead goes back to the pool; this one is %(status)s.")
+                           % {"status": lead.get_status_display()}, code="not_open")
+        previous, status = lead.owner, lead.status
+        with departures(lead):  # its owner's line no longer sees it
+            # The lead table's triggers move the owner's open-lead counter (leads.loads).
+            Lead.objects.filter(pk=lead.pk).update(owner=None, in_pool=True, pooled_at=now, status=LeadStatus.NEW,
+                                                   next_follow_up_at=None, updated_at=now)
+        ledger_write(record=lead, user_id=previous.pk, kind=PoolEventKind.RETURN, reason="released", now=now)
+        tasks_cancel(record=lead, now=now)
+        audit_record(actor=actor, channel=channel, action="lead.release", target=lead,
+                     changes={"owner": [str(previous), None], "in_pool": [False, True], "status": [status, "new"]},
+                     note=reason)
+    return Lead.objects.get(pk=lead.pk)

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from closeloop.core.errors import DomainError, form_errors_from
+from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.models import Channel
 from closeloop.core.pagination import paginate
 from closeloop.core.views import admin_required
@@ -34,6 +34,7 @@ from .rule_services import (
     scoring_rule_save,
 )
 from .scoring import quality_settings
+from .selectors import get_lead_for_user
 from .services.intake import channel_policy
 
 
@@ -71,6 +72,19 @@ def pool_claim_view(request, pk):
         return redirect("leads:pool")
     messages.success(request, _("%(lead)s is yours now. Contact them before the first-contact deadline.") % {"lead": lead})
     return redirect(lead)
+
+
+@login_required
+@require_POST
+def lead_release_view(request, pk):
+    lead = get_lead_for_user(request.user, pk)
+    try:
+        pool.lead_release(lead=lead, reason=request.POST.get("reason", ""), actor=request.user)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect(lead)
+    messages.success(request, _("%(lead)s returned to the public pool.") % {"lead": lead})
+    return redirect("leads:list")
 
 
 def _settings_form(request, form_class, *, saved: str, back: str):

@@ -31,6 +31,7 @@ urlpatterns = [
     path("sources/<int:pk>/move/", views_campaigns.source_move_view, name="source_move"),
     path("pool/", quality_views.pool_view, name="pool"),
     path("pool/<int:pk>/claim/", quality_views.pool_claim_view, name="pool_claim"),
+    path("<int:pk>/release/", quality_views.lead_release_view, name="release"),
     path("settings/scoring/", quality_views.scoring_settings_view, name="scoring_settings"),
     path("settings/scoring/new/", quality_views.scoring_rule_edit_view, name="scoring_rule_create"),
     path("settings/scoring/<int:pk>/", quality_views.scoring_rule_edit_view, name="scoring_rule_edit"),

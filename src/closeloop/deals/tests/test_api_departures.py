@@ -141,3 +141,12 @@ def test_a_lead_the_sweep_returns_to_the_pool_left_its_owners_line_and_a_claim_t
     # In the pool it was in nobody's list but the pool's: taking it from there takes it from no one's sight.
     lead_claim(lead=Lead.objects.get(pk=lead.pk), actor=org.outsider)
     assert {name: found for name, found in told(client, tokens, "leads").items() if found} == expected
+
+
+def test_a_lead_released_by_hand_left_its_owners_line(client, org, tokens, make_lead):
+    from closeloop.leads.pool import lead_release
+
+    lead = make_lead(need="x")
+    lead_release(lead=lead, reason="联系不上", actor=org.owner)
+    expected = {"owner": {(lead.pk, "left")}, "manager": {(lead.pk, "left")}}
+    assert {name: found for name, found in told(client, tokens, "leads").items() if found} == expected

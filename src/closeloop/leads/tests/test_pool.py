@@ -256,3 +256,80 @@ def test_a_nurture_lead_nobody_re_checks_returns_to_the_pool(org):
     assert pool_sweep_run().returned == 0
     kept.refresh_from_db()
     assert kept.status == LeadStatus.NURTURE and not kept.in_pool
+
+
+def test_the_owner_releases_a_lead_to_the_pool_as_the_sweep_returns_one(org, make_lead):
+    from closeloop.leads.loads import open_loads
+    from closeloop.leads.pool import lead_release
+
+    quality_settings_update(data={"reclaim_cooldown_days": 3}, actor=org.admin)
+    lead = make_lead(owner=org.owner, need="x")
+    held = open_loads([org.owner.pk]).get(org.owner.pk, 0)
+    assert Task.objects.for_record(lead).filter(status=TaskStatus.OPEN).exists()
+    with pytest.raises(ValidationFailed) as excinfo:
+        lead_release(lead=lead, reason="  ", actor=org.owner)
+    assert "reason" in excinfo.value.field_errors
+    with pytest.raises(ValidationFailed):
+        lead_release(lead=lead, reason="x" * 301, actor=org.owner)
+
+    released = lead_release(lead=lead, reason="联系不上，号码停机", actor=org.owner)
+    assert (released.owner_id, released.in_pool, released.status) == (None, True, LeadStatus.NEW)
+    assert released.pooled_at is not None and released.next_follow_up_at is None
+    # The counters the triggers keep: the owner holds one open lead fewer.
+    assert open_loads([org.owner.pk]).get(org.owner.pk, 0) == held - 1
+    assert not Task.objects.for_record(lead).filter(status=TaskStatus.OPEN).exists()
+    event = PoolEvent.objects.for_record(lead).get(kind=PoolEventKind.RETURN)
+    assert (event.user_id, event.reason) == (org.owner.pk, "released")
+    entry = AuditEntry.objects.for_object(lead).filter(action="lead.release").get()
+    assert entry.actor == org.owner and entry.note == "联系不上，号码停机"
+    assert entry.changes["owner"] == [str(org.owner), None] and entry.changes["in_pool"] == [False, True]
+    # Releasing and claiming back does not restart the clock: the cool-down of a return holds.
+    with pytest.raises(ValidationFailed) as excinfo:
+        lead_claim(lead=released, actor=org.owner)
+    assert excinfo.value.code == "reclaim_cooldown"
+    lead_claim(lead=released, actor=org.teammate)
+
+
+def test_only_the_owners_side_releases_an_open_lead(org, make_lead):
+    from closeloop.core.errors import Forbidden
+    from closeloop.leads.pool import lead_release
+
+    lead = make_lead(owner=org.owner, source="展会")
+    for someone in (org.marketer, org.teammate, org.other_manager):
+        with pytest.raises(Forbidden):
+            lead_release(lead=lead, reason="不要了", actor=someone)
+    assert Lead.objects.get(pk=lead.pk).owner_id == org.owner.pk
+    assert lead_release(lead=lead, reason="团队调整", actor=org.manager).in_pool
+    converted = make_lead(owner=org.owner)
+    Lead.objects.filter(pk=converted.pk).update(status=LeadStatus.CONVERTED)
+    with pytest.raises(Conflict) as excinfo:
+        lead_release(lead=converted, reason="不要了", actor=org.owner)
+    assert excinfo.value.code == "not_open"
+
+
+@pytest.mark.parametrize("language, button, done", [("zh-CN", "退回公海", "已退回公海"),
+                                                      ("en", "Return to pool", "returned to the public pool")])
+def test_the_lead_page_offers_the_release_with_a_reason(client, org, make_lead, language, button, done):
+    lead = make_lead(owner=org.owner, source="展会")
+    client.force_login(org.marketer)
+    page = client.get(f"/leads/{lead.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f"/leads/{lead.pk}/release/" not in page
+    client.force_login(org.owner)
+    page = client.get(f"/leads/{lead.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert f'action="/leads/{lead.pk}/release/"' in page and button in page and "data-confirm=" in page
+    response = client.post(f"/leads/{lead.pk}/release/", {"reason": ""}, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 302 and Lead.objects.get(pk=lead.pk).owner_id == org.owner.pk
+    response = client.post(f"/leads/{lead.pk}/release/", {"reason": "预算取消"}, HTTP_ACCEPT_LANGUAGE=language,
+                           follow=True)
+    assert Lead.objects.get(pk=lead.pk).in_pool and done in response.content.decode()
+
+
+def test_the_api_releases_a_lead_and_answers_it_masked(client, org, make_lead):
+    from closeloop.core.services import api_token_create
+
+    lead = make_lead(owner=org.owner, mobile="13812348000")
+    auth = {"HTTP_AUTHORIZATION": "Bearer " + api_token_create(user=org.owner, name="t", actor=None)[0]}
+    response = client.post(f"/api/leads/{lead.pk}/release", {"reason": "不再跟进"}, content_type="application/json",
+                           **auth)
+    assert response.status_code == 200 and response.json()["mobile"] == "138****8000"
+    assert AuditEntry.objects.for_object(lead).filter(action="lead.release", channel=Channel.API).exists()
