@@ -44,3 +44,28 @@ def test_terminating_a_signed_contract_asks_first(data_migration_rows, org, sign
     expect(page.locator(".status").first).to_have_text("已终止")
     contract.refresh_from_db()
     assert contract.status == ContractStatus.TERMINATED and len(asked) == 2
+
+
+def test_returning_a_lead_to_the_pool_asks_first(org, make_lead, new_page):
+    from closeloop.leads.models import Lead
+
+    lead = make_lead(owner=org.owner, company_name="杭州退回测试科技有限公司", contact_name="周敏")
+    page = new_page(user=org.owner, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto(f"/leads/{lead.pk}/")
+    page.locator("summary", has_text="退回公海").click()
+    page.get_by_placeholder("原因？").fill("号码停机，联系不上")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    page.get_by_role("button", name="退回公海").click()
+    page.wait_for_timeout(500)
+    assert asked == ["确定将该线索退回公海？"] and Lead.objects.get(pk=lead.pk).owner_id == org.owner.pk
+    page.get_by_role("button", name="退回公海").click()
+    expect(page.get_by_role("status")).to_contain_text("杭州退回测试科技有限公司 · 周敏 已退回公海。")
+    lead.refresh_from_db()
+    assert lead.in_pool and lead.owner_id is None and len(asked) == 2
