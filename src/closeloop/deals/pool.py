@@ -203,6 +203,9 @@ def customer_release(*, customer: Customer, actor: User, reason: str, channel: s
         customer.owned_since = None
         with departures(customer):
             customer.save(update_fields=["owner", "pooled_at", "owned_since", "updated_at"])
+        # The row the reclaim cool-down reads, as for a customer the sweep returns and a released lead.
+        ledger_write(record=customer, user_id=old.pk, kind=PoolEventKind.RETURN, reason="released",
+                     now=customer.pooled_at)
         audit_record(actor=actor, channel=channel, action="customer.release", target=customer,
                      changes={"owner": [str(old), None]}, note=reason)
     return customer

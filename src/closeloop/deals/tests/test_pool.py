@@ -132,6 +132,18 @@ def test_the_previous_owner_waits_for_the_cool_down(org, idle_customer, sweep):
     assert customer_claim(customer=customer, actor=org.owner).owner == org.owner
 
 
+def test_a_released_customer_waits_out_the_cool_down_before_its_releaser_claims_it_back(org, idle_customer):
+    """Releasing then claiming straight back used to reset the customer's idle clock with no cool-down at all."""
+    customer = idle_customer(days_ago=3)
+    customer_release(customer=customer, actor=org.owner, reason="不再跟进")
+    event = PoolEvent.objects.get(kind=PoolEventKind.RETURN, user_id=org.owner.pk)
+    assert event.reason == "released"
+    with pytest.raises(ValidationFailed) as excinfo:
+        customer_claim(customer=customer, actor=org.owner)
+    assert excinfo.value.code == "reclaim_cooldown"
+    assert customer_claim(customer=customer, actor=org.teammate).owner == org.teammate
+
+
 def test_the_pool_rules_are_the_leads_rules(org, idle_customer, sweep):
     customer = idle_customer(days_ago=5)
     quality_settings_update(data={"pool_enabled": False}, actor=org.admin)
