@@ -59,10 +59,15 @@ class RecordQuerySet(models.QuerySet):
             return self.none()
         if user.is_admin:
             return self.all()
+        # Only the kinds of record the rows belong to (one small read): building and compiling a visibility
+        # subquery per registered kind cost ~17 ms of CPU per query for a director, rows or not.
+        kinds = set(self.order_by().values_list("record_type_id", flat=True).distinct())
         condition = Q(pk__in=[])
         for model in record_models():
-            condition |= Q(Exists(model.objects.visible_to(user).filter(pk=OuterRef("record_id")).values("pk")),
-                           record_type=ContentType.objects.get_for_model(model))
+            record_type = ContentType.objects.get_for_model(model)
+            if record_type.pk in kinds:
+                condition |= Q(Exists(model.objects.visible_to(user).filter(pk=OuterRef("record_id")).values("pk")),
+                               record_type=record_type)
         return self.filter(condition)
 
 

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from closeloop.core.errors import Conflict, Forbidden, ValidationFailed
@@ -17,6 +18,7 @@ from closeloop.followup.services import (
     participant_add,
     participant_remove,
 )
+from closeloop.leads.models import Lead
 
 
 def test_handoff_must_be_confirmed_by_the_receiver(org, make_deal, django_capture_on_commit_callbacks):
@@ -102,3 +104,9 @@ def test_rows_checked_one_by_one_against_their_record_are_the_visible_ones(org, 
         assert set(Handoff.objects.visible_row_by_row(user).values_list("pk", flat=True)) == expected, user
     assert Handoff.objects.visible_row_by_row(org.other_manager).count() == 2
     assert Handoff.objects.visible_row_by_row(org.owner).count() == 4  # not the outsider's lead
+    # Rows narrowed to one kind of record are checked against that kind only, and none against nothing.
+    leads = Handoff.objects.filter(record_type=ContentType.objects.get_for_model(Lead))
+    for user in (org.owner, org.manager, org.other_manager, org.outsider):
+        expected = set(leads.visible_to(user).values_list("pk", flat=True))
+        assert set(leads.visible_row_by_row(user).values_list("pk", flat=True)) == expected, user
+    assert not Handoff.objects.filter(pk__lt=0).visible_row_by_row(org.manager).exists()
