@@ -41,6 +41,7 @@ from closeloop.core.savedviews import services as saved_views
 from closeloop.core.webhooks import services as webhooks
 from closeloop.core.webhooks.models import SubscriptionStatus
 from closeloop.deals import pool as customer_pool
+from closeloop.deals.models import Customer
 from closeloop.deals.services import conversion, customers, opportunities
 from closeloop.followup import activity_templates, tags
 from closeloop.followup import services as followup
@@ -129,8 +130,11 @@ class World:
         return customers.customer_create(data={"name": "苏州闲置客户实业有限公司"}, actor=self.org.owner)
 
     def _build_pooled_customer(self):
-        return customer_pool.customer_release(customer=self.fresh("lone_customer"), actor=self.org.owner,
-                                              reason="quiet")
+        """A customer in the pool that none of the roles held lately: a released one keeps its releaser out for the
+        reclaim cool-down (`test_pool`), which is not who may claim."""
+        customer = self.fresh("lone_customer")
+        Customer.objects.filter(pk=customer.pk).update(owner=None, pooled_at=timezone.now(), owned_since=None)
+        return customer
 
     # -- quotes
     def _build_product(self):

@@ -22,6 +22,18 @@ def _children() -> list:
     return [child for child in multiprocessing.active_children() if child.name == "closeloop-import-prepare"]
 
 
+@pytest.fixture(autouse=True)
+def _only_the_tests_own_threads(monkeypatch):
+    """In the whole suite, earlier browser tests leave their live servers' threads in this process: they are not
+    the threads these tests are about, and beside them the import would read in process, where a test that ends
+    the preparing process (`os._exit`) would end the test run. The tests' own threads still count."""
+    others = {thread.name for thread in threading.enumerate() if thread.ident != threading.get_ident()}
+    if others:
+        unsafe = pipeline.unsafe_threads
+        monkeypatch.setattr(pipeline, "unsafe_threads", lambda *, scheduler_parked: [
+            name for name in unsafe(scheduler_parked=scheduler_parked) if name not in others])
+
+
 def test_chunks_come_back_in_order_prepared_in_another_process_with_their_progress():
     seen = []
 
