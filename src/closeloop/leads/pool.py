@@ -38,6 +38,8 @@ from .scoring import quality_settings
 
 # Statuses the pool takes leads back from: owned and not yet qualified, or qualified but idle.
 RETURNABLE_STATUSES = [LeadStatus.ASSIGNED, LeadStatus.CONTACTING, LeadStatus.NEW, LeadStatus.QUALIFIED]
+# What may go back to the pool at all: the sweep's returnable leads and the nurture ones it re-checks; also by hand.
+POOLABLE_STATUSES = [*RETURNABLE_STATUSES, LeadStatus.NURTURE]
 NOT_QUALIFIED_STATUSES = [LeadStatus.ASSIGNED, LeadStatus.CONTACTING, LeadStatus.NEW]
 WARNING_AHEAD = timedelta(days=1)
 RELEASE_REASON_MAX = 300
@@ -274,24 +276,30 @@ def pool_sweep_run(*, now=None) -> SweepResult:
 
 
 def _return_one(lead, *, reason, now) -> bool:
+    note = {"no_follow_up": _("No follow-up in time."), "not_qualified": _("Not qualified in time."),
+            "not_rechecked": _("Nurture lead not re-checked in time.")}[reason]
     with transaction.atomic():
-        # Conditional on the owner we read: a reassignment or a claim in between wins over the sweep.
-        with departures(lead):  # its owner's line no longer sees it
-            moved = Lead.objects.filter(pk=lead.pk, owner_id=lead.owner_id,
-                                        status__in=[*RETURNABLE_STATUSES, LeadStatus.NURTURE]).update(
-                owner=None, in_pool=True, pooled_at=now, status=LeadStatus.NEW, updated_at=now,
-            )
-        if not moved:
-            return False
-        previous = User.objects.get(pk=lead.owner_id)
-        ledger_write(record=lead, user_id=previous.pk, kind=PoolEventKind.RETURN, reason=reason, now=now)
-        tasks_cancel(record=lead, now=now)
-        Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=None)
-        note = {"no_follow_up": _("No follow-up in time."), "not_qualified": _("Not qualified in time."),
-                "not_rechecked": _("Nurture lead not re-checked in time.")}[reason]
-        audit_record(actor=None, channel=Channel.SYSTEM, action="lead.return_to_pool", target=lead,
-                     changes={"owner": [str(previous), None], "in_pool": [False, True], "status": [lead.status, "new"]},
-                     note=note)
+        return _to_pool(lead, ledger_reason=reason, now=now, actor=None, channel=Channel.SYSTEM,
+                        action="lead.return_to_pool", note=note)
+
+
+def _to_pool(lead, *, ledger_reason: str, now, actor, channel: str, action: str, note: str) -> bool:
+    """Move `lead` to the pool if it is still its owner's (as read into `lead`) and open; inside the caller's
+    transaction: back to `new` with no next step, its owner's line told it left, the ledger row that starts the
+    owner's reclaim cool-down, its open tasks cancelled, the audit entry. False if a change in between won."""
+    with departures(lead):  # its owner's line no longer sees it
+        # Conditional on the owner we read: a reassignment or a claim in between wins. The lead table's triggers
+        # move the owner's open-lead counter (leads.loads).
+        moved = Lead.objects.filter(pk=lead.pk, owner_id=lead.owner_id, status__in=POOLABLE_STATUSES).update(
+            owner=None, in_pool=True, pooled_at=now, status=LeadStatus.NEW, next_follow_up_at=None, updated_at=now)
+    if not moved:
+        return False
+    previous = lead.owner
+    ledger_write(record=lead, user_id=previous.pk, kind=PoolEventKind.RETURN, reason=ledger_reason, now=now)
+    tasks_cancel(record=lead, now=now)
+    audit_record(actor=actor, channel=channel, action=action, target=lead,
+                 changes={"owner": [str(previous), None], "in_pool": [False, True], "status": [lead.status, "new"]},
+                 note=note)
     return True
 
 
@@ -312,17 +320,9 @@ def lead_release(*, lead: Lead, reason: str, actor: User, channel: str = Channel
             return lead
         if not may(actor, lead, Act.MANAGE):
             raise Forbidden(_("Only the owner or their manager can return a lead to the pool."))
-        if lead.status not in [*RETURNABLE_STATUSES, LeadStatus.NURTURE]:
+        if lead.status not in POOLABLE_STATUSES:
             raise Conflict(_("Only an open lead goes back to the pool; this one is %(status)s.")
                            % {"status": lead.get_status_display()}, code="not_open")
-        previous, status = lead.owner, lead.status
-        with departures(lead):  # its owner's line no longer sees it
-            # The lead table's triggers move the owner's open-lead counter (leads.loads).
-            Lead.objects.filter(pk=lead.pk).update(owner=None, in_pool=True, pooled_at=now, status=LeadStatus.NEW,
-                                                   next_follow_up_at=None, updated_at=now)
-        ledger_write(record=lead, user_id=previous.pk, kind=PoolEventKind.RETURN, reason="released", now=now)
-        tasks_cancel(record=lead, now=now)
-        audit_record(actor=actor, channel=channel, action="lead.release", target=lead,
-                     changes={"owner": [str(previous), None], "in_pool": [False, True], "status": [status, "new"]},
-                     note=reason)
+        _to_pool(lead, ledger_reason="released", now=now, actor=actor, channel=channel, action="lead.release",
+                 note=reason)
     return Lead.objects.get(pk=lead.pk)

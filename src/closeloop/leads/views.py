@@ -23,6 +23,7 @@ from closeloop.followup.views import bulk_tag
 from .exports import export_response
 from .forms import BulkAssignForm, DisqualifyForm, LeadEditForm, LeadForm
 from .models import Lead, LeadSource, LeadStatus
+from .pool import POOLABLE_STATUSES
 from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_open_tasks
 from .services.editing import lead_assign, lead_disqualify, lead_update
 from .services.intake import LEAD_TARGET, channel_policy, lead_submit
@@ -88,6 +89,7 @@ def lead_detail_view(request, pk):
     lead = get_lead_for_user(request.user, pk)
     return render(request, "leads/detail.html", {
         "lead": lead, "followup": follow_up_panel(lead, viewer=request.user), "open_tasks": lead_open_tasks(lead),
+        "poolable": lead.owner_id is not None and lead.status in POOLABLE_STATUSES,
     })
 
 
