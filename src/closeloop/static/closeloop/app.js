@@ -1,7 +1,14 @@
 // Small behaviours every page shares, bound by data attributes instead of inline handlers, so the
 // Content-Security-Policy allows scripts from our own files only (settings.SECURE_CSP).
 // Listeners sit on the document, so content HTMX swaps in later behaves the same.
-//   data-confirm="Question?"      on a form (asked on submit) or a button/link (asked on click)
+//   data-confirm="Question?"      on a form (asked on submit) or a button/link (asked on click); a submit
+//                                 button asks only once its form is one the browser would send (a reason
+//                                 left empty is said first, the question after)
+//   data-needs="owner reason"     on a submit button of a form whose buttons do different things (a list's
+//                                 bulk actions; each marked formnovalidate): the fields this button needs
+//   data-needs-ticked="leads"     on such a button: at least one box of that name ticked, else the first
+//                                 box says data-needs-ticked-message
+//   data-enter-clicks="id"        a field where Enter clicks that button, not the form's first one
 //   data-select-all="name"        a checkbox that ticks every input[name=name]
 //   data-close-dialog             a link that closes the dialog around it instead of leaving the page
 //   data-select-on-focus          a field whose text is selected when it gets focus (embed codes)
@@ -19,7 +26,34 @@
     if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
   }, true);
 
+  // Whether a submit button's form holds what the button needs, saying what is missing where it is missing.
+  const ready = (button) => {
+    const form = button.form;
+    if (!form || button.type !== "submit") return true;
+    if (button.dataset.needsTicked) {
+      const boxes = [...form.querySelectorAll(`input[name="${CSS.escape(button.dataset.needsTicked)}"]`)];
+      boxes.forEach((box) => box.setCustomValidity(""));
+      if (boxes.length && !boxes.some((box) => box.checked)) {
+        boxes[0].setCustomValidity(button.dataset.needsTickedMessage || "");
+        boxes[0].reportValidity();
+        return false;
+      }
+    }
+    let fields = button.formNoValidate || form.noValidate ? [] : [form];
+    if (button.dataset.needs) {
+      fields = button.dataset.needs.split(/\s+/).map((name) => form.elements.namedItem(name)).filter(Boolean);
+    }
+    return fields.every((field) => field.reportValidity());
+  };
+
   document.addEventListener("click", (event) => {
+    const checked = event.target.closest("button[data-confirm], input[data-confirm], button[data-needs], "
+                                         + "button[data-needs-ticked]");
+    if (checked && !ready(checked)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      return;
+    }
     const asking = event.target.closest("button[data-confirm], a[data-confirm], input[data-confirm]");
     if (asking && !window.confirm(asking.dataset.confirm)) {
       event.preventDefault();
@@ -39,6 +73,14 @@
       dialog.close();
     }
   }, true);
+
+  document.addEventListener("keydown", (event) => {
+    const field = event.key === "Enter" && event.target.closest("input[data-enter-clicks]");
+    const button = field && document.getElementById(field.dataset.enterClicks);
+    if (!button) return;
+    event.preventDefault();
+    button.click();
+  });
 
   document.addEventListener("change", (event) => {
     const all = event.target.closest("input[data-select-all]");

@@ -1,0 +1,65 @@
+"""The lead list's bulk actions in a real browser, on a desktop and a phone: what is missing is said first, where it
+is missing, and the question to confirm comes only for a request the server would take."""
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+WAIT = 30_000
+
+
+def asked_on(page, answers):
+    """Record each question the page asks (window.confirm) and answer it with the next of `answers`."""
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.accept() if answers[len(asked) - 1] else dialog.dismiss()
+
+    page.on("dialog", answer)
+    return asked
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_bulk_assign_says_what_is_missing_before_it_asks(org, make_lead, new_page, phone):
+    from closeloop.leads.models import Lead
+
+    lead = make_lead(owner=org.owner, company_name="苏州批量分配测试有限公司")
+    page = new_page(user=org.manager, phone=phone, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto("/leads/")
+    asked = asked_on(page, [False, True])
+    assign = page.get_by_role("button", name="分配", exact=True)
+    box = page.get_by_role("checkbox", name=str(lead))
+
+    # Nothing ticked, nobody chosen: the first box says to tick leads; no question, nothing sent.
+    assign.click()
+    page.wait_for_timeout(300)
+    assert asked == [] and page.url.endswith("/leads/")
+    assert box.evaluate("box => box.validationMessage") == "请先勾选要分配的线索。"
+
+    # A lead ticked, nobody chosen: the person select says so (the browser's own words), and it has the focus.
+    box.check()
+    assign.click()
+    page.wait_for_timeout(300)
+    owner = page.locator("#bulk-form select[name=owner]")
+    assert asked == [] and owner.evaluate("select => select.validity.valueMissing")
+    assert owner.evaluate("select => document.activeElement === select")
+    assert Lead.objects.get(pk=lead.pk).owner_id == org.owner.pk
+
+    # Enter in the reason field is the Assign button: the same check, still no question.
+    page.get_by_placeholder("原因（记入留痕）").fill("休假交接")
+    page.get_by_placeholder("原因（记入留痕）").press("Enter")
+    page.wait_for_timeout(300)
+    assert asked == []
+
+    # A person chosen: now the question; dismissing it leaves the lead, accepting assigns it.
+    owner.select_option(label=str(org.teammate))
+    assign.click()
+    page.wait_for_timeout(300)
+    assert asked == ["确定分配所选线索？"] and Lead.objects.get(pk=lead.pk).owner_id == org.owner.pk
+    page.get_by_role("checkbox", name=str(lead)).check()
+    assign.click()
+    expect(page.get_by_role("status")).to_contain_text(f"已将 1 条线索分配给 {org.teammate}。")
+    assert Lead.objects.get(pk=lead.pk).owner_id == org.teammate.pk and len(asked) == 2
