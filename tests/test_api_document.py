@@ -154,3 +154,22 @@ def test_a_line_that_takes_the_quotes_totals_past_twelve_digits_is_refused(clien
     assert answer.status_code == 422 and "quantity" in answer.json()["fields"], answer.content
     shown = client.get(f"/api/quotes/{quote.pk}", **api_auth(org.owner))
     assert shown.status_code == 200, shown.content
+
+
+def test_the_lists_document_their_custom_field_filters(client, org):
+    """`cf.<key>` filters are read from the query by hand (fields are data), so the document writes them when asked:
+    one parameter per field of the list's record type, typed as the field's values."""
+    from closeloop.core.customfields.services import custom_field_create
+
+    custom_field_create(target="deals.Opportunity", key="channels", field_type="multi_choice", actor=org.admin,
+                        data={"label_zh": "渠道", "label_en": "Channels", "options": "展会\n官网"})
+    custom_field_create(target="deals.Opportunity", key="seats", field_type="integer", actor=org.admin,
+                        data={"label_zh": "席位", "label_en": "Seats"})
+    document = client.get("/api/openapi.json").json()
+    deals = {parameter["name"]: parameter for parameter in document["paths"]["/api/deals/"]["get"]["parameters"]}
+    assert deals["cf.channels"]["schema"] == {"type": "array", "maxItems": 50,
+                                              "items": {"type": "string", "enum": ["展会", "官网"]}}
+    assert [deals[f"cf.seats{suffix}"]["schema"] for suffix in ("", ".gte", ".lte")] == [{"type": "integer"}] * 3
+    assert "422" in document["paths"]["/api/deals/"]["get"]["responses"]
+    leads = document["paths"]["/api/leads/"]["get"]["parameters"]
+    assert not any(parameter["name"].startswith("cf.") for parameter in leads)

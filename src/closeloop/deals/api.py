@@ -9,7 +9,15 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from closeloop.core.apischema import IsoDate, IsoDateTime, JsonInt, Money, StrictBool, int_in
-from closeloop.core.customfields.api import custom_in, custom_out, values_for
+from closeloop.core.customfields import indexes
+from closeloop.core.customfields.api import (
+    FILTERS_DESCRIPTION,
+    custom_in,
+    custom_out,
+    filters_in,
+    list_filters,
+    values_for,
+)
 from closeloop.core.errors import Conflict, ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import ApiPage, SyncParams, api_list
@@ -363,9 +371,12 @@ def list_pipelines(request):
     return list(Pipeline.objects.filter(active=True).prefetch_related("stages"))
 
 
-@router.get("/customers", response={200: CustomerPage, 401: ErrorOut, 422: ErrorOut}, summary="List the customers you can see")
+@router.get("/customers", response={200: CustomerPage, 401: ErrorOut, 422: ErrorOut}, summary="List the customers you can see",
+            description="Newest first by page, or synced by `updated_since` and `cursor`." + FILTERS_DESCRIPTION,
+            openapi_extra=filters_in(CUSTOMER_TARGET))
 def list_customers(request, params: Query[CustomerParams]):
-    return api_list(customer_list(user=request.user, q=params.q), params)
+    customers = customer_list(user=request.user, q=params.q)
+    return api_list(indexes.apply_filters(customers, list_filters(request, CUSTOMER_TARGET)), params)
 
 
 @router.get("/customers/pool", response={200: PoolCustomerPage, 401: ErrorOut, 422: ErrorOut},
@@ -495,9 +506,11 @@ def convert_lead(request, lead_id: int, payload: ConvertIn):
                         "contact_id": result.contact.pk, "customer_created": result.customer_created})
 
 
-@router.get("/", response={200: OpportunityPage, 401: ErrorOut, 422: ErrorOut}, summary="List the deals you can see")
+@router.get("/", response={200: OpportunityPage, 401: ErrorOut, 422: ErrorOut}, summary="List the deals you can see",
+            description="Most recently changed first by page, or synced by `updated_since` and `cursor`."
+            + FILTERS_DESCRIPTION, openapi_extra=filters_in(DEAL_TARGET))
 def list_opportunities(request, params: Query[ListParams]):
-    filters = OpportunityFilters(q=params.q, status=params.status or "", stage=str(params.stage_id or ""),
+    filters = OpportunityFilters(custom=tuple(list_filters(request, DEAL_TARGET)), q=params.q, status=params.status or "", stage=str(params.stage_id or ""),
                                  pipeline=str(params.pipeline_id or ""), owner=params.owner)
     deals = opportunity_list(user=request.user, filters=filters).select_related("customer", "stage", "owner", "lost_reason", "win_reason")
     return api_list(deals, params)

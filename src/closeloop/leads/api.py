@@ -14,7 +14,14 @@ from pydantic_core import to_jsonable_python
 
 from closeloop.core import fastsql
 from closeloop.core.apischema import IsoDate, Money, StrictBool
-from closeloop.core.customfields.api import custom_in, custom_out, values_for
+from closeloop.core.customfields.api import (
+    FILTERS_DESCRIPTION,
+    custom_in,
+    custom_out,
+    filters_in,
+    list_filters,
+    values_for,
+)
 from closeloop.core.errors import Conflict, ErrorOut, NotFound
 from closeloop.core.models import Channel
 from closeloop.core.pagination import ApiPage, SyncParams, api_list
@@ -291,9 +298,12 @@ def create_lead(request, payload: LeadIn):
     return JsonResponse(answer["body"], status=answer["status"])
 
 
-@router.get("/", response={200: LeadPage, 401: ErrorOut, 422: ErrorOut}, summary="List the leads you can see")
+@router.get("/", response={200: LeadPage, 401: ErrorOut, 422: ErrorOut}, summary="List the leads you can see",
+            description="Newest first by page, or synced by `updated_since` and `cursor`." + FILTERS_DESCRIPTION,
+            openapi_extra=filters_in(LEAD_TARGET))
 def list_leads(request, params: Query[ListParams]):
     filters = LeadFilters(
+        custom=tuple(list_filters(request, LEAD_TARGET)),
         q=params.q, status=params.status or "", owner=params.owner, source=str(params.source or ""),
         created_from=params.created_from.isoformat() if params.created_from else "",
         created_to=params.created_to.isoformat() if params.created_to else "",

@@ -12,12 +12,13 @@ from typing import Any
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from ..errors import ErrorOut, NotFound
+from ..errors import ErrorOut, NotFound, ValidationFailed
 from ..models import CustomFieldType as T
-from . import registry, search, types
+from . import indexes, registry, search, types
 
 MARKER = "x-custom-fields"
 READ_MARKER = "x-custom-fields-read"
+FILTERS_MARKER = "x-custom-filters"
 
 
 def custom_in(target: str) -> Any:
@@ -39,6 +40,62 @@ def values_for(record, context) -> dict:
     custom = record.custom or {}
     return {field.key: types.api_value(field, custom.get(field.key))
             for field in registry.visible_fields(record._meta.label, user)}
+
+
+def filters_in(target: str) -> dict:
+    """An API list operation's `openapi_extra`: the document lists a `cf.<key>` query parameter per custom field of
+    `target` that filters (`describe` writes them when the document is asked for, as fields are data)."""
+    return {FILTERS_MARKER: target}
+
+
+FILTERS_DESCRIPTION = (" Custom fields filter with `cf.<key>=value` (equal), and `cf.<key>.gte=` / `cf.<key>.lte=` on "
+                       "numbers, dates and times; a multiple-choice field keeps the records holding any of the options "
+                       "given (the parameter repeated, or `cf.<key>=A,B`). A key you may not see or filter on, or a "
+                       "value its field does not take, is refused (422) naming the parameter. Filters combine with "
+                       "syncing: a record changed so that it no longer matches is not told (`GET /api/deleted/` tells "
+                       "only deletions and records that left your sight), so a filtered mirror reads its list again "
+                       "to drop those.")
+
+
+def list_filters(request, target: str) -> list[tuple]:
+    """The `cf.` filters of an API list's query on the custom fields of `target` the caller may see, read by the web
+    lists' own parser (`indexes.filters_from_query`); refused (422 `validation_failed`) naming each parameter it
+    cannot use, where a page's list passes them by."""
+    problems = {}
+    chosen = indexes.filters_from_query(registry.visible_fields(target, request.user), request.GET, problems=problems)
+    if problems:
+        raise ValidationFailed(_("Please correct the marked fields."),
+                               field_errors={name: [message] for name, message in sorted(problems.items())})
+    return chosen
+
+
+def _filter_parameters(target: str) -> list[dict]:
+    parameters = []
+    for field in registry.definitions(target):
+        if field.type not in indexes.INDEXABLE_TYPES:
+            continue
+        label = " · ".join(part for part in [field.label_zh, field.label_en] if part)
+        if field.type == T.MULTI_CHOICE:
+            parameters.append({
+                "name": f"{indexes.QUERY_PREFIX}{field.key}", "in": "query", "required": False, "style": "form",
+                "explode": True, "description": f"{label}: records holding any of these options (or `A,B`).",
+                "schema": {"type": "array", "maxItems": indexes.OPTIONS_LIMIT,
+                           "items": {"type": "string", "enum": list(field.options)}}})
+            continue
+        schema = {key: value for key, value in _property(field, read=False)["anyOf"][0].items()
+                  if key != "description"}
+        if "anyOf" in schema:  # a number written as text in a query string
+            schema = schema["anyOf"][1]
+        if field.type in (T.INTEGER, T.USER):
+            schema = {"type": "integer"}
+        elif field.type == T.BOOLEAN:
+            schema = {"type": "boolean"}
+        names = [("", f"{label}: equal to.")]
+        if field.type in indexes.ORDERED_TYPES:
+            names += [(".gte", f"{label}: at least."), (".lte", f"{label}: at most.")]
+        parameters += [{"name": f"{indexes.QUERY_PREFIX}{field.key}{suffix}", "in": "query", "required": False,
+                        "description": description, "schema": schema} for suffix, description in names]
+    return parameters
 
 
 def _property(field, *, read: bool) -> dict:
@@ -84,7 +141,12 @@ def _typed(target: str, *, read: bool) -> dict:
 
 
 def describe(document: dict) -> dict:
-    """The OpenAPI document with each record schema's `custom` property as the current typed fields."""
+    """The OpenAPI document with each record schema's `custom` property as the current typed fields, and each list
+    that filters on them with its `cf.<key>` parameters."""
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and FILTERS_MARKER in operation:
+                operation.setdefault("parameters", []).extend(_filter_parameters(operation.pop(FILTERS_MARKER)))
     for schema in document.get("components", {}).get("schemas", {}).values():
         for name, prop in list(schema.get("properties", {}).items()):
             for marker, read in ((MARKER, False), (READ_MARKER, True)):

@@ -24,6 +24,7 @@ import re
 from django.apps import apps
 from django.db import connection
 from django.db.models import BooleanField, Exists, Expression, Field, OuterRef, lookups
+from django.utils.translation import gettext as _
 
 from ..models import CustomFieldType as T
 
@@ -297,14 +298,16 @@ def index_exists(target: str, key: str) -> bool:
 QUERY_PREFIX = "cf."
 
 
-def filters_from_query(fields, query) -> list[tuple]:
+def filters_from_query(fields, query, *, problems: dict | None = None) -> list[tuple]:
     """A list's custom field filters from its query string: `cf.<key>=value` (equal), `cf.<key>.gte=` / `.lte=`
     (at least / at most, for numbers, dates and times), for `fields` (those the viewer may see: filtering on
-    another would tell its values). Returns `(field, operator, stored value, text)`; a value that is not one of
-    its field's type is left out."""
+    another would tell its values). Returns `(field, operator, stored value, text)`. A page's list passes by what
+    it cannot use (a value that is not one of its field's type, a key it does not know); given `problems` (a
+    dict, the API's), each such parameter is also put there by name with what is wrong, for a 422 naming it."""
     from . import types
 
     by_key = {field.key: field for field in fields if field.type in INDEXABLE_TYPES}
+    refuse = problems.__setitem__ if problems is not None else (lambda name, message: None)
     chosen = []
     for name in query:
         if not name.startswith(QUERY_PREFIX):
@@ -312,13 +315,25 @@ def filters_from_query(fields, query) -> list[tuple]:
         key, _dot, operator = name[len(QUERY_PREFIX):].partition(".")
         operator = operator or "eq"
         field = by_key.get(key)
-        if field is None or operator not in OPERATORS or (operator != "eq" and field.type not in ORDERED_TYPES):
+        if field is None:
+            # One message for a key that does not exist and one the viewer may not see: no field is told.
+            refuse(name, _("No custom field “%(key)s” you can filter on; see GET /api/custom-fields/.")
+                   % {"key": key[:40]})
+            continue
+        if operator not in OPERATORS or (operator != "eq" and field.type not in ORDERED_TYPES):
+            refuse(name, _("“%(field)s” filters on its value (cf.%(key)s=…)%(ranges)s.") % {
+                "field": field.label, "key": key,
+                "ranges": _(", or a range (.gte, .lte)") if field.type in ORDERED_TYPES else ""})
             continue
         if field.type == T.MULTI_CHOICE:
             # Repeated (a form's several choices) or joined (`A,B`, a link's): any of them.
             texts = query.getlist(name) if hasattr(query, "getlist") else query[name]
             texts = list(texts) if isinstance(texts, list | tuple) else [texts]
-            value = options_chosen(field, texts)
+            unknown = []
+            value = options_chosen(field, texts, unknown=unknown)
+            if unknown:
+                refuse(name, _("Not among the options: %(values)s. Choose from %(options)s.")
+                       % {"values": "、".join(unknown[:10]), "options": "、".join(field.options)})
             if value:
                 chosen.append((field, operator, value, ",".join(value)))
             continue
@@ -329,15 +344,16 @@ def filters_from_query(fields, query) -> list[tuple]:
             continue
         try:
             value = types.parse(field, str(text)[:200])
-        except types.ValueProblem:
+        except types.ValueProblem as problem:
+            refuse(name, str(problem))
             continue
         chosen.append((field, operator, value, str(text)[:200]))
     return chosen
 
 
-def options_chosen(field, texts) -> list[str]:
+def options_chosen(field, texts, *, unknown: list | None = None) -> list[str]:
     """The options of `field` among `texts` (each an option, or options joined by commas), in the options' order;
-    a text that is no option is passed by, as a single choice's is."""
+    a text that is no option is passed by, as a single choice's is (and added to `unknown` when given)."""
     from . import types
 
     wanted = set()
@@ -350,6 +366,8 @@ def options_chosen(field, texts) -> list[str]:
             try:
                 wanted.update(types.parse(field, item) or [])
             except types.ValueProblem:
+                if unknown is not None:
+                    unknown.append(item.strip()[:100])
                 continue
     return [option for option in field.options if option in wanted]
 
