@@ -1,5 +1,7 @@
 """Duplicates on intake through every channel, the hints beside the form, the review page and merging."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -189,6 +191,18 @@ def test_a_group_half_outside_visibility_names_only_the_other_owner(client, org,
     body = client.get(reverse("leads:duplicates")).content.decode()
     assert f'value="{flagged.pk}"' in body and f'value="{existing.pk}"' not in body
     assert "owned by owner" in body and ORIGINAL["contact_name"] not in body
+
+
+def test_the_duplicates_page_ticks_nothing_for_merging(client, org, existing, flagged):
+    # Every lead of a group used to come ticked for the merge: one tap on "Review merge" took them all.
+    Lead.objects.filter(pk=flagged.pk).update(owner=org.owner)
+    client.force_login(org.owner)
+    body = client.get(reverse("leads:duplicates")).content.decode()
+    boxes = re.findall(r'<input type="checkbox" name="ids"[^>]*>', body)
+    assert len(boxes) == 2 and not any("checked" in box for box in boxes)
+    assert 'data-needs-ticked="ids" data-needs-ticked-message="Tick the leads to merge."' in body
+    body = client.get(reverse("leads:duplicates"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'data-needs-ticked-message="请勾选要合并的线索。"' in body
 
 
 # --- merging ------------------------------------------------------------------------------------------
