@@ -330,8 +330,10 @@ class Instalment(models.Model):
             # its visibility reads and the flag its filter repeats, so rows it skips never touch the table.
             models.Index(fields=["due_date", "contract", "owner", "receivable"], name="instalment_radar_overdue_idx",
                          condition=Q(receivable=True)),
-            # The review's instalments falling due in a period, paid or not, with the amounts it sums (covering).
-            models.Index(fields=["due_date", "contract", "amount", "paid_amount"], name="instalment_due_cover_idx"),
+            # The review's instalments falling due in a period, paid or not, with the amounts it sums (covering), and
+            # the owner (the contract's, kept here) a manager's line is checked against without reading the contract.
+            models.Index(fields=["due_date", "owner", "contract", "amount", "paid_amount"],
+                         name="instalment_due_owner_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),

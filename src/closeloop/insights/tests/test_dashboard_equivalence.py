@@ -14,10 +14,11 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from closeloop.contracts.models import Contract, Instalment
 from closeloop.core.customfields.services import custom_field_create
 from closeloop.core.models import Role, User
 from closeloop.core.money import from_fen, sum_fen
-from closeloop.deals.models import Opportunity, OpportunityStatus, Pipeline
+from closeloop.deals.models import Customer, Opportunity, OpportunityStatus, Pipeline
 from closeloop.insights import dashboard
 from closeloop.leads.models import LeadSource
 from closeloop.quotes.models import ApprovalRequest, ApprovalStatus, Quote, QuoteStatus
@@ -178,3 +179,59 @@ def test_the_forecast_equals_the_query_it_replaces(company):
             assert now == forecast_before(scope), (viewer.username, narrowed)
             months |= {row[0] for row in now}
     assert "none" in months and len(months) > 3
+
+
+class OwnerListScope(dashboard.Scope):
+    """The reference: the line applied as its owner list always, as before `Scope.holds_all`."""
+
+    def holds_all(self, model, owner="owner") -> bool:
+        return False
+
+
+def _every_figure(scope_class, viewer, start, end, narrowed, now):
+    scope = scope_class(viewer=viewer, start=start, end=end, period="custom", **narrowed)
+    return dashboard.figures(scope, now)
+
+
+def test_a_line_that_holds_every_record_counts_as_its_owner_list(company):
+    """A director whose subtree owns every deal and contract reads the whole tables, as an administrator
+    does: every figure of the page equals the owner list's, for each viewer, filter and period (edges included);
+    once someone outside the subtree owns a deal and its contract, the owner list is applied again and
+    those records leave the director's figures."""
+    industry = company
+    today = timezone.localdate()
+    edge_start, edge_end = today - timedelta(days=40), today - timedelta(days=10)
+    _on_the_edges(edge_start, edge_end)
+    now = timezone.now()
+    periods = [dashboard.period_bounds("quarter", today), (today - timedelta(days=800), today), (edge_start, edge_end)]
+    source = LeadSource.objects.filter(leads__opportunities__quotes__isnull=False).distinct().order_by("pk").first()
+    filters = [{}, {"source": source}, {"deal_filters": ((industry, "eq", "制造", "制造"),)}]
+    admin, director, manager, rep = _viewers()
+    probe = dashboard.Scope(viewer=director, start=today, end=today)
+    assert all(probe.holds_all(model, owner) for model, owner in (
+        (Opportunity, "owner"), (Contract, "owner"), (Quote, "opportunity__owner")))
+    assert Customer.objects.filter(owner__isnull=True).exists() and not probe.holds_all(Customer)  # the pool's
+    assert not dashboard.Scope(viewer=manager, start=today, end=today).holds_all(Opportunity)
+    for viewer in (admin, director, manager, rep):
+        for start, end in periods:
+            for narrowed in filters:
+                assert (_every_figure(dashboard.Scope, viewer, start, end, narrowed, now)
+                        == _every_figure(OwnerListScope, viewer, start, end, narrowed, now)), (
+                    viewer.username, start, end, narrowed)
+
+    # An outsider (not in the director's subtree) takes a won deal with a quote sent in the period and a contract.
+    outsider = User.objects.create_user(username="outsider", password="x", role=Role.SALES_REP)
+    start, end = periods[1]
+    before = _every_figure(dashboard.Scope, director, start, end, {}, now)
+    deal = (Opportunity.objects.filter(status=OpportunityStatus.WON, quotes__sent_at__isnull=False,
+                                       contracts__isnull=False).order_by("pk").first())
+    Opportunity.objects.filter(pk=deal.pk).update(owner=outsider)
+    Contract.objects.filter(opportunity=deal).update(owner=outsider)
+    Instalment.objects.filter(contract__opportunity=deal).update(owner=outsider)  # it carries its contract's owner
+    probe = dashboard.Scope(viewer=director, start=start, end=end)
+    assert not any(probe.holds_all(model, owner) for model, owner in (
+        (Opportunity, "owner"), (Contract, "owner"), (Quote, "opportunity__owner")))
+    after = _every_figure(dashboard.Scope, director, start, end, {}, now)
+    assert after == _every_figure(OwnerListScope, director, start, end, {}, now)
+    cash = {row["key"]: row["count"] for row in after["cash"]["rows"]}
+    assert cash["quotes_sent"] < {row["key"]: row["count"] for row in before["cash"]["rows"]}["quotes_sent"]
