@@ -1,5 +1,7 @@
 """Irreversible acts ask first in a real browser: dismissing the question leaves the record as it was."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -69,3 +71,31 @@ def test_returning_a_lead_to_the_pool_asks_first(org, make_lead, new_page):
     expect(page.get_by_role("status")).to_contain_text("杭州退回测试科技有限公司 · 周敏 已退回公海。")
     lead.refresh_from_db()
     assert lead.in_pool and lead.owner_id is None and len(asked) == 2
+
+
+def test_a_new_ticket_form_link_asks_first(org, make_customer, new_page):
+    # One tap on "new link" killed the link the customer had been given, with no question asked.
+    from closeloop.service import ticket_forms
+    from closeloop.service.models import TicketFormLink
+
+    customer = make_customer(owner=org.owner, name="杭州换链测试科技有限公司")
+    old = ticket_forms.ticket_form_share(customer=customer, actor=org.owner).key
+    page = new_page(user=org.owner, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto(f"{customer.get_absolute_url()}#tickets")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    page.get_by_role("button", name="更换链接（旧链接随即失效）").click()
+    page.wait_for_timeout(500)
+    assert asked == ["确定更换链接？客户手上的旧链接将立即失效。"]
+    assert TicketFormLink.objects.get(customer=customer).key == old
+    page.get_by_role("button", name="更换链接（旧链接随即失效）").click()
+    expect(page.get_by_role("status")).to_contain_text("已更换链接，旧链接已失效，请把新链接发给客户。")
+    new = TicketFormLink.objects.get(customer=customer).key
+    assert new != old and len(asked) == 2
+    expect(page.locator("#ticket-form-link input")).to_have_value(re.compile(f"/t/{new}/$"))

@@ -245,12 +245,15 @@ def ticket_file_view(request, pk, attachment_pk):
 @require_POST
 def ticket_form_share_view(request, customer_pk):
     customer = get_customer_for_user(request.user, customer_pk)
+    renew = request.POST.get("renew") == "1"
     try:
-        ticket_forms.ticket_form_share(customer=customer, actor=request.user, renew=request.POST.get("renew") == "1")
+        ticket_forms.ticket_form_share(customer=customer, actor=request.user, renew=renew)
     except DomainError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, _("The customer's public ticket form is ready: send them the link."))
+        messages.success(request, _("A new link is ready and the old one no longer works: send the new one to the "
+                                    "customer.") if renew else
+                         _("The customer's public ticket form is ready: send them the link."))
     return redirect(customer.get_absolute_url() + "#tickets")
 
 
