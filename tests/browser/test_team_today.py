@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from closeloop.deals.defaults import install_default_pipeline
 from closeloop.deals.models import Opportunity
-from closeloop.quotes import catalog, services
-from closeloop.quotes.models import ApprovalChain, ApprovalOperator
+from closeloop.quotes import approvals, catalog, services
+from closeloop.quotes.models import ApprovalChain, ApprovalOperator, ApprovalStep
 
 pytestmark = pytest.mark.browser
 
@@ -41,6 +41,9 @@ def test_a_managers_today_on_a_phone(org, make_deal, new_page, tmp_path, setting
     expect(page.get_by_role("heading", name="我的团队")).to_be_visible()
     expect(page.get_by_role("columnheader", name="逾期跟进")).to_be_visible()
     expect(page.locator("#today-approvals")).to_contain_text(quote.number)
+    # The time beside it is when the decision is due, not when it was submitted: it says so.
+    due = timezone.localtime(approvals.due_at(ApprovalStep.objects.get()))
+    expect(page.locator("#today-approvals")).to_contain_text(f"到期 {due:%Y-%m-%d %H:%M}")
     page.screenshot(path=tmp_path / "team-today-phone.png", full_page=True)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the team's Today is {overflow}px wider than the phone"
