@@ -206,7 +206,7 @@ def test_flow_sections_read_a_bounded_number_of_queries(django_assert_max_num_qu
     dashboard.lead_sources(scope)  # the team's ids, kept on the user for the request
     with django_assert_max_num_queries(4):  # the pipeline, its stages, deals per stage, the percentiles
         dashboard.cycle_times(scope)
-    with django_assert_max_num_queries(4):  # the kinds of record, counts, percentiles, department names
+    with django_assert_max_num_queries(3):  # the kinds of record, counts and percentiles in one, department names
         dashboard.handoff_times(scope)
     # First contacts, the last recount (none yet), overdue leads (two halves), overdue deals, names.
     with django_assert_max_num_queries(6):
