@@ -166,9 +166,12 @@ class Lead(FollowedUp, models.Model):
     product_interest = models.CharField(_("product interest"), max_length=100, blank=True)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
 
-    source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="leads")
+    # The foreign keys' indexes are declared in Meta (see there): partial, or served by a wider one.
+    source = models.ForeignKey(LeadSource, verbose_name=_("source"), on_delete=models.PROTECT, related_name="leads",
+                               db_index=False)
     campaign = models.ForeignKey(
-        Campaign, verbose_name=_("campaign"), null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        Campaign, verbose_name=_("campaign"), null=True, blank=True, on_delete=models.PROTECT, related_name="leads",
+        db_index=False,
     )
     status = models.CharField(_("status"), max_length=15, choices=LeadStatus.choices, default=LeadStatus.NEW)
     # Set by lead_disqualify with the status (leads disqualified before reasons were asked got "other").
@@ -182,12 +185,13 @@ class Lead(FollowedUp, models.Model):
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+",
+        related_name="+", db_index=False,
     )
     created_via = models.CharField(_("created via"), max_length=10, choices=Channel.choices)
     # The spreadsheet a lead came in with: the import result links to where each of its rows went.
     import_job = models.ForeignKey(
         "ImportJob", verbose_name=_("import"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -195,13 +199,14 @@ class Lead(FollowedUp, models.Model):
     next_follow_up_at = models.DateTimeField(_("next follow-up"), null=True, blank=True)
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
     merged_into = models.ForeignKey(
-        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False,
     )
     # Set when intake created this lead although it looks like an existing one (policy "create flagged",
     # or the same company under another contact); the duplicates page lists these for review.
     duplicate_of = models.ForeignKey(
         "self", verbose_name=_("possible duplicate of"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+",
+        related_name="+", db_index=False,
     )
 
     # Normalized keys written by the intake service; duplicate checks and search read these.
@@ -262,7 +267,7 @@ class Lead(FollowedUp, models.Model):
             models.Index(fields=["email_key"], name="lead_email_key_idx", condition=~Q(email_key="")),
             models.Index(fields=["company_key"], name="lead_company_key_idx", condition=~Q(company_key="")),
             models.Index(fields=["credit_code"], name="lead_credit_code_idx", condition=~Q(credit_code="")),
-            # Duplicate candidates by brand block (duplicate_of and merged_into use their foreign-key indexes).
+            # Duplicate candidates by brand block.
             models.Index(fields=["brand_key"], name="lead_brand_key_idx", condition=~Q(brand_key="")),
             models.Index(fields=["brand_head"], name="lead_brand_head_idx", condition=~Q(brand_head="")),
             models.Index(fields=["brand_tail"], name="lead_brand_tail_idx", condition=~Q(brand_tail="")),
@@ -285,6 +290,16 @@ class Lead(FollowedUp, models.Model):
                          condition=Q(next_follow_up_at__isnull=False, last_activity_at__isnull=True)),
             models.Index(fields=["next_follow_up_at", "status", "owner"], name="lead_radar_follow_up_at_idx",
                          condition=Q(next_follow_up_at__isnull=False, last_activity_at__isnull=False)),
+            # Foreign keys every query reads by value (`= x`, `IN (…)`, the deletion collector's checks): indexed only
+            # where set, so a lead that has none (an API or form intake: no import, no merge, usually no campaign)
+            # writes no entry; every index is a B-tree insert per new lead (BENCHMARKS.md, intake). The source has no
+            # index of its own: lead_source_review_idx starts with it. The owner keeps Django's full index: the
+            # first-contact SLA reads it as (owner, id) by name (insights.dashboard.OwnedBy).
+            models.Index(fields=["campaign"], name="lead_campaign_idx", condition=Q(campaign__isnull=False)),
+            models.Index(fields=["created_by"], name="lead_created_by_idx", condition=Q(created_by__isnull=False)),
+            models.Index(fields=["import_job"], name="lead_import_job_idx", condition=Q(import_job__isnull=False)),
+            models.Index(fields=["merged_into"], name="lead_merged_into_idx", condition=Q(merged_into__isnull=False)),
+            models.Index(fields=["duplicate_of"], name="lead_duplicate_of_idx", condition=Q(duplicate_of__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(
