@@ -111,6 +111,18 @@ def test_the_pdf_speaks_chinese_with_every_glyph(org, deal, make_product):
     assert len(reader.pages[0].images) == 1  # the logo
 
 
+def test_the_line_table_keeps_its_headings_and_units_whole(org, deal, make_product):
+    # A long item name took the table's width and the headings broke a character a line: 编/号, 数/量, 不含税金/额.
+    quote = services.quote_create(opportunity=deal, actor=org.owner)
+    product = make_product(name="Closeloop CRM 标准版（年/用户）含移动端与企业微信集成及三年维保", list_price="1200")
+    services.quote_line_add(quote=quote, actor=org.owner, data={"product": product.pk, "quantity": "30",
+                                                                 "unit": "用户·年", "discount_pct": "30"})
+    quote.refresh_from_db()
+    text = PdfReader(io.BytesIO(quote_pdf(quote.current_version))).pages[0].extract_text()
+    for whole in ["编号", "项目", "单位", "数量", "含税单价", "折扣", "税率", "不含税金额", "含税金额", "用户·年"]:
+        assert whole in text, whole
+
+
 def test_a_sent_version_prints_as_it_was_sent(client, org, make_quote):
     quote = make_quote()
     services.quote_send(quote=quote, actor=org.owner)
