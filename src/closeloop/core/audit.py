@@ -8,6 +8,7 @@ import functools
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -104,6 +105,42 @@ def creation_changes(obj: models.Model) -> dict:
             continue
         changes[name] = [None, value if type(value) in (str, int, bool) else _plain(value)]
     return changes
+
+
+def creation_changes_many(objs: list) -> list[dict]:
+    """`creation_changes` of each new record of one model (a bulk insert's rows): the field list walked once per
+    call, each record's values taken in one C call, and a value the records share (a chunk's one timestamp)
+    made readable once."""
+    if not objs:
+        return []
+    fields = _creation_fields(type(objs[0]))
+    names = [name for name, _attname in fields]
+    take = itemgetter(*[attname for _name, attname in fields])
+    plain_types = (str, int, bool)
+    readable: dict[int, object] = {}  # id(value) → _plain(value): the records share their timestamps
+
+    result = []
+    for obj in objs:
+        try:
+            values = take(obj.__dict__)
+        except KeyError:  # a field not loaded: the general path
+            result.append(creation_changes(obj))
+            continue
+        changes = {}
+        for name, value in zip(names, values, strict=True):
+            if value is None:
+                continue
+            if name == CUSTOM:
+                changes |= custom_changes(None, value)
+            elif type(value) in plain_types:
+                changes[name] = [None, value]
+            else:
+                key = id(value)
+                if key not in readable:
+                    readable[key] = _plain(value)
+                changes[name] = [None, readable[key]]
+        result.append(changes)
+    return result
 
 
 def _unaudited(model) -> frozenset:

@@ -35,6 +35,15 @@ def _converter(field, db):
             return adapted[key]
 
         return datetime_value
+    if field.get_internal_type() == "JSONField":
+        # What `JSONField.get_db_prep_save` does for a plain value (None is SQL NULL), without its layers.
+        adapt, encoder = db.ops.adapt_json_value, field.encoder
+
+        def json_value(values):
+            value = values.get(name)
+            return None if value is None else adapt(value, encoder)
+
+        return json_value
     return lambda values: field.get_db_prep_save(values.get(name), db)
 
 

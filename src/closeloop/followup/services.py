@@ -132,14 +132,17 @@ def task_open(*, record, owner: User, kind: str, due_at, title: str = "", take_o
     return task
 
 
-def tasks_open_bulk(*, records, kind: str, due_at) -> None:
-    """`task_open` for many new records at once (an import chunk): one INSERT, each for its record's owner."""
+def tasks_open_bulk(*, records, kind: str, due_at, now=None) -> None:
+    """`task_open` for many new records at once (an import chunk): one INSERT, each for its record's owner.
+    `now`: the chunk's moment, their creation time (else the time of this call)."""
     if not records:
         return
     record_type_id = ContentType.objects.get_for_model(records[0]).pk
-    # One executemany: `bulk_create` cost ~5x the insert itself for an import chunk's tasks.
-    executemany_insert(Task, [Task(record_type_id=record_type_id, record_id=record.pk, owner_id=record.owner_id,
-                                   kind=kind, due_at=due_at).__dict__ for record in records], with_pk=False)
+    # One executemany: `bulk_create` cost ~5x the insert itself for an import chunk's tasks. The tasks differ
+    # only in record and owner: one model's values, copied per record.
+    template = Task(record_type_id=record_type_id, kind=kind, due_at=due_at, created_at=now or timezone.now()).__dict__
+    executemany_insert(Task, [{**template, "record_id": record.pk, "owner_id": record.owner_id} for record in records],
+                       with_pk=False)
 
 
 def tasks_cancel(*, record, now=None) -> int:

@@ -4,6 +4,7 @@ Rules are tried in the order an admin set; the first that matches and has someon
 (active, not on leave) assigns the lead. No match: the lead goes to the pool (公海).
 """
 
+import heapq
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -50,7 +51,7 @@ def assign_new_lead(*, lead, channel: str, actor, data: dict, batch: "Assignment
         _give(lead, actor, batch)
         return
     if lead.status == LeadStatus.NURTURE:
-        _nurture(lead)
+        _nurture(lead, now=None if batch is None else batch.now)
         return
     for rule in active_rules() if batch is None else batch.rules:
         if not rule_matches(rule, lead):
@@ -62,18 +63,18 @@ def assign_new_lead(*, lead, channel: str, actor, data: dict, batch: "Assignment
     lead.owner = None
     lead.status = LeadStatus.NEW
     lead.in_pool = True
-    lead.pooled_at = timezone.now()
+    lead.pooled_at = timezone.now() if batch is None else batch.now
 
 
-def _nurture(lead) -> None:
+def _nurture(lead, *, now=None) -> None:
     """A lead below the nurture threshold: owned by whoever nurtures it, due for a re-check, out of the pool."""
     settings = Ruleset.current().settings
     owner = nurture_owner(lead.source_id)
     lead.owner = owner
-    lead.assigned_at = timezone.now() if owner is not None else None
+    lead.assigned_at = (now or timezone.now()) if owner is not None else None
     lead.in_pool = False
     lead.pooled_at = None
-    lead.next_follow_up_at = follow_up_time(settings.nurture_recheck_days)
+    lead.next_follow_up_at = follow_up_time(settings.nurture_recheck_days, now=now)
 
 
 def nurture_owner(source_id) -> User | None:
@@ -99,12 +100,12 @@ def _give(lead, owner, batch=None) -> None:
         batch.given[owner.pk] += 1  # an open lead more for least load, not yet in the table
     lead.owner = owner
     lead.status = LeadStatus.ASSIGNED
-    lead.assigned_at = timezone.now()
+    lead.assigned_at = timezone.now() if batch is None else batch.now
     lead.in_pool = False
     lead.pooled_at = None
     if lead.pk is None:
         # Saved with its first-contact deadline, so `after_intake` need not update the row again.
-        lead.next_follow_up_at = first_contact_due()
+        lead.next_follow_up_at = first_contact_due() if batch is None else batch.first_contact_due()
 
 
 def active_rules() -> list[AssignmentRule]:
@@ -183,11 +184,11 @@ def pick_owner(rule: AssignmentRule, batch: "AssignmentBatch | None" = None) -> 
     if not found:
         return None  # deleted since the rules were read
     people = candidates(rule)
-    eligible = [u for u in people if available(u)]
+    eligible = [u for u in people if available(u)] if batch is None else batch.eligible(rule, people)
     if not eligible:
         return None
     if rule.strategy == AssignmentStrategy.LEAST_LOAD:
-        owner = _least_loaded(eligible, batch)
+        owner = _least_loaded(eligible) if batch is None else batch.least_loaded(rule, eligible)
     elif rule.strategy == AssignmentStrategy.WEIGHTED and rule.department_id is None:
         owner = _weighted(rule, eligible, batch)
     else:
@@ -219,8 +220,8 @@ def open_load(users) -> dict[int, int]:
     return open_loads(u.pk for u in users)
 
 
-def _least_loaded(eligible, batch=None) -> User:
-    return _fewest(eligible, open_load(eligible) if batch is None else batch.open_load(eligible))
+def _least_loaded(eligible) -> User:
+    return _fewest(eligible, open_load(eligible))
 
 
 def _fewest(eligible, load: dict[int, int]) -> User:
@@ -267,8 +268,11 @@ class AssignmentBatch:
     transaction (`lead_submit` for a routed row) and the batch starts afresh from the table.
     """
 
-    def __init__(self):
+    def __init__(self, *, now=None):
         self.rules = active_rules()
+        # The batch's moment (an import chunk's): its leads' assignment time and first-contact deadline.
+        self.now = now or timezone.now()
+        self._due = None
         self._reset()
 
     def _reset(self):
@@ -278,6 +282,37 @@ class AssignmentBatch:
         self.given: Counter = Counter()  # person → open leads given since, not yet in the table
         self._members: dict[int, dict] = {}  # rule → {person: AssignmentMember with its share so far}
         self.counted: Counter = Counter()  # member → leads given since
+        self._eligible: dict[int, list] = {}  # rule → its available people, in the rule's order
+        self._queues: dict[int, list] = {}  # rule → a least-load heap of (load as last seen, position, person)
+
+    def first_contact_due(self):
+        if self._due is None:
+            self._due = self.now + timedelta(hours=Ruleset.current().settings.first_contact_hours)
+        return self._due
+
+    def eligible(self, rule, people) -> list[User]:
+        """The rule's available people, worked out once per batch (nobody goes on leave mid-chunk)."""
+        if rule.pk not in self._eligible:
+            self._eligible[rule.pk] = [u for u in people if available(u)]
+        return self._eligible[rule.pk]
+
+    def least_loaded(self, rule, eligible) -> User:
+        """`_fewest(eligible, open_load)` — the fewest open leads, the first in the rule's order among equals —
+        from a heap kept per rule instead of a scan per lead. Loads only grow in a batch (leads given by any
+        rule), so an entry whose load went up since it was pushed is pushed again with its load; an entry
+        whose recorded load is current is the least, as a scan would find it."""
+        queue = self._queues.get(rule.pk)
+        if queue is None:
+            load = self.open_load(eligible)
+            queue = [(load[u.pk], position, u) for position, u in enumerate(eligible)]
+            heapq.heapify(queue)
+            self._queues[rule.pk] = queue
+        while True:
+            recorded, position, person = queue[0]
+            current = self.loads[person.pk] + self.given[person.pk]
+            if current == recorded:
+                return person
+            heapq.heapreplace(queue, (current, position, person))
 
     def cursor(self, rule) -> tuple[bool, int | None]:
         if rule.pk not in self.cursors:
@@ -338,18 +373,22 @@ def after_intake(*, lead, actor) -> None:
         )
 
 
-def after_intake_batch(*, leads, actor) -> dict:
+def after_intake_batch(*, leads, actor, due_at=None, now=None) -> dict:
     """`after_intake` for new leads saved together (an import chunk): a first-contact task for each owned
     lead, written in one statement. Returns {owner: count}; the batch sends one notice per owner at the end
-    rather than one per lead."""
+    rather than one per lead. `due_at`, `now`: the batch's first-contact deadline (the one its leads were
+    given) and moment."""
     owned = [lead for lead in leads if lead.owner_id is not None and lead.status != LeadStatus.NURTURE]
     if not owned:
         return {}
-    due_at = first_contact_due()
-    tasks_open_bulk(records=owned, kind=FIRST_CONTACT, due_at=due_at)
-    type(owned[0]).objects.filter(pk__in=[lead.pk for lead in owned]).filter(
-        Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gt=due_at)
-    ).update(next_follow_up_at=due_at)
+    due_at = due_at or first_contact_due()
+    tasks_open_bulk(records=owned, kind=FIRST_CONTACT, due_at=due_at, now=now)
+    # The leads were just written from these objects: only those whose deadline is later (or unset) change.
+    late = [lead.pk for lead in owned if lead.next_follow_up_at is None or lead.next_follow_up_at > due_at]
+    if late:
+        type(owned[0]).objects.filter(pk__in=late).filter(
+            Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gt=due_at)
+        ).update(next_follow_up_at=due_at)
     counts: dict = {}
     for lead in owned:
         lead.next_follow_up_at = min(lead.next_follow_up_at or due_at, due_at)

@@ -427,6 +427,7 @@ class ChunkSearch:
         self._waiting_count = 0
         self._waiting_leads: list = []
         self._version: int | None = None  # the database's data version when the last chunk ended
+        self._dropped = False  # reads were forgotten since `dropped_reads()` was last asked
 
     def chunk_started(self) -> None:
         """A chunk's transaction has begun: keep what the chunks before read only if nobody else wrote since.
@@ -498,6 +499,13 @@ class ChunkSearch:
                 for row in self._waiting.get((column, value), ())}
         return bool(rows) and bool(_decide(entry, list(rows.values())))
 
+    def dropped_reads(self) -> bool:
+        """Whether reads were forgotten (`written` elsewhere than SQLite, `forget`) since last asked: the caller
+        then prefetches its remaining rows again in bulk; otherwise every lookup they need is still read (a
+        lookup missed is read by `verdicts` itself)."""
+        dropped, self._dropped = self._dropped, False
+        return dropped
+
     def written(self) -> None:
         """The noted rows are in the table now: bring the reads they change up to date, and forget the rows.
 
@@ -520,12 +528,14 @@ class ChunkSearch:
                         found.append(lead.pk)
         else:
             for lookup in self._waiting:
-                self._found.pop(lookup, None)
+                if self._found.pop(lookup, None) is not None:
+                    self._dropped = True
         self._waiting.clear()
         self._waiting_leads.clear()
 
     def forget(self) -> None:
         """Something else wrote leads (a row through `lead_submit`): read everything again."""
+        self._dropped = self._dropped or bool(self._found)
         self._found.clear()
         self._rows.clear()
         self._owners.clear()

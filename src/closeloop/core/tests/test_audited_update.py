@@ -67,3 +67,20 @@ def test_a_creation_entry_names_the_fields_given_or_those_asked_for(org):
                             action="department.create", fields=["name"], target=org.team_a)
     entry = AuditEntry.objects.for_object(org.team_a).filter(action="department.create").latest("id")
     assert chosen.pk and entry.changes == {"name": [None, "四组"]}
+
+
+def test_creation_changes_many_equals_creation_changes_of_each_record(org):
+    """The bulk form (an import chunk's audit rows) writes what the per-record form writes, shared values too."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from closeloop.core.audit import creation_changes, creation_changes_many
+    from closeloop.core.models import User
+
+    moment = datetime(2026, 12, 7, 21, 5, 1, 250000, tzinfo=ZoneInfo("Asia/Shanghai"))
+    users = [User(username=f"u{n}", display_name=f"张{n}", date_joined=moment, last_login=None if n else moment,
+                  department=org.team_a if n % 2 else None, is_active=bool(n % 3)) for n in range(4)]
+    many = creation_changes_many(users)
+    assert many == [creation_changes(user) for user in users]
+    assert many[0]["date_joined"] == [None, moment.isoformat()] and "last_login" not in many[1]
+    assert creation_changes_many([]) == []

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import creation_changes
+from closeloop.core.audit import creation_changes_many
 from closeloop.core.bulk import executemany_insert
 from closeloop.core.customfields.registry import clean_record
 from closeloop.core.errors import DomainError, ValidationFailed
@@ -128,17 +128,21 @@ def _submit_chunk(chunk, *, channel, actor, campaign, sources, import_job=None, 
     deferred: list[tuple] = []
     creator = actor if actor is not None and actor.pk else None
 
-    new_lead = _lead_builder(campaign=campaign, creator=creator, channel=channel, import_job=import_job)
+    # One moment for the chunk (one transaction): its leads' creation, assignment and audit times, so the insert
+    # adapts one timestamp per column instead of one per lead.
+    now = timezone.now()
+    new_lead = _lead_builder(campaign=campaign, creator=creator, channel=channel, import_job=import_job, now=now)
     # Rules are read once per chunk: a rule changed during a long import applies from the next chunk.
     ruleset = scoring.Ruleset.load()
-    assigner = assignment.AssignmentBatch()
+    assigner = assignment.AssignmentBatch(now=now)
     search = search or dedup.ChunkSearch()
     search.chunk_started()
 
     def flush():
         if pending:
-            _insert_leads(pending, actor=actor, channel=channel)
-            for owner, count in assignment.after_intake_batch(leads=pending, actor=actor).items():
+            _insert_leads(pending, actor=actor, channel=channel, now=now)
+            for owner, count in assignment.after_intake_batch(
+                    leads=pending, actor=actor, due_at=assigner.first_contact_due(), now=now).items():
                 outcome.owners[owner] = outcome.owners.get(owner, 0) + count
             outcome.created += len(pending)
             pending.clear()
@@ -183,7 +187,8 @@ def _submit_chunk(chunk, *, channel, actor, campaign, sources, import_job=None, 
             # An earlier row of this chunk, not written yet, is a match for this one: write it first so
             # the duplicate check sees it, exactly as if the rows had been submitted one by one.
             flush()
-            search.prefetch(entries[position:])
+            if search.dropped_reads():
+                search.prefetch(entries[position:])
         search.wait(lead)
         flagged_owner_id = None
         if verdicts := search.verdicts(entry):
@@ -213,12 +218,15 @@ def _submit_chunk(chunk, *, channel, actor, campaign, sources, import_job=None, 
     return outcome
 
 
-def _lead_builder(*, campaign, creator, channel, import_job=None):
+def _lead_builder(*, campaign, creator, channel, import_job=None, now=None):
     """Unsaved leads as `Lead(**cleaned, source=, campaign=, created_by=, created_via=)` builds them, but
-    positionally: `Model(*values)` skips the keyword and descriptor work, a third of the per-row cost."""
+    positionally: `Model(*values)` skips the keyword and descriptor work, a third of the per-row cost.
+    `now`: the chunk's moment, for the fields whose default is the time of creation."""
     fields = Lead._meta.concrete_fields
-    per_row = [f for f in fields if f.has_default() and callable(f.default)]  # timezone.now, list, ...
-    fixed = {f.attname: f.get_default() for f in fields if f not in per_row}
+    per_row = [f for f in fields if f.has_default() and callable(f.default)  # list, ...
+               and not (now is not None and f.default is timezone.now)]
+    fixed = {f.attname: now if now is not None and f.has_default() and f.default is timezone.now else f.get_default()
+             for f in fields if f not in per_row}
     overrides = {"campaign_id": campaign.pk if campaign else None, "created_by_id": creator.pk if creator else None,
                  "created_via": channel, "import_job_id": import_job.pk if import_job else None}
     attnames = [f.attname for f in fields]
@@ -253,12 +261,13 @@ def _cached_source(data: dict, campaign, cache: dict) -> LeadSource:
     return found
 
 
-def _insert_leads(leads: list[Lead], *, actor, channel: str) -> None:
+def _insert_leads(leads: list[Lead], *, actor, channel: str, now=None) -> None:
     """Insert new leads and their audit entries with one executemany each (ORM bulk_create is ~10× slower).
 
     The audit rows carry what `audit_record(action="lead.create", changes=diff({}, snapshot(lead)))` writes.
+    `now`: the chunk's moment (its leads' update and audit times).
     """
-    now = timezone.now()
+    now = now or timezone.now()
     for lead, pk in zip(leads, _reserve_ids(Lead, len(leads)), strict=True):
         lead.pk = pk
         lead.updated_at = now
@@ -268,8 +277,8 @@ def _insert_leads(leads: list[Lead], *, actor, channel: str) -> None:
     entries = [
         {"created_at": now, "actor_id": actor_id, "channel": channel, "action": "lead.create",
          "target_type_id": lead_type_id, "target_id": str(lead.pk), "target_repr": str(lead)[:200],
-         "changes": creation_changes(lead), "note": getattr(lead, "audit_note", "")}
-        for lead in leads
+         "changes": changes, "note": getattr(lead, "audit_note", "")}
+        for lead, changes in zip(leads, creation_changes_many(leads), strict=True)
     ]
     executemany_insert(AuditEntry, entries, with_pk=False)
     for lead in leads:

@@ -132,3 +132,29 @@ def test_rules_can_be_reordered(org):
     assert submit(org).owner == org.teammate
     first.refresh_from_db()
     assert first.position == 1
+
+
+def test_a_batch_gives_least_load_as_a_scan_would_with_loads_growing_from_elsewhere(org):
+    """The batch's least-load heap picks what `_fewest` over the current loads picks, the first of equals in
+    the rule's order, also when another rule (or "assign to me") gave the same people leads in between."""
+    import random
+    from types import SimpleNamespace
+
+    from closeloop.leads.assignment import AssignmentBatch, _fewest
+
+    rng = random.Random(16)
+    people = [SimpleNamespace(pk=pk) for pk in range(1, 13)]
+    batch = AssignmentBatch()
+    batch.loads = {p.pk: rng.choice([0, 0, 1, 3, 7]) for p in people}  # as counted from the table
+    rules = [SimpleNamespace(pk=1), SimpleNamespace(pk=2)]
+    members = {1: people[:8], 2: people[4:]}  # people 5-8 are in both rules
+    for _n in range(400):
+        if rng.random() < 0.2:
+            batch.given[rng.choice(people).pk] += rng.choice([1, 2])  # given outside the heaps
+            continue
+        rule = rng.choice(rules)
+        eligible = members[rule.pk]
+        expected = _fewest(eligible, {p.pk: batch.loads[p.pk] + batch.given[p.pk] for p in eligible})
+        chosen = batch.least_loaded(rule, eligible)
+        assert chosen is expected
+        batch.given[chosen.pk] += 1
