@@ -411,9 +411,12 @@ class Opportunity(FollowedUp, models.Model):
             # pipeline filters read.
             models.Index(fields=["created_at", "owner", "pipeline"], name="opp_created_idx"),
             # The review's deals won or lost in a period (targets, forecast accuracy, lost reasons), by owner; the
-            # won ones with the amount those sum (covering).
+            # won ones with the amount those sum, the lost ones with the reason, amount and pipeline the lost reasons
+            # group, sum and filter on (both covering: the quarter's 6k lost deals read from the table were half of
+            # the lost reasons' query).
             models.Index(fields=["status", "won_at", "owner", "amount"], name="opp_won_amount_idx"),
-            models.Index(fields=["status", "lost_at", "owner"], name="opp_lost_at_idx"),
+            models.Index(fields=["status", "lost_at", "owner", "lost_reason", "amount", "pipeline"],
+                         name="opp_lost_reason_idx"),
             # Covers the money totals (list footer, kanban column sums): summing from this index reads a
             # fraction of the table's pages, and grouping by stage walks it in order.
             models.Index(fields=["pipeline", "stage", "status", "owner", "amount", "probability"], name="opp_money_idx"),
