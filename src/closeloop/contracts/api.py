@@ -367,7 +367,7 @@ def _text(data: dict) -> dict:
 def list_contracts(request, params: Query[ContractParams]):
     filters = ContractFilters(q=params.q, status=params.status or "", deal=str(params.deal_id or ""),
                               customer=str(params.customer_id or ""))
-    return api_list(contract_list(user=request.user, filters=filters), params)
+    return api_list(contract_list(user=request.user, filters=filters), params, caller=request.user)
 
 
 @router.post("/", response={201: ContractOut, **ERRORS}, summary="Make a contract from an accepted quote or a deal",

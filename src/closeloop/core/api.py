@@ -72,7 +72,7 @@ def list_users(request, params: Query[UserParams]):
     if params.department_id is not None:
         department = Department.objects.filter(pk=params.department_id).first()
         people = people.filter(department__path__startswith=department.path) if department else people.none()
-    return api_list(people.order_by("username", "id"), params)
+    return api_list(people.order_by("username", "id"), params, caller=request.user)
 
 
 @users_router.get("/me", response={200: UserOut, 401: ErrorOut}, summary="Who the token belongs to")

@@ -580,6 +580,22 @@ class DeletionHorizon(models.Model):
         return f"{self.kind} < {self.pruned_before}"
 
 
+class SyncEpoch(models.Model):
+    """How many times what a person may see changed over many records at once (their team, role or access; a
+    manager's subtree; core/sync.py `sight_changed`): their API sync cursors carry the epoch they were given under,
+    and one from an older epoch is answered 410 `sync_expired`. A row only for people whose sight ever changed so;
+    none is epoch 0. Kept apart from the user row, which forms save whole: a save of a user read before a bump
+    would write the old epoch back."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="+")
+    epoch = models.PositiveIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.user_id}: {self.epoch}"
+
+
 # Outbound webhooks live in their own module; imported here so Django registers them with core.
 from .webhooks.models import WebhookDelivery, WebhookSubscription  # noqa: E402, F401
 

@@ -13,6 +13,11 @@ service runs but seen when its transaction commits, so a row stamped before a cu
 appear after the cursor passed it. Pages therefore hold back rows stamped in the last
 CLOSELOOP_API_SYNC_SETTLE_SECONDS (a service's transaction is far shorter; the window also covers clocks of
 several app servers a little apart): such a row comes in the next call.
+
+A cursor also carries the caller's sync epoch when it was given (`SyncEpoch`, core/sync.py): a change that
+moves what a person may see over many records at once (their team, their role, a manager's subtree) bumps it, and
+a cursor from an older epoch is answered 410 `sync_expired`, as a position older than the kept deletions is: records
+came into or left their sight without a change of their own to carry them.
 """
 
 import base64
@@ -28,7 +33,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
 from .apischema import IsoDateTime
-from .errors import invalid
+from .errors import Gone, invalid
 
 
 def page_number(request, name: str = "page") -> int:
@@ -100,7 +105,9 @@ class ApiPage(Schema):
     has_next: bool
     next_cursor: str | None = Field(None, description="When syncing (`updated_since` or `cursor` sent): where to go on "
                                     "from. Follow it while `has_next`, keep it, and send it again later to get what "
-                                    "changed since. Null when not syncing.")
+                                    "changed since. Null when not syncing. Answered 410 `sync_expired` once what you "
+                                    "may see changed over many records at once (your team, role or access; your "
+                                    "team's members): read the list again, then sync on.")
 
 
 class PageParams(Schema):
@@ -114,16 +121,18 @@ class SyncParams(PageParams):
     cursor: str | None = Field(None, max_length=200, description="Sync: go on from a page's `next_cursor`.")
 
 
-def _encode(key: str, stamp: datetime, pk: int) -> str:
-    text = json.dumps([key, stamp.astimezone(UTC).isoformat(), pk], separators=(",", ":"))
+def _encode(key: str, stamp: datetime, pk: int, epoch: int = 0) -> str:
+    text = json.dumps([key, stamp.astimezone(UTC).isoformat(), pk, epoch], separators=(",", ":"))
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, key: str) -> tuple[datetime, int]:
+def _decode(cursor: str, key: str) -> tuple[datetime, int, int]:
+    """(time, id, epoch) of a cursor; one given before cursors carried an epoch has epoch 0."""
     try:
-        name, stamp, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        position = datetime.fromisoformat(stamp).astimezone(UTC), int(pk)
-        if name != key or not 0 <= position[1] < 2**63:
+        name, stamp, pk, *rest = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        epoch = int(rest[0]) if rest else 0
+        position = datetime.fromisoformat(stamp).astimezone(UTC), int(pk), epoch
+        if name != key or len(rest) > 1 or not 0 <= position[1] < 2**63 or not 0 <= epoch < 2**31:
             raise ValueError(name)
     except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise invalid("cursor", _("This cursor does not come from this list; start again with updated_since.")) from None
@@ -137,7 +146,7 @@ def sync_position(params, key: str = "updated_at") -> tuple[datetime, int] | Non
     if since is None and not cursor:
         return None
     if cursor:
-        return _decode(cursor, key)
+        return _decode(cursor, key)[:2]
     try:
         return since.astimezone(UTC), 0
     except OverflowError:
@@ -145,13 +154,32 @@ def sync_position(params, key: str = "updated_at") -> tuple[datetime, int] | Non
         return (datetime.min if since.year < 5000 else datetime.max).replace(tzinfo=UTC), 0
 
 
-def api_list(rows, params, *, key: str = "updated_at", item=None) -> dict:
+def check_epoch(params, caller, key: str = "updated_at") -> int:
+    """The caller's sync epoch, after refusing (410 `sync_expired`) a cursor given under another one: what they may
+    see changed over many records at once since (core/sync.py, `sight_changed`). Read before the page's rows, so a
+    change committed while the page is read makes the next call start again rather than go on past it."""
+    from .models import SyncEpoch
+
+    epoch = (SyncEpoch.objects.filter(user_id=caller.pk).values_list("epoch", flat=True).first() or 0
+             if caller is not None and caller.pk else 0)
+    cursor = getattr(params, "cursor", None)
+    if cursor and _decode(cursor, key)[2] != epoch:
+        raise Gone(_("What you may see changed since this sync started (your team, your role, your access or a "
+                     "reassignment of many records), so records may have come into or left your sight without "
+                     "changing. Read the whole list again without updated_since, then sync on from when you "
+                     "started."), code="sync_expired", reason="sight_changed")
+    return epoch
+
+
+def api_list(rows, params, *, caller, key: str = "updated_at", item=None) -> dict:
     """One page of an API list (`ApiPage` with `items`): by page number in the list's own order, or, when
     `params` asks to sync (`SyncParams`), from `updated_since` or `cursor` in the order of (`key`, id) (see the
-    module's docstring). `key` is a timestamp every change of the row moves (`created_at` for rows never changed)."""
+    module's docstring). `key` is a timestamp every change of the row moves (`created_at` for rows never changed).
+    `caller` is who asks (the request's user): their cursors carry their sync epoch."""
     position = sync_position(params, key)
     if position is None:
         return api_page(rows, page=params.page, page_size=params.page_size, item=item)
+    epoch = check_epoch(params, caller, key)
     stamp, pk = position
     settled = timezone.now() - timedelta(seconds=settings.CLOSELOOP_API_SYNC_SETTLE_SECONDS)
     # (key, id) > (stamp, pk), written as a range on `key` and a filter within it: as an OR of two branches SQLite
@@ -162,8 +190,8 @@ def api_list(rows, params, *, key: str = "updated_at", item=None) -> dict:
     page = window[:params.page_size]
     if page:
         last = page[-1]
-        next_cursor = _encode(key, getattr(last, key), last.pk)
+        next_cursor = _encode(key, getattr(last, key), last.pk, epoch)
     else:
-        next_cursor = _encode(key, stamp, pk)
+        next_cursor = _encode(key, stamp, pk, epoch)
     return {"items": page if item is None else [item(row) for row in page], "page": 1, "page_size": params.page_size,
             "has_next": len(window) > params.page_size, "next_cursor": next_cursor}

@@ -10,7 +10,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import fastsql, robots
+from . import fastsql, robots, sync
 from .audit import audit_record, audited_update, creation_changes, diff, snapshot
 from .errors import Forbidden, ValidationFailed
 from .hooks import collect
@@ -73,9 +73,11 @@ def department_save(*, actor, name: str, parent: Department | None, department: 
                        channel=channel, action="department.update", always=True)
         if new_path != old_path:
             # Moving a department moves its subtree: one UPDATE rewrites every descendant's path prefix,
-            # so managers' visibility (a prefix match on the path) follows the new tree at once.
+            # so managers' visibility (a prefix match on the path) follows the new tree at once. The managers
+            # above it before or after, not both, see other records now: their API syncs start again.
             Department.objects.filter(path__startswith=old_path).exclude(pk=department.pk).update(
                 path=Concat(Value(new_path), Substr("path", len(old_path) + 1)))
+            sync.sight_changed(sync.team_change_audience(old_path, new_path))
     return department
 
 
@@ -98,6 +100,7 @@ def user_save(*, actor, data: dict, user: User | None = None, password: str | No
                 setattr(user, name, data[name])
         if not creating and ({"manager", "department"} & data.keys()):
             _lock_org_tree()
+        old_path = _department_path(before["department"]) if not creating and "department" in data else None
         _refuse_reporting_cycle(user)
         if password:
             user.set_password(password)
@@ -116,9 +119,31 @@ def user_save(*, actor, data: dict, user: User | None = None, password: str | No
                     changes[field.name] = [old or None, new or None]
         if password and not creating:
             changes["password"] = ["***", "***"]
+        if not creating and (SIGHT_FIELDS & changes.keys() or changes.keys() - {*USER_FIELDS, "password"}):
+            _sight_changed(user, changes, old_path)
         audit_record(actor=actor, channel=channel, action="user.create" if creating else "user.update",
                      target=user, changes=changes)
     return user
+
+
+# What a person sees over many records at once depends on these, and on the fields apps add to the user form (a
+# marketer's channels); `manager` routes approvals and changes no one's sight.
+SIGHT_FIELDS = frozenset({"role", "department", "is_active"})
+
+
+def _sight_changed(user: User, changes: dict, old_path: str | None) -> None:
+    """Tell the API's sync who sees other records after a change of `user` (core/sync.py): the person (a new role,
+    team or channels; deactivated, their departures stop being recorded) and, for a new department, the managers
+    whose team gained or lost them."""
+    told = {user.pk}
+    if "department" in changes:
+        told |= sync.team_change_audience(old_path, _department_path(user.department_id))
+    sync.sight_changed(told)
+
+
+def _department_path(department_id: int | None) -> str | None:
+    # As stored now: the caller holds the org-tree lock, and a form's department may predate a move.
+    return Department.objects.filter(pk=department_id).values_list("path", flat=True).first() if department_id else None
 
 
 def _refuse_reporting_cycle(user: User) -> None:

@@ -22,8 +22,17 @@ the service that changes it wraps the change in `departures(record)`, which asks
 before and after, in the change's transaction, and writes one `Deletion(why="left")` naming who saw it before and
 not after. Administrators and company-wide roles never lose sight, so are never told one. A record that comes
 back into sight comes again through the list (the change that brought it back moved its `updated_at`). Not told
-yet (docs/api-sync.md): the kinds that follow a parent (a lead's follow-ups, a customer's contacts) and changes
-that move many records at once (a person moved to another team, a role changed).
+yet (docs/api-sync.md): the kinds that follow a parent (a lead's follow-ups, a customer's contacts).
+
+A change that moves what a person sees over many records at once cannot be diffed record by record, and the
+records that come into sight through it keep their old `updated_at`: a person moved to another department, a role
+or a marketer's channels changed, a department moved under another (a manager's subtree), a person deactivated or
+back, a bulk reassignment written as one update. Such a change calls `sight_changed` with the people whose sight
+it may change, in its transaction: their `SyncEpoch` goes up, every sync cursor they were given before answers
+410 `sync_expired` (core/pagination.py), and they read their lists again. Who: the person changed, and the sales
+managers whose team (a department subtree) holds the person or department before or after the move but not both
+(`team_change_audience`); for a reassignment, the old and new owners' lines (`owner_lines`). Nobody else: not the
+person's teammates, not the other team's reps, not administrators and company-wide roles (who see every record).
 
 Deletions are kept CLOSELOOP_API_DELETIONS_DAYS (90) days: a nightly sweep (`deletions_prune`) deletes older ones
 and notes per kind how far back it pruned (`DeletionHorizon`). A sync whose position is older than that horizon
@@ -40,7 +49,7 @@ from typing import Literal
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.signals import post_delete, pre_delete
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -133,6 +142,51 @@ def departures(record):
     if left:
         Deletion.objects.create(kind=synced.kind, record_id=record.pk, deleted_at=timezone.now(), scoped=True,
                                 seen_by=_ids(left), why="left")
+
+
+def sight_changed(user_ids) -> None:
+    """What the people `user_ids` may see changed over many records at once: their sync epoch goes up, so the sync
+    cursors they hold answer 410 `sync_expired` and they read their lists again. Call it inside the change's
+    transaction (a rolled-back change bumps nothing); it costs two statements and a row per person first told."""
+    from .models import SyncEpoch
+
+    ids = {pk for pk in user_ids if pk is not None}
+    if not ids:
+        return
+    now = timezone.now()
+    SyncEpoch.objects.filter(user_id__in=ids).update(epoch=F("epoch") + 1, changed_at=now)
+    known = set(SyncEpoch.objects.filter(user_id__in=ids).values_list("user_id", flat=True))
+    SyncEpoch.objects.bulk_create([SyncEpoch(user_id=pk, epoch=1, changed_at=now) for pk in sorted(ids - known)],
+                                  ignore_conflicts=True)
+
+
+def _departments_on(path: str | None) -> set[int]:
+    """The departments a materialized path "/1/4/9/" runs through: the one at its end and those above it."""
+    return {int(part) for part in (path or "").strip("/").split("/") if part.isdigit()}
+
+
+def team_change_audience(old_path: str | None, new_path: str | None) -> set[int]:
+    """The sales managers whose team changes when people (or a department's subtree) move from the department at
+    `old_path` to the one at `new_path`: those whose own department is above (or is) exactly one of the two. A
+    manager above both keeps the same team; one inside a moved subtree keeps theirs too."""
+    from .models import Role, User
+
+    changed = _departments_on(old_path) ^ _departments_on(new_path)
+    if not changed:
+        return set()
+    return set(User.objects.filter(role=Role.SALES_MANAGER, department_id__in=changed).values_list("pk", flat=True))
+
+
+def owner_lines(owner_ids) -> set[int]:
+    """Who sees records through their owner being `owner_ids`: the owners and the sales managers above their
+    departments. What a bulk reassignment written as one update passes to `sight_changed` (old and new owners)."""
+    from .models import Department, Role, User
+
+    owners = {pk for pk in owner_ids if pk is not None}
+    paths = Department.objects.filter(members__pk__in=owners).values_list("path", flat=True)
+    above = set().union(*(_departments_on(path) for path in paths))
+    return owners | set(User.objects.filter(role=Role.SALES_MANAGER, department_id__in=above)
+                        .values_list("pk", flat=True))
 
 
 def _delete_cache(origin) -> dict:
@@ -241,7 +295,8 @@ Kind = Literal[tuple(kinds())]
             "the list gives it again. "
             "Deletions are kept 90 days by default (CLOSELOOP_API_DELETIONS_DAYS): a sync from a position older "
             "than what was pruned is answered 410 with code `sync_expired`; read the whole list again, then sync "
-            "on.")
+            "on. So is a cursor given before what you may see changed over many records at once (your team, role or "
+            "access changed, or your team's members): such a change moves no record, so nothing here tells it.")
 def list_deletions(request, kind: Kind, params: Query[SyncParams]):
     from .models import Deletion
 
@@ -251,4 +306,4 @@ def list_deletions(request, kind: Kind, params: Query[SyncParams]):
         rows = rows.exclude(why="left")  # who sees every record never loses sight of one
     else:
         rows = rows.filter(Q(scoped=False) | Q(seen_by__contains=f",{request.user.pk},"))
-    return api_list(rows.order_by("-deleted_at", "-id"), params, key="deleted_at")
+    return api_list(rows.order_by("-deleted_at", "-id"), params, caller=request.user, key="deleted_at")

@@ -376,7 +376,7 @@ def list_pipelines(request):
             openapi_extra=filters_in(CUSTOMER_TARGET))
 def list_customers(request, params: Query[CustomerParams]):
     customers = customer_list(user=request.user, q=params.q)
-    return api_list(indexes.apply_filters(customers, list_filters(request, CUSTOMER_TARGET)), params)
+    return api_list(indexes.apply_filters(customers, list_filters(request, CUSTOMER_TARGET)), params, caller=request.user)
 
 
 @router.get("/customers/pool", response={200: PoolCustomerPage, 401: ErrorOut, 422: ErrorOut},
@@ -384,7 +384,7 @@ def list_customers(request, params: Query[CustomerParams]):
             description="Sales staff see the customers nobody owns; others get an empty list. Syncing lists the "
             "customers that came into the pool or changed there since; one claimed since is not reported.")
 def list_customer_pool(request, params: Query[PoolParams]):
-    return api_list(customer_pool(user=request.user, q=params.q), params)
+    return api_list(customer_pool(user=request.user, q=params.q), params, caller=request.user)
 
 
 @router.post("/customers", response={201: CustomerOut, 401: ErrorOut, 409: ErrorOut, 422: ErrorOut},
@@ -438,7 +438,7 @@ def release_customer(request, customer_id: int, payload: ReleaseIn):
 def list_contacts(request, customer_id: int, params: Query[SyncParams]):
     customer = _customer(request, customer_id)
     contacts = Contact.objects.filter(customer=customer).order_by("-is_primary", "name", "id")
-    return api_list(contacts, params)
+    return api_list(contacts, params, caller=request.user)
 
 
 @router.post("/customers/{customer_id}/contacts", response={201: ContactOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
@@ -477,7 +477,7 @@ def delete_contact(request, contact_id: int):
                                                              422: ErrorOut},
             summary="List the follow-ups on a customer, newest first")
 def list_customer_activities(request, customer_id: int, params: Query[SyncParams]):
-    return api_list(activities_of(_customer(request, customer_id)), params, key="created_at")
+    return api_list(activities_of(_customer(request, customer_id)), params, caller=request.user, key="created_at")
 
 
 @router.post("/customers/{customer_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut,
@@ -513,7 +513,7 @@ def list_opportunities(request, params: Query[ListParams]):
     filters = OpportunityFilters(custom=tuple(list_filters(request, DEAL_TARGET)), q=params.q, status=params.status or "", stage=str(params.stage_id or ""),
                                  pipeline=str(params.pipeline_id or ""), owner=params.owner)
     deals = opportunity_list(user=request.user, filters=filters).select_related("customer", "stage", "owner", "lost_reason", "win_reason")
-    return api_list(deals, params)
+    return api_list(deals, params, caller=request.user)
 
 
 @router.post("/", response={201: OpportunityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
@@ -559,7 +559,7 @@ def move_opportunity(request, deal_id: int, payload: StageMoveIn):
 @router.get("/{deal_id}/activities", response={200: ActivityPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
             summary="List the follow-ups on a deal, newest first")
 def list_opportunity_activities(request, deal_id: int, params: Query[SyncParams]):
-    return api_list(activities_of(_deal(request, deal_id)), params, key="created_at")
+    return api_list(activities_of(_deal(request, deal_id)), params, caller=request.user, key="created_at")
 
 
 @router.post("/{deal_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},

@@ -308,7 +308,7 @@ def list_leads(request, params: Query[ListParams]):
         created_from=params.created_from.isoformat() if params.created_from else "",
         created_to=params.created_to.isoformat() if params.created_to else "",
     )
-    return api_list(lead_list(user=request.user, filters=filters).select_related("campaign"), params)
+    return api_list(lead_list(user=request.user, filters=filters).select_related("campaign"), params, caller=request.user)
 
 
 @router.get("/sources", response={200: list[SourceOut], 401: ErrorOut}, summary="List the active source channels",
@@ -321,7 +321,7 @@ def list_sources(request):
             description="Marketing sees the campaigns of its source channels, administrators every one; sales roles run none.")
 def list_campaigns(request, params: Query[SyncParams]):
     campaigns = Campaign.objects.visible_to(request.user).select_related("source").order_by("-created_at", "-id")
-    return api_list(campaigns, params)
+    return api_list(campaigns, params, caller=request.user)
 
 
 @router.get("/pool", response={200: PoolPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
@@ -331,7 +331,7 @@ def list_campaigns(request, params: Query[SyncParams]):
 def list_pool(request, params: Query[PoolParams]):
     if not pool.can_use_pool(request.user):
         raise NotFound(_("Only sales staff use the pool."))
-    return api_list(pool.pool_leads(), params, item=_pool_item)
+    return api_list(pool.pool_leads(), params, caller=request.user, item=_pool_item)
 
 
 def _pool_item(lead) -> dict:
@@ -406,7 +406,7 @@ def disqualify_lead(request, lead_id: int, payload: DisqualifyIn):
 @router.get("/{lead_id}/activities", response={200: ActivityPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
             summary="List the follow-ups on a lead, newest first")
 def list_lead_activities(request, lead_id: int, params: Query[SyncParams]):
-    return api_list(activities_of(_visible(request, lead_id)), params, key="created_at")
+    return api_list(activities_of(_visible(request, lead_id)), params, caller=request.user, key="created_at")
 
 
 @router.post("/{lead_id}/activities", response={201: ActivityOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,

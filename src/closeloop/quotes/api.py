@@ -327,7 +327,7 @@ def _typed(data: dict) -> dict:
 def list_products(request, params: Query[ProductParams]):
     from .selectors import product_search
 
-    return api_list(product_search(q=params.q), params)
+    return api_list(product_search(q=params.q), params, caller=request.user)
 
 
 @router.post("/products", response={201: ProductOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
@@ -370,7 +370,7 @@ def update_product(request, product_id: int, payload: ProductPatch):
 @router.get("/", response={200: QuotePage, 401: ErrorOut, 422: ErrorOut}, summary="List the quotes you can see")
 def list_quotes(request, params: Query[QuoteParams]):
     filters = QuoteFilters(q=params.q, status=params.status or "", deal=str(params.deal_id or ""))
-    return api_list(quote_list(user=request.user, filters=filters), params)
+    return api_list(quote_list(user=request.user, filters=filters), params, caller=request.user)
 
 
 @router.post("/", response={201: QuoteOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},

@@ -158,7 +158,7 @@ def colleague(user_id: int | None, field: str) -> User | None:
 def list_tickets(request, params: Query[TicketParams]):
     rows = ticket_list(user=request.user, status=params.status or "", q=params.q, customer=params.customer_id,
                        mine=params.mine, priority=params.priority or "")
-    return api_list(rows, params)
+    return api_list(rows, params, caller=request.user)
 
 
 @router.post("/", response={201: TicketOut, **ERRORS}, summary="Raise a ticket for a customer",

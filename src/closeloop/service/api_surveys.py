@@ -74,7 +74,7 @@ def list_surveys(request, params: Query[SurveyParams]):
         rows = rows.filter(customer_id=params.customer_id)
     if params.answered is not None:
         rows = rows.filter(answered_at__isnull=not params.answered)
-    return api_list(rows.order_by("-sent_at", "-id"), params)
+    return api_list(rows.order_by("-sent_at", "-id"), params, caller=request.user)
 
 
 @router.get("/satisfaction", response={200: list[SatisfactionRow], 401: ErrorOut, 422: ErrorOut},

@@ -155,7 +155,7 @@ def list_views(request, params: Query[SavedViewParams]):
     views = SavedView.objects.visible_to(request.user).select_related("owner")
     if params.list_key:
         views = views.filter(list_key=params.list_key)
-    page = api_list(views.order_by("list_key", "name", "id"), params)
+    page = api_list(views.order_by("list_key", "name", "id"), params, caller=request.user)
     _mark_default(request.user, page["items"])
     return page
 
