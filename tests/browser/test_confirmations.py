@@ -99,3 +99,31 @@ def test_a_new_ticket_form_link_asks_first(org, make_customer, new_page):
     new = TicketFormLink.objects.get(customer=customer).key
     assert new != old and len(asked) == 2
     expect(page.locator("#ticket-form-link input")).to_have_value(re.compile(f"/t/{new}/$"))
+
+
+def test_a_deal_left_open_after_its_contract_is_signed_offers_the_win(data_migration_rows, org, signed_contract,  # noqa: F811 (fixtures above)
+                                                                      new_page):
+    # The contract was signed and paid, and the deal stayed "open" in the forecast: nothing on its page said so.
+    from datetime import date
+
+    from closeloop.deals.models import Opportunity, OpportunityStatus, WinReason
+
+    contract = signed_contract()
+    # What the won stage's gate asks for is known (the gate itself is walked by the deal tests).
+    Opportunity.objects.filter(pk=contract.opportunity_id).update(
+        need="销售管理", budget="30000", authority="周总", expected_close_date=date(2027, 1, 31))
+    opportunity = Opportunity.objects.get(pk=contract.opportunity_id)
+    assert opportunity.status == OpportunityStatus.OPEN
+    page = new_page(user=org.owner, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto(opportunity.get_absolute_url())
+    expect(page.locator("#contracts")).to_contain_text("该商机的合同已签署，但商机仍在进行中")
+    page.locator("#contracts").get_by_role("button", name="将商机移到“赢单”").click()
+    # Why it was won is asked as on the stage path.
+    page.get_by_label("赢单原因").select_option(label=WinReason.objects.order_by("position", "id").first().name)
+    page.get_by_role("button", name="保存并移动").click()
+    expect(page.get_by_role("status")).to_contain_text("赢单")
+    opportunity.refresh_from_db()
+    assert opportunity.status == OpportunityStatus.WON and opportunity.win_reason is not None
+    page.goto(opportunity.get_absolute_url())
+    expect(page.locator(".deal-left-open")).to_have_count(0)

@@ -1,7 +1,10 @@
 from django import template
 
+from closeloop.deals.models import OpportunityStatus, Stage
+from closeloop.followup.rights import Act, may
+
 from ..access import can_create_for_deal
-from ..models import Contract
+from ..models import Contract, ContractStatus
 from ..selectors import awaiting_contract
 
 register = template.Library()
@@ -21,6 +24,19 @@ def contract_starts(deal, user) -> dict:
         return {"allowed": False, "quotes": []}
     quotes = awaiting_contract(deal.quotes.all())
     return {"allowed": True, "quotes": list(quotes.order_by("-decided_at", "-id")[:5])}
+
+
+@register.simple_tag
+def deal_left_open(deal, user, contracts):
+    """The won stage to offer when the deal is still open though one of its contracts is signed (or further), and
+    `user` may move the deal: nothing closes the deal by itself, and an open deal with its contract signed stays in
+    the forecast and the pipeline as if it might still be lost."""
+    signed = (ContractStatus.SIGNED, ContractStatus.ACTIVE, ContractStatus.COMPLETED)
+    if deal.status != OpportunityStatus.OPEN or not any(c.status in signed for c in contracts):
+        return None
+    if not may(user, deal, Act.EDIT):
+        return None
+    return Stage.objects.filter(pipeline_id=deal.pipeline_id, is_won=True).order_by("position", "id").first()
 
 
 @register.simple_tag
