@@ -146,6 +146,38 @@ def _answer(client, user, request: str, ids: dict) -> int:
     return response.status_code
 
 
+# The lead list's bulk actions answer every role with the list again and a message; the cell is what became of the
+# ticked lead: `ok` (done), `403` (left, the person told they may not) or `404` (left, and they cannot see it).
+BULK = [
+    #  request, its form, whether it was done                                        own  team mgr  omgr mkt  pre  fin  svc  out  adm
+    ("POST /leads/release/", {"return_reason": "联系不上"}, lambda lead: lead.in_pool,
+     "ok 404 ok 404 403 404 404 404 404 ok"),
+]
+
+
+@pytest.mark.parametrize("row", BULK, ids=[row[0] for row in BULK])
+def test_each_role_meets_the_expected_bulk_answer(client, world, row):
+    from closeloop.leads.models import Lead
+
+    people, ids = world
+    request, form, done, expected = row
+    method, url = request.split(" ", 1)
+    actual = {}
+    for role in ROLES:
+        with transaction.atomic():
+            client.force_login(people[role])
+            response = getattr(client, method.lower())(url, {"leads": [ids["lead"]], **form})
+            client.logout()
+            assert response.status_code == 302, role
+            if done(Lead.objects.get(pk=ids["lead"])):
+                actual[role] = "ok"
+            else:
+                seen = Lead.objects.visible_to(people[role]).filter(pk=ids["lead"]).exists()
+                actual[role] = "403" if seen else "404"
+            transaction.set_rollback(True)
+    assert actual == dict(zip(ROLES, expected.split(), strict=True))
+
+
 @pytest.mark.parametrize("row", MATRIX, ids=[row[0] for row in MATRIX])
 def test_each_role_gets_the_expected_answer(client, world, row):
     people, ids = world

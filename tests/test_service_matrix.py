@@ -305,6 +305,11 @@ MATRIX = [
     ("leads.pool.lead_release", "lead",
      lambda w, a: lead_pool.lead_release(lead=w.fresh("lead"), reason="联系不上", actor=a),
      "ok 404 ok 404 403 404 404 404 404 404 ok"),
+    # The list's bulk return: the same rule lead by lead (a lead the person may not release is told back, not done).
+    ("leads.pool.leads_release", "lead",
+     lambda w, a: some_or_refused(len(lead_pool.leads_release(leads=[w.fresh("lead")], reason="联系不上",
+                                                              actor=a).released)),
+     "ok 404 ok 404 403 404 404 404 404 404 ok"),
     # The pool is open to the sales side only (marketing sees its channels' pooled leads, claims none).
     ("leads.pool.lead_claim", "pooled_lead",
      lambda w, a: lead_pool.lead_claim(lead=w.fresh("pooled_lead"), actor=a),

@@ -63,3 +63,45 @@ def test_bulk_assign_says_what_is_missing_before_it_asks(org, make_lead, new_pag
     assign.click()
     expect(page.get_by_role("status")).to_contain_text(f"已将 1 条线索分配给 {org.teammate}。")
     assert Lead.objects.get(pk=lead.pk).owner_id == org.teammate.pk and len(asked) == 2
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_a_rep_returns_ticked_leads_to_the_pool_after_a_reason_and_a_question(org, make_lead, new_page, phone):
+    from closeloop.leads.models import Lead
+
+    leads = [make_lead(owner=org.owner, company_name=f"宁波退回{n}贸易有限公司") for n in range(3)]
+    page = new_page(user=org.owner, phone=phone, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto("/leads/")
+    asked = asked_on(page, [False, True])
+    release = page.get_by_role("button", name="退回公海")
+    reason = page.get_by_placeholder("为何退回公海？")
+    # A rep has no assign box; the return sits with the tick boxes.
+    expect(page.get_by_role("button", name="分配", exact=True)).to_have_count(0)
+
+    # Nothing ticked: the first box says so. Ticked with no reason: the reason field says so. No question yet.
+    release.click()
+    page.wait_for_timeout(300)
+    first_box = page.locator("input[name=leads]").first
+    assert asked == [] and first_box.evaluate("box => box.validationMessage") == "请先勾选要退回公海的线索。"
+    for lead in leads[:2]:
+        page.get_by_role("checkbox", name=str(lead)).check()
+    release.click()
+    page.wait_for_timeout(300)
+    assert asked == [] and reason.evaluate("field => field.validity.valueMissing")
+    assert reason.evaluate("field => document.activeElement === field")
+
+    # A reason, then the question (Enter in the reason asks it too): dismissed, nothing moves; accepted, both go.
+    reason.fill("展会名单，空号")
+    reason.press("Enter")
+    page.wait_for_timeout(300)
+    assert len(asked) == 1 and asked[0].startswith("确定将所选线索退回公海？")
+    assert Lead.objects.filter(owner=org.owner).count() == 3
+    release.click()
+    expect(page.get_by_role("status")).to_contain_text("已将 2 条线索退回公海。")
+    assert len(asked) == 2
+    assert set(Lead.objects.filter(in_pool=True).values_list("pk", flat=True)) == {leads[0].pk, leads[1].pk}
+    expect(page.get_by_role("checkbox", name=str(leads[2]))).to_be_visible()
+    expect(page.get_by_role("checkbox", name=str(leads[0]))).to_have_count(0)
+    if phone:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -31,6 +31,9 @@ class LeadStatus(models.TextChoices):
 # reason) and merging. Editing a lead never sets them.
 ACTION_STATUSES = (LeadStatus.CONVERTED, LeadStatus.DISQUALIFIED, LeadStatus.MERGED)
 
+# The most leads one bulk action of the lead list (assign, return to the pool) takes in one request: a page holds 25.
+LIST_BULK_MAX = 100
+
 
 class DisqualifyReason(models.TextChoices):
     """Why a lead is not worth pursuing: fixed categories, so the review can count them."""

@@ -7,8 +7,8 @@ warning is a row unique per (record, owner, deadline), so running twice or late 
 """
 
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -27,12 +27,12 @@ from closeloop.core.models import Channel, User
 from closeloop.core.notify import notify
 from closeloop.core.sync import departures
 from closeloop.followup.models import Activity, ActivityKind
-from closeloop.followup.rights import Act, may
+from closeloop.followup.rights import Act, allowed, may
 from closeloop.followup.services import tasks_cancel
 
 from .assignment import can_own, first_contact_task
 from .loads import open_loads
-from .models import Lead, LeadStatus
+from .models import LIST_BULK_MAX, Lead, LeadStatus
 from .quality import PoolEvent, PoolEventKind, QualitySettings
 from .scoring import quality_settings
 
@@ -303,16 +303,21 @@ def _to_pool(lead, *, ledger_reason: str, now, actor, channel: str, action: str,
     return True
 
 
-def lead_release(*, lead: Lead, reason: str, actor: User, channel: str = Channel.WEB) -> Lead:
-    """Return a lead to the public pool by hand (the owner gives up, or their manager recycles it), as the customers'
-    release does. It leaves as the sweep returns one: back to `new`, open tasks cancelled, its owner's line told it
-    left, and a ledger row that starts the previous owner's reclaim cool-down (releasing a lead and claiming it back
-    does not restart its clock)."""
+def _release_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise invalid("reason", _("Say why the lead goes back to the pool."))
     if len(reason) > RELEASE_REASON_MAX:
         raise invalid("reason", _("Keep the reason under %(max)d characters.") % {"max": RELEASE_REASON_MAX})
+    return reason
+
+
+def lead_release(*, lead: Lead, reason: str, actor: User, channel: str = Channel.WEB) -> Lead:
+    """Return a lead to the public pool by hand (the owner gives up, or their manager recycles it), as the customers'
+    release does. It leaves as the sweep returns one: back to `new`, open tasks cancelled, its owner's line told it
+    left, and a ledger row that starts the previous owner's reclaim cool-down (releasing a lead and claiming it back
+    does not restart its clock)."""
+    reason = _release_reason(reason)
     now = timezone.now()
     with transaction.atomic():
         lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
@@ -326,3 +331,44 @@ def lead_release(*, lead: Lead, reason: str, actor: User, channel: str = Channel
         _to_pool(lead, ledger_reason="released", now=now, actor=actor, channel=channel, action="lead.release",
                  note=reason)
     return Lead.objects.get(pk=lead.pk)
+
+
+@dataclass
+class BulkRelease:
+    """What a bulk return did, lead by lead: nothing the person ticked goes unmentioned."""
+
+    released: list = field(default_factory=list)
+    refused: list = field(default_factory=list)  # not theirs to release: not the owner, their manager or an admin
+    not_open: list = field(default_factory=list)  # in the pool already, or converted, disqualified or merged
+
+
+def leads_release(*, leads: Iterable[Lead], reason: str, actor: User, channel: str = Channel.WEB) -> BulkRelease:
+    """Return many leads to the public pool at once (the lead list's bulk action), each as `lead_release` does (the
+    one `_to_pool` step), all in one transaction with one audit entry per lead. At most LIST_BULK_MAX leads; the
+    ones the actor may not release and the ones that are not open are told back in the outcome, not skipped."""
+    reason = _release_reason(reason)
+    ids = sorted({lead.pk for lead in leads})
+    if not ids:
+        raise invalid("leads", _("Tick the leads to return to the pool."))
+    if len(ids) > LIST_BULK_MAX:
+        raise invalid("leads", _("Return at most %(max)d leads at a time; %(n)d are ticked.")
+                      % {"max": LIST_BULK_MAX, "n": len(ids)})
+    now = timezone.now()
+    outcome = BulkRelease()
+    with transaction.atomic():
+        # Locked in id order, so two bulk actions over the same leads cannot deadlock.
+        locked = list(Lead.objects.select_for_update(of=("self",)).select_related("owner").filter(pk__in=ids)
+                      .order_by("pk"))
+        # Who may release: one query for the participants of them all (a collaborator is not the owner's side).
+        permitted = {lead.pk for lead in allowed(actor, locked, Act.MANAGE)}
+        for lead in locked:
+            if lead.owner_id is None or lead.status not in POOLABLE_STATUSES:
+                outcome.not_open.append(lead)
+            elif lead.pk not in permitted:
+                outcome.refused.append(lead)
+            elif _to_pool(lead, ledger_reason="released", now=now, actor=actor, channel=channel,
+                          action="lead.release", note=reason):
+                outcome.released.append(lead)
+            else:
+                outcome.not_open.append(lead)
+    return outcome

@@ -10,6 +10,7 @@ urlpatterns = [
     path("export/", views.lead_export_view, name="export"),
     path("assign/", views.lead_bulk_assign_view, name="bulk_assign"),
     path("tag/", views.lead_bulk_tag_view, name="bulk_tag"),
+    path("release/", views.lead_bulk_release_view, name="bulk_release"),
     path("import/", views_import.import_upload_view, name="import"),
     path("import/template.xlsx", views_import.import_template_view, name="import_template"),
     path("import/<int:pk>/", views_import.import_detail_view, name="import_detail"),

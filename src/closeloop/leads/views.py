@@ -4,11 +4,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from closeloop.core.customfields import indexes, registry
 from closeloop.core.customfields.forms import add_record_fields, submitted
-from closeloop.core.errors import DomainError, form_errors_from
+from closeloop.core.errors import DomainError, error_text, form_errors_from
 from closeloop.core.exports import export_or_respond
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import kept_parameters, paginate, query_without_page
@@ -20,10 +21,11 @@ from closeloop.followup.selectors import follow_up_panel
 from closeloop.followup.tags import attach_tags
 from closeloop.followup.views import bulk_tag
 
+from .assignment import can_own
 from .exports import export_response
 from .forms import BulkAssignForm, DisqualifyForm, LeadEditForm, LeadForm
-from .models import Lead, LeadSource, LeadStatus
-from .pool import POOLABLE_STATUSES
+from .models import LIST_BULK_MAX, Lead, LeadSource, LeadStatus
+from .pool import POOLABLE_STATUSES, BulkRelease, leads_release
 from .selectors import LeadFilters, get_lead_for_user, lead_list, lead_open_tasks
 from .services.editing import lead_assign, lead_disqualify, lead_update
 from .services.intake import LEAD_TARGET, channel_policy, lead_submit
@@ -79,6 +81,8 @@ def lead_list_view(request):
         "owners": User.objects.filter(is_active=True, role__in=["sales_rep", "sales_manager"]).order_by("username")
         if request.user.can_assign else [],
         "assign_form": BulkAssignForm(user=request.user) if request.user.can_assign else None,
+        # The owner's side returns leads to the pool: reps their own, managers their team's, administrators any.
+        "may_release": request.user.can_assign or can_own(request.user),
     }
     template = "leads/_list_rows.html" if request.htmx and request.htmx.target == "lead-rows" else "leads/list.html"
     return render(request, template, context)
@@ -176,6 +180,8 @@ def lead_disqualify_view(request, pk):
 def lead_bulk_assign_view(request):
     if not request.user.can_assign:
         raise Http404
+    if _ticked(request) is None:
+        return redirect(next_url(request, reverse("leads:list")))
     form = BulkAssignForm(request.POST, user=request.user)
     if not form.is_valid():
         messages.error(request, _("Choose the leads and the person to assign them to."))
@@ -189,6 +195,63 @@ def lead_bulk_assign_view(request):
             messages.error(request, f"{lead}: {exc.message}")
     messages.success(request, _("%(n)d leads assigned to %(user)s.") % {"n": done, "user": form.cleaned_data["owner"]})
     return redirect(next_url(request, reverse("leads:list")))
+
+
+def _ticked(request) -> list[int] | None:
+    """The ids of the leads ticked in the list, or None (and a message) when more are ticked than one bulk action takes."""
+    ids = sorted({int(value) for value in request.POST.getlist("leads") if value.isdigit() and len(value) <= 18})
+    if len(ids) > LIST_BULK_MAX:
+        messages.error(request, _("Tick at most %(max)d leads at a time; %(n)d were ticked.")
+                       % {"max": LIST_BULK_MAX, "n": len(ids)})
+        return None
+    return ids
+
+
+def _named(leads, unseen: int = 0) -> str:
+    names = [str(lead) for lead in leads[:5]]
+    if len(leads) > 5:
+        names.append(_("%(n)d more") % {"n": len(leads) - 5})
+    if unseen:
+        names.append(ngettext("%(n)d you cannot see", "%(n)d you cannot see", unseen) % {"n": unseen})
+    return "、".join(names)
+
+
+@login_required
+@require_POST
+def lead_bulk_release_view(request):
+    """退回公海 for the leads ticked in the list, with one reason: those the person may release go back in one
+    transaction; the rest are named in the answer (not theirs to release, not visible to them, or not open). Who may
+    is the service's to say: the list offers the button to the owner's side only (`may_release`)."""
+    back = next_url(request, reverse("leads:list"))
+    ids = _ticked(request)
+    if ids is None:
+        return redirect(back)
+    leads = list(Lead.objects.visible_to(request.user).filter(pk__in=ids))
+    try:
+        outcome = (leads_release(leads=leads, reason=request.POST.get("return_reason", ""), actor=request.user)
+                   if leads or not ids else BulkRelease())
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect(back)
+    unseen = len(ids) - len(leads)
+    done, total = len(outcome.released), len(ids)
+    if done == total:
+        messages.success(request, ngettext("%(n)d lead returned to the public pool.",
+                                           "%(n)d leads returned to the public pool.", done) % {"n": done})
+        return redirect(back)
+    parts = [ngettext("%(done)d of %(total)d lead returned to the public pool.",
+                      "%(done)d of %(total)d leads returned to the public pool.", total) % {"done": done, "total": total}]
+    if outcome.refused or unseen:
+        n = len(outcome.refused) + unseen
+        parts.append(ngettext("%(n)d you may not release: %(leads)s.", "%(n)d you may not release: %(leads)s.", n)
+                     % {"n": n, "leads": _named(outcome.refused, unseen)})
+    if outcome.not_open:
+        n = len(outcome.not_open)
+        parts.append(ngettext("%(n)d not open or already in the pool: %(leads)s.",
+                              "%(n)d not open or already in the pool: %(leads)s.", n)
+                     % {"n": n, "leads": _named(outcome.not_open)})
+    (messages.warning if done else messages.error)(request, " ".join(parts))
+    return redirect(back)
 
 
 @login_required

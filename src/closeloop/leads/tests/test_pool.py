@@ -333,3 +333,150 @@ def test_the_api_releases_a_lead_and_answers_it_masked(client, org, make_lead):
                            **auth)
     assert response.status_code == 200 and response.json()["mobile"] == "138****8000"
     assert AuditEntry.objects.for_object(lead).filter(action="lead.release", channel=Channel.API).exists()
+
+
+# --- returning many leads at once (the lead list's 批量退回公海) -----------------------------------------------
+
+def test_a_bulk_return_releases_each_lead_it_may_and_names_the_rest(org, make_lead):
+    from closeloop.followup.models import ParticipantRole
+    from closeloop.followup.services import participant_add
+    from closeloop.leads.pool import leads_release
+
+    quality_settings_update(data={"reclaim_cooldown_days": 3}, actor=org.admin)
+    mine = [make_lead(owner=org.owner, need="x") for _ in range(3)]
+    # The owner works on a teammate's lead as a collaborator: sees it, may not give it away.
+    theirs = make_lead(owner=org.teammate)
+    participant_add(record=theirs, user=org.owner, role=ParticipantRole.SALES, actor=org.admin)
+    converted = make_lead(owner=org.owner)
+    Lead.objects.filter(pk=converted.pk).update(status=LeadStatus.CONVERTED)
+
+    outcome = leads_release(leads=[*mine, theirs, converted], reason="展会名单，联系不上", actor=org.owner)
+    assert [lead.pk for lead in outcome.released] == [lead.pk for lead in mine]
+    assert [lead.pk for lead in outcome.refused] == [theirs.pk]
+    assert [lead.pk for lead in outcome.not_open] == [converted.pk]
+    for lead in mine:
+        # Each as the one release does it: in the pool as new, its tasks cancelled, the ledger's return row (the
+        # owner's cool-down), one audit entry with the reason.
+        lead.refresh_from_db()
+        assert (lead.owner_id, lead.in_pool, lead.status) == (None, True, LeadStatus.NEW)
+        assert not Task.objects.for_record(lead).filter(status=TaskStatus.OPEN).exists()
+        event = PoolEvent.objects.for_record(lead).get(kind=PoolEventKind.RETURN)
+        assert (event.user_id, event.reason) == (org.owner.pk, "released")
+        entry = AuditEntry.objects.for_object(lead).filter(action="lead.release").get()
+        assert entry.actor == org.owner and entry.note == "展会名单，联系不上"
+    assert Lead.objects.get(pk=theirs.pk).owner_id == org.teammate.pk
+    assert Lead.objects.get(pk=converted.pk).status == LeadStatus.CONVERTED
+    assert not AuditEntry.objects.for_object(theirs).filter(action="lead.release").exists()
+    with pytest.raises(ValidationFailed, match=""):
+        lead_claim(lead=mine[0], actor=org.owner)  # released and claimed back: the cool-down holds
+
+    # Asked again, the same leads are in the pool now: not open, nothing written twice.
+    again = leads_release(leads=mine, reason="再退一次", actor=org.manager)
+    assert again.released == [] and len(again.not_open) == 3
+    assert AuditEntry.objects.filter(action="lead.release").count() == 3
+
+
+def test_a_bulk_return_is_one_transaction(org, make_lead, monkeypatch):
+    from closeloop.leads import pool
+    from closeloop.leads.pool import leads_release
+
+    leads = [make_lead(owner=org.owner) for _ in range(3)]
+    moved = []
+    real = pool._to_pool
+
+    def failing_on_the_third(lead, **kwargs):
+        if len(moved) == 2:
+            raise RuntimeError("the database went away")
+        moved.append(lead.pk)
+        return real(lead, **kwargs)
+
+    monkeypatch.setattr(pool, "_to_pool", failing_on_the_third)
+    with pytest.raises(RuntimeError):
+        leads_release(leads=leads, reason="联系不上", actor=org.owner)
+    assert len(moved) == 2
+    assert set(Lead.objects.filter(pk__in=[lead.pk for lead in leads]).values_list("owner_id", flat=True)) == {
+        org.owner.pk}
+    assert not AuditEntry.objects.filter(action="lead.release").exists()
+    assert not PoolEvent.objects.filter(kind=PoolEventKind.RETURN).exists()
+
+
+def test_a_bulk_return_needs_a_reason_and_some_leads_and_is_bounded(org, make_lead):
+    from closeloop.leads.models import LIST_BULK_MAX
+    from closeloop.leads.pool import leads_release
+
+    lead = make_lead(owner=org.owner)
+    for reason in ("", "  ", "x" * 301):
+        with pytest.raises(ValidationFailed) as excinfo:
+            leads_release(leads=[lead], reason=reason, actor=org.owner)
+        assert "reason" in excinfo.value.field_errors
+    with pytest.raises(ValidationFailed) as excinfo:
+        leads_release(leads=[], reason="联系不上", actor=org.owner)
+    assert "leads" in excinfo.value.field_errors
+    too_many = [Lead(pk=n) for n in range(1, LIST_BULK_MAX + 2)]
+    with pytest.raises(ValidationFailed) as excinfo:
+        leads_release(leads=too_many, reason="联系不上", actor=org.owner)
+    assert f"{LIST_BULK_MAX}" in excinfo.value.field_errors["leads"][0]
+    assert Lead.objects.get(pk=lead.pk).owner_id == org.owner.pk
+
+
+@pytest.mark.parametrize("language, done, partial, refused, unseen, not_open", [
+    ("zh-hans", "已将 2 条线索退回公海。", "4 条线索中已有 1 条退回公海。", "2 条您无权退回：", "1 条您无权查看",
+     "1 条已结束跟进或已在公海："),
+    ("en", "2 leads returned to the public pool.", "1 of 4 leads returned to the public pool.",
+     "2 you may not release: ", "1 you cannot see", "1 not open or already in the pool: "),
+])
+def test_the_list_returns_ticked_leads_and_says_what_it_did_not(client, org, make_lead, language, done, partial,
+                                                                 refused, unseen, not_open):
+    from closeloop.followup.models import ParticipantRole
+    from closeloop.followup.services import participant_add
+
+    mine = [make_lead(owner=org.owner) for _ in range(3)]
+    client.force_login(org.owner)
+    page = client.get("/leads/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert 'formaction="/leads/release/"' in page and 'name="return_reason"' in page and "data-confirm=" in page
+    response = client.post("/leads/release/", {"leads": [mine[0].pk, mine[1].pk], "return_reason": "联系不上",
+                                               "next": "/leads/?owner=me"}, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 302 and response.url == "/leads/?owner=me"
+    assert client.get("/leads/", HTTP_ACCEPT_LANGUAGE=language).content.decode().count(done) == 1
+    assert Lead.objects.filter(pk__in=[mine[0].pk, mine[1].pk], in_pool=True).count() == 2
+
+    # One returned; a teammate's lead the owner helps on (named), one they cannot see (counted: a lead they just
+    # returned is out of their sight too), one converted.
+    theirs = make_lead(owner=org.teammate, company_name="南京协作科技有限公司")
+    participant_add(record=theirs, user=org.owner, role=ParticipantRole.SALES, actor=org.admin)
+    hidden = make_lead(owner=org.outsider)
+    converted = make_lead(owner=org.owner, company_name="无锡已转化科技有限公司")
+    Lead.objects.filter(pk=converted.pk).update(status=LeadStatus.CONVERTED)
+    response = client.post("/leads/release/", {"leads": [mine[2].pk, theirs.pk, hidden.pk, converted.pk],
+                                               "return_reason": "联系不上"}, HTTP_ACCEPT_LANGUAGE=language,
+                           follow=True)
+    text = response.content.decode()
+    assert partial in text and refused + str(theirs) + "、" + unseen in text and not_open + str(converted) in text
+    assert str(hidden) not in text
+    assert Lead.objects.get(pk=mine[2].pk).in_pool and Lead.objects.get(pk=theirs.pk).owner_id == org.teammate.pk
+    assert Lead.objects.get(pk=hidden.pk).owner_id == org.outsider.pk
+
+    # No reason: nothing happens and the answer says why.
+    lead = make_lead(owner=org.owner)
+    text = client.post("/leads/release/", {"leads": [lead.pk], "return_reason": " "}, HTTP_ACCEPT_LANGUAGE=language,
+                       follow=True).content.decode()
+    assert Lead.objects.get(pk=lead.pk).owner_id == org.owner.pk
+    assert ("请说明将该线索退回公海的原因。" if language == "zh-hans" else "Say why the lead goes back to the pool.") in text
+
+
+def test_the_list_offers_the_bulk_return_to_the_owners_side_only_and_bounds_it(client, org, make_lead):
+    from closeloop.leads.models import LIST_BULK_MAX
+
+    make_lead(owner=org.owner, source="展会")
+    client.force_login(org.marketer)
+    assert 'name="return_reason"' not in client.get("/leads/").content.decode()
+    for who in (org.owner, org.manager, org.admin):
+        client.force_login(who)
+        assert 'name="return_reason"' in client.get("/leads/").content.decode()
+    leads = [make_lead(owner=org.owner) for _ in range(2)]
+    ids = [lead.pk for lead in leads] + list(range(10_000_000, 10_000_000 + LIST_BULK_MAX))
+    for url, data in (("/leads/release/", {"return_reason": "联系不上"}),
+                      ("/leads/assign/", {"owner": org.teammate.pk})):
+        text = client.post(url, {"leads": ids, **data}, follow=True).content.decode()
+        assert f"Tick at most {LIST_BULK_MAX} leads at a time; {LIST_BULK_MAX + 2} were ticked." in text
+        assert set(Lead.objects.filter(pk__in=ids).values_list("owner_id", flat=True)) == {org.owner.pk}
