@@ -80,10 +80,13 @@ class ServiceConfig(LoopApp):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from . import ticket_search
+        from . import customer_owner, ticket_search
 
-        # Django rebuilds SQLite tables on some schema changes, dropping the search index's triggers.
+        # Django rebuilds SQLite tables on some schema changes, dropping the search index's triggers (and those
+        # keeping each ticket's account owner).
         post_migrate.connect(ticket_search.on_post_migrate, sender=self)
+        post_migrate.connect(customer_owner.on_post_migrate, sender=self,
+                             dispatch_uid="closeloop.service.customer_owner")
 
     def today_sources(self):
         from closeloop.followup.today import ITEM_TEMPLATE

@@ -230,17 +230,11 @@ def satisfaction_over_days(surveys, *, start: date, end: date, period: str) -> t
     and `end`), from one pass: a conditional sum per week or month between bounds known beforehand, not a group by a
     truncated timestamp (on SQLite a Python function per survey: two thirds of the dashboard's service section over a
     quarter). More than PERIODS_AT_MOST periods are grouped as `satisfaction` does."""
-    firsts = []
-    first = start - timedelta(days=start.weekday()) if period == "week" else start.replace(day=1)
-    while first <= end and len(firsts) <= PERIODS_AT_MOST:
-        firsts.append(first)
-        first = first + timedelta(days=7) if period == "week" else (first + timedelta(days=31)).replace(day=1)
+    firsts = _period_firsts(start, end, period)
     if period not in ("week", "month") or len(firsts) > PERIODS_AT_MOST:
         return satisfaction(user=None, by="period", period=period, surveys=surveys), satisfaction_total(surveys)
     sums = {}
-    for n, day in enumerate(firsts):
-        after = firsts[n + 1] if n + 1 < len(firsts) else end + timedelta(days=1)
-        within = Q(answered_at__gte=_local_midnight(day), answered_at__lt=_local_midnight(after))
+    for n, within in enumerate(_period_ranges(firsts, end)):
         sums |= {f"answered{n}": Count("id", filter=within), f"csat_sum{n}": Sum("csat", filter=within),
                  f"promoters{n}": Count("id", filter=within & Q(nps__gte=PROMOTER_NPS)),
                  f"detractors{n}": Count("id", filter=within & Q(nps__lte=LOW_NPS))}
@@ -252,6 +246,61 @@ def satisfaction_over_days(surveys, *, start: date, end: date, period: str) -> t
             rows.append({"key": day, "label": _period_label(day, period), **_figures(**figures)})
             total = {key: total[key] + figures[key] for key in total}
     return rows, _figures(**total)
+
+
+def satisfaction_by_owner_over_days(surveys, *, start: date, end: date,
+                                    period: str) -> tuple[list[dict], list[dict], dict]:
+    """`satisfaction(by="owner")`, then `satisfaction_over_days`'s periods and total, of `surveys` (answered between
+    the local days `start` and `end`) from one pass: grouped by owner with a conditional sum per week or month, the
+    periods and the total added up here (the review read the quarter's surveys twice). Beyond PERIODS_AT_MOST
+    periods, or another period, as the two would."""
+    firsts = _period_firsts(start, end, period)
+    if period not in ("week", "month") or len(firsts) > PERIODS_AT_MOST:
+        return (satisfaction(user=None, by="owner", surveys=surveys),
+                *satisfaction_over_days(surveys, start=start, end=end, period=period))
+    keys = ("answered", "csat_sum", "promoters", "detractors")
+    sums = {}
+    for n, within in enumerate(_period_ranges(firsts, end)):
+        sums |= {f"answered{n}": Count("id", filter=within), f"csat_sum{n}": Sum("csat", filter=within),
+                 f"promoters{n}": Count("id", filter=within & Q(nps__gte=PROMOTER_NPS)),
+                 f"detractors{n}": Count("id", filter=within & Q(nps__lte=LOW_NPS))}
+    # Ordered as `satisfaction` orders its rows (most answers first, then the owner's name), by the database.
+    grouped = surveys.values("owner", "owner__display_name").annotate(answered=Count("id"), **sums).order_by(
+        "-answered", "owner__display_name")
+    by_owner, periods = [], [dict.fromkeys(keys, 0) for _day in firsts]
+    for row in grouped:
+        figures = dict.fromkeys(keys, 0)
+        for n, found in enumerate(periods):
+            for key in keys:
+                value = row[f"{key}{n}"] or 0
+                figures[key] += value
+                found[key] += value
+        label = row["owner__display_name"] or ("—" if row["owner"] is None else str(row["owner"]))
+        by_owner.append({"key": row["owner"], "label": label, **_figures(**figures)})
+    over_time, total = [], dict.fromkeys(keys, 0)
+    for day, figures in zip(firsts, periods, strict=True):
+        if figures["answered"]:
+            over_time.append({"key": day, "label": _period_label(day, period), **_figures(**figures)})
+            total = {key: total[key] + figures[key] for key in keys}
+    return by_owner, over_time, _figures(**total)
+
+
+def _period_firsts(start: date, end: date, period: str) -> list[date]:
+    """The first days of the weeks (from Monday) or months from the one holding `start` to the one holding `end`,
+    at most PERIODS_AT_MOST + 1."""
+    firsts = []
+    first = start - timedelta(days=start.weekday()) if period == "week" else start.replace(day=1)
+    while first <= end and len(firsts) <= PERIODS_AT_MOST:
+        firsts.append(first)
+        first = first + timedelta(days=7) if period == "week" else (first + timedelta(days=31)).replace(day=1)
+    return firsts
+
+
+def _period_ranges(firsts: list[date], end: date) -> list[Q]:
+    """Each period's answers: from its first local midnight to the next period's (the day after `end` for the last)."""
+    return [Q(answered_at__gte=_local_midnight(day),
+              answered_at__lt=_local_midnight(firsts[n + 1] if n + 1 < len(firsts) else end + timedelta(days=1)))
+            for n, day in enumerate(firsts)]
 
 
 def _period_label(bucket, period: str) -> str:

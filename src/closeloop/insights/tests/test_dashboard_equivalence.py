@@ -235,3 +235,90 @@ def test_a_line_that_holds_every_record_counts_as_its_owner_list(company):
     assert after == _every_figure(OwnerListScope, director, start, end, {}, now)
     cash = {row["key"]: row["count"] for row in after["cash"]["rows"]}
     assert cash["quotes_sent"] < {row["key"]: row["count"] for row in before["cash"]["rows"]}["quotes_sent"]
+
+
+def service_before(scope, now) -> dict:
+    """The service section's ticket figures as they were counted before: the line's customers' tickets through a
+    lookup of each ticket's customer (`customer__owner`), not the owner each ticket keeps."""
+    from closeloop.service.models import Ticket
+    from closeloop.service.selectors import resolution_outcome, response_outcome
+
+    tickets = Ticket.objects.visible_to(scope.viewer)
+    if scope.owners is not None:
+        tickets = tickets.filter(Q(owner__in=scope.owners) | Q(customer__owner__in=scope.owners))
+    found: dict = {}
+    for row in tickets.filter(scope.during("created_at")).order_by().values("owner_id").annotate(
+            opened=Count("pk"), response_met=Count("pk", filter=response_outcome("met")),
+            response_missed=Count("pk", filter=response_outcome("missed", now))):
+        found.setdefault(row["owner_id"], {}).update(row)
+    for row in tickets.filter(scope.during("resolved_at")).order_by().values("owner_id").annotate(
+            resolved=Count("pk"), resolution_met=Count("pk", filter=resolution_outcome("met")),
+            resolution_missed=Count("pk", filter=resolution_outcome("missed"))):
+        found.setdefault(row["owner_id"], {}).update(row)
+    keys = ("opened", "resolved", "response_met", "response_missed", "resolution_met", "resolution_missed")
+    return {owner: tuple(row.get(key, 0) for key in keys) for owner, row in found.items()}
+
+
+def test_the_service_figures_equal_the_customer_lookup_they_replace(company):
+    """Tickets of the line's customers counted from the owner each ticket keeps: the same figures as looking up each
+    ticket's customer, with customers handed to another team, to a teammate and back to the pool after their
+    tickets were raised, and tickets on the period's edges."""
+    from closeloop.deals.models import Customer
+    from closeloop.service.models import Ticket
+
+    admin, director, manager, rep = _viewers()
+    today = timezone.localdate()
+    edge_start, edge_end = today - timedelta(days=40), today - timedelta(days=10)
+    since = dashboard.local_midnight(edge_start)
+    until = dashboard.local_midnight(edge_end + timedelta(days=1))
+    moments = [since, since + timedelta(microseconds=1), until - timedelta(microseconds=1), until,
+               since - timedelta(microseconds=1)]
+    tickets = list(Ticket.objects.order_by("pk").values_list("pk", flat=True))
+    for n, pk in enumerate(tickets[:25]):
+        Ticket.objects.filter(pk=pk).update(created_at=moments[n % 5], resolved_at=moments[(n + 2) % 5])
+    rep_customers = list(Customer.objects.filter(owner=rep, tickets__isnull=False).distinct().order_by("pk")
+                         .values_list("pk", flat=True))
+    team_customers = list(Customer.objects.filter(owner__in=manager.reports.all(), tickets__isnull=False).exclude(
+        owner=rep).distinct().order_by("pk").values_list("pk", flat=True))
+    outsider = User.objects.filter(is_active=True, is_superuser=False).exclude(pk__in=dashboard.Scope(
+        viewer=director, start=today, end=today).owners).order_by("pk").first()
+    assert rep_customers and len(team_customers) >= 2 and outsider is not None
+    # A bulk write (only the triggers see it): the rep's customer to a teammate, the team's to someone outside the
+    # director's line and back to the pool.
+    for pk, owner in ((rep_customers[0], team_customers and manager.reports.exclude(pk=rep.pk).first()),
+                      (team_customers[0], outsider), (team_customers[1], None)):
+        Customer.objects.filter(pk=pk).update(owner=owner)
+    assert Ticket.objects.filter(customer__owner__isnull=True).exists()
+    periods = [dashboard.period_bounds("month", today), dashboard.period_bounds("quarter", today),
+               (today - timedelta(days=800), today), (edge_start, edge_end)]
+    now = timezone.now()
+    counted = answered = 0
+    for viewer in (admin, director, manager, rep):
+        for start, end in periods:
+            for narrowed in ({}, {"rep": rep}, {"own_team": True}):
+                scope = dashboard.Scope(viewer=viewer, start=start, end=end, period="custom", **narrowed)
+                figures = dashboard.service(scope, now)
+                rows = {row["owner_id"]: tuple(row[key] for key in ("opened", "resolved", "response_met",
+                                                                     "response_missed", "resolution_met",
+                                                                     "resolution_missed"))
+                        for row in figures["rows"]}
+                assert rows == service_before(scope, now), (viewer.username, start, end, narrowed)
+                assert satisfaction_now(figures) == satisfaction_before(scope), (viewer.username, start, end, narrowed)
+                counted += sum(sum(row) for row in rows.values())
+                answered += figures["overall"]["answered"]
+    assert counted > 0 and answered > 0
+
+
+def satisfaction_before(scope):
+    """The surveys' figures as two passes gave them before: by owner, then by week or month and in all."""
+    from closeloop.service.selectors import satisfaction, satisfaction_over_days
+
+    surveys = dashboard.surveys_in(scope)
+    every = "week" if (scope.end - scope.start).days <= 62 else "month"
+    over_time, overall = satisfaction_over_days(surveys, start=scope.start, end=scope.end, period=every)
+    return satisfaction(user=scope.viewer, by="owner", surveys=surveys), over_time, overall
+
+
+def satisfaction_now(figures):
+    by_owner = [{key: value for key, value in row.items() if key != "url"} for row in figures["satisfaction"]]
+    return by_owner, figures["over_time"], figures["overall"]

@@ -1,0 +1,102 @@
+"""Each ticket keeps its customer's owner (`Ticket.customer_owner`), set by the database's triggers whenever a ticket
+is written or its customer changes owner, whatever the path (a service, a bulk update, an import, a merge moving
+tickets): the review reads "tickets of the line's customers" from the tickets' covering indexes instead of looking up
+each ticket's customer (insights.dashboard.tickets_in).
+
+PostgreSQL: a BEFORE trigger sets the column from the customer on every insert and on an update of the customer or
+of the column itself (a save writes every column, from a value loaded earlier), reading the customer's row FOR SHARE
+so that a reassignment running at the same time waits for the ticket's transaction, then updates the ticket too; an
+AFTER trigger on the customer's owner updates its tickets. SQLite (one writer at a time): the same as AFTER triggers.
+Django rebuilds SQLite tables on some schema changes, dropping their triggers: `ensure` runs after every migrate
+(`post_migrate`), puts back what is missing and then fills the column again from the customers."""
+
+from django.db import connection as default_connection
+
+SQLITE = {
+    "service_ticket_customer_owner_ai": """
+        CREATE TRIGGER IF NOT EXISTS service_ticket_customer_owner_ai AFTER INSERT ON service_ticket BEGIN
+            UPDATE service_ticket SET customer_owner_id = (SELECT owner_id FROM deals_customer
+                                                           WHERE id = new.customer_id)
+            WHERE id = new.id;
+        END""",
+    "service_ticket_customer_owner_au": """
+        CREATE TRIGGER IF NOT EXISTS service_ticket_customer_owner_au
+        AFTER UPDATE OF customer_id, customer_owner_id ON service_ticket
+        WHEN new.customer_owner_id IS NOT (SELECT owner_id FROM deals_customer WHERE id = new.customer_id) BEGIN
+            UPDATE service_ticket SET customer_owner_id = (SELECT owner_id FROM deals_customer
+                                                           WHERE id = new.customer_id)
+            WHERE id = new.id;
+        END""",
+    "deals_customer_ticket_owner_au": """
+        CREATE TRIGGER IF NOT EXISTS deals_customer_ticket_owner_au AFTER UPDATE OF owner_id ON deals_customer
+        WHEN old.owner_id IS NOT new.owner_id BEGIN
+            UPDATE service_ticket SET customer_owner_id = new.owner_id WHERE customer_id = new.id;
+        END""",
+}
+
+POSTGRESQL = {
+    "service_ticket_customer_owner": [
+        """CREATE OR REPLACE FUNCTION service_ticket_customer_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.customer_owner_id := (SELECT owner_id FROM deals_customer WHERE id = NEW.customer_id FOR SHARE);
+            RETURN NEW;
+        END $$""",
+        """CREATE TRIGGER service_ticket_customer_owner BEFORE INSERT OR UPDATE OF customer_id, customer_owner_id
+        ON service_ticket FOR EACH ROW EXECUTE FUNCTION service_ticket_customer_owner()"""],
+    "deals_customer_ticket_owner": [
+        """CREATE OR REPLACE FUNCTION deals_customer_ticket_owner() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE service_ticket SET customer_owner_id = NEW.owner_id WHERE customer_id = NEW.id;
+            RETURN NULL;
+        END $$""",
+        """CREATE TRIGGER deals_customer_ticket_owner AFTER UPDATE OF owner_id ON deals_customer FOR EACH ROW
+        WHEN (OLD.owner_id IS DISTINCT FROM NEW.owner_id) EXECUTE FUNCTION deals_customer_ticket_owner()"""],
+}
+
+REFILL = ("UPDATE service_ticket SET customer_owner_id = (SELECT owner_id FROM deals_customer "
+          "WHERE deals_customer.id = service_ticket.customer_id)")
+
+
+def ensure(connection=None) -> bool:
+    """Create the triggers that are missing and, if any was, fill every ticket's column from its customer (a ticket
+    written while a trigger was missing is not known). True if it did."""
+    connection = connection or default_connection
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+        if not {"service_ticket", "deals_customer"} <= tables:
+            return False
+        columns = {column.name for column in connection.introspection.get_table_description(cursor, "service_ticket")}
+        if "customer_owner_id" not in columns:
+            return False  # before the migration that adds it
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            present = {row[0] for row in cursor.fetchall()}
+            missing = [sql for name, sql in SQLITE.items() if name not in present]
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+            present = {row[0] for row in cursor.fetchall()}
+            missing = [sql for name, statements in POSTGRESQL.items() if name not in present for sql in statements]
+        if not missing:
+            return False
+        for sql in missing:
+            cursor.execute(sql)
+        cursor.execute(REFILL)
+    return True
+
+
+def drop(connection) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            for name in SQLITE:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        else:
+            for name, table in (("service_ticket_customer_owner", "service_ticket"),
+                                ("deals_customer_ticket_owner", "deals_customer")):
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+                cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+
+
+def on_post_migrate(sender, using="default", **kwargs):
+    from django.db import connections
+
+    ensure(connections[using])
