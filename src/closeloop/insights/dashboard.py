@@ -50,7 +50,7 @@ from closeloop.core.visibility import owners_seen, team_owner_ids
 from closeloop.deals.models import Customer, Opportunity, OpportunityStatus, Pipeline, StageHistory
 from closeloop.followup.models import Handoff, HandoffStatus, Task, TaskStatus
 from closeloop.leads.assignment import FIRST_CONTACT
-from closeloop.leads.models import Lead, LeadSource, LeadStatus
+from closeloop.leads.models import LEAD_OWNER_INDEX, Lead, LeadSource, LeadStatus
 from closeloop.leads.selectors import CLOSED_STATUSES, first_contact_outcome, latest_of_each_rep
 from closeloop.quotes.models import ApprovalRequest, ApprovalStatus, Quote, QuoteStatus
 from closeloop.service.models import Survey, Ticket
@@ -802,16 +802,14 @@ class OwnedBy(Exists):
 
 
 def _lead_owner_index(connection) -> str | None:
-    """The name Django gave the leads' owner index, if the database has it (a hint naming a missing index is an
-    error in SQLite). Checked once per database, outside Django's query log."""
+    """The leads' owner index (LEAD_OWNER_INDEX), if the database has it (a hint naming a missing index is an error
+    in SQLite: a database not migrated yet). Checked once per database, outside Django's query log."""
     key = (connection.alias, connection.settings_dict["NAME"])
     if key not in _lead_owner_indexes:
-        # Not entered: SQLite's schema editor must not run inside a transaction; only its naming is used.
-        name = connection.schema_editor()._create_index_name(Lead._meta.db_table, [Lead._meta.get_field("owner").column])
         connection.ensure_connection()
         found = connection.connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
-                                              [name]).fetchone()
-        _lead_owner_indexes[key] = name if found else None
+                                              [LEAD_OWNER_INDEX]).fetchone()
+        _lead_owner_indexes[key] = LEAD_OWNER_INDEX if found else None
     return _lead_owner_indexes[key]
 
 

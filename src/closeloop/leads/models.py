@@ -151,6 +151,10 @@ class LeadQuerySet(VisibleQuerySet):
         return shared
 
 
+# The leads' owner index, by the name queries hint it with (Lead.Meta.indexes).
+LEAD_OWNER_INDEX = "lead_owner_idx"
+
+
 class Lead(FollowedUp, models.Model):
     company_name = models.CharField(_("company"), max_length=200, blank=True)
     contact_name = models.CharField(_("contact"), max_length=100, blank=True)
@@ -184,7 +188,7 @@ class Lead(FollowedUp, models.Model):
     # No owner means unassigned or in the public pool; owners are never silently nulled (PROTECT).
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="owned_leads",
+        related_name="owned_leads", db_index=False,  # indexed by name in Meta (LEAD_OWNER_INDEX)
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.PROTECT,
@@ -260,6 +264,9 @@ class Lead(FollowedUp, models.Model):
             models.Index(fields=["status", "-created_at"], name="lead_status_created_idx"),
             # A rep's or a team's list, and open-load counts for assignment.
             models.Index(fields=["owner", "status", "-created_at"], name="lead_owner_status_idx"),
+            # The owner alone, which SQLite reads as (owner, rowid): "does this rep still own lead n" is one probe
+            # of it (insights.dashboard.OwnedBy names it in an INDEXED BY hint, so its name is fixed here).
+            models.Index(fields=["owner"], name=LEAD_OWNER_INDEX),
             # A source's leads newest first; with the owner and status, the review's leads by source over a
             # period (insights.dashboard.lead_sources) are read from the index alone: a quarter's 90k leads' rows,
             # read from the table, were a fifth of the quarter's dashboard at 1M leads.
@@ -296,8 +303,8 @@ class Lead(FollowedUp, models.Model):
             # Foreign keys every query reads by value (`= x`, `IN (…)`, the deletion collector's checks): indexed only
             # where set, so a lead that has none (an API or form intake: no import, no merge, usually no campaign)
             # writes no entry; every index is a B-tree insert per new lead (BENCHMARKS.md, intake). The source has no
-            # index of its own: lead_source_review_idx starts with it. The owner keeps Django's full index: the
-            # first-contact SLA reads it as (owner, id) by name (insights.dashboard.OwnedBy).
+            # index of its own: lead_source_review_idx starts with it. The owner keeps a full index
+            # (lead_owner_idx, above): the first-contact SLA reads it as (owner, id) by name.
             models.Index(fields=["campaign"], name="lead_campaign_idx", condition=Q(campaign__isnull=False)),
             models.Index(fields=["created_by"], name="lead_created_by_idx", condition=Q(created_by__isnull=False)),
             models.Index(fields=["import_job"], name="lead_import_job_idx", condition=Q(import_job__isnull=False)),

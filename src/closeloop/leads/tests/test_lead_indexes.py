@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from closeloop.leads.models import Lead
+from closeloop.leads.models import LEAD_OWNER_INDEX, Lead
 
 PARTIAL = {"campaign": "lead_campaign_idx", "created_by": "lead_created_by_idx", "import_job": "lead_import_job_idx",
            "merged_into": "lead_merged_into_idx", "duplicate_of": "lead_duplicate_of_idx"}
@@ -54,8 +54,11 @@ def test_the_foreign_keys_are_indexed_only_where_set_and_the_source_by_the_revie
     source = Lead._meta.get_field("source").column
     assert not [n for n, cols in columns.items() if cols == [source]]
     assert columns["lead_source_review_idx"][0] == source
-    # The owner keeps its own (owner, id) index: the first-contact SLA names it (insights.dashboard.OwnedBy).
-    assert _full_index_name("owner") in definitions
+    # The owner keeps its own (owner, id) index, by its own name: the first-contact SLA names it
+    # (insights.dashboard.OwnedBy).
+    assert columns[LEAD_OWNER_INDEX] == [Lead._meta.get_field("owner").column]
+    assert not [n for n, cols in columns.items() if cols == [Lead._meta.get_field("owner").column]
+                and n != LEAD_OWNER_INDEX]
 
 
 def _plan(queryset) -> str:
@@ -97,6 +100,7 @@ def test_the_migration_swaps_the_indexes_both_ways_without_rebuilding_the_table(
             assert name not in definitions
             assert _full_index_name(field) in definitions
         assert _full_index_name("source") in definitions
+        assert _full_index_name("owner") in definitions and LEAD_OWNER_INDEX not in definitions  # named back
     finally:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
@@ -106,6 +110,7 @@ def test_the_migration_swaps_the_indexes_both_ways_without_rebuilding_the_table(
         assert name in definitions
         assert _full_index_name(field) not in definitions
     assert _full_index_name("source") not in definitions
+    assert LEAD_OWNER_INDEX in definitions and _full_index_name("owner") not in definitions
     # Indexes dropped and made by name: the table (its rows and, on SQLite, its triggers) is the one it was.
     assert _triggers() == triggers
     assert Lead.objects.filter(pk=lead.pk).exists()
