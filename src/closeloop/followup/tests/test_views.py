@@ -240,6 +240,13 @@ def test_the_date_echo_shows_what_a_typed_date_will_be_saved_as(client, org):
     assert "2026-03-01" in body
     body = client.get(url, {"field": "to", "to": "2026年3月"}).content.decode()
     assert "2026-03-31" in body
+    # The weekday in the language's own brackets: full-width ones in Chinese, plain ones in English.
+    body = client.get(url, {"field": "from", "bound": "start", "from": "2026-03-01"},
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "→ 2026-03-01 (Sunday)" in body
+    body = client.get(url, {"field": "from", "bound": "start", "from": "2026-03-01"},
+                      HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "→ 2026-03-01（星期日）" in body
     body = client.get(url, {"field": "due", "due": "下周八"}, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "看不懂日期“下周八”" in body and "error" in body
     assert client.get(url, {"field": "x", "echo": "\"><script>"}).status_code == 404
