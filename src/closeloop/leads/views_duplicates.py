@@ -94,13 +94,23 @@ def lead_merge_view(request):
         if name in MONEY_FIELDS:  # ¥50,000.00 as everywhere else, not the stored 50000.00
             options = [(lead, format_yuan(value) if value is not None else None) for lead, value in options]
         rows.append({"name": name, "label": Lead._meta.get_field(name).verbose_name, "options": options,
-                     "differs": len(distinct) > 1, "chosen": choices[name] or survivor.pk})
+                     "differs": len(distinct) > 1, "chosen": choices[name] or _kept_by_default(name, survivor, leads)})
     return render(request, "leads/merge.html", {"leads": leads, "survivor": survivor, "rows": rows,
                                                 "ids": ",".join(str(lead.pk) for lead in leads),
                                                 "confirm_error": confirm_error})
 
 
 MONEY_FIELDS = {name for name in MERGE_FIELDS if isinstance(Lead._meta.get_field(name), models.DecimalField)}
+
+
+def _kept_by_default(name: str, survivor, leads) -> int:
+    """The lead whose value the merge keeps when the person does not choose (lead_merge's rule): the survivor's, or,
+    when it has none, the first other lead's that has one. The page ticks that one, so what it shows is what is kept
+    (it showed the survivor's empty value ticked while the merge kept another lead's email)."""
+    for lead in [survivor, *(lead for lead in leads if lead.pk != survivor.pk)]:
+        if getattr(lead, name) not in (None, ""):
+            return lead.pk
+    return survivor.pk
 
 
 def _chosen(raw: str, by_pk: dict) -> int | None:

@@ -304,6 +304,31 @@ def test_the_merge_page_shows_budgets_as_money(client, org, make_lead):
     assert "¥50,000.00" in page and "50000.00" not in page
 
 
+def test_the_merge_page_ticks_the_value_the_merge_keeps(client, org, make_lead):
+    # The survivor has no email and the other lead has one: the merge keeps that email, so the page ticks it (it
+    # ticked the survivor's empty value). With two different emails the person may still choose.
+    a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", mobile="13900000001")
+    b = make_lead(owner=org.owner, company_name="甲乙科技有限公司", mobile="13900000002", email="b@jiayi.cn")
+    client.force_login(org.owner)
+    page = client.get(reverse("leads:merge"), {"ids": f"{a.pk},{b.pk}", "survivor": a.pk}).content.decode()
+    assert f'name="field_email" value="{b.pk}" checked' in page
+    assert f'name="field_email" value="{a.pk}" checked' not in page
+    assert f'name="field_mobile" value="{a.pk}" checked' in page  # the survivor's own value first
+    client.post(reverse("leads:merge"), {"ids": f"{a.pk},{b.pk}", "survivor": a.pk, "confirm": "1"})
+    a.refresh_from_db()
+    assert a.email == "b@jiayi.cn"
+
+    c = make_lead(owner=org.owner, company_name="丙丁科技有限公司", mobile="13900000003")
+    d = make_lead(owner=org.owner, company_name="丙丁科技有限公司", mobile="13900000004", email="d@bingding.cn")
+    e = make_lead(owner=org.owner, company_name="丙丁科技有限公司", mobile="13900000005", email="e@bingding.cn")
+    page = client.get(reverse("leads:merge"), {"ids": f"{c.pk},{d.pk},{e.pk}", "survivor": c.pk}).content.decode()
+    assert f'name="field_email" value="{d.pk}" checked>' in page  # enabled: the two emails differ
+    client.post(reverse("leads:merge"), {"ids": f"{c.pk},{d.pk},{e.pk}", "survivor": c.pk, "confirm": "1",
+                                         "field_email": d.pk})
+    c.refresh_from_db()
+    assert c.email == "d@bingding.cn"
+
+
 def test_the_merge_page_keeps_every_choice_after_a_missing_confirmation(client, org, make_lead):
     a = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="张三", mobile="13900000001")
     b = make_lead(owner=org.owner, company_name="甲乙科技有限公司", contact_name="李四", mobile="13900000002")
