@@ -24,7 +24,16 @@ from closeloop.core.apischema import (
     int_in,
     multipart_form,
 )
-from closeloop.core.customfields.api import custom_in, custom_out, values_for
+from closeloop.core.customfields import indexes
+from closeloop.core.customfields.api import (
+    FILTERED_SYNC,
+    FILTERS_DESCRIPTION,
+    custom_in,
+    custom_out,
+    filters_in,
+    list_filters,
+    values_for,
+)
 from closeloop.core.errors import ErrorOut, Forbidden, NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.pagination import ApiPage, SyncParams, api_list
@@ -363,11 +372,15 @@ def _text(data: dict) -> dict:
 # Contracts
 
 
-@router.get("/", response={200: ContractPage, 401: ErrorOut, 422: ErrorOut}, summary="List the contracts you can see")
+@router.get("/", response={200: ContractPage, 401: ErrorOut, 422: ErrorOut}, summary="List the contracts you can see",
+            description="By page, or synced by `updated_since` and `cursor`." + FILTERS_DESCRIPTION + FILTERED_SYNC,
+            openapi_extra=filters_in(CONTRACT_TARGET))
 def list_contracts(request, params: Query[ContractParams]):
     filters = ContractFilters(q=params.q, status=params.status or "", deal=str(params.deal_id or ""),
                               customer=str(params.customer_id or ""))
-    return api_list(contract_list(user=request.user, filters=filters), params, caller=request.user)
+    contracts = indexes.apply_filters(contract_list(user=request.user, filters=filters),
+                                      list_filters(request, CONTRACT_TARGET))
+    return api_list(contracts, params, caller=request.user)
 
 
 @router.post("/", response={201: ContractOut, **ERRORS}, summary="Make a contract from an accepted quote or a deal",

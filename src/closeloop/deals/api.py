@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 from closeloop.core.apischema import IsoDate, IsoDateTime, JsonInt, Money, StrictBool, int_in
 from closeloop.core.customfields import indexes
 from closeloop.core.customfields.api import (
+    FILTERED_SYNC,
     FILTERS_DESCRIPTION,
     custom_in,
     custom_out,
@@ -372,7 +373,7 @@ def list_pipelines(request):
 
 
 @router.get("/customers", response={200: CustomerPage, 401: ErrorOut, 422: ErrorOut}, summary="List the customers you can see",
-            description="Newest first by page, or synced by `updated_since` and `cursor`." + FILTERS_DESCRIPTION,
+            description="Newest first by page, or synced by `updated_since` and `cursor`." + FILTERS_DESCRIPTION + FILTERED_SYNC,
             openapi_extra=filters_in(CUSTOMER_TARGET))
 def list_customers(request, params: Query[CustomerParams]):
     customers = customer_list(user=request.user, q=params.q)
@@ -508,7 +509,7 @@ def convert_lead(request, lead_id: int, payload: ConvertIn):
 
 @router.get("/", response={200: OpportunityPage, 401: ErrorOut, 422: ErrorOut}, summary="List the deals you can see",
             description="Most recently changed first by page, or synced by `updated_since` and `cursor`."
-            + FILTERS_DESCRIPTION, openapi_extra=filters_in(DEAL_TARGET))
+            + FILTERS_DESCRIPTION + FILTERED_SYNC, openapi_extra=filters_in(DEAL_TARGET))
 def list_opportunities(request, params: Query[ListParams]):
     filters = OpportunityFilters(custom=tuple(list_filters(request, DEAL_TARGET)), q=params.q, status=params.status or "", stage=str(params.stage_id or ""),
                                  pipeline=str(params.pipeline_id or ""), owner=params.owner)

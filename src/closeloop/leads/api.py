@@ -15,6 +15,7 @@ from pydantic_core import to_jsonable_python
 from closeloop.core import fastsql
 from closeloop.core.apischema import IsoDate, Money, StrictBool
 from closeloop.core.customfields.api import (
+    FILTERED_SYNC,
     FILTERS_DESCRIPTION,
     custom_in,
     custom_out,
@@ -299,7 +300,7 @@ def create_lead(request, payload: LeadIn):
 
 
 @router.get("/", response={200: LeadPage, 401: ErrorOut, 422: ErrorOut}, summary="List the leads you can see",
-            description="Newest first by page, or synced by `updated_since` and `cursor`." + FILTERS_DESCRIPTION,
+            description="Newest first by page, or synced by `updated_since` and `cursor`." + FILTERS_DESCRIPTION + FILTERED_SYNC,
             openapi_extra=filters_in(LEAD_TARGET))
 def list_leads(request, params: Query[ListParams]):
     filters = LeadFilters(

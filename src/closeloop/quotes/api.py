@@ -14,7 +14,16 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from closeloop.core.apischema import IsoDate, JsonInt, Money, StrictBool, decimal_in
-from closeloop.core.customfields.api import custom_in, custom_out, values_for
+from closeloop.core.customfields import indexes
+from closeloop.core.customfields.api import (
+    FILTERED_SYNC,
+    FILTERS_DESCRIPTION,
+    custom_in,
+    custom_out,
+    filters_in,
+    list_filters,
+    values_for,
+)
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.notify import absolute_url
@@ -367,10 +376,13 @@ def update_product(request, product_id: int, payload: ProductPatch):
 # Quotes
 
 
-@router.get("/", response={200: QuotePage, 401: ErrorOut, 422: ErrorOut}, summary="List the quotes you can see")
+@router.get("/", response={200: QuotePage, 401: ErrorOut, 422: ErrorOut}, summary="List the quotes you can see",
+            description="By page, or synced by `updated_since` and `cursor`." + FILTERS_DESCRIPTION + FILTERED_SYNC,
+            openapi_extra=filters_in(QUOTE_TARGET))
 def list_quotes(request, params: Query[QuoteParams]):
     filters = QuoteFilters(q=params.q, status=params.status or "", deal=str(params.deal_id or ""))
-    return api_list(quote_list(user=request.user, filters=filters), params, caller=request.user)
+    quotes = indexes.apply_filters(quote_list(user=request.user, filters=filters), list_filters(request, QUOTE_TARGET))
+    return api_list(quotes, params, caller=request.user)
 
 
 @router.post("/", response={201: QuoteOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},

@@ -13,7 +13,16 @@ from ninja import Field, Query, Router, Schema
 
 from closeloop.contracts.api import ERRORS, CustomerOut, PersonOut
 from closeloop.core.apischema import JsonInt, QueryBool, StrictBool
-from closeloop.core.customfields.api import custom_in, custom_out, values_for
+from closeloop.core.customfields import indexes
+from closeloop.core.customfields.api import (
+    FILTERED_SYNC,
+    FILTERS_DESCRIPTION,
+    custom_in,
+    custom_out,
+    filters_in,
+    list_filters,
+    values_for,
+)
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel, User
 from closeloop.core.pagination import ApiPage, SyncParams, api_list
@@ -154,10 +163,13 @@ def colleague(user_id: int | None, field: str) -> User | None:
     return user
 
 
-@router.get("/", response={200: TicketPage, 401: ErrorOut, 422: ErrorOut}, summary="List the tickets you can see")
+@router.get("/", response={200: TicketPage, 401: ErrorOut, 422: ErrorOut}, summary="List the tickets you can see",
+            description="By page, or synced by `updated_since` and `cursor`." + FILTERS_DESCRIPTION + FILTERED_SYNC,
+            openapi_extra=filters_in(tickets.TICKET_TARGET))
 def list_tickets(request, params: Query[TicketParams]):
     rows = ticket_list(user=request.user, status=params.status or "", q=params.q, customer=params.customer_id,
                        mine=params.mine, priority=params.priority or "")
+    rows = indexes.apply_filters(rows, list_filters(request, tickets.TICKET_TARGET))
     return api_list(rows, params, caller=request.user)
 
 

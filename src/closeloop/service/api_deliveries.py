@@ -16,7 +16,15 @@ from ninja import Field, Query, Router, Schema
 from closeloop.contracts.api import ERRORS, CustomerOut, PersonOut
 from closeloop.contracts.selectors import get_contract_for_user
 from closeloop.core.apischema import IsoDate, JsonInt
-from closeloop.core.customfields.api import custom_in, custom_out, values_for
+from closeloop.core.customfields import indexes
+from closeloop.core.customfields.api import (
+    FILTERS_DESCRIPTION,
+    custom_in,
+    custom_out,
+    filters_in,
+    list_filters,
+    values_for,
+)
 from closeloop.core.errors import ErrorOut, NotFound, ValidationFailed
 from closeloop.core.models import Channel
 from closeloop.core.pagination import api_page
@@ -124,9 +132,11 @@ def _delivery(request, delivery_id: int):
         raise NotFound(_("No delivery with this id, or you cannot see it.")) from None
 
 
-@router.get("/", response={200: DeliveryPage, 401: ErrorOut, 422: ErrorOut}, summary="List the deliveries you can see")
+@router.get("/", response={200: DeliveryPage, 401: ErrorOut, 422: ErrorOut}, summary="List the deliveries you can see",
+            description="By page." + FILTERS_DESCRIPTION, openapi_extra=filters_in(deliveries.DELIVERY_TARGET))
 def list_deliveries(request, params: Query[DeliveryParams]):
     rows = delivery_list(user=request.user, status=params.status or "", q=params.q, customer=params.customer_id)
+    rows = indexes.apply_filters(rows, list_filters(request, deliveries.DELIVERY_TARGET))
     return api_page(rows, page=params.page, page_size=params.page_size)
 
 

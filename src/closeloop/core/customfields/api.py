@@ -48,11 +48,12 @@ def filters_in(target: str) -> dict:
     return {FILTERS_MARKER: target}
 
 
+# What a list operation's description says of its `cf.` filters, and (FILTERED_SYNC) of syncing with them.
 FILTERS_DESCRIPTION = (" Custom fields filter with `cf.<key>=value` (equal), and `cf.<key>.gte=` / `cf.<key>.lte=` on "
                        "numbers, dates and times; a multiple-choice field keeps the records holding any of the options "
                        "given (the parameter repeated, or `cf.<key>=A,B`). A key you may not see or filter on, or a "
-                       "value its field does not take, is refused (422) naming the parameter. Filters combine with "
-                       "syncing: a record changed so that it no longer matches is not told (`GET /api/deleted/` tells "
+                       "value its field does not take, is refused (422) naming the parameter.")
+FILTERED_SYNC = (" Filters combine with syncing: a record changed so that it no longer matches is not told (`GET /api/deleted/` tells "
                        "only deletions and records that left your sight), so a filtered mirror reads its list again "
                        "to drop those.")
 
