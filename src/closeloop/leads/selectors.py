@@ -222,7 +222,11 @@ def duplicate_groups(*, user, page: int = 1, per_page: int = 20) -> dict:
 
     visible = Lead.objects.visible_to(user).exclude(status="merged")
     groups: dict[frozenset, DuplicateGroup] = {}
-    flagged = list(visible.filter(duplicate_of__isnull=False).order_by("-id").values_list("pk", "duplicate_of_id")[:500])
+    # The flagged ids from their partial index first: asked for the newest 500 directly, SQLite walked the whole
+    # table by id (~220 ms at 1M leads with none flagged).
+    flagged_ids = Lead.objects.filter(duplicate_of__isnull=False).values("pk")
+    flagged = list(visible.filter(pk__in=flagged_ids, duplicate_of__isnull=False).order_by("-id")
+                   .values_list("pk", "duplicate_of_id")[:500])
     for pk, target in flagged:
         groups.setdefault(frozenset({pk, target}), DuplicateGroup(_("flagged on intake"), [], []))
     for field, label in (("mobile_key", _("same mobile")), ("email_key", _("same email"))):
@@ -233,7 +237,11 @@ def duplicate_groups(*, user, page: int = 1, per_page: int = 20) -> dict:
         if not keys:
             continue
         members: dict[str, set] = {}
-        for pk, key in Lead.objects.filter(**{f"{field}__in": keys}).exclude(status="merged").values_list("pk", field):
+        # Unordered, and repeating the key index's condition (non-empty): SQLite uses a partial index only when the
+        # query states its condition, and ordered by the model's default it walked the whole list index instead
+        # (~450 ms per key at 1M leads, 1-5 ms now).
+        in_group = Lead.objects.filter(**{f"{field}__in": keys}).exclude(**{field: ""}).exclude(status="merged")
+        for pk, key in in_group.order_by().values_list("pk", field):
             members.setdefault(key, set()).add(pk)
         for pks in members.values():
             if len(pks) > 1 and not any(pks <= existing for existing in groups):

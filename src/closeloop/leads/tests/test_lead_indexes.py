@@ -114,3 +114,36 @@ def test_the_migration_swaps_the_indexes_both_ways_without_rebuilding_the_table(
     # Indexes dropped and made by name: the table (its rows and, on SQLite, its triggers) is the one it was.
     assert _triggers() == triggers
     assert Lead.objects.filter(pk=lead.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_duplicates_page_reads_flagged_leads_and_a_shared_key_s_leads_from_their_indexes(org, make_lead):
+    from django.test.utils import CaptureQueriesContext
+
+    from closeloop.leads.selectors import duplicate_groups
+
+    # Two leads sharing a mobile and an email (as an import or two edits can leave them; intake would attach).
+    pair = [make_lead(owner=org.owner).pk for _ in range(2)]
+    Lead.objects.filter(pk__in=pair).update(mobile_key="+8613900000001", email_key="same@example.cn")
+    with CaptureQueriesContext(connection) as queries:
+        rows = duplicate_groups(user=org.admin)["rows"]
+    assert rows  # the two leads sharing a mobile (and an email) make a group
+    reads = [query["sql"] for query in queries.captured_queries if '_key" IN (' in query["sql"]]
+    assert len(reads) == 2
+    flagged = [query["sql"] for query in queries.captured_queries if '"duplicate_of_id" IS NOT NULL' in query["sql"]]
+    assert len(flagged) == 1
+    for sql in [*reads, *flagged]:
+        index = ("lead_duplicate_of_idx" if sql in flagged else
+                 "lead_mobile_key_idx" if '"mobile_key" IN (' in sql else "lead_email_key_idx")
+        with connection.cursor() as cursor:
+            # The captured text has its values inlined; no parameters left to bind.
+            if connection.vendor == "sqlite":
+                cursor.execute("EXPLAIN QUERY PLAN " + sql)
+                plan = " ".join(row[3] for row in cursor.fetchall())
+            else:
+                with transaction.atomic():
+                    cursor.execute("SET LOCAL enable_seqscan = off")
+                    cursor.execute("EXPLAIN " + sql)
+                    plan = " ".join(row[0] for row in cursor.fetchall())
+        assert index in plan, plan
+        assert sql in flagged or "ORDER BY" not in sql
