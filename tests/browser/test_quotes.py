@@ -148,3 +148,30 @@ def test_rep_edits_a_catalogue_line_and_its_price_history_stays_beside_the_edito
     widths = lines.evaluate("t => [...t.rows[1].cells].map(c => [c.className, c.offsetWidth, c.innerText.slice(0, 30)])")
     assert overflow <= 0, f"the line table is {overflow}px wider than the phone: {widths}"
     expect(lines).to_contain_text("¥9,000.00")
+
+
+def test_a_line_the_quote_refuses_says_why_and_keeps_what_was_typed(org, make_deal, new_page):
+    # The answer came back as 422 and htmx left the page as it was: no message, the line silently not added.
+    install_default_pipeline()
+    catalog.install_default_tax_rates()
+    product = catalog.product_save(actor=org.admin, data={
+        "code": "CRM-STD", "name": "CRM标准版", "unit": "用户·年", "list_price": "1200", "cost": "150",
+        "tax_rate": "13", "price_includes_tax": True})
+    quote = quote_create(opportunity=make_deal(name="云帆CRM项目"), actor=org.owner)
+    rep = new_page(user=org.owner, phone=True, locale="zh-CN")
+    rep.set_default_timeout(WAIT)
+    rep.goto(quote.get_absolute_url())
+    editor = rep.locator("#line-editor")
+    editor.locator("select[name=product]").select_option(str(product.pk))
+    editor.get_by_label("数量").fill("30")
+    editor.get_by_label("折扣（%）").fill("两成")
+    editor.get_by_role("button", name="添加").click()
+    expect(rep.locator("#line-area")).to_contain_text("请输入数字，例如 1.5。")
+    expect(rep.locator("#line-editor").get_by_label("数量")).to_have_value("30")
+    expect(rep.locator("#line-editor").get_by_label("折扣（%）")).to_have_value("两成")
+    assert not quote.current_version.lines.exists()
+    # Corrected, it is added.
+    rep.locator("#line-editor").get_by_label("折扣（%）").fill("20")
+    rep.locator("#line-editor").get_by_role("button", name="添加").click()
+    expect(rep.locator("table.lines")).to_contain_text("CRM标准版")
+    assert quote.current_version.lines.count() == 1
