@@ -113,7 +113,9 @@ def quote_create_view(request):
         else:
             messages.success(request, _("Quote %(number)s created. Add its lines below.") % {"number": quote.number})
             return redirect(quote)
-    return render(request, "quotes/create.html", {"form": form, "has_deals": bool(deals),
+    # Cancel goes back where the quote was started: the deal's page, else the quotes.
+    back = next((deal.get_absolute_url() for deal in deals if str(deal.pk) == selected), reverse("quotes:list"))
+    return render(request, "quotes/create.html", {"form": form, "has_deals": bool(deals), "back": back,
                                                   "templates": QuoteTemplate.objects.filter(active=True)})
 
 

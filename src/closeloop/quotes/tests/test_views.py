@@ -241,3 +241,16 @@ def test_the_new_quote_page_reads_the_same_queries_however_many_deals(client, or
     page = client.get(reverse("quotes:create")).content.decode()
     assert page.count("CRM项目") >= 6
     assert _queries_for(client, reverse("quotes:create")) == few
+
+
+def test_cancelling_a_new_quote_goes_back_where_it_was_started(client, org, deal):
+    # Started from the deal's page, "Cancel" led to the list of every quote instead of back to the deal.
+    client.force_login(org.owner)
+    page = client.get(reverse("quotes:create") + f"?deal={deal.pk}").content.decode()
+    assert f'<a href="{deal.get_absolute_url()}">Cancel</a>' in page
+    page = client.get(reverse("quotes:create")).content.decode()
+    assert f'<a href="{reverse("quotes:list")}">Cancel</a>' in page
+    # A deal the person may not quote on is no way back.
+    client.force_login(org.outsider)
+    page = client.get(reverse("quotes:create") + f"?deal={deal.pk}").content.decode()
+    assert deal.get_absolute_url() not in page
