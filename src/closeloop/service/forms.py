@@ -54,7 +54,7 @@ class DeliveryForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = people = _people()
-        self.fields["owner"].choices = [("", "---------"), *owner_choices(people)]
+        self.fields["owner"].choices = [("", _("- Select an option -")), *owner_choices(people)]
 
 
 class MilestoneForm(forms.Form):

@@ -125,6 +125,14 @@ def test_the_proposed_owner_is_the_first_least_busy_service_colleague_as_listed(
     assert form.initial["owner"] == bob.pk and bob.pk in listed
 
 
+def test_the_delivery_owner_choice_reads_chinese_when_blank(client, org, delivered_contract):
+    # The owner's blank choice read "---------" where every other list reads "- 请选择 -".
+    client.force_login(org.owner)
+    page = client.get(reverse("service:delivery_create") + f"?contract={delivered_contract().pk}",
+                      HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert '<option value="">- 请选择 -</option>' in page and "---------" not in page
+
+
 def test_a_milestone_without_a_date_is_refused_on_the_page(client, org, delivered_contract):
     contract = delivered_contract()
     client.force_login(org.owner)
