@@ -618,9 +618,9 @@ def quote_to_cash(scope: Scope) -> dict:
     quotes = scope.of_deals(Quote.objects, deal="opportunity__", owner="opportunity__owner").order_by()
     approved_in = ApprovalRequest.objects.filter(kind="quote", status=ApprovalStatus.APPROVED,
                                                  decided_at__gte=scope.since, decided_at__lt=scope.until)
-    total = sum_fen(F("current_version__total_incl_tax") * 100)
+    total = sum_fen(F("current_total") * 100)  # the current version's, kept on the quote (quotes.current_total)
     # One query per event, each from its own index: the sent and the decided quotes from covering partial indexes
-    # (quote_sent_cover_idx, quote_decided_cover_idx: the date, the deal, the current version), the approved from
+    # (quote_sent_total_idx, quote_decided_total_idx: the date, the deal, the current total), the approved from
     # the approvals decided in the period. One query for the three (FILTERs over `sent OR decided OR approved`)
     # merged the three ranges and probed the approvals twice for each row: twice the time at 150k quotes.
     figures = {}

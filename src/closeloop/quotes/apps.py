@@ -131,10 +131,15 @@ class QuotesConfig(LoopApp):
         return [("/quotes", router), ("/approvals", approvals_router)]
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from . import current_total
         from .approvals import register_kind
         from .services import quote_approval_kind
 
         register_kind(quote_approval_kind())
+        # Django rebuilds SQLite tables on some schema changes, dropping the triggers that keep each quote's total.
+        post_migrate.connect(current_total.on_post_migrate, sender=self, dispatch_uid="closeloop.quotes.current_total")
 
     def synced_kinds(self):
         # Their deletions are reported to the API's sync (GET /api/deleted/{kind}).
