@@ -105,3 +105,30 @@ def test_a_rep_returns_ticked_leads_to_the_pool_after_a_reason_and_a_question(or
     expect(page.get_by_role("checkbox", name=str(leads[0]))).to_have_count(0)
     if phone:
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+def test_bulk_tag_says_what_is_missing_before_it_sends(org, make_lead, new_page, phone):
+    from closeloop.followup.models import TagLink
+    from closeloop.followup.tags import tag_save
+
+    tag = tag_save(data={"name": "重点客户", "color": "red"}, actor=org.admin)
+    lead = make_lead(owner=org.owner, company_name="温州批量标签测试有限公司")
+    page = new_page(user=org.owner, phone=phone, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto("/leads/")
+    button = page.get_by_role("button", name="标签", exact=True)
+    button.click()
+    page.wait_for_timeout(300)
+    box = page.get_by_role("checkbox", name=str(lead))
+    assert page.url.endswith("/leads/") and box.evaluate("box => box.validationMessage") == "请先勾选要打标签的记录。"
+    box.check()
+    button.click()
+    page.wait_for_timeout(300)
+    chooser = page.locator("#bulk-form select[name=tag]")
+    assert page.url.endswith("/leads/") and chooser.evaluate("select => select.validity.valueMissing")
+    assert not TagLink.objects.exists()
+    chooser.select_option(label="重点客户")
+    button.click()
+    expect(page.get_by_role("status")).to_contain_text("已给所选的 1 条记录打上标签“重点客户”。")
+    assert TagLink.objects.filter(tag=tag, record_id=lead.pk).count() == 1
