@@ -53,3 +53,22 @@ def test_the_radars_action_fits_a_phone_in_english(org, make_lead, new_page):
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"the action is cut at the edge: {box}"
     wrap = page.locator(".table-wrap").first
     assert wrap.evaluate("e => e.scrollWidth - e.clientWidth") <= 0
+
+
+def test_the_assignee_answers_a_late_hand_off_from_the_radar(org, make_deal, new_page):
+    from closeloop.followup.models import Handoff
+    from closeloop.followup.services import handoff_request
+
+    deal = make_deal(owner=org.outsider)
+    handoff = handoff_request(record=deal, assignee=org.teammate, title="技术评估", actor=org.outsider,
+                              due_at=timezone.now() + timedelta(days=1))
+    Handoff.objects.filter(pk=handoff.pk).update(due_at=timezone.now() - timedelta(hours=5))
+    page = new_page(user=org.teammate, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto("/insights/radar/?kind=followup.handoff_not_accepted")
+    expect(page.get_by_role("heading", name="协作交接未按时接受")).to_be_visible()
+    expect(page.get_by_role("link", name="技术评估")).to_be_visible()
+    expect(page.get_by_text("5 小时")).to_be_visible()
+    page.get_by_role("button", name="回复或催办交接").click()
+    expect(page).to_have_url(re.compile(rf"/deals/{deal.pk}/#handoff-{handoff.pk}$"))
+    expect(page.locator(f"#handoff-{handoff.pk}").get_by_role("button", name="接受")).to_be_visible()

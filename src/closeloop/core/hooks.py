@@ -225,7 +225,8 @@ class RadarBreak:
     nobody is assigned: the service manager), or None. One query, which the radar counts, orders by
     `broken_since`, filters by owner and pages. `threshold` is how long something may wait before it counts (`default_threshold` unless
     an administrator set another; zero for kinds broken at once). `action` is the one thing that mends a
-    record: a label and `action_url(record)`."""
+    record: a label and `action_url(record)`. `help`, if any, says the rule in a sentence (whose it is, what the
+    threshold measures), under the kind's list and beside its threshold."""
 
     key: str  # "leads.no_owner"
     label: Any
@@ -237,6 +238,7 @@ class RadarBreak:
     also_owner: str | None = None
     unowned: Callable[[], int | None] | None = None
     order: int = 100
+    help: Any = ""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from closeloop.core.errors import DomainError
 from closeloop.core.models import Channel
 from closeloop.deals.services.conversion import lead_convert
 from closeloop.deals.services.opportunities import opportunity_move_stage, opportunity_update
+from closeloop.followup.models import Handoff
 from closeloop.followup.services import activity_log, handoff_request, handoff_respond
 from closeloop.leads.models import Lead, LeadStatus
 
@@ -48,6 +49,7 @@ def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
     now = timezone.now()
     made = 0
     leads = Lead.objects.filter(owner__in=reps).exclude(status__in=[LeadStatus.MERGED, LeadStatus.CONVERTED])
+    late_handoff = False
     for lead in leads.order_by("id")[: count * 2]:
         if made >= count:
             break
@@ -87,6 +89,9 @@ def load_demo_deals(*, rng, reps, presales, admin, count: int = 40) -> int:
                                       actor=owner, channel=Channel.SYSTEM, details="客户要求对接企业微信和金蝶")
             if rng.random() < 0.5:
                 handoff_respond(handoff=handoff, actor=presales, accept=True, note="周五前给评估结论")
+            elif not late_handoff:  # one left unanswered past its due time: the radar's hand-off row
+                Handoff.objects.filter(pk=handoff.pk).update(due_at=now - timedelta(hours=5))
+                late_handoff = True
     return made
 
 

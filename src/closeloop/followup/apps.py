@@ -52,6 +52,11 @@ class FollowupConfig(LoopApp):
         # After every app's records: the demo's history was logged before anyone asked for these fields.
         ctx.finish.append(lambda: load_demo(ctx))
 
+    def radar_breaks(self):
+        from .radar import radar_breaks
+
+        return radar_breaks()
+
     def urls(self):
         return [path("follow-up/", include("closeloop.followup.urls"))]
 

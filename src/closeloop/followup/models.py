@@ -53,12 +53,16 @@ class RecordQuerySet(models.QuerySet):
         """The rows of `visible_to`, each checked against its own record (`EXISTS` on the record's id) instead of
         against the list of every record the user sees: for rows already narrowed by other filters to a few (a
         period's hand-offs of a team), where SQLite would otherwise build that list (a team's leads) on each query."""
-        from .registry import record_models
-
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_admin:
             return self.all()
+        return self.filter(self.record_seen(user))
+
+    def record_seen(self, user) -> Q:
+        """The condition of `visible_row_by_row` (for a user neither inactive nor an administrator)."""
+        from .registry import record_models
+
         # Only the kinds of record the rows belong to (one small read): building and compiling a visibility
         # subquery per registered kind cost ~17 ms of CPU per query for a director, rows or not.
         kinds = set(self.order_by().values_list("record_type_id", flat=True).distinct())
@@ -70,7 +74,7 @@ class RecordQuerySet(models.QuerySet):
                 # lookup of its id in this kind's table.
                 condition |= Q(record_type=record_type) & Q(
                     Exists(model.objects.visible_to(user).filter(pk=OuterRef("record_id")).values("pk")))
-        return self.filter(condition)
+        return condition
 
 
 class RecordRow(models.Model):
@@ -279,6 +283,41 @@ class HandoffStatus(models.TextChoices):
     DONE = "done", _("Done")
 
 
+class HandoffQuerySet(RecordQuerySet):
+    """Hand-offs as their people see them, for the breakpoint radar's "hand-off not accepted in time"
+    (`Handoff.seen`): the requester, the assignee's line (the assignee, a manager's team) and whoever sees the
+    record. The radar counts a hand-off under its assignee (`owner_field`), so a manager's count of their team's
+    hand-offs matches the rows the list shows them. `objects.visible_to` stays the record's visibility (the
+    dashboard's hand-off figures)."""
+
+    owner_field = "assignee"
+
+    def _people(self, user) -> Q:
+        from closeloop.core.visibility import owners_seen
+
+        return Q(requested_by=user) | Q(assignee__in=owners_seen(user))
+
+    def visible_to(self, user):
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_admin:
+            return self.all()
+        # Each row checked against its own record (few pending hand-offs), not against every record seen.
+        return self.filter(self._people(user) | self.record_seen(user))
+
+    def sees_all(self, user) -> bool:
+        return user.is_admin
+
+    def shared_with(self, user):
+        """What `user` sees beyond their line's assignees: hand-offs they asked for, or on records they see."""
+        from closeloop.core.visibility import owners_seen
+
+        if user is None or not user.is_authenticated or not user.is_active or self.sees_all(user):
+            return self.none()
+        return (self.filter(Q(requested_by=user) | self.record_seen(user))
+                .exclude(assignee__in=owners_seen(user)))
+
+
 class Handoff(RecordRow):
     """A task handed to someone in another department (a technical assessment) that they must confirm."""
 
@@ -296,11 +335,16 @@ class Handoff(RecordRow):
     created_at = models.DateTimeField(default=timezone.now)
     responded_at = models.DateTimeField(null=True, blank=True)
 
+    objects = RecordQuerySet.as_manager()  # declared again so it stays the default manager, before `seen`
+    seen = HandoffQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("hand-off")
         verbose_name_plural = _("hand-offs")
         indexes = [
+            # The breakpoint radar's hand-offs not accepted in time: only the pending ones, by due time.
+            models.Index(fields=["due_at"], condition=Q(status="pending"), name="handoff_pending_idx"),
             # A receiver's hand-offs to answer (Today) and the records they may see while one is open.
             models.Index(fields=["assignee", "status", "due_at"], name="handoff_to_idx"),
             models.Index(fields=["record_type", "record_id", "-created_at"], name="handoff_record_idx"),
@@ -313,6 +357,11 @@ class Handoff(RecordRow):
 
     def __str__(self):
         return self.title
+
+    def get_absolute_url(self) -> str:
+        """The hand-off on its record's page, where the assignee accepts or declines it."""
+        record = self.record
+        return (record.get_absolute_url() if record is not None else "") + f"#handoff-{self.pk}"
 
 
 class Comment(RecordRow):

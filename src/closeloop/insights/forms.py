@@ -36,7 +36,8 @@ class ThresholdsForm(forms.Form):
             default = int(kind.default_threshold.total_seconds() // 3600)
             self.fields[kind.key] = forms.IntegerField(
                 label=kind.label, required=False, min_value=0, initial=current.get(kind.key),
-                help_text=_("Default: %(hours)d h") % {"hours": default},
+                help_text=" ".join(str(text) for text in (kind.help, _("Default: %(hours)d h") % {"hours": default})
+                                   if text),
                 widget=forms.NumberInput(attrs={"placeholder": default}))
 
 

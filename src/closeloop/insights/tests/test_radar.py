@@ -22,9 +22,9 @@ def count(user, key, now=None):
 def test_every_app_below_contributes_its_breaks():
     keys = [kind.key for kind in radar.kinds()]
     # In loop order; apps above contracts (service) add theirs after these.
-    assert keys[:11] == ["leads.no_owner", "leads.no_next_step", "leads.first_contact_overdue", "leads.follow_up_overdue",
+    assert keys[:12] == ["leads.no_owner", "leads.no_next_step", "leads.first_contact_overdue", "leads.follow_up_overdue",
                     "deals.no_next_step", "deals.follow_up_overdue", "deals.stale_in_stage",
-                    "quotes.approval_waiting", "contracts.quote_without_contract", "contracts.no_plan",
+                    "followup.handoff_not_accepted", "quotes.approval_waiting", "contracts.quote_without_contract", "contracts.no_plan",
                     "contracts.instalment_overdue"]
 
 
