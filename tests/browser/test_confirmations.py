@@ -132,3 +132,36 @@ def test_a_deal_left_open_after_its_contract_is_signed_offers_the_win(data_migra
     assert opportunity.status == OpportunityStatus.WON and opportunity.win_reason is not None
     page.goto(opportunity.get_absolute_url())
     expect(page.locator(".deal-left-open")).to_have_count(0)
+
+
+def test_voiding_a_payment_asks_first(org, signed_contract, new_page):  # noqa: F811 (fixtures above)
+    # A reason typed and one tap undid money finance had recorded, with no question asked; the row then read
+    # "作废时间: 重复登记" (the voiding time's label before the reason).
+    from closeloop.contracts import payments
+    from closeloop.contracts.models import Payment
+    from closeloop.core.models import Role, User
+
+    finance = User.objects.create_user("finance", "finance@example.com", "pw", role=Role.FINANCE,  # noqa: F811
+                                       display_name="钱会计")
+    contract = signed_contract()
+    payment = payments.payment_record(contract=contract, data={"amount": "9000", "reference": "ZH001"}, actor=finance)
+    page = new_page(user=finance, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto(contract.get_absolute_url())
+    page.locator("summary", has_text=re.compile("^作废$")).click()
+    page.get_by_placeholder("原因？").fill("重复登记")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    page.get_by_role("button", name="作废", exact=True).click()
+    page.wait_for_timeout(500)
+    day = payment.received_on.strftime("%Y-%m-%d")
+    assert asked == [f"确定作废 {day} 到账的 ¥9,000.00 回款？对应回款节点将重新变为待回款，作废后不能恢复。"]
+    assert not Payment.objects.get(pk=payment.pk).is_void
+    page.get_by_role("button", name="作废", exact=True).click()
+    expect(page.locator("main")).to_contain_text("已作废: 重复登记")
+    assert Payment.objects.get(pk=payment.pk).is_void and len(asked) == 2
