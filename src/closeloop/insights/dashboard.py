@@ -615,13 +615,21 @@ def payments_in(scope: Scope):
 def quote_to_cash(scope: Scope) -> dict:
     """Quotes sent, approved and accepted in the period; contracts signed; instalments due against payments
     collected. One query per event of a quote, one per other table."""
-    quotes = scope.of_deals(Quote.objects, deal="opportunity__", owner="opportunity__owner").order_by()
+    if (scope.owners is not None and scope.pipeline is None and scope.source is None
+            and scope.owned_by_line(Quote.objects, "opportunity__owner")
+            and not scope.holds_all(Quote, "opportunity__owner")):
+        # The line's quotes are those of its owners' deals (`Scope.line`), matched on the deal's owner each quote
+        # keeps (quotes.deal_owner), which the period's indexes hold: not a deal read per quote.
+        quotes = indexes.through(Quote.objects.filter(deal_owner__in=scope.owners), "opportunity", Opportunity,
+                                 scope.deal_filters).order_by()
+    else:
+        quotes = scope.of_deals(Quote.objects, deal="opportunity__", owner="opportunity__owner").order_by()
     approved_in = ApprovalRequest.objects.filter(kind="quote", status=ApprovalStatus.APPROVED,
                                                  decided_at__gte=scope.since, decided_at__lt=scope.until)
     total = sum_fen(F("current_total") * 100)  # the current version's, kept on the quote (quotes.current_total)
     # One query per event, each from its own index: the sent and the decided quotes from covering partial indexes
-    # (quote_sent_total_idx, quote_decided_total_idx: the date, the deal, the current total), the approved from
-    # the approvals decided in the period. One query for the three (FILTERs over `sent OR decided OR approved`)
+    # (quote_sent_owner_idx, quote_decided_owner_idx: the date, the deal's owner, the deal, the current total), the
+    # approved from the approvals decided in the period. One query for the three (FILTERs over `sent OR decided OR approved`)
     # merged the three ranges and probed the approvals twice for each row: twice the time at 150k quotes.
     figures = {}
     for key, rows in (("sent", quotes.filter(scope.during("sent_at"))),

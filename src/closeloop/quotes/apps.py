@@ -133,13 +133,15 @@ class QuotesConfig(LoopApp):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from . import current_total
+        from . import current_total, deal_owner
         from .approvals import register_kind
         from .services import quote_approval_kind
 
         register_kind(quote_approval_kind())
-        # Django rebuilds SQLite tables on some schema changes, dropping the triggers that keep each quote's total.
+        # Django rebuilds SQLite tables on some schema changes, dropping the triggers that keep each quote's total
+        # and its deal's owner.
         post_migrate.connect(current_total.on_post_migrate, sender=self, dispatch_uid="closeloop.quotes.current_total")
+        post_migrate.connect(deal_owner.on_post_migrate, sender=self, dispatch_uid="closeloop.quotes.deal_owner")
 
     def synced_kinds(self):
         # Their deletions are reported to the API's sync (GET /api/deleted/{kind}).

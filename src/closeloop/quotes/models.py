@@ -242,6 +242,10 @@ class Quote(models.Model):
     # The current version's total incl. tax, kept by the database's triggers (quotes/current_total.py): never
     # written by Python, read by the review's covering indexes.
     current_total = models.DecimalField(_("total incl. tax"), **MONEY, null=True, blank=True, editable=False)
+    # The deal's owner, kept the same way (quotes/deal_owner.py): a manager's line read from the review's indexes.
+    deal_owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+                                   editable=False, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                                   related_name="+")
 
     objects = QuoteQuerySet.as_manager()
 
@@ -255,12 +259,12 @@ class Quote(models.Model):
             models.Index(fields=["opportunity", "-created_at"], name="quote_opportunity_idx"),
             models.Index(fields=["status", "-created_at"], name="quote_status_idx"),
             # The review's quotes sent and decided in a period (insights.dashboard.quote_to_cash), covering: the
-            # deal (its owner is the line) and the current version's total (the amount), so no quote row and no
-            # version is read.
-            models.Index(fields=["sent_at", "opportunity", "current_total"], name="quote_sent_total_idx",
-                         condition=Q(sent_at__isnull=False)),
-            models.Index(fields=["decided_at", "status", "opportunity", "current_total"],
-                         name="quote_decided_total_idx", condition=Q(decided_at__isnull=False)),
+            # deal's owner (the line), the deal (its pipeline, source and fields) and the current version's total
+            # (the amount), so no quote row, no deal and no version is read.
+            models.Index(fields=["sent_at", "deal_owner", "opportunity", "current_total"],
+                         name="quote_sent_owner_idx", condition=Q(sent_at__isnull=False)),
+            models.Index(fields=["decided_at", "status", "deal_owner", "opportunity", "current_total"],
+                         name="quote_decided_owner_idx", condition=Q(decided_at__isnull=False)),
         ]
 
     def __str__(self):
