@@ -47,6 +47,8 @@ class UserForm(forms.Form):
             self.fields["role"].initial = Role.SALES_REP
             self.fields["password"].label = _("password")
             self.fields["password"].help_text = ""
+            # Required for a new user (clean_password says so), and the label says it before the save does.
+            self.fields["password"].marked_required = True
         names = list(self.fields)
         at = names.index("on_leave")
         extra = {field.name: field.formfield() for field in self.app_fields}

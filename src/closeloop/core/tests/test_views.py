@@ -1,5 +1,7 @@
 """Team pages (users, departments) are for administrators; others get a 404."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -40,8 +42,13 @@ def test_a_new_user_starts_as_a_sales_rep_with_a_first_password(client, org):
     form = client.get(reverse("user_create")).context["form"]
     assert form["role"].value() == Role.SALES_REP
     assert form["password"].label == "password" and not form["password"].help_text
+    # The first password is required, and its label is marked so like the username's (not only after a save).
+    page = client.get(reverse("user_create"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r'<label for="id_password">Password \*', page)
     form = client.get(reverse("user_edit", args=[org.owner.pk])).context["form"]
     assert form["password"].label == "new password" and form["password"].help_text
+    page = client.get(reverse("user_edit", args=[org.owner.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r'<label for="id_password">New password\n', page)
 
 
 def test_a_weak_password_is_refused(client, org):
