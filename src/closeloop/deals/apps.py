@@ -66,6 +66,15 @@ class DealsConfig(LoopApp):
     # contact's fields.
     audit_action_models = {"contact": "deals.Contact"}
 
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from . import lead_origin
+
+        # Django rebuilds SQLite tables on some schema changes, dropping the triggers that keep each deal's lead
+        # origin (a rebuilt lead or deal table).
+        post_migrate.connect(lead_origin.on_post_migrate, sender=self, dispatch_uid="closeloop.deals.lead_origin")
+
     def notification_kinds(self):
         return [
             NotificationKind("reminder.stale", _("A deal is stale in its stage")),

@@ -380,6 +380,15 @@ class Opportunity(FollowedUp, models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # When the deal's lead came in and from which source, kept by the database's triggers (deals/lead_origin.py)
+    # whenever a deal is written or its lead's creation time or source changes, whatever the path: the review's
+    # "won deals of the period's leads" reads them from one index (opp_won_lead_idx) instead of looking for a deal
+    # of each of the period's leads (90k a quarter at 1M). Only queries read them: an instance holds what was
+    # loaded, and a save sets them again from the lead.
+    lead_created_at = models.DateTimeField(_("lead created"), null=True, blank=True, editable=False)
+    lead_source = models.ForeignKey("leads.LeadSource", verbose_name=_("lead source"), null=True, blank=True,
+                                    editable=False, on_delete=models.DO_NOTHING, db_constraint=False,
+                                    db_index=False, related_name="+")
 
     objects = OpportunityQuerySet.as_manager()
 
@@ -417,6 +426,8 @@ class Opportunity(FollowedUp, models.Model):
             models.Index(fields=["status", "won_at", "owner", "amount"], name="opp_won_amount_idx"),
             models.Index(fields=["status", "lost_at", "owner", "lost_reason", "amount", "pipeline"],
                          name="opp_lost_reason_idx"),
+            # The review's won deals by their lead's creation day and source (insights.dashboard.lead_sources).
+            models.Index(fields=["status", "lead_created_at", "owner", "lead_source"], name="opp_won_lead_idx"),
             # Covers the money totals (list footer, kanban column sums): summing from this index reads a
             # fraction of the table's pages, and grouping by stage walks it in order.
             models.Index(fields=["pipeline", "stage", "status", "owner", "amount", "probability"], name="opp_money_idx"),

@@ -322,3 +322,49 @@ def satisfaction_before(scope):
 def satisfaction_now(figures):
     by_owner = [{key: value for key, value in row.items() if key != "url"} for row in figures["satisfaction"]]
     return by_owner, figures["over_time"], figures["overall"]
+
+
+def won_by_source_before(scope) -> dict:
+    """The sources' won deals as they were counted before: each deal joined to its lead for its creation and source."""
+    from closeloop.core.customfields import indexes
+    from closeloop.leads.models import Lead
+
+    won = scope.line(Opportunity.objects).filter(status=OpportunityStatus.WON, lead__created_at__gte=scope.since,
+                                                 lead__created_at__lt=scope.until)
+    if scope.source is not None:
+        won = won.filter(lead__source=scope.source)
+    won = indexes.through(won, "lead", Lead, scope.lead_filters)
+    return dict(won.order_by().values("lead__source_id").annotate(n=Count("pk")).values_list("lead__source_id", "n"))
+
+
+def test_the_sources_won_deals_equal_the_lead_join_they_replace(company):
+    """Won deals counted from the lead origin each deal keeps: the same as joining each deal to its lead, with leads
+    moved to another source and onto the period's edges by a bulk update after their deals were won."""
+    from closeloop.leads.models import Lead
+
+    admin, director, manager, rep = _viewers()
+    won = list(Opportunity.objects.filter(status=OpportunityStatus.WON, lead__isnull=False).order_by("pk")
+               .values_list("lead_id", flat=True))
+    assert len(won) >= 5
+    today = timezone.localdate()
+    edge_start, edge_end = today - timedelta(days=40), today - timedelta(days=10)
+    since = dashboard.local_midnight(edge_start)
+    until = dashboard.local_midnight(edge_end + timedelta(days=1))
+    moments = [since, since + timedelta(microseconds=1), until - timedelta(microseconds=1), until,
+               since - timedelta(microseconds=1)]
+    sources = list(LeadSource.objects.order_by("pk"))
+    for n, lead in enumerate(won[:5]):
+        Lead.objects.filter(pk=lead).update(created_at=moments[n % 5], source=sources[n % len(sources)])
+    source = LeadSource.objects.filter(leads__opportunities__status=OpportunityStatus.WON).distinct().order_by(
+        "pk").first()
+    periods = [dashboard.period_bounds("month", today), dashboard.period_bounds("quarter", today),
+               (today - timedelta(days=800), today), (edge_start, edge_end)]
+    counted = 0
+    for viewer in (admin, director, manager, rep):
+        for start, end in periods:
+            for narrowed in ({}, {"source": source}, {"rep": rep}):
+                scope = dashboard.Scope(viewer=viewer, start=start, end=end, period="custom", **narrowed)
+                now = {row["source_id"]: row["won"] for row in dashboard.lead_sources(scope)["rows"] if row["won"]}
+                assert now == won_by_source_before(scope), (viewer.username, start, end, narrowed)
+                counted += sum(now.values())
+    assert counted > 0
