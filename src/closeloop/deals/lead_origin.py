@@ -3,10 +3,13 @@ the database's triggers whenever a deal is written or its lead's creation time o
 (a conversion, a bulk update, an import, a merge): the review reads "the won deals of the period's leads" from one
 index (insights.dashboard.lead_sources) instead of looking for a deal of each of the period's leads.
 
-PostgreSQL: a BEFORE trigger sets the columns from the lead on every insert and on an update of the lead or of the
-columns themselves (a save writes every column, from values loaded earlier), reading the lead's row FOR SHARE so a
-change of it running at the same time waits for the deal's transaction, then updates the deal too; an AFTER trigger
-on the lead's creation time and source updates its deals. SQLite (one writer at a time): the same as AFTER triggers.
+PostgreSQL: a BEFORE trigger sets the columns from the lead on an insert and on a change of lead, reading the lead's
+row FOR SHARE so a change of it running at the same time waits for the deal's transaction, then updates the deal
+too; any other write of the deal keeps the row's values (a save writes every column, from values loaded earlier),
+only the lead's trigger sets them, so a deal's ordinary save locks nothing more (a save locking the lead while a
+change of the lead waits for the deal's row would deadlock); an AFTER trigger on the lead's creation time and source
+updates its deals. The functions are replaced on every migrate.
+SQLite (one writer at a time): the same as AFTER triggers.
 Django rebuilds SQLite tables on some schema changes, dropping their triggers: `ensure` runs after every migrate
 (`post_migrate`), puts back what is missing and then fills the columns again from the leads."""
 
@@ -43,7 +46,12 @@ POSTGRESQL = {
     "deals_opportunity_lead_origin": [
         """CREATE OR REPLACE FUNCTION deals_opportunity_lead_origin() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF NEW.lead_id IS NULL THEN
+            IF TG_OP = 'UPDATE' AND NEW.lead_id IS NOT DISTINCT FROM OLD.lead_id THEN
+                IF pg_trigger_depth() = 1 THEN  -- a write of the deal itself; deeper, the lead's trigger
+                    NEW.lead_created_at := OLD.lead_created_at;
+                    NEW.lead_source_id := OLD.lead_source_id;
+                END IF;
+            ELSIF NEW.lead_id IS NULL THEN
                 NEW.lead_created_at := NULL;
                 NEW.lead_source_id := NULL;
             ELSE
@@ -90,12 +98,22 @@ def ensure(connection=None) -> bool:
         else:
             cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
             present = {row[0] for row in cursor.fetchall()}
-            missing = [sql for name, statements in POSTGRESQL.items() if name not in present for sql in statements]
+            for _name, (function, _trigger) in POSTGRESQL.items():
+                cursor.execute(function)  # CREATE OR REPLACE: the body as this code has it
+            missing = [trigger for name, (_function, trigger) in POSTGRESQL.items() if name not in present]
         if not missing:
             return False
-        for sql in missing:
-            cursor.execute(sql)
+    # Filled with no trigger in place (a PostgreSQL trigger left alone would keep each row's value), then all made.
+    drop(connection)
+    with connection.cursor() as cursor:
         cursor.execute(REFILL)
+        if connection.vendor == "sqlite":
+            for sql in SQLITE.values():
+                cursor.execute(sql)
+        else:
+            for statements in POSTGRESQL.values():
+                for sql in statements:
+                    cursor.execute(sql)
     return True
 
 

@@ -3,10 +3,13 @@ is written or its customer changes owner, whatever the path (a service, a bulk u
 tickets): the review reads "tickets of the line's customers" from the tickets' covering indexes instead of looking up
 each ticket's customer (insights.dashboard.tickets_in).
 
-PostgreSQL: a BEFORE trigger sets the column from the customer on every insert and on an update of the customer or
-of the column itself (a save writes every column, from a value loaded earlier), reading the customer's row FOR SHARE
-so that a reassignment running at the same time waits for the ticket's transaction, then updates the ticket too; an
-AFTER trigger on the customer's owner updates its tickets. SQLite (one writer at a time): the same as AFTER triggers.
+PostgreSQL: a BEFORE trigger sets the column from the customer on an insert and on a change of customer, reading the
+customer's row FOR SHARE so that a reassignment running at the same time waits for the ticket's transaction, then
+updates the ticket too; any other write of the ticket keeps the row's value (a save writes every column, from a
+value loaded earlier), only the customer's trigger sets it, so a ticket's ordinary save locks nothing more (a save
+locking the customer while a transfer waits for the ticket's row would deadlock); an AFTER trigger on the customer's
+owner updates its tickets. The functions are replaced on every migrate.
+SQLite (one writer at a time): the same as AFTER triggers.
 Django rebuilds SQLite tables on some schema changes, dropping their triggers: `ensure` runs after every migrate
 (`post_migrate`), puts back what is missing and then fills the column again from the customers."""
 
@@ -38,7 +41,11 @@ POSTGRESQL = {
     "service_ticket_customer_owner": [
         """CREATE OR REPLACE FUNCTION service_ticket_customer_owner() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            NEW.customer_owner_id := (SELECT owner_id FROM deals_customer WHERE id = NEW.customer_id FOR SHARE);
+            IF TG_OP = 'INSERT' OR NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN
+                NEW.customer_owner_id := (SELECT owner_id FROM deals_customer WHERE id = NEW.customer_id FOR SHARE);
+            ELSIF pg_trigger_depth() = 1 THEN  -- a write of the ticket itself; deeper, the customer's trigger
+                NEW.customer_owner_id := OLD.customer_owner_id;
+            END IF;
             RETURN NEW;
         END $$""",
         """CREATE TRIGGER service_ticket_customer_owner BEFORE INSERT OR UPDATE OF customer_id, customer_owner_id
@@ -75,12 +82,22 @@ def ensure(connection=None) -> bool:
         else:
             cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
             present = {row[0] for row in cursor.fetchall()}
-            missing = [sql for name, statements in POSTGRESQL.items() if name not in present for sql in statements]
+            for _name, (function, _trigger) in POSTGRESQL.items():
+                cursor.execute(function)  # CREATE OR REPLACE: the body as this code has it
+            missing = [trigger for name, (_function, trigger) in POSTGRESQL.items() if name not in present]
         if not missing:
             return False
-        for sql in missing:
-            cursor.execute(sql)
+    # Filled with no trigger in place (a PostgreSQL trigger left alone would keep each row's value), then all made.
+    drop(connection)
+    with connection.cursor() as cursor:
         cursor.execute(REFILL)
+        if connection.vendor == "sqlite":
+            for sql in SQLITE.values():
+                cursor.execute(sql)
+        else:
+            for statements in POSTGRESQL.values():
+                for sql in statements:
+                    cursor.execute(sql)
     return True
 
 
