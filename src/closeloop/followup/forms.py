@@ -66,13 +66,21 @@ def _active_people():
     return User.objects.filter(is_active=True).order_by("username")
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    """A colleague named with their role ("孙工 · 售前"): a rep handing a deal to pre-sales picks from the whole
+    company by display name, and a name alone does not say who does pre-sales."""
+
+    def label_from_instance(self, obj):
+        return f"{obj} · {obj.get_role_display()}"
+
+
 class ParticipantForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("person"), queryset=_active_people())
+    user = PersonChoiceField(label=_("person"), queryset=_active_people())
     role = forms.ChoiceField(label=_("role"), choices=ParticipantRole.choices, initial=ParticipantRole.PRESALES)
 
 
 class HandoffForm(forms.Form):
-    assignee = forms.ModelChoiceField(label=_("hand to"), queryset=_active_people())
+    assignee = PersonChoiceField(label=_("hand to"), queryset=_active_people())
     title = forms.CharField(label=_("task"), max_length=200, initial=_("Technical assessment"))
     role = forms.ChoiceField(label=_("their role"), choices=ParticipantRole.choices, initial=ParticipantRole.PRESALES)
     due_at = TypedDateTimeField(label=_("due"))

@@ -110,3 +110,16 @@ def test_rows_checked_one_by_one_against_their_record_are_the_visible_ones(org, 
         expected = set(leads.visible_to(user).values_list("pk", flat=True))
         assert set(leads.visible_row_by_row(user).values_list("pk", flat=True)) == expected, user
     assert not Handoff.objects.filter(pk__lt=0).visible_row_by_row(org.manager).exists()
+
+
+def test_the_people_to_hand_a_deal_to_are_named_with_their_role(org):
+    from django.utils import translation
+
+    from closeloop.core.models import Role, User
+    from closeloop.followup.forms import HandoffForm, ParticipantForm
+
+    User.objects.create_user("sun", "sun@example.com", "pw", role=Role.PRESALES, display_name="孙工")
+    with translation.override("zh-hans"):
+        for form, name in ((HandoffForm(), "assignee"), (ParticipantForm(), "user")):
+            labels = [str(label) for _value, label in form.fields[name].choices]
+            assert "孙工 · 售前" in labels, labels
