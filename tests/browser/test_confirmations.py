@@ -134,7 +134,7 @@ def test_a_deal_left_open_after_its_contract_is_signed_offers_the_win(data_migra
     expect(page.locator(".deal-left-open")).to_have_count(0)
 
 
-def test_voiding_a_payment_asks_first(org, signed_contract, new_page):  # noqa: F811 (fixtures above)
+def test_voiding_a_payment_asks_first(data_migration_rows, org, signed_contract, new_page):  # noqa: F811 (fixtures above)
     # A reason typed and one tap undid money finance had recorded, with no question asked; the row then read
     # "作废时间: 重复登记" (the voiding time's label before the reason).
     from closeloop.contracts import payments
