@@ -18,6 +18,13 @@ def test_it_opens_for_admins_with_one_form_per_door(client, org):
     response = client.get(reverse("leads:intake_settings"))
     assert response.status_code == 200
     assert [form.channel for form in response.context["forms"]] == ["web", "api", "import", "form"]
+    # It is one of the lead rules' tabs, marked as the current one, with its siblings a tap away (not a dead end).
+    page = response.content.decode()
+    tabs = page[page.index('<nav class="actions tabs"'):]
+    tabs = tabs[:tabs.index("</nav>")]
+    assert f'href="{reverse("leads:intake_settings")}" aria-current="page"' in tabs
+    for name in ("leads:scoring_settings", "leads:assignment_settings", "leads:pool_settings"):
+        assert f'href="{reverse(name)}"' in tabs
 
 
 def test_intake_rules_are_saved_and_audited(client, org):
