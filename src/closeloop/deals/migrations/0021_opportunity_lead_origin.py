@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('deals', '0020_lost_reason_cover_index'),
-        ('leads', '0033_lead_owner_index_name'),
+        ('leads', '0031_import_cancel'),  # the lead source: any leads state has it
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
