@@ -7,6 +7,16 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from closeloop.contracts.tests.conftest import (  # noqa: F401 (fixtures)
+    accepted_quote,
+    deal,
+    finance,
+    make_contract,
+    make_product,
+    make_quote,
+    signed_contract,
+)
+
 pytestmark = pytest.mark.browser
 
 WAIT = 30_000
@@ -55,12 +65,12 @@ def test_the_radars_action_fits_a_phone_in_english(org, make_lead, new_page):
     assert wrap.evaluate("e => e.scrollWidth - e.clientWidth") <= 0
 
 
-def test_the_assignee_answers_a_late_hand_off_from_the_radar(org, make_deal, new_page):
+def test_the_assignee_answers_a_late_hand_off_from_the_radar(data_migration_rows, org, make_deal, new_page):
     from closeloop.followup.models import Handoff
     from closeloop.followup.services import handoff_request
 
-    deal = make_deal(owner=org.outsider)
-    handoff = handoff_request(record=deal, assignee=org.teammate, title="技术评估", actor=org.outsider,
+    asked = make_deal(owner=org.outsider)
+    handoff = handoff_request(record=asked, assignee=org.teammate, title="技术评估", actor=org.outsider,
                               due_at=timezone.now() + timedelta(days=1))
     Handoff.objects.filter(pk=handoff.pk).update(due_at=timezone.now() - timedelta(hours=5))
     page = new_page(user=org.teammate, phone=True, locale="zh-CN")
@@ -70,5 +80,20 @@ def test_the_assignee_answers_a_late_hand_off_from_the_radar(org, make_deal, new
     expect(page.get_by_role("link", name="技术评估")).to_be_visible()
     expect(page.get_by_text("5 小时")).to_be_visible()
     page.get_by_role("button", name="回复或催办交接").click()
-    expect(page).to_have_url(re.compile(rf"/deals/{deal.pk}/#handoff-{handoff.pk}$"))
+    expect(page).to_have_url(re.compile(rf"/deals/{asked.pk}/#handoff-{handoff.pk}$"))
     expect(page.locator(f"#handoff-{handoff.pk}").get_by_role("button", name="接受")).to_be_visible()
+
+
+def test_the_owner_opens_the_renewal_deal_from_the_radar(data_migration_rows, org, signed_contract, new_page):  # noqa: F811
+    from closeloop.contracts.models import Contract
+
+    contract = signed_contract()
+    Contract.objects.filter(pk=contract.pk).update(end_date=timezone.localdate() + timedelta(days=20))
+    page = new_page(user=org.owner, phone=True, locale="zh-CN")
+    page.set_default_timeout(WAIT)
+    page.goto("/insights/radar/?kind=contracts.ending_without_renewal")
+    expect(page.get_by_role("heading", name="合同即将到期但无续约商机")).to_be_visible()
+    expect(page.get_by_role("link", name=str(contract), exact=False)).to_be_visible()
+    page.get_by_role("button", name="创建续约商机").click()
+    expect(page).to_have_url(re.compile(rf"/deals/customers/{contract.customer_id}/new-deal/\?name="))
+    expect(page.get_by_label("名称", exact=False).first).to_have_value(f"续约：{contract.title}")

@@ -1,14 +1,18 @@
 """The contracts' breaks in the loop, for the breakpoint radar (see core.hooks.RadarBreak): an accepted quote
-with no contract, a contract without a payment plan, and an overdue instalment."""
+with no contract, a contract without a payment plan, an overdue instalment, and a contract ending with no renewal
+deal."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
-from django.db.models import Exists, F, OuterRef
+from django.db.models import DateField, Exists, F, Func, OuterRef
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from closeloop.core.hooks import RadarBreak
+from closeloop.deals.models import Opportunity, OpportunityStatus
 from closeloop.quotes.models import Quote, QuoteStatus
 
 from .models import Contract, ContractStatus, Instalment
@@ -45,6 +49,51 @@ def instalment_overdue(scope, now, threshold):
     return found.select_related("contract").annotate(broken_since=F("due_date"))
 
 
+# A contract whose end date passed this long ago (still signed or in performance: nobody completed it) stays on the
+# radar; older ones are the contract list's business.
+ENDED_RECENTLY = timedelta(days=30)
+
+
+class DaysBefore(Func):
+    """`date - days` (a whole number of days), as a date, on SQLite and PostgreSQL."""
+
+    output_field = DateField()
+
+    def __init__(self, expression, days: int):
+        super().__init__(expression)
+        self.days = int(days)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"date({sql}, '-{self.days} days')", params
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} - {self.days})", params
+
+
+def contract_ending_without_renewal(scope, now, threshold):
+    """Signed or running contracts whose end date comes within `threshold` (whole days; 60 by default) or passed
+    in the last `ENDED_RECENTLY`, with no open deal for the same customer made after the signature: broken since
+    the day the end date came within the threshold. Read through the contracts' partial end-date index; the deals
+    are looked up per contract on the customer's deal index (few contracts end at once)."""
+    days = threshold // timedelta(days=1)
+    today = timezone.localdate(now)
+    renewal = Opportunity.objects.filter(customer=OuterRef("customer"), status=OpportunityStatus.OPEN,
+                                         created_at__gt=OuterRef("signed_at"))
+    # A date broken since: from the start of the day after it (`insights.radar`), so the day before the window.
+    return (scope(Contract.objects).filter(status__in=[ContractStatus.SIGNED, ContractStatus.ACTIVE],
+                                           end_date__lte=today + timedelta(days=days),
+                                           end_date__gte=today - ENDED_RECENTLY)
+            .filter(~Exists(renewal))
+            .annotate(broken_since=DaysBefore(F("end_date"), days + 1)))
+
+
+def _renewal_deal(contract) -> str:
+    name = gettext("Renewal: %(contract)s") % {"contract": contract.title}
+    return reverse("deals:create", args=[contract.customer_id]) + "?" + urlencode({"name": name[:200]})
+
+
 def radar_breaks() -> list[RadarBreak]:
     return [
         RadarBreak("contracts.quote_without_contract", _("Accepted quote with no contract"), quote_without_contract,
@@ -56,4 +105,10 @@ def radar_breaks() -> list[RadarBreak]:
         RadarBreak("contracts.instalment_overdue", _("Overdue instalment"), instalment_overdue,
                    _("Record the payment or chase it"), lambda instalment: instalment.get_absolute_url(),
                    owner="contract__owner", also_owner="contract__opportunity__owner", order=110),
+        RadarBreak("contracts.ending_without_renewal", _("Contract ending without a renewal opportunity"),
+                   contract_ending_without_renewal, _("Create the renewal deal"), _renewal_deal,
+                   default_threshold=timedelta(days=60), also_owner="opportunity__owner", order=140,
+                   help=_("A signed or running contract whose end date is within the threshold (60 days unless set) "
+                          "or passed in the last 30 days, with no open deal for its customer created after it was "
+                          "signed. It counts for the contract's owner (and the line of its deal's owner).")),
     ]

@@ -214,7 +214,10 @@ def opportunity_detail_view(request, pk):
 def opportunity_create_view(request, customer_pk):
     customer = get_customer_for_user(request.user, customer_pk)
     require_page(request.user, customer, Act.EDIT)  # seen, not theirs to sell to: 403, as the API answers
-    form = with_custom_fields(OpportunityForm(request.POST or None, customer=customer), DEAL_TARGET, request.user)
+    # A link may prefill the name (the radar's "create the renewal deal").
+    initial = {"name": request.GET.get("name", "")[:200]}
+    form = with_custom_fields(OpportunityForm(request.POST or None, customer=customer, initial=initial), DEAL_TARGET,
+                              request.user)
     if request.method == "POST" and form.is_valid():
         try:
             deal = opportunity_create(customer=customer, data=_form_data(form), actor=request.user)

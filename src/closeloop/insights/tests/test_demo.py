@@ -46,9 +46,10 @@ def test_the_demo_has_a_lead_and_a_deal_field_the_dashboard_filters_on(client):
     assert 0 < figures("&deal.cf.purchase_mode=招标采购")["forecast"]["deals"] < plain["forecast"]["deals"]
 
 
-def test_the_demo_shows_a_late_hand_off_on_the_radar():
+def test_the_demo_shows_a_late_hand_off_and_a_contract_to_renew_on_the_radar():
     from closeloop.insights import radar
 
     call_command("demo", leads=60, stdout=StringIO())
     counts = {kind.key: n for kind, n in radar.counts(User.objects.get(username="admin"), timezone.now())}
     assert counts["followup.handoff_not_accepted"] >= 1
+    assert counts["contracts.ending_without_renewal"] >= 1
