@@ -63,7 +63,8 @@ def list_filters(request, target: str) -> list[tuple]:
     lists' own parser (`indexes.filters_from_query`); refused (422 `validation_failed`) naming each parameter it
     cannot use, where a page's list passes them by."""
     problems = {}
-    chosen = indexes.filters_from_query(registry.visible_fields(target, request.user), request.GET, problems=problems)
+    chosen = indexes.filters_from_query(registry.visible_fields(target, request.user), request.GET, problems=problems,
+                                         target=target)
     if problems:
         raise ValidationFailed(_("Please correct the marked fields."),
                                field_errors={name: [message] for name, message in sorted(problems.items())})

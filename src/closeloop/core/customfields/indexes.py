@@ -298,12 +298,13 @@ def index_exists(target: str, key: str) -> bool:
 QUERY_PREFIX = "cf."
 
 
-def filters_from_query(fields, query, *, problems: dict | None = None) -> list[tuple]:
+def filters_from_query(fields, query, *, problems: dict | None = None, target: str = "") -> list[tuple]:
     """A list's custom field filters from its query string: `cf.<key>=value` (equal), `cf.<key>.gte=` / `.lte=`
     (at least / at most, for numbers, dates and times), for `fields` (those the viewer may see: filtering on
     another would tell its values). Returns `(field, operator, stored value, text)`. A page's list passes by what
     it cannot use (a value that is not one of its field's type, a key it does not know); given `problems` (a
-    dict, the API's), each such parameter is also put there by name with what is wrong, for a 422 naming it."""
+    dict, the API's), each such parameter is also put there by name with what is wrong, for a 422 naming it; given
+    `target` (the API list's record type), an unknown key's message names the call that lists its fields."""
     from . import types
 
     by_key = {field.key: field for field in fields if field.type in INDEXABLE_TYPES}
@@ -317,8 +318,10 @@ def filters_from_query(fields, query, *, problems: dict | None = None) -> list[t
         field = by_key.get(key)
         if field is None:
             # One message for a key that does not exist and one the viewer may not see: no field is told.
-            refuse(name, _("No custom field “%(key)s” you can filter on; see GET /api/custom-fields/.")
-                   % {"key": key[:40]})
+            # The field list answers only with its record type: the hint names the call that works as typed.
+            refuse(name, _("No custom field “%(key)s” you can filter on; see GET /api/custom-fields/?target=%(target)s.")
+                   % {"key": key[:40], "target": target} if target else
+                   _("No custom field “%(key)s” you can filter on; see GET /api/custom-fields/.") % {"key": key[:40]})
             continue
         if operator not in OPERATORS or (operator != "eq" and field.type not in ORDERED_TYPES):
             refuse(name, _("“%(field)s” filters on its value (cf.%(key)s=…)%(ranges)s.") % {

@@ -116,6 +116,10 @@ def test_a_parameter_the_list_cannot_use_is_refused_naming_it(client, org, auth,
     unseen = client.get("/api/leads/?cf.secret_tags=甲", **auth(org.owner)).json()["fields"]["cf.secret_tags"][0]
     assert unseen == client.get("/api/leads/?cf.nothing=甲", **auth(org.owner)).json()["fields"]["cf.nothing"][0] \
         .replace("nothing", "secret_tags")
+    # The hint names the call that lists the fields as it must be typed (the list refuses one without its target).
+    hint = client.get("/api/leads/?cf.nope=1", **auth(org.owner)).json()["fields"]["cf.nope"][0]
+    assert "GET /api/custom-fields/?target=leads.Lead" in hint, hint
+    assert client.get("/api/custom-fields/?target=leads.Lead", **auth(org.owner)).status_code == 200
     assert "直播" in client.get("/api/leads/?cf.interests=直播", **auth(org.owner)).json()["fields"]["cf.interests"][0]
     # Two at once are both named; the manager may filter on the field the rep may not see.
     answer = client.get("/api/leads/?cf.nope=1&cf.tier=C", **auth(org.owner))
