@@ -6,7 +6,9 @@ quote's current version (~1 µs a quote, 30k quotes a quarter at 1M leads).
 PostgreSQL: a BEFORE trigger sets the column from the version on every insert and on an update of the current version
 or of the column itself (a save writes every column, from a value loaded earlier), reading the version's row FOR SHARE
 so that a change of its total running at the same time waits for the quote's transaction, then updates the quote too;
-an AFTER trigger on a version's total updates the quotes whose current version it is. SQLite (one writer at a time):
+an AFTER trigger on a version's total updates the quotes whose current version it is. Only an insert or a change of version (deal) reads the source row: any other write of the quote keeps the
+row's value, so an ordinary save locks nothing more (it would deadlock with a transfer waiting for the quote's row;
+as the tickets' kept owner, d88227b). SQLite (one writer at a time):
 the same as AFTER triggers. Django rebuilds SQLite tables on some schema changes, dropping their triggers: `ensure`
 runs after every migrate (`post_migrate`), puts back what is missing and then fills the column again."""
 
@@ -40,8 +42,12 @@ POSTGRESQL = {
     "quotes_quote_current_total": [
         """CREATE OR REPLACE FUNCTION quotes_quote_current_total() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            NEW.current_total := (SELECT total_incl_tax FROM quotes_quoteversion WHERE id = NEW.current_version_id
-                                  FOR SHARE);
+            IF TG_OP = 'INSERT' OR NEW.current_version_id IS DISTINCT FROM OLD.current_version_id THEN
+                NEW.current_total := (SELECT total_incl_tax FROM quotes_quoteversion
+                                      WHERE id = NEW.current_version_id FOR SHARE);
+            ELSIF pg_trigger_depth() = 1 THEN  -- a write of the quote itself; deeper, the source's trigger
+                NEW.current_total := OLD.current_total;
+            END IF;
             RETURN NEW;
         END $$""",
         """CREATE TRIGGER quotes_quote_current_total BEFORE INSERT OR UPDATE OF current_version_id, current_total
@@ -79,12 +85,22 @@ def ensure(connection=None) -> bool:
         else:
             cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
             present = {row[0] for row in cursor.fetchall()}
-            missing = [sql for name, statements in POSTGRESQL.items() if name not in present for sql in statements]
+            for _name, (function, _trigger) in POSTGRESQL.items():
+                cursor.execute(function)  # CREATE OR REPLACE: the body as this code has it
+            missing = [trigger for name, (_function, trigger) in POSTGRESQL.items() if name not in present]
         if not missing:
             return False
-        for sql in missing:
-            cursor.execute(sql)
+    # Filled with no trigger in place (a PostgreSQL trigger left alone would keep each row's value), then all made.
+    drop(connection)
+    with connection.cursor() as cursor:
         cursor.execute(REFILL)
+        if connection.vendor == "sqlite":
+            for sql in SQLITE.values():
+                cursor.execute(sql)
+        else:
+            for statements in POSTGRESQL.values():
+                for sql in statements:
+                    cursor.execute(sql)
     return True
 
 

@@ -6,7 +6,9 @@ quote's deal for its owner (~1 µs a quote, 30k quotes a quarter at 1M leads).
 The same shape as the kept total (quotes/current_total.py) and the tickets' kept account owner: PostgreSQL sets the
 column in a BEFORE trigger on every insert and on an update of the deal or of the column itself, reading the deal's
 row FOR SHARE so that a transfer running at the same time waits, then updates the quote too; an AFTER trigger on the
-deal's owner updates its quotes. SQLite: the same as AFTER triggers. `ensure` runs after every migrate."""
+deal's owner updates its quotes. Only an insert or a change of deal reads the deal: any other write of the quote keeps the row's value, so an
+ordinary save locks nothing more (it would deadlock with a transfer waiting for the quote's row; as the tickets'
+kept owner, d88227b). SQLite: the same as AFTER triggers. `ensure` runs after every migrate."""
 
 from django.db import connection as default_connection
 
@@ -36,7 +38,12 @@ POSTGRESQL = {
     "quotes_quote_deal_owner": [
         """CREATE OR REPLACE FUNCTION quotes_quote_deal_owner() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            NEW.deal_owner_id := (SELECT owner_id FROM deals_opportunity WHERE id = NEW.opportunity_id FOR SHARE);
+            IF TG_OP = 'INSERT' OR NEW.opportunity_id IS DISTINCT FROM OLD.opportunity_id THEN
+                NEW.deal_owner_id := (SELECT owner_id FROM deals_opportunity
+                                      WHERE id = NEW.opportunity_id FOR SHARE);
+            ELSIF pg_trigger_depth() = 1 THEN  -- a write of the quote itself; deeper, the source's trigger
+                NEW.deal_owner_id := OLD.deal_owner_id;
+            END IF;
             RETURN NEW;
         END $$""",
         """CREATE TRIGGER quotes_quote_deal_owner BEFORE INSERT OR UPDATE OF opportunity_id, deal_owner_id
@@ -73,12 +80,22 @@ def ensure(connection=None) -> bool:
         else:
             cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
             present = {row[0] for row in cursor.fetchall()}
-            missing = [sql for name, statements in POSTGRESQL.items() if name not in present for sql in statements]
+            for _name, (function, _trigger) in POSTGRESQL.items():
+                cursor.execute(function)  # CREATE OR REPLACE: the body as this code has it
+            missing = [trigger for name, (_function, trigger) in POSTGRESQL.items() if name not in present]
         if not missing:
             return False
-        for sql in missing:
-            cursor.execute(sql)
+    # Filled with no trigger in place (a PostgreSQL trigger left alone would keep each row's value), then all made.
+    drop(connection)
+    with connection.cursor() as cursor:
         cursor.execute(REFILL)
+        if connection.vendor == "sqlite":
+            for sql in SQLITE.values():
+                cursor.execute(sql)
+        else:
+            for statements in POSTGRESQL.values():
+                for sql in statements:
+                    cursor.execute(sql)
     return True
 
 
