@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from closeloop.core.audit import audit_record, custom_changes, diff, snapshot
+from closeloop.core.audit import audit_record, audited_update, custom_changes, diff, snapshot
 from closeloop.core.customfields.registry import clean_new, clean_record
 from closeloop.core.errors import Conflict, DomainError, Forbidden, ValidationFailed, invalid
 from closeloop.core.inputs import date_input, text_limit_errors
@@ -455,6 +455,20 @@ def _move_deal(quote: Quote, *, stage_field: str, because: str) -> tuple[object 
     return stage, ""
 
 
+def _deal_amount_from(quote: Quote, *, because: str) -> None:
+    """An accepted quote is what the customer agreed to pay: its total incl. tax (what a contract made from it
+    and the won figures count) becomes the deal's amount, so the won amount, the forecast and the targets read
+    the price agreed and not the estimate the deal was opened with. Like the pipeline's stage move this is the
+    system's step on the owner's behalf (whoever may answer the quote triggers it); its own entry on the deal's
+    trail says old → new and which quote. Only an open deal: a won or lost deal's amount is its history."""
+    deal = Opportunity.objects.select_for_update(of=("self",)).get(pk=quote.opportunity_id)
+    if deal.status != OpportunityStatus.OPEN:
+        return
+    audited_update(instance=deal, data={"amount": quote.current_version.total_incl_tax}, actor=None,
+                   channel=Channel.SYSTEM, action="opportunity.update", note=because)
+    quote.opportunity.amount = deal.amount
+
+
 def quote_send(*, quote: Quote, actor: User, channel: str = Channel.WEB) -> Quote:
     """Mark the quote sent and freeze its version. A draft that crosses no approval rule is approved on the way;
     one that crosses a rule must be approved first."""
@@ -533,7 +547,8 @@ def quote_decide(*, quote: Quote, accept: bool, actor: User | None, channel: str
                  phone: str = "", note: str = "") -> Decision:
     """Record the customer's answer to the sent quote: by the rep (actor), or by the customer through the public
     link (actor None, channel "form", with their name and phone). Accepting moves the deal to the stage the
-    pipeline names; when that stage's gate refuses, the acceptance stands and the owner is told what is missing."""
+    pipeline names; when that stage's gate refuses, the acceptance stands and the owner is told what is missing.
+    An open deal's amount becomes the accepted total (incl. tax); a won or lost deal keeps its own."""
     name, phone, note = (name or "").strip(), (phone or "").strip(), (note or "").strip()
     public = actor is None
     errors = {}
@@ -578,6 +593,9 @@ def quote_decide(*, quote: Quote, accept: bool, actor: User | None, channel: str
                      note=note)
         stage, refused = (None, "")
         if accept:
+            # The amount first: a won stage the pipeline moves to closes the deal, and a gate may ask for it.
+            _deal_amount_from(quote, because=_("the total of %(quote)s, accepted by %(who)s")
+                              % {"quote": quote.number, "who": who})
             stage, refused = _move_deal(quote, stage_field="accepted_stage", because=_("%(quote)s accepted by %(who)s")
                                         % {"quote": quote.number, "who": who})
         owner = quote.opportunity.owner

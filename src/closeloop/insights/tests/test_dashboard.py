@@ -164,6 +164,14 @@ def test_the_forecast_adds_the_days_of_a_month_and_rounds_each_deal_to_the_fen(o
                                    ("none", 1, Decimal("7.00"), Decimal("0.70"))]
 
 
+def test_the_forecast_reads_the_amount_of_the_quote_the_customer_accepted(org, make_deal, accepted_quote):
+    """Opened at ¥50,000 (初步接洽, 10%), the customer accepted ¥30,000: the forecast counts what was agreed."""
+    deal = make_deal(owner=org.owner, amount="50000", expected_close_date="2027-01-15")
+    assert forecast(org.owner)[0] == ("2027-01", 1, Decimal("50000.00"), Decimal("5000.00"))
+    accepted_quote(opportunity=deal)
+    assert forecast(org.owner)[0] == ("2027-01", 1, Decimal("30000.00"), Decimal("3000.00"))
+
+
 def test_quote_to_cash(org, known):
     # The signed contract's first instalment (30% of 30,000) falls due a week after signing, inside the period;
     # finance recorded it today. The 70% is due on 2027-06-30, outside.

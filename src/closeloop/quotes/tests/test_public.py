@@ -1,9 +1,12 @@
 """The customer's quote link: only a sent quote, nothing else of the deal, accept or decline, rate-limited."""
 
+from decimal import Decimal
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from closeloop.core.models import AuditEntry
 from closeloop.quotes import services
 from closeloop.quotes.models import QuoteStatus
 
@@ -45,6 +48,19 @@ def test_the_customer_reads_and_accepts_without_logging_in(client, org, make_quo
     client.force_login(org.owner)
     body = client.get(quote.get_absolute_url()).content.decode()
     assert "by 周敏 of the customer, on the quote link (139 1234 5678)" in body and "recorded by" not in body
+
+
+def test_the_customer_accepting_on_the_link_sets_the_deals_amount(client, org, deal, make_quote):
+    quote = make_quote(lines=(("10000", "30"),))
+    services.quote_send(quote=quote, actor=org.owner)
+    response = client.post(reverse("quote_public", args=[quote.public_key]),
+                           {"answer": "accept", "name": "周敏", "phone": "139 1234 5678"})
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert deal.amount == Decimal("7000.00")
+    entry = AuditEntry.objects.for_object(deal).get(action="opportunity.update")
+    assert [Decimal(value) for value in entry.changes["amount"]] == [Decimal("200000"), Decimal("7000")]
+    assert entry.channel == "system" and quote.number in entry.note and "周敏" in entry.note
 
 
 def test_the_quote_page_says_who_recorded_an_answer_given_to_the_rep(client, org, make_quote):

@@ -214,6 +214,65 @@ def test_a_stage_gate_that_refuses_leaves_the_acceptance_standing(org, deal, sta
     assert "could not move to 商务谈判" in notice.message
 
 
+def deal_amount_entries(deal):
+    return list(AuditEntry.objects.for_object(deal).filter(action="opportunity.update", changes__has_key="amount")
+                .order_by("id"))
+
+
+def test_an_accepted_quote_sets_the_open_deals_amount(client, org, deal, make_quote):
+    """The deal was opened at ¥200,000; the customer accepted 30% off a ¥10,000 line and a ¥5,000 one: the deal
+    is worth what was agreed, incl. tax (as the contract made from the quote), and its trail says where from."""
+    quote = make_quote(lines=(("10000", "30"), ("5000", "0")))
+    services.quote_send(quote=quote, actor=org.owner)
+    services.quote_decide(quote=quote, accept=True, actor=org.owner, name="周敏")
+    deal.refresh_from_db()
+    quote.refresh_from_db()
+    assert deal.amount == quote.current_version.total_incl_tax == D("12000.00")
+    [entry] = deal_amount_entries(deal)
+    assert [D(value) for value in entry.changes["amount"]] == [D("200000"), D("12000")]
+    assert entry.actor is None and entry.channel == "system"
+    assert entry.note == f"the total of {quote.number}, accepted by {org.owner}"  # who recorded it, as the stage move
+    # The deal page's timeline shows the change with the quote it came from.
+    client.force_login(org.owner)
+    body = client.get(deal.get_absolute_url()).content.decode()
+    assert entry.note in body
+
+
+def test_a_declined_quote_leaves_the_deals_amount(org, deal, make_quote):
+    quote = make_quote(lines=(("10000", "30"),))
+    services.quote_send(quote=quote, actor=org.owner)
+    services.quote_decide(quote=quote, accept=False, actor=org.owner, note="太贵")
+    deal.refresh_from_db()
+    assert deal.amount == D("200000.00") and deal_amount_entries(deal) == []
+
+
+def test_a_won_deal_keeps_its_amount_when_a_later_quote_is_accepted(org, deal, stages, make_quote):
+    """A won (or lost) deal's amount is its history: an add-on quote accepted afterwards does not rewrite it."""
+    deal_services.opportunity_update(opportunity=deal, data={"budget": "200000", "need": "CRM", "authority": "王总",
+                                                             "expected_close_date": "2027-01-31"}, actor=org.owner)
+    quote = make_quote(lines=(("10000", "30"),))
+    services.quote_send(quote=quote, actor=org.owner)
+    for name in ("需求确认", "方案报价", "赢单"):
+        deal_services.opportunity_move_stage(opportunity=deal, stage=stages[name], actor=org.owner)
+    services.quote_decide(quote=quote, accept=True, actor=None, name="周敏", phone="13912345678")
+    deal.refresh_from_db()
+    quote.refresh_from_db()
+    assert quote.status == QuoteStatus.ACCEPTED
+    assert deal.status == "won" and deal.amount == D("200000.00") and deal_amount_entries(deal) == []
+
+
+def test_accepting_into_a_won_stage_wins_the_deal_at_the_quotes_total(org, deal, stages, pipeline, make_quote):
+    """The amount is set before the pipeline's move: a deal the acceptance wins is won at the price agreed."""
+    catalog.pipeline_quote_settings_save(actor=org.admin, pipeline=pipeline, accepted_stage=stages["赢单"])
+    deal_services.opportunity_update(opportunity=deal, data={"budget": "200000", "need": "CRM", "authority": "王总",
+                                                             "expected_close_date": "2027-01-31"}, actor=org.owner)
+    quote = make_quote(lines=(("10000", "30"),))
+    services.quote_send(quote=quote, actor=org.owner)
+    decision = services.quote_decide(quote=quote, accept=True, actor=None, name="周敏", phone="13912345678")
+    deal.refresh_from_db()
+    assert decision.refused == "" and deal.status == "won" and deal.amount == D("7000.00")
+
+
 def test_the_customer_link_refuses_an_expired_or_answered_quote(org, make_quote):
     quote = make_quote()
     services.quote_send(quote=quote, actor=org.owner)
