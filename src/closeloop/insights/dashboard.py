@@ -97,6 +97,8 @@ def local_midnight(day: date) -> datetime:
 # fields on the leads list, a deal's on the deals list, the deal's (`deal.cf.<key>`) on its quotes and contracts.
 LINK_FILTERS = {"leads:list": ("lead", ""), "deals:list": ("deal", ""), "quotes:list": ("deal", "deal."),
                 "contracts:list": ("deal", "deal.")}
+# The lists a role may read whole (`Scope.reads_all`): their drill-downs name no owner for such a viewer.
+WHOLE_LISTS = {"quotes:list": Quote, "contracts:list": Contract}
 LEAD_PREFIX, DEAL_PREFIX = "lead.", "deal."  # the dashboard's own parameters: `lead.cf.<key>`, `deal.cf.<key>`
 
 
@@ -173,7 +175,7 @@ class Scope:
         leads list, which has no pipeline), this pipeline and source, and the custom-field filters the list takes
         (`LINK_FILTERS`, unless `custom` names them: {} for a figure they do not narrow), with `params` on top (an
         `owner` among them names one rep of the line)."""
-        query = {"owner": self.owner_param}
+        query = {"owner": "" if name in WHOLE_LISTS and self.reads_all(WHOLE_LISTS[name].objects) else self.owner_param}
         if narrowed:
             query |= {"pipeline": self.pipeline.pk if self.pipeline else "", "source": self.source.pk if self.source else ""}
         if custom is None:
@@ -208,7 +210,7 @@ class Scope:
         through ownership (`owners_seen`), the owner list alone is the answer: the visibility terms would add
         only `OR id IN (…)` subqueries that keep SQLite from the indexes (and build the list of every record of a
         manager's team) without letting through a record the owner list does not."""
-        if self.owners is None:
+        if self.owners is None or self.reads_all(queryset):
             return queryset.visible_to(self.viewer)
         if self.owned_by_line(queryset, owner):
             if self.holds_all(queryset.model, owner):
@@ -234,13 +236,21 @@ class Scope:
             self._holds_all[found] = _nobody_else_owns(*found, self._holds_all["others"])
         return self._holds_all[found]
 
+    def reads_all(self, queryset) -> bool:
+        """Whether the line is every record of `queryset`'s kind: the viewer's role reads them all (after-sales
+        service the tickets and surveys, finance the quotes and contracts) and neither a rep nor their own team
+        narrows it. Their own line (what they own) would hold none of it: a service manager's dashboard said
+        "no tickets" while their team worked hundreds."""
+        return (self.owners is not None and self.rep is None and not self.own_team
+                and queryset.all().sees_all(self.viewer))
+
     def owned_by_line(self, queryset, owner: str) -> bool:
         """Whether `viewer` sees every record of `queryset`'s model whose `owner` path is one of the line's owners."""
         viewer = self.viewer
         if not viewer.is_authenticated or not viewer.is_active:
             return False
         paths = (getattr(queryset.all(), "owner_field", None), *getattr(queryset.all(), "also_owner_fields", ()))
-        if owner not in paths:
+        if owner not in paths or self.reads_all(queryset):
             return False
         return viewer.is_admin or set(self.owners) <= set(owners_seen(viewer))
 
@@ -592,7 +602,7 @@ def of_contracts(queryset, scope: Scope, contracts=None):
 def _every_contract(scope: Scope) -> bool:
     """Whether the line's contracts are every contract: an administrator's or finance's whole company, or a line
     that holds every contract (`Scope.holds_all`)."""
-    if scope.owners is None:
+    if scope.owners is None or scope.reads_all(Contract.objects):
         return Contract.objects.all().sees_all(scope.viewer)
     return scope.owned_by_line(Contract.objects, "owner") and scope.holds_all(Contract, "owner")
 
@@ -954,7 +964,7 @@ def overdue_recount(now: datetime) -> list[OverdueCount]:
 def tickets_in(scope: Scope):
     """The tickets the viewer may see of the line: assigned to someone of it, or for a customer they own (a rep's
     customers' tickets are worked by after-sales service). Neither pipeline nor source narrows them."""
-    if scope.owners is None:
+    if scope.owners is None or scope.reads_all(Ticket.objects):
         return Ticket.objects.visible_to(scope.viewer)
     # The customer's owner as each ticket keeps it (service.customer_owner): read from the review's covering
     # indexes, where looking up each ticket's customer was two thirds of a director's ticket figures.
@@ -974,7 +984,7 @@ def surveys_in(scope: Scope):
         # customer, and the lists of what the viewer collaborates on) would let through nothing more.
         return Survey.objects.filter(scope.during("answered_at"), answered_at__isnull=False, owner__in=scope.owners)
     surveys = answered_surveys(user=scope.viewer, start=scope.start, end=scope.end)
-    return surveys if scope.owners is None else surveys.filter(owner__in=scope.owners)
+    return surveys if scope.owners is None or scope.reads_all(Survey.objects) else surveys.filter(owner__in=scope.owners)
 
 
 def service(scope: Scope, now: datetime) -> dict:
@@ -1000,7 +1010,8 @@ def service(scope: Scope, now: datetime) -> dict:
     resolved_days = {"resolved_from": scope.start.isoformat(), "resolved_to": scope.end.isoformat()}
 
     def link(assignee, **params):
-        query = {"status": "all", "line": scope.owner_param, "assignee": assignee, **params}
+        query = {"status": "all", "line": "" if scope.reads_all(Ticket.objects) else scope.owner_param,
+                 "assignee": assignee, **params}
         return _path("service:tickets") + "?" + urlencode({k: v for k, v in query.items() if v not in ("", None)})
 
     rows = []

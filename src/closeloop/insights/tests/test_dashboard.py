@@ -172,7 +172,7 @@ def test_the_forecast_reads_the_amount_of_the_quote_the_customer_accepted(org, m
     assert forecast(org.owner)[0] == ("2027-01", 1, Decimal("30000.00"), Decimal("3000.00"))
 
 
-def test_quote_to_cash(org, known):
+def test_quote_to_cash(org, known, finance):
     # The signed contract's first instalment (30% of 30,000) falls due a week after signing, inside the period;
     # finance recorded it today. The 70% is due on 2027-06-30, outside.
     mine = {"quotes_sent": (1, Decimal("30000.00")), "quotes_approved": (0, Decimal("0.00")),
@@ -185,6 +185,18 @@ def test_quote_to_cash(org, known):
     assert cash(org.teammate) == nothing
     assert cash(org.other_manager) == nothing
     assert cash(org.outsider) == nothing
+    # Finance reads every quote and contract (a company-wide role): its review is the company's quote to cash, not
+    # the empty line of what it owns; a figure's drill-down lists as many.
+    assert cash(finance) == mine
+
+
+def test_finances_quote_to_cash_drills_down_to_the_companys_records(client, org, known, finance):
+    client.force_login(finance)
+    figures = client.get(reverse("insights:dashboard") + period_query()).context["figures"]
+    rows = {row["key"]: row for row in figures["cash"]["rows"]}
+    for key in ("quotes_sent", "quotes_accepted", "contracts_signed"):
+        assert "owner=" not in rows[key]["url"]
+        assert len(client.get(rows[key]["url"]).context["page"]["rows"]) == rows[key]["count"] == 1, key
 
 
 def test_the_page_shows_each_viewer_their_line(client, org, known):

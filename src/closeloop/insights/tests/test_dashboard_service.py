@@ -70,8 +70,9 @@ def test_tickets_and_their_sla_by_assignee_per_viewer(org, served):
     assert tickets(org.other_manager) == [("service", 1, 0, 0, 0, None, 0, 0, None)]
     assert tickets(org.admin) == [("service", 3, 1, 1, 1, 50.0, 1, 0, 100.0),
                                   ("service2", 1, 1, 0, 1, 0.0, 0, 1, 0.0)]
-    # After-sales staff see every ticket (a company-wide role); their line is what is assigned to them.
-    assert tickets(served.first) == [("service", 3, 1, 1, 1, 50.0, 1, 0, 100.0)]
+    # After-sales staff read every ticket (a company-wide role): their review is the whole service team's, each
+    # assignee a row, not only what is assigned to them (a service manager who works none saw "no tickets").
+    assert tickets(served.first) == tickets(served.second) == tickets(org.admin)
 
 
 def satisfaction(user):
@@ -89,6 +90,8 @@ def test_csat_and_nps_by_account_owner_per_viewer(org, served):
     rows, overall = satisfaction(org.admin)
     assert rows == [("owner", 2, 4.0, 50), ("outsider", 1, 4.0, 100), ("teammate", 1, 1.0, -100)]
     assert overall[0] == 4 and overall[2] == 25
+    # After-sales staff read every survey: the company's CSAT and NPS.
+    assert satisfaction(served.first) == satisfaction(org.admin)
     over_time = dashboard.service(scope_for(org.manager), timezone.now())["over_time"]
     assert sum(row["answered"] for row in over_time) == 3
 
@@ -109,6 +112,17 @@ def test_every_service_figure_drills_down_to_as_many_records(client, org, served
     url = figures["service"]["rows"][0]["urls"]["opened"]
     assert 'type="hidden" name="opened_from"' in client.get(url).content.decode()
     assert len(client.get(url.replace("line=me", "line=team")).context["page"]["rows"]) == 1
+
+
+def test_after_sales_staffs_figures_drill_down_to_as_many_records(client, org, served):
+    client.force_login(served.first)
+    figures = client.get(reverse("insights:dashboard") + period_query()).context["figures"]
+    followed = 0
+    for figure, url in service_links(figures):
+        assert "line=" not in url
+        assert len(client.get(url).context["page"]["rows"]) == figure, url
+        followed += 1
+    assert followed > 10 and figures["service"]["total"]["opened"] == 4
 
 
 def test_the_service_tables_export_to_their_sheets(client, org, served):
