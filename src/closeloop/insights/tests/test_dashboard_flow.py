@@ -21,7 +21,7 @@ from closeloop.followup.models import Handoff, Task, TaskStatus
 from closeloop.followup.services import handoff_request, handoff_respond, participant_add
 from closeloop.insights import dashboard, radar
 from closeloop.insights.models import OverdueCount
-from closeloop.leads.models import Lead, LeadSource, LeadStatus
+from closeloop.leads.models import LEAD_OWNER_INDEX, Lead, LeadSource, LeadStatus
 
 from .dashboards import exported_sheets, follow_drill_downs, period_query, scope_for
 
@@ -162,7 +162,7 @@ def test_first_contacts_due_are_read_from_the_task_index_alone(org, flow, viewer
             assert "COVERING INDEX task_kind_owner_due_idx (kind=? AND owner_id=? AND due_at>? AND due_at<?)" in plan, plan
             assert ("leads_lead" in sql) == (viewer != "admin")
             if viewer != "admin":  # a lead its rep still owns is found in the owners' index, not read by id
-                assert "COVERING INDEX leads_lead_owner_id_" in plan and "(owner_id=? AND rowid=?)" in plan, plan
+                assert f"COVERING INDEX {LEAD_OWNER_INDEX} (owner_id=? AND rowid=?)" in plan, plan
         else:
             # PostgreSQL's planner picks by the table's statistics: with a test's few rows any index serves as well,
             # so here the index is checked to hold what the query reads.
