@@ -217,7 +217,8 @@ def satisfaction(*, user, by: str, start: date | None = None, end: date | None =
                 for row in grouped]
     key, label = {"customer": ("customer", "customer__name"), "owner": ("owner", "owner__display_name"),
                   "product": ("product", "product__name")}[by]
-    grouped = (rows.values(key, label).annotate(**_aggregates()).order_by("-answered", label))
+    # The key breaks ties of two owners (customers, products) of one name: else the order was the database's whim.
+    grouped = (rows.values(key, label).annotate(**_aggregates()).order_by("-answered", label, key))
     return [{"key": row[key], "label": row[label] or ("—" if row[key] is None else str(row[key])),
              **_figures(row["answered"], row["csat_sum"], row["promoters"], row["detractors"])} for row in grouped]
 
@@ -266,7 +267,7 @@ def satisfaction_by_owner_over_days(surveys, *, start: date, end: date,
                  f"detractors{n}": Count("id", filter=within & Q(nps__lte=LOW_NPS))}
     # Ordered as `satisfaction` orders its rows (most answers first, then the owner's name), by the database.
     grouped = surveys.values("owner", "owner__display_name").annotate(answered=Count("id"), **sums).order_by(
-        "-answered", "owner__display_name")
+        "-answered", "owner__display_name", "owner")
     by_owner, periods = [], [dict.fromkeys(keys, 0) for _day in firsts]
     for row in grouped:
         figures = dict.fromkeys(keys, 0)

@@ -63,7 +63,7 @@ def test_missing_triggers_are_put_back_and_the_columns_filled_again(org, qualifi
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_migrate_puts_back_missing_triggers(org, make_lead):
+def test_a_migrate_puts_back_missing_triggers(data_migration_rows, org, make_lead):
     """post_migrate puts back triggers a rebuilt SQLite table lost (as ensure above; here through migrate)."""
     from django.core.management import call_command
 

@@ -60,7 +60,7 @@ def test_missing_triggers_are_put_back_and_the_column_filled_again(org, make_cus
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_migrate_rebuilding_the_tables_keeps_the_triggers(org, make_customer, make_ticket):
+def test_a_migrate_rebuilding_the_tables_keeps_the_triggers(data_migration_rows, org, make_customer, make_ticket):
     """post_migrate puts back triggers a rebuilt SQLite table lost (as ensure above; here through migrate)."""
     from django.core.management import call_command
 
