@@ -13,7 +13,7 @@ SQLite (one writer at a time): the same as AFTER triggers.
 Django rebuilds SQLite tables on some schema changes, dropping their triggers: `ensure` runs after every migrate
 (`post_migrate`), puts back what is missing and then fills the columns again from the leads."""
 
-from django.db import connection as default_connection
+from closeloop.core.kept import KeptColumns
 
 SQLITE = {
     "deals_opportunity_lead_origin_ai": """
@@ -80,56 +80,7 @@ REFILL = ("UPDATE deals_opportunity SET "
           "lead_source_id = (SELECT source_id FROM leads_lead WHERE leads_lead.id = deals_opportunity.lead_id)")
 
 
-def ensure(connection=None) -> bool:
-    """Create the triggers that are missing and, if any was, fill every deal's columns from its lead (a deal
-    written while a trigger was missing is not known). True if it did."""
-    connection = connection or default_connection
-    with connection.cursor() as cursor:
-        tables = set(connection.introspection.table_names(cursor))
-        if not {"deals_opportunity", "leads_lead"} <= tables:
-            return False
-        columns = {column.name for column in connection.introspection.get_table_description(cursor, "deals_opportunity")}
-        if "lead_created_at" not in columns:
-            return False  # before the migration that adds it
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            present = {row[0] for row in cursor.fetchall()}
-            missing = [sql for name, sql in SQLITE.items() if name not in present]
-        else:
-            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
-            present = {row[0] for row in cursor.fetchall()}
-            for _name, (function, _trigger) in POSTGRESQL.items():
-                cursor.execute(function)  # CREATE OR REPLACE: the body as this code has it
-            missing = [trigger for name, (_function, trigger) in POSTGRESQL.items() if name not in present]
-        if not missing:
-            return False
-    # Filled with no trigger in place (a PostgreSQL trigger left alone would keep each row's value), then all made.
-    drop(connection)
-    with connection.cursor() as cursor:
-        cursor.execute(REFILL)
-        if connection.vendor == "sqlite":
-            for sql in SQLITE.values():
-                cursor.execute(sql)
-        else:
-            for statements in POSTGRESQL.values():
-                for sql in statements:
-                    cursor.execute(sql)
-    return True
-
-
-def drop(connection) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            for name in SQLITE:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        else:
-            for name, table in (("deals_opportunity_lead_origin", "deals_opportunity"),
-                                ("leads_lead_deal_origin", "leads_lead")):
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-                cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
-
-
-def on_post_migrate(sender, using="default", **kwargs):
-    from django.db import connections
-
-    ensure(connections[using])
+KEPT = KeptColumns(table="deals_opportunity", source="leads_lead", column="lead_created_at", sqlite=SQLITE, postgresql=POSTGRESQL,
+                   postgresql_on={"deals_opportunity_lead_origin": "deals_opportunity", "leads_lead_deal_origin": "leads_lead"},
+                   refill=REFILL)
+ensure, drop, on_post_migrate = KEPT.ensure, KEPT.drop, KEPT.on_post_migrate

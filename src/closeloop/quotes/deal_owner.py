@@ -10,7 +10,7 @@ deal's owner updates its quotes. Only an insert or a change of deal reads the de
 ordinary save locks nothing more (it would deadlock with a transfer waiting for the quote's row; as the tickets'
 kept owner, d88227b). SQLite: the same as AFTER triggers. `ensure` runs after every migrate."""
 
-from django.db import connection as default_connection
+from closeloop.core.kept import KeptColumns
 
 SQLITE = {
     "quotes_quote_deal_owner_ai": """
@@ -62,56 +62,7 @@ REFILL = ("UPDATE quotes_quote SET deal_owner_id = (SELECT owner_id FROM deals_o
           "WHERE deals_opportunity.id = quotes_quote.opportunity_id)")
 
 
-def ensure(connection=None) -> bool:
-    """Create the triggers that are missing and, if any was, fill every quote's column from its deal (a quote written
-    while a trigger was missing is not known). True if it did."""
-    connection = connection or default_connection
-    with connection.cursor() as cursor:
-        tables = set(connection.introspection.table_names(cursor))
-        if not {"quotes_quote", "deals_opportunity"} <= tables:
-            return False
-        columns = {column.name for column in connection.introspection.get_table_description(cursor, "quotes_quote")}
-        if "deal_owner_id" not in columns:
-            return False  # before the migration that adds it
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            present = {row[0] for row in cursor.fetchall()}
-            missing = [sql for name, sql in SQLITE.items() if name not in present]
-        else:
-            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
-            present = {row[0] for row in cursor.fetchall()}
-            for _name, (function, _trigger) in POSTGRESQL.items():
-                cursor.execute(function)  # CREATE OR REPLACE: the body as this code has it
-            missing = [trigger for name, (_function, trigger) in POSTGRESQL.items() if name not in present]
-        if not missing:
-            return False
-    # Filled with no trigger in place (a PostgreSQL trigger left alone would keep each row's value), then all made.
-    drop(connection)
-    with connection.cursor() as cursor:
-        cursor.execute(REFILL)
-        if connection.vendor == "sqlite":
-            for sql in SQLITE.values():
-                cursor.execute(sql)
-        else:
-            for statements in POSTGRESQL.values():
-                for sql in statements:
-                    cursor.execute(sql)
-    return True
-
-
-def drop(connection) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            for name in SQLITE:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        else:
-            for name, table in (("quotes_quote_deal_owner", "quotes_quote"),
-                                ("deals_opportunity_quote_owner", "deals_opportunity")):
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-                cursor.execute(f"DROP FUNCTION IF EXISTS {name}()")
-
-
-def on_post_migrate(sender, using="default", **kwargs):
-    from django.db import connections
-
-    ensure(connections[using])
+KEPT = KeptColumns(table="quotes_quote", source="deals_opportunity", column="deal_owner_id", sqlite=SQLITE, postgresql=POSTGRESQL,
+                   postgresql_on={"quotes_quote_deal_owner": "quotes_quote", "deals_opportunity_quote_owner": "deals_opportunity"},
+                   refill=REFILL)
+ensure, drop, on_post_migrate = KEPT.ensure, KEPT.drop, KEPT.on_post_migrate
